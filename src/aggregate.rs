@@ -1,0 +1,261 @@
+//! Counts: by template, client, conflicting instance and second, plus line accounting.
+//!
+//! Each chunk fills its own `Tally`; tallies are merged in input order, so the result does not
+//! depend on how the input was chunked or how many threads ran. Memory is bounded by the
+//! number of templates, clients and *conflicting* instances — never by the number of lines.
+
+use crate::record::{Micros, Skip};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
+
+/// Requests, writes and conflicts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub requests: u64,
+    pub writes: u64,
+    pub conflicts: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.requests += o.requests;
+        self.writes += o.writes;
+        self.conflicts += o.conflicts;
+    }
+}
+
+/// How many examples of each skip reason are kept.
+pub const SKIP_EXAMPLES: usize = 3;
+
+/// A skipped line kept as an example: 1-based line number (chunk-local until merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipExample {
+    pub reason: &'static str,
+    pub line: u64,
+    pub text: String,
+}
+
+/// Line accounting for one input (or one chunk of it).
+#[derive(Debug, Default, Clone)]
+pub struct Accounting {
+    pub lines: u64,
+    pub parsed: u64,
+    /// Parsed but outside `--since/--until` or another filter.
+    pub filtered: u64,
+    pub skipped: u64,
+    pub skip_reasons: BTreeMap<&'static str, u64>,
+    pub skip_examples: Vec<SkipExample>,
+}
+
+impl Accounting {
+    pub fn skip(&mut self, reason: Skip, line_no: u64, text: &[u8]) {
+        self.skipped += 1;
+        let n = self.skip_reasons.entry(reason.0).or_insert(0);
+        *n += 1;
+        if *n as usize <= SKIP_EXAMPLES {
+            let shown = &text[..text.len().min(300)];
+            self.skip_examples.push(SkipExample { reason: reason.0, line: line_no, text: String::from_utf8_lossy(shown).into_owned() });
+        }
+    }
+
+    /// Appends a later chunk whose line numbers start after `self.lines`.
+    pub fn append(&mut self, o: Accounting) {
+        let base = self.lines;
+        self.lines += o.lines;
+        self.parsed += o.parsed;
+        self.filtered += o.filtered;
+        self.skipped += o.skipped;
+        for (r, n) in o.skip_reasons {
+            *self.skip_reasons.entry(r).or_insert(0) += n;
+        }
+        for mut e in o.skip_examples {
+            let kept = self.skip_examples.iter().filter(|x| x.reason == e.reason).count();
+            if kept < SKIP_EXAMPLES {
+                e.line += base;
+                self.skip_examples.push(e);
+            }
+        }
+    }
+}
+
+/// Conflicts seen on one instance in pass 1.
+#[derive(Debug, Clone)]
+pub struct InstanceConflicts {
+    pub template: String,
+    pub conflicts: u64,
+    pub first: Micros,
+    pub last: Micros,
+    pub clients: FxHashSet<String>,
+}
+
+/// Per-bucket counts of one template, for route-wide change detection.
+pub type RouteBuckets = FxHashMap<String, BTreeMap<i64, Counts>>;
+
+/// Everything pass 1 counts for one chunk (or, merged, for all inputs).
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub totals: Counts,
+    /// Conflicts by status.
+    pub by_status: BTreeMap<u16, u64>,
+    pub first: Option<Micros>,
+    pub last: Option<Micros>,
+    pub templates: FxHashMap<String, Counts>,
+    /// (template, client) pairs that had conflicts.
+    pub conflict_pairs: FxHashSet<(String, String)>,
+    pub clients: FxHashMap<String, Counts>,
+    pub instances: FxHashMap<String, InstanceConflicts>,
+    /// Requests and conflicts per whole second.
+    pub seconds: FxHashMap<i64, (u64, u64)>,
+    /// Per-template counts in buckets of `bucket_us`.
+    pub routes: RouteBuckets,
+}
+
+/// What one parsed request contributes.
+pub struct Observation<'a> {
+    pub time: Micros,
+    pub template: &'a str,
+    pub instance: &'a str,
+    pub client: &'a str,
+    pub status: u16,
+    pub write: bool,
+    pub conflict: bool,
+}
+
+impl Tally {
+    pub fn observe(&mut self, o: &Observation<'_>, bucket_us: i64) {
+        let c = Counts { requests: 1, writes: o.write as u64, conflicts: o.conflict as u64 };
+        self.totals.add(&c);
+        self.first = Some(self.first.map_or(o.time, |f| f.min(o.time)));
+        self.last = Some(self.last.map_or(o.time, |l| l.max(o.time)));
+        bump(&mut self.templates, o.template, &c);
+        bump(&mut self.clients, o.client, &c);
+        let sec = o.time.div_euclid(1_000_000);
+        let s = self.seconds.entry(sec).or_insert((0, 0));
+        s.0 += 1;
+        s.1 += o.conflict as u64;
+        let bucket = o.time.div_euclid(bucket_us.max(1));
+        let route = match self.routes.get_mut(o.template) {
+            Some(r) => r,
+            None => self.routes.entry(o.template.to_string()).or_default(),
+        };
+        route.entry(bucket).or_default().add(&c);
+        if o.conflict {
+            *self.by_status.entry(o.status).or_insert(0) += 1;
+            if !self.conflict_pairs.contains(&(o.template.to_string(), o.client.to_string())) {
+                self.conflict_pairs.insert((o.template.to_string(), o.client.to_string()));
+            }
+            let inst = self.instances.entry(o.instance.to_string()).or_insert_with(|| InstanceConflicts {
+                template: o.template.to_string(),
+                conflicts: 0,
+                first: o.time,
+                last: o.time,
+                clients: FxHashSet::default(),
+            });
+            inst.conflicts += 1;
+            inst.first = inst.first.min(o.time);
+            inst.last = inst.last.max(o.time);
+            if !inst.clients.contains(o.client) {
+                inst.clients.insert(o.client.to_string());
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: Tally) {
+        self.totals.add(&o.totals);
+        for (s, n) in o.by_status {
+            *self.by_status.entry(s).or_insert(0) += n;
+        }
+        self.first = match (self.first, o.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, o.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for (k, v) in o.templates {
+            self.templates.entry(k).or_default().add(&v);
+        }
+        self.conflict_pairs.extend(o.conflict_pairs);
+        for (k, v) in o.clients {
+            self.clients.entry(k).or_default().add(&v);
+        }
+        for (k, v) in o.instances {
+            match self.instances.get_mut(&k) {
+                Some(i) => {
+                    i.conflicts += v.conflicts;
+                    i.first = i.first.min(v.first);
+                    i.last = i.last.max(v.last);
+                    i.clients.extend(v.clients);
+                }
+                None => {
+                    self.instances.insert(k, v);
+                }
+            }
+        }
+        for (k, v) in o.seconds {
+            let s = self.seconds.entry(k).or_insert((0, 0));
+            s.0 += v.0;
+            s.1 += v.1;
+        }
+        for (t, buckets) in o.routes {
+            let mine = self.routes.entry(t).or_default();
+            for (b, c) in buckets {
+                mine.entry(b).or_default().add(&c);
+            }
+        }
+    }
+}
+
+fn bump(map: &mut FxHashMap<String, Counts>, key: &str, c: &Counts) {
+    match map.get_mut(key) {
+        Some(v) => v.add(c),
+        None => {
+            map.insert(key.to_string(), *c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs<'a>(t: i64, inst: &'a str, client: &'a str, status: u16) -> Observation<'a> {
+        Observation { time: t, template: "/o/{id}", instance: inst, client, status, write: true, conflict: status == 409 }
+    }
+
+    #[test]
+    fn merge_is_the_same_as_one_tally() {
+        let events = [(1, "/o/1", "a", 200), (2, "/o/1", "b", 409), (3, "/o/2", "a", 409), (4_000_000, "/o/1", "b", 409)];
+        let mut whole = Tally::default();
+        for e in &events {
+            whole.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
+        }
+        let mut a = Tally::default();
+        let mut b = Tally::default();
+        for e in &events[..2] {
+            a.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
+        }
+        for e in &events[2..] {
+            b.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
+        }
+        a.merge(b);
+        assert_eq!(a.totals, whole.totals);
+        assert_eq!(a.totals, Counts { requests: 4, writes: 4, conflicts: 3 });
+        assert_eq!(a.instances["/o/1"].conflicts, 2);
+        assert_eq!(a.instances["/o/1"].first, 2);
+        assert_eq!(a.seconds, whole.seconds);
+        assert_eq!(a.conflict_pairs.len(), 2);
+    }
+
+    #[test]
+    fn accounting_renumbers_examples() {
+        let mut a = Accounting { lines: 10, ..Default::default() };
+        let mut b = Accounting { lines: 5, ..Default::default() };
+        b.skip(Skip::MALFORMED, 2, b"junk");
+        a.append(b);
+        assert_eq!(a.skip_examples[0].line, 12);
+        assert_eq!(a.skipped, 1);
+        assert_eq!(a.lines, 15);
+    }
+}

@@ -1,0 +1,555 @@
+//! The pipeline: inputs → format detection → pass 1 (counts, conflicting instances) →
+//! pass 2 (context lines of those instances) → timelines → detectors.
+//!
+//! Both passes split every input into chunks at line boundaries and parse them with rayon;
+//! chunk results are combined in input order, so the analysis is the same for any thread
+//! count or chunk size.
+
+use crate::aggregate::{Accounting, Observation, Tally};
+use crate::client::ClientKey;
+use crate::detect::{self, Finding, Thresholds};
+use crate::format::{self, Format, LineContext};
+use crate::input::{self, Input};
+use crate::record::{Micros, Request, Skip};
+use crate::resource::{self, Route, Templater};
+use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
+use crate::timestamp::MICROS_PER_SEC;
+use anyhow::{Result, bail};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// Lines longer than this are skipped (`line_too_long`) rather than parsed.
+pub const MAX_LINE: usize = 256 * 1024;
+
+/// How the report's timeline windows are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Window {
+    /// A round window giving 60–120 windows over the period.
+    #[default]
+    Auto,
+    Fixed(Micros),
+}
+
+/// Everything that shapes an analysis (the CLI fills it; tests and benches too).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub paths: Vec<PathBuf>,
+    pub format: Option<String>,
+    pub statuses: Vec<u16>,
+    pub client: ClientKey,
+    pub window: Window,
+    pub routes: Vec<Route>,
+    pub since: Option<Micros>,
+    pub until: Option<Micros>,
+    pub chunk_bytes: usize,
+    pub thresholds: Thresholds,
+    /// Instances whose every line pass 2 keeps, conflicts or not (`explain`).
+    pub extra_instances: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            paths: Vec::new(),
+            format: None,
+            statuses: vec![409, 412, 423, 428],
+            client: ClientKey::Ip,
+            window: Window::Auto,
+            routes: Vec::new(),
+            since: None,
+            until: None,
+            chunk_bytes: 4 << 20,
+            thresholds: Thresholds::default(),
+            extra_instances: Vec::new(),
+        }
+    }
+}
+
+/// One analysed input.
+pub struct Source {
+    pub input: Input,
+    pub format: &'static str,
+    pub accounting: Accounting,
+}
+
+/// The result of an analysis, before it becomes a report.
+pub struct Analysis {
+    pub sources: Vec<Source>,
+    pub tally: Tally,
+    /// Requests per conflicting instance (pass 2).
+    pub instance_requests: FxHashMap<String, u64>,
+    pub timelines: Timelines,
+    pub findings: Vec<Finding>,
+    pub window_us: Micros,
+    pub bucket_us: Micros,
+    pub statuses: Vec<u16>,
+    /// Warnings for the user (skipped files inside directories, empty files).
+    pub warnings: Vec<String>,
+}
+
+impl Analysis {
+    /// The text of a line, for evidence.
+    pub fn line_text(&self, input: u32, offset: u64, len: u32) -> String {
+        let b = self.sources[input as usize].input.bytes();
+        let s = offset as usize;
+        let e = (s + len as usize).min(b.len());
+        String::from_utf8_lossy(&b[s.min(e)..e]).into_owned()
+    }
+}
+
+/// Round window sizes, smallest first.
+const ROUND_WINDOWS: &[i64] = &[1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+
+/// The smallest round window that cuts `span` into at most `max` windows.
+pub fn round_window(span: Micros, max: i64) -> Micros {
+    let span_s = (span + MICROS_PER_SEC - 1) / MICROS_PER_SEC;
+    for &w in ROUND_WINDOWS {
+        if (span_s + w - 1) / w <= max {
+            return w * MICROS_PER_SEC;
+        }
+    }
+    *ROUND_WINDOWS.last().unwrap() * MICROS_PER_SEC
+}
+
+/// Per-line work shared by both passes: the parsed request and its resource.
+struct LineView<'a> {
+    req: Request<'a>,
+    instance: &'a str,
+}
+
+/// Tells directive lines, too-long lines and blank lines apart before parsing.
+fn pre_skip(format: &dyn Format, line: &[u8]) -> Option<Skip> {
+    if line.len() > MAX_LINE {
+        return Some(Skip::TOO_LONG);
+    }
+    if format::text::trim(line).is_empty() {
+        return Some(Skip::BLANK);
+    }
+    if format.is_directive(line) {
+        return Some(Skip::DIRECTIVE);
+    }
+    None
+}
+
+/// The directive in force at `offset`: the last directive line that starts before it.
+fn directive_at<'a>(directives: &[(usize, &'a [u8])], offset: usize) -> Option<&'a [u8]> {
+    let k = directives.partition_point(|(o, _)| *o < offset);
+    k.checked_sub(1).map(|i| directives[i].1)
+}
+
+/// All directive lines of an input (only for formats that have them).
+fn find_directives<'a>(format: &dyn Format, data: &'a [u8]) -> Vec<(usize, &'a [u8])> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |p| pos + p);
+        let line = &data[pos..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first() == Some(&b'#') && format.is_directive(line) {
+            out.push((pos, line));
+        }
+        pos = end + 1;
+        // Jump to the next line starting with '#'.
+        match memchr::memmem::find(&data[pos.min(data.len())..], b"\n#") {
+            Some(p) => pos += p + 1,
+            None => break,
+        }
+    }
+    out
+}
+
+struct Job {
+    input: usize,
+    range: Range<usize>,
+}
+
+/// Runs the whole analysis.
+pub fn analyze(settings: &Settings) -> Result<Analysis> {
+    let mut warnings = Vec::new();
+    let expanded = input::expand(&settings.paths)?;
+    let forced: Option<Box<dyn Format>> = match &settings.format {
+        Some(name) => Some(format::by_name(name).ok_or_else(|| {
+            anyhow::anyhow!("unknown format '{name}' (known: {})", format::names().join(", "))
+        })?),
+        None => None,
+    };
+    let registry = format::registry();
+
+    // Open inputs and pick their formats.
+    let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
+    for (path, explicit) in &expanded {
+        let inp = match input::open(path, *explicit) {
+            Ok(i) => i,
+            Err(e) if !explicit => {
+                warnings.push(format!("skipped {}: {e:#}", path.display()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
+        if head.iter().all(|l| format::text::trim(l).is_empty()) {
+            warnings.push(format!("{}: empty, nothing to analyse", inp.name));
+            continue;
+        }
+        let fmt: &dyn Format = match &forced {
+            Some(f) => f.as_ref(),
+            None => match format::detect(&registry, &head) {
+                Some(f) => f,
+                None => {
+                    let first = head.iter().find(|l| !format::text::trim(l).is_empty()).copied().unwrap_or(b"");
+                    let shown = String::from_utf8_lossy(&first[..first.len().min(160)]).into_owned();
+                    let msg = format!(
+                        "{}: not a log format why409 reads (tried: {}); line 1: {:?}",
+                        inp.name,
+                        format::names().join(", "),
+                        shown
+                    );
+                    if inp.explicit {
+                        bail!(msg);
+                    }
+                    warnings.push(format!("skipped {msg}"));
+                    continue;
+                }
+            },
+        };
+        opened.push((inp, fmt));
+    }
+
+    let templater = Templater::new(settings.routes.clone());
+    let statuses: FxHashSet<u16> = settings.statuses.iter().copied().collect();
+
+    // Route buckets need a resolution before pass 1: estimate the period from the ends of
+    // each input.
+    let estimate = estimate_period(&opened);
+    let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
+
+    let directives: Vec<Vec<(usize, &[u8])>> = opened.iter().map(|(i, f)| find_directives(*f, i.bytes())).collect();
+    let jobs: Vec<Job> = opened
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (i, _))| input::chunks(i.bytes(), settings.chunk_bytes).into_iter().map(move |range| Job { input: k, range }))
+        .collect();
+
+    // Pass 1.
+    let results: Vec<(Accounting, Tally)> = jobs
+        .par_iter()
+        .map(|job| {
+            let (inp, fmt) = &opened[job.input];
+            let data = inp.bytes();
+            pass1(*fmt, data, job.range.clone(), directive_at(&directives[job.input], job.range.start), settings, &templater, &statuses, bucket_us)
+        })
+        .collect();
+
+    let mut accounts: Vec<Accounting> = vec![Accounting::default(); opened.len()];
+    let mut chunk_base_lines = Vec::with_capacity(jobs.len());
+    let mut tally = Tally::default();
+    for (job, (acct, t)) in jobs.iter().zip(results) {
+        chunk_base_lines.push(accounts[job.input].lines);
+        accounts[job.input].append(acct);
+        tally.merge(t);
+    }
+
+    for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
+        if acct.parsed == 0 && acct.lines > acct.skip_reasons.get(Skip::BLANK.0).copied().unwrap_or(0) {
+            let first = acct.skip_examples.first().map(|e| format!("line {}: {:?}", e.line, e.text)).unwrap_or_default();
+            let msg = format!("{}: no line could be read as '{}' ({} lines, all skipped); {first}", inp.name, fmt.name(), acct.lines);
+            if inp.explicit {
+                bail!(msg);
+            }
+            warnings.push(format!("skipped {msg}"));
+        }
+    }
+    if opened.is_empty() && !expanded.is_empty() && warnings.iter().all(|w| w.starts_with("skipped")) {
+        bail!("no input could be read: {}", warnings.join("; "));
+    }
+
+    // Pass 2: the lines of conflicting instances and their relatives.
+    let interest = Interest::new(&tally, &settings.extra_instances);
+    let pass2: Vec<(Vec<RawEvent>, FxHashMap<String, u64>)> = if interest.is_empty() {
+        Vec::new()
+    } else {
+        jobs.par_iter()
+            .zip(chunk_base_lines.par_iter())
+            .map(|(job, base)| {
+                let (inp, fmt) = &opened[job.input];
+                pass2(*fmt, inp.bytes(), job, *base, directive_at(&directives[job.input], job.range.start), settings, &templater, &statuses, &interest)
+            })
+            .collect()
+    };
+    let mut builder = TimelineBuilder::default();
+    let mut instance_requests: FxHashMap<String, u64> = FxHashMap::default();
+    for (events, reqs) in pass2 {
+        for e in events {
+            let conflicted = tally.instances.contains_key(&e.instance);
+            builder.push(e, conflicted);
+        }
+        for (k, v) in reqs {
+            *instance_requests.entry(k).or_insert(0) += v;
+        }
+    }
+    let timelines = builder.build();
+
+    let period = (tally.first.unwrap_or(0), tally.last.unwrap_or(0));
+    let window_us = match settings.window {
+        Window::Fixed(w) => w,
+        Window::Auto => round_window(period.1 - period.0, 120),
+    };
+    let cx = detect::Context { timelines: &timelines, routes: &tally.routes, bucket_us, period, thresholds: &settings.thresholds };
+    let findings = detect::run(&cx);
+
+    let sources = opened
+        .into_iter()
+        .zip(accounts)
+        .map(|((input, fmt), accounting)| Source { input, format: fmt.name(), accounting })
+        .collect();
+    Ok(Analysis {
+        sources,
+        tally,
+        instance_requests,
+        timelines,
+        findings,
+        window_us,
+        bucket_us,
+        statuses: settings.statuses.clone(),
+        warnings,
+    })
+}
+
+/// First and last timestamp among the first and last lines of each input.
+fn estimate_period(opened: &[(Input, &dyn Format)]) -> Option<(Micros, Micros)> {
+    let mut lo: Option<Micros> = None;
+    let mut hi: Option<Micros> = None;
+    for (inp, fmt) in opened {
+        let data = inp.bytes();
+        let tail_start = data.len().saturating_sub(64 * 1024);
+        let tail_start = if tail_start == 0 { 0 } else { memchr::memchr(b'\n', &data[tail_start..]).map_or(data.len(), |p| tail_start + p + 1) };
+        for part in [&data[..data.len().min(64 * 1024)], &data[tail_start..]] {
+            for line in input::lines(part) {
+                let mut cx = LineContext::default();
+                let mut r = Request::default();
+                if pre_skip(*fmt, line).is_none() && fmt.parse(line, &mut cx, &mut r).is_ok() {
+                    lo = Some(lo.map_or(r.time, |v| v.min(r.time)));
+                    hi = Some(hi.map_or(r.time, |v| v.max(r.time)));
+                }
+            }
+        }
+    }
+    lo.zip(hi)
+}
+
+/// Parses a line and applies the filters. `Ok(None)`: parsed but filtered out.
+#[inline]
+fn read_line<'a>(
+    fmt: &dyn Format,
+    line: &'a [u8],
+    cx: &mut LineContext<'a>,
+    settings: &Settings,
+) -> Result<Option<LineView<'a>>, Skip> {
+    if let Some(s) = pre_skip(fmt, line) {
+        if s == Skip::DIRECTIVE {
+            cx.directive = Some(line);
+        }
+        return Err(s);
+    }
+    let mut req = Request::default();
+    fmt.parse(line, cx, &mut req)?;
+    if settings.since.is_some_and(|s| req.time < s) || settings.until.is_some_and(|u| req.time >= u) {
+        return Ok(None);
+    }
+    // A borrowed target yields a borrowed instance; an unescaped (owned) one is handled by
+    // the caller with `owned_instance`.
+    let instance: &'a str = match &req.target {
+        std::borrow::Cow::Borrowed(t) => resource::instance(*t),
+        std::borrow::Cow::Owned(_) => "",
+    };
+    Ok(Some(LineView { req, instance }))
+}
+
+/// The instance of a request whose target had escapes (owned text).
+fn owned_instance(req: &Request<'_>) -> String {
+    resource::instance(&req.target).to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pass1<'a>(
+    fmt: &dyn Format,
+    data: &'a [u8],
+    range: Range<usize>,
+    directive: Option<&'a [u8]>,
+    settings: &Settings,
+    templater: &Templater,
+    statuses: &FxHashSet<u16>,
+    bucket_us: Micros,
+) -> (Accounting, Tally) {
+    let mut acct = Accounting::default();
+    let mut tally = Tally::default();
+    let mut cx = LineContext { directive, ..Default::default() };
+    let mut template_buf = String::new();
+    for line in input::lines(&data[range]) {
+        acct.lines += 1;
+        let view = match read_line(fmt, line, &mut cx, settings) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                acct.parsed += 1;
+                acct.filtered += 1;
+                continue;
+            }
+            Err(s) => {
+                acct.skip(s, acct.lines, line);
+                continue;
+            }
+        };
+        acct.parsed += 1;
+        let owned;
+        let instance = if matches!(view.req.target, std::borrow::Cow::Owned(_)) {
+            owned = owned_instance(&view.req);
+            owned.as_str()
+        } else {
+            view.instance
+        };
+        template_buf.clear();
+        template_buf.push_str(&templater.template(instance));
+        let client = settings.client.of(&view.req, line, fmt);
+        tally.observe(
+            &Observation {
+                time: view.req.time,
+                template: &template_buf,
+                instance,
+                client: &client,
+                status: view.req.status,
+                write: view.req.method.is_write(),
+                conflict: statuses.contains(&view.req.status),
+            },
+            bucket_us,
+        );
+    }
+    (acct, tally)
+}
+
+/// Lookback before an instance's first conflict for context lines.
+const LOOKBACK: Micros = 24 * 3600 * MICROS_PER_SEC;
+/// Context kept after an instance's last conflict.
+const LOOKAHEAD: Micros = 15 * 60 * MICROS_PER_SEC;
+
+/// Which instances pass 2 keeps lines for, and in which time range.
+struct Interest {
+    /// Conflicting instances and their parents, with the time range of interest.
+    keys: FxHashMap<String, (Micros, Micros)>,
+}
+
+impl Interest {
+    fn new(t: &Tally, extra: &[String]) -> Interest {
+        let mut keys: FxHashMap<String, (Micros, Micros)> = FxHashMap::default();
+        let mut add = |k: &str, lo: Micros, hi: Micros| {
+            let e = keys.entry(k.to_string()).or_insert((lo, hi));
+            e.0 = e.0.min(lo);
+            e.1 = e.1.max(hi);
+        };
+        for (inst, c) in &t.instances {
+            let (lo, hi) = (c.first - LOOKBACK, c.last + LOOKAHEAD);
+            add(inst, lo, hi);
+            if let Some(p) = resource::parent(inst) {
+                if p != "/" {
+                    add(p, lo, hi);
+                }
+            }
+        }
+        for e in extra {
+            keys.insert(e.clone(), (Micros::MIN, Micros::MAX));
+        }
+        Interest { keys }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Is a line on `instance` at `time` context for some conflicting instance? It is when
+    /// the instance, or its parent, is a key (so parents, children and siblings count).
+    fn wants(&self, instance: &str, time: Micros) -> bool {
+        let hit = |k: &str| self.keys.get(k).is_some_and(|(lo, hi)| time >= *lo && time <= *hi);
+        hit(instance) || resource::parent(instance).is_some_and(|p| p != "/" && hit(p))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pass2<'a>(
+    fmt: &dyn Format,
+    data: &'a [u8],
+    job: &Job,
+    base_line: u64,
+    directive: Option<&'a [u8]>,
+    settings: &Settings,
+    templater: &Templater,
+    statuses: &FxHashSet<u16>,
+    interest: &Interest,
+) -> (Vec<RawEvent>, FxHashMap<String, u64>) {
+    let mut events = Vec::new();
+    let mut requests: FxHashMap<String, u64> = FxHashMap::default();
+    let mut cx = LineContext { directive, ..Default::default() };
+    let mut line_no = base_line;
+    let chunk = &data[job.range.clone()];
+    let mut offset = job.range.start;
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let (raw, next) = match memchr::memchr(b'\n', rest) {
+            Some(p) => (&rest[..p], &rest[p + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        let line_offset = offset;
+        offset += rest.len() - next.len();
+        rest = next;
+        line_no += 1;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(Some(view)) = read_line(fmt, line, &mut cx, settings) else { continue };
+        let owned;
+        let instance = if matches!(view.req.target, std::borrow::Cow::Owned(_)) {
+            owned = owned_instance(&view.req);
+            owned.as_str()
+        } else {
+            view.instance
+        };
+        let (start, end) = view.req.interval();
+        if !interest.wants(instance, view.req.time) {
+            // Still count requests on conflicting instances outside the lookback.
+            if interest.keys.contains_key(instance) {
+                *requests.entry(instance.to_string()).or_insert(0) += 1;
+            }
+            continue;
+        }
+        *requests.entry(instance.to_string()).or_insert(0) += 1;
+        let client = settings.client.of(&view.req, line, fmt);
+        events.push(RawEvent {
+            start,
+            end,
+            timed: view.req.duration_us.is_some(),
+            client: client.into_owned(),
+            method: view.req.method,
+            status: view.req.status,
+            upstream_status: view.req.upstream_status,
+            instance: instance.to_string(),
+            template: templater.template(instance).into_owned(),
+            input: job.input as u32,
+            line: line_no,
+            offset: line_offset as u64,
+            len: line.len() as u32,
+            conflict: statuses.contains(&view.req.status),
+        });
+    }
+    (events, requests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_windows_are_round() {
+        assert_eq!(round_window(50 * MICROS_PER_SEC, 120), MICROS_PER_SEC);
+        assert_eq!(round_window(86_400 * MICROS_PER_SEC, 120), 900 * MICROS_PER_SEC);
+        assert_eq!(round_window(3600 * MICROS_PER_SEC, 120), 30 * MICROS_PER_SEC);
+        assert_eq!(round_window(0, 120), MICROS_PER_SEC);
+    }
+}

@@ -1,0 +1,150 @@
+//! Command-line flags: every flag is defined here once, with its documentation.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Explains HTTP 409/412/423/428 conflicts in API-gateway access logs: which resources,
+/// which clients, since when, and why.
+#[derive(Debug, Parser)]
+#[command(name = "why409", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every request on one resource instance as a timeline, with the finding each
+    /// conflict was attributed to.
+    Explain {
+        /// The instance to explain, e.g. /api/v1/docs/42 (query strings are ignored).
+        #[arg(long, value_name = "PATH")]
+        instance: String,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExplainOutput::Table)]
+        output: ExplainOutput,
+        /// Write the output to FILE instead of stdout.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// When to use colour: auto (a terminal without NO_COLOR), always, never.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+    /// List the supported log formats, each with a sample line.
+    Formats,
+}
+
+/// Which inputs to read and how to interpret them (shared by the analysis and `explain`).
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Log files or directories (the files directly inside); '-' reads stdin. Gzip and zstd
+    /// input is decoded automatically. Without a path, stdin is read when it is not a terminal.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Log format; 'auto' detects it per file from its first lines. See `why409 formats`.
+    #[arg(long, value_name = "NAME", default_value = "auto")]
+    pub format: String,
+
+    /// Statuses that count as conflicts (comma-separated).
+    #[arg(long, value_name = "LIST", default_value = "409,412,423,428", value_delimiter = ',')]
+    pub status: Vec<u16>,
+
+    /// Who a client is: ip (remote address), xff (first X-Forwarded-For address), api-key,
+    /// consumer, user, or header:NAME. Falls back to the remote address where the field is
+    /// not logged.
+    #[arg(long, value_name = "KEY", default_value = "ip")]
+    pub client: String,
+
+    /// A route template that takes precedence over automatic templating, e.g.
+    /// '/repos/{owner}/{repo}/pulls/{n}'. Repeatable; the first match wins.
+    #[arg(long = "route", value_name = "TEMPLATE")]
+    pub routes: Vec<String>,
+
+    /// Only requests at or after TIME: RFC 3339 ('2026-03-02T09:00:00Z'), a date, or a span
+    /// back from now ('2h', '30m').
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only requests before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Change a detector threshold, NAME=VALUE (repeatable); `why409 --list-thresholds`
+    /// shows them all.
+    #[arg(long = "threshold", value_name = "NAME=VALUE")]
+    pub thresholds: Vec<String>,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Chunk size in bytes for parallel parsing (for testing; results never depend on it).
+    #[arg(long, value_name = "BYTES", hide = true, default_value_t = 4 << 20)]
+    pub chunk_size: usize,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// How to present the analysis.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Timeline window: auto (60-120 windows over the period) or a span such as 1s, 30s, 1m,
+    /// 5m, 1h, 1d.
+    #[arg(long, value_name = "SPAN", default_value = "auto")]
+    pub window: String,
+
+    /// Rows in each ranked table (resources, instances, clients).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Exit with status 1 when the report crosses a threshold: 'incident' (any
+    /// incident-severity finding), 'finding' (any finding), 'conflicts=N' (more than N
+    /// conflicts), 'rate=R' (conflict rate above R, e.g. 0.01). Repeatable.
+    #[arg(long = "fail-on", value_name = "RULE")]
+    pub fail_on: Vec<String>,
+
+    /// When to use colour: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print the detector thresholds with their defaults and exit.
+    #[arg(long)]
+    pub list_thresholds: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainOutput {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

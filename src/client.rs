@@ -1,0 +1,69 @@
+//! Who made a request: the client key chosen with `--client`.
+//!
+//! The remote address is the default. `xff` takes the first X-Forwarded-For address (the
+//! original client as the first proxy saw it); `api-key`, `consumer` and `user` take the
+//! identity the gateway logged; `header:NAME` asks the format for a logged request header.
+//! When the chosen field is missing on a line, the remote address stands in, so anonymous
+//! requests are not merged into one giant client.
+
+use crate::format::Format;
+use crate::record::{Request, Text};
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientKey {
+    #[default]
+    Ip,
+    Xff,
+    ApiKey,
+    Consumer,
+    User,
+    Header(String),
+}
+
+impl std::str::FromStr for ClientKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "ip" | "remote" | "addr" => ClientKey::Ip,
+            "xff" | "x-forwarded-for" => ClientKey::Xff,
+            "api-key" | "apikey" | "key" => ClientKey::ApiKey,
+            "consumer" => ClientKey::Consumer,
+            "user" => ClientKey::User,
+            _ => match s.strip_prefix("header:") {
+                Some(name) if !name.is_empty() => ClientKey::Header(name.to_ascii_lowercase()),
+                _ => return Err(format!("unknown client key '{s}' (use ip, xff, api-key, consumer, user or header:NAME)")),
+            },
+        })
+    }
+}
+
+impl ClientKey {
+    /// The client of `r`, parsed from `line` by `format`.
+    pub fn of<'a>(&self, r: &Request<'a>, line: &'a [u8], format: &dyn Format) -> Text<'a> {
+        let chosen: Option<Text<'a>> = match self {
+            ClientKey::Ip => None,
+            ClientKey::Xff => r.xff.as_ref().and_then(|x| {
+                let first = x.split(',').next().unwrap_or("").trim();
+                (!first.is_empty() && first != "-" && first != "unknown").then(|| match x {
+                    Cow::Borrowed(b) => Cow::Borrowed(b.split(',').next().unwrap_or("").trim()),
+                    Cow::Owned(_) => Cow::Owned(first.to_string()),
+                })
+            }),
+            ClientKey::ApiKey => r.api_key.clone(),
+            ClientKey::Consumer => r.consumer.clone(),
+            ClientKey::User => r.user.clone(),
+            ClientKey::Header(name) => format.field(line, name),
+        };
+        match chosen {
+            Some(c) if !c.is_empty() && c != "-" => c,
+            _ => {
+                if r.remote.is_empty() {
+                    Cow::Borrowed("-")
+                } else {
+                    r.remote.clone()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! nginx / Apache `combined` and `common` (CLF), with the fields sites append.
+//!
+//! ```text
+//! 203.0.113.7 - alice [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" 0.042 "5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7" "key_live_7Hq2"
+//! ```
+//!
+//! Layout: `[vhost] remote ident user [time] "request" status bytes ["referer" "agent" extras...]`
+//! (`common` stops after `bytes`).
+//!
+//! Quirks handled:
+//! - the time is the CLF timestamp with any offset (`+0530`, `-0700`); nginx writes it at the
+//!   end of the request, Apache (`%t`) at its start — both are taken as logged, and a logged
+//!   duration turns it into an interval;
+//! - nginx escapes `"`, `\`, control and non-ASCII bytes as `\xHH`; Apache escapes `"` as `\"`;
+//! - the request line can be `"-"` (Apache 408), `""` (nginx 400) or junk (`"hello"`, TLS bytes
+//!   `\x16\x03...`): the line is still a request, with method `OTHER` and an empty target;
+//! - the address position can hold an IPv6 address, a hostname, `unix:`, a comma-separated
+//!   X-Forwarded-For list (`10.0.0.2, 10.0.0.1 - - [...]`), or be preceded by a virtual host
+//!   (`example.com:80 10.0.0.1 - - [...]`, Debian `vhost_combined`) or a quoted XFF list;
+//! - ident and user may be missing altogether (`192.168.0.1 [...]`), `-`, or `""`;
+//! - status may be `-` (Apache, nothing sent): counted as skipped `bad_status`;
+//! - appended fields after the user agent are recognised by shape: a bare decimal with a dot
+//!   is `$request_time` (seconds), a lone bare integer is Apache `%D` (µs), a quoted address
+//!   list is X-Forwarded-For, 32 hex digits or a UUID is a request id, another quoted token is
+//!   an API key, and `key=value` pairs (`rt=0.015 rid=... key=...`) by their key.
+
+use super::text::{self, looks_like_ip, optional, quoted, skip_spaces, strip_port, token, unescape};
+use super::{Format, LineContext};
+use crate::record::{Method, Request, Skip, Text, TimeAnchor};
+use crate::timestamp::parse_clf;
+
+/// Which CLF family member this instance detects as. Both parse the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Combined,
+    Common,
+}
+
+pub struct Clf {
+    variant: Variant,
+}
+
+impl Clf {
+    pub fn combined() -> Clf {
+        Clf { variant: Variant::Combined }
+    }
+    pub fn common() -> Clf {
+        Clf { variant: Variant::Common }
+    }
+}
+
+/// Finds the `[` that opens the timestamp: the first `[` followed by two digits and `/`.
+fn time_open(line: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b'[', &line[from..]) {
+        let p = from + p;
+        let t = &line[p + 1..];
+        if t.len() > 3 && t[0].is_ascii_digit() && t[1].is_ascii_digit() && t[2] == b'/' {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
+}
+
+/// The address part before the timestamp: `[vhost] [ "xff" ] remote [ident user]`.
+struct Prefix<'a> {
+    remote: &'a [u8],
+    xff: Option<&'a [u8]>,
+    host: Option<&'a [u8]>,
+    user: Option<&'a [u8]>,
+}
+
+/// Splits the prefix into groups: a quoted string is one group, and tokens ending in `,`
+/// are joined with the next token (an unquoted address list).
+fn prefix_groups<'a>(mut b: &'a [u8], groups: &mut [&'a [u8]; 8]) -> usize {
+    let mut n = 0;
+    loop {
+        b = skip_spaces(b);
+        if b.is_empty() || n == groups.len() {
+            return n;
+        }
+        if b[0] == b'"' {
+            match quoted(b) {
+                Some((inner, rest)) => {
+                    groups[n] = inner;
+                    n += 1;
+                    b = rest;
+                    continue;
+                }
+                None => {
+                    groups[n] = b;
+                    return n + 1;
+                }
+            }
+        }
+        let start = b;
+        let mut len = 0;
+        loop {
+            let (tok, rest) = token(&start[len..]);
+            let consumed = start.len() - rest.len();
+            len = consumed;
+            if !tok.ends_with(b",") || rest.is_empty() {
+                break;
+            }
+        }
+        groups[n] = text::trim(&start[..len]);
+        n += 1;
+        b = &start[len..];
+    }
+}
+
+fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
+    let mut g: [&[u8]; 8] = [&[]; 8];
+    let n = prefix_groups(b, &mut g);
+    if n == 0 {
+        return None;
+    }
+    // ident and user are the last two groups when there are at least three.
+    let (addrs, user) = if n >= 3 { (&g[..n - 2], Some(g[n - 1])) } else { (&g[..n], None) };
+    let mut p = Prefix { remote: b"", xff: None, host: None, user: user.filter(|u| !u.is_empty() && *u != b"-") };
+    let is_list = |x: &[u8]| memchr::memchr(b',', x).is_some();
+    match addrs.len() {
+        1 => p.remote = addrs[0],
+        2 if is_list(addrs[0]) => {
+            p.xff = Some(addrs[0]);
+            p.remote = addrs[1];
+        }
+        2 => {
+            p.host = Some(addrs[0]);
+            p.remote = addrs[1];
+        }
+        _ => {
+            let k = addrs.len();
+            p.host = Some(addrs[0]);
+            p.xff = Some(addrs[k - 2]);
+            p.remote = addrs[k - 1];
+        }
+    }
+    // An address list in the remote position: the first entry is the original client.
+    if is_list(p.remote) {
+        if p.xff.is_none() {
+            p.xff = Some(p.remote);
+        }
+        let first = &p.remote[..memchr::memchr(b',', p.remote).unwrap_or(p.remote.len())];
+        p.remote = text::trim(first);
+    }
+    Some(p)
+}
+
+/// Splits `METHOD target PROTO` (target may contain spaces only in junk lines).
+fn parse_request_line(r: &[u8]) -> (Method, &[u8]) {
+    let Some(sp) = memchr::memchr(b' ', r) else {
+        return (Method::Other, b"");
+    };
+    let method = Method::parse(&r[..sp]);
+    let rest = &r[sp + 1..];
+    let target = match memchr::memrchr(b' ', rest) {
+        Some(p) if rest[p + 1..].starts_with(b"HTTP/") => &rest[..p],
+        _ => rest,
+    };
+    if method == Method::Other && !target.starts_with(b"/") {
+        return (Method::Other, b"");
+    }
+    (method, target)
+}
+
+/// Reads the fields appended after the user agent.
+fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
+    let mut float_seen = false;
+    let mut ints = 0;
+    let mut lone_int: Option<u64> = None;
+    loop {
+        b = skip_spaces(b);
+        if b.is_empty() {
+            break;
+        }
+        if b[0] == b'"' {
+            let Some((inner, rest)) = quoted(b) else { break };
+            b = rest;
+            quoted_extra(inner, out);
+            continue;
+        }
+        let (tok, rest) = token(b);
+        if let Some(eq) = memchr::memchr(b'=', tok) {
+            let key = &tok[..eq];
+            // `tok` starts at b[0], so a quoted value may run past the token's space.
+            let after_eq = &b[eq + 1..];
+            if after_eq.first() == Some(&b'"') {
+                if let Some((inner, r2)) = quoted(after_eq) {
+                    keyed_extra(key, inner, out);
+                    b = r2;
+                    continue;
+                }
+            }
+            keyed_extra(key, &tok[eq + 1..], out);
+            b = rest;
+            continue;
+        }
+        b = rest;
+        if memchr::memchr(b'.', tok).is_some() && !looks_like_ip(tok) {
+            if !float_seen {
+                float_seen = true;
+                if let Some(us) = text::seconds_to_micros(tok) {
+                    out.duration_us = Some(us);
+                }
+            }
+            continue;
+        }
+        if let Some(v) = text::uint(tok) {
+            ints += 1;
+            lone_int = Some(v);
+            continue;
+        }
+        if text::is_hex_of_len(tok, 32) && out.request_id.is_none() {
+            out.request_id = Some(text::text(tok));
+        }
+    }
+    // Apache `%D`: one bare integer, microseconds, when no seconds value was logged.
+    if !float_seen && ints == 1 {
+        out.duration_us = lone_int;
+    }
+}
+
+fn quoted_extra<'a>(inner: &'a [u8], out: &mut Request<'a>) {
+    let v = text::trim(inner);
+    if v.is_empty() || v == b"-" {
+        return;
+    }
+    if looks_like_ip(first_of_list(v)) {
+        if out.xff.is_none() {
+            out.xff = Some(text::text(v));
+        }
+        return;
+    }
+    if is_request_id(v) {
+        if out.request_id.is_none() {
+            out.request_id = Some(text::text(v));
+        }
+        return;
+    }
+    let token_like = v.len() >= 4
+        && v.len() <= 128
+        && v.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':' | b'@'));
+    if token_like && out.api_key.is_none() {
+        out.api_key = Some(text::text(v));
+    }
+}
+
+fn first_of_list(v: &[u8]) -> &[u8] {
+    text::trim(&v[..memchr::memchr(b',', v).unwrap_or(v.len())])
+}
+
+fn is_request_id(v: &[u8]) -> bool {
+    text::is_hex_of_len(v, 32)
+        || (v.len() == 36
+            && v.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() }))
+}
+
+fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
+    match key {
+        b"rt" | b"request_time" | b"rtime" => {
+            if let Some(us) = text::seconds_to_micros(val) {
+                out.duration_us = Some(us);
+            }
+        }
+        b"D" | b"us" | b"duration_us" => {
+            if let Some(us) = text::uint(val) {
+                out.duration_us = Some(us);
+            }
+        }
+        b"ms" | b"duration_ms" => {
+            if let Some(us) = text::millis_to_micros(val) {
+                out.duration_us = Some(us);
+            }
+        }
+        b"rid" | b"request_id" | b"req_id" | b"reqid" => out.request_id = optional(val),
+        b"key" | b"api_key" | b"apikey" | b"api-key" => out.api_key = optional(val),
+        b"consumer" => out.consumer = optional(val),
+        b"host" | b"vhost" => out.host = optional(val),
+        b"xff" | b"forwarded_for" => out.xff = optional(val),
+        b"ust" | b"upstream_status" => {
+            let last = val.rsplit(|&c| c == b' ' || c == b',').find(|s| !s.is_empty()).unwrap_or(b"");
+            out.upstream_status = text::status(last);
+        }
+        _ => {}
+    }
+}
+
+impl Format for Clf {
+    fn name(&self) -> &'static str {
+        match self.variant {
+            Variant::Combined => "combined",
+            Variant::Common => "common",
+        }
+    }
+
+    fn about(&self) -> &'static str {
+        match self.variant {
+            Variant::Combined => {
+                "nginx/Apache combined, with appended fields ($request_time, %D, request id, API key, X-Forwarded-For, key=value)"
+            }
+            Variant::Common => "nginx/Apache common log format (CLF), no referer or user agent",
+        }
+    }
+
+    fn sample(&self) -> &'static str {
+        match self.variant {
+            Variant::Combined => {
+                r#"203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" 0.042 "5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7" "key_live_7Hq2""#
+            }
+            Variant::Common => r#"::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+        }
+    }
+
+    fn detect(&self, line: &[u8]) -> bool {
+        let Some(lb) = time_open(line) else { return false };
+        let after = &line[lb..];
+        let Some(rb) = memchr::memchr(b']', after) else { return false };
+        if parse_clf(&after[1..rb]).is_none() {
+            return false;
+        }
+        let rest = skip_spaces(&after[rb + 1..]);
+        let rest = match quoted(rest) {
+            Some((_, r)) => r,
+            None => return false,
+        };
+        let (st, rest) = token(rest);
+        if text::status(st).is_none() && st != b"-" {
+            return false;
+        }
+        let (_bytes, rest) = token(rest);
+        let rest = skip_spaces(rest);
+        match self.variant {
+            Variant::Combined => rest.first() == Some(&b'"'),
+            Variant::Common => text::trim(rest).is_empty(),
+        }
+    }
+
+    fn parse<'a>(&self, line: &'a [u8], cx: &mut LineContext<'a>, out: &mut Request<'a>) -> Result<(), Skip> {
+        let lb = time_open(line).ok_or(Skip::MALFORMED)?;
+        let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
+        let after = &line[lb + 1..];
+        let rb = memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?;
+        out.time = cx.time_cache.get_or(&after[..rb], parse_clf).ok_or(Skip::BAD_TIME)?;
+        out.anchor = TimeAnchor::End;
+
+        let rest = skip_spaces(&after[rb + 1..]);
+        let (req, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
+        let (method, target) = parse_request_line(req);
+        out.method = method;
+        out.target = unescape(target);
+
+        let (st, rest) = token(rest);
+        out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
+        let (bytes, rest) = token(rest);
+        out.bytes_sent = text::uint(bytes);
+
+        out.remote = host_text(strip_port_if_ip(prefix.remote));
+        out.xff = prefix.xff.map(text::text);
+        out.host = prefix.host.map(|h| text::text(strip_port(h)));
+        out.user = prefix.user.map(unescape);
+
+        let rest = skip_spaces(rest);
+        if rest.first() == Some(&b'"') {
+            // referer
+            let (_referer, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
+            let rest = skip_spaces(rest);
+            if rest.first() == Some(&b'"') {
+                let (ua, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
+                out.user_agent = optional(ua).map(|_| unescape(ua));
+                parse_extras(rest, out);
+            } else {
+                parse_extras(rest, out);
+            }
+        } else if !rest.is_empty() {
+            parse_extras(rest, out);
+        }
+        Ok(())
+    }
+}
+
+fn strip_port_if_ip(b: &[u8]) -> &[u8] {
+    if b.first() == Some(&b'[') || (looks_like_ip(b) && b.iter().filter(|&&c| c == b':').count() == 1) {
+        strip_port(b)
+    } else {
+        b
+    }
+}
+
+fn host_text(b: &[u8]) -> Text<'_> {
+    text::text(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Request<'_>, Skip> {
+        let mut cx = LineContext::default();
+        let mut r = Request::default();
+        Clf::combined().parse(line.as_bytes(), &mut cx, &mut r)?;
+        Ok(r)
+    }
+
+    #[test]
+    fn combined_with_extensions() {
+        let r = parse(Clf::combined().sample()).unwrap();
+        assert_eq!(r.remote, "203.0.113.7");
+        assert_eq!(r.method, Method::Put);
+        assert_eq!(r.target, "/api/v1/orders/1042");
+        assert_eq!(r.status, 409);
+        assert_eq!(r.duration_us, Some(42_000));
+        assert_eq!(r.request_id.as_deref(), Some("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7"));
+        assert_eq!(r.api_key.as_deref(), Some("key_live_7Hq2"));
+        assert_eq!(crate::timestamp::rfc3339(r.time), "2026-03-02T09:14:05Z");
+    }
+
+    #[test]
+    fn common_ipv6_and_offset() {
+        let r = parse(Clf::common().sample()).unwrap();
+        assert_eq!(r.remote, "::1");
+        assert_eq!(r.user.as_deref(), Some("frank"));
+        assert_eq!(crate::timestamp::rfc3339(r.time), "2000-10-10T20:55:36Z");
+        assert!(Clf::common().detect(Clf::common().sample().as_bytes()));
+        assert!(!Clf::combined().detect(Clf::common().sample().as_bytes()));
+    }
+
+    #[test]
+    fn xff_list_and_vhost_prefixes() {
+        // From elastic/beats nginx test logs (realdata/nginx).
+        let r = parse(r#"10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "Mozilla/5.0""#).unwrap();
+        assert_eq!(r.remote, "10.0.0.2");
+        assert_eq!(r.xff.as_deref(), Some("10.0.0.2, 10.0.0.1, 127.0.0.1"));
+        let r = parse(r#"example.com:80 "10.5.102.222, 175.16.199.1, 204.246.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /assets/xxxx?q=100 HTTP/1.1" 200 25507 "-" "Amazon CloudFront""#).unwrap();
+        assert_eq!(r.remote, "10.2.1.185");
+        assert_eq!(r.host.as_deref(), Some("example.com"));
+        assert_eq!(r.xff.as_deref(), Some("10.5.102.222, 175.16.199.1, 204.246.1.1"));
+        let r = parse(r#"example.com:80 unix: - - [26/Feb/2019:15:39:42 +0100] "hello" 400 173 "-" "-""#).unwrap();
+        assert_eq!(r.remote, "unix:");
+        assert_eq!(r.method, Method::Other);
+        assert_eq!(r.target, "");
+    }
+
+    #[test]
+    fn malformed_request_lines_are_requests() {
+        let r = parse(r#"127.0.0.1 - - [12/Apr/2018:09:48:40 +0200] "" 400 0 "-" "-""#).unwrap();
+        assert_eq!((r.method, r.status), (Method::Other, 400));
+        let r = parse(r#"::1 - - [26/Dec/2016:16:16:48 +0200] "-" 408 -"#).unwrap();
+        assert_eq!((r.method, r.status, r.bytes_sent), (Method::Other, 408, None));
+        let r = parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" 400 157 "-" "-""#).unwrap();
+        assert_eq!((r.method, r.target.as_ref()), (Method::Other, ""));
+    }
+
+    #[test]
+    fn escapes_in_quoted_fields() {
+        let r = parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "GET /a?q=\x22x\x22 HTTP/1.1" 200 1 "-" "Mozilla \"quoted\" agent""#).unwrap();
+        assert_eq!(r.target, "/a?q=\"x\"");
+        assert_eq!(r.user_agent.as_deref(), Some("Mozilla \"quoted\" agent"));
+    }
+
+    #[test]
+    fn apache_percent_d_and_missing_ident() {
+        let r = parse(r#"192.168.202.254 [20/Jul/2009:22:59:29 +0000] "DELETE /vmw/x HTTP/1.0" 204 0 "-" "gPXE/0.9.7" 1534"#).unwrap();
+        assert_eq!(r.remote, "192.168.202.254");
+        assert_eq!(r.duration_us, Some(1534));
+        assert_eq!(r.method, Method::Delete);
+    }
+
+    #[test]
+    fn key_value_extras() {
+        let r = parse(r#"10.1.1.1 - - [02/Mar/2026:09:00:00 +0000] "PATCH /x/1 HTTP/1.1" 412 0 "-" "curl/8" rt=0.250 urt=0.248 rid=abc key="k 1" ust=200"#).unwrap();
+        assert_eq!(r.duration_us, Some(250_000));
+        assert_eq!(r.request_id.as_deref(), Some("abc"));
+        assert_eq!(r.api_key.as_deref(), Some("k 1"));
+        assert_eq!(r.upstream_status, Some(200));
+    }
+
+    #[test]
+    fn bad_lines_are_skips_not_panics() {
+        assert_eq!(parse("").unwrap_err(), Skip::MALFORMED);
+        assert_eq!(parse("garbage [ ]").unwrap_err(), Skip::MALFORMED);
+        assert_eq!(parse(r#"1.2.3.4 - - [99/Foo/2018:09:48:40 +0000] "GET / HTTP/1.1" 200 1"#).unwrap_err(), Skip::BAD_TIME);
+        assert_eq!(parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "OPTIONS / HTTP/1.1" - 7908"#).unwrap_err(), Skip::BAD_STATUS);
+        assert_eq!(parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "GET / HTTP/1.1"#).unwrap_err(), Skip::MALFORMED);
+    }
+}

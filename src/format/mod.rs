@@ -1,0 +1,94 @@
+//! Log formats: one file per format, each behind the small `Format` trait.
+//!
+//! Adding a format is adding a file: implement `Format` (its doc comment shows a real line and
+//! lists the format's quirks, its tests are those lines) and list it in `registry()`.
+//! Detection sniffs the first non-blank lines of each input and picks the format that accepts
+//! the most of them; `--format NAME` skips detection.
+
+pub mod clf;
+pub mod text;
+
+use crate::record::{Request, Skip, Text};
+use crate::timestamp::TimeCache;
+
+/// Per-chunk state a parser may use: the directive in force (W3C `#Fields:`), a timestamp
+/// cache, and settings such as the time zone of zone-less formats.
+#[derive(Debug, Default, Clone)]
+pub struct LineContext<'h> {
+    /// The last directive line seen before this line in the same input, for formats whose
+    /// layout is declared in the file (W3C/IIS/CloudFront `#Fields:`).
+    pub directive: Option<&'h [u8]>,
+    pub time_cache: TimeCache,
+    /// Seconds east of UTC for formats that log local time without an offset (`--tz`).
+    pub local_offset_secs: i64,
+}
+
+/// One access-log format.
+pub trait Format: Send + Sync {
+    /// The name used by `--format` and in the report (`combined`, `envoy-json`, ...).
+    fn name(&self) -> &'static str;
+    /// One line for `why409 formats`.
+    fn about(&self) -> &'static str;
+    /// A real-shaped example line.
+    fn sample(&self) -> &'static str;
+    /// Does this line look like this format? Used for detection only; it may be loose, since
+    /// the format accepting the most sampled lines wins.
+    fn detect(&self, line: &[u8]) -> bool;
+    /// A line that declares layout (`#Fields: ...`) rather than a request. Directive lines
+    /// are counted as skipped (`header_or_comment`) and passed to later lines as context.
+    fn is_directive(&self, _line: &[u8]) -> bool {
+        false
+    }
+    /// Parse one line (without its line terminator) into `out`.
+    fn parse<'a>(&self, line: &'a [u8], cx: &mut LineContext<'a>, out: &mut Request<'a>) -> Result<(), Skip>;
+    /// A named extra field from the line (a request header logged by the format), for
+    /// `--client header:NAME`. Formats that log no headers return `None`.
+    fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {
+        None
+    }
+}
+
+/// Every built-in format, in detection priority order (more specific formats first, so a
+/// tie goes to the one that knows more fields).
+pub fn registry() -> Vec<Box<dyn Format>> {
+    vec![Box::new(clf::Clf::combined()), Box::new(clf::Clf::common())]
+}
+
+/// Looks a format up by name (`--format`). Accepts a few aliases users type.
+pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
+    let wanted = match name.to_ascii_lowercase().as_str() {
+        "nginx" | "apache" | "clf-combined" | "combined" => "combined".to_string(),
+        "clf" | "common" => "common".to_string(),
+        other => other.to_string(),
+    };
+    registry().into_iter().find(|f| f.name() == wanted)
+}
+
+/// The names of every built-in format, for error messages.
+pub fn names() -> Vec<&'static str> {
+    registry().iter().map(|f| f.name()).collect()
+}
+
+/// How many of the sampled lines to look at when detecting.
+pub const DETECT_SAMPLE_LINES: usize = 64;
+
+/// Picks the format that accepts the most of `lines` (non-blank lines from the start of an
+/// input). Returns `None` when no format accepts at least half of them.
+pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f dyn Format> {
+    let lines: Vec<&[u8]> = lines.iter().copied().filter(|l| !text::trim(l).is_empty()).collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let mut best: Option<(&dyn Format, usize)> = None;
+    for f in formats {
+        let score = lines.iter().filter(|l| f.is_directive(l) || f.detect(l)).count();
+        let directives_only = lines.iter().all(|l| f.is_directive(l));
+        if score == 0 || directives_only && lines.len() > 1 {
+            continue;
+        }
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((f.as_ref(), score));
+        }
+    }
+    best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)
+}

@@ -1,0 +1,267 @@
+//! Byte-level helpers shared by the format parsers: quoted fields, escapes, numbers.
+//!
+//! Everything here works on `&[u8]` and borrows; only unescaping a field that really has
+//! escapes allocates.
+
+use crate::record::Text;
+use std::borrow::Cow;
+
+/// Trims ASCII spaces, tabs and a trailing `\r`.
+#[inline]
+pub fn trim(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t' | b'\r')).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t' | b'\r')).map_or(start, |p| p + 1);
+    &b[start..end]
+}
+
+/// Splits a quoted field off the front of `b` (which must start with `"`), honouring
+/// backslash escapes (Apache writes `\"` inside quoted fields). Returns the raw inside of the
+/// quotes and the rest after the closing quote.
+#[inline]
+pub fn quoted(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        let p = i + memchr::memchr2(b'"', b'\\', &b[i..])?;
+        if b[p] == b'"' {
+            return Some((&b[1..p], &b[p + 1..]));
+        }
+        i = p + 2; // skip the escaped byte
+        if i > b.len() {
+            return None;
+        }
+    }
+}
+
+/// Splits the next space-separated token off `b` (leading spaces skipped).
+#[inline]
+pub fn token(b: &[u8]) -> (&[u8], &[u8]) {
+    let b = skip_spaces(b);
+    match memchr::memchr(b' ', b) {
+        Some(p) => (&b[..p], &b[p..]),
+        None => (b, &b""[..]),
+    }
+}
+
+#[inline]
+pub fn skip_spaces(b: &[u8]) -> &[u8] {
+    let n = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
+    &b[n..]
+}
+
+/// UTF-8 text, borrowed when valid, replaced lossily otherwise.
+#[inline]
+pub fn text(b: &[u8]) -> Text<'_> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+/// `None` for the missing markers gateways write (`-`, empty), else the text.
+#[inline]
+pub fn optional(b: &[u8]) -> Option<Text<'_>> {
+    if b.is_empty() || b == b"-" { None } else { Some(text(b)) }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Undoes the escapes nginx (`\xHH`) and Apache (`\"`, `\\`, `\n`, `\t`, `\xhh`) write inside
+/// quoted fields; bytes that were escaped are restored and the result decoded lossily.
+pub fn unescape(b: &[u8]) -> Text<'_> {
+    if memchr::memchr(b'\\', b).is_none() {
+        return text(b);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'x' if i + 3 < b.len() => {
+                    if let (Some(h), Some(l)) = (hex_val(b[i + 2]), hex_val(b[i + 3])) {
+                        out.push(h << 4 | l);
+                        i += 4;
+                        continue;
+                    }
+                    out.push(c);
+                    i += 1;
+                }
+                b'"' => {
+                    out.push(b'"');
+                    i += 2;
+                }
+                b'\\' => {
+                    out.push(b'\\');
+                    i += 2;
+                }
+                b'n' => {
+                    out.push(b'\n');
+                    i += 2;
+                }
+                b't' => {
+                    out.push(b'\t');
+                    i += 2;
+                }
+                b'r' => {
+                    out.push(b'\r');
+                    i += 2;
+                }
+                _ => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Parses an unsigned decimal integer; `None` for anything else (including empty).
+#[inline]
+pub fn uint(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    Some(v)
+}
+
+/// Parses a 3-digit HTTP status.
+#[inline]
+pub fn status(b: &[u8]) -> Option<u16> {
+    if b.len() != 3 {
+        return None;
+    }
+    let v = uint(b)? as u16;
+    (100..=999).contains(&v).then_some(v)
+}
+
+/// Parses a non-negative decimal number of seconds (`0.042`, `12`, `1.5`) into microseconds.
+#[inline]
+pub fn seconds_to_micros(b: &[u8]) -> Option<u64> {
+    scaled_decimal(b, 1_000_000)
+}
+
+/// Parses a non-negative decimal number of milliseconds (`12`, `0.5`) into microseconds.
+#[inline]
+pub fn millis_to_micros(b: &[u8]) -> Option<u64> {
+    scaled_decimal(b, 1_000)
+}
+
+/// Parses `int[.frac]` and multiplies by `scale` without going through floats.
+fn scaled_decimal(b: &[u8], scale: u64) -> Option<u64> {
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b""[..]),
+    };
+    let whole = if int.is_empty() && !frac.is_empty() { 0 } else { uint(int)? };
+    let mut v = whole.checked_mul(scale)?;
+    let mut unit = scale;
+    for &c in frac {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        unit /= 10;
+        v += d as u64 * unit;
+    }
+    Some(v)
+}
+
+/// Is this a plausible IPv4 or IPv6 address (optionally with port or brackets)?
+pub fn looks_like_ip(b: &[u8]) -> bool {
+    if b.is_empty() || b.len() > 47 {
+        return false;
+    }
+    let dots = b.iter().filter(|&&c| c == b'.').count();
+    let colons = b.iter().filter(|&&c| c == b':').count();
+    let all = b.iter().all(|&c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b'[' | b']'));
+    all && (dots == 3 || colons >= 2)
+}
+
+/// The address without port or brackets: `[2001:db8::1]:443` → `2001:db8::1`,
+/// `10.0.0.1:5000` → `10.0.0.1`; a bare IPv6 address is left alone.
+pub fn strip_port(b: &[u8]) -> &[u8] {
+    if b.first() == Some(&b'[') {
+        if let Some(p) = memchr::memchr(b']', b) {
+            return &b[1..p];
+        }
+        return b;
+    }
+    let colons = b.iter().filter(|&&c| c == b':').count();
+    if colons == 1 {
+        let p = memchr::memchr(b':', b).unwrap_or(b.len());
+        return &b[..p];
+    }
+    b
+}
+
+/// Is `b` all lowercase/uppercase hex of exactly `n` characters?
+pub fn is_hex_of_len(b: &[u8], n: usize) -> bool {
+    b.len() == n && b.iter().all(u8::is_ascii_hexdigit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields_honour_escapes() {
+        let (f, rest) = quoted(br#""GET /a\"b HTTP/1.1" 200"#).unwrap();
+        assert_eq!(f, br#"GET /a\"b HTTP/1.1"#);
+        assert_eq!(rest, b" 200");
+        assert!(quoted(br#""never closed"#).is_none());
+        assert!(quoted(br#""ends in backslash\"#).is_none());
+        assert_eq!(quoted(br#""""#).unwrap().0, b"");
+    }
+
+    #[test]
+    fn unescape_nginx_and_apache() {
+        assert_eq!(unescape(br"Mozilla \x22quoted\x22"), "Mozilla \"quoted\"");
+        assert_eq!(unescape(br#"say \"hi\" \\ ok"#), r#"say "hi" \ ok"#);
+        assert_eq!(unescape(br"\xD0\x9F"), "П");
+        assert_eq!(unescape(br"\x16\x03\x01"), "\u{16}\u{3}\u{1}");
+        assert!(matches!(unescape(b"plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(seconds_to_micros(b"0.042"), Some(42_000));
+        assert_eq!(seconds_to_micros(b"12"), Some(12_000_000));
+        assert_eq!(millis_to_micros(b"0.5"), Some(500));
+        assert_eq!(seconds_to_micros(b"-"), None);
+        assert_eq!(status(b"409"), Some(409));
+        assert_eq!(status(b"40"), None);
+        assert_eq!(status(b"-"), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert!(looks_like_ip(b"10.0.0.1"));
+        assert!(looks_like_ip(b"2a02:cf40::4e36"));
+        assert!(!looks_like_ip(b"example.com"));
+        assert_eq!(strip_port(b"[2001:db8::1]:443"), b"2001:db8::1");
+        assert_eq!(strip_port(b"10.0.0.1:5000"), b"10.0.0.1");
+        assert_eq!(strip_port(b"::1"), b"::1");
+    }
+}

@@ -1,0 +1,283 @@
+//! Inputs: path expansion, memory maps, decompression, stdin, and splitting into chunks at
+//! line boundaries.
+//!
+//! Plain files are memory-mapped. Compressed files (`.gz`, multi-member as logrotate writes
+//! them; `.zst`) and stdin are decoded once into an unlinked temporary file that is then
+//! mapped, so every input can be read twice (pass 2 collects context lines) and gives the same
+//! report as the plain file, with memory use independent of the input size.
+
+use anyhow::{Context, Result, bail};
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// One log input, readable as bytes.
+pub struct Input {
+    /// As the user named it (`-` for stdin), or the path found inside a directory.
+    pub name: String,
+    /// Whether the user named this file directly (errors are fatal) or it was found inside a
+    /// directory (an unreadable or non-log file is skipped with a warning).
+    pub explicit: bool,
+    data: Data,
+}
+
+enum Data {
+    Empty,
+    Mapped(Mmap),
+}
+
+impl Input {
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Empty => &[],
+            Data::Mapped(m) => m,
+        }
+    }
+
+    /// Builds an input from bytes in memory (tests, benches).
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Input> {
+        let mut f = tempfile::tempfile().context("creating a temporary file")?;
+        f.write_all(bytes)?;
+        Ok(Input { name: name.to_string(), explicit: true, data: map_file(&f, name)? })
+    }
+}
+
+/// A path the user gave, expanded: files stay, directories become the files directly in
+/// them (hidden files skipped), `-` is stdin.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push((p.clone(), true));
+            continue;
+        }
+        let meta = std::fs::metadata(p).with_context(|| format!("{}: cannot open", p.display()))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}: cannot list directory", p.display()))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().map(|t| t.is_file() || t.is_symlink()).unwrap_or(false))
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+                .collect();
+            if found.is_empty() {
+                bail!("{}: directory has no files to read", p.display());
+            }
+            found.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+            out.extend(found.into_iter().map(|f| (f, false)));
+        } else {
+            out.push((p.clone(), true));
+        }
+    }
+    Ok(out)
+}
+
+/// Orders `access.log.2.gz` after `access.log.10`? No: compares digit runs as numbers so
+/// `log.2` < `log.10`.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(s: &str) -> Vec<(bool, &str)> {
+        let mut v = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                v.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        v
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for (x, y) in pa.iter().zip(pb.iter()) {
+        let ord = match (x.0, y.0) {
+            (true, true) => {
+                let xa = x.1.trim_start_matches('0');
+                let ya = y.1.trim_start_matches('0');
+                xa.len().cmp(&ya.len()).then(xa.cmp(ya))
+            }
+            _ => x.1.cmp(y.1),
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    pa.len().cmp(&pb.len())
+}
+
+/// Compression recognised by magic bytes (not by extension, so a renamed file still works).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+pub fn sniff_compression(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+fn map_file(f: &File, name: &str) -> Result<Data> {
+    let len = f.metadata().with_context(|| format!("{name}: cannot stat"))?.len();
+    if len == 0 {
+        return Ok(Data::Empty);
+    }
+    // SAFETY: the map is read-only; a file truncated by another process while we read it
+    // can raise SIGBUS, the same trade-off ripgrep makes for speed on log files at rest.
+    let m = unsafe { Mmap::map(f) }.with_context(|| format!("{name}: cannot memory-map"))?;
+    #[cfg(unix)]
+    {
+        let _ = m.advise(memmap2::Advice::Sequential);
+    }
+    Ok(Data::Mapped(m))
+}
+
+/// Decodes `reader` (after sniffing its first bytes) into an unlinked temporary file.
+fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        let k = reader.read(&mut head[n..]).with_context(|| format!("{name}: read error"))?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
+    let mut tmp = tempfile::tempfile().context("creating a temporary file for decoded input")?;
+    let copied = match sniff_compression(&head[..n]) {
+        Compression::None => io::copy(&mut io::BufReader::with_capacity(1 << 20, chained), &mut tmp),
+        Compression::Gzip => io::copy(&mut flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)), &mut tmp),
+        Compression::Zstd => {
+            let mut d = zstd::stream::read::Decoder::new(chained).with_context(|| format!("{name}: bad zstd stream"))?;
+            io::copy(&mut d, &mut tmp)
+        }
+    };
+    copied.with_context(|| format!("{name}: cannot decode (truncated or corrupt compressed data?)"))?;
+    tmp.flush()?;
+    map_file(&tmp, name)
+}
+
+/// Opens one expanded path.
+pub fn open(path: &Path, explicit: bool) -> Result<Input> {
+    let name = path.display().to_string();
+    if path.as_os_str() == "-" {
+        let data = spool(io::stdin().lock(), "<stdin>")?;
+        return Ok(Input { name: "-".into(), explicit, data });
+    }
+    let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let mut head = [0u8; 4];
+    let n = f.read(&mut head).with_context(|| format!("{name}: cannot read"))?;
+    let data = match sniff_compression(&head[..n]) {
+        Compression::None => map_file(&f, &name)?,
+        _ => {
+            let f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+            spool(f, &name)?
+        }
+    };
+    Ok(Input { name, explicit, data })
+}
+
+/// Splits `data` into ranges of about `target` bytes that end just after a `\n` (or at the
+/// end). Every byte belongs to exactly one range; a range never splits a line.
+pub fn chunks(data: &[u8], target: usize) -> Vec<Range<usize>> {
+    let target = target.max(1);
+    let mut out = Vec::with_capacity(data.len() / target + 1);
+    let mut start = 0;
+    while start < data.len() {
+        let want = start.saturating_add(target);
+        if want >= data.len() {
+            out.push(start..data.len());
+            break;
+        }
+        let end = match memchr::memchr(b'\n', &data[want..]) {
+            Some(p) => want + p + 1,
+            None => data.len(),
+        };
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// Iterates the lines of a chunk without their terminators (`\n`, `\r\n`).
+pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = chunk;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(p) => (&rest[..p], &rest[p + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
+/// The first `n` lines of `data`, for format detection.
+pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
+    lines(&data[..data.len().min(1 << 20)]).take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_everything_at_line_boundaries() {
+        let data = b"a\nbb\nccc\ndddd\n\nlast";
+        for target in 1..25 {
+            let cs = chunks(data, target);
+            assert_eq!(cs.first().unwrap().start, 0);
+            assert_eq!(cs.last().unwrap().end, data.len());
+            for w in cs.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_eq!(data[w[0].end - 1], b'\n');
+            }
+            let n: usize = cs.iter().map(|r| lines(&data[r.clone()]).count()).sum();
+            assert_eq!(n, 6);
+        }
+        assert!(chunks(b"", 10).is_empty());
+    }
+
+    #[test]
+    fn crlf_and_no_final_newline() {
+        let v: Vec<&[u8]> = lines(b"a\r\nb\n\nc").collect();
+        assert_eq!(v, vec![&b"a"[..], b"b", b"", b"c"]);
+    }
+
+    #[test]
+    fn natural_order_for_rotated_sets() {
+        let mut v = vec!["access.log.10.gz", "access.log.2.gz", "access.log", "access.log.1"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, vec!["access.log", "access.log.1", "access.log.2.gz", "access.log.10.gz"]);
+    }
+
+    #[test]
+    fn gzip_and_zstd_are_decoded() {
+        use std::io::Write;
+        let text = b"line one\nline two\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text).unwrap();
+        let mut gz = gz.finish().unwrap();
+        // a second gzip member, as logrotate's delaycompress + cat produce
+        let mut gz2 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz2.write_all(b"line three\n").unwrap();
+        gz.extend(gz2.finish().unwrap());
+        let d = spool(&gz[..], "t.gz").unwrap();
+        let i = Input { name: "t".into(), explicit: true, data: d };
+        assert_eq!(i.bytes(), b"line one\nline two\nline three\n");
+        let z = zstd::encode_all(&text[..], 3).unwrap();
+        let i = Input { name: "t".into(), explicit: true, data: spool(&z[..], "t.zst").unwrap() };
+        assert_eq!(i.bytes(), text);
+    }
+}

@@ -1,0 +1,250 @@
+//! The `why409` binary: parses flags, runs the analysis, renders, and maps the outcome to an
+//! exit code (0 ok, 1 a `--fail-on` rule fired, 2 error). A closed pipe (`why409 log | head`)
+//! is success.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Parser;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use why409::analyze::{self, Settings, Window};
+use why409::cli::{Cli, ColorChoice, Command, ExplainOutput, InputArgs, Output};
+use why409::detect::{Severity, Thresholds};
+use why409::report::{self, Report, table};
+use why409::resource::Route;
+use why409::{format, timestamp};
+
+fn main() {
+    let code = match run() {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            eprintln!("why409: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn run() -> Result<i32> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    match cli.command {
+        Some(Command::Formats) => formats(),
+        Some(Command::Explain { instance, input, output, out, color }) => explain(&input, &instance, output, out, color),
+        None => analyse(cli),
+    }
+}
+
+fn formats() -> Result<i32> {
+    let mut out = io::stdout().lock();
+    for f in format::registry() {
+        writeln!(out, "{:<12} {}", f.name(), f.about())?;
+        writeln!(out, "{:<12} e.g. {}\n", "", f.sample())?;
+    }
+    Ok(0)
+}
+
+/// Builds the analysis settings shared by the report and `explain`.
+fn settings(input: &InputArgs) -> Result<Settings> {
+    let mut paths = input.paths.clone();
+    if paths.is_empty() {
+        if io::stdin().is_terminal() {
+            bail!("no input: give log files or directories, or pipe a log into stdin (see --help)");
+        }
+        paths.push(PathBuf::from("-"));
+    }
+    let now = jiff::Timestamp::now().as_microsecond();
+    let time = |s: &Option<String>, flag: &str| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|v| timestamp::parse_user_time(v, now).ok_or_else(|| anyhow!("{flag} '{v}': use RFC 3339 (2026-03-02T09:00:00Z), a date, or a span such as 2h")))
+            .transpose()
+    };
+    let mut thresholds = Thresholds::default();
+    for t in &input.thresholds {
+        thresholds.set(t).map_err(|e| anyhow!(e))?;
+    }
+    if input.status.is_empty() || input.status.iter().any(|s| !(100..=999).contains(s)) {
+        bail!("--status takes HTTP status codes such as 409,412,423,428");
+    }
+    if let Some(n) = input.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+    }
+    if input.chunk_size == 0 {
+        bail!("--chunk-size must be at least 1");
+    }
+    Ok(Settings {
+        paths,
+        format: (input.format != "auto").then(|| input.format.clone()),
+        statuses: input.status.clone(),
+        client: input.client.parse().map_err(|e: String| anyhow!("--client: {e}"))?,
+        window: Window::Auto,
+        routes: input.routes.iter().map(|r| Route::parse(r).map_err(|e| anyhow!("--route: {e}"))).collect::<Result<_>>()?,
+        since: time(&input.since, "--since")?,
+        until: time(&input.until, "--until")?,
+        chunk_bytes: input.chunk_size,
+        thresholds,
+        extra_instances: Vec::new(),
+    })
+}
+
+fn thread_pool(input: &InputArgs) -> Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = input.threads {
+        b = b.num_threads(n);
+    }
+    b.build().context("starting worker threads")
+}
+
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Terminal width for tables: the real terminal, else `COLUMNS`, else natural width.
+fn table_width(to_terminal: bool) -> Option<u16> {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {
+        return Some(c.max(40));
+    }
+    if to_terminal {
+        return terminal_width().or(Some(100));
+    }
+    None
+}
+
+fn terminal_width() -> Option<u16> {
+    comfy_table::Table::new().width()
+}
+
+/// Where the report goes: a file or stdout.
+fn sink(out: &Option<PathBuf>) -> Result<(Box<dyn Write>, bool)> {
+    match out {
+        Some(p) => {
+            let f = std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?;
+            Ok((Box::new(io::BufWriter::new(f)), false))
+        }
+        None => Ok((Box::new(io::BufWriter::new(io::stdout().lock())), io::stdout().is_terminal())),
+    }
+}
+
+/// A spinner on stderr while a large input is analysed (only on a terminal).
+fn progress(input: &InputArgs, settings: &Settings) -> Option<indicatif::ProgressBar> {
+    if input.no_progress || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bytes: u64 = settings.paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    if bytes < 64 << 20 {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(format!("analysing {} MiB…", bytes >> 20));
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}
+
+fn analyse(cli: Cli) -> Result<i32> {
+    if cli.report.list_thresholds {
+        let mut out = io::stdout().lock();
+        for (name, value, about) in Thresholds::default().iter() {
+            writeln!(out, "{name:<28} {value:<8} {about}")?;
+        }
+        return Ok(0);
+    }
+    let mut settings = settings(&cli.input)?;
+    settings.window = match cli.report.window.as_str() {
+        "auto" => Window::Auto,
+        w => Window::Fixed(timestamp::parse_span(w).filter(|v| *v >= timestamp::MICROS_PER_SEC).ok_or_else(|| anyhow!("--window '{w}': use auto or a span of at least 1s such as 30s, 5m, 1h"))?),
+    };
+    let rules = cli.report.fail_on.iter().map(|r| FailRule::parse(r)).collect::<Result<Vec<_>>>()?;
+    let pool = thread_pool(&cli.input)?;
+    let pb = progress(&cli.input, &settings);
+    let analysis = pool.install(|| analyze::analyze(&settings));
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let analysis = analysis?;
+    for w in &analysis.warnings {
+        eprintln!("why409: {w}");
+    }
+    let report = Report::build(&analysis, cli.report.top);
+    let (mut out, to_terminal) = sink(&cli.report.out)?;
+    match cli.report.output {
+        Output::Json => report::json::render(&report, &mut out)?,
+        Output::Markdown => report::markdown::render(&report, &mut out)?,
+        Output::Table => {
+            let style = table::Style { width: table_width(to_terminal), color: use_color(cli.report.color, to_terminal), ..Default::default() };
+            table::render(&report, &style, &mut out)?
+        }
+    }
+    out.flush()?;
+    Ok(if rules.iter().any(|r| r.fires(&report)) { 1 } else { 0 })
+}
+
+/// A `--fail-on` rule.
+enum FailRule {
+    Incident,
+    Finding,
+    Conflicts(u64),
+    Rate(f64),
+}
+
+impl FailRule {
+    fn parse(s: &str) -> Result<FailRule> {
+        let bad = || anyhow!("--fail-on '{s}': use incident, finding, conflicts=N or rate=R");
+        Ok(match s.split_once('=') {
+            None if s == "incident" => FailRule::Incident,
+            None if s == "finding" => FailRule::Finding,
+            Some(("conflicts", n)) => FailRule::Conflicts(n.trim().parse().map_err(|_| bad())?),
+            Some(("rate", r)) => FailRule::Rate(r.trim().parse().map_err(|_| bad())?),
+            _ => return Err(bad()),
+        })
+    }
+
+    fn fires(&self, r: &Report) -> bool {
+        match self {
+            FailRule::Incident => r.findings.iter().any(|f| f.severity == Severity::Incident),
+            FailRule::Finding => !r.findings.is_empty(),
+            FailRule::Conflicts(n) => r.totals.conflicts > *n,
+            FailRule::Rate(x) => r.totals.conflict_rate > *x,
+        }
+    }
+}
+
+fn explain(input: &InputArgs, instance: &str, output: ExplainOutput, out: Option<PathBuf>, color: ColorChoice) -> Result<i32> {
+    let mut settings = settings(input)?;
+    let wanted = why409::resource::instance(instance).to_string();
+    if wanted.is_empty() {
+        bail!("--instance '{instance}': give a path such as /api/v1/docs/42");
+    }
+    settings.extra_instances.push(wanted.clone());
+    let pool = thread_pool(input)?;
+    let analysis = pool.install(|| analyze::analyze(&settings))?;
+    for w in &analysis.warnings {
+        eprintln!("why409: {w}");
+    }
+    let ex = report::explain::Explanation::build(&analysis, &wanted);
+    let (mut w, to_terminal) = sink(&out)?;
+    match output {
+        ExplainOutput::Json => report::explain::render_json(&ex, &mut w)?,
+        ExplainOutput::Table => {
+            let style = table::Style { width: table_width(to_terminal), color: use_color(color, to_terminal), ..Default::default() };
+            report::explain::render_table(&ex, &style, &mut w)?
+        }
+    }
+    w.flush()?;
+    Ok(0)
+}

@@ -1,0 +1,160 @@
+//! The parsed request: what every log format is normalised to.
+//!
+//! A `Request<'a>` borrows from the log line wherever it can (`Cow::Borrowed`), so parsing a
+//! line allocates nothing unless a field had escapes that must be undone. Times are
+//! microseconds since the Unix epoch, UTC.
+
+use std::borrow::Cow;
+
+/// Microseconds since 1970-01-01T00:00:00Z.
+pub type Micros = i64;
+
+/// Text taken from a log line: borrowed unless unescaping was needed.
+pub type Text<'a> = Cow<'a, str>;
+
+/// The HTTP method, with the WebDAV lock verbs that matter for 423 analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Lock,
+    Unlock,
+    /// Any other verb, including junk such as `PATCHp`.
+    #[default]
+    Other,
+}
+
+impl Method {
+    pub fn parse(token: &[u8]) -> Method {
+        match token {
+            b"GET" => Method::Get,
+            b"HEAD" => Method::Head,
+            b"POST" => Method::Post,
+            b"PUT" => Method::Put,
+            b"PATCH" => Method::Patch,
+            b"DELETE" => Method::Delete,
+            b"OPTIONS" => Method::Options,
+            b"LOCK" => Method::Lock,
+            b"UNLOCK" => Method::Unlock,
+            _ => {
+                // Some formats log methods in lower case; accept that without allocating.
+                if token.len() <= 7 && token.iter().any(u8::is_ascii_lowercase) {
+                    let mut buf = [0u8; 7];
+                    for (d, s) in buf.iter_mut().zip(token) {
+                        *d = s.to_ascii_uppercase();
+                    }
+                    let up = &buf[..token.len()];
+                    if up.iter().any(u8::is_ascii_lowercase) || up == token {
+                        return Method::Other;
+                    }
+                    return Method::parse(up);
+                }
+                Method::Other
+            }
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Lock => "LOCK",
+            Method::Unlock => "UNLOCK",
+            Method::Other => "OTHER",
+        }
+    }
+
+    /// Writes change state: POST, PUT, PATCH, DELETE (and the WebDAV lock verbs).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Method::Post | Method::Put | Method::Patch | Method::Delete | Method::Lock | Method::Unlock
+        )
+    }
+
+    /// Reads that show a client refreshed its view of a resource.
+    pub fn is_read(self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+}
+
+/// What the logged timestamp marks: when the request arrived or when it was logged (ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeAnchor {
+    /// Apache `%t`, Envoy `START_TIME`, HAProxy accept date, ...
+    Start,
+    /// nginx `$time_local` (log write), ALB `time`, ...
+    #[default]
+    End,
+}
+
+/// One request as the gateway logged it.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    /// The logged timestamp (see `anchor`).
+    pub time: Micros,
+    pub anchor: TimeAnchor,
+    /// Total time at the proxy, when logged.
+    pub duration_us: Option<u64>,
+    pub method: Method,
+    /// The request target as logged (path and query, maybe absolute-form). Empty when the
+    /// request line was missing or unparsable.
+    pub target: Text<'a>,
+    /// Status sent to the client.
+    pub status: u16,
+    /// Status returned by the upstream, when logged (the last one tried).
+    pub upstream_status: Option<u16>,
+    /// The remote address (TCP peer or real-ip), without port.
+    pub remote: Text<'a>,
+    /// The raw X-Forwarded-For chain, when logged.
+    pub xff: Option<Text<'a>>,
+    pub user: Option<Text<'a>>,
+    pub api_key: Option<Text<'a>>,
+    pub consumer: Option<Text<'a>>,
+    pub request_id: Option<Text<'a>>,
+    pub host: Option<Text<'a>>,
+    pub user_agent: Option<Text<'a>>,
+    pub bytes_sent: Option<u64>,
+}
+
+impl<'a> Request<'a> {
+    /// Start and end of the request, using the duration when logged.
+    pub fn interval(&self) -> (Micros, Micros) {
+        let d = self.duration_us.unwrap_or(0) as i64;
+        match self.anchor {
+            TimeAnchor::Start => (self.time, self.time.saturating_add(d)),
+            TimeAnchor::End => (self.time.saturating_sub(d), self.time),
+        }
+    }
+
+    /// Reset to empty while keeping nothing borrowed from the previous line.
+    pub fn clear(&mut self) {
+        *self = Request::default();
+    }
+}
+
+/// Why a line was not turned into a `Request`. The reason is a stable snake_case key used in
+/// the JSON report (`skip_reasons`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Skip(pub &'static str);
+
+impl Skip {
+    pub const BLANK: Skip = Skip("blank_line");
+    pub const DIRECTIVE: Skip = Skip("header_or_comment");
+    pub const NOT_UTF8: Skip = Skip("invalid_utf8");
+    pub const BAD_TIME: Skip = Skip("bad_timestamp");
+    pub const BAD_STATUS: Skip = Skip("bad_status");
+    pub const MALFORMED: Skip = Skip("malformed_line");
+    pub const TOO_LONG: Skip = Skip("line_too_long");
+    pub const FILTERED: Skip = Skip("filtered_out");
+}

@@ -1,0 +1,318 @@
+//! The report model (`why409.report/v1`, a contract) and one renderer per output format.
+//!
+//! `Report::build` turns an `Analysis` into plain data: sorted, truncated to `--top`, times in
+//! RFC 3339 UTC. Renderers only lay that data out; none of them computes anything new.
+
+pub mod explain;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use crate::analyze::Analysis;
+use crate::detect::{Finding, Scope, Severity};
+use crate::timestamp::{MICROS_PER_SEC, rfc3339};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "why409.report/v1";
+
+/// How many affected instances a finding lists, and how many evidence lines it quotes.
+pub const FINDING_INSTANCES: usize = 20;
+pub const FINDING_EVIDENCE: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub inputs: Vec<InputReport>,
+    pub period: Period,
+    pub window_seconds: i64,
+    pub conflict_statuses: Vec<u16>,
+    pub totals: Totals,
+    pub resources: Vec<ResourceRow>,
+    pub instances: Vec<InstanceRow>,
+    pub clients: Vec<ClientRow>,
+    pub timeline: Vec<TimelineRow>,
+    pub findings: Vec<FindingReport>,
+    /// Notes for the reader: skipped files, empty inputs.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub format: String,
+    pub bytes: u64,
+    pub lines: u64,
+    pub parsed: u64,
+    pub skipped: u64,
+    pub skip_reasons: BTreeMap<String, u64>,
+    /// Parsed lines left out by `--since`/`--until`.
+    pub filtered: u64,
+    pub skip_examples: Vec<SkipExampleReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkipExampleReport {
+    pub reason: String,
+    pub line: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Period {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub requests: u64,
+    pub writes: u64,
+    pub conflicts: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub conflict_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceRow {
+    pub template: String,
+    pub requests: u64,
+    pub writes: u64,
+    pub conflicts: u64,
+    /// conflicts / requests
+    pub conflict_rate: f64,
+    /// conflicts / writes
+    pub write_conflict_rate: f64,
+    /// Distinct clients that got conflicts on this template.
+    pub clients: u64,
+    /// Distinct instances that had conflicts.
+    pub instances: u64,
+    pub top_instance: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceRow {
+    pub instance: String,
+    pub template: String,
+    pub requests: u64,
+    pub conflicts: u64,
+    /// Distinct clients that got conflicts on this instance.
+    pub clients: u64,
+    pub first_conflict: String,
+    pub last_conflict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRow {
+    pub client: String,
+    pub requests: u64,
+    pub conflicts: u64,
+    pub conflict_rate: f64,
+    /// Distinct templates on which this client got conflicts.
+    pub templates: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineRow {
+    pub start: String,
+    pub requests: u64,
+    pub conflicts: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingReport {
+    pub cause: &'static str,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub template: String,
+    pub instance: Option<String>,
+    pub instances: Vec<String>,
+    pub start: String,
+    pub end: String,
+    pub conflicts: u64,
+    pub clients: Vec<String>,
+    pub confidence: f64,
+    pub summary: String,
+    pub evidence: Vec<Evidence>,
+    pub advice: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// Index into `inputs`.
+    pub input: u32,
+    /// 1-based line number.
+    pub line: u64,
+    pub text: String,
+}
+
+fn rate(n: u64, d: u64) -> f64 {
+    if d == 0 { 0.0 } else { ((n as f64 / d as f64) * 1e6).round() / 1e6 }
+}
+
+impl Report {
+    /// Builds the report, keeping the top `top` rows of each ranked list.
+    pub fn build(a: &Analysis, top: usize) -> Report {
+        let t = &a.tally;
+        let inputs = a
+            .sources
+            .iter()
+            .map(|s| InputReport {
+                path: s.input.name.clone(),
+                format: s.format.to_string(),
+                bytes: s.input.bytes().len() as u64,
+                lines: s.accounting.lines,
+                parsed: s.accounting.parsed,
+                skipped: s.accounting.skipped,
+                skip_reasons: s.accounting.skip_reasons.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                filtered: s.accounting.filtered,
+                skip_examples: s
+                    .accounting
+                    .skip_examples
+                    .iter()
+                    .map(|e| SkipExampleReport { reason: e.reason.to_string(), line: e.line, text: e.text.clone() })
+                    .collect(),
+            })
+            .collect();
+
+        // Resources: templates with conflicts.
+        let mut per_template_clients: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut per_client_templates: BTreeMap<&str, u64> = BTreeMap::new();
+        for (tpl, client) in &t.conflict_pairs {
+            *per_template_clients.entry(tpl.as_str()).or_insert(0) += 1;
+            *per_client_templates.entry(client.as_str()).or_insert(0) += 1;
+        }
+        let mut per_template_instances: BTreeMap<&str, (u64, &str, u64)> = BTreeMap::new();
+        for (inst, c) in &t.instances {
+            let e = per_template_instances.entry(c.template.as_str()).or_insert((0, "", 0));
+            e.0 += 1;
+            if c.conflicts > e.2 || (c.conflicts == e.2 && (e.1.is_empty() || inst.as_str() < e.1)) {
+                e.1 = inst.as_str();
+                e.2 = c.conflicts;
+            }
+        }
+        let mut resources: Vec<ResourceRow> = t
+            .templates
+            .iter()
+            .filter(|(_, c)| c.conflicts > 0)
+            .map(|(tpl, c)| {
+                let inst = per_template_instances.get(tpl.as_str()).copied().unwrap_or((0, "", 0));
+                ResourceRow {
+                    template: tpl.clone(),
+                    requests: c.requests,
+                    writes: c.writes,
+                    conflicts: c.conflicts,
+                    conflict_rate: rate(c.conflicts, c.requests),
+                    write_conflict_rate: rate(c.conflicts, c.writes),
+                    clients: per_template_clients.get(tpl.as_str()).copied().unwrap_or(0),
+                    instances: inst.0,
+                    top_instance: inst.1.to_string(),
+                }
+            })
+            .collect();
+        resources.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then_with(|| a.template.cmp(&b.template)));
+        resources.truncate(top);
+
+        let mut instances: Vec<InstanceRow> = t
+            .instances
+            .iter()
+            .map(|(inst, c)| InstanceRow {
+                instance: inst.clone(),
+                template: c.template.clone(),
+                requests: a.instance_requests.get(inst).copied().unwrap_or(c.conflicts),
+                conflicts: c.conflicts,
+                clients: c.clients.len() as u64,
+                first_conflict: rfc3339(c.first),
+                last_conflict: rfc3339(c.last),
+            })
+            .collect();
+        instances.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then_with(|| a.instance.cmp(&b.instance)));
+        instances.truncate(top);
+
+        let mut clients: Vec<ClientRow> = t
+            .clients
+            .iter()
+            .filter(|(_, c)| c.conflicts > 0)
+            .map(|(name, c)| ClientRow {
+                client: name.clone(),
+                requests: c.requests,
+                conflicts: c.conflicts,
+                conflict_rate: rate(c.conflicts, c.requests),
+                templates: per_client_templates.get(name.as_str()).copied().unwrap_or(0),
+            })
+            .collect();
+        clients.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then_with(|| a.client.cmp(&b.client)));
+        clients.truncate(top);
+
+        let timeline = timeline_rows(a);
+        let findings = a.findings.iter().map(|f| finding_report(a, f)).collect();
+
+        Report {
+            schema: SCHEMA,
+            inputs,
+            period: Period { start: t.first.map(rfc3339), end: t.last.map(rfc3339) },
+            window_seconds: a.window_us / MICROS_PER_SEC,
+            conflict_statuses: a.statuses.clone(),
+            totals: Totals {
+                requests: t.totals.requests,
+                writes: t.totals.writes,
+                conflicts: t.totals.conflicts,
+                by_status: a.statuses.iter().map(|s| (s.to_string(), t.by_status.get(s).copied().unwrap_or(0))).collect(),
+                conflict_rate: rate(t.totals.conflicts, t.totals.requests),
+            },
+            resources,
+            instances,
+            clients,
+            timeline,
+            findings,
+            warnings: a.warnings.clone(),
+        }
+    }
+}
+
+fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
+    let t = &a.tally;
+    let (Some(first), Some(last)) = (t.first, t.last) else { return Vec::new() };
+    let w = a.window_us.max(MICROS_PER_SEC);
+    let w_s = w / MICROS_PER_SEC;
+    let mut rows: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    let (lo, hi) = (first.div_euclid(w), last.div_euclid(w));
+    for k in lo..=hi {
+        rows.insert(k, (0, 0));
+    }
+    for (sec, (req, conf)) in &t.seconds {
+        let e = rows.entry(sec.div_euclid(w_s)).or_insert((0, 0));
+        e.0 += req;
+        e.1 += conf;
+    }
+    rows.into_iter().map(|(k, (r, c))| TimelineRow { start: rfc3339(k * w), requests: r, conflicts: c }).collect()
+}
+
+fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
+    let tl = &a.timelines;
+    let evidence = f
+        .evidence
+        .iter()
+        .take(FINDING_EVIDENCE)
+        .map(|r| {
+            let e = &tl.events[r.instance as usize][r.index];
+            Evidence { input: e.input, line: e.line, text: a.line_text(e.input, e.offset, e.len) }
+        })
+        .collect();
+    FindingReport {
+        cause: f.cause,
+        severity: f.severity,
+        scope: f.scope,
+        template: f.template.clone(),
+        instance: f.instance.clone(),
+        instances: f.instances.iter().take(FINDING_INSTANCES).cloned().collect(),
+        start: rfc3339(f.start),
+        end: rfc3339(f.end),
+        conflicts: f.conflicts(),
+        clients: f.clients.clone(),
+        confidence: (f.confidence * 100.0).round() / 100.0,
+        summary: f.summary.clone(),
+        evidence,
+        advice: f.advice.clone(),
+    }
+}

@@ -1,0 +1,247 @@
+//! Terminal renderer: root causes first, then their evidence, then the overview, top
+//! resources / instances / clients, the timeline and the skipped-line summary.
+//!
+//! The caller decides the width and whether to colour (TTY and no `NO_COLOR`); this module
+//! never looks at the terminal itself.
+
+use super::{FindingReport, Report};
+use crate::timestamp::human_span;
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use std::io::{self, Write};
+
+/// How to lay tables out.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Terminal width to fit; `None` lays tables out at their natural width.
+    pub width: Option<u16>,
+    pub color: bool,
+    /// How many findings get their evidence printed.
+    pub evidence_findings: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style { width: None, color: false, evidence_findings: 3 }
+    }
+}
+
+fn table(style: &Style, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.force_no_tty();
+    if style.color {
+        t.enforce_styling();
+    }
+    match style.width {
+        Some(w) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_width(w);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    if header.iter().any(|h| !h.is_empty()) {
+        t.set_header(header.iter().map(|h| Cell::new(h).add_attribute(Attribute::Bold)).collect::<Vec<_>>());
+    }
+    t
+}
+
+fn right(t: &mut Table, cols: &[usize]) {
+    for &c in cols {
+        if let Some(col) = t.column_mut(c) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn pct(r: f64) -> String {
+    format!("{:.2}%", r * 100.0)
+}
+
+fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
+    if style.color {
+        writeln!(out, "\n\x1b[1m{text}\x1b[0m")
+    } else {
+        writeln!(out, "\n{text}")
+    }
+}
+
+/// `2026-03-02T09:14:05Z` → `2026-03-02 09:14:05`
+fn short_time(s: &str) -> String {
+    s.replace('T', " ").trim_end_matches('Z').to_string()
+}
+
+fn when(f: &FindingReport) -> String {
+    let (s, e) = (short_time(&f.start), short_time(&f.end));
+    if s == e {
+        return s;
+    }
+    // Same day: show the end as a time only.
+    if s.len() >= 10 && e.len() >= 10 && s[..10] == e[..10] { format!("{s} → {}", &e[11..]) } else { format!("{s} → {e}") }
+}
+
+/// The first sentence of the advice, for the table.
+fn short_advice(a: &str) -> String {
+    let first = a.split(". ").next().unwrap_or(a).trim_end_matches('.');
+    first.to_string()
+}
+
+fn severity_color(f: &FindingReport) -> Color {
+    if f.severity == crate::detect::Severity::Incident { Color::Red } else { Color::Yellow }
+}
+
+pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    // Root causes.
+    heading(out, style, "Root causes")?;
+    if r.findings.is_empty() {
+        let msg = if r.totals.conflicts == 0 {
+            "No conflict responses in these logs.".to_string()
+        } else {
+            format!("No root cause found: the {} conflicts look like normal, handled behaviour (see the tables below).", r.totals.conflicts)
+        };
+        writeln!(out, "{msg}")?;
+    } else {
+        let mut t = table(style, &["cause", "resource", "scope", "conflicts", "clients", "when (UTC)", "conf.", "what to change"]);
+        for f in &r.findings {
+            let mut cause = Cell::new(f.cause);
+            if style.color {
+                cause = cause.fg(severity_color(f));
+            }
+            t.add_row(vec![
+                cause,
+                Cell::new(f.instance.as_deref().unwrap_or(&f.template)),
+                Cell::new(if f.scope == crate::detect::Scope::Instance { "instance" } else { "template" }),
+                Cell::new(f.conflicts),
+                Cell::new(f.clients.len()),
+                Cell::new(when(f)),
+                Cell::new(format!("{:.2}", f.confidence)),
+                Cell::new(short_advice(&f.advice)),
+            ]);
+        }
+        right(&mut t, &[3, 4, 6]);
+        writeln!(out, "{t}")?;
+
+        for (k, f) in r.findings.iter().take(style.evidence_findings).enumerate() {
+            heading(out, style, &format!("#{} {} on {}", k + 1, f.cause, f.instance.as_deref().unwrap_or(&f.template)))?;
+            writeln!(out, "  {}", f.summary)?;
+            for e in &f.evidence {
+                let path = r.inputs.get(e.input as usize).map_or("?", |i| i.path.as_str());
+                let text: String = e.text.chars().take(240).collect();
+                if style.color {
+                    writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m {text}", e.line)?;
+                } else {
+                    writeln!(out, "    {path}:{}: {text}", e.line)?;
+                }
+            }
+            writeln!(out, "  → {}", f.advice)?;
+        }
+        if r.findings.len() > style.evidence_findings {
+            writeln!(out, "\n  ({} more findings: --output json or --output markdown shows the evidence of all)", r.findings.len() - style.evidence_findings)?;
+        }
+    }
+
+    // Overview.
+    heading(out, style, "Overview")?;
+    let mut t = table(style, &["", ""]);
+    for i in &r.inputs {
+        t.add_row(vec![
+            Cell::new("input"),
+            Cell::new(format!("{} ({}, {} bytes): {} lines, {} parsed, {} skipped{}", i.path, i.format, i.bytes, i.lines, i.parsed, i.skipped, if i.filtered > 0 { format!(", {} outside the time filter", i.filtered) } else { String::new() })),
+        ]);
+    }
+    let period = match (&r.period.start, &r.period.end) {
+        (Some(s), Some(e)) => format!("{} → {} (UTC)", short_time(s), short_time(e)),
+        _ => "no requests".into(),
+    };
+    t.add_row(vec![Cell::new("period"), Cell::new(period)]);
+    t.add_row(vec![Cell::new("requests"), Cell::new(format!("{} ({} writes)", r.totals.requests, r.totals.writes))]);
+    let by: Vec<String> = r.totals.by_status.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    t.add_row(vec![
+        Cell::new("conflicts"),
+        Cell::new(format!("{} = {} of requests ({})", r.totals.conflicts, pct(r.totals.conflict_rate), by.join(", "))),
+    ]);
+    writeln!(out, "{t}")?;
+
+    if !r.resources.is_empty() {
+        heading(out, style, "Top resources by conflicts")?;
+        let mut t = table(style, &["template", "requests", "writes", "conflicts", "rate", "clients", "instances", "top instance"]);
+        for x in &r.resources {
+            t.add_row(vec![
+                Cell::new(&x.template),
+                Cell::new(x.requests),
+                Cell::new(x.writes),
+                Cell::new(x.conflicts),
+                Cell::new(pct(x.conflict_rate)),
+                Cell::new(x.clients),
+                Cell::new(x.instances),
+                Cell::new(&x.top_instance),
+            ]);
+        }
+        right(&mut t, &[1, 2, 3, 4, 5, 6]);
+        writeln!(out, "{t}")?;
+    }
+    if !r.instances.is_empty() {
+        heading(out, style, "Top instances by conflicts")?;
+        let mut t = table(style, &["instance", "requests", "conflicts", "clients", "first → last conflict (UTC)"]);
+        for x in &r.instances {
+            t.add_row(vec![
+                Cell::new(&x.instance),
+                Cell::new(x.requests),
+                Cell::new(x.conflicts),
+                Cell::new(x.clients),
+                Cell::new(format!("{} → {}", short_time(&x.first_conflict), short_time(&x.last_conflict))),
+            ]);
+        }
+        right(&mut t, &[1, 2, 3]);
+        writeln!(out, "{t}")?;
+    }
+    if !r.clients.is_empty() {
+        heading(out, style, "Top clients by conflicts")?;
+        let mut t = table(style, &["client", "requests", "conflicts", "rate", "templates"]);
+        for x in &r.clients {
+            t.add_row(vec![Cell::new(&x.client), Cell::new(x.requests), Cell::new(x.conflicts), Cell::new(pct(x.conflict_rate)), Cell::new(x.templates)]);
+        }
+        right(&mut t, &[1, 2, 3, 4]);
+        writeln!(out, "{t}")?;
+    }
+    if !r.timeline.is_empty() {
+        heading(out, style, &format!("Timeline ({} windows, UTC)", human_span(r.window_seconds * 1_000_000)))?;
+        let max = r.timeline.iter().map(|x| x.conflicts).max().unwrap_or(0).max(1);
+        let bar_width = 30usize;
+        let mut t = table(style, &["window start", "requests", "conflicts", ""]);
+        for x in &r.timeline {
+            let n = ((x.conflicts as f64 / max as f64) * bar_width as f64).ceil() as usize;
+            let mut bar = Cell::new("█".repeat(n));
+            if style.color {
+                bar = bar.fg(Color::Red);
+            }
+            t.add_row(vec![Cell::new(short_time(&x.start)), Cell::new(x.requests), Cell::new(x.conflicts), bar]);
+        }
+        right(&mut t, &[1, 2]);
+        writeln!(out, "{t}")?;
+    }
+
+    let skipped: u64 = r.inputs.iter().map(|i| i.skipped).sum();
+    if skipped > 0 {
+        heading(out, style, "Skipped lines")?;
+        let mut t = table(style, &["input", "reason", "lines", "examples (line: text)"]);
+        for i in &r.inputs {
+            for (reason, n) in &i.skip_reasons {
+                let ex: Vec<String> = i
+                    .skip_examples
+                    .iter()
+                    .filter(|e| &e.reason == reason)
+                    .map(|e| format!("{}: {}", e.line, e.text.chars().take(100).collect::<String>()))
+                    .collect();
+                t.add_row(vec![Cell::new(&i.path), Cell::new(reason), Cell::new(n), Cell::new(ex.join("\n"))]);
+            }
+        }
+        right(&mut t, &[2]);
+        writeln!(out, "{t}")?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "note: {w}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! Timestamps: the hot-path parsers for the shapes gateways write, and RFC 3339 output.
+//!
+//! Parsing is hand-rolled because it runs once per line; a `TimeCache` remembers the last
+//! timestamp text so consecutive lines from the same second cost one comparison.
+//! Formatting and user-facing parsing (`--since`) use `jiff`.
+
+use crate::record::Micros;
+
+pub const MICROS_PER_SEC: i64 = 1_000_000;
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    if b.is_empty() {
+        return None;
+    }
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u32;
+    }
+    Some(v)
+}
+
+fn month_abbrev(b: &[u8]) -> Option<u32> {
+    Some(match b {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
+}
+
+fn civil_micros(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<Micros> {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some((days * 86_400 + (h * 3600 + mi * 60 + s) as i64) * MICROS_PER_SEC)
+}
+
+/// Parses a `±hhmm` or `±hh:mm` offset (or `Z`) into seconds east of UTC.
+pub fn parse_offset(b: &[u8]) -> Option<i64> {
+    if b == b"Z" || b == b"z" {
+        return Some(0);
+    }
+    let (sign, rest) = match b.first()? {
+        b'+' => (1, &b[1..]),
+        b'-' => (-1, &b[1..]),
+        _ => return None,
+    };
+    let (hh, mm) = match rest.len() {
+        4 => (&rest[..2], &rest[2..]),
+        5 if rest[2] == b':' => (&rest[..2], &rest[3..]),
+        2 => (rest, &b"00"[..]),
+        _ => return None,
+    };
+    let (hh, mm) = (digits(hh)?, digits(mm)?);
+    if hh > 23 || mm > 59 {
+        return None;
+    }
+    Some(sign * (hh as i64 * 3600 + mm as i64 * 60))
+}
+
+/// Parses a fraction of a second written after the dot (`186641`, `5`, `123456789`).
+fn fraction_micros(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 9 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        if i < 6 {
+            v = v * 10 + d as i64;
+        }
+    }
+    for _ in b.len()..6 {
+        v *= 10;
+    }
+    Some(v)
+}
+
+/// Parses the CLF timestamp `10/Oct/2000:13:55:36 -0700` (without brackets). An optional
+/// fraction after the seconds (`:36.123`) is accepted, as HAProxy and some Apache formats
+/// write it. A missing offset means UTC.
+pub fn parse_clf(b: &[u8]) -> Option<Micros> {
+    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' {
+        return None;
+    }
+    let d = digits(&b[0..2])?;
+    let mo = month_abbrev(&b[3..6])?;
+    let y = digits(&b[7..11])? as i64;
+    let h = digits(&b[12..14])?;
+    let mi = digits(&b[15..17])?;
+    let s = digits(&b[18..20])?;
+    let mut t = civil_micros(y, mo, d, h, mi, s)?;
+    let mut rest = &b[20..];
+    if rest.first() == Some(&b'.') {
+        let end = rest[1..].iter().position(|c| !c.is_ascii_digit()).map_or(rest.len(), |p| p + 1);
+        t += fraction_micros(&rest[1..end])?;
+        rest = &rest[end..];
+    }
+    if rest.is_empty() {
+        return Some(t);
+    }
+    if rest[0] != b' ' {
+        return None;
+    }
+    let off = parse_offset(&rest[1..])?;
+    Some(t - off * MICROS_PER_SEC)
+}
+
+/// Parses RFC 3339 / ISO 8601 with `T` or space: `2026-03-02T09:00:00.123+01:00`,
+/// `2018-07-02T22:23:00.186641Z`. A missing offset means UTC.
+pub fn parse_iso8601(b: &[u8]) -> Option<Micros> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let y = digits(&b[0..4])? as i64;
+    let mo = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    let h = digits(&b[11..13])?;
+    let mi = digits(&b[14..16])?;
+    let s = digits(&b[17..19])?;
+    let mut t = civil_micros(y, mo, d, h, mi, s)?;
+    let mut rest = &b[19..];
+    if rest.first() == Some(&b'.') || rest.first() == Some(&b',') {
+        let end = rest[1..].iter().position(|c| !c.is_ascii_digit()).map_or(rest.len(), |p| p + 1);
+        t += fraction_micros(&rest[1..end])?;
+        rest = &rest[end..];
+    }
+    if rest.is_empty() {
+        return Some(t);
+    }
+    let off = parse_offset(rest)?;
+    Some(t - off * MICROS_PER_SEC)
+}
+
+/// Parses a Unix epoch with an optional fraction, in the given unit: `1446249499.322` (s),
+/// `1591214112712` (ms).
+pub fn parse_epoch(b: &[u8], unit: EpochUnit) -> Option<Micros> {
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b""[..]),
+    };
+    if int.is_empty() || int.len() > 19 || !int.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let whole: i64 = std::str::from_utf8(int).ok()?.parse().ok()?;
+    let frac_us = if frac.is_empty() { 0 } else { fraction_micros(frac)? };
+    Some(match unit {
+        EpochUnit::Seconds => whole.checked_mul(MICROS_PER_SEC)? + frac_us,
+        EpochUnit::Millis => whole.checked_mul(1000)? + frac_us / 1000,
+        EpochUnit::Micros => whole,
+        EpochUnit::Nanos => whole / 1000,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochUnit {
+    Seconds,
+    Millis,
+    Micros,
+    Nanos,
+}
+
+/// Remembers the last timestamp text and its value: log lines arrive in time order, so most
+/// lines repeat the previous line's second.
+#[derive(Debug, Default, Clone)]
+pub struct TimeCache {
+    text: [u8; 32],
+    len: usize,
+    value: Micros,
+}
+
+impl TimeCache {
+    /// Returns the cached value when `b` is the same text as last time, else parses with `f`.
+    #[inline]
+    pub fn get_or(&mut self, b: &[u8], f: impl FnOnce(&[u8]) -> Option<Micros>) -> Option<Micros> {
+        if b.len() == self.len && b == &self.text[..self.len] {
+            return Some(self.value);
+        }
+        let v = f(b)?;
+        if b.len() <= self.text.len() {
+            self.text[..b.len()].copy_from_slice(b);
+            self.len = b.len();
+            self.value = v;
+        }
+        Some(v)
+    }
+}
+
+/// RFC 3339 in UTC; fractional seconds only when there are any, trailing zeros trimmed.
+pub fn rfc3339(t: Micros) -> String {
+    match jiff::Timestamp::from_microsecond(t) {
+        Ok(ts) => {
+ts.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
+        }
+        Err(_) => t.to_string(),
+    }
+}
+
+/// A short human form for tables: `2026-03-02 09:14:05`.
+pub fn short(t: Micros) -> String {
+    match jiff::Timestamp::from_microsecond(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => t.to_string(),
+    }
+}
+
+/// Parses a user-supplied duration: `1s`, `30s`, `5m`, `1h`, `1d`, `250ms`.
+pub fn parse_span(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let mult = match unit {
+        "ms" => 1_000,
+        "s" => MICROS_PER_SEC,
+        "m" | "min" => 60 * MICROS_PER_SEC,
+        "h" => 3600 * MICROS_PER_SEC,
+        "d" => 86_400 * MICROS_PER_SEC,
+        _ => return None,
+    };
+    n.checked_mul(mult).filter(|v| *v > 0)
+}
+
+/// Formats a span for humans: `850ms`, `42s`, `5m`, `1h30m`, `2d`.
+pub fn human_span(us: i64) -> String {
+    let s = us / MICROS_PER_SEC;
+    if us < MICROS_PER_SEC {
+        format!("{}ms", us / 1000)
+    } else if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        if s % 60 == 0 { format!("{}m", s / 60) } else { format!("{}m{}s", s / 60, s % 60) }
+    } else if s < 86_400 {
+        let m = (s % 3600) / 60;
+        if m == 0 { format!("{}h", s / 3600) } else { format!("{}h{}m", s / 3600, m) }
+    } else {
+        let h = (s % 86_400) / 3600;
+        if h == 0 { format!("{}d", s / 86_400) } else { format!("{}d{}h", s / 86_400, h) }
+    }
+}
+
+/// Parses `--since`/`--until`: RFC 3339 (`2026-03-02T09:00:00Z`), a date-time without zone
+/// (UTC), or a span back from `now` (`2h`, `30m`).
+pub fn parse_user_time(s: &str, now: Micros) -> Option<Micros> {
+    if let Some(span) = parse_span(s) {
+        return Some(now - span);
+    }
+    if let Some(t) = parse_iso8601(s.as_bytes()) {
+        return Some(t);
+    }
+    if s.len() == 10 {
+        return parse_iso8601(format!("{s}T00:00:00Z").as_bytes());
+    }
+    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_microsecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_with_offsets() {
+        // 10/Oct/2000:13:55:36 -0700 == 20:55:36Z
+        assert_eq!(rfc3339(parse_clf(b"10/Oct/2000:13:55:36 -0700").unwrap()), "2000-10-10T20:55:36Z");
+        assert_eq!(rfc3339(parse_clf(b"22/Jan/2019:03:56:14 +0330").unwrap()), "2019-01-22T00:26:14Z");
+        assert_eq!(rfc3339(parse_clf(b"01/Jan/2020:02:00:00 +0530").unwrap()), "2019-12-31T20:30:00Z");
+        assert_eq!(rfc3339(parse_clf(b"06/Feb/2009:12:14:14.655").unwrap()), "2009-02-06T12:14:14.655Z");
+        assert!(parse_clf(b"32/Oct/2000:13:55:36 -0700").is_none());
+        assert!(parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
+        assert!(parse_clf(b"10/Oct/2000:13:55:36 X0700").is_none());
+    }
+
+    #[test]
+    fn iso_and_epoch() {
+        assert_eq!(rfc3339(parse_iso8601(b"2018-07-02T22:23:00.186641Z").unwrap()), "2018-07-02T22:23:00.186641Z");
+        assert_eq!(rfc3339(parse_iso8601(b"2016-12-07T11:05:07+01:00").unwrap()), "2016-12-07T10:05:07Z");
+        assert_eq!(rfc3339(parse_iso8601(b"2021-12-15T03:10:11.6479719Z").unwrap()), "2021-12-15T03:10:11.647971Z");
+        assert_eq!(rfc3339(parse_epoch(b"1446249499.322", EpochUnit::Seconds).unwrap()), "2015-10-30T23:58:19.322Z");
+        assert_eq!(rfc3339(parse_epoch(b"1591214112712", EpochUnit::Millis).unwrap()), "2020-06-03T19:55:12.712Z");
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(parse_span("30s"), Some(30 * MICROS_PER_SEC));
+        assert_eq!(parse_span("5m"), Some(300 * MICROS_PER_SEC));
+        assert_eq!(parse_span("0s"), None);
+        assert_eq!(parse_span("5x"), None);
+        assert_eq!(human_span(90 * MICROS_PER_SEC), "1m30s");
+    }
+
+    #[test]
+    fn cache_returns_same_value() {
+        let mut c = TimeCache::default();
+        let a = c.get_or(b"10/Oct/2000:13:55:36 -0700", parse_clf);
+        let b = c.get_or(b"10/Oct/2000:13:55:36 -0700", |_| None);
+        assert_eq!(a, b);
+    }
+}
