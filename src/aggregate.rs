@@ -54,7 +54,11 @@ impl Accounting {
         *n += 1;
         if *n as usize <= SKIP_EXAMPLES {
             let shown = &text[..text.len().min(300)];
-            self.skip_examples.push(SkipExample { reason: reason.0, line: line_no, text: String::from_utf8_lossy(shown).into_owned() });
+            self.skip_examples.push(SkipExample {
+                reason: reason.0,
+                line: line_no,
+                text: String::from_utf8_lossy(shown).into_owned(),
+            });
         }
     }
 
@@ -69,7 +73,11 @@ impl Accounting {
             *self.skip_reasons.entry(r).or_insert(0) += n;
         }
         for mut e in o.skip_examples {
-            let kept = self.skip_examples.iter().filter(|x| x.reason == e.reason).count();
+            let kept = self
+                .skip_examples
+                .iter()
+                .filter(|x| x.reason == e.reason)
+                .count();
             if kept < SKIP_EXAMPLES {
                 e.line += base;
                 self.skip_examples.push(e);
@@ -123,7 +131,11 @@ pub struct Observation<'a> {
 
 impl Tally {
     pub fn observe(&mut self, o: &Observation<'_>, bucket_us: i64) {
-        let c = Counts { requests: 1, writes: o.write as u64, conflicts: o.conflict as u64 };
+        let c = Counts {
+            requests: 1,
+            writes: o.write as u64,
+            conflicts: o.conflict as u64,
+        };
         self.totals.add(&c);
         self.first = Some(self.first.map_or(o.time, |f| f.min(o.time)));
         self.last = Some(self.last.map_or(o.time, |l| l.max(o.time)));
@@ -141,16 +153,23 @@ impl Tally {
         route.entry(bucket).or_default().add(&c);
         if o.conflict {
             *self.by_status.entry(o.status).or_insert(0) += 1;
-            if !self.conflict_pairs.contains(&(o.template.to_string(), o.client.to_string())) {
-                self.conflict_pairs.insert((o.template.to_string(), o.client.to_string()));
+            if !self
+                .conflict_pairs
+                .contains(&(o.template.to_string(), o.client.to_string()))
+            {
+                self.conflict_pairs
+                    .insert((o.template.to_string(), o.client.to_string()));
             }
-            let inst = self.instances.entry(o.instance.to_string()).or_insert_with(|| InstanceConflicts {
-                template: o.template.to_string(),
-                conflicts: 0,
-                first: o.time,
-                last: o.time,
-                clients: FxHashSet::default(),
-            });
+            let inst = self
+                .instances
+                .entry(o.instance.to_string())
+                .or_insert_with(|| InstanceConflicts {
+                    template: o.template.to_string(),
+                    conflicts: 0,
+                    first: o.time,
+                    last: o.time,
+                    clients: FxHashSet::default(),
+                });
             inst.conflicts += 1;
             inst.first = inst.first.min(o.time);
             inst.last = inst.last.max(o.time);
@@ -221,12 +240,25 @@ mod tests {
     use super::*;
 
     fn obs<'a>(t: i64, inst: &'a str, client: &'a str, status: u16) -> Observation<'a> {
-        Observation { time: t, template: "/o/{id}", instance: inst, client, status, write: true, conflict: status == 409 }
+        Observation {
+            time: t,
+            template: "/o/{id}",
+            instance: inst,
+            client,
+            status,
+            write: true,
+            conflict: status == 409,
+        }
     }
 
     #[test]
     fn merge_is_the_same_as_one_tally() {
-        let events = [(1, "/o/1", "a", 200), (2, "/o/1", "b", 409), (3, "/o/2", "a", 409), (4_000_000, "/o/1", "b", 409)];
+        let events = [
+            (1, "/o/1", "a", 200),
+            (2, "/o/1", "b", 409),
+            (3, "/o/2", "a", 409),
+            (4_000_000, "/o/1", "b", 409),
+        ];
         let mut whole = Tally::default();
         for e in &events {
             whole.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
@@ -241,7 +273,14 @@ mod tests {
         }
         a.merge(b);
         assert_eq!(a.totals, whole.totals);
-        assert_eq!(a.totals, Counts { requests: 4, writes: 4, conflicts: 3 });
+        assert_eq!(
+            a.totals,
+            Counts {
+                requests: 4,
+                writes: 4,
+                conflicts: 3
+            }
+        );
         assert_eq!(a.instances["/o/1"].conflicts, 2);
         assert_eq!(a.instances["/o/1"].first, 2);
         assert_eq!(a.seconds, whole.seconds);
@@ -250,8 +289,14 @@ mod tests {
 
     #[test]
     fn accounting_renumbers_examples() {
-        let mut a = Accounting { lines: 10, ..Default::default() };
-        let mut b = Accounting { lines: 5, ..Default::default() };
+        let mut a = Accounting {
+            lines: 10,
+            ..Default::default()
+        };
+        let mut b = Accounting {
+            lines: 5,
+            ..Default::default()
+        };
         b.skip(Skip::MALFORMED, 2, b"junk");
         a.append(b);
         assert_eq!(a.skip_examples[0].line, 12);

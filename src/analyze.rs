@@ -100,7 +100,10 @@ impl Analysis {
 }
 
 /// Round window sizes, smallest first.
-const ROUND_WINDOWS: &[i64] = &[1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+const ROUND_WINDOWS: &[i64] = &[
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+    172800, 604800,
+];
 
 /// The smallest round window that cuts `span` into at most `max` windows.
 pub fn round_window(span: Micros, max: i64) -> Micros {
@@ -171,7 +174,10 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let expanded = input::expand(&settings.paths)?;
     let forced: Option<Box<dyn Format>> = match &settings.format {
         Some(name) => Some(format::by_name(name).ok_or_else(|| {
-            anyhow::anyhow!("unknown format '{name}' (known: {})", format::names().join(", "))
+            anyhow::anyhow!(
+                "unknown format '{name}' (known: {})",
+                format::names().join(", ")
+            )
         })?),
         None => None,
     };
@@ -179,6 +185,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     // Open inputs and pick their formats.
     let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
+    // Empty inputs are reported (0 lines) but have no format and no chunks.
+    let mut empties: Vec<Input> = Vec::new();
     for (path, explicit) in &expanded {
         let inp = match input::open(path, *explicit) {
             Ok(i) => i,
@@ -191,6 +199,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
         if head.iter().all(|l| format::text::trim(l).is_empty()) {
             warnings.push(format!("{}: empty, nothing to analyse", inp.name));
+            empties.push(inp);
             continue;
         }
         let fmt: &dyn Format = match &forced {
@@ -198,10 +207,14 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             None => match format::detect(&registry, &head) {
                 Some(f) => f,
                 None => {
-                    let first = head.iter().find(|l| !format::text::trim(l).is_empty()).copied().unwrap_or(b"");
-                    let shown = String::from_utf8_lossy(&first[..first.len().min(160)]).into_owned();
+                    let first = head
+                        .iter()
+                        .find(|l| !format::text::trim(l).is_empty())
+                        .copied()
+                        .unwrap_or(b"");
+                    let shown = printable(&first[..first.len().min(120)]);
                     let msg = format!(
-                        "{}: not a log format why409 reads (tried: {}); line 1: {:?}",
+                        "{}: not a log format why409 reads (tried: {}); line 1: \"{}\"",
                         inp.name,
                         format::names().join(", "),
                         shown
@@ -225,11 +238,18 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let estimate = estimate_period(&opened);
     let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
 
-    let directives: Vec<Vec<(usize, &[u8])>> = opened.iter().map(|(i, f)| find_directives(*f, i.bytes())).collect();
+    let directives: Vec<Vec<(usize, &[u8])>> = opened
+        .iter()
+        .map(|(i, f)| find_directives(*f, i.bytes()))
+        .collect();
     let jobs: Vec<Job> = opened
         .iter()
         .enumerate()
-        .flat_map(|(k, (i, _))| input::chunks(i.bytes(), settings.chunk_bytes).into_iter().map(move |range| Job { input: k, range }))
+        .flat_map(|(k, (i, _))| {
+            input::chunks(i.bytes(), settings.chunk_bytes)
+                .into_iter()
+                .map(move |range| Job { input: k, range })
+        })
         .collect();
 
     // Pass 1.
@@ -238,7 +258,16 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .map(|job| {
             let (inp, fmt) = &opened[job.input];
             let data = inp.bytes();
-            pass1(*fmt, data, job.range.clone(), directive_at(&directives[job.input], job.range.start), settings, &templater, &statuses, bucket_us)
+            pass1(
+                *fmt,
+                data,
+                job.range.clone(),
+                directive_at(&directives[job.input], job.range.start),
+                settings,
+                &templater,
+                &statuses,
+                bucket_us,
+            )
         })
         .collect();
 
@@ -252,16 +281,38 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     }
 
     for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
-        if acct.parsed == 0 && acct.lines > acct.skip_reasons.get(Skip::BLANK.0).copied().unwrap_or(0) {
-            let first = acct.skip_examples.first().map(|e| format!("line {}: {:?}", e.line, e.text)).unwrap_or_default();
-            let msg = format!("{}: no line could be read as '{}' ({} lines, all skipped); {first}", inp.name, fmt.name(), acct.lines);
+        if acct.parsed == 0
+            && acct.lines > acct.skip_reasons.get(Skip::BLANK.0).copied().unwrap_or(0)
+        {
+            let first = acct
+                .skip_examples
+                .iter()
+                .find(|e| e.reason != Skip::BLANK.0)
+                .map(|e| {
+                    format!(
+                        "line {} ({}): \"{}\"",
+                        e.line,
+                        e.reason,
+                        printable(e.text.as_bytes())
+                    )
+                })
+                .unwrap_or_default();
+            let msg = format!(
+                "{}: no line could be read as '{}' ({} lines, all skipped); {first}",
+                inp.name,
+                fmt.name(),
+                acct.lines
+            );
             if inp.explicit {
                 bail!(msg);
             }
             warnings.push(format!("skipped {msg}"));
         }
     }
-    if opened.is_empty() && !expanded.is_empty() && warnings.iter().all(|w| w.starts_with("skipped")) {
+    if opened.is_empty()
+        && !expanded.is_empty()
+        && warnings.iter().all(|w| w.starts_with("skipped"))
+    {
         bail!("no input could be read: {}", warnings.join("; "));
     }
 
@@ -274,7 +325,17 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             .zip(chunk_base_lines.par_iter())
             .map(|(job, base)| {
                 let (inp, fmt) = &opened[job.input];
-                pass2(*fmt, inp.bytes(), job, *base, directive_at(&directives[job.input], job.range.start), settings, &templater, &statuses, &interest)
+                pass2(
+                    *fmt,
+                    inp.bytes(),
+                    job,
+                    *base,
+                    directive_at(&directives[job.input], job.range.start),
+                    settings,
+                    &templater,
+                    &statuses,
+                    &interest,
+                )
             })
             .collect()
     };
@@ -296,14 +357,29 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         Window::Fixed(w) => w,
         Window::Auto => round_window(period.1 - period.0, 120),
     };
-    let cx = detect::Context { timelines: &timelines, routes: &tally.routes, bucket_us, period, thresholds: &settings.thresholds };
+    let cx = detect::Context {
+        timelines: &timelines,
+        routes: &tally.routes,
+        bucket_us,
+        period,
+        thresholds: &settings.thresholds,
+    };
     let findings = detect::run(&cx);
 
-    let sources = opened
+    let mut sources: Vec<Source> = opened
         .into_iter()
         .zip(accounts)
-        .map(|((input, fmt), accounting)| Source { input, format: fmt.name(), accounting })
+        .map(|((input, fmt), accounting)| Source {
+            input,
+            format: fmt.name(),
+            accounting,
+        })
         .collect();
+    sources.extend(empties.into_iter().map(|input| Source {
+        input,
+        format: "empty",
+        accounting: Accounting::default(),
+    }));
     Ok(Analysis {
         sources,
         tally,
@@ -317,6 +393,19 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     })
 }
 
+/// A line shown in an error message: printable ASCII kept, everything else as `\xHH`.
+pub fn printable(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for &c in b {
+        if (0x20..0x7f).contains(&c) {
+            s.push(c as char);
+        } else {
+            s.push_str(&format!("\\x{c:02X}"));
+        }
+    }
+    s
+}
+
 /// First and last timestamp among the first and last lines of each input.
 fn estimate_period(opened: &[(Input, &dyn Format)]) -> Option<(Micros, Micros)> {
     let mut lo: Option<Micros> = None;
@@ -324,7 +413,11 @@ fn estimate_period(opened: &[(Input, &dyn Format)]) -> Option<(Micros, Micros)> 
     for (inp, fmt) in opened {
         let data = inp.bytes();
         let tail_start = data.len().saturating_sub(64 * 1024);
-        let tail_start = if tail_start == 0 { 0 } else { memchr::memchr(b'\n', &data[tail_start..]).map_or(data.len(), |p| tail_start + p + 1) };
+        let tail_start = if tail_start == 0 {
+            0
+        } else {
+            memchr::memchr(b'\n', &data[tail_start..]).map_or(data.len(), |p| tail_start + p + 1)
+        };
         for part in [&data[..data.len().min(64 * 1024)], &data[tail_start..]] {
             for line in input::lines(part) {
                 let mut cx = LineContext::default();
@@ -355,13 +448,14 @@ fn read_line<'a>(
     }
     let mut req = Request::default();
     fmt.parse(line, cx, &mut req)?;
-    if settings.since.is_some_and(|s| req.time < s) || settings.until.is_some_and(|u| req.time >= u) {
+    if settings.since.is_some_and(|s| req.time < s) || settings.until.is_some_and(|u| req.time >= u)
+    {
         return Ok(None);
     }
     // A borrowed target yields a borrowed instance; an unescaped (owned) one is handled by
     // the caller with `owned_instance`.
     let instance: &'a str = match &req.target {
-        std::borrow::Cow::Borrowed(t) => resource::instance(*t),
+        std::borrow::Cow::Borrowed(t) => resource::instance(t),
         std::borrow::Cow::Owned(_) => "",
     };
     Ok(Some(LineView { req, instance }))
@@ -385,7 +479,10 @@ fn pass1<'a>(
 ) -> (Accounting, Tally) {
     let mut acct = Accounting::default();
     let mut tally = Tally::default();
-    let mut cx = LineContext { directive, ..Default::default() };
+    let mut cx = LineContext {
+        directive,
+        ..Default::default()
+    };
     let mut template_buf = String::new();
     for line in input::lines(&data[range]) {
         acct.lines += 1;
@@ -450,10 +547,8 @@ impl Interest {
         for (inst, c) in &t.instances {
             let (lo, hi) = (c.first - LOOKBACK, c.last + LOOKAHEAD);
             add(inst, lo, hi);
-            if let Some(p) = resource::parent(inst) {
-                if p != "/" {
-                    add(p, lo, hi);
-                }
+            if let Some(p) = resource::parent(inst).filter(|p| *p != "/") {
+                add(p, lo, hi);
             }
         }
         for e in extra {
@@ -469,7 +564,11 @@ impl Interest {
     /// Is a line on `instance` at `time` context for some conflicting instance? It is when
     /// the instance, or its parent, is a key (so parents, children and siblings count).
     fn wants(&self, instance: &str, time: Micros) -> bool {
-        let hit = |k: &str| self.keys.get(k).is_some_and(|(lo, hi)| time >= *lo && time <= *hi);
+        let hit = |k: &str| {
+            self.keys
+                .get(k)
+                .is_some_and(|(lo, hi)| time >= *lo && time <= *hi)
+        };
         hit(instance) || resource::parent(instance).is_some_and(|p| p != "/" && hit(p))
     }
 }
@@ -488,7 +587,10 @@ fn pass2<'a>(
 ) -> (Vec<RawEvent>, FxHashMap<String, u64>) {
     let mut events = Vec::new();
     let mut requests: FxHashMap<String, u64> = FxHashMap::default();
-    let mut cx = LineContext { directive, ..Default::default() };
+    let mut cx = LineContext {
+        directive,
+        ..Default::default()
+    };
     let mut line_no = base_line;
     let chunk = &data[job.range.clone()];
     let mut offset = job.range.start;
@@ -503,7 +605,9 @@ fn pass2<'a>(
         rest = next;
         line_no += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let Ok(Some(view)) = read_line(fmt, line, &mut cx, settings) else { continue };
+        let Ok(Some(view)) = read_line(fmt, line, &mut cx, settings) else {
+            continue;
+        };
         let owned;
         let instance = if matches!(view.req.target, std::borrow::Cow::Owned(_)) {
             owned = owned_instance(&view.req);
@@ -548,8 +652,14 @@ mod tests {
     #[test]
     fn auto_windows_are_round() {
         assert_eq!(round_window(50 * MICROS_PER_SEC, 120), MICROS_PER_SEC);
-        assert_eq!(round_window(86_400 * MICROS_PER_SEC, 120), 900 * MICROS_PER_SEC);
-        assert_eq!(round_window(3600 * MICROS_PER_SEC, 120), 30 * MICROS_PER_SEC);
+        assert_eq!(
+            round_window(86_400 * MICROS_PER_SEC, 120),
+            900 * MICROS_PER_SEC
+        );
+        assert_eq!(
+            round_window(3600 * MICROS_PER_SEC, 120),
+            30 * MICROS_PER_SEC
+        );
         assert_eq!(round_window(0, 120), MICROS_PER_SEC);
     }
 }

@@ -25,7 +25,7 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         instance: String,
         #[command(flatten)]
-        input: InputArgs,
+        input: Box<InputArgs>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExplainOutput::Table)]
         output: ExplainOutput,
@@ -53,7 +53,12 @@ pub struct InputArgs {
     pub format: String,
 
     /// Statuses that count as conflicts (comma-separated).
-    #[arg(long, value_name = "LIST", default_value = "409,412,423,428", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "409,412,423,428",
+        value_delimiter = ','
+    )]
     pub status: Vec<u16>,
 
     /// Who a client is: ip (remote address), xff (first X-Forwarded-For address), api-key,

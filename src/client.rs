@@ -32,7 +32,11 @@ impl std::str::FromStr for ClientKey {
             "user" => ClientKey::User,
             _ => match s.strip_prefix("header:") {
                 Some(name) if !name.is_empty() => ClientKey::Header(name.to_ascii_lowercase()),
-                _ => return Err(format!("unknown client key '{s}' (use ip, xff, api-key, consumer, user or header:NAME)")),
+                _ => {
+                    return Err(format!(
+                        "unknown client key '{s}' (use ip, xff, api-key, consumer, user or header:NAME)"
+                    ));
+                }
             },
         })
     }

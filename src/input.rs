@@ -40,7 +40,11 @@ impl Input {
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Input> {
         let mut f = tempfile::tempfile().context("creating a temporary file")?;
         f.write_all(bytes)?;
-        Ok(Input { name: name.to_string(), explicit: true, data: map_file(&f, name)? })
+        Ok(Input {
+            name: name.to_string(),
+            explicit: true,
+            data: map_file(&f, name)?,
+        })
     }
 }
 
@@ -58,9 +62,19 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("{}: cannot list directory", p.display()))?
                 .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().map(|t| t.is_file() || t.is_symlink()).unwrap_or(false))
+                .filter(|e| {
+                    e.file_type()
+                        .map(|t| t.is_file() || t.is_symlink())
+                        .unwrap_or(false)
+                })
                 .map(|e| e.path())
-                .filter(|p| p.is_file() && !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+                .filter(|p| {
+                    p.is_file()
+                        && !p
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with('.'))
+                })
                 .collect();
             if found.is_empty() {
                 bail!("{}: directory has no files to read", p.display());
@@ -125,7 +139,10 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
 }
 
 fn map_file(f: &File, name: &str) -> Result<Data> {
-    let len = f.metadata().with_context(|| format!("{name}: cannot stat"))?.len();
+    let len = f
+        .metadata()
+        .with_context(|| format!("{name}: cannot stat"))?
+        .len();
     if len == 0 {
         return Ok(Data::Empty);
     }
@@ -144,7 +161,9 @@ fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
     let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {
-        let k = reader.read(&mut head[n..]).with_context(|| format!("{name}: read error"))?;
+        let k = reader
+            .read(&mut head[n..])
+            .with_context(|| format!("{name}: read error"))?;
         if k == 0 {
             break;
         }
@@ -153,14 +172,23 @@ fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
     let mut tmp = tempfile::tempfile().context("creating a temporary file for decoded input")?;
     let copied = match sniff_compression(&head[..n]) {
-        Compression::None => io::copy(&mut io::BufReader::with_capacity(1 << 20, chained), &mut tmp),
-        Compression::Gzip => io::copy(&mut flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)), &mut tmp),
+        Compression::None => io::copy(
+            &mut io::BufReader::with_capacity(1 << 20, chained),
+            &mut tmp,
+        ),
+        Compression::Gzip => io::copy(
+            &mut flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)),
+            &mut tmp,
+        ),
         Compression::Zstd => {
-            let mut d = zstd::stream::read::Decoder::new(chained).with_context(|| format!("{name}: bad zstd stream"))?;
+            let mut d = zstd::stream::read::Decoder::new(chained)
+                .with_context(|| format!("{name}: bad zstd stream"))?;
             io::copy(&mut d, &mut tmp)
         }
     };
-    copied.with_context(|| format!("{name}: cannot decode (truncated or corrupt compressed data?)"))?;
+    copied.with_context(|| {
+        format!("{name}: cannot decode (truncated or corrupt compressed data?)")
+    })?;
     tmp.flush()?;
     map_file(&tmp, name)
 }
@@ -170,11 +198,17 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
         let data = spool(io::stdin().lock(), "<stdin>")?;
-        return Ok(Input { name: "-".into(), explicit, data });
+        return Ok(Input {
+            name: "-".into(),
+            explicit,
+            data,
+        });
     }
     let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
     let mut head = [0u8; 4];
-    let n = f.read(&mut head).with_context(|| format!("{name}: cannot read"))?;
+    let n = f
+        .read(&mut head)
+        .with_context(|| format!("{name}: cannot read"))?;
     let data = match sniff_compression(&head[..n]) {
         Compression::None => map_file(&f, &name)?,
         _ => {
@@ -182,7 +216,11 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
             spool(f, &name)?
         }
     };
-    Ok(Input { name, explicit, data })
+    Ok(Input {
+        name,
+        explicit,
+        data,
+    })
 }
 
 /// Splits `data` into ranges of about `target` bytes that end just after a `\n` (or at the
@@ -257,9 +295,22 @@ mod tests {
 
     #[test]
     fn natural_order_for_rotated_sets() {
-        let mut v = vec!["access.log.10.gz", "access.log.2.gz", "access.log", "access.log.1"];
+        let mut v = vec![
+            "access.log.10.gz",
+            "access.log.2.gz",
+            "access.log",
+            "access.log.1",
+        ];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, vec!["access.log", "access.log.1", "access.log.2.gz", "access.log.10.gz"]);
+        assert_eq!(
+            v,
+            vec![
+                "access.log",
+                "access.log.1",
+                "access.log.2.gz",
+                "access.log.10.gz"
+            ]
+        );
     }
 
     #[test]
@@ -274,10 +325,18 @@ mod tests {
         gz2.write_all(b"line three\n").unwrap();
         gz.extend(gz2.finish().unwrap());
         let d = spool(&gz[..], "t.gz").unwrap();
-        let i = Input { name: "t".into(), explicit: true, data: d };
+        let i = Input {
+            name: "t".into(),
+            explicit: true,
+            data: d,
+        };
         assert_eq!(i.bytes(), b"line one\nline two\nline three\n");
         let z = zstd::encode_all(&text[..], 3).unwrap();
-        let i = Input { name: "t".into(), explicit: true, data: spool(&z[..], "t.zst").unwrap() };
+        let i = Input {
+            name: "t".into(),
+            explicit: true,
+            data: spool(&z[..], "t.zst").unwrap(),
+        };
         assert_eq!(i.bytes(), text);
     }
 }

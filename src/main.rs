@@ -26,7 +26,10 @@ fn main() {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run() -> Result<i32> {
@@ -40,7 +43,13 @@ fn run() -> Result<i32> {
     };
     match cli.command {
         Some(Command::Formats) => formats(),
-        Some(Command::Explain { instance, input, output, out, color }) => explain(&input, &instance, output, out, color),
+        Some(Command::Explain {
+            instance,
+            input,
+            output,
+            out,
+            color,
+        }) => explain(&input, &instance, output, out, color),
         None => analyse(cli),
     }
 }
@@ -88,9 +97,16 @@ fn settings(input: &InputArgs) -> Result<Settings> {
         paths,
         format: (input.format != "auto").then(|| input.format.clone()),
         statuses: input.status.clone(),
-        client: input.client.parse().map_err(|e: String| anyhow!("--client: {e}"))?,
+        client: input
+            .client
+            .parse()
+            .map_err(|e: String| anyhow!("--client: {e}"))?,
         window: Window::Auto,
-        routes: input.routes.iter().map(|r| Route::parse(r).map_err(|e| anyhow!("--route: {e}"))).collect::<Result<_>>()?,
+        routes: input
+            .routes
+            .iter()
+            .map(|r| Route::parse(r).map_err(|e| anyhow!("--route: {e}")))
+            .collect::<Result<_>>()?,
         since: time(&input.since, "--since")?,
         until: time(&input.until, "--until")?,
         chunk_bytes: input.chunk_size,
@@ -111,13 +127,18 @@ fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
 /// Terminal width for tables: the real terminal, else `COLUMNS`, else natural width.
 fn table_width(to_terminal: bool) -> Option<u16> {
-    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+    {
         return Some(c.max(40));
     }
     if to_terminal {
@@ -134,10 +155,14 @@ fn terminal_width() -> Option<u16> {
 fn sink(out: &Option<PathBuf>) -> Result<(Box<dyn Write>, bool)> {
     match out {
         Some(p) => {
-            let f = std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?;
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("{}: cannot create", p.display()))?;
             Ok((Box::new(io::BufWriter::new(f)), false))
         }
-        None => Ok((Box::new(io::BufWriter::new(io::stdout().lock())), io::stdout().is_terminal())),
+        None => Ok((
+            Box::new(io::BufWriter::new(io::stdout().lock())),
+            io::stdout().is_terminal(),
+        )),
     }
 }
 
@@ -146,7 +171,12 @@ fn progress(input: &InputArgs, settings: &Settings) -> Option<indicatif::Progres
     if input.no_progress || !io::stderr().is_terminal() {
         return None;
     }
-    let bytes: u64 = settings.paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let bytes: u64 = settings
+        .paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     if bytes < 64 << 20 {
         return None;
     }
@@ -167,9 +197,20 @@ fn analyse(cli: Cli) -> Result<i32> {
     let mut settings = settings(&cli.input)?;
     settings.window = match cli.report.window.as_str() {
         "auto" => Window::Auto,
-        w => Window::Fixed(timestamp::parse_span(w).filter(|v| *v >= timestamp::MICROS_PER_SEC).ok_or_else(|| anyhow!("--window '{w}': use auto or a span of at least 1s such as 30s, 5m, 1h"))?),
+        w => Window::Fixed(
+            timestamp::parse_span(w)
+                .filter(|v| *v >= timestamp::MICROS_PER_SEC)
+                .ok_or_else(|| {
+                    anyhow!("--window '{w}': use auto or a span of at least 1s such as 30s, 5m, 1h")
+                })?,
+        ),
     };
-    let rules = cli.report.fail_on.iter().map(|r| FailRule::parse(r)).collect::<Result<Vec<_>>>()?;
+    let rules = cli
+        .report
+        .fail_on
+        .iter()
+        .map(|r| FailRule::parse(r))
+        .collect::<Result<Vec<_>>>()?;
     let pool = thread_pool(&cli.input)?;
     let pb = progress(&cli.input, &settings);
     let analysis = pool.install(|| analyze::analyze(&settings));
@@ -186,12 +227,20 @@ fn analyse(cli: Cli) -> Result<i32> {
         Output::Json => report::json::render(&report, &mut out)?,
         Output::Markdown => report::markdown::render(&report, &mut out)?,
         Output::Table => {
-            let style = table::Style { width: table_width(to_terminal), color: use_color(cli.report.color, to_terminal), ..Default::default() };
+            let style = table::Style {
+                width: table_width(to_terminal),
+                color: use_color(cli.report.color, to_terminal),
+                ..Default::default()
+            };
             table::render(&report, &style, &mut out)?
         }
     }
     out.flush()?;
-    Ok(if rules.iter().any(|r| r.fires(&report)) { 1 } else { 0 })
+    Ok(if rules.iter().any(|r| r.fires(&report)) {
+        1
+    } else {
+        0
+    })
 }
 
 /// A `--fail-on` rule.
@@ -224,7 +273,13 @@ impl FailRule {
     }
 }
 
-fn explain(input: &InputArgs, instance: &str, output: ExplainOutput, out: Option<PathBuf>, color: ColorChoice) -> Result<i32> {
+fn explain(
+    input: &InputArgs,
+    instance: &str,
+    output: ExplainOutput,
+    out: Option<PathBuf>,
+    color: ColorChoice,
+) -> Result<i32> {
     let mut settings = settings(input)?;
     let wanted = why409::resource::instance(instance).to_string();
     if wanted.is_empty() {
@@ -241,7 +296,11 @@ fn explain(input: &InputArgs, instance: &str, output: ExplainOutput, out: Option
     match output {
         ExplainOutput::Json => report::explain::render_json(&ex, &mut w)?,
         ExplainOutput::Table => {
-            let style = table::Style { width: table_width(to_terminal), color: use_color(color, to_terminal), ..Default::default() };
+            let style = table::Style {
+                width: table_width(to_terminal),
+                color: use_color(color, to_terminal),
+                ..Default::default()
+            };
             report::explain::render_table(&ex, &style, &mut w)?
         }
     }

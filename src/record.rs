@@ -78,7 +78,12 @@ impl Method {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Method::Post | Method::Put | Method::Patch | Method::Delete | Method::Lock | Method::Unlock
+            Method::Post
+                | Method::Put
+                | Method::Patch
+                | Method::Delete
+                | Method::Lock
+                | Method::Unlock
         )
     }
 

@@ -24,7 +24,11 @@ pub fn instance(target: &str) -> &str {
         }
     }
     let trimmed = t.trim_end_matches('/');
-    if trimmed.is_empty() && t.starts_with('/') { "/" } else { trimmed }
+    if trimmed.is_empty() && t.starts_with('/') {
+        "/"
+    } else {
+        trimmed
+    }
 }
 
 /// The parent instance: `/orders/1/items` → `/orders/1`; `None` at the root.
@@ -67,7 +71,12 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Id);
     }
     // Dates: 2026-03-02, 2026-03-02T09:00:00Z
-    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit) && b[5..7].iter().all(u8::is_ascii_digit) {
+    if b.len() >= 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[5..7].iter().all(u8::is_ascii_digit)
+    {
         return Some(Placeholder::Date);
     }
     // Emails (possibly percent-encoded @)
@@ -75,7 +84,15 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Email);
     }
     // UUIDs
-    if b.len() == 36 && b.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() }) {
+    if b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+    {
         return Some(Placeholder::Id);
     }
     // Hex hashes and object ids: deadbeef01, 5f2b8c0e9a1d4e7f...
@@ -86,7 +103,11 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Id);
     }
     // ULIDs: 26 chars of Crockford base32, upper case.
-    if b.len() == 26 && digits > 0 && b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+    if b.len() == 26
+        && digits > 0
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
         return Some(Placeholder::Id);
     }
     // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
@@ -98,17 +119,30 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
             && prefix.iter().all(u8::is_ascii_alphabetic)
             && rest.len() >= 3
             && rest_digits > 0
-            && rest.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+            && rest
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
         {
             return Some(Placeholder::Id);
         }
     }
     // Long base64/base62-like tokens: mixes of letters and digits, ≥ 16 chars.
-    if b.len() >= 16 && digits > 0 && letters > 0 && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'+' | b'.' | b'~')) {
+    if b.len() >= 16
+        && digits > 0
+        && letters > 0
+        && b.iter().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'+' | b'.' | b'~')
+        })
+    {
         return Some(Placeholder::Id);
     }
     // Shorter mixed tokens with several digits: ab12cd34, x9y8z7 (but not v1, oauth2, sha256).
-    if b.len() >= 6 && digits >= 3 && letters >= 2 && b.iter().all(u8::is_ascii_alphanumeric) && !looks_like_word_with_number(b) {
+    if b.len() >= 6
+        && digits >= 3
+        && letters >= 2
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && !looks_like_word_with_number(b)
+    {
         return Some(Placeholder::Id);
     }
     None
@@ -117,7 +151,10 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
 /// `sha256`, `base64`, `http2`: letters followed by a short number are names, not ids.
 fn looks_like_word_with_number(b: &[u8]) -> bool {
     let split = b.iter().position(u8::is_ascii_digit).unwrap_or(b.len());
-    split >= 2 && b.len() - split <= 3 && b[split..].iter().all(u8::is_ascii_digit) && b[..split].iter().all(u8::is_ascii_alphabetic)
+    split >= 2
+        && b.len() - split <= 3
+        && b[split..].iter().all(u8::is_ascii_digit)
+        && b[..split].iter().all(u8::is_ascii_alphabetic)
 }
 
 /// A user route (`--route /repos/{owner}/{repo}/pulls/{n}`): literal segments must match,
@@ -153,12 +190,17 @@ impl Route {
                     segments.push(RouteSeg::Any);
                 }
             } else if p.contains(['{', '}']) {
-                return Err(format!("route '{s}': a placeholder must be a whole segment, not '{p}'"));
+                return Err(format!(
+                    "route '{s}': a placeholder must be a whole segment, not '{p}'"
+                ));
             } else {
                 segments.push(RouteSeg::Literal(p.to_string()));
             }
         }
-        Ok(Route { text: s.trim_end_matches('/').to_string(), segments })
+        Ok(Route {
+            text: s.trim_end_matches('/').to_string(),
+            segments,
+        })
     }
 
     pub fn matches(&self, instance: &str) -> bool {
@@ -251,8 +293,14 @@ mod tests {
     fn templates_keep_words_and_replace_ids() {
         assert_eq!(t("/api/v1/users/42"), "/api/v1/users/{id}");
         assert_eq!(t("/api/v1/orders/1042/items"), "/api/v1/orders/{id}/items");
-        assert_eq!(t("/api/v1/orders/1042/cancel"), "/api/v1/orders/{id}/cancel");
-        assert_eq!(t("/api/v1/docs/3f2504e0-4f89-11d3-9a0c-0305e82c3301/lock"), "/api/v1/docs/{id}/lock");
+        assert_eq!(
+            t("/api/v1/orders/1042/cancel"),
+            "/api/v1/orders/{id}/cancel"
+        );
+        assert_eq!(
+            t("/api/v1/docs/3f2504e0-4f89-11d3-9a0c-0305e82c3301/lock"),
+            "/api/v1/docs/{id}/lock"
+        );
         assert_eq!(t("/api/v1/users/usr_729f65ff94"), "/api/v1/users/{id}");
         assert_eq!(t("/orders/ord_318a95469e/export"), "/orders/{id}/export");
         assert_eq!(t("/objects/01ARZ3NDEKTSV4RRFFQ69G5FAV"), "/objects/{id}");
@@ -272,10 +320,19 @@ mod tests {
 
     #[test]
     fn user_routes_take_precedence() {
-        let tm = Templater::new(vec![Route::parse("/repos/{owner}/{repo}/pulls/{n}").unwrap(), Route::parse("/files/{path*}").unwrap()]);
-        assert_eq!(tm.template("/repos/rust-lang/rust/pulls/123"), "/repos/{owner}/{repo}/pulls/{n}");
+        let tm = Templater::new(vec![
+            Route::parse("/repos/{owner}/{repo}/pulls/{n}").unwrap(),
+            Route::parse("/files/{path*}").unwrap(),
+        ]);
+        assert_eq!(
+            tm.template("/repos/rust-lang/rust/pulls/123"),
+            "/repos/{owner}/{repo}/pulls/{n}"
+        );
         assert_eq!(tm.template("/files/a/b/c.txt"), "/files/{path*}");
-        assert_eq!(tm.template("/repos/rust-lang/rust"), "/repos/rust-lang/rust");
+        assert_eq!(
+            tm.template("/repos/rust-lang/rust"),
+            "/repos/rust-lang/rust"
+        );
         assert!(Route::parse("repos").is_err());
         assert!(Route::parse("/a/x{id}").is_err());
     }

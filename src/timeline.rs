@@ -78,17 +78,26 @@ impl Timelines {
         &self.instances[id as usize]
     }
     pub fn find_instance(&self, path: &str) -> Option<InstanceId> {
-        self.instances.iter().position(|i| i.path == path).map(|p| p as InstanceId)
+        self.instances
+            .iter()
+            .position(|i| i.path == path)
+            .map(|p| p as InstanceId)
     }
     /// Children of an instance (instances whose parent it is).
     pub fn children(&self, id: InstanceId) -> impl Iterator<Item = InstanceId> + '_ {
-        self.instances.iter().enumerate().filter(move |(_, i)| i.parent == Some(id)).map(|(k, _)| k as InstanceId)
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(move |(_, i)| i.parent == Some(id))
+            .map(|(k, _)| k as InstanceId)
     }
     /// Instances grouped by template, for route-wide detectors.
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
         let mut m: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
         for (k, i) in self.instances.iter().enumerate() {
-            m.entry(i.template.as_str()).or_default().push(k as InstanceId);
+            m.entry(i.template.as_str())
+                .or_default()
+                .push(k as InstanceId);
         }
         m
     }
@@ -124,7 +133,10 @@ pub struct RawEvent {
 impl TimelineBuilder {
     pub fn push(&mut self, e: RawEvent, instance_conflicted: bool) {
         self.clients.entry(e.client.clone()).or_default();
-        let ent = self.instances.entry(e.instance.clone()).or_insert_with(|| (e.template.clone(), false));
+        let ent = self
+            .instances
+            .entry(e.instance.clone())
+            .or_insert_with(|| (e.template.clone(), false));
         ent.1 |= instance_conflicted;
         self.raw.push(e);
     }
@@ -132,13 +144,26 @@ impl TimelineBuilder {
     pub fn build(self) -> Timelines {
         // Ids follow sorted names, so they never depend on the order events arrived in.
         let clients: Vec<String> = self.clients.into_keys().collect();
-        let client_id: BTreeMap<&str, u32> = clients.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
+        let client_id: BTreeMap<&str, u32> = clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
         let mut instances: Vec<Instance> = self
             .instances
             .iter()
-            .map(|(p, (t, c))| Instance { path: p.clone(), template: t.clone(), parent: None, conflicted: *c })
+            .map(|(p, (t, c))| Instance {
+                path: p.clone(),
+                template: t.clone(),
+                parent: None,
+                conflicted: *c,
+            })
             .collect();
-        let inst_id: BTreeMap<String, u32> = instances.iter().enumerate().map(|(i, x)| (x.path.clone(), i as u32)).collect();
+        let inst_id: BTreeMap<String, u32> = instances
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.path.clone(), i as u32))
+            .collect();
         for inst in instances.iter_mut() {
             inst.parent = crate::resource::parent(&inst.path).and_then(|p| inst_id.get(p).copied());
         }
@@ -166,6 +191,11 @@ impl TimelineBuilder {
         for ev in events.iter_mut() {
             ev.sort_by_key(|e| (e.start, e.end, e.input, e.line));
         }
-        Timelines { clients, instances, events, timed }
+        Timelines {
+            clients,
+            instances,
+            events,
+            timed,
+        }
     }
 }

@@ -52,8 +52,18 @@ fn month_abbrev(b: &[u8]) -> Option<u32> {
     })
 }
 
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 fn civil_micros(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<Micros> {
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -108,7 +118,13 @@ fn fraction_micros(b: &[u8]) -> Option<i64> {
 /// fraction after the seconds (`:36.123`) is accepted, as HAProxy and some Apache formats
 /// write it. A missing offset means UTC.
 pub fn parse_clf(b: &[u8]) -> Option<Micros> {
-    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' {
+    if b.len() < 20
+        || b[2] != b'/'
+        || b[6] != b'/'
+        || b[11] != b':'
+        || b[14] != b':'
+        || b[17] != b':'
+    {
         return None;
     }
     let d = digits(&b[0..2])?;
@@ -120,7 +136,10 @@ pub fn parse_clf(b: &[u8]) -> Option<Micros> {
     let mut t = civil_micros(y, mo, d, h, mi, s)?;
     let mut rest = &b[20..];
     if rest.first() == Some(&b'.') {
-        let end = rest[1..].iter().position(|c| !c.is_ascii_digit()).map_or(rest.len(), |p| p + 1);
+        let end = rest[1..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(rest.len(), |p| p + 1);
         t += fraction_micros(&rest[1..end])?;
         rest = &rest[end..];
     }
@@ -137,7 +156,13 @@ pub fn parse_clf(b: &[u8]) -> Option<Micros> {
 /// Parses RFC 3339 / ISO 8601 with `T` or space: `2026-03-02T09:00:00.123+01:00`,
 /// `2018-07-02T22:23:00.186641Z`. A missing offset means UTC.
 pub fn parse_iso8601(b: &[u8]) -> Option<Micros> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let y = digits(&b[0..4])? as i64;
@@ -149,7 +174,10 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Micros> {
     let mut t = civil_micros(y, mo, d, h, mi, s)?;
     let mut rest = &b[19..];
     if rest.first() == Some(&b'.') || rest.first() == Some(&b',') {
-        let end = rest[1..].iter().position(|c| !c.is_ascii_digit()).map_or(rest.len(), |p| p + 1);
+        let end = rest[1..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(rest.len(), |p| p + 1);
         t += fraction_micros(&rest[1..end])?;
         rest = &rest[end..];
     }
@@ -171,7 +199,11 @@ pub fn parse_epoch(b: &[u8], unit: EpochUnit) -> Option<Micros> {
         return None;
     }
     let whole: i64 = std::str::from_utf8(int).ok()?.parse().ok()?;
-    let frac_us = if frac.is_empty() { 0 } else { fraction_micros(frac)? };
+    let frac_us = if frac.is_empty() {
+        0
+    } else {
+        fraction_micros(frac)?
+    };
     Some(match unit {
         EpochUnit::Seconds => whole.checked_mul(MICROS_PER_SEC)? + frac_us,
         EpochUnit::Millis => whole.checked_mul(1000)? + frac_us / 1000,
@@ -217,9 +249,7 @@ impl TimeCache {
 /// RFC 3339 in UTC; fractional seconds only when there are any, trailing zeros trimmed.
 pub fn rfc3339(t: Micros) -> String {
     match jiff::Timestamp::from_microsecond(t) {
-        Ok(ts) => {
-ts.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
-        }
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
         Err(_) => t.to_string(),
     }
 }
@@ -257,13 +287,25 @@ pub fn human_span(us: i64) -> String {
     } else if s < 60 {
         format!("{s}s")
     } else if s < 3600 {
-        if s % 60 == 0 { format!("{}m", s / 60) } else { format!("{}m{}s", s / 60, s % 60) }
+        if s % 60 == 0 {
+            format!("{}m", s / 60)
+        } else {
+            format!("{}m{}s", s / 60, s % 60)
+        }
     } else if s < 86_400 {
         let m = (s % 3600) / 60;
-        if m == 0 { format!("{}h", s / 3600) } else { format!("{}h{}m", s / 3600, m) }
+        if m == 0 {
+            format!("{}h", s / 3600)
+        } else {
+            format!("{}h{}m", s / 3600, m)
+        }
     } else {
         let h = (s % 86_400) / 3600;
-        if h == 0 { format!("{}d", s / 86_400) } else { format!("{}d{}h", s / 86_400, h) }
+        if h == 0 {
+            format!("{}d", s / 86_400)
+        } else {
+            format!("{}d{}h", s / 86_400, h)
+        }
     }
 }
 
@@ -279,7 +321,9 @@ pub fn parse_user_time(s: &str, now: Micros) -> Option<Micros> {
     if s.len() == 10 {
         return parse_iso8601(format!("{s}T00:00:00Z").as_bytes());
     }
-    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_microsecond())
+    s.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_microsecond())
 }
 
 #[cfg(test)]
@@ -289,22 +333,51 @@ mod tests {
     #[test]
     fn clf_with_offsets() {
         // 10/Oct/2000:13:55:36 -0700 == 20:55:36Z
-        assert_eq!(rfc3339(parse_clf(b"10/Oct/2000:13:55:36 -0700").unwrap()), "2000-10-10T20:55:36Z");
-        assert_eq!(rfc3339(parse_clf(b"22/Jan/2019:03:56:14 +0330").unwrap()), "2019-01-22T00:26:14Z");
-        assert_eq!(rfc3339(parse_clf(b"01/Jan/2020:02:00:00 +0530").unwrap()), "2019-12-31T20:30:00Z");
-        assert_eq!(rfc3339(parse_clf(b"06/Feb/2009:12:14:14.655").unwrap()), "2009-02-06T12:14:14.655Z");
+        assert_eq!(
+            rfc3339(parse_clf(b"10/Oct/2000:13:55:36 -0700").unwrap()),
+            "2000-10-10T20:55:36Z"
+        );
+        assert_eq!(
+            rfc3339(parse_clf(b"22/Jan/2019:03:56:14 +0330").unwrap()),
+            "2019-01-22T00:26:14Z"
+        );
+        assert_eq!(
+            rfc3339(parse_clf(b"01/Jan/2020:02:00:00 +0530").unwrap()),
+            "2019-12-31T20:30:00Z"
+        );
+        assert_eq!(
+            rfc3339(parse_clf(b"06/Feb/2009:12:14:14.655").unwrap()),
+            "2009-02-06T12:14:14.655Z"
+        );
         assert!(parse_clf(b"32/Oct/2000:13:55:36 -0700").is_none());
+        assert!(parse_clf(b"31/Feb/2026:09:00:18 +0000").is_none());
+        assert!(parse_clf(b"29/Feb/2024:09:00:18 +0000").is_some());
         assert!(parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
         assert!(parse_clf(b"10/Oct/2000:13:55:36 X0700").is_none());
     }
 
     #[test]
     fn iso_and_epoch() {
-        assert_eq!(rfc3339(parse_iso8601(b"2018-07-02T22:23:00.186641Z").unwrap()), "2018-07-02T22:23:00.186641Z");
-        assert_eq!(rfc3339(parse_iso8601(b"2016-12-07T11:05:07+01:00").unwrap()), "2016-12-07T10:05:07Z");
-        assert_eq!(rfc3339(parse_iso8601(b"2021-12-15T03:10:11.6479719Z").unwrap()), "2021-12-15T03:10:11.647971Z");
-        assert_eq!(rfc3339(parse_epoch(b"1446249499.322", EpochUnit::Seconds).unwrap()), "2015-10-30T23:58:19.322Z");
-        assert_eq!(rfc3339(parse_epoch(b"1591214112712", EpochUnit::Millis).unwrap()), "2020-06-03T19:55:12.712Z");
+        assert_eq!(
+            rfc3339(parse_iso8601(b"2018-07-02T22:23:00.186641Z").unwrap()),
+            "2018-07-02T22:23:00.186641Z"
+        );
+        assert_eq!(
+            rfc3339(parse_iso8601(b"2016-12-07T11:05:07+01:00").unwrap()),
+            "2016-12-07T10:05:07Z"
+        );
+        assert_eq!(
+            rfc3339(parse_iso8601(b"2021-12-15T03:10:11.6479719Z").unwrap()),
+            "2021-12-15T03:10:11.647971Z"
+        );
+        assert_eq!(
+            rfc3339(parse_epoch(b"1446249499.322", EpochUnit::Seconds).unwrap()),
+            "2015-10-30T23:58:19.322Z"
+        );
+        assert_eq!(
+            rfc3339(parse_epoch(b"1591214112712", EpochUnit::Millis).unwrap()),
+            "2020-06-03T19:55:12.712Z"
+        );
     }
 
     #[test]

@@ -83,19 +83,29 @@ impl Default for Thresholds {
 }
 
 /// Name, default value and meaning of every threshold.
-pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
-    ("min_conflicts", 3.0, "conflicts on one instance before any instance-scope finding"),
-];
+pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[(
+    "min_conflicts",
+    3.0,
+    "conflicts on one instance before any instance-scope finding",
+)];
 
 impl Thresholds {
     pub fn get(&self, name: &str) -> f64 {
-        self.values.get(name).map(|v| v.0).unwrap_or_else(|| panic!("unknown threshold {name}"))
+        self.values
+            .get(name)
+            .map(|v| v.0)
+            .unwrap_or_else(|| panic!("unknown threshold {name}"))
     }
 
     /// Sets `NAME=VALUE`; the name must be a known threshold.
     pub fn set(&mut self, spec: &str) -> Result<(), String> {
-        let (name, value) = spec.split_once('=').ok_or_else(|| format!("threshold '{spec}' must be NAME=VALUE"))?;
-        let value: f64 = value.trim().parse().map_err(|_| format!("threshold '{spec}': '{value}' is not a number"))?;
+        let (name, value) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("threshold '{spec}' must be NAME=VALUE"))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("threshold '{spec}': '{value}' is not a number"))?;
         match self.values.get_mut(name.trim()) {
             Some(v) => {
                 v.0 = value;
@@ -160,8 +170,13 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
 /// Stable order for findings: by conflicts (descending), then cause, template, instance.
 pub fn sort_findings(v: &mut [Finding]) {
     v.sort_by(|a, b| {
-        b.conflicts()
-            .cmp(&a.conflicts())
-            .then_with(|| (a.severity, a.cause, &a.template, &a.instance).cmp(&(b.severity, b.cause, &b.template, &b.instance)))
+        b.conflicts().cmp(&a.conflicts()).then_with(|| {
+            (a.severity, a.cause, &a.template, &a.instance).cmp(&(
+                b.severity,
+                b.cause,
+                &b.template,
+                &b.instance,
+            ))
+        })
     });
 }

@@ -9,8 +9,14 @@ use std::borrow::Cow;
 /// Trims ASCII spaces, tabs and a trailing `\r`.
 #[inline]
 pub fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !matches!(c, b' ' | b'\t' | b'\r')).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !matches!(c, b' ' | b'\t' | b'\r')).map_or(start, |p| p + 1);
+    let start = b
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\r'))
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !matches!(c, b' ' | b'\t' | b'\r'))
+        .map_or(start, |p| p + 1);
     &b[start..end]
 }
 
@@ -63,7 +69,11 @@ pub fn text(b: &[u8]) -> Text<'_> {
 /// `None` for the missing markers gateways write (`-`, empty), else the text.
 #[inline]
 pub fn optional(b: &[u8]) -> Option<Text<'_>> {
-    if b.is_empty() || b == b"-" { None } else { Some(text(b)) }
+    if b.is_empty() || b == b"-" {
+        None
+    } else {
+        Some(text(b))
+    }
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -174,7 +184,11 @@ fn scaled_decimal(b: &[u8], scale: u64) -> Option<u64> {
         Some(p) => (&b[..p], &b[p + 1..]),
         None => (b, &b""[..]),
     };
-    let whole = if int.is_empty() && !frac.is_empty() { 0 } else { uint(int)? };
+    let whole = if int.is_empty() && !frac.is_empty() {
+        0
+    } else {
+        uint(int)?
+    };
     let mut v = whole.checked_mul(scale)?;
     let mut unit = scale;
     for &c in frac {
@@ -195,7 +209,9 @@ pub fn looks_like_ip(b: &[u8]) -> bool {
     }
     let dots = b.iter().filter(|&&c| c == b'.').count();
     let colons = b.iter().filter(|&&c| c == b':').count();
-    let all = b.iter().all(|&c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b'[' | b']'));
+    let all = b
+        .iter()
+        .all(|&c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b'[' | b']'));
     all && (dots == 3 || colons >= 2)
 }
 

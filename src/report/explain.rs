@@ -47,25 +47,42 @@ impl Explanation {
             for c in &f.claims {
                 labels.entry(*c).or_insert(f.cause);
             }
-            if f.instance.as_deref() == Some(instance) || f.instances.iter().any(|i| i == instance) {
+            if f.instance.as_deref() == Some(instance) || f.instances.iter().any(|i| i == instance)
+            {
                 findings.push(format!("{}: {}", f.cause, f.summary));
             }
         }
         let Some(id) = tl.find_instance(instance) else {
-            return Explanation { instance: instance.to_string(), template: None, requests: 0, conflicts: 0, events: Vec::new(), findings };
+            return Explanation {
+                instance: instance.to_string(),
+                template: None,
+                requests: 0,
+                conflicts: 0,
+                events: Vec::new(),
+                findings,
+            };
         };
         let events: Vec<ExplainedEvent> = tl.events[id as usize]
             .iter()
             .enumerate()
             .map(|(k, e)| ExplainedEvent {
                 start: rfc3339(e.start),
-                time: rfc3339(if e.timed && e.end != e.start { e.end } else { e.start }),
+                time: rfc3339(if e.timed && e.end != e.start {
+                    e.end
+                } else {
+                    e.start
+                }),
                 client: tl.client(e.client).to_string(),
                 method: e.method.as_str(),
                 status: e.status,
                 duration_ms: e.timed.then(|| (e.duration() as f64) / 1000.0),
                 conflict: e.conflict,
-                finding: labels.get(&EventRef { instance: id, index: k }).copied(),
+                finding: labels
+                    .get(&EventRef {
+                        instance: id,
+                        index: k,
+                    })
+                    .copied(),
                 input: e.input,
                 line: e.line,
             })
@@ -82,7 +99,7 @@ impl Explanation {
 }
 
 pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, e).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, e).map_err(io::Error::from)?;
     writeln!(out)
 }
 
@@ -108,9 +125,18 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         t.enforce_styling();
     }
     if let Some(w) = style.width {
-        t.set_content_arrangement(ContentArrangement::Dynamic).set_width(w);
+        t.set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(w);
     }
-    t.set_header(vec!["start (UTC)", "client", "method", "status", "duration", "finding", "line"]);
+    t.set_header(vec![
+        "start (UTC)",
+        "client",
+        "method",
+        "status",
+        "duration",
+        "finding",
+        "line",
+    ]);
     for ev in &e.events {
         let mut status = Cell::new(ev.status);
         if style.color && ev.conflict {
@@ -123,8 +149,15 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             Cell::new(&ev.client),
             Cell::new(ev.method),
             status,
-            Cell::new(ev.duration_ms.map(|d| format!("{d:.0}ms")).unwrap_or_else(|| "-".into())),
-            Cell::new(ev.finding.unwrap_or(if ev.conflict { "(none)" } else { "" })),
+            Cell::new(
+                ev.duration_ms
+                    .map(|d| format!("{d:.0}ms"))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            Cell::new(
+                ev.finding
+                    .unwrap_or(if ev.conflict { "(none)" } else { "" }),
+            ),
             Cell::new(ev.line),
         ]);
     }

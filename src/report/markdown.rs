@@ -21,9 +21,18 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(out, "- **Period:** {period}")?;
     for i in &r.inputs {
-        writeln!(out, "- **Input:** `{}` ({}): {} lines, {} parsed, {} skipped", i.path, i.format, i.lines, i.parsed, i.skipped)?;
+        writeln!(
+            out,
+            "- **Input:** `{}` ({}): {} lines, {} parsed, {} skipped",
+            i.path, i.format, i.lines, i.parsed, i.skipped
+        )?;
     }
-    let by_status: Vec<String> = r.totals.by_status.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    let by_status: Vec<String> = r
+        .totals
+        .by_status
+        .iter()
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
     writeln!(
         out,
         "- **Requests:** {} ({} writes), **conflicts:** {} ({}; {})\n",
@@ -36,9 +45,15 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 
     writeln!(out, "## Root causes\n")?;
     if r.findings.is_empty() {
-        writeln!(out, "No root cause found: the conflicts look like normal, handled behaviour.\n")?;
+        writeln!(
+            out,
+            "No root cause found: the conflicts look like normal, handled behaviour.\n"
+        )?;
     } else {
-        writeln!(out, "| cause | resource | scope | conflicts | clients | when | confidence | advice |")?;
+        writeln!(
+            out,
+            "| cause | resource | scope | conflicts | clients | when | confidence | advice |"
+        )?;
         writeln!(out, "|---|---|---|---:|---:|---|---:|---|")?;
         for f in &r.findings {
             writeln!(
@@ -46,7 +61,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "| {} | `{}` | {} | {} | {} | {} → {} | {:.2} | {} |",
                 f.cause,
                 esc(f.instance.as_deref().unwrap_or(&f.template)),
-                serde_json::to_value(f.scope).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                serde_json::to_value(f.scope)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
                 f.conflicts,
                 f.clients.len(),
                 f.start,
@@ -57,13 +75,21 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out)?;
         for f in &r.findings {
-            writeln!(out, "### {} on `{}`\n", f.cause, f.instance.as_deref().unwrap_or(&f.template))?;
+            writeln!(
+                out,
+                "### {} on `{}`\n",
+                f.cause,
+                f.instance.as_deref().unwrap_or(&f.template)
+            )?;
             writeln!(out, "{}\n", f.summary)?;
             writeln!(out, "**What to change:** {}\n", f.advice)?;
             if !f.evidence.is_empty() {
                 writeln!(out, "```text")?;
                 for e in &f.evidence {
-                    let path = r.inputs.get(e.input as usize).map_or("?", |i| i.path.as_str());
+                    let path = r
+                        .inputs
+                        .get(e.input as usize)
+                        .map_or("?", |i| i.path.as_str());
                     writeln!(out, "{path}:{}: {}", e.line, e.text)?;
                 }
                 writeln!(out, "```\n")?;
@@ -72,7 +98,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
 
     writeln!(out, "## Top resources\n")?;
-    writeln!(out, "| template | requests | writes | conflicts | rate | clients | instances | top instance |")?;
+    writeln!(
+        out,
+        "| template | requests | writes | conflicts | rate | clients | instances | top instance |"
+    )?;
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|")?;
     for x in &r.resources {
         writeln!(
@@ -89,18 +118,42 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "\n## Top instances\n")?;
-    writeln!(out, "| instance | requests | conflicts | clients | first conflict | last conflict |")?;
+    writeln!(
+        out,
+        "| instance | requests | conflicts | clients | first conflict | last conflict |"
+    )?;
     writeln!(out, "|---|---:|---:|---:|---|---|")?;
     for x in &r.instances {
-        writeln!(out, "| `{}` | {} | {} | {} | {} | {} |", esc(&x.instance), x.requests, x.conflicts, x.clients, x.first_conflict, x.last_conflict)?;
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            esc(&x.instance),
+            x.requests,
+            x.conflicts,
+            x.clients,
+            x.first_conflict,
+            x.last_conflict
+        )?;
     }
     writeln!(out, "\n## Top clients\n")?;
     writeln!(out, "| client | requests | conflicts | rate | templates |")?;
     writeln!(out, "|---|---:|---:|---:|---:|")?;
     for x in &r.clients {
-        writeln!(out, "| `{}` | {} | {} | {} | {} |", esc(&x.client), x.requests, x.conflicts, pct(x.conflict_rate), x.templates)?;
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            esc(&x.client),
+            x.requests,
+            x.conflicts,
+            pct(x.conflict_rate),
+            x.templates
+        )?;
     }
-    writeln!(out, "\n## Timeline ({} windows)\n", human_span(r.window_seconds * 1_000_000))?;
+    writeln!(
+        out,
+        "\n## Timeline ({} windows)\n",
+        human_span(r.window_seconds * 1_000_000)
+    )?;
     writeln!(out, "| window start | requests | conflicts |")?;
     writeln!(out, "|---|---:|---:|")?;
     for x in &r.timeline {

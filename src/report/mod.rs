@@ -147,7 +147,11 @@ pub struct Evidence {
 }
 
 fn rate(n: u64, d: u64) -> f64 {
-    if d == 0 { 0.0 } else { ((n as f64 / d as f64) * 1e6).round() / 1e6 }
+    if d == 0 {
+        0.0
+    } else {
+        ((n as f64 / d as f64) * 1e6).round() / 1e6
+    }
 }
 
 impl Report {
@@ -164,13 +168,22 @@ impl Report {
                 lines: s.accounting.lines,
                 parsed: s.accounting.parsed,
                 skipped: s.accounting.skipped,
-                skip_reasons: s.accounting.skip_reasons.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                skip_reasons: s
+                    .accounting
+                    .skip_reasons
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), *v))
+                    .collect(),
                 filtered: s.accounting.filtered,
                 skip_examples: s
                     .accounting
                     .skip_examples
                     .iter()
-                    .map(|e| SkipExampleReport { reason: e.reason.to_string(), line: e.line, text: e.text.clone() })
+                    .map(|e| SkipExampleReport {
+                        reason: e.reason.to_string(),
+                        line: e.line,
+                        text: e.text.clone(),
+                    })
                     .collect(),
             })
             .collect();
@@ -184,9 +197,12 @@ impl Report {
         }
         let mut per_template_instances: BTreeMap<&str, (u64, &str, u64)> = BTreeMap::new();
         for (inst, c) in &t.instances {
-            let e = per_template_instances.entry(c.template.as_str()).or_insert((0, "", 0));
+            let e = per_template_instances
+                .entry(c.template.as_str())
+                .or_insert((0, "", 0));
             e.0 += 1;
-            if c.conflicts > e.2 || (c.conflicts == e.2 && (e.1.is_empty() || inst.as_str() < e.1)) {
+            if c.conflicts > e.2 || (c.conflicts == e.2 && (e.1.is_empty() || inst.as_str() < e.1))
+            {
                 e.1 = inst.as_str();
                 e.2 = c.conflicts;
             }
@@ -196,7 +212,10 @@ impl Report {
             .iter()
             .filter(|(_, c)| c.conflicts > 0)
             .map(|(tpl, c)| {
-                let inst = per_template_instances.get(tpl.as_str()).copied().unwrap_or((0, "", 0));
+                let inst = per_template_instances
+                    .get(tpl.as_str())
+                    .copied()
+                    .unwrap_or((0, "", 0));
                 ResourceRow {
                     template: tpl.clone(),
                     requests: c.requests,
@@ -210,7 +229,11 @@ impl Report {
                 }
             })
             .collect();
-        resources.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then_with(|| a.template.cmp(&b.template)));
+        resources.sort_by(|a, b| {
+            b.conflicts
+                .cmp(&a.conflicts)
+                .then_with(|| a.template.cmp(&b.template))
+        });
         resources.truncate(top);
 
         let mut instances: Vec<InstanceRow> = t
@@ -219,14 +242,22 @@ impl Report {
             .map(|(inst, c)| InstanceRow {
                 instance: inst.clone(),
                 template: c.template.clone(),
-                requests: a.instance_requests.get(inst).copied().unwrap_or(c.conflicts),
+                requests: a
+                    .instance_requests
+                    .get(inst)
+                    .copied()
+                    .unwrap_or(c.conflicts),
                 conflicts: c.conflicts,
                 clients: c.clients.len() as u64,
                 first_conflict: rfc3339(c.first),
                 last_conflict: rfc3339(c.last),
             })
             .collect();
-        instances.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then_with(|| a.instance.cmp(&b.instance)));
+        instances.sort_by(|a, b| {
+            b.conflicts
+                .cmp(&a.conflicts)
+                .then_with(|| a.instance.cmp(&b.instance))
+        });
         instances.truncate(top);
 
         let mut clients: Vec<ClientRow> = t
@@ -238,10 +269,17 @@ impl Report {
                 requests: c.requests,
                 conflicts: c.conflicts,
                 conflict_rate: rate(c.conflicts, c.requests),
-                templates: per_client_templates.get(name.as_str()).copied().unwrap_or(0),
+                templates: per_client_templates
+                    .get(name.as_str())
+                    .copied()
+                    .unwrap_or(0),
             })
             .collect();
-        clients.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then_with(|| a.client.cmp(&b.client)));
+        clients.sort_by(|a, b| {
+            b.conflicts
+                .cmp(&a.conflicts)
+                .then_with(|| a.client.cmp(&b.client))
+        });
         clients.truncate(top);
 
         let timeline = timeline_rows(a);
@@ -250,14 +288,21 @@ impl Report {
         Report {
             schema: SCHEMA,
             inputs,
-            period: Period { start: t.first.map(rfc3339), end: t.last.map(rfc3339) },
+            period: Period {
+                start: t.first.map(rfc3339),
+                end: t.last.map(rfc3339),
+            },
             window_seconds: a.window_us / MICROS_PER_SEC,
             conflict_statuses: a.statuses.clone(),
             totals: Totals {
                 requests: t.totals.requests,
                 writes: t.totals.writes,
                 conflicts: t.totals.conflicts,
-                by_status: a.statuses.iter().map(|s| (s.to_string(), t.by_status.get(s).copied().unwrap_or(0))).collect(),
+                by_status: a
+                    .statuses
+                    .iter()
+                    .map(|s| (s.to_string(), t.by_status.get(s).copied().unwrap_or(0)))
+                    .collect(),
                 conflict_rate: rate(t.totals.conflicts, t.totals.requests),
             },
             resources,
@@ -272,7 +317,9 @@ impl Report {
 
 fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
     let t = &a.tally;
-    let (Some(first), Some(last)) = (t.first, t.last) else { return Vec::new() };
+    let (Some(first), Some(last)) = (t.first, t.last) else {
+        return Vec::new();
+    };
     let w = a.window_us.max(MICROS_PER_SEC);
     let w_s = w / MICROS_PER_SEC;
     let mut rows: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
@@ -285,7 +332,13 @@ fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
         e.0 += req;
         e.1 += conf;
     }
-    rows.into_iter().map(|(k, (r, c))| TimelineRow { start: rfc3339(k * w), requests: r, conflicts: c }).collect()
+    rows.into_iter()
+        .map(|(k, (r, c))| TimelineRow {
+            start: rfc3339(k * w),
+            requests: r,
+            conflicts: c,
+        })
+        .collect()
 }
 
 fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
@@ -296,7 +349,11 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
         .take(FINDING_EVIDENCE)
         .map(|r| {
             let e = &tl.events[r.instance as usize][r.index];
-            Evidence { input: e.input, line: e.line, text: a.line_text(e.input, e.offset, e.len) }
+            Evidence {
+                input: e.input,
+                line: e.line,
+                text: a.line_text(e.input, e.offset, e.len),
+            }
         })
         .collect();
     FindingReport {
@@ -305,7 +362,12 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
         scope: f.scope,
         template: f.template.clone(),
         instance: f.instance.clone(),
-        instances: f.instances.iter().take(FINDING_INSTANCES).cloned().collect(),
+        instances: f
+            .instances
+            .iter()
+            .take(FINDING_INSTANCES)
+            .cloned()
+            .collect(),
         start: rfc3339(f.start),
         end: rfc3339(f.end),
         conflicts: f.conflicts(),

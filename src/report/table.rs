@@ -21,7 +21,11 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Self {
-        Style { width: None, color: false, evidence_findings: 3 }
+        Style {
+            width: None,
+            color: false,
+            evidence_findings: 3,
+        }
     }
 }
 
@@ -42,7 +46,12 @@ fn table(style: &Style, header: &[&str]) -> Table {
         }
     }
     if header.iter().any(|h| !h.is_empty()) {
-        t.set_header(header.iter().map(|h| Cell::new(h).add_attribute(Attribute::Bold)).collect::<Vec<_>>());
+        t.set_header(
+            header
+                .iter()
+                .map(|h| Cell::new(h).add_attribute(Attribute::Bold))
+                .collect::<Vec<_>>(),
+        );
     }
     t
 }
@@ -57,6 +66,27 @@ fn right(t: &mut Table, cols: &[usize]) {
 
 fn pct(r: f64) -> String {
     format!("{:.2}%", r * 100.0)
+}
+
+/// Writes `text` wrapped at the style's width (if any), each line after the first indented
+/// like the first.
+fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str) -> io::Result<()> {
+    let Some(w) = style.width.map(|w| w as usize) else {
+        return writeln!(out, "{indent}{text}");
+    };
+    let room = w.saturating_sub(indent.chars().count()).max(20);
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            writeln!(out, "{indent}{line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    writeln!(out, "{indent}{line}")
 }
 
 fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
@@ -78,7 +108,11 @@ fn when(f: &FindingReport) -> String {
         return s;
     }
     // Same day: show the end as a time only.
-    if s.len() >= 10 && e.len() >= 10 && s[..10] == e[..10] { format!("{s} → {}", &e[11..]) } else { format!("{s} → {e}") }
+    if s.len() >= 10 && e.len() >= 10 && s[..10] == e[..10] {
+        format!("{s} → {}", &e[11..])
+    } else {
+        format!("{s} → {e}")
+    }
 }
 
 /// The first sentence of the advice, for the table.
@@ -88,7 +122,11 @@ fn short_advice(a: &str) -> String {
 }
 
 fn severity_color(f: &FindingReport) -> Color {
-    if f.severity == crate::detect::Severity::Incident { Color::Red } else { Color::Yellow }
+    if f.severity == crate::detect::Severity::Incident {
+        Color::Red
+    } else {
+        Color::Yellow
+    }
 }
 
 pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
@@ -98,11 +136,26 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         let msg = if r.totals.conflicts == 0 {
             "No conflict responses in these logs.".to_string()
         } else {
-            format!("No root cause found: the {} conflicts look like normal, handled behaviour (see the tables below).", r.totals.conflicts)
+            format!(
+                "No root cause found: the {} conflicts look like normal, handled behaviour (see the tables below).",
+                r.totals.conflicts
+            )
         };
-        writeln!(out, "{msg}")?;
+        para(out, style, "", &msg)?;
     } else {
-        let mut t = table(style, &["cause", "resource", "scope", "conflicts", "clients", "when (UTC)", "conf.", "what to change"]);
+        let mut t = table(
+            style,
+            &[
+                "cause",
+                "resource",
+                "scope",
+                "conflicts",
+                "clients",
+                "when (UTC)",
+                "conf.",
+                "what to change",
+            ],
+        );
         for f in &r.findings {
             let mut cause = Cell::new(f.cause);
             if style.color {
@@ -111,7 +164,11 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             t.add_row(vec![
                 cause,
                 Cell::new(f.instance.as_deref().unwrap_or(&f.template)),
-                Cell::new(if f.scope == crate::detect::Scope::Instance { "instance" } else { "template" }),
+                Cell::new(if f.scope == crate::detect::Scope::Instance {
+                    "instance"
+                } else {
+                    "template"
+                }),
                 Cell::new(f.conflicts),
                 Cell::new(f.clients.len()),
                 Cell::new(when(f)),
@@ -123,21 +180,49 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "{t}")?;
 
         for (k, f) in r.findings.iter().take(style.evidence_findings).enumerate() {
-            heading(out, style, &format!("#{} {} on {}", k + 1, f.cause, f.instance.as_deref().unwrap_or(&f.template)))?;
-            writeln!(out, "  {}", f.summary)?;
+            heading(
+                out,
+                style,
+                &format!(
+                    "#{} {} on {}",
+                    k + 1,
+                    f.cause,
+                    f.instance.as_deref().unwrap_or(&f.template)
+                ),
+            )?;
+            para(out, style, "  ", &f.summary)?;
             for e in &f.evidence {
-                let path = r.inputs.get(e.input as usize).map_or("?", |i| i.path.as_str());
-                let text: String = e.text.chars().take(240).collect();
+                let path = r
+                    .inputs
+                    .get(e.input as usize)
+                    .map_or("?", |i| i.path.as_str());
+                let max = style.width.map_or(240, |w| {
+                    (w as usize).saturating_sub(path.len() + 12).max(30)
+                });
+                let mut text: String = e.text.chars().take(max).collect();
+                if e.text.chars().count() > max {
+                    text.pop();
+                    text.push('…');
+                }
                 if style.color {
                     writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m {text}", e.line)?;
                 } else {
                     writeln!(out, "    {path}:{}: {text}", e.line)?;
                 }
             }
-            writeln!(out, "  → {}", f.advice)?;
+            para(out, style, "  → ", &f.advice)?;
         }
         if r.findings.len() > style.evidence_findings {
-            writeln!(out, "\n  ({} more findings: --output json or --output markdown shows the evidence of all)", r.findings.len() - style.evidence_findings)?;
+            writeln!(out)?;
+            para(
+                out,
+                style,
+                "  ",
+                &format!(
+                    "({} more findings: --output json or --output markdown shows the evidence of all)",
+                    r.findings.len() - style.evidence_findings
+                ),
+            )?;
         }
     }
 
@@ -147,7 +232,20 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     for i in &r.inputs {
         t.add_row(vec![
             Cell::new("input"),
-            Cell::new(format!("{} ({}, {} bytes): {} lines, {} parsed, {} skipped{}", i.path, i.format, i.bytes, i.lines, i.parsed, i.skipped, if i.filtered > 0 { format!(", {} outside the time filter", i.filtered) } else { String::new() })),
+            Cell::new(format!(
+                "{} ({}, {} bytes): {} lines, {} parsed, {} skipped{}",
+                i.path,
+                i.format,
+                i.bytes,
+                i.lines,
+                i.parsed,
+                i.skipped,
+                if i.filtered > 0 {
+                    format!(", {} outside the time filter", i.filtered)
+                } else {
+                    String::new()
+                }
+            )),
         ]);
     }
     let period = match (&r.period.start, &r.period.end) {
@@ -155,17 +253,45 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         _ => "no requests".into(),
     };
     t.add_row(vec![Cell::new("period"), Cell::new(period)]);
-    t.add_row(vec![Cell::new("requests"), Cell::new(format!("{} ({} writes)", r.totals.requests, r.totals.writes))]);
-    let by: Vec<String> = r.totals.by_status.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    t.add_row(vec![
+        Cell::new("requests"),
+        Cell::new(format!(
+            "{} ({} writes)",
+            r.totals.requests, r.totals.writes
+        )),
+    ]);
+    let by: Vec<String> = r
+        .totals
+        .by_status
+        .iter()
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
     t.add_row(vec![
         Cell::new("conflicts"),
-        Cell::new(format!("{} = {} of requests ({})", r.totals.conflicts, pct(r.totals.conflict_rate), by.join(", "))),
+        Cell::new(format!(
+            "{} = {} of requests ({})",
+            r.totals.conflicts,
+            pct(r.totals.conflict_rate),
+            by.join(", ")
+        )),
     ]);
     writeln!(out, "{t}")?;
 
     if !r.resources.is_empty() {
         heading(out, style, "Top resources by conflicts")?;
-        let mut t = table(style, &["template", "requests", "writes", "conflicts", "rate", "clients", "instances", "top instance"]);
+        let mut t = table(
+            style,
+            &[
+                "template",
+                "requests",
+                "writes",
+                "conflicts",
+                "rate",
+                "clients",
+                "instances",
+                "top instance",
+            ],
+        );
         for x in &r.resources {
             t.add_row(vec![
                 Cell::new(&x.template),
@@ -183,14 +309,27 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     }
     if !r.instances.is_empty() {
         heading(out, style, "Top instances by conflicts")?;
-        let mut t = table(style, &["instance", "requests", "conflicts", "clients", "first → last conflict (UTC)"]);
+        let mut t = table(
+            style,
+            &[
+                "instance",
+                "requests",
+                "conflicts",
+                "clients",
+                "first → last conflict (UTC)",
+            ],
+        );
         for x in &r.instances {
             t.add_row(vec![
                 Cell::new(&x.instance),
                 Cell::new(x.requests),
                 Cell::new(x.conflicts),
                 Cell::new(x.clients),
-                Cell::new(format!("{} → {}", short_time(&x.first_conflict), short_time(&x.last_conflict))),
+                Cell::new(format!(
+                    "{} → {}",
+                    short_time(&x.first_conflict),
+                    short_time(&x.last_conflict)
+                )),
             ]);
         }
         right(&mut t, &[1, 2, 3]);
@@ -198,16 +337,38 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     }
     if !r.clients.is_empty() {
         heading(out, style, "Top clients by conflicts")?;
-        let mut t = table(style, &["client", "requests", "conflicts", "rate", "templates"]);
+        let mut t = table(
+            style,
+            &["client", "requests", "conflicts", "rate", "templates"],
+        );
         for x in &r.clients {
-            t.add_row(vec![Cell::new(&x.client), Cell::new(x.requests), Cell::new(x.conflicts), Cell::new(pct(x.conflict_rate)), Cell::new(x.templates)]);
+            t.add_row(vec![
+                Cell::new(&x.client),
+                Cell::new(x.requests),
+                Cell::new(x.conflicts),
+                Cell::new(pct(x.conflict_rate)),
+                Cell::new(x.templates),
+            ]);
         }
         right(&mut t, &[1, 2, 3, 4]);
         writeln!(out, "{t}")?;
     }
     if !r.timeline.is_empty() {
-        heading(out, style, &format!("Timeline ({} windows, UTC)", human_span(r.window_seconds * 1_000_000)))?;
-        let max = r.timeline.iter().map(|x| x.conflicts).max().unwrap_or(0).max(1);
+        heading(
+            out,
+            style,
+            &format!(
+                "Timeline ({} windows, UTC)",
+                human_span(r.window_seconds * 1_000_000)
+            ),
+        )?;
+        let max = r
+            .timeline
+            .iter()
+            .map(|x| x.conflicts)
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let bar_width = 30usize;
         let mut t = table(style, &["window start", "requests", "conflicts", ""]);
         for x in &r.timeline {
@@ -216,7 +377,12 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             if style.color {
                 bar = bar.fg(Color::Red);
             }
-            t.add_row(vec![Cell::new(short_time(&x.start)), Cell::new(x.requests), Cell::new(x.conflicts), bar]);
+            t.add_row(vec![
+                Cell::new(short_time(&x.start)),
+                Cell::new(x.requests),
+                Cell::new(x.conflicts),
+                bar,
+            ]);
         }
         right(&mut t, &[1, 2]);
         writeln!(out, "{t}")?;
@@ -225,23 +391,34 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     let skipped: u64 = r.inputs.iter().map(|i| i.skipped).sum();
     if skipped > 0 {
         heading(out, style, "Skipped lines")?;
-        let mut t = table(style, &["input", "reason", "lines", "examples (line: text)"]);
+        let mut t = table(
+            style,
+            &["input", "reason", "lines", "examples (line: text)"],
+        );
         for i in &r.inputs {
             for (reason, n) in &i.skip_reasons {
                 let ex: Vec<String> = i
                     .skip_examples
                     .iter()
                     .filter(|e| &e.reason == reason)
-                    .map(|e| format!("{}: {}", e.line, e.text.chars().take(100).collect::<String>()))
+                    .map(|e| {
+                        format!(
+                            "{}: {}",
+                            e.line,
+                            e.text.chars().take(100).collect::<String>()
+                        )
+                    })
                     .collect();
-                t.add_row(vec![Cell::new(&i.path), Cell::new(reason), Cell::new(n), Cell::new(ex.join("\n"))]);
+                t.add_row(vec![
+                    Cell::new(&i.path),
+                    Cell::new(reason),
+                    Cell::new(n),
+                    Cell::new(ex.join("\n")),
+                ]);
             }
         }
         right(&mut t, &[2]);
         writeln!(out, "{t}")?;
-    }
-    for w in &r.warnings {
-        writeln!(out, "note: {w}")?;
     }
     Ok(())
 }

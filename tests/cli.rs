@@ -1,0 +1,543 @@
+//! End-to-end tests of the binary on fixtures: exact counts, output shape, determinism across
+//! threads and chunk sizes, and the error contract (exit codes, one-line messages).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(p)
+}
+
+fn why409() -> Command {
+    let mut c = Command::cargo_bin("why409").unwrap();
+    c.env_remove("NO_COLOR").env_remove("COLUMNS");
+    c
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = why409()
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "why409 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn basic_fixture_exact_counts() {
+    let path = fixture("basic/access.log");
+    let r = json(&[path.to_str().unwrap()]);
+    assert_eq!(r["schema"], "why409.report/v1");
+    let input = &r["inputs"][0];
+    assert_eq!(input["format"], "combined");
+    assert_eq!(input["lines"], 25);
+    assert_eq!(input["parsed"], 20);
+    assert_eq!(input["skipped"], 5);
+    assert_eq!(input["skip_reasons"]["malformed_line"], 2);
+    assert_eq!(input["skip_reasons"]["bad_timestamp"], 1);
+    assert_eq!(input["skip_reasons"]["bad_status"], 1);
+    assert_eq!(input["skip_reasons"]["blank_line"], 1);
+    // Examples name the real line numbers.
+    let lines: Vec<u64> = input["skip_examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![18, 19, 20, 21, 24]);
+
+    // Offsets (+0100, -0700, +0530) all land on the same UTC minute.
+    assert_eq!(r["period"]["start"], "2026-03-02T09:00:01Z");
+    assert_eq!(r["period"]["end"], "2026-03-02T09:00:22Z");
+    assert_eq!(r["totals"]["requests"], 20);
+    assert_eq!(r["totals"]["writes"], 13);
+    assert_eq!(r["totals"]["conflicts"], 8);
+    assert_eq!(r["totals"]["by_status"]["409"], 3);
+    assert_eq!(r["totals"]["by_status"]["412"], 2);
+    assert_eq!(r["totals"]["by_status"]["423"], 2);
+    assert_eq!(r["totals"]["by_status"]["428"], 1);
+
+    let res = r["resources"].as_array().unwrap();
+    let names: Vec<&str> = res
+        .iter()
+        .map(|x| x["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "/api/v1/docs/{id}",
+            "/api/v1/orders/{id}",
+            "/api/v1/users/{id}",
+            "/api/v1/orders"
+        ]
+    );
+    assert_eq!(res[0]["instances"], 2);
+    assert_eq!(res[0]["clients"], 2);
+    assert_eq!(res[1]["requests"], 6);
+
+    let inst = &r["instances"][0];
+    assert_eq!(
+        inst["instance"],
+        "/api/v1/docs/3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+    );
+    assert_eq!(inst["conflicts"], 2);
+    // /api/v1/orders/1001: 5 requests (the 31/Feb line is skipped), one conflict, query ignored.
+    let o = r["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance"] == "/api/v1/orders/1001")
+        .unwrap();
+    assert_eq!(
+        (o["requests"].as_u64(), o["conflicts"].as_u64()),
+        (Some(5), Some(1))
+    );
+
+    let clients = r["clients"].as_array().unwrap();
+    assert_eq!(clients[0]["client"], "10.0.0.6");
+    assert_eq!(clients[1]["client"], "2001:db8::42");
+    assert_eq!(clients[1]["requests"], 3);
+    assert_eq!(r["window_seconds"], 1);
+    assert_eq!(r["timeline"].as_array().unwrap().len(), 22);
+    assert!(r["findings"].is_array());
+}
+
+#[test]
+fn report_is_identical_for_any_thread_count_and_chunk_size() {
+    for f in ["demo/access.log", "basic/access.log"] {
+        let p = fixture(f);
+        let p = p.to_str().unwrap();
+        let reference = why409()
+            .args([p, "--output", "json", "--threads", "1"])
+            .output()
+            .unwrap()
+            .stdout;
+        assert!(!reference.is_empty());
+        for extra in [
+            vec![],
+            vec!["--threads", "2"],
+            vec!["--threads", "3", "--chunk-size", "1"],
+            vec!["--chunk-size", "4096"],
+            vec!["--chunk-size", "100000"],
+        ] {
+            let out = why409()
+                .args([p, "--output", "json"])
+                .args(&extra)
+                .output()
+                .unwrap()
+                .stdout;
+            assert!(
+                out == reference,
+                "{f} with {extra:?} differs from --threads 1"
+            );
+        }
+    }
+}
+
+#[test]
+fn stdin_and_gzip_and_zstd_match_the_plain_file() {
+    let p = fixture("demo/access.log");
+    let plain = std::fs::read(&p).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("access.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&plain).unwrap();
+    enc.finish().unwrap();
+    let zst = dir.path().join("access.log.zst");
+    std::fs::write(&zst, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+
+    let strip = |mut v: Value| {
+        for i in v["inputs"].as_array_mut().unwrap() {
+            i["path"] = Value::Null;
+        }
+        v
+    };
+    let reference = strip(json(&[p.to_str().unwrap()]));
+    assert_eq!(strip(json(&[gz.to_str().unwrap()])), reference);
+    assert_eq!(strip(json(&[zst.to_str().unwrap()])), reference);
+    let out = why409()
+        .args(["-", "--output", "json"])
+        .write_stdin(plain.clone())
+        .output()
+        .unwrap();
+    assert_eq!(
+        strip(serde_json::from_slice(&out.stdout).unwrap()),
+        reference
+    );
+    // A gzip stream on stdin is decoded too.
+    let out = why409()
+        .args(["--output", "json"])
+        .write_stdin(std::fs::read(&gz).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        strip(serde_json::from_slice(&out.stdout).unwrap()),
+        reference
+    );
+}
+
+#[test]
+fn missing_file_is_a_one_line_error() {
+    why409()
+        .arg("/nonexistent/access.log")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("/nonexistent/access.log: cannot open")
+                .and(predicate::function(|s: &str| s.lines().count() == 1)),
+        );
+}
+
+#[test]
+fn random_bytes_name_the_formats_tried_and_quote_line_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("junk.bin");
+    // Deterministic pseudo-random bytes.
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let bytes: Vec<u8> = (0..8192)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&p, bytes).unwrap();
+    why409().arg(&p).assert().code(2).stderr(
+        predicate::str::contains("not a log format why409 reads (tried: combined")
+            .and(predicate::str::contains("line 1:")),
+    );
+}
+
+#[test]
+fn empty_file_gives_an_empty_report_and_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("empty.log");
+    std::fs::write(&p, b"").unwrap();
+    let out = why409()
+        .arg(&p)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["inputs"][0]["lines"], 0);
+    assert_eq!(r["inputs"][0]["format"], "empty");
+    assert_eq!(r["totals"]["requests"], 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+}
+
+#[test]
+fn directories_read_their_files_and_reject_emptiness() {
+    let dir = tempfile::tempdir().unwrap();
+    why409()
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no files to read"));
+    // A directory with a log and a non-log file: the log is analysed, the other skipped.
+    std::fs::copy(fixture("basic/access.log"), dir.path().join("access.log")).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "just some notes\n").unwrap();
+    let out = why409()
+        .arg(dir.path())
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("notes.txt"));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["totals"]["conflicts"], 8);
+    // Only non-logs: an error.
+    let only = tempfile::tempdir().unwrap();
+    std::fs::write(only.path().join("notes.txt"), "just some notes\n").unwrap();
+    why409()
+        .arg(only.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no input could be read"));
+}
+
+#[test]
+fn nasty_lines_never_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("nasty.log");
+    let mut data = Vec::new();
+    data.extend_from_slice(
+        b"203.0.113.9 - - [02/Mar/2026:09:00:00 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n",
+    );
+    data.extend_from_slice(&vec![b'A'; 1 << 20]); // a 1 MiB line
+    data.push(b'\n');
+    data.extend_from_slice(b"\x00\x01\x02\xff\xfe\n");
+    data.extend_from_slice(b"203.0.113.9 - - [02/Mar/2026:09:00:01 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"unterminated\n");
+    data.extend_from_slice(b"203.0.113.9 - - [02/Mar/2026:09:00:02 +0000] \"PUT /a/\xc3\x28 HTTP/1.1\" 409 0 \"-\" \"bad utf8 \xff\"\n");
+    data.extend_from_slice(b"203.0.113.9 - - [02/Mar/2026:09:00:0"); // truncated last line
+    std::fs::write(&p, &data).unwrap();
+    let r = json(&[p.to_str().unwrap()]);
+    let i = &r["inputs"][0];
+    assert_eq!(i["lines"], 6);
+    assert_eq!(i["parsed"], 2);
+    assert_eq!(i["skip_reasons"]["line_too_long"], 1);
+    assert_eq!(i["skipped"], 4);
+    assert_eq!(r["totals"]["conflicts"], 2);
+}
+
+#[test]
+fn table_output_has_every_section_and_no_colour_when_piped() {
+    let p = fixture("basic/access.log");
+    let out = why409().arg(&p).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    for section in [
+        "Root causes",
+        "Overview",
+        "Top resources by conflicts",
+        "Top instances by conflicts",
+        "Top clients by conflicts",
+        "Timeline (1s windows, UTC)",
+        "Skipped lines",
+    ] {
+        assert!(s.contains(section), "missing section {section}");
+    }
+    assert!(!s.contains('\x1b'), "colour codes in piped output");
+    // --color always colours, NO_COLOR does not override an explicit request.
+    let out = why409()
+        .arg(&p)
+        .args(["--color", "always"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+    // COLUMNS fits tables to the width.
+    let out = why409()
+        .arg(fixture("demo/access.log"))
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 80, "a line is {widest} wide");
+}
+
+#[test]
+fn markdown_output() {
+    let out = why409()
+        .arg(fixture("basic/access.log"))
+        .args(["--output", "markdown"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.starts_with("# why409 report"));
+    assert!(s.contains("| `/api/v1/docs/{id}` | 3 | 3 | 3 | 100.00% | 2 | 2 |"));
+}
+
+#[test]
+fn output_file_and_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("r.json");
+    why409()
+        .arg(fixture("basic/access.log"))
+        .args(["--output", "json", "--top", "2", "-o"])
+        .arg(&o)
+        .assert()
+        .success()
+        .stdout("");
+    let r: Value = serde_json::from_slice(&std::fs::read(&o).unwrap()).unwrap();
+    assert_eq!(r["resources"].as_array().unwrap().len(), 2);
+    assert_eq!(r["clients"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn routes_take_precedence_and_statuses_can_change() {
+    let p = fixture("basic/access.log");
+    let r = json(&[
+        p.to_str().unwrap(),
+        "--route",
+        "/api/v1/docs/{doc}",
+        "--status",
+        "423",
+    ]);
+    assert_eq!(r["conflict_statuses"], serde_json::json!([423]));
+    assert_eq!(r["totals"]["conflicts"], 2);
+    assert_eq!(r["resources"][0]["template"], "/api/v1/docs/{doc}");
+}
+
+#[test]
+fn xff_client_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("xff.log");
+    std::fs::write(
+        &p,
+        concat!(
+            "10.0.0.1 - - [02/Mar/2026:09:00:00 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\" \"198.51.100.1, 10.1.1.1\"\n",
+            "10.0.0.1 - - [02/Mar/2026:09:00:01 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\" \"198.51.100.2\"\n",
+            "10.0.0.1 - - [02/Mar/2026:09:00:02 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\" \"-\"\n",
+        ),
+    )
+    .unwrap();
+    let r = json(&[p.to_str().unwrap(), "--client", "xff"]);
+    let names: Vec<&str> = r["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["10.0.0.1", "198.51.100.1", "198.51.100.2"]);
+    let r = json(&[p.to_str().unwrap()]);
+    assert_eq!(r["clients"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn since_until_filter_and_count_filtered_lines() {
+    let p = fixture("basic/access.log");
+    let r = json(&[
+        p.to_str().unwrap(),
+        "--since",
+        "2026-03-02T09:00:10Z",
+        "--until",
+        "2026-03-02T09:00:14Z",
+    ]);
+    assert_eq!(r["inputs"][0]["filtered"], 16);
+    assert_eq!(r["totals"]["requests"], 4);
+    assert_eq!(r["totals"]["conflicts"], 3);
+}
+
+#[test]
+fn fail_on_thresholds_set_exit_1() {
+    let p = fixture("basic/access.log");
+    why409()
+        .arg(&p)
+        .args(["--output", "json", "--fail-on", "conflicts=7"])
+        .assert()
+        .code(1);
+    why409()
+        .arg(&p)
+        .args(["--output", "json", "--fail-on", "conflicts=8"])
+        .assert()
+        .code(0);
+    why409()
+        .arg(&p)
+        .args(["--output", "json", "--fail-on", "rate=0.5"])
+        .assert()
+        .code(0);
+    why409()
+        .arg(&p)
+        .args(["--fail-on", "bogus"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let p = fixture("basic/access.log");
+    why409()
+        .arg(&p)
+        .args(["--window", "7x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--window"));
+    why409()
+        .arg(&p)
+        .args(["--format", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown format 'nope'"));
+    why409().arg(&p).args(["--client", "nope"]).assert().code(2);
+    why409()
+        .arg(&p)
+        .args(["--route", "no-slash"])
+        .assert()
+        .code(2);
+    why409().arg(&p).args(["--threads", "0"]).assert().code(2);
+    why409().arg(&p).args(["--status", "abc"]).assert().code(2);
+    why409()
+        .arg(&p)
+        .args(["--threshold", "nope=1"])
+        .assert()
+        .code(2);
+    why409().args(["--help"]).assert().code(0);
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let bin = assert_cmd::cargo::cargo_bin("why409");
+    let mut child = Std::new(bin)
+        .arg(fixture("demo/access.log"))
+        .args(["--output", "json", "--top", "100000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "stderr: {err}"
+    );
+}
+
+#[test]
+fn formats_command_lists_samples() {
+    why409()
+        .arg("formats")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("combined").and(predicate::str::contains("e.g.")));
+}
+
+#[test]
+fn explain_shows_every_request_on_an_instance() {
+    let p = fixture("basic/access.log");
+    let out = why409()
+        .args(["explain"])
+        .arg(&p)
+        .args(["--instance", "/api/v1/orders/1001?x=1", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["instance"], "/api/v1/orders/1001");
+    let ev = e["events"].as_array().unwrap();
+    assert_eq!(ev.len(), 5);
+    let statuses: Vec<u64> = ev.iter().map(|x| x["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, vec![200, 200, 409, 200, 200]);
+    assert_eq!(ev[2]["client"], "198.51.100.7");
+    assert_eq!(ev[2]["line"], 3);
+    // An instance without conflicts is explained too.
+    let out = why409()
+        .args(["explain"])
+        .arg(&p)
+        .args(["--instance", "/api/v1/export"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 requests, 0 conflicts"));
+}
