@@ -531,18 +531,41 @@ const LOOKBACK: Micros = 24 * 3600 * MICROS_PER_SEC;
 const LOOKAHEAD: Micros = 15 * 60 * MICROS_PER_SEC;
 
 /// Which instances pass 2 keeps lines for, and in which time range.
+///
+/// Kept: the conflicting instances, their parents, and the children of any of those whose
+/// last segment is an identifier (`/orders/1/export`, `/orders/1/ship` as siblings of
+/// `/orders/1/cancel`). Children of a collection (`/orders/*` under `/orders`) are not kept:
+/// that would be every item of the collection.
 struct Interest {
-    /// Conflicting instances and their parents, with the time range of interest.
-    keys: FxHashMap<String, (Micros, Micros)>,
+    keys: FxHashMap<String, InterestRange>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InterestRange {
+    lo: Micros,
+    hi: Micros,
+    /// Whether lines on children of this key are context too.
+    family: bool,
+}
+
+/// Is the last segment of `path` an identifier (an item, not a collection)?
+fn is_item(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|s| resource::classify(s).is_some())
 }
 
 impl Interest {
     fn new(t: &Tally, extra: &[String]) -> Interest {
-        let mut keys: FxHashMap<String, (Micros, Micros)> = FxHashMap::default();
+        let mut keys: FxHashMap<String, InterestRange> = FxHashMap::default();
         let mut add = |k: &str, lo: Micros, hi: Micros| {
-            let e = keys.entry(k.to_string()).or_insert((lo, hi));
-            e.0 = e.0.min(lo);
-            e.1 = e.1.max(hi);
+            let e = keys.entry(k.to_string()).or_insert(InterestRange {
+                lo,
+                hi,
+                family: is_item(k),
+            });
+            e.lo = e.lo.min(lo);
+            e.hi = e.hi.max(hi);
         };
         for (inst, c) in &t.instances {
             let (lo, hi) = (c.first - LOOKBACK, c.last + LOOKAHEAD);
@@ -552,7 +575,13 @@ impl Interest {
             }
         }
         for e in extra {
-            keys.insert(e.clone(), (Micros::MIN, Micros::MAX));
+            let r = keys.entry(e.clone()).or_insert(InterestRange {
+                lo: Micros::MIN,
+                hi: Micros::MAX,
+                family: false,
+            });
+            r.lo = Micros::MIN;
+            r.hi = Micros::MAX;
         }
         Interest { keys }
     }
@@ -561,15 +590,16 @@ impl Interest {
         self.keys.is_empty()
     }
 
-    /// Is a line on `instance` at `time` context for some conflicting instance? It is when
-    /// the instance, or its parent, is a key (so parents, children and siblings count).
+    /// Is a line on `instance` at `time` context for some conflicting instance?
     fn wants(&self, instance: &str, time: Micros) -> bool {
-        let hit = |k: &str| {
-            self.keys
-                .get(k)
-                .is_some_and(|(lo, hi)| time >= *lo && time <= *hi)
-        };
-        hit(instance) || resource::parent(instance).is_some_and(|p| p != "/" && hit(p))
+        let inside = |r: &InterestRange| time >= r.lo && time <= r.hi;
+        if self.keys.get(instance).is_some_and(inside) {
+            return true;
+        }
+        resource::parent(instance)
+            .filter(|p| *p != "/")
+            .and_then(|p| self.keys.get(p))
+            .is_some_and(|r| r.family && inside(r))
     }
 }
 

@@ -85,10 +85,8 @@ fn settings(input: &InputArgs) -> Result<Settings> {
     if input.status.is_empty() || input.status.iter().any(|s| !(100..=999).contains(s)) {
         bail!("--status takes HTTP status codes such as 409,412,423,428");
     }
-    if let Some(n) = input.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
+    if input.threads == Some(0) {
+        bail!("--threads must be at least 1");
     }
     if input.chunk_size == 0 {
         bail!("--chunk-size must be at least 1");

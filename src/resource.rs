@@ -12,7 +12,7 @@ use std::borrow::Cow;
 /// `http://host/path` reduced to the path, trailing slashes trimmed (but `/` stays).
 pub fn instance(target: &str) -> &str {
     let mut t = target;
-    if let Some(p) = t.find(['?', '#']) {
+    if let Some(p) = memchr::memchr2(b'?', b'#', t.as_bytes()) {
         t = &t[..p];
     }
     if !t.starts_with('/') {
@@ -64,8 +64,20 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
     if b.is_empty() {
         return None;
     }
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    // One pass over the bytes; most segments are short words and leave here.
+    let (mut digits, mut letters, mut at) = (0usize, 0usize, false);
+    for &c in b {
+        if c.is_ascii_digit() {
+            digits += 1;
+        } else if c.is_ascii_alphabetic() {
+            letters += 1;
+        } else if c == b'@' || c == b'%' {
+            at = true;
+        }
+    }
+    if digits == 0 && !at && b.len() < 16 {
+        return None;
+    }
     // Numbers: 42, 00017, -1
     if digits == b.len() || (b[0] == b'-' && digits == b.len() - 1 && digits > 0) {
         return Some(Placeholder::Id);
@@ -248,6 +260,7 @@ impl Templater {
                 return Cow::Owned(r.text.clone());
             }
         }
+        // Only segments with a digit, '@' or '%', or long ones, can be identifiers.
         let needs = instance.split('/').any(|s| classify(s).is_some());
         if !needs {
             return Cow::Borrowed(instance);

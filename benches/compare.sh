@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# benches/compare.sh LOG — time why409 against common ad-hoc ways of answering
+# "where do the 409s come from?" on the same access log (nginx/Apache combined).
+#
+#   benches/compare.sh /tmp/1g.log            # make one: cargo run --release --example genlog -- --size 1GiB -o /tmp/1g.log
+#   RUNS=5 WHY409=/path/to/why409 benches/compare.sh LOG
+#
+# Rows: why409 (default threads and --threads 1), ripgrep count, ripgrep | awk
+# group-by, awk alone, DuckDB (python) regexp group-by, GoAccess JSON report.
+# Every command runs RUNS times (default 3) with the page cache warm; the table shows
+# the best wall time, MB/s (10^6 bytes/s), peak RSS of the largest process of the
+# command (GNU /usr/bin/time %M; "n/a" without it) and the wall-time ratio to why409.
+# A tool that is not installed is reported as "missing", not as an error.
+# Peak RSS counts resident pages of memory-mapped input too (rg and an mmap-reading why409
+# show ~file size there; that is page cache, not private memory).
+# GoAccess is slow (~150 s per GiB on 2 cores): SKIP=goaccess leaves it out.
+# Environment: RUNS, WHY409 (binary; default target/release/why409, built if absent),
+#   SKIP (space-separated: why409 rg awk duckdb goaccess).
+set -euo pipefail
+
+usage() { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
+if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
+    usage
+    [[ $# -eq 1 ]] && exit 0 || exit 2
+fi
+LOG=$1
+[[ -r $LOG && -f $LOG ]] || { echo "compare.sh: cannot read $LOG" >&2; exit 2; }
+RUNS=${RUNS:-3}
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TMPD=$(mktemp -d "${TMPDIR:-/tmp}/why409-compare.XXXXXX")
+trap 'rm -rf "$TMPD"' EXIT
+
+have() { command -v "$1" >/dev/null 2>&1; }
+q() { printf '%q' "$1"; }
+
+BYTES=$(stat -c %s "$LOG" 2>/dev/null || wc -c <"$LOG")
+QLOG=$(q "$LOG")
+
+# ---- timer: GNU time gives peak RSS; otherwise bash's `time` (TIMEFORMAT), no memory
+GNU_TIME=""
+if [[ -x /usr/bin/time ]] && /usr/bin/time -f '%e %M' -o "$TMPD/probe" true 2>/dev/null; then
+    GNU_TIME=/usr/bin/time
+fi
+
+# ---- awk flavour
+if have mawk; then AWK=mawk; elif have gawk; then AWK=gawk; elif have awk; then AWK=awk; else AWK=""; fi
+
+# ---- why409 binary
+WHY_NOTE=""
+if [[ -n ${WHY409:-} ]]; then
+    WHY=$WHY409
+else
+    WHY=$ROOT/target/release/why409
+    if [[ ! -x $WHY && " ${SKIP:-} " != *" why409 "* ]] && have cargo; then
+        echo "compare.sh: building why409 (cargo build --release) ..." >&2
+        if ! (cd "$ROOT" && cargo build --release >&2); then WHY_NOTE="build failed"; fi
+    fi
+fi
+if [[ -z $WHY_NOTE && ! -x $WHY ]] && ! have "$WHY"; then
+    WHY_NOTE="no binary at $WHY$(have cargo || echo '; cargo not found')"
+fi
+
+# run_one CMD -> sets WALL (s) RSS (KiB or "") RC
+run_one() {
+    local cmd=$1 t0 t1
+    RSS=""
+    if [[ -n $GNU_TIME ]]; then
+        t0=$(date +%s%N)
+        set +e
+        "$GNU_TIME" -f '%e %M' -o "$TMPD/time" bash -c "$cmd" >/dev/null 2>"$TMPD/err"
+        RC=$?
+        set -e
+        t1=$(date +%s%N)
+        WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
+        RSS=$(tail -n 1 "$TMPD/time" | awk '{print $2}')
+    else
+        local TIMEFORMAT=%3R
+        set +e
+        { time bash -c "$cmd" >/dev/null 2>"$TMPD/err"; } 2>"$TMPD/time"
+        RC=$?
+        set -e
+        WALL=$(tail -n 1 "$TMPD/time")
+    fi
+}
+
+ROWS=()
+WHY_WALL=""
+
+# bench NAME ALLOWED_RCS CMD [SHOWN]  (ALLOWED_RCS like "0" or "0 1"; SHOWN: command as printed)
+bench() {
+    local name=$1 ok=$2 cmd=$3 shown=${4:-$3} best="" best_rss="" i rc_ok
+    shown=${shown//|/\\|}
+    for ((i = 0; i < RUNS; i++)); do
+        run_one "$cmd"
+        rc_ok=0
+        for a in $ok; do [[ $RC == "$a" ]] && rc_ok=1; done
+        if [[ $rc_ok == 0 ]]; then
+            echo "compare.sh: '$name' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
+            ROWS+=("| $name | \`$shown\` | failed (exit $RC) | | | |")
+            return 0
+        fi
+        if [[ -z $best ]] || awk -v a="$WALL" -v b="$best" 'BEGIN{exit !(a<b)}'; then
+            best=$WALL
+            best_rss=$RSS
+        fi
+    done
+    local mbs rss ratio
+    mbs=$(awk -v b="$BYTES" -v t="$best" 'BEGIN{ if (t > 0) printf "%.0f", b/1e6/t; else print "inf" }')
+    if [[ -n $best_rss ]]; then rss=$(awk -v k="$best_rss" 'BEGIN{printf "%.1f", k/1024}'); else rss="n/a"; fi
+    if [[ $name == "why409" ]]; then WHY_WALL=$best; fi
+    if [[ -n $WHY_WALL ]]; then
+        ratio=$(awk -v a="$best" -v w="$WHY_WALL" 'BEGIN{ if (w > 0) printf "%.3g×", a/w; else print "n/a" }')
+    else
+        ratio="n/a"
+    fi
+    ROWS+=("| $name | \`$shown\` | $best | $mbs | $rss | $ratio |")
+}
+
+SKIP=${SKIP:-}
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
+
+missing() {
+    local shown=${2//|/\\|}
+    if [[ $3 == skipped* ]]; then
+        ROWS+=("| $1 | \`$shown\` | skipped (SKIP) | | | |")
+    else
+        ROWS+=("| $1 | \`$shown\` | missing ($3) | | | |")
+    fi
+}
+
+# ---- warm the page cache
+cat "$LOG" >/dev/null
+
+if head -c 1 "$LOG" | grep -q '{'; then
+    echo "compare.sh: warning: $LOG looks like JSON; the rg/awk/DuckDB/GoAccess rows assume combined format" >&2
+fi
+
+AWK_PROG='{split($7,p,"?"); by_path[p[1]]++; by_client[$1]++} END{for (k in by_path) print "path", by_path[k], k; for (k in by_client) print "client", by_client[k], k}'
+AWK_FILTERED='$9==409 '"$AWK_PROG"
+
+# 1. why409
+if skip why409; then
+    missing "why409" "why409 --output json LOG" "skipped: SKIP"
+    missing "why409 --threads 1" "why409 --threads 1 --output json LOG" "skipped: SKIP"
+elif [[ -z $WHY_NOTE ]]; then
+    bench "why409" "0" "$(q "$WHY") --output json $QLOG" "why409 --output json LOG"
+    bench "why409 --threads 1" "0" "$(q "$WHY") --threads 1 --output json $QLOG" "why409 --threads 1 --output json LOG"
+else
+    missing "why409" "$WHY --output json LOG" "$WHY_NOTE"
+    missing "why409 --threads 1" "$WHY --threads 1 --output json LOG" "$WHY_NOTE"
+fi
+
+# 2. ripgrep count (exit 1 = no match, still a valid timing)
+if skip rg; then
+    missing "ripgrep count" "rg -c '\" 409 ' LOG" "skipped: SKIP"
+elif have rg; then
+    bench "ripgrep count" "0 1" "rg -c '\" 409 ' $QLOG" "rg -c '\" 409 ' LOG"
+else
+    missing "ripgrep count" "rg -c '\" 409 ' LOG" "rg not installed"
+fi
+
+# 3. ripgrep | awk group-by path and client
+if skip rg || skip awk; then
+    missing "ripgrep + awk by path/client" "rg -F '\" 409 ' LOG | awk ..." "skipped: SKIP"
+elif have rg && [[ -n $AWK ]]; then
+    bench "ripgrep + $AWK by path/client" "0" "rg -F '\" 409 ' $QLOG | $AWK '$AWK_PROG'" \
+        "rg -F '\" 409 ' LOG | $AWK '{split(\$7,p,\"?\"); by_path[p[1]]++; by_client[\$1]++} END{...}'"
+else
+    missing "ripgrep + awk by path/client" "rg -F '\" 409 ' LOG | awk ..." "$(have rg || echo 'rg ')$([[ -n $AWK ]] || echo 'awk ')not installed"
+fi
+
+# 4. awk alone with a status filter
+if skip awk; then
+    missing "awk by path/client" "awk '\$9==409 ...' LOG" "skipped: SKIP"
+elif [[ -n $AWK ]]; then
+    bench "$AWK by path/client" "0" "$AWK '$AWK_FILTERED' $QLOG" \
+        "$AWK '\$9==409 {split(\$7,p,\"?\"); ...} END{...}' LOG"
+else
+    missing "awk by path/client" "awk '\$9==409 ...' LOG" "no awk"
+fi
+
+# 5. DuckDB (python): one VARCHAR column, regexp_extract client/path/status, group 409s
+cat >"$TMPD/duck.py" <<'PY'
+import sys
+import duckdb
+con = duckdb.connect()
+# the whole line is one VARCHAR column: delimiter U+0001 (never in logs), no quoting
+rel = con.sql(r"""
+WITH l AS (
+  SELECT line FROM read_csv($$__LOG__$$, columns = {'line': 'VARCHAR'}, delim = '__SOH__',
+                            quote = '', escape = '', header = false, auto_detect = false)
+), p AS (
+  SELECT regexp_extract(line, '^(\S+)', 1) AS client,
+         regexp_extract(line, '^\S+ \S+ \S+ \[[^\]]*\] "\S+ ([^ ?"]*)', 1) AS path,
+         regexp_extract(line, '^\S+ \S+ \S+ \[[^\]]*\] "[^"]*" (\d{3})', 1) AS status
+  FROM l
+)
+SELECT path, client, count(*) AS n FROM p WHERE status = '409'
+GROUP BY GROUPING SETS ((path), (client)) ORDER BY n DESC
+""".replace("__LOG__", sys.argv[1]).replace("__SOH__", "\x01"))
+rows = rel.fetchall()
+print(len(rows), rows[:5])
+PY
+if skip duckdb; then
+    missing "DuckDB regexp group-by" "python3 duckdb read_csv + regexp_extract" "skipped: SKIP"
+elif have python3 && python3 -c 'import duckdb' 2>/dev/null; then
+    bench "DuckDB regexp group-by" "0" "python3 $(q "$TMPD/duck.py") $QLOG" \
+        "python3 duck.py LOG  # read_csv 1 column, regexp_extract, GROUP BY path/client"
+else
+    missing "DuckDB regexp group-by" "python3 duckdb read_csv + regexp_extract" "python3 duckdb module not installed"
+fi
+
+# 6. GoAccess JSON report
+if skip goaccess; then
+    missing "GoAccess JSON report" "goaccess LOG --log-format=COMBINED -o x.json" "skipped: SKIP"
+elif have goaccess; then
+    bench "GoAccess JSON report" "0" "goaccess $QLOG --log-format=COMBINED --no-global-config -o $(q "$TMPD/goaccess.json")" \
+        "goaccess LOG --log-format=COMBINED -o x.json"
+else
+    missing "GoAccess JSON report" "goaccess LOG --log-format=COMBINED -o x.json" "goaccess not installed"
+fi
+
+# ---- report
+echo "### why409 vs ad-hoc tools"
+echo
+echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $BYTES bytes), page cache warm"
+echo "- runs: best of $RUNS; CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
+echo "- why409: \`$WHY\`${WHY_NOTE:+ ($WHY_NOTE)}"
+echo
+echo "| tool | command | wall s | MB/s | peak RSS MiB | × why409 wall |"
+echo "|---|---|---:|---:|---:|---:|"
+for r in "${ROWS[@]}"; do echo "$r"; done
