@@ -238,9 +238,18 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let estimate = estimate_period(&opened);
     let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
 
+    // Only inputs that start with directives (W3C/IIS/CloudFront `#Fields:`) are scanned for
+    // more of them.
     let directives: Vec<Vec<(usize, &[u8])>> = opened
         .iter()
-        .map(|(i, f)| find_directives(*f, i.bytes()))
+        .map(|(i, f)| {
+            let head = input::head_lines(i.bytes(), format::DETECT_SAMPLE_LINES);
+            if head.iter().any(|l| f.is_directive(l)) {
+                find_directives(*f, i.bytes())
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     let jobs: Vec<Job> = opened
         .iter()
@@ -279,6 +288,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         accounts[job.input].append(acct);
         tally.merge(t);
     }
+    tally.seal();
 
     for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
         if acct.parsed == 0
@@ -506,13 +516,18 @@ fn pass1<'a>(
         } else {
             view.instance
         };
-        template_buf.clear();
-        template_buf.push_str(&templater.template(instance));
+        let template: &str = if templater.template_into(instance, &mut template_buf) {
+            &template_buf
+        } else if instance.is_empty() {
+            resource::NO_PATH
+        } else {
+            instance
+        };
         let client = settings.client.of(&view.req, line, fmt);
         tally.observe(
             &Observation {
                 time: view.req.time,
-                template: &template_buf,
+                template,
                 instance,
                 client: &client,
                 status: view.req.status,
@@ -590,6 +605,15 @@ impl Interest {
         self.keys.is_empty()
     }
 
+    /// Could a line on `instance` be wanted at some time? (The cheap pre-check.)
+    fn may_want(&self, instance: &str) -> bool {
+        self.keys.contains_key(instance)
+            || resource::parent(instance)
+                .filter(|p| *p != "/")
+                .and_then(|p| self.keys.get(p))
+                .is_some_and(|r| r.family)
+    }
+
     /// Is a line on `instance` at `time` context for some conflicting instance?
     fn wants(&self, instance: &str, time: Micros) -> bool {
         let inside = |r: &InterestRange| time >= r.lo && time <= r.hi;
@@ -635,6 +659,15 @@ fn pass2<'a>(
         rest = next;
         line_no += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // Skip lines of resources pass 2 does not need, without parsing them.
+        if let Some(t) = fmt
+            .quick_target(line)
+            .filter(|t| memchr::memchr(b'\\', t).is_none())
+        {
+            if std::str::from_utf8(t).is_ok_and(|t| !interest.may_want(resource::instance(t))) {
+                continue;
+            }
+        }
         let Ok(Some(view)) = read_line(fmt, line, &mut cx, settings) else {
             continue;
         };

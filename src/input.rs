@@ -148,7 +148,9 @@ fn map_file(f: &File, name: &str) -> Result<Data> {
     }
     // SAFETY: the map is read-only; a file truncated by another process while we read it
     // can raise SIGBUS, the same trade-off ripgrep makes for speed on log files at rest.
-    let m = unsafe { Mmap::map(f) }.with_context(|| format!("{name}: cannot memory-map"))?;
+    // `populate` maps every page up front: one call instead of a fault per 4 KiB page.
+    let m = unsafe { memmap2::MmapOptions::new().populate().map(f) }
+        .with_context(|| format!("{name}: cannot memory-map"))?;
     #[cfg(unix)]
     {
         let _ = m.advise(memmap2::Advice::Sequential);

@@ -82,6 +82,10 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
     if digits == b.len() || (b[0] == b'-' && digits == b.len() - 1 && digits > 0) {
         return Some(Placeholder::Id);
     }
+    // Nothing below matches fewer than 5 bytes (`v1`, `s3`, `md5` stay words).
+    if b.len() < 5 {
+        return None;
+    }
     // Dates: 2026-03-02, 2026-03-02T09:00:00Z
     if b.len() >= 10
         && b[4] == b'-'
@@ -252,30 +256,59 @@ impl Templater {
     }
 
     pub fn template<'a>(&self, instance: &'a str) -> Cow<'a, str> {
+        let mut out = String::new();
+        if self.template_into(instance, &mut out) {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(if instance.is_empty() {
+                NO_PATH
+            } else {
+                instance
+            })
+        }
+    }
+
+    /// Writes the template of `instance` into `out` (cleared first) and returns true, or
+    /// returns false when the template is the instance itself (nothing to replace) — the hot
+    /// path, which then copies nothing.
+    pub fn template_into(&self, instance: &str, out: &mut String) -> bool {
+        out.clear();
         if instance.is_empty() {
-            return Cow::Borrowed(NO_PATH);
+            return false;
         }
         for r in &self.routes {
             if r.matches(instance) {
-                return Cow::Owned(r.text.clone());
+                out.push_str(&r.text);
+                return true;
             }
         }
-        // Only segments with a digit, '@' or '%', or long ones, can be identifiers.
-        let needs = instance.split('/').any(|s| classify(s).is_some());
-        if !needs {
-            return Cow::Borrowed(instance);
-        }
-        let mut out = String::with_capacity(instance.len());
-        for (i, seg) in instance.split('/').enumerate() {
-            if i > 0 {
+        let b = instance.as_bytes();
+        let mut start = 0;
+        let mut replaced = false;
+        loop {
+            let end = memchr::memchr(b'/', &b[start..]).map_or(b.len(), |p| start + p);
+            let seg = &instance[start..end];
+            if let Some(p) = classify(seg) {
+                if !replaced {
+                    out.push_str(&instance[..start]);
+                    replaced = true;
+                }
+                out.push_str(p.as_str());
+            } else if replaced {
+                out.push_str(seg);
+            }
+            if end == b.len() {
+                break;
+            }
+            if replaced {
                 out.push('/');
             }
-            match classify(seg) {
-                Some(p) => out.push_str(p.as_str()),
-                None => out.push_str(seg),
-            }
+            start = end + 1;
         }
-        Cow::Owned(out)
+        if !replaced {
+            out.clear();
+        }
+        replaced
     }
 }
 

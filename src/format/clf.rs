@@ -313,6 +313,25 @@ fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
 }
 
 impl Format for Clf {
+    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
+        // `] "METHOD target PROTO"`: the first `]` followed by ` "`.
+        let mut from = 0;
+        let req = loop {
+            let p = from + memchr::memchr(b']', &line[from..])?;
+            if line[p + 1..].starts_with(b" \"") {
+                break &line[p + 3..];
+            }
+            from = p + 1;
+        };
+        let sp = memchr::memchr2(b' ', b'"', req)?;
+        if req[sp] != b' ' {
+            return Some(b"");
+        }
+        let t = &req[sp + 1..];
+        let end = memchr::memchr2(b' ', b'"', t).unwrap_or(t.len());
+        Some(&t[..end])
+    }
+
     fn name(&self) -> &'static str {
         match self.variant {
             Variant::Combined => "combined",
@@ -399,6 +418,9 @@ impl Format for Clf {
         out.xff = prefix.xff.map(text::text);
         out.host = prefix.host.map(|h| text::text(strip_port(h)));
         out.user = prefix.user.map(unescape);
+        if cx.lite {
+            return Ok(());
+        }
 
         let rest = skip_spaces(rest);
         if rest.first() == Some(&b'"') {
@@ -527,6 +549,36 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("abc"));
         assert_eq!(r.api_key.as_deref(), Some("k 1"));
         assert_eq!(r.upstream_status, Some(200));
+    }
+
+    #[test]
+    fn quick_target_agrees_with_parse() {
+        for line in [
+            Clf::combined().sample(),
+            Clf::common().sample(),
+            r#"10.0.0.2, 10.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot?x=1 HTTP/1.1" 200 571 "-" "M""#,
+            r#"127.0.0.1 - - [12/Apr/2018:09:48:40 +0200] "" 400 0 "-" "-""#,
+        ] {
+            let parsed = parse(line).unwrap();
+            assert_eq!(
+                Clf::combined().quick_target(line.as_bytes()).unwrap(),
+                parsed.target.as_bytes(),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn lite_parse_skips_the_agent() {
+        let mut cx = LineContext {
+            lite: true,
+            ..Default::default()
+        };
+        let mut r = Request::default();
+        Clf::combined()
+            .parse(Clf::combined().sample().as_bytes(), &mut cx, &mut r)
+            .unwrap();
+        assert_eq!((r.status, r.user_agent, r.duration_us), (409, None, None));
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct LineContext<'h> {
     pub time_cache: TimeCache,
     /// Seconds east of UTC for formats that log local time without an offset (`--tz`).
     pub local_offset_secs: i64,
+    /// When set, the caller needs only time, method, target, status and remote address (and
+    /// the vhost), so a parser may skip the user agent and appended fields. Pass 1 sets it
+    /// when the client key is the remote address.
+    pub lite: bool,
 }
 
 /// One access-log format.
@@ -46,6 +50,13 @@ pub trait Format: Send + Sync {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip>;
+    /// The raw request target of a line, found without a full parse, so pass 2 can skip lines
+    /// of resources it does not need. `None` means "cannot tell cheaply": the line is then
+    /// parsed in full. When `Some`, it must be the same bytes `parse` would put in `target`
+    /// for a line whose target has no escapes.
+    fn quick_target<'a>(&self, _line: &'a [u8]) -> Option<&'a [u8]> {
+        None
+    }
     /// A named extra field from the line (a request header logged by the format), for
     /// `--client header:NAME`. Formats that log no headers return `None`.
     fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {
