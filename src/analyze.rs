@@ -660,13 +660,13 @@ fn pass2<'a>(
         line_no += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         // Skip lines of resources pass 2 does not need, without parsing them.
-        if let Some(t) = fmt
+        let skip = fmt
             .quick_target(line)
             .filter(|t| memchr::memchr(b'\\', t).is_none())
-        {
-            if std::str::from_utf8(t).is_ok_and(|t| !interest.may_want(resource::instance(t))) {
-                continue;
-            }
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .is_some_and(|t| !interest.may_want(resource::instance(t)));
+        if skip {
+            continue;
         }
         let Ok(Some(view)) = read_line(fmt, line, &mut cx, settings) else {
             continue;
