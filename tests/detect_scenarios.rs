@@ -93,7 +93,7 @@ impl Scenario {
             let t = span * k as f64 / requests as f64;
             let client = format!("100.64.{}.{}", next() % 4, next() % 200 + 1);
             let path = format!("/api/v1/products/{}", 1000 + next() % 300);
-            let (method, status) = if next() % 4 == 0 {
+            let (method, status) = if next().is_multiple_of(4) {
                 ("PUT", 200)
             } else {
                 ("GET", 200)
@@ -356,7 +356,11 @@ fn regression(span: f64, tau: f64) -> Scenario {
     while t < span {
         let client = format!("100.72.0.{}", k % 12 + 1);
         let path = format!("/api/v1/carts/{}", 50_000 + k % 97);
-        let status = if t >= tau && k % 3 == 0 { 409 } else { 200 };
+        let status = if t >= tau && k.is_multiple_of(3) {
+            409
+        } else {
+            200
+        };
         s.req(t, &client, "PATCH", &path, status);
         k += 1;
         t += span / 240.0;

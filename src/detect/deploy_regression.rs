@@ -248,12 +248,16 @@ mod tests {
     /// PATCHes gets 409.
     fn carts(tau: f64, every: usize, rate_scale: f64) -> Log {
         let mut log = Log::new();
-        let mut k = 0;
+        let mut k = 0usize;
         let mut t = 0.0;
         while t < 3600.0 {
             let client = format!("c{}", k % 8);
             let path = format!("/carts/{}", k % 40);
-            let status = if t >= tau && k % every == 0 { 409 } else { 200 };
+            let status = if t >= tau && k.is_multiple_of(every) {
+                409
+            } else {
+                200
+            };
             log.at(t).req(&client, "PATCH", &path, status);
             k += 1;
             t += 30.0 / rate_scale;
