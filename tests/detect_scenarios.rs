@@ -368,6 +368,18 @@ fn regression(span: f64, tau: f64) -> Scenario {
     s
 }
 
+/// After the server started requiring If-Match, an old mobile app's writes get 428.
+fn precondition_required(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..8 {
+        let client = format!("100.70.0.{}", k % 4 + 1);
+        let path = format!("/api/v1/profiles/{}", 700 + k);
+        s.req(at + 30.0 * k as f64, &client, "GET", &path, 200);
+        s.req(at + 30.0 * k as f64 + 2.0, &client, "PATCH", &path, 428);
+    }
+    s
+}
+
 // --- Normal behaviour ----------------------------------------------------------------------
 
 /// Clients that resolve a conflict: 409 → GET → successful write, each on its own order.
@@ -515,6 +527,15 @@ fn deploy_regression_alone() {
         "deploy_regression",
         "template",
         "/api/v1/carts/{id}",
+    )]);
+}
+
+#[test]
+fn missing_precondition_alone() {
+    hour().extend(&precondition_required(2000.0)).expect(&[(
+        "missing_precondition",
+        "template",
+        "/api/v1/profiles/{id}",
     )]);
 }
 

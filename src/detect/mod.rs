@@ -12,6 +12,7 @@ pub mod expected_exists;
 pub mod hot_spot_edit;
 pub mod in_progress_conflict;
 pub mod lock_contention;
+pub mod missing_precondition;
 pub mod retry_storm;
 pub mod signals;
 pub mod stale_version;
@@ -231,6 +232,11 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
         "log-likelihood-ratio statistic G of the rate change (10.83: p < 0.001)",
     ),
     (
+        "missing_precondition_min_conflicts",
+        5.0,
+        "428 responses to writes on one route before a finding",
+    ),
+    (
         "expected_exists_min_conflicts",
         20.0,
         "single create conflicts on a route before an info finding",
@@ -302,7 +308,7 @@ pub trait Detector: Sync {
 /// Every detector, in arbitration priority order (earlier claims conflicts first).
 /// Order (root-causes.md §5.3): duplicate_create (D3) > in_progress_conflict (D5) >
 /// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
-/// state_transition (D6) > deploy_regression (D11, route-wide: it keeps only what no
+/// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
 /// instance-level cause explains) > expected_exists (D7).
 pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
@@ -313,6 +319,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(stale_version::StaleVersion),
         Box::new(hot_spot_edit::HotSpotEdit),
         Box::new(state_transition::StateTransition),
+        Box::new(missing_precondition::MissingPrecondition),
         Box::new(deploy_regression::DeployRegression),
         Box::new(expected_exists::ExpectedExists),
     ]

@@ -126,9 +126,9 @@ impl Detector for StaleVersion {
                         clock(w.end),
                         read_text,
                         tl.client(client),
-                        match recovered {
-                            Some(k) => format!("until {}", clock(events[k].end)),
-                            None => "before the end of the log".to_string(),
+                        match (recovery, recovered) {
+                            (Some(read), Some(_)) => format!("until {}", clock(events[read].end)),
+                            _ => "before the end of the log".to_string(),
                         }
                     );
                     out.push(
