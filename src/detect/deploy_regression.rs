@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct DeployRegression;
 
-const ADVICE: &str = "Conflicts on this route started at one moment for many clients while traffic stayed flat: check the deploys and configuration changes at that time (new uniqueness or version checks, idempotency store, ETag/compression or gateway plugin changes) and roll back the release or fix it; if it was a deliberate status remap, update client retry rules and dashboards.";
+const ADVICE: &str = "Roll back or fix the release or configuration change made when the conflicts began (look for new uniqueness or version checks, idempotency store, ETag/compression or gateway plugin changes): conflicts started at one moment for many clients while traffic stayed flat; if it was a deliberate status remap, update client retry rules and dashboards.";
 
 /// Binomial log-likelihood ratio for "rate before ≠ rate after".
 fn g_statistic(c1: f64, n1: f64, c2: f64, n2: f64) -> f64 {

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 pub struct HotSpotEdit;
 
-const ADVICE: &str = "Writers race on this resource. Use read-modify-write with If-Match/ETag and a bounded retry that re-reads before each attempt, with jittered exponential backoff; prefer partial updates (PATCH, atomic increments) over full replacement; for a hot key serialise writes through a single owner or queue, or shard the record.";
+const ADVICE: &str = "Use read-modify-write with If-Match/ETag and a bounded retry that re-reads before each attempt, with jittered exponential backoff, because several writers race on this resource; prefer partial updates (PATCH, atomic increments) over full replacement; for a hot key serialise writes through a single owner or queue, or shard the record.";
 
 impl Detector for HotSpotEdit {
     fn cause(&self) -> &'static str {

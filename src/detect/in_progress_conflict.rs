@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 
 pub struct InProgressConflict;
 
-const ADVICE: &str = "The resource is busy with an accepted operation. Poll the 202's status URL (Location / operation resource) until the job finishes before sending the next change, retry 'operation in progress' conflicts with exponential backoff honouring Retry-After, avoid deleting and immediately recreating the same name, and serialise jobs and edits on one resource.";
+const ADVICE: &str = "Poll the 202's status URL (Location / operation resource) until the accepted job finishes before sending the next change to the resource, retry 'operation in progress' conflicts with exponential backoff honouring Retry-After, avoid deleting and immediately recreating the same name, and serialise jobs and edits on one resource.";
 
 /// A trigger: where it is relative to K, and the event.
 struct Trigger {

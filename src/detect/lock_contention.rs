@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct LockContention;
 
-const ADVICE: &str = "Writers wait on a lock held too long. Give locks short leases that expire, release them in a finally block and when a job is cancelled, refresh (heartbeat) instead of holding indefinitely, make waiting clients queue or back off instead of polling, and when a lock is stale confirm no run is active and force-release it (e.g. DELETE the lock, terraform force-unlock).";
+const ADVICE: &str = "Give locks short leases that expire, release them in a finally block and when a job is cancelled, refresh (heartbeat) instead of holding indefinitely, make waiting clients queue or back off instead of polling, and when a lock is stale confirm no run is active and force-release it (DELETE the lock, terraform force-unlock).";
 
 /// One hold of a lock.
 struct Hold {

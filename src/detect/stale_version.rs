@@ -19,7 +19,7 @@ use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 
 pub struct StaleVersion;
 
-const ADVICE: &str = "The client writes with an outdated version/ETag. On 409/412, re-read the resource (GET for the current ETag), re-apply the change and retry with If-Match set to the new ETag; never resend the same version. Refresh cached copies before editing (long editing sessions, informer caches) and use partial updates (PATCH) where the API allows.";
+const ADVICE: &str = "On 409/412, re-read the resource (GET for the current ETag), re-apply the change and retry with If-Match set to the new ETag instead of resending the outdated version; refresh cached copies before editing (long editing sessions, informer caches) and use partial updates (PATCH) where the API allows.";
 
 impl Detector for StaleVersion {
     fn cause(&self) -> &'static str {

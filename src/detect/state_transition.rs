@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct StateTransition;
 
-const ADVICE: &str = "Check the resource's current state (GET) before sending the action and hide or disable actions the state no longer allows; treat this 409 as final (do not retry it) and show the user why; servers should return a machine-readable reason (e.g. 'order already shipped') so clients can tell it apart from a version conflict.";
+const ADVICE: &str = "Check the resource's current state (GET) before sending the action and hide or disable actions the state no longer allows; treat this 409 as final (do not retry it) and show the user why; servers should return a machine-readable reason (such as 'order already shipped') so clients can tell it apart from a version conflict.";
 
 /// The state key of an action or DELETE conflict: the instance the action applies to.
 fn state_key(path: &str, e: &Event) -> Option<String> {
