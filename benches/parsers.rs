@@ -13,7 +13,14 @@ use why409::format::{self, LineContext};
 use why409::record::Request;
 
 fn generated(format: &str, lines: usize) -> Vec<u8> {
-    let args = ["--format", format, "--lines", &lines.to_string(), "--seed", "3"];
+    let args = [
+        "--format",
+        format,
+        "--lines",
+        &lines.to_string(),
+        "--seed",
+        "3",
+    ];
     let cfg = genlog::parse_args_from(args.iter().map(|s| s.to_string()).collect());
     let mut out = Vec::new();
     genlog::run(&cfg, &mut out).unwrap();
@@ -22,7 +29,10 @@ fn generated(format: &str, lines: usize) -> Vec<u8> {
 
 fn bench_format(c: &mut Criterion, gen_format: &str, parser: &str) {
     let data = generated(gen_format, 20_000);
-    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let Some(fmt) = format::by_name(parser) else {
         eprintln!("no parser named {parser}; skipped");
         return;
@@ -32,7 +42,10 @@ fn bench_format(c: &mut Criterion, gen_format: &str, parser: &str) {
     for lite in [false, true] {
         group.bench_function(if lite { "lite" } else { "full" }, |b| {
             b.iter(|| {
-                let mut cx = LineContext { lite, ..Default::default() };
+                let mut cx = LineContext {
+                    lite,
+                    ..Default::default()
+                };
                 let mut ok = 0usize;
                 for l in &lines {
                     let mut r = Request::default();

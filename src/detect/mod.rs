@@ -6,6 +6,20 @@
 //! detectors' priority order and a claimed event is not handed to a later finding.
 //! Adding a cause is adding a file and listing it in `registry()`.
 
+pub mod deploy_regression;
+pub mod duplicate_create;
+pub mod expected_exists;
+pub mod hot_spot_edit;
+pub mod in_progress_conflict;
+pub mod lock_contention;
+pub mod missing_precondition;
+pub mod retry_storm;
+pub mod signals;
+pub mod stale_version;
+pub mod state_transition;
+#[cfg(test)]
+pub mod testkit;
+
 use crate::aggregate::RouteBuckets;
 use crate::record::Micros;
 use crate::timeline::{InstanceId, Timelines};
@@ -83,11 +97,161 @@ impl Default for Thresholds {
 }
 
 /// Name, default value and meaning of every threshold.
-pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[(
-    "min_conflicts",
-    3.0,
-    "conflicts on one instance before any instance-scope finding",
-)];
+/// Time windows are never fixed minutes: they are multiples of a sequence's own median gap
+/// (`episode_gap_factor`) or of the report bucket (`*_buckets`, about 1/600 of the analysed
+/// period rounded to 1 s, 10 s, 5 min, ...), so findings do not depend on the log's length.
+pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
+    (
+        "min_conflicts",
+        3.0,
+        "conflicts on one instance before any instance-scope finding",
+    ),
+    (
+        "episode_gap_factor",
+        10.0,
+        "a gap this many times a sequence's median gap starts a new episode",
+    ),
+    (
+        "retry_storm_min_attempts",
+        5.0,
+        "conflicts in one blind run of one client before it is a retry storm",
+    ),
+    (
+        "retry_storm_max_gap",
+        0.2,
+        "median gap of a retry storm, in report buckets",
+    ),
+    (
+        "retry_storm_max_growth",
+        2.0,
+        "gap growth (last third / first third) at or above which retries count as backoff",
+    ),
+    (
+        "stale_version_min_repeats",
+        3.0,
+        "conflicts of one client without a re-read before it is a stale version",
+    ),
+    (
+        "hot_spot_min_writers",
+        2.0,
+        "distinct writers on the instance during a hot-spot episode",
+    ),
+    (
+        "hot_spot_min_conflict_ratio",
+        0.05,
+        "conflicts / writes on the instance during a hot-spot episode",
+    ),
+    (
+        "hot_spot_lookback",
+        1.0,
+        "without a read by the loser, how far before its write a winner may end, in report buckets",
+    ),
+    (
+        "duplicate_create_min_pairs",
+        2.0,
+        "retried creates (first attempt 2xx) that got 409 before a finding; one suffices after 408/499/5xx/timeout",
+    ),
+    (
+        "duplicate_create_max_gap",
+        3.0,
+        "longest gap between a create and its retry, in report buckets (or twice the first attempt's duration)",
+    ),
+    (
+        "in_progress_min_conflicts",
+        2.0,
+        "conflicts between an accepted operation and the first successful write",
+    ),
+    (
+        "in_progress_min_share",
+        0.8,
+        "share of the episode's conflicts that fall before the first successful write",
+    ),
+    (
+        "lock_min_blocked",
+        3.0,
+        "blocked attempts during one lock hold before a finding",
+    ),
+    (
+        "lock_long_hold_factor",
+        3.0,
+        "a hold this many times the median of the other holds on the key makes contention an incident",
+    ),
+    (
+        "state_transition_min_conflicts",
+        3.0,
+        "conflicts on a route's action/DELETE after a prior state change",
+    ),
+    (
+        "deploy_min_conflicts",
+        20.0,
+        "conflicts on the route after the change point",
+    ),
+    (
+        "deploy_min_rate_ratio",
+        5.0,
+        "conflict rate after / before the change point",
+    ),
+    (
+        "deploy_rate_floor",
+        0.001,
+        "baseline conflict rate used when the route had none before",
+    ),
+    (
+        "deploy_min_clients",
+        3.0,
+        "distinct clients with conflicts after the change point",
+    ),
+    (
+        "deploy_min_instances",
+        3.0,
+        "distinct instances with conflicts after the change point",
+    ),
+    (
+        "deploy_max_instance_share",
+        0.5,
+        "largest share of post-change conflicts one instance may hold (else it is a hot spot, not the route)",
+    ),
+    (
+        "deploy_min_baseline_share",
+        0.25,
+        "share of the period that must lie before the change point",
+    ),
+    (
+        "deploy_min_after_share",
+        0.05,
+        "share of the period that must lie after the change point",
+    ),
+    (
+        "deploy_max_volume_change",
+        2.0,
+        "write volume per bucket may change by at most this factor across the change point",
+    ),
+    (
+        "deploy_min_g",
+        10.83,
+        "log-likelihood-ratio statistic G of the rate change (10.83: p < 0.001)",
+    ),
+    (
+        "missing_precondition_min_conflicts",
+        5.0,
+        "428 responses to writes on one route before a finding",
+    ),
+    (
+        "expected_exists_min_conflicts",
+        20.0,
+        "single create conflicts on a route before an info finding",
+    ),
+    (
+        "expected_exists_min_share",
+        0.3,
+        "share of the route's conflicts that are single create conflicts",
+    ),
+    (
+        "arbitration_min_kept",
+        0.5,
+        "share of its claims a finding must keep after higher-priority causes took theirs",
+    ),
+];
 
 impl Thresholds {
     pub fn get(&self, name: &str) -> f64 {
@@ -142,21 +306,39 @@ pub trait Detector: Sync {
 }
 
 /// Every detector, in arbitration priority order (earlier claims conflicts first).
+/// Order (root-causes.md §5.3): duplicate_create (D3) > in_progress_conflict (D5) >
+/// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
+/// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
+/// instance-level cause explains) > expected_exists (D7).
 pub fn registry() -> Vec<Box<dyn Detector>> {
-    vec![]
+    vec![
+        Box::new(duplicate_create::DuplicateCreate),
+        Box::new(in_progress_conflict::InProgressConflict),
+        Box::new(lock_contention::LockContention),
+        Box::new(retry_storm::RetryStorm),
+        Box::new(stale_version::StaleVersion),
+        Box::new(hot_spot_edit::HotSpotEdit),
+        Box::new(state_transition::StateTransition),
+        Box::new(missing_precondition::MissingPrecondition),
+        Box::new(deploy_regression::DeployRegression),
+        Box::new(expected_exists::ExpectedExists),
+    ]
 }
 
 /// Runs every detector and arbitrates overlapping claims. Findings come back sorted by
 /// conflicts (descending), then cause, template and instance.
 pub fn run(cx: &Context<'_>) -> Vec<Finding> {
     let detectors = registry();
+    let min_kept = cx.thresholds.get("arbitration_min_kept");
     let mut claimed = std::collections::HashSet::new();
     let mut out = Vec::new();
     for d in &detectors {
         for mut f in d.detect(cx) {
             let had = f.claims.len();
             f.claims.retain(|c| !claimed.contains(c));
-            if had > 0 && f.claims.is_empty() {
+            // A finding whose conflicts are mostly explained by higher-priority causes is
+            // dropped rather than reported with the leftovers.
+            if had > 0 && (f.claims.is_empty() || (f.claims.len() as f64) < min_kept * had as f64) {
                 continue;
             }
             claimed.extend(f.claims.iter().copied());

@@ -1,0 +1,132 @@
+//! `expected_exists` (root-causes.md D7, info): create-if-absent ("ensure") code whose 409s
+//! mean "already there" and are handled — normal behaviour, reported only when it dominates a
+//! route's conflicts so that dashboards can stop counting it as errors.
+//!
+//! Signature: a 409/412 on a create — POST to a collection, or PUT to an instance that had no
+//! earlier successful write in the context (first write of a name) — that is the client's only
+//! conflict on that instance, and the client does not re-send the same method there afterwards
+//! (it moves on). A route-wide info finding needs at least `expected_exists_min_conflicts` of
+//! them, making up at least `expected_exists_min_share` of the route's conflicts.
+//!
+//! Guards: a single probe is never a finding; repeated creates are left to
+//! `duplicate_create` / `retry_storm`, which run first.
+//!
+//! Advice: check with HEAD/GET or send `If-None-Match: *`, and mark this 409 as expected in the
+//! client so it is not logged as an error.
+
+use super::signals::{self, Draft, percent};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use std::collections::BTreeMap;
+
+pub struct ExpectedExists;
+
+const ADVICE: &str = "These are create-if-absent probes answered 'already exists', which the clients handle. Optionally check first with HEAD/GET or send If-None-Match: *, and mark this 409 as expected in the client and in dashboards so it is not counted as an error.";
+
+impl Detector for ExpectedExists {
+    fn cause(&self) -> &'static str {
+        "expected_exists"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        let min = cx.thresholds.get("expected_exists_min_conflicts").max(1.0) as usize;
+        let min_share = cx.thresholds.get("expected_exists_min_share");
+        let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
+        let mut conflicts_per_template: BTreeMap<&str, usize> = BTreeMap::new();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            let events = &tl.events[id];
+            *conflicts_per_template
+                .entry(inst.template.as_str())
+                .or_insert(0) += events.iter().filter(|e| e.conflict).count();
+            for (k, x) in events.iter().enumerate() {
+                if !signals::is_version_conflict(x) {
+                    continue;
+                }
+                let create = signals::is_create(x, &inst.path)
+                    || (x.method == crate::record::Method::Put
+                        && !events[..k].iter().any(|e| e.is_write() && e.is_success()));
+                let only = events
+                    .iter()
+                    .filter(|e| e.client == x.client && e.conflict)
+                    .count()
+                    == 1;
+                let moved_on = !events[k + 1..]
+                    .iter()
+                    .any(|e| e.client == x.client && e.method == x.method);
+                if create && only && moved_on {
+                    per_template
+                        .entry(inst.template.as_str())
+                        .or_default()
+                        .push(EventRef {
+                            instance: id as u32,
+                            index: k,
+                        });
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (template, claims) in per_template {
+            let all = conflicts_per_template.get(template).copied().unwrap_or(0);
+            if claims.len() < min || (claims.len() as f64) < min_share * all as f64 {
+                continue;
+            }
+            let evidence: Vec<EventRef> = claims.iter().take(3).copied().collect();
+            let summary = format!(
+                "{} create-if-absent requests on {template} got 'already exists' once each and the clients moved on ({} of the route's conflicts); expected behaviour, not an incident.",
+                claims.len(),
+                percent(claims.len(), all)
+            );
+            out.push(
+                Draft {
+                    cause: "expected_exists",
+                    severity: Severity::Info,
+                    scope: Scope::Template,
+                    template: template.to_string(),
+                    instance: None,
+                    extra_instances: Vec::new(),
+                    claims,
+                    evidence,
+                    other_clients: Vec::new(),
+                    confidence: 0.7,
+                    summary,
+                    advice: ADVICE.to_string(),
+                }
+                .build(cx),
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn many_single_probes_are_an_info_finding() {
+        let mut log = Log::new();
+        for k in 0..25 {
+            let path = format!("/containers/c{k:04}x");
+            log.at(10.0 * k as f64)
+                .req(&format!("w{k}"), "PUT", &path, 409)
+                .at(10.0 * k as f64 + 1.0)
+                .req(&format!("w{k}"), "GET", &path, 200);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&ExpectedExists);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn a_single_probe_is_silent() {
+        let mut log = Log::new();
+        log.at(10.0)
+            .req("w", "PUT", "/users/usr_adff553311", 409)
+            .at(11.0)
+            .req("w", "GET", "/users/usr_adff553311", 200);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&ExpectedExists).is_empty());
+    }
+}

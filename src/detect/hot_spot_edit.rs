@@ -1,0 +1,236 @@
+//! `hot_spot_edit` (root-causes.md D1): several clients write one instance at once and the
+//! losers get 409/412 right after another client's successful write.
+//!
+//! Signature: each 409/412 update x by client A on instance K is *attributed* when a
+//! successful write on K by another client ends after A's last read of K (minus the clock
+//! resolution) and no later than x ends — the winner committed between A's read and A's
+//! write. Without a read by A the winner must end within `hot_spot_lookback` report buckets
+//! before x. Attributed conflicts are split into episodes by their own gaps; an episode is a
+//! finding with at least `min_conflicts` conflicts, `hot_spot_min_writers` distinct writers on
+//! K during it, and conflicts ≥ `hot_spot_min_conflict_ratio` of K's writes during it.
+//!
+//! Guards: the ratio keeps a busy key with a legitimate 0.1 % of conflicts quiet; a single
+//! conflict the client resolved (409 → GET → 200) is below `min_conflicts`; creates and lock
+//! operations belong to other causes. At 1-s timestamp resolution the overlap is only
+//! "possible", which lowers confidence.
+//!
+//! Advice: read–modify–write with If-Match/ETag and a bounded retry that re-reads with
+//! jittered exponential backoff; for hot keys serialise writes (queue/single owner), shard the
+//! record or use atomic server-side operations.
+
+use super::signals::{self, Draft, clock, percent, span_text};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use std::collections::BTreeSet;
+
+pub struct HotSpotEdit;
+
+const ADVICE: &str = "Use read-modify-write with If-Match/ETag and a bounded retry that re-reads before each attempt, with jittered exponential backoff, because several writers race on this resource; prefer partial updates (PATCH, atomic increments) over full replacement; for a hot key serialise writes through a single owner or queue, or shard the record.";
+
+impl Detector for HotSpotEdit {
+    fn cause(&self) -> &'static str {
+        "hot_spot_edit"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        let th = cx.thresholds;
+        let min_conflicts = th.get("min_conflicts").max(1.0) as usize;
+        let min_writers = th.get("hot_spot_min_writers").max(2.0) as usize;
+        let min_ratio = th.get("hot_spot_min_conflict_ratio");
+        let lookback = (th.get("hot_spot_lookback") * cx.bucket_us as f64) as i64;
+        let factor = th.get("episode_gap_factor");
+        let r = signals::clock_resolution(tl);
+        let sub_second = r < crate::timestamp::MICROS_PER_SEC;
+        let mut out = Vec::new();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            if !inst.conflicted {
+                continue;
+            }
+            let id = id as u32;
+            let events = &tl.events[id as usize];
+            // (conflict index, winner index, had a read anchor)
+            let mut attributed: Vec<(usize, usize, bool)> = Vec::new();
+            for (k, x) in events.iter().enumerate() {
+                if !(signals::is_version_conflict(x) && signals::is_versioned_update(x, &inst.path))
+                {
+                    continue;
+                }
+                let read = events[..k]
+                    .iter()
+                    .rposition(|e| e.client == x.client && e.method.is_read());
+                let since = match read {
+                    Some(j) => events[j].end - r,
+                    None => x.start - lookback - r,
+                };
+                let mut winner = events.iter().enumerate().filter(|(j, w)| {
+                    *j != k
+                        && w.client != x.client
+                        && w.is_write()
+                        && w.is_success()
+                        && w.end >= since
+                        && w.end <= x.end + r
+                        && w.start <= x.end
+                });
+                if let Some((j, _)) = winner.next_back() {
+                    attributed.push((k, j, read.is_some()));
+                }
+            }
+            let times: Vec<i64> = attributed.iter().map(|a| events[a.0].start).collect();
+            for ep in signals::episodes(&times, factor, r) {
+                let group = &attributed[ep];
+                if group.len() < min_conflicts {
+                    continue;
+                }
+                let from = group
+                    .iter()
+                    .map(|a| events[a.1].start.min(events[a.0].start))
+                    .min()
+                    .unwrap();
+                let to = group.iter().map(|a| events[a.0].end).max().unwrap();
+                let in_span =
+                    |e: &&crate::timeline::Event| e.is_write() && e.end >= from && e.start <= to;
+                let writes: Vec<&crate::timeline::Event> = events.iter().filter(in_span).collect();
+                let writers: BTreeSet<u32> = writes.iter().map(|e| e.client).collect();
+                let conflicts_in_span = writes.iter().filter(|e| e.conflict).count();
+                if writers.len() < min_writers
+                    || (conflicts_in_span as f64) < min_ratio * writes.len() as f64
+                {
+                    continue;
+                }
+                let successes = writes.iter().filter(|e| e.is_success()).count();
+                let anchored = group.iter().filter(|a| a.2).count();
+                let mut confidence = 0.5;
+                if anchored * 2 >= group.len() {
+                    confidence += 0.2;
+                }
+                if writers.len() >= 3 {
+                    confidence += 0.1;
+                }
+                if sub_second {
+                    confidence += 0.1;
+                } else {
+                    // Whole-second timestamps: the winner and the loser only possibly overlap.
+                    confidence -= 0.2;
+                }
+                if anchored == 0 {
+                    confidence -= 0.1;
+                }
+                let claims: Vec<EventRef> = group
+                    .iter()
+                    .map(|a| EventRef {
+                        instance: id,
+                        index: a.0,
+                    })
+                    .collect();
+                let mut evidence = Vec::new();
+                for a in group.iter().take(2) {
+                    evidence.push(EventRef {
+                        instance: id,
+                        index: a.1,
+                    });
+                    evidence.push(EventRef {
+                        instance: id,
+                        index: a.0,
+                    });
+                }
+                evidence.push(*claims.last().unwrap());
+                let winners: Vec<u32> = group.iter().map(|a| events[a.1].client).collect();
+                let losers: BTreeSet<u32> = group.iter().map(|a| events[a.0].client).collect();
+                let summary = format!(
+                    "{} clients wrote {} between {} and {} ({}): {} of {} writes ({}) got {} right after another client's successful write; {} conflicting clients, {} attempts per success.",
+                    writers.len(),
+                    inst.path,
+                    clock(from),
+                    clock(to),
+                    span_text(to - from, r),
+                    conflicts_in_span,
+                    writes.len(),
+                    percent(conflicts_in_span, writes.len()),
+                    super::retry_storm::status_list(group.iter().map(|a| events[a.0].status)),
+                    losers.len(),
+                    if successes == 0 {
+                        "no".to_string()
+                    } else {
+                        format!("{:.1}", writes.len() as f64 / successes as f64)
+                    }
+                );
+                let severity = Severity::Incident;
+                out.push(
+                    Draft {
+                        cause: "hot_spot_edit",
+                        severity,
+                        scope: Scope::Instance,
+                        template: inst.template.clone(),
+                        instance: Some(inst.path.clone()),
+                        extra_instances: Vec::new(),
+                        claims,
+                        evidence,
+                        other_clients: winners,
+                        confidence,
+                        summary,
+                        advice: ADVICE.to_string(),
+                    }
+                    .build(cx),
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    fn race(log: &mut Log, t: f64, winner: &str, loser: &str) {
+        log.at(t).req(loser, "GET", "/inv/1", 200);
+        log.at(t + 0.1).req(winner, "PUT", "/inv/1", 200);
+        log.at(t + 0.3).req(loser, "PUT", "/inv/1", 409);
+    }
+
+    #[test]
+    fn losers_after_foreign_writes_make_a_hot_spot() {
+        let mut log = Log::new();
+        log.timed(Some(0.02));
+        for (k, (w, l)) in [("a", "b"), ("b", "c"), ("c", "a"), ("a", "c")]
+            .iter()
+            .enumerate()
+        {
+            race(&mut log, 10.0 + k as f64, w, l);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&HotSpotEdit);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].claims.len(), 4);
+        assert!(f[0].confidence >= 0.75, "{}", f[0].confidence);
+    }
+
+    #[test]
+    fn rare_conflicts_on_a_busy_key_are_normal() {
+        let mut log = Log::new();
+        // 2,000 writes over an hour from 4 clients, 4 conflicts spread out.
+        for k in 0..2000 {
+            let c = ["a", "b", "c", "d"][k % 4];
+            log.at(k as f64 * 1.8).req(c, "PUT", "/inv/1", 200);
+        }
+        for k in 0..4 {
+            log.at(100.0 + 900.0 * k as f64 + 0.5)
+                .req("b", "PUT", "/inv/1", 409);
+        }
+        assert!(log.run_one(&HotSpotEdit).is_empty());
+    }
+
+    #[test]
+    fn one_writer_alone_is_not_a_hot_spot() {
+        let mut log = Log::new();
+        for k in 0..5 {
+            log.at(10.0 + k as f64)
+                .req("a", "GET", "/inv/1", 200)
+                .at(10.5 + k as f64)
+                .req("a", "PUT", "/inv/1", 409);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&HotSpotEdit).is_empty());
+    }
+}

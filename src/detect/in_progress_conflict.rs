@@ -1,0 +1,254 @@
+//! `in_progress_conflict` (root-causes.md D5): an accepted long-running operation on an
+//! instance (or its parent or a child) makes writes to it conflict until the operation ends.
+//!
+//! Signature: a trigger — a 202 Accepted on instance K, its parent or a child (`…/export`,
+//! `…/rebuild`), or a successful DELETE of K or its parent (deletion continues after the
+//! response) — followed by conflicts on K, with no successful write on K between the trigger
+//! and the first conflict; the busy window ends at the first successful write on K after the
+//! trigger. A finding needs `in_progress_min_conflicts` conflicts in the window, and at least
+//! `in_progress_min_share` of the episode's conflicts must fall before that success (the
+//! conflicts *stop* once the operation is over). There is no fixed look-back: the trigger is
+//! simply the last one before the first conflict with no success in between.
+//!
+//! Guards: lock acquire/release calls are not triggers (see `lock_contention`); conflicts that
+//! go on after a success are not "in progress".
+//!
+//! Advice: poll the 202's status URL (Location / operation resource) until it finishes before
+//! the next mutation; retry "in progress" conflicts with backoff honouring Retry-After; do not
+//! delete and immediately recreate the same name.
+
+use super::signals::{self, Draft, clock, span_text};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::Method;
+use crate::timeline::{Event, InstanceId};
+use std::collections::BTreeSet;
+
+pub struct InProgressConflict;
+
+const ADVICE: &str = "Poll the 202's status URL (Location / operation resource) until the accepted job finishes before sending the next change to the resource, retry 'operation in progress' conflicts with exponential backoff honouring Retry-After, avoid deleting and immediately recreating the same name, and serialise jobs and edits on one resource.";
+
+/// A trigger: where it is relative to K, and the event.
+struct Trigger {
+    instance: InstanceId,
+    index: usize,
+    related: bool,
+}
+
+fn is_trigger(e: &Event, path: &str, own_or_parent: bool) -> bool {
+    if signals::lock_op(e, path).is_some() {
+        return false;
+    }
+    e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success())
+}
+
+impl Detector for InProgressConflict {
+    fn cause(&self) -> &'static str {
+        "in_progress_conflict"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        let min_conflicts = cx.thresholds.get("in_progress_min_conflicts").max(1.0) as usize;
+        let min_share = cx.thresholds.get("in_progress_min_share");
+        let r = signals::clock_resolution(tl);
+        let mut out = Vec::new();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            if !inst.conflicted {
+                continue;
+            }
+            let id = id as InstanceId;
+            let events = &tl.events[id as usize];
+            let mut triggers: Vec<Trigger> = Vec::new();
+            let mut related: Vec<(InstanceId, bool)> = vec![(id, true)];
+            if let Some(p) = inst.parent {
+                related.push((p, true));
+            }
+            related.extend(tl.children(id).map(|c| (c, false)));
+            for (rid, own_or_parent) in related {
+                let path = &tl.instance(rid).path;
+                for (index, e) in tl.events[rid as usize].iter().enumerate() {
+                    if is_trigger(e, path, own_or_parent) {
+                        triggers.push(Trigger {
+                            instance: rid,
+                            index,
+                            related: rid != id,
+                        });
+                    }
+                }
+            }
+            triggers.sort_by_key(|t| tl.events[t.instance as usize][t.index].end);
+            let mut used_until = i64::MIN;
+            for t in &triggers {
+                let z = &tl.events[t.instance as usize][t.index];
+                if z.end <= used_until {
+                    continue;
+                }
+                let from = z.end - r;
+                // The first successful write on K after the trigger ends the busy window.
+                let success = events.iter().position(|e| {
+                    e.start >= from
+                        && e.is_write()
+                        && e.is_success()
+                        && !(t.instance == id && std::ptr::eq(e, z))
+                });
+                let Some(s) = success else { continue };
+                let until = events[s].end;
+                let inside: Vec<usize> = (0..events.len())
+                    .filter(|&k| {
+                        events[k].conflict
+                            && events[k].is_write()
+                            && events[k].start >= from
+                            && events[k].end <= until
+                    })
+                    .collect();
+                if inside.len() < min_conflicts {
+                    continue;
+                }
+                // Conflicts that go on after the success, within as long again as the window.
+                let window = until - z.end;
+                let after = events
+                    .iter()
+                    .filter(|e| {
+                        e.conflict
+                            && e.is_write()
+                            && e.end > until
+                            && e.start <= until + window.max(r)
+                    })
+                    .count();
+                if (inside.len() as f64) < min_share * (inside.len() + after) as f64 {
+                    continue;
+                }
+                used_until = until;
+                let mut confidence = 0.5;
+                if after == 0 {
+                    confidence += 0.2;
+                }
+                if z.status == 202 {
+                    confidence += 0.15;
+                }
+                if inside.len() >= 3 {
+                    confidence += 0.1;
+                }
+                if t.related {
+                    confidence -= 0.2;
+                }
+                let claims: Vec<EventRef> = inside
+                    .iter()
+                    .map(|&index| EventRef {
+                        instance: id,
+                        index,
+                    })
+                    .collect();
+                let trigger_ref = EventRef {
+                    instance: t.instance,
+                    index: t.index,
+                };
+                let mut evidence = vec![trigger_ref, claims[0]];
+                if let Some(other) = inside
+                    .iter()
+                    .find(|&&k| events[k].client != events[inside[0]].client)
+                {
+                    evidence.push(EventRef {
+                        instance: id,
+                        index: *other,
+                    });
+                }
+                evidence.push(*claims.last().unwrap());
+                evidence.push(EventRef {
+                    instance: id,
+                    index: s,
+                });
+                let clients: BTreeSet<u32> = inside.iter().map(|&k| events[k].client).collect();
+                let summary = format!(
+                    "{} {} returned {} at {} ({}); then {} writes to {} from {} client{} got {} until the first successful write at {}, {} later.",
+                    z.method.as_str(),
+                    tl.instance(t.instance).path,
+                    z.status,
+                    clock(z.end),
+                    tl.client(z.client),
+                    inside.len(),
+                    inst.path,
+                    clients.len(),
+                    if clients.len() == 1 { "" } else { "s" },
+                    super::retry_storm::status_list(inside.iter().map(|&k| events[k].status)),
+                    clock(until),
+                    span_text(until - z.end, r),
+                );
+                let extra = if t.related {
+                    vec![tl.instance(t.instance).path.clone()]
+                } else {
+                    Vec::new()
+                };
+                out.push(
+                    Draft {
+                        cause: "in_progress_conflict",
+                        severity: Severity::Incident,
+                        scope: Scope::Instance,
+                        template: inst.template.clone(),
+                        instance: Some(inst.path.clone()),
+                        extra_instances: extra,
+                        claims,
+                        evidence,
+                        other_clients: vec![z.client, events[s].client],
+                        confidence,
+                        summary,
+                        advice: ADVICE.to_string(),
+                    }
+                    .build(cx),
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn conflicts_between_a_202_and_the_first_success() {
+        let mut log = Log::new();
+        log.at(100.0).req("batch", "POST", "/orders/7/export", 202);
+        for (k, c) in ["a", "b", "a", "c"].iter().enumerate() {
+            log.at(102.0 + 4.0 * k as f64)
+                .req(c, "PUT", "/orders/7", 409);
+        }
+        log.at(131.0).req("a", "PUT", "/orders/7", 200);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&InProgressConflict);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].claims.len(), 4);
+        assert_eq!(f[0].instance.as_deref(), Some("/orders/7"));
+        assert!(f[0].instances.contains(&"/orders/7/export".to_string()));
+    }
+
+    #[test]
+    fn delete_then_recreate() {
+        let mut log = Log::new();
+        log.at(0.0).req("ops", "DELETE", "/c/logs", 202);
+        for t in [2.0, 5.0, 9.0, 14.0] {
+            log.at(t).req("ops", "PUT", "/c/logs", 409);
+        }
+        log.at(31.0).req("ops", "PUT", "/c/logs", 201);
+        log.at(600.0).req("z", "GET", "/health", 200);
+        assert_eq!(log.run_one(&InProgressConflict).len(), 1);
+    }
+
+    #[test]
+    fn conflicts_that_continue_after_success_are_not_in_progress() {
+        let mut log = Log::new();
+        log.at(100.0).req("batch", "POST", "/orders/7/export", 202);
+        log.at(102.0)
+            .req("a", "PUT", "/orders/7", 409)
+            .at(104.0)
+            .req("b", "PUT", "/orders/7", 409);
+        log.at(106.0).req("c", "PUT", "/orders/7", 200);
+        for t in [107.0, 108.0, 109.0, 110.0] {
+            log.at(t).req("a", "PUT", "/orders/7", 409);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&InProgressConflict).is_empty());
+    }
+}

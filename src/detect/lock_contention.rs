@@ -1,0 +1,309 @@
+//! `lock_contention` (root-causes.md D8): a client acquires a lock on an instance and others
+//! get 423 (or 409 on lock calls) until it is released — or forever, when it never is.
+//!
+//! Signature: lock operations on the resource — WebDAV LOCK/UNLOCK on it, or POST/PUT
+//! (acquire) and DELETE (release) on its `…/lock` child, POST `…/unlock` — give holds: a 2xx
+//! acquire by holder H until the next 2xx release by anyone (or the end of the log). Conflicts
+//! on the resource or its lock endpoint during a hold are *blocked attempts*; a hold with at
+//! least `lock_min_blocked` of them is a finding. 423s with no hold in the log (acquired before
+//! it started) form one finding with an unknown holder and lower confidence.
+//!
+//! Severity: `incident` when the lock is never released, or the hold lasted at least
+//! `lock_long_hold_factor` times the median of the other holds on the same resource, or (no
+//! other holds to compare with) two or more clients were blocked; else `info` — short waits on
+//! a lock released within its usual hold time are serialisation, not a fault.
+//!
+//! Advice: shorter lock leases with expiry, release locks in `finally`/on cancellation, queue
+//! instead of polling the lock, and send the lock token on the holder's own writes.
+
+use super::signals::{self, Draft, LockOp, clock, span_text};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::timeline::InstanceId;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct LockContention;
+
+const ADVICE: &str = "Give locks short leases that expire, release them in a finally block and when a job is cancelled, refresh (heartbeat) instead of holding indefinitely, make waiting clients queue or back off instead of polling, and when a lock is stale confirm no run is active and force-release it (DELETE the lock, terraform force-unlock).";
+
+/// One hold of a lock.
+struct Hold {
+    acquire: Option<EventRef>,
+    release: Option<EventRef>,
+    start: i64,
+    end: i64,
+}
+
+impl Detector for LockContention {
+    fn cause(&self) -> &'static str {
+        "lock_contention"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        let min_blocked = cx.thresholds.get("lock_min_blocked").max(1.0) as usize;
+        let long_factor = cx.thresholds.get("lock_long_hold_factor");
+        let r = signals::clock_resolution(tl);
+        // Group instances by the resource they lock: `/docs/1` and `/docs/1/lock`.
+        let mut groups: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            groups
+                .entry(signals::locked_resource(&inst.path))
+                .or_default()
+                .push(id as InstanceId);
+        }
+        let mut out = Vec::new();
+        for (resource, ids) in groups {
+            let mut all: Vec<EventRef> = ids
+                .iter()
+                .flat_map(|&i| {
+                    (0..tl.events[i as usize].len())
+                        .map(move |index| EventRef { instance: i, index })
+                })
+                .collect();
+            all.sort_by_key(|r| {
+                let e = signals::event(tl, *r);
+                (e.start, e.end, e.input, e.line)
+            });
+            let op = |r: &EventRef| {
+                signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path)
+            };
+            let blocked_status = |r: &EventRef| {
+                let e = signals::event(tl, *r);
+                e.conflict
+                    && (e.status == 423 || (e.status == 409 && op(r) == Some(LockOp::Acquire)))
+            };
+            if !all.iter().any(blocked_status) {
+                continue;
+            }
+            // Holds from acquire/release pairs.
+            let mut holds: Vec<Hold> = Vec::new();
+            let mut open: Option<Hold> = None;
+            for x in &all {
+                let e = signals::event(tl, *x);
+                match (op(x), e.is_success()) {
+                    (Some(LockOp::Acquire), true) if open.is_none() => {
+                        open = Some(Hold {
+                            acquire: Some(*x),
+                            release: None,
+                            start: e.end,
+                            end: i64::MAX,
+                        })
+                    }
+                    (Some(LockOp::Release), true) => {
+                        if let Some(mut h) = open.take() {
+                            h.release = Some(*x);
+                            h.end = e.end;
+                            holds.push(h);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            holds.extend(open);
+            let completed: Vec<i64> = holds
+                .iter()
+                .filter(|h| h.release.is_some())
+                .map(|h| h.end - h.start)
+                .collect();
+            // Blocked attempts before the first known acquire: holder unknown.
+            let first_acquire = holds.first().map_or(i64::MAX, |h| h.start);
+            let mut candidates: Vec<(Option<&Hold>, Vec<EventRef>)> = Vec::new();
+            let unknown: Vec<EventRef> = all
+                .iter()
+                .copied()
+                .filter(|x| blocked_status(x) && signals::event(tl, *x).end < first_acquire - r)
+                .collect();
+            candidates.push((None, unknown));
+            for h in &holds {
+                let holder = h.acquire.map(|a| signals::event(tl, a).client);
+                let blocked: Vec<EventRef> = all
+                    .iter()
+                    .copied()
+                    .filter(|x| {
+                        let e = signals::event(tl, *x);
+                        blocked_status(x)
+                            && e.end >= h.start - r
+                            && e.start <= h.end.saturating_add(r)
+                            && (Some(e.client) != holder || e.status == 423)
+                    })
+                    .collect();
+                candidates.push((Some(h), blocked));
+            }
+            for (hold, blocked) in candidates {
+                if blocked.len() < min_blocked {
+                    continue;
+                }
+                let first = signals::event(tl, blocked[0]);
+                let last = signals::event(tl, *blocked.last().unwrap());
+                let blocked_clients: BTreeSet<u32> = blocked
+                    .iter()
+                    .map(|x| signals::event(tl, *x).client)
+                    .collect();
+                let holder = hold
+                    .and_then(|h| h.acquire)
+                    .map(|a| signals::event(tl, a).client);
+                let released = hold.and_then(|h| h.release);
+                let held_for = hold.map(|h| {
+                    if h.release.is_some() {
+                        h.end - h.start
+                    } else {
+                        cx.period.1 - h.start
+                    }
+                });
+                let others: Vec<i64> = completed
+                    .iter()
+                    .copied()
+                    .filter(|d| Some(*d) != held_for)
+                    .collect();
+                let long = match (held_for, others.is_empty()) {
+                    (Some(d), false) => d as f64 >= long_factor * signals::median(&others) as f64,
+                    _ => blocked_clients.len() >= 2,
+                };
+                let severity = if hold.is_some() && released.is_none() || long {
+                    Severity::Incident
+                } else {
+                    Severity::Info
+                };
+                let confidence = match (holder, released) {
+                    (Some(_), Some(_)) => 0.8,
+                    (Some(_), None) => 0.75,
+                    (None, _) => 0.5,
+                };
+                let mut evidence = Vec::new();
+                if let Some(a) = hold.and_then(|h| h.acquire) {
+                    evidence.push(a);
+                }
+                evidence.push(blocked[0]);
+                if let Some(o) = blocked
+                    .iter()
+                    .find(|x| signals::event(tl, **x).client != first.client)
+                {
+                    evidence.push(*o);
+                }
+                evidence.push(*blocked.last().unwrap());
+                if let Some(rel) = released {
+                    evidence.push(rel);
+                }
+                let holder_text = match (holder, hold) {
+                    (Some(c), Some(h)) => format!(
+                        "{} held the lock on {} from {} {}",
+                        tl.client(c),
+                        resource,
+                        clock(h.start),
+                        match released {
+                            Some(_) => format!(
+                                "for {} (released {})",
+                                span_text(h.end - h.start, r),
+                                clock(h.end)
+                            ),
+                            None => format!(
+                                "and never released it ({} to the end of the log)",
+                                span_text(cx.period.1 - h.start, r)
+                            ),
+                        }
+                    ),
+                    _ => format!(
+                        "{resource} was locked by a holder not seen in the log (acquired before it starts)"
+                    ),
+                };
+                let summary = format!(
+                    "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
+                    blocked.len(),
+                    blocked_clients.len(),
+                    if blocked_clients.len() == 1 { "" } else { "s" },
+                    super::retry_storm::status_list(
+                        blocked.iter().map(|x| signals::event(tl, *x).status)
+                    ),
+                    clock(first.end),
+                    clock(last.end),
+                );
+                let tpl_id = ids
+                    .iter()
+                    .copied()
+                    .find(|i| tl.instance(*i).path == resource)
+                    .unwrap_or(ids[0]);
+                let template = if tl.instance(tpl_id).path == resource {
+                    tl.instance(tpl_id).template.clone()
+                } else {
+                    crate::resource::parent(&tl.instance(tpl_id).template)
+                        .unwrap_or(&tl.instance(tpl_id).template)
+                        .to_string()
+                };
+                let lock_paths: Vec<String> = ids
+                    .iter()
+                    .map(|i| tl.instance(*i).path.clone())
+                    .filter(|p| p != resource)
+                    .collect();
+                out.push(
+                    Draft {
+                        cause: "lock_contention",
+                        severity,
+                        scope: Scope::Instance,
+                        template,
+                        instance: Some(resource.to_string()),
+                        extra_instances: lock_paths,
+                        claims: blocked,
+                        evidence,
+                        other_clients: holder.into_iter().collect(),
+                        confidence,
+                        summary,
+                        advice: ADVICE.to_string(),
+                    }
+                    .build(cx),
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn long_hold_blocks_others() {
+        let mut log = Log::new();
+        log.at(10.0)
+            .req("h", "POST", "/docs/1/lock", 200)
+            .at(12.0)
+            .req("h", "DELETE", "/docs/1/lock", 204);
+        log.at(100.0).req("h", "POST", "/docs/1/lock", 200);
+        for (k, c) in ["a", "b", "a", "c"].iter().enumerate() {
+            log.at(150.0 + 60.0 * k as f64)
+                .req(c, "PUT", "/docs/1", 423);
+        }
+        log.at(500.0).req("h", "DELETE", "/docs/1/lock", 204);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&LockContention);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].instance.as_deref(), Some("/docs/1"));
+        assert_eq!(f[0].severity, Severity::Incident);
+        assert_eq!(f[0].clients[3], "h");
+    }
+
+    #[test]
+    fn prompt_release_is_not_a_finding() {
+        let mut log = Log::new();
+        log.at(100.0).req("h", "LOCK", "/dav/a.txt", 200);
+        log.at(101.0).req("a", "PUT", "/dav/a.txt", 423);
+        log.at(102.0).req("h", "UNLOCK", "/dav/a.txt", 204);
+        log.at(103.0).req("a", "PUT", "/dav/a.txt", 201);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&LockContention).is_empty());
+    }
+
+    #[test]
+    fn never_released_lock_is_an_incident() {
+        let mut log = Log::new();
+        log.at(100.0).req("ci-1", "LOCK", "/state/prod", 200);
+        for t in [2700.0, 3000.0, 3300.0] {
+            log.at(t).req("ci-2", "LOCK", "/state/prod", 423);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&LockContention);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Incident);
+    }
+}

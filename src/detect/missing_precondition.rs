@@ -1,0 +1,133 @@
+//! `missing_precondition` (root-causes.md D9, 428): the server requires conditional writes
+//! (`If-Match`) and clients send writes without one, so every such write is refused.
+//!
+//! Signature: 428 Precondition Required responses to writes on one route template, at least
+//! `missing_precondition_min_conflicts` of them. 428 is never a race — the request itself lacks
+//! the header — so no timing pattern is needed; the clients and their share are what matter.
+//! Scope: `template`.
+//!
+//! Guards: a handful of 428s stay below the minimum (a developer trying the API by hand).
+//!
+//! Advice: send If-Match with the ETag from the last GET on every write to the route; announce
+//! the requirement and find the client versions that omit it.
+
+use super::signals::{self, Draft, clock, percent};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct MissingPrecondition;
+
+const ADVICE: &str = "The server requires conditional writes on this route: send If-Match with the ETag from the last GET on every write (and re-read on 412). Announce the requirement to API consumers and identify the client versions (user agents) that omit the header.";
+
+impl Detector for MissingPrecondition {
+    fn cause(&self) -> &'static str {
+        "missing_precondition"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        let min = cx
+            .thresholds
+            .get("missing_precondition_min_conflicts")
+            .max(1.0) as usize;
+        let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            for r in signals::refs_where(tl, id as u32, |e| {
+                e.conflict && e.status == 428 && e.is_write()
+            }) {
+                per_template
+                    .entry(inst.template.as_str())
+                    .or_default()
+                    .push(r);
+            }
+        }
+        let mut out = Vec::new();
+        for (template, mut claims) in per_template {
+            if claims.len() < min {
+                continue;
+            }
+            claims.sort_by_key(|r| signals::event(tl, *r).start);
+            let clients: BTreeSet<u32> = claims
+                .iter()
+                .map(|r| signals::event(tl, *r).client)
+                .collect();
+            let writes: usize = tl
+                .instances
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.template == template)
+                .map(|(k, _)| tl.events[k].iter().filter(|e| e.is_write()).count())
+                .sum();
+            let mut evidence: Vec<EventRef> = Vec::new();
+            let mut seen = BTreeSet::new();
+            for r in &claims {
+                if seen.insert(signals::event(tl, *r).client) && evidence.len() < 4 {
+                    evidence.push(*r);
+                }
+            }
+            evidence.push(*claims.last().unwrap());
+            let summary = format!(
+                "{} writes to {template} from {} client{} got 428 Precondition Required between {} and {} ({} of the route's logged writes on these instances): they were sent without If-Match.",
+                claims.len(),
+                clients.len(),
+                if clients.len() == 1 { "" } else { "s" },
+                clock(signals::event(tl, claims[0]).start),
+                clock(signals::event(tl, *claims.last().unwrap()).end),
+                percent(claims.len(), writes),
+            );
+            out.push(
+                Draft {
+                    cause: "missing_precondition",
+                    severity: Severity::Incident,
+                    scope: Scope::Template,
+                    template: template.to_string(),
+                    instance: None,
+                    extra_instances: Vec::new(),
+                    claims,
+                    evidence,
+                    other_clients: Vec::new(),
+                    confidence: 0.75,
+                    summary,
+                    advice: ADVICE.to_string(),
+                }
+                .build(cx),
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn writes_without_if_match_are_refused() {
+        let mut log = Log::new();
+        for k in 0..6 {
+            log.at(100.0 * k as f64).req(
+                &format!("c{}", k % 3),
+                "PUT",
+                &format!("/docs/{}", k + 10),
+                428,
+            );
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&MissingPrecondition);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].template, "/docs/{id}");
+        assert_eq!(f[0].claims.len(), 6);
+    }
+
+    #[test]
+    fn a_few_428s_are_not_a_finding() {
+        let mut log = Log::new();
+        log.at(10.0)
+            .req("dev", "PUT", "/docs/1", 428)
+            .at(20.0)
+            .req("dev", "PUT", "/docs/1", 428);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&MissingPrecondition).is_empty());
+    }
+}

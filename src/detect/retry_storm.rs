@@ -1,0 +1,189 @@
+//! `retry_storm` (root-causes.md D2): one client re-sends a conflicting write to one instance
+//! at a tight, non-growing interval without re-reading it.
+//!
+//! Signature: a run of the same client's conflicts on one instance with no read of the
+//! instance by that client in between (`signals::blind_runs`), split into episodes at gaps far
+//! above the run's own median gap. An episode is a storm when it has at least
+//! `retry_storm_min_attempts` conflicts, its median gap is at most `retry_storm_max_gap`
+//! report buckets (the bucket scales with the log's length, so "tight" means tight for this
+//! log) and its gaps do not grow (`retry_storm_max_growth`; exponential backoff doubles them).
+//!
+//! Guards: a re-read ends the run, so the healthy 409 → GET → retry loop never qualifies;
+//! growing gaps (backoff) do not qualify.
+//!
+//! Advice: bound retries, back off exponentially with jitter, re-read (or use PATCH) before
+//! retrying, and update the cached version from a successful write's response.
+
+use super::signals::{self, Draft, blind_runs, clock, gap_growth, median, span_text};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+
+pub struct RetryStorm;
+
+const ADVICE: &str = "Stop retrying conflicts blindly: bound the number of retries, back off exponentially with jitter, and re-read the resource (GET for the current version/ETag, or use PATCH) before each new attempt; after a successful write, take the new version from its response. Controllers should requeue through a rate-limited work queue.";
+
+impl Detector for RetryStorm {
+    fn cause(&self) -> &'static str {
+        "retry_storm"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        let th = cx.thresholds;
+        let min_attempts = th.get("retry_storm_min_attempts").max(2.0) as usize;
+        let max_gap = (th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64;
+        let max_growth = th.get("retry_storm_max_growth");
+        let factor = th.get("episode_gap_factor");
+        let r = signals::clock_resolution(tl);
+        let mut out = Vec::new();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            if !inst.conflicted {
+                continue;
+            }
+            let id = id as u32;
+            let events = &tl.events[id as usize];
+            for (client, run) in blind_runs(tl, id, |e| e.conflict && e.is_write(), false) {
+                let times: Vec<i64> = run.iter().map(|&k| events[k].start).collect();
+                for ep in signals::episodes(&times, factor, r) {
+                    let idx = &run[ep.clone()];
+                    if idx.len() < min_attempts {
+                        continue;
+                    }
+                    let gaps = signals::gaps(&times[ep.clone()]);
+                    let med = median(&gaps);
+                    let growth = gap_growth(&gaps, r);
+                    if med > max_gap.max(0) || growth >= max_growth {
+                        continue;
+                    }
+                    let first = &events[idx[0]];
+                    let last = &events[*idx.last().unwrap()];
+                    // The success that moved the version the client keeps sending, if visible.
+                    let cause = events[..idx[0]]
+                        .iter()
+                        .rposition(|e| e.is_write() && e.is_success() && e.client != client);
+                    let successes_after = events[idx[0]..=*idx.last().unwrap()]
+                        .iter()
+                        .filter(|e| e.client == client && e.is_write() && e.is_success())
+                        .count();
+                    let mut confidence = 0.6;
+                    if idx.len() >= 10 {
+                        confidence += 0.15;
+                    }
+                    if successes_after == 0 {
+                        confidence += 0.1;
+                    }
+                    if r >= crate::timestamp::MICROS_PER_SEC && med == 0 {
+                        // Several attempts per logged second: the gaps are certainly sub-second.
+                        confidence += 0.05;
+                    }
+                    let claims: Vec<EventRef> = idx
+                        .iter()
+                        .map(|&index| EventRef {
+                            instance: id,
+                            index,
+                        })
+                        .collect();
+                    let mut evidence = Vec::new();
+                    if let Some(c) = cause {
+                        evidence.push(EventRef {
+                            instance: id,
+                            index: c,
+                        });
+                    }
+                    evidence.push(claims[0]);
+                    evidence.push(claims[1]);
+                    evidence.push(claims[claims.len() / 2]);
+                    evidence.push(*claims.last().unwrap());
+                    let statuses = status_list(idx.iter().map(|&k| events[k].status));
+                    let summary = format!(
+                        "{} sent {} {} {} times in {} (median gap {}, gaps not growing, no re-read in between) and got {} every time{}.",
+                        tl.client(client),
+                        first.method.as_str(),
+                        inst.path,
+                        idx.len(),
+                        span_text(last.end - first.start, r),
+                        span_text(med, r),
+                        statuses,
+                        if successes_after > 0 {
+                            format!(" except {successes_after} own successes")
+                        } else {
+                            String::new()
+                        },
+                    );
+                    let others = cause.map(|c| vec![events[c].client]).unwrap_or_default();
+                    out.push(
+                        Draft {
+                            cause: "retry_storm",
+                            severity: Severity::Incident,
+                            scope: Scope::Instance,
+                            template: inst.template.clone(),
+                            instance: Some(inst.path.clone()),
+                            extra_instances: Vec::new(),
+                            claims,
+                            evidence,
+                            other_clients: others,
+                            confidence,
+                            summary: format!("{summary} First attempt at {}.", clock(first.start)),
+                            advice: ADVICE.to_string(),
+                        }
+                        .build(cx),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `409` or `409/412` for the statuses of a set of conflicts.
+pub fn status_list(statuses: impl Iterator<Item = u16>) -> String {
+    let mut v: Vec<u16> = statuses.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.iter().map(u16::to_string).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn tight_blind_loop_is_a_storm() {
+        let mut log = Log::new();
+        log.at(0.0).req("b", "PUT", "/o/1", 200);
+        for k in 0..8 {
+            log.at(30.0 + k as f64 * 0.2).req("a", "PUT", "/o/1", 409);
+        }
+        // Pads the log to an hour so the bucket is 10 s.
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&RetryStorm);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].claims.len(), 8);
+        assert_eq!(f[0].clients, vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn backoff_with_reads_is_not_a_storm() {
+        let mut log = Log::new();
+        let mut t = 10.0;
+        for k in 0..6 {
+            log.at(t).req("a", "PUT", "/o/1", 409);
+            log.at(t + 0.05).req("a", "GET", "/o/1", 200);
+            t += 0.1 * 2f64.powi(k);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&RetryStorm).is_empty());
+    }
+
+    #[test]
+    fn growing_gaps_without_reads_are_backoff() {
+        let mut log = Log::new();
+        let mut t = 10.0;
+        for k in 0..7 {
+            log.at(t).req("a", "PUT", "/o/1", 409);
+            t += 0.01 * 3f64.powi(k);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        assert!(log.run_one(&RetryStorm).is_empty());
+    }
+}

@@ -1,0 +1,433 @@
+//! Shared building blocks for the detectors: what a request *is* (create, action, lock
+//! operation, read), the clock resolution of the log, episode splitting from a sequence's own
+//! gaps, gap statistics, and assembling a `Finding` with its time span and client list.
+//!
+//! Everything here is scale-free: windows come from the data (a sequence's median gap, the
+//! report's bucket size), never from fixed minutes, so a 3-second incident in a one-minute log
+//! and a two-hour incident in a week of logs are handled alike.
+
+use super::{Context, EventRef, Finding, Scope, Severity};
+use crate::record::{Method, Micros};
+use crate::resource;
+use crate::timeline::{ClientId, Event, InstanceId, Timelines};
+use crate::timestamp::MICROS_PER_SEC;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Action segments: a POST to `…/{id}/<action>` changes the state of `…/{id}`
+/// (root-causes.md §5.1).
+pub const ACTIONS: &[&str] = &[
+    "cancel",
+    "capture",
+    "refund",
+    "void",
+    "merge",
+    "approve",
+    "reject",
+    "submit",
+    "close",
+    "reopen",
+    "start",
+    "stop",
+    "restart",
+    "retry",
+    "publish",
+    "archive",
+    "transition",
+    "confirm",
+    "complete",
+    "ship",
+    "pay",
+    "fulfil",
+    "fulfill",
+    "activate",
+    "deactivate",
+    "suspend",
+    "resume",
+    "export",
+    "import",
+    "sync",
+];
+
+/// The last path segment of an instance.
+pub fn last_segment(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
+}
+
+/// Is the instance an action endpoint (`/orders/7/cancel`)?
+pub fn is_action_path(path: &str) -> bool {
+    ACTIONS.contains(&last_segment(path))
+}
+
+/// Is the instance a lock endpoint (`…/lock`, `…/locks`, `…/unlock`)?
+pub fn is_lock_path(path: &str) -> bool {
+    matches!(last_segment(path), "lock" | "locks" | "unlock")
+}
+
+/// What a request does to a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockOp {
+    Acquire,
+    Release,
+}
+
+/// The lock operation of a request, if it is one: WebDAV LOCK/UNLOCK, POST/PUT `…/lock`
+/// (acquire), DELETE `…/lock` or POST `…/unlock` (release).
+pub fn lock_op(e: &Event, path: &str) -> Option<LockOp> {
+    match e.method {
+        Method::Lock => return Some(LockOp::Acquire),
+        Method::Unlock => return Some(LockOp::Release),
+        _ => {}
+    }
+    match (last_segment(path), e.method) {
+        ("lock" | "locks", Method::Post | Method::Put) => Some(LockOp::Acquire),
+        ("lock" | "locks", Method::Delete) | ("unlock", Method::Post | Method::Put) => {
+            Some(LockOp::Release)
+        }
+        _ => None,
+    }
+}
+
+/// The resource a lock operation or a blocked request is about: the parent of a lock
+/// endpoint, else the instance itself.
+pub fn locked_resource(path: &str) -> &str {
+    if is_lock_path(path) {
+        resource::parent(path).unwrap_or(path)
+    } else {
+        path
+    }
+}
+
+/// A create: POST to a collection (last segment is a word, not an id, an action or a lock).
+pub fn is_create(e: &Event, path: &str) -> bool {
+    e.method == Method::Post
+        && !is_action_path(path)
+        && !is_lock_path(path)
+        && resource::classify(last_segment(path)).is_none()
+}
+
+/// A write that updates an existing resource with a version (PUT/PATCH/DELETE, or POST that is
+/// neither a create nor a lock operation) — the requests optimistic concurrency guards.
+pub fn is_versioned_update(e: &Event, path: &str) -> bool {
+    e.is_write() && !is_create(e, path) && lock_op(e, path).is_none()
+}
+
+/// Conflict statuses that mean "your version is out of date" (not locked / not required).
+pub fn is_version_conflict(e: &Event) -> bool {
+    e.conflict && matches!(e.status, 409 | 412)
+}
+
+/// Smallest time difference the log can express: 1 s when every timestamp is a whole second
+/// (nginx `$time_local`), else 1 ms. Overlaps closer than this are only "possible".
+pub fn clock_resolution(tl: &Timelines) -> Micros {
+    let whole = tl
+        .events
+        .iter()
+        .flatten()
+        .all(|e| e.start % MICROS_PER_SEC == 0 || e.end % MICROS_PER_SEC == 0);
+    if whole { MICROS_PER_SEC } else { 1_000 }
+}
+
+/// Median of a list (upper median; 0 for an empty list).
+pub fn median(v: &[Micros]) -> Micros {
+    if v.is_empty() {
+        return 0;
+    }
+    let mut s = v.to_vec();
+    s.sort_unstable();
+    s[s.len() / 2]
+}
+
+/// Gaps between consecutive times.
+pub fn gaps(times: &[Micros]) -> Vec<Micros> {
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+/// How much the gaps grow: mean of the last third over mean of the first third. Exponential
+/// backoff doubles each gap, so it shows as growth ≥ 2; a loop without backoff stays near 1.
+/// `floor` (the clock resolution) keeps ties at 1-s resolution from dividing by zero.
+pub fn gap_growth(gaps: &[Micros], floor: Micros) -> f64 {
+    if gaps.len() < 2 {
+        return 1.0;
+    }
+    let third = gaps.len().div_ceil(3);
+    let mean = |s: &[Micros]| s.iter().sum::<Micros>() as f64 / s.len() as f64;
+    let first = mean(&gaps[..third]) + floor as f64;
+    let last = mean(&gaps[gaps.len() - third..]) + floor as f64;
+    last / first
+}
+
+/// Splits sorted times into episodes: a new episode starts where the gap exceeds `factor` times
+/// the sequence's own median gap (at least `floor`). Scale-free: bursts 100 ms apart and
+/// bursts 5 min apart are both split from what surrounds them.
+pub fn episodes(times: &[Micros], factor: f64, floor: Micros) -> Vec<Range<usize>> {
+    if times.is_empty() {
+        return Vec::new();
+    }
+    let limit = (median(&gaps(times)).max(floor) as f64 * factor) as Micros;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..times.len() {
+        if times[i] - times[i - 1] > limit {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    out.push(start..times.len());
+    out
+}
+
+/// Runs of one client's conflicts on one instance with no read of the instance by that client
+/// in between (a re-read ends a run: the client refreshed its version). With
+/// `split_on_own_success`, the client's own successful write also ends a run. Returns
+/// (client, event indices) in time order; `counts` picks the conflicts that take part.
+pub fn blind_runs(
+    tl: &Timelines,
+    id: InstanceId,
+    counts: impl Fn(&Event) -> bool,
+    split_on_own_success: bool,
+) -> Vec<(ClientId, Vec<usize>)> {
+    let mut open: BTreeMap<ClientId, Vec<usize>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (k, e) in tl.events[id as usize].iter().enumerate() {
+        let ends_run =
+            e.method.is_read() || (split_on_own_success && e.is_write() && e.is_success());
+        if ends_run {
+            if let Some(run) = open.remove(&e.client) {
+                out.push((e.client, run));
+            }
+        } else if counts(e) {
+            open.entry(e.client).or_default().push(k);
+        }
+    }
+    out.extend(open);
+    out.sort_by_key(|(_, run)| run[0]);
+    out
+}
+
+/// The event behind a reference.
+pub fn event(tl: &Timelines, r: EventRef) -> &Event {
+    &tl.events[r.instance as usize][r.index]
+}
+
+/// References to the events of one instance that satisfy `pred`.
+pub fn refs_where(tl: &Timelines, id: InstanceId, pred: impl Fn(&Event) -> bool) -> Vec<EventRef> {
+    tl.events[id as usize]
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| pred(e))
+        .map(|(index, _)| EventRef {
+            instance: id,
+            index,
+        })
+        .collect()
+}
+
+/// Client names: those with claimed conflicts first (most conflicts first, then name), then
+/// the other participants in the order given.
+pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> Vec<String> {
+    let mut counts: BTreeMap<ClientId, usize> = BTreeMap::new();
+    for r in claims {
+        *counts.entry(event(tl, *r).client).or_insert(0) += 1;
+    }
+    let mut conflicting: Vec<(ClientId, usize)> = counts.into_iter().collect();
+    conflicting.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| tl.client(a.0).cmp(tl.client(b.0)))
+    });
+    let mut out: Vec<String> = conflicting
+        .iter()
+        .map(|(c, _)| tl.client(*c).to_string())
+        .collect();
+    for c in others {
+        let name = tl.client(*c);
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// Instance paths in order of how many of the claims fall on them (most first, then path).
+pub fn instance_names(tl: &Timelines, claims: &[EventRef]) -> Vec<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in claims {
+        *counts
+            .entry(tl.instance(r.instance).path.as_str())
+            .or_insert(0) += 1;
+    }
+    let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    v.into_iter().map(|(p, _)| p.to_string()).collect()
+}
+
+/// Everything a detector decides about a finding; `build` derives the rest.
+pub struct Draft {
+    pub cause: &'static str,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub template: String,
+    pub instance: Option<String>,
+    /// Extra affected instances beyond those the claims fall on (e.g. a lock endpoint).
+    pub extra_instances: Vec<String>,
+    pub claims: Vec<EventRef>,
+    pub evidence: Vec<EventRef>,
+    /// Participants that did not conflict (winners, holders, triggers), in order of relevance.
+    pub other_clients: Vec<ClientId>,
+    pub confidence: f64,
+    pub summary: String,
+    pub advice: String,
+}
+
+impl Draft {
+    /// The finding, spanning its conflicts (first start to last end; the evidence may reach
+    /// further back, e.g. to the read or the write that caused them); evidence is
+    /// de-duplicated and kept in the order given.
+    pub fn build(self, cx: &Context<'_>) -> Finding {
+        let tl = cx.timelines;
+        let start = self
+            .claims
+            .iter()
+            .map(|r| event(tl, *r).start)
+            .min()
+            .unwrap_or(cx.period.0);
+        let end = self
+            .claims
+            .iter()
+            .map(|r| event(tl, *r).end)
+            .max()
+            .unwrap_or(cx.period.1);
+        let mut evidence = Vec::new();
+        for r in self.evidence {
+            if !evidence.contains(&r) {
+                evidence.push(r);
+            }
+        }
+        let mut instances = instance_names(tl, &self.claims);
+        for i in self.extra_instances {
+            if !instances.contains(&i) {
+                instances.push(i);
+            }
+        }
+        let mut claims = self.claims;
+        claims.sort();
+        claims.dedup();
+        Finding {
+            cause: self.cause,
+            severity: self.severity,
+            scope: self.scope,
+            template: self.template,
+            instance: self.instance,
+            instances,
+            start,
+            end,
+            clients: client_names(tl, &claims, &self.other_clients),
+            confidence: self.confidence.clamp(0.05, 0.95),
+            summary: self.summary,
+            evidence,
+            advice: self.advice,
+            claims,
+        }
+    }
+}
+
+/// `HH:MM:SS` of a time, for summaries (dates are in the finding's start/end).
+pub fn clock(t: Micros) -> String {
+    let s = t.div_euclid(MICROS_PER_SEC).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// A span for summaries; sub-second spans at 1-s resolution read "<1s".
+pub fn span_text(us: Micros, resolution: Micros) -> String {
+    if us < resolution {
+        format!("<{}", crate::timestamp::human_span(resolution))
+    } else {
+        crate::timestamp::human_span(us)
+    }
+}
+
+/// Percentage with no decimals below 10 % shown with one.
+pub fn percent(n: usize, d: usize) -> String {
+    if d == 0 {
+        return "0%".into();
+    }
+    let p = n as f64 * 100.0 / d as f64;
+    if p < 10.0 {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Micros = MICROS_PER_SEC;
+
+    #[test]
+    fn episodes_split_at_gaps_far_above_the_median() {
+        // Two bursts 100 ms apart inside, 60 s between them.
+        let t = [
+            0,
+            100_000,
+            200_000,
+            300_000,
+            60 * S,
+            60 * S + 100_000,
+            60 * S + 200_000,
+        ];
+        assert_eq!(episodes(&t, 10.0, 1_000), vec![0..4, 4..7]);
+        // The same shape stretched 1000×: same split.
+        let t2: Vec<Micros> = t.iter().map(|x| x * 1000).collect();
+        assert_eq!(episodes(&t2, 10.0, 1_000), vec![0..4, 4..7]);
+    }
+
+    #[test]
+    fn growth_tells_backoff_from_a_flat_loop() {
+        let flat = [100_000; 6];
+        let backoff = [100_000, 200_000, 400_000, 800_000, 1_600_000, 3_200_000];
+        assert!(gap_growth(&flat, 1_000) < 1.1);
+        assert!(gap_growth(&backoff, 1_000) > 4.0);
+        // Ties at 1-s resolution are flat, not infinite growth.
+        assert!(gap_growth(&[0, 0, 0, 0, 1_000_000, 0], S) < 2.0);
+    }
+
+    #[test]
+    fn request_kinds() {
+        let e = |m| Event {
+            start: 0,
+            end: 0,
+            timed: false,
+            client: 0,
+            method: m,
+            status: 409,
+            upstream_status: None,
+            instance: 0,
+            input: 0,
+            line: 1,
+            offset: 0,
+            len: 0,
+            conflict: true,
+        };
+        assert!(is_create(&e(Method::Post), "/api/v1/orders"));
+        assert!(!is_create(&e(Method::Post), "/api/v1/orders/7/cancel"));
+        assert!(!is_create(&e(Method::Post), "/api/v1/orders/7"));
+        assert_eq!(
+            lock_op(&e(Method::Post), "/docs/1/lock"),
+            Some(LockOp::Acquire)
+        );
+        assert_eq!(
+            lock_op(&e(Method::Delete), "/docs/1/lock"),
+            Some(LockOp::Release)
+        );
+        assert_eq!(
+            lock_op(&e(Method::Unlock), "/dav/a.txt"),
+            Some(LockOp::Release)
+        );
+        assert_eq!(lock_op(&e(Method::Put), "/docs/1"), None);
+        assert_eq!(locked_resource("/docs/1/lock"), "/docs/1");
+        assert!(is_versioned_update(&e(Method::Put), "/docs/1"));
+        assert!(!is_versioned_update(&e(Method::Post), "/docs"));
+    }
+}

@@ -1,0 +1,722 @@
+//! Labelled scenarios for the root-cause engine: each writes a small nginx `combined` log (with
+//! and without a trailing `$request_time`), runs the library's whole analysis on it and asserts
+//! the exact set of findings — cause, scope and instance (or template) — no more, no fewer.
+//!
+//! Scenarios are written as requests with an end time in seconds; `Scenario::log` renders them
+//! the way nginx does (timestamp = request end, whole seconds, lines in completion order).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use why409::analyze::{Settings, analyze};
+use why409::detect::Scope;
+
+/// 2026-03-02T09:00:00Z.
+const T0: i64 = 1_772_442_000;
+
+#[derive(Clone)]
+struct Req {
+    end: f64,
+    client: String,
+    method: &'static str,
+    path: String,
+    status: u16,
+    duration: f64,
+}
+
+#[derive(Default, Clone)]
+struct Scenario {
+    reqs: Vec<Req>,
+}
+
+impl Scenario {
+    fn new() -> Scenario {
+        Scenario::default()
+    }
+
+    /// A request ending at `end` seconds after T0, taking 40 ms.
+    fn req(
+        &mut self,
+        end: f64,
+        client: &str,
+        method: &'static str,
+        path: &str,
+        status: u16,
+    ) -> &mut Scenario {
+        self.reqs.push(Req {
+            end,
+            client: client.to_string(),
+            method,
+            path: path.to_string(),
+            status,
+            duration: 0.04,
+        });
+        self
+    }
+
+    /// A request with its own duration.
+    fn slow(
+        &mut self,
+        end: f64,
+        client: &str,
+        method: &'static str,
+        path: &str,
+        status: u16,
+        duration: f64,
+    ) -> &mut Scenario {
+        self.reqs.push(Req {
+            end,
+            client: client.to_string(),
+            method,
+            path: path.to_string(),
+            status,
+            duration,
+        });
+        self
+    }
+
+    fn extend(&mut self, other: &Scenario) -> &mut Scenario {
+        self.reqs.extend(other.reqs.iter().cloned());
+        self
+    }
+
+    /// Busy normal traffic over `[0, span]`: reads and successful writes by many clients on
+    /// many products, deterministic.
+    fn background(&mut self, span: f64, requests: usize) -> &mut Scenario {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            seed >> 33
+        };
+        for k in 0..requests {
+            let t = span * k as f64 / requests as f64;
+            let client = format!("100.64.{}.{}", next() % 4, next() % 200 + 1);
+            let path = format!("/api/v1/products/{}", 1000 + next() % 300);
+            let (method, status) = if next().is_multiple_of(4) {
+                ("PUT", 200)
+            } else {
+                ("GET", 200)
+            };
+            self.req(t, &client, method, &path, status);
+        }
+        self
+    }
+
+    /// The log text: nginx combined, `timed` appends `$request_time`.
+    fn log(&self, timed: bool) -> String {
+        let mut reqs = self.reqs.clone();
+        reqs.sort_by(|a, b| a.end.total_cmp(&b.end));
+        let mut out = String::new();
+        for r in reqs {
+            let secs = T0 + r.end.floor() as i64;
+            let ts = jiff::Timestamp::from_second(secs)
+                .unwrap()
+                .strftime("%d/%b/%Y:%H:%M:%S +0000");
+            out.push_str(&format!(
+                "{} - - [{ts}] \"{} {} HTTP/1.1\" {} 120 \"-\" \"scenario/1.0\"",
+                r.client, r.method, r.path, r.status
+            ));
+            if timed {
+                out.push_str(&format!(" {:.3}", r.duration));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Runs the analysis and returns (cause, scope, instance or template).
+    fn findings(&self, timed: bool) -> BTreeSet<(String, String, String)> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(self.log(timed).as_bytes()).unwrap();
+        let a = analyze(&Settings {
+            paths: vec![file.path().to_path_buf()],
+            ..Default::default()
+        })
+        .unwrap();
+        a.findings
+            .iter()
+            .map(|f| {
+                let scope = match f.scope {
+                    Scope::Instance => "instance",
+                    Scope::Template => "template",
+                };
+                (
+                    f.cause.to_string(),
+                    scope.to_string(),
+                    f.instance.clone().unwrap_or_else(|| f.template.clone()),
+                )
+            })
+            .collect()
+    }
+
+    /// Asserts the exact findings, with and without logged durations.
+    fn expect(&self, expected: &[(&str, &str, &str)]) {
+        let want: BTreeSet<(String, String, String)> = expected
+            .iter()
+            .map(|(c, s, k)| (c.to_string(), s.to_string(), k.to_string()))
+            .collect();
+        for timed in [false, true] {
+            assert_eq!(
+                self.findings(timed),
+                want,
+                "timed = {timed}\n{}",
+                self.log(timed)
+            );
+        }
+    }
+}
+
+// --- Incidents -----------------------------------------------------------------------------
+
+/// Six POS terminals updating one stock row: each reads, then writes after someone else did.
+fn hot_spot(at: f64, scale: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let path = "/api/v1/inventory/500";
+    let clients = [
+        "198.51.100.11",
+        "198.51.100.12",
+        "198.51.100.13",
+        "198.51.100.14",
+        "198.51.100.15",
+        "198.51.100.16",
+    ];
+    for round in 0..6 {
+        let t = at + round as f64 * 2.0 * scale;
+        for (k, c) in clients.iter().enumerate() {
+            s.req(t + 0.1 * k as f64 * scale, c, "GET", path, 200);
+        }
+        let winner = clients[round % clients.len()];
+        s.req(t + 0.7 * scale, winner, "PUT", path, 200);
+        for (k, c) in clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != winner)
+            .take(3)
+        {
+            s.req(t + (0.9 + 0.1 * k as f64) * scale, c, "PUT", path, 409);
+        }
+    }
+    s
+}
+
+/// A sync job that read a doc long ago keeps sending its old ETag after an editor saved it.
+fn stale(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let path = "/api/v1/docs/7c1e2f30-8b4d-4c7e-9a15-2d9e7b3c5f02";
+    s.req(at, "198.51.100.22", "GET", path, 200);
+    s.req(at + 300.0, "198.51.100.21", "GET", path, 200).req(
+        at + 330.0,
+        "198.51.100.21",
+        "PUT",
+        path,
+        200,
+    );
+    for k in 0..5 {
+        s.req(
+            at + 350.0 + 45.0 * k as f64,
+            "198.51.100.22",
+            "PUT",
+            path,
+            412,
+        );
+    }
+    s.req(at + 600.0, "198.51.100.22", "GET", path, 200).req(
+        at + 603.0,
+        "198.51.100.22",
+        "PUT",
+        path,
+        200,
+    );
+    s
+}
+
+/// Creates that time out at the gateway and are retried into "already exists".
+fn duplicate(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..3 {
+        let t = at + 200.0 * k as f64;
+        s.slow(t, "198.51.100.31", "POST", "/api/v1/orders", 504, 30.0);
+        s.req(t + 4.0, "198.51.100.31", "POST", "/api/v1/orders", 409);
+        s.req(t + 6.0, "198.51.100.31", "GET", "/api/v1/orders", 200);
+    }
+    s
+}
+
+/// A client hammering a stale PUT five times a second.
+fn storm(at: f64, scale: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let path = "/api/v1/orders/9310442";
+    s.req(at, "198.51.100.42", "GET", path, 200).req(
+        at + 1.0 * scale,
+        "198.51.100.42",
+        "PUT",
+        path,
+        200,
+    );
+    for k in 0..30 {
+        s.req(
+            at + (40.0 + 0.2 * k as f64) * scale,
+            "198.51.100.41",
+            "PUT",
+            path,
+            409,
+        );
+    }
+    s
+}
+
+/// An export job (202) makes edits of the order conflict until it finishes.
+fn in_progress(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let path = "/api/v1/orders/9310577";
+    s.req(
+        at,
+        "198.51.100.51",
+        "POST",
+        "/api/v1/orders/9310577/export",
+        202,
+    );
+    for (k, c) in [
+        "198.51.100.52",
+        "198.51.100.53",
+        "198.51.100.52",
+        "198.51.100.54",
+        "198.51.100.53",
+        "198.51.100.52",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.req(at + 2.0 + 5.0 * k as f64, c, "PUT", path, 409);
+    }
+    s.req(at + 34.0, "198.51.100.52", "PUT", path, 200);
+    s.req(at + 36.0, "198.51.100.53", "GET", path, 200).req(
+        at + 37.0,
+        "198.51.100.53",
+        "PATCH",
+        path,
+        200,
+    );
+    s
+}
+
+/// An editor keeps a document lock for 7 minutes while others get 423.
+fn lock(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let doc = "/api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b";
+    let lock = format!("{doc}/lock");
+    s.req(at, "203.0.113.61", "POST", &lock, 200);
+    for (k, c) in [
+        "203.0.113.62",
+        "203.0.113.63",
+        "203.0.113.62",
+        "203.0.113.64",
+        "203.0.113.63",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.req(at + 50.0 + 70.0 * k as f64, c, "PUT", doc, 423);
+    }
+    s.req(at + 200.0, "203.0.113.61", "PUT", doc, 200);
+    s.req(at + 420.0, "203.0.113.61", "DELETE", &lock, 204);
+    s.req(at + 440.0, "203.0.113.62", "PUT", doc, 200);
+    // A later, short hold: the usual hold time on this document.
+    s.req(at + 500.0, "203.0.113.64", "POST", &lock, 200)
+        .req(at + 505.0, "203.0.113.64", "PUT", doc, 200)
+        .req(at + 508.0, "203.0.113.64", "DELETE", &lock, 204);
+    s
+}
+
+/// Customers cancel orders that the warehouse already shipped.
+fn transition(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..5 {
+        let t = at + 60.0 * k as f64;
+        let order = format!("/api/v1/orders/{}", 9_400_001 + k);
+        s.req(t, "203.0.113.71", "POST", &format!("{order}/ship"), 200);
+        s.req(t + 20.0, "203.0.113.72", "GET", &order, 200);
+        s.req(
+            t + 25.0,
+            "203.0.113.72",
+            "POST",
+            &format!("{order}/cancel"),
+            409,
+        );
+    }
+    s
+}
+
+/// From `tau` on, a third of cart PATCHes get 409, across clients and carts; volume is flat.
+fn regression(span: f64, tau: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let mut k = 0usize;
+    let mut t = 0.0;
+    while t < span {
+        let client = format!("100.72.0.{}", k % 12 + 1);
+        let path = format!("/api/v1/carts/{}", 50_000 + k % 97);
+        let status = if t >= tau && k.is_multiple_of(3) {
+            409
+        } else {
+            200
+        };
+        s.req(t, &client, "PATCH", &path, status);
+        k += 1;
+        t += span / 240.0;
+    }
+    s
+}
+
+/// After the server started requiring If-Match, an old mobile app's writes get 428.
+fn precondition_required(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..8 {
+        let client = format!("100.70.0.{}", k % 4 + 1);
+        let path = format!("/api/v1/profiles/{}", 700 + k);
+        s.req(at + 30.0 * k as f64, &client, "GET", &path, 200);
+        s.req(at + 30.0 * k as f64 + 2.0, &client, "PATCH", &path, 428);
+    }
+    s
+}
+
+// --- Normal behaviour ----------------------------------------------------------------------
+
+/// Clients that resolve a conflict: 409 → GET → successful write, each on its own order.
+fn handled(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..4 {
+        let t = at + 300.0 * k as f64;
+        let path = format!("/api/v1/orders/{}", 4_252_877 + k);
+        let (other, me) = (
+            format!("100.65.0.{}", 10 + k),
+            format!("100.65.1.{}", 10 + k),
+        );
+        s.req(t - 2.0, &me, "GET", &path, 200)
+            .req(t - 1.0, &other, "PUT", &path, 200);
+        s.req(t, &me, "PUT", &path, 409)
+            .req(t + 0.5, &me, "GET", &path, 200)
+            .req(t + 1.0, &me, "PUT", &path, 200);
+    }
+    s
+}
+
+/// A create-if-absent probe answered 409 once; the client moves on.
+fn probe(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    s.req(at, "100.66.0.5", "PUT", "/api/v1/users/usr_adff553311", 409)
+        .req(
+            at + 1.0,
+            "100.66.0.5",
+            "GET",
+            "/api/v1/users/usr_adff553311",
+            200,
+        );
+    s
+}
+
+/// One double-tap on a submit button.
+fn double_tap(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    s.req(at, "100.67.0.9", "POST", "/api/v1/payments", 201)
+        .req(at + 0.4, "100.67.0.9", "POST", "/api/v1/payments", 409);
+    s
+}
+
+/// Busy keys: 2,000 successful writes from 5 clients on 4 keys, 2 conflicts (0.1 %).
+fn busy_keys(span: f64) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..2000 {
+        let t = span * k as f64 / 2000.0;
+        let path = format!("/api/v1/counters/{}", k % 4);
+        let client = format!("100.68.0.{}", k % 5 + 1);
+        let status = if k == 700 || k == 1500 { 409 } else { 200 };
+        s.req(t, &client, "PUT", &path, status);
+    }
+    s
+}
+
+/// A lock taken and released promptly, with one waiter.
+fn prompt_lock(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    s.req(at, "100.69.0.1", "LOCK", "/dav/reports/q1.xlsx", 200);
+    s.req(at + 1.0, "100.69.0.2", "PUT", "/dav/reports/q1.xlsx", 423);
+    s.req(
+        at + 2.0,
+        "100.69.0.1",
+        "UNLOCK",
+        "/dav/reports/q1.xlsx",
+        204,
+    );
+    s.req(at + 3.0, "100.69.0.2", "PUT", "/dav/reports/q1.xlsx", 201);
+    s
+}
+
+fn hour() -> Scenario {
+    let mut s = Scenario::new();
+    s.background(3600.0, 3000);
+    s
+}
+
+// --- Single causes -------------------------------------------------------------------------
+
+#[test]
+fn hot_spot_edit_alone() {
+    hour().extend(&hot_spot(600.0, 1.0)).expect(&[(
+        "hot_spot_edit",
+        "instance",
+        "/api/v1/inventory/500",
+    )]);
+}
+
+#[test]
+fn stale_version_alone() {
+    hour().extend(&stale(300.0)).expect(&[(
+        "stale_version",
+        "instance",
+        "/api/v1/docs/7c1e2f30-8b4d-4c7e-9a15-2d9e7b3c5f02",
+    )]);
+}
+
+#[test]
+fn duplicate_create_alone() {
+    hour()
+        .extend(&duplicate(1000.0))
+        .expect(&[("duplicate_create", "instance", "/api/v1/orders")]);
+}
+
+#[test]
+fn retry_storm_alone() {
+    hour().extend(&storm(1400.0, 1.0)).expect(&[(
+        "retry_storm",
+        "instance",
+        "/api/v1/orders/9310442",
+    )]);
+}
+
+#[test]
+fn in_progress_conflict_alone() {
+    hour().extend(&in_progress(1800.0)).expect(&[(
+        "in_progress_conflict",
+        "instance",
+        "/api/v1/orders/9310577",
+    )]);
+}
+
+#[test]
+fn lock_contention_alone() {
+    hour().extend(&lock(2200.0)).expect(&[(
+        "lock_contention",
+        "instance",
+        "/api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b",
+    )]);
+}
+
+#[test]
+fn state_transition_alone() {
+    hour().extend(&transition(2500.0)).expect(&[(
+        "state_transition",
+        "template",
+        "/api/v1/orders/{id}/cancel",
+    )]);
+}
+
+#[test]
+fn deploy_regression_alone() {
+    hour().extend(&regression(3600.0, 2100.0)).expect(&[(
+        "deploy_regression",
+        "template",
+        "/api/v1/carts/{id}",
+    )]);
+}
+
+#[test]
+fn missing_precondition_alone() {
+    hour().extend(&precondition_required(2000.0)).expect(&[(
+        "missing_precondition",
+        "template",
+        "/api/v1/profiles/{id}",
+    )]);
+}
+
+// --- Normal behaviour is not a finding ----------------------------------------------------
+
+#[test]
+fn handled_conflicts_are_not_findings() {
+    hour().extend(&handled(300.0)).expect(&[]);
+}
+
+#[test]
+fn a_create_if_absent_probe_is_not_a_finding() {
+    hour().extend(&probe(900.0)).expect(&[]);
+}
+
+#[test]
+fn a_single_double_tap_is_not_a_finding() {
+    hour().extend(&double_tap(1200.0)).expect(&[]);
+}
+
+#[test]
+fn rare_conflicts_on_busy_keys_are_not_findings() {
+    hour().extend(&busy_keys(3600.0)).expect(&[]);
+}
+
+#[test]
+fn a_promptly_released_lock_is_not_a_finding() {
+    hour().extend(&prompt_lock(1500.0)).expect(&[]);
+}
+
+#[test]
+fn constant_conflict_ratio_is_not_a_regression() {
+    // The same cart traffic with 409s from the start: nothing changed at any point.
+    hour().extend(&regression(3600.0, 0.0)).expect(&[]);
+}
+
+// --- Mixed logs ------------------------------------------------------------------------------
+
+#[test]
+fn every_cause_at_once_among_busy_normal_traffic() {
+    let mut s = hour();
+    s.extend(&hot_spot(200.0, 1.0))
+        .extend(&stale(300.0))
+        .extend(&duplicate(1000.0))
+        .extend(&storm(1400.0, 1.0))
+        .extend(&in_progress(1800.0))
+        .extend(&lock(2200.0))
+        .extend(&transition(2500.0))
+        .extend(&regression(3600.0, 2100.0))
+        .extend(&handled(500.0))
+        .extend(&probe(900.0))
+        .extend(&double_tap(1200.0))
+        .extend(&busy_keys(3600.0))
+        .extend(&prompt_lock(1500.0));
+    s.expect(&[
+        ("deploy_regression", "template", "/api/v1/carts/{id}"),
+        ("duplicate_create", "instance", "/api/v1/orders"),
+        ("hot_spot_edit", "instance", "/api/v1/inventory/500"),
+        ("in_progress_conflict", "instance", "/api/v1/orders/9310577"),
+        (
+            "lock_contention",
+            "instance",
+            "/api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b",
+        ),
+        ("retry_storm", "instance", "/api/v1/orders/9310442"),
+        (
+            "stale_version",
+            "instance",
+            "/api/v1/docs/7c1e2f30-8b4d-4c7e-9a15-2d9e7b3c5f02",
+        ),
+        ("state_transition", "template", "/api/v1/orders/{id}/cancel"),
+    ]);
+}
+
+// --- Scale-free defaults ------------------------------------------------------------------
+
+#[test]
+fn a_three_second_hot_spot_in_a_one_minute_log() {
+    let mut s = Scenario::new();
+    s.background(60.0, 300);
+    s.extend(&hot_spot(20.0, 0.25));
+    s.expect(&[("hot_spot_edit", "instance", "/api/v1/inventory/500")]);
+}
+
+#[test]
+fn a_two_hour_hot_spot_in_a_week_of_logs() {
+    let mut s = Scenario::new();
+    s.background(7.0 * 86_400.0, 6000);
+    // Rounds every 20 minutes: the incident spans two hours.
+    s.extend(&hot_spot(3.0 * 86_400.0, 600.0));
+    s.expect(&[("hot_spot_edit", "instance", "/api/v1/inventory/500")]);
+}
+
+#[test]
+fn retry_storms_at_both_scales() {
+    let mut short = Scenario::new();
+    short.background(60.0, 300).extend(&storm(5.0, 0.1));
+    short.expect(&[("retry_storm", "instance", "/api/v1/orders/9310442")]);
+    let mut long = Scenario::new();
+    long.background(7.0 * 86_400.0, 6000)
+        .extend(&storm(86_400.0, 200.0));
+    long.expect(&[("retry_storm", "instance", "/api/v1/orders/9310442")]);
+}
+
+#[test]
+fn thresholds_change_the_outcome() {
+    // Raising the storm minimum above the 30 attempts turns the storm into a stale version
+    // (the same client, no re-read, another client's write before).
+    let mut s = hour();
+    s.extend(&storm(1400.0, 1.0));
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(s.log(false).as_bytes()).unwrap();
+    let mut settings = Settings {
+        paths: vec![file.path().to_path_buf()],
+        ..Default::default()
+    };
+    settings
+        .thresholds
+        .set("retry_storm_min_attempts=31")
+        .unwrap();
+    let a = analyze(&settings).unwrap();
+    let causes: Vec<&str> = a.findings.iter().map(|f| f.cause).collect();
+    assert_eq!(causes, vec!["stale_version"]);
+}
+
+// --- The demo log ----------------------------------------------------------------------------
+
+#[test]
+fn demo_log_yields_each_seeded_incident_and_nothing_else() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/access.log");
+    if !path.exists() {
+        eprintln!("fixtures/demo/access.log not present; skipping");
+        return;
+    }
+    let a = analyze(&Settings {
+        paths: vec![path],
+        ..Default::default()
+    })
+    .unwrap();
+    let got: BTreeSet<(String, String)> = a
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.cause.to_string(),
+                f.instance.clone().unwrap_or_else(|| f.template.clone()),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("hot_spot_edit", "/api/v1/inventory/94017"),
+        (
+            "stale_version",
+            "/api/v1/docs/3f6c1a2e-8b4d-4c7e-9a15-2d9e7b3c5f01",
+        ),
+        ("duplicate_create", "/api/v1/orders"),
+        ("retry_storm", "/api/v1/orders/9310442"),
+        ("in_progress_conflict", "/api/v1/orders/9310577"),
+        (
+            "lock_contention",
+            "/api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b",
+        ),
+        ("state_transition", "/api/v1/orders/{id}/cancel"),
+        ("deploy_regression", "/api/v1/carts/{id}"),
+    ]
+    .iter()
+    .map(|(c, k)| (c.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let conflicts = |cause: &str| {
+        a.findings
+            .iter()
+            .find(|f| f.cause == cause)
+            .map(|f| f.conflicts())
+    };
+    assert_eq!(conflicts("hot_spot_edit"), Some(34));
+    assert_eq!(conflicts("stale_version"), Some(7));
+    assert_eq!(conflicts("duplicate_create"), Some(5));
+    assert_eq!(conflicts("retry_storm"), Some(40));
+    assert_eq!(conflicts("in_progress_conflict"), Some(12));
+    assert_eq!(conflicts("lock_contention"), Some(11));
+    assert_eq!(conflicts("state_transition"), Some(31));
+    assert_eq!(conflicts("deploy_regression"), Some(47));
+}
