@@ -68,6 +68,8 @@ pub struct Timelines {
     pub events: Vec<Vec<Event>>,
     /// Whether any event carried a logged duration.
     pub timed: bool,
+    /// Children of each instance (instances whose parent it is), computed once.
+    children: Vec<Vec<InstanceId>>,
 }
 
 impl Timelines {
@@ -85,11 +87,7 @@ impl Timelines {
     }
     /// Children of an instance (instances whose parent it is).
     pub fn children(&self, id: InstanceId) -> impl Iterator<Item = InstanceId> + '_ {
-        self.instances
-            .iter()
-            .enumerate()
-            .filter(move |(_, i)| i.parent == Some(id))
-            .map(|(k, _)| k as InstanceId)
+        self.children.get(id as usize).into_iter().flatten().copied()
     }
     /// Instances grouped by template, for route-wide detectors.
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
@@ -191,11 +189,12 @@ impl TimelineBuilder {
         for ev in events.iter_mut() {
             ev.sort_by_key(|e| (e.start, e.end, e.input, e.line));
         }
-        Timelines {
-            clients,
-            instances,
-            events,
-            timed,
+        let mut children = vec![Vec::new(); instances.len()];
+        for (k, inst) in instances.iter().enumerate() {
+            if let Some(p) = inst.parent {
+                children[p as usize].push(k as InstanceId);
+            }
         }
+        Timelines { clients, instances, events, timed, children }
     }
 }

@@ -35,10 +35,9 @@ struct Trigger {
 }
 
 fn is_trigger(e: &Event, path: &str, own_or_parent: bool) -> bool {
-    if signals::lock_op(e, path).is_some() {
-        return false;
-    }
-    e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success())
+    // Cheap status/method test first: most events are neither.
+    let candidate = e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success());
+    candidate && signals::lock_op(e, path).is_none()
 }
 
 impl Detector for InProgressConflict {

@@ -117,6 +117,30 @@ fn prefix_groups<'a>(mut b: &'a [u8], groups: &mut [&'a [u8]; 8]) -> usize {
 }
 
 fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
+    // Fast path for the usual `remote ident user ` (single spaces, no quotes, no lists).
+    let mut sp = [0usize; 3];
+    let mut n = 0;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b' ' => {
+                if n == 3 {
+                    n = 4;
+                    break;
+                }
+                sp[n] = i;
+                n += 1;
+            }
+            b'"' | b',' | b'\t' => {
+                n = 4;
+                break;
+            }
+            _ => {}
+        }
+    }
+    if n == 3 && sp[2] == b.len() - 1 && sp[0] > 0 && sp[1] > sp[0] + 1 && sp[2] > sp[1] + 1 {
+        let user = &b[sp[1] + 1..sp[2]];
+        return Some(Prefix { remote: &b[..sp[0]], xff: None, host: None, user: (user != b"-").then_some(user) });
+    }
     let mut g: [&[u8]; 8] = [&[]; 8];
     let n = prefix_groups(b, &mut g);
     if n == 0 {
