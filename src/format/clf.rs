@@ -24,9 +24,11 @@
 //!   list is X-Forwarded-For, 32 hex digits or a UUID is a request id, another quoted token is
 //!   an API key, and `key=value` pairs (`rt=0.015 rid=... key=...`) by their key.
 
-use super::text::{self, looks_like_ip, optional, quoted, skip_spaces, strip_port, token, unescape};
+use super::text::{
+    self, looks_like_ip, optional, quoted, skip_spaces, strip_port, token, unescape,
+};
 use super::{Format, LineContext};
-use crate::record::{Method, Request, Skip, Text, TimeAnchor};
+use crate::record::{Request, Skip, Text, TimeAnchor};
 use crate::timestamp::parse_clf;
 
 /// Which CLF family member this instance detects as. Both parse the same way.
@@ -42,10 +44,14 @@ pub struct Clf {
 
 impl Clf {
     pub fn combined() -> Clf {
-        Clf { variant: Variant::Combined }
+        Clf {
+            variant: Variant::Combined,
+        }
     }
     pub fn common() -> Clf {
-        Clf { variant: Variant::Common }
+        Clf {
+            variant: Variant::Common,
+        }
     }
 }
 
@@ -117,8 +123,17 @@ fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
         return None;
     }
     // ident and user are the last two groups when there are at least three.
-    let (addrs, user) = if n >= 3 { (&g[..n - 2], Some(g[n - 1])) } else { (&g[..n], None) };
-    let mut p = Prefix { remote: b"", xff: None, host: None, user: user.filter(|u| !u.is_empty() && *u != b"-") };
+    let (addrs, user) = if n >= 3 {
+        (&g[..n - 2], Some(g[n - 1]))
+    } else {
+        (&g[..n], None)
+    };
+    let mut p = Prefix {
+        remote: b"",
+        xff: None,
+        host: None,
+        user: user.filter(|u| !u.is_empty() && *u != b"-"),
+    };
     let is_list = |x: &[u8]| memchr::memchr(b',', x).is_some();
     match addrs.len() {
         1 => p.remote = addrs[0],
@@ -148,23 +163,6 @@ fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
     Some(p)
 }
 
-/// Splits `METHOD target PROTO` (target may contain spaces only in junk lines).
-fn parse_request_line(r: &[u8]) -> (Method, &[u8]) {
-    let Some(sp) = memchr::memchr(b' ', r) else {
-        return (Method::Other, b"");
-    };
-    let method = Method::parse(&r[..sp]);
-    let rest = &r[sp + 1..];
-    let target = match memchr::memrchr(b' ', rest) {
-        Some(p) if rest[p + 1..].starts_with(b"HTTP/") => &rest[..p],
-        _ => rest,
-    };
-    if method == Method::Other && !target.starts_with(b"/") {
-        return (Method::Other, b"");
-    }
-    (method, target)
-}
-
 /// Reads the fields appended after the user agent.
 fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
     let mut float_seen = false;
@@ -176,7 +174,9 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             break;
         }
         if b[0] == b'"' {
-            let Some((inner, rest)) = quoted(b) else { break };
+            let Some((inner, rest)) = quoted(b) else {
+                break;
+            };
             b = rest;
             quoted_extra(inner, out);
             continue;
@@ -241,7 +241,8 @@ fn quoted_extra<'a>(inner: &'a [u8], out: &mut Request<'a>) {
     }
     let token_like = v.len() >= 4
         && v.len() <= 128
-        && v.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':' | b'@'));
+        && v.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':' | b'@'));
     if token_like && out.api_key.is_none() {
         out.api_key = Some(text::text(v));
     }
@@ -254,7 +255,13 @@ fn first_of_list(v: &[u8]) -> &[u8] {
 fn is_request_id(v: &[u8]) -> bool {
     text::is_hex_of_len(v, 32)
         || (v.len() == 36
-            && v.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() }))
+            && v.iter().enumerate().all(|(i, &c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == b'-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            }))
 }
 
 fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
@@ -280,7 +287,10 @@ fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
         b"host" | b"vhost" => out.host = optional(val),
         b"xff" | b"forwarded_for" => out.xff = optional(val),
         b"ust" | b"upstream_status" => {
-            let last = val.rsplit(|&c| c == b' ' || c == b',').find(|s| !s.is_empty()).unwrap_or(b"");
+            let last = val
+                .rsplit(|&c| c == b' ' || c == b',')
+                .find(|s| !s.is_empty())
+                .unwrap_or(b"");
             out.upstream_status = text::status(last);
         }
         _ => {}
@@ -309,14 +319,20 @@ impl Format for Clf {
             Variant::Combined => {
                 r#"203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" 0.042 "5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7" "key_live_7Hq2""#
             }
-            Variant::Common => r#"::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+            Variant::Common => {
+                r#"::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#
+            }
         }
     }
 
     fn detect(&self, line: &[u8]) -> bool {
-        let Some(lb) = time_open(line) else { return false };
+        let Some(lb) = time_open(line) else {
+            return false;
+        };
         let after = &line[lb..];
-        let Some(rb) = memchr::memchr(b']', after) else { return false };
+        let Some(rb) = memchr::memchr(b']', after) else {
+            return false;
+        };
         if parse_clf(&after[1..rb]).is_none() {
             return false;
         }
@@ -337,17 +353,25 @@ impl Format for Clf {
         }
     }
 
-    fn parse<'a>(&self, line: &'a [u8], cx: &mut LineContext<'a>, out: &mut Request<'a>) -> Result<(), Skip> {
+    fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
         let lb = time_open(line).ok_or(Skip::MALFORMED)?;
         let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
         let after = &line[lb + 1..];
         let rb = memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?;
-        out.time = cx.time_cache.get_or(&after[..rb], parse_clf).ok_or(Skip::BAD_TIME)?;
+        out.time = cx
+            .time_cache
+            .get_or(&after[..rb], parse_clf)
+            .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::End;
 
         let rest = skip_spaces(&after[rb + 1..]);
         let (req, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
-        let (method, target) = parse_request_line(req);
+        let (method, target) = text::request_line(req);
         out.method = method;
         out.target = unescape(target);
 
@@ -381,7 +405,9 @@ impl Format for Clf {
 }
 
 fn strip_port_if_ip(b: &[u8]) -> &[u8] {
-    if b.first() == Some(&b'[') || (looks_like_ip(b) && b.iter().filter(|&&c| c == b':').count() == 1) {
+    if b.first() == Some(&b'[')
+        || (looks_like_ip(b) && b.iter().filter(|&&c| c == b':').count() == 1)
+    {
         strip_port(b)
     } else {
         b
@@ -395,6 +421,7 @@ fn host_text(b: &[u8]) -> Text<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Method;
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         let mut cx = LineContext::default();
@@ -411,7 +438,10 @@ mod tests {
         assert_eq!(r.target, "/api/v1/orders/1042");
         assert_eq!(r.status, 409);
         assert_eq!(r.duration_us, Some(42_000));
-        assert_eq!(r.request_id.as_deref(), Some("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7"));
+        assert_eq!(
+            r.request_id.as_deref(),
+            Some("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7")
+        );
         assert_eq!(r.api_key.as_deref(), Some("key_live_7Hq2"));
         assert_eq!(crate::timestamp::rfc3339(r.time), "2026-03-02T09:14:05Z");
     }
@@ -435,8 +465,14 @@ mod tests {
         let r = parse(r#"example.com:80 "10.5.102.222, 175.16.199.1, 204.246.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /assets/xxxx?q=100 HTTP/1.1" 200 25507 "-" "Amazon CloudFront""#).unwrap();
         assert_eq!(r.remote, "10.2.1.185");
         assert_eq!(r.host.as_deref(), Some("example.com"));
-        assert_eq!(r.xff.as_deref(), Some("10.5.102.222, 175.16.199.1, 204.246.1.1"));
-        let r = parse(r#"example.com:80 unix: - - [26/Feb/2019:15:39:42 +0100] "hello" 400 173 "-" "-""#).unwrap();
+        assert_eq!(
+            r.xff.as_deref(),
+            Some("10.5.102.222, 175.16.199.1, 204.246.1.1")
+        );
+        let r = parse(
+            r#"example.com:80 unix: - - [26/Feb/2019:15:39:42 +0100] "hello" 400 173 "-" "-""#,
+        )
+        .unwrap();
         assert_eq!(r.remote, "unix:");
         assert_eq!(r.method, Method::Other);
         assert_eq!(r.target, "");
@@ -447,7 +483,10 @@ mod tests {
         let r = parse(r#"127.0.0.1 - - [12/Apr/2018:09:48:40 +0200] "" 400 0 "-" "-""#).unwrap();
         assert_eq!((r.method, r.status), (Method::Other, 400));
         let r = parse(r#"::1 - - [26/Dec/2016:16:16:48 +0200] "-" 408 -"#).unwrap();
-        assert_eq!((r.method, r.status, r.bytes_sent), (Method::Other, 408, None));
+        assert_eq!(
+            (r.method, r.status, r.bytes_sent),
+            (Method::Other, 408, None)
+        );
         let r = parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" 400 157 "-" "-""#).unwrap();
         assert_eq!((r.method, r.target.as_ref()), (Method::Other, ""));
     }
@@ -480,8 +519,19 @@ mod tests {
     fn bad_lines_are_skips_not_panics() {
         assert_eq!(parse("").unwrap_err(), Skip::MALFORMED);
         assert_eq!(parse("garbage [ ]").unwrap_err(), Skip::MALFORMED);
-        assert_eq!(parse(r#"1.2.3.4 - - [99/Foo/2018:09:48:40 +0000] "GET / HTTP/1.1" 200 1"#).unwrap_err(), Skip::BAD_TIME);
-        assert_eq!(parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "OPTIONS / HTTP/1.1" - 7908"#).unwrap_err(), Skip::BAD_STATUS);
-        assert_eq!(parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "GET / HTTP/1.1"#).unwrap_err(), Skip::MALFORMED);
+        assert_eq!(
+            parse(r#"1.2.3.4 - - [99/Foo/2018:09:48:40 +0000] "GET / HTTP/1.1" 200 1"#)
+                .unwrap_err(),
+            Skip::BAD_TIME
+        );
+        assert_eq!(
+            parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "OPTIONS / HTTP/1.1" - 7908"#)
+                .unwrap_err(),
+            Skip::BAD_STATUS
+        );
+        assert_eq!(
+            parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "GET / HTTP/1.1"#).unwrap_err(),
+            Skip::MALFORMED
+        );
     }
 }

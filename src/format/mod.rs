@@ -5,7 +5,13 @@
 //! Detection sniffs the first non-blank lines of each input and picks the format that accepts
 //! the most of them; `--format NAME` skips detection.
 
+pub mod apigw;
 pub mod clf;
+pub mod envoy;
+pub mod envoy_json;
+pub mod fields;
+pub mod json;
+pub mod nginx_json;
 pub mod text;
 
 use crate::record::{Request, Skip, Text};
@@ -40,7 +46,12 @@ pub trait Format: Send + Sync {
         false
     }
     /// Parse one line (without its line terminator) into `out`.
-    fn parse<'a>(&self, line: &'a [u8], cx: &mut LineContext<'a>, out: &mut Request<'a>) -> Result<(), Skip>;
+    fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip>;
     /// A named extra field from the line (a request header logged by the format), for
     /// `--client header:NAME`. Formats that log no headers return `None`.
     fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {
@@ -51,7 +62,15 @@ pub trait Format: Send + Sync {
 /// Every built-in format, in detection priority order (more specific formats first, so a
 /// tie goes to the one that knows more fields).
 pub fn registry() -> Vec<Box<dyn Format>> {
-    vec![Box::new(clf::Clf::combined()), Box::new(clf::Clf::common())]
+    vec![
+        Box::new(nginx_json::NginxJson),
+        Box::new(envoy_json::EnvoyJson),
+        Box::new(apigw::ApiGatewayJson),
+        Box::new(envoy::Envoy),
+        Box::new(apigw::ApiGatewayClf),
+        Box::new(clf::Clf::combined()),
+        Box::new(clf::Clf::common()),
+    ]
 }
 
 /// Looks a format up by name (`--format`). Accepts a few aliases users type.
@@ -75,13 +94,20 @@ pub const DETECT_SAMPLE_LINES: usize = 64;
 /// Picks the format that accepts the most of `lines` (non-blank lines from the start of an
 /// input). Returns `None` when no format accepts at least half of them.
 pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f dyn Format> {
-    let lines: Vec<&[u8]> = lines.iter().copied().filter(|l| !text::trim(l).is_empty()).collect();
+    let lines: Vec<&[u8]> = lines
+        .iter()
+        .copied()
+        .filter(|l| !text::trim(l).is_empty())
+        .collect();
     if lines.is_empty() {
         return None;
     }
     let mut best: Option<(&dyn Format, usize)> = None;
     for f in formats {
-        let score = lines.iter().filter(|l| f.is_directive(l) || f.detect(l)).count();
+        let score = lines
+            .iter()
+            .filter(|l| f.is_directive(l) || f.detect(l))
+            .count();
         let directives_only = lines.iter().all(|l| f.is_directive(l));
         if score == 0 || directives_only && lines.len() > 1 {
             continue;
