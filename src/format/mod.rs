@@ -5,14 +5,23 @@
 //! Detection sniffs the first non-blank lines of each input and picks the format that accepts
 //! the most of them; `--format NAME` skips detection.
 
+pub mod alb;
 pub mod apigw;
+pub mod azure;
+pub mod caddy;
 pub mod clf;
+pub mod cloudflare;
 pub mod envoy;
 pub mod envoy_json;
 pub mod fields;
+pub mod gcp;
+pub mod haproxy;
 pub mod json;
+pub mod kong;
 pub mod nginx_json;
 pub mod text;
+pub mod traefik;
+pub mod w3c;
 
 use crate::record::{Request, Skip, Text};
 use crate::timestamp::TimeCache;
@@ -27,6 +36,8 @@ pub struct LineContext<'h> {
     pub time_cache: TimeCache,
     /// Seconds east of UTC for formats that log local time without an offset (`--tz`).
     pub local_offset_secs: i64,
+    /// The column mapping built from the W3C `#Fields:` directive in force.
+    pub w3c: w3c::Columns,
 }
 
 /// One access-log format.
@@ -63,11 +74,23 @@ pub trait Format: Send + Sync {
 /// tie goes to the one that knows more fields).
 pub fn registry() -> Vec<Box<dyn Format>> {
     vec![
+        Box::new(caddy::Caddy),
+        Box::new(kong::Kong),
+        Box::new(traefik::TraefikJson),
+        Box::new(gcp::Gcp),
+        Box::new(azure::Azure),
+        Box::new(cloudflare::Cloudflare),
         Box::new(nginx_json::NginxJson),
         Box::new(envoy_json::EnvoyJson),
         Box::new(apigw::ApiGatewayJson),
+        Box::new(alb::Alb),
+        Box::new(alb::Elb),
+        Box::new(w3c::W3c::w3c()),
+        Box::new(w3c::W3c::cloudfront()),
         Box::new(envoy::Envoy),
+        Box::new(haproxy::Haproxy),
         Box::new(apigw::ApiGatewayClf),
+        Box::new(traefik::Traefik),
         Box::new(clf::Clf::combined()),
         Box::new(clf::Clf::common()),
     ]
