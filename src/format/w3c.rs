@@ -9,8 +9,9 @@
 //!
 //! Quirks handled:
 //! - the column mapping comes from the last `#Fields:` line before the data line (the
-//!   pipeline passes it in `LineContext::directive`); IIS writes a new header block at every
-//!   restart, possibly with other fields; other `#` directives keep the mapping in force;
+//!   pipeline passes it in `LineContext::directive`, so only `#Fields:` counts as a
+//!   directive); IIS writes a new header block at every restart, possibly with other
+//!   fields; `#Version`, `#Date` and other `#` lines are skipped as comments;
 //! - without a header, CloudFront lines use the standard field order and IIS-like lines are
 //!   read by shape (method, then stem, query, port, user, client; status followed by
 //!   substatus, win32 status and the ms time);
@@ -339,6 +340,19 @@ impl Format for W3c {
         if line.starts_with(b"#Fields:") {
             return memchr::memmem::find(line, b"x-edge-").is_some() == self.cloudfront;
         }
+        if line.first() == Some(&b'#') {
+            return [
+                &b"#Version:"[..],
+                b"#Software:",
+                b"#Date:",
+                b"#Start-Date:",
+                b"#End-Date:",
+                b"#Remark:",
+                b"#GMT-Offset:",
+            ]
+            .iter()
+            .any(|d| line.starts_with(d));
+        }
         let l = line.strip_prefix(b"\"").unwrap_or(line);
         if l.len() < 20 || date_days(&l[..10]).is_none() {
             return false;
@@ -346,8 +360,10 @@ impl Format for W3c {
         tabbed == self.cloudfront
     }
 
+    /// Only `#Fields:` is a directive for the pipeline (it must reach later lines as
+    /// context); the other `#` lines are skipped by `parse` as comments.
     fn is_directive(&self, line: &[u8]) -> bool {
-        line.first() == Some(&b'#')
+        line.starts_with(b"#Fields:")
     }
 
     fn parse<'a>(
@@ -356,6 +372,9 @@ impl Format for W3c {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
+        if line.first() == Some(&b'#') {
+            return Err(Skip::DIRECTIVE);
+        }
         // Refresh the cached mapping when a new #Fields line is in force.
         if let Some(d) = cx.directive.filter(|d| d.starts_with(b"#Fields:")) {
             let key = d.as_ptr() as usize;
