@@ -50,7 +50,12 @@ impl Format for Caddy {
     }
 
     fn detect(&self, line: &[u8]) -> bool {
+        // Caddy's other zap lines count too (they are skipped as `not_access_log`), so a
+        // stream that is mostly startup messages is still recognised.
         json::has_key(line, "logger") && memchr::memmem::find(line, b"\"http.log.access").is_some()
+            || json::has_key(line, "level")
+                && json::has_key(line, "ts")
+                && json::has_key(line, "msg")
     }
 
     fn parse<'a>(

@@ -22,6 +22,7 @@ pub mod nginx_json;
 pub mod text;
 pub mod traefik;
 pub mod w3c;
+pub mod wrapped;
 
 use crate::record::{Request, Skip, Text};
 use crate::timestamp::TimeCache;
@@ -103,6 +104,9 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
         "clf" | "common" => "common".to_string(),
         other => other.to_string(),
     };
+    if wanted.contains('+') {
+        return wrapped::by_name(&wanted);
+    }
     registry().into_iter().find(|f| f.name() == wanted)
 }
 
@@ -137,6 +141,16 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
         }
         if best.is_none_or(|(_, s)| score > s) {
             best = Some((f.as_ref(), score));
+        }
+    }
+    // Wrapped lines (container runtimes, syslog, compose): only when no plain format reads
+    // every sampled line, and only when a wrapper does strictly better.
+    if best.is_none_or(|(_, s)| s < lines.len()) {
+        for f in wrapped::all() {
+            let score = lines.iter().filter(|l| f.detect(l)).count();
+            if score > 0 && best.is_none_or(|(_, s)| score > s) {
+                best = Some((f.as_ref(), score));
+            }
         }
     }
     best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)
