@@ -4,7 +4,8 @@
 //! ```text
 //! #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken
 //! 2015-01-13 00:32:17 100.79.192.81 GET /robots.txt - 80 - 157.55.39.146 Mozilla/5.0+(compatible;+bingbot/2.0;++http://www.bing.com/bingbot.htm) - 404 0 2 1405 242 283
-//! 2019-12-04	21:02:31	LAX1	392	2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6	GET	d111111abcdef8.cloudfront.net	/index.html	200	-	Mozilla/5.0%20(Windows%20NT%2010.0)	-	-	Hit	k6WGMNkEzR5BEM_SaF47gjtX9zBDO2m349OY2an0QPEaUum1ZOLrow==	d111111abcdef8.cloudfront.net	https	23	0.000	-	TLSv1.2	ECDHE-RSA-AES128-GCM-SHA256	Hit	HTTP/2.0	-	-	11040	0.000	Hit	text/html	78	-	-
+//! 2019-12-04 ⇥ 21:02:31 ⇥ LAX1 ⇥ 392 ⇥ 2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6 ⇥ GET ⇥ d111111abcdef8.cloudfront.net ⇥ /index.html ⇥ 200 ⇥ - ⇥ Mozilla/5.0%20(Windows%20NT%2010.0) ⇥ - ⇥ - ⇥ Hit ⇥ k6WGMNkEzR5BEM_SaF47gjtX9zBDO2m349OY2an0QPEaUum1ZOLrow== ⇥ d111111abcdef8.cloudfront.net ⇥ https ⇥ 23 ⇥ 0.000 ⇥ - ⇥ TLSv1.2 ⇥ ECDHE-RSA-AES128-GCM-SHA256 ⇥ Hit ⇥ HTTP/2.0 ⇥ - ⇥ - ⇥ 11040 ⇥ 0.000 ⇥ Hit ⇥ text/html ⇥ 78 ⇥ - ⇥ -
+//! (CloudFront: ⇥ stands for the TAB separator)
 //! ```
 //!
 //! Quirks handled:
