@@ -109,8 +109,10 @@ fn analyse(data: &[u8]) -> Outcome {
     }
 }
 
-/// Files, their expected format, and request lines allowed to fail (with the reason).
-const FILES: &[(&str, &str, &[(&str, usize)])] = &[
+/// A sample file, its expected format, and request lines allowed to fail (reason, count).
+type Expect = (&'static str, &'static str, &'static [(&'static str, usize)]);
+
+const FILES: &[Expect] = &[
     ("apache/beats-apache-access-test.log", "combined", &[]),
     (
         "apache/elastic-examples-apache_logs.subset.log",

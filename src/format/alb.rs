@@ -146,10 +146,10 @@ impl Format for Alb {
         };
         let (_prio, rest) = token(rest);
         let (created, _) = token(rest);
-        if out.duration_us.is_none() {
-            if let Some(c) = parse_iso8601(created) {
-                out.duration_us = u64::try_from(out.time - c).ok();
-            }
+        if out.duration_us.is_none()
+            && let Some(c) = parse_iso8601(created)
+        {
+            out.duration_us = u64::try_from(out.time - c).ok();
         }
         Ok(())
     }

@@ -61,14 +61,15 @@ impl Format for Azure {
                     for (pk, pv) in p.members() {
                         match pk {
                             b"httpMethod" => out.method = Method::parse(pv.raw()),
-                            b"requestUri" | b"originalRequestUriWithArgs" => {
-                                if out.target.is_empty() || pk == b"originalRequestUriWithArgs" {
-                                    let (host, path) = alb::split_absolute(pv.raw());
-                                    if out.host.is_none() {
-                                        out.host = host.map(super::text::text);
-                                    }
-                                    out.target = json::unescape(path);
+                            b"requestUri" | b"originalRequestUriWithArgs"
+                                if (out.target.is_empty()
+                                    || pk == b"originalRequestUriWithArgs") =>
+                            {
+                                let (host, path) = alb::split_absolute(pv.raw());
+                                if out.host.is_none() {
+                                    out.host = host.map(super::text::text);
                                 }
+                                out.target = json::unescape(path);
                             }
                             b"hostName" | b"host" | b"originalHost" => {
                                 out.host = pv.text().or(out.host.take())
@@ -95,10 +96,10 @@ impl Format for Azure {
                         out.duration_us =
                             fields::duration(raw, if ms { Unit::Ms } else { Unit::S });
                     }
-                    if out.remote.is_empty() {
-                        if let Some(s) = socket {
-                            fields::set_remote(s, out);
-                        }
+                    if out.remote.is_empty()
+                        && let Some(s) = socket
+                    {
+                        fields::set_remote(s, out);
                     }
                 }
                 _ => {}

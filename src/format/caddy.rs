@@ -104,10 +104,10 @@ impl Format for Caddy {
                             _ => {}
                         }
                     }
-                    if out.remote.is_empty() {
-                        if let Some(r) = remote_ip {
-                            fields::set_remote(r, out);
-                        }
+                    if out.remote.is_empty()
+                        && let Some(r) = remote_ip
+                    {
+                        fields::set_remote(r, out);
                     }
                 }
                 _ => {}

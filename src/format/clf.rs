@@ -186,12 +186,12 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             let key = &tok[..eq];
             // `tok` starts at b[0], so a quoted value may run past the token's space.
             let after_eq = &b[eq + 1..];
-            if after_eq.first() == Some(&b'"') {
-                if let Some((inner, r2)) = quoted(after_eq) {
-                    keyed_extra(key, inner, out);
-                    b = r2;
-                    continue;
-                }
+            if after_eq.first() == Some(&b'"')
+                && let Some((inner, r2)) = quoted(after_eq)
+            {
+                keyed_extra(key, inner, out);
+                b = r2;
+                continue;
             }
             keyed_extra(key, &tok[eq + 1..], out);
             b = rest;

@@ -72,10 +72,10 @@ impl Format for EnvoyJson {
             }
         }
         seen.check()?;
-        if out.remote.is_empty() {
-            if let Some(x) = out.xff.clone() {
-                fields::set_remote(x, out);
-            }
+        if out.remote.is_empty()
+            && let Some(x) = out.xff.clone()
+        {
+            fields::set_remote(x, out);
         }
         Ok(())
     }

@@ -81,15 +81,16 @@ fn unhash(b: &[u8]) -> Text<'_> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'#' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (
+        if b[i] == b'#'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (
                 (b[i + 1] as char).to_digit(16),
                 (b[i + 2] as char).to_digit(16),
-            ) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -175,23 +176,23 @@ impl Format for Haproxy {
         // Header captures: `{host|agent}` — the first value is often the host; keep the
         // group only when it looks like a host name.
         let caps = skip_spaces(&rest[..q]);
-        if out.host.is_none() {
-            if let Some(open) = memchr::memchr(b'{', caps) {
-                let inner = &caps[open + 1..];
-                let end = inner
+        if out.host.is_none()
+            && let Some(open) = memchr::memchr(b'{', caps)
+        {
+            let inner = &caps[open + 1..];
+            let end = inner
+                .iter()
+                .position(|&c| c == b'|' || c == b'}')
+                .unwrap_or(inner.len());
+            let first = &inner[..end];
+            if !first.is_empty()
+                && first
                     .iter()
-                    .position(|&c| c == b'|' || c == b'}')
-                    .unwrap_or(inner.len());
-                let first = &inner[..end];
-                if !first.is_empty()
-                    && first
-                        .iter()
-                        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':'))
-                    && first.contains(&b'.')
-                    && !text::looks_like_ip(first)
-                {
-                    out.host = Some(text::text(text::strip_port(first)));
-                }
+                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':'))
+                && first.contains(&b'.')
+                && !text::looks_like_ip(first)
+            {
+                out.host = Some(text::text(text::strip_port(first)));
             }
         }
         Ok(())

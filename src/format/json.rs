@@ -341,11 +341,12 @@ pub fn unescape(s: &[u8]) -> Text<'_> {
                     continue;
                 };
                 i += 4;
-                if (0xD800..0xDC00).contains(&cp) && s[i..].starts_with(b"\\u") {
-                    if let Some(lo) = hex4(&s[i + 2..]).filter(|lo| (0xDC00..0xE000).contains(lo)) {
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                        i += 6;
-                    }
+                if (0xD800..0xDC00).contains(&cp)
+                    && s[i..].starts_with(b"\\u")
+                    && let Some(lo) = hex4(&s[i + 2..]).filter(|lo| (0xDC00..0xE000).contains(lo))
+                {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
                 }
                 let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
                 let mut buf = [0u8; 4];

@@ -88,7 +88,7 @@ pub fn registry() -> Vec<Box<dyn Format>> {
         Box::new(apigw::ApiGatewayJson),
         Box::new(alb::Alb),
         Box::new(alb::Elb),
-        Box::new(w3c::W3c::w3c()),
+        Box::new(w3c::W3c::generic()),
         Box::new(w3c::W3c::cloudfront()),
         Box::new(envoy::Envoy),
         Box::new(haproxy::Haproxy),

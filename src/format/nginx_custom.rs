@@ -192,12 +192,13 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
         );
     }
     for w in elems.windows(2) {
-        if let (Elem::Var(a), Elem::Var(b)) = (&w[0], &w[1]) {
-            if role(a).is_some() && role(b).is_some() {
-                return Err(format!(
-                    "--log-format: ${a} and ${b} are not separated by any text, so they cannot be told apart"
-                ));
-            }
+        if let (Elem::Var(a), Elem::Var(b)) = (&w[0], &w[1])
+            && role(a).is_some()
+            && role(b).is_some()
+        {
+            return Err(format!(
+                "--log-format: ${a} and ${b} are not separated by any text, so they cannot be told apart"
+            ));
         }
     }
     let sample: &'static str = Box::leak(fmt.into_boxed_str());
@@ -296,10 +297,10 @@ impl Format for NginxCustom {
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
         let mut found = None;
         let _ = self.walk(line, |i, v| {
-            if let Elem::Var(var) = &self.elems[i] {
-                if super::nginx_json::is_header_key(var.as_bytes(), name) {
-                    found = text::optional(v).map(|_| text::unescape(v));
-                }
+            if let Elem::Var(var) = &self.elems[i]
+                && super::nginx_json::is_header_key(var.as_bytes(), name)
+            {
+                found = text::optional(v).map(|_| text::unescape(v));
             }
             Ok(())
         });

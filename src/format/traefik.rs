@@ -139,7 +139,7 @@ fn json_role(key: &[u8]) -> Option<Role> {
     })
 }
 
-fn header_key<'k>(key: &'k [u8]) -> Option<&'k [u8]> {
+fn header_key(key: &[u8]) -> Option<&[u8]> {
     key.strip_prefix(b"request_")
 }
 

@@ -184,15 +184,16 @@ fn decode_header(b: &[u8]) -> Text<'_> {
         let mut out = Vec::with_capacity(cur.len());
         let mut i = 0;
         while i < cur.len() {
-            if cur[i] == b'%' && i + 2 < cur.len() {
-                if let (Some(h), Some(l)) = (
+            if cur[i] == b'%'
+                && i + 2 < cur.len()
+                && let (Some(h), Some(l)) = (
                     (cur[i + 1] as char).to_digit(16),
                     (cur[i + 2] as char).to_digit(16),
-                ) {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
+                )
+            {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
             }
             out.push(cur[i]);
             i += 1;
@@ -266,7 +267,7 @@ pub struct W3c {
 }
 
 impl W3c {
-    pub fn w3c() -> W3c {
+    pub fn generic() -> W3c {
         W3c { cloudfront: false }
     }
     pub fn cloudfront() -> W3c {
@@ -511,7 +512,7 @@ mod tests {
 
     #[test]
     fn iis_with_fields() {
-        let r = parse(&W3c::w3c(), Some(IIS_FIELDS), W3c::w3c().sample()).unwrap();
+        let r = parse(&W3c::generic(), Some(IIS_FIELDS), W3c::generic().sample()).unwrap();
         assert_eq!(
             (r.method, r.target.as_ref(), r.status),
             (Method::Put, "/api/v1/orders/1042", 409)
@@ -520,7 +521,7 @@ mod tests {
         assert_eq!(r.remote, "203.0.113.7");
         assert_eq!(r.duration_us, Some(42_000));
         assert_eq!(rfc3339(r.time), "2026-03-02T09:14:05Z");
-        let r = parse(&W3c::w3c(), Some(IIS_FIELDS), "2026-03-02 09:14:05 10.0.0.5 GET /a q=1&b=2 443 - ::1%0 Mozilla/5.0+(X11;+Linux) - 200 0 0 7").unwrap();
+        let r = parse(&W3c::generic(), Some(IIS_FIELDS), "2026-03-02 09:14:05 10.0.0.5 GET /a q=1&b=2 443 - ::1%0 Mozilla/5.0+(X11;+Linux) - 200 0 0 7").unwrap();
         assert_eq!(r.target, "/a?q=1&b=2");
         assert_eq!(r.remote, "::1%0");
         assert_eq!(r.user_agent.as_deref(), Some("Mozilla/5.0 (X11; Linux)"));
@@ -529,12 +530,12 @@ mod tests {
     #[test]
     fn no_header_by_shape() {
         // From elastic/integrations IIS fixtures (realdata/w3c-iis): three layouts.
-        let r = parse(&W3c::w3c(), None, "2018-01-01 09:10:11 W3SVC1 GET / - 80 - 127.0.0.1 Mozilla/5.0+(Windows+NT+6.1) - - example.com 200 0 0 123 456 789").unwrap();
+        let r = parse(&W3c::generic(), None, "2018-01-01 09:10:11 W3SVC1 GET / - 80 - 127.0.0.1 Mozilla/5.0+(Windows+NT+6.1) - - example.com 200 0 0 123 456 789").unwrap();
         assert_eq!(
             (r.status, r.remote.as_ref(), r.duration_us),
             (200, "127.0.0.1", Some(789_000))
         );
-        let r = parse(&W3c::w3c(), None, "2018-12-31 12:52:33 10.44.0.136 GET /${#context['x']=!(#_m['a']=true)}.action - 443 - 10.50.6.188 Mozilla/4.0+(compatible) - 404 0 2 0").unwrap();
+        let r = parse(&W3c::generic(), None, "2018-12-31 12:52:33 10.44.0.136 GET /${#context['x']=!(#_m['a']=true)}.action - 443 - 10.50.6.188 Mozilla/4.0+(compatible) - 404 0 2 0").unwrap();
         assert_eq!((r.status, r.method), (404, Method::Get));
         assert!(r.target.starts_with("/${#context"));
     }
@@ -549,7 +550,9 @@ mod tests {
             ..Default::default()
         };
         let mut r = Request::default();
-        W3c::w3c().parse(line.as_bytes(), &mut cx, &mut r).unwrap();
+        W3c::generic()
+            .parse(line.as_bytes(), &mut cx, &mut r)
+            .unwrap();
         assert_eq!((r.method, r.status), (Method::Delete, 409));
         assert_eq!(r.user_agent.as_deref(), Some(r#"Mozilla "quoted" agent"#));
         assert_eq!(r.host.as_deref(), Some("hello.example.com"));
@@ -557,7 +560,7 @@ mod tests {
         assert_eq!(rfc3339(r.time), "2012-08-15T16:00:00.675Z");
         // A new header block with fewer fields replaces the mapping.
         let r = parse(
-            &W3c::w3c(),
+            &W3c::generic(),
             Some("#Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken"),
             "2001-10-31 00:00:18 64.103.37.2 PATCH /x 412 0.5",
         )
@@ -565,7 +568,7 @@ mod tests {
         assert_eq!((r.status, r.duration_us), (412, Some(500_000)));
         assert_eq!(
             parse(
-                &W3c::w3c(),
+                &W3c::generic(),
                 Some(IIS_FIELDS),
                 "2026-13-02 09:14:05 10.0.0.5 GET / - 443 - 1.2.3.4 - - 200 0 0 1"
             )
@@ -598,6 +601,6 @@ mod tests {
             Some("Mozilla/5.0 (Windows NT 6.1)")
         );
         assert_eq!(r.duration_us, Some(36_000));
-        assert!(cf.detect(line.as_bytes()) && !W3c::w3c().detect(line.as_bytes()));
+        assert!(cf.detect(line.as_bytes()) && !W3c::generic().detect(line.as_bytes()));
     }
 }
