@@ -10,7 +10,7 @@ use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
-use crate::record::{Micros, Request, Skip};
+use crate::record::{Method, Micros, Request, Skip};
 use crate::resource::{self, Route, Templater};
 use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
@@ -47,6 +47,16 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// Instances whose every line pass 2 keeps, conflicts or not (`explain`).
     pub extra_instances: Vec<String>,
+    /// `--log-format`: an nginx log_format to compile instead of a named format.
+    pub log_format: Option<String>,
+    /// `--field`: a JSON field map (ROLE=PATH,...) instead of a named format.
+    pub field_map: Option<String>,
+    /// `--tz`: seconds east of UTC for formats logging local time without an offset.
+    pub tz_offset_secs: i64,
+    /// `--host`, `--path-prefix`, `--method` filters.
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    pub methods: Vec<Method>,
 }
 
 impl Default for Settings {
@@ -63,7 +73,45 @@ impl Default for Settings {
             chunk_bytes: 4 << 20,
             thresholds: Thresholds::default(),
             extra_instances: Vec::new(),
+            log_format: None,
+            field_map: None,
+            tz_offset_secs: 0,
+            host: None,
+            path_prefix: None,
+            methods: Vec::new(),
         }
+    }
+}
+
+impl Settings {
+    /// The `--host`, `--path-prefix` and `--method` filters.
+    fn keeps(&self, req: &Request<'_>) -> bool {
+        if !self.methods.is_empty() && !self.methods.contains(&req.method) {
+            return false;
+        }
+        if let Some(h) = &self.host {
+            let logged = req
+                .host
+                .as_deref()
+                .map(|x| std::str::from_utf8(format::text::strip_port(x.as_bytes())).unwrap_or(x));
+            if !logged.is_some_and(|x| x.eq_ignore_ascii_case(h)) {
+                return false;
+            }
+        }
+        if let Some(p) = &self.path_prefix {
+            let t: &str = &req.target;
+            let path = if t.starts_with('/') {
+                t
+            } else {
+                t.find("://")
+                    .and_then(|i| t[i + 3..].find('/').map(|j| &t[i + 3 + j..]))
+                    .unwrap_or("")
+            };
+            if !path.starts_with(p.as_str()) {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -173,6 +221,16 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let mut warnings = Vec::new();
     let expanded = input::expand(&settings.paths)?;
     let forced: Option<Box<dyn Format>> = match &settings.format {
+        _ if settings.log_format.is_some() => Some(
+            format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        _ if settings.field_map.is_some() => Some(Box::new(
+            format::json_fields::JsonFields::parse(
+                settings.field_map.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?,
+        )),
         Some(name) => Some(format::by_name(name).ok_or_else(|| {
             anyhow::anyhow!(
                 "unknown format '{name}' (known: {})",
@@ -458,7 +516,9 @@ fn read_line<'a>(
     }
     let mut req = Request::default();
     fmt.parse(line, cx, &mut req)?;
-    if settings.since.is_some_and(|s| req.time < s) || settings.until.is_some_and(|u| req.time >= u)
+    if settings.since.is_some_and(|s| req.time < s)
+        || settings.until.is_some_and(|u| req.time >= u)
+        || !settings.keeps(&req)
     {
         return Ok(None);
     }
@@ -489,8 +549,12 @@ fn pass1<'a>(
 ) -> (Accounting, Tally) {
     let mut acct = Accounting::default();
     let mut tally = Tally::default();
+    // Pass 1 needs the user agent and appended fields only for other client keys.
+    let lite = settings.client == ClientKey::Ip;
     let mut cx = LineContext {
         directive,
+        local_offset_secs: settings.tz_offset_secs,
+        lite,
         ..Default::default()
     };
     let mut template_buf = String::new();
@@ -643,6 +707,7 @@ fn pass2<'a>(
     let mut requests: FxHashMap<String, u64> = FxHashMap::default();
     let mut cx = LineContext {
         directive,
+        local_offset_secs: settings.tz_offset_secs,
         ..Default::default()
     };
     let mut line_no = base_line;

@@ -43,14 +43,44 @@ pub enum Command {
 /// Which inputs to read and how to interpret them (shared by the analysis and `explain`).
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// Log files or directories (the files directly inside); '-' reads stdin. Gzip and zstd
-    /// input is decoded automatically. Without a path, stdin is read when it is not a terminal.
+    /// Log files or directories (the files directly inside); '-' reads stdin. Gzip, zstd and
+    /// bzip2 input is decoded automatically. Without a path, stdin is read when it is not a terminal.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Log format; 'auto' detects it per file from its first lines. See `why409 formats`.
+    /// Log format; 'auto' detects it per file from its first lines. See `why409 formats`;
+    /// wrapped lines are named WRAPPER+FORMAT (docker+, cri+, syslog+, compose+).
     #[arg(long, value_name = "NAME", default_value = "auto")]
     pub format: String,
+
+    /// Parse lines with this nginx log_format (the format string, or the whole
+    /// `log_format name '...';` directive; an escape=json template works too).
+    #[arg(long, value_name = "FORMAT", conflicts_with = "fields")]
+    pub log_format: Option<String>,
+
+    /// Read JSON lines through a field map: ROLE=PATH pairs with dotted paths, e.g.
+    /// 'time=ts,status=response.code,method=req.verb,path=req.uri,duration_ms=latency'.
+    /// Repeatable; see docs/formats.md for the roles.
+    #[arg(long = "field", value_name = "ROLE=PATH,...")]
+    pub fields: Vec<String>,
+
+    /// UTC offset of logs that write local time without a zone (HAProxy, IIS time-local):
+    /// UTC, +02:00, -0500.
+    #[arg(long, value_name = "OFFSET", default_value = "UTC")]
+    pub tz: String,
+
+    /// Only requests to this host (as logged: Host header, authority or URL host; the port
+    /// is ignored).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Only requests whose path starts with PREFIX, e.g. /api/v1/orders.
+    #[arg(long, value_name = "PREFIX")]
+    pub path_prefix: Option<String>,
+
+    /// Only requests with these methods (comma-separated, e.g. PUT,PATCH,DELETE).
+    #[arg(long = "method", value_name = "LIST", value_delimiter = ',')]
+    pub methods: Vec<String>,
 
     /// Statuses that count as conflicts (comma-separated).
     #[arg(

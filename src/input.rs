@@ -2,7 +2,7 @@
 //! line boundaries.
 //!
 //! Plain files are memory-mapped. Compressed files (`.gz`, multi-member as logrotate writes
-//! them; `.zst`) and stdin are decoded once into an unlinked temporary file that is then
+//! them; `.zst`; `.bz2`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
 //! mapped, so every input can be read twice (pass 2 collects context lines) and gives the same
 //! report as the plain file, with memory use independent of the input size.
 
@@ -126,6 +126,7 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    Bzip2,
 }
 
 pub fn sniff_compression(head: &[u8]) -> Compression {
@@ -133,6 +134,8 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
         Compression::Gzip
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Compression::Zstd
+    } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
+        Compression::Bzip2
     } else {
         Compression::None
     }
@@ -187,6 +190,10 @@ fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
                 .with_context(|| format!("{name}: bad zstd stream"))?;
             io::copy(&mut d, &mut tmp)
         }
+        Compression::Bzip2 => io::copy(
+            &mut bzip2::read::MultiBzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)),
+            &mut tmp,
+        ),
     };
     copied.with_context(|| {
         format!("{name}: cannot decode (truncated or corrupt compressed data?)")
@@ -340,5 +347,24 @@ mod tests {
             data: spool(&z[..], "t.zst").unwrap(),
         };
         assert_eq!(i.bytes(), text);
+    }
+
+    #[test]
+    fn bzip2_multi_stream_is_decoded() {
+        use std::io::Write;
+        let mut bz = Vec::new();
+        for part in [&b"line one\n"[..], b"line two\n"] {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+            e.write_all(part).unwrap();
+            bz.extend(e.finish().unwrap());
+        }
+        assert_eq!(sniff_compression(&bz[..4]), Compression::Bzip2);
+        assert_eq!(sniff_compression(b"BZh"), Compression::None);
+        let i = Input {
+            name: "t".into(),
+            explicit: true,
+            data: spool(&bz[..], "t.bz2").unwrap(),
+        };
+        assert_eq!(i.bytes(), b"line one\nline two\n");
     }
 }

@@ -110,7 +110,34 @@ fn settings(input: &InputArgs) -> Result<Settings> {
         chunk_bytes: input.chunk_size,
         thresholds,
         extra_instances: Vec::new(),
+        log_format: input.log_format.clone(),
+        field_map: (!input.fields.is_empty()).then(|| input.fields.join(",")),
+        tz_offset_secs: parse_tz(&input.tz)?,
+        host: input.host.clone(),
+        path_prefix: input.path_prefix.clone(),
+        methods: input
+            .methods
+            .iter()
+            .map(|m| {
+                let parsed = why409::record::Method::parse(m.trim().to_ascii_uppercase().as_bytes());
+                if parsed == why409::record::Method::Other && !m.eq_ignore_ascii_case("other") {
+                    bail!("--method '{m}': use GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, LOCK, UNLOCK or OTHER")
+                }
+                Ok(parsed)
+            })
+            .collect::<Result<_>>()?,
     })
+}
+
+/// `--tz`: UTC, Z, or a fixed offset such as +02:00, -0500, +05.
+fn parse_tz(s: &str) -> Result<i64> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt")
+    {
+        return Ok(0);
+    }
+    timestamp::parse_offset(t.as_bytes())
+        .ok_or_else(|| anyhow!("--tz '{s}': use UTC or a fixed offset such as +02:00 or -0500"))
 }
 
 fn thread_pool(input: &InputArgs) -> Result<rayon::ThreadPool> {

@@ -87,7 +87,11 @@ impl Timelines {
     }
     /// Children of an instance (instances whose parent it is).
     pub fn children(&self, id: InstanceId) -> impl Iterator<Item = InstanceId> + '_ {
-        self.children.get(id as usize).into_iter().flatten().copied()
+        self.children
+            .get(id as usize)
+            .into_iter()
+            .flatten()
+            .copied()
     }
     /// Instances grouped by template, for route-wide detectors.
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
@@ -195,6 +199,12 @@ impl TimelineBuilder {
                 children[p as usize].push(k as InstanceId);
             }
         }
-        Timelines { clients, instances, events, timed, children }
+        Timelines {
+            clients,
+            instances,
+            events,
+            timed,
+            children,
+        }
     }
 }

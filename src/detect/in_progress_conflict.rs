@@ -36,7 +36,8 @@ struct Trigger {
 
 fn is_trigger(e: &Event, path: &str, own_or_parent: bool) -> bool {
     // Cheap status/method test first: most events are neither.
-    let candidate = e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success());
+    let candidate =
+        e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success());
     candidate && signals::lock_op(e, path).is_none()
 }
 

@@ -19,6 +19,8 @@
 //!   (`example.com:80 10.0.0.1 - - [...]`, Debian `vhost_combined`) or a quoted XFF list;
 //! - ident and user may be missing altogether (`192.168.0.1 [...]`), `-`, or `""`;
 //! - status may be `-` (Apache, nothing sent): counted as skipped `bad_status`;
+//! - a line cut off inside the referer or user agent still counts: everything the analysis
+//!   needs comes before them;
 //! - appended fields after the user agent are recognised by shape: a bare decimal with a dot
 //!   is `$request_time` (seconds), a lone bare integer is Apache `%D` (µs), a quoted address
 //!   list is X-Forwarded-For, 32 hex digits or a UUID is a request id, another quoted token is
@@ -28,7 +30,7 @@ use super::text::{
     self, looks_like_ip, optional, quoted, skip_spaces, strip_port, token, unescape,
 };
 use super::{Format, LineContext};
-use crate::record::{Method, Request, Skip, Text, TimeAnchor};
+use crate::record::{Request, Skip, Text, TimeAnchor};
 use crate::timestamp::parse_clf;
 
 /// Which CLF family member this instance detects as. Both parse the same way.
@@ -139,7 +141,12 @@ fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
     }
     if n == 3 && sp[2] == b.len() - 1 && sp[0] > 0 && sp[1] > sp[0] + 1 && sp[2] > sp[1] + 1 {
         let user = &b[sp[1] + 1..sp[2]];
-        return Some(Prefix { remote: &b[..sp[0]], xff: None, host: None, user: (user != b"-").then_some(user) });
+        return Some(Prefix {
+            remote: &b[..sp[0]],
+            xff: None,
+            host: None,
+            user: (user != b"-").then_some(user),
+        });
     }
     let mut g: [&[u8]; 8] = [&[]; 8];
     let n = prefix_groups(b, &mut g);
@@ -185,23 +192,6 @@ fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
         p.remote = text::trim(first);
     }
     Some(p)
-}
-
-/// Splits `METHOD target PROTO` (target may contain spaces only in junk lines).
-fn parse_request_line(r: &[u8]) -> (Method, &[u8]) {
-    let Some(sp) = memchr::memchr(b' ', r) else {
-        return (Method::Other, b"");
-    };
-    let method = Method::parse(&r[..sp]);
-    let rest = &r[sp + 1..];
-    let target = match memchr::memrchr(b' ', rest) {
-        Some(p) if rest[p + 1..].starts_with(b"HTTP/") => &rest[..p],
-        _ => rest,
-    };
-    if method == Method::Other && !target.starts_with(b"/") {
-        return (Method::Other, b"");
-    }
-    (method, target)
 }
 
 /// Reads the fields appended after the user agent.
@@ -429,7 +419,7 @@ impl Format for Clf {
 
         let rest = skip_spaces(&after[rb + 1..]);
         let (req, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
-        let (method, target) = parse_request_line(req);
+        let (method, target) = text::request_line(req);
         out.method = method;
         out.target = unescape(target);
 
@@ -448,11 +438,18 @@ impl Format for Clf {
 
         let rest = skip_spaces(rest);
         if rest.first() == Some(&b'"') {
-            // referer
-            let (_referer, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
+            // Referer and agent come after everything pass 1 needs; a line cut off inside
+            // them (a truncated last line, a write torn by rotation) still counts as the
+            // request it logged, the same in full and lite parsing.
+            let Some((_referer, rest)) = quoted(rest) else {
+                return Ok(());
+            };
             let rest = skip_spaces(rest);
             if rest.first() == Some(&b'"') {
-                let (ua, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
+                let Some((ua, rest)) = quoted(rest) else {
+                    out.user_agent = optional(&rest[1..]).map(|_| unescape(&rest[1..]));
+                    return Ok(());
+                };
                 out.user_agent = optional(ua).map(|_| unescape(ua));
                 parse_extras(rest, out);
             } else {
@@ -482,6 +479,7 @@ fn host_text(b: &[u8]) -> Text<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Method;
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         let mut cx = LineContext::default();
@@ -623,5 +621,10 @@ mod tests {
             parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "GET / HTTP/1.1"#).unwrap_err(),
             Skip::MALFORMED
         );
+        // Cut inside the user agent: still the request it logged.
+        let r =
+            parse(r#"1.2.3.4 - - [12/Apr/2018:09:48:40 +0000] "PUT /a/1 HTTP/1.1" 409 0 "-" "cut"#)
+                .unwrap();
+        assert_eq!((r.status, r.user_agent.as_deref()), (409, Some("cut")));
     }
 }

@@ -5,8 +5,26 @@
 //! Detection sniffs the first non-blank lines of each input and picks the format that accepts
 //! the most of them; `--format NAME` skips detection.
 
+pub mod alb;
+pub mod apigw;
+pub mod azure;
+pub mod caddy;
 pub mod clf;
+pub mod cloudflare;
+pub mod envoy;
+pub mod envoy_json;
+pub mod fields;
+pub mod gcp;
+pub mod haproxy;
+pub mod json;
+pub mod json_fields;
+pub mod kong;
+pub mod nginx_custom;
+pub mod nginx_json;
 pub mod text;
+pub mod traefik;
+pub mod w3c;
+pub mod wrapped;
 
 use crate::record::{Request, Skip, Text};
 use crate::timestamp::TimeCache;
@@ -25,6 +43,8 @@ pub struct LineContext<'h> {
     /// the vhost), so a parser may skip the user agent and appended fields. Pass 1 sets it
     /// when the client key is the remote address.
     pub lite: bool,
+    /// The column mapping built from the W3C `#Fields:` directive in force.
+    pub w3c: w3c::Columns,
 }
 
 /// One access-log format.
@@ -67,7 +87,27 @@ pub trait Format: Send + Sync {
 /// Every built-in format, in detection priority order (more specific formats first, so a
 /// tie goes to the one that knows more fields).
 pub fn registry() -> Vec<Box<dyn Format>> {
-    vec![Box::new(clf::Clf::combined()), Box::new(clf::Clf::common())]
+    vec![
+        Box::new(caddy::Caddy),
+        Box::new(kong::Kong),
+        Box::new(traefik::TraefikJson),
+        Box::new(gcp::Gcp),
+        Box::new(azure::Azure),
+        Box::new(cloudflare::Cloudflare),
+        Box::new(nginx_json::NginxJson),
+        Box::new(envoy_json::EnvoyJson),
+        Box::new(apigw::ApiGatewayJson),
+        Box::new(alb::Alb),
+        Box::new(alb::Elb),
+        Box::new(w3c::W3c::generic()),
+        Box::new(w3c::W3c::cloudfront()),
+        Box::new(envoy::Envoy),
+        Box::new(haproxy::Haproxy),
+        Box::new(apigw::ApiGatewayClf),
+        Box::new(traefik::Traefik),
+        Box::new(clf::Clf::combined()),
+        Box::new(clf::Clf::common()),
+    ]
 }
 
 /// Looks a format up by name (`--format`). Accepts a few aliases users type.
@@ -77,6 +117,9 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
         "clf" | "common" => "common".to_string(),
         other => other.to_string(),
     };
+    if wanted.contains('+') {
+        return wrapped::by_name(&wanted);
+    }
     registry().into_iter().find(|f| f.name() == wanted)
 }
 
@@ -111,6 +154,16 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
         }
         if best.is_none_or(|(_, s)| score > s) {
             best = Some((f.as_ref(), score));
+        }
+    }
+    // Wrapped lines (container runtimes, syslog, compose): only when no plain format reads
+    // every sampled line, and only when a wrapper does strictly better.
+    if best.is_none_or(|(_, s)| s < lines.len()) {
+        for f in wrapped::all() {
+            let score = lines.iter().filter(|l| f.detect(l)).count();
+            if score > 0 && best.is_none_or(|(_, s)| score > s) {
+                best = Some((f.as_ref(), score));
+            }
         }
     }
     best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)

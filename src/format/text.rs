@@ -237,6 +237,80 @@ pub fn is_hex_of_len(b: &[u8], n: usize) -> bool {
     b.len() == n && b.iter().all(u8::is_ascii_hexdigit)
 }
 
+/// Splits a request line `METHOD target PROTO` into the method and the target (the target
+/// may contain spaces only in junk lines). Junk (`hello`, `-`, `- - -`, TLS bytes) gives
+/// `(Other, "")`.
+pub fn request_line(r: &[u8]) -> (crate::record::Method, &[u8]) {
+    use crate::record::Method;
+    let Some(sp) = memchr::memchr(b' ', r) else {
+        return (Method::Other, b"");
+    };
+    let method = Method::parse(&r[..sp]);
+    let rest = &r[sp + 1..];
+    let target = match memchr::memrchr(b' ', rest) {
+        Some(p) if rest[p + 1..].starts_with(b"HTTP/") => &rest[..p],
+        _ => rest,
+    };
+    if method == Method::Other && !target.starts_with(b"/") {
+        return (Method::Other, b"");
+    }
+    (method, target)
+}
+
+/// The address without its port where a port is always present (`ip:port` as ALB, ELB and
+/// HAProxy write it): `[2001:db8::1]:443` and `2001:db8::1:443` → `2001:db8::1`,
+/// `10.0.0.1:5000` → `10.0.0.1`. Without a numeric suffix the address is returned as is.
+pub fn strip_last_port(b: &[u8]) -> &[u8] {
+    if b.first() == Some(&b'[') {
+        return strip_port(b);
+    }
+    match memchr::memrchr(b':', b) {
+        Some(p) if p + 1 < b.len() && b[p + 1..].iter().all(u8::is_ascii_digit) => &b[..p],
+        _ => b,
+    }
+}
+
+/// Parses a non-negative integer or decimal number of nanoseconds into microseconds.
+#[inline]
+pub fn nanos_to_micros(b: &[u8]) -> Option<u64> {
+    let int = &b[..memchr::memchr(b'.', b).unwrap_or(b.len())];
+    uint(int).map(|n| n / 1000)
+}
+
+/// Parses a duration with a unit suffix, as Go and protobuf print them: `0.052817s`,
+/// `12ms`, `250us`, `250µs`, `900ns`, `1m2.5s`. Bare numbers are rejected.
+pub fn unit_duration(b: &[u8]) -> Option<u64> {
+    let mut rest = b;
+    let mut total: u64 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .iter()
+            .position(|c| !(c.is_ascii_digit() || *c == b'.'))
+            .unwrap_or(rest.len());
+        let (num, after) = rest.split_at(n);
+        let u = after
+            .iter()
+            .position(|c| c.is_ascii_digit() || *c == b'.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(u);
+        let us = match unit {
+            b"s" => seconds_to_micros(num)?,
+            b"ms" => millis_to_micros(num)?,
+            b"us" | b"\xC2\xB5s" | b"\xCE\xBCs" => scaled_decimal(num, 1)?,
+            b"ns" => nanos_to_micros(num)?,
+            b"m" => scaled_decimal(num, 60_000_000)?,
+            b"h" => scaled_decimal(num, 3_600_000_000)?,
+            _ => return None,
+        };
+        total = total.checked_add(us)?;
+        rest = next;
+    }
+    Some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +353,34 @@ mod tests {
         assert_eq!(strip_port(b"[2001:db8::1]:443"), b"2001:db8::1");
         assert_eq!(strip_port(b"10.0.0.1:5000"), b"10.0.0.1");
         assert_eq!(strip_port(b"::1"), b"::1");
+        assert_eq!(strip_last_port(b"2001:db8::1:443"), b"2001:db8::1");
+        assert_eq!(strip_last_port(b"[::1]:56348"), b"::1");
+        assert_eq!(strip_last_port(b"-"), b"-");
+    }
+
+    #[test]
+    fn unit_durations() {
+        assert_eq!(unit_duration(b"0.052817s"), Some(52_817));
+        assert_eq!(unit_duration(b"12ms"), Some(12_000));
+        assert_eq!(unit_duration("250\u{b5}s".as_bytes()), Some(250));
+        assert_eq!(unit_duration(b"1m2.5s"), Some(62_500_000));
+        assert_eq!(unit_duration(b"900ns"), Some(0));
+        assert_eq!(unit_duration(b"12"), None);
+        assert_eq!(nanos_to_micros(b"2155389"), Some(2155));
+    }
+
+    #[test]
+    fn request_lines() {
+        use crate::record::Method;
+        assert_eq!(
+            request_line(b"PUT /a/1 HTTP/1.1"),
+            (Method::Put, &b"/a/1"[..])
+        );
+        assert_eq!(
+            request_line(b"GET http://h:80/x HTTP/2.0"),
+            (Method::Get, &b"http://h:80/x"[..])
+        );
+        assert_eq!(request_line(b"- - -"), (Method::Other, &b""[..]));
+        assert_eq!(request_line(b"<BADREQ>"), (Method::Other, &b""[..]));
     }
 }

@@ -1,0 +1,145 @@
+//! Cloudflare Logpush `http_requests` NDJSON.
+//!
+//! ```text
+//! {"ClientIP":"87.226.160.250","ClientRequestHost":"www.ripe.net","ClientRequestMethod":"HEAD","ClientRequestURI":"/","EdgeEndTimestamp":"2022-10-30T00:00:02Z","EdgeResponseBytes":570,"EdgeResponseStatus":301,"EdgeStartTimestamp":"2022-10-30T00:00:02Z","RayID":"761fde4e984e5ab2","OriginResponseStatus":0,"ClientRequestUserAgent":""}
+//! ```
+//!
+//! Quirks handled:
+//! - timestamps follow the job's option: `unixnano` (integer or numeric string), `unix`
+//!   (seconds, maybe a string), `rfc3339` (+ms/ns variants) — recognised by shape;
+//!   `EdgeStartTimestamp` is the start (anchor Start); the duration is End − Start;
+//! - `EdgeResponseStatus` is the client-facing status, `OriginResponseStatus` the origin's
+//!   (`0` when there was no origin fetch → missing);
+//! - empty strings are missing values; `RayID` is the request id;
+//! - `RequestHeaders` (custom header map) answers `--client header:NAME`.
+
+use super::fields;
+use super::{Format, LineContext, json};
+use crate::record::{Method, Micros, Request, Skip, Text, TimeAnchor};
+
+pub struct Cloudflare;
+
+impl Format for Cloudflare {
+    fn name(&self) -> &'static str {
+        "cloudflare"
+    }
+
+    fn about(&self) -> &'static str {
+        "Cloudflare Logpush http_requests JSON (EdgeStartTimestamp, EdgeResponseStatus, OriginResponseStatus, RayID)"
+    }
+
+    fn sample(&self) -> &'static str {
+        r#"{"ClientIP":"203.0.113.7","ClientRequestHost":"api.example.com","ClientRequestMethod":"PUT","ClientRequestURI":"/api/v1/orders/1042","ClientRequestUserAgent":"okhttp/4.9.3","EdgeStartTimestamp":1772442845123000000,"EdgeEndTimestamp":1772442845165000000,"EdgeResponseBytes":287,"EdgeResponseStatus":409,"OriginResponseStatus":409,"RayID":"761fde4e984e5ab2","RequestHeaders":{"x-api-key":"key_live_7Hq2"}}"#
+    }
+
+    fn detect(&self, line: &[u8]) -> bool {
+        json::has_key(line, "EdgeResponseStatus")
+            || (json::has_key(line, "RayID") && json::has_key(line, "ClientRequestURI"))
+    }
+
+    fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
+        let (mut start, mut end, mut status): (Option<Micros>, Option<Micros>, Option<u16>) =
+            (None, None, None);
+        for (k, v) in obj.members() {
+            match k {
+                b"ClientIP" => {
+                    if let Some(c) = v.text() {
+                        fields::set_remote(c, out);
+                    }
+                }
+                b"ClientRequestHost" => out.host = v.text(),
+                b"ClientRequestMethod" => out.method = Method::parse(v.raw()),
+                b"ClientRequestURI" => out.target = v.text().unwrap_or_default(),
+                b"ClientRequestUserAgent" => out.user_agent = v.text(),
+                b"EdgeStartTimestamp" => {
+                    start = Some(
+                        cx.time_cache
+                            .get_or(v.raw(), fields::any_time)
+                            .ok_or(Skip::BAD_TIME)?,
+                    )
+                }
+                b"EdgeEndTimestamp" => end = fields::any_time(v.raw()),
+                b"EdgeResponseBytes" => out.bytes_sent = v.uint(),
+                b"EdgeResponseStatus" => status = v.status(),
+                b"OriginResponseStatus" => out.upstream_status = v.status(),
+                b"RayID" => out.request_id = v.text(),
+                _ => {}
+            }
+        }
+        out.status = status.ok_or(Skip::BAD_STATUS)?;
+        match (start, end) {
+            (Some(s), e) => {
+                out.time = s;
+                out.anchor = TimeAnchor::Start;
+                out.duration_us = e.and_then(|e| u64::try_from(e - s).ok());
+            }
+            (None, Some(e)) => {
+                out.time = e;
+                out.anchor = TimeAnchor::End;
+            }
+            (None, None) => return Err(Skip::BAD_TIME),
+        }
+        Ok(())
+    }
+
+    fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        let h = json::object(line)?.get("RequestHeaders")?.obj()?;
+        h.get_ignore_case(name)?.first().text()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timestamp::rfc3339;
+
+    fn parse(line: &str) -> Result<Request<'_>, Skip> {
+        let mut cx = LineContext::default();
+        let mut r = Request::default();
+        Cloudflare.parse(line.as_bytes(), &mut cx, &mut r)?;
+        Ok(r)
+    }
+
+    #[test]
+    fn unixnano_sample() {
+        let r = parse(Cloudflare.sample()).unwrap();
+        assert_eq!(
+            (r.method, r.target.as_ref(), r.status, r.upstream_status),
+            (Method::Put, "/api/v1/orders/1042", 409, Some(409))
+        );
+        assert_eq!((r.duration_us, r.anchor), (Some(42_000), TimeAnchor::Start));
+        assert_eq!(rfc3339(r.time), "2026-03-02T09:14:05.123Z");
+        assert_eq!(
+            Cloudflare
+                .field(Cloudflare.sample().as_bytes(), "X-API-Key")
+                .as_deref(),
+            Some("key_live_7Hq2")
+        );
+        assert!(Cloudflare.detect(Cloudflare.sample().as_bytes()));
+    }
+
+    #[test]
+    fn string_timestamps_and_no_origin() {
+        let r = parse(r#"{"ClientIP":"2001:db8::2","ClientRequestMethod":"HEAD","ClientRequestURI":"/","EdgeEndTimestamp":"1653485132","EdgeResponseStatus":301,"EdgeStartTimestamp":"1653485131","OriginResponseStatus":0,"ClientRequestUserAgent":"","RayID":"761fde4e984e5ab2"}"#).unwrap();
+        assert_eq!(
+            (r.upstream_status, r.user_agent.clone(), r.duration_us),
+            (None, None, Some(1_000_000))
+        );
+        assert_eq!(rfc3339(r.time), "2022-05-25T13:25:31Z");
+        let r = parse(r#"{"EdgeStartTimestamp":"1653485132000000000","EdgeResponseStatus":"409","ClientRequestURI":"/x","RayID":"r"}"#).unwrap();
+        assert_eq!(
+            (r.status, rfc3339(r.time)),
+            (409, "2022-05-25T13:25:32Z".to_string())
+        );
+        assert_eq!(
+            parse(r#"{"EdgeResponseStatus":200,"RayID":"r"}"#).unwrap_err(),
+            Skip::BAD_TIME
+        );
+    }
+}

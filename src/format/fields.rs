@@ -1,0 +1,332 @@
+//! Field roles: what a named log field means for a `Request`, and how its value is read.
+//! Shared by the key-table JSON formats (nginx JSON, Envoy/Istio JSON, API Gateway JSON),
+//! the `--field` map and the `--log-format` compiler.
+//!
+//! ```text
+//! status=response.code,path=req.uri,time=ts,duration_ms=latency.total,client=caller.ip
+//! ```
+//!
+//! Quirks handled:
+//! - timestamps are recognised by shape (CLF `02/Mar/2026:09:14:05 +0000`, ISO 8601 with or
+//!   without offset, epoch seconds/milliseconds/microseconds/nanoseconds by digit count,
+//!   numeric strings included);
+//! - durations carry their unit in the role (`duration_ms`, `duration_ns`, ...); `duration`
+//!   alone takes a unit suffix (`0.05s`, `12ms`) and otherwise means seconds;
+//! - status lists (`502, 200`, `504 : 200`) keep the last status; `0`/`000`/`-` are missing;
+//! - addresses lose their port (`[2001:db8::1]:443`, `10.0.0.1:5000`); an address list
+//!   keeps its first entry as the remote and the whole list as X-Forwarded-For.
+
+use super::text::{self, optional};
+use crate::record::{Method, Micros, Request, Skip, Text};
+use crate::timestamp::{EpochUnit, TimeCache, parse_clf, parse_epoch, parse_iso8601};
+
+/// Units of a logged duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    S,
+    Ms,
+    Us,
+    Ns,
+    /// A unit suffix (`0.05s`) or, without one, seconds.
+    Suffix,
+}
+
+/// What a field means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The logged time marking the end of the request (log write time).
+    TimeEnd,
+    /// The logged time marking the start of the request.
+    TimeStart,
+    Remote,
+    /// A full request line `METHOD target PROTO`.
+    RequestLine,
+    Method,
+    Target,
+    /// A target template (API Gateway `resourcePath`) or `METHOD /path` route key: used only
+    /// when no real path is logged.
+    Route,
+    Status,
+    UpstreamStatus,
+    Duration(Unit),
+    Xff,
+    RequestId,
+    Host,
+    UserAgent,
+    User,
+    ApiKey,
+    Consumer,
+    Bytes,
+}
+
+impl Role {
+    /// The role for a `--field` name (`status=...`).
+    pub fn from_name(name: &str) -> Option<Role> {
+        Some(match name {
+            "time" | "time_end" | "timestamp" => Role::TimeEnd,
+            "time_start" | "start_time" => Role::TimeStart,
+            "remote" | "client" | "ip" | "client_ip" | "remote_addr" => Role::Remote,
+            "request" | "request_line" => Role::RequestLine,
+            "method" => Role::Method,
+            "path" | "target" | "uri" | "url" => Role::Target,
+            "route" => Role::Route,
+            "status" => Role::Status,
+            "upstream_status" => Role::UpstreamStatus,
+            "duration" => Role::Duration(Unit::Suffix),
+            "duration_s" => Role::Duration(Unit::S),
+            "duration_ms" => Role::Duration(Unit::Ms),
+            "duration_us" => Role::Duration(Unit::Us),
+            "duration_ns" => Role::Duration(Unit::Ns),
+            "xff" | "x_forwarded_for" => Role::Xff,
+            "request_id" | "id" => Role::RequestId,
+            "host" => Role::Host,
+            "user_agent" | "agent" => Role::UserAgent,
+            "user" => Role::User,
+            "api_key" | "key" => Role::ApiKey,
+            "consumer" => Role::Consumer,
+            "bytes" | "bytes_sent" | "size" => Role::Bytes,
+            _ => return None,
+        })
+    }
+
+    /// Names accepted by `from_name`, for error messages.
+    pub const NAMES: &'static str = "time, time_start, remote, request, method, path, route, status, upstream_status, duration, duration_s, duration_ms, duration_us, duration_ns, xff, request_id, host, user_agent, user, api_key, consumer, bytes";
+}
+
+/// Parses a timestamp of any common shape; see the module doc.
+pub fn any_time(b: &[u8]) -> Option<Micros> {
+    let b = text::trim(b);
+    let b = b
+        .strip_prefix(b"[")
+        .and_then(|x| x.strip_suffix(b"]"))
+        .unwrap_or(b);
+    if b.len() > 4 && b[2] == b'/' {
+        return parse_clf(b);
+    }
+    if b.len() > 10 && b[4] == b'-' {
+        return parse_iso8601(b);
+    }
+    let int = memchr::memchr(b'.', b).unwrap_or(b.len());
+    let unit = match int {
+        0 => return None,
+        1..=11 => EpochUnit::Seconds,
+        12..=14 => EpochUnit::Millis,
+        15..=17 => EpochUnit::Micros,
+        _ => EpochUnit::Nanos,
+    };
+    parse_epoch(b, unit)
+}
+
+/// Reads a duration of the given unit.
+pub fn duration(b: &[u8], unit: Unit) -> Option<u64> {
+    let b = text::trim(b);
+    if b.is_empty() || b == b"-" || b.starts_with(b"-") {
+        return None;
+    }
+    // A list (`0.100, 0.004`): nginx upstream times; the total is what matters, take the sum.
+    if memchr::memchr(b',', b).is_some() {
+        let mut sum = 0u64;
+        for part in b.split(|&c| c == b',' || c == b':') {
+            sum += duration(part, unit).unwrap_or(0);
+        }
+        return Some(sum);
+    }
+    match unit {
+        Unit::S => text::seconds_to_micros(b),
+        Unit::Ms => text::millis_to_micros(b),
+        Unit::Us => text::uint(&b[..memchr::memchr(b'.', b).unwrap_or(b.len())]),
+        Unit::Ns => text::nanos_to_micros(b),
+        Unit::Suffix => text::unit_duration(b).or_else(|| text::seconds_to_micros(b)),
+    }
+}
+
+/// The last status of a list (`502, 200`, `504 : 200`), or the status itself.
+pub fn last_status(b: &[u8]) -> Option<u16> {
+    let last = b
+        .rsplit(|&c| c == b' ' || c == b',' || c == b':')
+        .find(|s| !s.is_empty())
+        .unwrap_or(b"");
+    text::status(last)
+}
+
+/// Sets the remote address (and X-Forwarded-For for lists) from an address field.
+pub fn set_remote<'a>(v: Text<'a>, out: &mut Request<'a>) {
+    let t: &str = &v;
+    if t.contains(',') {
+        let first = t.split(',').next().unwrap_or("").trim();
+        let first = std::str::from_utf8(text::strip_port(first.as_bytes()))
+            .unwrap_or(first)
+            .to_string();
+        if out.xff.is_none() {
+            out.xff = Some(v.clone());
+        }
+        out.remote = Text::Owned(first);
+        return;
+    }
+    out.remote = match v {
+        Text::Borrowed(s) => {
+            Text::Borrowed(std::str::from_utf8(text::strip_port(s.as_bytes())).unwrap_or(s))
+        }
+        Text::Owned(s) => {
+            Text::Owned(String::from_utf8_lossy(text::strip_port(s.as_bytes())).into_owned())
+        }
+    };
+}
+
+/// Borrowed sub-slice of a text when it is borrowed.
+fn sub<'a>(t: &Text<'a>, f: impl Fn(&str) -> &str) -> Text<'a> {
+    match t {
+        Text::Borrowed(s) => Text::Borrowed(f(s)),
+        Text::Owned(s) => Text::Owned(f(s).to_string()),
+    }
+}
+
+/// Applies one field: `raw` is the value's raw bytes (for numbers, times and statuses),
+/// `value` its text (unescaped), `None` when missing.
+pub fn apply<'a>(
+    role: Role,
+    raw: &'a [u8],
+    value: Option<Text<'a>>,
+    cx: &mut TimeCache,
+    out: &mut Request<'a>,
+    seen: &mut Seen,
+) -> Result<(), Skip> {
+    let Some(v) = value else { return Ok(()) };
+    match role {
+        Role::TimeEnd | Role::TimeStart => {
+            // The first time field wins (formats often log several).
+            if !seen.time {
+                out.time = cx.get_or(raw, any_time).ok_or(Skip::BAD_TIME)?;
+                out.anchor = if role == Role::TimeStart {
+                    crate::record::TimeAnchor::Start
+                } else {
+                    crate::record::TimeAnchor::End
+                };
+                seen.time = true;
+            }
+        }
+        Role::Remote => set_remote(v, out),
+        Role::RequestLine => {
+            let (m, t) = text::request_line(v.as_bytes());
+            out.method = m;
+            if t.is_empty() {
+                out.target = Text::Borrowed("");
+            } else {
+                let (start, len) = (t.as_ptr() as usize - v.as_ptr() as usize, t.len());
+                out.target = sub(&v, |s| s.get(start..start + len).unwrap_or(""));
+            }
+            seen.target = true;
+        }
+        Role::Method => out.method = Method::parse(v.as_bytes()),
+        Role::Target => {
+            out.target = v;
+            seen.target = true;
+        }
+        Role::Route => {
+            if !seen.target {
+                // `GET /pets/{id}` route keys carry the method too.
+                let t = match v.split_once(' ') {
+                    Some((m, p)) if p.starts_with('/') => {
+                        if out.method == Method::Other {
+                            out.method = Method::parse(m.as_bytes());
+                        }
+                        let off = m.len() + 1;
+                        sub(&v, |s| &s[off..])
+                    }
+                    _ => v,
+                };
+                out.target = t;
+            }
+        }
+        Role::Status => {
+            out.status = last_status(raw).ok_or(Skip::BAD_STATUS)?;
+            seen.status = true;
+        }
+        Role::UpstreamStatus => out.upstream_status = last_status(raw),
+        Role::Duration(u) => {
+            if out.duration_us.is_none() {
+                out.duration_us = duration(raw, u);
+            }
+        }
+        Role::Xff => out.xff = Some(v),
+        Role::RequestId => out.request_id = Some(v),
+        Role::Host => out.host = Some(v),
+        Role::UserAgent => out.user_agent = Some(v),
+        Role::User => out.user = Some(v),
+        Role::ApiKey => out.api_key = Some(v),
+        Role::Consumer => out.consumer = Some(v),
+        Role::Bytes => {
+            out.bytes_sent = text::uint(&raw[..memchr::memchr(b'.', raw).unwrap_or(raw.len())])
+        }
+    }
+    Ok(())
+}
+
+/// Which essential fields a line had.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Seen {
+    pub time: bool,
+    pub status: bool,
+    pub target: bool,
+}
+
+impl Seen {
+    /// A request needs a time and a status.
+    pub fn check(&self) -> Result<(), Skip> {
+        if !self.status {
+            return Err(Skip::BAD_STATUS);
+        }
+        if !self.time {
+            return Err(Skip::BAD_TIME);
+        }
+        Ok(())
+    }
+}
+
+/// `optional()` re-exported for formats using roles on text fields.
+pub fn opt(b: &[u8]) -> Option<Text<'_>> {
+    optional(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timestamp::rfc3339;
+
+    #[test]
+    fn times_by_shape() {
+        let t = |s: &str| rfc3339(any_time(s.as_bytes()).unwrap());
+        assert_eq!(t("02/Mar/2026:09:14:05 +0100"), "2026-03-02T08:14:05Z");
+        assert_eq!(t("[02/Mar/2026:09:14:05 +0000]"), "2026-03-02T09:14:05Z");
+        assert_eq!(
+            t("2026-03-02T09:14:05.250+00:00"),
+            "2026-03-02T09:14:05.25Z"
+        );
+        assert_eq!(t("1772442845.250"), "2026-03-02T09:14:05.25Z");
+        assert_eq!(t("1772442845250"), "2026-03-02T09:14:05.25Z");
+        assert_eq!(t("1772442845250000000"), "2026-03-02T09:14:05.25Z");
+        assert!(any_time(b"yesterday").is_none());
+    }
+
+    #[test]
+    fn durations_and_statuses() {
+        assert_eq!(duration(b"0.042", Unit::S), Some(42_000));
+        assert_eq!(duration(b"0.100, 0.004", Unit::S), Some(104_000));
+        assert_eq!(duration(b"-1", Unit::Ms), None);
+        assert_eq!(duration(b"0.05s", Unit::Suffix), Some(50_000));
+        assert_eq!(duration(b"2155389", Unit::Ns), Some(2155));
+        assert_eq!(last_status(b"504 : 409"), Some(409));
+        assert_eq!(last_status(b"-"), None);
+        assert_eq!(last_status(b"000"), None);
+    }
+
+    #[test]
+    fn remote_lists() {
+        let mut r = Request::default();
+        set_remote(Text::Borrowed("203.0.113.9, 10.0.0.1"), &mut r);
+        assert_eq!(r.remote, "203.0.113.9");
+        assert_eq!(r.xff.as_deref(), Some("203.0.113.9, 10.0.0.1"));
+        set_remote(Text::Borrowed("[2001:db8::1]:443"), &mut r);
+        assert_eq!(r.remote, "2001:db8::1");
+    }
+}

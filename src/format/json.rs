@@ -1,0 +1,407 @@
+//! A small borrowed JSON scanner for the JSON log formats: walks one object's members
+//! without building a tree and without allocating (strings are unescaped only when read and
+//! only when they contain escapes).
+//!
+//! ```text
+//! {"time_local":"02/Mar/2026:09:14:05 +0000","status":409,"request_time":0.042,"upstream_response_time":0.040, 0.002,"http_user_agent":""}
+//! ```
+//!
+//! Quirks handled (gateways write JSON from text templates, so it is not always valid):
+//! - numbers and strings are interchangeable for every reader (`"status":"409"` and
+//!   `"status":409` both give 409) — API Gateway, Azure Front Door, Envoy `json_format` and
+//!   Istio write numbers as strings;
+//! - an nginx template such as `"urt":$upstream_response_time` yields `"urt":0.040, 0.002`
+//!   or `"urt":,` — the stray list element is skipped and an empty value reads as missing;
+//! - bytes ≥ 0x80 may be raw invalid UTF-8 (nginx `escape=json`): decoded lossily;
+//! - `\uXXXX` escapes, including surrogate pairs, are decoded.
+
+use crate::record::Text;
+use std::borrow::Cow;
+
+/// One JSON value, as borrowed bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Val<'a> {
+    /// The raw inside of a string (escapes not undone).
+    Str(&'a [u8]),
+    /// A number (or, leniently, any bare token that is not a literal).
+    Num(&'a [u8]),
+    Bool(bool),
+    Null,
+    /// An object, braces included.
+    Obj(&'a [u8]),
+    /// An array, brackets included.
+    Arr(&'a [u8]),
+}
+
+impl<'a> Val<'a> {
+    /// The value's raw bytes: a string's inside, a number's digits; empty for the rest.
+    #[inline]
+    pub fn raw(&self) -> &'a [u8] {
+        match *self {
+            Val::Str(s) | Val::Num(s) => s,
+            Val::Bool(true) => b"true",
+            Val::Bool(false) => b"false",
+            _ => b"",
+        }
+    }
+
+    /// Text of a string or number; `None` for null, objects, arrays and the missing
+    /// markers `""` and `"-"`.
+    #[inline]
+    pub fn text(&self) -> Option<Text<'a>> {
+        match *self {
+            Val::Str(s) if s.is_empty() || s == b"-" => None,
+            Val::Str(s) => Some(unescape(s)),
+            Val::Num(n) if n.is_empty() || n == b"-" => None,
+            Val::Num(n) => Some(super::text::text(n)),
+            Val::Bool(_) => Some(Cow::Borrowed(if self.raw() == b"true" {
+                "true"
+            } else {
+                "false"
+            })),
+            _ => None,
+        }
+    }
+
+    /// An unsigned integer from a number or a numeric string (`"577"`); a fraction is
+    /// dropped (`12.0` → 12).
+    #[inline]
+    pub fn uint(&self) -> Option<u64> {
+        let r = self.raw();
+        let r = &r[..memchr::memchr(b'.', r).unwrap_or(r.len())];
+        super::text::uint(r)
+    }
+
+    /// A 3-digit status from a number or string; `0`/`000`/`-` give `None`.
+    #[inline]
+    pub fn status(&self) -> Option<u16> {
+        super::text::status(self.raw())
+    }
+
+    /// The value as an object.
+    #[inline]
+    pub fn obj(&self) -> Option<Obj<'a>> {
+        match *self {
+            Val::Obj(o) => Some(Obj(o)),
+            _ => None,
+        }
+    }
+
+    /// The first element of an array of strings (Caddy headers: `["curl/8"]`), or the value
+    /// itself when it is not an array.
+    pub fn first(&self) -> Val<'a> {
+        match *self {
+            Val::Arr(a) => {
+                let b = &a[1..];
+                let i = skip_ws(b, 0);
+                if i < b.len() && b[i] != b']' {
+                    scan_value(b, i).map_or(Val::Null, |(v, _)| v)
+                } else {
+                    Val::Null
+                }
+            }
+            v => v,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+}
+
+/// A JSON object (braces included).
+#[derive(Debug, Clone, Copy)]
+pub struct Obj<'a>(pub &'a [u8]);
+
+/// Parses the line as an object (leading/trailing whitespace and a BOM allowed).
+#[inline]
+pub fn object(line: &[u8]) -> Option<Obj<'_>> {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let i = skip_ws(line, 0);
+    (line.get(i) == Some(&b'{')).then(|| Obj(&line[i..]))
+}
+
+/// Cheap check used by detection: the line is an object containing `"key"`.
+pub fn has_key(line: &[u8], key: &str) -> bool {
+    let l = super::text::trim(line);
+    if l.first() != Some(&b'{') {
+        return false;
+    }
+    let mut pat = Vec::with_capacity(key.len() + 2);
+    pat.push(b'"');
+    pat.extend_from_slice(key.as_bytes());
+    pat.push(b'"');
+    memchr::memmem::find(l, &pat).is_some()
+}
+
+impl<'a> Obj<'a> {
+    /// The members in order, as (raw key, value).
+    #[inline]
+    pub fn members(&self) -> Members<'a> {
+        Members { b: self.0, i: 1 }
+    }
+
+    /// The value of the first member named `key`.
+    pub fn get(&self, key: &str) -> Option<Val<'a>> {
+        self.members()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| v)
+    }
+
+    /// The value at a dotted path (`request.headers.User-Agent`); each part names a member
+    /// of the object before it.
+    pub fn path(&self, path: &str) -> Option<Val<'a>> {
+        let mut cur = *self;
+        let mut parts = path.split('.').peekable();
+        while let Some(p) = parts.next() {
+            let v = cur.get(p)?;
+            if parts.peek().is_none() {
+                return Some(v);
+            }
+            cur = v.obj()?;
+        }
+        None
+    }
+
+    /// The first member whose key equals `key` ignoring ASCII case (HTTP header maps).
+    pub fn get_ignore_case(&self, key: &str) -> Option<Val<'a>> {
+        self.members()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
+            .map(|(_, v)| v)
+    }
+}
+
+/// Iterator over an object's members.
+pub struct Members<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a [u8], Val<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.b;
+        loop {
+            let mut i = skip_ws(b, self.i);
+            match b.get(i)? {
+                b'}' => {
+                    self.i = b.len();
+                    return None;
+                }
+                b',' => {
+                    self.i = i + 1;
+                    continue;
+                }
+                b'"' => {}
+                _ => {
+                    // Not a key: the tail of an unquoted list value (`0.040, 0.002`). Skip
+                    // to the next member.
+                    let p = memchr::memchr2(b',', b'}', &b[i..])?;
+                    self.i = i + p + usize::from(b[i + p] == b',');
+                    if b[i + p] == b'}' {
+                        self.i = b.len();
+                        return None;
+                    }
+                    continue;
+                }
+            }
+            let kend = string_end(b, i + 1)?;
+            let key = &b[i + 1..kend];
+            i = skip_ws(b, kend + 1);
+            if b.get(i) != Some(&b':') {
+                self.i = b.len();
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            let (v, end) = scan_value(b, i)?;
+            self.i = end;
+            return Some((key, v));
+        }
+    }
+}
+
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the closing quote of a string whose content starts at `i`.
+#[inline]
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let p = i + memchr::memchr2(b'"', b'\\', &b[i..])?;
+        if b[p] == b'"' {
+            return Some(p);
+        }
+        i = p + 2;
+        if i > b.len() {
+            return None;
+        }
+    }
+}
+
+/// Scans the value starting at `i`; returns it and the index after it.
+fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
+    match *b.get(i)? {
+        b'"' => {
+            let e = string_end(b, i + 1)?;
+            Some((Val::Str(&b[i + 1..e]), e + 1))
+        }
+        open @ (b'{' | b'[') => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j + 1)?;
+                    }
+                    c if c == open => depth += 1,
+                    c if c == close => {
+                        depth -= 1;
+                        if depth == 0 {
+                            let v = &b[i..=j];
+                            return Some((
+                                if open == b'{' {
+                                    Val::Obj(v)
+                                } else {
+                                    Val::Arr(v)
+                                },
+                                j + 1,
+                            ));
+                        }
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+            {
+                j += 1;
+            }
+            let tok = &b[i..j];
+            let v = match tok {
+                b"null" => Val::Null,
+                b"true" => Val::Bool(true),
+                b"false" => Val::Bool(false),
+                _ => Val::Num(tok),
+            };
+            Some((v, j))
+        }
+    }
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    if b.len() < 4 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &c in &b[..4] {
+        v = v * 16 + (c as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+/// Undoes JSON string escapes; borrowed when there are none. Invalid UTF-8 is replaced.
+pub fn unescape(s: &[u8]) -> Text<'_> {
+    if memchr::memchr(b'\\', s).is_none() {
+        return super::text::text(s);
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c != b'\\' || i + 1 >= s.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let e = s[i + 1];
+        i += 2;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'u' => {
+                let Some(mut cp) = hex4(&s[i..]) else {
+                    out.extend_from_slice(b"\\u");
+                    continue;
+                };
+                i += 4;
+                if (0xD800..0xDC00).contains(&cp)
+                    && s[i..].starts_with(b"\\u")
+                    && let Some(lo) = hex4(&s[i + 2..]).filter(|lo| (0xDC00..0xE000).contains(lo))
+                {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+                let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+            other => out.push(other), // \" \\ \/ and anything unknown
+        }
+    }
+    Cow::Owned(match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_and_paths() {
+        let line = br#"{"a":1,"b":{"c":"x\"y","d":[1,{"e":2}]},"f":null,"g":true, "h" : "409" }"#;
+        let o = object(line).unwrap();
+        let keys: Vec<&[u8]> = o.members().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec![&b"a"[..], b"b", b"f", b"g", b"h"]);
+        assert_eq!(o.path("b.c").unwrap().text().unwrap(), "x\"y");
+        assert_eq!(o.get("h").unwrap().status(), Some(409));
+        assert_eq!(o.get("a").unwrap().uint(), Some(1));
+        assert!(o.get("f").unwrap().is_null());
+        assert!(o.get("zz").is_none());
+    }
+
+    #[test]
+    fn lenient_nginx_templates() {
+        // `"urt":$upstream_response_time` with two upstreams, and an empty variable.
+        let line = br#"{"status":409,"urt":0.040, 0.002,"rt":,"id":"abc"}"#;
+        let o = object(line).unwrap();
+        assert_eq!(o.get("urt").unwrap().raw(), b"0.040");
+        assert_eq!(o.get("rt").unwrap().text(), None);
+        assert_eq!(o.get("id").unwrap().text().unwrap(), "abc");
+    }
+
+    #[test]
+    fn escapes_and_raw_bytes() {
+        assert_eq!(unescape(br"caf\u00e9 \ud83d\ude00 \\ \/"), "café 😀 \\ /");
+        assert_eq!(unescape(b"raw \xff byte"), "raw \u{FFFD} byte");
+        assert!(matches!(unescape(b"plain"), Cow::Borrowed(_)));
+        let o = object(br#"{"ua":["curl/8.5"],"n":[]}"#).unwrap();
+        assert_eq!(o.get("ua").unwrap().first().text().unwrap(), "curl/8.5");
+        assert!(o.get("n").unwrap().first().is_null());
+    }
+
+    #[test]
+    fn truncated_objects_end_quietly() {
+        let o = object(br#"{"a":"x","b":"unterminated"#).unwrap();
+        assert_eq!(o.members().count(), 1);
+        assert!(object(b"not json").is_none());
+    }
+}

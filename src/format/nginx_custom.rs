@@ -1,0 +1,395 @@
+//! `--log-format`: compiles the user's nginx `log_format` into a parser (any `$variable`
+//! order, literal separators, quoted fields). A JSON template (`escape=json '{...}'`) is
+//! compiled into a JSON field map instead.
+//!
+//! ```text
+//! --log-format '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time uid="$http_x_api_key" $request_id'
+//! 203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" rt=0.042 uid="key_live_7Hq2" 5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7
+//! ```
+//!
+//! Quirks handled:
+//! - the whole directive may be pasted (`log_format main escape=default '...' '...';`):
+//!   the name, `escape=`, the quotes around each piece and the `;` are dropped, pieces
+//!   joined;
+//! - `$var` and `${var}` both work; a variable's value runs up to the next literal text of
+//!   the format (so a quoted variable runs to its closing quote — nginx escapes `"` inside
+//!   values as `\x22`), the last variable to the end of the line; `$upstream_*` lists
+//!   (`502, 200`, `504 : 200`) keep their inner spaces;
+//! - values are unescaped (`\xHH`); `-` is missing;
+//! - variables with a meaning: `$time_local` `$time_iso8601` `$msec` (time, End),
+//!   `$remote_addr` `$realip_remote_addr`, `$http_x_forwarded_for`, `$remote_user`,
+//!   `$request` or `$request_method` + `$request_uri`/`$uri`, `$status`, `$upstream_status`
+//!   (list: the last), `$request_time` (s), `$request_id`, `$host` `$http_host`,
+//!   `$http_user_agent`, `$body_bytes_sent`, `$http_x_api_key` (API key); any
+//!   `$http_<name>` answers `--client header:<name>`;
+//! - the format must log a time and `$status`.
+
+use super::fields::{self, Role, Seen, Unit};
+use super::json_fields::JsonFields;
+use super::text;
+use super::{Format, LineContext, json};
+use crate::record::{Request, Skip, Text};
+
+#[derive(Debug)]
+enum Elem {
+    Lit(Vec<u8>),
+    Var(String),
+}
+
+pub struct NginxCustom {
+    elems: Vec<Elem>,
+    roles: Vec<Option<Role>>,
+    sample: &'static str,
+}
+
+fn role(var: &str) -> Option<Role> {
+    Some(match var {
+        "time_local" | "time_iso8601" | "msec" => Role::TimeEnd,
+        "remote_addr" | "realip_remote_addr" => Role::Remote,
+        "http_x_forwarded_for" | "proxy_add_x_forwarded_for" => Role::Xff,
+        "remote_user" => Role::User,
+        "request" => Role::RequestLine,
+        "request_method" => Role::Method,
+        "request_uri" | "uri" => Role::Target,
+        "status" => Role::Status,
+        "upstream_status" => Role::UpstreamStatus,
+        "request_time" => Role::Duration(Unit::S),
+        "request_id" | "req_id" | "http_x_request_id" => Role::RequestId,
+        "host" | "http_host" | "server_name" => Role::Host,
+        "http_user_agent" => Role::UserAgent,
+        "body_bytes_sent" | "bytes_sent" => Role::Bytes,
+        "http_x_api_key" | "http_apikey" | "http_api_key" => Role::ApiKey,
+        "http_x_consumer_username" | "http_x_consumer" => Role::Consumer,
+        _ => return None,
+    })
+}
+
+/// Strips `log_format name [escape=...]` and the quoting of the pieces.
+fn strip_directive(spec: &str) -> (String, bool) {
+    let mut s = spec.trim().trim_end_matches(';').trim();
+    let mut json = false;
+    if let Some(rest) = s.strip_prefix("log_format") {
+        let rest = rest.trim_start();
+        // the format name
+        s = rest
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, r)| r)
+            .trim_start();
+    }
+    if let Some(rest) = s.strip_prefix("escape=") {
+        let (mode, r) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        json = mode == "json";
+        s = r.trim_start();
+    }
+    if !(s.starts_with('\'') || s.starts_with('"')) {
+        return (s.to_string(), json);
+    }
+    // Concatenate quoted pieces: 'a' 'b' or "a" "b".
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' || c == '"' {
+            for d in chars.by_ref() {
+                if d == c {
+                    break;
+                }
+                out.push(d);
+            }
+        }
+    }
+    (out, json)
+}
+
+fn compile_elems(fmt: &str) -> Result<Vec<Elem>, String> {
+    let b = fmt.as_bytes();
+    let mut elems = Vec::new();
+    let mut lit = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$'
+            && i + 1 < b.len()
+            && (b[i + 1] == b'{' || b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'_')
+        {
+            let (name, next) = if b[i + 1] == b'{' {
+                let e = fmt[i + 2..]
+                    .find('}')
+                    .ok_or_else(|| format!("--log-format: unclosed ${{ at byte {i}"))?;
+                (&fmt[i + 2..i + 2 + e], i + 3 + e)
+            } else {
+                let e = b[i + 1..]
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                    .map_or(b.len(), |p| i + 1 + p);
+                (&fmt[i + 1..e], e)
+            };
+            if !lit.is_empty() {
+                elems.push(Elem::Lit(std::mem::take(&mut lit)));
+            }
+            elems.push(Elem::Var(name.to_string()));
+            i = next;
+        } else {
+            lit.push(b[i]);
+            i += 1;
+        }
+    }
+    if !lit.is_empty() {
+        elems.push(Elem::Lit(lit));
+    }
+    Ok(elems)
+}
+
+/// Compiles a `log_format` string (or a whole `log_format` directive).
+pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
+    let (fmt, json_escape) = strip_directive(spec);
+    if json_escape || fmt.trim_start().starts_with('{') {
+        // A JSON template: map each key to the role of the variable in its value.
+        let obj = json::object(fmt.as_bytes())
+            .ok_or("--log-format: the JSON template is not an object")?;
+        let mut map = Vec::new();
+        for (k, v) in obj.members() {
+            let raw = String::from_utf8_lossy(v.raw()).into_owned();
+            let var = raw
+                .trim()
+                .trim_start_matches('$')
+                .trim_start_matches('{')
+                .trim_end_matches('}');
+            if let Some(r) = role(var) {
+                let name = match r {
+                    Role::TimeEnd | Role::TimeStart => "time",
+                    Role::Remote => "remote",
+                    Role::Xff => "xff",
+                    Role::User => "user",
+                    Role::RequestLine => "request",
+                    Role::Method => "method",
+                    Role::Target => "path",
+                    Role::Status => "status",
+                    Role::UpstreamStatus => "upstream_status",
+                    Role::Duration(_) => "duration_s",
+                    Role::RequestId => "request_id",
+                    Role::Host => "host",
+                    Role::UserAgent => "user_agent",
+                    Role::Bytes => "bytes",
+                    Role::ApiKey => "api_key",
+                    Role::Consumer => "consumer",
+                    Role::Route => "route",
+                };
+                map.push(format!("{name}={}", String::from_utf8_lossy(k)));
+            }
+        }
+        return Ok(Box::new(JsonFields::parse(&map.join(","))?));
+    }
+    let elems = compile_elems(&fmt)?;
+    let roles: Vec<Option<Role>> = elems
+        .iter()
+        .map(|e| if let Elem::Var(v) = e { role(v) } else { None })
+        .collect();
+    if !roles.contains(&Some(Role::Status)) {
+        return Err("--log-format: the format has no $status".into());
+    }
+    if !roles.contains(&Some(Role::TimeEnd)) {
+        return Err(
+            "--log-format: the format has no time ($time_local, $time_iso8601 or $msec)".into(),
+        );
+    }
+    for w in elems.windows(2) {
+        if let (Elem::Var(a), Elem::Var(b)) = (&w[0], &w[1])
+            && role(a).is_some()
+            && role(b).is_some()
+        {
+            return Err(format!(
+                "--log-format: ${a} and ${b} are not separated by any text, so they cannot be told apart"
+            ));
+        }
+    }
+    let sample: &'static str = Box::leak(fmt.into_boxed_str());
+    Ok(Box::new(NginxCustom {
+        elems,
+        roles,
+        sample,
+    }))
+}
+
+impl NginxCustom {
+    /// Calls `f(index, value)` for each variable of the line; `Err` when a literal does not
+    /// match.
+    fn walk<'a>(
+        &self,
+        line: &'a [u8],
+        mut f: impl FnMut(usize, &'a [u8]) -> Result<(), Skip>,
+    ) -> Result<(), Skip> {
+        let mut pos = 0;
+        for (i, e) in self.elems.iter().enumerate() {
+            match e {
+                Elem::Lit(l) => {
+                    if !line[pos..].starts_with(l) {
+                        return Err(Skip::MALFORMED);
+                    }
+                    pos += l.len();
+                }
+                Elem::Var(var) => {
+                    let end = match self.elems.get(i + 1) {
+                        Some(Elem::Lit(next)) => {
+                            let mut end = pos
+                                + memchr::memmem::find(&line[pos..], next)
+                                    .ok_or(Skip::MALFORMED)?;
+                            // `$upstream_*` values are lists (`502, 200`, `504 : 200`): a
+                            // space inside the list is not the separator.
+                            if var.starts_with("upstream_") && next.first() == Some(&b' ') {
+                                while end > pos
+                                    && (line[end - 1] == b','
+                                        || line[end - 1] == b':'
+                                        || line[end + 1..].starts_with(b": "))
+                                {
+                                    match memchr::memmem::find(&line[end + 1..], next) {
+                                        Some(p) => end = end + 1 + p,
+                                        None => break,
+                                    }
+                                }
+                            }
+                            end
+                        }
+                        Some(Elem::Var(_)) => pos,
+                        None => line.len(),
+                    };
+                    f(i, &line[pos..end])?;
+                    pos = end;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Format for NginxCustom {
+    fn name(&self) -> &'static str {
+        "nginx-custom"
+    }
+
+    fn about(&self) -> &'static str {
+        "a user-supplied nginx log_format (--log-format)"
+    }
+
+    fn sample(&self) -> &'static str {
+        self.sample
+    }
+
+    fn detect(&self, line: &[u8]) -> bool {
+        self.walk(line, |_, _| Ok(())).is_ok()
+    }
+
+    fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        let mut seen = Seen::default();
+        self.walk(line, |i, v| {
+            let Some(r) = self.roles[i] else {
+                return Ok(());
+            };
+            let value = text::optional(v).map(|_| text::unescape(v));
+            fields::apply(r, v, value, &mut cx.time_cache, out, &mut seen)
+        })?;
+        seen.check()
+    }
+
+    fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        let mut found = None;
+        let _ = self.walk(line, |i, v| {
+            if let Elem::Var(var) = &self.elems[i]
+                && super::nginx_json::is_header_key(var.as_bytes(), name)
+            {
+                found = text::optional(v).map(|_| text::unescape(v));
+            }
+            Ok(())
+        });
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Method;
+    use crate::timestamp::rfc3339;
+
+    const FMT: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time uid="$http_x_api_key" $request_id"#;
+    const LINE: &str = r#"203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" rt=0.042 uid="key_live_7Hq2" 5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7"#;
+
+    fn parse<'a>(f: &dyn Format, line: &'a str) -> Result<Request<'a>, Skip> {
+        let mut cx = LineContext::default();
+        let mut r = Request::default();
+        f.parse(line.as_bytes(), &mut cx, &mut r)?;
+        Ok(r)
+    }
+
+    #[test]
+    fn compiled_text_format() {
+        let f = compile(FMT).unwrap();
+        let r = parse(f.as_ref(), LINE).unwrap();
+        assert_eq!(
+            (r.method, r.target.as_ref(), r.status),
+            (Method::Put, "/api/v1/orders/1042", 409)
+        );
+        assert_eq!(
+            (r.duration_us, r.api_key.as_deref()),
+            (Some(42_000), Some("key_live_7Hq2"))
+        );
+        assert_eq!(
+            r.request_id.as_deref(),
+            Some("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7")
+        );
+        assert_eq!(r.user, None);
+        assert_eq!(
+            f.field(LINE.as_bytes(), "x-api-key").as_deref(),
+            Some("key_live_7Hq2")
+        );
+        assert_eq!(parse(f.as_ref(), "garbage").unwrap_err(), Skip::MALFORMED);
+    }
+
+    #[test]
+    fn pasted_directive_reordered_with_escapes() {
+        let f = compile(r#"log_format apisix escape=default '$remote_addr - $remote_user [$time_local] $http_host "$request" $status $body_bytes_sent $request_time "$http_referer" "$http_user_agent" $upstream_addr $upstream_status $upstream_response_time';"#).unwrap();
+        let r = parse(f.as_ref(), r#"2001:db8::4 - bob [02/Mar/2026:10:14:05 +0100] api.example.com "PATCH /d/\x22x\x22 HTTP/1.1" 412 0 0.005 "-" "curl \x22q\x22" 10.0.0.9:80 502, 412 0.001, 0.004"#).unwrap();
+        assert_eq!(
+            (r.method, r.status, r.upstream_status),
+            (Method::Patch, 412, Some(412))
+        );
+        assert_eq!(r.target, "/d/\"x\"");
+        assert_eq!(r.user_agent.as_deref(), Some("curl \"q\""));
+        assert_eq!(
+            (r.remote.as_ref(), r.user.as_deref(), r.host.as_deref()),
+            ("2001:db8::4", Some("bob"), Some("api.example.com"))
+        );
+        assert_eq!(rfc3339(r.time), "2026-03-02T09:14:05Z");
+    }
+
+    #[test]
+    fn json_template_and_errors() {
+        let f = compile(r#"log_format j escape=json '{"t":"$time_iso8601","ip":"$remote_addr",' '"req":"$request","st":$status,"rt":$request_time}';"#).unwrap();
+        let r = parse(f.as_ref(), r#"{"t":"2026-03-02T09:14:05+00:00","ip":"10.0.0.1","req":"DELETE /a/1 HTTP/1.1","st":409,"rt":0.010}"#).unwrap();
+        assert_eq!(
+            (r.method, r.status, r.duration_us),
+            (Method::Delete, 409, Some(10_000))
+        );
+        assert!(
+            compile("$remote_addr [$time_local]")
+                .err()
+                .unwrap()
+                .contains("$status")
+        );
+        assert!(
+            compile("$status $request_time")
+                .err()
+                .unwrap()
+                .contains("time")
+        );
+        assert!(
+            compile("[$time_local] $status$request_time")
+                .err()
+                .unwrap()
+                .contains("not separated")
+        );
+    }
+}

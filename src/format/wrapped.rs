@@ -1,0 +1,303 @@
+//! Wrappers around access-log lines: container runtimes, syslog and docker-compose add a
+//! prefix or an envelope; a `Wrapped` format unwraps the line and hands it to an inner
+//! format. Detection tries every wrapper × format pair when no plain format fits; the name
+//! is `wrapper+inner` (`cri+nginx-json`, `docker+envoy`), also accepted by `--format`.
+//!
+//! ```text
+//! {"log":"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" 409 87 \"-\" \"curl/8\"\n","stream":"stdout","time":"2026-03-02T09:14:05.123456789Z"}
+//! 2026-03-02T09:14:05.123456789Z stdout F 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "PUT /a/1 HTTP/1.1" 409 87 "-" "curl/8"
+//! Mar  2 09:14:05 web1 nginx: 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "PUT /a/1 HTTP/1.1" 409 87 "-" "curl/8"
+//! caddy  | {"level":"info","ts":1772442845.1,"logger":"http.log.access","msg":"handled request",...}
+//! ```
+//!
+//! Quirks handled:
+//! - Docker `json-file` (`log`, or `message` as Filebeat/Kubernetes exports write it)
+//!   escapes the inner line (`\"`), so unwrapping allocates and the request is made owned;
+//!   a line without escapes stays borrowed; the trailing `\n` is dropped;
+//! - CRI (`kubectl logs` of containerd/CRI-O nodes): `<RFC3339Nano> <stream> <P|F> <line>`,
+//!   borrowed; partial (`P`) lines are parsed as they are;
+//! - syslog: optional `<PRI>`, then `Mmm dd HH:MM:SS` (no year, no zone) or RFC 3339, host,
+//!   and `tag[pid]:`; the inner line's own timestamp is used;
+//! - docker-compose: `service  | ` prefix;
+//! - the wrapper's own timestamp is ignored: the inner format knows what its time means.
+
+use super::json;
+use super::{Format, LineContext};
+use crate::record::{Request, Skip, Text};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Docker,
+    Cri,
+    Syslog,
+    Compose,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Docker, Kind::Cri, Kind::Syslog, Kind::Compose];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Docker => "docker",
+            Kind::Cri => "cri",
+            Kind::Syslog => "syslog",
+            Kind::Compose => "compose",
+        }
+    }
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn token_end(b: &[u8], from: usize) -> usize {
+    memchr::memchr(b' ', &b[from..]).map_or(b.len(), |p| from + p)
+}
+
+/// The inner line, or `None` when `line` does not have this wrapper.
+pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
+    match kind {
+        Kind::Docker => {
+            let obj = json::object(line)?;
+            let v = obj.get("log").or_else(|| obj.get("message"))?;
+            let json::Val::Str(raw) = v else { return None };
+            let inner: Cow<'_, [u8]> = match json::unescape(raw) {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            };
+            Some(match inner {
+                Cow::Borrowed(b) => Cow::Borrowed(b.strip_suffix(b"\n").unwrap_or(b)),
+                Cow::Owned(mut v) => {
+                    while v.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                        v.pop();
+                    }
+                    Cow::Owned(v)
+                }
+            })
+        }
+        Kind::Cri => {
+            let e1 = token_end(line, 0);
+            crate::timestamp::parse_iso8601(&line[..e1])?;
+            let e2 = token_end(line, e1 + 1);
+            let stream = line.get(e1 + 1..e2)?;
+            if stream != b"stdout" && stream != b"stderr" {
+                return None;
+            }
+            let e3 = token_end(line, e2 + 1);
+            let tag = line.get(e2 + 1..e3)?;
+            if tag != b"F" && tag != b"P" {
+                return None;
+            }
+            Some(Cow::Borrowed(line.get(e3 + 1..)?))
+        }
+        Kind::Syslog => {
+            let mut i = 0;
+            if line.first() == Some(&b'<') {
+                i = memchr::memchr(b'>', &line[..line.len().min(6)])? + 1;
+            }
+            let b = &line[i..];
+            if b.len() > 16
+                && MONTHS.iter().any(|m| b.starts_with(&m[..]))
+                && b[3] == b' '
+                && b[9] == b':'
+                && b[15] == b' '
+            {
+                i += 16;
+            } else {
+                let e = token_end(line, i);
+                crate::timestamp::parse_iso8601(&line[i..e])?;
+                i = e + 1;
+            }
+            let host_end = token_end(line, i);
+            let tag_end = token_end(line, host_end + 1);
+            let tag = line.get(host_end + 1..tag_end)?;
+            if !tag.ends_with(b":") || tag.len() < 2 {
+                return None;
+            }
+            Some(Cow::Borrowed(line.get(tag_end + 1..)?))
+        }
+        Kind::Compose => {
+            let p = memchr::memmem::find(&line[..line.len().min(80)], b" | ")?;
+            let name = &line[..p];
+            let name = super::text::trim(name);
+            if name.is_empty() || name.contains(&b' ') {
+                return None;
+            }
+            Some(Cow::Borrowed(&line[p + 3..]))
+        }
+    }
+}
+
+/// A request with every field owned, for requests parsed from an unwrapped copy.
+pub fn into_owned(r: Request<'_>) -> Request<'static> {
+    fn o(t: Text<'_>) -> Text<'static> {
+        Cow::Owned(t.into_owned())
+    }
+    Request {
+        time: r.time,
+        anchor: r.anchor,
+        duration_us: r.duration_us,
+        method: r.method,
+        target: o(r.target),
+        status: r.status,
+        upstream_status: r.upstream_status,
+        remote: o(r.remote),
+        xff: r.xff.map(o),
+        user: r.user.map(o),
+        api_key: r.api_key.map(o),
+        consumer: r.consumer.map(o),
+        request_id: r.request_id.map(o),
+        host: r.host.map(o),
+        user_agent: r.user_agent.map(o),
+        bytes_sent: r.bytes_sent,
+    }
+}
+
+pub struct Wrapped {
+    kind: Kind,
+    inner: Box<dyn Format>,
+    name: &'static str,
+}
+
+impl Wrapped {
+    pub fn new(kind: Kind, inner: Box<dyn Format>, name: &'static str) -> Wrapped {
+        Wrapped { kind, inner, name }
+    }
+}
+
+/// Every wrapper × built-in format, built once (names are `wrapper+inner`).
+pub fn all() -> &'static [Box<dyn Format>] {
+    static ALL: OnceLock<Vec<Box<dyn Format>>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut v: Vec<Box<dyn Format>> = Vec::new();
+        for kind in Kind::ALL {
+            for inner in super::registry() {
+                let name: &'static str =
+                    Box::leak(format!("{}+{}", kind.name(), inner.name()).into_boxed_str());
+                v.push(Box::new(Wrapped { kind, inner, name }));
+            }
+        }
+        v
+    })
+}
+
+/// A wrapped format by its `wrapper+inner` name.
+pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
+    let (k, inner) = name.split_once('+')?;
+    let kind = Kind::ALL.into_iter().find(|x| x.name() == k)?;
+    let inner = super::by_name(inner)?;
+    let full = all()
+        .iter()
+        .find(|f| f.name() == format!("{}+{}", kind.name(), inner.name()))?
+        .name();
+    Some(Box::new(Wrapped {
+        kind,
+        inner,
+        name: full,
+    }))
+}
+
+impl Format for Wrapped {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn about(&self) -> &'static str {
+        "a wrapped line (docker/cri/syslog/compose) holding another format"
+    }
+
+    fn sample(&self) -> &'static str {
+        self.inner.sample()
+    }
+
+    fn detect(&self, line: &[u8]) -> bool {
+        unwrap(self.kind, line).is_some_and(|b| self.inner.detect(&b))
+    }
+
+    fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        match unwrap(self.kind, line).ok_or(Skip("not_wrapped"))? {
+            Cow::Borrowed(b) => self.inner.parse(b, cx, out),
+            Cow::Owned(v) => {
+                let mut cx2 = LineContext {
+                    directive: cx.directive,
+                    time_cache: cx.time_cache.clone(),
+                    local_offset_secs: cx.local_offset_secs,
+                    lite: cx.lite,
+                    w3c: std::mem::take(&mut cx.w3c),
+                };
+                let mut r = Request::default();
+                let res = self.inner.parse(&v, &mut cx2, &mut r);
+                cx.time_cache = cx2.time_cache;
+                cx.w3c = cx2.w3c;
+                res?;
+                *out = into_owned(r);
+                Ok(())
+            }
+        }
+    }
+
+    fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        match unwrap(self.kind, line)? {
+            Cow::Borrowed(b) => self.inner.field(b, name),
+            Cow::Owned(v) => self
+                .inner
+                .field(&v, name)
+                .map(|t| Cow::Owned(t.into_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Method;
+
+    fn parse<'a>(name: &str, line: &'a str) -> Result<Request<'a>, Skip> {
+        let f = by_name(name).unwrap();
+        let mut cx = LineContext::default();
+        let mut r = Request::default();
+        f.parse(line.as_bytes(), &mut cx, &mut r)?;
+        Ok(r)
+    }
+
+    #[test]
+    fn docker_json_unescapes() {
+        let line = r#"{"log":"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" 409 87 \"-\" \"curl/8\"\n","stream":"stdout","time":"2026-03-02T09:14:05.123456789Z"}"#;
+        let r = parse("docker+combined", line).unwrap();
+        assert_eq!(
+            (r.method, r.target.as_ref(), r.status),
+            (Method::Put, "/a/1", 409)
+        );
+        assert!(by_name("docker+combined").unwrap().detect(line.as_bytes()));
+        // Filebeat's k8s export with `message` and Ambassador's ACCESS prefix (realdata/envoy).
+        let line = r#"{"message":"ACCESS [2019-02-12T18:37:42.921Z] \"GET /httpbin/ip HTTP/1.1\" 200 - 0 43 217 216 \"172.17.0.5\" \"curl/7.59.0\" \"c62ec130-6dee-4f3b-a52b-4f0d1312d89d\" \"httpbin.org\" \"52.87.35.92:80\"\n","stream":"stdout","time":"2019-02-12T18:37:43.139620629Z"}"#;
+        let r = parse("docker+envoy", line).unwrap();
+        assert_eq!(
+            (r.status, r.duration_us, r.remote.as_ref()),
+            (200, Some(217_000), "172.17.0.5")
+        );
+    }
+
+    #[test]
+    fn cri_syslog_and_compose_borrow() {
+        let r = parse("cri+combined", r#"2026-03-02T09:14:05.123456789Z stdout F 2001:db8::1 - - [02/Mar/2026:09:14:05 +0000] "DELETE /a/1 HTTP/1.1" 412 0 "-" "curl/8""#).unwrap();
+        assert!(matches!(r.target, Cow::Borrowed("/a/1")));
+        assert_eq!((r.status, r.remote.as_ref()), (412, "2001:db8::1"));
+        let r = parse("syslog+combined", r#"<190>Mar  2 09:14:05 web1 nginx: 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "PUT /a/1 HTTP/1.1" 409 87 "-" "curl/8""#).unwrap();
+        assert_eq!((r.remote.as_ref(), r.status), ("10.0.0.1", 409));
+        let r = parse("compose+caddy", r#"caddy  | {"level":"info","ts":1772442845.1,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"10.0.0.9","method":"PUT","uri":"/a/1","headers":{}},"duration":0.01,"status":409}"#).unwrap();
+        assert_eq!((r.remote.as_ref(), r.status), ("10.0.0.9", 409));
+        assert_eq!(
+            parse("cri+combined", "not a cri line").unwrap_err(),
+            Skip("not_wrapped")
+        );
+        assert!(unwrap(Kind::Syslog, b"2026-03-02 no").is_none());
+    }
+}

@@ -1,0 +1,79 @@
+//! Compressed and streamed input gives the same report as the plain file, and a rotated set
+//! (`access.log`, `access.log.1`, `access.log.2.gz`) is analysed as one period.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn scenario() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats/scenario.combined.log")
+}
+
+fn run(cmd: &mut Command) -> Value {
+    let out = cmd.args(["--output", "json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for i in v["inputs"].as_array_mut().unwrap() {
+        i.as_object_mut().unwrap().remove("path");
+    }
+    v
+}
+
+fn report(path: &Path) -> Value {
+    run(Command::cargo_bin("why409").unwrap().arg(path))
+}
+
+#[test]
+fn gz_zst_bz2_and_stdin_match_plain() {
+    let plain = std::fs::read(scenario()).unwrap();
+    let expected = report(&scenario());
+    assert_eq!(expected["totals"]["conflicts"], 4);
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let zst = zstd::encode_all(&plain[..], 3).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    bz.write_all(&plain).unwrap();
+    for (name, bytes) in [
+        ("a.log.gz", gz.finish().unwrap()),
+        ("a.log.zst", zst),
+        ("a.log.bz2", bz.finish().unwrap()),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        assert_eq!(report(&p), expected, "{name}");
+    }
+    let stdin = run(Command::cargo_bin("why409")
+        .unwrap()
+        .arg("-")
+        .write_stdin(plain));
+    assert_eq!(stdin, expected, "stdin");
+}
+
+#[test]
+fn rotated_set_is_one_period() {
+    let plain = std::fs::read_to_string(scenario()).unwrap();
+    let lines: Vec<&str> = plain.lines().collect();
+    // Oldest lines in access.log.2.gz, then .1, newest in access.log.
+    let (old, rest) = lines.split_at(4);
+    let (mid, new) = rest.split_at(5);
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all((old.join("\n") + "\n").as_bytes()).unwrap();
+    std::fs::write(dir.path().join("access.log.2.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("access.log.1"), mid.join("\n") + "\n").unwrap();
+    std::fs::write(dir.path().join("access.log"), new.join("\n") + "\n").unwrap();
+
+    let all = report(dir.path());
+    let single = report(&scenario());
+    assert_eq!(all["inputs"].as_array().unwrap().len(), 3);
+    for k in ["totals", "period", "instances", "clients", "resources"] {
+        assert_eq!(all[k], single[k], "{k}");
+    }
+}
