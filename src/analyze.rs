@@ -12,7 +12,7 @@ use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
 use crate::record::{Method, Micros, Request, Skip};
 use crate::resource::{self, Route, Templater};
-use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
+use crate::timeline::{Event, TimelineBuilder, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
 use anyhow::{Result, bail};
 use rayon::prelude::*;
@@ -164,12 +164,6 @@ pub fn round_window(span: Micros, max: i64) -> Micros {
     *ROUND_WINDOWS.last().unwrap() * MICROS_PER_SEC
 }
 
-/// Per-line work shared by both passes: the parsed request and its resource.
-struct LineView<'a> {
-    req: Request<'a>,
-    instance: &'a str,
-}
-
 /// Tells directive lines, too-long lines and blank lines apart before parsing.
 fn pre_skip(format: &dyn Format, line: &[u8]) -> Option<Skip> {
     if line.len() > MAX_LINE {
@@ -319,6 +313,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         })
         .collect();
 
+    let clock = PhaseClock::new();
     // Pass 1.
     let results: Vec<(Accounting, Tally)> = jobs
         .par_iter()
@@ -347,6 +342,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         tally.merge(t);
     }
     tally.seal();
+    clock.mark("pass 1");
 
     for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
         if acct.parsed == 0
@@ -384,9 +380,10 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         bail!("no input could be read: {}", warnings.join("; "));
     }
 
+    clock.mark("checks");
     // Pass 2: the lines of conflicting instances and their relatives.
     let interest = Interest::new(&tally, &settings.extra_instances);
-    let pass2: Vec<(Vec<RawEvent>, FxHashMap<String, u64>)> = if interest.is_empty() {
+    let pass2: Vec<(TimelineBuilder, FxHashMap<String, u64>)> = if interest.is_empty() {
         Vec::new()
     } else {
         jobs.par_iter()
@@ -403,22 +400,29 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                     &templater,
                     &statuses,
                     &interest,
+                    &tally,
                 )
             })
             .collect()
     };
     let mut builder = TimelineBuilder::default();
     let mut instance_requests: FxHashMap<String, u64> = FxHashMap::default();
-    for (events, reqs) in pass2 {
-        for e in events {
-            let conflicted = tally.instances.contains_key(&e.instance);
-            builder.push(e, conflicted);
-        }
+    for (chunk, reqs) in pass2 {
+        builder.append(chunk);
         for (k, v) in reqs {
             *instance_requests.entry(k).or_insert(0) += v;
         }
     }
+    clock.mark("pass 2");
+    if clock.on {
+        eprintln!(
+            "why409: pass 2 kept {} events on {} keys",
+            builder.len(),
+            interest.keys.len()
+        );
+    }
     let timelines = builder.build();
+    clock.mark("timelines");
 
     let period = (tally.first.unwrap_or(0), tally.last.unwrap_or(0));
     let window_us = match settings.window {
@@ -433,6 +437,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         thresholds: &settings.thresholds,
     };
     let findings = detect::run(&cx);
+    clock.mark("detectors");
 
     let mut sources: Vec<Source> = opened
         .into_iter()
@@ -459,6 +464,31 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         statuses: settings.statuses.clone(),
         warnings,
     })
+}
+
+/// Phase timings on stderr when `WHY409_TIMINGS` is set (for profiling; not a user flag).
+struct PhaseClock {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl PhaseClock {
+    fn new() -> PhaseClock {
+        PhaseClock {
+            on: std::env::var_os("WHY409_TIMINGS").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+    fn mark(&self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "why409: {phase}: {:.3}s",
+                (now - self.last.get()).as_secs_f64()
+            );
+            self.last.set(now);
+        }
+    }
 }
 
 /// A line shown in an error message: printable ASCII kept, everything else as `\xHH`.
@@ -507,33 +537,26 @@ fn read_line<'a>(
     line: &'a [u8],
     cx: &mut LineContext<'a>,
     settings: &Settings,
-) -> Result<Option<LineView<'a>>, Skip> {
+    req: &mut Request<'a>,
+) -> Result<bool, Skip> {
     if let Some(s) = pre_skip(fmt, line) {
         if s == Skip::DIRECTIVE {
             cx.directive = Some(line);
         }
         return Err(s);
     }
-    let mut req = Request::default();
-    fmt.parse(line, cx, &mut req)?;
-    if settings.since.is_some_and(|s| req.time < s)
-        || settings.until.is_some_and(|u| req.time >= u)
-        || !settings.keeps(&req)
-    {
-        return Ok(None);
-    }
-    // A borrowed target yields a borrowed instance; an unescaped (owned) one is handled by
-    // the caller with `owned_instance`.
-    let instance: &'a str = match &req.target {
-        std::borrow::Cow::Borrowed(t) => resource::instance(t),
-        std::borrow::Cow::Owned(_) => "",
-    };
-    Ok(Some(LineView { req, instance }))
+    fmt.parse(line, cx, req)?;
+    Ok(settings.since.is_none_or(|s| req.time >= s)
+        && settings.until.is_none_or(|u| req.time < u)
+        && settings.keeps(req))
 }
 
-/// The instance of a request whose target had escapes (owned text).
-fn owned_instance(req: &Request<'_>) -> String {
-    resource::instance(&req.target).to_string()
+/// The instance of a request: borrowed from the line unless its target had escapes.
+fn instance_of<'a>(req: &Request<'a>) -> std::borrow::Cow<'a, str> {
+    match &req.target {
+        std::borrow::Cow::Borrowed(t) => std::borrow::Cow::Borrowed(resource::instance(t)),
+        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(resource::instance(t).to_string()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -560,9 +583,10 @@ fn pass1<'a>(
     let mut template_buf = String::new();
     for line in input::lines(&data[range]) {
         acct.lines += 1;
-        let view = match read_line(fmt, line, &mut cx, settings) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
+        let mut req = Request::default();
+        match read_line(fmt, line, &mut cx, settings, &mut req) {
+            Ok(true) => {}
+            Ok(false) => {
                 acct.parsed += 1;
                 acct.filtered += 1;
                 continue;
@@ -571,15 +595,10 @@ fn pass1<'a>(
                 acct.skip(s, acct.lines, line);
                 continue;
             }
-        };
+        }
         acct.parsed += 1;
-        let owned;
-        let instance = if matches!(view.req.target, std::borrow::Cow::Owned(_)) {
-            owned = owned_instance(&view.req);
-            owned.as_str()
-        } else {
-            view.instance
-        };
+        let instance = instance_of(&req);
+        let instance: &str = &instance;
         let template: &str = if templater.template_into(instance, &mut template_buf) {
             &template_buf
         } else if instance.is_empty() {
@@ -587,16 +606,16 @@ fn pass1<'a>(
         } else {
             instance
         };
-        let client = settings.client.of(&view.req, line, fmt);
+        let client = settings.client.of(&req, line, fmt);
         tally.observe(
             &Observation {
-                time: view.req.time,
+                time: req.time,
                 template,
                 instance,
                 client: &client,
-                status: view.req.status,
-                write: view.req.method.is_write(),
-                conflict: statuses.contains(&view.req.status),
+                status: req.status,
+                write: req.method.is_write(),
+                conflict: statuses.contains(&req.status),
             },
             bucket_us,
         );
@@ -702,8 +721,9 @@ fn pass2<'a>(
     templater: &Templater,
     statuses: &FxHashSet<u16>,
     interest: &Interest,
-) -> (Vec<RawEvent>, FxHashMap<String, u64>) {
-    let mut events = Vec::new();
+    tally: &Tally,
+) -> (TimelineBuilder, FxHashMap<String, u64>) {
+    let mut events = TimelineBuilder::default();
     let mut requests: FxHashMap<String, u64> = FxHashMap::default();
     let mut cx = LineContext {
         directive,
@@ -733,42 +753,48 @@ fn pass2<'a>(
         if skip {
             continue;
         }
-        let Ok(Some(view)) = read_line(fmt, line, &mut cx, settings) else {
+        let mut req = Request::default();
+        if read_line(fmt, line, &mut cx, settings, &mut req) != Ok(true) {
             continue;
-        };
-        let owned;
-        let instance = if matches!(view.req.target, std::borrow::Cow::Owned(_)) {
-            owned = owned_instance(&view.req);
-            owned.as_str()
-        } else {
-            view.instance
-        };
-        let (start, end) = view.req.interval();
-        if !interest.wants(instance, view.req.time) {
+        }
+        let instance = instance_of(&req);
+        let instance: &str = &instance;
+        if !interest.wants(instance, req.time) {
             // Still count requests on conflicting instances outside the lookback.
             if interest.keys.contains_key(instance) {
                 *requests.entry(instance.to_string()).or_insert(0) += 1;
             }
             continue;
         }
-        *requests.entry(instance.to_string()).or_insert(0) += 1;
-        let client = settings.client.of(&view.req, line, fmt);
-        events.push(RawEvent {
-            start,
-            end,
-            timed: view.req.duration_us.is_some(),
-            client: client.into_owned(),
-            method: view.req.method,
-            status: view.req.status,
-            upstream_status: view.req.upstream_status,
-            instance: instance.to_string(),
-            template: templater.template(instance).into_owned(),
-            input: job.input as u32,
-            line: line_no,
-            offset: line_offset as u64,
-            len: line.len() as u32,
-            conflict: statuses.contains(&view.req.status),
-        });
+        match requests.get_mut(instance) {
+            Some(n) => *n += 1,
+            None => {
+                requests.insert(instance.to_string(), 1);
+            }
+        }
+        let (start, end) = req.interval();
+        let client = settings.client.of(&req, line, fmt);
+        events.push_named(
+            Event {
+                start,
+                end,
+                timed: req.duration_us.is_some(),
+                client: 0,
+                method: req.method,
+                status: req.status,
+                upstream_status: req.upstream_status,
+                instance: 0,
+                input: job.input as u32,
+                line: line_no,
+                offset: line_offset as u64,
+                len: line.len() as u32,
+                conflict: statuses.contains(&req.status),
+            },
+            &client,
+            instance,
+            || templater.template(instance).into_owned(),
+            tally.instances.contains_key(instance),
+        );
     }
     (events, requests)
 }

@@ -6,6 +6,7 @@
 //! time and the order never depends on chunking.
 
 use crate::record::{Method, Micros};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// Index of a client in `Timelines::clients`.
@@ -105,15 +106,21 @@ impl Timelines {
     }
 }
 
-/// Builds `Timelines` from events collected in any order.
+/// Builds `Timelines` from events collected in any order: names are interned as they arrive
+/// (one allocation per distinct client or instance, not per event), and `build` renumbers
+/// them in sorted order so ids never depend on arrival order or chunking.
 #[derive(Debug, Default)]
 pub struct TimelineBuilder {
-    clients: BTreeMap<String, ()>,
-    instances: BTreeMap<String, (String, bool)>,
-    raw: Vec<RawEvent>,
+    client_ids: FxHashMap<String, u32>,
+    clients: Vec<String>,
+    instance_ids: FxHashMap<String, u32>,
+    /// (path, template, conflicted)
+    instances: Vec<(String, String, bool)>,
+    /// Events with builder-local client and instance ids.
+    raw: Vec<Event>,
 }
 
-/// An event before ids are assigned.
+/// An event with names instead of ids (tests and other callers that do not intern).
 #[derive(Debug, Clone)]
 pub struct RawEvent {
     pub start: Micros,
@@ -133,62 +140,159 @@ pub struct RawEvent {
 }
 
 impl TimelineBuilder {
+    fn client_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.client_ids.get(name) {
+            return id;
+        }
+        let id = self.clients.len() as u32;
+        self.clients.push(name.to_string());
+        self.client_ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn instance_id(
+        &mut self,
+        path: &str,
+        template: impl FnOnce() -> String,
+        conflicted: bool,
+    ) -> u32 {
+        if let Some(&id) = self.instance_ids.get(path) {
+            self.instances[id as usize].2 |= conflicted;
+            return id;
+        }
+        let id = self.instances.len() as u32;
+        self.instances
+            .push((path.to_string(), template(), conflicted));
+        self.instance_ids.insert(path.to_string(), id);
+        id
+    }
+
+    /// Adds an event given by names.
     pub fn push(&mut self, e: RawEvent, instance_conflicted: bool) {
-        self.clients.entry(e.client.clone()).or_default();
-        let ent = self
-            .instances
-            .entry(e.instance.clone())
-            .or_insert_with(|| (e.template.clone(), false));
-        ent.1 |= instance_conflicted;
+        let client = self.client_id(&e.client);
+        let template = e.template;
+        let instance = self.instance_id(&e.instance, || template, instance_conflicted);
+        self.raw.push(Event {
+            start: e.start,
+            end: e.end,
+            timed: e.timed,
+            client,
+            method: e.method,
+            status: e.status,
+            upstream_status: e.upstream_status,
+            instance,
+            input: e.input,
+            line: e.line,
+            offset: e.offset,
+            len: e.len,
+            conflict: e.conflict,
+        });
+    }
+
+    /// Adds an event whose `client` and `instance` fields are ignored and given by name;
+    /// `template` is only called the first time an instance is seen.
+    pub fn push_named(
+        &mut self,
+        mut e: Event,
+        client: &str,
+        instance: &str,
+        template: impl FnOnce() -> String,
+        instance_conflicted: bool,
+    ) {
+        e.client = self.client_id(client);
+        e.instance = self.instance_id(instance, template, instance_conflicted);
         self.raw.push(e);
     }
 
-    pub fn build(self) -> Timelines {
-        // Ids follow sorted names, so they never depend on the order events arrived in.
-        let clients: Vec<String> = self.clients.into_keys().collect();
-        let client_id: BTreeMap<&str, u32> = clients
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i as u32))
-            .collect();
-        let mut instances: Vec<Instance> = self
+    /// Appends another builder's events (e.g. a later chunk's).
+    pub fn append(&mut self, other: TimelineBuilder) {
+        let cmap: Vec<u32> = other.clients.iter().map(|c| self.client_id(c)).collect();
+        let imap: Vec<u32> = other
             .instances
+            .into_iter()
+            .map(|(p, t, c)| self.instance_id(&p, || t, c))
+            .collect();
+        self.raw.extend(other.raw.into_iter().map(|mut e| {
+            e.client = cmap[e.client as usize];
+            e.instance = imap[e.instance as usize];
+            e
+        }));
+    }
+
+    /// Marks an instance as conflicted if it is known.
+    pub fn mark_conflicted(&mut self, path: &str) {
+        if let Some(&id) = self.instance_ids.get(path) {
+            self.instances[id as usize].2 = true;
+        }
+    }
+
+    /// Number of events pushed so far.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    pub fn build(self) -> Timelines {
+        // Final ids follow sorted names.
+        let mut corder: Vec<u32> = (0..self.clients.len() as u32).collect();
+        corder.sort_by(|a, b| self.clients[*a as usize].cmp(&self.clients[*b as usize]));
+        let mut cfinal = vec![0u32; self.clients.len()];
+        for (new, old) in corder.iter().enumerate() {
+            cfinal[*old as usize] = new as u32;
+        }
+        let mut iorder: Vec<u32> = (0..self.instances.len() as u32).collect();
+        iorder.sort_by(|a, b| {
+            self.instances[*a as usize]
+                .0
+                .cmp(&self.instances[*b as usize].0)
+        });
+        let mut ifinal = vec![0u32; self.instances.len()];
+        for (new, old) in iorder.iter().enumerate() {
+            ifinal[*old as usize] = new as u32;
+        }
+        let mut client_names: Vec<Option<String>> = self.clients.into_iter().map(Some).collect();
+        let clients: Vec<String> = corder
             .iter()
-            .map(|(p, (t, c))| Instance {
-                path: p.clone(),
-                template: t.clone(),
-                parent: None,
-                conflicted: *c,
+            .map(|&o| client_names[o as usize].take().unwrap_or_default())
+            .collect();
+        let mut inst_parts: Vec<Option<(String, String, bool)>> =
+            self.instances.into_iter().map(Some).collect();
+        let mut instances: Vec<Instance> = iorder
+            .iter()
+            .map(|&o| {
+                let (path, template, conflicted) =
+                    inst_parts[o as usize].take().unwrap_or_default();
+                Instance {
+                    path,
+                    template,
+                    parent: None,
+                    conflicted,
+                }
             })
             .collect();
-        let inst_id: BTreeMap<String, u32> = instances
+        let by_path: FxHashMap<&str, u32> = instances
             .iter()
             .enumerate()
-            .map(|(i, x)| (x.path.clone(), i as u32))
+            .map(|(i, x)| (x.path.as_str(), i as u32))
             .collect();
-        for inst in instances.iter_mut() {
-            inst.parent = crate::resource::parent(&inst.path).and_then(|p| inst_id.get(p).copied());
+        let parents: Vec<Option<u32>> = instances
+            .iter()
+            .map(|i| crate::resource::parent(&i.path).and_then(|p| by_path.get(p).copied()))
+            .collect();
+        drop(by_path);
+        for (inst, p) in instances.iter_mut().zip(parents) {
+            inst.parent = p;
         }
         let mut events: Vec<Vec<Event>> = vec![Vec::new(); instances.len()];
         let mut timed = false;
-        for r in self.raw {
-            timed |= r.timed;
-            let iid = inst_id[&r.instance];
-            events[iid as usize].push(Event {
-                start: r.start,
-                end: r.end,
-                timed: r.timed,
-                client: client_id[r.client.as_str()],
-                method: r.method,
-                status: r.status,
-                upstream_status: r.upstream_status,
-                instance: iid,
-                input: r.input,
-                line: r.line,
-                offset: r.offset,
-                len: r.len,
-                conflict: r.conflict,
-            });
+        for mut e in self.raw {
+            timed |= e.timed;
+            e.client = cfinal[e.client as usize];
+            e.instance = ifinal[e.instance as usize];
+            events[e.instance as usize].push(e);
         }
         for ev in events.iter_mut() {
             ev.sort_by_key(|e| (e.start, e.end, e.input, e.line));

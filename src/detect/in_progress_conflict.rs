@@ -52,6 +52,22 @@ impl Detector for InProgressConflict {
         let min_share = cx.thresholds.get("in_progress_min_share");
         let r = signals::clock_resolution(tl);
         let mut out = Vec::new();
+        // Triggers of every instance, found once: (event index, usable from a child, i.e.
+        // a 202 rather than a DELETE). A busy collection is the parent of many conflicting
+        // items, so scanning its events per item would be quadratic.
+        let triggers_of: Vec<Vec<(usize, bool)>> = tl
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(rid, inst)| {
+                tl.events[rid]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| is_trigger(e, &inst.path, true))
+                    .map(|(k, e)| (k, is_trigger(e, &inst.path, false)))
+                    .collect()
+            })
+            .collect();
         for (id, inst) in tl.instances.iter().enumerate() {
             if !inst.conflicted {
                 continue;
@@ -65,9 +81,8 @@ impl Detector for InProgressConflict {
             }
             related.extend(tl.children(id).map(|c| (c, false)));
             for (rid, own_or_parent) in related {
-                let path = &tl.instance(rid).path;
-                for (index, e) in tl.events[rid as usize].iter().enumerate() {
-                    if is_trigger(e, path, own_or_parent) {
+                for &(index, from_child) in &triggers_of[rid as usize] {
+                    if own_or_parent || from_child {
                         triggers.push(Trigger {
                             instance: rid,
                             index,
