@@ -581,6 +581,7 @@ fn pass1<'a>(
         ..Default::default()
     };
     let mut template_buf = String::new();
+    let mut template_cache = resource::TemplateCache::default();
     for line in input::lines(&data[range]) {
         acct.lines += 1;
         let mut req = Request::default();
@@ -599,13 +600,14 @@ fn pass1<'a>(
         acct.parsed += 1;
         let instance = instance_of(&req);
         let instance: &str = &instance;
-        let template: &str = if templater.template_into(instance, &mut template_buf) {
-            &template_buf
-        } else if instance.is_empty() {
-            resource::NO_PATH
-        } else {
-            instance
-        };
+        let template: &str =
+            if templater.template_cached(instance, &mut template_cache, &mut template_buf) {
+                &template_buf
+            } else if instance.is_empty() {
+                resource::NO_PATH
+            } else {
+                instance
+            };
         let client = settings.client.of(&req, line, fmt);
         tally.observe(
             &Observation {

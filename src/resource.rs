@@ -312,6 +312,64 @@ impl Templater {
     }
 }
 
+/// Remembers the templates of instance *parents* (`/api/v1/orders` for
+/// `/api/v1/orders/8571015`), so the segments every line of a route shares are classified once
+/// per chunk, not once per line. Bounded: it starts over past `TemplateCache::MAX` entries.
+#[derive(Debug, Default)]
+pub struct TemplateCache {
+    /// parent instance → its template, or `None` when it is its own template.
+    parents: rustc_hash::FxHashMap<Box<str>, Option<Box<str>>>,
+}
+
+impl TemplateCache {
+    const MAX: usize = 16 * 1024;
+}
+
+impl Templater {
+    /// Like `template_into`, using `cache` for the parent part when there are no user routes
+    /// (a route can match a whole path only).
+    pub fn template_cached(
+        &self,
+        instance: &str,
+        cache: &mut TemplateCache,
+        out: &mut String,
+    ) -> bool {
+        if !self.routes.is_empty() {
+            return self.template_into(instance, out);
+        }
+        let Some(slash) = instance.rfind('/').filter(|&p| p > 0) else {
+            return self.template_into(instance, out);
+        };
+        let (parent, last) = (&instance[..slash], &instance[slash + 1..]);
+        let parent_template = match cache.parents.get(parent) {
+            Some(t) => t.as_deref(),
+            None => {
+                if cache.parents.len() >= TemplateCache::MAX {
+                    cache.parents.clear();
+                }
+                let mut t = String::new();
+                let changed = self.template_into(parent, &mut t);
+                cache
+                    .parents
+                    .entry(parent.into())
+                    .or_insert(changed.then(|| t.into_boxed_str()))
+                    .as_deref()
+            }
+        };
+        let last_class = classify(last);
+        out.clear();
+        match (parent_template, last_class) {
+            (None, None) => false,
+            (pt, lc) => {
+                out.push_str(pt.unwrap_or(parent));
+                out.push('/');
+                out.push_str(lc.map_or(last, |p| p.as_str()));
+                true
+            }
+        }
+    }
+}
+
 /// The template of requests without a usable request line (`"-"`, `""`, junk).
 pub const NO_PATH: &str = "(no request line)";
 
@@ -362,6 +420,34 @@ mod tests {
         assert_eq!(t("/api/v1/items/lock"), "/api/v1/items/lock");
         assert_eq!(t("/read-me/cafe"), "/read-me/cafe");
         assert_eq!(t(""), NO_PATH);
+    }
+
+    #[test]
+    fn cached_templates_equal_uncached() {
+        let tm = Templater::default();
+        let mut cache = TemplateCache::default();
+        let mut a = String::new();
+        let mut b = String::new();
+        for p in [
+            "/api/v1/orders/1",
+            "/api/v1/orders/2/items",
+            "/api/v1/orders/2/items/9",
+            "/",
+            "/health",
+            "/api/v1/users/usr_729f65ff94",
+            "/a//b",
+            "/x/",
+            "/orders/1/cancel",
+            "/reports/2026-03-02/export",
+        ] {
+            let i = instance(p);
+            let x = tm.template_into(i, &mut a);
+            let y = tm.template_cached(i, &mut cache, &mut b);
+            assert_eq!(x, y, "{p}");
+            if x {
+                assert_eq!(a, b, "{p}");
+            }
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl Clf {
 /// Finds the `[` that opens the timestamp: the first `[` followed by two digits and `/`.
 fn time_open(line: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(p) = memchr::memchr(b'[', &line[from..]) {
+    while let Some(p) = line[from..].iter().position(|&c| c == b'[') {
         let p = from + p;
         let t = &line[p + 1..];
         if t.len() > 3 && t[0].is_ascii_digit() && t[1].is_ascii_digit() && t[2] == b'/' {
@@ -410,7 +410,12 @@ impl Format for Clf {
         let lb = time_open(line).ok_or(Skip::MALFORMED)?;
         let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
         let after = &line[lb + 1..];
-        let rb = memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?;
+        // `dd/Mon/yyyy:HH:MM:SS +zzzz` is 26 bytes; look there before searching.
+        let rb = if after.get(26) == Some(&b']') {
+            26
+        } else {
+            memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?
+        };
         out.time = cx
             .time_cache
             .get_or(&after[..rb], parse_clf)

@@ -45,7 +45,8 @@ pub fn quoted(b: &[u8]) -> Option<(&[u8], &[u8])> {
 #[inline]
 pub fn token(b: &[u8]) -> (&[u8], &[u8]) {
     let b = skip_spaces(b);
-    match memchr::memchr(b' ', b) {
+    // Tokens are short: a plain loop beats memchr's setup here.
+    match b.iter().position(|&c| c == b' ') {
         Some(p) => (&b[..p], &b[p..]),
         None => (b, &b""[..]),
     }
@@ -242,12 +243,13 @@ pub fn is_hex_of_len(b: &[u8], n: usize) -> bool {
 /// `(Other, "")`.
 pub fn request_line(r: &[u8]) -> (crate::record::Method, &[u8]) {
     use crate::record::Method;
-    let Some(sp) = memchr::memchr(b' ', r) else {
+    // The method and protocol are short: plain loops beat memchr's setup here.
+    let Some(sp) = r.iter().position(|&c| c == b' ') else {
         return (Method::Other, b"");
     };
     let method = Method::parse(&r[..sp]);
     let rest = &r[sp + 1..];
-    let target = match memchr::memrchr(b' ', rest) {
+    let target = match rest.iter().rposition(|&c| c == b' ') {
         Some(p) if rest[p + 1..].starts_with(b"HTTP/") => &rest[..p],
         _ => rest,
     };
