@@ -315,12 +315,16 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     let clock = PhaseClock::new();
     // Pass 1.
-    let results: Vec<(Accounting, Tally)> = jobs
+    // Tallies are merged as chunks finish (a tree reduction), so only a few are alive at once;
+    // merging is order-independent (sums, unions, min/max). Line accounting is kept per
+    // chunk, in order, because skip examples are numbered by line.
+    let (mut chunk_accounts, mut tally) = jobs
         .par_iter()
-        .map(|job| {
+        .enumerate()
+        .map(|(k, job)| {
             let (inp, fmt) = &opened[job.input];
             let data = inp.bytes();
-            pass1(
+            let (acct, tally) = pass1(
                 *fmt,
                 data,
                 job.range.clone(),
@@ -329,17 +333,24 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                 &templater,
                 &statuses,
                 bucket_us,
-            )
+            );
+            (vec![(k, acct)], tally)
         })
-        .collect();
+        .reduce(
+            || (Vec::new(), Tally::default()),
+            |(mut a1, mut t1), (a2, t2)| {
+                a1.extend(a2);
+                t1.merge(t2);
+                (a1, t1)
+            },
+        );
+    chunk_accounts.sort_by_key(|(k, _)| *k);
 
     let mut accounts: Vec<Accounting> = vec![Accounting::default(); opened.len()];
     let mut chunk_base_lines = Vec::with_capacity(jobs.len());
-    let mut tally = Tally::default();
-    for (job, (acct, t)) in jobs.iter().zip(results) {
+    for (job, (_, acct)) in jobs.iter().zip(chunk_accounts) {
         chunk_base_lines.push(accounts[job.input].lines);
         accounts[job.input].append(acct);
-        tally.merge(t);
     }
     tally.seal();
     clock.mark("pass 1");
@@ -383,8 +394,10 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     clock.mark("checks");
     // Pass 2: the lines of conflicting instances and their relatives.
     let interest = Interest::new(&tally, &settings.extra_instances);
-    let pass2: Vec<(TimelineBuilder, FxHashMap<String, u64>)> = if interest.is_empty() {
-        Vec::new()
+    // Reduced as chunks finish, like pass 1: timelines are renumbered and sorted by `build`,
+    // so the order chunks are combined in does not matter.
+    let (builder, instance_requests) = if interest.is_empty() {
+        (TimelineBuilder::default(), FxHashMap::default())
     } else {
         jobs.par_iter()
             .zip(chunk_base_lines.par_iter())
@@ -403,16 +416,17 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                     &tally,
                 )
             })
-            .collect()
+            .reduce(
+                || (TimelineBuilder::default(), FxHashMap::default()),
+                |(mut b1, mut r1), (b2, r2)| {
+                    b1.append(b2);
+                    for (k, v) in r2 {
+                        *r1.entry(k).or_insert(0) += v;
+                    }
+                    (b1, r1)
+                },
+            )
     };
-    let mut builder = TimelineBuilder::default();
-    let mut instance_requests: FxHashMap<String, u64> = FxHashMap::default();
-    for (chunk, reqs) in pass2 {
-        builder.append(chunk);
-        for (k, v) in reqs {
-            *instance_requests.entry(k).or_insert(0) += v;
-        }
-    }
     clock.mark("pass 2");
     if clock.on {
         eprintln!(
@@ -629,6 +643,10 @@ fn pass1<'a>(
 const LOOKBACK: Micros = 24 * 3600 * MICROS_PER_SEC;
 /// Context kept after an instance's last conflict.
 const LOOKAHEAD: Micros = 15 * 60 * MICROS_PER_SEC;
+/// Reads are kept only this close to the instance's conflicts: a re-read matters just
+/// before or between conflicts (root-causes.md §7: 10 min), while writes that changed state
+/// (locks, shipments) matter up to `LOOKBACK` before.
+const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 
 /// Which instances pass 2 keeps lines for, and in which time range.
 ///
@@ -644,6 +662,9 @@ struct Interest {
 struct InterestRange {
     lo: Micros,
     hi: Micros,
+    /// The narrower range for reads (GET/HEAD).
+    read_lo: Micros,
+    read_hi: Micros,
     /// Whether lines on children of this key are context too.
     family: bool,
 }
@@ -658,30 +679,44 @@ fn is_item(path: &str) -> bool {
 impl Interest {
     fn new(t: &Tally, extra: &[String]) -> Interest {
         let mut keys: FxHashMap<String, InterestRange> = FxHashMap::default();
-        let mut add = |k: &str, lo: Micros, hi: Micros| {
+        let mut add = |k: &str, first: Micros, last: Micros| {
+            let (lo, hi, read_lo, read_hi) = (
+                first - LOOKBACK,
+                last + LOOKAHEAD,
+                first - READ_MARGIN,
+                last + READ_MARGIN,
+            );
             let e = keys.entry(k.to_string()).or_insert(InterestRange {
                 lo,
                 hi,
+                read_lo,
+                read_hi,
                 family: is_item(k),
             });
             e.lo = e.lo.min(lo);
             e.hi = e.hi.max(hi);
+            e.read_lo = e.read_lo.min(read_lo);
+            e.read_hi = e.read_hi.max(read_hi);
         };
         for (inst, c) in &t.instances {
-            let (lo, hi) = (c.first - LOOKBACK, c.last + LOOKAHEAD);
-            add(inst, lo, hi);
+            add(inst, c.first, c.last);
             if let Some(p) = resource::parent(inst).filter(|p| *p != "/") {
-                add(p, lo, hi);
+                add(p, c.first, c.last);
             }
         }
         for e in extra {
-            let r = keys.entry(e.clone()).or_insert(InterestRange {
+            let all = InterestRange {
                 lo: Micros::MIN,
                 hi: Micros::MAX,
+                read_lo: Micros::MIN,
+                read_hi: Micros::MAX,
                 family: false,
-            });
+            };
+            let r = keys.entry(e.clone()).or_insert(all);
             r.lo = Micros::MIN;
             r.hi = Micros::MAX;
+            r.read_lo = Micros::MIN;
+            r.read_hi = Micros::MAX;
         }
         Interest { keys }
     }
@@ -700,8 +735,14 @@ impl Interest {
     }
 
     /// Is a line on `instance` at `time` context for some conflicting instance?
-    fn wants(&self, instance: &str, time: Micros) -> bool {
-        let inside = |r: &InterestRange| time >= r.lo && time <= r.hi;
+    fn wants(&self, instance: &str, time: Micros, read: bool) -> bool {
+        let inside = |r: &InterestRange| {
+            if read {
+                time >= r.read_lo && time <= r.read_hi
+            } else {
+                time >= r.lo && time <= r.hi
+            }
+        };
         if self.keys.get(instance).is_some_and(inside) {
             return true;
         }
@@ -761,7 +802,7 @@ fn pass2<'a>(
         }
         let instance = instance_of(&req);
         let instance: &str = &instance;
-        if !interest.wants(instance, req.time) {
+        if !interest.wants(instance, req.time, req.method.is_read()) {
             // Still count requests on conflicting instances outside the lookback.
             if interest.keys.contains_key(instance) {
                 *requests.entry(instance.to_string()).or_insert(0) += 1;
