@@ -5,7 +5,10 @@
 //! successful write on K by another client ends after A's last read of K (minus the clock
 //! resolution) and no later than x ends — the winner committed between A's read and A's
 //! write. Without a read by A the winner must end within `hot_spot_lookback` report buckets
-//! before x. Attributed conflicts are split into episodes by their own gaps; an episode is a
+//! before x. Attributed conflicts are split into episodes by their own gaps, but a lull in
+//! the losses while the writes on K go on does not split (`signals::join_lulls`: at 1-s
+//! resolution a 30-conflict minute has a median gap of 1 s, and a chance 13-s pause between
+//! losses must not report one race as two); an episode is a
 //! finding with at least `min_conflicts` conflicts, `hot_spot_min_writers` distinct writers on
 //! K during it, and conflicts ≥ `hot_spot_min_conflict_ratio` of K's writes during it.
 //!
@@ -76,7 +79,13 @@ impl Detector for HotSpotEdit {
                 }
             }
             let times: Vec<i64> = attributed.iter().map(|a| events[a.0].start).collect();
-            for ep in signals::episodes(&times, factor, r) {
+            let eps = signals::episodes(&times, factor, r);
+            let write_times: Vec<i64> = events
+                .iter()
+                .filter(|e| e.is_write())
+                .map(|e| e.start)
+                .collect();
+            for ep in signals::join_lulls(&times, eps, factor, r, &write_times) {
                 let group = &attributed[ep];
                 if group.len() < min_conflicts {
                     continue;

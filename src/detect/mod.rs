@@ -118,8 +118,8 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
     ),
     (
         "retry_storm_max_gap",
-        0.2,
-        "median gap of a retry storm, in report buckets",
+        0.05,
+        "median gap of a retry storm, in report buckets (at least the clock resolution)",
     ),
     (
         "retry_storm_max_growth",

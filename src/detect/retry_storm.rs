@@ -6,10 +6,13 @@
 //! above the run's own median gap. An episode is a storm when it has at least
 //! `retry_storm_min_attempts` conflicts, its median gap is at most `retry_storm_max_gap`
 //! report buckets (the bucket scales with the log's length, so "tight" means tight for this
-//! log) and its gaps do not grow (`retry_storm_max_growth`; exponential backoff doubles them).
+//! log: 0.5 s in an hour, 15 s in a day; never less than the clock resolution) and its gaps do
+//! not grow (`retry_storm_max_growth`; exponential backoff doubles them).
 //!
 //! Guards: a re-read ends the run, so the healthy 409 → GET → retry loop never qualifies;
-//! growing gaps (backoff) do not qualify.
+//! growing gaps (backoff) do not qualify; a client re-sending on its own schedule (a sync job
+//! every ~35 s in a day-long log, 0.12 buckets) is not a storm — that is a stale copy and is
+//! left to `stale_version`.
 //!
 //! Advice: bound retries, back off exponentially with jitter, re-read (or use PATCH) before
 //! retrying, and update the cached version from a successful write's response.
@@ -30,10 +33,12 @@ impl Detector for RetryStorm {
         let tl = cx.timelines;
         let th = cx.thresholds;
         let min_attempts = th.get("retry_storm_min_attempts").max(2.0) as usize;
-        let max_gap = (th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64;
         let max_growth = th.get("retry_storm_max_growth");
         let factor = th.get("episode_gap_factor");
         let r = signals::clock_resolution(tl);
+        // At least the clock resolution: at 1-s timestamps a loop of a few attempts per second
+        // has a median logged gap of 1 s.
+        let max_gap = ((th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64).max(r);
         let mut out = Vec::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             if !inst.conflicted {
@@ -51,7 +56,7 @@ impl Detector for RetryStorm {
                     let gaps = signals::gaps(&times[ep.clone()]);
                     let med = median(&gaps);
                     let growth = gap_growth(&gaps, r);
-                    if med > max_gap.max(0) || growth >= max_growth {
+                    if med > max_gap || growth >= max_growth {
                         continue;
                     }
                     let first = &events[idx[0]];

@@ -177,6 +177,47 @@ pub fn episodes(times: &[Micros], factor: f64, floor: Micros) -> Vec<Range<usize
     out
 }
 
+/// Joins neighbouring episodes (from `episodes(times, factor, floor)`) across a lull in which
+/// the activity behind them went on: the lull is no longer than the longer of the two
+/// episodes, and `activity` (sorted times, e.g. every write on the instance) has no gap above
+/// the episode split limit from the last time before the lull to the first after it. A
+/// 13-second pause between losses inside a minute of non-stop contention is one incident; a
+/// burst an hour after another, or one after the writers went quiet, stays separate.
+pub fn join_lulls(
+    times: &[Micros],
+    eps: Vec<Range<usize>>,
+    factor: f64,
+    floor: Micros,
+    activity: &[Micros],
+) -> Vec<Range<usize>> {
+    let limit = (median(&gaps(times)).max(floor) as f64 * factor) as Micros;
+    let span = |r: &Range<usize>| times[r.end - 1] - times[r.start];
+    let busy_through = |a: Micros, b: Micros| {
+        let from = activity.partition_point(|&t| t < a);
+        let to = activity.partition_point(|&t| t <= b);
+        let mut last = a;
+        for &t in &activity[from..to] {
+            if t - last > limit {
+                return false;
+            }
+            last = t;
+        }
+        b - last <= limit
+    };
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(eps.len());
+    for ep in eps {
+        if let Some(prev) = out.last_mut() {
+            let (a, b) = (times[prev.end - 1], times[ep.start]);
+            if b - a <= span(prev).max(span(&ep)) && busy_through(a, b) {
+                prev.end = ep.end;
+                continue;
+            }
+        }
+        out.push(ep);
+    }
+    out
+}
+
 /// Runs of one client's conflicts on one instance with no read of the instance by that client
 /// in between (a re-read ends a run: the client refreshed its version). With
 /// `split_on_own_success`, the client's own successful write also ends a run. Returns
@@ -381,6 +422,30 @@ mod tests {
         // The same shape stretched 1000×: same split.
         let t2: Vec<Micros> = t.iter().map(|x| x * 1000).collect();
         assert_eq!(episodes(&t2, 10.0, 1_000), vec![0..4, 4..7]);
+    }
+
+    #[test]
+    fn lulls_inside_ongoing_activity_are_joined() {
+        // 20 s of conflicts, a 13 s lull, 8 s more; writes every 2 s throughout.
+        let mut t: Vec<Micros> = (0..=20).map(|k| k * S).collect();
+        t.extend((0..=8).map(|k| (33 + k) * S));
+        let writes: Vec<Micros> = (0..=21).map(|k| 2 * k * S).collect();
+        let eps = episodes(&t, 10.0, S);
+        assert_eq!(eps.len(), 2);
+        assert_eq!(join_lulls(&t, eps.clone(), 10.0, S, &writes), vec![0..30]);
+        // The same lull with the writers quiet in it: two episodes.
+        let quiet: Vec<Micros> = writes
+            .iter()
+            .copied()
+            .filter(|&w| w <= 20 * S || w >= 33 * S)
+            .collect();
+        assert_eq!(join_lulls(&t, eps.clone(), 10.0, S, &quiet), eps);
+        // Two one-minute bursts an hour apart stay apart, however busy the key is.
+        let mut t: Vec<Micros> = (0..=60).map(|k| k * S).collect();
+        t.extend((0..=60).map(|k| (3600 + k) * S));
+        let writes: Vec<Micros> = (0..=3700).map(|k| k * S).collect();
+        let eps = episodes(&t, 10.0, S);
+        assert_eq!(join_lulls(&t, eps.clone(), 10.0, S, &writes), eps);
     }
 
     #[test]

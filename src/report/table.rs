@@ -196,18 +196,25 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                     .inputs
                     .get(e.input as usize)
                     .map_or("?", |i| i.path.as_str());
-                let max = style.width.map_or(240, |w| {
-                    (w as usize).saturating_sub(path.len() + 12).max(30)
-                });
+                let width = style.width.map(|w| w as usize);
+                // `    PATH:LINE: TEXT`; when the path leaves less than 30 columns, the text
+                // goes on its own line (long input paths must not overflow the terminal).
+                let prefix = 4 + path.chars().count() + 1 + e.line.to_string().len() + 2;
+                let (own_line, max) = match width {
+                    None => (false, 240),
+                    Some(w) if w >= prefix + 30 => (false, w - prefix),
+                    Some(w) => (true, w.saturating_sub(6).max(20)),
+                };
                 let mut text: String = e.text.chars().take(max).collect();
                 if e.text.chars().count() > max {
                     text.pop();
                     text.push('…');
                 }
+                let sep = if own_line { "\n      " } else { " " };
                 if style.color {
-                    writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m {text}", e.line)?;
+                    writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m{sep}{text}", e.line)?;
                 } else {
-                    writeln!(out, "    {path}:{}: {text}", e.line)?;
+                    writeln!(out, "    {path}:{}:{sep}{text}", e.line)?;
                 }
             }
             para(out, style, "  → ", &f.advice)?;
