@@ -116,9 +116,26 @@ fn when(f: &FindingReport) -> String {
 }
 
 /// The first sentence of the advice, for the table.
+/// The advice's first clause (up to `.`, `;` or `:`), at most `SHORT_ADVICE` characters cut
+/// at a word, for the table; the evidence section prints it in full.
 fn short_advice(a: &str) -> String {
-    let first = a.split(". ").next().unwrap_or(a).trim_end_matches('.');
-    first.to_string()
+    const SHORT_ADVICE: usize = 72;
+    let end = a.find([';', ':']).into_iter().chain(a.find(". ")).min().unwrap_or(a.len());
+    let first = a[..end].trim_end_matches('.').trim();
+    if first.chars().count() <= SHORT_ADVICE {
+        return first.to_string();
+    }
+    let mut out = String::new();
+    for word in first.split(' ') {
+        if out.chars().count() + word.chars().count() + 1 > SHORT_ADVICE - 1 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.trim_end_matches(',').to_string() + "…"
 }
 
 fn severity_color(f: &FindingReport) -> Color {
