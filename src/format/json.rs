@@ -51,7 +51,10 @@ impl<'a> Val<'a> {
     pub fn text(&self) -> Option<Text<'a>> {
         match *self {
             Val::Str(s) if s.is_empty() || s == b"-" => None,
-            Val::Str(s) => Some(unescape(s)),
+            Val::Str(s) => Some(match super::text::plain_ascii_str(s) {
+                Some(t) => Cow::Borrowed(t),
+                None => unescape(s),
+            }),
             Val::Num(n) if n.is_empty() || n == b"-" => None,
             Val::Num(n) => Some(super::text::text(n)),
             Val::Bool(_) => Some(Cow::Borrowed(if self.raw() == b"true" {
@@ -60,6 +63,16 @@ impl<'a> Val<'a> {
                 "false"
             })),
             _ => None,
+        }
+    }
+
+    /// Would `text()` be `Some`? (Without unescaping or validating anything.)
+    #[inline]
+    pub fn present(&self) -> bool {
+        match *self {
+            Val::Str(s) | Val::Num(s) => !(s.is_empty() || s == b"-"),
+            Val::Bool(_) => true,
+            _ => false,
         }
     }
 
@@ -231,18 +244,38 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Index of the closing quote of a string whose content starts at `i`.
+///
+/// Eight bytes at a time: log strings are short (keys, addresses, paths), where a SIMD
+/// search costs more to set up than it saves.
 #[inline]
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let p = i + memchr::memchr2(b'"', b'\\', &b[i..])?;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    const SLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    while let Some(w) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        let (q, s) = (w ^ QUOTES, w ^ SLASHES);
+        // The lowest flagged byte is exact (false positives only sit above a true match).
+        let m = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HI;
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        let p = i + (m.trailing_zeros() / 8) as usize;
         if b[p] == b'"' {
             return Some(p);
         }
         i = p + 2;
-        if i > b.len() {
-            return None;
+    }
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
         }
     }
+    None
 }
 
 /// Scans the value starting at `i`; returns it and the index after it.
@@ -396,6 +429,22 @@ mod tests {
         let o = object(br#"{"ua":["curl/8.5"],"n":[]}"#).unwrap();
         assert_eq!(o.get("ua").unwrap().first().text().unwrap(), "curl/8.5");
         assert!(o.get("n").unwrap().first().is_null());
+    }
+
+    #[test]
+    fn string_ends_at_every_offset() {
+        // Quotes and escapes at every position relative to the 8-byte words.
+        for pad in 0..20 {
+            let body = format!("{}\\\"x\\\\", "a".repeat(pad));
+            let line = format!(r#"{{"k{pad}":"{body}","n":1}}"#);
+            let o = object(line.as_bytes()).unwrap();
+            let v = o.get(&format!("k{pad}")).unwrap();
+            assert_eq!(v.raw(), body.as_bytes());
+            assert_eq!(v.text().unwrap(), format!("{}\"x\\", "a".repeat(pad)));
+            assert_eq!(o.get("n").unwrap().uint(), Some(1));
+        }
+        assert!(object(br#"{"a":"x\"#).unwrap().members().next().is_none());
+        assert!(Val::Str(b"x").present() && !Val::Str(b"-").present() && !Val::Null.present());
     }
 
     #[test]
