@@ -193,7 +193,7 @@ pub struct Members<'a> {
 impl<'a> Iterator for Members<'a> {
     type Item = (&'a [u8], Val<'a>);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
         loop {
@@ -279,12 +279,36 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Scans the value starting at `i`; returns it and the index after it.
+#[inline]
 fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
     match *b.get(i)? {
         b'"' => {
             let e = string_end(b, i + 1)?;
             Some((Val::Str(&b[i + 1..e]), e + 1))
         }
+        b'{' | b'[' => scan_nested(b, i),
+        _ => {
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+            {
+                j += 1;
+            }
+            let tok = &b[i..j];
+            let v = match tok {
+                b"null" => Val::Null,
+                b"true" => Val::Bool(true),
+                b"false" => Val::Bool(false),
+                _ => Val::Num(tok),
+            };
+            Some((v, j))
+        }
+    }
+}
+
+/// Scans an object or array starting at `i` (kept out of line: log lines are mostly flat).
+#[inline(never)]
+fn scan_nested(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
+    match b[i] {
         open @ (b'{' | b'[') => {
             let close = if open == b'{' { b'}' } else { b']' };
             let mut depth = 0usize;
@@ -317,21 +341,7 @@ fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
             }
             None
         }
-        _ => {
-            let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
-            {
-                j += 1;
-            }
-            let tok = &b[i..j];
-            let v = match tok {
-                b"null" => Val::Null,
-                b"true" => Val::Bool(true),
-                b"false" => Val::Bool(false),
-                _ => Val::Num(tok),
-            };
-            Some((v, j))
-        }
+        _ => None,
     }
 }
 
