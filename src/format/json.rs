@@ -247,7 +247,7 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 ///
 /// Eight bytes at a time: log strings are short (keys, addresses, paths), where a SIMD
 /// search costs more to set up than it saves.
-#[inline]
+#[inline(always)]
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -279,7 +279,7 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Scans the value starting at `i`; returns it and the index after it.
-#[inline]
+#[inline(always)]
 fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
     match *b.get(i)? {
         b'"' => {
