@@ -261,28 +261,22 @@ fn apply_raw(
     seen: &mut Seen,
 ) -> Result<(), Skip> {
     match role {
-        Role::TimeEnd | Role::TimeStart => {
-            // The first time field wins (formats often log several).
-            if !seen.time {
-                out.time = cx.get_or(raw, any_time).ok_or(Skip::BAD_TIME)?;
-                out.anchor = if role == Role::TimeStart {
-                    crate::record::TimeAnchor::Start
-                } else {
-                    crate::record::TimeAnchor::End
-                };
-                seen.time = true;
-            }
+        // The first time field wins (formats often log several).
+        Role::TimeEnd | Role::TimeStart if !seen.time => {
+            out.time = cx.get_or(raw, any_time).ok_or(Skip::BAD_TIME)?;
+            out.anchor = if role == Role::TimeStart {
+                crate::record::TimeAnchor::Start
+            } else {
+                crate::record::TimeAnchor::End
+            };
+            seen.time = true;
         }
         Role::Status => {
             out.status = last_status(raw).ok_or(Skip::BAD_STATUS)?;
             seen.status = true;
         }
         Role::UpstreamStatus => out.upstream_status = last_status(raw),
-        Role::Duration(u) => {
-            if out.duration_us.is_none() {
-                out.duration_us = duration(raw, u);
-            }
-        }
+        Role::Duration(u) if out.duration_us.is_none() => out.duration_us = duration(raw, u),
         Role::Bytes => {
             out.bytes_sent = text::uint(&raw[..memchr::memchr(b'.', raw).unwrap_or(raw.len())])
         }
