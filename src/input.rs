@@ -161,8 +161,62 @@ fn map_file(f: &File, name: &str) -> Result<Data> {
     Ok(Data::Mapped(m))
 }
 
+/// Size of the blocks decoded input is handed over in.
+const SPOOL_BLOCK: usize = 4 << 20;
+/// Blocks in flight between the decoding thread and the writer: bounds memory use at
+/// about `(SPOOL_DEPTH + 2) * SPOOL_BLOCK` whatever the input size.
+const SPOOL_DEPTH: usize = 3;
+
+/// Fills `buf` from `r` as far as it goes; returns how many bytes were read (short only at
+/// the end of the stream).
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Copies `r` into `out`: one thread decodes into large blocks while this one writes them,
+/// so decompression and the copy into the page cache overlap.
+fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<u64> {
+    use std::sync::mpsc::sync_channel;
+    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(SPOOL_DEPTH);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SPOOL_DEPTH + 1);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut r = r;
+            loop {
+                let mut buf = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![0u8; SPOOL_BLOCK]);
+                let res = fill(&mut r, &mut buf);
+                let done = !matches!(res, Ok(n) if n == buf.len());
+                if full_tx.send(res.map(|n| (buf, n))).is_err() || done {
+                    return;
+                }
+            }
+        });
+        // Owned here so an early return (a write error) drops it and unblocks the decoder.
+        let full_rx = full_rx;
+        let mut total = 0u64;
+        for msg in full_rx.iter() {
+            let (buf, n) = msg?;
+            out.write_all(&buf[..n])?;
+            total += n as u64;
+            let _ = empty_tx.try_send(buf);
+        }
+        Ok(total)
+    })
+}
+
 /// Decodes `reader` (after sniffing its first bytes) into an unlinked temporary file.
-fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
+fn spool(mut reader: impl Read + Send, name: &str) -> Result<Data> {
     let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {
@@ -177,21 +231,18 @@ fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
     let mut tmp = tempfile::tempfile().context("creating a temporary file for decoded input")?;
     let copied = match sniff_compression(&head[..n]) {
-        Compression::None => io::copy(
-            &mut io::BufReader::with_capacity(1 << 20, chained),
-            &mut tmp,
-        ),
-        Compression::Gzip => io::copy(
-            &mut flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)),
+        Compression::None => pipe_to(chained, &mut tmp),
+        Compression::Gzip => pipe_to(
+            flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)),
             &mut tmp,
         ),
         Compression::Zstd => {
-            let mut d = zstd::stream::read::Decoder::new(chained)
+            let d = zstd::stream::read::Decoder::new(chained)
                 .with_context(|| format!("{name}: bad zstd stream"))?;
-            io::copy(&mut d, &mut tmp)
+            pipe_to(d, &mut tmp)
         }
-        Compression::Bzip2 => io::copy(
-            &mut bzip2::read::MultiBzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)),
+        Compression::Bzip2 => pipe_to(
+            bzip2::read::MultiBzDecoder::new(io::BufReader::with_capacity(1 << 20, chained)),
             &mut tmp,
         ),
     };
@@ -206,7 +257,7 @@ fn spool(mut reader: impl Read, name: &str) -> Result<Data> {
 pub fn open(path: &Path, explicit: bool) -> Result<Input> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
-        let data = spool(io::stdin().lock(), "<stdin>")?;
+        let data = spool(io::stdin(), "<stdin>")?;
         return Ok(Input {
             name: "-".into(),
             explicit,

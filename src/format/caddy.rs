@@ -58,6 +58,23 @@ impl Format for Caddy {
                 && json::has_key(line, "msg")
     }
 
+    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
+        // As in `parse`: each `request.uri` sets the target (missing → empty), the last wins.
+        let mut target = None;
+        for (k, v) in json::object(line)?.members() {
+            if k != b"request" {
+                continue;
+            }
+            let Some(r) = v.obj() else { continue };
+            for (rk, rv) in r.members() {
+                if rk == b"uri" {
+                    target = Some(if rv.present() { rv.raw() } else { &b""[..] });
+                }
+            }
+        }
+        target
+    }
+
     fn parse<'a>(
         &self,
         line: &'a [u8],
@@ -141,6 +158,16 @@ mod tests {
         let mut r = Request::default();
         Caddy.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
+    }
+
+    #[test]
+    fn quick_target_matches_parse() {
+        let line = Caddy.sample();
+        let r = parse(line).unwrap();
+        assert_eq!(
+            Caddy.quick_target(line.as_bytes()),
+            Some(r.target.as_bytes())
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Format for EnvoyJson {
                 out.status = envoy::status_or_zero(v.raw()).ok_or(Skip::BAD_STATUS)?;
                 seen.status = true;
             } else if let Some(r) = role(k) {
-                fields::apply(r, v.raw(), v.text(), &mut cx.time_cache, out, &mut seen)?;
+                fields::apply_json(r, v, &mut cx.time_cache, out, &mut seen)?;
             }
         }
         seen.check()?;
@@ -78,6 +78,15 @@ impl Format for EnvoyJson {
             fields::set_remote(x, out);
         }
         Ok(())
+    }
+
+    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
+        // As in `parse`: the last present target member wins.
+        json::object(line)?
+            .members()
+            .filter(|(k, v)| role(k) == Some(Role::Target) && v.present())
+            .last()
+            .map(|(_, v)| v.raw())
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
@@ -102,6 +111,16 @@ mod tests {
         let mut r = Request::default();
         EnvoyJson.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
+    }
+
+    #[test]
+    fn quick_target_matches_parse() {
+        let line = EnvoyJson.sample();
+        let r = parse(line).unwrap();
+        assert_eq!(
+            EnvoyJson.quick_target(line.as_bytes()),
+            Some(r.target.as_bytes())
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! - addresses lose their port (`[2001:db8::1]:443`, `10.0.0.1:5000`); an address list
 //!   keeps its first entry as the remote and the whole list as X-Forwarded-For.
 
+use super::json::Val;
 use super::text::{self, optional};
 use crate::record::{Method, Micros, Request, Skip, Text};
 use crate::timestamp::{EpochUnit, TimeCache, parse_clf, parse_epoch, parse_iso8601};
@@ -141,7 +142,12 @@ pub fn duration(b: &[u8], unit: Unit) -> Option<u64> {
 }
 
 /// The last status of a list (`502, 200`, `504 : 200`), or the status itself.
+#[inline]
 pub fn last_status(b: &[u8]) -> Option<u16> {
+    if b.len() == 3 {
+        // No list fits in three bytes: a separator would leave a piece too short anyway.
+        return text::status(b);
+    }
     let last = b
         .rsplit(|&c| c == b' ' || c == b',' || c == b':')
         .find(|s| !s.is_empty())
@@ -165,7 +171,9 @@ pub fn set_remote<'a>(v: Text<'a>, out: &mut Request<'a>) {
     }
     out.remote = match v {
         Text::Borrowed(s) => {
-            Text::Borrowed(std::str::from_utf8(text::strip_port(s.as_bytes())).unwrap_or(s))
+            let p = text::strip_port(s.as_bytes());
+            let start = p.as_ptr() as usize - s.as_ptr() as usize;
+            Text::Borrowed(s.get(start..start + p.len()).unwrap_or(s))
         }
         Text::Owned(s) => {
             Text::Owned(String::from_utf8_lossy(text::strip_port(s.as_bytes())).into_owned())
@@ -193,18 +201,12 @@ pub fn apply<'a>(
 ) -> Result<(), Skip> {
     let Some(v) = value else { return Ok(()) };
     match role {
-        Role::TimeEnd | Role::TimeStart => {
-            // The first time field wins (formats often log several).
-            if !seen.time {
-                out.time = cx.get_or(raw, any_time).ok_or(Skip::BAD_TIME)?;
-                out.anchor = if role == Role::TimeStart {
-                    crate::record::TimeAnchor::Start
-                } else {
-                    crate::record::TimeAnchor::End
-                };
-                seen.time = true;
-            }
-        }
+        Role::TimeEnd
+        | Role::TimeStart
+        | Role::Status
+        | Role::UpstreamStatus
+        | Role::Duration(_)
+        | Role::Bytes => apply_raw(role, raw, cx, out, seen)?,
         Role::Remote => set_remote(v, out),
         Role::RequestLine => {
             let (m, t) = text::request_line(v.as_bytes());
@@ -238,16 +240,6 @@ pub fn apply<'a>(
                 out.target = t;
             }
         }
-        Role::Status => {
-            out.status = last_status(raw).ok_or(Skip::BAD_STATUS)?;
-            seen.status = true;
-        }
-        Role::UpstreamStatus => out.upstream_status = last_status(raw),
-        Role::Duration(u) => {
-            if out.duration_us.is_none() {
-                out.duration_us = duration(raw, u);
-            }
-        }
         Role::Xff => out.xff = Some(v),
         Role::RequestId => out.request_id = Some(v),
         Role::Host => out.host = Some(v),
@@ -255,11 +247,90 @@ pub fn apply<'a>(
         Role::User => out.user = Some(v),
         Role::ApiKey => out.api_key = Some(v),
         Role::Consumer => out.consumer = Some(v),
+    }
+    Ok(())
+}
+
+/// The roles read from the raw value alone (times, statuses, numbers).
+#[inline]
+fn apply_raw(
+    role: Role,
+    raw: &[u8],
+    cx: &mut TimeCache,
+    out: &mut Request<'_>,
+    seen: &mut Seen,
+) -> Result<(), Skip> {
+    match role {
+        // The first time field wins (formats often log several).
+        Role::TimeEnd | Role::TimeStart if !seen.time => {
+            out.time = cx.get_or(raw, any_time).ok_or(Skip::BAD_TIME)?;
+            out.anchor = if role == Role::TimeStart {
+                crate::record::TimeAnchor::Start
+            } else {
+                crate::record::TimeAnchor::End
+            };
+            seen.time = true;
+        }
+        Role::Status => {
+            out.status = last_status(raw).ok_or(Skip::BAD_STATUS)?;
+            seen.status = true;
+        }
+        Role::UpstreamStatus => out.upstream_status = last_status(raw),
+        Role::Duration(u) if out.duration_us.is_none() => out.duration_us = duration(raw, u),
         Role::Bytes => {
             out.bytes_sent = text::uint(&raw[..memchr::memchr(b'.', raw).unwrap_or(raw.len())])
         }
+        _ => {}
     }
     Ok(())
+}
+
+/// `apply` for a JSON value: text is made (unescaped, validated) only for the roles that
+/// keep text, so times, statuses, numbers and the method are read from the raw bytes.
+#[inline]
+pub fn apply_json<'a>(
+    role: Role,
+    v: Val<'a>,
+    cx: &mut TimeCache,
+    out: &mut Request<'a>,
+    seen: &mut Seen,
+) -> Result<(), Skip> {
+    if !v.present() {
+        return Ok(());
+    }
+    let raw = v.raw();
+    match role {
+        Role::TimeEnd
+        | Role::TimeStart
+        | Role::Status
+        | Role::UpstreamStatus
+        | Role::Duration(_)
+        | Role::Bytes => apply_raw(role, raw, cx, out, seen),
+        Role::Method if text::plain_ascii_str(raw).is_some() => {
+            out.method = Method::parse(raw);
+            Ok(())
+        }
+        _ => apply(role, raw, v.text(), cx, out, seen),
+    }
+}
+
+/// Is the role needed by a lite parse (`LineContext::lite`: time, method, target, status,
+/// remote address, vhost)? The others never make a line fail, so skipping them changes no
+/// accounting.
+#[inline]
+pub fn needed_in_lite(role: Role) -> bool {
+    matches!(
+        role,
+        Role::TimeEnd
+            | Role::TimeStart
+            | Role::Remote
+            | Role::RequestLine
+            | Role::Method
+            | Role::Target
+            | Role::Route
+            | Role::Status
+            | Role::Host
+    )
 }
 
 /// Which essential fields a line had.

@@ -51,7 +51,10 @@ impl<'a> Val<'a> {
     pub fn text(&self) -> Option<Text<'a>> {
         match *self {
             Val::Str(s) if s.is_empty() || s == b"-" => None,
-            Val::Str(s) => Some(unescape(s)),
+            Val::Str(s) => Some(match super::text::plain_ascii_str(s) {
+                Some(t) => Cow::Borrowed(t),
+                None => unescape(s),
+            }),
             Val::Num(n) if n.is_empty() || n == b"-" => None,
             Val::Num(n) => Some(super::text::text(n)),
             Val::Bool(_) => Some(Cow::Borrowed(if self.raw() == b"true" {
@@ -60,6 +63,16 @@ impl<'a> Val<'a> {
                 "false"
             })),
             _ => None,
+        }
+    }
+
+    /// Would `text()` be `Some`? (Without unescaping or validating anything.)
+    #[inline]
+    pub fn present(&self) -> bool {
+        match *self {
+            Val::Str(s) | Val::Num(s) => !(s.is_empty() || s == b"-"),
+            Val::Bool(_) => true,
+            _ => false,
         }
     }
 
@@ -180,7 +193,7 @@ pub struct Members<'a> {
 impl<'a> Iterator for Members<'a> {
     type Item = (&'a [u8], Val<'a>);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
         loop {
@@ -231,27 +244,71 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Index of the closing quote of a string whose content starts at `i`.
-#[inline]
+///
+/// Eight bytes at a time: log strings are short (keys, addresses, paths), where a SIMD
+/// search costs more to set up than it saves.
+#[inline(always)]
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        let p = i + memchr::memchr2(b'"', b'\\', &b[i..])?;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    const SLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    while let Some(w) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        let (q, s) = (w ^ QUOTES, w ^ SLASHES);
+        // The lowest flagged byte is exact (false positives only sit above a true match).
+        let m = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HI;
+        if m == 0 {
+            i += 8;
+            continue;
+        }
+        let p = i + (m.trailing_zeros() / 8) as usize;
         if b[p] == b'"' {
             return Some(p);
         }
         i = p + 2;
-        if i > b.len() {
-            return None;
+    }
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
         }
     }
+    None
 }
 
 /// Scans the value starting at `i`; returns it and the index after it.
+#[inline(always)]
 fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
     match *b.get(i)? {
         b'"' => {
             let e = string_end(b, i + 1)?;
             Some((Val::Str(&b[i + 1..e]), e + 1))
         }
+        b'{' | b'[' => scan_nested(b, i),
+        _ => {
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+            {
+                j += 1;
+            }
+            let tok = &b[i..j];
+            let v = match tok {
+                b"null" => Val::Null,
+                b"true" => Val::Bool(true),
+                b"false" => Val::Bool(false),
+                _ => Val::Num(tok),
+            };
+            Some((v, j))
+        }
+    }
+}
+
+/// Scans an object or array starting at `i` (kept out of line: log lines are mostly flat).
+#[inline(never)]
+fn scan_nested(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
+    match b[i] {
         open @ (b'{' | b'[') => {
             let close = if open == b'{' { b'}' } else { b']' };
             let mut depth = 0usize;
@@ -284,21 +341,7 @@ fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
             }
             None
         }
-        _ => {
-            let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
-            {
-                j += 1;
-            }
-            let tok = &b[i..j];
-            let v = match tok {
-                b"null" => Val::Null,
-                b"true" => Val::Bool(true),
-                b"false" => Val::Bool(false),
-                _ => Val::Num(tok),
-            };
-            Some((v, j))
-        }
+        _ => None,
     }
 }
 
@@ -396,6 +439,22 @@ mod tests {
         let o = object(br#"{"ua":["curl/8.5"],"n":[]}"#).unwrap();
         assert_eq!(o.get("ua").unwrap().first().text().unwrap(), "curl/8.5");
         assert!(o.get("n").unwrap().first().is_null());
+    }
+
+    #[test]
+    fn string_ends_at_every_offset() {
+        // Quotes and escapes at every position relative to the 8-byte words.
+        for pad in 0..20 {
+            let body = format!("{}\\\"x\\\\", "a".repeat(pad));
+            let line = format!(r#"{{"k{pad}":"{body}","n":1}}"#);
+            let o = object(line.as_bytes()).unwrap();
+            let v = o.get(&format!("k{pad}")).unwrap();
+            assert_eq!(v.raw(), body.as_bytes());
+            assert_eq!(v.text().unwrap(), format!("{}\"x\\", "a".repeat(pad)));
+            assert_eq!(o.get("n").unwrap().uint(), Some(1));
+        }
+        assert!(object(br#"{"a":"x\"#).unwrap().members().next().is_none());
+        assert!(Val::Str(b"x").present() && !Val::Str(b"-").present() && !Val::Null.present());
     }
 
     #[test]

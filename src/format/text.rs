@@ -61,10 +61,56 @@ pub fn skip_spaces(b: &[u8]) -> &[u8] {
 /// UTF-8 text, borrowed when valid, replaced lossily otherwise.
 #[inline]
 pub fn text(b: &[u8]) -> Text<'_> {
+    if let Some(s) = ascii_str(b) {
+        return Cow::Borrowed(s);
+    }
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => Cow::Owned(String::from_utf8_lossy(b).into_owned()),
     }
+}
+
+/// `b` as text when it is all ASCII: a word-at-a-time check that is cheaper than full UTF-8
+/// validation for the short fields of a log line.
+#[inline]
+pub fn ascii_str(b: &[u8]) -> Option<&str> {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut acc = 0u64;
+    for c in &mut chunks {
+        acc |= u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+    }
+    for &c in chunks.remainder() {
+        acc |= c as u64;
+    }
+    if acc & HI != 0 {
+        return None;
+    }
+    // SAFETY: every byte is below 0x80, so `b` is ASCII and therefore valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(b) })
+}
+
+/// `b` as text when it is all ASCII and has no backslash, i.e. a JSON string body that needs
+/// neither unescaping nor UTF-8 validation.
+#[inline]
+pub fn plain_ascii_str(b: &[u8]) -> Option<&str> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const BS: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or([0x80; 8]));
+        let x = w ^ BS;
+        // `x` has a zero byte exactly where `w` has a backslash.
+        if (w & HI) | (x.wrapping_sub(ONES) & !x & HI) != 0 {
+            return None;
+        }
+    }
+    if chunks.remainder().iter().any(|&c| c >= 0x80 || c == b'\\') {
+        return None;
+    }
+    // SAFETY: every byte is below 0x80, so `b` is ASCII and therefore valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(b) })
 }
 
 /// `None` for the missing markers gateways write (`-`, empty), else the text.
@@ -316,6 +362,24 @@ pub fn unit_duration(b: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_fast_paths() {
+        for n in 0..20 {
+            let a = "a".repeat(n);
+            assert_eq!(ascii_str(a.as_bytes()), Some(a.as_str()));
+            assert_eq!(plain_ascii_str(a.as_bytes()), Some(a.as_str()));
+            for i in 0..n {
+                let mut b = a.clone().into_bytes();
+                b[i] = b'\\';
+                assert!(plain_ascii_str(&b).is_none());
+                assert!(ascii_str(&b).is_some());
+                b[i] = 0xC3;
+                assert!(plain_ascii_str(&b).is_none() && ascii_str(&b).is_none());
+            }
+        }
+        assert_eq!(text("caf\u{e9}".as_bytes()), "caf\u{e9}");
+    }
 
     #[test]
     fn quoted_fields_honour_escapes() {
