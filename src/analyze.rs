@@ -315,27 +315,32 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     let clock = PhaseClock::new();
     // Pass 1.
-    // Tallies are merged as chunks finish (a tree reduction), so only a few are alive at once;
+    // Each worker folds its chunks into one tally, then the few tallies are merged, so only a
+    // few are alive at once;
     // merging is order-independent (sums, unions, min/max). Line accounting is kept per
     // chunk, in order, because skip examples are numbered by line.
     let (mut chunk_accounts, mut tally) = jobs
         .par_iter()
         .enumerate()
-        .map(|(k, job)| {
-            let (inp, fmt) = &opened[job.input];
-            let data = inp.bytes();
-            let (acct, tally) = pass1(
-                *fmt,
-                data,
-                job.range.clone(),
-                directive_at(&directives[job.input], job.range.start),
-                settings,
-                &templater,
-                &statuses,
-                bucket_us,
-            );
-            (vec![(k, acct)], tally)
-        })
+        .fold(
+            || (Vec::new(), Tally::default()),
+            |(mut accts, mut tally), (k, job)| {
+                let (inp, fmt) = &opened[job.input];
+                let acct = pass1(
+                    *fmt,
+                    inp.bytes(),
+                    job.range.clone(),
+                    directive_at(&directives[job.input], job.range.start),
+                    settings,
+                    &templater,
+                    &statuses,
+                    bucket_us,
+                    &mut tally,
+                );
+                accts.push((k, acct));
+                (accts, tally)
+            },
+        )
         .reduce(
             || (Vec::new(), Tally::default()),
             |(mut a1, mut t1), (a2, t2)| {
@@ -401,21 +406,27 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     } else {
         jobs.par_iter()
             .zip(chunk_base_lines.par_iter())
-            .map(|(job, base)| {
-                let (inp, fmt) = &opened[job.input];
-                pass2(
-                    *fmt,
-                    inp.bytes(),
-                    job,
-                    *base,
-                    directive_at(&directives[job.input], job.range.start),
-                    settings,
-                    &templater,
-                    &statuses,
-                    &interest,
-                    &tally,
-                )
-            })
+            .fold(
+                || (TimelineBuilder::default(), FxHashMap::default()),
+                |(mut events, mut requests), (job, base)| {
+                    let (inp, fmt) = &opened[job.input];
+                    pass2(
+                        *fmt,
+                        inp.bytes(),
+                        job,
+                        *base,
+                        directive_at(&directives[job.input], job.range.start),
+                        settings,
+                        &templater,
+                        &statuses,
+                        &interest,
+                        &tally,
+                        &mut events,
+                        &mut requests,
+                    );
+                    (events, requests)
+                },
+            )
             .reduce(
                 || (TimelineBuilder::default(), FxHashMap::default()),
                 |(mut b1, mut r1), (b2, r2)| {
@@ -583,9 +594,9 @@ fn pass1<'a>(
     templater: &Templater,
     statuses: &FxHashSet<u16>,
     bucket_us: Micros,
-) -> (Accounting, Tally) {
+    tally: &mut Tally,
+) -> Accounting {
     let mut acct = Accounting::default();
-    let mut tally = Tally::default();
     // Pass 1 needs the user agent and appended fields only for other client keys.
     let lite = settings.client == ClientKey::Ip;
     let mut cx = LineContext {
@@ -636,7 +647,7 @@ fn pass1<'a>(
             bucket_us,
         );
     }
-    (acct, tally)
+    acct
 }
 
 /// Lookback before an instance's first conflict for context lines.
@@ -765,9 +776,9 @@ fn pass2<'a>(
     statuses: &FxHashSet<u16>,
     interest: &Interest,
     tally: &Tally,
-) -> (TimelineBuilder, FxHashMap<String, u64>) {
-    let mut events = TimelineBuilder::default();
-    let mut requests: FxHashMap<String, u64> = FxHashMap::default();
+    events: &mut TimelineBuilder,
+    requests: &mut FxHashMap<String, u64>,
+) {
     let mut cx = LineContext {
         directive,
         local_offset_secs: settings.tz_offset_secs,
@@ -839,7 +850,6 @@ fn pass2<'a>(
             tally.instances.contains_key(instance),
         );
     }
-    (events, requests)
 }
 
 #[cfg(test)]

@@ -120,7 +120,12 @@ fn when(f: &FindingReport) -> String {
 /// at a word, for the table; the evidence section prints it in full.
 fn short_advice(a: &str) -> String {
     const SHORT_ADVICE: usize = 72;
-    let end = a.find([';', ':']).into_iter().chain(a.find(". ")).min().unwrap_or(a.len());
+    let end = a
+        .find([';', ':'])
+        .into_iter()
+        .chain(a.find(". "))
+        .min()
+        .unwrap_or(a.len());
     let first = a[..end].trim_end_matches('.').trim();
     if first.chars().count() <= SHORT_ADVICE {
         return first.to_string();
