@@ -128,10 +128,7 @@ mod tests {
     use crate::timestamp::rfc3339;
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
-        let mut cx = LineContext::default();
-        let mut r = Request::default();
-        Azure.parse(line.as_bytes(), &mut cx, &mut r)?;
-        Ok(r)
+        crate::format::testing::parse(&Azure, line)
     }
 
     #[test]

@@ -487,10 +487,7 @@ mod tests {
     use crate::record::Method;
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
-        let mut cx = LineContext::default();
-        let mut r = Request::default();
-        Clf::combined().parse(line.as_bytes(), &mut cx, &mut r)?;
-        Ok(r)
+        crate::format::testing::parse(&Clf::combined(), line)
     }
 
     #[test]

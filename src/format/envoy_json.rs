@@ -107,20 +107,12 @@ mod tests {
     use crate::timestamp::rfc3339;
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
-        let mut cx = LineContext::default();
-        let mut r = Request::default();
-        EnvoyJson.parse(line.as_bytes(), &mut cx, &mut r)?;
-        Ok(r)
+        crate::format::testing::parse(&EnvoyJson, line)
     }
 
     #[test]
     fn quick_target_matches_parse() {
-        let line = EnvoyJson.sample();
-        let r = parse(line).unwrap();
-        assert_eq!(
-            EnvoyJson.quick_target(line.as_bytes()),
-            Some(r.target.as_bytes())
-        );
+        crate::format::testing::assert_quick_target_matches(&EnvoyJson, EnvoyJson.sample());
     }
 
     #[test]

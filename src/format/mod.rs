@@ -22,6 +22,30 @@ pub mod kong;
 pub mod nginx_custom;
 pub mod nginx_json;
 pub mod text;
+
+/// Helpers for the format tests: parse one line, check `quick_target` against `parse`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Format, LineContext};
+    use crate::record::{Request, Skip};
+
+    pub fn parse<'a>(f: &dyn Format, line: &'a str) -> Result<Request<'a>, Skip> {
+        let mut cx = LineContext::default();
+        let mut r = Request::default();
+        f.parse(line.as_bytes(), &mut cx, &mut r)?;
+        Ok(r)
+    }
+
+    /// `quick_target` must return exactly the parsed target of `line`.
+    pub fn assert_quick_target_matches(f: &dyn Format, line: &str) {
+        let r = parse(f, line).unwrap();
+        assert_eq!(
+            f.quick_target(line.as_bytes()),
+            Some(r.target.as_bytes()),
+            "{line}"
+        );
+    }
+}
 pub mod traefik;
 pub mod w3c;
 pub mod wrapped;
