@@ -178,13 +178,8 @@ impl Tally {
         }
         if o.conflict {
             *self.by_status.entry(o.status).or_insert(0) += 1;
-            if !self
-                .conflict_pairs
-                .contains(&(o.template.to_string(), o.client.to_string()))
-            {
-                self.conflict_pairs
-                    .insert((o.template.to_string(), o.client.to_string()));
-            }
+            self.conflict_pairs
+                .insert((o.template.to_string(), o.client.to_string()));
             let inst = self
                 .instances
                 .entry(o.instance.to_string())

@@ -813,18 +813,18 @@ fn pass2<'a>(
         }
         let instance = instance_of(&req);
         let instance: &str = &instance;
-        if !interest.wants(instance, req.time, req.method.is_read()) {
-            // Still count requests on conflicting instances outside the lookback.
-            if interest.keys.contains_key(instance) {
-                *requests.entry(instance.to_string()).or_insert(0) += 1;
+        // Requests on a key are counted even outside its context window.
+        let wanted = interest.wants(instance, req.time, req.method.is_read());
+        if wanted || interest.keys.contains_key(instance) {
+            match requests.get_mut(instance) {
+                Some(n) => *n += 1,
+                None => {
+                    requests.insert(instance.to_string(), 1);
+                }
             }
-            continue;
         }
-        match requests.get_mut(instance) {
-            Some(n) => *n += 1,
-            None => {
-                requests.insert(instance.to_string(), 1);
-            }
+        if !wanted {
+            continue;
         }
         let (start, end) = req.interval();
         let client = settings.client.of(&req, line, fmt);

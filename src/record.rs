@@ -141,11 +141,6 @@ impl<'a> Request<'a> {
             TimeAnchor::End => (self.time.saturating_sub(d), self.time),
         }
     }
-
-    /// Reset to empty while keeping nothing borrowed from the previous line.
-    pub fn clear(&mut self) {
-        *self = Request::default();
-    }
 }
 
 /// Why a line was not turned into a `Request`. The reason is a stable snake_case key used in
@@ -156,10 +151,8 @@ pub struct Skip(pub &'static str);
 impl Skip {
     pub const BLANK: Skip = Skip("blank_line");
     pub const DIRECTIVE: Skip = Skip("header_or_comment");
-    pub const NOT_UTF8: Skip = Skip("invalid_utf8");
     pub const BAD_TIME: Skip = Skip("bad_timestamp");
     pub const BAD_STATUS: Skip = Skip("bad_status");
     pub const MALFORMED: Skip = Skip("malformed_line");
     pub const TOO_LONG: Skip = Skip("line_too_long");
-    pub const FILTERED: Skip = Skip("filtered_out");
 }

@@ -219,13 +219,6 @@ impl TimelineBuilder {
         }));
     }
 
-    /// Marks an instance as conflicted if it is known.
-    pub fn mark_conflicted(&mut self, path: &str) {
-        if let Some(&id) = self.instance_ids.get(path) {
-            self.instances[id as usize].2 = true;
-        }
-    }
-
     /// Number of events pushed so far.
     pub fn len(&self) -> usize {
         self.raw.len()

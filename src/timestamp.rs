@@ -254,14 +254,6 @@ pub fn rfc3339(t: Micros) -> String {
     }
 }
 
-/// A short human form for tables: `2026-03-02 09:14:05`.
-pub fn short(t: Micros) -> String {
-    match jiff::Timestamp::from_microsecond(t) {
-        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-        Err(_) => t.to_string(),
-    }
-}
-
 /// Parses a user-supplied duration: `1s`, `30s`, `5m`, `1h`, `1d`, `250ms`.
 pub fn parse_span(s: &str) -> Option<i64> {
     let s = s.trim();

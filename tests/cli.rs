@@ -109,7 +109,8 @@ fn basic_fixture_exact_counts() {
     assert_eq!(clients[1]["requests"], 3);
     assert_eq!(r["window_seconds"], 1);
     assert_eq!(r["timeline"].as_array().unwrap().len(), 22);
-    assert!(r["findings"].is_array());
+    // Single, handled or too-few conflicts: no root cause is claimed.
+    assert_eq!(r["findings"], serde_json::json!([]));
 }
 
 #[test]

@@ -18,7 +18,7 @@
 
 use super::fields::{self, Unit};
 use super::{Format, LineContext, alb, json};
-use crate::record::{Method, Request, Skip, Text, TimeAnchor};
+use crate::record::{Method, Request, Skip, TimeAnchor};
 
 pub struct Azure;
 
@@ -109,16 +109,9 @@ impl Format for Azure {
             return Err(Skip("not_access_log"));
         }
         out.status = status.ok_or(Skip::BAD_STATUS)?;
-        out.time = cx
-            .time_cache
-            .get_or(ts.ok_or(Skip::BAD_TIME)?, fields::any_time)
-            .ok_or(Skip::BAD_TIME)?;
+        out.time = fields::cached_time(cx, ts)?;
         out.anchor = TimeAnchor::End;
         Ok(())
-    }
-
-    fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {
-        None
     }
 }
 

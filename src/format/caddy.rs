@@ -134,10 +134,7 @@ impl Format for Caddy {
             return Err(NOT_ACCESS);
         }
         out.status = status.and_then(|s| s.status()).ok_or(Skip::BAD_STATUS)?;
-        out.time = cx
-            .time_cache
-            .get_or(ts.ok_or(Skip::BAD_TIME)?, fields::any_time)
-            .ok_or(Skip::BAD_TIME)?;
+        out.time = fields::cached_time(cx, ts)?;
         out.anchor = TimeAnchor::End;
         Ok(())
     }

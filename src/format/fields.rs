@@ -94,6 +94,13 @@ impl Role {
     pub const NAMES: &'static str = "time, time_start, remote, request, method, path, route, status, upstream_status, duration, duration_s, duration_ms, duration_us, duration_ns, xff, request_id, host, user_agent, user, api_key, consumer, bytes";
 }
 
+/// The request time from a JSON format's timestamp value, through the chunk's time cache.
+pub fn cached_time(cx: &mut super::LineContext<'_>, ts: Option<&[u8]>) -> Result<Micros, Skip> {
+    cx.time_cache
+        .get_or(ts.ok_or(Skip::BAD_TIME)?, any_time)
+        .ok_or(Skip::BAD_TIME)
+}
+
 /// Parses a timestamp of any common shape; see the module doc.
 pub fn any_time(b: &[u8]) -> Option<Micros> {
     let b = text::trim(b);

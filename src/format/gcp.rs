@@ -95,10 +95,7 @@ impl Format for Gcp {
             return Err(Skip("not_access_log"));
         }
         out.status = status.ok_or(Skip::BAD_STATUS)?;
-        out.time = cx
-            .time_cache
-            .get_or(ts.ok_or(Skip::BAD_TIME)?, fields::any_time)
-            .ok_or(Skip::BAD_TIME)?;
+        out.time = fields::cached_time(cx, ts)?;
         out.anchor = TimeAnchor::End;
         Ok(())
     }

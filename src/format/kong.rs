@@ -130,10 +130,7 @@ impl Format for Kong {
             }
         }
         out.status = status.ok_or(Skip::BAD_STATUS)?;
-        out.time = cx
-            .time_cache
-            .get_or(started.ok_or(Skip::BAD_TIME)?, fields::any_time)
-            .ok_or(Skip::BAD_TIME)?;
+        out.time = fields::cached_time(cx, started)?;
         out.anchor = TimeAnchor::Start;
         Ok(())
     }
