@@ -116,14 +116,16 @@ pub struct Tally {
     pub seconds: FxHashMap<i64, (u64, u64)>,
     /// Per-template counts in buckets of `bucket_us`.
     pub routes: RouteBuckets,
-    /// Counts not yet folded into `templates`, `routes` and `seconds`: one hash lookup per
-    /// line instead of three, since lines arrive mostly in time order. `seal` folds them.
-    pending: FxHashMap<String, PendingTemplate>,
+    /// Counts not yet folded into `templates`, `routes` and `seconds`, by the template's
+    /// number in the worker's `TemplateCache`: no hash lookup per line, and lines arrive
+    /// mostly in time order. `seal` folds them.
+    pending: Vec<Option<PendingTemplate>>,
     pending_second: Option<(i64, u64, u64)>,
 }
 
 #[derive(Debug, Default, Clone)]
 struct PendingTemplate {
+    name: String,
     counts: Counts,
     /// (bucket, counts) runs in arrival order.
     buckets: Vec<(i64, Counts)>,
@@ -132,6 +134,9 @@ struct PendingTemplate {
 /// What one parsed request contributes.
 pub struct Observation<'a> {
     pub time: Micros,
+    /// The template's number: the same number must always come with the same template
+    /// between two `seal`s.
+    pub template_id: u32,
     pub template: &'a str,
     pub instance: &'a str,
     pub client: &'a str,
@@ -167,10 +172,14 @@ impl Tally {
             }
         }
         let bucket = o.time.div_euclid(bucket_us.max(1));
-        let t = match self.pending.get_mut(o.template) {
-            Some(t) => t,
-            None => self.pending.entry(o.template.to_string()).or_default(),
-        };
+        let k = o.template_id as usize;
+        if k >= self.pending.len() {
+            self.pending.resize(k + 1, None);
+        }
+        let t = self.pending[k].get_or_insert_with(|| PendingTemplate {
+            name: o.template.to_string(),
+            ..Default::default()
+        });
         t.counts.add(&c);
         match t.buckets.last_mut() {
             Some((b, bc)) if *b == bucket => bc.add(&c),
@@ -206,12 +215,12 @@ impl Tally {
             e.0 += r;
             e.1 += k;
         }
-        for (tpl, p) in std::mem::take(&mut self.pending) {
-            let route = self.routes.entry(tpl.clone()).or_default();
+        for p in std::mem::take(&mut self.pending).into_iter().flatten() {
+            let route = self.routes.entry(p.name.clone()).or_default();
             for (b, c) in p.buckets {
                 route.entry(b).or_default().add(&c);
             }
-            self.templates.entry(tpl).or_default().add(&p.counts);
+            self.templates.entry(p.name).or_default().add(&p.counts);
         }
     }
 
@@ -280,6 +289,7 @@ mod tests {
     fn obs<'a>(t: i64, inst: &'a str, client: &'a str, status: u16) -> Observation<'a> {
         Observation {
             time: t,
+            template_id: 0,
             template: "/o/{id}",
             instance: inst,
             client,

@@ -323,8 +323,14 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .par_iter()
         .enumerate()
         .fold(
-            || (Vec::new(), Tally::default()),
-            |(mut accts, mut tally), (k, job)| {
+            || {
+                (
+                    Vec::new(),
+                    Tally::default(),
+                    resource::TemplateCache::default(),
+                )
+            },
+            |(mut accts, mut tally, mut templates), (k, job)| {
                 let (inp, fmt) = &opened[job.input];
                 let acct = pass1(
                     *fmt,
@@ -336,11 +342,13 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                     &statuses,
                     bucket_us,
                     &mut tally,
+                    &mut templates,
                 );
                 accts.push((k, acct));
-                (accts, tally)
+                (accts, tally, templates)
             },
         )
+        .map(|(accts, tally, _)| (accts, tally))
         .reduce(
             || (Vec::new(), Tally::default()),
             |(mut a1, mut t1), (a2, t2)| {
@@ -595,6 +603,7 @@ fn pass1<'a>(
     statuses: &FxHashSet<u16>,
     bucket_us: Micros,
     tally: &mut Tally,
+    templates: &mut resource::TemplateCache,
 ) -> Accounting {
     let mut acct = Accounting::default();
     // Pass 1 needs the user agent and appended fields only for other client keys.
@@ -605,8 +614,6 @@ fn pass1<'a>(
         lite,
         ..Default::default()
     };
-    let mut template_buf = String::new();
-    let mut template_cache = resource::TemplateCache::default();
     for line in input::lines(&data[range]) {
         acct.lines += 1;
         let mut req = Request::default();
@@ -625,19 +632,13 @@ fn pass1<'a>(
         acct.parsed += 1;
         let instance = instance_of(&req);
         let instance: &str = &instance;
-        let template: &str =
-            if templater.template_cached(instance, &mut template_cache, &mut template_buf) {
-                &template_buf
-            } else if instance.is_empty() {
-                resource::NO_PATH
-            } else {
-                instance
-            };
+        let template_id = templater.template_id(instance, templates);
         let client = settings.client.of(&req, line, fmt);
         tally.observe(
             &Observation {
                 time: req.time,
-                template,
+                template_id,
+                template: templates.name(template_id),
                 instance,
                 client: &client,
                 status: req.status,

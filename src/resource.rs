@@ -6,6 +6,7 @@
 //! (`api`, `v1`, `export`, `cancel`, `items`, `lock`). User routes (`--route`) win over the
 //! heuristics.
 
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
 /// The instance path of a request target: query and fragment removed, absolute-form
@@ -49,6 +50,8 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
+    pub const COUNT: usize = 3;
+
     pub fn as_str(self) -> &'static str {
         match self {
             Placeholder::Id => "{id}",
@@ -58,23 +61,45 @@ impl Placeholder {
     }
 }
 
+const DIGIT: u8 = 1;
+const LETTER: u8 = 2;
+const AT: u8 = 4;
+
+/// What each byte is to `classify`: a digit, a letter, or `@`/`%` (a maybe-encoded email).
+static SEGMENT_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_digit() {
+            DIGIT
+        } else if b.is_ascii_alphabetic() {
+            LETTER
+        } else if b == b'@' || b == b'%' {
+            AT
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
 /// Classifies one path segment: `Some(placeholder)` for identifiers, `None` for words.
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
     if b.is_empty() {
         return None;
     }
-    // One pass over the bytes; most segments are short words and leave here.
-    let (mut digits, mut letters, mut at) = (0usize, 0usize, false);
+    // One pass over the bytes; most segments are short words or numbers and leave here.
+    let (mut digits, mut letters, mut kinds) = (0usize, 0usize, 0u8);
     for &c in b {
-        if c.is_ascii_digit() {
-            digits += 1;
-        } else if c.is_ascii_alphabetic() {
-            letters += 1;
-        } else if c == b'@' || c == b'%' {
-            at = true;
-        }
+        let k = SEGMENT_BYTE[c as usize];
+        digits += (k & DIGIT) as usize;
+        letters += ((k & LETTER) >> 1) as usize;
+        kinds |= k;
     }
+    let at = kinds & AT != 0;
     if digits == 0 && !at && b.len() < 16 {
         return None;
     }
@@ -312,59 +337,103 @@ impl Templater {
     }
 }
 
-/// Remembers the templates of instance *parents* (`/api/v1/orders` for
-/// `/api/v1/orders/8571015`), so the segments every line of a route shares are classified once
-/// per chunk, not once per line. Bounded: it starts over past `TemplateCache::MAX` entries.
+/// The templates one worker has seen, numbered densely in first-seen order.
+///
+/// A path is numbered from its parent's number and its last segment: the parent's number
+/// comes from a map of recent parents (`/api/v1/orders` for `/api/v1/orders/8571015`), or,
+/// for a parent not seen lately, the same way one level up. The common line then costs one
+/// lookup of its parent, a look at its last segment and one small-key lookup, and its
+/// template's counts are found by number instead of by hashing the template text again.
+/// The parent map is bounded: it starts over past `TemplateCache::MAX_PARENTS` entries.
 #[derive(Debug, Default)]
 pub struct TemplateCache {
-    /// parent instance → its template, or `None` when it is its own template.
-    parents: rustc_hash::FxHashMap<Box<str>, Option<Box<str>>>,
+    parents: FxHashMap<Box<str>, u32>,
+    /// (parent template, placeholder) → template.
+    placeholders: FxHashMap<(u32, u8), u32>,
+    /// parent template → word → template.
+    words: FxHashMap<u32, FxHashMap<Box<str>, u32>>,
+    ids: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    buf: String,
 }
 
 impl TemplateCache {
-    const MAX: usize = 16 * 1024;
+    const MAX_PARENTS: usize = 16 * 1024;
+
+    /// The template numbered `id` by this cache.
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    fn intern(&mut self, template: &str) -> u32 {
+        if let Some(&id) = self.ids.get(template) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(template.into());
+        self.ids.insert(template.into(), id);
+        id
+    }
+
+    /// The template `parent/last` where `parent` is numbered `pid`.
+    fn child(&mut self, pid: u32, last: &str, class: Option<Placeholder>) -> u32 {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.push_str(&self.names[pid as usize]);
+        buf.push('/');
+        buf.push_str(class.map_or(last, |p| p.as_str()));
+        let id = self.intern(&buf);
+        self.buf = buf;
+        id
+    }
 }
 
 impl Templater {
-    /// Like `template_into`, using `cache` for the parent part when there are no user routes
-    /// (a route can match a whole path only).
-    pub fn template_cached(
-        &self,
-        instance: &str,
-        cache: &mut TemplateCache,
-        out: &mut String,
-    ) -> bool {
-        if !self.routes.is_empty() {
-            return self.template_into(instance, out);
-        }
-        let Some(slash) = instance.rfind('/').filter(|&p| p > 0) else {
-            return self.template_into(instance, out);
+    /// The number of the template of `instance` in `cache` (see `TemplateCache::name`):
+    /// the same template as `template` gives. With user routes every instance is templated
+    /// whole, since a route matches a whole path only.
+    pub fn template_id(&self, instance: &str, cache: &mut TemplateCache) -> u32 {
+        let split = memchr::memrchr(b'/', instance.as_bytes()).filter(|&p| p > 0);
+        let (Some(slash), true) = (split, self.routes.is_empty()) else {
+            let mut buf = std::mem::take(&mut cache.buf);
+            let id = if self.template_into(instance, &mut buf) {
+                cache.intern(&buf)
+            } else if instance.is_empty() {
+                cache.intern(NO_PATH)
+            } else {
+                cache.intern(instance)
+            };
+            cache.buf = buf;
+            return id;
         };
         let (parent, last) = (&instance[..slash], &instance[slash + 1..]);
-        let parent_template = match cache.parents.get(parent) {
-            Some(t) => t.as_deref(),
+        let pid = match cache.parents.get(parent) {
+            Some(&pid) => pid,
             None => {
-                if cache.parents.len() >= TemplateCache::MAX {
+                let pid = self.template_id(parent, cache);
+                if cache.parents.len() >= TemplateCache::MAX_PARENTS {
                     cache.parents.clear();
                 }
-                let mut t = String::new();
-                let changed = self.template_into(parent, &mut t);
-                cache
-                    .parents
-                    .entry(parent.into())
-                    .or_insert(changed.then(|| t.into_boxed_str()))
-                    .as_deref()
+                cache.parents.insert(parent.into(), pid);
+                pid
             }
         };
-        let last_class = classify(last);
-        out.clear();
-        match (parent_template, last_class) {
-            (None, None) => false,
-            (pt, lc) => {
-                out.push_str(pt.unwrap_or(parent));
-                out.push('/');
-                out.push_str(lc.map_or(last, |p| p.as_str()));
-                true
+        match classify(last) {
+            Some(p) => match cache.placeholders.get(&(pid, p as u8)) {
+                Some(&id) => id,
+                None => {
+                    let id = cache.child(pid, last, Some(p));
+                    cache.placeholders.insert((pid, p as u8), id);
+                    id
+                }
+            },
+            None => {
+                if let Some(&id) = cache.words.get(&pid).and_then(|w| w.get(last)) {
+                    return id;
+                }
+                let id = cache.child(pid, last, None);
+                cache.words.entry(pid).or_default().insert(last.into(), id);
+                id
             }
         }
     }
@@ -379,6 +448,43 @@ mod tests {
 
     fn t(path: &str) -> String {
         Templater::default().template(instance(path)).into_owned()
+    }
+
+    #[test]
+    fn numbered_templates_are_the_templates() {
+        let paths = [
+            "/api/v1/orders/8571015",
+            "/api/v1/orders/8571016",
+            "/api/v1/orders",
+            "/api/v1/orders/8571015/items",
+            "/api/v1/orders/8571016/items",
+            "/api/v1/users/a@b.com",
+            "/api/v1/users/usr_f2d99427ca/cart",
+            "/reports/2026-03-02",
+            "/reports/2026-03-02/export",
+            "/health",
+            "/",
+            "",
+            "/a/b/c",
+            "/a//b",
+            "/x/",
+            "/api/v1/orders/2/items/9",
+            "/orders/1/cancel",
+        ];
+        for routes in [vec![], vec![Route::parse("/api/v1/orders/{n}").unwrap()]] {
+            let templater = Templater::new(routes);
+            let mut cache = TemplateCache::default();
+            for round in 0..2 {
+                for p in paths {
+                    let id = templater.template_id(p, &mut cache);
+                    assert_eq!(cache.name(id), templater.template(p), "{p} round {round}");
+                }
+            }
+            // The same template, reached by different instances, has one number.
+            let a = templater.template_id("/api/v1/orders/1", &mut cache);
+            let b = templater.template_id("/api/v1/orders/2", &mut cache);
+            assert_eq!(a, b);
+        }
     }
 
     #[test]
@@ -420,34 +526,6 @@ mod tests {
         assert_eq!(t("/api/v1/items/lock"), "/api/v1/items/lock");
         assert_eq!(t("/read-me/cafe"), "/read-me/cafe");
         assert_eq!(t(""), NO_PATH);
-    }
-
-    #[test]
-    fn cached_templates_equal_uncached() {
-        let tm = Templater::default();
-        let mut cache = TemplateCache::default();
-        let mut a = String::new();
-        let mut b = String::new();
-        for p in [
-            "/api/v1/orders/1",
-            "/api/v1/orders/2/items",
-            "/api/v1/orders/2/items/9",
-            "/",
-            "/health",
-            "/api/v1/users/usr_729f65ff94",
-            "/a//b",
-            "/x/",
-            "/orders/1/cancel",
-            "/reports/2026-03-02/export",
-        ] {
-            let i = instance(p);
-            let x = tm.template_into(i, &mut a);
-            let y = tm.template_cached(i, &mut cache, &mut b);
-            assert_eq!(x, y, "{p}");
-            if x {
-                assert_eq!(a, b, "{p}");
-            }
-        }
     }
 
     #[test]

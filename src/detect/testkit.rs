@@ -5,7 +5,7 @@ use super::{Context, Detector, Finding, Thresholds};
 use crate::aggregate::{Observation, Tally};
 use crate::analyze::round_window;
 use crate::record::{Method, Micros};
-use crate::resource::Templater;
+use crate::resource::{TemplateCache, Templater};
 use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
 
@@ -58,14 +58,16 @@ impl Log {
         let last = self.raw.iter().map(|r| r.0).max().unwrap_or(T0);
         let bucket_us = round_window(last - first, 600);
         let mut tally = Tally::default();
+        let mut templates = TemplateCache::default();
         let mut builder = TimelineBuilder::default();
         for (k, (t, d, client, method, path, status)) in self.raw.iter().enumerate() {
             let conflict = matches!(status, 409 | 412 | 423 | 428);
-            let template = templater.template(path).into_owned();
+            let template_id = templater.template_id(path, &mut templates);
             tally.observe(
                 &Observation {
                     time: *t,
-                    template: &template,
+                    template_id,
+                    template: templates.name(template_id),
                     instance: path,
                     client,
                     status: *status,
@@ -85,7 +87,7 @@ impl Log {
                     status: *status,
                     upstream_status: None,
                     instance: path.clone(),
-                    template,
+                    template: templates.name(template_id).to_string(),
                     input: 0,
                     line: k as u64 + 1,
                     offset: 0,

@@ -30,7 +30,7 @@ use super::text::{
     self, looks_like_ip, optional, quoted, skip_spaces, strip_port, token, unescape,
 };
 use super::{Format, LineContext};
-use crate::record::{Request, Skip, Text, TimeAnchor};
+use crate::record::{Method, Request, Skip, Text, TimeAnchor};
 use crate::timestamp::parse_clf;
 
 /// Which CLF family member this instance detects as. Both parse the same way.
@@ -407,64 +407,223 @@ impl Format for Clf {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let lb = time_open(line).ok_or(Skip::MALFORMED)?;
-        let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
-        let after = &line[lb + 1..];
-        // `dd/Mon/yyyy:HH:MM:SS +zzzz` is 26 bytes; look there before searching.
-        let rb = if after.get(26) == Some(&b']') {
-            26
-        } else {
-            memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?
-        };
-        out.time = cx
-            .time_cache
-            .get_or(&after[..rb], parse_clf)
-            .ok_or(Skip::BAD_TIME)?;
-        out.anchor = TimeAnchor::End;
-
-        let rest = skip_spaces(&after[rb + 1..]);
-        let (req, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
-        let (method, target) = text::request_line(req);
-        out.method = method;
-        out.target = unescape(target);
-
-        let (st, rest) = token(rest);
-        out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
-        let (bytes, rest) = token(rest);
-        out.bytes_sent = text::uint(bytes);
-
-        out.remote = host_text(strip_port_if_ip(prefix.remote));
-        out.xff = prefix.xff.map(text::text);
-        out.host = prefix.host.map(|h| text::text(strip_port(h)));
-        out.user = prefix.user.map(unescape);
-        if cx.lite {
+        if let Some(h) = usual(line)
+            && let Some(time) = cx.time_cache.get_or(h.time, parse_clf)
+        {
+            out.time = time;
+            out.anchor = TimeAnchor::End;
+            out.method = h.method;
+            out.target = text::text(h.target);
+            out.status = h.status;
+            out.bytes_sent = h.bytes;
+            out.remote = host_text(h.remote);
+            out.user = h.user.map(text::text);
+            if !cx.lite {
+                after_bytes(h.rest, out);
+            }
             return Ok(());
         }
+        general(line, cx, out)
+    }
+}
 
+/// Any line of the family: vhosts, address lists, ports, escapes, junk request lines.
+fn general<'a>(
+    line: &'a [u8],
+    cx: &mut LineContext<'a>,
+    out: &mut Request<'a>,
+) -> Result<(), Skip> {
+    let lb = time_open(line).ok_or(Skip::MALFORMED)?;
+    let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
+    let after = &line[lb + 1..];
+    // `dd/Mon/yyyy:HH:MM:SS +zzzz` is 26 bytes; look there before searching.
+    let rb = if after.get(26) == Some(&b']') {
+        26
+    } else {
+        memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?
+    };
+    out.time = cx
+        .time_cache
+        .get_or(&after[..rb], parse_clf)
+        .ok_or(Skip::BAD_TIME)?;
+    out.anchor = TimeAnchor::End;
+
+    let rest = skip_spaces(&after[rb + 1..]);
+    let (req, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
+    let (method, target) = text::request_line(req);
+    out.method = method;
+    out.target = unescape(target);
+
+    let (st, rest) = token(rest);
+    out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
+    let (bytes, rest) = token(rest);
+    out.bytes_sent = text::uint(bytes);
+
+    out.remote = host_text(strip_port_if_ip(prefix.remote));
+    out.xff = prefix.xff.map(text::text);
+    out.host = prefix.host.map(|h| text::text(strip_port(h)));
+    out.user = prefix.user.map(unescape);
+    if !cx.lite {
+        after_bytes(rest, out);
+    }
+    Ok(())
+}
+
+/// Referer, user agent and appended fields: everything after the bytes sent.
+fn after_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
+    let rest = skip_spaces(rest);
+    if rest.first() == Some(&b'"') {
+        // Referer and agent come after everything pass 1 needs; a line cut off inside
+        // them (a truncated last line, a write torn by rotation) still counts as the
+        // request it logged, the same in full and lite parsing.
+        let Some((_referer, rest)) = quoted(rest) else {
+            return;
+        };
         let rest = skip_spaces(rest);
         if rest.first() == Some(&b'"') {
-            // Referer and agent come after everything pass 1 needs; a line cut off inside
-            // them (a truncated last line, a write torn by rotation) still counts as the
-            // request it logged, the same in full and lite parsing.
-            let Some((_referer, rest)) = quoted(rest) else {
-                return Ok(());
+            let Some((ua, rest)) = quoted(rest) else {
+                out.user_agent = optional(&rest[1..]).map(|_| unescape(&rest[1..]));
+                return;
             };
-            let rest = skip_spaces(rest);
-            if rest.first() == Some(&b'"') {
-                let Some((ua, rest)) = quoted(rest) else {
-                    out.user_agent = optional(&rest[1..]).map(|_| unescape(&rest[1..]));
-                    return Ok(());
-                };
-                out.user_agent = optional(ua).map(|_| unescape(ua));
-                parse_extras(rest, out);
-            } else {
-                parse_extras(rest, out);
-            }
-        } else if !rest.is_empty() {
+            out.user_agent = optional(ua).map(|_| unescape(ua));
+            parse_extras(rest, out);
+        } else {
             parse_extras(rest, out);
         }
-        Ok(())
+    } else if !rest.is_empty() {
+        parse_extras(rest, out);
     }
+}
+
+/// The start of a line in its usual shape, up to the bytes sent.
+struct Head<'a> {
+    remote: &'a [u8],
+    user: Option<&'a [u8]>,
+    time: &'a [u8],
+    method: Method,
+    target: &'a [u8],
+    status: u16,
+    bytes: Option<u64>,
+    /// After the bytes sent, from the space that ends them.
+    rest: &'a [u8],
+}
+
+/// Bytes that may appear in a logged IPv4 or IPv6 address: 1 for hex digits and `.`,
+/// 2 for `:`.
+static ADDRESS_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_hexdigit() || b == b'.' {
+            t[c] = 1;
+        } else if b == b':' {
+            t[c] = 2;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// Reads the shape nearly every line has, with one vector search for the target and plain
+/// checks elsewhere:
+/// `IP - USER [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD TARGET HTTP/x.y" STATUS BYTES`.
+/// Anything else (host names, ports, address lists, escapes, junk request lines, a bad
+/// status) gives `None` and the general parser takes the line, so both agree on every line
+/// this one accepts (the tests compare them).
+#[inline]
+fn usual(line: &[u8]) -> Option<Head<'_>> {
+    // An IPv4 or IPv6 address without a port (one colon would be `ip:port`).
+    let head = &line[..line.len().min(48)];
+    let mut colons = 0;
+    let mut i = 0;
+    while i < head.len() {
+        let class = ADDRESS_BYTE[head[i] as usize];
+        if class == 0 {
+            break;
+        }
+        colons += class >> 1;
+        i += 1;
+    }
+    if i == 0 || colons == 1 {
+        return None;
+    }
+    let remote = &line[..i];
+    // ` - USER [`, nearly always ` - - [`.
+    let (user, t) = if line.get(i..i + 6)? == b" - - [" {
+        (None, i + 5)
+    } else {
+        if line.get(i..i + 3)? != b" - " {
+            return None;
+        }
+        let user_at = i + 3;
+        let len = line[user_at..]
+            .iter()
+            .take(256)
+            .position(|&c| !c.is_ascii_graphic() || matches!(c, b'"' | b',' | b'\\' | b'['))?;
+        if len == 0 || line[user_at + len] != b' ' {
+            return None;
+        }
+        let user = &line[user_at..user_at + len];
+        (Some(user).filter(|u| *u != b"-"), user_at + len + 1)
+    };
+    // `[` + 26 bytes of time + `] "`
+    let tb = line.get(t..t + 30)?;
+    if tb[0] != b'['
+        || !tb[1].is_ascii_digit()
+        || !tb[2].is_ascii_digit()
+        || tb[3] != b'/'
+        || &tb[27..30] != b"] \""
+    {
+        return None;
+    }
+    let time = &tb[1..27];
+    let (method, target_at) = match &line[t + 30..] {
+        [b'G', b'E', b'T', b' ', ..] => (Method::Get, t + 34),
+        [b'P', b'O', b'S', b'T', b' ', ..] => (Method::Post, t + 35),
+        [b'P', b'U', b'T', b' ', ..] => (Method::Put, t + 34),
+        [b'P', b'A', b'T', b'C', b'H', b' ', ..] => (Method::Patch, t + 36),
+        [b'D', b'E', b'L', b'E', b'T', b'E', b' ', ..] => (Method::Delete, t + 37),
+        [b'H', b'E', b'A', b'D', b' ', ..] => (Method::Head, t + 35),
+        _ => return None,
+    };
+    // TARGET up to a space; a quote or backslash first means the general parser's case.
+    let tlen = memchr::memchr3(b' ', b'"', b'\\', &line[target_at..])?;
+    let e = target_at + tlen;
+    if line[e] != b' ' {
+        return None;
+    }
+    let target = &line[target_at..e];
+    // ` HTTP/x.y" STATUS BYTES`
+    let q = match line.get(e..e + 10)? {
+        b" HTTP/1.1\"" | b" HTTP/2.0\"" | b" HTTP/1.0\"" | b" HTTP/3.0\"" => e + 10,
+        [b' ', b'H', b'T', b'T', b'P', b'/', b'2' | b'3', b'"', ..] => e + 8,
+        _ => return None,
+    };
+    let s = line.get(q..q + 5)?;
+    if s[0] != b' ' || s[4] != b' ' {
+        return None;
+    }
+    let status = text::status(&s[1..4])?;
+    let b = q + 5;
+    let mut r = b;
+    while r < line.len() && line[r] != b' ' {
+        r += 1;
+    }
+    if r == b {
+        return None;
+    }
+    let blen = r - b;
+    Some(Head {
+        remote,
+        user,
+        time,
+        method,
+        target,
+        status,
+        bytes: text::uint(&line[b..b + blen]),
+        rest: &line[b + blen..],
+    })
 }
 
 fn strip_port_if_ip(b: &[u8]) -> &[u8] {
@@ -488,6 +647,89 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&Clf::combined(), line)
+    }
+
+    /// `parse` (which takes the usual shape without searching) and the general parser
+    /// give the same request and the same skip reason, in full and lite mode.
+    fn assert_same_as_general(line: &[u8]) {
+        for lite in [false, true] {
+            let mut cx = LineContext {
+                lite,
+                ..Default::default()
+            };
+            let mut fast = Request::default();
+            let a = Clf::combined().parse(line, &mut cx, &mut fast);
+            let mut cx = LineContext {
+                lite,
+                ..Default::default()
+            };
+            let mut slow = Request::default();
+            let b = general(line, &mut cx, &mut slow);
+            assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
+            if a.is_ok() {
+                assert_eq!(
+                    format!("{fast:?}"),
+                    format!("{slow:?}"),
+                    "{}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+    }
+
+    const SHAPES: &[&str] = &[
+        r#"203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" 0.042 "5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7" "key_live_7Hq2""#,
+        r#"2001:db8::1 - alice [02/Mar/2026:09:14:05 -0700] "GET /a?x=1 HTTP/2.0" 200 - "-" "a "q" b""#,
+        r#"10.0.0.1:5000 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.0" 200 1"#,
+        r#"::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+        r#"10.0.0.2, 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+        r#"example.com:80 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a"b HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "get /a HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a b HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "-" 408 0 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 2000 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" - 1 "-" "-""#,
+        r#"1.2.3.4 - - [32/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200  1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200"#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 409 12 "-" "x" rt=0.5 key=abc"#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "DELETE http://h/a/1 HTTP/1.1" 409 12"#,
+        r#"1.2.3.4 - "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
+    ];
+
+    #[test]
+    fn usual_shape_agrees_with_the_general_parser() {
+        for line in SHAPES {
+            assert_same_as_general(line.as_bytes());
+        }
+        // The usual path does take the usual line.
+        assert!(usual(SHAPES[0].as_bytes()).is_some());
+        assert!(usual(SHAPES[1].as_bytes()).is_some());
+        assert!(usual(SHAPES[2].as_bytes()).is_none());
+    }
+
+    proptest::proptest! {
+        /// Any byte changed, inserted or cut anywhere in real-shaped lines: both paths agree.
+        #[test]
+        fn usual_shape_agrees_on_mutations(
+            k in 0usize..18,
+            at in 0usize..200,
+            byte in proptest::prop_oneof![
+                proptest::sample::select(b" \"-[]:.,\\/0123456789aAzZ\t\x80".to_vec()),
+                proptest::num::u8::ANY,
+            ],
+            op in 0u8..3,
+        ) {
+            let mut line = SHAPES[k].as_bytes().to_vec();
+            let at = at.min(line.len());
+            match op {
+                0 if at < line.len() => line[at] = byte,
+                1 => line.insert(at, byte),
+                _ => line.truncate(at),
+            }
+            assert_same_as_general(&line);
+        }
     }
 
     #[test]
