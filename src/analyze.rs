@@ -212,6 +212,7 @@ struct Job {
 
 /// Runs the whole analysis.
 pub fn analyze(settings: &Settings) -> Result<Analysis> {
+    let clock = PhaseClock::new();
     let mut warnings = Vec::new();
     let expanded = input::expand(&settings.paths)?;
     let forced: Option<Box<dyn Format>> = match &settings.format {
@@ -313,7 +314,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         })
         .collect();
 
-    let clock = PhaseClock::new();
+    clock.mark("open");
     // Pass 1.
     // Each worker folds its chunks into one tally, then the few tallies are merged, so only a
     // few are alive at once;
@@ -803,7 +804,7 @@ fn pass2<'a>(
         let skip = fmt
             .quick_target(line)
             .filter(|t| memchr::memchr(b'\\', t).is_none())
-            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| format::text::ascii_str(t).or_else(|| std::str::from_utf8(t).ok()))
             .is_some_and(|t| !interest.may_want(resource::instance(t)));
         if skip {
             continue;

@@ -332,8 +332,14 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
     let min_kept = cx.thresholds.get("arbitration_min_kept");
     let mut claimed = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for d in &detectors {
-        for mut f in d.detect(cx) {
+    // Detectors only read the timelines, so they run side by side; arbitration then takes
+    // their findings in priority order, as if they had run one after another.
+    let found: Vec<Vec<Finding>> = {
+        use rayon::prelude::*;
+        detectors.par_iter().map(|d| d.detect(cx)).collect()
+    };
+    for findings in found {
+        for mut f in findings {
             let had = f.claims.len();
             f.claims.retain(|c| !claimed.contains(c));
             // A finding whose conflicts are mostly explained by higher-priority causes is

@@ -337,12 +337,31 @@ impl Format for Clf {
             }
             from = p + 1;
         };
-        let sp = memchr::memchr2(b' ', b'"', req)?;
-        if req[sp] != b' ' {
-            return Some(b"");
-        }
-        let t = &req[sp + 1..];
+        let t = match req {
+            [b'G', b'E', b'T', b' ', t @ ..] | [b'P', b'U', b'T', b' ', t @ ..] => t,
+            [b'P', b'O', b'S', b'T', b' ', t @ ..] => t,
+            _ => {
+                let sp = memchr::memchr2(b' ', b'"', req)?;
+                if req[sp] != b' ' {
+                    return Some(b"");
+                }
+                // An unknown method keeps its target only when it is a path.
+                let t = &req[sp + 1..];
+                if !t.starts_with(b"/") {
+                    return None;
+                }
+                t
+            }
+        };
         let end = memchr::memchr2(b' ', b'"', t).unwrap_or(t.len());
+        // The target ends at the last space before `HTTP/`: one with spaces in it (junk) is
+        // left to the full parse.
+        if t.get(end) == Some(&b' ') {
+            let proto = t[end + 1..].strip_prefix(b"HTTP/")?;
+            if memchr::memchr2(b' ', b'"', proto).is_none_or(|p| proto[p] != b'"') {
+                return None;
+            }
+        }
         Some(&t[..end])
     }
 
@@ -666,6 +685,20 @@ mod tests {
             let mut slow = Request::default();
             let b = general(line, &mut cx, &mut slow);
             assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
+            // pass 2 uses `quick_target` only when it has no escapes and is UTF-8.
+            if a.is_ok() && lite && memchr::memchr(b'\\', line).is_none() {
+                if let Some(q) = Clf::combined()
+                    .quick_target(line)
+                    .filter(|q| std::str::from_utf8(q).is_ok())
+                {
+                    assert_eq!(
+                        q,
+                        fast.target.as_bytes(),
+                        "{}",
+                        String::from_utf8_lossy(line)
+                    );
+                }
+            }
             if a.is_ok() {
                 assert_eq!(
                     format!("{fast:?}"),
