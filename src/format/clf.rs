@@ -686,18 +686,19 @@ mod tests {
             let b = general(line, &mut cx, &mut slow);
             assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
             // pass 2 uses `quick_target` only when it has no escapes and is UTF-8.
-            if a.is_ok() && lite && memchr::memchr(b'\\', line).is_none() {
-                if let Some(q) = Clf::combined()
+            if a.is_ok()
+                && lite
+                && memchr::memchr(b'\\', line).is_none()
+                && let Some(q) = Clf::combined()
                     .quick_target(line)
                     .filter(|q| std::str::from_utf8(q).is_ok())
-                {
-                    assert_eq!(
-                        q,
-                        fast.target.as_bytes(),
-                        "{}",
-                        String::from_utf8_lossy(line)
-                    );
-                }
+            {
+                assert_eq!(
+                    q,
+                    fast.target.as_bytes(),
+                    "{}",
+                    String::from_utf8_lossy(line)
+                );
             }
             if a.is_ok() {
                 assert_eq!(
