@@ -594,6 +594,7 @@ fn instance_of<'a>(req: &Request<'a>) -> std::borrow::Cow<'a, str> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(never)] // a frame of its own in profiles
 fn pass1<'a>(
     fmt: &dyn Format,
     data: &'a [u8],
@@ -767,6 +768,7 @@ impl Interest {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(never)] // a frame of its own in profiles
 fn pass2<'a>(
     fmt: &dyn Format,
     data: &'a [u8],

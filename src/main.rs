@@ -261,11 +261,16 @@ fn analyse(cli: Cli) -> Result<i32> {
         }
     }
     out.flush()?;
-    Ok(if rules.iter().any(|r| r.fires(&report)) {
+    let code = if rules.iter().any(|r| r.fires(&report)) {
         1
     } else {
         0
-    })
+    };
+    // The process is about to exit: freeing millions of timeline events and map entries one
+    // by one would only delay it (inputs are unlinked temp files or read-only maps).
+    std::mem::forget(report);
+    std::mem::forget(analysis);
+    Ok(code)
 }
 
 /// A `--fail-on` rule.

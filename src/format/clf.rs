@@ -356,7 +356,12 @@ impl Format for Clf {
         let end = memchr::memchr2(b' ', b'"', t).unwrap_or(t.len());
         // The target ends at the last space before `HTTP/`: one with spaces in it (junk) is
         // left to the full parse.
-        if t.get(end) == Some(&b' ') {
+        if t.get(end) == Some(&b' ')
+            && !matches!(
+                t.get(end..end + 10),
+                Some(b" HTTP/1.1\"" | b" HTTP/2.0\"" | b" HTTP/1.0\"")
+            )
+        {
             let proto = t[end + 1..].strip_prefix(b"HTTP/")?;
             if memchr::memchr2(b' ', b'"', proto).is_none_or(|p| proto[p] != b'"') {
                 return None;
