@@ -71,6 +71,19 @@ fn time_open(line: &[u8]) -> Option<usize> {
     None
 }
 
+/// The timestamp: where its `[` is, its text, and what follows its `]`.
+fn bracketed_time(line: &[u8]) -> Option<(usize, &[u8], &[u8])> {
+    let lb = time_open(line)?;
+    let after = &line[lb + 1..];
+    // `dd/Mon/yyyy:HH:MM:SS +zzzz` is 26 bytes; look there before searching.
+    let rb = if after.get(26) == Some(&b']') {
+        26
+    } else {
+        memchr::memchr(b']', after)?
+    };
+    Some((lb, &after[..rb], &after[rb + 1..]))
+}
+
 /// The address part before the timestamp: `[vhost] [ "xff" ] remote [ident user]`.
 struct Prefix<'a> {
     remote: &'a [u8],
@@ -329,13 +342,8 @@ fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
 impl Format for Clf {
     fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
         // `[time] "METHOD target PROTO"`, the timestamp found as `parse` finds it.
-        let after = &line[time_open(line)? + 1..];
-        let rb = if after.get(26) == Some(&b']') {
-            26
-        } else {
-            memchr::memchr(b']', after)?
-        };
-        let req = skip_spaces(&after[rb + 1..]).strip_prefix(b"\"")?;
+        let (_, _, after) = bracketed_time(line)?;
+        let req = skip_spaces(after).strip_prefix(b"\"")?;
         let t = match req {
             [b'G', b'E', b'T', b' ', t @ ..] | [b'P', b'U', b'T', b' ', t @ ..] => t,
             [b'P', b'O', b'S', b'T', b' ', t @ ..] => t,
@@ -456,22 +464,15 @@ fn general<'a>(
     cx: &mut LineContext<'a>,
     out: &mut Request<'a>,
 ) -> Result<(), Skip> {
-    let lb = time_open(line).ok_or(Skip::MALFORMED)?;
+    let (lb, time, after) = bracketed_time(line).ok_or(Skip::MALFORMED)?;
     let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
-    let after = &line[lb + 1..];
-    // `dd/Mon/yyyy:HH:MM:SS +zzzz` is 26 bytes; look there before searching.
-    let rb = if after.get(26) == Some(&b']') {
-        26
-    } else {
-        memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?
-    };
     out.time = cx
         .time_cache
-        .get_or(&after[..rb], parse_clf)
+        .get_or(time, parse_clf)
         .ok_or(Skip::BAD_TIME)?;
     out.anchor = TimeAnchor::End;
 
-    let rest = skip_spaces(&after[rb + 1..]);
+    let rest = skip_spaces(after);
     let (req, rest) = quoted(rest).ok_or(Skip::MALFORMED)?;
     let (method, target) = text::request_line(req);
     out.method = method;
@@ -636,7 +637,6 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
     if r == b {
         return None;
     }
-    let blen = r - b;
     Some(Head {
         remote,
         user,
@@ -644,8 +644,8 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
         method,
         target,
         status,
-        bytes: text::uint(&line[b..b + blen]),
-        rest: &line[b + blen..],
+        bytes: text::uint(&line[b..r]),
+        rest: &line[r..],
     })
 }
 
@@ -735,6 +735,8 @@ mod tests {
         r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "DELETE http://h/a/1 HTTP/1.1" 409 12"#,
         r#"1.2.3.4 - "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
         r#"1.2.3.4 ] "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a\x22b HTTP/1.1" 409 1 "-" "a \"q\" b""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "PUT /a\\b HTTP/1.1" 409 1 "-" "x""#,
     ];
 
     #[test]
@@ -746,6 +748,11 @@ mod tests {
         assert!(usual(SHAPES[0].as_bytes()).is_some());
         assert!(usual(SHAPES[1].as_bytes()).is_some());
         assert!(usual(SHAPES[2].as_bytes()).is_none());
+        // Escapes leave the usual path and are decoded by the general one.
+        assert!(usual(SHAPES[19].as_bytes()).is_none());
+        let r = parse(SHAPES[19]).unwrap();
+        assert_eq!(r.target, "/a\"b");
+        assert_eq!(r.user_agent.as_deref(), Some("a \"q\" b"));
     }
 
     proptest::proptest! {

@@ -40,20 +40,7 @@ impl Format for Kong {
     }
 
     fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        // As in `parse`: each `request.uri` sets the target (missing → empty), the last wins.
-        let mut target = None;
-        for (k, v) in json::object(line)?.members() {
-            if k != b"request" {
-                continue;
-            }
-            let Some(r) = v.obj() else { continue };
-            for (rk, rv) in r.members() {
-                if rk == b"uri" {
-                    target = Some(if rv.present() { rv.raw() } else { &b""[..] });
-                }
-            }
-        }
-        target
+        fields::nested_target(line, b"request", b"uri")
     }
 
     fn parse<'a>(
