@@ -86,7 +86,7 @@ impl Accounting {
     }
 }
 
-/// Conflicts seen on one instance in pass 1.
+/// Conflicts seen on one instance.
 #[derive(Debug, Clone)]
 pub struct InstanceConflicts {
     pub template: String,
@@ -99,7 +99,7 @@ pub struct InstanceConflicts {
 /// Per-bucket counts of one template, for route-wide change detection.
 pub type RouteBuckets = FxHashMap<String, BTreeMap<i64, Counts>>;
 
-/// Everything pass 1 counts for one chunk (or, merged, for all inputs).
+/// Everything the pass counts for one chunk (or, merged, for all inputs).
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
     pub totals: Counts,

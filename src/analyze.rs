@@ -1,9 +1,11 @@
-//! The pipeline: inputs → format detection → pass 1 (counts, conflicting instances) →
-//! pass 2 (context lines of those instances) → timelines → detectors.
+//! The pipeline: inputs → format detection → conflict scan (which instances had conflicts,
+//! from the few lines holding a conflict status's digits, see `scan.rs`) → the pass (every
+//! line parsed and counted; the lines of conflicting instances and their relatives kept as
+//! context) → timelines → detectors.
 //!
-//! Both passes split every input into chunks at line boundaries and parse them with rayon;
-//! chunk results are combined in input order, so the analysis is the same for any thread
-//! count or chunk size.
+//! The scan and the pass split every input into chunks at line boundaries and read them
+//! with rayon; chunk results are combined in input order, so the analysis is the same for
+//! any thread count or chunk size.
 
 use crate::aggregate::{Accounting, Observation, Tally};
 use crate::client::ClientKey;
@@ -12,6 +14,7 @@ use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
 use crate::record::{Method, Micros, Request, Skip};
 use crate::resource::{self, Route, Templater};
+use crate::scan::StatusDigits;
 use crate::timeline::{Event, TimelineBuilder, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
 use anyhow::{Result, bail};
@@ -45,7 +48,7 @@ pub struct Settings {
     pub until: Option<Micros>,
     pub chunk_bytes: usize,
     pub thresholds: Thresholds,
-    /// Instances whose every line pass 2 keeps, conflicts or not (`explain`).
+    /// Instances whose every line the pass keeps, conflicts or not (`explain`).
     pub extra_instances: Vec<String>,
     /// `--log-format`: an nginx log_format to compile instead of a named format.
     pub log_format: Option<String>,
@@ -126,7 +129,7 @@ pub struct Source {
 pub struct Analysis {
     pub sources: Vec<Source>,
     pub tally: Tally,
-    /// Requests per conflicting instance (pass 2).
+    /// Requests per conflicting instance and per context key.
     pub instance_requests: FxHashMap<String, u64>,
     pub timelines: Timelines,
     pub findings: Vec<Finding>,
@@ -286,7 +289,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let templater = Templater::new(settings.routes.clone());
     let statuses: FxHashSet<u16> = settings.statuses.iter().copied().collect();
 
-    // Route buckets need a resolution before pass 1: estimate the period from the ends of
+    // Route buckets need a resolution before the pass: estimate the period from the ends of
     // each input.
     let estimate = estimate_period(&opened);
     let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
@@ -315,49 +318,80 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .collect();
 
     clock.mark("open");
-    // Pass 1.
-    // Each worker folds its chunks into one tally, then the few tallies are merged, so only a
-    // few are alive at once;
-    // merging is order-independent (sums, unions, min/max). Line accounting is kept per
-    // chunk, in order, because skip examples are numbered by line.
-    let (mut chunk_accounts, mut tally) = jobs
+    // The conflict scan: which instances had conflicts, and when.
+    let conflicts: Conflicts = match StatusDigits::new(&settings.statuses) {
+        None => Conflicts::default(),
+        Some(digits) => jobs
+            .par_iter()
+            .fold(Conflicts::default, |mut conflicts, job| {
+                let (inp, fmt) = &opened[job.input];
+                scan(
+                    *fmt,
+                    &inp.bytes()[job.range.clone()],
+                    directive_at(&directives[job.input], job.range.start),
+                    settings,
+                    &statuses,
+                    &digits,
+                    &mut conflicts,
+                );
+                conflicts
+            })
+            .reduce(Conflicts::default, |mut a, b| {
+                for (k, (first, last)) in b {
+                    let e = a.entry(k).or_insert((first, last));
+                    e.0 = e.0.min(first);
+                    e.1 = e.1.max(last);
+                }
+                a
+            }),
+    };
+    clock.mark("scan");
+    let interest = Interest::new(&conflicts, &settings.extra_instances);
+
+    // The pass: every line counted, the lines of conflicting instances and their relatives
+    // kept as events.
+    // Each worker folds its chunks into one `Collected`, then the few are merged, so only a
+    // few are alive at once; merging is order-independent (sums, unions, min/max; timelines
+    // are renumbered and sorted by `build`). Line accounting is kept per chunk, in order,
+    // because skip examples and events are numbered by line.
+    let (mut chunk_accounts, collected) = jobs
         .par_iter()
         .enumerate()
         .fold(
-            || {
-                (
-                    Vec::new(),
-                    Tally::default(),
-                    resource::TemplateCache::default(),
-                )
-            },
-            |(mut accts, mut tally, mut templates), (k, job)| {
+            || (Vec::new(), Collected::default()),
+            |(mut accts, mut collected), (k, job)| {
                 let (inp, fmt) = &opened[job.input];
-                let acct = pass1(
+                let acct = pass(
                     *fmt,
                     inp.bytes(),
-                    job.range.clone(),
+                    job,
                     directive_at(&directives[job.input], job.range.start),
                     settings,
                     &templater,
                     &statuses,
                     bucket_us,
-                    &mut tally,
-                    &mut templates,
+                    &interest,
+                    &conflicts,
+                    &mut collected,
                 );
                 accts.push((k, acct));
-                (accts, tally, templates)
+                (accts, collected)
             },
         )
-        .map(|(accts, tally, _)| (accts, tally))
+        .map(|(accts, c)| (accts, (c.tally, c.events, c.requests)))
         .reduce(
-            || (Vec::new(), Tally::default()),
-            |(mut a1, mut t1), (a2, t2)| {
+            || (Vec::new(), Default::default()),
+            |(mut a1, (mut t1, mut e1, mut r1)), (a2, (t2, e2, r2))| {
                 a1.extend(a2);
                 t1.merge(t2);
-                (a1, t1)
+                e1.append(e2);
+                for (k, v) in r2 {
+                    *r1.entry(k).or_insert(0) += v;
+                }
+                (a1, (t1, e1, r1))
             },
         );
+    let (mut tally, mut builder, instance_requests) = collected;
     chunk_accounts.sort_by_key(|(k, _)| *k);
 
     let mut accounts: Vec<Accounting> = vec![Accounting::default(); opened.len()];
@@ -366,8 +400,37 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         chunk_base_lines.push(accounts[job.input].lines);
         accounts[job.input].append(acct);
     }
+    // Chunks of one input are in order, so an event's chunk is the last that starts at or
+    // before its offset.
+    builder.rebase_lines(|input, offset| {
+        let first = jobs.partition_point(|j| j.input < input as usize);
+        let k = first
+            + jobs[first..]
+                .partition_point(|j| j.input == input as usize && j.range.start as u64 <= offset);
+        chunk_base_lines[k - 1]
+    });
     tally.seal();
-    clock.mark("pass 1");
+    clock.mark("pass");
+    if clock.on {
+        eprintln!(
+            "why409: kept {} events on {} keys",
+            builder.len(),
+            interest.keys.len()
+        );
+    }
+    // The scan finds what the pass counts, by construction (see `scan.rs`); if it ever did
+    // not, context would be missing, and the report says so rather than hiding it.
+    let missed = tally
+        .instances
+        .iter()
+        .filter(|(k, c)| conflicts.get(k.as_str()) != Some(&(c.first, c.last)))
+        .count();
+    if missed > 0 || tally.instances.len() != conflicts.len() {
+        warnings.push(format!(
+            "internal: the conflict scan and the pass disagree on {} conflicting instances; their context may be incomplete",
+            missed.max(tally.instances.len().abs_diff(conflicts.len()))
+        ));
+    }
 
     for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
         if acct.parsed == 0
@@ -406,55 +469,6 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     }
 
     clock.mark("checks");
-    // Pass 2: the lines of conflicting instances and their relatives.
-    let interest = Interest::new(&tally, &settings.extra_instances);
-    // Reduced as chunks finish, like pass 1: timelines are renumbered and sorted by `build`,
-    // so the order chunks are combined in does not matter.
-    let (builder, instance_requests) = if interest.is_empty() {
-        (TimelineBuilder::default(), FxHashMap::default())
-    } else {
-        jobs.par_iter()
-            .zip(chunk_base_lines.par_iter())
-            .fold(
-                || (TimelineBuilder::default(), FxHashMap::default()),
-                |(mut events, mut requests), (job, base)| {
-                    let (inp, fmt) = &opened[job.input];
-                    pass2(
-                        *fmt,
-                        inp.bytes(),
-                        job,
-                        *base,
-                        directive_at(&directives[job.input], job.range.start),
-                        settings,
-                        &templater,
-                        &statuses,
-                        &interest,
-                        &tally,
-                        &mut events,
-                        &mut requests,
-                    );
-                    (events, requests)
-                },
-            )
-            .reduce(
-                || (TimelineBuilder::default(), FxHashMap::default()),
-                |(mut b1, mut r1), (b2, r2)| {
-                    b1.append(b2);
-                    for (k, v) in r2 {
-                        *r1.entry(k).or_insert(0) += v;
-                    }
-                    (b1, r1)
-                },
-            )
-    };
-    clock.mark("pass 2");
-    if clock.on {
-        eprintln!(
-            "why409: pass 2 kept {} events on {} keys",
-            builder.len(),
-            interest.keys.len()
-        );
-    }
     let timelines = builder.build();
     clock.mark("timelines");
 
@@ -593,22 +607,89 @@ fn instance_of<'a>(req: &Request<'a>) -> std::borrow::Cow<'a, str> {
     }
 }
 
+/// First and last conflict time of each conflicting instance, as the scan finds them.
+type Conflicts = FxHashMap<String, (Micros, Micros)>;
+
+/// The conflict scan of one chunk: parses only the lines holding a conflict status's digits
+/// (all lines for formats where that is not enough, see `Format::status_in_raw_line`) and
+/// notes the conflicting instances, so the pass knows which lines are context.
+#[inline(never)] // a frame of its own in profiles
+fn scan<'a>(
+    fmt: &dyn Format,
+    chunk: &'a [u8],
+    directive: Option<&'a [u8]>,
+    settings: &Settings,
+    statuses: &FxHashSet<u16>,
+    digits: &StatusDigits,
+    conflicts: &mut Conflicts,
+) {
+    // Time, target, status and the filtered fields are all a lite parse leaves.
+    let mut cx = LineContext {
+        directive,
+        local_offset_secs: settings.tz_offset_secs,
+        lite: true,
+        ..Default::default()
+    };
+    let mut note = |line: &'a [u8], cx: &mut LineContext<'a>| {
+        let mut req = Request::default();
+        if read_line(fmt, line, cx, settings, &mut req) != Ok(true)
+            || !statuses.contains(&req.status)
+        {
+            return;
+        }
+        let instance = instance_of(&req);
+        match conflicts.get_mut(&*instance) {
+            Some((first, last)) => {
+                *first = (*first).min(req.time);
+                *last = (*last).max(req.time);
+            }
+            None => {
+                conflicts.insert(instance.into_owned(), (req.time, req.time));
+            }
+        }
+    };
+    if fmt.status_in_raw_line() {
+        for (_, line) in digits.lines(chunk) {
+            note(line, &mut cx);
+        }
+    } else {
+        for line in input::lines(chunk) {
+            note(line, &mut cx);
+        }
+    }
+}
+
+/// What the pass over one chunk adds to: the counts, and the context lines of conflicting
+/// instances with the requests counted on them.
+#[derive(Default)]
+struct Collected {
+    tally: Tally,
+    templates: resource::TemplateCache,
+    /// Events with line numbers relative to their chunk (see `TimelineBuilder::rebase_lines`).
+    events: TimelineBuilder,
+    requests: FxHashMap<String, u64>,
+}
+
+/// The pass over one chunk: parses every line, counts it, and keeps it as an event when it
+/// is context for a conflicting instance.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)] // a frame of its own in profiles
-fn pass1<'a>(
+fn pass<'a>(
     fmt: &dyn Format,
     data: &'a [u8],
-    range: Range<usize>,
+    job: &Job,
     directive: Option<&'a [u8]>,
     settings: &Settings,
     templater: &Templater,
     statuses: &FxHashSet<u16>,
     bucket_us: Micros,
-    tally: &mut Tally,
-    templates: &mut resource::TemplateCache,
+    interest: &Interest,
+    conflicts: &Conflicts,
+    out: &mut Collected,
 ) -> Accounting {
     let mut acct = Accounting::default();
-    // Pass 1 needs the user agent and appended fields only for other client keys.
+    // Counting needs the user agent and appended fields only for other client keys; context
+    // lines are parsed again in full.
     let lite = settings.client == ClientKey::Ip;
     let mut cx = LineContext {
         directive,
@@ -616,7 +697,12 @@ fn pass1<'a>(
         lite,
         ..Default::default()
     };
-    for line in input::lines(&data[range]) {
+    let mut cx_full = LineContext {
+        directive,
+        local_offset_secs: settings.tz_offset_secs,
+        ..Default::default()
+    };
+    for line in input::lines(&data[job.range.clone()]) {
         acct.lines += 1;
         let mut req = Request::default();
         match read_line(fmt, line, &mut cx, settings, &mut req) {
@@ -634,20 +720,67 @@ fn pass1<'a>(
         acct.parsed += 1;
         let instance = instance_of(&req);
         let instance: &str = &instance;
-        let template_id = templater.template_id(instance, templates);
+        let template_id = templater.template_id(instance, &mut out.templates);
         let client = settings.client.of(&req, line, fmt);
-        tally.observe(
+        let conflict = statuses.contains(&req.status);
+        out.tally.observe(
             &Observation {
                 time: req.time,
                 template_id,
-                template: templates.name(template_id),
+                template: out.templates.name(template_id),
                 instance,
                 client: &client,
                 status: req.status,
                 write: req.method.is_write(),
-                conflict: statuses.contains(&req.status),
+                conflict,
             },
             bucket_us,
+        );
+        let (counted, wanted) = interest.lookup(instance, req.time, req.method.is_read());
+        if !counted {
+            continue;
+        }
+        let mut full = Request::default();
+        let req = if lite {
+            cx_full.directive = cx.directive;
+            if read_line(fmt, line, &mut cx_full, settings, &mut full) != Ok(true) {
+                continue;
+            }
+            &full
+        } else {
+            &req
+        };
+        match out.requests.get_mut(instance) {
+            Some(n) => *n += 1,
+            None => {
+                out.requests.insert(instance.to_string(), 1);
+            }
+        }
+        if !wanted {
+            continue;
+        }
+        let (start, end) = req.interval();
+        let client = settings.client.of(req, line, fmt);
+        out.events.push_named(
+            Event {
+                start,
+                end,
+                timed: req.duration_us.is_some(),
+                client: 0,
+                method: req.method,
+                status: req.status,
+                upstream_status: req.upstream_status,
+                instance: 0,
+                input: job.input as u32,
+                line: acct.lines,
+                offset: (line.as_ptr() as usize - data.as_ptr() as usize) as u64,
+                len: line.len() as u32,
+                conflict,
+            },
+            &client,
+            instance,
+            || templater.template(instance).into_owned(),
+            conflicts.contains_key(instance),
         );
     }
     acct
@@ -662,7 +795,7 @@ const LOOKAHEAD: Micros = 15 * 60 * MICROS_PER_SEC;
 /// (locks, shipments) matter up to `LOOKBACK` before.
 const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 
-/// Which instances pass 2 keeps lines for, and in which time range.
+/// Which instances the pass keeps lines for, and in which time range.
 ///
 /// Kept: the conflicting instances, their parents, and the children of any of those whose
 /// last segment is an identifier (`/orders/1/export`, `/orders/1/ship` as siblings of
@@ -691,7 +824,7 @@ fn is_item(path: &str) -> bool {
 }
 
 impl Interest {
-    fn new(t: &Tally, extra: &[String]) -> Interest {
+    fn new(conflicts: &Conflicts, extra: &[String]) -> Interest {
         let mut keys: FxHashMap<String, InterestRange> = FxHashMap::default();
         let mut add = |k: &str, first: Micros, last: Micros| {
             let (lo, hi, read_lo, read_hi) = (
@@ -712,10 +845,10 @@ impl Interest {
             e.read_lo = e.read_lo.min(read_lo);
             e.read_hi = e.read_hi.max(read_hi);
         };
-        for (inst, c) in &t.instances {
-            add(inst, c.first, c.last);
+        for (inst, &(first, last)) in conflicts {
+            add(inst, first, last);
             if let Some(p) = resource::parent(inst).filter(|p| *p != "/") {
-                add(p, c.first, c.last);
+                add(p, first, last);
             }
         }
         for e in extra {
@@ -735,21 +868,12 @@ impl Interest {
         Interest { keys }
     }
 
-    fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// Could a line on `instance` be wanted at some time? (The cheap pre-check.)
-    fn may_want(&self, instance: &str) -> bool {
-        self.keys.contains_key(instance)
-            || resource::parent(instance)
-                .filter(|p| *p != "/")
-                .and_then(|p| self.keys.get(p))
-                .is_some_and(|r| r.family)
-    }
-
-    /// Is a line on `instance` at `time` context for some conflicting instance?
-    fn wants(&self, instance: &str, time: Micros, read: bool) -> bool {
+    /// For a line on `instance` at `time`: are its requests counted (it is on a key, or it
+    /// is context), and is it context for some conflicting instance?
+    fn lookup(&self, instance: &str, time: Micros, read: bool) -> (bool, bool) {
+        if self.keys.is_empty() {
+            return (false, false);
+        }
         let inside = |r: &InterestRange| {
             if read {
                 time >= r.read_lo && time <= r.read_hi
@@ -757,102 +881,15 @@ impl Interest {
                 time >= r.lo && time <= r.hi
             }
         };
-        if self.keys.get(instance).is_some_and(inside) {
-            return true;
+        let own = self.keys.get(instance);
+        if own.is_some_and(inside) {
+            return (true, true);
         }
-        resource::parent(instance)
+        let family = resource::parent(instance)
             .filter(|p| *p != "/")
             .and_then(|p| self.keys.get(p))
-            .is_some_and(|r| r.family && inside(r))
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline(never)] // a frame of its own in profiles
-fn pass2<'a>(
-    fmt: &dyn Format,
-    data: &'a [u8],
-    job: &Job,
-    base_line: u64,
-    directive: Option<&'a [u8]>,
-    settings: &Settings,
-    templater: &Templater,
-    statuses: &FxHashSet<u16>,
-    interest: &Interest,
-    tally: &Tally,
-    events: &mut TimelineBuilder,
-    requests: &mut FxHashMap<String, u64>,
-) {
-    let mut cx = LineContext {
-        directive,
-        local_offset_secs: settings.tz_offset_secs,
-        ..Default::default()
-    };
-    let mut line_no = base_line;
-    let chunk = &data[job.range.clone()];
-    let mut offset = job.range.start;
-    let mut rest = chunk;
-    while !rest.is_empty() {
-        let (raw, next) = match memchr::memchr(b'\n', rest) {
-            Some(p) => (&rest[..p], &rest[p + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        let line_offset = offset;
-        offset += rest.len() - next.len();
-        rest = next;
-        line_no += 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        // Skip lines of resources pass 2 does not need, without parsing them.
-        let skip = fmt
-            .quick_target(line)
-            .filter(|t| memchr::memchr(b'\\', t).is_none())
-            .and_then(|t| format::text::ascii_str(t).or_else(|| std::str::from_utf8(t).ok()))
-            .is_some_and(|t| !interest.may_want(resource::instance(t)));
-        if skip {
-            continue;
-        }
-        let mut req = Request::default();
-        if read_line(fmt, line, &mut cx, settings, &mut req) != Ok(true) {
-            continue;
-        }
-        let instance = instance_of(&req);
-        let instance: &str = &instance;
-        // Requests on a key are counted even outside its context window.
-        let wanted = interest.wants(instance, req.time, req.method.is_read());
-        if wanted || interest.keys.contains_key(instance) {
-            match requests.get_mut(instance) {
-                Some(n) => *n += 1,
-                None => {
-                    requests.insert(instance.to_string(), 1);
-                }
-            }
-        }
-        if !wanted {
-            continue;
-        }
-        let (start, end) = req.interval();
-        let client = settings.client.of(&req, line, fmt);
-        events.push_named(
-            Event {
-                start,
-                end,
-                timed: req.duration_us.is_some(),
-                client: 0,
-                method: req.method,
-                status: req.status,
-                upstream_status: req.upstream_status,
-                instance: 0,
-                input: job.input as u32,
-                line: line_no,
-                offset: line_offset as u64,
-                len: line.len() as u32,
-                conflict: statuses.contains(&req.status),
-            },
-            &client,
-            instance,
-            || templater.template(instance).into_owned(),
-            tally.instances.contains_key(instance),
-        );
+            .is_some_and(|r| r.family && inside(r));
+        (own.is_some() || family, family)
     }
 }
 
@@ -872,5 +909,109 @@ mod tests {
             30 * MICROS_PER_SEC
         );
         assert_eq!(round_window(0, 120), MICROS_PER_SEC);
+    }
+
+    /// A format that has the conflict scan parse every line, as if its status could not be
+    /// found by its digits.
+    struct EveryLine<'f>(&'f dyn Format);
+
+    impl Format for EveryLine<'_> {
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+        fn about(&self) -> &'static str {
+            self.0.about()
+        }
+        fn sample(&self) -> &'static str {
+            self.0.sample()
+        }
+        fn detect(&self, line: &[u8]) -> bool {
+            self.0.detect(line)
+        }
+        fn status_in_raw_line(&self) -> bool {
+            false
+        }
+        fn parse<'a>(
+            &self,
+            line: &'a [u8],
+            cx: &mut LineContext<'a>,
+            out: &mut Request<'a>,
+        ) -> Result<(), Skip> {
+            self.0.parse(line, cx, out)
+        }
+    }
+
+    fn scanned(fmt: &dyn Format, data: &[u8], statuses: &[u16]) -> Conflicts {
+        let settings = Settings {
+            statuses: statuses.to_vec(),
+            ..Settings::default()
+        };
+        let set: FxHashSet<u16> = statuses.iter().copied().collect();
+        let digits = StatusDigits::new(statuses).unwrap();
+        let mut out = Conflicts::default();
+        scan(fmt, data, None, &settings, &set, &digits, &mut out);
+        out
+    }
+
+    /// Real-shaped inputs of several formats: the digit search finds exactly the conflicting
+    /// instances (and their first and last times) that parsing every line finds.
+    #[test]
+    fn the_digit_search_finds_what_parsing_every_line_finds() {
+        let registry = format::registry();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let files = [
+            "demo/access.log",
+            "basic/access.log",
+            "formats/scenario.caddy.json",
+            "formats/scenario.combined.log",
+            "formats/scenario.haproxy.log",
+            "formats/scenario.nginx.json",
+        ];
+        for f in files {
+            let data = std::fs::read(root.join(f)).unwrap();
+            let head = input::head_lines(&data, format::DETECT_SAMPLE_LINES);
+            let fmt = format::detect(&registry, &head).unwrap();
+            for statuses in [&[409, 412, 423, 428][..], &[409], &[428, 412], &[200]] {
+                let fast = scanned(fmt, &data, statuses);
+                let all = scanned(&EveryLine(fmt), &data, statuses);
+                assert_eq!(fast, all, "{f} {statuses:?}");
+                if statuses.contains(&409) || statuses.contains(&200) {
+                    assert!(!fast.is_empty(), "{f} {statuses:?}");
+                }
+            }
+        }
+    }
+
+    /// Docker's envelope is unescaped before parsing, so `\u0034\u00309` is a 409 there: the
+    /// scan parses such inputs line by line.
+    #[test]
+    fn an_unescaped_envelope_is_scanned_line_by_line() {
+        let fmt = format::by_name("docker+combined").unwrap();
+        assert!(!fmt.status_in_raw_line());
+        let line = br#"{"log":"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" \u0034\u00309 87 \"-\" \"curl/8\"\n","stream":"stdout"}"#;
+        let found = scanned(fmt.as_ref(), line, &[409]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            format::by_name("cri+combined")
+                .unwrap()
+                .status_in_raw_line()
+        );
+        assert!(!format::by_name("w3c").unwrap().status_in_raw_line());
+    }
+
+    /// Each format's own example line, with its status made a conflict.
+    #[test]
+    fn every_format_sample_is_found_by_its_status() {
+        for fmt in format::registry() {
+            let mut req = Request::default();
+            let line = fmt.sample().as_bytes();
+            let mut cx = LineContext::default();
+            fmt.parse(line, &mut cx, &mut req).unwrap();
+            let status = req.status;
+            let fast = scanned(fmt.as_ref(), line, &[status]);
+            let all = scanned(&EveryLine(fmt.as_ref()), line, &[status]);
+            assert_eq!(fast, all, "{}", fmt.name());
+            assert_eq!(fast.len(), 1, "{}", fmt.name());
+        }
     }
 }

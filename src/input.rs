@@ -3,7 +3,7 @@
 //!
 //! Plain files are memory-mapped. Compressed files (`.gz`, multi-member as logrotate writes
 //! them; `.zst`; `.bz2`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
-//! mapped, so every input can be read twice (pass 2 collects context lines) and gives the same
+//! mapped, so every input can be read twice (the conflict scan, then the pass) and gives the same
 //! report as the plain file, with memory use independent of the input size.
 
 use anyhow::{Context, Result, bail};

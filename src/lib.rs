@@ -1,8 +1,9 @@
 //! why409: explains HTTP 409 / 412 / 423 / 428 conflicts from API-gateway access logs.
 //!
 //! The library is the whole analysis; the binary (`src/main.rs`) only parses flags, renders
-//! and maps errors to exit codes. Data flow: `input` → `format` → `analyze` (two passes over
-//! memory-mapped inputs, `aggregate` and `timeline`) → `detect` → `report`.
+//! and maps errors to exit codes. Data flow: `input` → `format` → `analyze` (a conflict
+//! `scan`, then one pass over memory-mapped inputs, `aggregate` and `timeline`) → `detect`
+//! → `report`.
 
 pub mod aggregate;
 pub mod analyze;
@@ -14,5 +15,6 @@ pub mod input;
 pub mod record;
 pub mod report;
 pub mod resource;
+pub mod scan;
 pub mod timeline;
 pub mod timestamp;

@@ -219,6 +219,14 @@ impl TimelineBuilder {
         }));
     }
 
+    /// Adds to each event's line number the base `base(input, offset)` gives: events pushed
+    /// with line numbers relative to their chunk become numbered within their input.
+    pub fn rebase_lines(&mut self, base: impl Fn(u32, u64) -> u64) {
+        for e in &mut self.raw {
+            e.line += base(e.input, e.offset);
+        }
+    }
+
     /// Number of events pushed so far.
     pub fn len(&self) -> usize {
         self.raw.len()

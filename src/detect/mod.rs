@@ -290,7 +290,7 @@ impl Thresholds {
 /// What detectors read.
 pub struct Context<'a> {
     pub timelines: &'a Timelines,
-    /// Per-template counts by bucket (all requests, pass 1).
+    /// Per-template counts by bucket (all requests).
     pub routes: &'a RouteBuckets,
     pub bucket_us: i64,
     /// First and last request time of the whole analysis.

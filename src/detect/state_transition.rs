@@ -2,7 +2,7 @@
 //! already moved to a state that forbids them (cancel after ship, merge after close).
 //!
 //! Signature: a 409 on an action endpoint (`…/{id}/cancel`, see `signals::ACTIONS`) or on a
-//! DELETE, preceded in the context (24 h look-back of pass 2) by a successful state-changing
+//! DELETE, preceded in the context (24 h look-back) by a successful state-changing
 //! write on the same state key — the instance itself (`…/{id}`) or another action on it
 //! (`…/{id}/ship`) — by another client or through a different action. Findings are
 //! route-wide (scope `template`, the action's template) with at least

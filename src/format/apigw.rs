@@ -89,14 +89,6 @@ impl Format for ApiGatewayJson {
         }
         seen.check()
     }
-
-    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        // `path` wins when present; without it the target comes from a route (`None`).
-        json::object(line)?
-            .get("path")
-            .filter(|v| v.present())
-            .map(|v| v.raw())
-    }
 }
 
 impl Format for ApiGatewayClf {
@@ -168,16 +160,6 @@ mod tests {
         let mut r = Request::default();
         f.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
-    }
-
-    #[test]
-    fn json_quick_target_matches_parse() {
-        let line = ApiGatewayJson.sample();
-        let r = parse(&ApiGatewayJson, line).unwrap();
-        assert_eq!(
-            ApiGatewayJson.quick_target(line.as_bytes()),
-            Some(r.target.as_bytes())
-        );
     }
 
     #[test]

@@ -58,10 +58,6 @@ impl Format for Caddy {
                 && json::has_key(line, "msg")
     }
 
-    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        fields::nested_target(line, b"request", b"uri")
-    }
-
     fn parse<'a>(
         &self,
         line: &'a [u8],
@@ -139,11 +135,6 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&Caddy, line)
-    }
-
-    #[test]
-    fn quick_target_matches_parse() {
-        crate::format::testing::assert_quick_target_matches(&Caddy, Caddy.sample());
     }
 
     #[test]

@@ -340,43 +340,6 @@ fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
 }
 
 impl Format for Clf {
-    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        // `[time] "METHOD target PROTO"`, the timestamp found as `parse` finds it.
-        let (_, _, after) = bracketed_time(line)?;
-        let req = skip_spaces(after).strip_prefix(b"\"")?;
-        let t = match req {
-            [b'G', b'E', b'T', b' ', t @ ..] | [b'P', b'U', b'T', b' ', t @ ..] => t,
-            [b'P', b'O', b'S', b'T', b' ', t @ ..] => t,
-            _ => {
-                let sp = memchr::memchr2(b' ', b'"', req)?;
-                if req[sp] != b' ' {
-                    return Some(b"");
-                }
-                // An unknown method keeps its target only when it is a path.
-                let t = &req[sp + 1..];
-                if !t.starts_with(b"/") {
-                    return None;
-                }
-                t
-            }
-        };
-        let end = memchr::memchr2(b' ', b'"', t).unwrap_or(t.len());
-        // The target ends at the last space before `HTTP/`: one with spaces in it (junk) is
-        // left to the full parse.
-        if t.get(end) == Some(&b' ')
-            && !matches!(
-                t.get(end..end + 10),
-                Some(b" HTTP/1.1\"" | b" HTTP/2.0\"" | b" HTTP/1.0\"")
-            )
-        {
-            let proto = t[end + 1..].strip_prefix(b"HTTP/")?;
-            if memchr::memchr2(b' ', b'"', proto).is_none_or(|p| proto[p] != b'"') {
-                return None;
-            }
-        }
-        Some(&t[..end])
-    }
-
     fn name(&self) -> &'static str {
         match self.variant {
             Variant::Combined => "combined",
@@ -497,7 +460,7 @@ fn general<'a>(
 fn after_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
     let rest = skip_spaces(rest);
     if rest.first() == Some(&b'"') {
-        // Referer and agent come after everything pass 1 needs; a line cut off inside
+        // Referer and agent come after everything a lite parse needs; a line cut off inside
         // them (a truncated last line, a write torn by rotation) still counts as the
         // request it logged, the same in full and lite parsing.
         let Some((_referer, rest)) = quoted(rest) else {
@@ -689,21 +652,6 @@ mod tests {
             let mut slow = Request::default();
             let b = general(line, &mut cx, &mut slow);
             assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
-            // pass 2 uses `quick_target` only when it has no escapes and is UTF-8.
-            if a.is_ok()
-                && lite
-                && memchr::memchr(b'\\', line).is_none()
-                && let Some(q) = Clf::combined()
-                    .quick_target(line)
-                    .filter(|q| std::str::from_utf8(q).is_ok())
-            {
-                assert_eq!(
-                    q,
-                    fast.target.as_bytes(),
-                    "{}",
-                    String::from_utf8_lossy(line)
-                );
-            }
             if a.is_ok() {
                 assert_eq!(
                     format!("{fast:?}"),
@@ -861,23 +809,6 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("abc"));
         assert_eq!(r.api_key.as_deref(), Some("k 1"));
         assert_eq!(r.upstream_status, Some(200));
-    }
-
-    #[test]
-    fn quick_target_agrees_with_parse() {
-        for line in [
-            Clf::combined().sample(),
-            Clf::common().sample(),
-            r#"10.0.0.2, 10.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot?x=1 HTTP/1.1" 200 571 "-" "M""#,
-            r#"127.0.0.1 - - [12/Apr/2018:09:48:40 +0200] "" 400 0 "-" "-""#,
-        ] {
-            let parsed = parse(line).unwrap();
-            assert_eq!(
-                Clf::combined().quick_target(line.as_bytes()).unwrap(),
-                parsed.target.as_bytes(),
-                "{line}"
-            );
-        }
     }
 
     #[test]

@@ -80,15 +80,6 @@ impl Format for EnvoyJson {
         Ok(())
     }
 
-    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        // As in `parse`: the last present target member wins.
-        json::object(line)?
-            .members()
-            .filter(|(k, v)| role(k) == Some(Role::Target) && v.present())
-            .last()
-            .map(|(_, v)| v.raw())
-    }
-
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
         let alt = name.replace('-', "_");
         json::object(line)?
@@ -108,11 +99,6 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&EnvoyJson, line)
-    }
-
-    #[test]
-    fn quick_target_matches_parse() {
-        crate::format::testing::assert_quick_target_matches(&EnvoyJson, EnvoyJson.sample());
     }
 
     #[test]

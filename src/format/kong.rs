@@ -39,10 +39,6 @@ impl Format for Kong {
         json::has_key(line, "latencies") && json::has_key(line, "started_at")
     }
 
-    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        fields::nested_target(line, b"request", b"uri")
-    }
-
     fn parse<'a>(
         &self,
         line: &'a [u8],
@@ -135,11 +131,6 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&Kong, line)
-    }
-
-    #[test]
-    fn quick_target_matches_parse() {
-        crate::format::testing::assert_quick_target_matches(&Kong, Kong.sample());
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod nginx_custom;
 pub mod nginx_json;
 pub mod text;
 
-/// Helpers for the format tests: parse one line, check `quick_target` against `parse`.
+/// Helpers for the format tests: parse one line.
 #[cfg(test)]
 pub(crate) mod testing {
     use super::{Format, LineContext};
@@ -34,16 +34,6 @@ pub(crate) mod testing {
         let mut r = Request::default();
         f.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
-    }
-
-    /// `quick_target` must return exactly the parsed target of `line`.
-    pub fn assert_quick_target_matches(f: &dyn Format, line: &str) {
-        let r = parse(f, line).unwrap();
-        assert_eq!(
-            f.quick_target(line.as_bytes()),
-            Some(r.target.as_bytes()),
-            "{line}"
-        );
     }
 }
 pub mod traefik;
@@ -64,8 +54,8 @@ pub struct LineContext<'h> {
     /// Seconds east of UTC for formats that log local time without an offset (`--tz`).
     pub local_offset_secs: i64,
     /// When set, the caller needs only time, method, target, status and remote address (and
-    /// the vhost), so a parser may skip the user agent and appended fields. Pass 1 sets it
-    /// when the client key is the remote address.
+    /// the vhost), so a parser may skip the user agent and appended fields. The scan sets
+    /// it, and the pass when the client key is the remote address.
     pub lite: bool,
     /// The column mapping built from the W3C `#Fields:` directive in force.
     pub w3c: w3c::Columns,
@@ -87,6 +77,13 @@ pub trait Format: Send + Sync {
     fn is_directive(&self, _line: &[u8]) -> bool {
         false
     }
+    /// Is the status read from three digits exactly as they stand in the line, with no line
+    /// changing how later ones parse? Then the conflict scan (`scan.rs`) finds conflict
+    /// lines by their status digits. Formats that unescape the whole line or take their
+    /// layout from directive lines say no, and all their lines are parsed.
+    fn status_in_raw_line(&self) -> bool {
+        true
+    }
     /// Parse one line (without its line terminator) into `out`.
     fn parse<'a>(
         &self,
@@ -94,13 +91,6 @@ pub trait Format: Send + Sync {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip>;
-    /// The raw request target of a line, found without a full parse, so pass 2 can skip lines
-    /// of resources it does not need. `None` means "cannot tell cheaply": the line is then
-    /// parsed in full. When `Some`, it must be the same bytes `parse` would put in `target`
-    /// for a line whose target has no escapes.
-    fn quick_target<'a>(&self, _line: &'a [u8]) -> Option<&'a [u8]> {
-        None
-    }
     /// A named extra field from the line (a request header logged by the format), for
     /// `--client header:NAME`. Formats that log no headers return `None`.
     fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {

@@ -110,27 +110,6 @@ impl Format for NginxJson {
         seen.check()
     }
 
-    fn quick_target<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        // The same walk as `parse`, reading keys only: the last present target-bearing
-        // member wins, as it does there.
-        let mut target: Option<&'a [u8]> = None;
-        for (k, v) in json::object(line)?.members() {
-            match role(k) {
-                Some(Role::Target) if v.present() => target = Some(v.raw()),
-                Some(Role::RequestLine) if v.present() => {
-                    let raw = v.raw();
-                    // Escapes could hide the separating spaces: leave such lines to `parse`.
-                    if memchr::memchr(b'\\', raw).is_some() {
-                        return None;
-                    }
-                    target = Some(super::text::request_line(raw).1);
-                }
-                _ => {}
-            }
-        }
-        target
-    }
-
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
         json::object(line)?
             .members()
@@ -170,40 +149,6 @@ mod tests {
             Some("key_live_7Hq2")
         );
         assert!(NginxJson.detect(NginxJson.sample().as_bytes()));
-    }
-
-    #[test]
-    fn quick_target_matches_parse() {
-        let lines = [
-            NginxJson.sample(),
-            r#"{"time":"2026-03-02T09:00:00+00:00","remote_addr":"10.0.0.1","request_method":"GET","request_uri":"/api/v1/orders/7?x=1","status":200,"http_user_agent":"\"ua\""}"#,
-            r#"{"time_local":"02/Mar/2026:09:14:05 +0000","request":"GET /a HTTP/1.1","uri":"/b","request_uri":"","status":200}"#,
-            r#"{"time_local":"02/Mar/2026:09:14:05 +0000","request":"-","uri":"/c","status":400}"#,
-        ];
-        for line in lines {
-            let r = parse(line).unwrap();
-            assert_eq!(
-                NginxJson.quick_target(line.as_bytes()),
-                Some(r.target.as_bytes()),
-                "{line}"
-            );
-            // Lite parsing keeps what pass 1 needs.
-            let mut cx = LineContext {
-                lite: true,
-                ..Default::default()
-            };
-            let mut l = Request::default();
-            NginxJson.parse(line.as_bytes(), &mut cx, &mut l).unwrap();
-            assert_eq!(
-                (l.time, l.method, &l.target, l.status, &l.remote),
-                (r.time, r.method, &r.target, r.status, &r.remote)
-            );
-        }
-        // No target at all: the target is empty in `parse`, `None` here (parse in full).
-        assert_eq!(
-            NginxJson.quick_target(br#"{"time":"2026-03-02T09:00:00Z","status":200}"#),
-            None
-        );
     }
 
     #[test]

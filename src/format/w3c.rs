@@ -368,6 +368,11 @@ impl Format for W3c {
         line.starts_with(b"#Fields:")
     }
 
+    /// A `#Fields:` line changes the columns of the lines after it.
+    fn status_in_raw_line(&self) -> bool {
+        false
+    }
+
     fn parse<'a>(
         &self,
         line: &'a [u8],

@@ -216,6 +216,12 @@ impl Format for Wrapped {
         unwrap(self.kind, line).is_some_and(|b| self.inner.detect(&b))
     }
 
+    /// Docker's envelope is unescaped (`\u0034` would be a `4`); the other wrappers only
+    /// cut a prefix.
+    fn status_in_raw_line(&self) -> bool {
+        self.kind != Kind::Docker && self.inner.status_in_raw_line()
+    }
+
     fn parse<'a>(
         &self,
         line: &'a [u8],
