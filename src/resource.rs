@@ -34,7 +34,8 @@ pub fn instance(target: &str) -> &str {
 
 /// The parent instance: `/orders/1/items` → `/orders/1`; `None` at the root.
 pub fn parent(instance: &str) -> Option<&str> {
-    let p = instance.rfind('/')?;
+    // memchr's search: `str::rfind` costs several times more on these short tails.
+    let p = memchr::memrchr(b'/', instance.as_bytes())?;
     if p == 0 {
         return if instance.len() > 1 { Some("/") } else { None };
     }
@@ -61,24 +62,52 @@ impl Placeholder {
     }
 }
 
-const DIGIT: u8 = 1;
-const LETTER: u8 = 2;
-const AT: u8 = 4;
+/// Per-byte counts `classify` sums in one pass, one 32-bit lane each.
+const DIGIT: u128 = 1;
+const LETTER: u128 = 1 << 32;
+const HEX: u128 = 1 << 64;
+/// Bytes of long opaque tokens: letters, digits and `_-=+.~`.
+const TOKEN: u128 = 1 << 96;
 
-/// What each byte is to `classify`: a digit, a letter, or `@`/`%` (a maybe-encoded email).
-static SEGMENT_BYTE: [u8; 256] = {
+/// Per-byte flags `classify` ORs together.
+const AT: u8 = 1; // `@` or `%` (a maybe-encoded email)
+const SEPARATOR: u8 = 2; // `_` or `-` (prefixed ids)
+const UPPER: u8 = 4;
+
+static SEGMENT_COUNTS: [u128; 256] = {
+    let mut t = [0u128; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut v = 0;
+        if b.is_ascii_digit() {
+            v |= DIGIT;
+        }
+        if b.is_ascii_alphabetic() {
+            v |= LETTER;
+        }
+        if b.is_ascii_hexdigit() {
+            v |= HEX;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'=' | b'+' | b'.' | b'~') {
+            v |= TOKEN;
+        }
+        t[c] = v;
+        c += 1;
+    }
+    t
+};
+
+static SEGMENT_FLAGS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = if b.is_ascii_digit() {
-            DIGIT
-        } else if b.is_ascii_alphabetic() {
-            LETTER
-        } else if b == b'@' || b == b'%' {
-            AT
-        } else {
-            0
+        t[c] = match b {
+            b'@' | b'%' => AT,
+            b'_' | b'-' => SEPARATOR,
+            b'A'..=b'Z' => UPPER,
+            _ => 0,
         };
         c += 1;
     }
@@ -86,33 +115,36 @@ static SEGMENT_BYTE: [u8; 256] = {
 };
 
 /// Classifies one path segment: `Some(placeholder)` for identifiers, `None` for words.
+///
+/// One pass counts digits, letters, hex digits and token bytes and notes `@`, `_`/`-` and
+/// capitals; every rule below is then a comparison of counts (`hex == len` is "all hex"),
+/// so a segment is read once whatever it turns out to be.
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
     if b.is_empty() {
         return None;
     }
-    // One pass over the bytes; most segments are short words or numbers and leave here.
-    let (mut digits, mut letters, mut kinds) = (0usize, 0usize, 0u8);
+    let (mut counts, mut flags) = (0u128, 0u8);
     for &c in b {
-        let k = SEGMENT_BYTE[c as usize];
-        digits += (k & DIGIT) as usize;
-        letters += ((k & LETTER) >> 1) as usize;
-        kinds |= k;
+        counts += SEGMENT_COUNTS[c as usize];
+        flags |= SEGMENT_FLAGS[c as usize];
     }
-    let at = kinds & AT != 0;
-    if digits == 0 && !at && b.len() < 16 {
+    let lane = |shift: u32| ((counts >> shift) as u32) as usize;
+    let (digits, letters, hex, token) = (lane(0), lane(32), lane(64), lane(96));
+    let len = b.len();
+    if digits == 0 && flags & AT == 0 && len < 16 {
         return None;
     }
     // Numbers: 42, 00017, -1
-    if digits == b.len() || (b[0] == b'-' && digits == b.len() - 1 && digits > 0) {
+    if digits == len || (b[0] == b'-' && digits == len - 1 && digits > 0) {
         return Some(Placeholder::Id);
     }
     // Nothing below matches fewer than 5 bytes (`v1`, `s3`, `md5` stay words).
-    if b.len() < 5 {
+    if len < 5 {
         return None;
     }
     // Dates: 2026-03-02, 2026-03-02T09:00:00Z
-    if b.len() >= 10
+    if len >= 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b[..4].iter().all(u8::is_ascii_digit)
@@ -121,45 +153,36 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Date);
     }
     // Emails (possibly percent-encoded @)
-    if (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
+    if flags & AT != 0 && (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
         return Some(Placeholder::Email);
     }
-    // UUIDs
-    if b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == b'-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
-    {
+    // UUIDs: four dashes where they belong and hex everywhere else.
+    if len == 36 && hex == 32 && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-') {
         return Some(Placeholder::Id);
     }
     // Hex hashes and object ids: deadbeef01, 5f2b8c0e9a1d4e7f...
-    if b.len() >= 8 && digits > 0 && b.iter().all(u8::is_ascii_hexdigit) {
-        return Some(Placeholder::Id);
-    }
-    if b.len() >= 16 && b.iter().all(u8::is_ascii_hexdigit) {
+    if hex == len && ((len >= 8 && digits > 0) || len >= 16) {
         return Some(Placeholder::Id);
     }
     // ULIDs: 26 chars of Crockford base32, upper case.
-    if b.len() == 26
+    if len == 26
         && digits > 0
+        && flags & UPPER != 0
         && b.iter()
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
     {
         return Some(Placeholder::Id);
     }
     // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
-    if let Some(p) = seg.find(['_', '-']) {
+    if flags & SEPARATOR != 0
+        && let Some(p) = memchr::memchr2(b'_', b'-', b)
+    {
         let (prefix, rest) = (&b[..p], &b[p + 1..]);
-        let rest_digits = rest.iter().filter(|c| c.is_ascii_digit()).count();
         if !prefix.is_empty()
             && prefix.len() <= 12
             && prefix.iter().all(u8::is_ascii_alphabetic)
             && rest.len() >= 3
-            && rest_digits > 0
+            && rest.iter().any(u8::is_ascii_digit)
             && rest
                 .iter()
                 .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
@@ -168,20 +191,14 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         }
     }
     // Long base64/base62-like tokens: mixes of letters and digits, ≥ 16 chars.
-    if b.len() >= 16
-        && digits > 0
-        && letters > 0
-        && b.iter().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'+' | b'.' | b'~')
-        })
-    {
+    if len >= 16 && digits > 0 && letters > 0 && token == len {
         return Some(Placeholder::Id);
     }
     // Shorter mixed tokens with several digits: ab12cd34, x9y8z7 (but not v1, oauth2, sha256).
-    if b.len() >= 6
+    if len >= 6
         && digits >= 3
         && letters >= 2
-        && b.iter().all(u8::is_ascii_alphanumeric)
+        && digits + letters == len
         && !looks_like_word_with_number(b)
     {
         return Some(Placeholder::Id);
@@ -445,6 +462,193 @@ pub const NO_PATH: &str = "(no request line)";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const DIGIT: u8 = 1;
+    const LETTER: u8 = 2;
+    const AT: u8 = 4;
+
+    /// What each byte is to `classify_reference`.
+    static REFERENCE_BYTE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = if b.is_ascii_digit() {
+                DIGIT
+            } else if b.is_ascii_alphabetic() {
+                LETTER
+            } else if b == b'@' || b == b'%' {
+                AT
+            } else {
+                0
+            };
+            c += 1;
+        }
+        t
+    };
+
+    /// `classify` as first written, byte loop by byte loop: the reference the fast one is
+    /// checked against.
+    fn classify_reference(seg: &str) -> Option<Placeholder> {
+        let b = seg.as_bytes();
+        if b.is_empty() {
+            return None;
+        }
+        // One pass over the bytes; most segments are short words or numbers and leave here.
+        let (mut digits, mut letters, mut kinds) = (0usize, 0usize, 0u8);
+        for &c in b {
+            let k = REFERENCE_BYTE[c as usize];
+            digits += (k & DIGIT) as usize;
+            letters += ((k & LETTER) >> 1) as usize;
+            kinds |= k;
+        }
+        let at = kinds & AT != 0;
+        if digits == 0 && !at && b.len() < 16 {
+            return None;
+        }
+        // Numbers: 42, 00017, -1
+        if digits == b.len() || (b[0] == b'-' && digits == b.len() - 1 && digits > 0) {
+            return Some(Placeholder::Id);
+        }
+        // Nothing below matches fewer than 5 bytes (`v1`, `s3`, `md5` stay words).
+        if b.len() < 5 {
+            return None;
+        }
+        // Dates: 2026-03-02, 2026-03-02T09:00:00Z
+        if b.len() >= 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[5..7].iter().all(u8::is_ascii_digit)
+        {
+            return Some(Placeholder::Date);
+        }
+        // Emails (possibly percent-encoded @)
+        if (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
+            return Some(Placeholder::Email);
+        }
+        // UUIDs
+        if b.len() == 36
+            && b.iter().enumerate().all(|(i, &c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == b'-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            })
+        {
+            return Some(Placeholder::Id);
+        }
+        // Hex hashes and object ids: deadbeef01, 5f2b8c0e9a1d4e7f...
+        if b.len() >= 8 && digits > 0 && b.iter().all(u8::is_ascii_hexdigit) {
+            return Some(Placeholder::Id);
+        }
+        if b.len() >= 16 && b.iter().all(u8::is_ascii_hexdigit) {
+            return Some(Placeholder::Id);
+        }
+        // ULIDs: 26 chars of Crockford base32, upper case.
+        if b.len() == 26
+            && digits > 0
+            && b.iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        {
+            return Some(Placeholder::Id);
+        }
+        // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
+        if let Some(p) = seg.find(['_', '-']) {
+            let (prefix, rest) = (&b[..p], &b[p + 1..]);
+            let rest_digits = rest.iter().filter(|c| c.is_ascii_digit()).count();
+            if !prefix.is_empty()
+                && prefix.len() <= 12
+                && prefix.iter().all(u8::is_ascii_alphabetic)
+                && rest.len() >= 3
+                && rest_digits > 0
+                && rest
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+            {
+                return Some(Placeholder::Id);
+            }
+        }
+        // Long base64/base62-like tokens: mixes of letters and digits, ≥ 16 chars.
+        if b.len() >= 16
+            && digits > 0
+            && letters > 0
+            && b.iter().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'=' | b'+' | b'.' | b'~')
+            })
+        {
+            return Some(Placeholder::Id);
+        }
+        // Shorter mixed tokens with several digits: ab12cd34, x9y8z7 (but not v1, oauth2, sha256).
+        if b.len() >= 6
+            && digits >= 3
+            && letters >= 2
+            && b.iter().all(u8::is_ascii_alphanumeric)
+            && !looks_like_word_with_number(b)
+        {
+            return Some(Placeholder::Id);
+        }
+        None
+    }
+
+    proptest! {
+        /// The one-pass `classify` says what the rule-by-rule reference says, on segments
+        /// made of the bytes the rules look at.
+        #[test]
+        fn classify_is_the_reference(seg in prop_oneof![
+            "[0-9a-fA-FxyzXYZ_@%.~=+-]{0,40}",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-gA-F-]{4}-[0-9a-f]{4}-[0-9a-f-]{12}",
+            "[0-9A-Z]{25,27}",
+            "[a-z]{1,13}[_-][0-9a-zA-Z_-]{0,12}",
+        ]) {
+            prop_assert_eq!(classify(&seg), classify_reference(&seg), "{}", seg);
+        }
+
+        #[test]
+        fn classify_is_the_reference_on_any_text(seg in "\\PC{0,40}") {
+            prop_assert_eq!(classify(&seg), classify_reference(&seg), "{}", seg);
+        }
+    }
+
+    #[test]
+    fn classify_is_the_reference_on_real_segments() {
+        for seg in [
+            "42",
+            "-1",
+            "00017",
+            "v1",
+            "md5",
+            "s3",
+            "2026-03-02",
+            "2026-03-02T09:00:00Z",
+            "a@b.co",
+            "a%40b.co",
+            "c2dedb9b-2bd1-4c9f-a931-00f85a786c56",
+            "deadbeef01",
+            "5f2b8c0e9a1d4e7f",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "usr_729f65ff94",
+            "cus-9KX2",
+            "SKU-00042",
+            "aGVsbG8gd29ybGQ1MjM0",
+            "ab12cd34",
+            "sha256",
+            "oauth2",
+            "items",
+            "orders",
+            "x9y8z7",
+            "-",
+            "_",
+            "a_b",
+            "usr_",
+            "--12",
+            "",
+        ] {
+            assert_eq!(classify(seg), classify_reference(seg), "{seg}");
+        }
+    }
 
     fn t(path: &str) -> String {
         Templater::default().template(instance(path)).into_owned()
