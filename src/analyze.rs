@@ -321,77 +321,68 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     // The conflict scan: which instances had conflicts, and when.
     let conflicts: Conflicts = match StatusDigits::new(&settings.statuses) {
         None => Conflicts::default(),
-        Some(digits) => jobs
-            .par_iter()
-            .fold(Conflicts::default, |mut conflicts, job| {
-                let (inp, fmt) = &opened[job.input];
-                scan(
-                    *fmt,
-                    &inp.bytes()[job.range.clone()],
-                    directive_at(&directives[job.input], job.range.start),
-                    settings,
-                    &statuses,
-                    &digits,
-                    &mut conflicts,
-                );
-                conflicts
-            })
-            .reduce(Conflicts::default, |mut a, b| {
-                for (k, (first, last)) in b {
-                    let e = a.entry(k).or_insert((first, last));
-                    e.0 = e.0.min(first);
-                    e.1 = e.1.max(last);
-                }
-                a
-            }),
+        Some(digits) => per_worker(&jobs, |conflicts: &mut Conflicts, _, job| {
+            let (inp, fmt) = &opened[job.input];
+            scan(
+                *fmt,
+                &inp.bytes()[job.range.clone()],
+                directive_at(&directives[job.input], job.range.start),
+                settings,
+                &statuses,
+                &digits,
+                conflicts,
+            );
+        })
+        .into_iter()
+        .reduce(|mut a, b| {
+            for (k, (first, last)) in b {
+                let e = a.entry(k).or_insert((first, last));
+                e.0 = e.0.min(first);
+                e.1 = e.1.max(last);
+            }
+            a
+        })
+        .unwrap_or_default(),
     };
     clock.mark("scan");
     let interest = Interest::new(&conflicts, &settings.extra_instances);
 
     // The pass: every line counted, the lines of conflicting instances and their relatives
-    // kept as events.
-    // Each worker folds its chunks into one `Collected`, then the few are merged, so only a
-    // few are alive at once; merging is order-independent (sums, unions, min/max; timelines
-    // are renumbered and sorted by `build`). Line accounting is kept per chunk, in order,
-    // because skip examples and events are numbered by line.
-    let (mut chunk_accounts, collected) = jobs
-        .par_iter()
-        .enumerate()
-        .fold(
-            || (Vec::new(), Collected::default()),
-            |(mut accts, mut collected), (k, job)| {
-                let (inp, fmt) = &opened[job.input];
-                let acct = pass(
-                    *fmt,
-                    inp.bytes(),
-                    job,
-                    directive_at(&directives[job.input], job.range.start),
-                    settings,
-                    &templater,
-                    &statuses,
-                    bucket_us,
-                    &interest,
-                    &conflicts,
-                    &mut collected,
-                );
-                accts.push((k, acct));
-                (accts, collected)
-            },
-        )
-        .map(|(accts, c)| (accts, (c.tally, c.events, c.requests)))
-        .reduce(
-            || (Vec::new(), Default::default()),
-            |(mut a1, (mut t1, mut e1, mut r1)), (a2, (t2, e2, r2))| {
-                a1.extend(a2);
-                t1.merge(t2);
-                e1.append(e2);
-                for (k, v) in r2 {
-                    *r1.entry(k).or_insert(0) += v;
-                }
-                (a1, (t1, e1, r1))
-            },
+    // kept as events. Each worker folds the chunks it takes into its own `Collected` (its
+    // template numbering stays warm), and the few are merged at the end: merging is
+    // order-independent (sums, unions, min/max; timelines are renumbered and sorted by
+    // `build`). Line accounting is kept per chunk, in order, because skip examples and
+    // events are numbered by line.
+    let mut chunk_accounts: Vec<(usize, Accounting)> = Vec::with_capacity(jobs.len());
+    let mut collected: Vec<Collected> = Vec::new();
+    for (accts, c) in per_worker(&jobs, |state: &mut (Vec<_>, Collected), k, job| {
+        let (accts, collected) = state;
+        let (inp, fmt) = &opened[job.input];
+        let acct = pass(
+            *fmt,
+            inp.bytes(),
+            job,
+            directive_at(&directives[job.input], job.range.start),
+            settings,
+            &templater,
+            &statuses,
+            bucket_us,
+            &interest,
+            &conflicts,
+            collected,
         );
-    let (mut tally, mut builder, instance_requests) = collected;
+        accts.push((k, acct));
+    }) {
+        chunk_accounts.extend(accts);
+        collected.push(c);
+    }
+    let collected = merge_collected(collected);
+    let Collected {
+        mut tally,
+        events: mut builder,
+        requests: instance_requests,
+        ..
+    } = collected;
     chunk_accounts.sort_by_key(|(k, _)| *k);
 
     let mut accounts: Vec<Accounting> = vec![Accounting::default(); opened.len()];
@@ -605,6 +596,51 @@ fn instance_of<'a>(req: &Request<'a>) -> std::borrow::Cow<'a, str> {
         std::borrow::Cow::Borrowed(t) => std::borrow::Cow::Borrowed(resource::instance(t)),
         std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(resource::instance(t).to_string()),
     }
+}
+
+/// Runs `work` on every job, each worker thread of the pool taking the next job in order and
+/// folding it into a state of its own: one state per worker, so the merges afterwards are
+/// few (a fold over rayon's splits makes one state per split, dozens per run).
+fn per_worker<S: Default + Send>(jobs: &[Job], work: impl Fn(&mut S, usize, &Job) + Sync) -> Vec<S> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    rayon::broadcast(|_| {
+        let mut state = S::default();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(job) = jobs.get(k) else {
+                break;
+            };
+            work(&mut state, k, job);
+        }
+        state
+    })
+}
+
+/// Merges the workers' results, pairwise and side by side.
+fn merge_collected(all: Vec<Collected>) -> Collected {
+    all.into_par_iter()
+        .reduce(Collected::default, |mut a, b| {
+            let Collected {
+                tally,
+                events,
+                requests,
+                ..
+            } = b;
+            rayon::join(
+                || a.tally.merge(tally),
+                || {
+                    rayon::join(
+                        || a.events.append(events),
+                        || {
+                            for (k, v) in requests {
+                                *a.requests.entry(k).or_insert(0) += v;
+                            }
+                        },
+                    )
+                },
+            );
+            a
+        })
 }
 
 /// First and last conflict time of each conflicting instance, as the scan finds them.
