@@ -601,7 +601,10 @@ fn instance_of<'a>(req: &Request<'a>) -> std::borrow::Cow<'a, str> {
 /// Runs `work` on every job, each worker thread of the pool taking the next job in order and
 /// folding it into a state of its own: one state per worker, so the merges afterwards are
 /// few (a fold over rayon's splits makes one state per split, dozens per run).
-fn per_worker<S: Default + Send>(jobs: &[Job], work: impl Fn(&mut S, usize, &Job) + Sync) -> Vec<S> {
+fn per_worker<S: Default + Send>(
+    jobs: &[Job],
+    work: impl Fn(&mut S, usize, &Job) + Sync,
+) -> Vec<S> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     rayon::broadcast(|_| {
         let mut state = S::default();
@@ -618,29 +621,28 @@ fn per_worker<S: Default + Send>(jobs: &[Job], work: impl Fn(&mut S, usize, &Job
 
 /// Merges the workers' results, pairwise and side by side.
 fn merge_collected(all: Vec<Collected>) -> Collected {
-    all.into_par_iter()
-        .reduce(Collected::default, |mut a, b| {
-            let Collected {
-                tally,
-                events,
-                requests,
-                ..
-            } = b;
-            rayon::join(
-                || a.tally.merge(tally),
-                || {
-                    rayon::join(
-                        || a.events.append(events),
-                        || {
-                            for (k, v) in requests {
-                                *a.requests.entry(k).or_insert(0) += v;
-                            }
-                        },
-                    )
-                },
-            );
-            a
-        })
+    all.into_par_iter().reduce(Collected::default, |mut a, b| {
+        let Collected {
+            tally,
+            events,
+            requests,
+            ..
+        } = b;
+        rayon::join(
+            || a.tally.merge(tally),
+            || {
+                rayon::join(
+                    || a.events.append(events),
+                    || {
+                        for (k, v) in requests {
+                            *a.requests.entry(k).or_insert(0) += v;
+                        }
+                    },
+                )
+            },
+        );
+        a
+    })
 }
 
 /// First and last conflict time of each conflicting instance, as the scan finds them.

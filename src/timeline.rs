@@ -221,10 +221,11 @@ impl TimelineBuilder {
 
     /// Adds to each event's line number the base `base(input, offset)` gives: events pushed
     /// with line numbers relative to their chunk become numbered within their input.
-    pub fn rebase_lines(&mut self, base: impl Fn(u32, u64) -> u64) {
-        for e in &mut self.raw {
-            e.line += base(e.input, e.offset);
-        }
+    pub fn rebase_lines(&mut self, base: impl Fn(u32, u64) -> u64 + Sync) {
+        use rayon::prelude::*;
+        self.raw
+            .par_iter_mut()
+            .for_each(|e| e.line += base(e.input, e.offset));
     }
 
     /// Number of events pushed so far.
@@ -237,19 +238,24 @@ impl TimelineBuilder {
     }
 
     pub fn build(self) -> Timelines {
+        use rayon::prelude::*;
         // Final ids follow sorted names.
         let mut corder: Vec<u32> = (0..self.clients.len() as u32).collect();
-        corder.sort_by(|a, b| self.clients[*a as usize].cmp(&self.clients[*b as usize]));
+        let mut iorder: Vec<u32> = (0..self.instances.len() as u32).collect();
+        rayon::join(
+            || corder.par_sort_by(|a, b| self.clients[*a as usize].cmp(&self.clients[*b as usize])),
+            || {
+                iorder.par_sort_by(|a, b| {
+                    self.instances[*a as usize]
+                        .0
+                        .cmp(&self.instances[*b as usize].0)
+                })
+            },
+        );
         let mut cfinal = vec![0u32; self.clients.len()];
         for (new, old) in corder.iter().enumerate() {
             cfinal[*old as usize] = new as u32;
         }
-        let mut iorder: Vec<u32> = (0..self.instances.len() as u32).collect();
-        iorder.sort_by(|a, b| {
-            self.instances[*a as usize]
-                .0
-                .cmp(&self.instances[*b as usize].0)
-        });
         let mut ifinal = vec![0u32; self.instances.len()];
         for (new, old) in iorder.iter().enumerate() {
             ifinal[*old as usize] = new as u32;
@@ -295,9 +301,9 @@ impl TimelineBuilder {
             e.instance = ifinal[e.instance as usize];
             events[e.instance as usize].push(e);
         }
-        for ev in events.iter_mut() {
-            ev.sort_by_key(|e| (e.start, e.end, e.input, e.line));
-        }
+        events
+            .par_iter_mut()
+            .for_each(|ev| ev.sort_by_key(|e| (e.start, e.end, e.input, e.line)));
         let mut children = vec![Vec::new(); instances.len()];
         for (k, inst) in instances.iter().enumerate() {
             if let Some(p) = inst.parent {
