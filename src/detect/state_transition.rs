@@ -44,6 +44,8 @@ impl Detector for StateTransition {
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
         let min_conflicts = cx.thresholds.get("state_transition_min_conflicts").max(1.0) as usize;
+        // Looked at once: it reads every event.
+        let resolution = signals::clock_resolution(tl);
         // Instances by state key: the key itself and its action children.
         let mut by_state: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
         for (id, inst) in tl.instances.iter().enumerate() {
@@ -81,7 +83,7 @@ impl Detector for StateTransition {
                             e.client != x.client || rpath != &inst.path || e.method != x.method;
                         if state_change
                             && different
-                            && e.end <= x.start + signals::clock_resolution(tl)
+                            && e.end <= x.start + resolution
                             && !(rid as usize == id && j == k)
                         {
                             let later = prior.is_none_or(|p| signals::event(tl, p).end <= e.end);
