@@ -336,9 +336,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .into_iter()
         .reduce(|mut a, b| {
             for (k, (first, last)) in b {
-                let e = a.entry(k).or_insert((first, last));
-                e.0 = e.0.min(first);
-                e.1 = e.1.max(last);
+                note_conflicts(&mut a, &k, first, last);
             }
             a
         })
@@ -411,15 +409,15 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     }
     // The scan finds what the pass counts, by construction (see `scan.rs`); if it ever did
     // not, context would be missing, and the report says so rather than hiding it.
-    let missed = tally
+    let agreeing = tally
         .instances
         .iter()
-        .filter(|(k, c)| conflicts.get(k.as_str()) != Some(&(c.first, c.last)))
+        .filter(|(k, c)| conflicts.get(k.as_str()) == Some(&(c.first, c.last)))
         .count();
-    if missed > 0 || tally.instances.len() != conflicts.len() {
+    let disagreeing = tally.instances.len().max(conflicts.len()) - agreeing;
+    if disagreeing > 0 {
         warnings.push(format!(
-            "internal: the conflict scan and the pass disagree on {} conflicting instances; their context may be incomplete",
-            missed.max(tally.instances.len().abs_diff(conflicts.len()))
+            "internal: the conflict scan and the pass disagree on {disagreeing} conflicting instances; their context may be incomplete"
         ));
     }
 
@@ -648,6 +646,19 @@ fn merge_collected(all: Vec<Collected>) -> Collected {
 /// First and last conflict time of each conflicting instance, as the scan finds them.
 type Conflicts = FxHashMap<String, (Micros, Micros)>;
 
+/// Widens `instance`'s conflict period to take in `first..=last`.
+fn note_conflicts(conflicts: &mut Conflicts, instance: &str, first: Micros, last: Micros) {
+    match conflicts.get_mut(instance) {
+        Some((f, l)) => {
+            *f = (*f).min(first);
+            *l = (*l).max(last);
+        }
+        None => {
+            conflicts.insert(instance.to_string(), (first, last));
+        }
+    }
+}
+
 /// The conflict scan of one chunk: parses only the lines holding a conflict status's digits
 /// (all lines for formats where that is not enough, see `Format::status_in_raw_line`) and
 /// notes the conflicting instances, so the pass knows which lines are context.
@@ -675,19 +686,10 @@ fn scan<'a>(
         {
             return;
         }
-        let instance = instance_of(&req);
-        match conflicts.get_mut(&*instance) {
-            Some((first, last)) => {
-                *first = (*first).min(req.time);
-                *last = (*last).max(req.time);
-            }
-            None => {
-                conflicts.insert(instance.into_owned(), (req.time, req.time));
-            }
-        }
+        note_conflicts(conflicts, &instance_of(&req), req.time, req.time);
     };
     if fmt.status_in_raw_line() {
-        for (_, line) in digits.lines(chunk) {
+        for line in digits.lines(chunk) {
             note(line, &mut cx);
         }
     } else {
@@ -798,7 +800,8 @@ fn pass<'a>(
             continue;
         }
         let (start, end) = req.interval();
-        let client = settings.client.of(req, line, fmt);
+        // `client` stands: a lite parse is only used when the client is the remote address,
+        // which it keeps.
         out.events.push_named(
             Event {
                 start,

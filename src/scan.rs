@@ -16,41 +16,52 @@ use aho_corasick::AhoCorasick;
 use aho_corasick::packed;
 
 /// The digits of the conflict statuses, ready to search for.
-pub struct StatusDigits {
+pub enum StatusDigits {
     /// Teddy, when the CPU has it (x86-64 with SSSE3/AVX2, aarch64 NEON).
-    packed: Option<packed::Searcher>,
+    Teddy(packed::Searcher),
     /// The portable automaton otherwise.
-    automaton: AhoCorasick,
+    Automaton(AhoCorasick),
+}
+
+/// The statuses as decimal text, each once; empty when there are none.
+fn needles(statuses: &[u16]) -> Vec<String> {
+    let mut needles: Vec<String> = statuses.iter().map(u16::to_string).collect();
+    needles.sort();
+    needles.dedup();
+    needles
 }
 
 impl StatusDigits {
     /// `None` when there is nothing to search for.
     pub fn new(statuses: &[u16]) -> Option<StatusDigits> {
-        let mut needles: Vec<String> = statuses.iter().map(u16::to_string).collect();
-        needles.sort();
-        needles.dedup();
+        let needles = needles(statuses);
         if needles.is_empty() {
             return None;
         }
-        let packed = packed::Searcher::new(&needles);
-        let automaton = AhoCorasick::new(&needles).ok()?;
-        Some(StatusDigits { packed, automaton })
+        match packed::Searcher::new(&needles) {
+            Some(teddy) => Some(StatusDigits::Teddy(teddy)),
+            None => Self::portable(&needles),
+        }
+    }
+
+    fn portable(needles: &[String]) -> Option<StatusDigits> {
+        AhoCorasick::new(needles).ok().map(StatusDigits::Automaton)
     }
 
     /// The start of the first match in `hay[from..]`, as an index into `hay`.
     fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
-        match &self.packed {
-            Some(p) => p.find_in(hay, aho_corasick::Span::from(from..hay.len())),
-            None => self
-                .automaton
-                .find(aho_corasick::Input::new(hay).range(from..hay.len())),
+        match self {
+            StatusDigits::Teddy(t) => t.find_in(hay, aho_corasick::Span::from(from..hay.len())),
+            StatusDigits::Automaton(a) => {
+                a.find(aho_corasick::Input::new(hay).range(from..hay.len()))
+            }
         }
         .map(|m| m.start())
     }
 
     /// The lines of `chunk` that contain one of the statuses' digits, each once and in
-    /// order, without their terminators, with the offset of each line in `chunk`.
-    pub fn lines<'h>(&self, chunk: &'h [u8]) -> impl Iterator<Item = (usize, &'h [u8])> {
+    /// order, without their terminators.
+    pub fn lines<'h>(&self, chunk: &'h [u8]) -> impl Iterator<Item = &'h [u8]> {
         let mut from = 0;
         std::iter::from_fn(move || {
             let at = self.find(chunk, from)?;
@@ -58,7 +69,7 @@ impl StatusDigits {
             let end = memchr::memchr(b'\n', &chunk[at..]).map_or(chunk.len(), |p| at + p);
             from = (end + 1).min(chunk.len());
             let line = &chunk[start..end];
-            Some((start, line.strip_suffix(b"\r").unwrap_or(line)))
+            Some(line.strip_suffix(b"\r").unwrap_or(line))
         })
     }
 }
@@ -67,11 +78,14 @@ impl StatusDigits {
 mod tests {
     use super::*;
 
-    fn found(statuses: &[u16], chunk: &str) -> Vec<(usize, String)> {
-        let s = StatusDigits::new(statuses).unwrap();
-        s.lines(chunk.as_bytes())
-            .map(|(o, l)| (o, String::from_utf8(l.to_vec()).unwrap()))
+    fn texts<'h>(lines: impl Iterator<Item = &'h [u8]>) -> Vec<String> {
+        lines
+            .map(|l| String::from_utf8(l.to_vec()).unwrap())
             .collect()
+    }
+
+    fn found(statuses: &[u16], chunk: &str) -> Vec<String> {
+        texts(StatusDigits::new(statuses).unwrap().lines(chunk.as_bytes()))
     }
 
     #[test]
@@ -79,11 +93,7 @@ mod tests {
         let chunk = "a 200 b\nx 409 409 412\r\n\nc 4090\n409";
         assert_eq!(
             found(&[409, 412], chunk),
-            vec![
-                (8, "x 409 409 412".to_string()),
-                (24, "c 4090".to_string()),
-                (31, "409".to_string()),
-            ]
+            ["x 409 409 412", "c 4090", "409"]
         );
         assert!(found(&[423], chunk).is_empty());
         assert!(StatusDigits::new(&[]).is_none());
@@ -92,15 +102,13 @@ mod tests {
     #[test]
     fn the_portable_search_finds_the_same_lines() {
         let chunk = "a 200 b\nx 409 409 412\r\n\nc 4090\n409\n";
-        let teddy = StatusDigits::new(&[409, 412]).unwrap();
-        let portable = StatusDigits {
-            packed: None,
-            ..StatusDigits::new(&[409, 412]).unwrap()
-        };
-        let a: Vec<_> = teddy.lines(chunk.as_bytes()).collect();
-        let b: Vec<_> = portable.lines(chunk.as_bytes()).collect();
-        assert_eq!(a, b);
-        assert_eq!(a.len(), 3);
+        let portable = StatusDigits::portable(&needles(&[409, 412])).unwrap();
+        assert!(matches!(portable, StatusDigits::Automaton(_)));
+        assert_eq!(
+            texts(portable.lines(chunk.as_bytes())),
+            found(&[409, 412], chunk)
+        );
+        assert_eq!(found(&[409, 412], chunk).len(), 3);
     }
 
     #[test]
@@ -116,21 +124,12 @@ mod tests {
                 200 + i % 300
             ));
         }
-        let want: Vec<usize> = chunk
+        let want: Vec<String> = chunk
             .lines()
-            .scan(0usize, |off, l| {
-                let o = *off;
-                *off += l.len() + 1;
-                Some((o, l))
-            })
-            .filter(|(_, l)| l.contains("409") || l.contains("428"))
-            .map(|(o, _)| o)
+            .filter(|l| l.contains("409") || l.contains("428"))
+            .map(str::to_string)
             .collect();
-        let got: Vec<usize> = found(&[409, 428], &chunk)
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect();
-        assert_eq!(got, want);
+        assert_eq!(found(&[409, 428], &chunk), want);
         assert!(!want.is_empty());
     }
 }
