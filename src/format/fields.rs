@@ -165,7 +165,7 @@ pub fn last_status(b: &[u8]) -> Option<u16> {
 /// Sets the remote address (and X-Forwarded-For for lists) from an address field.
 pub fn set_remote<'a>(v: Text<'a>, out: &mut Request<'a>) {
     let t: &str = &v;
-    if t.contains(',') {
+    if t.bytes().any(|c| c == b',') {
         let first = t.split(',').next().unwrap_or("").trim();
         let first = std::str::from_utf8(text::strip_port(first.as_bytes()))
             .unwrap_or(first)

@@ -25,7 +25,8 @@ pub enum Val<'a> {
     Str(&'a [u8]),
     /// A number (or, leniently, any bare token that is not a literal).
     Num(&'a [u8]),
-    Bool(bool),
+    True,
+    False,
     Null,
     /// An object, braces included.
     Obj(&'a [u8]),
@@ -39,8 +40,8 @@ impl<'a> Val<'a> {
     pub fn raw(&self) -> &'a [u8] {
         match *self {
             Val::Str(s) | Val::Num(s) => s,
-            Val::Bool(true) => b"true",
-            Val::Bool(false) => b"false",
+            Val::True => b"true",
+            Val::False => b"false",
             _ => b"",
         }
     }
@@ -57,11 +58,8 @@ impl<'a> Val<'a> {
             }),
             Val::Num(n) if n.is_empty() || n == b"-" => None,
             Val::Num(n) => Some(super::text::text(n)),
-            Val::Bool(_) => Some(Cow::Borrowed(if self.raw() == b"true" {
-                "true"
-            } else {
-                "false"
-            })),
+            Val::True => Some(Cow::Borrowed("true")),
+            Val::False => Some(Cow::Borrowed("false")),
             _ => None,
         }
     }
@@ -71,7 +69,7 @@ impl<'a> Val<'a> {
     pub fn present(&self) -> bool {
         match *self {
             Val::Str(s) | Val::Num(s) => !(s.is_empty() || s == b"-"),
-            Val::Bool(_) => true,
+            Val::True | Val::False => true,
             _ => false,
         }
     }
@@ -228,6 +226,13 @@ impl<'a> Iterator for Members<'a> {
                 return None;
             }
             i = skip_ws(b, i + 1);
+            // Strings are most values: built in place, not through `scan_value`'s tuple,
+            // whose copy costs a store-forwarding stall per member.
+            if b.get(i) == Some(&b'"') {
+                let e = string_end(b, i + 1)?;
+                self.i = e + 1;
+                return Some((key, Val::Str(&b[i + 1..e])));
+            }
             let (v, end) = scan_value(b, i)?;
             self.i = end;
             return Some((key, v));
@@ -245,10 +250,46 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// Index of the closing quote of a string whose content starts at `i`.
 ///
-/// Eight bytes at a time: log strings are short (keys, addresses, paths), where a SIMD
-/// search costs more to set up than it saves.
+/// Sixteen bytes at a time, inline: log strings are short (keys, addresses, paths), where a
+/// library search costs more to call than it saves.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    while i + 16 <= b.len() {
+        // SAFETY: SSE2 is part of x86-64, `i + 16 <= b.len()` bounds the load, and an
+        // unaligned load has no alignment requirement.
+        let m = unsafe {
+            let w = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+            _mm_movemask_epi8(_mm_or_si128(
+                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'"' as i8)),
+                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'\\' as i8)),
+            ))
+        };
+        if m == 0 {
+            i += 16;
+            continue;
+        }
+        let p = i + m.trailing_zeros() as usize;
+        if b[p] == b'"' {
+            return Some(p);
+        }
+        i = p + 2;
+    }
+    string_end_words(b, i)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    string_end_words(b, i)
+}
+
+/// `string_end` eight bytes at a time (the tail of a line, and CPUs without SSE2).
+#[inline(always)]
+fn string_end_words(b: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const QUOTES: u64 = 0x2222_2222_2222_2222;
@@ -278,6 +319,18 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
     None
 }
 
+/// The bytes that end a bare token (a number, a literal).
+static ENDS_TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b",}] \t\r\n";
+    let mut k = 0;
+    while k < ends.len() {
+        t[ends[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Scans the value starting at `i`; returns it and the index after it.
 #[inline(always)]
 fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
@@ -289,15 +342,14 @@ fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
         b'{' | b'[' => scan_nested(b, i),
         _ => {
             let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
-            {
+            while j < b.len() && !ENDS_TOKEN[b[j] as usize] {
                 j += 1;
             }
             let tok = &b[i..j];
             let v = match tok {
                 b"null" => Val::Null,
-                b"true" => Val::Bool(true),
-                b"false" => Val::Bool(false),
+                b"true" => Val::True,
+                b"false" => Val::False,
                 _ => Val::Num(tok),
             };
             Some((v, j))
@@ -343,6 +395,182 @@ fn scan_nested(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
         }
         _ => None,
     }
+}
+
+/// Most members a `Shape` reads (meaningful ones; any number of others may sit between).
+const SHAPE_MEANINGFUL: usize = 32;
+
+/// The member layout of an earlier line: the bytes before each value (separator, quoted
+/// key, colon, a string's opening quote) and what each key means to the format. Lines
+/// written from one template (nginx `escape=json`, a logging library's encoder) share it,
+/// so a line is read by comparing those bytes and scanning the values: no key is matched.
+///
+/// A line read through the shape yields exactly the members, in order, that `members()`
+/// would: its bytes before each value are those of the line the shape was learned from, on
+/// which `members()` found that key there, and values are scanned by the same code.
+#[derive(Debug, Clone)]
+pub struct Shape<T> {
+    /// Every prefix, then the tail (the bytes after the last value).
+    bytes: Vec<u8>,
+    /// Per member: where its prefix ends in `bytes`, and what its key means.
+    slots: Vec<(u32, Option<T>)>,
+    /// Number of slots with a meaning.
+    meaningful: usize,
+}
+
+impl<T> Default for Shape<T> {
+    fn default() -> Self {
+        Shape {
+            bytes: Vec::new(),
+            slots: Vec::new(),
+            meaningful: 0,
+        }
+    }
+}
+
+impl<T: Copy> Shape<T> {
+    /// Reads `line` if it has this shape, calling `each` for every member whose key has a
+    /// meaning, in order, and returning its result (`each` stops at the first error).
+    /// `None` when the line is shaped otherwise (or nothing was learned): read it with
+    /// `members()`, then `learn` it.
+    #[inline]
+    pub fn read<'a, E>(
+        &self,
+        line: &'a [u8],
+        mut each: impl FnMut(T, Val<'a>) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        // First the whole line is matched, then values are handed out: a line that leaves
+        // the shape half-way must not have been half-applied.
+        let mut found = [(0u32, 0u32); SHAPE_MEANINGFUL];
+        let mut n = 0;
+        let mut p = 0usize;
+        let mut from = 0usize;
+        for &(to, meaning) in &self.slots {
+            let prefix = &self.bytes[from..to as usize];
+            from = to as usize;
+            if !starts_with_at(line, p, prefix) {
+                return None;
+            }
+            p += prefix.len();
+            let start = p;
+            p = if prefix.last() == Some(&b'"') {
+                string_end(line, p)? + 1
+            } else {
+                scan_value(line, p)?.1
+            };
+            if meaning.is_some() {
+                found[n] = (start as u32, p as u32);
+                n += 1;
+            }
+        }
+        let tail = &self.bytes[from..];
+        if line.len() - p != tail.len() || !starts_with_at(line, p, tail) {
+            return None;
+        }
+        let mut k = 0;
+        for &(to, meaning) in &self.slots {
+            let Some(m) = meaning else { continue };
+            let (s, e) = (found[k].0 as usize, found[k].1 as usize);
+            k += 1;
+            let v = if self.bytes[to as usize - 1] == b'"' {
+                Val::Str(&line[s..e - 1])
+            } else {
+                scan_value(line, s).map_or(Val::Null, |(v, _)| v)
+            };
+            if let Err(e) = each(m, v) {
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// Learns the shape of `line` (a well-formed flat-or-nested object, as `members()`
+    /// reads it to its closing brace); otherwise forgets the shape. Reuses its buffers.
+    pub fn learn(&mut self, line: &[u8], meaning: impl Fn(&[u8]) -> Option<T>) {
+        self.bytes.clear();
+        self.slots.clear();
+        self.meaningful = 0;
+        if !self.learn_members(line, meaning) {
+            self.bytes.clear();
+            self.slots.clear();
+        }
+    }
+
+    fn learn_members(&mut self, line: &[u8], meaning: impl Fn(&[u8]) -> Option<T>) -> bool {
+        let Some(obj) = object(line) else {
+            return false;
+        };
+        let b = line;
+        let mut i = line.len() - obj.0.len() + 1;
+        let mut from = 0;
+        loop {
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b'}') => break,
+                Some(b',') if !self.slots.is_empty() => i = skip_ws(b, i + 1),
+                Some(b'"') if self.slots.is_empty() => {}
+                _ => return false,
+            }
+            if b.get(i) != Some(&b'"') {
+                return false;
+            }
+            let Some(kend) = string_end(b, i + 1) else {
+                return false;
+            };
+            let key = &b[i + 1..kend];
+            i = skip_ws(b, kend + 1);
+            if b.get(i) != Some(&b':') {
+                return false;
+            }
+            i = skip_ws(b, i + 1);
+            let string = b.get(i) == Some(&b'"');
+            let start = i + usize::from(string);
+            let Some((_, end)) = scan_value(b, i) else {
+                return false;
+            };
+            let m = meaning(key);
+            if m.is_some() {
+                if self.meaningful == SHAPE_MEANINGFUL {
+                    return false;
+                }
+                self.meaningful += 1;
+            }
+            self.bytes.extend_from_slice(&b[from..start]);
+            self.slots.push((self.bytes.len() as u32, m));
+            from = end;
+            i = end;
+        }
+        if self.slots.is_empty() {
+            return false;
+        }
+        self.bytes.extend_from_slice(&b[from..]);
+        true
+    }
+}
+
+/// `line[p..]` starts with `prefix`; word at a time (prefixes are a key and some quotes:
+/// a library `memcmp` call costs more than the compare).
+#[inline(always)]
+fn starts_with_at(line: &[u8], p: usize, prefix: &[u8]) -> bool {
+    let n = prefix.len();
+    let Some(a) = line.get(p..p + n) else {
+        return false;
+    };
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    if n < 8 {
+        return a == prefix;
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(a, i) != word(prefix, i) {
+            return false;
+        }
+        i += 8;
+    }
+    i == n || word(a, n - 8) == word(prefix, n - 8)
 }
 
 fn hex4(b: &[u8]) -> Option<u32> {
@@ -444,7 +672,7 @@ mod tests {
     #[test]
     fn string_ends_at_every_offset() {
         // Quotes and escapes at every position relative to the 8-byte words.
-        for pad in 0..20 {
+        for pad in 0..40 {
             let body = format!("{}\\\"x\\\\", "a".repeat(pad));
             let line = format!(r#"{{"k{pad}":"{body}","n":1}}"#);
             let o = object(line.as_bytes()).unwrap();
@@ -462,5 +690,126 @@ mod tests {
         let o = object(br#"{"a":"x","b":"unterminated"#).unwrap();
         assert_eq!(o.members().count(), 1);
         assert!(object(b"not json").is_none());
+    }
+
+    /// Lines of one shape and of others: whitespace, a BOM, nested values, numbers as
+    /// strings, escapes, an nginx stray list element, an empty value, a repeated key.
+    const SHAPED: &[&str] = &[
+        r#"{"time":"2026-03-02T09:00:00+00:00","remote_addr":"93.204.30.89","status":200,"request_uri":"/a/1","ua":"curl/8"}"#,
+        r#"{"time":"2026-03-02T09:00:01+00:00","remote_addr":"2001:db8::1","status":409,"request_uri":"/a/\"q\"","ua":"x \u00e9"}"#,
+        r#"{"time":"2026-03-02T09:00:01+00:00","remote_addr":"1.2.3.4","status":"409","request_uri":"/a/2","ua":""}"#,
+        r#"{"time":"t","remote_addr":"1.2.3.4","status":409,"request_uri":"/a/2","ua":"u"} "#,
+        r#" {"time" : "t", "remote_addr":"1.2.3.4","status":409,"request_uri":"/a/2","ua":"u"}"#,
+        "\u{feff}{\"time\":\"t\",\"status\":409}",
+        r#"{"time":"t","urt":0.040, 0.002,"status":409,"rt":,"ua":"u"}"#,
+        r#"{"time":"t","req":{"status":1,"s":"}"},"status":409,"h":[1,"]"],"ua":null}"#,
+        r#"{"time":"t","status":409,"status":412,"ua":true}"#,
+        r#"{"time":"t","status":409,"ua":"unterminated}"#,
+        r#"{"time":"t","status":409"#,
+        r#"{"time":"t""status":409}"#,
+        r#"{}"#,
+        r#"{"time":"t","rt":,"status":409}"#,
+    ];
+
+    fn meaning(k: &[u8]) -> Option<usize> {
+        ["time", "remote_addr", "status", "request_uri", "ua"]
+            .iter()
+            .position(|x| x.as_bytes() == k)
+    }
+
+    fn meaningful(line: &[u8]) -> Vec<(usize, Val<'_>)> {
+        object(line).map_or(Vec::new(), |o| {
+            o.members()
+                .filter_map(|(k, v)| meaning(k).map(|m| (m, v)))
+                .collect()
+        })
+    }
+
+    fn through<'a>(shape: &Shape<usize>, line: &'a [u8]) -> Option<Vec<(usize, Val<'a>)>> {
+        let mut got = Vec::new();
+        shape
+            .read(line, |m, v| {
+                got.push((m, v));
+                Ok::<(), ()>(())
+            })
+            .map(|_| got)
+    }
+
+    #[test]
+    fn a_shape_reads_what_members_reads() {
+        for a in SHAPED {
+            let mut shape = Shape::default();
+            shape.learn(a.as_bytes(), meaning);
+            for b in SHAPED {
+                if let Some(got) = through(&shape, b.as_bytes()) {
+                    assert_eq!(got, meaningful(b.as_bytes()), "learned {a}, read {b}");
+                }
+            }
+        }
+        // Well-formed lines are read through their own shape and their kin's (a number
+        // may turn string: it is read as one).
+        let mut shape = Shape::default();
+        shape.learn(SHAPED[0].as_bytes(), meaning);
+        for b in &SHAPED[..3] {
+            assert!(through(&shape, b.as_bytes()).is_some(), "{b}");
+        }
+        for b in &SHAPED[3..] {
+            assert!(through(&shape, b.as_bytes()).is_none(), "{b}");
+        }
+        for own in [3, 4, 5, 7, 8, 13] {
+            shape.learn(SHAPED[own].as_bytes(), meaning);
+            assert!(through(&shape, SHAPED[own].as_bytes()).is_some(), "{own}");
+        }
+        // Unfinished or empty objects, and stray list elements, teach nothing.
+        for bad in [6, 9, 10, 11, 12] {
+            shape.learn(SHAPED[bad].as_bytes(), meaning);
+            assert!(through(&shape, SHAPED[bad].as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_shape_stops_at_the_first_error_and_applies_nothing_of_a_stranger() {
+        let mut shape = Shape::default();
+        shape.learn(SHAPED[0].as_bytes(), meaning);
+        let mut seen = Vec::new();
+        let r = shape.read(SHAPED[1].as_bytes(), |m, _| {
+            seen.push(m);
+            if m == 2 { Err(m) } else { Ok(()) }
+        });
+        assert_eq!((r, seen), (Some(Err(2)), vec![0, 1, 2]));
+        // The stranger differs only in its last member's key.
+        let stranger = SHAPED[0].replace("\"ua\"", "\"UA\"");
+        let mut called = false;
+        let r = shape.read(stranger.as_bytes(), |_, _| {
+            called = true;
+            Ok::<(), ()>(())
+        });
+        assert!(r.is_none() && !called);
+    }
+
+    proptest::proptest! {
+        /// A shaped line with any one byte changed or added is read exactly as `members()`
+        /// reads it, or left to it.
+        #[test]
+        fn a_changed_line_is_read_as_members_reads_it(
+            which in 0usize..9,
+            at in 0usize..200,
+            byte in proptest::sample::select(&b"\"\\:,{}[] 0a\x80\xff"[..]),
+            insert in proptest::bool::ANY,
+        ) {
+            let line = SHAPED[which].as_bytes();
+            let mut shape = Shape::default();
+            shape.learn(line, meaning);
+            let mut changed = line.to_vec();
+            let at = at % (line.len() + 1);
+            if insert || at == line.len() {
+                changed.insert(at, byte);
+            } else {
+                changed[at] = byte;
+            }
+            if let Some(got) = through(&shape, &changed) {
+                proptest::prop_assert_eq!(got, meaningful(&changed));
+            }
+        }
     }
 }

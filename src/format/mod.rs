@@ -59,6 +59,8 @@ pub struct LineContext<'h> {
     pub lite: bool,
     /// The column mapping built from the W3C `#Fields:` directive in force.
     pub w3c: w3c::Columns,
+    /// The member layout of the last JSON line read in full (see `json::Shape`).
+    pub json_shape: json::Shape<fields::Role>,
 }
 
 /// One access-log format.

@@ -97,14 +97,27 @@ impl Format for NginxJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let mut seen = Seen::default();
         let lite = cx.lite;
-        for (k, v) in obj.members() {
-            if let Some(r) = role(k)
-                && (!lite || fields::needed_in_lite(r))
-            {
-                fields::apply_json(r, v, &mut cx.time_cache, out, &mut seen)?;
+        let time_cache = &mut cx.time_cache;
+        let mut apply = |r: Role, v| {
+            if !lite || fields::needed_in_lite(r) {
+                fields::apply_json(r, v, time_cache, out, &mut seen)
+            } else {
+                Ok(())
+            }
+        };
+        // Lines from one `log_format` share their layout: read through the last one's.
+        match cx.json_shape.read(line, &mut apply) {
+            Some(applied) => applied?,
+            None => {
+                let obj = json::object(line).ok_or(Skip::MALFORMED)?;
+                for (k, v) in obj.members() {
+                    if let Some(r) = role(k) {
+                        apply(r, v)?;
+                    }
+                }
+                cx.json_shape.learn(line, role);
             }
         }
         seen.check()

@@ -271,12 +271,18 @@ pub fn strip_port(b: &[u8]) -> &[u8] {
         }
         return b;
     }
-    let colons = b.iter().filter(|&&c| c == b':').count();
-    if colons == 1 {
-        let p = memchr::memchr(b':', b).unwrap_or(b.len());
-        return &b[..p];
+    // Exactly one colon is a port; none or several (IPv6) are not. Addresses are short: one
+    // plain loop beats counting and then searching.
+    let mut colon = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b':' {
+            if colon.is_some() {
+                return b;
+            }
+            colon = Some(i);
+        }
     }
-    b
+    colon.map_or(b, |p| &b[..p])
 }
 
 /// Is `b` all lowercase/uppercase hex of exactly `n` characters?

@@ -237,11 +237,13 @@ impl Format for Wrapped {
                     local_offset_secs: cx.local_offset_secs,
                     lite: cx.lite,
                     w3c: std::mem::take(&mut cx.w3c),
+                    json_shape: std::mem::take(&mut cx.json_shape),
                 };
                 let mut r = Request::default();
                 let res = self.inner.parse(&v, &mut cx2, &mut r);
                 cx.time_cache = cx2.time_cache;
                 cx.w3c = cx2.w3c;
+                cx.json_shape = cx2.json_shape;
                 res?;
                 *out = into_owned(r);
                 Ok(())
