@@ -374,6 +374,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         chunk_accounts.extend(accts);
         collected.push(c);
     }
+    clock.mark("pass (workers)");
     let collected = merge_collected(collected);
     let Collected {
         mut tally,
@@ -503,7 +504,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     })
 }
 
-/// Phase timings on stderr when `WHY409_TIMINGS` is set (for profiling; not a user flag).
+/// Phase timings on stderr when `WHY409_TIMINGS` is set (for profiling; not a user flag),
+/// with the private memory (RssAnon) held at the end of each phase where Linux tells it.
 struct PhaseClock {
     on: bool,
     last: std::cell::Cell<std::time::Instant>,
@@ -519,8 +521,16 @@ impl PhaseClock {
     fn mark(&self, phase: &str) {
         if self.on {
             let now = std::time::Instant::now();
+            let anon = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("RssAnon:"))
+                        .map(|v| format!(", RssAnon {}", v.trim()))
+                })
+                .unwrap_or_default();
             eprintln!(
-                "why409: {phase}: {:.3}s",
+                "why409: {phase}: {:.3}s{anon}",
                 (now - self.last.get()).as_secs_f64()
             );
             self.last.set(now);

@@ -65,12 +65,59 @@ pub struct Instance {
 pub struct Timelines {
     pub clients: Vec<String>,
     pub instances: Vec<Instance>,
-    /// Events of each instance, sorted (see module doc).
-    pub events: Vec<Vec<Event>>,
+    /// Events of each instance, sorted (see module doc): `events[id]` is a slice.
+    pub events: EventsByInstance,
     /// Whether any event carried a logged duration.
     pub timed: bool,
     /// Children of each instance (instances whose parent it is), computed once.
     children: Vec<Vec<InstanceId>>,
+}
+
+/// Every instance's events in one allocation, grouped by instance and sorted within each:
+/// one vector instead of one per instance, sorted in place.
+#[derive(Debug, Default, Clone)]
+pub struct EventsByInstance {
+    all: Vec<Event>,
+    /// Instance `i`'s events are `all[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
+
+impl EventsByInstance {
+    /// Groups events whose `instance` is below `instances`, sorting each group by
+    /// (start, end, input, line): a total order, since an input's line is one event.
+    fn group(mut all: Vec<Event>, instances: usize) -> EventsByInstance {
+        use rayon::prelude::*;
+        all.par_sort_unstable_by_key(|e| (e.instance, e.start, e.end, e.input, e.line));
+        let mut starts = vec![0usize; instances + 1];
+        for e in &all {
+            starts[e.instance as usize + 1] += 1;
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        EventsByInstance { all, starts }
+    }
+
+    /// Each instance's events, in instance order.
+    pub fn iter(&self) -> impl Iterator<Item = &[Event]> + '_ {
+        self.starts.windows(2).map(|w| &self.all[w[0]..w[1]])
+    }
+
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::ops::Index<usize> for EventsByInstance {
+    type Output = [Event];
+    fn index(&self, id: usize) -> &[Event] {
+        &self.all[self.starts[id]..self.starts[id + 1]]
+    }
 }
 
 impl Timelines {
@@ -206,17 +253,30 @@ impl TimelineBuilder {
 
     /// Appends another builder's events (e.g. a later chunk's).
     pub fn append(&mut self, other: TimelineBuilder) {
+        // Exactly what is needed: at millions of events, doubling would leave most of a
+        // copy unused.
+        self.raw.reserve_exact(other.raw.len());
         let cmap: Vec<u32> = other.clients.iter().map(|c| self.client_id(c)).collect();
         let imap: Vec<u32> = other
             .instances
             .into_iter()
             .map(|(p, t, c)| self.instance_id(&p, || t, c))
             .collect();
-        self.raw.extend(other.raw.into_iter().map(|mut e| {
-            e.client = cmap[e.client as usize];
-            e.instance = imap[e.instance as usize];
-            e
-        }));
+        // Moved over from the end in pieces, each given back once moved, so that the two
+        // copies never coexist (the order of `raw` does not matter: `build` sorts it).
+        const PIECE: usize = 1 << 16;
+        let mut theirs = other.raw;
+        while !theirs.is_empty() {
+            let from = theirs.len().saturating_sub(PIECE);
+            self.raw.extend(theirs.drain(from..).map(|mut e| {
+                e.client = cmap[e.client as usize];
+                e.instance = imap[e.instance as usize];
+                e
+            }));
+            if theirs.capacity() > 2 * theirs.len() {
+                theirs.shrink_to_fit();
+            }
+        }
     }
 
     /// Adds to each event's line number the base `base(input, offset)` gives: events pushed
@@ -293,17 +353,13 @@ impl TimelineBuilder {
         for (inst, p) in instances.iter_mut().zip(parents) {
             inst.parent = p;
         }
-        let mut events: Vec<Vec<Event>> = vec![Vec::new(); instances.len()];
-        let mut timed = false;
-        for mut e in self.raw {
-            timed |= e.timed;
+        let mut raw = self.raw;
+        raw.par_iter_mut().for_each(|e| {
             e.client = cfinal[e.client as usize];
             e.instance = ifinal[e.instance as usize];
-            events[e.instance as usize].push(e);
-        }
-        events
-            .par_iter_mut()
-            .for_each(|ev| ev.sort_by_key(|e| (e.start, e.end, e.input, e.line)));
+        });
+        let timed = raw.par_iter().any(|e| e.timed);
+        let events = EventsByInstance::group(raw, instances.len());
         let mut children = vec![Vec::new(); instances.len()];
         for (k, inst) in instances.iter().enumerate() {
             if let Some(p) = inst.parent {
@@ -317,5 +373,72 @@ impl TimelineBuilder {
             timed,
             children,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(k: u64) -> RawEvent {
+        // Scrambled times, three clients, seven instances.
+        let start = ((k * 7919) % 1000) as Micros;
+        RawEvent {
+            start,
+            end: start + (k % 3) as Micros,
+            timed: k.is_multiple_of(2),
+            client: format!("c{}", k % 3),
+            method: Method::Put,
+            status: if k.is_multiple_of(5) { 409 } else { 200 },
+            upstream_status: None,
+            instance: format!("/o/{}", k % 7),
+            template: "/o/{id}".to_string(),
+            input: (k % 2) as u32,
+            line: k,
+            offset: k * 100,
+            len: 99,
+            conflict: k.is_multiple_of(5),
+        }
+    }
+
+    #[test]
+    fn events_from_several_builders_are_grouped_and_sorted() {
+        // More events than `append` moves in one piece.
+        let n = 150_000u64;
+        let (mut a, mut b) = (TimelineBuilder::default(), TimelineBuilder::default());
+        for k in 0..n {
+            let builder = if k.is_multiple_of(4) { &mut a } else { &mut b };
+            builder.push(event(k), k.is_multiple_of(5));
+        }
+        a.append(b);
+        assert_eq!(a.len(), n as usize);
+        let tl = a.build();
+        let paths: Vec<&str> = tl.instances.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/o/0", "/o/1", "/o/2", "/o/3", "/o/4", "/o/5", "/o/6"]
+        );
+        assert_eq!(tl.clients, ["c0", "c1", "c2"]);
+        assert_eq!(tl.events.len(), 7);
+        assert!(tl.timed);
+        let mut total = 0;
+        for (id, events) in tl.events.iter().enumerate() {
+            assert_eq!(events.len(), tl.events[id].len());
+            total += events.len();
+            for e in events {
+                assert_eq!(e.instance as usize, id);
+                assert_eq!(tl.instances[id].path, format!("/o/{}", e.line % 7));
+                assert_eq!(tl.client(e.client), format!("c{}", e.line % 3));
+            }
+            let keys: Vec<_> = events
+                .iter()
+                .map(|e| (e.start, e.end, e.input, e.line))
+                .collect();
+            assert!(
+                keys.windows(2).all(|w| w[0] < w[1]),
+                "instance {id} unsorted"
+            );
+        }
+        assert_eq!(total, n as usize);
     }
 }
