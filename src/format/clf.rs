@@ -226,7 +226,8 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             continue;
         }
         let (tok, rest) = token(b);
-        if let Some(eq) = memchr::memchr(b'=', tok) {
+        // Extras are short: plain loops beat memchr's setup (here and below).
+        if let Some(eq) = tok.iter().position(|&c| c == b'=') {
             let key = &tok[..eq];
             // `tok` starts at b[0], so a quoted value may run past the token's space.
             let after_eq = &b[eq + 1..];
@@ -240,7 +241,7 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             continue;
         }
         b = rest;
-        if memchr::memchr(b'.', tok).is_some() && !looks_like_ip(tok) {
+        if text::has_byte(tok, b'.') && !looks_like_ip(tok) {
             if !float_seen {
                 float_seen = true;
                 if let Some(us) = text::seconds_to_micros(tok) {
@@ -269,15 +270,17 @@ fn quoted_extra<'a>(inner: &'a [u8], out: &mut Request<'a>) {
     if v.is_empty() || v == b"-" {
         return;
     }
-    if looks_like_ip(first_of_list(v)) {
-        if out.xff.is_none() {
-            out.xff = Some(text::text(v));
-        }
-        return;
-    }
+    // A request id has no dot or colon, so it never looks like an address: asking first
+    // what most quoted extras are changes nothing.
     if is_request_id(v) {
         if out.request_id.is_none() {
             out.request_id = Some(text::text(v));
+        }
+        return;
+    }
+    if looks_like_ip(first_of_list(v)) {
+        if out.xff.is_none() {
+            out.xff = Some(text::text(v));
         }
         return;
     }
@@ -291,7 +294,7 @@ fn quoted_extra<'a>(inner: &'a [u8], out: &mut Request<'a>) {
 }
 
 fn first_of_list(v: &[u8]) -> &[u8] {
-    text::trim(&v[..memchr::memchr(b',', v).unwrap_or(v.len())])
+    text::trim(&v[..v.iter().position(|&c| c == b',').unwrap_or(v.len())])
 }
 
 fn is_request_id(v: &[u8]) -> bool {

@@ -15,6 +15,7 @@
 //! - bytes ≥ 0x80 may be raw invalid UTF-8 (nginx `escape=json`): decoded lossily;
 //! - `\uXXXX` escapes, including surrogate pairs, are decoded.
 
+use super::text::quote_end;
 use crate::record::Text;
 use std::borrow::Cow;
 
@@ -218,7 +219,7 @@ impl<'a> Iterator for Members<'a> {
                     continue;
                 }
             }
-            let kend = string_end(b, i + 1)?;
+            let kend = quote_end(b, i + 1)?;
             let key = &b[i + 1..kend];
             i = skip_ws(b, kend + 1);
             if b.get(i) != Some(&b':') {
@@ -229,7 +230,7 @@ impl<'a> Iterator for Members<'a> {
             // Strings are most values: built in place, not through `scan_value`'s tuple,
             // whose copy costs a store-forwarding stall per member.
             if b.get(i) == Some(&b'"') {
-                let e = string_end(b, i + 1)?;
+                let e = quote_end(b, i + 1)?;
                 self.i = e + 1;
                 return Some((key, Val::Str(&b[i + 1..e])));
             }
@@ -246,77 +247,6 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// Index of the closing quote of a string whose content starts at `i`.
-///
-/// Sixteen bytes at a time, inline: log strings are short (keys, addresses, paths), where a
-/// library search costs more to call than it saves.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
-    while i + 16 <= b.len() {
-        // SAFETY: SSE2 is part of x86-64, `i + 16 <= b.len()` bounds the load, and an
-        // unaligned load has no alignment requirement.
-        let m = unsafe {
-            let w = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-            _mm_movemask_epi8(_mm_or_si128(
-                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'"' as i8)),
-                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'\\' as i8)),
-            ))
-        };
-        if m == 0 {
-            i += 16;
-            continue;
-        }
-        let p = i + m.trailing_zeros() as usize;
-        if b[p] == b'"' {
-            return Some(p);
-        }
-        i = p + 2;
-    }
-    string_end_words(b, i)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn string_end(b: &[u8], i: usize) -> Option<usize> {
-    string_end_words(b, i)
-}
-
-/// `string_end` eight bytes at a time (the tail of a line, and CPUs without SSE2).
-#[inline(always)]
-fn string_end_words(b: &[u8], mut i: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const QUOTES: u64 = 0x2222_2222_2222_2222;
-    const SLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
-    while let Some(w) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-        let (q, s) = (w ^ QUOTES, w ^ SLASHES);
-        // The lowest flagged byte is exact (false positives only sit above a true match).
-        let m = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HI;
-        if m == 0 {
-            i += 8;
-            continue;
-        }
-        let p = i + (m.trailing_zeros() / 8) as usize;
-        if b[p] == b'"' {
-            return Some(p);
-        }
-        i = p + 2;
-    }
-    while i < b.len() {
-        match b[i] {
-            b'"' => return Some(i),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 /// The bytes that end a bare token (a number, a literal).
@@ -336,7 +266,7 @@ static ENDS_TOKEN: [bool; 256] = {
 fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
     match *b.get(i)? {
         b'"' => {
-            let e = string_end(b, i + 1)?;
+            let e = quote_end(b, i + 1)?;
             Some((Val::Str(&b[i + 1..e]), e + 1))
         }
         b'{' | b'[' => scan_nested(b, i),
@@ -368,7 +298,7 @@ fn scan_nested(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
             while j < b.len() {
                 match b[j] {
                     b'"' => {
-                        j = string_end(b, j + 1)?;
+                        j = quote_end(b, j + 1)?;
                     }
                     c if c == open => depth += 1,
                     c if c == close => {
@@ -457,7 +387,7 @@ impl<T: Copy> Shape<T> {
             p += prefix.len();
             let start = p;
             p = if prefix.last() == Some(&b'"') {
-                string_end(line, p)? + 1
+                quote_end(line, p)? + 1
             } else {
                 scan_value(line, p)?.1
             };
@@ -517,7 +447,7 @@ impl<T: Copy> Shape<T> {
             if b.get(i) != Some(&b'"') {
                 return false;
             }
-            let Some(kend) = string_end(b, i + 1) else {
+            let Some(kend) = quote_end(b, i + 1) else {
                 return false;
             };
             let key = &b[i + 1..kend];
