@@ -820,7 +820,6 @@ fn pass<'a>(
                 client: 0,
                 method: req.method,
                 status: req.status,
-                upstream_status: req.upstream_status,
                 instance: 0,
                 input: job.input as u32,
                 line: acct.lines,

@@ -467,7 +467,6 @@ mod tests {
             client: 0,
             method: m,
             status: 409,
-            upstream_status: None,
             instance: 0,
             input: 0,
             line: 1,

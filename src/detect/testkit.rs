@@ -85,7 +85,6 @@ impl Log {
                     client: client.clone(),
                     method: *method,
                     status: *status,
-                    upstream_status: None,
                     instance: path.clone(),
                     template: templates.name(template_id).to_string(),
                     input: 0,
