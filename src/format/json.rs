@@ -346,6 +346,9 @@ pub struct Shape<T> {
     slots: Vec<(u32, Option<T>)>,
     /// Number of slots with a meaning.
     meaningful: usize,
+    /// Lines offered to `read`, and lines it took, since the shape was learnt.
+    offered: u32,
+    taken: u32,
 }
 
 impl<T> Default for Shape<T> {
@@ -354,6 +357,8 @@ impl<T> Default for Shape<T> {
             bytes: Vec::new(),
             slots: Vec::new(),
             meaningful: 0,
+            offered: 0,
+            taken: 0,
         }
     }
 }
@@ -365,10 +370,11 @@ impl<T: Copy> Shape<T> {
     /// `members()`, then `learn` it.
     #[inline]
     pub fn read<'a, E>(
-        &self,
+        &mut self,
         line: &'a [u8],
         mut each: impl FnMut(T, Val<'a>) -> Result<(), E>,
     ) -> Option<Result<(), E>> {
+        self.offered = self.offered.saturating_add(1);
         if self.slots.is_empty() {
             return None;
         }
@@ -414,7 +420,15 @@ impl<T: Copy> Shape<T> {
                 return Some(Err(e));
             }
         }
+        self.taken = self.taken.saturating_add(1);
         Some(Ok(()))
+    }
+
+    /// Should a line `read` did not take be learnt? Yes when the shape served (a new layout
+    /// takes over at once) or there is none; otherwise once in 16 lines, so that lines of
+    /// alternating layouts do not each pay for a second walk.
+    pub fn worth_learning(&self) -> bool {
+        self.slots.is_empty() || self.taken >= 16 || self.offered >= 16
     }
 
     /// Learns the shape of `line` (a well-formed flat-or-nested object, as `members()`
@@ -423,6 +437,8 @@ impl<T: Copy> Shape<T> {
         self.bytes.clear();
         self.slots.clear();
         self.meaningful = 0;
+        self.offered = 0;
+        self.taken = 0;
         if !self.learn_members(line, meaning) {
             self.bytes.clear();
             self.slots.clear();
@@ -655,7 +671,7 @@ mod tests {
         })
     }
 
-    fn through<'a>(shape: &Shape<usize>, line: &'a [u8]) -> Option<Vec<(usize, Val<'a>)>> {
+    fn through<'a>(shape: &mut Shape<usize>, line: &'a [u8]) -> Option<Vec<(usize, Val<'a>)>> {
         let mut got = Vec::new();
         shape
             .read(line, |m, v| {
@@ -671,7 +687,7 @@ mod tests {
             let mut shape = Shape::default();
             shape.learn(a.as_bytes(), meaning);
             for b in SHAPED {
-                if let Some(got) = through(&shape, b.as_bytes()) {
+                if let Some(got) = through(&mut shape, b.as_bytes()) {
                     assert_eq!(got, meaningful(b.as_bytes()), "learned {a}, read {b}");
                 }
             }
@@ -681,20 +697,50 @@ mod tests {
         let mut shape = Shape::default();
         shape.learn(SHAPED[0].as_bytes(), meaning);
         for b in &SHAPED[..3] {
-            assert!(through(&shape, b.as_bytes()).is_some(), "{b}");
+            assert!(through(&mut shape, b.as_bytes()).is_some(), "{b}");
         }
         for b in &SHAPED[3..] {
-            assert!(through(&shape, b.as_bytes()).is_none(), "{b}");
+            assert!(through(&mut shape, b.as_bytes()).is_none(), "{b}");
         }
         for own in [3, 4, 5, 7, 8, 13] {
             shape.learn(SHAPED[own].as_bytes(), meaning);
-            assert!(through(&shape, SHAPED[own].as_bytes()).is_some(), "{own}");
+            assert!(
+                through(&mut shape, SHAPED[own].as_bytes()).is_some(),
+                "{own}"
+            );
         }
         // Unfinished or empty objects, and stray list elements, teach nothing.
         for bad in [6, 9, 10, 11, 12] {
             shape.learn(SHAPED[bad].as_bytes(), meaning);
-            assert!(through(&shape, SHAPED[bad].as_bytes()).is_none(), "{bad}");
+            assert!(
+                through(&mut shape, SHAPED[bad].as_bytes()).is_none(),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn alternating_layouts_are_learnt_now_and_then_a_new_one_at_once() {
+        let mut shape = Shape::default();
+        let (a, b) = (SHAPED[0].as_bytes(), SHAPED[8].as_bytes());
+        // Whether the line was learnt.
+        let offer = |shape: &mut Shape<usize>, line: &[u8]| {
+            let learn = through(shape, line).is_none() && shape.worth_learning();
+            if learn {
+                shape.learn(line, meaning);
+            }
+            learn
+        };
+        let learnt = (0..64)
+            .filter(|k| offer(&mut shape, if k % 2 == 0 { a } else { b }))
+            .count();
+        assert!(learnt <= 5, "{learnt} learnt");
+        // After a run of one layout, the next layout is learnt on its first line.
+        for _ in 0..20 {
+            offer(&mut shape, a);
+        }
+        assert!(offer(&mut shape, b));
+        assert!(through(&mut shape, b).is_some());
     }
 
     #[test]
@@ -737,7 +783,7 @@ mod tests {
             } else {
                 changed[at] = byte;
             }
-            if let Some(got) = through(&shape, &changed) {
+            if let Some(got) = through(&mut shape, &changed) {
                 proptest::prop_assert_eq!(got, meaningful(&changed));
             }
         }

@@ -117,7 +117,9 @@ impl Format for NginxJson {
                         apply(r, v)?;
                     }
                 }
-                cx.json_shape.learn(line, role);
+                if cx.json_shape.worth_learning() {
+                    cx.json_shape.learn(line, role);
+                }
             }
         }
         seen.check()
