@@ -375,7 +375,8 @@ impl<T: Copy> Shape<T> {
         mut each: impl FnMut(T, Val<'a>) -> Result<(), E>,
     ) -> Option<Result<(), E>> {
         self.offered = self.offered.saturating_add(1);
-        if self.slots.is_empty() {
+        // Positions are kept as u32: a line of 4 GiB or more is left to `members()`.
+        if self.slots.is_empty() || u32::try_from(line.len()).is_err() {
             return None;
         }
         // First the whole line is matched, then values are handed out: a line that leaves
@@ -446,7 +447,7 @@ impl<T: Copy> Shape<T> {
     }
 
     fn learn_members(&mut self, line: &[u8], meaning: impl Fn(&[u8]) -> Option<T>) -> bool {
-        let Some(obj) = object(line) else {
+        let Some(obj) = object(line).filter(|_| u32::try_from(line.len()).is_ok()) else {
             return false;
         };
         let b = line;
