@@ -15,7 +15,7 @@
 //! - hyphenated header-style keys (`x-request-id`, `user-agent`, `x-forwarded-for`,
 //!   `:authority`) are accepted as aliases.
 
-use super::fields::{self, Role, Seen, Unit};
+use super::fields::{self, KeyMeaning, Role, Seen, Unit};
 use super::{Format, LineContext, envoy, json};
 use crate::record::{Request, Skip, Text};
 
@@ -35,6 +35,16 @@ fn role(key: &[u8]) -> Option<Role> {
         b"bytes_sent" => Role::Bytes,
         _ => return None,
     })
+}
+
+/// The status, read Envoy's way (`0`, no response, is a status of its own).
+const RESPONSE_CODE: KeyMeaning = KeyMeaning::Own(0);
+
+fn meaning(key: &[u8]) -> Option<KeyMeaning> {
+    match key {
+        b"response_code" | b"RESPONSE_CODE" => Some(RESPONSE_CODE),
+        _ => role(key).map(KeyMeaning::Role),
+    }
 }
 
 impl Format for EnvoyJson {
@@ -61,14 +71,30 @@ impl Format for EnvoyJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let mut seen = Seen::default();
-        for (k, v) in obj.members() {
-            if k == b"response_code" || k == b"RESPONSE_CODE" {
+        let time_cache = &mut cx.time_cache;
+        let mut apply = |m: KeyMeaning, v: json::Val<'a>| match m {
+            RESPONSE_CODE => {
                 out.status = envoy::status_or_zero(v.raw()).ok_or(Skip::BAD_STATUS)?;
                 seen.status = true;
-            } else if let Some(r) = role(k) {
-                fields::apply_json(r, v, &mut cx.time_cache, out, &mut seen)?;
+                Ok(())
+            }
+            KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+            KeyMeaning::Own(_) => Ok(()),
+        };
+        // One `json_format` writes every line: read through the last line's layout.
+        match cx.json_shape.read(line, &mut apply) {
+            Some(applied) => applied?,
+            None => {
+                let obj = json::object(line).ok_or(Skip::MALFORMED)?;
+                for (k, v) in obj.members() {
+                    if let Some(m) = meaning(k) {
+                        apply(m, v)?;
+                    }
+                }
+                if cx.json_shape.worth_learning() {
+                    cx.json_shape.learn(line, meaning);
+                }
             }
         }
         seen.check()?;
@@ -99,6 +125,28 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&EnvoyJson, line)
+    }
+
+    #[test]
+    fn lines_read_in_turn_are_read_as_alone() {
+        let lines = crate::format::testing::layout_runs(
+            EnvoyJson.sample(),
+            &[
+                ("\"response_code\":409", "\"response_code\":0"),
+                ("\"response_code\":409", "\"response_code\":\"409\""),
+                ("\"response_code\":409", "\"RESPONSE_CODE\":409"),
+                ("\"response_code\"", "\"response_cod_\""),
+                ("\"response_code\":409,", ""),
+                ("[2001:db8::7]:51544", ""),
+                (
+                    "\"x_forwarded_for\":null",
+                    "\"x_forwarded_for\":\"198.51.100.4\"",
+                ),
+                ("okhttp", "ok\\\"http"),
+                ("\"x_forwarded_for\":null}", "\"x_forwarded_for\":nu"),
+            ],
+        );
+        crate::format::testing::assert_same_in_turn(&EnvoyJson, &lines);
     }
 
     #[test]

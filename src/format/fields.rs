@@ -32,6 +32,14 @@ pub enum Unit {
     Suffix,
 }
 
+/// What a JSON key means to a format, as `json::Shape` keeps it per member: a role the
+/// fields share, or a meaning of the format's own, numbered by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMeaning {
+    Role(Role),
+    Own(u8),
+}
+
 /// What a field means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

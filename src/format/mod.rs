@@ -35,6 +35,46 @@ pub(crate) mod testing {
         f.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
     }
+
+    /// Parses `lines` one after another through one context, as the pass does (a parser may
+    /// carry state from line to line: the JSON layouts), and asserts that each line gives
+    /// what it gives alone, in full and in lite parsing.
+    pub fn assert_same_in_turn(f: &dyn Format, lines: &[String]) {
+        for lite in [false, true] {
+            let mut cx = LineContext {
+                lite,
+                ..Default::default()
+            };
+            for line in lines {
+                let mut r = Request::default();
+                let in_turn = f
+                    .parse(line.as_bytes(), &mut cx, &mut r)
+                    .map(|_| format!("{r:?}"));
+                let mut own = LineContext {
+                    lite,
+                    ..Default::default()
+                };
+                let mut a = Request::default();
+                let alone = f
+                    .parse(line.as_bytes(), &mut own, &mut a)
+                    .map(|_| format!("{a:?}"));
+                assert_eq!(in_turn, alone, "lite {lite}: {line}");
+            }
+        }
+    }
+
+    /// A run of lines shaped like `sample` (numbers changed), then its variants, each
+    /// between copies of the sample: what a parser that remembers layouts must get right.
+    pub fn layout_runs(sample: &str, variants: &[(&str, &str)]) -> Vec<String> {
+        let mut lines: Vec<String> = (0..20)
+            .map(|k| sample.replacen("409", &format!("{}", 200 + k), 1))
+            .collect();
+        for (from, to) in variants {
+            lines.push(sample.replacen(from, to, 1));
+            lines.push(sample.to_string());
+        }
+        lines
+    }
 }
 pub mod traefik;
 pub mod w3c;
@@ -60,7 +100,7 @@ pub struct LineContext<'h> {
     /// The column mapping built from the W3C `#Fields:` directive in force.
     pub w3c: w3c::Columns,
     /// The member layout of the last JSON line read in full (see `json::Shape`).
-    pub json_shape: json::Shape<fields::Role>,
+    pub json_shape: json::Shape<fields::KeyMeaning>,
 }
 
 /// One access-log format.

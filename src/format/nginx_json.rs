@@ -22,7 +22,7 @@
 //! - `$time_local`/`$msec` are log-write times (anchor End);
 //! - request headers logged as `http_<name>` answer `--client header:<name>`.
 
-use super::fields::{self, Role, Seen, Unit};
+use super::fields::{self, KeyMeaning, Role, Seen, Unit};
 use super::{Format, LineContext, json};
 use crate::record::{Request, Skip, Text};
 
@@ -100,12 +100,11 @@ impl Format for NginxJson {
         let mut seen = Seen::default();
         let lite = cx.lite;
         let time_cache = &mut cx.time_cache;
-        let mut apply = |r: Role, v| {
-            if !lite || fields::needed_in_lite(r) {
+        let mut apply = |m: KeyMeaning, v| match m {
+            KeyMeaning::Role(r) if !lite || fields::needed_in_lite(r) => {
                 fields::apply_json(r, v, time_cache, out, &mut seen)
-            } else {
-                Ok(())
             }
+            _ => Ok(()),
         };
         // Lines from one `log_format` share their layout: read through the last one's.
         match cx.json_shape.read(line, &mut apply) {
@@ -114,11 +113,11 @@ impl Format for NginxJson {
                 let obj = json::object(line).ok_or(Skip::MALFORMED)?;
                 for (k, v) in obj.members() {
                     if let Some(r) = role(k) {
-                        apply(r, v)?;
+                        apply(KeyMeaning::Role(r), v)?;
                     }
                 }
                 if cx.json_shape.worth_learning() {
-                    cx.json_shape.learn(line, role);
+                    cx.json_shape.learn(line, |k| role(k).map(KeyMeaning::Role));
                 }
             }
         }
@@ -141,6 +140,30 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&NginxJson, line)
+    }
+
+    #[test]
+    fn lines_read_in_turn_are_read_as_alone() {
+        let lines = crate::format::testing::layout_runs(
+            NginxJson.sample(),
+            &[
+                ("\"status\":409", "\"status\":\"409\""),
+                ("\"status\":409", "\"status\": 409"),
+                ("\"status\":409", "\"status\":"),
+                ("\"status\":409,", ""),
+                ("\"remote_addr\"", "\"client\""),
+                ("\"remote_addr\"", "\"remote_user\""),
+                ("203.0.113.7", "2001:db8::1"),
+                ("\"request_time\":0.042", "\"request_time\":0.040, 0.002"),
+                ("okhttp", "ok\\\"http"),
+                (
+                    "\"key_live_7Hq2\"}",
+                    "\"key_live_7Hq2\",\"extra\":{\"a\":[1]}}",
+                ),
+                ("\"key_live_7Hq2\"}", "\"key_li"),
+            ],
+        );
+        crate::format::testing::assert_same_in_turn(&NginxJson, &lines);
     }
 
     #[test]
