@@ -73,7 +73,8 @@ impl Format for EnvoyJson {
     ) -> Result<(), Skip> {
         let mut seen = Seen::default();
         let time_cache = &mut cx.time_cache;
-        let mut apply = |m: KeyMeaning, v: json::Val<'a>| match m {
+        // One `json_format` writes every line: they share their layout.
+        json::read_members(&mut cx.json_shape, line, meaning, |m, v| match m {
             RESPONSE_CODE => {
                 out.status = envoy::status_or_zero(v.raw()).ok_or(Skip::BAD_STATUS)?;
                 seen.status = true;
@@ -81,22 +82,8 @@ impl Format for EnvoyJson {
             }
             KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
             KeyMeaning::Own(_) => Ok(()),
-        };
-        // One `json_format` writes every line: read through the last line's layout.
-        match cx.json_shape.read(line, &mut apply) {
-            Some(applied) => applied?,
-            None => {
-                let obj = json::object(line).ok_or(Skip::MALFORMED)?;
-                for (k, v) in obj.members() {
-                    if let Some(m) = meaning(k) {
-                        apply(m, v)?;
-                    }
-                }
-                if cx.json_shape.worth_learning() {
-                    cx.json_shape.learn(line, meaning);
-                }
-            }
-        }
+        })
+        .ok_or(Skip::MALFORMED)??;
         seen.check()?;
         if out.remote.is_empty()
             && let Some(x) = out.xff.clone()

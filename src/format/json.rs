@@ -498,6 +498,33 @@ impl<T: Copy> Shape<T> {
     }
 }
 
+/// Reads the meaningful members of the object `line`, in order, through `shape` when the line
+/// has the layout of the ones before (lines from one template), else member by member, then
+/// learns its layout (now and then: see `Shape::worth_learning`). `None` when the line is
+/// not an object; otherwise the first error `each` returned, if any.
+#[inline]
+pub fn read_members<'a, T: Copy, E>(
+    shape: &mut Shape<T>,
+    line: &'a [u8],
+    meaning: impl Fn(&[u8]) -> Option<T>,
+    mut each: impl FnMut(T, Val<'a>) -> Result<(), E>,
+) -> Option<Result<(), E>> {
+    if let Some(applied) = shape.read(line, &mut each) {
+        return Some(applied);
+    }
+    for (k, v) in object(line)?.members() {
+        if let Some(m) = meaning(k)
+            && let Err(e) = each(m, v)
+        {
+            return Some(Err(e));
+        }
+    }
+    if shape.worth_learning() {
+        shape.learn(line, meaning);
+    }
+    Some(Ok(()))
+}
+
 /// `line[p..]` starts with `prefix`; word at a time (prefixes are a key and some quotes:
 /// a library `memcmp` call costs more than the compare).
 #[inline(always)]

@@ -100,27 +100,22 @@ impl Format for NginxJson {
         let mut seen = Seen::default();
         let lite = cx.lite;
         let time_cache = &mut cx.time_cache;
-        let mut apply = |m: KeyMeaning, v| match m {
-            KeyMeaning::Role(r) if !lite || fields::needed_in_lite(r) => {
-                fields::apply_json(r, v, time_cache, out, &mut seen)
-            }
-            _ => Ok(()),
-        };
-        // Lines from one `log_format` share their layout: read through the last one's.
-        match cx.json_shape.read(line, &mut apply) {
-            Some(applied) => applied?,
-            None => {
-                let obj = json::object(line).ok_or(Skip::MALFORMED)?;
-                for (k, v) in obj.members() {
-                    if let Some(r) = role(k) {
-                        apply(KeyMeaning::Role(r), v)?;
-                    }
-                }
-                if cx.json_shape.worth_learning() {
-                    cx.json_shape.learn(line, |k| role(k).map(KeyMeaning::Role));
-                }
-            }
-        }
+        // Lines from one `log_format` share their layout. A lite read gives meaning only to
+        // the keys it needs, so the others are stepped over.
+        json::read_members(
+            &mut cx.json_shape,
+            line,
+            |k| {
+                role(k)
+                    .filter(|&r| !lite || fields::needed_in_lite(r))
+                    .map(KeyMeaning::Role)
+            },
+            |m, v| match m {
+                KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+                KeyMeaning::Own(_) => Ok(()),
+            },
+        )
+        .ok_or(Skip::MALFORMED)??;
         seen.check()
     }
 
