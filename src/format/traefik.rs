@@ -21,7 +21,7 @@
 //!   `request_<Name>` (used for `--client header:NAME`, user agent, X-Forwarded-For,
 //!   X-Request-Id); non-access lines (no `RequestMethod`) are skipped as `not_access_log`.
 
-use super::fields::{self, Role, Seen, Unit};
+use super::fields::{self, KeyMeaning, Role, Seen, Unit};
 use super::text::{self, optional, quoted, skip_spaces, token};
 use super::{Format, LineContext, json};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
@@ -143,6 +143,27 @@ fn header_key(key: &[u8]) -> Option<&[u8]> {
     key.strip_prefix(b"request_")
 }
 
+/// Request headers Traefik logs as `request_<Header>` that a request keeps.
+const USER_AGENT: KeyMeaning = KeyMeaning::Own(0);
+const XFF: KeyMeaning = KeyMeaning::Own(1);
+const REQUEST_ID: KeyMeaning = KeyMeaning::Own(2);
+
+fn json_meaning(key: &[u8]) -> Option<KeyMeaning> {
+    if let Some(r) = json_role(key) {
+        return Some(KeyMeaning::Role(r));
+    }
+    let h = header_key(key)?;
+    if h.eq_ignore_ascii_case(b"User-Agent") {
+        Some(USER_AGENT)
+    } else if h.eq_ignore_ascii_case(b"X-Forwarded-For") {
+        Some(XFF)
+    } else if h.eq_ignore_ascii_case(b"X-Request-Id") {
+        Some(REQUEST_ID)
+    } else {
+        None
+    }
+}
+
 impl Format for TraefikJson {
     fn name(&self) -> &'static str {
         "traefik-json"
@@ -166,25 +187,26 @@ impl Format for TraefikJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let mut seen = Seen::default();
         let mut origin_status: Option<u16> = None;
-        for (k, v) in obj.members() {
-            if let Some(r) = json_role(k) {
-                fields::apply(r, v.raw(), v.text(), &mut cx.time_cache, out, &mut seen)?;
-                if r == Role::UpstreamStatus {
-                    origin_status = out.upstream_status;
+        let time_cache = &mut cx.time_cache;
+        // One Traefik writes every line with the same keys: they share their layout.
+        json::read_members(&mut cx.json_shape, line, json_meaning, |m, v| {
+            match m {
+                KeyMeaning::Role(r) => {
+                    fields::apply(r, v.raw(), v.text(), time_cache, out, &mut seen)?;
+                    if r == Role::UpstreamStatus {
+                        origin_status = out.upstream_status;
+                    }
                 }
-            } else if let Some(h) = header_key(k) {
-                if h.eq_ignore_ascii_case(b"User-Agent") {
-                    out.user_agent = v.text();
-                } else if h.eq_ignore_ascii_case(b"X-Forwarded-For") {
-                    out.xff = v.text();
-                } else if h.eq_ignore_ascii_case(b"X-Request-Id") {
-                    out.request_id = v.text();
-                }
+                USER_AGENT => out.user_agent = v.text(),
+                XFF => out.xff = v.text(),
+                REQUEST_ID => out.request_id = v.text(),
+                KeyMeaning::Own(_) => {}
             }
-        }
+            Ok(())
+        })
+        .ok_or(Skip::MALFORMED)??;
         if out.method == Method::Other && out.target.is_empty() && !seen.status {
             return Err(NOT_ACCESS);
         }
@@ -241,6 +263,24 @@ mod tests {
         let r = parse(&Traefik, r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#).unwrap();
         assert_eq!((r.user.as_deref(), r.duration_us), (Some("frank"), None));
         assert!(Traefik.detect(Traefik.sample().as_bytes()));
+    }
+
+    #[test]
+    fn json_lines_read_in_turn_are_read_as_alone() {
+        let lines = crate::format::testing::layout_runs(
+            TraefikJson.sample(),
+            &[
+                ("\"DownstreamStatus\":409", "\"DownstreamStatus\":\"409\""),
+                ("\"DownstreamStatus\":409,", ""),
+                ("\"DownstreamStatus\"", "\"DownstreamStatu_\""),
+                ("\"request_User-Agent\"", "\"request_X-Request-Id\""),
+                ("\"request_User-Agent\"", "\"request_user-agent\""),
+                ("okhttp", "ok\\\"http"),
+                ("\"StartUTC\":\"2026", "\"StartUTC\": \"2026"),
+                ("\"time\":\"2026-03-02T09:14:05Z\"}", "\"time\":\"2026-03"),
+            ],
+        );
+        crate::format::testing::assert_same_in_turn(&TraefikJson, &lines);
     }
 
     #[test]
