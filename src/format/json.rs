@@ -227,13 +227,6 @@ impl<'a> Iterator for Members<'a> {
                 return None;
             }
             i = skip_ws(b, i + 1);
-            // Strings are most values: built in place, not through `scan_value`'s tuple,
-            // whose copy costs a store-forwarding stall per member.
-            if b.get(i) == Some(&b'"') {
-                let e = quote_end(b, i + 1)?;
-                self.i = e + 1;
-                return Some((key, Val::Str(&b[i + 1..e])));
-            }
             let (v, end) = scan_value(b, i)?;
             self.i = end;
             return Some((key, v));
@@ -344,8 +337,6 @@ pub struct Shape<T> {
     bytes: Vec<u8>,
     /// Per member: where its prefix ends in `bytes`, and what its key means.
     slots: Vec<(u32, Option<T>)>,
-    /// Number of slots with a meaning.
-    meaningful: usize,
     /// Lines offered to `read`, and lines it took, since the shape was learnt.
     offered: u32,
     taken: u32,
@@ -356,7 +347,6 @@ impl<T> Default for Shape<T> {
         Shape {
             bytes: Vec::new(),
             slots: Vec::new(),
-            meaningful: 0,
             offered: 0,
             taken: 0,
         }
@@ -437,7 +427,6 @@ impl<T: Copy> Shape<T> {
     pub fn learn(&mut self, line: &[u8], meaning: impl Fn(&[u8]) -> Option<T>) {
         self.bytes.clear();
         self.slots.clear();
-        self.meaningful = 0;
         self.offered = 0;
         self.taken = 0;
         if !self.learn_members(line, meaning) {
@@ -453,6 +442,7 @@ impl<T: Copy> Shape<T> {
         let b = line;
         let mut i = line.len() - obj.0.len() + 1;
         let mut from = 0;
+        let mut meaningful = 0;
         loop {
             i = skip_ws(b, i);
             match b.get(i) {
@@ -480,10 +470,10 @@ impl<T: Copy> Shape<T> {
             };
             let m = meaning(key);
             if m.is_some() {
-                if self.meaningful == SHAPE_MEANINGFUL {
+                if meaningful == SHAPE_MEANINGFUL {
                     return false;
                 }
-                self.meaningful += 1;
+                meaningful += 1;
             }
             self.bytes.extend_from_slice(&b[from..start]);
             self.slots.push((self.bytes.len() as u32, m));
