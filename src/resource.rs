@@ -428,10 +428,15 @@ impl Templater {
             Some(&pid) => pid,
             None => {
                 let pid = self.template_id(parent, cache);
-                if cache.parents.len() >= TemplateCache::MAX_PARENTS {
-                    cache.parents.clear();
+                // Only parents that are their own template (no identifier in them) are
+                // kept: one holding an id is rarely met again, and keeping it would cost an
+                // allocation on most lines.
+                if *cache.names[pid as usize] == *parent {
+                    if cache.parents.len() >= TemplateCache::MAX_PARENTS {
+                        cache.parents.clear();
+                    }
+                    cache.parents.insert(parent.into(), pid);
                 }
-                cache.parents.insert(parent.into(), pid);
                 pid
             }
         };

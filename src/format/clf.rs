@@ -32,6 +32,7 @@ use super::text::{
 use super::{Format, LineContext};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
 use crate::timestamp::parse_clf;
+use std::borrow::Cow;
 
 /// Which CLF family member this instance detects as. Both parse the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,10 +411,10 @@ impl Format for Clf {
             out.time = time;
             out.anchor = TimeAnchor::End;
             out.method = h.method;
-            out.target = text::text(h.target);
+            out.target = h.target;
             out.status = h.status;
             out.bytes_sent = h.bytes;
-            out.remote = host_text(h.remote);
+            out.remote = Cow::Borrowed(h.remote);
             out.user = h.user.map(text::text);
             if !cx.lite {
                 after_bytes(h.rest, out);
@@ -487,11 +488,11 @@ fn after_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
 
 /// The start of a line in its usual shape, up to the bytes sent.
 struct Head<'a> {
-    remote: &'a [u8],
+    remote: &'a str,
     user: Option<&'a [u8]>,
     time: &'a [u8],
     method: Method,
-    target: &'a [u8],
+    target: Text<'a>,
     status: u16,
     bytes: Option<u64>,
     /// After the bytes sent, from the space that ends them.
@@ -538,7 +539,8 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
     if i == 0 || colons == 1 {
         return None;
     }
-    let remote = &line[..i];
+    // SAFETY: every byte up to `i` is an address byte, all of which are ASCII.
+    let remote = unsafe { std::str::from_utf8_unchecked(&line[..i]) };
     // ` - USER [`, nearly always ` - - [`.
     let (user, t) = if line.get(i..i + 6)? == b" - - [" {
         (None, i + 5)
@@ -578,12 +580,23 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
         _ => return None,
     };
     // TARGET up to a space; a quote or backslash first means the general parser's case.
-    let tlen = memchr::memchr3(b' ', b'"', b'\\', &line[target_at..])?;
-    let e = target_at + tlen;
-    if line[e] != b' ' {
-        return None;
-    }
-    let target = &line[target_at..e];
+    let stop = text::plain_end(line, target_at)?;
+    let (e, target) = match line[stop] {
+        // SAFETY: `plain_end` stops at the first byte that is not ASCII, so the target,
+        // which ends before it, is ASCII.
+        b' ' => (
+            stop,
+            Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&line[target_at..stop]) }),
+        ),
+        0x80.. => {
+            let e = stop + memchr::memchr3(b' ', b'"', b'\\', &line[stop..])?;
+            if line[e] != b' ' {
+                return None;
+            }
+            (e, text::text(&line[target_at..e]))
+        }
+        _ => return None,
+    };
     // ` HTTP/x.y" STATUS BYTES`
     let q = match line.get(e..e + 10)? {
         b" HTTP/1.1\"" | b" HTTP/2.0\"" | b" HTTP/1.0\"" | b" HTTP/3.0\"" => e + 10,
@@ -688,6 +701,8 @@ mod tests {
         r#"1.2.3.4 ] "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
         r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a\x22b HTTP/1.1" 409 1 "-" "a \"q\" b""#,
         r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "PUT /a\\b HTTP/1.1" 409 1 "-" "x""#,
+        "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}/r\u{e9}sum\u{e9}s/a-longer-path HTTP/1.1\" 200 1",
+        "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}\"x HTTP/1.1\" 200 1",
     ];
 
     #[test]
@@ -699,6 +714,10 @@ mod tests {
         assert!(usual(SHAPES[0].as_bytes()).is_some());
         assert!(usual(SHAPES[1].as_bytes()).is_some());
         assert!(usual(SHAPES[2].as_bytes()).is_none());
+        // Text that is not ASCII stays on it.
+        let h = usual(SHAPES[21].as_bytes()).unwrap();
+        assert_eq!(h.target, "/caf\u{e9}/r\u{e9}sum\u{e9}s/a-longer-path");
+        assert!(usual(SHAPES[22].as_bytes()).is_none());
         // Escapes leave the usual path and are decoded by the general one.
         assert!(usual(SHAPES[19].as_bytes()).is_none());
         let r = parse(SHAPES[19]).unwrap();
