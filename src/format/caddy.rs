@@ -27,7 +27,7 @@ const NOT_ACCESS: Skip = Skip("not_access_log");
 
 fn duration(v: json::Val<'_>) -> Option<u64> {
     match v {
-        json::Val::Str(s) => fields::duration(s, Unit::Suffix),
+        json::Val::Str(_) | json::Val::Plain(_) => fields::duration(v.raw(), Unit::Suffix),
         json::Val::Num(n) if memchr::memchr(b'.', n).is_none() && n.len() > 6 => {
             fields::duration(n, Unit::Ns)
         }

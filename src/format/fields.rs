@@ -173,7 +173,25 @@ pub fn last_status(b: &[u8]) -> Option<u16> {
 /// Sets the remote address (and X-Forwarded-For for lists) from an address field.
 pub fn set_remote<'a>(v: Text<'a>, out: &mut Request<'a>) {
     let t: &str = &v;
-    if t.bytes().any(|c| c == b',') {
+    // One pass for the usual short address: a comma makes it a list, and exactly one colon
+    // (outside brackets) a port, as `text::strip_port` reads it.
+    let (mut comma, mut colons, mut colon) = (false, 0, 0);
+    for (i, c) in t.bytes().enumerate() {
+        if c == b',' {
+            comma = true;
+            break;
+        }
+        if c == b':' {
+            colons += 1;
+            colon = i;
+        }
+    }
+    if !comma && !t.starts_with('[') {
+        let end = if colons == 1 { colon } else { t.len() };
+        out.remote = sub(&v, |s| &s[..end]);
+        return;
+    }
+    if comma {
         let first = t.split(',').next().unwrap_or("").trim();
         let first = std::str::from_utf8(text::strip_port(first.as_bytes()))
             .unwrap_or(first)
@@ -433,5 +451,35 @@ mod tests {
         assert_eq!(r.xff.as_deref(), Some("203.0.113.9, 10.0.0.1"));
         set_remote(Text::Borrowed("[2001:db8::1]:443"), &mut r);
         assert_eq!(r.remote, "2001:db8::1");
+    }
+
+    #[test]
+    fn a_single_address_loses_its_port_as_strip_port_says() {
+        for a in [
+            "10.0.0.1",
+            "10.0.0.1:5000",
+            "2001:db8::1",
+            "::1",
+            "[::1]:56348",
+            "[2001:db8::1]",
+            "host.example:8080",
+            "unix:",
+            ":",
+            "",
+            "caf\u{e9}:1",
+        ] {
+            for owned in [false, true] {
+                let mut r = Request::default();
+                let v = if owned {
+                    Text::Owned(a.to_string())
+                } else {
+                    Text::Borrowed(a)
+                };
+                set_remote(v, &mut r);
+                let want = std::str::from_utf8(text::strip_port(a.as_bytes())).unwrap();
+                assert_eq!(r.remote, want, "{a}");
+                assert!(r.xff.is_none());
+            }
+        }
     }
 }

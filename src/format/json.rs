@@ -15,7 +15,7 @@
 //! - bytes ≥ 0x80 may be raw invalid UTF-8 (nginx `escape=json`): decoded lossily;
 //! - `\uXXXX` escapes, including surrogate pairs, are decoded.
 
-use super::text::quote_end;
+use super::text::{quote_end, string_end};
 use crate::record::Text;
 use std::borrow::Cow;
 
@@ -24,6 +24,9 @@ use std::borrow::Cow;
 pub enum Val<'a> {
     /// The raw inside of a string (escapes not undone).
     Str(&'a [u8]),
+    /// The inside of a string found plain while scanning it (ASCII, no escapes): its text
+    /// as it stands, with no second look.
+    Plain(&'a str),
     /// A number (or, leniently, any bare token that is not a literal).
     Num(&'a [u8]),
     True,
@@ -41,9 +44,20 @@ impl<'a> Val<'a> {
     pub fn raw(&self) -> &'a [u8] {
         match *self {
             Val::Str(s) | Val::Num(s) => s,
+            Val::Plain(s) => s.as_bytes(),
             Val::True => b"true",
             Val::False => b"false",
             _ => b"",
+        }
+    }
+
+    /// The raw inside of a string; `None` for other values.
+    #[inline]
+    pub fn string_body(&self) -> Option<&'a [u8]> {
+        match *self {
+            Val::Str(s) => Some(s),
+            Val::Plain(s) => Some(s.as_bytes()),
+            _ => None,
         }
     }
 
@@ -53,6 +67,8 @@ impl<'a> Val<'a> {
     pub fn text(&self) -> Option<Text<'a>> {
         match *self {
             Val::Str(s) if s.is_empty() || s == b"-" => None,
+            Val::Plain(s) if s.is_empty() || s == "-" => None,
+            Val::Plain(s) => Some(Cow::Borrowed(s)),
             Val::Str(s) => Some(match super::text::plain_ascii_str(s) {
                 Some(t) => Cow::Borrowed(t),
                 None => unescape(s),
@@ -70,6 +86,7 @@ impl<'a> Val<'a> {
     pub fn present(&self) -> bool {
         match *self {
             Val::Str(s) | Val::Num(s) => !(s.is_empty() || s == b"-"),
+            Val::Plain(s) => !(s.is_empty() || s == "-"),
             Val::True | Val::False => true,
             _ => false,
         }
@@ -254,13 +271,24 @@ static ENDS_TOKEN: [bool; 256] = {
     t
 };
 
+/// A string's inside as a value: `Plain` when the scan found it plain.
+#[inline(always)]
+fn string(body: &[u8], plain: bool) -> Val<'_> {
+    if plain {
+        // SAFETY: `string_end` says plain only for an all-ASCII body, which is valid UTF-8.
+        Val::Plain(unsafe { std::str::from_utf8_unchecked(body) })
+    } else {
+        Val::Str(body)
+    }
+}
+
 /// Scans the value starting at `i`; returns it and the index after it.
 #[inline(always)]
 fn scan_value(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
     match *b.get(i)? {
         b'"' => {
-            let e = quote_end(b, i + 1)?;
-            Some((Val::Str(&b[i + 1..e]), e + 1))
+            let (e, plain) = string_end(b, i + 1)?;
+            Some((string(&b[i + 1..e], plain), e + 1))
         }
         b'{' | b'[' => scan_nested(b, i),
         _ => {
@@ -371,7 +399,7 @@ impl<T: Copy> Shape<T> {
         }
         // First the whole line is matched, then values are handed out: a line that leaves
         // the shape half-way must not have been half-applied.
-        let mut found = [(0u32, 0u32); SHAPE_MEANINGFUL];
+        let mut found = [(0u32, 0u32, false); SHAPE_MEANINGFUL];
         let mut n = 0;
         let mut p = 0usize;
         let mut from = 0usize;
@@ -383,13 +411,16 @@ impl<T: Copy> Shape<T> {
             }
             p += prefix.len();
             let start = p;
+            let mut plain = false;
             p = if prefix.last() == Some(&b'"') {
-                quote_end(line, p)? + 1
+                let (e, is_plain) = string_end(line, p)?;
+                plain = is_plain;
+                e + 1
             } else {
                 scan_value(line, p)?.1
             };
             if meaning.is_some() {
-                found[n] = (start as u32, p as u32);
+                found[n] = (start as u32, p as u32, plain);
                 n += 1;
             }
         }
@@ -400,10 +431,10 @@ impl<T: Copy> Shape<T> {
         let mut k = 0;
         for &(to, meaning) in &self.slots {
             let Some(m) = meaning else { continue };
-            let (s, e) = (found[k].0 as usize, found[k].1 as usize);
+            let (s, e, plain) = (found[k].0 as usize, found[k].1 as usize, found[k].2);
             k += 1;
             let v = if self.bytes[to as usize - 1] == b'"' {
-                Val::Str(&line[s..e - 1])
+                string(&line[s..e - 1], plain)
             } else {
                 scan_value(line, s).map_or(Val::Null, |(v, _)| v)
             };

@@ -107,11 +107,30 @@ fn quote_end_words(b: &[u8], mut i: usize) -> Option<usize> {
 /// Index of the first byte at or after `i` that ends a plain unquoted token: a space, a
 /// quote, a backslash, or a byte that is not ASCII; `None` when there is none. Everything
 /// before it is ASCII, so a token it ends needs no UTF-8 check.
-///
-/// Sixteen bytes at a time, like `quote_end`: a request target is one or two steps.
+#[inline(always)]
+pub fn plain_end(b: &[u8], i: usize) -> Option<usize> {
+    first_stop::<true>(b, i)
+}
+
+/// Index of the closing quote of a string whose content starts at `i` (like `quote_end`),
+/// and whether the content is plain: all ASCII, no escapes, so usable as text as it stands.
+#[inline(always)]
+pub fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    let p = first_stop::<false>(b, i)?;
+    if b[p] == b'"' {
+        Some((p, true))
+    } else {
+        // An escape or a byte that is not ASCII: not plain, and an escaped quote is no end.
+        quote_end(b, p).map(|e| (e, false))
+    }
+}
+
+/// The first quote, backslash or byte that is not ASCII at or after `i`, and with `SPACE`
+/// the first space too. Sixteen bytes at a time, like `quote_end`: the fields it serves
+/// (request targets, JSON strings) are one or two steps.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub fn plain_end(b: &[u8], mut i: usize) -> Option<usize> {
+fn first_stop<const SPACE: bool>(b: &[u8], mut i: usize) -> Option<usize> {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -120,13 +139,13 @@ pub fn plain_end(b: &[u8], mut i: usize) -> Option<usize> {
         // unaligned load has no alignment requirement.
         let m = unsafe {
             let w = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-            let stops = _mm_or_si128(
-                _mm_or_si128(
-                    _mm_cmpeq_epi8(w, _mm_set1_epi8(b' ' as i8)),
-                    _mm_cmpeq_epi8(w, _mm_set1_epi8(b'"' as i8)),
-                ),
+            let mut stops = _mm_or_si128(
+                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'"' as i8)),
                 _mm_cmpeq_epi8(w, _mm_set1_epi8(b'\\' as i8)),
             );
+            if SPACE {
+                stops = _mm_or_si128(stops, _mm_cmpeq_epi8(w, _mm_set1_epi8(b' ' as i8)));
+            }
             // The high bit of every byte is set exactly for the non-ASCII ones.
             _mm_movemask_epi8(_mm_or_si128(stops, w))
         };
@@ -135,24 +154,25 @@ pub fn plain_end(b: &[u8], mut i: usize) -> Option<usize> {
         }
         i += 16;
     }
-    plain_end_bytes(b, i)
+    first_stop_bytes::<SPACE>(b, i)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-pub fn plain_end(b: &[u8], i: usize) -> Option<usize> {
-    plain_end_bytes(b, i)
+fn first_stop<const SPACE: bool>(b: &[u8], i: usize) -> Option<usize> {
+    first_stop_bytes::<SPACE>(b, i)
 }
 
-/// `plain_end` a byte at a time (the tail of a line, and CPUs without SSE2).
+/// `first_stop` a byte at a time (the tail of a line, and CPUs without SSE2).
 #[inline(always)]
-fn plain_end_bytes(b: &[u8], i: usize) -> Option<usize> {
+fn first_stop_bytes<const SPACE: bool>(b: &[u8], i: usize) -> Option<usize> {
     let mut p = i;
     while p < b.len() {
-        if matches!(b[p], b' ' | b'"' | b'\\' | 0x80..) {
-            return Some(p);
+        match b[p] {
+            b'"' | b'\\' | 0x80.. => return Some(p),
+            b' ' if SPACE => return Some(p),
+            _ => p += 1,
         }
-        p += 1;
     }
     None
 }
@@ -553,10 +573,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The vector search and the byte loop agree at every start, on any bytes, with the
+        /// The vector searches and byte loops agree at every start, on any bytes, with the
         /// stop anywhere relative to the 16-byte steps.
         #[test]
-        fn plain_end_agrees_with_a_byte_loop(
+        fn stop_searches_agree_with_byte_loops(
             b in proptest::collection::vec(
                 proptest::prop_oneof![
                     8 => proptest::sample::select(b"/abz09.-_?=&".to_vec()),
@@ -572,6 +592,14 @@ mod tests {
                 .position(|&c| c == b' ' || c == b'"' || c == b'\\' || c >= 0x80)
                 .map(|p| from + p);
             proptest::prop_assert_eq!(plain_end(&b, from), want);
+            // A string's end and plainness, against `quote_end` and a byte check.
+            let got = string_end(&b, from);
+            let end = quote_end(&b, from);
+            proptest::prop_assert_eq!(got.map(|g| g.0), end);
+            if let (Some((e, plain)), Some(_)) = (got, end) {
+                let body = &b[from..e];
+                proptest::prop_assert_eq!(plain, body.iter().all(|&c| c < 0x80 && c != b'\\'));
+            }
         }
     }
 

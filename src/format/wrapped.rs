@@ -62,7 +62,7 @@ pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
         Kind::Docker => {
             let obj = json::object(line)?;
             let v = obj.get("log").or_else(|| obj.get("message"))?;
-            let json::Val::Str(raw) = v else { return None };
+            let raw = v.string_body()?;
             let inner: Cow<'_, [u8]> = match json::unescape(raw) {
                 Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
                 Cow::Owned(s) => Cow::Owned(s.into_bytes()),
