@@ -121,6 +121,10 @@ pub struct Tally {
     /// mostly in time order. `seal` folds them.
     pending: Vec<Option<PendingTemplate>>,
     pending_second: Option<(i64, u64, u64)>,
+    /// Counts of clients whose name is at most 15 bytes (addresses), keyed by the name
+    /// packed into one number (`packed`): a line then hashes and compares an integer, not a
+    /// string. `seal` folds them into `clients`.
+    pending_clients: FxHashMap<u128, (Box<str>, Counts)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -155,7 +159,15 @@ impl Tally {
         self.totals.add(&c);
         self.first = Some(self.first.map_or(o.time, |f| f.min(o.time)));
         self.last = Some(self.last.map_or(o.time, |l| l.max(o.time)));
-        bump(&mut self.clients, o.client, &c);
+        match packed(o.client) {
+            Some(k) => match self.pending_clients.get_mut(&k) {
+                Some((_, v)) => v.add(&c),
+                None => {
+                    self.pending_clients.insert(k, (o.client.into(), c));
+                }
+            },
+            None => bump(&mut self.clients, o.client, &c),
+        }
         let sec = o.time.div_euclid(1_000_000);
         match &mut self.pending_second {
             Some((s, r, k)) if *s == sec => {
@@ -210,6 +222,9 @@ impl Tally {
 
     /// Folds the pending per-line counts into the public maps.
     pub fn seal(&mut self) {
+        for (_, (name, c)) in std::mem::take(&mut self.pending_clients) {
+            bump(&mut self.clients, &name, &c);
+        }
         if let Some((s, r, k)) = self.pending_second.take() {
             let e = self.seconds.entry(s).or_insert((0, 0));
             e.0 += r;
@@ -273,6 +288,28 @@ impl Tally {
     }
 }
 
+/// A name of at most 15 bytes as one number, distinct for distinct names: the length in the
+/// top byte, then the bytes (for 8 to 15 bytes, the first eight and the last seven, which
+/// together cover the name).
+#[inline]
+fn packed(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    let n = b.len();
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    let len = (n as u128) << 120;
+    match n {
+        8..=15 => Some(word(0) as u128 | ((word(n - 8) >> 8) as u128) << 64 | len),
+        0..=7 => {
+            let mut v = 0u64;
+            for (i, &c) in b.iter().enumerate() {
+                v |= (c as u64) << (8 * i);
+            }
+            Some(v as u128 | len)
+        }
+        _ => None,
+    }
+}
+
 fn bump(map: &mut FxHashMap<String, Counts>, key: &str, c: &Counts) {
     match map.get_mut(key) {
         Some(v) => v.add(c),
@@ -285,6 +322,34 @@ fn bump(map: &mut FxHashMap<String, Counts>, key: &str, c: &Counts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Two different short names never pack to the same number (names differing only
+        /// in one byte or in length are the likely collisions, so they are made often).
+        #[test]
+        fn packed_names_are_distinct(
+            a in "[0-9a-f.:]{0,16}",
+            at in 0usize..16,
+            byte in proptest::num::u8::ANY,
+            cut in proptest::bool::ANY,
+        ) {
+            let mut b = a.clone().into_bytes();
+            if cut {
+                b.truncate(at);
+            } else if at < b.len() {
+                b[at] = byte;
+            } else {
+                b.push(byte);
+            }
+            let b = String::from_utf8_lossy(&b).into_owned();
+            match (packed(&a), packed(&b)) {
+                (Some(x), Some(y)) => proptest::prop_assert_eq!(x == y, a == b),
+                (x, y) => proptest::prop_assert!(
+                    (x.is_none() == (a.len() > 15)) && (y.is_none() == (b.len() > 15))
+                ),
+            }
+        }
+    }
 
     fn obs<'a>(t: i64, inst: &'a str, client: &'a str, status: u16) -> Observation<'a> {
         Observation {

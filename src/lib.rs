@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod analyze;
+pub mod bytes;
 pub mod cli;
 pub mod client;
 pub mod detect;

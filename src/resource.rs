@@ -13,7 +13,7 @@ use std::borrow::Cow;
 /// `http://host/path` reduced to the path, trailing slashes trimmed (but `/` stays).
 pub fn instance(target: &str) -> &str {
     let mut t = target;
-    if let Some(p) = memchr::memchr2(b'?', b'#', t.as_bytes()) {
+    if let Some(p) = crate::bytes::find2(t.as_bytes(), b'?', b'#') {
         t = &t[..p];
     }
     if !t.starts_with('/') {
@@ -34,8 +34,7 @@ pub fn instance(target: &str) -> &str {
 
 /// The parent instance: `/orders/1/items` → `/orders/1`; `None` at the root.
 pub fn parent(instance: &str) -> Option<&str> {
-    // memchr's search: `str::rfind` costs several times more on these short tails.
-    let p = memchr::memrchr(b'/', instance.as_bytes())?;
+    let p = crate::bytes::rfind(instance.as_bytes(), b'/')?;
     if p == 0 {
         return if instance.len() > 1 { Some("/") } else { None };
     }
@@ -410,7 +409,7 @@ impl Templater {
     /// the same template as `template` gives. With user routes every instance is templated
     /// whole, since a route matches a whole path only.
     pub fn template_id(&self, instance: &str, cache: &mut TemplateCache) -> u32 {
-        let split = memchr::memrchr(b'/', instance.as_bytes()).filter(|&p| p > 0);
+        let split = crate::bytes::rfind(instance.as_bytes(), b'/').filter(|&p| p > 0);
         let (Some(slash), true) = (split, self.routes.is_empty()) else {
             let mut buf = std::mem::take(&mut cache.buf);
             let id = if self.template_into(instance, &mut buf) {
