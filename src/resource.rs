@@ -360,7 +360,9 @@ impl Templater {
 /// for a parent not seen lately, the same way one level up. The common line then costs one
 /// lookup of its parent, a look at its last segment and one small-key lookup, and its
 /// template's counts are found by number instead of by hashing the template text again.
-/// The parent map is bounded: it starts over past `TemplateCache::MAX_PARENTS` entries.
+/// The parent map holds only parents without identifiers (those recur; `/orders/8571015`
+/// as a parent mostly does not) and is bounded: it starts over past
+/// `TemplateCache::MAX_PARENTS` entries.
 #[derive(Debug, Default)]
 pub struct TemplateCache {
     parents: FxHashMap<Box<str>, u32>,
