@@ -27,7 +27,7 @@
 //!   an API key, and `key=value` pairs (`rt=0.015 rid=... key=...`) by their key.
 
 use super::text::{
-    self, looks_like_ip, optional, quoted, skip_spaces, strip_port, token, unescape,
+    self, looks_like_ip, optional, quoted, quoted_plain, skip_spaces, strip_port, token, unescape,
 };
 use super::{Format, LineContext};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
@@ -219,11 +219,11 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             break;
         }
         if b[0] == b'"' {
-            let Some((inner, rest)) = quoted(b) else {
+            let Some((inner, plain, rest)) = quoted_plain(b) else {
                 break;
             };
             b = rest;
-            quoted_extra(inner, out);
+            quoted_extra(inner, plain, out);
             continue;
         }
         let (tok, rest) = token(b);
@@ -266,32 +266,59 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
     }
 }
 
-fn quoted_extra<'a>(inner: &'a [u8], out: &mut Request<'a>) {
+/// A quoted appended field by what it looks like; `plain` is its text when the scan found
+/// it plain.
+fn quoted_extra<'a>(inner: &'a [u8], plain: Option<&'a str>, out: &mut Request<'a>) {
     let v = text::trim(inner);
     if v.is_empty() || v == b"-" {
         return;
     }
+    let text_of = |v: &'a [u8]| match plain {
+        // All ASCII, so any byte offset is a character boundary.
+        Some(s) => {
+            let at = v.as_ptr() as usize - inner.as_ptr() as usize;
+            Text::Borrowed(&s[at..at + v.len()])
+        }
+        None => text::text(v),
+    };
     // A request id has no dot or colon, so it never looks like an address: asking first
     // what most quoted extras are changes nothing.
     if is_request_id(v) {
         if out.request_id.is_none() {
-            out.request_id = Some(text::text(v));
+            out.request_id = Some(text_of(v));
         }
         return;
     }
     if looks_like_ip(first_of_list(v)) {
         if out.xff.is_none() {
-            out.xff = Some(text::text(v));
+            out.xff = Some(text_of(v));
         }
         return;
     }
-    let token_like = v.len() >= 4
-        && v.len() <= 128
-        && v.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':' | b'@'));
+    let token_like = v.len() >= 4 && v.len() <= 128 && v.iter().all(|&c| byte_in(KEY_BYTES, c));
     if token_like && out.api_key.is_none() {
-        out.api_key = Some(text::text(v));
+        out.api_key = Some(text_of(v));
     }
+}
+
+/// The bytes of an API key or similar token: letters, digits and `_-.:@`, as a set of the
+/// 128 ASCII bytes (one shift and test per byte, no table).
+const KEY_BYTES: u128 = {
+    let mut set = 0u128;
+    let mut c = 0u8;
+    while c < 128 {
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':' | b'@') {
+            set |= 1 << c;
+        }
+        c += 1;
+    }
+    set
+};
+
+/// Is `c` in the ASCII byte set `set`?
+#[inline(always)]
+fn byte_in(set: u128, c: u8) -> bool {
+    c < 128 && (set >> c) & 1 != 0
 }
 
 fn first_of_list(v: &[u8]) -> &[u8] {
@@ -472,11 +499,14 @@ fn after_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
         };
         let rest = skip_spaces(rest);
         if rest.first() == Some(&b'"') {
-            let Some((ua, rest)) = quoted(rest) else {
+            let Some((ua, plain, rest)) = quoted_plain(rest) else {
                 out.user_agent = optional(&rest[1..]).map(|_| unescape(&rest[1..]));
                 return;
             };
-            out.user_agent = optional(ua).map(|_| unescape(ua));
+            out.user_agent = optional(ua).map(|_| match plain {
+                Some(s) => Text::Borrowed(s),
+                None => unescape(ua),
+            });
             parse_extras(rest, out);
         } else {
             parse_extras(rest, out);
@@ -820,6 +850,27 @@ mod tests {
             }
             assert_same_as_general(&line);
         }
+    }
+
+    #[test]
+    fn appended_fields_plain_or_not() {
+        let r = parse("1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /a HTTP/1.1\" 200 1 \"-\" \"Mozilla/5.0 (caf\u{e9})\" 0.042 \"5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7\" \"10.0.0.1, 10.0.0.2\" \"key_live_7Hq2\"").unwrap();
+        assert_eq!(r.user_agent.as_deref(), Some("Mozilla/5.0 (caf\u{e9})"));
+        assert_eq!(r.duration_us, Some(42_000));
+        assert_eq!(
+            r.request_id.as_deref(),
+            Some("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7")
+        );
+        assert_eq!(r.xff.as_deref(), Some("10.0.0.1, 10.0.0.2"));
+        assert_eq!(r.api_key.as_deref(), Some("key_live_7Hq2"));
+        // Escaped and non-ASCII extras: unescaped agent, no key from a non-token.
+        let r = parse(r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1 "-" "a \"q\" \x22b" " k\u{e9}y_live ""#).unwrap();
+        assert_eq!(r.user_agent.as_deref(), Some("a \"q\" \"b"));
+        assert_eq!(r.api_key, None);
+        let r = parse("1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /a HTTP/1.1\" 200 1 \"-\" \"-\" \"k\u{e9}y_live\"").unwrap();
+        assert_eq!(r.api_key, None);
+        let r = parse(r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1 "-" "-" " key_live_7Hq2 ""#).unwrap();
+        assert_eq!(r.api_key.as_deref(), Some("key_live_7Hq2"));
     }
 
     #[test]

@@ -32,6 +32,20 @@ pub fn quoted(b: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&b[1..p], &b[p + 1..]))
 }
 
+/// `quoted`, with the inside also as text when it is plain (ASCII, no escape): the same
+/// scan that finds the closing quote tells, so a plain field needs no second look.
+#[inline]
+pub fn quoted_plain(b: &[u8]) -> Option<(&[u8], Option<&str>, &[u8])> {
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let (p, plain) = string_end(b, 1)?;
+    let inner = &b[1..p];
+    // SAFETY: `string_end` says plain only when every byte of the inside is ASCII.
+    let text = plain.then(|| unsafe { std::str::from_utf8_unchecked(inner) });
+    Some((inner, text, &b[p + 1..]))
+}
+
 /// Index of the closing quote of a quoted field (a JSON string, a CLF quoted field) whose
 /// content starts at `i`, stepping over backslash escapes; `None` when it never closes.
 ///
