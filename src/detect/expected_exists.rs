@@ -16,11 +16,45 @@
 
 use super::signals::{self, Draft, percent};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::Method;
+use crate::timeline::Event;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 pub struct ExpectedExists;
 
 const ADVICE: &str = "These are create-if-absent probes answered 'already exists', which the clients handle. Optionally check first with HEAD/GET or send If-None-Match: *, and mark this 409 as expected in the client and in dashboards so it is not counted as an error.";
+
+/// The conflicts on one instance that look like create-if-absent probes: a conflict on a
+/// create (or on a PUT before any successful write), the client's only conflict there, and
+/// the client's last request there with that method. What each test needs from the whole
+/// timeline is counted once, so that a busy instance is not quadratic.
+fn probes(events: &[Event], path: &str) -> Vec<usize> {
+    if !events.iter().any(signals::is_version_conflict) {
+        return Vec::new();
+    }
+    let first_success = events
+        .iter()
+        .position(|e| e.is_write() && e.is_success())
+        .unwrap_or(events.len());
+    let mut conflicts_of: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut last_of: FxHashMap<(u32, Method), usize> = FxHashMap::default();
+    for (k, e) in events.iter().enumerate() {
+        if e.conflict {
+            *conflicts_of.entry(e.client).or_insert(0) += 1;
+        }
+        last_of.insert((e.client, e.method), k);
+    }
+    (0..events.len())
+        .filter(|&k| {
+            let x = &events[k];
+            signals::is_version_conflict(x)
+                && (signals::is_create(x, path) || (x.method == Method::Put && k <= first_success))
+                && conflicts_of.get(&x.client) == Some(&1)
+                && last_of.get(&(x.client, x.method)) == Some(&k)
+        })
+        .collect()
+}
 
 impl Detector for ExpectedExists {
     fn cause(&self) -> &'static str {
@@ -38,30 +72,14 @@ impl Detector for ExpectedExists {
             *conflicts_per_template
                 .entry(inst.template.as_str())
                 .or_insert(0) += events.iter().filter(|e| e.conflict).count();
-            for (k, x) in events.iter().enumerate() {
-                if !signals::is_version_conflict(x) {
-                    continue;
-                }
-                let create = signals::is_create(x, &inst.path)
-                    || (x.method == crate::record::Method::Put
-                        && !events[..k].iter().any(|e| e.is_write() && e.is_success()));
-                let only = events
-                    .iter()
-                    .filter(|e| e.client == x.client && e.conflict)
-                    .count()
-                    == 1;
-                let moved_on = !events[k + 1..]
-                    .iter()
-                    .any(|e| e.client == x.client && e.method == x.method);
-                if create && only && moved_on {
-                    per_template
-                        .entry(inst.template.as_str())
-                        .or_default()
-                        .push(EventRef {
-                            instance: id as u32,
-                            index: k,
-                        });
-                }
+            for k in probes(events, &inst.path) {
+                per_template
+                    .entry(inst.template.as_str())
+                    .or_default()
+                    .push(EventRef {
+                        instance: id as u32,
+                        index: k,
+                    });
             }
         }
         let mut out = Vec::new();
@@ -102,6 +120,45 @@ impl Detector for ExpectedExists {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    /// The tests `probes` replaced, each a scan of the timeline per conflict.
+    fn probes_by_full_search(events: &[Event], path: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (k, x) in events.iter().enumerate() {
+            if !signals::is_version_conflict(x) {
+                continue;
+            }
+            let create = signals::is_create(x, path)
+                || (x.method == Method::Put
+                    && !events[..k].iter().any(|e| e.is_write() && e.is_success()));
+            let only = events
+                .iter()
+                .filter(|e| e.client == x.client && e.conflict)
+                .count()
+                == 1;
+            let moved_on = !events[k + 1..]
+                .iter()
+                .any(|e| e.client == x.client && e.method == x.method);
+            if create && only && moved_on {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn probes_match_the_full_search(log in scenario()) {
+            let tl = log.timelines();
+            for (id, inst) in tl.instances.iter().enumerate() {
+                proptest::prop_assert_eq!(
+                    probes(&tl.events[id], &inst.path),
+                    probes_by_full_search(&tl.events[id], &inst.path)
+                );
+            }
+        }
+    }
 
     #[test]
     fn many_single_probes_are_an_info_finding() {

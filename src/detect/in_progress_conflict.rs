@@ -17,9 +17,9 @@
 //! the next mutation; retry "in progress" conflicts with backoff honouring Retry-After; do not
 //! delete and immediately recreate the same name.
 
-use super::signals::{self, Draft, clock, span_text};
+use super::signals::{self, Draft, Lookup, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
-use crate::record::Method;
+use crate::record::{Method, Micros};
 use crate::timeline::{Event, InstanceId};
 use std::collections::BTreeSet;
 
@@ -39,6 +39,52 @@ fn is_trigger(e: &Event, path: &str, own_or_parent: bool) -> bool {
     let candidate =
         e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success());
     candidate && signals::lock_op(e, path).is_none()
+}
+
+/// The window a trigger ending at `z_end` opens on K (whose timeline is `events`; `own` is
+/// the trigger's index when it is on K itself).
+#[derive(Debug, PartialEq, Eq)]
+struct BusyWindow {
+    /// The first successful write on K after the trigger, which ends the window.
+    success: usize,
+    /// The conflicting writes inside the window.
+    inside: Vec<usize>,
+    /// The conflicting writes that go on after it, within as long again as the window.
+    after: usize,
+}
+
+fn busy_window(
+    events: &[Event],
+    lookup: &Lookup<'_>,
+    own: Option<usize>,
+    z_end: Micros,
+    r: Micros,
+) -> Option<BusyWindow> {
+    let from = z_end - r;
+    // Events are in start order, and none lasted longer than `lookup.longest()`: each
+    // question below is about a range of them.
+    let starting = |t: Micros| events.partition_point(|e| e.start < t);
+    let started_by = |t: Micros| events.partition_point(|e| e.start <= t);
+    let success = lookup.first_success_from(starting(from), own)?;
+    let until = events[success].end;
+    let inside: Vec<usize> = (starting(from)..started_by(until))
+        .filter(|&k| {
+            events[k].conflict
+                && events[k].is_write()
+                && events[k].start >= from
+                && events[k].end <= until
+        })
+        .collect();
+    let last_start = until + (until - z_end).max(r);
+    let after = events[starting(until.saturating_sub(lookup.longest()))..started_by(last_start)]
+        .iter()
+        .filter(|e| e.conflict && e.is_write() && e.end > until && e.start <= last_start)
+        .count();
+    Some(BusyWindow {
+        success,
+        inside,
+        after,
+    })
 }
 
 impl Detector for InProgressConflict {
@@ -92,44 +138,29 @@ impl Detector for InProgressConflict {
                 }
             }
             triggers.sort_by_key(|t| tl.events[t.instance as usize][t.index].end);
+            if triggers.is_empty() {
+                continue;
+            }
+            let lookup = Lookup::new(events);
             let mut used_until = i64::MIN;
             for t in &triggers {
                 let z = &tl.events[t.instance as usize][t.index];
                 if z.end <= used_until {
                     continue;
                 }
-                let from = z.end - r;
-                // The first successful write on K after the trigger ends the busy window.
-                let success = events.iter().position(|e| {
-                    e.start >= from
-                        && e.is_write()
-                        && e.is_success()
-                        && !(t.instance == id && std::ptr::eq(e, z))
-                });
-                let Some(s) = success else { continue };
+                let own = (t.instance == id).then_some(t.index);
+                let Some(BusyWindow {
+                    success: s,
+                    inside,
+                    after,
+                }) = busy_window(events, &lookup, own, z.end, r)
+                else {
+                    continue;
+                };
                 let until = events[s].end;
-                let inside: Vec<usize> = (0..events.len())
-                    .filter(|&k| {
-                        events[k].conflict
-                            && events[k].is_write()
-                            && events[k].start >= from
-                            && events[k].end <= until
-                    })
-                    .collect();
                 if inside.len() < min_conflicts {
                     continue;
                 }
-                // Conflicts that go on after the success, within as long again as the window.
-                let window = until - z.end;
-                let after = events
-                    .iter()
-                    .filter(|e| {
-                        e.conflict
-                            && e.is_write()
-                            && e.end > until
-                            && e.start <= until + window.max(r)
-                    })
-                    .count();
                 if (inside.len() as f64) < min_share * (inside.len() + after) as f64 {
                     continue;
                 }
@@ -221,6 +252,64 @@ impl Detector for InProgressConflict {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    /// What `busy_window` replaced: scans of the whole timeline per trigger.
+    fn busy_window_by_full_search(
+        events: &[Event],
+        own: Option<usize>,
+        z_end: Micros,
+        r: Micros,
+    ) -> Option<BusyWindow> {
+        let from = z_end - r;
+        let success = (0..events.len()).find(|&k| {
+            let e = &events[k];
+            e.start >= from && e.is_write() && e.is_success() && Some(k) != own
+        })?;
+        let until = events[success].end;
+        let inside: Vec<usize> = (0..events.len())
+            .filter(|&k| {
+                events[k].conflict
+                    && events[k].is_write()
+                    && events[k].start >= from
+                    && events[k].end <= until
+            })
+            .collect();
+        let window = until - z_end;
+        let after = events
+            .iter()
+            .filter(|e| {
+                e.conflict && e.is_write() && e.end > until && e.start <= until + window.max(r)
+            })
+            .count();
+        Some(BusyWindow {
+            success,
+            inside,
+            after,
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Every event of random scenarios taken as a trigger (on the instance or not): the
+        /// ranges give the window the scans gave.
+        #[test]
+        fn busy_window_matches_the_full_search(log in scenario()) {
+            let tl = log.timelines();
+            for events in tl.events.iter() {
+                let lookup = Lookup::new(events);
+                for (k, z) in events.iter().enumerate() {
+                    for own in [Some(k), None] {
+                        for r in [1_000, crate::timestamp::MICROS_PER_SEC] {
+                            proptest::prop_assert_eq!(
+                                busy_window(events, &lookup, own, z.end, r),
+                                busy_window_by_full_search(events, own, z.end, r)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn conflicts_between_a_202_and_the_first_success() {

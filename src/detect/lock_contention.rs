@@ -18,6 +18,7 @@
 
 use super::signals::{self, Draft, LockOp, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::Micros;
 use crate::timeline::InstanceId;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +32,51 @@ struct Hold {
     release: Option<EventRef>,
     start: i64,
     end: i64,
+}
+
+/// The blocked attempts (from `blocked`, in start order) that fall within hold `h` and are not
+/// the holder's own re-acquire. Only the range that can overlap the hold is looked at: none
+/// of the attempts lasted longer than `longest`.
+fn blocked_during(
+    tl: &crate::timeline::Timelines,
+    blocked: &[EventRef],
+    h: &Hold,
+    r: Micros,
+    longest: Micros,
+) -> Vec<EventRef> {
+    let holder = h.acquire.map(|a| signals::event(tl, a).client);
+    let start = |x: &EventRef| signals::event(tl, *x).start;
+    let lo = blocked.partition_point(|x| start(x).saturating_add(longest) < h.start - r);
+    let hi = blocked.partition_point(|x| start(x) <= h.end.saturating_add(r));
+    blocked[lo..hi.max(lo)]
+        .iter()
+        .copied()
+        .filter(|x| {
+            let e = signals::event(tl, *x);
+            e.end >= h.start - r
+                && e.start <= h.end.saturating_add(r)
+                && (Some(e.client) != holder || e.status == 423)
+        })
+        .collect()
+}
+
+/// The median (`signals::median`) of the sorted hold times `sorted` without those equal to
+/// `d`, the hold being judged; `None` when no other remains.
+fn median_without(sorted: &[Micros], d: Micros) -> Option<Micros> {
+    let (a, b) = (
+        sorted.partition_point(|&x| x < d),
+        sorted.partition_point(|&x| x <= d),
+    );
+    let n = sorted.len() - (b - a);
+    if n == 0 {
+        return None;
+    }
+    let m = n / 2;
+    Some(if m < a {
+        sorted[m]
+    } else {
+        sorted[m + (b - a)]
+    })
 }
 
 impl Detector for LockContention {
@@ -64,23 +110,37 @@ impl Detector for LockContention {
                 let e = signals::event(tl, *r);
                 (e.start, e.end, e.input, e.line)
             });
-            let op = |r: &EventRef| {
-                signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path)
-            };
-            let blocked_status = |r: &EventRef| {
-                let e = signals::event(tl, *r);
-                e.conflict
-                    && (e.status == 423 || (e.status == 409 && op(r) == Some(LockOp::Acquire)))
-            };
-            if !all.iter().any(blocked_status) {
+            // Each event's lock operation, told once.
+            let ops: Vec<Option<LockOp>> = all
+                .iter()
+                .map(|r| signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path))
+                .collect();
+            // The blocked attempts, in `all`'s (start) order.
+            let blocked_all: Vec<EventRef> = all
+                .iter()
+                .zip(&ops)
+                .filter(|(r, op)| {
+                    let e = signals::event(tl, **r);
+                    e.conflict
+                        && (e.status == 423 || (e.status == 409 && **op == Some(LockOp::Acquire)))
+                })
+                .map(|(r, _)| *r)
+                .collect();
+            if blocked_all.is_empty() {
                 continue;
             }
+            let longest = all
+                .iter()
+                .map(|r| signals::event(tl, *r).duration())
+                .max()
+                .unwrap_or(0)
+                .max(0);
             // Holds from acquire/release pairs.
             let mut holds: Vec<Hold> = Vec::new();
             let mut open: Option<Hold> = None;
-            for x in &all {
+            for (x, op) in all.iter().zip(&ops) {
                 let e = signals::event(tl, *x);
-                match (op(x), e.is_success()) {
+                match (*op, e.is_success()) {
                     (Some(LockOp::Acquire), true) if open.is_none() => {
                         open = Some(Hold {
                             acquire: Some(*x),
@@ -108,27 +168,17 @@ impl Detector for LockContention {
             // Blocked attempts before the first known acquire: holder unknown.
             let first_acquire = holds.first().map_or(i64::MAX, |h| h.start);
             let mut candidates: Vec<(Option<&Hold>, Vec<EventRef>)> = Vec::new();
-            let unknown: Vec<EventRef> = all
+            let unknown: Vec<EventRef> = blocked_all
                 .iter()
                 .copied()
-                .filter(|x| blocked_status(x) && signals::event(tl, *x).end < first_acquire - r)
+                .filter(|x| signals::event(tl, *x).end < first_acquire - r)
                 .collect();
             candidates.push((None, unknown));
             for h in &holds {
-                let holder = h.acquire.map(|a| signals::event(tl, a).client);
-                let blocked: Vec<EventRef> = all
-                    .iter()
-                    .copied()
-                    .filter(|x| {
-                        let e = signals::event(tl, *x);
-                        blocked_status(x)
-                            && e.end >= h.start - r
-                            && e.start <= h.end.saturating_add(r)
-                            && (Some(e.client) != holder || e.status == 423)
-                    })
-                    .collect();
-                candidates.push((Some(h), blocked));
+                candidates.push((Some(h), blocked_during(tl, &blocked_all, h, r, longest)));
             }
+            let mut completed_sorted = completed.clone();
+            completed_sorted.sort_unstable();
             for (hold, blocked) in candidates {
                 if blocked.len() < min_blocked {
                     continue;
@@ -150,14 +200,9 @@ impl Detector for LockContention {
                         cx.period.1 - h.start
                     }
                 });
-                let others: Vec<i64> = completed
-                    .iter()
-                    .copied()
-                    .filter(|d| Some(*d) != held_for)
-                    .collect();
-                let long = match (held_for, others.is_empty()) {
-                    (Some(d), false) => d as f64 >= long_factor * signals::median(&others) as f64,
-                    _ => blocked_clients.len() >= 2,
+                let long = match held_for.and_then(|d| median_without(&completed_sorted, d)) {
+                    Some(m) => held_for.unwrap_or(0) as f64 >= long_factor * m as f64,
+                    None => blocked_clients.len() >= 2,
                 };
                 let severity = if hold.is_some() && released.is_none() || long {
                     Severity::Incident
@@ -261,6 +306,53 @@ impl Detector for LockContention {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// On random scenarios, with holds between any two events (and open ones), the
+        /// range search picks the attempts the full filter picks, in the same order.
+        #[test]
+        fn blocked_during_matches_the_full_filter(log in scenario(), r in proptest::sample::select(vec![1_000i64, 1_000_000])) {
+            let tl = log.timelines();
+            let mut all: Vec<EventRef> = (0..tl.instances.len())
+                .flat_map(|i| (0..tl.events[i].len()).map(move |index| EventRef { instance: i as InstanceId, index }))
+                .collect();
+            all.sort_by_key(|x| {
+                let e = signals::event(&tl, *x);
+                (e.start, e.end, e.input, e.line)
+            });
+            let blocked: Vec<EventRef> = all.iter().copied().filter(|x| signals::event(&tl, *x).conflict).collect();
+            let longest = all.iter().map(|x| signals::event(&tl, *x).duration()).max().unwrap_or(0).max(0);
+            for (k, a) in all.iter().enumerate().step_by(2) {
+                for b in all[k..].iter().map(Some).step_by(3).chain([None]) {
+                    let h = Hold {
+                        acquire: Some(*a),
+                        release: b.copied(),
+                        start: signals::event(&tl, *a).end,
+                        end: b.map_or(i64::MAX, |b| signals::event(&tl, *b).end),
+                    };
+                    let holder = Some(signals::event(&tl, *a).client);
+                    let want: Vec<EventRef> = blocked.iter().copied().filter(|x| {
+                        let e = signals::event(&tl, *x);
+                        e.end >= h.start - r
+                            && e.start <= h.end.saturating_add(r)
+                            && (Some(e.client) != holder || e.status == 423)
+                    }).collect();
+                    proptest::prop_assert_eq!(blocked_during(&tl, &blocked, &h, r, longest), want);
+                }
+            }
+        }
+
+        /// The median without one hold time, against filtering and sorting.
+        #[test]
+        fn median_without_matches_filtering(v in proptest::collection::vec(0i64..20, 0..30), d in 0i64..20) {
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            let others: Vec<i64> = v.iter().copied().filter(|x| *x != d).collect();
+            let want = (!others.is_empty()).then(|| signals::median(&others));
+            proptest::prop_assert_eq!(median_without(&sorted, d), want);
+        }
+    }
 
     #[test]
     fn long_hold_blocks_others() {

@@ -16,6 +16,9 @@
 
 use super::signals::{self, Draft, clock, percent};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::Micros;
+use crate::timeline::{ClientId, Event};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct MissingPrecondition;
@@ -36,10 +39,15 @@ impl Detector for MissingPrecondition {
         let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             let events = &tl.events[id];
-            for r in signals::refs_where(tl, id as u32, |e| {
+            let refused = signals::refs_where(tl, id as u32, |e| {
                 e.conflict && e.status == 428 && e.is_write()
-            }) {
-                if handled(events, r.index) {
+            });
+            if refused.is_empty() {
+                continue;
+            }
+            let next = NextWrites::new(events);
+            for r in refused {
+                if next.handled(&events[r.index]) {
                     continue;
                 }
                 per_template
@@ -104,27 +112,80 @@ impl Detector for MissingPrecondition {
     }
 }
 
-/// A 428 the client resolved: its next write to the same instance succeeded, so it re-sent
-/// the write with the precondition (usually after a GET for the ETag). Single handled
-/// conflicts are normal API behaviour (root-causes.md §6.1).
-///
+/// Each client's writes on one instance in logged order, to tell whether a 428 was handled.
+struct NextWrites {
+    by_client: FxHashMap<ClientId, Vec<(WriteKey, bool)>>,
+}
+
 /// "Next" is by logged (end) time, then by line: at 1-s resolution a 428, the GET and the
 /// successful retry often share one logged second, and ordering by start (end − duration)
 /// would put a slow retry before the fast 428 it answers.
-fn handled(events: &[crate::timeline::Event], k: usize) -> bool {
-    let x = &events[k];
-    let key = |e: &crate::timeline::Event| (e.end, e.input, e.line);
-    events
-        .iter()
-        .filter(|e| e.client == x.client && e.is_write() && key(e) > key(x))
-        .min_by_key(|e| key(e))
-        .is_some_and(|e| e.is_success())
+type WriteKey = (Micros, u32, u64);
+
+fn write_key(e: &Event) -> WriteKey {
+    (e.end, e.input, e.line)
+}
+
+impl NextWrites {
+    fn new(events: &[Event]) -> NextWrites {
+        let mut by_client: FxHashMap<ClientId, Vec<(WriteKey, bool)>> = FxHashMap::default();
+        for e in events.iter().filter(|e| e.is_write()) {
+            by_client
+                .entry(e.client)
+                .or_default()
+                .push((write_key(e), e.is_success()));
+        }
+        for writes in by_client.values_mut() {
+            writes.sort_unstable();
+        }
+        NextWrites { by_client }
+    }
+
+    /// A 428 the client resolved: its next write to the same instance succeeded, so it
+    /// re-sent the write with the precondition (usually after a GET for the ETag). Single
+    /// handled conflicts are normal API behaviour (root-causes.md §6.1).
+    fn handled(&self, x: &Event) -> bool {
+        let Some(writes) = self.by_client.get(&x.client) else {
+            return false;
+        };
+        let key = write_key(x);
+        writes
+            .get(writes.partition_point(|(k, _)| *k <= key))
+            .is_some_and(|(_, success)| *success)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    /// What `NextWrites::handled` replaced: a scan of the timeline per refused write.
+    fn handled_by_full_search(events: &[Event], k: usize) -> bool {
+        let x = &events[k];
+        events
+            .iter()
+            .filter(|e| e.client == x.client && e.is_write() && write_key(e) > write_key(x))
+            .min_by_key(|e| write_key(e))
+            .is_some_and(|e| e.is_success())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn handled_matches_the_full_search(log in scenario()) {
+            let tl = log.timelines();
+            for events in tl.events.iter() {
+                let next = NextWrites::new(events);
+                for k in 0..events.len() {
+                    proptest::prop_assert_eq!(
+                        next.handled(&events[k]),
+                        handled_by_full_search(events, k)
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn writes_without_if_match_are_refused() {

@@ -11,6 +11,7 @@ use crate::record::{Method, Micros};
 use crate::resource;
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -246,6 +247,98 @@ pub fn blind_runs(
     out
 }
 
+/// Lookups on one instance's timeline that detectors would otherwise answer by scanning it
+/// once per conflict (quadratic on a hot instance): each client's reads and successful
+/// writes, and all successful writes, as indices in time order.
+pub struct Lookup<'t> {
+    events: &'t [Event],
+    reads: FxHashMap<ClientId, Vec<usize>>,
+    own_successes: FxHashMap<ClientId, Vec<usize>>,
+    successes: Vec<usize>,
+    /// No request on the instance lasted longer: an event starting before `t - longest`
+    /// ended before `t`.
+    longest: Micros,
+}
+
+impl<'t> Lookup<'t> {
+    pub fn new(events: &'t [Event]) -> Lookup<'t> {
+        let mut l = Lookup {
+            events,
+            reads: FxHashMap::default(),
+            own_successes: FxHashMap::default(),
+            successes: Vec::new(),
+            longest: 0,
+        };
+        for (k, e) in events.iter().enumerate() {
+            if e.method.is_read() {
+                l.reads.entry(e.client).or_default().push(k);
+            }
+            if e.is_write() && e.is_success() {
+                l.successes.push(k);
+                l.own_successes.entry(e.client).or_default().push(k);
+            }
+            l.longest = l.longest.max(e.duration());
+        }
+        l
+    }
+
+    /// The client's last read before index `k`.
+    pub fn last_read_before(&self, client: ClientId, k: usize) -> Option<usize> {
+        let reads = self.reads.get(&client)?;
+        let p = reads.partition_point(|&j| j < k).checked_sub(1)?;
+        Some(reads[p])
+    }
+
+    /// The client's first read after index `k`.
+    pub fn first_read_after(&self, client: ClientId, k: usize) -> Option<usize> {
+        let reads = self.reads.get(&client)?;
+        reads.get(reads.partition_point(|&j| j <= k)).copied()
+    }
+
+    /// The client's first successful write after index `k`.
+    pub fn first_own_success_after(&self, client: ClientId, k: usize) -> Option<usize> {
+        let own = self.own_successes.get(&client)?;
+        own.get(own.partition_point(|&j| j <= k)).copied()
+    }
+
+    /// The last successful write at an index below `upto` (other than `skip`) by another
+    /// client than `client`, ending within `since..=until`. Searched backwards among the
+    /// successful writes only, and only as far back as one could still end by `since`.
+    pub fn last_foreign_success(
+        &self,
+        upto: usize,
+        skip: usize,
+        client: ClientId,
+        since: Micros,
+        until: Micros,
+    ) -> Option<usize> {
+        let below = self.successes.partition_point(|&j| j < upto);
+        self.successes[..below]
+            .iter()
+            .rev()
+            .take_while(|&&j| self.events[j].start.saturating_add(self.longest) >= since)
+            .find(|&&j| {
+                let w = &self.events[j];
+                j != skip && w.client != client && w.end >= since && w.end <= until
+            })
+            .copied()
+    }
+
+    /// The first successful write at index `from` or later, other than `skip`.
+    pub fn first_success_from(&self, from: usize, skip: Option<usize>) -> Option<usize> {
+        let q = self.successes.partition_point(|&j| j < from);
+        self.successes[q..]
+            .iter()
+            .copied()
+            .find(|&j| Some(j) != skip)
+    }
+
+    /// The longest request on the instance.
+    pub fn longest(&self) -> Micros {
+        self.longest
+    }
+}
+
 /// The event behind a reference.
 pub fn event(tl: &Timelines, r: EventRef) -> &Event {
     &tl.events[r.instance as usize][r.index]
@@ -280,9 +373,11 @@ pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) ->
         .iter()
         .map(|(c, _)| tl.client(*c).to_string())
         .collect();
+    // Looked up in a set: `others` may hold one entry per conflict of a hot instance.
+    let mut named: FxHashSet<&str> = conflicting.iter().map(|(c, _)| tl.client(*c)).collect();
     for c in others {
         let name = tl.client(*c);
-        if !out.iter().any(|o| o == name) {
+        if named.insert(name) {
             out.push(name.to_string());
         }
     }

@@ -14,12 +14,48 @@
 //! Advice: send If-Match with the ETag from a fresh GET, and after a 409/412 re-read and
 //! re-apply the change instead of resending the same version.
 
-use super::signals::{self, Draft, blind_runs, clock, span_text};
+use super::signals::{self, Draft, Lookup, blind_runs, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::Micros;
+use crate::timeline::{ClientId, Event};
 
 pub struct StaleVersion;
 
 const ADVICE: &str = "On 409/412, re-read the resource (GET for the current ETag), re-apply the change and retry with If-Match set to the new ETag instead of resending the outdated version; refresh cached copies before editing (long editing sessions, informer caches) and use partial updates (PATCH) where the API allows.";
+
+/// What surrounds a client's run of conflicts `first..=last` on one instance.
+#[derive(Debug, PartialEq, Eq)]
+struct Around {
+    /// The client's last read before the run.
+    last_read: Option<usize>,
+    /// The foreign success that replaced the version the client holds: the last successful
+    /// write by another client before the run, after the client's last read.
+    winner: Option<usize>,
+    /// The client's re-read after the run, and its successful write after that.
+    recovery: Option<usize>,
+    recovered: Option<usize>,
+}
+
+fn around(
+    events: &[Event],
+    lookup: &Lookup<'_>,
+    client: ClientId,
+    first: usize,
+    last: usize,
+    r: Micros,
+) -> Around {
+    let last_read = lookup.last_read_before(client, first);
+    let since = last_read.map_or(Micros::MIN, |k| events[k].end - r);
+    let winner = lookup.last_foreign_success(first, first, client, since, events[first].end + r);
+    let recovery = lookup.first_read_after(client, last);
+    let recovered = recovery.and_then(|k| lookup.first_own_success_after(client, k));
+    Around {
+        last_read,
+        winner,
+        recovery,
+        recovered,
+    }
+}
 
 impl Detector for StaleVersion {
     fn cause(&self) -> &'static str {
@@ -41,6 +77,7 @@ impl Detector for StaleVersion {
             let counts = |e: &crate::timeline::Event| {
                 signals::is_version_conflict(e) && signals::is_versioned_update(e, &inst.path)
             };
+            let lookup = Lookup::new(events);
             for (client, run) in blind_runs(tl, id, counts, true) {
                 let times: Vec<i64> = run.iter().map(|&k| events[k].start).collect();
                 for ep in signals::episodes(&times, factor, r) {
@@ -48,32 +85,14 @@ impl Detector for StaleVersion {
                     if idx.len() < min_repeats {
                         continue;
                     }
-                    let first = idx[0];
-                    let last_read = events[..first]
-                        .iter()
-                        .rposition(|e| e.client == client && e.method.is_read());
-                    let since = last_read.map_or(i64::MIN, |k| events[k].end - r);
-                    // The foreign success that replaced the version the client holds.
-                    let winner = events[..first].iter().rposition(|e| {
-                        e.client != client
-                            && e.is_write()
-                            && e.is_success()
-                            && e.end >= since
-                            && e.end <= events[first].end + r
-                    });
+                    let (first, last) = (idx[0], *idx.last().unwrap());
+                    let Around {
+                        last_read,
+                        winner,
+                        recovery,
+                        recovered,
+                    } = around(events, &lookup, client, first, last, r);
                     let Some(winner) = winner else { continue };
-                    let last = *idx.last().unwrap();
-                    // The client's recovery, if it came: a re-read then a successful write.
-                    let recovery = events[last + 1..]
-                        .iter()
-                        .position(|e| e.client == client && e.method.is_read())
-                        .map(|p| last + 1 + p);
-                    let recovered = recovery.and_then(|k| {
-                        events[k + 1..]
-                            .iter()
-                            .position(|e| e.client == client && e.is_write() && e.is_success())
-                            .map(|p| k + 1 + p)
-                    });
                     let mut confidence = 0.6;
                     if last_read.is_some() {
                         confidence += 0.15;
@@ -159,6 +178,68 @@ impl Detector for StaleVersion {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    /// What `around` replaced: scans of the timeline before and after each run.
+    fn around_by_full_search(
+        events: &[Event],
+        client: ClientId,
+        first: usize,
+        last: usize,
+        r: Micros,
+    ) -> Around {
+        let last_read = events[..first]
+            .iter()
+            .rposition(|e| e.client == client && e.method.is_read());
+        let since = last_read.map_or(i64::MIN, |k| events[k].end - r);
+        let winner = events[..first].iter().rposition(|e| {
+            e.client != client
+                && e.is_write()
+                && e.is_success()
+                && e.end >= since
+                && e.end <= events[first].end + r
+        });
+        let recovery = events[last + 1..]
+            .iter()
+            .position(|e| e.client == client && e.method.is_read())
+            .map(|p| last + 1 + p);
+        let recovered = recovery.and_then(|k| {
+            events[k + 1..]
+                .iter()
+                .position(|e| e.client == client && e.is_write() && e.is_success())
+                .map(|p| k + 1 + p)
+        });
+        Around {
+            last_read,
+            winner,
+            recovery,
+            recovered,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Every client's every span of events on random scenarios: the lookups find what
+        /// the scans found.
+        #[test]
+        fn lookups_match_the_full_search(log in scenario()) {
+            let tl = log.timelines();
+            for events in tl.events.iter() {
+                let lookup = Lookup::new(events);
+                for first in 0..events.len() {
+                    for last in (first..events.len()).step_by(3) {
+                        for client in 0..tl.clients.len() as ClientId {
+                            for r in [1_000, crate::timestamp::MICROS_PER_SEC] {
+                                proptest::prop_assert_eq!(
+                                    around(events, &lookup, client, first, last, r),
+                                    around_by_full_search(events, client, first, last, r)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn repeated_blind_conflicts_after_a_foreign_write() {

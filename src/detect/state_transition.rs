@@ -17,8 +17,9 @@
 
 use super::signals::{self, Draft, clock, last_segment};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
-use crate::record::Method;
-use crate::timeline::{Event, InstanceId};
+use crate::record::{Method, Micros};
+use crate::timeline::{ClientId, Event, InstanceId, Timelines};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct StateTransition;
@@ -36,6 +37,94 @@ fn state_key(path: &str, e: &Event) -> Option<String> {
     }
 }
 
+/// The successful state changes under one state key (its instances' successful writes that
+/// are not lock operations), ordered as the search prefers them: by end, then by instance
+/// and position, so that the last one ending by a time is the one to name.
+struct StateChanges {
+    changes: Vec<Change>,
+    /// For each change, the latest earlier one by another (client, instance, method): what
+    /// the search falls back to when the latest is the rejected request's own kind.
+    prev_other: Vec<Option<usize>>,
+}
+
+struct Change {
+    end: Micros,
+    at: EventRef,
+    client: ClientId,
+    method: Method,
+}
+
+impl StateChanges {
+    fn new(tl: &Timelines, related: &[InstanceId]) -> StateChanges {
+        let mut changes: Vec<Change> = Vec::new();
+        for &rid in related {
+            let rpath = &tl.instance(rid).path;
+            for (j, e) in tl.events[rid as usize].iter().enumerate() {
+                if e.is_write() && e.is_success() && signals::lock_op(e, rpath).is_none() {
+                    changes.push(Change {
+                        end: e.end,
+                        at: EventRef {
+                            instance: rid,
+                            index: j,
+                        },
+                        client: e.client,
+                        method: e.method,
+                    });
+                }
+            }
+        }
+        changes.sort_by_key(|c| (c.end, c.at.instance, c.at.index));
+        let kind = |c: &Change| (c.client, c.at.instance, c.method);
+        let mut prev_other: Vec<Option<usize>> = Vec::with_capacity(changes.len());
+        for p in 0..changes.len() {
+            prev_other.push(match p {
+                0 => None,
+                _ if kind(&changes[p - 1]) != kind(&changes[p]) => Some(p - 1),
+                _ => prev_other[p - 1],
+            });
+        }
+        StateChanges {
+            changes,
+            prev_other,
+        }
+    }
+
+    /// The latest change ending by `by` that another client, another instance or another
+    /// method made (what a conflict by `client` with `method` on `instance` is set against).
+    fn latest(
+        &self,
+        by: Micros,
+        client: ClientId,
+        instance: InstanceId,
+        method: Method,
+    ) -> Option<EventRef> {
+        let p = self
+            .changes
+            .partition_point(|c| c.end <= by)
+            .checked_sub(1)?;
+        let c = &self.changes[p];
+        if (c.client, c.at.instance, c.method) != (client, instance, method) {
+            Some(c.at)
+        } else {
+            self.prev_other[p].map(|q| self.changes[q].at)
+        }
+    }
+}
+
+/// Instances by state key: the key itself and its action children.
+fn by_state(tl: &Timelines) -> BTreeMap<&str, Vec<InstanceId>> {
+    let mut by_state: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
+    for (id, inst) in tl.instances.iter().enumerate() {
+        let key = if signals::is_action_path(&inst.path) {
+            crate::resource::parent(&inst.path).unwrap_or(&inst.path)
+        } else {
+            inst.path.as_str()
+        };
+        by_state.entry(key).or_default().push(id as InstanceId);
+    }
+    by_state
+}
+
 impl Detector for StateTransition {
     fn cause(&self) -> &'static str {
         "state_transition"
@@ -46,16 +135,10 @@ impl Detector for StateTransition {
         let min_conflicts = cx.thresholds.get("state_transition_min_conflicts").max(1.0) as usize;
         // Looked at once: it reads every event.
         let resolution = signals::clock_resolution(tl);
-        // Instances by state key: the key itself and its action children.
-        let mut by_state: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
-            let key = if signals::is_action_path(&inst.path) {
-                crate::resource::parent(&inst.path).unwrap_or(&inst.path)
-            } else {
-                inst.path.as_str()
-            };
-            by_state.entry(key).or_default().push(id as InstanceId);
-        }
+        let by_state = by_state(tl);
+        // Each key's state changes, indexed once when a conflict first needs them (a hot
+        // instance has many conflicts against the same changes).
+        let mut changes_by_key: FxHashMap<&str, StateChanges> = FxHashMap::default();
         // Template of the rejected request → (conflict, prior state change).
         let mut per_template: BTreeMap<&str, Vec<(EventRef, EventRef)>> = BTreeMap::new();
         for (id, inst) in tl.instances.iter().enumerate() {
@@ -69,33 +152,14 @@ impl Detector for StateTransition {
                 let Some(key) = state_key(&inst.path, x) else {
                     continue;
                 };
-                let Some(related) = by_state.get(key.as_str()) else {
+                let Some((&key, related)) = by_state.get_key_value(key.as_str()) else {
                     continue;
                 };
                 // The latest successful state change before x, by another client or action.
-                let mut prior: Option<EventRef> = None;
-                for &rid in related {
-                    let rpath = &tl.instance(rid).path;
-                    for (j, e) in tl.events[rid as usize].iter().enumerate() {
-                        let state_change =
-                            e.is_write() && e.is_success() && signals::lock_op(e, rpath).is_none();
-                        let different =
-                            e.client != x.client || rpath != &inst.path || e.method != x.method;
-                        if state_change
-                            && different
-                            && e.end <= x.start + resolution
-                            && !(rid as usize == id && j == k)
-                        {
-                            let later = prior.is_none_or(|p| signals::event(tl, p).end <= e.end);
-                            if later {
-                                prior = Some(EventRef {
-                                    instance: rid,
-                                    index: j,
-                                });
-                            }
-                        }
-                    }
-                }
+                let prior = changes_by_key
+                    .entry(key)
+                    .or_insert_with(|| StateChanges::new(tl, related))
+                    .latest(x.start + resolution, x.client, id as InstanceId, x.method);
                 if let Some(p) = prior {
                     per_template
                         .entry(inst.template.as_str())
@@ -213,6 +277,72 @@ impl Detector for StateTransition {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    /// The search `StateChanges` replaced: every event of every related instance looked at
+    /// for each conflict.
+    fn latest_by_full_search(
+        tl: &Timelines,
+        related: &[InstanceId],
+        id: usize,
+        k: usize,
+        resolution: Micros,
+    ) -> Option<EventRef> {
+        let inst = tl.instance(id as InstanceId);
+        let x = &tl.events[id][k];
+        let mut prior: Option<EventRef> = None;
+        for &rid in related {
+            let rpath = &tl.instance(rid).path;
+            for (j, e) in tl.events[rid as usize].iter().enumerate() {
+                let state_change =
+                    e.is_write() && e.is_success() && signals::lock_op(e, rpath).is_none();
+                let different = e.client != x.client || rpath != &inst.path || e.method != x.method;
+                if state_change
+                    && different
+                    && e.end <= x.start + resolution
+                    && !(rid as usize == id && j == k)
+                {
+                    let later = prior.is_none_or(|p| signals::event(tl, p).end <= e.end);
+                    if later {
+                        prior = Some(EventRef {
+                            instance: rid,
+                            index: j,
+                        });
+                    }
+                }
+            }
+        }
+        prior
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// For every conflict of random scenarios, the index names the state change the full
+        /// search names.
+        #[test]
+        fn the_index_finds_what_the_full_search_finds(log in scenario()) {
+            let tl = log.timelines();
+            let resolution = signals::clock_resolution(&tl);
+            let states = by_state(&tl);
+            for (id, inst) in tl.instances.iter().enumerate() {
+                for (k, x) in tl.events[id].iter().enumerate() {
+                    let Some(key) = state_key(&inst.path, x) else { continue };
+                    let Some(related) = states.get(key.as_str()) else { continue };
+                    // Only successes are changes, so a rejected request is never its own.
+                    if x.is_success() {
+                        continue;
+                    }
+                    let want = latest_by_full_search(&tl, related, id, k, resolution);
+                    let got = StateChanges::new(&tl, related).latest(
+                        x.start + resolution,
+                        x.client,
+                        id as InstanceId,
+                        x.method,
+                    );
+                    proptest::prop_assert_eq!(got, want);
+                }
+            }
+        }
+    }
 
     #[test]
     fn cancel_after_ship_is_a_transition() {

@@ -13,7 +13,7 @@ use crate::timestamp::MICROS_PER_SEC;
 pub const T0: Micros = 1_772_442_000 * MICROS_PER_SEC;
 
 /// A scenario under construction.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Log {
     now: f64,
     /// Duration of the next requests in seconds; `None` logs no duration.
@@ -104,6 +104,11 @@ impl Log {
         (tl, tally, bucket_us)
     }
 
+    /// The timelines the detectors would see.
+    pub fn timelines(&self) -> Timelines {
+        self.build().0
+    }
+
     /// Runs one detector.
     pub fn run_one(&self, d: &dyn Detector) -> Vec<Finding> {
         let (tl, tally, bucket_us) = self.build();
@@ -134,4 +139,48 @@ impl Log {
         v.sort();
         v
     }
+}
+
+/// Random scenarios on one busy item, its actions, its lock, its collection and a neighbour
+/// (a few clients, every method, successes and conflicts, whole and fractional seconds, with
+/// and without durations): for checking an indexed search against the plain one it replaces.
+pub fn scenario() -> impl proptest::strategy::Strategy<Value = Log> {
+    use proptest::prelude::*;
+    const PATHS: [&str; 6] = [
+        "/orders/1",
+        "/orders/1/ship",
+        "/orders/1/cancel",
+        "/orders/1/lock",
+        "/orders",
+        "/orders/2",
+    ];
+    const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "PATCH"];
+    const STATUSES: [u16; 8] = [200, 201, 202, 204, 409, 412, 423, 404];
+    const CLIENTS: [&str; 3] = ["a", "b", "c"];
+    let request = (
+        0u32..1200,
+        any::<bool>(),
+        0..CLIENTS.len(),
+        0..METHODS.len(),
+        0..PATHS.len(),
+        0..STATUSES.len(),
+        prop_oneof![Just(None), (0u32..3000).prop_map(Some)],
+    );
+    proptest::collection::vec(request, 1..120).prop_map(|reqs| {
+        let mut log = Log::new();
+        for (tenths, whole, c, m, p, s, ms) in reqs {
+            let secs = if whole {
+                (tenths / 10) as f64
+            } else {
+                tenths as f64 / 10.0
+            };
+            log.timed(ms.map(|ms| ms as f64 / 1000.0)).at(secs).req(
+                CLIENTS[c],
+                METHODS[m],
+                PATHS[p],
+                STATUSES[s],
+            );
+        }
+        log
+    })
 }
