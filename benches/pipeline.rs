@@ -1,5 +1,7 @@
 //! Criterion benchmark of the whole analysis (both passes, detectors, report model) on a
-//! generated combined log, with 1 thread and with all cores.
+//! generated combined log, with 1 thread and with all cores; and on a log where every line
+//! is on one hot record (the detectors' worst case: each conflict has the whole timeline as
+//! context, which once made them quadratic).
 //!
 //! Run: `cargo bench --bench pipeline`
 
@@ -54,5 +56,59 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipeline);
+/// 200 k lines, 20 per second, all on one order: 409s on edits and on cancels, successful
+/// ships, reads, lock traffic and 202 exports, from 50 clients.
+fn hot_record_log(path: &std::path::Path) -> u64 {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..200_000u64 {
+        // xorshift: deterministic and dependency-free.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let t = jiff::Timestamp::from_second(1_772_442_000 + (i / 20) as i64).unwrap();
+        let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+        let (request, status) = match state % 20 {
+            0..=5 => ("PUT /api/v1/orders/1", 409),
+            6..=7 => ("POST /api/v1/orders/1/cancel", 409),
+            8 => ("POST /api/v1/orders/1/ship", 200),
+            9 => ("PUT /api/v1/orders/1", 200),
+            10 => ("POST /api/v1/orders/1/lock", 423),
+            11 => ("POST /api/v1/orders/1/export", 202),
+            12 => ("PATCH /api/v1/orders/1", 428),
+            _ => ("GET /api/v1/orders/1", 200),
+        };
+        let c = i % 50;
+        writeln!(
+            out,
+            "10.0.{c}.1 - - [{time}] \"{request} HTTP/1.1\" {status} 12 \"-\" \"client/{c}\""
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
+fn hot_record(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hot.log");
+    let bytes = hot_record_log(&path);
+    let settings = Settings {
+        paths: vec![path.clone()],
+        ..Default::default()
+    };
+    let mut group = c.benchmark_group("pipeline/hot-record-200k");
+    group.throughput(Throughput::Bytes(bytes));
+    group.sample_size(10);
+    group.bench_function("all-threads", |b| {
+        b.iter(|| {
+            let a = analyze(&settings).unwrap();
+            Report::build(&a, 10).findings.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipeline, hot_record);
 criterion_main!(benches);
