@@ -98,7 +98,7 @@ pub struct InputArgs {
     pub client: String,
 
     /// A route template that takes precedence over automatic templating, e.g.
-    /// '/repos/{owner}/{repo}/pulls/{n}'. Repeatable; the first match wins.
+    /// '/repos/{owner}/{repo}/pulls/{number}'. Repeatable; the first match wins.
     #[arg(long = "route", value_name = "TEMPLATE")]
     pub routes: Vec<String>,
 
