@@ -195,10 +195,18 @@ pub fn parse_epoch(b: &[u8], unit: EpochUnit) -> Option<Micros> {
         Some(p) => (&b[..p], &b[p + 1..]),
         None => (b, &b""[..]),
     };
-    if int.is_empty() || int.len() > 19 || !int.iter().all(u8::is_ascii_digit) {
+    if int.is_empty() || int.len() > 19 {
         return None;
     }
-    let whole: i64 = std::str::from_utf8(int).ok()?.parse().ok()?;
+    // Digits only, no sign; past i64 is no time.
+    let mut whole: i64 = 0;
+    for &c in int {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        whole = whole.checked_mul(10)?.checked_add(d as i64)?;
+    }
     let frac_us = if frac.is_empty() {
         0
     } else {
@@ -370,6 +378,32 @@ mod tests {
             rfc3339(parse_epoch(b"1591214112712", EpochUnit::Millis).unwrap()),
             "2020-06-03T19:55:12.712Z"
         );
+        // What `str::parse` refused is still refused: signs, junk, past i64.
+        for bad in [
+            &b"+1591214112"[..],
+            b"-1",
+            b"15912x",
+            b"",
+            b".5",
+            b"9999999999999999999",
+        ] {
+            assert_eq!(parse_epoch(bad, EpochUnit::Nanos), None, "{bad:?}");
+        }
+        assert_eq!(
+            parse_epoch(b"9223372036854775807", EpochUnit::Nanos),
+            Some(9_223_372_036_854_775)
+        );
+    }
+
+    proptest::proptest! {
+        /// Any run of up to 19 digits reads as `str::parse` reads it.
+        #[test]
+        fn epoch_digits_read_as_str_parse(s in "[0-9]{1,19}") {
+            proptest::prop_assert_eq!(
+                parse_epoch(s.as_bytes(), EpochUnit::Micros),
+                s.parse::<i64>().ok()
+            );
+        }
     }
 
     #[test]

@@ -13,11 +13,42 @@
 //! - empty strings are missing values; `RayID` is the request id;
 //! - `RequestHeaders` (custom header map) answers `--client header:NAME`.
 
-use super::fields;
+use super::fields::{self, KeyMeaning};
 use super::{Format, LineContext, json};
 use crate::record::{Method, Micros, Request, Skip, Text, TimeAnchor};
 
 pub struct Cloudflare;
+
+// The keys read, as meanings of the format's own: a Logpush job writes every line with the
+// same fields in the same order, so lines are read through the last one's layout.
+const CLIENT_IP: KeyMeaning = KeyMeaning::Own(0);
+const HOST: KeyMeaning = KeyMeaning::Own(1);
+const METHOD: KeyMeaning = KeyMeaning::Own(2);
+const URI: KeyMeaning = KeyMeaning::Own(3);
+const USER_AGENT: KeyMeaning = KeyMeaning::Own(4);
+const START: KeyMeaning = KeyMeaning::Own(5);
+const END: KeyMeaning = KeyMeaning::Own(6);
+const BYTES: KeyMeaning = KeyMeaning::Own(7);
+const STATUS: KeyMeaning = KeyMeaning::Own(8);
+const ORIGIN_STATUS: KeyMeaning = KeyMeaning::Own(9);
+const RAY_ID: KeyMeaning = KeyMeaning::Own(10);
+
+fn meaning(key: &[u8]) -> Option<KeyMeaning> {
+    Some(match key {
+        b"ClientIP" => CLIENT_IP,
+        b"ClientRequestHost" => HOST,
+        b"ClientRequestMethod" => METHOD,
+        b"ClientRequestURI" => URI,
+        b"ClientRequestUserAgent" => USER_AGENT,
+        b"EdgeStartTimestamp" => START,
+        b"EdgeEndTimestamp" => END,
+        b"EdgeResponseBytes" => BYTES,
+        b"EdgeResponseStatus" => STATUS,
+        b"OriginResponseStatus" => ORIGIN_STATUS,
+        b"RayID" => RAY_ID,
+        _ => return None,
+    })
+}
 
 impl Format for Cloudflare {
     fn name(&self) -> &'static str {
@@ -43,35 +74,37 @@ impl Format for Cloudflare {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let (mut start, mut end, mut status): (Option<Micros>, Option<Micros>, Option<u16>) =
             (None, None, None);
-        for (k, v) in obj.members() {
-            match k {
-                b"ClientIP" => {
+        let time_cache = &mut cx.time_cache;
+        json::read_members(&mut cx.json_shape, line, meaning, |m, v| {
+            match m {
+                CLIENT_IP => {
                     if let Some(c) = v.text() {
                         fields::set_remote(c, out);
                     }
                 }
-                b"ClientRequestHost" => out.host = v.text(),
-                b"ClientRequestMethod" => out.method = Method::parse(v.raw()),
-                b"ClientRequestURI" => out.target = v.text().unwrap_or_default(),
-                b"ClientRequestUserAgent" => out.user_agent = v.text(),
-                b"EdgeStartTimestamp" => {
+                HOST => out.host = v.text(),
+                METHOD => out.method = Method::parse(v.raw()),
+                URI => out.target = v.text().unwrap_or_default(),
+                USER_AGENT => out.user_agent = v.text(),
+                START => {
                     start = Some(
-                        cx.time_cache
+                        time_cache
                             .get_or(v.raw(), fields::any_time)
                             .ok_or(Skip::BAD_TIME)?,
                     )
                 }
-                b"EdgeEndTimestamp" => end = fields::any_time(v.raw()),
-                b"EdgeResponseBytes" => out.bytes_sent = v.uint(),
-                b"EdgeResponseStatus" => status = v.status(),
-                b"OriginResponseStatus" => out.upstream_status = v.status(),
-                b"RayID" => out.request_id = v.text(),
+                END => end = fields::any_time(v.raw()),
+                BYTES => out.bytes_sent = v.uint(),
+                STATUS => status = v.status(),
+                ORIGIN_STATUS => out.upstream_status = v.status(),
+                RAY_ID => out.request_id = v.text(),
                 _ => {}
             }
-        }
+            Ok(())
+        })
+        .ok_or(Skip::MALFORMED)??;
         out.status = status.ok_or(Skip::BAD_STATUS)?;
         match (start, end) {
             (Some(s), e) => {
@@ -101,6 +134,28 @@ mod tests {
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&Cloudflare, line)
+    }
+
+    #[test]
+    fn lines_read_in_turn_are_read_as_alone() {
+        let lines = crate::format::testing::layout_runs(
+            Cloudflare.sample(),
+            &[
+                (
+                    "\"EdgeResponseStatus\":409",
+                    "\"EdgeResponseStatus\":\"409\"",
+                ),
+                ("\"EdgeResponseStatus\":409,", ""),
+                ("\"EdgeResponseStatus\"", "\"EdgeResponseStatuz\""),
+                ("\"ClientIP\":\"203.0.113.7\"", "\"ClientIP\":\"\""),
+                ("okhttp", "ok\\\"http"),
+                ("\"RayID\"", "\"RayId\""),
+                ("1772442845123000000", "\"2026-03-02T09:14:05Z\""),
+                ("\"OriginResponseStatus\":409", "\"OriginResponseStatus\":0"),
+                ("{\"x-api-key\":\"key_live_7Hq2\"}}", "{\"x-api-key\":\"k"),
+            ],
+        );
+        crate::format::testing::assert_same_in_turn(&Cloudflare, &lines);
     }
 
     #[test]
