@@ -249,7 +249,8 @@ pub fn blind_runs(
 
 /// Lookups on one instance's timeline that detectors would otherwise answer by scanning it
 /// once per conflict (quadratic on a hot instance): each client's reads and successful
-/// writes, and all successful writes, as indices in time order.
+/// writes, and all successful writes, as indices in time order. The events must be in start
+/// order, as `Timelines` keeps them: searches stop where an earlier start rules the rest out.
 pub struct Lookup<'t> {
     events: &'t [Event],
     reads: FxHashMap<ClientId, Vec<usize>>,
