@@ -45,7 +45,7 @@ pub fn find2(b: &[u8], x: u8, y: u8) -> Option<usize> {
 /// Bit `k` set when `b[at + k]` is `x` or `y`, for `k` in `0..16`; `at + 16 <= b.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn mask(b: &[u8], at: usize, x: u8, y: u8) -> u32 {
+pub fn mask(b: &[u8], at: usize, x: u8, y: u8) -> u32 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -63,7 +63,7 @@ fn mask(b: &[u8], at: usize, x: u8, y: u8) -> u32 {
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn mask(b: &[u8], at: usize, x: u8, y: u8) -> u32 {
+pub fn mask(b: &[u8], at: usize, x: u8, y: u8) -> u32 {
     let mut m = 0;
     for (k, &c) in b[at..at + 16].iter().enumerate() {
         m |= ((c == x || c == y) as u32) << k;

@@ -88,7 +88,6 @@ impl Detector for HotSpotEdit {
             let events = &tl.events[id as usize];
             let lookup = Lookup::new(events);
             let attributed = attribute(events, &lookup, &inst.path, r, lookback);
-            let longest = lookup.longest();
             let times: Vec<i64> = attributed.iter().map(|a| events[a.0].start).collect();
             let eps = signals::episodes(&times, factor, r);
             let write_times: Vec<i64> = events
@@ -108,11 +107,10 @@ impl Detector for HotSpotEdit {
                     .unwrap();
                 let to = group.iter().map(|a| events[a.0].end).max().unwrap();
                 let in_span = |e: &&Event| e.is_write() && e.end >= from && e.start <= to;
-                // Events are in start order and none lasts longer than `longest`: those that
-                // can overlap the span are a range.
-                let lo = events.partition_point(|e| e.start.saturating_add(longest) < from);
-                let hi = events.partition_point(|e| e.start <= to);
-                let writes: Vec<&Event> = events[lo..hi.max(lo)].iter().filter(in_span).collect();
+                let writes: Vec<&Event> = events[lookup.reaching(from, to)]
+                    .iter()
+                    .filter(in_span)
+                    .collect();
                 let writers: BTreeSet<u32> = writes.iter().map(|e| e.client).collect();
                 let conflicts_in_span = writes.iter().filter(|e| e.conflict).count();
                 if writers.len() < min_writers

@@ -61,8 +61,7 @@ fn busy_window(
     r: Micros,
 ) -> Option<BusyWindow> {
     let from = z_end - r;
-    // Events are in start order, and none lasted longer than `lookup.longest()`: each
-    // question below is about a range of them.
+    // Events are in start order: each question below is about a range of them.
     let starting = |t: Micros| events.partition_point(|e| e.start < t);
     let started_by = |t: Micros| events.partition_point(|e| e.start <= t);
     let success = lookup.first_success_from(starting(from), own)?;
@@ -76,7 +75,7 @@ fn busy_window(
         })
         .collect();
     let last_start = until + (until - z_end).max(r);
-    let after = events[starting(until.saturating_sub(lookup.longest()))..started_by(last_start)]
+    let after = events[lookup.reaching(until, last_start)]
         .iter()
         .filter(|e| e.conflict && e.is_write() && e.end > until && e.start <= last_start)
         .count();

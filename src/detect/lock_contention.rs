@@ -110,25 +110,24 @@ impl Detector for LockContention {
                 let e = signals::event(tl, *r);
                 (e.start, e.end, e.input, e.line)
             });
-            // Each event's lock operation, told once.
-            let ops: Vec<Option<LockOp>> = all
-                .iter()
-                .map(|r| signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path))
-                .collect();
-            // The blocked attempts, in `all`'s (start) order.
+            let op = |r: &EventRef| {
+                signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path)
+            };
+            // The blocked attempts, in `all`'s (start) order; most groups have none.
             let blocked_all: Vec<EventRef> = all
                 .iter()
-                .zip(&ops)
-                .filter(|(r, op)| {
-                    let e = signals::event(tl, **r);
+                .copied()
+                .filter(|r| {
+                    let e = signals::event(tl, *r);
                     e.conflict
-                        && (e.status == 423 || (e.status == 409 && **op == Some(LockOp::Acquire)))
+                        && (e.status == 423 || (e.status == 409 && op(r) == Some(LockOp::Acquire)))
                 })
-                .map(|(r, _)| *r)
                 .collect();
             if blocked_all.is_empty() {
                 continue;
             }
+            // Each event's lock operation, told once.
+            let ops: Vec<Option<LockOp>> = all.iter().map(op).collect();
             let longest = all
                 .iter()
                 .map(|r| signals::event(tl, *r).duration())

@@ -11,7 +11,7 @@ use crate::record::{Method, Micros};
 use crate::resource;
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -253,8 +253,10 @@ pub fn blind_runs(
 /// order, as `Timelines` keeps them: searches stop where an earlier start rules the rest out.
 pub struct Lookup<'t> {
     events: &'t [Event],
-    reads: FxHashMap<ClientId, Vec<usize>>,
-    own_successes: FxHashMap<ClientId, Vec<usize>>,
+    /// (client, index) of the reads, sorted: one client's are a run, in time order.
+    reads: Vec<(ClientId, usize)>,
+    /// (client, index) of the successful writes, sorted likewise.
+    own_successes: Vec<(ClientId, usize)>,
     successes: Vec<usize>,
     /// No request on the instance lasted longer: an event starting before `t - longest`
     /// ended before `t`.
@@ -263,43 +265,50 @@ pub struct Lookup<'t> {
 
 impl<'t> Lookup<'t> {
     pub fn new(events: &'t [Event]) -> Lookup<'t> {
+        // Sorted lists rather than a map per client: most timelines are a handful of
+        // events, where hashing and one allocation per client would cost more than the
+        // detectors' searches.
         let mut l = Lookup {
             events,
-            reads: FxHashMap::default(),
-            own_successes: FxHashMap::default(),
+            reads: Vec::new(),
+            own_successes: Vec::new(),
             successes: Vec::new(),
             longest: 0,
         };
         for (k, e) in events.iter().enumerate() {
             if e.method.is_read() {
-                l.reads.entry(e.client).or_default().push(k);
+                l.reads.push((e.client, k));
             }
             if e.is_write() && e.is_success() {
                 l.successes.push(k);
-                l.own_successes.entry(e.client).or_default().push(k);
+                l.own_successes.push((e.client, k));
             }
             l.longest = l.longest.max(e.duration());
         }
+        // Pushed in index order, so sorting the pairs keeps each client's in time order.
+        l.reads.sort_unstable();
+        l.own_successes.sort_unstable();
         l
     }
 
     /// The client's last read before index `k`.
     pub fn last_read_before(&self, client: ClientId, k: usize) -> Option<usize> {
-        let reads = self.reads.get(&client)?;
-        let p = reads.partition_point(|&j| j < k).checked_sub(1)?;
-        Some(reads[p])
+        let p = self
+            .reads
+            .partition_point(|&r| r < (client, k))
+            .checked_sub(1)?;
+        let (c, j) = self.reads[p];
+        (c == client).then_some(j)
     }
 
     /// The client's first read after index `k`.
     pub fn first_read_after(&self, client: ClientId, k: usize) -> Option<usize> {
-        let reads = self.reads.get(&client)?;
-        reads.get(reads.partition_point(|&j| j <= k)).copied()
+        first_after(&self.reads, client, k)
     }
 
     /// The client's first successful write after index `k`.
     pub fn first_own_success_after(&self, client: ClientId, k: usize) -> Option<usize> {
-        let own = self.own_successes.get(&client)?;
-        own.get(own.partition_point(|&j| j <= k)).copied()
+        first_after(&self.own_successes, client, k)
     }
 
     /// The last successful write at an index below `upto` (other than `skip`) by another
@@ -334,10 +343,21 @@ impl<'t> Lookup<'t> {
             .find(|&j| Some(j) != skip)
     }
 
-    /// The longest request on the instance.
-    pub fn longest(&self) -> Micros {
-        self.longest
+    /// The indices of the events that may overlap `from..=to`: those that start by `to` and
+    /// may still be running at `from`. A superset: callers test each event's own times.
+    pub fn reaching(&self, from: Micros, to: Micros) -> Range<usize> {
+        let lo = self
+            .events
+            .partition_point(|e| e.start.saturating_add(self.longest) < from);
+        let hi = self.events.partition_point(|e| e.start <= to);
+        lo..hi.max(lo)
     }
+}
+
+/// The first index after `k` of `client` in a sorted (client, index) list.
+fn first_after(list: &[(ClientId, usize)], client: ClientId, k: usize) -> Option<usize> {
+    let (c, j) = *list.get(list.partition_point(|&r| r <= (client, k)))?;
+    (c == client).then_some(j)
 }
 
 /// The event behind a reference.
@@ -501,6 +521,29 @@ mod tests {
     use super::*;
 
     const S: Micros = MICROS_PER_SEC;
+
+    proptest::proptest! {
+        /// Every event that overlaps a span lies in the range `reaching` gives, and the
+        /// range holds nothing that starts after the span.
+        #[test]
+        fn reaching_holds_every_overlapping_event(
+            log in super::super::testkit::scenario(),
+            from in 0i64..130,
+            len in 0i64..30,
+        ) {
+            let tl = log.timelines();
+            let (from, to) = (super::super::testkit::T0 + from * S, super::super::testkit::T0 + (from + len) * S);
+            for events in tl.events.iter() {
+                let range = Lookup::new(events).reaching(from, to);
+                for (k, e) in events.iter().enumerate() {
+                    if e.end >= from && e.start <= to {
+                        proptest::prop_assert!(range.contains(&k), "{k} not in {range:?}");
+                    }
+                }
+                proptest::prop_assert!(events[range].iter().all(|e| e.start <= to));
+            }
+        }
+    }
 
     #[test]
     fn episodes_split_at_gaps_far_above_the_median() {

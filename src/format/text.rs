@@ -54,19 +54,8 @@ pub fn quoted_plain(b: &[u8]) -> Option<(&[u8], Option<&str>, &[u8])> {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub fn quote_end(b: &[u8], mut i: usize) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
     while i + 16 <= b.len() {
-        // SAFETY: SSE2 is part of x86-64, `i + 16 <= b.len()` bounds the load, and an
-        // unaligned load has no alignment requirement.
-        let m = unsafe {
-            let w = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-            _mm_movemask_epi8(_mm_or_si128(
-                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'"' as i8)),
-                _mm_cmpeq_epi8(w, _mm_set1_epi8(b'\\' as i8)),
-            ))
-        };
+        let m = crate::bytes::mask(b, i, b'"', b'\\');
         if m == 0 {
             i += 16;
             continue;
