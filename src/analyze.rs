@@ -12,6 +12,7 @@ use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
+use crate::names::{self, NamePositions};
 use crate::record::{Method, Micros, Request, Skip};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
@@ -136,6 +137,8 @@ pub struct Analysis {
     pub window_us: Micros,
     pub bucket_us: Micros,
     pub statuses: Vec<u16>,
+    /// Learned name positions, as templates (`/blog/{name}`), sorted.
+    pub name_positions: Vec<String>,
     /// Warnings for the user (skipped files inside directories, empty files).
     pub warnings: Vec<String>,
 }
@@ -286,7 +289,6 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         opened.push((inp, fmt));
     }
 
-    let templater = Templater::new(settings.routes.clone());
     let statuses: FxHashSet<u16> = settings.statuses.iter().copied().collect();
 
     // Route buckets need a resolution before the pass: estimate the period from the ends of
@@ -307,6 +309,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             }
         })
         .collect();
+    let templater = Templater::new(settings.routes.clone());
+    let names = learn_names(&opened, &directives, settings, &templater);
+    let templater = templater.with_names(names);
     let jobs: Vec<Job> = opened
         .iter()
         .enumerate()
@@ -317,7 +322,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         })
         .collect();
 
-    clock.mark("open");
+    clock.mark("open, names");
     // The conflict scan: which instances had conflicts, and when.
     let conflicts: Conflicts = match StatusDigits::new(&settings.statuses) {
         None => Conflicts::default(),
@@ -500,6 +505,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         window_us,
         bucket_us,
         statuses: settings.statuses.clone(),
+        name_positions: templater.names().templates(),
         warnings,
     })
 }
@@ -549,6 +555,47 @@ pub fn printable(b: &[u8]) -> String {
         }
     }
     s
+}
+
+/// Learns the name positions (`crate::names`) from the sampled lines of every input: each
+/// sample block templates its lines as the pass would without name positions, and the
+/// distinct templates of all blocks are what is learned from.
+fn learn_names(
+    opened: &[(Input, &dyn Format)],
+    directives: &[Vec<(usize, &[u8])>],
+    settings: &Settings,
+    templater: &Templater,
+) -> NamePositions {
+    let blocks: Vec<(usize, Range<usize>)> = opened
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (i, _))| {
+            names::sample_ranges(i.bytes())
+                .into_iter()
+                .map(move |r| (k, r))
+        })
+        .collect();
+    let templates: Vec<Vec<Box<str>>> = blocks
+        .par_iter()
+        .map(|(k, range)| {
+            let (inp, fmt) = &opened[*k];
+            let mut cx = LineContext {
+                directive: directive_at(&directives[*k], range.start),
+                local_offset_secs: settings.tz_offset_secs,
+                lite: true,
+                ..Default::default()
+            };
+            let mut cache = resource::TemplateCache::default();
+            for line in input::lines(&inp.bytes()[range.clone()]) {
+                let mut req = Request::default();
+                if read_line(*fmt, line, &mut cx, settings, &mut req) == Ok(true) {
+                    templater.template_id(&instance_of(&req), &mut cache);
+                }
+            }
+            cache.into_names()
+        })
+        .collect();
+    NamePositions::learn(templates.iter().flatten().map(|t| &**t))
 }
 
 /// First and last timestamp among the first and last lines of each input.

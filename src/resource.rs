@@ -6,6 +6,7 @@
 //! (`api`, `v1`, `export`, `cancel`, `items`, `lock`). User routes (`--route`) win over the
 //! heuristics.
 
+use crate::names::NamePositions;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
@@ -47,16 +48,19 @@ pub enum Placeholder {
     Id,
     Email,
     Date,
+    /// A free word in a learned name position (`crate::names`); `classify` never says it.
+    Name,
 }
 
 impl Placeholder {
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 4;
 
     pub fn as_str(self) -> &'static str {
         match self {
             Placeholder::Id => "{id}",
             Placeholder::Email => "{email}",
             Placeholder::Date => "{date}",
+            Placeholder::Name => "{name}",
         }
     }
 }
@@ -289,11 +293,25 @@ impl Route {
 #[derive(Debug, Clone, Default)]
 pub struct Templater {
     routes: Vec<Route>,
+    names: NamePositions,
 }
 
 impl Templater {
     pub fn new(routes: Vec<Route>) -> Templater {
-        Templater { routes }
+        Templater {
+            routes,
+            names: NamePositions::default(),
+        }
+    }
+
+    /// The same templater, reading words in `names` positions as `{name}`.
+    pub fn with_names(self, names: NamePositions) -> Templater {
+        Templater { names, ..self }
+    }
+
+    /// The learned name positions it applies.
+    pub fn names(&self) -> &NamePositions {
+        &self.names
     }
 
     pub fn template<'a>(&self, instance: &'a str) -> Cow<'a, str> {
@@ -323,6 +341,9 @@ impl Templater {
                 return true;
             }
         }
+        if !self.names.is_empty() {
+            return self.template_with_names(instance, out);
+        }
         let b = instance.as_bytes();
         let mut start = 0;
         let mut replaced = false;
@@ -351,6 +372,25 @@ impl Templater {
         }
         replaced
     }
+
+    /// `template_into` with name positions. The template is built whole, segment by
+    /// segment, because whether a word is a name depends on the template before it.
+    fn template_with_names(&self, instance: &str, out: &mut String) -> bool {
+        let mut segments = instance.split('/');
+        let head = segments.next().unwrap_or_default();
+        out.push_str(classify(head).map_or(head, |p| p.as_str()));
+        for seg in segments {
+            let class =
+                classify(seg).or_else(|| self.names.follows(out).then_some(Placeholder::Name));
+            out.push('/');
+            out.push_str(class.map_or(seg, |p| p.as_str()));
+        }
+        if out == instance {
+            out.clear();
+            return false;
+        }
+        true
+    }
 }
 
 /// The templates one worker has seen, numbered densely in first-seen order.
@@ -372,35 +412,49 @@ pub struct TemplateCache {
     words: FxHashMap<u32, FxHashMap<Box<str>, u32>>,
     ids: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
+    /// Whether a word after each template is a name (`NamePositions::follows`).
+    named: Vec<bool>,
     buf: String,
 }
 
 impl TemplateCache {
     const MAX_PARENTS: usize = 16 * 1024;
 
+    /// The templates seen, in numbering order.
+    pub fn into_names(self) -> Vec<Box<str>> {
+        self.names
+    }
+
     /// The template numbered `id` by this cache.
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }
 
-    fn intern(&mut self, template: &str) -> u32 {
+    fn intern(&mut self, template: &str, positions: &NamePositions) -> u32 {
         if let Some(&id) = self.ids.get(template) {
             return id;
         }
         let id = self.names.len() as u32;
         self.names.push(template.into());
+        self.named.push(positions.follows(template));
         self.ids.insert(template.into(), id);
         id
     }
 
     /// The template `parent/last` where `parent` is numbered `pid`.
-    fn child(&mut self, pid: u32, last: &str, class: Option<Placeholder>) -> u32 {
+    fn child(
+        &mut self,
+        pid: u32,
+        last: &str,
+        class: Option<Placeholder>,
+        positions: &NamePositions,
+    ) -> u32 {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         buf.push_str(&self.names[pid as usize]);
         buf.push('/');
         buf.push_str(class.map_or(last, |p| p.as_str()));
-        let id = self.intern(&buf);
+        let id = self.intern(&buf, positions);
         self.buf = buf;
         id
     }
@@ -415,11 +469,11 @@ impl Templater {
         let (Some(slash), true) = (split, self.routes.is_empty()) else {
             let mut buf = std::mem::take(&mut cache.buf);
             let id = if self.template_into(instance, &mut buf) {
-                cache.intern(&buf)
+                cache.intern(&buf, &self.names)
             } else if instance.is_empty() {
-                cache.intern(NO_PATH)
+                cache.intern(NO_PATH, &self.names)
             } else {
-                cache.intern(instance)
+                cache.intern(instance, &self.names)
             };
             cache.buf = buf;
             return id;
@@ -441,11 +495,13 @@ impl Templater {
                 pid
             }
         };
-        match classify(last) {
+        let class =
+            classify(last).or_else(|| cache.named[pid as usize].then_some(Placeholder::Name));
+        match class {
             Some(p) => match cache.placeholders.get(&(pid, p as u8)) {
                 Some(&id) => id,
                 None => {
-                    let id = cache.child(pid, last, Some(p));
+                    let id = cache.child(pid, last, Some(p), &self.names);
                     cache.placeholders.insert((pid, p as u8), id);
                     id
                 }
@@ -454,7 +510,7 @@ impl Templater {
                 if let Some(&id) = cache.words.get(&pid).and_then(|w| w.get(last)) {
                     return id;
                 }
-                let id = cache.child(pid, last, None);
+                let id = cache.child(pid, last, None, &self.names);
                 cache.words.entry(pid).or_default().insert(last.into(), id);
                 id
             }
@@ -695,6 +751,61 @@ mod tests {
             let b = templater.template_id("/api/v1/orders/2", &mut cache);
             assert_eq!(a, b);
         }
+    }
+
+    proptest! {
+        /// With name positions, the numbered templates are still the templates, and a
+        /// word becomes `{name}` exactly after a learned prefix.
+        #[test]
+        fn numbered_templates_are_the_templates_with_names(
+            paths in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![
+                    Just("blog"), Just("post-a"), Just("post-b"), Just("42"), Just("comments"),
+                    Just("users"), Just(""), Just("usr_729f65ff94"), Just("{id}"),
+                ], 0..5).prop_map(|s| format!("/{}", s.join("/"))),
+                1..40),
+            positions in proptest::collection::vec(prop_oneof![
+                Just(""), Just("/blog"), Just("/blog/{name}"), Just("/users/{id}"),
+                Just("/blog/{id}"), Just("/users"),
+            ], 0..4),
+            with_route in any::<bool>(),
+        ) {
+            let routes = if with_route { vec![Route::parse("/users/{u}/blog").unwrap()] } else { vec![] };
+            let tm = Templater::new(routes)
+                .with_names(NamePositions::from_prefixes(positions.iter().copied()));
+            let mut cache = TemplateCache::default();
+            for p in &paths {
+                let id = tm.template_id(p, &mut cache);
+                prop_assert_eq!(cache.name(id), &*tm.template(p), "{}", p);
+            }
+        }
+    }
+
+    #[test]
+    fn words_after_name_positions_are_names() {
+        let tm = Templater::default()
+            .with_names(NamePositions::from_prefixes(["/blog", "/blog/{name}/tags"]));
+        assert_eq!(tm.template("/blog/why-conflicts"), "/blog/{name}");
+        assert_eq!(
+            tm.template("/blog/why-conflicts/tags/rust"),
+            "/blog/{name}/tags/{name}"
+        );
+        assert_eq!(
+            tm.template("/blog/why-conflicts/comments/7"),
+            "/blog/{name}/comments/{id}"
+        );
+        // Identifiers keep their own placeholder; other prefixes keep their words.
+        assert_eq!(tm.template("/blog/2026-03-02"), "/blog/{date}");
+        assert_eq!(tm.template("/news/why-conflicts"), "/news/why-conflicts");
+        assert_eq!(tm.template("/blog"), "/blog");
+        // User routes still win.
+        let tm = Templater::new(vec![Route::parse("/blog/{slug}/comments").unwrap()])
+            .with_names(NamePositions::from_prefixes(["/blog"]));
+        assert_eq!(
+            tm.template("/blog/why-conflicts/comments"),
+            "/blog/{slug}/comments"
+        );
+        assert_eq!(tm.template("/blog/why-conflicts"), "/blog/{name}");
     }
 
     #[test]

@@ -550,3 +550,86 @@ fn explain_shows_every_request_on_an_instance() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 requests, 0 conflicts"));
 }
+
+/// A blog whose post slugs are words: more than a hundred of them after `/blog` make that a
+/// name position, learned from a sample and applied to every line.
+#[test]
+fn slugs_share_one_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blog.log");
+    let slug = |i: usize| {
+        let mut s = String::from("post-");
+        let mut k = i;
+        loop {
+            s.push((b'a' + (k % 26) as u8) as char);
+            k /= 26;
+            if k == 0 {
+                break s;
+            }
+        }
+    };
+    let mut log = String::new();
+    let (mut comments, mut conflicts) = (0, 0);
+    for n in 0..30_000usize {
+        let (min, sec) = (n / 600 % 60, n / 10 % 60);
+        let (method, target, status) = if n % 100 == 99 {
+            ("GET", "/about".to_string(), 200)
+        } else if n % 50 == 0 {
+            conflicts += 1;
+            comments += 1;
+            ("PUT", format!("/blog/{}/comments", slug(n % 400)), 409)
+        } else if n < 29_000 {
+            comments += 1;
+            ("GET", format!("/blog/{}/comments", slug(n % 400)), 200)
+        } else {
+            // Slugs only met at the end, far past the sampled start, are names too.
+            comments += 1;
+            ("GET", format!("/blog/{}/comments", slug(1000 + n)), 200)
+        };
+        log.push_str(&format!(
+            "10.0.{}.{} - - [02/Mar/2026:09:{min:02}:{sec:02} +0000] \"{method} {target} HTTP/1.1\" {status} 12 \"-\" \"t\"\n",
+            n % 7,
+            n % 5
+        ));
+    }
+    assert!(
+        log.len() > 2 << 20,
+        "the log must reach past the first sample span"
+    );
+    std::fs::write(&path, &log).unwrap();
+    let p = path.to_str().unwrap();
+
+    let r = json(&[p]);
+    assert_eq!(r["name_positions"], serde_json::json!(["/blog/{name}"]));
+    let resources = r["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 1, "{resources:?}");
+    assert_eq!(resources[0]["template"], "/blog/{name}/comments");
+    assert_eq!(resources[0]["requests"], comments);
+    assert_eq!(resources[0]["conflicts"], conflicts);
+    // Conflicts fall on every 50th line: eight of the 400 slugs.
+    assert_eq!(resources[0]["instances"], 8);
+    for extra in [["--threads", "1"], ["--chunk-size", "4096"]] {
+        let again = why409()
+            .args([p, "--output", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&again.stdout).unwrap(),
+            r,
+            "{extra:?}"
+        );
+    }
+    let table = why409().arg(p).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("/blog/{name} (more than 100 distinct words there"),
+        "{table}"
+    );
+
+    // A user route wins, and then nothing is left to learn.
+    let r = json(&[p, "--route", "/blog/{slug}/comments"]);
+    assert_eq!(r["name_positions"], serde_json::json!([]));
+    assert_eq!(r["resources"][0]["template"], "/blog/{slug}/comments");
+    assert_eq!(r["resources"][0]["requests"], comments);
+}

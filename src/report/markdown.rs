@@ -27,6 +27,15 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             i.path, i.format, i.lines, i.parsed, i.skipped
         )?;
     }
+    if !r.name_positions.is_empty() {
+        let shown: Vec<String> = r.name_positions.iter().map(|n| format!("`{n}`")).collect();
+        writeln!(
+            out,
+            "- **Names:** {} (more than {} distinct words there)",
+            shown.join(", "),
+            crate::names::MAX_LITERAL_CHILDREN
+        )?;
+    }
     let by_status: Vec<String> = r
         .totals
         .by_status

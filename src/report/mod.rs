@@ -27,6 +27,9 @@ pub struct Report {
     pub period: Period,
     pub window_seconds: i64,
     pub conflict_statuses: Vec<u16>,
+    /// Path positions read as names (`/blog/{name}`): more than
+    /// `names::MAX_LITERAL_CHILDREN` distinct words seen there (see `crate::names`).
+    pub name_positions: Vec<String>,
     pub totals: Totals,
     pub resources: Vec<ResourceRow>,
     pub instances: Vec<InstanceRow>,
@@ -294,6 +297,7 @@ impl Report {
             },
             window_seconds: a.window_us / MICROS_PER_SEC,
             conflict_statuses: a.statuses.clone(),
+            name_positions: a.name_positions.clone(),
             totals: Totals {
                 requests: t.totals.requests,
                 writes: t.totals.writes,

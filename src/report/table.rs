@@ -282,6 +282,16 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         _ => "no requests".into(),
     };
     t.add_row(vec![Cell::new("period"), Cell::new(period)]);
+    if !r.name_positions.is_empty() {
+        t.add_row(vec![
+            Cell::new("names"),
+            Cell::new(format!(
+                "{} (more than {} distinct words there; --route to name it otherwise)",
+                r.name_positions.join(", "),
+                crate::names::MAX_LITERAL_CHILDREN
+            )),
+        ]);
+    }
     t.add_row(vec![
         Cell::new("requests"),
         Cell::new(format!(
