@@ -551,6 +551,42 @@ fn explain_shows_every_request_on_an_instance() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 requests, 0 conflicts"));
 }
 
+/// A log of a few requests over years: the table folds the empty weeks, the JSON keeps them.
+#[test]
+fn sparse_timelines_fold_empty_windows_in_tables_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.log");
+    let line = |date: &str, status: u16| {
+        format!(
+            "10.0.0.1 - - [{date}:10:00:00 +0000] \"PUT /orders/7 HTTP/1.1\" {status} 5 \"-\" \"t\"\n"
+        )
+    };
+    let log = [
+        line("02/Jan/2024", 200),
+        line("03/Jan/2024", 409),
+        line("20/Mar/2025", 200),
+    ]
+    .concat();
+    std::fs::write(&path, log).unwrap();
+    let p = path.to_str().unwrap();
+    let r = json(&[p]);
+    let timeline = r["timeline"].as_array().unwrap();
+    let weeks = timeline.len();
+    assert!(weeks > 60, "{weeks} windows");
+    assert_eq!(timeline.iter().filter(|w| w["requests"] != 0).count(), 2);
+    let table = why409().arg(p).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let folded = format!("({} empty windows, the last from ", weeks - 2);
+    assert!(table.contains(&folded), "{table}");
+    assert!(table.lines().count() < 60, "{table}");
+    let md = why409().args([p, "--output", "markdown"]).output().unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.contains(&format!("({} empty windows) | 0 | 0 |", weeks - 2)),
+        "{md}"
+    );
+}
+
 /// A blog whose post slugs are words: more than a hundred of them after `/blog` make that a
 /// name position, learned from a sample and applied to every line.
 #[test]

@@ -1,7 +1,7 @@
 //! Markdown renderer: the same sections as the terminal tables, for postmortems and
 //! scheduled reports pasted into tickets or wikis.
 
-use super::Report;
+use super::{Report, ShownWindow};
 use crate::timestamp::human_span;
 use std::io::{self, Write};
 
@@ -165,8 +165,20 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(out, "| window start | requests | conflicts |")?;
     writeln!(out, "|---|---:|---:|")?;
-    for x in &r.timeline {
-        writeln!(out, "| {} | {} | {} |", x.start, x.requests, x.conflicts)?;
+    for shown in super::shown_timeline(&r.timeline) {
+        match shown {
+            ShownWindow::Window(x) => {
+                writeln!(out, "| {} | {} | {} |", x.start, x.requests, x.conflicts)?
+            }
+            ShownWindow::Empty {
+                first,
+                last,
+                windows,
+            } => writeln!(
+                out,
+                "| {first} … {last} ({windows} empty windows) | 0 | 0 |"
+            )?,
+        }
     }
     Ok(())
 }

@@ -115,7 +115,7 @@ pub struct ClientRow {
     pub templates: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineRow {
     pub start: String,
     pub requests: u64,
@@ -319,6 +319,44 @@ impl Report {
     }
 }
 
+/// A timeline row as a person reads it: one window, or a run of empty windows as one row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ShownWindow<'a> {
+    Window(&'a TimelineRow),
+    /// `windows` consecutive windows without requests, from `first` to `last` (starts).
+    Empty {
+        first: &'a str,
+        last: &'a str,
+        windows: usize,
+    },
+}
+
+/// Runs of this many empty windows or more are shown as one row.
+pub const FOLDED_EMPTY_RUN: usize = 3;
+
+/// The timeline as the table and Markdown show it: runs of `FOLDED_EMPTY_RUN` or more
+/// windows without requests fold into one row, so a sparse log (a few requests over years)
+/// does not print pages of zeros. The JSON report keeps every window.
+pub fn shown_timeline(rows: &[TimelineRow]) -> Vec<ShownWindow<'_>> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while i < rows.len() {
+        let run = rows[i..].iter().take_while(|x| x.requests == 0).count();
+        if run >= FOLDED_EMPTY_RUN {
+            out.push(ShownWindow::Empty {
+                first: &rows[i].start,
+                last: &rows[i + run - 1].start,
+                windows: run,
+            });
+            i += run;
+        } else {
+            out.extend(rows[i..i + run.max(1)].iter().map(ShownWindow::Window));
+            i += run.max(1);
+        }
+    }
+    out
+}
+
 fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
     let t = &a.tally;
     let (Some(first), Some(last)) = (t.first, t.last) else {
@@ -380,5 +418,62 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
         summary: f.summary.clone(),
         evidence,
         advice: f.advice.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(requests: &[u64]) -> Vec<TimelineRow> {
+        requests
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| TimelineRow {
+                start: format!("w{i}"),
+                requests: n,
+                conflicts: n / 2,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_of_empty_windows_fold_into_one_row() {
+        let r = rows(&[3, 0, 0, 0, 0, 9, 0, 0, 4, 0, 0, 0]);
+        let shown = shown_timeline(&r);
+        let w = |i: usize| ShownWindow::Window(&r[i]);
+        assert_eq!(
+            shown,
+            [
+                w(0),
+                ShownWindow::Empty {
+                    first: "w1",
+                    last: "w4",
+                    windows: 4
+                },
+                w(5),
+                // Two empty windows stay as they are.
+                w(6),
+                w(7),
+                w(8),
+                ShownWindow::Empty {
+                    first: "w9",
+                    last: "w11",
+                    windows: 3
+                },
+            ]
+        );
+        // Every window is shown once, folded or not.
+        let covered: usize = shown
+            .iter()
+            .map(|s| match s {
+                ShownWindow::Window(_) => 1,
+                ShownWindow::Empty { windows, .. } => *windows,
+            })
+            .sum();
+        assert_eq!(covered, r.len());
+        assert!(shown_timeline(&[]).is_empty());
+        let quiet = rows(&[0, 0]);
+        assert_eq!(shown_timeline(&quiet).len(), 2);
     }
 }

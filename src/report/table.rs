@@ -4,7 +4,7 @@
 //! The caller decides the width and whether to colour (TTY and no `NO_COLOR`); this module
 //! never looks at the terminal itself.
 
-use super::{FindingReport, Report};
+use super::{FindingReport, Report, ShownWindow};
 use crate::timestamp::human_span;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use std::io::{self, Write};
@@ -410,7 +410,26 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             .max(1);
         let bar_width = 30usize;
         let mut t = table(style, &["window start", "requests", "conflicts", ""]);
-        for x in &r.timeline {
+        for shown in super::shown_timeline(&r.timeline) {
+            let x = match shown {
+                ShownWindow::Window(x) => x,
+                ShownWindow::Empty {
+                    first,
+                    last,
+                    windows,
+                } => {
+                    t.add_row(vec![
+                        Cell::new(short_time(first)),
+                        Cell::new(0),
+                        Cell::new(0),
+                        Cell::new(format!(
+                            "({windows} empty windows, the last from {})",
+                            short_time(last)
+                        )),
+                    ]);
+                    continue;
+                }
+            };
             let n = ((x.conflicts as f64 / max as f64) * bar_width as f64).ceil() as usize;
             let mut bar = Cell::new("█".repeat(n));
             if style.color {
