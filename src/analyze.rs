@@ -833,7 +833,7 @@ fn pass<'a>(
             },
             bucket_us,
         );
-        let (counted, wanted) = interest.lookup(instance, req.time, req.method.is_read());
+        let (counted, wanted) = interest.lookup(instance, &req);
         if !counted {
             continue;
         }
@@ -897,20 +897,87 @@ const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 /// Kept: the conflicting instances, their parents, and the children of any of those whose
 /// last segment is an identifier (`/orders/1/export`, `/orders/1/ship` as siblings of
 /// `/orders/1/cancel`). Children of a collection (`/orders/*` under `/orders`) are not kept:
-/// that would be every item of the collection.
+/// that would be every item of the collection. A collection kept only as the parent of
+/// conflicting items keeps only its triggers (202s, successful DELETEs): that is all an
+/// item's conflicts read from it (`in_progress_conflict`), and a busy collection's creates
+/// would otherwise be most of the memory of a large log.
 struct Interest {
     keys: FxHashMap<String, InterestRange>,
 }
 
+/// A time range of context: writes (and everything else) in `lo..=hi`, reads in the
+/// narrower `read_lo..=read_hi`.
 #[derive(Debug, Clone, Copy)]
-struct InterestRange {
+struct Span {
     lo: Micros,
     hi: Micros,
-    /// The narrower range for reads (GET/HEAD).
     read_lo: Micros,
     read_hi: Micros,
+}
+
+impl Span {
+    /// Holds nothing.
+    const NONE: Span = Span {
+        lo: Micros::MAX,
+        hi: Micros::MIN,
+        read_lo: Micros::MAX,
+        read_hi: Micros::MIN,
+    };
+    /// Holds everything (`explain`).
+    const ALL: Span = Span {
+        lo: Micros::MIN,
+        hi: Micros::MAX,
+        read_lo: Micros::MIN,
+        read_hi: Micros::MAX,
+    };
+
+    /// The context of conflicts from `first` to `last`.
+    fn around(first: Micros, last: Micros) -> Span {
+        Span {
+            lo: first - LOOKBACK,
+            hi: last + LOOKAHEAD,
+            read_lo: first - READ_MARGIN,
+            read_hi: last + READ_MARGIN,
+        }
+    }
+
+    fn widen(&mut self, o: Span) {
+        self.lo = self.lo.min(o.lo);
+        self.hi = self.hi.max(o.hi);
+        self.read_lo = self.read_lo.min(o.read_lo);
+        self.read_hi = self.read_hi.max(o.read_hi);
+    }
+
+    fn holds(&self, time: Micros, read: bool) -> bool {
+        if read {
+            time >= self.read_lo && time <= self.read_hi
+        } else {
+            time >= self.lo && time <= self.hi
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InterestRange {
+    /// Every line in this span is context: the key's own conflicts, or those of a child that
+    /// reads the key's record (an action: `/orders/1/cancel` reads `/orders/1`'s changes).
+    all: Span,
+    /// Only triggers in this span are context: the conflicts of items under this key.
+    triggers: Span,
     /// Whether lines on children of this key are context too.
     family: bool,
+}
+
+impl InterestRange {
+    fn holds(&self, time: Micros, read: bool, trigger: bool) -> bool {
+        self.all.holds(time, read) || (trigger && self.triggers.holds(time, read))
+    }
+}
+
+/// What an item's conflicts read from its collection: a 202 (an accepted job) or a
+/// successful DELETE (see `in_progress_conflict`, which also asks it not to be a lock call).
+fn is_trigger(req: &Request<'_>) -> bool {
+    req.status == 202 || (req.method == Method::Delete && (200..300).contains(&req.status))
 }
 
 /// Is the last segment of `path` an identifier (an item, not a collection)?
@@ -923,69 +990,55 @@ fn is_item(path: &str) -> bool {
 impl Interest {
     fn new(conflicts: &Conflicts, extra: &[String]) -> Interest {
         let mut keys: FxHashMap<String, InterestRange> = FxHashMap::default();
-        let mut add = |k: &str, first: Micros, last: Micros| {
-            let (lo, hi, read_lo, read_hi) = (
-                first - LOOKBACK,
-                last + LOOKAHEAD,
-                first - READ_MARGIN,
-                last + READ_MARGIN,
-            );
+        let mut add = |k: &str, all: Span, triggers: Span| {
             let e = keys.entry(k.to_string()).or_insert(InterestRange {
-                lo,
-                hi,
-                read_lo,
-                read_hi,
+                all: Span::NONE,
+                triggers: Span::NONE,
                 family: is_item(k),
             });
-            e.lo = e.lo.min(lo);
-            e.hi = e.hi.max(hi);
-            e.read_lo = e.read_lo.min(read_lo);
-            e.read_hi = e.read_hi.max(read_hi);
+            e.all.widen(all);
+            e.triggers.widen(triggers);
         };
         for (inst, &(first, last)) in conflicts {
-            add(inst, first, last);
+            let span = Span::around(first, last);
+            add(inst, span, Span::NONE);
             if let Some(p) = resource::parent(inst).filter(|p| *p != "/") {
-                add(p, first, last);
+                if is_item(inst) {
+                    add(p, Span::NONE, span);
+                } else {
+                    add(p, span, Span::NONE);
+                }
             }
         }
+        // `explain`: every line of the instance itself.
         for e in extra {
-            let all = InterestRange {
-                lo: Micros::MIN,
-                hi: Micros::MAX,
-                read_lo: Micros::MIN,
-                read_hi: Micros::MAX,
-                family: false,
-            };
-            let r = keys.entry(e.clone()).or_insert(all);
-            r.lo = Micros::MIN;
-            r.hi = Micros::MAX;
-            r.read_lo = Micros::MIN;
-            r.read_hi = Micros::MAX;
+            keys.entry(e.clone())
+                .or_insert(InterestRange {
+                    all: Span::NONE,
+                    triggers: Span::NONE,
+                    family: false,
+                })
+                .all = Span::ALL;
         }
         Interest { keys }
     }
 
     /// For a line on `instance` at `time`: are its requests counted (it is on a key, or it
     /// is context), and is it context for some conflicting instance?
-    fn lookup(&self, instance: &str, time: Micros, read: bool) -> (bool, bool) {
+    fn lookup(&self, instance: &str, req: &Request<'_>) -> (bool, bool) {
         if self.keys.is_empty() {
             return (false, false);
         }
-        let inside = |r: &InterestRange| {
-            if read {
-                time >= r.read_lo && time <= r.read_hi
-            } else {
-                time >= r.lo && time <= r.hi
-            }
-        };
+        let (time, read) = (req.time, req.method.is_read());
+        let trigger = is_trigger(req);
         let own = self.keys.get(instance);
-        if own.is_some_and(inside) {
+        if own.is_some_and(|r| r.holds(time, read, trigger)) {
             return (true, true);
         }
         let family = resource::parent(instance)
             .filter(|p| *p != "/")
             .and_then(|p| self.keys.get(p))
-            .is_some_and(|r| r.family && inside(r));
+            .is_some_and(|r| r.family && r.holds(time, read, trigger));
         (own.is_some() || family, family)
     }
 }
@@ -1110,5 +1163,88 @@ mod tests {
             assert_eq!(fast, all, "{}", fmt.name());
             assert_eq!(fast.len(), 1, "{}", fmt.name());
         }
+    }
+
+    /// What the pass keeps around conflicts: the instance whole, an action's record whole,
+    /// an item's collection only for its triggers, an item's siblings like the item.
+    #[test]
+    fn interest_keeps_collections_of_conflicting_items_for_their_triggers() {
+        let at = 1_000_000 * MICROS_PER_SEC;
+        let mut conflicts = Conflicts::default();
+        conflicts.insert("/orders/17".into(), (at, at + 60 * MICROS_PER_SEC));
+        conflicts.insert("/orders/18/cancel".into(), (at, at));
+        let interest = Interest::new(&conflicts, &["/carts/3".to_string()]);
+        let req = |method: Method, status: u16, offset_s: i64| Request {
+            method,
+            status,
+            time: at + offset_s * MICROS_PER_SEC,
+            ..Request::default()
+        };
+        let hour = 3600;
+        // The conflicting item: writes a day back, reads only near the conflicts.
+        assert_eq!(
+            interest.lookup("/orders/17", &req(Method::Put, 200, -23 * hour)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/orders/17", &req(Method::Get, 200, -23 * hour)),
+            (true, false)
+        );
+        assert_eq!(
+            interest.lookup("/orders/17", &req(Method::Get, 200, -60)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/orders/17", &req(Method::Put, 200, -25 * hour)),
+            (true, false)
+        );
+        // Its collection: triggers only, in the same span.
+        assert_eq!(
+            interest.lookup("/orders", &req(Method::Post, 201, -60)),
+            (true, false)
+        );
+        assert_eq!(
+            interest.lookup("/orders", &req(Method::Post, 202, -60)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/orders", &req(Method::Delete, 204, -hour)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/orders", &req(Method::Delete, 404, -hour)),
+            (true, false)
+        );
+        assert_eq!(
+            interest.lookup("/orders", &req(Method::Post, 202, -25 * hour)),
+            (true, false)
+        );
+        // Its children and an action's siblings are context; the action's record is whole.
+        assert_eq!(
+            interest.lookup("/orders/17/export", &req(Method::Post, 200, -60)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/orders/18", &req(Method::Put, 200, -hour)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/orders/18/ship", &req(Method::Post, 200, -hour)),
+            (true, true)
+        );
+        // Other items of the collection are not.
+        assert_eq!(
+            interest.lookup("/orders/19", &req(Method::Put, 200, -60)),
+            (false, false)
+        );
+        // `explain` keeps every line of its instance, and not its children.
+        assert_eq!(
+            interest.lookup("/carts/3", &req(Method::Get, 200, -99 * hour)),
+            (true, true)
+        );
+        assert_eq!(
+            interest.lookup("/carts/3/items", &req(Method::Put, 200, 0)),
+            (false, false)
+        );
     }
 }

@@ -301,6 +301,35 @@ fn in_progress(at: f64) -> Scenario {
     s
 }
 
+/// A bulk import accepted on a collection (202) makes edits of its items conflict until it
+/// finishes, while other clients keep creating in the collection all along. The collection
+/// is kept only for its triggers (it has no conflicts of its own): the import must still be
+/// seen.
+fn collection_job(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    let files = "/api/v1/projects/7/files";
+    for k in 0..300 {
+        let c = format!("192.0.2.{}", 100 + k % 50);
+        s.req(at - 1200.0 + 8.0 * k as f64, &c, "POST", files, 201);
+    }
+    s.req(at, "192.0.2.10", "POST", files, 202);
+    let file = format!("{files}/93");
+    for (k, c) in [
+        "192.0.2.11",
+        "192.0.2.12",
+        "192.0.2.11",
+        "192.0.2.13",
+        "192.0.2.12",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.req(at + 3.0 + 6.0 * k as f64, c, "PUT", &file, 409);
+    }
+    s.req(at + 40.0, "192.0.2.11", "PUT", &file, 200);
+    s
+}
+
 /// An editor keeps a document lock for 7 minutes while others get 423.
 fn lock(at: f64) -> Scenario {
     let mut s = Scenario::new();
@@ -500,6 +529,15 @@ fn in_progress_conflict_alone() {
         "in_progress_conflict",
         "instance",
         "/api/v1/orders/9310577",
+    )]);
+}
+
+#[test]
+fn in_progress_conflict_from_a_collection_job() {
+    hour().extend(&collection_job(1800.0)).expect(&[(
+        "in_progress_conflict",
+        "instance",
+        "/api/v1/projects/7/files/93",
     )]);
 }
 
