@@ -674,9 +674,10 @@ fn per_worker<S: Default + Send>(
     })
 }
 
-/// Merges the workers' results, pairwise and side by side.
+/// Merges the workers' results, pairwise and side by side. Each merge folds into one of the
+/// two (never into an empty start, which would copy everything once more at the peak).
 fn merge_collected(all: Vec<Collected>) -> Collected {
-    all.into_par_iter().reduce(Collected::default, |mut a, b| {
+    let merged = all.into_par_iter().reduce_with(|mut a, b| {
         let Collected {
             tally,
             events,
@@ -697,7 +698,8 @@ fn merge_collected(all: Vec<Collected>) -> Collected {
             },
         );
         a
-    })
+    });
+    merged.unwrap_or_default()
 }
 
 /// First and last conflict time of each conflicting instance, as the scan finds them.
