@@ -246,8 +246,14 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
     // Empty inputs are reported (0 lines) but have no format and no chunks.
     let mut empties: Vec<Input> = Vec::new();
-    for (path, explicit) in &expanded {
-        let inp = match input::open(path, *explicit) {
+    // Opened side by side: compressed inputs (rotated `.gz` logs) are decoded while opened,
+    // one core each; results are taken in the given order, so errors and warnings are too.
+    let inputs: Vec<Result<Input>> = expanded
+        .par_iter()
+        .map(|(path, explicit)| input::open(path, *explicit))
+        .collect();
+    for ((path, explicit), inp) in expanded.iter().zip(inputs) {
+        let inp = match inp {
             Ok(i) => i,
             Err(e) if !explicit => {
                 warnings.push(format!("skipped {}: {e:#}", path.display()));
