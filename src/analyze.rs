@@ -131,7 +131,7 @@ pub struct Analysis {
     pub sources: Vec<Source>,
     pub tally: Tally,
     /// Requests per conflicting instance and per context key.
-    pub instance_requests: FxHashMap<String, u64>,
+    pub instance_requests: InstanceRequests,
     pub timelines: Timelines,
     pub findings: Vec<Finding>,
     pub window_us: Micros,
@@ -150,6 +150,21 @@ impl Analysis {
         let s = offset as usize;
         let e = (s + len as usize).min(b.len());
         String::from_utf8_lossy(&b[s.min(e)..e]).into_owned()
+    }
+}
+
+/// The requests counted on each conflicting instance (and each context key), by name.
+#[derive(Debug, Default)]
+pub struct InstanceRequests {
+    keys: FxHashMap<Box<str>, u32>,
+    counts: Vec<u64>,
+}
+
+impl InstanceRequests {
+    /// Requests on `instance`, when it is a key and any were seen.
+    pub fn get(&self, instance: &str) -> Option<u64> {
+        let &k = self.keys.get(instance)?;
+        self.counts.get(k as usize).copied().filter(|&n| n > 0)
     }
 }
 
@@ -354,7 +369,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .unwrap_or_default(),
     };
     clock.mark("scan");
-    let interest = Interest::new(&conflicts, &settings.extra_instances);
+    let interest = Interest::new(conflicts, &settings.extra_instances);
 
     // The pass: every line counted, the lines of conflicting instances and their relatives
     // kept as events. Each worker folds the chunks it takes into its own `Collected` (its
@@ -377,7 +392,6 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             &statuses,
             bucket_us,
             &interest,
-            &conflicts,
             collected,
         );
         accts.push((k, acct));
@@ -390,7 +404,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let Collected {
         mut tally,
         events: mut builder,
-        requests: instance_requests,
+        requests,
         ..
     } = collected;
     chunk_accounts.sort_by_key(|(k, _)| *k);
@@ -424,9 +438,14 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let agreeing = tally
         .instances
         .iter()
-        .filter(|(k, c)| conflicts.get(k.as_str()) == Some(&(c.first, c.last)))
+        .filter(|(k, c)| interest.conflicts(k) == Some((c.first, c.last)))
         .count();
-    let disagreeing = tally.instances.len().max(conflicts.len()) - agreeing;
+    let scanned = interest
+        .ranges
+        .iter()
+        .filter(|r| r.conflicts.is_some())
+        .count();
+    let disagreeing = tally.instances.len().max(scanned) - agreeing;
     if disagreeing > 0 {
         warnings.push(format!(
             "internal: the conflict scan and the pass disagree on {disagreeing} conflicting instances; their context may be incomplete"
@@ -505,7 +524,10 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     Ok(Analysis {
         sources,
         tally,
-        instance_requests,
+        instance_requests: InstanceRequests {
+            keys: interest.keys,
+            counts: requests,
+        },
         timelines,
         findings,
         window_us,
@@ -696,8 +718,11 @@ fn merge_collected(all: Vec<Collected>) -> Collected {
                 rayon::join(
                     || a.events.append(events),
                     || {
-                        for (k, v) in requests {
-                            *a.requests.entry(k).or_insert(0) += v;
+                        if a.requests.len() < requests.len() {
+                            a.requests.resize(requests.len(), 0);
+                        }
+                        for (n, v) in a.requests.iter_mut().zip(requests) {
+                            *n += v;
                         }
                     },
                 )
@@ -772,7 +797,8 @@ struct Collected {
     templates: resource::TemplateCache,
     /// Events with line numbers relative to their chunk (see `TimelineBuilder::rebase_lines`).
     events: TimelineBuilder,
-    requests: FxHashMap<String, u64>,
+    /// Requests on each interest key, by its number (empty until the first).
+    requests: Vec<u64>,
 }
 
 /// The pass over one chunk: parses every line, counts it, and keeps it as an event when it
@@ -789,7 +815,6 @@ fn pass<'a>(
     statuses: &FxHashSet<u16>,
     bucket_us: Micros,
     interest: &Interest,
-    conflicts: &Conflicts,
     out: &mut Collected,
 ) -> Accounting {
     let mut acct = Accounting::default();
@@ -841,8 +866,14 @@ fn pass<'a>(
             },
             bucket_us,
         );
-        let (counted, wanted) = interest.lookup(instance, &req);
-        if !counted {
+        let (key, wanted) = interest.lookup(instance, &req);
+        if let Some(k) = key {
+            if out.requests.is_empty() {
+                out.requests.resize(interest.ranges.len(), 0);
+            }
+            out.requests[k as usize] += 1;
+        }
+        if !wanted {
             continue;
         }
         let mut full = Request::default();
@@ -855,15 +886,6 @@ fn pass<'a>(
         } else {
             &req
         };
-        match out.requests.get_mut(instance) {
-            Some(n) => *n += 1,
-            None => {
-                out.requests.insert(instance.to_string(), 1);
-            }
-        }
-        if !wanted {
-            continue;
-        }
         let (start, end) = req.interval();
         // `client` stands: a lite parse is only used when the client is the remote address,
         // which it keeps.
@@ -885,7 +907,7 @@ fn pass<'a>(
             &client,
             instance,
             || templater.template(instance).into_owned(),
-            conflicts.contains_key(instance),
+            key.is_some_and(|k| interest.ranges[k as usize].conflicts.is_some()),
         );
     }
     acct
@@ -910,7 +932,9 @@ const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 /// item's conflicts read from it (`in_progress_conflict`), and a busy collection's creates
 /// would otherwise be most of the memory of a large log.
 struct Interest {
-    keys: FxHashMap<String, InterestRange>,
+    /// Each key's number: its place in `ranges` and in the per-key request counts.
+    keys: FxHashMap<Box<str>, u32>,
+    ranges: Vec<InterestRange>,
 }
 
 /// A time range of context: writes (and everything else) in `lo..=hi`, reads in the
@@ -967,6 +991,9 @@ impl Span {
 
 #[derive(Debug, Clone, Copy)]
 struct InterestRange {
+    /// The key's own conflicts, first and last, as the scan found them (none for a key kept
+    /// only for its children, or for `explain`).
+    conflicts: Option<(Micros, Micros)>,
     /// Every line in this span is context: the key's own conflicts, or those of a child that
     /// reads the key's record (an action: `/orders/1/cancel` reads `/orders/1`'s changes).
     all: Span,
@@ -996,58 +1023,88 @@ fn is_item(path: &str) -> bool {
 }
 
 impl Interest {
-    fn new(conflicts: &Conflicts, extra: &[String]) -> Interest {
-        let mut keys: FxHashMap<String, InterestRange> = FxHashMap::default();
-        let mut add = |k: &str, all: Span, triggers: Span| {
-            let e = keys.entry(k.to_string()).or_insert(InterestRange {
-                all: Span::NONE,
-                triggers: Span::NONE,
-                family: is_item(k),
-            });
-            e.all.widen(all);
-            e.triggers.widen(triggers);
+    /// Takes the scan's conflicting instances (their names move into the keys).
+    fn new(conflicts: Conflicts, extra: &[String]) -> Interest {
+        let mut interest = Interest {
+            keys: FxHashMap::default(),
+            ranges: Vec::new(),
         };
-        for (inst, &(first, last)) in conflicts {
+        let mut parents: Vec<(String, Span, bool)> = Vec::new();
+        for (inst, (first, last)) in conflicts {
             let span = Span::around(first, last);
-            add(inst, span, Span::NONE);
-            if let Some(p) = resource::parent(inst).filter(|p| *p != "/") {
-                if is_item(inst) {
-                    add(p, Span::NONE, span);
-                } else {
-                    add(p, span, Span::NONE);
-                }
+            if let Some(p) = resource::parent(&inst).filter(|p| *p != "/") {
+                parents.push((p.to_string(), span, is_item(&inst)));
+            }
+            let k = interest.key(inst);
+            let r = &mut interest.ranges[k];
+            r.conflicts = Some((first, last));
+            r.all.widen(span);
+        }
+        for (p, span, of_item) in parents {
+            let k = interest.key(p);
+            let r = &mut interest.ranges[k];
+            if of_item {
+                r.triggers.widen(span);
+            } else {
+                r.all.widen(span);
             }
         }
         // `explain`: every line of the instance itself.
         for e in extra {
-            keys.entry(e.clone())
-                .or_insert(InterestRange {
-                    all: Span::NONE,
-                    triggers: Span::NONE,
-                    family: false,
-                })
-                .all = Span::ALL;
+            let fresh = !interest.keys.contains_key(e.as_str());
+            let k = interest.key(e.clone());
+            let r = &mut interest.ranges[k];
+            r.all = Span::ALL;
+            if fresh {
+                r.family = false;
+            }
         }
-        Interest { keys }
+        interest
     }
 
-    /// For a line on `instance` at `time`: are its requests counted (it is on a key, or it
-    /// is context), and is it context for some conflicting instance?
-    fn lookup(&self, instance: &str, req: &Request<'_>) -> (bool, bool) {
+    /// The number of key `k`, added when new.
+    fn key(&mut self, k: String) -> usize {
+        if let Some(&i) = self.keys.get(k.as_str()) {
+            return i as usize;
+        }
+        let i = self.ranges.len();
+        self.ranges.push(InterestRange {
+            conflicts: None,
+            all: Span::NONE,
+            triggers: Span::NONE,
+            family: is_item(&k),
+        });
+        self.keys.insert(k.into_boxed_str(), i as u32);
+        i
+    }
+
+    /// The scan's first and last conflict on `instance`, if it had any.
+    fn conflicts(&self, instance: &str) -> Option<(Micros, Micros)> {
+        self.keys
+            .get(instance)
+            .and_then(|&k| self.ranges[k as usize].conflicts)
+    }
+
+    /// For a line on `instance`: the key it is on, if any (its requests are counted), and
+    /// whether it is context for some conflicting instance.
+    fn lookup(&self, instance: &str, req: &Request<'_>) -> (Option<u32>, bool) {
         if self.keys.is_empty() {
-            return (false, false);
+            return (None, false);
         }
         let (time, read) = (req.time, req.method.is_read());
         let trigger = is_trigger(req);
-        let own = self.keys.get(instance);
-        if own.is_some_and(|r| r.holds(time, read, trigger)) {
-            return (true, true);
+        let own = self.keys.get(instance).copied();
+        if own.is_some_and(|k| self.ranges[k as usize].holds(time, read, trigger)) {
+            return (own, true);
         }
         let family = resource::parent(instance)
             .filter(|p| *p != "/")
             .and_then(|p| self.keys.get(p))
-            .is_some_and(|r| r.family && r.holds(time, read, trigger));
-        (own.is_some() || family, family)
+            .is_some_and(|&k| {
+                let r = &self.ranges[k as usize];
+                r.family && r.holds(time, read, trigger)
+            });
+        (own, family)
     }
 }
 
@@ -1181,7 +1238,7 @@ mod tests {
         let mut conflicts = Conflicts::default();
         conflicts.insert("/orders/17".into(), (at, at + 60 * MICROS_PER_SEC));
         conflicts.insert("/orders/18/cancel".into(), (at, at));
-        let interest = Interest::new(&conflicts, &["/carts/3".to_string()]);
+        let interest = Interest::new(conflicts, &["/carts/3".to_string()]);
         let req = |method: Method, status: u16, offset_s: i64| Request {
             method,
             status,
@@ -1189,69 +1246,68 @@ mod tests {
             ..Request::default()
         };
         let hour = 3600;
+        let look = |instance: &str, r: &Request<'_>| {
+            let (key, wanted) = interest.lookup(instance, r);
+            (key.is_some(), wanted)
+        };
         // The conflicting item: writes a day back, reads only near the conflicts.
         assert_eq!(
-            interest.lookup("/orders/17", &req(Method::Put, 200, -23 * hour)),
+            look("/orders/17", &req(Method::Put, 200, -23 * hour)),
             (true, true)
         );
         assert_eq!(
-            interest.lookup("/orders/17", &req(Method::Get, 200, -23 * hour)),
+            look("/orders/17", &req(Method::Get, 200, -23 * hour)),
             (true, false)
         );
         assert_eq!(
-            interest.lookup("/orders/17", &req(Method::Get, 200, -60)),
+            look("/orders/17", &req(Method::Get, 200, -60)),
             (true, true)
         );
         assert_eq!(
-            interest.lookup("/orders/17", &req(Method::Put, 200, -25 * hour)),
+            look("/orders/17", &req(Method::Put, 200, -25 * hour)),
             (true, false)
         );
         // Its collection: triggers only, in the same span.
+        assert_eq!(look("/orders", &req(Method::Post, 201, -60)), (true, false));
+        assert_eq!(look("/orders", &req(Method::Post, 202, -60)), (true, true));
         assert_eq!(
-            interest.lookup("/orders", &req(Method::Post, 201, -60)),
-            (true, false)
-        );
-        assert_eq!(
-            interest.lookup("/orders", &req(Method::Post, 202, -60)),
+            look("/orders", &req(Method::Delete, 204, -hour)),
             (true, true)
         );
         assert_eq!(
-            interest.lookup("/orders", &req(Method::Delete, 204, -hour)),
-            (true, true)
-        );
-        assert_eq!(
-            interest.lookup("/orders", &req(Method::Delete, 404, -hour)),
+            look("/orders", &req(Method::Delete, 404, -hour)),
             (true, false)
         );
         assert_eq!(
-            interest.lookup("/orders", &req(Method::Post, 202, -25 * hour)),
+            look("/orders", &req(Method::Post, 202, -25 * hour)),
             (true, false)
         );
         // Its children and an action's siblings are context; the action's record is whole.
+        // (`(on a key, context)`: a sibling is context without being a key.)
         assert_eq!(
-            interest.lookup("/orders/17/export", &req(Method::Post, 200, -60)),
+            look("/orders/17/export", &req(Method::Post, 200, -60)),
+            (false, true)
+        );
+        assert_eq!(
+            look("/orders/18", &req(Method::Put, 200, -hour)),
             (true, true)
         );
         assert_eq!(
-            interest.lookup("/orders/18", &req(Method::Put, 200, -hour)),
-            (true, true)
-        );
-        assert_eq!(
-            interest.lookup("/orders/18/ship", &req(Method::Post, 200, -hour)),
-            (true, true)
+            look("/orders/18/ship", &req(Method::Post, 200, -hour)),
+            (false, true)
         );
         // Other items of the collection are not.
         assert_eq!(
-            interest.lookup("/orders/19", &req(Method::Put, 200, -60)),
+            look("/orders/19", &req(Method::Put, 200, -60)),
             (false, false)
         );
         // `explain` keeps every line of its instance, and not its children.
         assert_eq!(
-            interest.lookup("/carts/3", &req(Method::Get, 200, -99 * hour)),
+            look("/carts/3", &req(Method::Get, 200, -99 * hour)),
             (true, true)
         );
         assert_eq!(
-            interest.lookup("/carts/3/items", &req(Method::Put, 200, 0)),
+            look("/carts/3/items", &req(Method::Put, 200, 0)),
             (false, false)
         );
     }

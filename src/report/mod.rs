@@ -245,11 +245,7 @@ impl Report {
             .map(|(inst, c)| InstanceRow {
                 instance: inst.clone(),
                 template: c.template.clone(),
-                requests: a
-                    .instance_requests
-                    .get(inst)
-                    .copied()
-                    .unwrap_or(c.conflicts),
+                requests: a.instance_requests.get(inst).unwrap_or(c.conflicts),
                 conflicts: c.conflicts,
                 clients: c.clients.len() as u64,
                 first_conflict: rfc3339(c.first),
