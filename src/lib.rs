@@ -13,6 +13,7 @@ pub mod client;
 pub mod detect;
 pub mod format;
 pub mod input;
+pub mod interest;
 pub mod names;
 pub mod record;
 pub mod report;

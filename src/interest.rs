@@ -1,0 +1,318 @@
+//! Interest: which lines the pass keeps as context, given the conflicting instances the
+//! scan found. Each conflicting instance and each relative kept for it is a *key*, numbered
+//! densely; the pass counts requests per key and keeps a line as an event when it falls in
+//! a key's (or its parent's) time range.
+
+use crate::record::{Method, Micros, Request};
+use crate::resource;
+use crate::timestamp::MICROS_PER_SEC;
+use rustc_hash::FxHashMap;
+
+/// First and last conflict time of each conflicting instance, as the scan finds them.
+pub type Conflicts = FxHashMap<String, (Micros, Micros)>;
+
+/// Lookback before an instance's first conflict for context lines.
+const LOOKBACK: Micros = 24 * 3600 * MICROS_PER_SEC;
+/// Context kept after an instance's last conflict.
+const LOOKAHEAD: Micros = 15 * 60 * MICROS_PER_SEC;
+/// Reads are kept only this close to the instance's conflicts: a re-read matters just
+/// before or between conflicts (root-causes.md §7: 10 min), while writes that changed state
+/// (locks, shipments) matter up to `LOOKBACK` before.
+const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
+
+/// Which instances the pass keeps lines for, and in which time range.
+///
+/// Kept: the conflicting instances, their parents, and the children of any of those whose
+/// last segment is an identifier (`/orders/1/export`, `/orders/1/ship` as siblings of
+/// `/orders/1/cancel`). Children of a collection (`/orders/*` under `/orders`) are not kept:
+/// that would be every item of the collection. A collection kept only as the parent of
+/// conflicting items keeps only its triggers (202s, successful DELETEs): that is all an
+/// item's conflicts read from it (`in_progress_conflict`), and a busy collection's creates
+/// would otherwise be most of the memory of a large log.
+pub struct Interest {
+    /// Each key's number: its place in `ranges` and in the per-key request counts.
+    keys: FxHashMap<Box<str>, u32>,
+    ranges: Vec<InterestRange>,
+}
+
+/// A time range of context: writes (and everything else) in `lo..=hi`, reads in the
+/// narrower `read_lo..=read_hi`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    lo: Micros,
+    hi: Micros,
+    read_lo: Micros,
+    read_hi: Micros,
+}
+
+impl Span {
+    /// Holds nothing.
+    const NONE: Span = Span {
+        lo: Micros::MAX,
+        hi: Micros::MIN,
+        read_lo: Micros::MAX,
+        read_hi: Micros::MIN,
+    };
+    /// Holds everything (`explain`).
+    const ALL: Span = Span {
+        lo: Micros::MIN,
+        hi: Micros::MAX,
+        read_lo: Micros::MIN,
+        read_hi: Micros::MAX,
+    };
+
+    /// The context of conflicts from `first` to `last`.
+    fn around(first: Micros, last: Micros) -> Span {
+        Span {
+            lo: first - LOOKBACK,
+            hi: last + LOOKAHEAD,
+            read_lo: first - READ_MARGIN,
+            read_hi: last + READ_MARGIN,
+        }
+    }
+
+    fn widen(&mut self, o: Span) {
+        self.lo = self.lo.min(o.lo);
+        self.hi = self.hi.max(o.hi);
+        self.read_lo = self.read_lo.min(o.read_lo);
+        self.read_hi = self.read_hi.max(o.read_hi);
+    }
+
+    fn holds(&self, time: Micros, read: bool) -> bool {
+        if read {
+            time >= self.read_lo && time <= self.read_hi
+        } else {
+            time >= self.lo && time <= self.hi
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InterestRange {
+    /// The key's own conflicts, first and last, as the scan found them (none for a key kept
+    /// only for its children, or for `explain`).
+    conflicts: Option<(Micros, Micros)>,
+    /// Every line in this span is context: the key's own conflicts, or those of a child that
+    /// reads the key's record (an action: `/orders/1/cancel` reads `/orders/1`'s changes).
+    all: Span,
+    /// Only triggers in this span are context: the conflicts of items under this key.
+    triggers: Span,
+    /// Whether lines on children of this key are context too.
+    family: bool,
+}
+
+impl InterestRange {
+    fn holds(&self, time: Micros, read: bool, trigger: bool) -> bool {
+        self.all.holds(time, read) || (trigger && self.triggers.holds(time, read))
+    }
+}
+
+/// What an item's conflicts read from its collection: a 202 (an accepted job) or a
+/// successful DELETE (see `in_progress_conflict`, which also asks it not to be a lock call).
+fn is_trigger(req: &Request<'_>) -> bool {
+    req.status == 202 || (req.method == Method::Delete && (200..300).contains(&req.status))
+}
+
+/// Is the last segment of `path` an identifier (an item, not a collection)?
+fn is_item(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|s| resource::classify(s).is_some())
+}
+
+impl Interest {
+    /// Takes the scan's conflicting instances (their names move into the keys).
+    pub fn new(conflicts: Conflicts, extra: &[String]) -> Interest {
+        let mut interest = Interest {
+            keys: FxHashMap::default(),
+            ranges: Vec::new(),
+        };
+        let mut parents: Vec<(String, Span, bool)> = Vec::new();
+        for (inst, (first, last)) in conflicts {
+            let span = Span::around(first, last);
+            if let Some(p) = resource::parent(&inst).filter(|p| *p != "/") {
+                parents.push((p.to_string(), span, is_item(&inst)));
+            }
+            let k = interest.key(inst);
+            let r = &mut interest.ranges[k];
+            r.conflicts = Some((first, last));
+            r.all.widen(span);
+        }
+        for (p, span, of_item) in parents {
+            let k = interest.key(p);
+            let r = &mut interest.ranges[k];
+            if of_item {
+                r.triggers.widen(span);
+            } else {
+                r.all.widen(span);
+            }
+        }
+        // `explain`: every line of the instance itself.
+        for e in extra {
+            let fresh = !interest.keys.contains_key(e.as_str());
+            let k = interest.key(e.clone());
+            let r = &mut interest.ranges[k];
+            r.all = Span::ALL;
+            if fresh {
+                r.family = false;
+            }
+        }
+        interest
+    }
+
+    /// The number of key `k`, added when new.
+    fn key(&mut self, k: String) -> usize {
+        if let Some(&i) = self.keys.get(k.as_str()) {
+            return i as usize;
+        }
+        let i = self.ranges.len();
+        self.ranges.push(InterestRange {
+            conflicts: None,
+            all: Span::NONE,
+            triggers: Span::NONE,
+            family: is_item(&k),
+        });
+        self.keys.insert(k.into_boxed_str(), i as u32);
+        i
+    }
+
+    /// How many keys there are (the length of per-key arrays).
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Whether key `k` is a conflicting instance (not only kept for another's sake).
+    pub fn conflicted(&self, k: u32) -> bool {
+        self.ranges[k as usize].conflicts.is_some()
+    }
+
+    /// How many conflicting instances the scan found.
+    pub fn conflicting(&self) -> usize {
+        self.ranges.iter().filter(|r| r.conflicts.is_some()).count()
+    }
+
+    /// The keys' names and numbers, for counts kept by number.
+    pub fn into_keys(self) -> FxHashMap<Box<str>, u32> {
+        self.keys
+    }
+
+    /// The scan's first and last conflict on `instance`, if it had any.
+    pub fn conflicts(&self, instance: &str) -> Option<(Micros, Micros)> {
+        self.keys
+            .get(instance)
+            .and_then(|&k| self.ranges[k as usize].conflicts)
+    }
+
+    /// For a line on `instance`: the key it is on, if any (its requests are counted), and
+    /// whether it is context for some conflicting instance.
+    pub fn lookup(&self, instance: &str, req: &Request<'_>) -> (Option<u32>, bool) {
+        if self.keys.is_empty() {
+            return (None, false);
+        }
+        let (time, read) = (req.time, req.method.is_read());
+        let trigger = is_trigger(req);
+        let own = self.keys.get(instance).copied();
+        if own.is_some_and(|k| self.ranges[k as usize].holds(time, read, trigger)) {
+            return (own, true);
+        }
+        let family = resource::parent(instance)
+            .filter(|p| *p != "/")
+            .and_then(|p| self.keys.get(p))
+            .is_some_and(|&k| {
+                let r = &self.ranges[k as usize];
+                r.family && r.holds(time, read, trigger)
+            });
+        (own, family)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the pass keeps around conflicts: the instance whole, an action's record whole,
+    /// an item's collection only for its triggers, an item's siblings like the item.
+    #[test]
+    fn interest_keeps_collections_of_conflicting_items_for_their_triggers() {
+        let at = 1_000_000 * MICROS_PER_SEC;
+        let mut conflicts = Conflicts::default();
+        conflicts.insert("/orders/17".into(), (at, at + 60 * MICROS_PER_SEC));
+        conflicts.insert("/orders/18/cancel".into(), (at, at));
+        let interest = Interest::new(conflicts, &["/carts/3".to_string()]);
+        let req = |method: Method, status: u16, offset_s: i64| Request {
+            method,
+            status,
+            time: at + offset_s * MICROS_PER_SEC,
+            ..Request::default()
+        };
+        let hour = 3600;
+        let look = |instance: &str, r: &Request<'_>| {
+            let (key, wanted) = interest.lookup(instance, r);
+            (key.is_some(), wanted)
+        };
+        // The conflicting item: writes a day back, reads only near the conflicts.
+        assert_eq!(
+            look("/orders/17", &req(Method::Put, 200, -23 * hour)),
+            (true, true)
+        );
+        assert_eq!(
+            look("/orders/17", &req(Method::Get, 200, -23 * hour)),
+            (true, false)
+        );
+        assert_eq!(
+            look("/orders/17", &req(Method::Get, 200, -60)),
+            (true, true)
+        );
+        assert_eq!(
+            look("/orders/17", &req(Method::Put, 200, -25 * hour)),
+            (true, false)
+        );
+        // Its collection: triggers only, in the same span.
+        assert_eq!(look("/orders", &req(Method::Post, 201, -60)), (true, false));
+        assert_eq!(look("/orders", &req(Method::Post, 202, -60)), (true, true));
+        assert_eq!(
+            look("/orders", &req(Method::Delete, 204, -hour)),
+            (true, true)
+        );
+        assert_eq!(
+            look("/orders", &req(Method::Delete, 404, -hour)),
+            (true, false)
+        );
+        assert_eq!(
+            look("/orders", &req(Method::Post, 202, -25 * hour)),
+            (true, false)
+        );
+        // Its children and an action's siblings are context; the action's record is whole.
+        // (`(on a key, context)`: a sibling is context without being a key.)
+        assert_eq!(
+            look("/orders/17/export", &req(Method::Post, 200, -60)),
+            (false, true)
+        );
+        assert_eq!(
+            look("/orders/18", &req(Method::Put, 200, -hour)),
+            (true, true)
+        );
+        assert_eq!(
+            look("/orders/18/ship", &req(Method::Post, 200, -hour)),
+            (false, true)
+        );
+        // Other items of the collection are not.
+        assert_eq!(
+            look("/orders/19", &req(Method::Put, 200, -60)),
+            (false, false)
+        );
+        // `explain` keeps every line of its instance, and not its children.
+        assert_eq!(
+            look("/carts/3", &req(Method::Get, 200, -99 * hour)),
+            (true, true)
+        );
+        assert_eq!(
+            look("/carts/3/items", &req(Method::Put, 200, 0)),
+            (false, false)
+        );
+    }
+}
