@@ -93,7 +93,81 @@ pub struct InstanceConflicts {
     pub conflicts: u64,
     pub first: Micros,
     pub last: Micros,
-    pub clients: FxHashSet<String>,
+    pub clients: ClientSet,
+}
+
+/// The distinct clients of one instance's conflicts. Most instances have one to three, and a
+/// large log has a hundred thousand such instances, so names of at most 15 bytes (addresses)
+/// are kept packed into numbers (see `packed`) in a short list, which becomes a set only
+/// past `ClientSet::LIST`; longer names are kept as text.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSet {
+    short: Packed,
+    long: FxHashSet<Box<str>>,
+}
+
+#[derive(Debug, Clone)]
+enum Packed {
+    List(Vec<u128>),
+    Set(FxHashSet<u128>),
+}
+
+impl Default for Packed {
+    fn default() -> Self {
+        Packed::List(Vec::new())
+    }
+}
+
+impl ClientSet {
+    const LIST: usize = 16;
+
+    pub fn insert(&mut self, name: &str) {
+        match packed(name) {
+            Some(k) => self.insert_packed(k),
+            None => {
+                if !self.long.contains(name) {
+                    self.long.insert(name.into());
+                }
+            }
+        }
+    }
+
+    fn insert_packed(&mut self, k: u128) {
+        match &mut self.short {
+            Packed::List(v) if v.contains(&k) => {}
+            Packed::List(v) if v.len() < Self::LIST => v.push(k),
+            Packed::List(v) => {
+                let mut set: FxHashSet<u128> = v.drain(..).collect();
+                set.insert(k);
+                self.short = Packed::Set(set);
+            }
+            Packed::Set(set) => {
+                set.insert(k);
+            }
+        }
+    }
+
+    /// How many distinct clients.
+    pub fn len(&self) -> usize {
+        let short = match &self.short {
+            Packed::List(v) => v.len(),
+            Packed::Set(s) => s.len(),
+        };
+        short + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes in the clients of `other`.
+    pub fn extend(&mut self, other: ClientSet) {
+        match other.short {
+            Packed::List(v) => v.into_iter().for_each(|k| self.insert_packed(k)),
+            Packed::Set(s) => s.into_iter().for_each(|k| self.insert_packed(k)),
+        }
+        self.long.extend(other.long);
+    }
 }
 
 /// Per-bucket counts of one template, for route-wide change detection.
@@ -209,14 +283,12 @@ impl Tally {
                     conflicts: 0,
                     first: o.time,
                     last: o.time,
-                    clients: FxHashSet::default(),
+                    clients: ClientSet::default(),
                 });
             inst.conflicts += 1;
             inst.first = inst.first.min(o.time);
             inst.last = inst.last.max(o.time);
-            if !inst.clients.contains(o.client) {
-                inst.clients.insert(o.client.to_string());
-            }
+            inst.clients.insert(o.client);
         }
     }
 
@@ -323,7 +395,29 @@ fn bump(map: &mut FxHashMap<String, Counts>, key: &str, c: &Counts) {
 mod tests {
     use super::*;
 
+    /// Few short names (so they repeat), names around the 15-byte packing limit, and
+    /// enough of them to pass `ClientSet::LIST`.
+    const NAME: &str = "[0-2]{0,2}|[0-9a-f.:]{14,17}|10\\.0\\.[0-9]{1,2}";
+
     proptest::proptest! {
+        /// A client set counts distinct names, short or long, few or many, and a merge
+        /// counts the union.
+        #[test]
+        fn client_sets_count_distinct_names(
+            a in proptest::collection::vec(NAME, 0..60),
+            b in proptest::collection::vec(NAME, 0..60),
+        ) {
+            let distinct = |v: &[String]| v.iter().collect::<std::collections::BTreeSet<_>>().len();
+            let mut x = ClientSet::default();
+            a.iter().for_each(|n| x.insert(n));
+            proptest::prop_assert_eq!(x.len(), distinct(&a));
+            let mut y = ClientSet::default();
+            b.iter().for_each(|n| y.insert(n));
+            x.extend(y);
+            let both: Vec<String> = a.iter().chain(&b).cloned().collect();
+            proptest::prop_assert_eq!(x.len(), distinct(&both));
+        }
+
         /// Two different short names never pack to the same number (names differing only
         /// in one byte or in length are the likely collisions, so they are made often).
         #[test]
