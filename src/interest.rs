@@ -209,6 +209,7 @@ impl Interest {
 
     /// For a line on `instance`: the key it is on, if any (its requests are counted), and
     /// whether it is context for some conflicting instance.
+    #[inline]
     pub fn lookup(&self, instance: &str, req: &Request<'_>) -> (Option<u32>, bool) {
         if self.keys.is_empty() {
             return (None, false);
