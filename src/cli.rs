@@ -98,7 +98,9 @@ pub struct InputArgs {
     pub client: String,
 
     /// A route template that takes precedence over automatic templating, e.g.
-    /// '/repos/{owner}/{repo}/pulls/{number}'. Repeatable; the first match wins.
+    /// '/repos/{owner}/{repo}/pulls/{number}'. Repeatable; the first match wins. Automatic
+    /// templating replaces identifiers, and words in positions that hold more than 100
+    /// distinct words (slugs, user names) with {name}.
     #[arg(long = "route", value_name = "TEMPLATE")]
     pub routes: Vec<String>,
 
