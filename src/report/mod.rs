@@ -11,6 +11,7 @@ pub mod table;
 use crate::analyze::Analysis;
 use crate::detect::{Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -192,13 +193,15 @@ impl Report {
             .collect();
 
         // Resources: templates with conflicts.
-        let mut per_template_clients: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut per_client_templates: BTreeMap<&str, u64> = BTreeMap::new();
+        // Looked up, never iterated: hash maps (a large log has a hundred thousand
+        // conflicting instances to fold).
+        let mut per_template_clients: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut per_client_templates: FxHashMap<&str, u64> = FxHashMap::default();
         for (tpl, client) in &t.conflict_pairs {
             *per_template_clients.entry(tpl.as_str()).or_insert(0) += 1;
             *per_client_templates.entry(client.as_str()).or_insert(0) += 1;
         }
-        let mut per_template_instances: BTreeMap<&str, (u64, &str, u64)> = BTreeMap::new();
+        let mut per_template_instances: FxHashMap<&str, (u64, &str, u64)> = FxHashMap::default();
         for (inst, c) in &t.instances {
             let e = per_template_instances
                 .entry(c.template.as_str())
@@ -239,9 +242,21 @@ impl Report {
         });
         resources.truncate(top);
 
-        let mut instances: Vec<InstanceRow> = t
-            .instances
-            .iter()
+        // Ranked first, and only the rows shown are built: a large log has a hundred
+        // thousand conflicting instances.
+        let mut ranked: Vec<(&String, &crate::aggregate::InstanceConflicts)> =
+            t.instances.iter().collect();
+        let order = |a: &(&String, &crate::aggregate::InstanceConflicts),
+                     b: &(&String, &crate::aggregate::InstanceConflicts)| {
+            b.1.conflicts.cmp(&a.1.conflicts).then_with(|| a.0.cmp(b.0))
+        };
+        if ranked.len() > top {
+            ranked.select_nth_unstable_by(top, order);
+            ranked.truncate(top);
+        }
+        ranked.sort_unstable_by(order);
+        let instances: Vec<InstanceRow> = ranked
+            .into_iter()
             .map(|(inst, c)| InstanceRow {
                 instance: inst.clone(),
                 template: c.template.clone(),
@@ -252,12 +267,6 @@ impl Report {
                 last_conflict: rfc3339(c.last),
             })
             .collect();
-        instances.sort_by(|a, b| {
-            b.conflicts
-                .cmp(&a.conflicts)
-                .then_with(|| a.instance.cmp(&b.instance))
-        });
-        instances.truncate(top);
 
         let mut clients: Vec<ClientRow> = t
             .clients
@@ -360,18 +369,20 @@ fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
     };
     let w = a.window_us.max(MICROS_PER_SEC);
     let w_s = w / MICROS_PER_SEC;
-    let mut rows: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     let (lo, hi) = (first.div_euclid(w), last.div_euclid(w));
-    for k in lo..=hi {
-        rows.insert(k, (0, 0));
-    }
+    // Every window from the first to the last; `seconds` holds only seconds with requests,
+    // all within them.
+    let mut rows: Vec<(u64, u64)> = vec![(0, 0); (hi - lo + 1) as usize];
     for (sec, (req, conf)) in &t.seconds {
-        let e = rows.entry(sec.div_euclid(w_s)).or_insert((0, 0));
-        e.0 += req;
-        e.1 += conf;
+        let k = sec.div_euclid(w_s) - lo;
+        if let Some(e) = rows.get_mut(k as usize) {
+            e.0 += req;
+            e.1 += conf;
+        }
     }
     rows.into_iter()
-        .map(|(k, (r, c))| TimelineRow {
+        .zip(lo..)
+        .map(|((r, c), k)| TimelineRow {
             start: rfc3339(k * w),
             requests: r,
             conflicts: c,
