@@ -12,7 +12,7 @@
 //!
 //! The decision is made once, before the pass, from lines at fixed offsets of each input
 //! (see `sample_ranges`), so it is the same for any thread count or chunk size; an input of
-//! at most one sample block is read whole, which makes the decision exact on small logs.
+//! at most `FIRST_SPAN` bytes is read whole, which makes the decision exact on small logs.
 //! It is made level by level: the words after `/blog/{name}` are counted over all slugs
 //! together, so `/blog/{name}/comments` stays literal however many posts there are.
 //! User routes (`--route`) win over it, as over every heuristic.
@@ -41,7 +41,7 @@ pub struct NamePositions {
 }
 
 impl NamePositions {
-    /// Positions given directly (tests, and `--route`-like settings).
+    /// Positions given directly (tests).
     pub fn from_prefixes<'a>(prefixes: impl IntoIterator<Item = &'a str>) -> NamePositions {
         NamePositions {
             prefixes: prefixes.into_iter().map(Into::into).collect(),
@@ -79,9 +79,8 @@ impl NamePositions {
             .into_iter()
             .filter(|i| i.starts_with('/'))
             .collect();
-        let mut paths: Vec<&str> = distinct.into_iter().collect();
-        // Sorted, so the prefixes are built and learned in one order whatever the hashing.
-        paths.sort_unstable();
+        // The order does not matter: each decision is a count of distinct words.
+        let paths: Vec<&str> = distinct.into_iter().collect();
         // Each path's template so far, and where its next segment starts.
         let mut built: Vec<(String, usize)> = paths.iter().map(|_| (String::new(), 1)).collect();
         let mut learned = NamePositions::default();
@@ -105,13 +104,11 @@ impl NamePositions {
             if !any {
                 break;
             }
-            let mut named: Vec<&str> = words
+            let named: Vec<Box<str>> = words
                 .into_iter()
                 .filter(|(_, w)| w.len() > MAX_LITERAL_CHILDREN)
-                .map(|(p, _)| p)
+                .map(|(p, _)| p.into())
                 .collect();
-            named.sort_unstable();
-            let named: Vec<Box<str>> = named.into_iter().map(Into::into).collect();
             learned.prefixes.extend(named);
             for (path, (prefix, start)) in paths.iter().zip(built.iter_mut()) {
                 let Some(seg) = segment(path, *start) else {
