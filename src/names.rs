@@ -17,7 +17,7 @@
 //! together, so `/blog/{name}/comments` stays literal however many posts there are.
 //! User routes (`--route`) win over it, as over every heuristic.
 
-use crate::resource::{Placeholder, classify};
+use crate::resource::{NUMBERED_MAX, Placeholder, classify};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 
@@ -38,13 +38,23 @@ pub const FIRST_SPAN: usize = 1 << 20;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NamePositions {
     prefixes: FxHashSet<Box<str>>,
+    /// The longest prefix: longer ones are not looked up (a templated path asks once per
+    /// segment, and hashing each of a deep path's prefixes would be quadratic).
+    longest: usize,
 }
 
 impl NamePositions {
     /// Positions given directly (tests).
     pub fn from_prefixes<'a>(prefixes: impl IntoIterator<Item = &'a str>) -> NamePositions {
-        NamePositions {
-            prefixes: prefixes.into_iter().map(Into::into).collect(),
+        let mut n = NamePositions::default();
+        n.extend(prefixes.into_iter().map(Into::into));
+        n
+    }
+
+    fn extend(&mut self, prefixes: impl IntoIterator<Item = Box<str>>) {
+        for p in prefixes {
+            self.longest = self.longest.max(p.len());
+            self.prefixes.insert(p);
         }
     }
 
@@ -56,7 +66,7 @@ impl NamePositions {
     /// text before the segment's slash: `""` for a first segment, `/blog` for the second.
     #[inline]
     pub fn follows(&self, prefix: &str) -> bool {
-        !self.prefixes.is_empty() && self.prefixes.contains(prefix)
+        prefix.len() <= self.longest && !self.prefixes.is_empty() && self.prefixes.contains(prefix)
     }
 
     /// The name positions as templates (`/blog/{name}`), sorted, for the report.
@@ -74,10 +84,12 @@ impl NamePositions {
     /// their templates without name positions: both teach the same, since a placeholder
     /// segment stands for an identifier either way.
     pub fn learn<'a>(instances: impl IntoIterator<Item = &'a str>) -> NamePositions {
-        // Distinct paths are enough: counts do not enter the decision.
+        // Distinct paths are enough: counts do not enter the decision. Paths longer than
+        // `NUMBERED_MAX` are no routes, and learning goes level by level over all paths, so
+        // one very deep path would make it quadratic.
         let distinct: FxHashSet<&str> = instances
             .into_iter()
-            .filter(|i| i.starts_with('/'))
+            .filter(|i| i.starts_with('/') && i.len() <= NUMBERED_MAX)
             .collect();
         // The order does not matter: each decision is a count of distinct words.
         let paths: Vec<&str> = distinct.into_iter().collect();
@@ -109,7 +121,7 @@ impl NamePositions {
                 .filter(|(_, w)| w.len() > MAX_LITERAL_CHILDREN)
                 .map(|(p, _)| p.into())
                 .collect();
-            learned.prefixes.extend(named);
+            learned.extend(named);
             for (path, (prefix, start)) in paths.iter().zip(built.iter_mut()) {
                 let Some(seg) = segment(path, *start) else {
                     continue;

@@ -466,7 +466,11 @@ impl Templater {
     /// whole, since a route matches a whole path only.
     pub fn template_id(&self, instance: &str, cache: &mut TemplateCache) -> u32 {
         let split = crate::bytes::rfind(instance.as_bytes(), b'/').filter(|&p| p > 0);
-        let (Some(slash), true) = (split, self.routes.is_empty()) else {
+        // A path longer than `NUMBERED_MAX` is templated whole: numbering it from its
+        // parents would recurse once per segment (a 256 KiB line of `/a/a/a…` overflowed
+        // the stack) and keep a template for every one of its prefixes.
+        let numbered = self.routes.is_empty() && instance.len() <= NUMBERED_MAX;
+        let (Some(slash), true) = (split, numbered) else {
             let mut buf = std::mem::take(&mut cache.buf);
             let id = if self.template_into(instance, &mut buf) {
                 cache.intern(&buf, &self.names)
@@ -517,6 +521,10 @@ impl Templater {
         }
     }
 }
+
+/// Paths up to this long are numbered from their parents' numbers (`Templater::template_id`);
+/// longer ones, which no API routes, are templated whole.
+pub const NUMBERED_MAX: usize = 1024;
 
 /// The template of requests without a usable request line (`"-"`, `""`, junk).
 pub const NO_PATH: &str = "(no request line)";
@@ -737,11 +745,14 @@ mod tests {
             "/api/v1/orders/2/items/9",
             "/orders/1/cancel",
         ];
+        // Past `NUMBERED_MAX`, templated whole.
+        let deep = format!("/api/v1/orders/17{}", "/items/42".repeat(200));
+        let paths: Vec<&str> = paths.iter().copied().chain([deep.as_str()]).collect();
         for routes in [vec![], vec![Route::parse("/api/v1/orders/{n}").unwrap()]] {
             let templater = Templater::new(routes);
             let mut cache = TemplateCache::default();
             for round in 0..2 {
-                for p in paths {
+                for &p in &paths {
                     let id = templater.template_id(p, &mut cache);
                     assert_eq!(cache.name(id), templater.template(p), "{p} round {round}");
                 }

@@ -669,3 +669,54 @@ fn slugs_share_one_template() {
     assert_eq!(r["resources"][0]["template"], "/blog/{slug}/comments");
     assert_eq!(r["resources"][0]["requests"], comments);
 }
+
+/// Paths of a hundred thousand segments (a 200 KB request line, within the line limit): no
+/// stack overflow, no quadratic templating, with and without learned name positions.
+#[test]
+fn very_deep_paths_neither_crash_nor_stall() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep.log");
+    let line = |sec: u32, method: &str, target: &str, status: u16| {
+        format!(
+            "10.0.0.1 - - [02/Mar/2026:09:{:02}:{:02} +0000] \"{method} {target} HTTP/1.1\" {status} 12 \"-\" \"b\"\n",
+            sec / 60,
+            sec % 60
+        )
+    };
+    let mut log = String::new();
+    for i in 0..300u32 {
+        let slug: String = [0, 4, 8]
+            .iter()
+            .map(|k| (b'a' + ((i >> k) & 15) as u8) as char)
+            .collect();
+        log.push_str(&line(i, "GET", &format!("/blog/post-{slug}/comments"), 200));
+    }
+    log.push_str(&line(
+        400,
+        "PUT",
+        &format!("/blog{}", "/a".repeat(100_000)),
+        409,
+    ));
+    log.push_str(&line(401, "PUT", &"/x".repeat(100_000), 409));
+    std::fs::write(&path, &log).unwrap();
+    let start = std::time::Instant::now();
+    let r = json(&[path.to_str().unwrap()]);
+    assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+    assert_eq!(r["inputs"][0]["parsed"], 302);
+    assert_eq!(r["totals"]["conflicts"], 2);
+    assert_eq!(r["name_positions"], serde_json::json!(["/blog/{name}"]));
+    let mut templates: Vec<String> = r["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["template"].as_str().unwrap().to_string())
+        .collect();
+    templates.sort();
+    assert_eq!(
+        templates,
+        [
+            format!("/blog/{{name}}{}", "/a".repeat(99_999)),
+            "/x".repeat(100_000)
+        ]
+    );
+}
