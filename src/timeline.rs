@@ -159,9 +159,14 @@ impl Timelines {
 pub struct TimelineBuilder {
     client_ids: FxHashMap<String, u32>,
     clients: Vec<String>,
-    instance_ids: FxHashMap<String, u32>,
-    /// (path, template, conflicted)
-    instances: Vec<(String, String, bool)>,
+    /// Each instance's path and number; the path is kept here only (a large log has a
+    /// hundred thousand instances in each worker).
+    instance_ids: FxHashMap<Box<str>, u32>,
+    /// (template number, conflicted), by instance number.
+    instances: Vec<(u32, bool)>,
+    /// Templates by number: few, shared by many instances.
+    templates: Vec<Box<str>>,
+    template_ids: FxHashMap<Box<str>, u32>,
     /// Events with builder-local client and instance ids.
     raw: Vec<Event>,
 }
@@ -202,14 +207,34 @@ impl TimelineBuilder {
         conflicted: bool,
     ) -> u32 {
         if let Some(&id) = self.instance_ids.get(path) {
-            self.instances[id as usize].2 |= conflicted;
+            self.instances[id as usize].1 |= conflicted;
             return id;
         }
         let id = self.instances.len() as u32;
-        self.instances
-            .push((path.to_string(), template(), conflicted));
-        self.instance_ids.insert(path.to_string(), id);
+        let t = self.template_id(template());
+        self.instances.push((t, conflicted));
+        self.instance_ids.insert(path.into(), id);
         id
+    }
+
+    fn template_id(&mut self, template: String) -> u32 {
+        if let Some(&t) = self.template_ids.get(template.as_str()) {
+            return t;
+        }
+        let t = self.templates.len() as u32;
+        let template: Box<str> = template.into();
+        self.templates.push(template.clone());
+        self.template_ids.insert(template, t);
+        t
+    }
+
+    /// Instance paths by number (the map gives them up).
+    fn take_paths(instance_ids: FxHashMap<Box<str>, u32>, n: usize) -> Vec<Box<str>> {
+        let mut paths: Vec<Box<str>> = vec![Box::from(""); n];
+        for (p, id) in instance_ids {
+            paths[id as usize] = p;
+        }
+        paths
     }
 
     /// Adds an event given by names.
@@ -254,10 +279,13 @@ impl TimelineBuilder {
         // copy unused.
         self.raw.reserve_exact(other.raw.len());
         let cmap: Vec<u32> = other.clients.iter().map(|c| self.client_id(c)).collect();
+        let paths = Self::take_paths(other.instance_ids, other.instances.len());
+        let their_templates = other.templates;
         let imap: Vec<u32> = other
             .instances
             .into_iter()
-            .map(|(p, t, c)| self.instance_id(&p, || t, c))
+            .zip(paths)
+            .map(|((t, c), p)| self.instance_id(&p, || their_templates[t as usize].to_string(), c))
             .collect();
         // Moved over from the end in pieces, each given back once moved, so that the two
         // copies never coexist (the order of `raw` does not matter: `build` sorts it).
@@ -299,15 +327,10 @@ impl TimelineBuilder {
         // Final ids follow sorted names.
         let mut corder: Vec<u32> = (0..self.clients.len() as u32).collect();
         let mut iorder: Vec<u32> = (0..self.instances.len() as u32).collect();
+        let mut paths = Self::take_paths(self.instance_ids, self.instances.len());
         rayon::join(
             || corder.par_sort_by(|a, b| self.clients[*a as usize].cmp(&self.clients[*b as usize])),
-            || {
-                iorder.par_sort_by(|a, b| {
-                    self.instances[*a as usize]
-                        .0
-                        .cmp(&self.instances[*b as usize].0)
-                })
-            },
+            || iorder.par_sort_by(|a, b| paths[*a as usize].cmp(&paths[*b as usize])),
         );
         let mut cfinal = vec![0u32; self.clients.len()];
         for (new, old) in corder.iter().enumerate() {
@@ -322,16 +345,15 @@ impl TimelineBuilder {
             .iter()
             .map(|&o| client_names[o as usize].take().unwrap_or_default())
             .collect();
-        let mut inst_parts: Vec<Option<(String, String, bool)>> =
-            self.instances.into_iter().map(Some).collect();
+        let templates = self.templates;
+        let parts = self.instances;
         let mut instances: Vec<Instance> = iorder
             .iter()
             .map(|&o| {
-                let (path, template, conflicted) =
-                    inst_parts[o as usize].take().unwrap_or_default();
+                let (t, conflicted) = parts[o as usize];
                 Instance {
-                    path,
-                    template,
+                    path: std::mem::take(&mut paths[o as usize]).into_string(),
+                    template: templates[t as usize].to_string(),
                     parent: None,
                     conflicted,
                 }
