@@ -89,6 +89,17 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How lines are read under these settings, after `directive` (W3C `#Fields`), in a
+    /// lite parse (time, target, status, filtered fields) or in full.
+    fn line_context<'a>(&self, directive: Option<&'a [u8]>, lite: bool) -> LineContext<'a> {
+        LineContext {
+            directive,
+            local_offset_secs: self.tz_offset_secs,
+            lite,
+            ..Default::default()
+        }
+    }
+
     /// The `--host`, `--path-prefix` and `--method` filters.
     fn keeps(&self, req: &Request<'_>) -> bool {
         if !self.methods.is_empty() && !self.methods.contains(&req.method) {
@@ -604,12 +615,7 @@ fn learn_names(
         .par_iter()
         .map(|(k, range)| {
             let (inp, fmt) = &opened[*k];
-            let mut cx = LineContext {
-                directive: directive_at(&directives[*k], range.start),
-                local_offset_secs: settings.tz_offset_secs,
-                lite: true,
-                ..Default::default()
-            };
+            let mut cx = settings.line_context(directive_at(&directives[*k], range.start), true);
             let mut cache = resource::TemplateCache::default();
             for line in input::lines(&inp.bytes()[range.clone()]) {
                 let mut req = Request::default();
@@ -757,12 +763,7 @@ fn scan<'a>(
     conflicts: &mut Conflicts,
 ) {
     // Time, target, status and the filtered fields are all a lite parse leaves.
-    let mut cx = LineContext {
-        directive,
-        local_offset_secs: settings.tz_offset_secs,
-        lite: true,
-        ..Default::default()
-    };
+    let mut cx = settings.line_context(directive, true);
     let mut note = |line: &'a [u8], cx: &mut LineContext<'a>| {
         let mut req = Request::default();
         if read_line(fmt, line, cx, settings, &mut req) != Ok(true)
@@ -815,17 +816,8 @@ fn pass<'a>(
     // Counting needs the user agent and appended fields only for other client keys; context
     // lines are parsed again in full.
     let lite = settings.client == ClientKey::Ip;
-    let mut cx = LineContext {
-        directive,
-        local_offset_secs: settings.tz_offset_secs,
-        lite,
-        ..Default::default()
-    };
-    let mut cx_full = LineContext {
-        directive,
-        local_offset_secs: settings.tz_offset_secs,
-        ..Default::default()
-    };
+    let mut cx = settings.line_context(directive, lite);
+    let mut cx_full = settings.line_context(directive, false);
     for line in input::lines(&data[job.range.clone()]) {
         acct.lines += 1;
         let mut req = Request::default();

@@ -3,7 +3,8 @@
 //! densely; the pass counts requests per key and keeps a line as an event when it falls in
 //! a key's (or its parent's) time range.
 
-use crate::record::{Method, Micros, Request};
+use crate::detect::in_progress_conflict;
+use crate::record::{Micros, Request};
 use crate::resource;
 use crate::timestamp::MICROS_PER_SEC;
 use rustc_hash::FxHashMap;
@@ -105,12 +106,6 @@ impl InterestRange {
     fn holds(&self, time: Micros, read: bool, trigger: bool) -> bool {
         self.all.holds(time, read) || (trigger && self.triggers.holds(time, read))
     }
-}
-
-/// What an item's conflicts read from its collection: a 202 (an accepted job) or a
-/// successful DELETE (see `in_progress_conflict`, which also asks it not to be a lock call).
-fn is_trigger(req: &Request<'_>) -> bool {
-    req.status == 202 || (req.method == Method::Delete && (200..300).contains(&req.status))
 }
 
 /// Is the last segment of `path` an identifier (an item, not a collection)?
@@ -215,7 +210,9 @@ impl Interest {
             return (None, false);
         }
         let (time, read) = (req.time, req.method.is_read());
-        let trigger = is_trigger(req);
+        // What an item's conflicts read from its collection (the detector also asks a
+        // trigger not to be a lock call, which it can tell; keeping those too is harmless).
+        let trigger = in_progress_conflict::may_trigger(req.method, req.status);
         let own = self.keys.get(instance).copied();
         if own.is_some_and(|k| self.ranges[k as usize].holds(time, read, trigger)) {
             return (own, true);
@@ -234,6 +231,7 @@ impl Interest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Method;
 
     /// What the pass keeps around conflicts: the instance whole, an action's record whole,
     /// an item's collection only for its triggers, an item's siblings like the item.
@@ -251,69 +249,37 @@ mod tests {
             ..Request::default()
         };
         let hour = 3600;
-        let look = |instance: &str, r: &Request<'_>| {
-            let (key, wanted) = interest.lookup(instance, r);
-            (key.is_some(), wanted)
-        };
-        // The conflicting item: writes a day back, reads only near the conflicts.
-        assert_eq!(
-            look("/orders/17", &req(Method::Put, 200, -23 * hour)),
-            (true, true)
-        );
-        assert_eq!(
-            look("/orders/17", &req(Method::Get, 200, -23 * hour)),
-            (true, false)
-        );
-        assert_eq!(
-            look("/orders/17", &req(Method::Get, 200, -60)),
-            (true, true)
-        );
-        assert_eq!(
-            look("/orders/17", &req(Method::Put, 200, -25 * hour)),
-            (true, false)
-        );
-        // Its collection: triggers only, in the same span.
-        assert_eq!(look("/orders", &req(Method::Post, 201, -60)), (true, false));
-        assert_eq!(look("/orders", &req(Method::Post, 202, -60)), (true, true));
-        assert_eq!(
-            look("/orders", &req(Method::Delete, 204, -hour)),
-            (true, true)
-        );
-        assert_eq!(
-            look("/orders", &req(Method::Delete, 404, -hour)),
-            (true, false)
-        );
-        assert_eq!(
-            look("/orders", &req(Method::Post, 202, -25 * hour)),
-            (true, false)
-        );
-        // Its children and an action's siblings are context; the action's record is whole.
-        // (`(on a key, context)`: a sibling is context without being a key.)
-        assert_eq!(
-            look("/orders/17/export", &req(Method::Post, 200, -60)),
-            (false, true)
-        );
-        assert_eq!(
-            look("/orders/18", &req(Method::Put, 200, -hour)),
-            (true, true)
-        );
-        assert_eq!(
-            look("/orders/18/ship", &req(Method::Post, 200, -hour)),
-            (false, true)
-        );
-        // Other items of the collection are not.
-        assert_eq!(
-            look("/orders/19", &req(Method::Put, 200, -60)),
-            (false, false)
-        );
-        // `explain` keeps every line of its instance, and not its children.
-        assert_eq!(
-            look("/carts/3", &req(Method::Get, 200, -99 * hour)),
-            (true, true)
-        );
-        assert_eq!(
-            look("/carts/3/items", &req(Method::Put, 200, 0)),
-            (false, false)
-        );
+        // (instance, method, status, seconds from the first conflict, on a key, context)
+        let cases: &[(&str, Method, u16, i64, bool, bool)] = &[
+            // The conflicting item: writes a day back, reads only near the conflicts.
+            ("/orders/17", Method::Put, 200, -23 * hour, true, true),
+            ("/orders/17", Method::Get, 200, -23 * hour, true, false),
+            ("/orders/17", Method::Get, 200, -60, true, true),
+            ("/orders/17", Method::Put, 200, -25 * hour, true, false),
+            // Its collection: triggers only, in the same span.
+            ("/orders", Method::Post, 201, -60, true, false),
+            ("/orders", Method::Post, 202, -60, true, true),
+            ("/orders", Method::Delete, 204, -hour, true, true),
+            ("/orders", Method::Delete, 404, -hour, true, false),
+            ("/orders", Method::Post, 202, -25 * hour, true, false),
+            // Its children and an action's siblings are context without being keys; the
+            // action's record is a key, kept whole.
+            ("/orders/17/export", Method::Post, 200, -60, false, true),
+            ("/orders/18", Method::Put, 200, -hour, true, true),
+            ("/orders/18/ship", Method::Post, 200, -hour, false, true),
+            // Other items of the collection are not.
+            ("/orders/19", Method::Put, 200, -60, false, false),
+            // `explain` keeps every line of its instance, and not its children.
+            ("/carts/3", Method::Get, 200, -99 * hour, true, true),
+            ("/carts/3/items", Method::Put, 200, 0, false, false),
+        ];
+        for &(instance, method, status, offset_s, on_key, context) in cases {
+            let (key, wanted) = interest.lookup(instance, &req(method, status, offset_s));
+            assert_eq!(
+                (key.is_some(), wanted),
+                (on_key, context),
+                "{method:?} {instance} {status} at {offset_s} s"
+            );
+        }
     }
 }

@@ -53,8 +53,6 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
-    pub const COUNT: usize = 4;
-
     pub fn as_str(self) -> &'static str {
         match self {
             Placeholder::Id => "{id}",
@@ -207,6 +205,12 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Id);
     }
     None
+}
+
+/// `classify`, or `{name}` for a word in a name position (`crate::names`).
+#[inline]
+fn classify_at(seg: &str, name_position: bool) -> Option<Placeholder> {
+    classify(seg).or_else(|| name_position.then_some(Placeholder::Name))
 }
 
 /// `sha256`, `base64`, `http2`: letters followed by a short number are names, not ids.
@@ -380,8 +384,7 @@ impl Templater {
         let head = segments.next().unwrap_or_default();
         out.push_str(classify(head).map_or(head, |p| p.as_str()));
         for seg in segments {
-            let class =
-                classify(seg).or_else(|| self.names.follows(out).then_some(Placeholder::Name));
+            let class = classify_at(seg, self.names.follows(out));
             out.push('/');
             out.push_str(class.map_or(seg, |p| p.as_str()));
         }
@@ -499,8 +502,7 @@ impl Templater {
                 pid
             }
         };
-        let class =
-            classify(last).or_else(|| cache.named[pid as usize].then_some(Placeholder::Name));
+        let class = classify_at(last, cache.named[pid as usize]);
         match class {
             Some(p) => match cache.placeholders.get(&(pid, p as u8)) {
                 Some(&id) => id,

@@ -34,10 +34,21 @@ struct Trigger {
     related: bool,
 }
 
+/// A request that may start work its instance stays busy with, as seen from the instance
+/// itself or its parent: a 202 Accepted, or a successful DELETE (deletion goes on after the
+/// response). From a child only a 202 counts. The pass keeps these on collections for the
+/// sake of their items (`interest`).
+pub fn may_trigger(method: Method, status: u16) -> bool {
+    status == 202 || (method == Method::Delete && (200..300).contains(&status))
+}
+
 fn is_trigger(e: &Event, path: &str, own_or_parent: bool) -> bool {
     // Cheap status/method test first: most events are neither.
-    let candidate =
-        e.status == 202 || (own_or_parent && e.method == Method::Delete && e.is_success());
+    let candidate = if own_or_parent {
+        may_trigger(e.method, e.status)
+    } else {
+        e.status == 202
+    };
     candidate && signals::lock_op(e, path).is_none()
 }
 

@@ -8,11 +8,13 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 
+use crate::aggregate::InstanceConflicts;
 use crate::analyze::Analysis;
 use crate::detect::{Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "why409.report/v1";
@@ -244,17 +246,15 @@ impl Report {
 
         // Ranked first, and only the rows shown are built: a large log has a hundred
         // thousand conflicting instances.
-        let mut ranked: Vec<(&String, &crate::aggregate::InstanceConflicts)> =
-            t.instances.iter().collect();
-        let order = |a: &(&String, &crate::aggregate::InstanceConflicts),
-                     b: &(&String, &crate::aggregate::InstanceConflicts)| {
-            b.1.conflicts.cmp(&a.1.conflicts).then_with(|| a.0.cmp(b.0))
-        };
+        let mut ranked: Vec<_> = t.instances.iter().collect();
+        fn rank<'a>(&(inst, c): &(&'a String, &'a InstanceConflicts)) -> (Reverse<u64>, &'a str) {
+            (Reverse(c.conflicts), inst)
+        }
         if ranked.len() > top {
-            ranked.select_nth_unstable_by(top, order);
+            ranked.select_nth_unstable_by_key(top, rank);
             ranked.truncate(top);
         }
-        ranked.sort_unstable_by(order);
+        ranked.sort_unstable_by_key(rank);
         let instances: Vec<InstanceRow> = ranked
             .into_iter()
             .map(|(inst, c)| InstanceRow {
