@@ -7,6 +7,7 @@
 use crate::record::{Micros, Skip};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Requests, writes and conflicts.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -89,11 +90,40 @@ impl Accounting {
 /// Conflicts seen on one instance.
 #[derive(Debug, Clone)]
 pub struct InstanceConflicts {
-    pub template: String,
+    /// Shared by the instances of one template (a large log has a hundred thousand
+    /// conflicting instances and a few dozen templates).
+    pub template: Arc<str>,
     pub conflicts: u64,
     pub first: Micros,
     pub last: Micros,
     pub clients: ClientSet,
+}
+
+impl InstanceConflicts {
+    fn new(template: &Arc<str>, time: Micros) -> InstanceConflicts {
+        InstanceConflicts {
+            template: Arc::clone(template),
+            conflicts: 0,
+            first: time,
+            last: time,
+            clients: ClientSet::default(),
+        }
+    }
+
+    fn observe(&mut self, time: Micros, client: &str) {
+        self.conflicts += 1;
+        self.first = self.first.min(time);
+        self.last = self.last.max(time);
+        self.clients.insert(client);
+    }
+
+    /// Takes in another part's conflicts on the same instance.
+    fn absorb(&mut self, o: InstanceConflicts) {
+        self.conflicts += o.conflicts;
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.clients.extend(o.clients);
+    }
 }
 
 /// The distinct clients of one instance's conflicts. Most instances have one to three, and a
@@ -185,7 +215,12 @@ pub struct Tally {
     /// (template, client) pairs that had conflicts.
     pub conflict_pairs: FxHashSet<(String, String)>,
     pub clients: FxHashMap<String, Counts>,
-    pub instances: FxHashMap<String, InstanceConflicts>,
+    /// Conflicts on each conflicting instance, by the instance's key number
+    /// (`Observation::key`): no name is kept per instance and part, and merging is by
+    /// place. `None` where a key had no conflict here.
+    pub instances: Vec<Option<InstanceConflicts>>,
+    /// Conflicts on instances observed without a key number, by name.
+    pub unkeyed: FxHashMap<String, InstanceConflicts>,
     /// Requests and conflicts per whole second.
     pub seconds: FxHashMap<i64, (u64, u64)>,
     /// Per-template counts in buckets of `bucket_us`.
@@ -203,7 +238,7 @@ pub struct Tally {
 
 #[derive(Debug, Default, Clone)]
 struct PendingTemplate {
-    name: String,
+    name: Arc<str>,
     counts: Counts,
     /// (bucket, counts) runs in arrival order.
     buckets: Vec<(i64, Counts)>,
@@ -217,6 +252,9 @@ pub struct Observation<'a> {
     pub template_id: u32,
     pub template: &'a str,
     pub instance: &'a str,
+    /// The instance's key number (see `interest`), when it has one: its conflicts are then
+    /// counted by that number rather than by name.
+    pub key: Option<u32>,
     pub client: &'a str,
     pub status: u16,
     pub write: bool,
@@ -263,7 +301,7 @@ impl Tally {
             self.pending.resize(k + 1, None);
         }
         let t = self.pending[k].get_or_insert_with(|| PendingTemplate {
-            name: o.template.to_string(),
+            name: o.template.into(),
             ..Default::default()
         });
         t.counts.add(&c);
@@ -275,20 +313,21 @@ impl Tally {
             *self.by_status.entry(o.status).or_insert(0) += 1;
             self.conflict_pairs
                 .insert((o.template.to_string(), o.client.to_string()));
-            let inst = self
-                .instances
-                .entry(o.instance.to_string())
-                .or_insert_with(|| InstanceConflicts {
-                    template: o.template.to_string(),
-                    conflicts: 0,
-                    first: o.time,
-                    last: o.time,
-                    clients: ClientSet::default(),
-                });
-            inst.conflicts += 1;
-            inst.first = inst.first.min(o.time);
-            inst.last = inst.last.max(o.time);
-            inst.clients.insert(o.client);
+            let new = || InstanceConflicts::new(&t.name, o.time);
+            let inst = match o.key {
+                Some(key) => {
+                    let key = key as usize;
+                    if key >= self.instances.len() {
+                        self.instances.resize_with(key + 1, || None);
+                    }
+                    self.instances[key].get_or_insert_with(new)
+                }
+                None => self
+                    .unkeyed
+                    .entry(o.instance.to_string())
+                    .or_insert_with(new),
+            };
+            inst.observe(o.time, o.client);
         }
     }
 
@@ -303,11 +342,14 @@ impl Tally {
             e.1 += k;
         }
         for p in std::mem::take(&mut self.pending).into_iter().flatten() {
-            let route = self.routes.entry(p.name.clone()).or_default();
+            let route = self.routes.entry(p.name.to_string()).or_default();
             for (b, c) in p.buckets {
                 route.entry(b).or_default().add(&c);
             }
-            self.templates.entry(p.name).or_default().add(&p.counts);
+            self.templates
+                .entry(p.name.to_string())
+                .or_default()
+                .add(&p.counts);
         }
     }
 
@@ -333,16 +375,21 @@ impl Tally {
         for (k, v) in o.clients {
             self.clients.entry(k).or_default().add(&v);
         }
-        for (k, v) in o.instances {
-            match self.instances.get_mut(&k) {
-                Some(i) => {
-                    i.conflicts += v.conflicts;
-                    i.first = i.first.min(v.first);
-                    i.last = i.last.max(v.last);
-                    i.clients.extend(v.clients);
-                }
+        if self.instances.len() < o.instances.len() {
+            self.instances.resize_with(o.instances.len(), || None);
+        }
+        for (mine, theirs) in self.instances.iter_mut().zip(o.instances) {
+            match (mine.as_mut(), theirs) {
+                (Some(i), Some(v)) => i.absorb(v),
+                (None, v @ Some(_)) => *mine = v,
+                (_, None) => {}
+            }
+        }
+        for (k, v) in o.unkeyed {
+            match self.unkeyed.get_mut(&k) {
+                Some(i) => i.absorb(v),
                 None => {
-                    self.instances.insert(k, v);
+                    self.unkeyed.insert(k, v);
                 }
             }
         }
@@ -451,6 +498,7 @@ mod tests {
             template_id: 0,
             template: "/o/{id}",
             instance: inst,
+            key: None,
             client,
             status,
             write: true,
@@ -458,6 +506,8 @@ mod tests {
         }
     }
 
+    /// Merged parts count what one tally counts, whether instances come with key numbers
+    /// (as in the pass) or by name.
     #[test]
     fn merge_is_the_same_as_one_tally() {
         let events = [
@@ -465,35 +515,49 @@ mod tests {
             (2, "/o/1", "b", 409),
             (3, "/o/2", "a", 409),
             (4_000_000, "/o/1", "b", 409),
+            (5_000_000, "/o/3", "c", 409),
         ];
-        let mut whole = Tally::default();
-        for e in &events {
-            whole.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
+        for keyed in [false, true] {
+            let observe = |t: &mut Tally, e: &(i64, &str, &str, u16)| {
+                let mut o = obs(e.0, e.1, e.2, e.3);
+                if keyed {
+                    o.key = e.1[3..].parse::<u32>().ok();
+                }
+                t.observe(&o, 1_000_000);
+            };
+            let mut whole = Tally::default();
+            events.iter().for_each(|e| observe(&mut whole, e));
+            let mut a = Tally::default();
+            let mut b = Tally::default();
+            events[..2].iter().for_each(|e| observe(&mut a, e));
+            events[2..].iter().for_each(|e| observe(&mut b, e));
+            a.merge(b);
+            a.seal();
+            whole.seal();
+            assert_eq!(a.totals, whole.totals);
+            assert_eq!(
+                a.totals,
+                Counts {
+                    requests: 5,
+                    writes: 5,
+                    conflicts: 4
+                }
+            );
+            let o1 = if keyed {
+                assert!(a.unkeyed.is_empty());
+                assert_eq!(a.instances.len(), 4);
+                assert!(a.instances[0].is_none() && a.instances[2].is_some());
+                a.instances[1].clone().unwrap()
+            } else {
+                assert!(a.instances.is_empty());
+                assert_eq!(a.unkeyed.len(), 3);
+                a.unkeyed["/o/1"].clone()
+            };
+            assert_eq!((o1.conflicts, o1.first, o1.last), (2, 2, 4_000_000));
+            assert_eq!((o1.clients.len(), &*o1.template), (1, "/o/{id}"));
+            assert_eq!(a.seconds, whole.seconds);
+            assert_eq!(a.conflict_pairs.len(), 3);
         }
-        let mut a = Tally::default();
-        let mut b = Tally::default();
-        for e in &events[..2] {
-            a.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
-        }
-        for e in &events[2..] {
-            b.observe(&obs(e.0, e.1, e.2, e.3), 1_000_000);
-        }
-        a.merge(b);
-        a.seal();
-        whole.seal();
-        assert_eq!(a.totals, whole.totals);
-        assert_eq!(
-            a.totals,
-            Counts {
-                requests: 4,
-                writes: 4,
-                conflicts: 3
-            }
-        );
-        assert_eq!(a.instances["/o/1"].conflicts, 2);
-        assert_eq!(a.instances["/o/1"].first, 2);
-        assert_eq!(a.seconds, whole.seconds);
-        assert_eq!(a.conflict_pairs.len(), 2);
     }
 
     #[test]

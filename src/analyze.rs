@@ -7,7 +7,7 @@
 //! with rayon; chunk results are combined in input order, so the analysis is the same for
 //! any thread count or chunk size.
 
-use crate::aggregate::{Accounting, Observation, Tally};
+use crate::aggregate::{Accounting, InstanceConflicts, Observation, Tally};
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::format::{self, Format, LineContext};
@@ -156,6 +156,15 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Every conflicting instance with its conflicts, in no particular order.
+    pub fn conflicting_instances(&self) -> impl Iterator<Item = (&str, &InstanceConflicts)> {
+        let keyed = self.instance_requests.keys.iter().filter_map(|(name, &k)| {
+            let c = self.tally.instances.get(k as usize)?.as_ref()?;
+            Some((&**name, c))
+        });
+        keyed.chain(self.tally.unkeyed.iter().map(|(n, c)| (n.as_str(), c)))
+    }
+
     /// The text of a line, for evidence.
     pub fn line_text(&self, input: u32, offset: u64, len: u32) -> String {
         let b = self.sources[input as usize].input.bytes();
@@ -165,7 +174,8 @@ impl Analysis {
     }
 }
 
-/// The requests counted on each conflicting instance (and each context key), by name.
+/// The conflict scan's keys (conflicting instances and the context kept for them) by name,
+/// and the requests counted on each.
 #[derive(Debug, Default)]
 pub struct InstanceRequests {
     keys: FxHashMap<Box<str>, u32>,
@@ -447,13 +457,15 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     }
     // The scan finds what the pass counts, by construction (see `scan.rs`); if it ever did
     // not, context would be missing, and the report says so rather than hiding it.
-    let agreeing = tally
-        .instances
-        .iter()
-        .filter(|(k, c)| interest.conflicts(k) == Some((c.first, c.last)))
+    let agreeing = (tally.instances.iter().enumerate())
+        .filter(|(k, c)| {
+            c.as_ref()
+                .is_some_and(|c| interest.conflicts(*k as u32) == Some((c.first, c.last)))
+        })
         .count();
+    let counted = tally.instances.iter().flatten().count() + tally.unkeyed.len();
     let scanned = interest.conflicting();
-    let disagreeing = tally.instances.len().max(scanned) - agreeing;
+    let disagreeing = counted.max(scanned) - agreeing;
     if disagreeing > 0 {
         warnings.push(format!(
             "internal: the conflict scan and the pass disagree on {disagreeing} conflicting instances; their context may be incomplete"
@@ -839,12 +851,14 @@ fn pass<'a>(
         let template_id = templater.template_id(instance, &mut out.templates);
         let client = settings.client.of(&req, line, fmt);
         let conflict = statuses.contains(&req.status);
+        let (key, wanted) = interest.lookup(instance, &req);
         out.tally.observe(
             &Observation {
                 time: req.time,
                 template_id,
                 template: out.templates.name(template_id),
                 instance,
+                key,
                 client: &client,
                 status: req.status,
                 write: req.method.is_write(),
@@ -852,7 +866,6 @@ fn pass<'a>(
             },
             bucket_us,
         );
-        let (key, wanted) = interest.lookup(instance, &req);
         if let Some(k) = key {
             if out.requests.is_empty() {
                 out.requests.resize(interest.len(), 0);

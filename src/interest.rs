@@ -123,6 +123,8 @@ impl Interest {
             ranges: Vec::new(),
         };
         let mut parents: Vec<(String, Span, bool)> = Vec::new();
+        // The conflicting instances are numbered first, so per-key arrays of what only
+        // they have (`Tally::instances`) stop at `conflicting()`.
         for (inst, (first, last)) in conflicts {
             let span = Span::around(first, last);
             if let Some(p) = resource::parent(&inst).filter(|p| *p != "/") {
@@ -195,11 +197,9 @@ impl Interest {
         self.keys
     }
 
-    /// The scan's first and last conflict on `instance`, if it had any.
-    pub fn conflicts(&self, instance: &str) -> Option<(Micros, Micros)> {
-        self.keys
-            .get(instance)
-            .and_then(|&k| self.ranges[k as usize].conflicts)
+    /// The scan's first and last conflict on key `k`, if it had any.
+    pub fn conflicts(&self, k: u32) -> Option<(Micros, Micros)> {
+        self.ranges.get(k as usize).and_then(|r| r.conflicts)
     }
 
     /// For a line on `instance`: the key it is on, if any (its requests are counted), and

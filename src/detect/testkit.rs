@@ -69,6 +69,7 @@ impl Log {
                     template_id,
                     template: templates.name(template_id),
                     instance: path,
+                    key: None,
                     client,
                     status: *status,
                     write: method.is_write(),

@@ -204,14 +204,13 @@ impl Report {
             *per_client_templates.entry(client.as_str()).or_insert(0) += 1;
         }
         let mut per_template_instances: FxHashMap<&str, (u64, &str, u64)> = FxHashMap::default();
-        for (inst, c) in &t.instances {
+        for (inst, c) in a.conflicting_instances() {
             let e = per_template_instances
-                .entry(c.template.as_str())
+                .entry(&c.template)
                 .or_insert((0, "", 0));
             e.0 += 1;
-            if c.conflicts > e.2 || (c.conflicts == e.2 && (e.1.is_empty() || inst.as_str() < e.1))
-            {
-                e.1 = inst.as_str();
+            if c.conflicts > e.2 || (c.conflicts == e.2 && (e.1.is_empty() || inst < e.1)) {
+                e.1 = inst;
                 e.2 = c.conflicts;
             }
         }
@@ -246,8 +245,8 @@ impl Report {
 
         // Ranked first, and only the rows shown are built: a large log has a hundred
         // thousand conflicting instances.
-        let mut ranked: Vec<_> = t.instances.iter().collect();
-        fn rank<'a>(&(inst, c): &(&'a String, &'a InstanceConflicts)) -> (Reverse<u64>, &'a str) {
+        let mut ranked: Vec<_> = a.conflicting_instances().collect();
+        fn rank<'a>(&(inst, c): &(&'a str, &'a InstanceConflicts)) -> (Reverse<u64>, &'a str) {
             (Reverse(c.conflicts), inst)
         }
         if ranked.len() > top {
@@ -258,8 +257,8 @@ impl Report {
         let instances: Vec<InstanceRow> = ranked
             .into_iter()
             .map(|(inst, c)| InstanceRow {
-                instance: inst.clone(),
-                template: c.template.clone(),
+                instance: inst.to_string(),
+                template: c.template.to_string(),
                 requests: a.instance_requests.get(inst).unwrap_or(c.conflicts),
                 conflicts: c.conflicts,
                 clients: c.clients.len() as u64,
