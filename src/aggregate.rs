@@ -133,13 +133,15 @@ impl InstanceConflicts {
 #[derive(Debug, Clone, Default)]
 pub struct ClientSet {
     short: Packed,
-    long: FxHashSet<Box<str>>,
+    /// Boxed: names longer than 15 bytes are rare, and an empty set would cost 32 bytes in
+    /// every instance.
+    long: Option<Box<FxHashSet<Box<str>>>>,
 }
 
 #[derive(Debug, Clone)]
 enum Packed {
     List(Vec<u128>),
-    Set(FxHashSet<u128>),
+    Set(Box<FxHashSet<u128>>),
 }
 
 impl Default for Packed {
@@ -155,8 +157,9 @@ impl ClientSet {
         match packed(name) {
             Some(k) => self.insert_packed(k),
             None => {
-                if !self.long.contains(name) {
-                    self.long.insert(name.into());
+                let long = self.long.get_or_insert_default();
+                if !long.contains(name) {
+                    long.insert(name.into());
                 }
             }
         }
@@ -169,7 +172,7 @@ impl ClientSet {
             Packed::List(v) => {
                 let mut set: FxHashSet<u128> = v.drain(..).collect();
                 set.insert(k);
-                self.short = Packed::Set(set);
+                self.short = Packed::Set(Box::new(set));
             }
             Packed::Set(set) => {
                 set.insert(k);
@@ -183,7 +186,7 @@ impl ClientSet {
             Packed::List(v) => v.len(),
             Packed::Set(s) => s.len(),
         };
-        short + self.long.len()
+        short + self.long.as_ref().map_or(0, |l| l.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -196,7 +199,9 @@ impl ClientSet {
             Packed::List(v) => v.into_iter().for_each(|k| self.insert_packed(k)),
             Packed::Set(s) => s.into_iter().for_each(|k| self.insert_packed(k)),
         }
-        self.long.extend(other.long);
+        if let Some(o) = other.long {
+            self.long.get_or_insert_default().extend(*o);
+        }
     }
 }
 
@@ -262,6 +267,15 @@ pub struct Observation<'a> {
 }
 
 impl Tally {
+    /// Makes room for conflicts on `n` keyed instances at once (the conflicting keys are
+    /// numbered first, so their number is known before the pass): a vector grown by
+    /// doubling would leave up to half of it unused on every worker.
+    pub fn expect_instances(&mut self, n: usize) {
+        if self.instances.capacity() < n {
+            self.instances.reserve_exact(n - self.instances.len());
+        }
+    }
+
     pub fn observe(&mut self, o: &Observation<'_>, bucket_us: i64) {
         let c = Counts {
             requests: 1,

@@ -828,6 +828,7 @@ fn pass<'a>(
     // Counting needs the user agent and appended fields only for other client keys; context
     // lines are parsed again in full.
     let lite = settings.client == ClientKey::Ip;
+    out.tally.expect_instances(interest.conflicting());
     let mut cx = settings.line_context(directive, lite);
     let mut cx_full = settings.line_context(directive, false);
     for line in input::lines(&data[job.range.clone()]) {

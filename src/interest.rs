@@ -34,6 +34,8 @@ pub struct Interest {
     /// Each key's number: its place in `ranges` and in the per-key request counts.
     keys: FxHashMap<Box<str>, u32>,
     ranges: Vec<InterestRange>,
+    /// How many keys are conflicting instances (numbered first: `0..conflicting`).
+    conflicting: usize,
 }
 
 /// A time range of context: writes (and everything else) in `lo..=hi`, reads in the
@@ -121,6 +123,7 @@ impl Interest {
         let mut interest = Interest {
             keys: FxHashMap::default(),
             ranges: Vec::new(),
+            conflicting: conflicts.len(),
         };
         let mut parents: Vec<(String, Span, bool)> = Vec::new();
         // The conflicting instances are numbered first, so per-key arrays of what only
@@ -189,7 +192,7 @@ impl Interest {
 
     /// How many conflicting instances the scan found.
     pub fn conflicting(&self) -> usize {
-        self.ranges.iter().filter(|r| r.conflicts.is_some()).count()
+        self.conflicting
     }
 
     /// The keys' names and numbers, for counts kept by number.
@@ -249,6 +252,16 @@ mod tests {
             ..Request::default()
         };
         let hour = 3600;
+        // The conflicting instances are numbered first, their relatives after.
+        assert_eq!(interest.conflicting(), 2);
+        let key = |instance| {
+            interest
+                .lookup(instance, &req(Method::Put, 200, 0))
+                .0
+                .unwrap()
+        };
+        assert!(key("/orders/17") < 2 && key("/orders/18/cancel") < 2);
+        assert!(key("/orders") >= 2 && key("/orders/18") >= 2 && key("/carts/3") >= 2);
         // (instance, method, status, seconds from the first conflict, on a key, context)
         let cases: &[(&str, Method, u16, i64, bool, bool)] = &[
             // The conflicting item: writes a day back, reads only near the conflicts.
