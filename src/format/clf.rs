@@ -793,6 +793,19 @@ mod tests {
         "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}\"x HTTP/1.1\" 200 1",
     ];
 
+    /// A forward proxy's `CONNECT` names its target in authority form: that is its
+    /// resource, not "(no request line)".
+    #[test]
+    fn connect_keeps_its_authority_target() {
+        let r = parse(r#"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "CONNECT example.com:443 HTTP/1.1" 409 0 "-" "curl/8""#).unwrap();
+        assert_eq!(
+            (r.method, r.target.as_ref(), r.status),
+            (Method::Other, "example.com:443", 409)
+        );
+        let r = parse(r#"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "\x16\x03\x01 x:1 HTTP/1.1" 400 0 "-" "-""#).unwrap();
+        assert_eq!(r.target.as_ref(), "");
+    }
+
     proptest::proptest! {
         /// The sixteen-byte address classification agrees with the byte loop.
         #[test]

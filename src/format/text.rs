@@ -483,6 +483,12 @@ pub fn request_line(r: &[u8]) -> (crate::record::Method, &[u8]) {
         _ => rest,
     };
     if method == Method::Other && !target.starts_with(b"/") {
+        // A forward proxy's tunnel names its target in authority form (`CONNECT
+        // example.com:443`); any other verb before such a target is junk (`<BADREQ>`, TLS
+        // bytes sent to a plain-text port).
+        if &r[..sp] == b"CONNECT" && !target.is_empty() && target.iter().all(u8::is_ascii_graphic) {
+            return (Method::Other, target);
+        }
         return (Method::Other, b"");
     }
     (method, target)
@@ -672,6 +678,18 @@ mod tests {
             (Method::Get, &b"http://h:80/x"[..])
         );
         assert_eq!(request_line(b"- - -"), (Method::Other, &b""[..]));
+        assert_eq!(
+            request_line(b"CONNECT example.com:443 HTTP/1.1"),
+            (Method::Other, &b"example.com:443"[..])
+        );
+        assert_eq!(
+            request_line(b"CONNECT  HTTP/1.1"),
+            (Method::Other, &b""[..])
+        );
+        assert_eq!(
+            request_line(b"FOO example.com:443 HTTP/1.1"),
+            (Method::Other, &b""[..])
+        );
         assert_eq!(request_line(b"<BADREQ>"), (Method::Other, &b""[..]));
     }
 }
