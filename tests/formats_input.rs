@@ -77,3 +77,47 @@ fn rotated_set_is_one_period() {
         assert_eq!(all[k], single[k], "{k}");
     }
 }
+
+/// Kubernetes (CRI) and syslog wrappers are found by detection, not taken for W3C lines
+/// (whose first field is also a date), and a wrapped line that stops after its timestamp is
+/// a counted skip, not a crash (it was an out-of-range slice).
+#[test]
+fn wrapped_logs_are_detected_and_cut_lines_skipped() {
+    let json = r#"{"time_local":"02/Mar/2026:09:14:05 +0000","remote_addr":"203.0.113.7","request":"PUT /api/v1/orders/1042 HTTP/1.1","status":409,"body_bytes_sent":87,"request_time":0.042}"#;
+    let clf =
+        r#"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "PUT /a/1 HTTP/1.1" 409 87 "-" "curl/8""#;
+    let cases = [
+        (
+            format!(
+                "2026-03-02T09:14:05.1Z stdout F {json}\n2026-03-02T09:14:05.2Z stdout F {json}\n2026-03-02T09:14:06.3Z\n"
+            ),
+            "cri+nginx-json",
+        ),
+        (
+            format!(
+                "2026-03-02T09:14:05.1Z stdout F {clf}\n2026-03-02T09:14:05.2Z stdout F {clf}\n2026-03-02T09:14:06.3Z\n"
+            ),
+            "combined",
+        ),
+        (
+            format!(
+                "2026-03-02T09:14:05Z web nginx: {json}\n2026-03-02T09:14:05Z web nginx: {json}\n2026-03-02T09:14:06Z\n"
+            ),
+            "syslog+nginx-json",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (k, (text, format)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("wrapped{k}.log"));
+        std::fs::write(&path, text).unwrap();
+        let v = report(&path);
+        let input = &v["inputs"][0];
+        assert_eq!(input["format"], *format, "{text}");
+        assert_eq!(
+            (&input["lines"], &input["parsed"], &input["skipped"]),
+            (&Value::from(3), &Value::from(2), &Value::from(1)),
+            "{text}"
+        );
+        assert_eq!(v["totals"]["conflicts"], 2, "{text}");
+    }
+}

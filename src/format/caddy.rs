@@ -88,7 +88,8 @@ impl Format for Caddy {
                             b"method" => out.method = Method::parse(rv.raw()),
                             b"host" => out.host = rv.text(),
                             b"uri" => out.target = rv.text().unwrap_or_default(),
-                            b"headers" => {
+                            // A lite read needs no header (the vhost is `host` above).
+                            b"headers" if !cx.lite => {
                                 if let Some(h) = rv.obj() {
                                     for (hk, hv) in h.members() {
                                         if hk.eq_ignore_ascii_case(b"user-agent") {

@@ -63,6 +63,35 @@ pub(crate) mod testing {
         }
     }
 
+    /// What a lite read must give exactly as a full read gives it (`LineContext::lite`).
+    fn lite_fields(r: &Request<'_>) -> String {
+        format!(
+            "{} {:?} {} {} {} {:?}",
+            r.time, r.method, r.target, r.status, r.remote, r.host
+        )
+    }
+
+    /// Asserts that `f` reads `line` the same in lite and in full parsing, as far as a lite
+    /// read goes: accepted or skipped alike, with the same time, method, target, status,
+    /// remote address and vhost.
+    pub fn assert_lite_agrees(f: &dyn Format, line: &[u8]) {
+        let read = |lite| {
+            let mut cx = LineContext {
+                lite,
+                ..Default::default()
+            };
+            let mut r = Request::default();
+            f.parse(line, &mut cx, &mut r).map(|_| lite_fields(&r))
+        };
+        assert_eq!(
+            read(true),
+            read(false),
+            "{}: {}",
+            f.name(),
+            String::from_utf8_lossy(line)
+        );
+    }
+
     /// A run of lines shaped like `sample` (numbers changed), then its variants, each
     /// between copies of the sample: what a parser that remembers layouts must get right.
     pub fn layout_runs(sample: &str, variants: &[(&str, &str)]) -> Vec<String> {
@@ -223,4 +252,41 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
         }
     }
     best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every format's sample, whole and cut short anywhere, and every line of the fixtures:
+    /// a lite read agrees with a full one on everything it reads, so counting (lite) and
+    /// context (full) never see a line differently.
+    #[test]
+    fn lite_reads_agree_with_full_reads() {
+        let formats = registry();
+        for f in formats.iter().chain(wrapped::all()) {
+            let sample = f.sample().as_bytes();
+            for cut in (1..=sample.len()).rev() {
+                testing::assert_lite_agrees(f.as_ref(), &sample[..cut]);
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let files = [
+            "demo/access.log",
+            "basic/access.log",
+            "formats/scenario.caddy.json",
+            "formats/scenario.combined.log",
+            "formats/scenario.haproxy.log",
+            "formats/scenario.nginx.json",
+        ];
+        let formats = registry();
+        for file in files {
+            let data = std::fs::read(root.join(file)).unwrap();
+            let head = crate::input::head_lines(&data, DETECT_SAMPLE_LINES);
+            let f = detect(&formats, &head).unwrap();
+            for line in crate::input::lines(&data) {
+                testing::assert_lite_agrees(f, line);
+            }
+        }
+    }
 }

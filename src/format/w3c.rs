@@ -359,6 +359,12 @@ impl Format for W3c {
         if l.len() < 20 || date_days(&l[..10]).is_none() {
             return false;
         }
+        // The date is a field of its own (`2026-03-02 09:14:05`, tab-separated in
+        // CloudFront): a line opening with an ISO 8601 timestamp (`2026-03-02T09:14:05Z`) is a
+        // container runtime's or syslog's wrapper around another format.
+        if !matches!(l[10], b' ' | b'\t' | b'"') {
+            return false;
+        }
         tabbed == self.cloudfront
     }
 

@@ -52,8 +52,13 @@ const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
+/// The end of the space-delimited token at `from` (the end of `b` when there is no other
+/// space, or when `from` is past it: a line that stops after its timestamp).
 fn token_end(b: &[u8], from: usize) -> usize {
-    memchr::memchr(b' ', &b[from..]).map_or(b.len(), |p| from + p)
+    let Some(rest) = b.get(from..) else {
+        return b.len();
+    };
+    memchr::memchr(b' ', rest).map_or(b.len(), |p| from + p)
 }
 
 /// The inner line, or `None` when `line` does not have this wrapper.
