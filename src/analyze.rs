@@ -18,7 +18,7 @@ use crate::record::{Method, Micros, Request, Skip};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
 use crate::timeline::{Event, TimelineBuilder, Timelines};
-use crate::timestamp::MICROS_PER_SEC;
+use crate::timestamp::{self, MICROS_PER_SEC};
 use anyhow::{Result, bail};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -190,11 +190,15 @@ impl InstanceRequests {
     }
 }
 
-/// Round window sizes, smallest first.
+/// Round window sizes, smallest first (the last two, 30 and 365 days, only for periods
+/// stretched over years, such as by a line dated 1970).
 const ROUND_WINDOWS: &[i64] = &[
     1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
-    172800, 604800,
+    172800, 604800, 2_592_000, 31_536_000,
 ];
+
+/// A fixed `--window` giving more windows than this over the period is widened.
+const MAX_WINDOWS: i64 = 100_000;
 
 /// The smallest round window that cuts `span` into at most `max` windows.
 pub fn round_window(span: Micros, max: i64) -> Micros {
@@ -513,9 +517,24 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     clock.mark("timelines");
 
     let period = (tally.first.unwrap_or(0), tally.last.unwrap_or(0));
+    let span = period.1 - period.0;
     let window_us = match settings.window {
+        // A fixed window over a period stretched by a line dated far away (a clock reset to
+        // 1970) would be millions of rows: widened, and said.
+        Window::Fixed(w) if span / w >= MAX_WINDOWS => {
+            let wider = round_window(span, MAX_WINDOWS).max(w);
+            warnings.push(format!(
+                "--window {}: the period {} to {} would make {} windows; windows of {} are used instead",
+                timestamp::human_span(w),
+                timestamp::rfc3339(period.0),
+                timestamp::rfc3339(period.1),
+                span / w + 1,
+                timestamp::human_span(wider),
+            ));
+            wider
+        }
         Window::Fixed(w) => w,
-        Window::Auto => round_window(period.1 - period.0, 120),
+        Window::Auto => round_window(span, 120),
     };
     let cx = detect::Context {
         timelines: &timelines,

@@ -720,3 +720,52 @@ fn very_deep_paths_neither_crash_nor_stall() {
         ]
     );
 }
+
+/// A line dated 1970 in the middle of a day's log (a clock reset) stretches the period over
+/// 56 years: route buckets and a fixed `--window` stay bounded (the detector's dense row was
+/// 42 GB and aborted), the line is counted, and a `--window` that would make billions of
+/// rows is widened with a warning.
+#[test]
+fn a_line_dated_far_away_neither_crashes_nor_explodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clock.log");
+    // Ten requests a second for five minutes: the pass's route buckets are 1 s wide.
+    let line = |date: &str, k: u32, status: u16| {
+        format!(
+            "10.0.0.{} - - [{date}:09:{:02}:{:02} +0000] \"PUT /orders/{} HTTP/1.1\" {status} 12 \"-\" \"b\"\n",
+            k % 7,
+            k / 600,
+            k / 10 % 60,
+            k % 5
+        )
+    };
+    let mut log = String::new();
+    for s in 0..3000u32 {
+        // A line from the reset clock in the middle, far from both ends.
+        let date = if s == 1500 {
+            "01/Jan/1970"
+        } else {
+            "02/Mar/2026"
+        };
+        log.push_str(&line(date, s, if s % 10 == 0 { 409 } else { 200 }));
+    }
+    std::fs::write(&path, &log).unwrap();
+    let p = path.to_str().unwrap();
+    let r = json(&[p]);
+    assert_eq!(r["inputs"][0]["parsed"], 3000);
+    assert_eq!(r["totals"]["conflicts"], 300);
+    assert_eq!(r["period"]["start"], "1970-01-01T09:02:30Z");
+    assert!(r["timeline"].as_array().unwrap().len() <= 120);
+    let r = json(&[p, "--window", "1s"]);
+    assert_eq!(r["totals"]["conflicts"], 300);
+    let rows = r["timeline"].as_array().unwrap().len();
+    assert!(rows <= 100_000, "{rows} rows");
+    assert_eq!(r["window_seconds"], 21600);
+    let warning = r["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with(
+            "--window 1s: the period 1970-01-01T09:02:30Z to 2026-03-02T09:04:59Z would make"
+        ),
+        "{warning}"
+    );
+}

@@ -27,6 +27,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct DeployRegression;
 
+/// At most this many buckets per route (the pass makes about 600 over the period it expects).
+const MAX_BUCKETS: i64 = 20_000;
+
 const ADVICE: &str = "Roll back or fix the release or configuration change made when the conflicts began (look for new uniqueness or version checks, idempotency store, ETag/compression or gateway plugin changes): conflicts started at one moment for many clients while traffic stayed flat; if it was a deliberate status remap, update client retry rules and dashboards.";
 
 /// Binomial log-likelihood ratio for "rate before ≠ rate after".
@@ -62,7 +65,11 @@ impl Detector for DeployRegression {
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
         let th = cx.thresholds;
-        let bucket = cx.bucket_us.max(1);
+        // The pass's buckets are sized from the ends of the input; a line dated far away (a
+        // clock reset to 1970 in the middle of a log) stretches the period, so buckets are
+        // merged `merge` at a time to keep the dense row per route bounded.
+        let merge = ((cx.period.1 - cx.period.0) / cx.bucket_us.max(1) / MAX_BUCKETS + 1).max(1);
+        let bucket = cx.bucket_us.max(1) * merge;
         let (lo, hi) = (
             cx.period.0.div_euclid(bucket),
             cx.period.1.div_euclid(bucket),
@@ -81,7 +88,7 @@ impl Detector for DeployRegression {
             }
             let mut dense = vec![Counts::default(); n];
             for (b, c) in buckets {
-                if let Some(slot) = dense.get_mut((b - lo) as usize) {
+                if let Some(slot) = dense.get_mut((b.div_euclid(merge) - lo) as usize) {
                     slot.add(c);
                 }
             }
