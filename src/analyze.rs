@@ -190,6 +190,62 @@ impl InstanceRequests {
     }
 }
 
+/// Says how many requests are dated far from the rest (a clock reset to 1970, a year typed
+/// wrong): they are counted, and they stretch the period and the timeline, which a reader
+/// should know. "Far" is beyond the span of the middle 99.8 % of requests (at least a day) on
+/// either side of it; logs under a thousand requests are too small to tell.
+fn far_from_the_rest(seconds: &rustc_hash::FxHashMap<i64, (u64, u64)>) -> Option<String> {
+    let mut by_time: Vec<(i64, u64)> = seconds.iter().map(|(&s, &(r, _))| (s, r)).collect();
+    by_time.sort_unstable();
+    let total: u64 = by_time.iter().map(|&(_, r)| r).sum();
+    if total < 1000 {
+        return None;
+    }
+    // The second at which the `n`-th request (0-based) falls.
+    let at = |n: u64| {
+        let mut seen = 0;
+        by_time
+            .iter()
+            .find(|&&(_, r)| {
+                seen += r;
+                seen > n
+            })
+            .map_or(0, |&(s, _)| s)
+    };
+    let (lo, hi) = (at(total / 1000), at(total - 1 - total / 1000));
+    let margin = (hi - lo).max(86_400);
+    let (before, after): (Vec<_>, Vec<_>) = by_time
+        .iter()
+        .filter(|&&(s, _)| s < lo - margin || s > hi + margin)
+        .partition(|&&(s, _)| s < lo);
+    let count = |v: &[&(i64, u64)]| v.iter().map(|&&(_, r)| r).sum::<u64>();
+    let (n_before, n_after) = (count(&before), count(&after));
+    if n_before + n_after == 0 {
+        return None;
+    }
+    let t = |s: i64| timestamp::rfc3339(s * MICROS_PER_SEC);
+    let mut far = Vec::new();
+    if let Some(&&(s, _)) = before.first() {
+        far.push(format!("{n_before} dated from {}", t(s)));
+    }
+    if let Some(&&(s, _)) = after.last() {
+        far.push(format!("{n_after} dated up to {}", t(s)));
+    }
+    let n = n_before + n_after;
+    let (are, they) = if n == 1 {
+        ("request is", "it is")
+    } else {
+        ("requests are", "they are")
+    };
+    Some(format!(
+        "{n} {are} dated far from the rest of the log, which lies within {} to {} ({}); {they} counted, and the period and the timeline stretch to include {}",
+        t(lo),
+        t(hi),
+        far.join(", "),
+        if n == 1 { "it" } else { "them" },
+    ))
+}
+
 /// Round window sizes, smallest first (the last two, 30 and 365 days, only for periods
 /// stretched over years, such as by a line dated 1970).
 const ROUND_WINDOWS: &[i64] = &[
@@ -517,6 +573,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     clock.mark("timelines");
 
     let period = (tally.first.unwrap_or(0), tally.last.unwrap_or(0));
+    if let Some(w) = far_from_the_rest(&tally.seconds) {
+        warnings.push(w);
+    }
     let span = period.1 - period.0;
     let window_us = match settings.window {
         // A fixed window over a period stretched by a line dated far away (a clock reset to
@@ -935,6 +994,36 @@ fn pass<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Requests dated far from the rest are told apart only when they are few among many
+    /// and far beyond the span of the others (at least a day).
+    #[test]
+    fn requests_far_from_the_rest() {
+        let seconds = |spread: &[(i64, u64)]| -> FxHashMap<i64, (u64, u64)> {
+            spread.iter().map(|&(s, r)| (s, (r, 0))).collect()
+        };
+        let day = 86_400;
+        let t0 = 1_772_442_000;
+        // An hour of traffic, two requests from a clock reset and one from a typo'd year.
+        let mut hour: Vec<(i64, u64)> = (0..3600).map(|s| (t0 + s, 2)).collect();
+        assert_eq!(far_from_the_rest(&seconds(&hour)), None);
+        hour.extend([(0, 2), (4_102_444_800, 1)]);
+        assert_eq!(
+            far_from_the_rest(&seconds(&hour)).unwrap(),
+            "3 requests are dated far from the rest of the log, which lies within \
+             2026-03-02T09:00:02Z to 2026-03-02T09:59:56Z (2 dated from 1970-01-01T00:00:00Z, 1 \
+             dated up to 2100-01-01T00:00:00Z); they are counted, and the period and the \
+             timeline stretch to include them"
+        );
+        // Three evenly busy days, or a sparse log spread over years: nothing stands out.
+        let days: Vec<(i64, u64)> = (0..3 * 24).map(|h| (t0 + h * 3600, 30)).collect();
+        assert_eq!(far_from_the_rest(&seconds(&days)), None);
+        let years: Vec<(i64, u64)> = (0..1000).map(|k| (t0 - k * 40 * day, 1)).collect();
+        assert_eq!(far_from_the_rest(&seconds(&years)), None);
+        // Too few requests to tell.
+        let small: Vec<(i64, u64)> = (0..500).map(|s| (t0 + s, 1)).chain([(0, 1)]).collect();
+        assert_eq!(far_from_the_rest(&seconds(&small)), None);
+    }
 
     #[test]
     fn auto_windows_are_round() {
