@@ -11,7 +11,7 @@ use crate::record::{Method, Micros};
 use crate::resource;
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -52,7 +52,8 @@ pub const ACTIONS: &[&str] = &[
 
 /// The last path segment of an instance.
 pub fn last_segment(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or("")
+    // The crate's inline search: detectors ask this of every event they look at.
+    crate::bytes::rfind(path.as_bytes(), b'/').map_or(path, |p| &path[p + 1..])
 }
 
 /// Is the instance an action endpoint (`/orders/7/cancel`)?
@@ -78,7 +79,8 @@ pub fn lock_op(e: &Event, path: &str) -> Option<LockOp> {
     match e.method {
         Method::Lock => return Some(LockOp::Acquire),
         Method::Unlock => return Some(LockOp::Release),
-        _ => {}
+        Method::Post | Method::Put | Method::Delete => {}
+        _ => return None,
     }
     match (last_segment(path), e.method) {
         ("lock" | "locks", Method::Post | Method::Put) => Some(LockOp::Acquire),
@@ -386,10 +388,8 @@ pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) ->
         *counts.entry(event(tl, *r).client).or_insert(0) += 1;
     }
     let mut conflicting: Vec<(ClientId, usize)> = counts.into_iter().collect();
-    conflicting.sort_by(|a, b| {
-        b.1.cmp(&a.1)
-            .then_with(|| tl.client(a.0).cmp(tl.client(b.0)))
-    });
+    // Client ids follow their names' order (`TimelineBuilder::build`): ties go by name.
+    conflicting.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut out: Vec<String> = conflicting
         .iter()
         .map(|(c, _)| tl.client(*c).to_string())
@@ -407,15 +407,17 @@ pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) ->
 
 /// Instance paths in order of how many of the claims fall on them (most first, then path).
 pub fn instance_names(tl: &Timelines, claims: &[EventRef]) -> Vec<String> {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: FxHashMap<InstanceId, usize> = FxHashMap::default();
     for r in claims {
-        *counts
-            .entry(tl.instance(r.instance).path.as_str())
-            .or_insert(0) += 1;
+        *counts.entry(r.instance).or_insert(0) += 1;
     }
-    let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    v.into_iter().map(|(p, _)| p.to_string()).collect()
+    let mut v: Vec<(InstanceId, usize)> = counts.into_iter().collect();
+    // Instance ids follow their paths' order (`TimelineBuilder::build`): ties go by path
+    // without comparing strings (a finding can span a million instances).
+    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.into_iter()
+        .map(|(i, _)| tl.instance(i).path.clone())
+        .collect()
 }
 
 /// Everything a detector decides about a finding; `build` derives the rest.
