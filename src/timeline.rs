@@ -152,6 +152,45 @@ impl Timelines {
     }
 }
 
+/// The indices of `names` in the names' byte order. Each is sorted by the 16 bytes that
+/// follow the prefix all names share, kept beside its index, and compared in full only on a
+/// tie: a large log has a million instance paths, mostly alike up to an id, and comparing
+/// them through their pointers missed the cache on nearly every step.
+fn sorted_order(names: &[Box<str>]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let Some(first) = names.first() else {
+        return Vec::new();
+    };
+    let shared = names.iter().fold(first.len(), |n, s| {
+        n.min(
+            first.as_bytes()[..n.min(s.len())]
+                .iter()
+                .zip(s.as_bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        )
+    });
+    // Big-endian with zero padding: keys order as the bytes do, and a tie (equal 16 bytes,
+    // or a shorter name padded with zeros) is settled by the full comparison.
+    let key = |s: &str| {
+        let mut k = [0u8; 16];
+        let tail = &s.as_bytes()[shared..];
+        let n = tail.len().min(16);
+        k[..n].copy_from_slice(&tail[..n]);
+        u128::from_be_bytes(k)
+    };
+    let mut keyed: Vec<(u128, u32)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (key(s), i as u32))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| names[a.1 as usize].cmp(&names[b.1 as usize]))
+    });
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
 /// Builds `Timelines` from events collected in any order: names are interned as they arrive
 /// (one allocation per distinct client or instance, not per event), and `build` renumbers
 /// them in sorted order so ids never depend on arrival order or chunking.
@@ -326,11 +365,11 @@ impl TimelineBuilder {
         use rayon::prelude::*;
         // Final ids follow sorted names.
         let mut corder: Vec<u32> = (0..self.clients.len() as u32).collect();
-        let mut iorder: Vec<u32> = (0..self.instances.len() as u32).collect();
         let mut paths = Self::take_paths(self.instance_ids, self.instances.len());
+        let mut iorder: Vec<u32> = Vec::new();
         rayon::join(
             || corder.par_sort_by(|a, b| self.clients[*a as usize].cmp(&self.clients[*b as usize])),
-            || iorder.par_sort_by(|a, b| paths[*a as usize].cmp(&paths[*b as usize])),
+            || iorder = sorted_order(&paths),
         );
         let mut cfinal = vec![0u32; self.clients.len()];
         for (new, old) in corder.iter().enumerate() {
@@ -398,6 +437,21 @@ impl TimelineBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Sorting by the bytes after the shared prefix, then in full on ties, is the names'
+        /// byte order: names alike up to a long prefix, prefixes of one another, NUL bytes.
+        #[test]
+        fn sorted_order_is_byte_order(
+            names in proptest::collection::vec("(/api/v1/orders/)?[0-9a\\x00/]{0,20}", 0..60),
+        ) {
+            let boxed: Vec<Box<str>> = names.iter().map(|s| s.as_str().into()).collect();
+            let got: Vec<&str> = sorted_order(&boxed).iter().map(|&i| &*boxed[i as usize]).collect();
+            let mut want: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            want.sort();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 
     fn event(k: u64) -> RawEvent {
         // Scrambled times, three clients, seven instances.
