@@ -79,8 +79,9 @@ fn rotated_set_is_one_period() {
 }
 
 /// Kubernetes (CRI) and syslog wrappers are found by detection, not taken for W3C lines
-/// (whose first field is also a date), and a wrapped line that stops after its timestamp is
-/// a counted skip, not a crash (it was an out-of-range slice).
+/// (whose first field is also a date) nor, for CRI, read by CLF's lenient prefix (its tag
+/// became the client of `--client xff`), and a wrapped line that stops after its timestamp
+/// is a counted skip, not a crash (it was an out-of-range slice).
 #[test]
 fn wrapped_logs_are_detected_and_cut_lines_skipped() {
     let json = r#"{"time_local":"02/Mar/2026:09:14:05 +0000","remote_addr":"203.0.113.7","request":"PUT /api/v1/orders/1042 HTTP/1.1","status":409,"body_bytes_sent":87,"request_time":0.042}"#;
@@ -97,7 +98,7 @@ fn wrapped_logs_are_detected_and_cut_lines_skipped() {
             format!(
                 "2026-03-02T09:14:05.1Z stdout F {clf}\n2026-03-02T09:14:05.2Z stdout F {clf}\n2026-03-02T09:14:06.3Z\n"
             ),
-            "combined",
+            "cri+combined",
         ),
         (
             format!(
@@ -119,5 +120,15 @@ fn wrapped_logs_are_detected_and_cut_lines_skipped() {
             "{text}"
         );
         assert_eq!(v["totals"]["conflicts"], 2, "{text}");
+        // The wrapper's prefix is no part of the request: not a vhost, not an address list.
+        let v = run(Command::cargo_bin("why409")
+            .unwrap()
+            .arg(&path)
+            .args(["--client", "xff"]));
+        let client = &v["clients"][0]["client"];
+        assert!(
+            client == "10.0.0.1" || client == "203.0.113.7",
+            "{client} {text}"
+        );
     }
 }

@@ -241,14 +241,18 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
             best = Some((f.as_ref(), score));
         }
     }
-    // Wrapped lines (container runtimes, syslog, compose): only when no plain format reads
-    // every sampled line, and only when a wrapper does strictly better.
-    if best.is_none_or(|(_, s)| s < lines.len()) {
-        for f in wrapped::all() {
-            let score = lines.iter().filter(|l| f.detect(l)).count();
-            if score > 0 && best.is_none_or(|(_, s)| score > s) {
-                best = Some((f.as_ref(), score));
-            }
+    // Wrapped lines (container runtimes, syslog, compose) when a wrapper reads more lines
+    // than any plain format; a container runtime's also on a tie: no plain format knows its
+    // prefix, but a lenient one may take it (CLF read a CRI prefix as vhost and address
+    // list, so `--client xff` gave the CRI tag), while HAProxy reads syslog prefixes itself.
+    for f in wrapped::all() {
+        let score = lines.iter().filter(|l| f.detect(l)).count();
+        let container = f.name().starts_with("cri+") || f.name().starts_with("docker+");
+        let wins = |(b, s): (&dyn Format, usize)| {
+            score > s || score == s && container && !b.name().contains('+')
+        };
+        if score > 0 && best.is_none_or(wins) {
+            best = Some((f.as_ref(), score));
         }
     }
     best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)
