@@ -194,7 +194,7 @@ impl InstanceRequests {
 /// wrong): they are counted, and they stretch the period and the timeline, which a reader
 /// should know. "Far" is beyond the span of the middle 99.8 % of requests (at least a day) on
 /// either side of it; logs under a thousand requests are too small to tell.
-fn far_from_the_rest(seconds: &rustc_hash::FxHashMap<i64, (u64, u64)>) -> Option<String> {
+fn far_from_the_rest(seconds: &FxHashMap<i64, (u64, u64)>) -> Option<String> {
     let mut by_time: Vec<(i64, u64)> = seconds.iter().map(|(&s, &(r, _))| (s, r)).collect();
     by_time.sort_unstable();
     let total: u64 = by_time.iter().map(|&(_, r)| r).sum();
@@ -232,17 +232,16 @@ fn far_from_the_rest(seconds: &rustc_hash::FxHashMap<i64, (u64, u64)>) -> Option
         far.push(format!("{n_after} dated up to {}", t(s)));
     }
     let n = n_before + n_after;
-    let (are, they) = if n == 1 {
-        ("request is", "it is")
+    let (are, they, them) = if n == 1 {
+        ("request is", "it is", "it")
     } else {
-        ("requests are", "they are")
+        ("requests are", "they are", "them")
     };
     Some(format!(
-        "{n} {are} dated far from the rest of the log, which lies within {} to {} ({}); {they} counted, and the period and the timeline stretch to include {}",
+        "{n} {are} dated far from the rest of the log, which lies within {} to {} ({}); {they} counted, and the period and the timeline stretch to include {them}",
         t(lo),
         t(hi),
         far.join(", "),
-        if n == 1 { "it" } else { "them" },
     ))
 }
 
@@ -1085,23 +1084,10 @@ mod tests {
     /// instances (and their first and last times) that parsing every line finds.
     #[test]
     fn the_digit_search_finds_what_parsing_every_line_finds() {
-        let registry = format::registry();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let files = [
-            "demo/access.log",
-            "basic/access.log",
-            "formats/scenario.caddy.json",
-            "formats/scenario.combined.log",
-            "formats/scenario.haproxy.log",
-            "formats/scenario.nginx.json",
-        ];
-        for f in files {
-            let data = std::fs::read(root.join(f)).unwrap();
-            let head = input::head_lines(&data, format::DETECT_SAMPLE_LINES);
-            let fmt = format::detect(&registry, &head).unwrap();
+        for (f, data, fmt) in format::testing::fixtures() {
             for statuses in [&[409, 412, 423, 428][..], &[409], &[428, 412], &[200]] {
-                let fast = scanned(fmt, &data, statuses);
-                let all = scanned(&EveryLine(fmt), &data, statuses);
+                let fast = scanned(fmt.as_ref(), &data, statuses);
+                let all = scanned(&EveryLine(fmt.as_ref()), &data, statuses);
                 assert_eq!(fast, all, "{f} {statuses:?}");
                 if statuses.contains(&409) || statuses.contains(&200) {
                     assert!(!fast.is_empty(), "{f} {statuses:?}");

@@ -154,21 +154,19 @@ impl Timelines {
 
 /// The indices of `names` in the names' byte order. Each is sorted by the 16 bytes that
 /// follow the prefix all names share, kept beside its index, and compared in full only on a
-/// tie: a large log has a million instance paths, mostly alike up to an id, and comparing
-/// them through their pointers missed the cache on nearly every step.
-fn sorted_order(names: &[Box<str>]) -> Vec<u32> {
+/// tie: a large log has a million instance paths (or client addresses), mostly alike up to
+/// an id, and comparing them through their pointers missed the cache on nearly every step.
+fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
     use rayon::prelude::*;
-    let Some(first) = names.first() else {
+    let Some(first) = names.first().map(|f| f.as_ref().as_bytes()) else {
         return Vec::new();
     };
     let shared = names.iter().fold(first.len(), |n, s| {
-        n.min(
-            first.as_bytes()[..n.min(s.len())]
-                .iter()
-                .zip(s.as_bytes())
-                .take_while(|(a, b)| a == b)
-                .count(),
-        )
+        first[..n]
+            .iter()
+            .zip(s.as_ref().as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count()
     });
     // Big-endian with zero padding: keys order as the bytes do, and a tie (equal 16 bytes,
     // or a shorter name padded with zeros) is settled by the full comparison.
@@ -182,11 +180,14 @@ fn sorted_order(names: &[Box<str>]) -> Vec<u32> {
     let mut keyed: Vec<(u128, u32)> = names
         .iter()
         .enumerate()
-        .map(|(i, s)| (key(s), i as u32))
+        .map(|(i, s)| (key(s.as_ref()), i as u32))
         .collect();
     keyed.par_sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| names[a.1 as usize].cmp(&names[b.1 as usize]))
+        a.0.cmp(&b.0).then_with(|| {
+            names[a.1 as usize]
+                .as_ref()
+                .cmp(names[b.1 as usize].as_ref())
+        })
     });
     keyed.into_iter().map(|(_, i)| i).collect()
 }
@@ -364,13 +365,8 @@ impl TimelineBuilder {
     pub fn build(self) -> Timelines {
         use rayon::prelude::*;
         // Final ids follow sorted names.
-        let mut corder: Vec<u32> = (0..self.clients.len() as u32).collect();
         let mut paths = Self::take_paths(self.instance_ids, self.instances.len());
-        let mut iorder: Vec<u32> = Vec::new();
-        rayon::join(
-            || corder.par_sort_by(|a, b| self.clients[*a as usize].cmp(&self.clients[*b as usize])),
-            || iorder = sorted_order(&paths),
-        );
+        let (corder, iorder) = rayon::join(|| sorted_order(&self.clients), || sorted_order(&paths));
         let mut cfinal = vec![0u32; self.clients.len()];
         for (new, old) in corder.iter().enumerate() {
             cfinal[*old as usize] = new as u32;

@@ -134,11 +134,10 @@ fn check(dir: &tempfile::TempDir, name: &str, log: &[u8]) {
         let r = run(&[p, "--format", name, "--client", client]);
         let i = &r["inputs"][0];
         assert_eq!(i["lines"], 305, "{name}");
-        assert_eq!(
-            i["parsed"].as_u64().unwrap() + i["skipped"].as_u64().unwrap(),
-            305,
-            "{name}"
-        );
+        let parsed = i["parsed"].as_u64().unwrap();
+        assert_eq!(parsed + i["skipped"].as_u64().unwrap(), 305, "{name}");
+        // The five unchanged samples at least are read.
+        assert!(parsed >= 5, "{name}: {parsed} parsed");
     }
     // Detection on the same lines: a report, or (when the mutations leave too few lines of
     // any one format) a one-line error that says so; never a crash.

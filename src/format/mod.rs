@@ -92,6 +92,29 @@ pub(crate) mod testing {
         );
     }
 
+    /// Each fixture log with the format detection picks for it: real-shaped inputs of
+    /// several formats for tests that compare two ways of reading them.
+    pub fn fixtures() -> Vec<(&'static str, Vec<u8>, Box<dyn Format>)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let formats = super::registry();
+        [
+            "demo/access.log",
+            "basic/access.log",
+            "formats/scenario.caddy.json",
+            "formats/scenario.combined.log",
+            "formats/scenario.haproxy.log",
+            "formats/scenario.nginx.json",
+        ]
+        .into_iter()
+        .map(|file| {
+            let data = std::fs::read(root.join(file)).unwrap();
+            let head = crate::input::head_lines(&data, super::DETECT_SAMPLE_LINES);
+            let name = super::detect(&formats, &head).unwrap().name();
+            (file, data, super::by_name(name).unwrap())
+        })
+        .collect()
+    }
+
     /// A run of lines shaped like `sample` (numbers changed), then its variants, each
     /// between copies of the sample: what a parser that remembers layouts must get right.
     pub fn layout_runs(sample: &str, variants: &[(&str, &str)]) -> Vec<String> {
@@ -242,17 +265,16 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
         }
     }
     // Wrapped lines (container runtimes, syslog, compose) when a wrapper reads more lines
-    // than any plain format; a container runtime's also on a tie: no plain format knows its
-    // prefix, but a lenient one may take it (CLF read a CRI prefix as vhost and address
-    // list, so `--client xff` gave the CRI tag), while HAProxy reads syslog prefixes itself.
+    // than any plain format, or as many for wrappers that win ties (`Kind::wins_ties`).
+    let mut plain = true;
     for f in wrapped::all() {
         let score = lines.iter().filter(|l| f.detect(l)).count();
-        let container = f.name().starts_with("cri+") || f.name().starts_with("docker+");
-        let wins = |(b, s): (&dyn Format, usize)| {
-            score > s || score == s && container && !b.name().contains('+')
+        let wins = |(_, s): (&dyn Format, usize)| {
+            score > s || score == s && plain && wrapped::wins_ties(f.as_ref())
         };
         if score > 0 && best.is_none_or(wins) {
             best = Some((f.as_ref(), score));
+            plain = false;
         }
     }
     best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)
@@ -267,29 +289,15 @@ mod tests {
     /// context (full) never see a line differently.
     #[test]
     fn lite_reads_agree_with_full_reads() {
-        let formats = registry();
-        for f in formats.iter().chain(wrapped::all()) {
+        for f in registry().iter().chain(wrapped::all()) {
             let sample = f.sample().as_bytes();
             for cut in (1..=sample.len()).rev() {
                 testing::assert_lite_agrees(f.as_ref(), &sample[..cut]);
             }
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let files = [
-            "demo/access.log",
-            "basic/access.log",
-            "formats/scenario.caddy.json",
-            "formats/scenario.combined.log",
-            "formats/scenario.haproxy.log",
-            "formats/scenario.nginx.json",
-        ];
-        let formats = registry();
-        for file in files {
-            let data = std::fs::read(root.join(file)).unwrap();
-            let head = crate::input::head_lines(&data, DETECT_SAMPLE_LINES);
-            let f = detect(&formats, &head).unwrap();
+        for (_, data, f) in testing::fixtures() {
             for line in crate::input::lines(&data) {
-                testing::assert_lite_agrees(f, line);
+                testing::assert_lite_agrees(f.as_ref(), line);
             }
         }
     }

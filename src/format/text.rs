@@ -669,27 +669,22 @@ mod tests {
     #[test]
     fn request_lines() {
         use crate::record::Method;
-        assert_eq!(
-            request_line(b"PUT /a/1 HTTP/1.1"),
-            (Method::Put, &b"/a/1"[..])
-        );
-        assert_eq!(
-            request_line(b"GET http://h:80/x HTTP/2.0"),
-            (Method::Get, &b"http://h:80/x"[..])
-        );
-        assert_eq!(request_line(b"- - -"), (Method::Other, &b""[..]));
-        assert_eq!(
-            request_line(b"CONNECT example.com:443 HTTP/1.1"),
-            (Method::Other, &b"example.com:443"[..])
-        );
-        assert_eq!(
-            request_line(b"CONNECT  HTTP/1.1"),
-            (Method::Other, &b""[..])
-        );
-        assert_eq!(
-            request_line(b"FOO example.com:443 HTTP/1.1"),
-            (Method::Other, &b""[..])
-        );
-        assert_eq!(request_line(b"<BADREQ>"), (Method::Other, &b""[..]));
+        let cases: &[(&[u8], Method, &[u8])] = &[
+            (b"PUT /a/1 HTTP/1.1", Method::Put, b"/a/1"),
+            (b"GET http://h:80/x HTTP/2.0", Method::Get, b"http://h:80/x"),
+            (b"- - -", Method::Other, b""),
+            // A forward proxy's tunnel keeps its authority-form target; junk does not.
+            (
+                b"CONNECT example.com:443 HTTP/1.1",
+                Method::Other,
+                b"example.com:443",
+            ),
+            (b"CONNECT  HTTP/1.1", Method::Other, b""),
+            (b"FOO example.com:443 HTTP/1.1", Method::Other, b""),
+            (b"<BADREQ>", Method::Other, b""),
+        ];
+        for &(line, method, target) in cases {
+            assert_eq!(request_line(line), (method, target), "{line:?}");
+        }
     }
 }

@@ -38,6 +38,14 @@ pub enum Kind {
 impl Kind {
     pub const ALL: [Kind; 4] = [Kind::Docker, Kind::Cri, Kind::Syslog, Kind::Compose];
 
+    /// Whether a reading through this wrapper wins a tie with a plain format in detection:
+    /// no plain format knows a container runtime's prefix, though a lenient one may take it
+    /// for fields (CLF read a CRI line's timestamp and tag as vhost and address list), while
+    /// HAProxy reads syslog prefixes itself.
+    pub fn wins_ties(self) -> bool {
+        matches!(self, Kind::Docker | Kind::Cri)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Docker => "docker",
@@ -185,6 +193,16 @@ pub fn all() -> &'static [Box<dyn Format>] {
             }
         }
         v
+    })
+}
+
+/// Whether `f`, one of `all()`, wins a detection tie with a plain format (`Kind::wins_ties`).
+pub fn wins_ties(f: &dyn Format) -> bool {
+    Kind::ALL.into_iter().any(|k| {
+        k.wins_ties()
+            && f.name()
+                .strip_prefix(k.name())
+                .is_some_and(|inner| inner.starts_with('+'))
     })
 }
 
