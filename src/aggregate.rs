@@ -46,6 +46,10 @@ pub struct Accounting {
     pub skipped: u64,
     pub skip_reasons: BTreeMap<&'static str, u64>,
     pub skip_examples: Vec<SkipExample>,
+    /// The earliest and the latest counted request: its time and 1-based line (the first
+    /// such line on ties), so a request dated far from the rest can be pointed at.
+    pub earliest: Option<(Micros, u64)>,
+    pub latest: Option<(Micros, u64)>,
 }
 
 impl Accounting {
@@ -63,9 +67,30 @@ impl Accounting {
         }
     }
 
+    /// Notes a counted request's time on line `line_no`.
+    #[inline]
+    pub fn dated(&mut self, time: Micros, line_no: u64) {
+        if self.earliest.is_none_or(|(t, _)| time < t) {
+            self.earliest = Some((time, line_no));
+        }
+        if self.latest.is_none_or(|(t, _)| time > t) {
+            self.latest = Some((time, line_no));
+        }
+    }
+
     /// Appends a later chunk whose line numbers start after `self.lines`.
     pub fn append(&mut self, o: Accounting) {
         let base = self.lines;
+        if let Some((t, line)) = o.earliest {
+            if self.earliest.is_none_or(|(e, _)| t < e) {
+                self.earliest = Some((t, base + line));
+            }
+        }
+        if let Some((t, line)) = o.latest {
+            if self.latest.is_none_or(|(l, _)| t > l) {
+                self.latest = Some((t, base + line));
+            }
+        }
         self.lines += o.lines;
         self.parsed += o.parsed;
         self.filtered += o.filtered;

@@ -14,14 +14,14 @@ use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
 use crate::interest::{Conflicts, Interest};
 use crate::names::{self, NamePositions};
-use crate::record::{Method, Micros, Request, Skip};
+use crate::record::{Method, Micros, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
 use crate::timeline::{Event, TimelineBuilder, Timelines};
 use crate::timestamp::{self, MICROS_PER_SEC};
 use anyhow::{Result, bail};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -193,8 +193,12 @@ impl InstanceRequests {
 /// Says how many requests are dated far from the rest (a clock reset to 1970, a year typed
 /// wrong): they are counted, and they stretch the period and the timeline, which a reader
 /// should know. "Far" is beyond the span of the middle 99.8 % of requests (at least a day) on
-/// either side of it; logs under a thousand requests are too small to tell.
-fn far_from_the_rest(seconds: &FxHashMap<i64, (u64, u64)>) -> Option<String> {
+/// either side of it; logs under a thousand requests are too small to tell. `ends` says
+/// where the earliest and the latest request are (`a.log line 7`), for a reader to look.
+fn far_from_the_rest(
+    seconds: &FxHashMap<i64, (u64, u64)>,
+    ends: (Option<String>, Option<String>),
+) -> Option<String> {
     let mut by_time: Vec<(i64, u64)> = seconds.iter().map(|(&s, &(r, _))| (s, r)).collect();
     by_time.sort_unstable();
     let total: u64 = by_time.iter().map(|&(_, r)| r).sum();
@@ -226,10 +230,12 @@ fn far_from_the_rest(seconds: &FxHashMap<i64, (u64, u64)>) -> Option<String> {
     let t = |s: i64| timestamp::rfc3339(s * MICROS_PER_SEC);
     let mut far = Vec::new();
     if let Some(&&(s, _)) = before.first() {
-        far.push(format!("{n_before} dated from {}", t(s)));
+        let at = ends.0.map(|a| format!(" at {a}")).unwrap_or_default();
+        far.push(format!("{n_before} dated from {}{at}", t(s)));
     }
     if let Some(&&(s, _)) = after.last() {
-        far.push(format!("{n_after} dated up to {}", t(s)));
+        let at = ends.1.map(|a| format!(" at {a}")).unwrap_or_default();
+        far.push(format!("{n_after} dated up to {}{at}", t(s)));
     }
     let n = n_before + n_after;
     let (are, they, them) = if n == 1 {
@@ -391,7 +397,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         opened.push((inp, fmt));
     }
 
-    let statuses: FxHashSet<u16> = settings.statuses.iter().copied().collect();
+    let statuses = StatusSet::new(&settings.statuses);
 
     // Route buckets need a resolution before the pass: estimate the period from the ends of
     // each input.
@@ -572,7 +578,20 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     clock.mark("timelines");
 
     let period = (tally.first.unwrap_or(0), tally.last.unwrap_or(0));
-    if let Some(w) = far_from_the_rest(&tally.seconds) {
+    // Where the earliest and the latest request are, first input first on ties.
+    let at = |end: fn(&Accounting) -> Option<(Micros, u64)>, later: bool| {
+        let mut best: Option<(Micros, u64, &str)> = None;
+        for ((inp, _), acct) in opened.iter().zip(&accounts) {
+            if let Some((t, line)) = end(acct)
+                && best.is_none_or(|(b, ..)| if later { t > b } else { t < b })
+            {
+                best = Some((t, line, &inp.name));
+            }
+        }
+        best.map(|(_, line, name)| format!("{name} line {line}"))
+    };
+    let ends = (at(|a| a.earliest, false), at(|a| a.latest, true));
+    if let Some(w) = far_from_the_rest(&tally.seconds, ends) {
         warnings.push(w);
     }
     let span = period.1 - period.0;
@@ -847,7 +866,7 @@ fn scan<'a>(
     chunk: &'a [u8],
     directive: Option<&'a [u8]>,
     settings: &Settings,
-    statuses: &FxHashSet<u16>,
+    statuses: &StatusSet,
     digits: &StatusDigits,
     conflicts: &mut Conflicts,
 ) {
@@ -856,7 +875,7 @@ fn scan<'a>(
     let mut note = |line: &'a [u8], cx: &mut LineContext<'a>| {
         let mut req = Request::default();
         if read_line(fmt, line, cx, settings, &mut req) != Ok(true)
-            || !statuses.contains(&req.status)
+            || !statuses.contains(req.status)
         {
             return;
         }
@@ -896,7 +915,7 @@ fn pass<'a>(
     directive: Option<&'a [u8]>,
     settings: &Settings,
     templater: &Templater,
-    statuses: &FxHashSet<u16>,
+    statuses: &StatusSet,
     bucket_us: Micros,
     interest: &Interest,
     out: &mut Collected,
@@ -924,11 +943,12 @@ fn pass<'a>(
             }
         }
         acct.parsed += 1;
+        acct.dated(req.time, acct.lines);
         let instance = instance_of(&req);
         let instance: &str = &instance;
         let template_id = templater.template_id(instance, &mut out.templates);
         let client = settings.client.of(&req, line, fmt);
-        let conflict = statuses.contains(&req.status);
+        let conflict = statuses.contains(req.status);
         let (key, wanted) = interest.lookup(instance, &req);
         out.tally.observe(
             &Observation {
@@ -1005,23 +1025,32 @@ mod tests {
         let t0 = 1_772_442_000;
         // An hour of traffic, two requests from a clock reset and one from a typo'd year.
         let mut hour: Vec<(i64, u64)> = (0..3600).map(|s| (t0 + s, 2)).collect();
-        assert_eq!(far_from_the_rest(&seconds(&hour)), None);
+        let no_ends = || (None, None);
+        assert_eq!(far_from_the_rest(&seconds(&hour), no_ends()), None);
         hour.extend([(0, 2), (4_102_444_800, 1)]);
         assert_eq!(
-            far_from_the_rest(&seconds(&hour)).unwrap(),
+            far_from_the_rest(&seconds(&hour), no_ends()).unwrap(),
             "3 requests are dated far from the rest of the log, which lies within \
              2026-03-02T09:00:02Z to 2026-03-02T09:59:56Z (2 dated from 1970-01-01T00:00:00Z, 1 \
              dated up to 2100-01-01T00:00:00Z); they are counted, and the period and the \
              timeline stretch to include them"
         );
+        let ends = (Some("a.log line 9".into()), Some("b.log line 2".into()));
+        assert_eq!(
+            far_from_the_rest(&seconds(&hour), ends).unwrap(),
+            "3 requests are dated far from the rest of the log, which lies within \
+             2026-03-02T09:00:02Z to 2026-03-02T09:59:56Z (2 dated from 1970-01-01T00:00:00Z at \
+             a.log line 9, 1 dated up to 2100-01-01T00:00:00Z at b.log line 2); they are \
+             counted, and the period and the timeline stretch to include them"
+        );
         // Three evenly busy days, or a sparse log spread over years: nothing stands out.
         let days: Vec<(i64, u64)> = (0..3 * 24).map(|h| (t0 + h * 3600, 30)).collect();
-        assert_eq!(far_from_the_rest(&seconds(&days)), None);
+        assert_eq!(far_from_the_rest(&seconds(&days), no_ends()), None);
         let years: Vec<(i64, u64)> = (0..1000).map(|k| (t0 - k * 40 * day, 1)).collect();
-        assert_eq!(far_from_the_rest(&seconds(&years)), None);
+        assert_eq!(far_from_the_rest(&seconds(&years), no_ends()), None);
         // Too few requests to tell.
         let small: Vec<(i64, u64)> = (0..500).map(|s| (t0 + s, 1)).chain([(0, 1)]).collect();
-        assert_eq!(far_from_the_rest(&seconds(&small)), None);
+        assert_eq!(far_from_the_rest(&seconds(&small), no_ends()), None);
     }
 
     #[test]
@@ -1073,7 +1102,7 @@ mod tests {
             statuses: statuses.to_vec(),
             ..Settings::default()
         };
-        let set: FxHashSet<u16> = statuses.iter().copied().collect();
+        let set = StatusSet::new(statuses);
         let digits = StatusDigits::new(statuses).unwrap();
         let mut out = Conflicts::default();
         scan(fmt, data, None, &settings, &set, &digits, &mut out);

@@ -143,6 +143,26 @@ impl<'a> Request<'a> {
     }
 }
 
+/// A set of HTTP statuses (the conflict statuses), asked once per line: one bit each.
+#[derive(Debug, Clone, Default)]
+pub struct StatusSet([u64; 16]);
+
+impl StatusSet {
+    pub fn new(statuses: &[u16]) -> StatusSet {
+        let mut set = StatusSet::default();
+        for &s in statuses.iter().filter(|&&s| s < 1024) {
+            set.0[s as usize / 64] |= 1 << (s % 64);
+        }
+        set
+    }
+
+    #[inline]
+    pub fn contains(&self, status: u16) -> bool {
+        let s = status as usize;
+        s < 1024 && self.0[s / 64] >> (s % 64) & 1 != 0
+    }
+}
+
 /// Why a line was not turned into a `Request`. The reason is a stable snake_case key used in
 /// the JSON report (`skip_reasons`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -155,4 +175,17 @@ impl Skip {
     pub const BAD_STATUS: Skip = Skip("bad_status");
     pub const MALFORMED: Skip = Skip("malformed_line");
     pub const TOO_LONG: Skip = Skip("line_too_long");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_set_holds_exactly_its_statuses() {
+        let set = StatusSet::new(&[409, 412, 423, 428, 100, 999, 5000]);
+        let held: Vec<u16> = (0..=u16::MAX).filter(|&s| set.contains(s)).collect();
+        assert_eq!(held, [100, 409, 412, 423, 428, 999]);
+        assert!(!StatusSet::new(&[]).contains(409));
+    }
 }

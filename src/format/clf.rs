@@ -440,10 +440,11 @@ impl Format for Clf {
             out.method = h.method;
             out.target = h.target;
             out.status = h.status;
-            out.bytes_sent = h.bytes;
             out.remote = Cow::Borrowed(h.remote);
             out.user = h.user.map(text::text);
+            // Nothing a lite parse serves reads the bytes sent.
             if !cx.lite {
+                out.bytes_sent = text::uint(h.bytes);
                 after_bytes(h.rest, out);
             }
             return Ok(());
@@ -475,13 +476,13 @@ fn general<'a>(
     let (st, rest) = token(rest);
     out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
     let (bytes, rest) = token(rest);
-    out.bytes_sent = text::uint(bytes);
 
     out.remote = host_text(strip_port_if_ip(prefix.remote));
     out.xff = prefix.xff.map(text::text);
     out.host = prefix.host.map(|h| text::text(strip_port(h)));
     out.user = prefix.user.map(unescape);
     if !cx.lite {
+        out.bytes_sent = text::uint(bytes);
         after_bytes(rest, out);
     }
     Ok(())
@@ -524,7 +525,7 @@ struct Head<'a> {
     method: Method,
     target: Text<'a>,
     status: u16,
-    bytes: Option<u64>,
+    bytes: &'a [u8],
     /// After the bytes sent, from the space that ends them.
     rest: &'a [u8],
 }
@@ -711,7 +712,7 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
         method,
         target,
         status,
-        bytes: text::uint(&line[b..r]),
+        bytes: &line[b..r],
         rest: &line[r..],
     })
 }
