@@ -81,15 +81,15 @@ impl Accounting {
     /// Appends a later chunk whose line numbers start after `self.lines`.
     pub fn append(&mut self, o: Accounting) {
         let base = self.lines;
-        if let Some((t, line)) = o.earliest {
-            if self.earliest.is_none_or(|(e, _)| t < e) {
-                self.earliest = Some((t, base + line));
-            }
+        if let Some((t, line)) = o.earliest
+            && self.earliest.is_none_or(|(e, _)| t < e)
+        {
+            self.earliest = Some((t, base + line));
         }
-        if let Some((t, line)) = o.latest {
-            if self.latest.is_none_or(|(l, _)| t > l) {
-                self.latest = Some((t, base + line));
-            }
+        if let Some((t, line)) = o.latest
+            && self.latest.is_none_or(|(l, _)| t > l)
+        {
+            self.latest = Some((t, base + line));
         }
         self.lines += o.lines;
         self.parsed += o.parsed;
