@@ -1,37 +1,12 @@
 //! End-to-end tests of the binary on fixtures: exact counts, output shape, determinism across
 //! threads and chunk sizes, and the error contract (exit codes, one-line messages).
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fixture, json, why409};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(p)
-}
-
-fn why409() -> Command {
-    let mut c = Command::cargo_bin("why409").unwrap();
-    c.env_remove("NO_COLOR").env_remove("COLUMNS");
-    c
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = why409()
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "why409 {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn basic_fixture_exact_counts() {

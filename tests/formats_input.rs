@@ -1,6 +1,8 @@
 //! Compressed and streamed input gives the same report as the plain file, and a rotated set
 //! (`access.log`, `access.log.1`, `access.log.2.gz`) is analysed as one period.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::io::Write;
@@ -10,14 +12,9 @@ fn scenario() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats/scenario.combined.log")
 }
 
+/// The report of `cmd` without the input paths, which differ between the ways of reading.
 fn run(cmd: &mut Command) -> Value {
-    let out = cmd.args(["--output", "json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v = common::report(cmd);
     for i in v["inputs"].as_array_mut().unwrap() {
         i.as_object_mut().unwrap().remove("path");
     }
@@ -25,7 +22,7 @@ fn run(cmd: &mut Command) -> Value {
 }
 
 fn report(path: &Path) -> Value {
-    run(Command::cargo_bin("why409").unwrap().arg(path))
+    run(common::why409().arg(path))
 }
 
 #[test]
@@ -49,10 +46,7 @@ fn gz_zst_bz2_and_stdin_match_plain() {
         std::fs::write(&p, bytes).unwrap();
         assert_eq!(report(&p), expected, "{name}");
     }
-    let stdin = run(Command::cargo_bin("why409")
-        .unwrap()
-        .arg("-")
-        .write_stdin(plain));
+    let stdin = run(common::why409().arg("-").write_stdin(plain));
     assert_eq!(stdin, expected, "stdin");
 }
 
@@ -121,10 +115,7 @@ fn wrapped_logs_are_detected_and_cut_lines_skipped() {
         );
         assert_eq!(v["totals"]["conflicts"], 2, "{text}");
         // The wrapper's prefix is no part of the request: not a vhost, not an address list.
-        let v = run(Command::cargo_bin("why409")
-            .unwrap()
-            .arg(&path)
-            .args(["--client", "xff"]));
+        let v = run(common::why409().arg(&path).args(["--client", "xff"]));
         let client = &v["clients"][0]["client"];
         assert!(
             client == "10.0.0.1" || client == "203.0.113.7",

@@ -2,30 +2,17 @@
 //! gen_scenario.py) in combined, nginx JSON, HAProxy syslog and Caddy JSON must give the
 //! same report counts: totals, per-instance conflicts and clients.
 
-use assert_cmd::Command;
+mod common;
+
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/formats")
-        .join(name)
+    common::fixture(&format!("formats/{name}"))
 }
 
 fn report(file: &str, extra: &[&str]) -> Value {
-    let out = Command::cargo_bin("why409")
-        .unwrap()
-        .arg(fixture(file))
-        .args(["--output", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{file}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::report(common::why409().arg(fixture(file)).args(extra))
 }
 
 /// The parts of a report that must not depend on the log format.
@@ -82,8 +69,7 @@ fn haproxy_tz_shifts_local_times() {
     let cet = report("scenario.haproxy.log", &["--tz", "+01:00"]);
     assert_eq!(cet["period"]["start"], "2026-03-02T08:59:59.988Z");
     assert_eq!(utc["period"]["start"], "2026-03-02T09:59:59.988Z");
-    let bad = Command::cargo_bin("why409")
-        .unwrap()
+    let bad = common::why409()
         .arg(fixture("scenario.haproxy.log"))
         .args(["--tz", "Mars/Olympus"])
         .output()

@@ -4,8 +4,8 @@
 //! Fuzzing like this found a slice out of range in the syslog/CRI wrappers and a 42 GB
 //! allocation from a timestamp turned into 1970.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
+
 use why409::format;
 
 /// xorshift64*: deterministic, so a failure here fails the same way every time.
@@ -59,21 +59,6 @@ fn mutate(sample: &[u8], rng: &mut Rng) -> Vec<u8> {
     b.iter()
         .map(|&c| if c == b'\n' { b' ' } else { c })
         .collect()
-}
-
-fn run(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("why409")
-        .unwrap()
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "why409 {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The sample inside one of the wrappers (container runtimes, syslog, compose), by `k`.
@@ -131,7 +116,7 @@ fn check(dir: &tempfile::TempDir, name: &str, log: &[u8]) {
     std::fs::write(&path, log).unwrap();
     let p = path.to_str().unwrap();
     for client in ["ip", "xff", "api-key", "header:User-Agent"] {
-        let r = run(&[p, "--format", name, "--client", client]);
+        let r = common::json(&[p, "--format", name, "--client", client]);
         let i = &r["inputs"][0];
         assert_eq!(i["lines"], 305, "{name}");
         let parsed = i["parsed"].as_u64().unwrap();
@@ -141,11 +126,7 @@ fn check(dir: &tempfile::TempDir, name: &str, log: &[u8]) {
     }
     // Detection on the same lines: a report, or (when the mutations leave too few lines of
     // any one format) a one-line error that says so; never a crash.
-    let out = Command::cargo_bin("why409")
-        .unwrap()
-        .arg(p)
-        .output()
-        .unwrap();
+    let out = common::why409().arg(p).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() || out.status.code() == Some(2) && err.lines().count() == 1,

@@ -1,0 +1,47 @@
+//! What the integration tests share: the binary with a clean environment, its JSON report,
+//! and the fixtures' paths. Each test file is a crate of its own and uses part of this.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A fixture by its path under `fixtures/`.
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+/// The binary, without the caller's `NO_COLOR` and `COLUMNS`.
+pub fn why409() -> Command {
+    let mut c = Command::cargo_bin("why409").unwrap();
+    c.env_remove("NO_COLOR").env_remove("COLUMNS");
+    c
+}
+
+/// The JSON report of `cmd`, which must succeed (its stderr is shown when it does not).
+pub fn report(cmd: &mut Command) -> Value {
+    let out = cmd.args(["--output", "json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "why409 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The JSON report of `why409 ARGS...`.
+pub fn json(args: &[&str]) -> Value {
+    let out = why409()
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "why409 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
