@@ -122,9 +122,7 @@ static SEGMENT_FLAGS: [u8; 256] = {
 /// so a segment is read once whatever it turns out to be.
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
-    let Some(&first) = b.first() else {
-        return None;
-    };
+    let &first = b.first()?;
     // The commonest segments, a short lower-case word and a number, are told by one cheap
     // look before the counting below (which says the same of them).
     if first.is_ascii_lowercase() && b.len() < 16 && b.iter().all(u8::is_ascii_lowercase) {
