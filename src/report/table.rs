@@ -6,7 +6,10 @@
 
 use super::{FindingReport, Report, ShownWindow};
 use crate::timestamp::human_span;
-use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+    presets,
+};
 use std::io::{self, Write};
 
 /// How to lay tables out.
@@ -61,6 +64,95 @@ fn right(t: &mut Table, cols: &[usize]) {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
         }
+    }
+}
+
+/// What a column needs to read well in a table fitted to the terminal.
+#[derive(Debug, Clone, Copy)]
+enum Fit {
+    /// Numbers, dates and short words: at least this wide (padding included), never cut.
+    Fixed(usize),
+    /// Names (templates, instances, addresses): whole up to this width when there is room,
+    /// cut only past `NAME_MIN`.
+    Name(usize),
+    /// Prose and secondary names: whatever is left, at least this wide.
+    Rest(usize),
+}
+
+/// Names keep at least this many columns before the table gives up keeping things whole.
+const NAME_MIN: usize = 26;
+
+/// In the narrowest layout, names keep at least this many columns, or nothing is kept whole.
+const NAME_SQUEEZED: usize = 12;
+
+/// Fits `t` to `width`: numbers stay under their headers and names whole where they fit.
+/// `drops` are the sets of columns to hide, least first (the first set is usually none);
+/// the first that leaves the names `NAME_MIN` columns and prose its minimum is taken, and
+/// the names share what is left before the prose gets the rest. When none does, the last
+/// set is hidden and the table shares out what there is.
+fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
+    let Some(width) = style.width.map(usize::from) else {
+        return;
+    };
+    for (k, hidden) in drops.iter().enumerate() {
+        let shown: Vec<(usize, Fit)> = (columns.iter().copied().enumerate())
+            .filter(|(c, _)| !hidden.contains(c))
+            .collect();
+        let (mut fixed, mut names, mut rest, mut wanted) = (shown.len() + 1, 0, 0, 0);
+        for (_, f) in &shown {
+            match *f {
+                Fit::Fixed(w) => fixed += w,
+                Fit::Name(w) => {
+                    names += w;
+                    wanted += w.min(NAME_MIN);
+                }
+                Fit::Rest(w) => rest += w,
+            }
+        }
+        let left = width.saturating_sub(fixed);
+        let roomy = left >= wanted + rest;
+        if !roomy && k + 1 < drops.len() {
+            continue;
+        }
+        for &c in hidden.iter() {
+            set(t, c, ColumnConstraint::Hidden);
+        }
+        // Names share the room left after the prose's minimum, in proportion to their
+        // width; in the narrowest layout they take what there is, if anything.
+        let room = left.saturating_sub(rest);
+        if room < NAME_SQUEEZED * (wanted / NAME_MIN) {
+            return;
+        }
+        for (c, f) in shown {
+            let w = match f {
+                Fit::Fixed(w) => w,
+                Fit::Name(w) if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
+                Fit::Name(w) => w.min(room * w / names.max(1)),
+                Fit::Rest(_) => continue,
+            };
+            set(
+                t,
+                c,
+                ColumnConstraint::LowerBoundary(Width::Fixed(w.min(999) as u16)),
+            );
+        }
+        return;
+    }
+}
+
+/// The width of the widest of `names`, padding included.
+fn widest<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
+    names
+        .into_iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2
+}
+
+fn set(t: &mut Table, col: usize, c: ColumnConstraint) {
+    if let Some(col) = t.column_mut(col) {
+        col.set_constraint(c);
     }
 }
 
@@ -151,7 +243,7 @@ fn severity_color(f: &FindingReport) -> Color {
     }
 }
 
-pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // Root causes.
     heading(out, style, "Root causes")?;
     if r.findings.is_empty() {
@@ -198,6 +290,20 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 Cell::new(short_advice(&f.advice)),
             ]);
         }
+        // A narrower terminal first drops the scope (a template's placeholders show it),
+        // then the confidence and the advice (each finding's section below gives it whole).
+        let resource = |f: &'a FindingReport| f.instance.as_deref().unwrap_or(&f.template);
+        let columns = [
+            Fit::Fixed(widest(r.findings.iter().map(|f| f.cause))),
+            Fit::Name(widest(r.findings.iter().map(resource))),
+            Fit::Fixed(10),
+            Fit::Fixed(11),
+            Fit::Fixed(9),
+            Fit::Fixed(12),
+            Fit::Fixed(7),
+            Fit::Rest(24),
+        ];
+        fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
         right(&mut t, &[3, 4, 6]);
         writeln!(out, "{t}")?;
 
@@ -343,6 +449,18 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 Cell::new(&x.top_instance),
             ]);
         }
+        let columns = [
+            Fit::Name(widest(r.resources.iter().map(|x| &*x.template))),
+            Fit::Fixed(10),
+            Fit::Fixed(8),
+            Fit::Fixed(11),
+            Fit::Fixed(9),
+            Fit::Fixed(9),
+            Fit::Fixed(11),
+            Fit::Rest(20),
+        ];
+        // The top instance goes first, then the writes and the instance count.
+        fit(&mut t, style, &columns, &[&[], &[7], &[7, 2, 6]]);
         right(&mut t, &[1, 2, 3, 4, 5, 6]);
         writeln!(out, "{t}")?;
     }
@@ -371,6 +489,15 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 )),
             ]);
         }
+        let columns = [
+            Fit::Name(widest(r.instances.iter().map(|x| &*x.instance))),
+            Fit::Fixed(10),
+            Fit::Fixed(11),
+            Fit::Fixed(9),
+            // The two times, one above the other when the row is narrow.
+            Fit::Rest(21),
+        ];
+        fit(&mut t, style, &columns, &[&[], &[1]]);
         right(&mut t, &[1, 2, 3]);
         writeln!(out, "{t}")?;
     }
@@ -389,6 +516,14 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 Cell::new(x.templates),
             ]);
         }
+        let columns = [
+            Fit::Name(widest(r.clients.iter().map(|x| &*x.client))),
+            Fit::Fixed(10),
+            Fit::Fixed(11),
+            Fit::Fixed(9),
+            Fit::Fixed(11),
+        ];
+        fit(&mut t, style, &columns, &[&[], &[4]]);
         right(&mut t, &[1, 2, 3, 4]);
         writeln!(out, "{t}")?;
     }
