@@ -98,12 +98,15 @@ fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
         let shown: Vec<(usize, Fit)> = (columns.iter().copied().enumerate())
             .filter(|(c, _)| !hidden.contains(c))
             .collect();
-        let (mut fixed, mut names, mut rest, mut wanted) = (shown.len() + 1, 0, 0, 0);
+        // Borders and padding-included widths; names' total width, count and wish.
+        let (mut fixed, mut rest) = (shown.len() + 1, 0);
+        let (mut names, mut count, mut wanted) = (0, 0, 0);
         for (_, f) in &shown {
             match *f {
                 Fit::Fixed(w) => fixed += w,
                 Fit::Name(w) => {
                     names += w;
+                    count += 1;
                     wanted += w.min(NAME_MIN);
                 }
                 Fit::Rest(w) => rest += w,
@@ -120,7 +123,7 @@ fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
         // Names share the room left after the prose's minimum, in proportion to their
         // width; in the narrowest layout they take what there is, if anything.
         let room = left.saturating_sub(rest);
-        if room < NAME_SQUEEZED * (wanted / NAME_MIN) {
+        if room < NAME_SQUEEZED * count {
             return;
         }
         for (c, f) in shown {
