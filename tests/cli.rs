@@ -542,6 +542,18 @@ fn explain_shows_every_request_on_an_instance() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 requests, 0 conflicts"));
+    // The table and the finding's sentence fit the width; addresses stay whole.
+    let out = why409()
+        .args(["explain", "--instance", "/api/v1/orders/9310442"])
+        .arg(fixture("demo/access.log"))
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 80, "a line is {widest} wide");
+    assert!(s.contains("┆ 198.51.100.42 ┆"), "{s}");
+    assert!(s.contains("  finding: retry_storm: "), "{s}");
 }
 
 /// A log of a few requests over years: the table folds the empty weeks, the JSON keeps them.

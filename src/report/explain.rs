@@ -1,11 +1,11 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::Style;
+use super::table::{Fit, Style, fit, para, right, table, widest};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -117,26 +117,20 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         e.conflicts
     )?;
     for f in &e.findings {
-        writeln!(out, "  finding: {f}")?;
+        para(out, style, "  ", &format!("finding: {f}"))?;
     }
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED).force_no_tty();
-    if style.color {
-        t.enforce_styling();
-    }
-    if let Some(w) = style.width {
-        t.set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(w);
-    }
-    t.set_header(vec![
-        "start (UTC)",
-        "client",
-        "method",
-        "status",
-        "duration",
-        "finding",
-        "line",
-    ]);
+    let mut t = table(
+        style,
+        &[
+            "start (UTC)",
+            "client",
+            "method",
+            "status",
+            "duration",
+            "finding",
+            "line",
+        ],
+    );
     for ev in &e.events {
         let mut status = Cell::new(ev.status);
         if style.color && ev.conflict {
@@ -161,10 +155,19 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             Cell::new(ev.line),
         ]);
     }
-    for c in [3, 4, 6] {
-        if let Some(col) = t.column_mut(c) {
-            col.set_cell_alignment(CellAlignment::Right);
-        }
-    }
+    let findings = e.events.iter().map(|ev| ev.finding.unwrap_or("(none)"));
+    let lines = e.events.iter().map(|ev| ev.line).max().unwrap_or(0);
+    let columns = [
+        // The date above the time when the row is narrow.
+        Fit::Fixed(12),
+        Fit::Name(widest(e.events.iter().map(|ev| ev.client.as_str()))),
+        Fit::Fixed(8),
+        Fit::Fixed(8),
+        Fit::Fixed(10),
+        Fit::Fixed(widest(findings.chain(["finding"]))),
+        Fit::Fixed(widest([lines.to_string().as_str(), "line"])),
+    ];
+    fit(&mut t, style, &columns, &[&[], &[4]]);
+    right(&mut t, &[3, 4, 6]);
     writeln!(out, "{t}")
 }

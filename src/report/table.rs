@@ -32,7 +32,7 @@ impl Default for Style {
     }
 }
 
-fn table(style: &Style, header: &[&str]) -> Table {
+pub(super) fn table(style: &Style, header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     t.force_no_tty();
@@ -59,7 +59,7 @@ fn table(style: &Style, header: &[&str]) -> Table {
     t
 }
 
-fn right(t: &mut Table, cols: &[usize]) {
+pub(super) fn right(t: &mut Table, cols: &[usize]) {
     for &c in cols {
         if let Some(col) = t.column_mut(c) {
             col.set_cell_alignment(CellAlignment::Right);
@@ -69,7 +69,7 @@ fn right(t: &mut Table, cols: &[usize]) {
 
 /// What a column needs to read well in a table fitted to the terminal.
 #[derive(Debug, Clone, Copy)]
-enum Fit {
+pub(super) enum Fit {
     /// Numbers, dates and short words: at least this wide (padding included), never cut.
     Fixed(usize),
     /// Names (templates, instances, addresses): whole up to this width when there is room,
@@ -90,7 +90,7 @@ const NAME_SQUEEZED: usize = 12;
 /// the first that leaves the names `NAME_MIN` columns and prose its minimum is taken, and
 /// the names share what is left before the prose gets the rest. When none does, the last
 /// set is hidden and the table shares out what there is.
-fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
+pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
     let Some(width) = style.width.map(usize::from) else {
         return;
     };
@@ -144,7 +144,7 @@ fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
 }
 
 /// The width of the widest of `names`, padding included.
-fn widest<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
+pub(super) fn widest<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
     names
         .into_iter()
         .map(|n| n.chars().count())
@@ -165,7 +165,7 @@ fn pct(r: f64) -> String {
 
 /// Writes `text` wrapped at the style's width (if any), each line after the first indented
 /// like the first.
-fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str) -> io::Result<()> {
+pub(super) fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str) -> io::Result<()> {
     let Some(w) = style.width.map(|w| w as usize) else {
         return writeln!(out, "{indent}{text}");
     };
