@@ -613,6 +613,15 @@ pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Resu
                 ]);
             }
         }
+        let reasons = r.inputs.iter().flat_map(|i| i.skip_reasons.keys());
+        let counts: Vec<String> = r.inputs.iter().map(|i| i.skipped.to_string()).collect();
+        let columns = [
+            Fit::Name(widest(r.inputs.iter().map(|i| i.path.as_str()))),
+            Fit::Fixed(widest(reasons.map(|k| k.as_ref()).chain(["reason"]))),
+            Fit::Fixed(widest(counts.iter().map(|c| c.as_str()).chain(["lines"]))),
+            Fit::Rest(24),
+        ];
+        fit(&mut t, style, &columns, &[&[]]);
         right(&mut t, &[2]);
         writeln!(out, "{t}")?;
     }
