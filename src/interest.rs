@@ -34,8 +34,9 @@ pub struct Interest {
     /// Each key's number: its place in `ranges` and in the per-key request counts.
     keys: FxHashMap<Box<str>, u32>,
     ranges: Vec<InterestRange>,
-    /// How many keys are conflicting instances (numbered first: `0..conflicting`).
-    conflicting: usize,
+    /// The conflicting instances' first and last conflicts as the scan found them, by key:
+    /// they are numbered first, so a key below its length is one.
+    scanned: Vec<(Micros, Micros)>,
 }
 
 /// A time range of context: writes (and everything else) in `lo..=hi`, reads in the
@@ -92,9 +93,6 @@ impl Span {
 
 #[derive(Debug, Clone, Copy)]
 struct InterestRange {
-    /// The key's own conflicts, first and last, as the scan found them (none for a key kept
-    /// only for its children, or for `explain`).
-    conflicts: Option<(Micros, Micros)>,
     /// Every line in this span is context: the key's own conflicts, or those of a child that
     /// reads the key's record (an action: `/orders/1/cancel` reads `/orders/1`'s changes).
     all: Span,
@@ -123,7 +121,7 @@ impl Interest {
         let mut interest = Interest {
             keys: FxHashMap::default(),
             ranges: Vec::new(),
-            conflicting: conflicts.len(),
+            scanned: Vec::with_capacity(conflicts.len()),
         };
         let mut parents: Vec<(String, Span, bool)> = Vec::new();
         // The conflicting instances are numbered first, so per-key arrays of what only
@@ -134,9 +132,9 @@ impl Interest {
                 parents.push((p.to_string(), span, is_item(&inst)));
             }
             let k = interest.key(inst);
-            let r = &mut interest.ranges[k];
-            r.conflicts = Some((first, last));
-            r.all.widen(span);
+            debug_assert_eq!(k, interest.scanned.len());
+            interest.scanned.push((first, last));
+            interest.ranges[k].all.widen(span);
         }
         for (p, span, of_item) in parents {
             let k = interest.key(p);
@@ -167,7 +165,6 @@ impl Interest {
         }
         let i = self.ranges.len();
         self.ranges.push(InterestRange {
-            conflicts: None,
             all: Span::NONE,
             triggers: Span::NONE,
             family: is_item(&k),
@@ -187,12 +184,12 @@ impl Interest {
 
     /// Whether key `k` is a conflicting instance (not only kept for another's sake).
     pub fn conflicted(&self, k: u32) -> bool {
-        self.ranges[k as usize].conflicts.is_some()
+        (k as usize) < self.scanned.len()
     }
 
     /// How many conflicting instances the scan found.
     pub fn conflicting(&self) -> usize {
-        self.conflicting
+        self.scanned.len()
     }
 
     /// The keys' names and numbers, for counts kept by number.
@@ -202,7 +199,7 @@ impl Interest {
 
     /// The scan's first and last conflict on key `k`, if it had any.
     pub fn conflicts(&self, k: u32) -> Option<(Micros, Micros)> {
-        self.ranges.get(k as usize).and_then(|r| r.conflicts)
+        self.scanned.get(k as usize).copied()
     }
 
     /// For a line on `instance`: the key it is on, if any (its requests are counted), and

@@ -52,7 +52,8 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     pub path: String,
-    pub template: String,
+    /// Shared by the instances of one template (a large log has a hundred thousand).
+    pub template: std::sync::Arc<str>,
     /// The parent instance, when it is also tracked.
     pub parent: Option<InstanceId>,
     /// Did this instance itself have conflicts (or is it only context)?
@@ -144,9 +145,7 @@ impl Timelines {
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
         let mut m: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
         for (k, i) in self.instances.iter().enumerate() {
-            m.entry(i.template.as_str())
-                .or_default()
-                .push(k as InstanceId);
+            m.entry(&*i.template).or_default().push(k as InstanceId);
         }
         m
     }
@@ -380,7 +379,8 @@ impl TimelineBuilder {
             .iter()
             .map(|&o| client_names[o as usize].take().unwrap_or_default())
             .collect();
-        let templates = self.templates;
+        let templates: Vec<std::sync::Arc<str>> =
+            self.templates.into_iter().map(Into::into).collect();
         let parts = self.instances;
         let mut instances: Vec<Instance> = iorder
             .iter()
@@ -388,7 +388,7 @@ impl TimelineBuilder {
                 let (t, conflicted) = parts[o as usize];
                 Instance {
                     path: std::mem::take(&mut paths[o as usize]).into_string(),
-                    template: templates[t as usize].to_string(),
+                    template: templates[t as usize].clone(),
                     parent: None,
                     conflicted,
                 }

@@ -147,7 +147,7 @@ impl Detector for DuplicateCreate {
                     cause: "duplicate_create",
                     severity: Severity::Incident,
                     scope: Scope::Instance,
-                    template: inst.template.clone(),
+                    template: inst.template.to_string(),
                     instance: Some(inst.path.clone()),
                     extra_instances: Vec::new(),
                     claims,

@@ -69,12 +69,11 @@ impl Detector for ExpectedExists {
         let mut conflicts_per_template: BTreeMap<&str, usize> = BTreeMap::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             let events = &tl.events[id];
-            *conflicts_per_template
-                .entry(inst.template.as_str())
-                .or_insert(0) += events.iter().filter(|e| e.conflict).count();
+            *conflicts_per_template.entry(&*inst.template).or_insert(0) +=
+                events.iter().filter(|e| e.conflict).count();
             for k in probes(events, &inst.path) {
                 per_template
-                    .entry(inst.template.as_str())
+                    .entry(&*inst.template)
                     .or_default()
                     .push(EventRef {
                         instance: id as u32,

@@ -181,7 +181,7 @@ impl Detector for HotSpotEdit {
                         cause: "hot_spot_edit",
                         severity,
                         scope: Scope::Instance,
-                        template: inst.template.clone(),
+                        template: inst.template.to_string(),
                         instance: Some(inst.path.clone()),
                         extra_instances: Vec::new(),
                         claims,

@@ -240,7 +240,7 @@ impl Detector for InProgressConflict {
                         cause: "in_progress_conflict",
                         severity: Severity::Incident,
                         scope: Scope::Instance,
-                        template: inst.template.clone(),
+                        template: inst.template.to_string(),
                         instance: Some(inst.path.clone()),
                         extra_instances: extra,
                         claims,

@@ -267,7 +267,7 @@ impl Detector for LockContention {
                     .find(|i| tl.instance(*i).path == resource)
                     .unwrap_or(ids[0]);
                 let template = if tl.instance(tpl_id).path == resource {
-                    tl.instance(tpl_id).template.clone()
+                    tl.instance(tpl_id).template.to_string()
                 } else {
                     crate::resource::parent(&tl.instance(tpl_id).template)
                         .unwrap_or(&tl.instance(tpl_id).template)

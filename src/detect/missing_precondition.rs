@@ -50,10 +50,7 @@ impl Detector for MissingPrecondition {
                 if next.handled(&events[r.index]) {
                     continue;
                 }
-                per_template
-                    .entry(inst.template.as_str())
-                    .or_default()
-                    .push(r);
+                per_template.entry(&*inst.template).or_default().push(r);
             }
         }
         let mut out = Vec::new();
@@ -70,7 +67,7 @@ impl Detector for MissingPrecondition {
                 .instances
                 .iter()
                 .enumerate()
-                .filter(|(_, i)| i.template == template)
+                .filter(|(_, i)| *i.template == *template)
                 .map(|(k, _)| tl.events[k].iter().filter(|e| e.is_write()).count())
                 .sum();
             let mut evidence: Vec<EventRef> = Vec::new();

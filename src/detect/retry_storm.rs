@@ -120,7 +120,7 @@ impl Detector for RetryStorm {
                             cause: "retry_storm",
                             severity: Severity::Incident,
                             scope: Scope::Instance,
-                            template: inst.template.clone(),
+                            template: inst.template.to_string(),
                             instance: Some(inst.path.clone()),
                             extra_instances: Vec::new(),
                             claims,

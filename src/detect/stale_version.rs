@@ -155,7 +155,7 @@ impl Detector for StaleVersion {
                             cause: "stale_version",
                             severity: Severity::Incident,
                             scope: Scope::Instance,
-                            template: inst.template.clone(),
+                            template: inst.template.to_string(),
                             instance: Some(inst.path.clone()),
                             extra_instances: Vec::new(),
                             claims,

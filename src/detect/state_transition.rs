@@ -161,16 +161,13 @@ impl Detector for StateTransition {
                     .or_insert_with(|| StateChanges::new(tl, related))
                     .latest(x.start + resolution, x.client, id as InstanceId, x.method);
                 if let Some(p) = prior {
-                    per_template
-                        .entry(inst.template.as_str())
-                        .or_default()
-                        .push((
-                            EventRef {
-                                instance: id as InstanceId,
-                                index: k,
-                            },
-                            p,
-                        ));
+                    per_template.entry(&*inst.template).or_default().push((
+                        EventRef {
+                            instance: id as InstanceId,
+                            index: k,
+                        },
+                        p,
+                    ));
                 }
             }
         }

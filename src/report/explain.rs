@@ -89,7 +89,7 @@ impl Explanation {
             .collect();
         Explanation {
             instance: instance.to_string(),
-            template: Some(tl.instance(id).template.clone()),
+            template: Some(tl.instance(id).template.to_string()),
             requests: events.len() as u64,
             conflicts: events.iter().filter(|e| e.conflict).count() as u64,
             events,
