@@ -770,6 +770,14 @@ fn a_line_dated_far_away_neither_crashes_nor_explodes() {
     // The line is found the same when the log is read in many chunks.
     let chunked = json(&[p, "--chunk-size", "5000", "--threads", "2"]);
     assert_eq!(chunked["warnings"], r["warnings"]);
+    // A Markdown report keeps the warning too (it is read later, without stderr).
+    let md = why409().args([p, "--output", "markdown"]).output().unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    let warning = r["warnings"][0].as_str().unwrap();
+    assert!(
+        md.contains(&format!("> **Warnings**\n> - {warning}\n")),
+        "{md}"
+    );
     let r = json(&[p, "--window", "1s"]);
     assert_eq!(r["totals"]["conflicts"], 300);
     let rows = r["timeline"].as_array().unwrap().len();

@@ -51,6 +51,14 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         pct(r.totals.conflict_rate),
         by_status.join(", ")
     )?;
+    // A report read later (a wiki page, a ticket) keeps what stderr said when it was made.
+    if !r.warnings.is_empty() {
+        writeln!(out, "> **Warnings**")?;
+        for w in &r.warnings {
+            writeln!(out, "> - {w}")?;
+        }
+        writeln!(out)?;
+    }
 
     writeln!(out, "## Root causes\n")?;
     if r.findings.is_empty() {
