@@ -1,7 +1,7 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit, para, right, table, widest};
+use super::table::{Fit, Style, fit, para, right, table};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -155,17 +155,15 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             Cell::new(ev.line),
         ]);
     }
-    let findings = e.events.iter().map(|ev| ev.finding.unwrap_or("(none)"));
-    let lines = e.events.iter().map(|ev| ev.line).max().unwrap_or(0);
     let columns = [
         // The date above the time when the row is narrow.
-        Fit::Fixed(12),
-        Fit::Name(widest(e.events.iter().map(|ev| ev.client.as_str()))),
-        Fit::Fixed(8),
-        Fit::Fixed(8),
-        Fit::Fixed(10),
-        Fit::Fixed(widest(findings.chain(["finding"]))),
-        Fit::Fixed(widest([lines.to_string().as_str(), "line"])),
+        Fit::Rest(12),
+        Fit::Name,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
     ];
     fit(&mut t, style, &columns, &[&[], &[4]]);
     right(&mut t, &[3, 4, 6]);

@@ -70,12 +70,12 @@ pub(super) fn right(t: &mut Table, cols: &[usize]) {
 /// What a column needs to read well in a table fitted to the terminal.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Fit {
-    /// Numbers, dates and short words: at least this wide (padding included), never cut.
-    Fixed(usize),
-    /// Names (templates, instances, addresses): whole up to this width when there is room,
-    /// cut only past `NAME_MIN`.
-    Name(usize),
-    /// Prose and secondary names: whatever is left, at least this wide.
+    /// Numbers and short words: as wide as its widest cell or header, never cut.
+    Fixed,
+    /// Names (templates, instances, addresses): whole when there is room, cut only past
+    /// `NAME_MIN`.
+    Name,
+    /// Prose and secondary texts: whatever is left, at least this wide (padding included).
     Rest(usize),
 }
 
@@ -94,17 +94,22 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
     let Some(width) = style.width.map(usize::from) else {
         return;
     };
+    // Each column's widest cell, padding (a space either side) included.
+    let content: Vec<usize> = (t.column_max_content_widths().iter())
+        .map(|&w| w as usize + 2)
+        .collect();
     for (k, hidden) in drops.iter().enumerate() {
-        let shown: Vec<(usize, Fit)> = (columns.iter().copied().enumerate())
+        let shown: Vec<(usize, Fit, usize)> = (columns.iter().copied().enumerate())
             .filter(|(c, _)| !hidden.contains(c))
+            .map(|(c, f)| (c, f, content.get(c).copied().unwrap_or(0)))
             .collect();
         // Borders and padding-included widths; names' total width, count and wish.
         let (mut fixed, mut rest) = (shown.len() + 1, 0);
         let (mut names, mut count, mut wanted) = (0, 0, 0);
-        for (_, f) in &shown {
-            match *f {
-                Fit::Fixed(w) => fixed += w,
-                Fit::Name(w) => {
+        for &(_, f, w) in &shown {
+            match f {
+                Fit::Fixed => fixed += w,
+                Fit::Name => {
                     names += w;
                     count += 1;
                     wanted += w.min(NAME_MIN);
@@ -126,11 +131,11 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         if room < NAME_SQUEEZED * count {
             return;
         }
-        for (c, f) in shown {
+        for (c, f, w) in shown {
             let w = match f {
-                Fit::Fixed(w) => w,
-                Fit::Name(w) if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
-                Fit::Name(w) => w.min(room * w / names.max(1)),
+                Fit::Fixed => w,
+                Fit::Name if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
+                Fit::Name => w.min(room * w / names.max(1)),
                 Fit::Rest(_) => continue,
             };
             set(
@@ -141,16 +146,6 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         }
         return;
     }
-}
-
-/// The width of the widest of `names`, padding included.
-pub(super) fn widest<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
-    names
-        .into_iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2
 }
 
 fn set(t: &mut Table, col: usize, c: ColumnConstraint) {
@@ -246,7 +241,7 @@ fn severity_color(f: &FindingReport) -> Color {
     }
 }
 
-pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // Root causes.
     heading(out, style, "Root causes")?;
     if r.findings.is_empty() {
@@ -295,15 +290,15 @@ pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Resu
         }
         // A narrower terminal first drops the scope (a template's placeholders show it),
         // then the confidence and the advice (each finding's section below gives it whole).
-        let resource = |f: &'a FindingReport| f.instance.as_deref().unwrap_or(&f.template);
+        // The times wrap: the date above the times.
         let columns = [
-            Fit::Fixed(widest(r.findings.iter().map(|f| f.cause))),
-            Fit::Name(widest(r.findings.iter().map(resource))),
-            Fit::Fixed(10),
-            Fit::Fixed(11),
-            Fit::Fixed(9),
-            Fit::Fixed(12),
-            Fit::Fixed(7),
+            Fit::Fixed,
+            Fit::Name,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Rest(12),
+            Fit::Fixed,
             Fit::Rest(24),
         ];
         fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
@@ -453,13 +448,13 @@ pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Resu
             ]);
         }
         let columns = [
-            Fit::Name(widest(r.resources.iter().map(|x| &*x.template))),
-            Fit::Fixed(10),
-            Fit::Fixed(8),
-            Fit::Fixed(11),
-            Fit::Fixed(9),
-            Fit::Fixed(9),
-            Fit::Fixed(11),
+            Fit::Name,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
             Fit::Rest(20),
         ];
         // The top instance goes first, then the writes and the instance count.
@@ -493,10 +488,10 @@ pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Resu
             ]);
         }
         let columns = [
-            Fit::Name(widest(r.instances.iter().map(|x| &*x.instance))),
-            Fit::Fixed(10),
-            Fit::Fixed(11),
-            Fit::Fixed(9),
+            Fit::Name,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
             // The two times, one above the other when the row is narrow.
             Fit::Rest(21),
         ];
@@ -519,13 +514,7 @@ pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Resu
                 Cell::new(x.templates),
             ]);
         }
-        let columns = [
-            Fit::Name(widest(r.clients.iter().map(|x| &*x.client))),
-            Fit::Fixed(10),
-            Fit::Fixed(11),
-            Fit::Fixed(9),
-            Fit::Fixed(11),
-        ];
+        let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Fixed, Fit::Fixed];
         fit(&mut t, style, &columns, &[&[], &[4]]);
         right(&mut t, &[1, 2, 3, 4]);
         writeln!(out, "{t}")?;
@@ -613,14 +602,7 @@ pub fn render<'a>(r: &'a Report, style: &Style, out: &mut dyn Write) -> io::Resu
                 ]);
             }
         }
-        let reasons = r.inputs.iter().flat_map(|i| i.skip_reasons.keys());
-        let counts: Vec<String> = r.inputs.iter().map(|i| i.skipped.to_string()).collect();
-        let columns = [
-            Fit::Name(widest(r.inputs.iter().map(|i| i.path.as_str()))),
-            Fit::Fixed(widest(reasons.map(|k| k.as_ref()).chain(["reason"]))),
-            Fit::Fixed(widest(counts.iter().map(|c| c.as_str()).chain(["lines"]))),
-            Fit::Rest(24),
-        ];
+        let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
         fit(&mut t, style, &columns, &[&[]]);
         right(&mut t, &[2]);
         writeln!(out, "{t}")?;
