@@ -609,3 +609,55 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table of a long name, a count and prose, fitted to `width` with the prose dropped
+    /// first; its lines.
+    fn fitted(width: u16) -> Vec<String> {
+        let style = Style {
+            width: Some(width),
+            ..Style::default()
+        };
+        let mut t = table(&style, &["instance", "conflicts", "advice"]);
+        let prose = "re-read the resource before each new attempt, with jittered backoff";
+        t.add_row(vec!["/api/v1/docs/b7e2d9c4-1f3a-4e6b", "1234567", prose]);
+        t.add_row(vec!["/api/v1/orders/9310442", "40", prose]);
+        fit(
+            &mut t,
+            &style,
+            &[Fit::Name, Fit::Fixed, Fit::Rest(24)],
+            &[&[], &[2]],
+        );
+        t.to_string().lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn names_and_numbers_stay_whole_and_prose_goes_first() {
+        for width in [100, 72] {
+            let lines = fitted(width);
+            let text = lines.join("\n");
+            assert!(lines.iter().all(|l| l.chars().count() <= width as usize));
+            assert!(
+                text.contains("│ /api/v1/docs/b7e2d9c4-1f3a-4e6b ┆"),
+                "{text}"
+            );
+            assert!(
+                text.contains("┆ conflicts ┆") && text.contains("┆ 1234567   ┆"),
+                "{text}"
+            );
+            assert!(text.contains("advice"), "{text}");
+        }
+        // No room for the prose's minimum beside the name: the prose is dropped.
+        let text = fitted(60).join("\n");
+        assert!(!text.contains("advice"), "{text}");
+        assert!(
+            text.contains("│ /api/v1/docs/b7e2d9c4-1f3a-4e6b ┆"),
+            "{text}"
+        );
+        // Narrower still: everything is shared out, and nothing is wider than asked.
+        assert!(fitted(30).iter().all(|l| l.chars().count() <= 30));
+    }
+}
