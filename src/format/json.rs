@@ -326,9 +326,9 @@ fn scan_nested(b: &[u8], i: usize) -> Option<(Val<'_>, usize)> {
 /// The depth of brackets in a nested value, as the scan of one counts them: any opening
 /// bracket goes one deeper, a closing one of the outer kind one up (the value ends when that
 /// reaches zero), one of the other kind one up but never below zero. Malformed values
-/// (`{]}`) end nowhere or somewhere odd, but never overflow the count.
+/// (`{]}`) end nowhere or somewhere odd; the count wraps (as release builds always did)
+/// instead of panicking in a debug build.
 struct Depth {
-    open: u8,
     close: u8,
     depth: usize,
 }
@@ -342,7 +342,7 @@ impl Depth {
                 self.depth = self.depth.wrapping_sub(1);
                 self.depth == 0
             }
-            c if c == self.open || c == b'{' || c == b'[' => {
+            b'{' | b'[' => {
                 self.depth = self.depth.wrapping_add(1);
                 false
             }
@@ -359,10 +359,8 @@ impl Depth {
 /// of 64-byte blocks (brackets outside strings found from bit masks, escapes as simdjson
 /// finds them) was tried: 1 % on Caddy lines, whose header maps leave short tails.
 fn nested_end(b: &[u8], i: usize) -> Option<usize> {
-    let open = *b.get(i)?;
     let mut d = Depth {
-        open,
-        close: if open == b'{' { b'}' } else { b']' },
+        close: if *b.get(i)? == b'{' { b'}' } else { b']' },
         depth: 0,
     };
     let mut j = i;
