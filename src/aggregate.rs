@@ -47,7 +47,8 @@ pub struct Accounting {
     pub skip_reasons: BTreeMap<&'static str, u64>,
     pub skip_examples: Vec<SkipExample>,
     /// The earliest and the latest counted request: its time and 1-based line (the first
-    /// such line on ties), so a request dated far from the rest can be pointed at.
+    /// such line on ties). The analysis period is theirs, and a request dated far from the
+    /// rest can be pointed at.
     pub earliest: Option<(Micros, u64)>,
     pub latest: Option<(Micros, u64)>,
 }
@@ -239,8 +240,6 @@ pub struct Tally {
     pub totals: Counts,
     /// Conflicts by status.
     pub by_status: BTreeMap<u16, u64>,
-    pub first: Option<Micros>,
-    pub last: Option<Micros>,
     pub templates: FxHashMap<String, Counts>,
     /// (template, client) pairs that had conflicts.
     pub conflict_pairs: FxHashSet<(String, String)>,
@@ -308,8 +307,6 @@ impl Tally {
             conflicts: o.conflict as u64,
         };
         self.totals.add(&c);
-        self.first = Some(self.first.map_or(o.time, |f| f.min(o.time)));
-        self.last = Some(self.last.map_or(o.time, |l| l.max(o.time)));
         match packed(o.client) {
             Some(k) => match self.pending_clients.get_mut(&k) {
                 Some((_, v)) => v.add(&c),
@@ -399,14 +396,6 @@ impl Tally {
         for (s, n) in o.by_status {
             *self.by_status.entry(s).or_insert(0) += n;
         }
-        self.first = match (self.first, o.first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = match (self.last, o.last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         for (k, v) in o.templates {
             self.templates.entry(k).or_default().add(&v);
         }

@@ -153,6 +153,8 @@ pub struct Analysis {
     pub name_positions: Vec<String>,
     /// Warnings for the user (skipped files inside directories, empty files).
     pub warnings: Vec<String>,
+    /// The first and the last request's time; `None` without requests.
+    pub period: Option<(Micros, Micros)>,
 }
 
 impl Analysis {
@@ -577,20 +579,24 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let timelines = builder.build();
     clock.mark("timelines");
 
-    let period = (tally.first.unwrap_or(0), tally.last.unwrap_or(0));
-    // Where the earliest and the latest request are, first input first on ties.
-    let at = |end: fn(&Accounting) -> Option<(Micros, u64)>, later: bool| {
+    // The earliest and the latest request, and where they are (first input first on ties).
+    let end = |time: fn(&Accounting) -> Option<(Micros, u64)>, later: bool| {
         let mut best: Option<(Micros, u64, &str)> = None;
         for ((inp, _), acct) in opened.iter().zip(&accounts) {
-            if let Some((t, line)) = end(acct)
+            if let Some((t, line)) = time(acct)
                 && best.is_none_or(|(b, ..)| if later { t > b } else { t < b })
             {
                 best = Some((t, line, &inp.name));
             }
         }
-        best.map(|(_, line, name)| format!("{name} line {line}"))
+        best
     };
-    let ends = (at(|a| a.earliest, false), at(|a| a.latest, true));
+    let (earliest, latest) = (end(|a| a.earliest, false), end(|a| a.latest, true));
+    let requested = earliest.zip(latest).map(|(e, l)| (e.0, l.0));
+    let period = requested.unwrap_or((0, 0));
+    let at =
+        |e: Option<(Micros, u64, &str)>| e.map(|(_, line, name)| format!("{name} line {line}"));
+    let ends = (at(earliest), at(latest));
     if let Some(w) = far_from_the_rest(&tally.seconds, ends) {
         warnings.push(w);
     }
@@ -651,6 +657,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         statuses: settings.statuses.clone(),
         name_positions: templater.names().templates(),
         warnings,
+        period: requested,
     })
 }
 

@@ -105,6 +105,12 @@ impl Log {
         (tl, tally, bucket_us)
     }
 
+    /// The first and last request time, as the analysis takes its period.
+    fn period(&self) -> (Micros, Micros) {
+        let times = self.raw.iter().map(|r| r.0);
+        (times.clone().min().unwrap_or(0), times.max().unwrap_or(0))
+    }
+
     /// The timelines the detectors would see.
     pub fn timelines(&self) -> Timelines {
         self.build().0
@@ -117,7 +123,7 @@ impl Log {
             timelines: &tl,
             routes: &tally.routes,
             bucket_us,
-            period: (tally.first.unwrap_or(0), tally.last.unwrap_or(0)),
+            period: self.period(),
             thresholds: &self.thresholds,
         };
         d.detect(&cx)
@@ -130,7 +136,7 @@ impl Log {
             timelines: &tl,
             routes: &tally.routes,
             bucket_us,
-            period: (tally.first.unwrap_or(0), tally.last.unwrap_or(0)),
+            period: self.period(),
             thresholds: &self.thresholds,
         };
         let mut v: Vec<(&'static str, String)> = super::run(&cx)

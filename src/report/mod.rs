@@ -296,8 +296,8 @@ impl Report {
             schema: SCHEMA,
             inputs,
             period: Period {
-                start: t.first.map(rfc3339),
-                end: t.last.map(rfc3339),
+                start: a.period.map(|p| rfc3339(p.0)),
+                end: a.period.map(|p| rfc3339(p.1)),
             },
             window_seconds: a.window_us / MICROS_PER_SEC,
             conflict_statuses: a.statuses.clone(),
@@ -363,7 +363,7 @@ pub fn shown_timeline(rows: &[TimelineRow]) -> Vec<ShownWindow<'_>> {
 
 fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
     let t = &a.tally;
-    let (Some(first), Some(last)) = (t.first, t.last) else {
+    let Some((first, last)) = a.period else {
         return Vec::new();
     };
     let w = a.window_us.max(MICROS_PER_SEC);
