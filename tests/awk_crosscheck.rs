@@ -3,6 +3,7 @@
 //! instance must equal awk's, and no unlisted client or instance may have more conflicts than
 //! a listed one.
 
+mod common;
 #[allow(dead_code)]
 #[path = "../benches/genlog.rs"]
 mod genlog;
@@ -62,17 +63,7 @@ fn one_million_lines_agree_with_awk() {
     let f = std::fs::File::create(&log).unwrap();
     genlog::run(&cfg, std::io::BufWriter::new(f)).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_why409"))
-        .arg(&log)
-        .args(["--output", "json", "--top", "25"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: Value = common::json(&[log.to_str().unwrap(), "--top", "25"]);
 
     let awk_out = Command::new(awk).arg(AWK).arg(&log).output().unwrap();
     assert!(awk_out.status.success());

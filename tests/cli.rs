@@ -515,18 +515,12 @@ fn formats_command_lists_samples() {
 #[test]
 fn explain_shows_every_request_on_an_instance() {
     let p = fixture("basic/access.log");
-    let out = why409()
-        .args(["explain"])
-        .arg(&p)
-        .args(["--instance", "/api/v1/orders/1001?x=1", "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let e = common::report(
+        why409()
+            .args(["explain"])
+            .arg(&p)
+            .args(["--instance", "/api/v1/orders/1001?x=1"]),
     );
-    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["instance"], "/api/v1/orders/1001");
     let ev = e["events"].as_array().unwrap();
     assert_eq!(ev.len(), 5);

@@ -20,12 +20,13 @@ pub fn why409() -> Command {
     c
 }
 
-/// The JSON report of `cmd`, which must succeed (its stderr is shown when it does not).
+/// The JSON report of `cmd`, which must succeed (the command and its stderr are shown when
+/// it does not).
 pub fn report(cmd: &mut Command) -> Value {
     let out = cmd.args(["--output", "json"]).output().unwrap();
     assert!(
         out.status.success(),
-        "why409 failed: {}",
+        "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -33,15 +34,5 @@ pub fn report(cmd: &mut Command) -> Value {
 
 /// The JSON report of `why409 ARGS...`.
 pub fn json(args: &[&str]) -> Value {
-    let out = why409()
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "why409 {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    report(why409().args(args))
 }
