@@ -307,9 +307,13 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
         .map(|f| f["cause"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(causes.len(), 8);
+    // The log is named relative to the checkout: an evidence location (`PATH:LINE:`) is
+    // never cut, so it can be copied or clicked, and a long checkout path would be wider
+    // than 50 columns by itself (checked below).
     for width in [50, 80, 100, 120, 160] {
         let out = why409()
-            .arg(fixture("demo/access.log"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("fixtures/demo/access.log")
             .env("COLUMNS", width.to_string())
             .output()
             .unwrap();
@@ -325,6 +329,27 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
         }
         assert_eq!(table.contains("what to change"), width >= 120, "{width}");
     }
+    // A path wider than the terminal: its locations stay whole on lines of their own, and
+    // everything else, the logged line below each location included, still fits.
+    let dir = tempfile::Builder::new()
+        .prefix("a-directory-whose-name-alone-is-wider-than-fifty-columns-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let long = dir.path().join("access.log");
+    std::fs::copy(fixture("demo/access.log"), &long).unwrap();
+    let long = long.to_str().unwrap();
+    let out = why409().arg(long).env("COLUMNS", "50").output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let location = format!("    {long}:");
+    let located: Vec<&str> = s.lines().filter(|l| l.starts_with(&location)).collect();
+    assert!(located.len() >= 5, "{s}");
+    for l in &located {
+        let line = &l[location.len()..l.len() - 1];
+        assert!(l.ends_with(':') && line.parse::<u64>().is_ok(), "{l}");
+    }
+    let widest = s.lines().filter(|l| !l.starts_with(&location));
+    let widest = widest.map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 50, "a line is {widest} wide at 50");
 }
 
 #[test]

@@ -179,12 +179,32 @@ pub(super) fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str)
     writeln!(out, "{indent}{line}")
 }
 
+/// A heading after a blank line; one wider than the terminal goes on at word breaks,
+/// indented (a finding's heading names an instance, which can be long).
 fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
-    if style.color {
-        writeln!(out, "\n\x1b[1m{text}\x1b[0m")
-    } else {
-        writeln!(out, "\n{text}")
+    let mut lines = vec![String::new()];
+    let room = style.width.map_or(usize::MAX, |w| (w as usize).max(20));
+    for word in text.split(' ') {
+        let line = lines.last_mut().unwrap();
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > room {
+            lines.push(format!("   {word}"));
+        } else {
+            if len > 0 {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
     }
+    writeln!(out)?;
+    for line in lines {
+        if style.color {
+            writeln!(out, "\x1b[1m{line}\x1b[0m")?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
 }
 
 /// `2026-03-02T09:14:05Z` → `2026-03-02 09:14:05`
