@@ -162,7 +162,7 @@ impl Analysis {
     pub fn conflicting_instances(&self) -> impl Iterator<Item = (&str, &InstanceConflicts)> {
         let keyed = self.instance_requests.keys.iter().filter_map(|(name, &k)| {
             let c = self.tally.instances.get(k as usize)?.as_ref()?;
-            Some((&**name, c))
+            Some((name.as_str(), c))
         });
         keyed.chain(self.tally.unkeyed.iter().map(|(n, c)| (n.as_str(), c)))
     }
@@ -180,14 +180,14 @@ impl Analysis {
 /// and the requests counted on each.
 #[derive(Debug, Default)]
 pub struct InstanceRequests {
-    keys: FxHashMap<Box<str>, u32>,
+    keys: FxHashMap<Box<crate::bytes::Key>, u32>,
     counts: Vec<u64>,
 }
 
 impl InstanceRequests {
     /// Requests on `instance`, when it is a key and any were seen.
     pub fn get(&self, instance: &str) -> Option<u64> {
-        let &k = self.keys.get(instance)?;
+        let &k = self.keys.get(crate::bytes::Key::of(instance))?;
         self.counts.get(k as usize).copied().filter(|&n| n > 0)
     }
 }

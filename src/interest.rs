@@ -3,6 +3,7 @@
 //! densely; the pass counts requests per key and keeps a line as an event when it falls in
 //! a key's (or its parent's) time range.
 
+use crate::bytes::Key;
 use crate::detect::in_progress_conflict;
 use crate::record::{Micros, Request};
 use crate::resource;
@@ -32,7 +33,7 @@ const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 /// would otherwise be most of the memory of a large log.
 pub struct Interest {
     /// Each key's number: its place in `ranges` and in the per-key request counts.
-    keys: FxHashMap<Box<str>, u32>,
+    keys: FxHashMap<Box<Key>, u32>,
     ranges: Vec<InterestRange>,
     /// The conflicting instances' first and last conflicts as the scan found them, by key:
     /// they are numbered first, so a key below its length is one.
@@ -147,7 +148,7 @@ impl Interest {
         }
         // `explain`: every line of the instance itself.
         for e in extra {
-            let fresh = !interest.keys.contains_key(e.as_str());
+            let fresh = !interest.keys.contains_key(Key::of(e));
             let k = interest.key(e.clone());
             let r = &mut interest.ranges[k];
             r.all = Span::ALL;
@@ -160,7 +161,7 @@ impl Interest {
 
     /// The number of key `k`, added when new.
     fn key(&mut self, k: String) -> usize {
-        if let Some(&i) = self.keys.get(k.as_str()) {
+        if let Some(&i) = self.keys.get(Key::of(&k)) {
             return i as usize;
         }
         let i = self.ranges.len();
@@ -169,7 +170,7 @@ impl Interest {
             triggers: Span::NONE,
             family: is_item(&k),
         });
-        self.keys.insert(k.into_boxed_str(), i as u32);
+        self.keys.insert(Key::boxed(k), i as u32);
         i
     }
 
@@ -193,7 +194,7 @@ impl Interest {
     }
 
     /// The keys' names and numbers, for counts kept by number.
-    pub fn into_keys(self) -> FxHashMap<Box<str>, u32> {
+    pub fn into_keys(self) -> FxHashMap<Box<Key>, u32> {
         self.keys
     }
 
@@ -213,13 +214,13 @@ impl Interest {
         // What an item's conflicts read from its collection (the detector also asks a
         // trigger not to be a lock call, which it can tell; keeping those too is harmless).
         let trigger = in_progress_conflict::may_trigger(req.method, req.status);
-        let own = self.keys.get(instance).copied();
+        let own = self.keys.get(Key::of(instance)).copied();
         if own.is_some_and(|k| self.ranges[k as usize].holds(time, read, trigger)) {
             return (own, true);
         }
         let family = resource::parent(instance)
             .filter(|p| *p != "/")
-            .and_then(|p| self.keys.get(p))
+            .and_then(|p| self.keys.get(Key::of(p)))
             .is_some_and(|&k| {
                 let r = &self.ranges[k as usize];
                 r.family && r.holds(time, read, trigger)

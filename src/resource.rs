@@ -6,6 +6,7 @@
 //! (`api`, `v1`, `export`, `cancel`, `items`, `lock`). User routes (`--route`) win over the
 //! heuristics.
 
+use crate::bytes::Key;
 use crate::names::NamePositions;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -414,11 +415,11 @@ impl Templater {
 /// `TemplateCache::MAX_PARENTS` entries.
 #[derive(Debug, Default)]
 pub struct TemplateCache {
-    parents: FxHashMap<Box<str>, u32>,
+    parents: FxHashMap<Box<Key>, u32>,
     /// (parent template, placeholder) → template.
     placeholders: FxHashMap<(u32, u8), u32>,
     /// parent template → word → template.
-    words: FxHashMap<u32, FxHashMap<Box<str>, u32>>,
+    words: FxHashMap<u32, FxHashMap<Box<Key>, u32>>,
     ids: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
     /// Whether a word after each template is a name (`NamePositions::follows`).
@@ -492,7 +493,7 @@ impl Templater {
             return id;
         };
         let (parent, last) = (&instance[..slash], &instance[slash + 1..]);
-        let pid = match cache.parents.get(parent) {
+        let pid = match cache.parents.get(Key::of(parent)) {
             Some(&pid) => pid,
             None => {
                 let pid = self.template_id(parent, cache);
@@ -503,7 +504,7 @@ impl Templater {
                     if cache.parents.len() >= TemplateCache::MAX_PARENTS {
                         cache.parents.clear();
                     }
-                    cache.parents.insert(parent.into(), pid);
+                    cache.parents.insert(Key::boxed(parent), pid);
                 }
                 pid
             }
@@ -519,11 +520,15 @@ impl Templater {
                 }
             },
             None => {
-                if let Some(&id) = cache.words.get(&pid).and_then(|w| w.get(last)) {
+                if let Some(&id) = cache.words.get(&pid).and_then(|w| w.get(Key::of(last))) {
                     return id;
                 }
                 let id = cache.child(pid, last, None, &self.names);
-                cache.words.entry(pid).or_default().insert(last.into(), id);
+                cache
+                    .words
+                    .entry(pid)
+                    .or_default()
+                    .insert(Key::boxed(last), id);
                 id
             }
         }
