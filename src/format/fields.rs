@@ -285,7 +285,7 @@ pub fn apply<'a>(
 }
 
 /// The roles read from the raw value alone (times, statuses, numbers).
-#[inline]
+#[inline(always)]
 fn apply_raw(
     role: Role,
     raw: &[u8],
