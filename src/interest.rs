@@ -40,55 +40,46 @@ pub struct Interest {
     scanned: Vec<(Micros, Micros)>,
 }
 
-/// A time range of context: writes (and everything else) in `lo..=hi`, reads in the
-/// narrower `read_lo..=read_hi`.
+/// A time range of context, kept as the first and last conflict it is around: writes (and
+/// everything else) from `LOOKBACK` before the first to `LOOKAHEAD` after the last, reads
+/// only within `READ_MARGIN` of them. The margins are constants, so widening the conflicts
+/// widens every bound alike, and two times are all a key keeps (a large log has hundreds of
+/// thousands of keys).
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    lo: Micros,
-    hi: Micros,
-    read_lo: Micros,
-    read_hi: Micros,
+    first: Micros,
+    last: Micros,
 }
 
 impl Span {
     /// Holds nothing.
     const NONE: Span = Span {
-        lo: Micros::MAX,
-        hi: Micros::MIN,
-        read_lo: Micros::MAX,
-        read_hi: Micros::MIN,
+        first: Micros::MAX,
+        last: Micros::MIN,
     };
-    /// Holds everything (`explain`).
+    /// Holds everything (`explain`): the bounds saturate.
     const ALL: Span = Span {
-        lo: Micros::MIN,
-        hi: Micros::MAX,
-        read_lo: Micros::MIN,
-        read_hi: Micros::MAX,
+        first: Micros::MIN,
+        last: Micros::MAX,
     };
 
     /// The context of conflicts from `first` to `last`.
     fn around(first: Micros, last: Micros) -> Span {
-        Span {
-            lo: first - LOOKBACK,
-            hi: last + LOOKAHEAD,
-            read_lo: first - READ_MARGIN,
-            read_hi: last + READ_MARGIN,
-        }
+        Span { first, last }
     }
 
     fn widen(&mut self, o: Span) {
-        self.lo = self.lo.min(o.lo);
-        self.hi = self.hi.max(o.hi);
-        self.read_lo = self.read_lo.min(o.read_lo);
-        self.read_hi = self.read_hi.max(o.read_hi);
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
     }
 
     fn holds(&self, time: Micros, read: bool) -> bool {
-        if read {
-            time >= self.read_lo && time <= self.read_hi
+        let (before, after) = if read {
+            (READ_MARGIN, READ_MARGIN)
         } else {
-            time >= self.lo && time <= self.hi
-        }
+            (LOOKBACK, LOOKAHEAD)
+        };
+        time >= self.first.saturating_sub(before) && time <= self.last.saturating_add(after)
     }
 }
 
@@ -291,6 +282,35 @@ mod tests {
                 (on_key, context),
                 "{method:?} {instance} {status} at {offset_s} s"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// Two times say what the four bounds of the conflicts around them said: each bound
+        /// is the widest of the conflicts' own, at any time and for reads and writes.
+        #[test]
+        fn a_span_holds_what_its_bounds_held(
+            conflicts in proptest::collection::vec((0i64..100_000, 0i64..10_000), 1..5),
+            at in -100_000i64..200_000,
+            read in proptest::bool::ANY,
+        ) {
+            let s = MICROS_PER_SEC;
+            let mut span = Span::NONE;
+            let (mut lo, mut hi, mut read_lo, mut read_hi) =
+                (Micros::MAX, Micros::MIN, Micros::MAX, Micros::MIN);
+            for &(first, len) in &conflicts {
+                let (first, last) = (first * s, (first + len) * s);
+                span.widen(Span::around(first, last));
+                lo = lo.min(first - LOOKBACK);
+                hi = hi.max(last + LOOKAHEAD);
+                read_lo = read_lo.min(first - READ_MARGIN);
+                read_hi = read_hi.max(last + READ_MARGIN);
+            }
+            let t = at * s;
+            let want = if read { t >= read_lo && t <= read_hi } else { t >= lo && t <= hi };
+            proptest::prop_assert_eq!(span.holds(t, read), want);
+            proptest::prop_assert!(!Span::NONE.holds(t, read));
+            proptest::prop_assert!(Span::ALL.holds(t, read));
         }
     }
 }
