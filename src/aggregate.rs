@@ -152,6 +152,73 @@ impl InstanceConflicts {
     }
 }
 
+/// Conflicts on keyed instances, by key number: a slot per key (4 bytes) and the conflicts
+/// of the keys met here only. A worker meets part of the keys (an instance's conflicts are
+/// mostly close in time, so in one chunk); a place for every key on every worker cost 72
+/// bytes a key each.
+#[derive(Debug, Default, Clone)]
+pub struct KeyedConflicts {
+    /// Per key number: 1 + its place in `met`, 0 when not met.
+    slots: Vec<u32>,
+    met: Vec<(u32, InstanceConflicts)>,
+}
+
+impl KeyedConflicts {
+    fn expect_keys(&mut self, n: usize) {
+        if self.slots.len() < n {
+            self.slots.resize(n, 0);
+        }
+    }
+
+    /// The conflicts on key `key`, if any were met.
+    pub fn get(&self, key: u32) -> Option<&InstanceConflicts> {
+        match self.slots.get(key as usize) {
+            Some(&s) if s > 0 => Some(&self.met[s as usize - 1].1),
+            _ => None,
+        }
+    }
+
+    /// The keys met and their conflicts, in the order met.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &InstanceConflicts)> {
+        self.met.iter().map(|(k, c)| (*k, c))
+    }
+
+    /// How many keys were met.
+    pub fn len(&self) -> usize {
+        self.met.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.met.is_empty()
+    }
+
+    fn get_or_insert_with(
+        &mut self,
+        key: u32,
+        new: impl FnOnce() -> InstanceConflicts,
+    ) -> &mut InstanceConflicts {
+        let k = key as usize;
+        if k >= self.slots.len() {
+            self.slots.resize(k + 1, 0);
+        }
+        if self.slots[k] == 0 {
+            self.met.push((key, new()));
+            self.slots[k] = self.met.len() as u32;
+        }
+        &mut self.met[self.slots[k] as usize - 1].1
+    }
+
+    fn absorb(&mut self, o: KeyedConflicts) {
+        for (key, c) in o.met {
+            let mut c = Some(c);
+            let mine = self.get_or_insert_with(key, || c.take().unwrap());
+            if let Some(c) = c {
+                mine.absorb(c);
+            }
+        }
+    }
+}
+
 /// The distinct clients of one instance's conflicts. Most instances have one to three, and a
 /// large log has a hundred thousand such instances, so names of at most 15 bytes (addresses)
 /// are kept packed into numbers (see `packed`) in a short list, which becomes a set only
@@ -245,9 +312,8 @@ pub struct Tally {
     pub conflict_pairs: FxHashSet<(String, String)>,
     pub clients: FxHashMap<String, Counts>,
     /// Conflicts on each conflicting instance, by the instance's key number
-    /// (`Observation::key`): no name is kept per instance and part, and merging is by
-    /// place. `None` where a key had no conflict here.
-    pub instances: Vec<Option<InstanceConflicts>>,
+    /// (`Observation::key`): no name is kept per instance and part.
+    pub instances: KeyedConflicts,
     /// Conflicts on instances observed without a key number, by name.
     pub unkeyed: FxHashMap<String, InstanceConflicts>,
     /// Requests and conflicts per whole second.
@@ -291,13 +357,10 @@ pub struct Observation<'a> {
 }
 
 impl Tally {
-    /// Makes room for conflicts on `n` keyed instances at once (the conflicting keys are
-    /// numbered first, so their number is known before the pass): a vector grown by
-    /// doubling would leave up to half of it unused on every worker.
+    /// Makes room for `n` keyed instances at once (the conflicting keys are numbered first,
+    /// so their number is known before the pass).
     pub fn expect_instances(&mut self, n: usize) {
-        if self.instances.capacity() < n {
-            self.instances.reserve_exact(n - self.instances.len());
-        }
+        self.instances.expect_keys(n);
     }
 
     pub fn observe(&mut self, o: &Observation<'_>, bucket_us: i64) {
@@ -351,13 +414,7 @@ impl Tally {
                 .insert((o.template.to_string(), o.client.to_string()));
             let new = || InstanceConflicts::new(&t.name, o.time);
             let inst = match o.key {
-                Some(key) => {
-                    let key = key as usize;
-                    if key >= self.instances.len() {
-                        self.instances.resize_with(key + 1, || None);
-                    }
-                    self.instances[key].get_or_insert_with(new)
-                }
+                Some(key) => self.instances.get_or_insert_with(key, new),
                 None => self
                     .unkeyed
                     .entry(o.instance.to_string())
@@ -403,16 +460,7 @@ impl Tally {
         for (k, v) in o.clients {
             self.clients.entry(k).or_default().add(&v);
         }
-        if self.instances.len() < o.instances.len() {
-            self.instances.resize_with(o.instances.len(), || None);
-        }
-        for (mine, theirs) in self.instances.iter_mut().zip(o.instances) {
-            match (mine.as_mut(), theirs) {
-                (Some(i), Some(v)) => i.absorb(v),
-                (None, v @ Some(_)) => *mine = v,
-                (_, None) => {}
-            }
-        }
+        self.instances.absorb(o.instances);
         for (k, v) in o.unkeyed {
             match self.unkeyed.get_mut(&k) {
                 Some(i) => i.absorb(v),
@@ -573,9 +621,10 @@ mod tests {
             );
             let o1 = if keyed {
                 assert!(a.unkeyed.is_empty());
-                assert_eq!(a.instances.len(), 4);
-                assert!(a.instances[0].is_none() && a.instances[2].is_some());
-                a.instances[1].clone().unwrap()
+                assert_eq!(a.instances.len(), 3);
+                assert!(a.instances.get(0).is_none() && a.instances.get(2).is_some());
+                assert!(a.instances.get(4).is_none());
+                a.instances.get(1).cloned().unwrap()
             } else {
                 assert!(a.instances.is_empty());
                 assert_eq!(a.unkeyed.len(), 3);

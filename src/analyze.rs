@@ -161,7 +161,7 @@ impl Analysis {
     /// Every conflicting instance with its conflicts, in no particular order.
     pub fn conflicting_instances(&self) -> impl Iterator<Item = (&str, &InstanceConflicts)> {
         let keyed = self.instance_requests.keys.iter().filter_map(|(name, &k)| {
-            let c = self.tally.instances.get(k as usize)?.as_ref()?;
+            let c = self.tally.instances.get(k)?;
             Some((name.as_str(), c))
         });
         keyed.chain(self.tally.unkeyed.iter().map(|(n, c)| (n.as_str(), c)))
@@ -524,13 +524,10 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     }
     // The scan finds what the pass counts, by construction (see `scan.rs`); if it ever did
     // not, context would be missing, and the report says so rather than hiding it.
-    let agreeing = (tally.instances.iter().enumerate())
-        .filter(|(k, c)| {
-            c.as_ref()
-                .is_some_and(|c| interest.conflicts(*k as u32) == Some((c.first, c.last)))
-        })
+    let agreeing = (tally.instances.iter())
+        .filter(|(k, c)| interest.conflicts(*k) == Some((c.first, c.last)))
         .count();
-    let counted = tally.instances.iter().flatten().count() + tally.unkeyed.len();
+    let counted = tally.instances.len() + tally.unkeyed.len();
     let scanned = interest.conflicting();
     let disagreeing = counted.max(scanned) - agreeing;
     if disagreeing > 0 {
