@@ -261,6 +261,12 @@ impl ClientSet {
     fn insert_packed(&mut self, k: u128) {
         match &mut self.short {
             Packed::List(v) if v.contains(&k) => {}
+            // Most instances have one client: room for one first (a first push would make
+            // room for four, 64 bytes where 16 do).
+            Packed::List(v) if v.is_empty() => {
+                v.reserve_exact(1);
+                v.push(k);
+            }
             Packed::List(v) if v.len() < Self::LIST => v.push(k),
             Packed::List(v) => {
                 let mut set: FxHashSet<u128> = v.drain(..).collect();
