@@ -1007,7 +1007,9 @@ fn pass<'a>(
             },
             &client,
             instance,
-            || templater.template(instance).into_owned(),
+            // The template numbered above (the same text `template` gives, tested in
+            // `resource`): templating the path again cost more than the rest of the event.
+            || out.templates.name(template_id).to_string(),
             key.is_some_and(|k| interest.conflicted(k)),
         );
     }
