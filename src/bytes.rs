@@ -1,7 +1,9 @@
-//! Byte searches in short fields (paths, targets): sixteen bytes at a time, inline.
+//! Byte searches and comparisons in short fields (paths, targets): sixteen or eight bytes at
+//! a time, inline.
 //!
 //! memchr is the right tool for long haystacks, but on the 20 to 60 bytes of a request path
 //! its dispatch and setup cost more than the search: one SSE2 step usually finds the byte.
+//! Likewise `memcmp` for the path keys of hash maps (`Key`).
 
 /// Index of the last `byte` in `b`.
 #[inline]
