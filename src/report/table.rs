@@ -161,43 +161,17 @@ fn pct(r: f64) -> String {
 /// Writes `text` wrapped at the style's width (if any), each line after the first indented
 /// like the first.
 pub(super) fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str) -> io::Result<()> {
-    let Some(w) = style.width.map(|w| w as usize) else {
-        return writeln!(out, "{indent}{text}");
-    };
-    let room = w.saturating_sub(indent.chars().count()).max(20);
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
-            writeln!(out, "{indent}{line}")?;
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+    for line in wrap(text, style.width, indent, indent) {
+        writeln!(out, "{line}")?;
     }
-    writeln!(out, "{indent}{line}")
+    Ok(())
 }
 
 /// A heading after a blank line; one wider than the terminal goes on at word breaks,
 /// indented (a finding's heading names an instance, which can be long).
 fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
-    let mut lines = vec![String::new()];
-    let room = style.width.map_or(usize::MAX, |w| (w as usize).max(20));
-    for word in text.split(' ') {
-        let line = lines.last_mut().unwrap();
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > room {
-            lines.push(format!("   {word}"));
-        } else {
-            if len > 0 {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-    }
     writeln!(out)?;
-    for line in lines {
+    for line in wrap(text, style.width, "", "   ") {
         if style.color {
             writeln!(out, "\x1b[1m{line}\x1b[0m")?;
         } else {
@@ -205,6 +179,30 @@ fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (at least 20 beyond
+/// `first`; a longer word stands alone), the first line led by `first`, the others by
+/// `hang`. Without a width, one line.
+fn wrap(text: &str, width: Option<u16>, first: &str, hang: &str) -> Vec<String> {
+    let room = width.map_or(usize::MAX, |w| (w as usize).max(first.chars().count() + 20));
+    let mut lines = Vec::new();
+    let mut lead = first;
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = lead.chars().count() + line.chars().count();
+        if !line.is_empty() && len + 1 + word.chars().count() > room {
+            lines.push(format!("{lead}{line}"));
+            line.clear();
+            lead = hang;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(format!("{lead}{line}"));
+    lines
 }
 
 /// `2026-03-02T09:14:05Z` → `2026-03-02 09:14:05`
@@ -652,6 +650,32 @@ mod tests {
             &[&[], &[2]],
         );
         t.to_string().lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn text_wraps_at_words_within_the_width() {
+        let heading = "#3 hot_spot_edit on /api/v1/inventory/94017";
+        assert_eq!(
+            wrap(heading, Some(40), "", "   "),
+            ["#3 hot_spot_edit on", "   /api/v1/inventory/94017"]
+        );
+        assert_eq!(wrap(heading, None, "", "   "), [heading]);
+        // A paragraph keeps its indent on every line; a word longer than a line stands
+        // alone; at least 20 columns are left beside the indent.
+        let text = "re-read the resource before each attempt /a/very/long/path/that/cannot/break";
+        assert_eq!(
+            wrap(text, Some(30), "  ", "  "),
+            [
+                "  re-read the resource before",
+                "  each attempt",
+                "  /a/very/long/path/that/cannot/break"
+            ]
+        );
+        assert!(
+            wrap(text, Some(5), "    ", "    ")
+                .iter()
+                .all(|l| l.chars().count() <= 24 || !l.trim().contains(' '))
+        );
     }
 
     #[test]
