@@ -1009,7 +1009,7 @@ fn pass<'a>(
             instance,
             // The template numbered above (the same text `template` gives, tested in
             // `resource`): templating the path again cost more than the rest of the event.
-            || out.templates.name(template_id).to_string(),
+            out.templates.name(template_id),
             key.is_some_and(|k| interest.conflicted(k)),
         );
     }

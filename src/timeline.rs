@@ -239,25 +239,20 @@ impl TimelineBuilder {
         id
     }
 
-    fn instance_id(
-        &mut self,
-        path: &str,
-        template: impl FnOnce() -> String,
-        conflicted: bool,
-    ) -> u32 {
+    fn instance_id(&mut self, path: &str, template: &str, conflicted: bool) -> u32 {
         if let Some(&id) = self.instance_ids.get(path) {
             self.instances[id as usize].1 |= conflicted;
             return id;
         }
         let id = self.instances.len() as u32;
-        let t = self.template_id(template());
+        let t = self.template_id(template);
         self.instances.push((t, conflicted));
         self.instance_ids.insert(path.into(), id);
         id
     }
 
-    fn template_id(&mut self, template: String) -> u32 {
-        if let Some(&t) = self.template_ids.get(template.as_str()) {
+    fn template_id(&mut self, template: &str) -> u32 {
+        if let Some(&t) = self.template_ids.get(template) {
             return t;
         }
         let t = self.templates.len() as u32;
@@ -279,8 +274,7 @@ impl TimelineBuilder {
     /// Adds an event given by names.
     pub fn push(&mut self, e: RawEvent, instance_conflicted: bool) {
         let client = self.client_id(&e.client);
-        let template = e.template;
-        let instance = self.instance_id(&e.instance, || template, instance_conflicted);
+        let instance = self.instance_id(&e.instance, &e.template, instance_conflicted);
         self.raw.push(Event {
             start: e.start,
             end: e.end,
@@ -298,13 +292,13 @@ impl TimelineBuilder {
     }
 
     /// Adds an event whose `client` and `instance` fields are ignored and given by name;
-    /// `template` is only called the first time an instance is seen.
+    /// `template` is the instance's (kept the first time the instance is seen).
     pub fn push_named(
         &mut self,
         mut e: Event,
         client: &str,
         instance: &str,
-        template: impl FnOnce() -> String,
+        template: &str,
         instance_conflicted: bool,
     ) {
         e.client = self.client_id(client);
@@ -324,7 +318,7 @@ impl TimelineBuilder {
             .instances
             .into_iter()
             .zip(paths)
-            .map(|((t, c), p)| self.instance_id(&p, || their_templates[t as usize].to_string(), c))
+            .map(|((t, c), p)| self.instance_id(&p, &their_templates[t as usize], c))
             .collect();
         // Moved over from the end in pieces, each given back once moved, so that the two
         // copies never coexist (the order of `raw` does not matter: `build` sorts it).
