@@ -170,12 +170,17 @@ impl KeyedConflicts {
         }
     }
 
-    /// The conflicts on key `key`, if any were met.
-    pub fn get(&self, key: u32) -> Option<&InstanceConflicts> {
+    /// Where key `key`'s conflicts are in `met`, if it was met.
+    fn place(&self, key: u32) -> Option<usize> {
         match self.slots.get(key as usize) {
-            Some(&s) if s > 0 => Some(&self.met[s as usize - 1].1),
+            Some(&s) if s > 0 => Some(s as usize - 1),
             _ => None,
         }
+    }
+
+    /// The conflicts on key `key`, if any were met.
+    pub fn get(&self, key: u32) -> Option<&InstanceConflicts> {
+        self.place(key).map(|p| &self.met[p].1)
     }
 
     /// The keys met and their conflicts, in the order met.
@@ -210,10 +215,11 @@ impl KeyedConflicts {
 
     fn absorb(&mut self, o: KeyedConflicts) {
         for (key, c) in o.met {
-            let mut c = Some(c);
-            let mine = self.get_or_insert_with(key, || c.take().unwrap());
-            if let Some(c) = c {
-                mine.absorb(c);
+            match self.place(key) {
+                Some(p) => self.met[p].1.absorb(c),
+                None => {
+                    self.get_or_insert_with(key, || c);
+                }
             }
         }
     }
