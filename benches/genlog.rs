@@ -42,6 +42,8 @@ OPTIONS:
     --lines N            stop after N lines
     --conflict-rate F    fraction of background lines that are benign 409-family conflicts
                          (default 0.005)
+    --clients N          background clients, Zipf-popular (default 4000; a public API has
+                         hundreds of thousands)
     --seed N             PRNG seed (default 42)
     --start TIME         first timestamp, RFC 3339 UTC (default 2026-03-02T09:00:00Z)
     --rate R             background requests per second (default: so that the log spans ~1 day)
@@ -1715,6 +1717,7 @@ pub struct Cfg {
     size: Option<u64>,
     lines: Option<u64>,
     conflict_rate: f64,
+    clients: usize,
     seed: u64,
     start_ms: i64,
     rate: Option<f64>,
@@ -1736,6 +1739,7 @@ pub fn parse_args_from(args: Vec<String>) -> Cfg {
         size: None,
         lines: None,
         conflict_rate: 0.005,
+        clients: 4000,
         seed: 42,
         start_ms: parse_rfc3339("2026-03-02T09:00:00Z").unwrap(),
         rate: None,
@@ -1793,6 +1797,14 @@ pub fn parse_args_from(args: Vec<String>) -> Cfg {
                 if !(0.0..0.3).contains(&c.conflict_rate) {
                     die("--conflict-rate must be in [0, 0.3)")
                 }
+            }
+            "--clients" => {
+                let v = val(&mut i);
+                c.clients = v
+                    .parse()
+                    .ok()
+                    .filter(|&n: &usize| (1..=2_000_000).contains(&n))
+                    .unwrap_or_else(|| die(&format!("bad client count {v:?} (1 to 2000000)")));
             }
             "--seed" => {
                 let v = val(&mut i);
@@ -1878,7 +1890,7 @@ pub fn run<W: Write>(cfg: &Cfg, w: W) -> io::Result<()> {
         let p = cfg.conflict_rate;
         // a handled conflict adds two follow-up lines: p_start / (1 + 2 p_start) = rate
         let p_start = p / (1.0 - 1.9 * p);
-        let g = Gen::new(cfg.seed, 4000, false, p_start);
+        let g = Gen::new(cfg.seed, cfg.clients, false, p_start);
         (g, rate, None, max_lines, max_bytes, cfg.rate.is_none())
     };
 

@@ -322,7 +322,7 @@ pub struct Tally {
     pub templates: FxHashMap<String, Counts>,
     /// (template, client) pairs that had conflicts.
     pub conflict_pairs: FxHashSet<(String, String)>,
-    pub clients: FxHashMap<String, Counts>,
+    pub clients: ClientCounts,
     /// Conflicts on each conflicting instance, by the instance's key number
     /// (`Observation::key`): no name is kept per instance and part.
     pub instances: KeyedConflicts,
@@ -337,10 +337,72 @@ pub struct Tally {
     /// mostly in time order. `seal` folds them.
     pending: Vec<Option<PendingTemplate>>,
     pending_second: Option<(i64, u64, u64)>,
-    /// Counts of clients whose name is at most 15 bytes (addresses), keyed by the name
-    /// packed into one number (`packed`): a line then hashes and compares an integer, not a
-    /// string. `seal` folds them into `clients`.
-    pending_clients: FxHashMap<u128, (Box<str>, Counts)>,
+}
+
+/// Requests, writes and conflicts per client. A name of at most 15 bytes (an address) is
+/// kept packed into one number (`packed`, which `unpacked` reverses): a line hashes and
+/// compares an integer, a new client allocates nothing, and merging the hundreds of
+/// thousands of clients of a public API's log moves numbers. Only the names a report
+/// shows are made into strings.
+#[derive(Debug, Default, Clone)]
+pub struct ClientCounts {
+    short: FxHashMap<u128, Counts>,
+    long: FxHashMap<String, Counts>,
+}
+
+impl ClientCounts {
+    #[inline]
+    pub fn add(&mut self, name: &str, c: &Counts) {
+        match packed(name) {
+            Some(k) => self.short.entry(k).or_default().add(c),
+            None => match self.long.get_mut(name) {
+                Some(v) => v.add(c),
+                None => {
+                    self.long.insert(name.to_string(), *c);
+                }
+            },
+        }
+    }
+
+    /// Adds in the counts of `other` (folding the smaller map into the larger).
+    pub fn merge(&mut self, mut other: ClientCounts) {
+        if other.short.len() > self.short.len() {
+            std::mem::swap(&mut self.short, &mut other.short);
+        }
+        for (k, c) in other.short {
+            self.short.entry(k).or_default().add(&c);
+        }
+        if other.long.len() > self.long.len() {
+            std::mem::swap(&mut self.long, &mut other.long);
+        }
+        for (k, c) in other.long {
+            self.long.entry(k).or_default().add(&c);
+        }
+    }
+
+    /// How many distinct clients.
+    pub fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The counts of one client.
+    pub fn get(&self, name: &str) -> Option<&Counts> {
+        match packed(name) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(name),
+        }
+    }
+
+    /// Every client with its counts, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, &Counts)> + '_ {
+        let short = (self.short.iter()).map(|(k, c)| (std::borrow::Cow::Owned(unpacked(*k)), c));
+        let long = (self.long.iter()).map(|(k, c)| (std::borrow::Cow::Borrowed(k.as_str()), c));
+        short.chain(long)
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -382,15 +444,7 @@ impl Tally {
             conflicts: o.conflict as u64,
         };
         self.totals.add(&c);
-        match packed(o.client) {
-            Some(k) => match self.pending_clients.get_mut(&k) {
-                Some((_, v)) => v.add(&c),
-                None => {
-                    self.pending_clients.insert(k, (o.client.into(), c));
-                }
-            },
-            None => bump(&mut self.clients, o.client, &c),
-        }
+        self.clients.add(o.client, &c);
         let sec = o.time.div_euclid(1_000_000);
         match &mut self.pending_second {
             Some((s, r, k)) if *s == sec => {
@@ -438,9 +492,6 @@ impl Tally {
 
     /// Folds the pending per-line counts into the public maps.
     pub fn seal(&mut self) {
-        for (_, (name, c)) in std::mem::take(&mut self.pending_clients) {
-            bump(&mut self.clients, &name, &c);
-        }
         if let Some((s, r, k)) = self.pending_second.take() {
             let e = self.seconds.entry(s).or_insert((0, 0));
             e.0 += r;
@@ -469,9 +520,7 @@ impl Tally {
             self.templates.entry(k).or_default().add(&v);
         }
         self.conflict_pairs.extend(o.conflict_pairs);
-        for (k, v) in o.clients {
-            self.clients.entry(k).or_default().add(&v);
-        }
+        self.clients.merge(o.clients);
         self.instances.absorb(o.instances);
         for (k, v) in o.unkeyed {
             match self.unkeyed.get_mut(&k) {
@@ -517,13 +566,17 @@ fn packed(s: &str) -> Option<u128> {
     }
 }
 
-fn bump(map: &mut FxHashMap<String, Counts>, key: &str, c: &Counts) {
-    match map.get_mut(key) {
-        Some(v) => v.add(c),
-        None => {
-            map.insert(key.to_string(), *c);
-        }
+/// The name `packed` packed into `k`.
+fn unpacked(k: u128) -> String {
+    let n = ((k >> 120) as usize).min(15);
+    let mut b = [0u8; 15];
+    b[..8].copy_from_slice(&(k as u64).to_le_bytes());
+    if n > 8 {
+        // The last seven bytes, which overlap the first eight below 15 bytes.
+        b[n - 7..n].copy_from_slice(&((k >> 64) as u64).to_le_bytes()[..7]);
     }
+    // Packed from a `str`, so the bytes are its text again.
+    String::from_utf8_lossy(&b[..n]).into_owned()
 }
 
 #[cfg(test)]
@@ -576,6 +629,33 @@ mod tests {
                 (x, y) => proptest::prop_assert!(
                     (x.is_none() == (a.len() > 15)) && (y.is_none() == (b.len() > 15))
                 ),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Client counts hold each name's sum, short (packed) or long, and give the names
+        /// back as they came; a merge sums both sides whichever is larger.
+        #[test]
+        fn client_counts_sum_by_name(
+            a in proptest::collection::vec(("[0-2]{0,2}|[0-9a-f.:]{6,17}|\\PC{0,16}", 0u64..3), 0..80),
+            split in 0usize..80,
+        ) {
+            let mut want: std::collections::BTreeMap<&str, Counts> = Default::default();
+            let (mut x, mut y) = (ClientCounts::default(), ClientCounts::default());
+            for (i, (name, n)) in a.iter().enumerate() {
+                let c = Counts { requests: 1, writes: *n, conflicts: n / 2 };
+                want.entry(name).or_default().add(&c);
+                if i < split { x.add(name, &c) } else { y.add(name, &c) }
+            }
+            x.merge(y);
+            let got: std::collections::BTreeMap<String, Counts> =
+                x.iter().map(|(k, c)| (k.into_owned(), *c)).collect();
+            proptest::prop_assert_eq!(got.len(), x.len());
+            proptest::prop_assert_eq!(got.len(), want.len());
+            for (k, c) in &want {
+                proptest::prop_assert_eq!(got.get(*k), Some(c));
+                proptest::prop_assert_eq!(x.get(k), Some(c));
             }
         }
     }

@@ -272,14 +272,14 @@ impl Report {
             .iter()
             .filter(|(_, c)| c.conflicts > 0)
             .map(|(name, c)| ClientRow {
-                client: name.clone(),
+                templates: per_client_templates
+                    .get(name.as_ref())
+                    .copied()
+                    .unwrap_or(0),
+                client: name.into_owned(),
                 requests: c.requests,
                 conflicts: c.conflicts,
                 conflict_rate: rate(c.conflicts, c.requests),
-                templates: per_client_templates
-                    .get(name.as_str())
-                    .copied()
-                    .unwrap_or(0),
             })
             .collect();
         clients.sort_by(|a, b| {
