@@ -322,7 +322,9 @@ pub struct Tally {
     pub templates: FxHashMap<String, Counts>,
     /// (template, client) pairs that had conflicts.
     pub conflict_pairs: FxHashSet<(String, String)>,
-    pub clients: ClientCounts,
+    /// Requests, writes and conflicts of each client with conflicts, by its number in the
+    /// analysis's `ClientIndex` (`Observation::client_number`; empty until the first).
+    pub clients: Vec<Counts>,
     /// Conflicts on each conflicting instance, by the instance's key number
     /// (`Observation::key`): no name is kept per instance and part.
     pub instances: KeyedConflicts,
@@ -339,69 +341,76 @@ pub struct Tally {
     pending_second: Option<(i64, u64, u64)>,
 }
 
-/// Requests, writes and conflicts per client. A name of at most 15 bytes (an address) is
-/// kept packed into one number (`packed`, which `unpacked` reverses): a line hashes and
-/// compares an integer, a new client allocates nothing, and merging the hundreds of
-/// thousands of clients of a public API's log moves numbers. Only the names a report
-/// shows are made into strings.
+/// The clients that had conflicts (the conflict scan finds them), numbered. The report
+/// shows no other client, so the pass counts requests for these only, by number, in a
+/// vector (`Tally::clients`): a line's lookup meets a table of thousands, not the hundreds
+/// of thousands of addresses of a public API's log, and nothing is kept for the rest. A
+/// name of at most 15 bytes (an address) is looked up packed into one number (`packed`).
 #[derive(Debug, Default, Clone)]
-pub struct ClientCounts {
-    short: FxHashMap<u128, Counts>,
-    long: FxHashMap<String, Counts>,
+pub struct ClientIndex {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<String, u32>,
+    names: Vec<String>,
 }
 
-impl ClientCounts {
+impl ClientIndex {
+    /// Numbers `name` if it is new.
+    pub fn insert(&mut self, name: &str) {
+        let next = self.names.len() as u32;
+        let fresh = match packed(name) {
+            Some(k) => *self.short.entry(k).or_insert(next) == next,
+            None if self.long.contains_key(name) => false,
+            None => {
+                self.long.insert(name.to_string(), next);
+                true
+            }
+        };
+        if fresh {
+            self.names.push(name.to_string());
+        }
+    }
+
+    /// Takes in the names of `other`.
+    pub fn extend(&mut self, other: ClientIndex) {
+        for n in &other.names {
+            self.insert(n);
+        }
+    }
+
+    /// The same clients numbered in name order (numbers then do not depend on which worker
+    /// met a client first).
+    pub fn sorted(mut self) -> ClientIndex {
+        self.names.sort_unstable();
+        let mut out = ClientIndex::default();
+        for n in &self.names {
+            out.insert(n);
+        }
+        out
+    }
+
+    /// The number of `name`, if it is a client with conflicts.
     #[inline]
-    pub fn add(&mut self, name: &str, c: &Counts) {
+    pub fn number(&self, name: &str) -> Option<u32> {
+        if self.names.is_empty() {
+            return None;
+        }
         match packed(name) {
-            Some(k) => self.short.entry(k).or_default().add(c),
-            None => match self.long.get_mut(name) {
-                Some(v) => v.add(c),
-                None => {
-                    self.long.insert(name.to_string(), *c);
-                }
-            },
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(name).copied(),
         }
     }
 
-    /// Adds in the counts of `other` (folding the smaller map into the larger).
-    pub fn merge(&mut self, mut other: ClientCounts) {
-        if other.short.len() > self.short.len() {
-            std::mem::swap(&mut self.short, &mut other.short);
-        }
-        for (k, c) in other.short {
-            self.short.entry(k).or_default().add(&c);
-        }
-        if other.long.len() > self.long.len() {
-            std::mem::swap(&mut self.long, &mut other.long);
-        }
-        for (k, c) in other.long {
-            self.long.entry(k).or_default().add(&c);
-        }
+    /// Every client's name, by number.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
-    /// How many distinct clients.
     pub fn len(&self) -> usize {
-        self.short.len() + self.long.len()
+        self.names.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The counts of one client.
-    pub fn get(&self, name: &str) -> Option<&Counts> {
-        match packed(name) {
-            Some(k) => self.short.get(&k),
-            None => self.long.get(name),
-        }
-    }
-
-    /// Every client with its counts, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, &Counts)> + '_ {
-        let short = (self.short.iter()).map(|(k, c)| (std::borrow::Cow::Owned(unpacked(*k)), c));
-        let long = (self.long.iter()).map(|(k, c)| (std::borrow::Cow::Borrowed(k.as_str()), c));
-        short.chain(long)
+        self.names.is_empty()
     }
 }
 
@@ -425,6 +434,9 @@ pub struct Observation<'a> {
     /// counted by that number rather than by name.
     pub key: Option<u32>,
     pub client: &'a str,
+    /// The client's number in the `ClientIndex`, if it had conflicts: its requests are
+    /// counted only then.
+    pub client_number: Option<u32>,
     pub status: u16,
     pub write: bool,
     pub conflict: bool,
@@ -444,7 +456,13 @@ impl Tally {
             conflicts: o.conflict as u64,
         };
         self.totals.add(&c);
-        self.clients.add(o.client, &c);
+        if let Some(k) = o.client_number {
+            let k = k as usize;
+            if k >= self.clients.len() {
+                self.clients.resize(k + 1, Counts::default());
+            }
+            self.clients[k].add(&c);
+        }
         let sec = o.time.div_euclid(1_000_000);
         match &mut self.pending_second {
             Some((s, r, k)) if *s == sec => {
@@ -520,7 +538,12 @@ impl Tally {
             self.templates.entry(k).or_default().add(&v);
         }
         self.conflict_pairs.extend(o.conflict_pairs);
-        self.clients.merge(o.clients);
+        if self.clients.len() < o.clients.len() {
+            std::mem::swap(&mut self.clients, &mut o.clients);
+        }
+        for (mine, theirs) in self.clients.iter_mut().zip(&o.clients) {
+            mine.add(theirs);
+        }
         self.instances.absorb(o.instances);
         for (k, v) in o.unkeyed {
             match self.unkeyed.get_mut(&k) {
@@ -564,19 +587,6 @@ fn packed(s: &str) -> Option<u128> {
         }
         _ => None,
     }
-}
-
-/// The name `packed` packed into `k`.
-fn unpacked(k: u128) -> String {
-    let n = ((k >> 120) as usize).min(15);
-    let mut b = [0u8; 15];
-    b[..8].copy_from_slice(&(k as u64).to_le_bytes());
-    if n > 8 {
-        // The last seven bytes, which overlap the first eight below 15 bytes.
-        b[n - 7..n].copy_from_slice(&((k >> 64) as u64).to_le_bytes()[..7]);
-    }
-    // Packed from a `str`, so the bytes are its text again.
-    String::from_utf8_lossy(&b[..n]).into_owned()
 }
 
 #[cfg(test)]
@@ -634,29 +644,35 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Client counts hold each name's sum, short (packed) or long, and give the names
-        /// back as they came; a merge sums both sides whichever is larger.
+        /// A client index numbers each distinct name once, short (packed) or long, gives
+        /// the names back as they came, and knows no other name; merged and sorted, it
+        /// numbers the union in name order.
         #[test]
-        fn client_counts_sum_by_name(
-            a in proptest::collection::vec(("[0-2]{0,2}|[0-9a-f.:]{6,17}|\\PC{0,16}", 0u64..3), 0..80),
-            split in 0usize..80,
+        fn client_index_numbers_distinct_names(
+            a in proptest::collection::vec("[0-2]{0,2}|[0-9a-f.:]{6,17}|\\PC{0,16}", 0..60),
+            b in proptest::collection::vec("[0-2]{0,2}|[0-9a-f.:]{6,17}|\\PC{0,16}", 0..60),
+            other in "[0-9a-f.:]{0,17}",
         ) {
-            let mut want: std::collections::BTreeMap<&str, Counts> = Default::default();
-            let (mut x, mut y) = (ClientCounts::default(), ClientCounts::default());
-            for (i, (name, n)) in a.iter().enumerate() {
-                let c = Counts { requests: 1, writes: *n, conflicts: n / 2 };
-                want.entry(name).or_default().add(&c);
-                if i < split { x.add(name, &c) } else { y.add(name, &c) }
+            let index = |v: &[String]| {
+                let mut x = ClientIndex::default();
+                v.iter().for_each(|n| x.insert(n));
+                x
+            };
+            let mut x = index(&a);
+            let distinct: std::collections::BTreeSet<&String> = a.iter().collect();
+            proptest::prop_assert_eq!(x.len(), distinct.len());
+            for n in &a {
+                let k = x.number(n).unwrap();
+                proptest::prop_assert_eq!(&x.names()[k as usize], n);
             }
-            x.merge(y);
-            let got: std::collections::BTreeMap<String, Counts> =
-                x.iter().map(|(k, c)| (k.into_owned(), *c)).collect();
-            proptest::prop_assert_eq!(got.len(), x.len());
-            proptest::prop_assert_eq!(got.len(), want.len());
-            for (k, c) in &want {
-                proptest::prop_assert_eq!(got.get(*k), Some(c));
-                proptest::prop_assert_eq!(x.get(k), Some(c));
+            x.extend(index(&b));
+            let x = x.sorted();
+            let union: Vec<&String> = a.iter().chain(&b).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            proptest::prop_assert_eq!(x.names().iter().collect::<Vec<_>>(), union.clone());
+            for (k, n) in union.iter().enumerate() {
+                proptest::prop_assert_eq!(x.number(n), Some(k as u32));
             }
+            proptest::prop_assert_eq!(x.number(&other).is_some(), union.contains(&&other));
         }
     }
 
@@ -668,6 +684,12 @@ mod tests {
             instance: inst,
             key: None,
             client,
+            // Clients `a` and `b` are numbered, `c` is not: its requests are not counted.
+            client_number: match client {
+                "a" => Some(0),
+                "b" => Some(1),
+                _ => None,
+            },
             status,
             write: true,
             conflict: status == 409,
@@ -726,6 +748,12 @@ mod tests {
             assert_eq!((o1.clients.len(), &*o1.template), (1, "/o/{id}"));
             assert_eq!(a.seconds, whole.seconds);
             assert_eq!(a.conflict_pairs.len(), 3);
+            // Requests of numbered clients only, by number.
+            assert_eq!(a.clients, whole.clients);
+            let (a_counts, b_counts) = (a.clients[0], a.clients[1]);
+            assert_eq!((a_counts.requests, a_counts.conflicts), (2, 1));
+            assert_eq!((b_counts.requests, b_counts.conflicts), (2, 2));
+            assert_eq!(a.clients.len(), 2);
         }
     }
 

@@ -7,7 +7,7 @@
 //! with rayon; chunk results are combined in input order, so the analysis is the same for
 //! any thread count or chunk size.
 
-use crate::aggregate::{Accounting, InstanceConflicts, Observation, Tally};
+use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Observation, Tally};
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::format::{self, Format, LineContext};
@@ -142,6 +142,8 @@ pub struct Source {
 pub struct Analysis {
     pub sources: Vec<Source>,
     pub tally: Tally,
+    /// The clients with conflicts, numbered as in `tally.clients`.
+    pub clients: ClientIndex,
     /// Requests per conflicting instance and per context key.
     pub instance_requests: InstanceRequests,
     pub timelines: Timelines,
@@ -433,10 +435,11 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .collect();
 
     clock.mark("open, names");
-    // The conflict scan: which instances had conflicts, and when.
-    let conflicts: Conflicts = match StatusDigits::new(&settings.statuses) {
-        None => Conflicts::default(),
-        Some(digits) => per_worker(&jobs, |conflicts: &mut Conflicts, _, job| {
+    // The conflict scan: which instances had conflicts, and when, and which clients.
+    let (conflicts, clients): (Conflicts, ClientIndex) = match StatusDigits::new(&settings.statuses)
+    {
+        None => Default::default(),
+        Some(digits) => per_worker(&jobs, |found: &mut (Conflicts, ClientIndex), _, job| {
             let (inp, fmt) = &opened[job.input];
             scan(
                 *fmt,
@@ -445,18 +448,20 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                 settings,
                 &statuses,
                 &digits,
-                conflicts,
+                found,
             );
         })
         .into_iter()
-        .reduce(|mut a, b| {
+        .reduce(|(mut a, mut ac), (b, bc)| {
             for (k, (first, last)) in b {
                 note_conflicts(&mut a, &k, first, last);
             }
-            a
+            ac.extend(bc);
+            (a, ac)
         })
         .unwrap_or_default(),
     };
+    let clients = clients.sorted();
     clock.mark("scan");
     let interest = Interest::new(conflicts, &settings.extra_instances);
 
@@ -481,6 +486,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             &statuses,
             bucket_us,
             &interest,
+            &clients,
             collected,
         );
         accts.push((k, acct));
@@ -572,6 +578,14 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         bail!("no input could be read: {}", warnings.join("; "));
     }
 
+    // Likewise for clients: a conflicting client the scan missed would have no row.
+    let numbered: u64 = tally.clients.iter().map(|c| c.conflicts).sum();
+    if numbered != tally.totals.conflicts {
+        warnings.push(format!(
+            "internal: the conflict scan found the clients of {numbered} of {} conflicts; the clients table lacks the others",
+            tally.totals.conflicts
+        ));
+    }
     clock.mark("checks");
     let timelines = builder.build();
     clock.mark("timelines");
@@ -643,6 +657,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     Ok(Analysis {
         sources,
         tally,
+        clients,
         instance_requests: InstanceRequests {
             keys: interest.into_keys(),
             counts: requests,
@@ -863,7 +878,8 @@ fn note_conflicts(conflicts: &mut Conflicts, instance: &str, first: Micros, last
 
 /// The conflict scan of one chunk: parses only the lines holding a conflict status's digits
 /// (all lines for formats where that is not enough, see `Format::status_in_raw_line`) and
-/// notes the conflicting instances, so the pass knows which lines are context.
+/// notes the conflicting instances, so the pass knows which lines are context, and the
+/// clients that had conflicts, whose requests the pass counts.
 #[inline(never)] // a frame of its own in profiles
 fn scan<'a>(
     fmt: &dyn Format,
@@ -872,10 +888,14 @@ fn scan<'a>(
     settings: &Settings,
     statuses: &StatusSet,
     digits: &StatusDigits,
-    conflicts: &mut Conflicts,
+    (conflicts, clients): &mut (Conflicts, ClientIndex),
 ) {
-    // Time, target, status and the filtered fields are all a lite parse leaves.
+    // Time, target, status and the filtered fields are all a lite parse leaves; the
+    // address is the client too, else a conflict line is read again in full for its client
+    // (as the pass reads every line then).
+    let lite = settings.client == ClientKey::Ip;
     let mut cx = settings.line_context(directive, true);
+    let mut cx_full = settings.line_context(directive, false);
     let mut note = |line: &'a [u8], cx: &mut LineContext<'a>| {
         let mut req = Request::default();
         if read_line(fmt, line, cx, settings, &mut req) != Ok(true)
@@ -884,6 +904,15 @@ fn scan<'a>(
             return;
         }
         note_conflicts(conflicts, &instance_of(&req), req.time, req.time);
+        if lite {
+            clients.insert(&settings.client.of(&req, line, fmt));
+            return;
+        }
+        let mut full = Request::default();
+        cx_full.directive = cx.directive;
+        if read_line(fmt, line, &mut cx_full, settings, &mut full) == Ok(true) {
+            clients.insert(&settings.client.of(&full, line, fmt));
+        }
     };
     if fmt.status_in_raw_line() {
         for line in digits.lines(chunk) {
@@ -922,6 +951,7 @@ fn pass<'a>(
     statuses: &StatusSet,
     bucket_us: Micros,
     interest: &Interest,
+    clients: &ClientIndex,
     out: &mut Collected,
 ) -> Accounting {
     let mut acct = Accounting::default();
@@ -962,6 +992,7 @@ fn pass<'a>(
                 instance,
                 key,
                 client: &client,
+                client_number: clients.number(&client),
                 status: req.status,
                 write: req.method.is_write(),
                 conflict,
@@ -1103,29 +1134,42 @@ mod tests {
         }
     }
 
-    fn scanned(fmt: &dyn Format, data: &[u8], statuses: &[u16]) -> Conflicts {
+    fn scanned_by(
+        fmt: &dyn Format,
+        data: &[u8],
+        statuses: &[u16],
+        client: ClientKey,
+    ) -> (Conflicts, Vec<String>) {
         let settings = Settings {
             statuses: statuses.to_vec(),
+            client,
             ..Settings::default()
         };
         let set = StatusSet::new(statuses);
         let digits = StatusDigits::new(statuses).unwrap();
-        let mut out = Conflicts::default();
+        let mut out = Default::default();
         scan(fmt, data, None, &settings, &set, &digits, &mut out);
-        out
+        (out.0, out.1.sorted().names().to_vec())
+    }
+
+    fn scanned(fmt: &dyn Format, data: &[u8], statuses: &[u16]) -> Conflicts {
+        scanned_by(fmt, data, statuses, ClientKey::Ip).0
     }
 
     /// Real-shaped inputs of several formats: the digit search finds exactly the conflicting
-    /// instances (and their first and last times) that parsing every line finds.
+    /// instances (and their first and last times) and clients that parsing every line
+    /// finds, whatever names the client.
     #[test]
     fn the_digit_search_finds_what_parsing_every_line_finds() {
         for (f, data, fmt) in format::testing::fixtures() {
             for statuses in [&[409, 412, 423, 428][..], &[409], &[428, 412], &[200]] {
-                let fast = scanned(fmt.as_ref(), &data, statuses);
-                let all = scanned(&EveryLine(fmt.as_ref()), &data, statuses);
-                assert_eq!(fast, all, "{f} {statuses:?}");
-                if statuses.contains(&409) || statuses.contains(&200) {
-                    assert!(!fast.is_empty(), "{f} {statuses:?}");
+                for key in [ClientKey::Ip, ClientKey::ApiKey, ClientKey::User] {
+                    let fast = scanned_by(fmt.as_ref(), &data, statuses, key.clone());
+                    let all = scanned_by(&EveryLine(fmt.as_ref()), &data, statuses, key);
+                    assert_eq!(fast, all, "{f} {statuses:?}");
+                    if statuses.contains(&409) || statuses.contains(&200) {
+                        assert!(!fast.0.is_empty() && !fast.1.is_empty(), "{f} {statuses:?}");
+                    }
                 }
             }
         }

@@ -71,6 +71,7 @@ impl Log {
                     instance: path,
                     key: None,
                     client,
+                    client_number: None,
                     status: *status,
                     write: method.is_write(),
                     conflict,

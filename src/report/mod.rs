@@ -267,19 +267,18 @@ impl Report {
             })
             .collect();
 
-        let mut clients: Vec<ClientRow> = t
-            .clients
-            .iter()
+        let mut clients: Vec<ClientRow> = (a.clients.names().iter())
+            .zip(&t.clients)
             .filter(|(_, c)| c.conflicts > 0)
             .map(|(name, c)| ClientRow {
-                templates: per_client_templates
-                    .get(name.as_ref())
-                    .copied()
-                    .unwrap_or(0),
-                client: name.into_owned(),
+                client: name.clone(),
                 requests: c.requests,
                 conflicts: c.conflicts,
                 conflict_rate: rate(c.conflicts, c.requests),
+                templates: per_client_templates
+                    .get(name.as_str())
+                    .copied()
+                    .unwrap_or(0),
             })
             .collect();
         clients.sort_by(|a, b| {
