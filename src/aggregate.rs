@@ -320,8 +320,8 @@ pub struct Tally {
     /// Conflicts by status.
     pub by_status: BTreeMap<u16, u64>,
     pub templates: FxHashMap<String, Counts>,
-    /// (template, client) pairs that had conflicts.
-    pub conflict_pairs: FxHashSet<(String, String)>,
+    /// The clients (by number, see `clients`) that had conflicts on each template.
+    pub conflict_clients: FxHashMap<String, FxHashSet<u32>>,
     /// Requests, writes and conflicts of each client with conflicts, by its number in the
     /// analysis's `ClientIndex` (`Observation::client_number`; empty until the first).
     pub clients: Vec<Counts>,
@@ -420,6 +420,8 @@ struct PendingTemplate {
     counts: Counts,
     /// (bucket, counts) runs in arrival order.
     buckets: Vec<(i64, Counts)>,
+    /// The clients with conflicts on it, by number.
+    conflict_clients: FxHashSet<u32>,
 }
 
 /// What one parsed request contributes.
@@ -494,8 +496,9 @@ impl Tally {
         }
         if o.conflict {
             *self.by_status.entry(o.status).or_insert(0) += 1;
-            self.conflict_pairs
-                .insert((o.template.to_string(), o.client.to_string()));
+            if let Some(k) = o.client_number {
+                t.conflict_clients.insert(k);
+            }
             let new = || InstanceConflicts::new(&t.name, o.time);
             let inst = match o.key {
                 Some(key) => self.instances.get_or_insert_with(key, new),
@@ -516,6 +519,10 @@ impl Tally {
             e.1 += k;
         }
         for p in std::mem::take(&mut self.pending).into_iter().flatten() {
+            if !p.conflict_clients.is_empty() {
+                (self.conflict_clients.entry(p.name.to_string()).or_default())
+                    .extend(p.conflict_clients);
+            }
             let route = self.routes.entry(p.name.to_string()).or_default();
             for (b, c) in p.buckets {
                 route.entry(b).or_default().add(&c);
@@ -537,7 +544,9 @@ impl Tally {
         for (k, v) in o.templates {
             self.templates.entry(k).or_default().add(&v);
         }
-        self.conflict_pairs.extend(o.conflict_pairs);
+        for (t, clients) in o.conflict_clients {
+            self.conflict_clients.entry(t).or_default().extend(clients);
+        }
         if self.clients.len() < o.clients.len() {
             std::mem::swap(&mut self.clients, &mut o.clients);
         }
@@ -747,7 +756,8 @@ mod tests {
             assert_eq!((o1.conflicts, o1.first, o1.last), (2, 2, 4_000_000));
             assert_eq!((o1.clients.len(), &*o1.template), (1, "/o/{id}"));
             assert_eq!(a.seconds, whole.seconds);
-            assert_eq!(a.conflict_pairs.len(), 3);
+            // (template, numbered client) pairs with conflicts: `c` has no number.
+            assert_eq!(a.conflict_clients["/o/{id}"], FxHashSet::from_iter([0, 1]));
             // Requests of numbered clients only, by number.
             assert_eq!(a.clients, whole.clients);
             let (a_counts, b_counts) = (a.clients[0], a.clients[1]);

@@ -198,10 +198,12 @@ impl Report {
         // Looked up, never iterated: hash maps (a large log has a hundred thousand
         // conflicting instances to fold).
         let mut per_template_clients: FxHashMap<&str, u64> = FxHashMap::default();
-        let mut per_client_templates: FxHashMap<&str, u64> = FxHashMap::default();
-        for (tpl, client) in &t.conflict_pairs {
-            *per_template_clients.entry(tpl.as_str()).or_insert(0) += 1;
-            *per_client_templates.entry(client.as_str()).or_insert(0) += 1;
+        let mut per_client_templates = vec![0u64; a.clients.len()];
+        for (tpl, clients) in &t.conflict_clients {
+            per_template_clients.insert(tpl.as_str(), clients.len() as u64);
+            for &k in clients {
+                per_client_templates[k as usize] += 1;
+            }
         }
         let mut per_template_instances: FxHashMap<&str, (u64, &str, u64)> = FxHashMap::default();
         for (inst, c) in a.conflicting_instances() {
@@ -269,16 +271,14 @@ impl Report {
 
         let mut clients: Vec<ClientRow> = (a.clients.names().iter())
             .zip(&t.clients)
-            .filter(|(_, c)| c.conflicts > 0)
-            .map(|(name, c)| ClientRow {
+            .zip(per_client_templates)
+            .filter(|((_, c), _)| c.conflicts > 0)
+            .map(|((name, c), templates)| ClientRow {
                 client: name.clone(),
                 requests: c.requests,
                 conflicts: c.conflicts,
                 conflict_rate: rate(c.conflicts, c.requests),
-                templates: per_client_templates
-                    .get(name.as_str())
-                    .copied()
-                    .unwrap_or(0),
+                templates,
             })
             .collect();
         clients.sort_by(|a, b| {
