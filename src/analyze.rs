@@ -461,7 +461,6 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         })
         .unwrap_or_default(),
     };
-    let clients = clients.sorted();
     clock.mark("scan");
     let interest = Interest::new(conflicts, &settings.extra_instances);
 
@@ -1149,7 +1148,9 @@ mod tests {
         let digits = StatusDigits::new(statuses).unwrap();
         let mut out = Default::default();
         scan(fmt, data, None, &settings, &set, &digits, &mut out);
-        (out.0, out.1.sorted().names().to_vec())
+        let mut clients = out.1.names().to_vec();
+        clients.sort();
+        (out.0, clients)
     }
 
     fn scanned(fmt: &dyn Format, data: &[u8], statuses: &[u16]) -> Conflicts {

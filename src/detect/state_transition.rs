@@ -19,7 +19,7 @@ use super::signals::{self, Draft, clock, last_segment};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct StateTransition;
@@ -111,16 +111,22 @@ impl StateChanges {
     }
 }
 
-/// Instances by state key: the key itself and its action children.
-fn by_state(tl: &Timelines) -> BTreeMap<&str, Vec<InstanceId>> {
-    let mut by_state: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
+/// Instances by state key, for the keys in `wanted`: the key itself and its action
+/// children.
+fn by_state<'a>(
+    tl: &'a Timelines,
+    wanted: &FxHashSet<&str>,
+) -> FxHashMap<&'a str, Vec<InstanceId>> {
+    let mut by_state: FxHashMap<&str, Vec<InstanceId>> = FxHashMap::default();
     for (id, inst) in tl.instances.iter().enumerate() {
         let key = if signals::is_action_path(&inst.path) {
             crate::resource::parent(&inst.path).unwrap_or(&inst.path)
         } else {
             inst.path.as_str()
         };
-        by_state.entry(key).or_default().push(id as InstanceId);
+        if wanted.contains(key) {
+            by_state.entry(key).or_default().push(id as InstanceId);
+        }
     }
     by_state
 }
@@ -133,42 +139,54 @@ impl Detector for StateTransition {
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
         let min_conflicts = cx.thresholds.get("state_transition_min_conflicts").max(1.0) as usize;
-        // Looked at once: it reads every event.
-        let resolution = signals::clock_resolution(tl);
-        let by_state = by_state(tl);
-        // Each key's state changes, indexed once when a conflict first needs them (a hot
-        // instance has many conflicts against the same changes).
-        let mut changes_by_key: FxHashMap<&str, StateChanges> = FxHashMap::default();
-        // Template of the rejected request → (conflict, prior state change).
-        let mut per_template: BTreeMap<&str, Vec<(EventRef, EventRef)>> = BTreeMap::new();
+        // The rejected actions and DELETEs with their state keys: only those keys'
+        // instances are grouped below (a large log has hundreds of thousands of instances,
+        // most of them no state key of a rejected action).
+        let mut rejected: Vec<(usize, usize, String)> = Vec::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             if !inst.conflicted {
                 continue;
             }
             for (k, x) in tl.events[id].iter().enumerate() {
-                if !(x.conflict && x.status == 409 && x.is_write()) {
-                    continue;
+                if x.conflict
+                    && x.status == 409
+                    && x.is_write()
+                    && let Some(key) = state_key(&inst.path, x)
+                {
+                    rejected.push((id, k, key));
                 }
-                let Some(key) = state_key(&inst.path, x) else {
-                    continue;
-                };
-                let Some((&key, related)) = by_state.get_key_value(key.as_str()) else {
-                    continue;
-                };
-                // The latest successful state change before x, by another client or action.
-                let prior = changes_by_key
-                    .entry(key)
-                    .or_insert_with(|| StateChanges::new(tl, related))
-                    .latest(x.start + resolution, x.client, id as InstanceId, x.method);
-                if let Some(p) = prior {
-                    per_template.entry(&*inst.template).or_default().push((
-                        EventRef {
-                            instance: id as InstanceId,
-                            index: k,
-                        },
-                        p,
-                    ));
-                }
+            }
+        }
+        if rejected.is_empty() {
+            return Vec::new();
+        }
+        // Looked at once: it reads every event.
+        let resolution = signals::clock_resolution(tl);
+        let wanted: FxHashSet<&str> = rejected.iter().map(|r| r.2.as_str()).collect();
+        let by_state = by_state(tl, &wanted);
+        // Each key's state changes, indexed once when a conflict first needs them (a hot
+        // instance has many conflicts against the same changes).
+        let mut changes_by_key: FxHashMap<&str, StateChanges> = FxHashMap::default();
+        // Template of the rejected request → (conflict, prior state change).
+        let mut per_template: BTreeMap<&str, Vec<(EventRef, EventRef)>> = BTreeMap::new();
+        for (id, k, key) in &rejected {
+            let (inst, x) = (&tl.instances[*id], &tl.events[*id][*k]);
+            let Some((&key, related)) = by_state.get_key_value(key.as_str()) else {
+                continue;
+            };
+            // The latest successful state change before x, by another client or action.
+            let prior = changes_by_key
+                .entry(key)
+                .or_insert_with(|| StateChanges::new(tl, related))
+                .latest(x.start + resolution, x.client, *id as InstanceId, x.method);
+            if let Some(p) = prior {
+                per_template.entry(&*inst.template).or_default().push((
+                    EventRef {
+                        instance: *id as InstanceId,
+                        index: *k,
+                    },
+                    p,
+                ));
             }
         }
         let mut out = Vec::new();
@@ -319,7 +337,12 @@ mod tests {
         fn the_index_finds_what_the_full_search_finds(log in scenario()) {
             let tl = log.timelines();
             let resolution = signals::clock_resolution(&tl);
-            let states = by_state(&tl);
+            // Every key there is: each path and its parent.
+            let every: FxHashSet<&str> = (tl.instances.iter())
+                .flat_map(|i| [Some(i.path.as_str()), crate::resource::parent(&i.path)])
+                .flatten()
+                .collect();
+            let states = by_state(&tl, &every);
             for (id, inst) in tl.instances.iter().enumerate() {
                 for (k, x) in tl.events[id].iter().enumerate() {
                     let Some(key) = state_key(&inst.path, x) else { continue };
