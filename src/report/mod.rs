@@ -8,7 +8,7 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 
-use crate::aggregate::InstanceConflicts;
+use crate::aggregate::{Counts, InstanceConflicts};
 use crate::analyze::Analysis;
 use crate::detect::{Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
@@ -269,10 +269,24 @@ impl Report {
             })
             .collect();
 
-        let mut clients: Vec<ClientRow> = (a.clients.names().iter())
+        // Likewise: a public API's log has tens of thousands of clients with conflicts.
+        let mut ranked: Vec<_> = (a.clients.names().iter())
             .zip(&t.clients)
             .zip(per_client_templates)
             .filter(|((_, c), _)| c.conflicts > 0)
+            .collect();
+        fn client_rank<'a>(
+            &((name, c), _): &((&'a String, &Counts), u64),
+        ) -> (Reverse<u64>, &'a String) {
+            (Reverse(c.conflicts), name)
+        }
+        if ranked.len() > top {
+            ranked.select_nth_unstable_by_key(top, client_rank);
+            ranked.truncate(top);
+        }
+        ranked.sort_unstable_by_key(client_rank);
+        let clients: Vec<ClientRow> = ranked
+            .into_iter()
             .map(|((name, c), templates)| ClientRow {
                 client: name.clone(),
                 requests: c.requests,
@@ -281,12 +295,6 @@ impl Report {
                 templates,
             })
             .collect();
-        clients.sort_by(|a, b| {
-            b.conflicts
-                .cmp(&a.conflicts)
-                .then_with(|| a.client.cmp(&b.client))
-        });
-        clients.truncate(top);
 
         let timeline = timeline_rows(a);
         let findings = a.findings.iter().map(|f| finding_report(a, f)).collect();
