@@ -46,7 +46,13 @@ impl Detector for RetryStorm {
             }
             let id = id as u32;
             let events = &tl.events[id as usize];
-            for (client, run) in blind_runs(tl, id, |e| e.conflict && e.is_write(), false) {
+            let counts = |e: &crate::timeline::Event| e.conflict && e.is_write();
+            // An episode is part of one client's run: fewer such conflicts in all than an
+            // episode needs rule the instance out.
+            if events.iter().filter(|e| counts(e)).count() < min_attempts {
+                continue;
+            }
+            for (client, run) in blind_runs(tl, id, counts, false) {
                 let times: Vec<i64> = run.iter().map(|&k| events[k].start).collect();
                 for ep in signals::episodes(&times, factor, r) {
                     let idx = &run[ep.clone()];

@@ -77,6 +77,12 @@ impl Detector for StaleVersion {
             let counts = |e: &crate::timeline::Event| {
                 signals::is_version_conflict(e) && signals::is_versioned_update(e, &inst.path)
             };
+            // An episode is part of one client's run: fewer such conflicts in all than an
+            // episode needs rule the instance out (most conflicting instances of a large
+            // log have one or two).
+            if events.iter().filter(|e| counts(e)).count() < min_repeats {
+                continue;
+            }
             let lookup = Lookup::new(events);
             for (client, run) in blind_runs(tl, id, counts, true) {
                 let times: Vec<i64> = run.iter().map(|&k| events[k].start).collect();
