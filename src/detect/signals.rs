@@ -400,17 +400,25 @@ pub fn refs_where(tl: &Timelines, id: InstanceId, pred: impl Fn(&Event) -> bool)
 /// Client names: those with claimed conflicts first (most conflicts first, then name), then
 /// the other participants in the order given.
 pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> Vec<String> {
-    let mut counts: BTreeMap<ClientId, usize> = BTreeMap::new();
-    for r in claims {
-        *counts.entry(event(tl, *r).client).or_insert(0) += 1;
+    // Counted by sorting their ids: a finding can claim a million conflicts.
+    let mut ids: Vec<ClientId> = claims.iter().map(|r| event(tl, *r).client).collect();
+    ids.sort_unstable();
+    let mut conflicting: Vec<(ClientId, usize)> = Vec::new();
+    for id in ids {
+        match conflicting.last_mut() {
+            Some((c, n)) if *c == id => *n += 1,
+            _ => conflicting.push((id, 1)),
+        }
     }
-    let mut conflicting: Vec<(ClientId, usize)> = counts.into_iter().collect();
     // Client ids follow their names' order (`TimelineBuilder::build`): ties go by name.
-    conflicting.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    conflicting.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut out: Vec<String> = conflicting
         .iter()
         .map(|(c, _)| tl.client(*c).to_string())
         .collect();
+    if others.is_empty() {
+        return out;
+    }
     // Looked up in a set: `others` may hold one entry per conflict of a hot instance.
     let mut named: FxHashSet<&str> = conflicting.iter().map(|(c, _)| tl.client(*c)).collect();
     for c in others {
