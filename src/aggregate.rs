@@ -1,8 +1,10 @@
-//! Counts: by template, client, conflicting instance and second, plus line accounting.
+//! Counts: by template, client with conflicts, conflicting instance and second, plus line
+//! accounting.
 //!
 //! Each chunk fills its own `Tally`; tallies are merged in input order, so the result does not
 //! depend on how the input was chunked or how many threads ran. Memory is bounded by the
-//! number of templates, clients and *conflicting* instances — never by the number of lines.
+//! number of templates, *conflicting* clients and *conflicting* instances — never by the
+//! number of lines, nor by the number of addresses a public API's log holds.
 
 use crate::record::{Micros, Skip};
 use rustc_hash::{FxHashMap, FxHashSet};

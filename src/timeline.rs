@@ -196,8 +196,8 @@ fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
 /// them in sorted order so ids never depend on arrival order or chunking.
 #[derive(Debug, Default)]
 pub struct TimelineBuilder {
-    client_ids: FxHashMap<String, u32>,
-    clients: Vec<String>,
+    /// Each client's name and number; the name is kept here only (as instance paths are).
+    client_ids: FxHashMap<Box<str>, u32>,
     /// Each instance's path and number; the path is kept here only (a large log has a
     /// hundred thousand instances in each worker).
     instance_ids: FxHashMap<Box<str>, u32>,
@@ -233,9 +233,8 @@ impl TimelineBuilder {
         if let Some(&id) = self.client_ids.get(name) {
             return id;
         }
-        let id = self.clients.len() as u32;
-        self.clients.push(name.to_string());
-        self.client_ids.insert(name.to_string(), id);
+        let id = self.client_ids.len() as u32;
+        self.client_ids.insert(name.into(), id);
         id
     }
 
@@ -262,13 +261,13 @@ impl TimelineBuilder {
         t
     }
 
-    /// Instance paths by number (the map gives them up).
-    fn take_paths(instance_ids: FxHashMap<Box<str>, u32>, n: usize) -> Vec<Box<str>> {
-        let mut paths: Vec<Box<str>> = vec![Box::from(""); n];
-        for (p, id) in instance_ids {
-            paths[id as usize] = p;
+    /// Names (instance paths, clients) by number: the map gives them up.
+    fn take_paths(ids: FxHashMap<Box<str>, u32>, n: usize) -> Vec<Box<str>> {
+        let mut names: Vec<Box<str>> = vec![Box::from(""); n];
+        for (p, id) in ids {
+            names[id as usize] = p;
         }
-        paths
+        names
     }
 
     /// Adds an event given by names.
@@ -311,7 +310,10 @@ impl TimelineBuilder {
         // Exactly what is needed: at millions of events, doubling would leave most of a
         // copy unused.
         self.raw.reserve_exact(other.raw.len());
-        let cmap: Vec<u32> = other.clients.iter().map(|c| self.client_id(c)).collect();
+        let n = other.client_ids.len();
+        let cmap: Vec<u32> = (Self::take_paths(other.client_ids, n).iter())
+            .map(|c| self.client_id(c))
+            .collect();
         let paths = Self::take_paths(other.instance_ids, other.instances.len());
         let their_templates = other.templates;
         let imap: Vec<u32> = other
@@ -359,8 +361,10 @@ impl TimelineBuilder {
         use rayon::prelude::*;
         // Final ids follow sorted names.
         let mut paths = Self::take_paths(self.instance_ids, self.instances.len());
-        let (corder, iorder) = rayon::join(|| sorted_order(&self.clients), || sorted_order(&paths));
-        let mut cfinal = vec![0u32; self.clients.len()];
+        let n = self.client_ids.len();
+        let mut names = Self::take_paths(self.client_ids, n);
+        let (corder, iorder) = rayon::join(|| sorted_order(&names), || sorted_order(&paths));
+        let mut cfinal = vec![0u32; names.len()];
         for (new, old) in corder.iter().enumerate() {
             cfinal[*old as usize] = new as u32;
         }
@@ -368,10 +372,9 @@ impl TimelineBuilder {
         for (new, old) in iorder.iter().enumerate() {
             ifinal[*old as usize] = new as u32;
         }
-        let mut client_names: Vec<Option<String>> = self.clients.into_iter().map(Some).collect();
         let clients: Vec<String> = corder
             .iter()
-            .map(|&o| client_names[o as usize].take().unwrap_or_default())
+            .map(|&o| std::mem::take(&mut names[o as usize]).into_string())
             .collect();
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
