@@ -36,6 +36,83 @@ fn duration(v: json::Val<'_>) -> Option<u64> {
     }
 }
 
+/// Which members a walk has met (bits), to take the first of each and stop early.
+#[derive(Clone, Copy)]
+struct Seen(u16);
+
+impl Seen {
+    const TS: u16 = 1;
+    const LOGGER: u16 = 1 << 1;
+    const STATUS: u16 = 1 << 2;
+    const REQUEST: u16 = 1 << 3;
+    const DURATION: u16 = 1 << 4;
+    const SIZE: u16 = 1 << 5;
+    const USER: u16 = 1 << 6;
+    /// Every top-level member a full read takes.
+    const TOP: u16 = (1 << 7) - 1;
+    const REMOTE_IP: u16 = 1 << 7;
+    const CLIENT_IP: u16 = 1 << 8;
+    const METHOD: u16 = 1 << 9;
+    const HOST: u16 = 1 << 10;
+    const URI: u16 = 1 << 11;
+    const HEADERS: u16 = 1 << 12;
+
+    /// Whether `bit` is met for the first time (and notes it).
+    fn first(&mut self, bit: u16) -> bool {
+        let new = self.0 & bit == 0;
+        self.0 |= bit;
+        new
+    }
+}
+
+/// Reads the `request` object: address, method, vhost, URI and (in full) the headers.
+fn request<'a>(r: json::Obj<'a>, lite: bool, out: &mut Request<'a>) {
+    let mut seen = Seen(0);
+    let wanted = Seen::REMOTE_IP
+        | Seen::CLIENT_IP
+        | Seen::METHOD
+        | Seen::HOST
+        | Seen::URI
+        | if lite { 0 } else { Seen::HEADERS };
+    let mut remote_ip = None;
+    for (rk, rv) in r.members() {
+        match rk {
+            b"remote_ip" if seen.first(Seen::REMOTE_IP) => remote_ip = rv.text(),
+            b"client_ip" if seen.first(Seen::CLIENT_IP) => {
+                if let Some(c) = rv.text() {
+                    fields::set_remote(c, out);
+                }
+            }
+            b"method" if seen.first(Seen::METHOD) => out.method = Method::parse(rv.raw()),
+            b"host" if seen.first(Seen::HOST) => out.host = rv.text(),
+            b"uri" if seen.first(Seen::URI) => out.target = rv.text().unwrap_or_default(),
+            // A lite read needs no header (the vhost is `host` above).
+            b"headers" if !lite && seen.first(Seen::HEADERS) => {
+                if let Some(h) = rv.obj() {
+                    for (hk, hv) in h.members() {
+                        if hk.eq_ignore_ascii_case(b"user-agent") {
+                            out.user_agent = hv.first().text();
+                        } else if hk.eq_ignore_ascii_case(b"x-forwarded-for") {
+                            out.xff = hv.first().text();
+                        } else if hk.eq_ignore_ascii_case(b"x-request-id") {
+                            out.request_id = hv.first().text();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if seen.0 & wanted == wanted {
+            break;
+        }
+    }
+    if out.remote.is_empty()
+        && let Some(r) = remote_ip
+    {
+        fields::set_remote(r, out);
+    }
+}
+
 impl Format for Caddy {
     fn name(&self) -> &'static str {
         "caddy"
@@ -66,52 +143,34 @@ impl Format for Caddy {
     ) -> Result<(), Skip> {
         let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let (mut ts, mut status, mut access) = (None, None, false);
+        // The first of a repeated member counts (as `json::Obj::get` reads), so the walk
+        // stops once every member the read needs is seen: what follows (`resp_headers`,
+        // and in a request the headers a lite read does not need) cannot change it, and
+        // is not skipped over byte by byte. A lite read needs no duration, size or user.
+        let mut seen = Seen(0);
+        let wanted = if cx.lite {
+            Seen::TS | Seen::LOGGER | Seen::STATUS | Seen::REQUEST
+        } else {
+            Seen::TOP
+        };
         for (k, v) in obj.members() {
             match k {
-                b"ts" => ts = Some(v.raw()),
-                b"logger" => access = v.raw().starts_with(b"http.log.access"),
-                b"status" => status = Some(v),
-                b"duration" => out.duration_us = duration(v),
-                b"size" => out.bytes_sent = v.uint(),
-                b"user_id" => out.user = v.text(),
-                b"request" => {
+                b"ts" if seen.first(Seen::TS) => ts = Some(v.raw()),
+                b"logger" if seen.first(Seen::LOGGER) => {
+                    access = v.raw().starts_with(b"http.log.access")
+                }
+                b"status" if seen.first(Seen::STATUS) => status = Some(v),
+                b"duration" if seen.first(Seen::DURATION) => out.duration_us = duration(v),
+                b"size" if seen.first(Seen::SIZE) => out.bytes_sent = v.uint(),
+                b"user_id" if seen.first(Seen::USER) => out.user = v.text(),
+                b"request" if seen.first(Seen::REQUEST) => {
                     let Some(r) = v.obj() else { continue };
-                    let mut remote_ip = None;
-                    for (rk, rv) in r.members() {
-                        match rk {
-                            b"remote_ip" => remote_ip = rv.text(),
-                            b"client_ip" => {
-                                if let Some(c) = rv.text() {
-                                    fields::set_remote(c, out);
-                                }
-                            }
-                            b"method" => out.method = Method::parse(rv.raw()),
-                            b"host" => out.host = rv.text(),
-                            b"uri" => out.target = rv.text().unwrap_or_default(),
-                            // A lite read needs no header (the vhost is `host` above).
-                            b"headers" if !cx.lite => {
-                                if let Some(h) = rv.obj() {
-                                    for (hk, hv) in h.members() {
-                                        if hk.eq_ignore_ascii_case(b"user-agent") {
-                                            out.user_agent = hv.first().text();
-                                        } else if hk.eq_ignore_ascii_case(b"x-forwarded-for") {
-                                            out.xff = hv.first().text();
-                                        } else if hk.eq_ignore_ascii_case(b"x-request-id") {
-                                            out.request_id = hv.first().text();
-                                        }
-                                    }
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    if out.remote.is_empty()
-                        && let Some(r) = remote_ip
-                    {
-                        fields::set_remote(r, out);
-                    }
+                    request(r, cx.lite, out);
                 }
                 _ => {}
+            }
+            if seen.0 & wanted == wanted {
+                break;
             }
         }
         if !access {
