@@ -233,4 +233,24 @@ mod tests {
         assert_eq!(rfc3339(r.time), "2026-03-02T09:14:05.5Z");
         assert_eq!(parse(r#"{"level":"info","ts":1716723772.6,"logger":"tls.cache.maintenance","msg":"started background certificate maintenance"}"#).unwrap_err(), NOT_ACCESS);
     }
+
+    /// The first of a repeated member counts, lite or full, so the read can stop once it has
+    /// what it needs; a line cut in the members it does not need reads the same.
+    #[test]
+    fn first_member_counts_and_the_tail_is_not_read() {
+        let head = r#"{"level":"info","ts":1772442845.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"10.0.0.2","client_ip":"203.0.113.7","method":"PUT","host":"api.example.com","uri":"/o/1","uri":"/o/2","headers":{"User-Agent":["curl/8"]}},"bytes_read":1,"user_id":"","duration":0.042,"size":87,"status":409,"#;
+        for tail in [
+            r#""status":200,"resp_headers":{"Server":["Caddy"]}}"#,
+            r#""resp_headers":{"Server":["Cad"#,
+        ] {
+            let line = format!("{head}{tail}");
+            crate::format::testing::assert_lite_agrees(&Caddy, line.as_bytes());
+            let r = parse(&line).unwrap();
+            assert_eq!((r.status, r.target.as_ref()), (409, "/o/1"));
+            assert_eq!(
+                (r.duration_us, r.user_agent.as_deref()),
+                (Some(42_000), Some("curl/8"))
+            );
+        }
+    }
 }
