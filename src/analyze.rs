@@ -586,7 +586,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         ));
     }
     clock.mark("checks");
-    let timelines = builder.build();
+    let timelines = builder.build(&interest.names());
     clock.mark("timelines");
 
     // The earliest and the latest request, and where they are (first input first on ties).
@@ -1037,6 +1037,7 @@ fn pass<'a>(
             },
             &client,
             instance,
+            key,
             // The template numbered above (the same text `template` gives, tested in
             // `resource`): templating the path again cost more than the rest of the event.
             out.templates.name(template_id),

@@ -184,6 +184,15 @@ impl Interest {
         self.scanned.len()
     }
 
+    /// The keys' names by number.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names = vec![""; self.keys.len()];
+        for (k, &i) in &self.keys {
+            names[i as usize] = k.as_str();
+        }
+        names
+    }
+
     /// The keys' names and numbers, for counts kept by number.
     pub fn into_keys(self) -> FxHashMap<Box<Key>, u32> {
         self.keys

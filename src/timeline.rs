@@ -198,17 +198,28 @@ fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
 pub struct TimelineBuilder {
     /// Each client's name and number; the name is kept here only (as instance paths are).
     client_ids: FxHashMap<Box<str>, u32>,
-    /// Each instance's path and number; the path is kept here only (a large log has a
-    /// hundred thousand instances in each worker).
+    /// Instances with an interest key (`crate::interest`), by key number: (template
+    /// number, conflicted), `UNSEEN` until an event comes. Their paths are the keys' names,
+    /// which `build` is given: nothing is kept per path here (a large log has a hundred
+    /// thousand such instances in each worker).
+    keyed: Vec<(u32, bool)>,
+    /// The other instances (relatives kept without a key, and instances pushed by name):
+    /// each path and number, the path kept here only.
     instance_ids: FxHashMap<Box<str>, u32>,
-    /// (template number, conflicted), by instance number.
+    /// (template number, conflicted), by number of the other instances.
     instances: Vec<(u32, bool)>,
     /// Templates by number: few, shared by many instances.
     templates: Vec<Box<str>>,
     template_ids: FxHashMap<Box<str>, u32>,
-    /// Events with builder-local client and instance ids.
+    /// Events with builder-local client and instance ids: a key's number, or an other
+    /// instance's number with `OTHER` set.
     raw: Vec<Event>,
 }
+
+/// The template number of a key not yet seen (`TimelineBuilder::keyed`).
+const UNSEEN: u32 = u32::MAX;
+/// Marks a builder-local instance id as an other instance's, not a key's.
+const OTHER: u32 = 1 << 31;
 
 /// An event with names instead of ids (tests and other callers that do not intern).
 #[derive(Debug, Clone)]
@@ -250,6 +261,18 @@ impl TimelineBuilder {
         id
     }
 
+    /// Notes an event on key `k`'s instance.
+    fn keyed_id(&mut self, k: u32, template: &str, conflicted: bool) -> u32 {
+        if k as usize >= self.keyed.len() {
+            self.keyed.resize(k as usize + 1, (UNSEEN, false));
+        }
+        if self.keyed[k as usize].0 == UNSEEN {
+            self.keyed[k as usize].0 = self.template_id(template);
+        }
+        self.keyed[k as usize].1 |= conflicted;
+        k
+    }
+
     fn template_id(&mut self, template: &str) -> u32 {
         if let Some(&t) = self.template_ids.get(template) {
             return t;
@@ -273,7 +296,7 @@ impl TimelineBuilder {
     /// Adds an event given by names.
     pub fn push(&mut self, e: RawEvent, instance_conflicted: bool) {
         let client = self.client_id(&e.client);
-        let instance = self.instance_id(&e.instance, &e.template, instance_conflicted);
+        let instance = self.instance_id(&e.instance, &e.template, instance_conflicted) | OTHER;
         self.raw.push(Event {
             start: e.start,
             end: e.end,
@@ -290,18 +313,24 @@ impl TimelineBuilder {
         });
     }
 
-    /// Adds an event whose `client` and `instance` fields are ignored and given by name;
-    /// `template` is the instance's (kept the first time the instance is seen).
+    /// Adds an event whose `client` and `instance` fields are ignored and given by name, or
+    /// for an instance with an interest key, by its number `key` (then `build` must be
+    /// given the keys' names); `template` is the instance's (kept the first time the
+    /// instance is seen).
     pub fn push_named(
         &mut self,
         mut e: Event,
         client: &str,
         instance: &str,
+        key: Option<u32>,
         template: &str,
         instance_conflicted: bool,
     ) {
         e.client = self.client_id(client);
-        e.instance = self.instance_id(instance, template, instance_conflicted);
+        e.instance = match key {
+            Some(k) => self.keyed_id(k, template, instance_conflicted),
+            None => self.instance_id(instance, template, instance_conflicted) | OTHER,
+        };
         self.raw.push(e);
     }
 
@@ -316,11 +345,16 @@ impl TimelineBuilder {
             .collect();
         let paths = Self::take_paths(other.instance_ids, other.instances.len());
         let their_templates = other.templates;
+        for (k, &(t, c)) in other.keyed.iter().enumerate() {
+            if t != UNSEEN {
+                self.keyed_id(k as u32, &their_templates[t as usize], c);
+            }
+        }
         let imap: Vec<u32> = other
             .instances
             .into_iter()
             .zip(paths)
-            .map(|((t, c), p)| self.instance_id(&p, &their_templates[t as usize], c))
+            .map(|((t, c), p)| self.instance_id(&p, &their_templates[t as usize], c) | OTHER)
             .collect();
         // Moved over from the end in pieces, each given back once moved, so that the two
         // copies never coexist (the order of `raw` does not matter: `build` sorts it).
@@ -330,7 +364,9 @@ impl TimelineBuilder {
             let from = theirs.len().saturating_sub(PIECE);
             self.raw.extend(theirs.drain(from..).map(|mut e| {
                 e.client = cmap[e.client as usize];
-                e.instance = imap[e.instance as usize];
+                if e.instance & OTHER != 0 {
+                    e.instance = imap[(e.instance & !OTHER) as usize];
+                }
                 e
             }));
             if theirs.capacity() > 2 * theirs.len() {
@@ -357,10 +393,25 @@ impl TimelineBuilder {
         self.raw.is_empty()
     }
 
-    pub fn build(self) -> Timelines {
+    /// The timelines of the events pushed; `keys` names the interest keys by number (every
+    /// key an event was pushed with).
+    pub fn build(self, keys: &[&str]) -> Timelines {
         use rayon::prelude::*;
+        // Every instance in one list: the keys seen, then the others.
+        let mut local = vec![UNSEEN; self.keyed.len()];
+        let mut paths: Vec<Box<str>> = Vec::new();
+        let mut parts: Vec<(u32, bool)> = Vec::new();
+        for (k, &(t, c)) in self.keyed.iter().enumerate() {
+            if t != UNSEEN {
+                local[k] = paths.len() as u32;
+                paths.push(keys[k].into());
+                parts.push((t, c));
+            }
+        }
+        let others = paths.len() as u32;
+        paths.extend(Self::take_paths(self.instance_ids, self.instances.len()));
+        parts.extend(self.instances);
         // Final ids follow sorted names.
-        let mut paths = Self::take_paths(self.instance_ids, self.instances.len());
         let n = self.client_ids.len();
         let mut names = Self::take_paths(self.client_ids, n);
         let (corder, iorder) = rayon::join(|| sorted_order(&names), || sorted_order(&paths));
@@ -368,17 +419,21 @@ impl TimelineBuilder {
         for (new, old) in corder.iter().enumerate() {
             cfinal[*old as usize] = new as u32;
         }
-        let mut ifinal = vec![0u32; self.instances.len()];
+        let mut ifinal = vec![0u32; paths.len()];
         for (new, old) in iorder.iter().enumerate() {
             ifinal[*old as usize] = new as u32;
         }
+        // And a builder-local id's place in the list.
+        for k in local.iter_mut().filter(|k| **k != UNSEEN) {
+            *k = ifinal[*k as usize];
+        }
+        let ifinal_other = &ifinal[others as usize..];
         let clients: Vec<String> = corder
             .iter()
             .map(|&o| std::mem::take(&mut names[o as usize]).into_string())
             .collect();
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
-        let parts = self.instances;
         let mut instances: Vec<Instance> = iorder
             .iter()
             .map(|&o| {
@@ -407,7 +462,11 @@ impl TimelineBuilder {
         let mut raw = self.raw;
         raw.par_iter_mut().for_each(|e| {
             e.client = cfinal[e.client as usize];
-            e.instance = ifinal[e.instance as usize];
+            e.instance = if e.instance & OTHER != 0 {
+                ifinal_other[(e.instance & !OTHER) as usize]
+            } else {
+                local[e.instance as usize]
+            };
         });
         let timed = raw.par_iter().any(|e| e.timed);
         let events = EventsByInstance::group(raw, instances.len());
@@ -472,18 +531,51 @@ mod tests {
         assert!(std::mem::size_of::<Event>() <= 56);
     }
 
+    /// Events pushed by instance name or by key number (three of the seven instances have
+    /// keys, numbered out of path order), in two builders merged.
     #[test]
     fn events_from_several_builders_are_grouped_and_sorted() {
         // More events than `append` moves in one piece.
         let n = 150_000u64;
+        let keys = ["/o/5", "/o/2", "/o/6"];
         let (mut a, mut b) = (TimelineBuilder::default(), TimelineBuilder::default());
         for k in 0..n {
             let builder = if k.is_multiple_of(4) { &mut a } else { &mut b };
-            builder.push(event(k), k.is_multiple_of(5));
+            let e = event(k);
+            let conflicted = k.is_multiple_of(5);
+            match keys.iter().position(|p| *p == e.instance) {
+                Some(key) => builder.push_named(
+                    Event {
+                        start: e.start,
+                        end: e.end,
+                        timed: e.timed,
+                        client: 0,
+                        method: e.method,
+                        status: e.status,
+                        instance: 0,
+                        input: e.input,
+                        line: e.line,
+                        offset: e.offset,
+                        len: e.len,
+                        conflict: e.conflict,
+                    },
+                    &e.client,
+                    &e.instance,
+                    Some(key as u32),
+                    &e.template,
+                    conflicted,
+                ),
+                None => builder.push(e, conflicted),
+            }
         }
         a.append(b);
         assert_eq!(a.len(), n as usize);
-        let tl = a.build();
+        let tl = a.build(&keys);
+        assert!(
+            tl.instances
+                .iter()
+                .all(|i| i.conflicted && &*i.template == "/o/{id}")
+        );
         let paths: Vec<&str> = tl.instances.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(
             paths,
