@@ -115,27 +115,36 @@ impl Interest {
             ranges: Vec::new(),
             scanned: Vec::with_capacity(conflicts.len()),
         };
-        let mut parents: Vec<(String, Span, bool)> = Vec::new();
+        // Each parent's spans (all lines, triggers only), gathered by name: most conflicting
+        // instances share their parent (a collection), which is named once.
+        let mut parents: FxHashMap<String, (Span, Span)> = FxHashMap::default();
         // The conflicting instances are numbered first, so per-key arrays of what only
         // they have (`Tally::instances`) stop at `conflicting()`.
         for (inst, (first, last)) in conflicts {
             let span = Span::around(first, last);
             if let Some(p) = resource::parent(&inst).filter(|p| *p != "/") {
-                parents.push((p.to_string(), span, is_item(&inst)));
+                let spans = match parents.get_mut(p) {
+                    Some(s) => s,
+                    None => parents
+                        .entry(p.to_string())
+                        .or_insert((Span::NONE, Span::NONE)),
+                };
+                if is_item(&inst) {
+                    spans.1.widen(span);
+                } else {
+                    spans.0.widen(span);
+                }
             }
             let k = interest.key(inst);
             debug_assert_eq!(k, interest.scanned.len());
             interest.scanned.push((first, last));
             interest.ranges[k].all.widen(span);
         }
-        for (p, span, of_item) in parents {
+        for (p, (all, triggers)) in parents {
             let k = interest.key(p);
             let r = &mut interest.ranges[k];
-            if of_item {
-                r.triggers.widen(span);
-            } else {
-                r.all.widen(span);
-            }
+            r.all.widen(all);
+            r.triggers.widen(triggers);
         }
         // `explain`: every line of the instance itself.
         for e in extra {
