@@ -192,11 +192,13 @@ fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
 }
 
 /// Builds `Timelines` from events collected in any order: names are interned as they arrive
-/// (one allocation per distinct client or instance, not per event), and `build` renumbers
-/// them in sorted order so ids never depend on arrival order or chunking.
+/// (one allocation per distinct client or instance, not per event; an instance with an
+/// interest key is noted by its number alone), and `build` renumbers them in sorted order so
+/// ids never depend on arrival order or chunking.
 #[derive(Debug, Default)]
 pub struct TimelineBuilder {
-    /// Each client's name and number; the name is kept here only (as instance paths are).
+    /// Each client's name and number; the name is kept here only (as other instances' paths
+    /// are).
     client_ids: FxHashMap<Box<str>, u32>,
     /// Instances with an interest key (`crate::interest`), by key number: (template
     /// number, conflicted), `UNSEEN` until an event comes. Their paths are the keys' names,

@@ -16,7 +16,7 @@
 //! - addresses lose their port (`[2001:db8::1]:443`, `10.0.0.1:5000`); an address list
 //!   keeps its first entry as the remote and the whole list as X-Forwarded-For.
 
-use super::json::{self, Val};
+use super::json::Val;
 use super::text::{self, optional};
 use crate::record::{Method, Micros, Request, Skip, Text};
 use crate::timestamp::{EpochUnit, TimeCache, parse_clf, parse_epoch, parse_iso8601};
@@ -390,25 +390,6 @@ impl Seen {
 /// `optional()` re-exported for formats using roles on text fields.
 pub fn opt(b: &[u8]) -> Option<Text<'_>> {
     optional(b)
-}
-
-/// The target as `parse` reads it from a nested member (`request.uri` in Caddy and Kong):
-/// each `outer.inner` sets it (missing → empty) and the last one wins; `None` when there is
-/// none or the line is not an object.
-pub fn nested_target<'a>(line: &'a [u8], outer: &[u8], inner: &[u8]) -> Option<&'a [u8]> {
-    let mut target = None;
-    for (k, v) in json::object(line)?.members() {
-        if k != outer {
-            continue;
-        }
-        let Some(r) = v.obj() else { continue };
-        for (rk, rv) in r.members() {
-            if rk == inner {
-                target = Some(if rv.present() { rv.raw() } else { &b""[..] });
-            }
-        }
-    }
-    target
 }
 
 #[cfg(test)]
