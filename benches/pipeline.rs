@@ -1,7 +1,8 @@
 //! Criterion benchmark of the whole analysis (both passes, detectors, report model) on a
-//! generated combined log, with 1 thread and with all cores; and on a log where every line
+//! generated combined log, with 1 thread and with all cores; on a log where every line
 //! is on one hot record (the detectors' worst case: each conflict has the whole timeline as
-//! context, which once made them quadratic).
+//! context, which once made them quadratic); on a public API's log (many clients); and on a
+//! log where every line is a conflict on an instance of its own (the most state per line).
 //!
 //! Run: `cargo bench --bench pipeline`
 
@@ -110,5 +111,73 @@ fn hot_record(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pipeline, hot_record);
+/// Times the whole analysis of the log at `path` (all threads) as group `name`.
+fn whole(c: &mut Criterion, name: &str, path: &std::path::Path) {
+    let bytes = std::fs::metadata(path).unwrap().len();
+    let settings = Settings {
+        paths: vec![path.to_path_buf()],
+        ..Default::default()
+    };
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(bytes));
+    group.sample_size(10);
+    group.bench_function("all-threads", |b| {
+        b.iter(|| {
+            let a = analyze(&settings).unwrap();
+            Report::build(&a, 10).totals.conflicts
+        })
+    });
+    group.finish();
+}
+
+/// 300 k generated lines from 200 k Zipf-popular addresses (a public API): the per-client
+/// counting and its merge.
+fn many_clients(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clients.log");
+    let cfg = genlog::parse_args_from(
+        ["--lines", "300000", "--seed", "5", "--clients", "200000"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    genlog::run(
+        &cfg,
+        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
+    )
+    .unwrap();
+    whole(c, "pipeline/many-clients-300k", &path);
+}
+
+/// 100 k lines, each a 409 on an order of its own from a client of its own: every line is a
+/// conflicting instance, kept with its context through the detectors.
+fn conflicting_instances(c: &mut Criterion) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("instances.log");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..100_000u64 {
+        let t = jiff::Timestamp::from_second(1_772_442_000 + (i / 50) as i64).unwrap();
+        let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+        let (a, b) = (i / 256 % 256, i % 256);
+        writeln!(
+            out,
+            "10.{}.{a}.{b} - - [{time}] \"PUT /api/v1/orders/{} HTTP/1.1\" 409 12 \"-\" \"x\"",
+            i / 65_536,
+            1_000_000 + i * 7919 % 1_000_000
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    whole(c, "pipeline/conflicting-instances-100k", &path);
+}
+
+criterion_group!(
+    benches,
+    pipeline,
+    hot_record,
+    many_clients,
+    conflicting_instances
+);
 criterion_main!(benches);
