@@ -152,6 +152,16 @@ pub struct Evidence {
     pub text: String,
 }
 
+/// Keeps the first `top` of `v` by `key` (a total order), sorted: the rest are cut off
+/// before the sort, so only the rows shown are ordered.
+fn keep_top<T, K: Ord>(v: &mut Vec<T>, top: usize, mut key: impl FnMut(&T) -> K) {
+    if v.len() > top {
+        v.select_nth_unstable_by_key(top, &mut key);
+        v.truncate(top);
+    }
+    v.sort_unstable_by_key(key);
+}
+
 fn rate(n: u64, d: u64) -> f64 {
     if d == 0 {
         0.0
@@ -251,11 +261,7 @@ impl Report {
         fn rank<'a>(&(inst, c): &(&'a str, &'a InstanceConflicts)) -> (Reverse<u64>, &'a str) {
             (Reverse(c.conflicts), inst)
         }
-        if ranked.len() > top {
-            ranked.select_nth_unstable_by_key(top, rank);
-            ranked.truncate(top);
-        }
-        ranked.sort_unstable_by_key(rank);
+        keep_top(&mut ranked, top, rank);
         let instances: Vec<InstanceRow> = ranked
             .into_iter()
             .map(|(inst, c)| InstanceRow {
@@ -280,11 +286,7 @@ impl Report {
         ) -> (Reverse<u64>, &'a String) {
             (Reverse(c.conflicts), name)
         }
-        if ranked.len() > top {
-            ranked.select_nth_unstable_by_key(top, client_rank);
-            ranked.truncate(top);
-        }
-        ranked.sort_unstable_by_key(client_rank);
+        keep_top(&mut ranked, top, client_rank);
         let clients: Vec<ClientRow> = ranked
             .into_iter()
             .map(|((name, c), templates)| ClientRow {
@@ -437,6 +439,23 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The top rows, most first and ties by name, whether the list is longer than the top
+    /// or not.
+    #[test]
+    fn keep_top_keeps_the_first_rows_in_order() {
+        let rank = |&(n, name): &(u64, &'static str)| (Reverse(n), name);
+        let all = vec![(3, "c"), (1, "a"), (5, "e"), (3, "b"), (4, "d")];
+        let mut v = all.clone();
+        keep_top(&mut v, 3, rank);
+        assert_eq!(v, [(5, "e"), (4, "d"), (3, "b")]);
+        let mut v = all.clone();
+        keep_top(&mut v, 10, rank);
+        assert_eq!(v, [(5, "e"), (4, "d"), (3, "b"), (3, "c"), (1, "a")]);
+        let mut v = all;
+        keep_top(&mut v, 0, rank);
+        assert!(v.is_empty());
+    }
 
     fn rows(requests: &[u64]) -> Vec<TimelineRow> {
         requests
