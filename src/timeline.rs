@@ -241,6 +241,26 @@ pub struct RawEvent {
     pub conflict: bool,
 }
 
+impl RawEvent {
+    /// The event without its names (client and instance 0, for the builder to number).
+    fn event(&self) -> Event {
+        Event {
+            start: self.start,
+            end: self.end,
+            timed: self.timed,
+            client: 0,
+            method: self.method,
+            status: self.status,
+            instance: 0,
+            input: self.input,
+            line: self.line,
+            offset: self.offset,
+            len: self.len,
+            conflict: self.conflict,
+        }
+    }
+}
+
 impl TimelineBuilder {
     fn client_id(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.client_ids.get(name) {
@@ -287,8 +307,8 @@ impl TimelineBuilder {
     }
 
     /// Names (instance paths, clients) by number: the map gives them up.
-    fn take_paths(ids: FxHashMap<Box<str>, u32>, n: usize) -> Vec<Box<str>> {
-        let mut names: Vec<Box<str>> = vec![Box::from(""); n];
+    fn by_number(ids: FxHashMap<Box<str>, u32>) -> Vec<Box<str>> {
+        let mut names: Vec<Box<str>> = vec![Box::from(""); ids.len()];
         for (p, id) in ids {
             names[id as usize] = p;
         }
@@ -297,22 +317,14 @@ impl TimelineBuilder {
 
     /// Adds an event given by names.
     pub fn push(&mut self, e: RawEvent, instance_conflicted: bool) {
-        let client = self.client_id(&e.client);
-        let instance = self.instance_id(&e.instance, &e.template, instance_conflicted) | OTHER;
-        self.raw.push(Event {
-            start: e.start,
-            end: e.end,
-            timed: e.timed,
-            client,
-            method: e.method,
-            status: e.status,
-            instance,
-            input: e.input,
-            line: e.line,
-            offset: e.offset,
-            len: e.len,
-            conflict: e.conflict,
-        });
+        self.push_named(
+            e.event(),
+            &e.client,
+            &e.instance,
+            None,
+            &e.template,
+            instance_conflicted,
+        );
     }
 
     /// Adds an event whose `client` and `instance` fields are ignored and given by name, or
@@ -341,11 +353,10 @@ impl TimelineBuilder {
         // Exactly what is needed: at millions of events, doubling would leave most of a
         // copy unused.
         self.raw.reserve_exact(other.raw.len());
-        let n = other.client_ids.len();
-        let cmap: Vec<u32> = (Self::take_paths(other.client_ids, n).iter())
+        let cmap: Vec<u32> = (Self::by_number(other.client_ids).iter())
             .map(|c| self.client_id(c))
             .collect();
-        let paths = Self::take_paths(other.instance_ids, other.instances.len());
+        let paths = Self::by_number(other.instance_ids);
         let their_templates = other.templates;
         for (k, &(t, c)) in other.keyed.iter().enumerate() {
             if t != UNSEEN {
@@ -411,11 +422,10 @@ impl TimelineBuilder {
             }
         }
         let others = paths.len() as u32;
-        paths.extend(Self::take_paths(self.instance_ids, self.instances.len()));
+        paths.extend(Self::by_number(self.instance_ids));
         parts.extend(self.instances);
         // Final ids follow sorted names.
-        let n = self.client_ids.len();
-        let mut names = Self::take_paths(self.client_ids, n);
+        let mut names = Self::by_number(self.client_ids);
         let (corder, iorder) = rayon::join(|| sorted_order(&names), || sorted_order(&paths));
         let mut cfinal = vec![0u32; names.len()];
         for (new, old) in corder.iter().enumerate() {
@@ -547,20 +557,7 @@ mod tests {
             let conflicted = k.is_multiple_of(5);
             match keys.iter().position(|p| *p == e.instance) {
                 Some(key) => builder.push_named(
-                    Event {
-                        start: e.start,
-                        end: e.end,
-                        timed: e.timed,
-                        client: 0,
-                        method: e.method,
-                        status: e.status,
-                        instance: 0,
-                        input: e.input,
-                        line: e.line,
-                        offset: e.offset,
-                        len: e.len,
-                        conflict: e.conflict,
-                    },
+                    e.event(),
                     &e.client,
                     &e.instance,
                     Some(key as u32),
