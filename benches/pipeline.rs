@@ -14,20 +14,20 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use why409::analyze::{Settings, analyze};
 use why409::report::Report;
 
+/// Writes the log `genlog ARGS` makes to `path`.
+fn generate(path: &std::path::Path, args: &[&str]) {
+    let cfg = genlog::parse_args_from(args.iter().map(|s| s.to_string()).collect());
+    genlog::run(
+        &cfg,
+        std::io::BufWriter::new(std::fs::File::create(path).unwrap()),
+    )
+    .unwrap();
+}
+
 fn pipeline(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.log");
-    let cfg = genlog::parse_args_from(
-        ["--lines", "300000", "--seed", "5"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    );
-    genlog::run(
-        &cfg,
-        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
-    )
-    .unwrap();
+    generate(&path, &["--lines", "300000", "--seed", "5"]);
     let bytes = std::fs::metadata(&path).unwrap().len();
     let settings = Settings {
         paths: vec![path.clone()],
@@ -135,17 +135,10 @@ fn whole(c: &mut Criterion, name: &str, path: &std::path::Path) {
 fn many_clients(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clients.log");
-    let cfg = genlog::parse_args_from(
-        ["--lines", "300000", "--seed", "5", "--clients", "200000"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+    generate(
+        &path,
+        &["--lines", "300000", "--seed", "5", "--clients", "200000"],
     );
-    genlog::run(
-        &cfg,
-        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
-    )
-    .unwrap();
     whole(c, "pipeline/many-clients-300k", &path);
 }
 

@@ -38,9 +38,9 @@ fn duration(v: json::Val<'_>) -> Option<u64> {
 
 /// Which members a walk has met (bits), to take the first of each and stop early.
 #[derive(Clone, Copy)]
-struct Seen(u16);
+struct Met(u16);
 
-impl Seen {
+impl Met {
     const TS: u16 = 1;
     const LOGGER: u16 = 1 << 1;
     const STATUS: u16 = 1 << 2;
@@ -67,27 +67,27 @@ impl Seen {
 
 /// Reads the `request` object: address, method, vhost, URI and (in full) the headers.
 fn request<'a>(r: json::Obj<'a>, lite: bool, out: &mut Request<'a>) {
-    let mut seen = Seen(0);
-    let wanted = Seen::REMOTE_IP
-        | Seen::CLIENT_IP
-        | Seen::METHOD
-        | Seen::HOST
-        | Seen::URI
-        | if lite { 0 } else { Seen::HEADERS };
+    let mut met = Met(0);
+    let wanted = Met::REMOTE_IP
+        | Met::CLIENT_IP
+        | Met::METHOD
+        | Met::HOST
+        | Met::URI
+        | if lite { 0 } else { Met::HEADERS };
     let mut remote_ip = None;
     for (rk, rv) in r.members() {
         match rk {
-            b"remote_ip" if seen.first(Seen::REMOTE_IP) => remote_ip = rv.text(),
-            b"client_ip" if seen.first(Seen::CLIENT_IP) => {
+            b"remote_ip" if met.first(Met::REMOTE_IP) => remote_ip = rv.text(),
+            b"client_ip" if met.first(Met::CLIENT_IP) => {
                 if let Some(c) = rv.text() {
                     fields::set_remote(c, out);
                 }
             }
-            b"method" if seen.first(Seen::METHOD) => out.method = Method::parse(rv.raw()),
-            b"host" if seen.first(Seen::HOST) => out.host = rv.text(),
-            b"uri" if seen.first(Seen::URI) => out.target = rv.text().unwrap_or_default(),
+            b"method" if met.first(Met::METHOD) => out.method = Method::parse(rv.raw()),
+            b"host" if met.first(Met::HOST) => out.host = rv.text(),
+            b"uri" if met.first(Met::URI) => out.target = rv.text().unwrap_or_default(),
             // A lite read needs no header (the vhost is `host` above).
-            b"headers" if !lite && seen.first(Seen::HEADERS) => {
+            b"headers" if !lite && met.first(Met::HEADERS) => {
                 if let Some(h) = rv.obj() {
                     for (hk, hv) in h.members() {
                         if hk.eq_ignore_ascii_case(b"user-agent") {
@@ -102,7 +102,7 @@ fn request<'a>(r: json::Obj<'a>, lite: bool, out: &mut Request<'a>) {
             }
             _ => {}
         }
-        if seen.0 & wanted == wanted {
+        if met.0 & wanted == wanted {
             break;
         }
     }
@@ -147,29 +147,29 @@ impl Format for Caddy {
         // stops once every member the read needs is seen: what follows (`resp_headers`,
         // and in a request the headers a lite read does not need) cannot change it, and
         // is not skipped over byte by byte. A lite read needs no duration, size or user.
-        let mut seen = Seen(0);
+        let mut met = Met(0);
         let wanted = if cx.lite {
-            Seen::TS | Seen::LOGGER | Seen::STATUS | Seen::REQUEST
+            Met::TS | Met::LOGGER | Met::STATUS | Met::REQUEST
         } else {
-            Seen::TOP
+            Met::TOP
         };
         for (k, v) in obj.members() {
             match k {
-                b"ts" if seen.first(Seen::TS) => ts = Some(v.raw()),
-                b"logger" if seen.first(Seen::LOGGER) => {
+                b"ts" if met.first(Met::TS) => ts = Some(v.raw()),
+                b"logger" if met.first(Met::LOGGER) => {
                     access = v.raw().starts_with(b"http.log.access")
                 }
-                b"status" if seen.first(Seen::STATUS) => status = Some(v),
-                b"duration" if seen.first(Seen::DURATION) => out.duration_us = duration(v),
-                b"size" if seen.first(Seen::SIZE) => out.bytes_sent = v.uint(),
-                b"user_id" if seen.first(Seen::USER) => out.user = v.text(),
-                b"request" if seen.first(Seen::REQUEST) => {
+                b"status" if met.first(Met::STATUS) => status = Some(v),
+                b"duration" if met.first(Met::DURATION) => out.duration_us = duration(v),
+                b"size" if met.first(Met::SIZE) => out.bytes_sent = v.uint(),
+                b"user_id" if met.first(Met::USER) => out.user = v.text(),
+                b"request" if met.first(Met::REQUEST) => {
                     let Some(r) = v.obj() else { continue };
                     request(r, cx.lite, out);
                 }
                 _ => {}
             }
-            if seen.0 & wanted == wanted {
+            if met.0 & wanted == wanted {
                 break;
             }
         }
