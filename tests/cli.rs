@@ -810,3 +810,36 @@ fn a_line_dated_far_away_neither_crashes_nor_explodes() {
         "{warning}"
     );
 }
+
+/// A finding lists its first 20 instances and clients (those with the most conflicts first)
+/// and counts them all: the demo's carts regression has 47 conflicts on 47 carts from 24
+/// addresses (`grep /api/v1/carts/ | awk '$9==409{print $1}' | sort -u | wc -l`).
+#[test]
+fn a_finding_lists_its_top_clients_and_counts_them_all() {
+    let r = json(&[fixture("demo/access.log").to_str().unwrap()]);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "deploy_regression")
+        .unwrap();
+    assert_eq!(f["conflicts"], 47);
+    assert_eq!(f["instance_count"], 47);
+    assert_eq!(f["instances"].as_array().unwrap().len(), 20);
+    assert_eq!(f["client_count"], 24);
+    let clients: Vec<&str> = (f["clients"].as_array().unwrap().iter())
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(clients.len(), 20);
+    // Ranked by their conflicts on the finding: 108.154.13.241 has 11 of the 47.
+    assert_eq!(clients[0], "108.154.13.241");
+    // A finding under the cap lists every client.
+    let hot = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "hot_spot_edit")
+        .unwrap();
+    assert_eq!(hot["client_count"], 10);
+    assert_eq!(hot["clients"].as_array().unwrap().len(), 10);
+}

@@ -83,7 +83,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                     .and_then(|v| v.as_str().map(String::from))
                     .unwrap_or_default(),
                 f.conflicts,
-                f.clients.len(),
+                f.client_count,
                 f.start,
                 f.end,
                 f.confidence,

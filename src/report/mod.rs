@@ -19,8 +19,11 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "why409.report/v1";
 
-/// How many affected instances a finding lists, and how many evidence lines it quotes.
+/// How many affected instances and clients a finding lists (each with its full count
+/// beside: a regression on a public API can span 200,000 clients), and how many evidence
+/// lines it quotes.
 pub const FINDING_INSTANCES: usize = 20;
+pub const FINDING_CLIENTS: usize = 20;
 pub const FINDING_EVIDENCE: usize = 5;
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,11 +135,17 @@ pub struct FindingReport {
     pub scope: Scope,
     pub template: String,
     pub instance: Option<String>,
+    /// The first `FINDING_INSTANCES`, most conflicts first.
     pub instances: Vec<String>,
+    /// How many instances the finding spans.
+    pub instance_count: u64,
     pub start: String,
     pub end: String,
     pub conflicts: u64,
+    /// The first `FINDING_CLIENTS`: those with conflicts, most first, then the others.
     pub clients: Vec<String>,
+    /// How many clients the finding involves.
+    pub client_count: u64,
     pub confidence: f64,
     pub summary: String,
     pub evidence: Vec<Evidence>,
@@ -425,10 +434,12 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
             .take(FINDING_INSTANCES)
             .cloned()
             .collect(),
+        instance_count: f.instances.len() as u64,
         start: rfc3339(f.start),
         end: rfc3339(f.end),
         conflicts: f.conflicts(),
-        clients: f.clients.clone(),
+        clients: f.clients.iter().take(FINDING_CLIENTS).cloned().collect(),
+        client_count: f.clients.len() as u64,
         confidence: (f.confidence * 100.0).round() / 100.0,
         summary: f.summary.clone(),
         evidence,

@@ -300,7 +300,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                     "template"
                 }),
                 Cell::new(f.conflicts),
-                Cell::new(f.clients.len()),
+                Cell::new(f.client_count),
                 Cell::new(when(f)),
                 Cell::new(format!("{:.2}", f.confidence)),
                 Cell::new(short_advice(&f.advice)),
