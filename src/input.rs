@@ -327,6 +327,13 @@ pub fn lines(chunk: &[u8]) -> Lines<'_> {
 /// The lines of a chunk, found 64 bytes at a time: one mask of the newlines in a block
 /// serves the three or so lines that end in it, where a `memchr` per line paid its setup
 /// and dispatch on every line (7 % of the pass).
+/// How far ahead of the block being split the next bytes are asked for. A mapped page of
+/// the page cache is not next to the one before, so the hardware's streaming prefetch stops
+/// at every 4 KiB and the loads of a block were most of the split's time; asked for two
+/// KiB ahead, they arrive while the lines before are parsed (5–8 % of the pass on one thread
+/// in interleaved runs; 1 and 4 KiB did no better).
+const PREFETCH: usize = 2048;
+
 pub struct Lines<'a> {
     data: &'a [u8],
     /// Where the next line starts.
@@ -348,6 +355,12 @@ impl<'a> Iterator for Lines<'a> {
         while self.newlines == 0 {
             if self.scanned + 64 <= d.len() {
                 let at = self.scanned;
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a prefetch is a hint: it never faults, and the address is only formed.
+                unsafe {
+                    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+                    _mm_prefetch::<_MM_HINT_T0>(d.as_ptr().wrapping_add(at + PREFETCH).cast());
+                }
                 let m = |k: usize| crate::bytes::mask(d, at + k, b'\n', b'\n') as u64;
                 self.newlines = m(0) | m(16) << 16 | m(32) << 32 | m(48) << 48;
             } else if self.scanned < d.len() {
