@@ -350,7 +350,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     // Open inputs and pick their formats.
     let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
-    // Empty inputs are reported (0 lines) but have no format and no chunks.
+    // Empty inputs (no byte but spaces and line ends) are reported, their blank lines
+    // counted as skipped, but have no format and no chunks.
     let mut empties: Vec<Input> = Vec::new();
     // Opened side by side: compressed inputs (rotated `.gz` logs) are decoded while opened,
     // one core each; results are taken in the given order, so errors and warnings are too.
@@ -367,12 +368,12 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             }
             Err(e) => return Err(e),
         };
-        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
-        if head.iter().all(|l| format::text::trim(l).is_empty()) {
+        if input::first_text_line(inp.bytes()).is_none() {
             warnings.push(format!("{}: empty, nothing to analyse", inp.name));
             empties.push(inp);
             continue;
         }
+        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
         let fmt: &dyn Format = match &forced {
             Some(f) => f.as_ref(),
             None => match format::detect(&registry, &head) {
@@ -648,10 +649,18 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             accounting,
         })
         .collect();
-    sources.extend(empties.into_iter().map(|input| Source {
-        input,
-        format: "empty",
-        accounting: Accounting::default(),
+    sources.extend(empties.into_iter().map(|input| {
+        // Blank lines, if any, are lines read and skipped like anywhere else.
+        let mut accounting = Accounting::default();
+        for line in input::lines(input.bytes()) {
+            accounting.lines += 1;
+            accounting.skip(Skip::BLANK, accounting.lines, line);
+        }
+        Source {
+            input,
+            format: "empty",
+            accounting,
+        }
     }));
     Ok(Analysis {
         sources,

@@ -385,9 +385,22 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
-/// The first `n` lines of `data`, for format detection.
+/// The first `n` lines of `data` from its first line that is not blank, for format
+/// detection: a log may open with any number of blank lines, and detecting on those alone
+/// called a log of requests empty. Only blank lines when every line is.
 pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
+    let from = first_text_line(data).unwrap_or(0);
+    let data = &data[from..];
     lines(&data[..data.len().min(1 << 20)]).take(n).collect()
+}
+
+/// Where the first line with something other than spaces, tabs and carriage returns starts
+/// (what `format::text::trim` leaves of a blank line is nothing); `None` when there is none.
+pub fn first_text_line(data: &[u8]) -> Option<usize> {
+    let p = data
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))?;
+    Some(memchr::memrchr(b'\n', &data[..p]).map_or(0, |n| n + 1))
 }
 
 #[cfg(test)]
@@ -412,6 +425,23 @@ mod tests {
             let got: Vec<&[u8]> = lines(&data).collect();
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn detection_reads_from_the_first_line_with_text() {
+        let mut data = b"\n \r\n\t\n".repeat(100);
+        assert_eq!(first_text_line(&data), None);
+        assert!(
+            head_lines(&data, 3)
+                .iter()
+                .all(|l| l.iter().all(|c| c.is_ascii_whitespace()))
+        );
+        let at = data.len();
+        data.extend_from_slice(b"  first line\nsecond\n");
+        assert_eq!(first_text_line(&data), Some(at));
+        assert_eq!(head_lines(&data, 5), [&b"  first line"[..], b"second"]);
+        assert_eq!(first_text_line(b"x"), Some(0));
+        assert_eq!(first_text_line(b""), None);
     }
 
     #[test]

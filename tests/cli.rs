@@ -218,6 +218,43 @@ fn empty_file_gives_an_empty_report_and_exit_0() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
 }
 
+/// A log that opens with more blank lines than format detection samples is still read
+/// whole (it was called empty and its requests dropped); a file of blank lines only is
+/// empty, its lines counted as skipped blank lines.
+#[test]
+fn leading_blank_lines_are_skipped_not_taken_for_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let p = dir.path().join("padded.log");
+    let mut padded = b" \n\t\r\n\n".repeat(100);
+    padded.extend_from_slice(&demo);
+    std::fs::write(&p, &padded).unwrap();
+    let r = json(&[p.to_str().unwrap()]);
+    let plain = json(&[fixture("demo/access.log").to_str().unwrap()]);
+    let input = &r["inputs"][0];
+    assert_eq!(input["format"], "combined");
+    assert_eq!(input["skip_reasons"]["blank_line"], 300);
+    assert_eq!(input["parsed"], plain["inputs"][0]["parsed"]);
+    assert_eq!(r["totals"], plain["totals"]);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 8);
+
+    let blank = dir.path().join("blank.log");
+    std::fs::write(&blank, b"\n  \n\t\r\n").unwrap();
+    let out = why409()
+        .arg(&blank)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let input = &r["inputs"][0];
+    assert_eq!(input["format"], "empty");
+    assert_eq!(input["lines"], 3);
+    assert_eq!(input["skipped"], 3);
+    assert_eq!(input["skip_reasons"]["blank_line"], 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+}
+
 #[test]
 fn directories_read_their_files_and_reject_emptiness() {
     let dir = tempfile::tempdir().unwrap();
