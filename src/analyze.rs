@@ -376,17 +376,24 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
         let fmt: &dyn Format = match &forced {
             Some(f) => f.as_ref(),
-            None => match format::detect(&registry, &head) {
+            None => match format::detect(&registry, &head).or_else(|| {
+                // A log may open with lines of something else (a banner, a pasted stack
+                // trace): a sample from its middle decides then, and the lines the format
+                // does not read are counted as skipped.
+                let middle = inp.bytes().len() / 2;
+                let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
+                format::detect(&registry, &sample)
+            }) {
                 Some(f) => f,
                 None => {
-                    let first = head
-                        .iter()
-                        .find(|l| !format::text::trim(l).is_empty())
-                        .copied()
-                        .unwrap_or(b"");
+                    // The first line with text (`head` starts there), by its number.
+                    let data = inp.bytes();
+                    let at = input::first_text_line(data).unwrap_or(0);
+                    let line = memchr::memchr_iter(b'\n', &data[..at]).count() + 1;
+                    let first = head.first().copied().unwrap_or(b"");
                     let shown = printable(&first[..first.len().min(120)]);
                     let msg = format!(
-                        "{}: not a log format why409 reads (tried: {}); line 1: \"{}\"",
+                        "{}: not a log format why409 reads (tried: {}); line {line}: \"{}\" (name the format with --format, or an nginx layout with --log-format)",
                         inp.name,
                         format::names().join(", "),
                         shown

@@ -394,6 +394,13 @@ pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
     lines(&data[..data.len().min(1 << 20)]).take(n).collect()
 }
 
+/// Like `head_lines`, from the first line that starts after `offset`.
+pub fn lines_after(data: &[u8], offset: usize, n: usize) -> Vec<&[u8]> {
+    let offset = offset.min(data.len());
+    let start = memchr::memchr(b'\n', &data[offset..]).map_or(data.len(), |p| offset + p + 1);
+    head_lines(&data[start..], n)
+}
+
 /// Where the first line with something other than spaces, tabs and carriage returns starts
 /// (what `format::text::trim` leaves of a blank line is nothing); `None` when there is none.
 pub fn first_text_line(data: &[u8]) -> Option<usize> {
@@ -442,6 +449,16 @@ mod tests {
         assert_eq!(head_lines(&data, 5), [&b"  first line"[..], b"second"]);
         assert_eq!(first_text_line(b"x"), Some(0));
         assert_eq!(first_text_line(b""), None);
+    }
+
+    #[test]
+    fn lines_after_start_at_the_next_whole_line() {
+        let data = b"one\ntwo\n\nthree\nfour";
+        assert_eq!(lines_after(data, 0, 2), [&b"two"[..], b"three"]);
+        assert_eq!(lines_after(data, 4, 9), [&b"three"[..], b"four"]);
+        assert_eq!(lines_after(data, 3, 1), [&b"two"[..]]);
+        assert!(lines_after(data, 15, 9).is_empty());
+        assert!(lines_after(data, 99, 9).is_empty());
     }
 
     #[test]

@@ -255,6 +255,34 @@ fn leading_blank_lines_are_skipped_not_taken_for_an_empty_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
 }
 
+/// A log that opens with lines of something else (a banner) is detected from its middle,
+/// the other lines counted as malformed; a file of text that is no log names its first line
+/// with text by number.
+#[test]
+fn a_banner_before_the_log_is_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("banner.log");
+    let mut data: Vec<u8> = (1..=100)
+        .flat_map(|i| format!("=== banner line {i} ===\n").into_bytes())
+        .collect();
+    data.extend_from_slice(&std::fs::read(fixture("demo/access.log")).unwrap());
+    std::fs::write(&p, &data).unwrap();
+    let r = json(&[p.to_str().unwrap()]);
+    let plain = json(&[fixture("demo/access.log").to_str().unwrap()]);
+    assert_eq!(r["inputs"][0]["format"], "combined");
+    assert_eq!(r["inputs"][0]["skip_reasons"]["malformed_line"], 100);
+    assert_eq!(r["inputs"][0]["skip_examples"][0]["line"], 1);
+    assert_eq!(r["totals"], plain["totals"]);
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, b"\n\nhello world\n").unwrap();
+    why409()
+        .arg(&text)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3: \"hello world\""));
+}
+
 #[test]
 fn directories_read_their_files_and_reject_emptiness() {
     let dir = tempfile::tempdir().unwrap();
