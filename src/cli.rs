@@ -109,7 +109,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 
-    /// Only requests before TIME (same forms as --since).
+    /// Only requests before TIME (same forms as --since; later than --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 

@@ -85,6 +85,19 @@ fn settings(input: &InputArgs) -> Result<Settings> {
     if input.status.is_empty() || input.status.iter().any(|s| !(100..=999).contains(s)) {
         bail!("--status takes HTTP status codes such as 409,412,423,428");
     }
+    let (since, until) = (
+        time(&input.since, "--since")?,
+        time(&input.until, "--until")?,
+    );
+    if let (Some(s), Some(u)) = (since, until)
+        && s >= u
+    {
+        bail!(
+            "--since {} is not before --until {} (which is exclusive): no request could be counted",
+            timestamp::rfc3339(s),
+            timestamp::rfc3339(u)
+        );
+    }
     if input.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
@@ -105,8 +118,8 @@ fn settings(input: &InputArgs) -> Result<Settings> {
             .iter()
             .map(|r| Route::parse(r).map_err(|e| anyhow!("--route: {e}")))
             .collect::<Result<_>>()?,
-        since: time(&input.since, "--since")?,
-        until: time(&input.until, "--until")?,
+        since,
+        until,
         chunk_bytes: input.chunk_size,
         thresholds,
         extra_instances: Vec::new(),

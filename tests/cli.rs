@@ -908,3 +908,49 @@ fn a_finding_lists_its_top_clients_and_counts_them_all() {
     assert_eq!(hot["client_count"], 10);
     assert_eq!(hot["clients"].as_array().unwrap().len(), 10);
 }
+
+/// Settings that could count nothing or mean nothing are refused with a one-line error
+/// naming the flag: an empty time range, a negative or non-finite threshold.
+#[test]
+fn an_empty_time_range_and_a_negative_threshold_are_refused() {
+    let demo = fixture("demo/access.log");
+    let refused = |args: &[&str], says: &str| {
+        why409()
+            .arg(&demo)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says.to_string()))
+            .stderr(predicate::function(|e: &str| e.lines().count() == 1));
+    };
+    refused(
+        &[
+            "--since",
+            "2026-03-02T09:30:00Z",
+            "--until",
+            "2026-03-02T09:00:00Z",
+        ],
+        "--since 2026-03-02T09:30:00Z is not before --until 2026-03-02T09:00:00Z",
+    );
+    refused(
+        &["--since", "2026-03-02", "--until", "2026-03-02"],
+        "is not before --until",
+    );
+    for bad in ["-1", "nan", "inf"] {
+        refused(
+            &["--threshold", &format!("min_conflicts={bad}")],
+            "is not a number ≥ 0",
+        );
+    }
+    // A day's range and a zero threshold are fine.
+    let day = json(&[
+        demo.to_str().unwrap(),
+        "--since",
+        "2026-03-02",
+        "--until",
+        "2026-03-03",
+        "--threshold",
+        "min_conflicts=0",
+    ]);
+    assert!(day["totals"]["requests"].as_u64().unwrap() > 0);
+}

@@ -269,7 +269,10 @@ impl Thresholds {
         let value: f64 = value
             .trim()
             .parse()
-            .map_err(|_| format!("threshold '{spec}': '{value}' is not a number"))?;
+            .ok()
+            // Counts, shares, factors and gaps: none is negative, and NaN would pass no test.
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| format!("threshold '{spec}': '{value}' is not a number ≥ 0"))?;
         match self.values.get_mut(name.trim()) {
             Some(v) => {
                 v.0 = value;
