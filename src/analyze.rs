@@ -326,7 +326,8 @@ struct Job {
 pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let clock = PhaseClock::new();
     let mut warnings = Vec::new();
-    let expanded = input::expand(&settings.paths)?;
+    let mut expanded = input::expand(&settings.paths)?;
+    warnings.extend(input::drop_repeats(&mut expanded));
     let forced: Option<Box<dyn Format>> = match &settings.format {
         _ if settings.log_format.is_some() => Some(
             format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())

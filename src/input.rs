@@ -88,6 +88,54 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
+/// Drops the inputs that name a file listed before (`why409 access.log logs/` with the
+/// log in `logs/`, or one file by two names): its requests would be counted twice. The one
+/// kept is explicit if any of its names was. Says which were dropped.
+pub fn drop_repeats(inputs: &mut Vec<(PathBuf, bool)>) -> Vec<String> {
+    let mut first: std::collections::HashMap<(u64, u64), usize> = Default::default();
+    let mut notes = Vec::new();
+    let mut kept: Vec<(PathBuf, bool)> = Vec::with_capacity(inputs.len());
+    for (path, explicit) in inputs.drain(..) {
+        // Pipes and stdin are streams, never the same as another input.
+        if let Some(id) = file_identity(&path) {
+            if let Some(&k) = first.get(&id) {
+                kept[k].1 |= explicit;
+                notes.push(if path == kept[k].0 {
+                    format!("{}: listed more than once, read once", path.display())
+                } else {
+                    format!(
+                        "{}: the same file as {}, read once",
+                        path.display(),
+                        kept[k].0.display()
+                    )
+                });
+                continue;
+            }
+            first.insert(id, kept.len());
+        }
+        kept.push((path, explicit));
+    }
+    *inputs = kept;
+    notes
+}
+
+/// Device and inode of a regular file, which two names of one file share.
+#[cfg(unix)]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let canonical = std::fs::canonicalize(path).ok().filter(|p| p.is_file())?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    canonical.hash(&mut h);
+    Some((0, h.finish()))
+}
+
 /// Orders `access.log.2.gz` after `access.log.10`? No: compares digit runs as numbers so
 /// `log.2` < `log.10`.
 fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
@@ -273,6 +321,19 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
         });
     }
     let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("{name}: cannot stat"))?;
+    if !meta.is_file() {
+        // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
+        // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
+        let data = spool(f, &name)?;
+        return Ok(Input {
+            name,
+            explicit,
+            data,
+        });
+    }
     let mut head = [0u8; 4];
     let n = f
         .read(&mut head)
@@ -460,6 +521,46 @@ mod tests {
         assert_eq!(lines_after(data, 3, 1), [&b"two"[..]]);
         assert!(lines_after(data, 15, 9).is_empty());
         assert!(lines_after(data, 99, 9).is_empty());
+    }
+
+    #[test]
+    fn a_file_named_twice_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+        std::fs::write(&a, "x\n").unwrap();
+        std::fs::write(&b, "x\n").unwrap();
+        // A second name of `a.log` (its hard link).
+        let again = dir.path().join("c.log");
+        std::fs::hard_link(&a, &again).unwrap();
+        let mut inputs = vec![
+            (a.clone(), false),
+            (b.clone(), false),
+            (again.clone(), true),
+            (PathBuf::from("-"), true),
+            (PathBuf::from("-"), true),
+        ];
+        let notes = drop_repeats(&mut inputs);
+        // The first name stays, explicit since its second name was; stdin is no file.
+        assert_eq!(
+            inputs,
+            [
+                (a.clone(), true),
+                (b, false),
+                ("-".into(), true),
+                ("-".into(), true)
+            ]
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].contains("c.log: the same file as") && notes[0].ends_with("a.log, read once")
+        );
+        // Under one name, it says so.
+        let mut inputs = vec![(a.clone(), true), (a.clone(), false)];
+        assert_eq!(
+            drop_repeats(&mut inputs),
+            [format!("{}: listed more than once, read once", a.display())]
+        );
+        assert_eq!(inputs, [(a, true)]);
     }
 
     #[test]

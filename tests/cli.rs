@@ -954,3 +954,32 @@ fn an_empty_time_range_and_a_negative_threshold_are_refused() {
     ]);
     assert!(day["totals"]["requests"].as_u64().unwrap() > 0);
 }
+
+/// A log named twice, or named and found again in its directory, is counted once; a pipe
+/// (`why409 <(zcat old.gz)`) is read as a stream, not taken for an empty file.
+#[test]
+fn a_file_named_twice_counts_once_and_a_pipe_is_read() {
+    let demo = fixture("demo/access.log");
+    let dir = demo.parent().unwrap();
+    let once = json(&[demo.to_str().unwrap()]);
+    let twice = json(&[demo.to_str().unwrap(), dir.to_str().unwrap()]);
+    assert_eq!(twice["totals"], once["totals"]);
+    assert!(
+        (twice["warnings"].as_array().unwrap().iter())
+            .any(|w| w.as_str().unwrap().contains("read once"))
+    );
+
+    let sh = format!(
+        "{} --output json <(gzip -c {})",
+        assert_cmd::cargo::cargo_bin("why409").display(),
+        demo.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &sh])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let piped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(piped["inputs"][0]["format"], "combined");
+    assert_eq!(piped["totals"], once["totals"]);
+}
