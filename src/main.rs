@@ -324,7 +324,12 @@ fn explain(
     color: ColorChoice,
 ) -> Result<i32> {
     let mut settings = settings(input)?;
-    let wanted = why409::resource::instance(instance).to_string();
+    let mut wanted = why409::resource::instance(instance).to_string();
+    if !wanted.is_empty() && !wanted.starts_with('/') {
+        // `api/v1/docs/42`, as copied from a URL without its host: logged targets start at
+        // the root.
+        wanted.insert(0, '/');
+    }
     if wanted.is_empty() {
         bail!("--instance '{instance}': give a path such as /api/v1/docs/42");
     }

@@ -618,6 +618,20 @@ fn explain_shows_every_request_on_an_instance() {
     assert_eq!(statuses, vec![200, 200, 409, 200, 200]);
     assert_eq!(ev[2]["client"], "198.51.100.7");
     assert_eq!(ev[2]["line"], 3);
+    // A path copied without its leading slash, or a whole URL, names the same instance.
+    for named in [
+        "api/v1/orders/1001",
+        "https://api.example.com/api/v1/orders/1001/",
+    ] {
+        let again = common::report(
+            why409()
+                .args(["explain"])
+                .arg(&p)
+                .args(["--instance", named]),
+        );
+        assert_eq!(again["instance"], "/api/v1/orders/1001");
+        assert_eq!(again["events"], e["events"]);
+    }
     // An instance without conflicts is explained too.
     let out = why409()
         .args(["explain"])
