@@ -385,9 +385,6 @@ pub fn lines(chunk: &[u8]) -> Lines<'_> {
     }
 }
 
-/// The lines of a chunk, found 64 bytes at a time: one mask of the newlines in a block
-/// serves the three or so lines that end in it, where a `memchr` per line paid its setup
-/// and dispatch on every line (7 % of the pass).
 /// How far ahead of the block being split the next bytes are asked for. A mapped page of
 /// the page cache is not next to the one before, so the hardware's streaming prefetch stops
 /// at every 4 KiB and the loads of a block were most of the split's time; asked for two
@@ -395,6 +392,9 @@ pub fn lines(chunk: &[u8]) -> Lines<'_> {
 /// in interleaved runs; 1 and 4 KiB did no better).
 const PREFETCH: usize = 2048;
 
+/// The lines of a chunk, found 64 bytes at a time: one mask of the newlines in a block
+/// serves the three or so lines that end in it, where a `memchr` per line paid its setup
+/// and dispatch on every line (7 % of the pass).
 pub struct Lines<'a> {
     data: &'a [u8],
     /// Where the next line starts.
