@@ -28,8 +28,25 @@ enum Data {
     Mapped(Mmap),
 }
 
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 impl Input {
+    /// The text of the input, without a leading UTF-8 byte order mark: IIS writes one
+    /// before its `#Software` directive, and on the first line it made the directive a
+    /// request with a bad time (or the first `#Fields` layout no layout), and a client's
+    /// address start with three invisible bytes.
     pub fn bytes(&self) -> &[u8] {
+        let all = self.all_bytes();
+        all.strip_prefix(UTF8_BOM).unwrap_or(all)
+    }
+
+    /// The size of the input as read (decoded, byte order mark included): what `wc -c` on
+    /// the file (or on its decompressed text) says.
+    pub fn size(&self) -> u64 {
+        self.all_bytes().len() as u64
+    }
+
+    fn all_bytes(&self) -> &[u8] {
         match &self.data {
             Data::Empty => &[],
             Data::Mapped(m) => m,

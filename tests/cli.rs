@@ -997,3 +997,36 @@ fn a_file_named_twice_counts_once_and_a_pipe_is_read() {
     assert_eq!(piped["inputs"][0]["format"], "combined");
     assert_eq!(piped["totals"], once["totals"]);
 }
+
+/// A UTF-8 byte order mark before the first line (IIS writes one) is no part of it: the
+/// `#Fields` directive it precedes still gives the layout (the whole log was rejected), a
+/// first request's client has no invisible prefix, and `bytes` is still the file's size.
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let iis = dir.path().join("u_ex260302.log");
+    std::fs::write(
+        &iis,
+        "\u{feff}#Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken\n\
+         2026-03-02 09:00:01 10.0.0.1 PUT /api/v1/orders/7 409 12\n\
+         2026-03-02 09:00:02 10.0.0.2 PUT /api/v1/orders/7 200 11\n",
+    )
+    .unwrap();
+    let r = json(&[iis.to_str().unwrap()]);
+    let input = &r["inputs"][0];
+    assert_eq!(input["format"], "w3c");
+    assert_eq!(input["parsed"], 2);
+    assert_eq!(input["skip_reasons"]["header_or_comment"], 1);
+    assert_eq!(input["bytes"], std::fs::metadata(&iis).unwrap().len());
+    assert_eq!(r["clients"][0]["client"], "10.0.0.1");
+
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let marked = dir.path().join("access.log");
+    std::fs::write(&marked, [&b"\xEF\xBB\xBF"[..], &demo].concat()).unwrap();
+    let plain = json(&[fixture("demo/access.log").to_str().unwrap()]);
+    let r = json(&[marked.to_str().unwrap()]);
+    assert_eq!(r["inputs"][0]["bytes"], demo.len() as u64 + 3);
+    for k in ["totals", "clients", "instances", "findings"] {
+        assert_eq!(r[k], plain[k], "{k}");
+    }
+}

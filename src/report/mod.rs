@@ -189,7 +189,7 @@ impl Report {
             .map(|s| InputReport {
                 path: s.input.name.clone(),
                 format: s.format.to_string(),
-                bytes: s.input.bytes().len() as u64,
+                bytes: s.input.size(),
                 lines: s.accounting.lines,
                 parsed: s.accounting.parsed,
                 skipped: s.accounting.skipped,
