@@ -84,9 +84,11 @@ fn strip_directive(spec: &str) -> (String, bool) {
     if !(s.starts_with('\'') || s.starts_with('"')) {
         return (s.to_string(), json);
     }
-    // Concatenate quoted pieces: 'a' 'b' or "a" "b".
+    // Concatenate quoted pieces: 'a' 'b' or "a" "b", as pasted from nginx.conf. Text
+    // outside the quotes means the quote was the format's own (`"$request" $status ...`),
+    // which would otherwise be cut to `$request`.
     let mut out = String::new();
-    let mut chars = s.chars().peekable();
+    let mut chars = s.chars();
     while let Some(c) = chars.next() {
         if c == '\'' || c == '"' {
             for d in chars.by_ref() {
@@ -95,6 +97,8 @@ fn strip_directive(spec: &str) -> (String, bool) {
                 }
                 out.push(d);
             }
+        } else if !c.is_whitespace() {
+            return (s.to_string(), json);
         }
     }
     (out, json)
@@ -346,6 +350,28 @@ mod tests {
             Some("key_live_7Hq2")
         );
         assert_eq!(parse(f.as_ref(), "garbage").unwrap_err(), Skip::MALFORMED);
+    }
+
+    /// Quoted pieces as pasted from nginx.conf are joined; a format that merely starts
+    /// with a quote of its own is taken as it stands (it was cut to `$request`).
+    #[test]
+    fn quotes_of_a_directive_and_of_the_format() {
+        assert_eq!(
+            strip_directive("'$remote_addr [$time_local] '\n  '\"$request\" $status'").0,
+            "$remote_addr [$time_local] \"$request\" $status"
+        );
+        let own = "\"$request\" $status [$time_local] $remote_addr";
+        assert_eq!(strip_directive(own).0, own);
+        let f = compile(own).unwrap();
+        let r = parse(
+            f.as_ref(),
+            "\"PUT /orders/7 HTTP/1.1\" 409 [02/Mar/2026:10:14:05 +0000] 10.0.0.1",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.method, r.status, r.remote.as_ref()),
+            (Method::Put, 409, "10.0.0.1")
+        );
     }
 
     #[test]
