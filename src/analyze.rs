@@ -100,6 +100,28 @@ impl Settings {
         }
     }
 
+    /// The filters in force, as given on the command line.
+    fn filters(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = self.since {
+            out.push(format!("--since {}", timestamp::rfc3339(t)));
+        }
+        if let Some(t) = self.until {
+            out.push(format!("--until {}", timestamp::rfc3339(t)));
+        }
+        if let Some(h) = &self.host {
+            out.push(format!("--host {h}"));
+        }
+        if let Some(p) = &self.path_prefix {
+            out.push(format!("--path-prefix {p}"));
+        }
+        if !self.methods.is_empty() {
+            let names: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
+            out.push(format!("--method {}", names.join(",")));
+        }
+        out
+    }
+
     /// The `--host`, `--path-prefix` and `--method` filters.
     fn keeps(&self, req: &Request<'_>) -> bool {
         if !self.methods.is_empty() && !self.methods.contains(&req.method) {
@@ -584,6 +606,16 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         && warnings.iter().all(|w| w.starts_with("skipped"))
     {
         bail!("no input could be read: {}", warnings.join("; "));
+    }
+
+    // Filters that leave nothing (a --host the log does not record, a range before the
+    // log) make an empty report that looks like a quiet day: say so.
+    let parsed: u64 = accounts.iter().map(|a| a.parsed).sum();
+    if parsed > 0 && accounts.iter().map(|a| a.filtered).sum::<u64>() == parsed {
+        warnings.push(format!(
+            "all {parsed} parsed requests were left out by the filters ({}): nothing is counted",
+            settings.filters().join(", ")
+        ));
     }
 
     // Likewise for clients: a conflicting client the scan missed would have no row.

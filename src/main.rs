@@ -126,8 +126,15 @@ fn settings(input: &InputArgs) -> Result<Settings> {
         log_format: input.log_format.clone(),
         field_map: (!input.fields.is_empty()).then(|| input.fields.join(",")),
         tz_offset_secs: parse_tz(&input.tz)?,
-        host: input.host.clone(),
-        path_prefix: input.path_prefix.clone(),
+        host: match input.host.as_deref().map(str::trim) {
+            Some("") => bail!("--host: give a host name such as api.example.com"),
+            h => h.map(str::to_string),
+        },
+        // Paths as logged start at the root: `api/v1` means `/api/v1`.
+        path_prefix: input.path_prefix.as_deref().map(|p| match p.starts_with('/') {
+            true => p.to_string(),
+            false => format!("/{p}"),
+        }),
         methods: input
             .methods
             .iter()

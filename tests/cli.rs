@@ -1030,3 +1030,35 @@ fn a_byte_order_mark_is_not_part_of_the_first_line() {
         assert_eq!(r[k], plain[k], "{k}");
     }
 }
+
+/// Filters that leave nothing say so (a quiet report is not a quiet day); a path prefix
+/// without its leading slash means the path from the root; an empty --host is refused.
+#[test]
+fn filters_that_leave_nothing_are_named() {
+    let demo = fixture("demo/access.log");
+    let d = demo.to_str().unwrap();
+    let r = json(&[d, "--host", "api.example.com"]);
+    assert_eq!(r["totals"]["requests"], 0);
+    assert_eq!(r["inputs"][0]["filtered"], 3806);
+    let warned: Vec<&str> = (r["warnings"].as_array().unwrap().iter())
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "all 3806 parsed requests were left out by the filters (--host api.example.com): nothing is counted"
+        ]
+    );
+    // `grep -c '"[A-Z]* /api/v1/orders' access.log`
+    let with_slash = json(&[d, "--path-prefix", "/api/v1/orders"]);
+    let without = json(&[d, "--path-prefix", "api/v1/orders"]);
+    assert_eq!(with_slash["totals"]["requests"], 1260);
+    assert_eq!(without["totals"], with_slash["totals"]);
+    assert!(without["warnings"].as_array().unwrap().is_empty());
+    why409()
+        .arg(&demo)
+        .args(["--host", " "])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--host: give a host name"));
+}

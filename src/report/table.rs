@@ -392,7 +392,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 i.parsed,
                 i.skipped,
                 if i.filtered > 0 {
-                    format!(", {} outside the time filter", i.filtered)
+                    format!(", {} left out by the filters", i.filtered)
                 } else {
                     String::new()
                 }
