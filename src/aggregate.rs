@@ -353,6 +353,8 @@ pub struct ClientIndex {
     short: FxHashMap<u128, u32>,
     long: FxHashMap<String, u32>,
     names: Vec<String>,
+    /// Conflicts on which the `--client` key was missing, so the address named the client.
+    pub by_address: u64,
 }
 
 impl ClientIndex {
@@ -378,6 +380,7 @@ impl ClientIndex {
         for n in &other.names {
             self.insert(n);
         }
+        self.by_address += other.by_address;
     }
 
     /// The number of `name`, if it is a client with conflicts.

@@ -618,6 +618,16 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         ));
     }
 
+    // A --client key the log lacks names clients by address without a word otherwise.
+    if clients.by_address > 0 {
+        warnings.push(format!(
+            "--client {}: {} of {} conflicts have no such value in the log; their clients are named by address",
+            settings.client.flag(),
+            clients.by_address,
+            tally.totals.conflicts
+        ));
+    }
+
     // Likewise for clients: a conflicting client the scan missed would have no row.
     let numbered: u64 = tally.clients.iter().map(|c| c.conflicts).sum();
     if numbered != tally.totals.conflicts {
@@ -959,6 +969,8 @@ fn scan<'a>(
         let mut full = Request::default();
         cx_full.directive = cx.directive;
         if read_line(fmt, line, &mut cx_full, settings, &mut full) == Ok(true) {
+            let chosen = settings.client.chosen(&full, line, fmt);
+            clients.by_address += chosen.is_none() as u64;
             clients.insert(&settings.client.of(&full, line, fmt));
         }
     };

@@ -45,6 +45,21 @@ impl std::str::FromStr for ClientKey {
 impl ClientKey {
     /// The client of `r`, parsed from `line` by `format`.
     pub fn of<'a>(&self, r: &Request<'a>, line: &'a [u8], format: &dyn Format) -> Text<'a> {
+        match self.chosen(r, line, format) {
+            Some(c) => c,
+            None if r.remote.is_empty() => Cow::Borrowed("-"),
+            None => r.remote.clone(),
+        }
+    }
+
+    /// The chosen key's own value on this line, if it is there (`of` falls back to the
+    /// address when it is not); the address itself is never chosen.
+    pub fn chosen<'a>(
+        &self,
+        r: &Request<'a>,
+        line: &'a [u8],
+        format: &dyn Format,
+    ) -> Option<Text<'a>> {
         let chosen: Option<Text<'a>> = match self {
             ClientKey::Ip => None,
             ClientKey::Xff => r.xff.as_ref().and_then(|x| {
@@ -59,15 +74,18 @@ impl ClientKey {
             ClientKey::User => r.user.clone(),
             ClientKey::Header(name) => format.field(line, name),
         };
-        match chosen {
-            Some(c) if !c.is_empty() && c != "-" => c,
-            _ => {
-                if r.remote.is_empty() {
-                    Cow::Borrowed("-")
-                } else {
-                    r.remote.clone()
-                }
-            }
+        chosen.filter(|c| !c.is_empty() && c != "-")
+    }
+
+    /// What the key is called on the command line.
+    pub fn flag(&self) -> String {
+        match self {
+            ClientKey::Ip => "ip".into(),
+            ClientKey::Xff => "xff".into(),
+            ClientKey::ApiKey => "api-key".into(),
+            ClientKey::Consumer => "consumer".into(),
+            ClientKey::User => "user".into(),
+            ClientKey::Header(name) => format!("header:{name}"),
         }
     }
 }

@@ -1062,3 +1062,21 @@ fn filters_that_leave_nothing_are_named() {
         .code(2)
         .stderr(predicate::str::contains("--host: give a host name"));
 }
+
+/// A --client key the log does not record falls back to the address, and says so with
+/// how many conflicts it concerns (the demo is a combined log: no API key on any line).
+#[test]
+fn a_client_key_the_log_lacks_is_named_in_a_warning() {
+    let d = fixture("demo/access.log");
+    let r = json(&[d.to_str().unwrap(), "--client", "api-key"]);
+    assert_eq!(
+        r["warnings"],
+        serde_json::json!([
+            "--client api-key: 193 of 193 conflicts have no such value in the log; their clients are named by address"
+        ])
+    );
+    assert_eq!(r["clients"][0]["client"], "198.51.100.41");
+    let by_ip = json(&[d.to_str().unwrap()]);
+    assert!(by_ip["warnings"].as_array().unwrap().is_empty());
+    assert_eq!(r["clients"], by_ip["clients"]);
+}
