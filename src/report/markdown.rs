@@ -9,6 +9,29 @@ fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The longest run of backticks in `s`.
+fn backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `s` as inline code: delimited by more backticks than it holds in a row (a path with a
+/// backtick closed a one-backtick span early), padded when it starts or ends with one.
+fn code(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    let fence = "`".repeat(backtick_run(&s) + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// Inline code in a table cell: pipes escaped as GitHub's tables want, inside code too.
+fn cell(s: &str) -> String {
+    code(&esc(s))
+}
+
 fn pct(r: f64) -> String {
     format!("{:.2}%", r * 100.0)
 }
@@ -23,12 +46,16 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for i in &r.inputs {
         writeln!(
             out,
-            "- **Input:** `{}` ({}): {} lines, {} parsed, {} skipped",
-            i.path, i.format, i.lines, i.parsed, i.skipped
+            "- **Input:** {} ({}): {} lines, {} parsed, {} skipped",
+            code(&i.path),
+            i.format,
+            i.lines,
+            i.parsed,
+            i.skipped
         )?;
     }
     if !r.name_positions.is_empty() {
-        let shown: Vec<String> = r.name_positions.iter().map(|n| format!("`{n}`")).collect();
+        let shown: Vec<String> = r.name_positions.iter().map(|n| code(n)).collect();
         writeln!(
             out,
             "- **Names:** {} (more than {} distinct words there)",
@@ -75,9 +102,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         for f in &r.findings {
             writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} | {} → {} | {:.2} | {} |",
+                "| {} | {} | {} | {} | {} | {} → {} | {:.2} | {} |",
                 f.cause,
-                esc(f.instance.as_deref().unwrap_or(&f.template)),
+                cell(f.instance.as_deref().unwrap_or(&f.template)),
                 serde_json::to_value(f.scope)
                     .ok()
                     .and_then(|v| v.as_str().map(String::from))
@@ -94,14 +121,17 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         for f in &r.findings {
             writeln!(
                 out,
-                "### {} on `{}`\n",
+                "### {} on {}\n",
                 f.cause,
-                f.instance.as_deref().unwrap_or(&f.template)
+                code(f.instance.as_deref().unwrap_or(&f.template))
             )?;
             writeln!(out, "{}\n", f.summary)?;
             writeln!(out, "**What to change:** {}\n", f.advice)?;
             if !f.evidence.is_empty() {
-                writeln!(out, "```text")?;
+                // A fence longer than any run of backticks in the lines it holds.
+                let longest = (f.evidence.iter()).map(|e| backtick_run(&e.text)).max();
+                let fence = "`".repeat(longest.unwrap_or(0).max(2) + 1);
+                writeln!(out, "{fence}text")?;
                 for e in &f.evidence {
                     let path = r
                         .inputs
@@ -109,7 +139,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                         .map_or("?", |i| i.path.as_str());
                     writeln!(out, "{path}:{}: {}", e.line, e.text)?;
                 }
-                writeln!(out, "```\n")?;
+                writeln!(out, "{fence}\n")?;
             }
         }
     }
@@ -123,15 +153,15 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for x in &r.resources {
         writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} | {} | `{}` |",
-            esc(&x.template),
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&x.template),
             x.requests,
             x.writes,
             x.conflicts,
             pct(x.conflict_rate),
             x.clients,
             x.instances,
-            esc(&x.top_instance)
+            cell(&x.top_instance)
         )?;
     }
     writeln!(out, "\n## Top instances\n")?;
@@ -143,8 +173,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for x in &r.instances {
         writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} |",
-            esc(&x.instance),
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&x.instance),
             x.requests,
             x.conflicts,
             x.clients,
@@ -158,8 +188,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for x in &r.clients {
         writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} |",
-            esc(&x.client),
+            "| {} | {} | {} | {} | {} |",
+            cell(&x.client),
             x.requests,
             x.conflicts,
             pct(x.conflict_rate),
@@ -189,4 +219,22 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inline code holds any text: more backticks than it has in a row, padding when it
+    /// starts or ends with one, pipes escaped in table cells.
+    #[test]
+    fn code_spans_hold_backticks_and_pipes() {
+        assert_eq!(code("/orders/{id}"), "`/orders/{id}`");
+        assert_eq!(code("/a/`x`/7"), "``/a/`x`/7``");
+        assert_eq!(code("`x``"), "``` `x`` ```");
+        assert_eq!(code("a\nb"), "`a b`");
+        assert_eq!(cell("/a|b"), "`/a\\|b`");
+        assert_eq!(backtick_run("a```b`"), 3);
+        assert_eq!(backtick_run(""), 0);
+    }
 }
