@@ -270,14 +270,14 @@ fn analyse(cli: Cli) -> Result<i32> {
     let (mut out, to_terminal) = sink(&cli.report.out)?;
     match cli.report.output {
         Output::Json => report::json::render(&report, &mut out)?,
-        Output::Markdown => report::markdown::render(&report, &mut out)?,
+        Output::Markdown => report::markdown::render(&report.visible(), &mut out)?,
         Output::Table => {
             let style = table::Style {
                 width: table_width(to_terminal),
                 color: use_color(cli.report.color, to_terminal),
                 ..Default::default()
             };
-            table::render(&report, &style, &mut out)?
+            table::render(&report.visible(), &style, &mut out)?
         }
     }
     out.flush()?;

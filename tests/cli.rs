@@ -1080,3 +1080,30 @@ fn a_client_key_the_log_lacks_is_named_in_a_warning() {
     assert!(by_ip["warnings"].as_array().unwrap().is_empty());
     assert_eq!(r["clients"], by_ip["clients"]);
 }
+
+/// A control character logged in a path or user agent (an ESC that clears the screen)
+/// is shown as an escape in tables, Markdown and explain, and kept as text in JSON.
+#[test]
+fn control_characters_from_a_log_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("esc.log");
+    let line = |i: u32| {
+        format!(
+            "10.0.0.{i} - - [02/Mar/2026:09:00:0{i} +0000] \"PUT /orders/\x1b[2J HTTP/1.1\" 409 5 \"-\" \"evil\x1b]0;x\x07\"\n"
+        )
+    };
+    std::fs::write(&p, (1..=6).map(line).collect::<String>()).unwrap();
+    for args in [
+        vec!["--color", "never"],
+        vec!["--output", "markdown"],
+        vec!["explain", "--instance", "/orders/\x1b[2J"],
+    ] {
+        let out = why409().args(&args).arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{args:?}");
+        assert!(text.contains("/orders/\\x1b[2J"), "{args:?}: {text}");
+    }
+    let r = json(&[p.to_str().unwrap()]);
+    assert_eq!(r["instances"][0]["instance"], "/orders/\x1b[2J");
+}

@@ -2,6 +2,7 @@
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
 use super::table::{Fit, Style, fit, para, right, table};
+use super::visible;
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -104,6 +105,15 @@ pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
 }
 
 pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    // Texts from the logs, made safe for a terminal (see `report::visible`).
+    let mut e = e.clone();
+    e.instance = visible(&e.instance);
+    e.template = e.template.as_deref().map(visible);
+    e.findings.iter_mut().for_each(|f| *f = visible(f));
+    e.events
+        .iter_mut()
+        .for_each(|ev| ev.client = visible(&ev.client));
+    let e = &e;
     if e.events.is_empty() {
         writeln!(out, "No requests on {} in these logs.", e.instance)?;
         return Ok(());

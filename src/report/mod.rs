@@ -161,6 +161,65 @@ pub struct Evidence {
     pub text: String,
 }
 
+/// `s` as a terminal or a rendered page can show it: each control character as an escape
+/// (`\x1b`; an ESC in a logged path or user agent could clear the screen, retitle the
+/// window or forge colours), tabs as spaces. JSON escapes them itself and keeps the text.
+pub fn visible(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\t' => out.push(' '),
+            // Control characters are C0, DEL and C1: all under 0x100.
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Report {
+    /// The report with every text from the logs made `visible`, for the table and
+    /// Markdown renderers.
+    pub fn visible(&self) -> Report {
+        let mut r = self.clone();
+        let each = |v: &mut Vec<String>| v.iter_mut().for_each(|x| *x = visible(x));
+        for i in &mut r.inputs {
+            i.path = visible(&i.path);
+            for e in &mut i.skip_examples {
+                e.text = visible(&e.text);
+            }
+        }
+        each(&mut r.name_positions);
+        each(&mut r.warnings);
+        for x in &mut r.resources {
+            x.template = visible(&x.template);
+            x.top_instance = visible(&x.top_instance);
+        }
+        for x in &mut r.instances {
+            x.instance = visible(&x.instance);
+            x.template = visible(&x.template);
+        }
+        for x in &mut r.clients {
+            x.client = visible(&x.client);
+        }
+        for f in &mut r.findings {
+            f.template = visible(&f.template);
+            f.instance = f.instance.as_deref().map(visible);
+            each(&mut f.instances);
+            each(&mut f.clients);
+            f.summary = visible(&f.summary);
+            f.advice = visible(&f.advice);
+            for e in &mut f.evidence {
+                e.text = visible(&e.text);
+            }
+        }
+        r
+    }
+}
+
 /// Keeps the first `top` of `v` by `key` (a total order), sorted: the rest are cut off
 /// before the sort, so only the rows shown are ordered.
 fn keep_top<T, K: Ord>(v: &mut Vec<T>, top: usize, mut key: impl FnMut(&T) -> K) {
@@ -450,6 +509,14 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Control characters from a log never reach a terminal as they are.
+    #[test]
+    fn visible_escapes_control_characters() {
+        assert_eq!(visible("/orders/7"), "/orders/7");
+        assert_eq!(visible("/o/\x1b[2J"), "/o/\\x1b[2J");
+        assert_eq!(visible("a\tb\u{7f}\u{85}\0é"), "a b\\x7f\\x85\\x00é");
+    }
 
     /// The top rows, most first and ties by name, whether the list is longer than the top
     /// or not.
