@@ -969,9 +969,14 @@ fn scan<'a>(
         let mut full = Request::default();
         cx_full.directive = cx.directive;
         if read_line(fmt, line, &mut cx_full, settings, &mut full) == Ok(true) {
-            let chosen = settings.client.chosen(&full, line, fmt);
-            clients.by_address += chosen.is_none() as u64;
-            clients.insert(&settings.client.of(&full, line, fmt));
+            let name = match settings.client.chosen(&full, line, fmt) {
+                Some(name) => name,
+                None => {
+                    clients.by_address += 1;
+                    settings.client.of(&full, line, fmt)
+                }
+            };
+            clients.insert(&name);
         }
     };
     if fmt.status_in_raw_line() {
