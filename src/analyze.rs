@@ -973,7 +973,7 @@ fn scan<'a>(
                 Some(name) => name,
                 None => {
                     clients.by_address += 1;
-                    settings.client.of(&full, line, fmt)
+                    ClientKey::Ip.of(&full, line, fmt)
                 }
             };
             clients.insert(&name);

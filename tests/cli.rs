@@ -200,27 +200,40 @@ fn random_bytes_name_the_formats_tried_and_quote_line_one() {
     );
 }
 
+/// An empty file, or one of blank lines only, is an empty report (exit 0), its blank
+/// lines counted as skipped.
 #[test]
 fn empty_file_gives_an_empty_report_and_exit_0() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("empty.log");
-    std::fs::write(&p, b"").unwrap();
-    let out = why409()
-        .arg(&p)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["inputs"][0]["lines"], 0);
-    assert_eq!(r["inputs"][0]["format"], "empty");
-    assert_eq!(r["totals"]["requests"], 0);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+    for (name, text, lines) in [
+        ("empty.log", &b""[..], 0),
+        ("blank.log", b"\n  \n\t\r\n", 3),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let out = why409()
+            .arg(&p)
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let input = &r["inputs"][0];
+        assert_eq!(input["lines"], lines, "{name}");
+        assert_eq!(input["skipped"], lines, "{name}");
+        assert_eq!(
+            input["skip_reasons"]["blank_line"].as_u64().unwrap_or(0),
+            lines,
+            "{name}"
+        );
+        assert_eq!(input["format"], "empty");
+        assert_eq!(r["totals"]["requests"], 0);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+    }
 }
 
 /// A log that opens with more blank lines than format detection samples is still read
-/// whole (it was called empty and its requests dropped); a file of blank lines only is
-/// empty, its lines counted as skipped blank lines.
+/// whole (it was called empty and its requests dropped).
 #[test]
 fn leading_blank_lines_are_skipped_not_taken_for_an_empty_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,22 +250,6 @@ fn leading_blank_lines_are_skipped_not_taken_for_an_empty_file() {
     assert_eq!(input["parsed"], plain["inputs"][0]["parsed"]);
     assert_eq!(r["totals"], plain["totals"]);
     assert_eq!(r["findings"].as_array().unwrap().len(), 8);
-
-    let blank = dir.path().join("blank.log");
-    std::fs::write(&blank, b"\n  \n\t\r\n").unwrap();
-    let out = why409()
-        .arg(&blank)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let input = &r["inputs"][0];
-    assert_eq!(input["format"], "empty");
-    assert_eq!(input["lines"], 3);
-    assert_eq!(input["skipped"], 3);
-    assert_eq!(input["skip_reasons"]["blank_line"], 3);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
 }
 
 /// A log that opens with lines of something else (a banner) is detected from its middle,

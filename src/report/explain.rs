@@ -105,29 +105,21 @@ pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
 }
 
 pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    // Texts from the logs, made safe for a terminal (see `report::visible`).
-    let mut e = e.clone();
-    e.instance = visible(&e.instance);
-    e.template = e.template.as_deref().map(visible);
-    e.findings.iter_mut().for_each(|f| *f = visible(f));
-    e.events
-        .iter_mut()
-        .for_each(|ev| ev.client = visible(&ev.client));
-    let e = &e;
+    // Texts from the logs are shown `visible` (a logged ESC would reach the terminal).
+    let instance = visible(&e.instance);
     if e.events.is_empty() {
-        writeln!(out, "No requests on {} in these logs.", e.instance)?;
+        writeln!(out, "No requests on {instance} in these logs.")?;
         return Ok(());
     }
     writeln!(
         out,
-        "{} ({}): {} requests, {} conflicts",
-        e.instance,
-        e.template.as_deref().unwrap_or("?"),
+        "{instance} ({}): {} requests, {} conflicts",
+        visible(e.template.as_deref().unwrap_or("?")),
         e.requests,
         e.conflicts
     )?;
     for f in &e.findings {
-        para(out, style, "  ", &format!("finding: {f}"))?;
+        para(out, style, "  ", &format!("finding: {}", visible(f)))?;
     }
     let mut t = table(
         style,
@@ -150,7 +142,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         }
         t.add_row(vec![
             Cell::new(ev.start.replace('T', " ").trim_end_matches('Z')),
-            Cell::new(&ev.client),
+            Cell::new(visible(&ev.client)),
             Cell::new(ev.method),
             status,
             Cell::new(

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 pub const SCHEMA: &str = "why409.report/v1";
 
@@ -173,7 +174,9 @@ pub fn visible(s: &str) -> String {
         match c {
             '\t' => out.push(' '),
             // Control characters are C0, DEL and C1: all under 0x100.
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
             c => out.push(c),
         }
     }
