@@ -168,9 +168,16 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
+    /// Tables for a terminal.
     Table,
+    /// The `why409.report/v1` report, every field (for scripts and scheduled runs).
     Json,
+    /// The sections of the tables, every finding with its evidence, for tickets and wikis.
     Markdown,
+    /// One self-contained page (no script, nothing fetched) with a timeline chart.
+    Html,
+    /// Every table's rows in one file, the first column naming the table.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -271,6 +271,8 @@ fn analyse(cli: Cli) -> Result<i32> {
     match cli.report.output {
         Output::Json => report::json::render(&report, &mut out)?,
         Output::Markdown => report::markdown::render(&report.visible(), &mut out)?,
+        Output::Html => report::html::render(&report.visible(), &mut out)?,
+        Output::Csv => report::csv::render(&report, &mut out)?,
         Output::Table => {
             let style = table::Style {
                 width: table_width(to_terminal),

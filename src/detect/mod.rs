@@ -34,12 +34,32 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The name the JSON report gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Incident => "incident",
+            Severity::Info => "info",
+        }
+    }
+}
+
 /// Whether a finding is about one instance or a whole route template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Instance,
     Template,
+}
+
+impl Scope {
+    /// The name the JSON report gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Instance => "instance",
+            Scope::Template => "template",
+        }
+    }
 }
 
 /// A reference to one event of one instance's timeline.

@@ -1,7 +1,7 @@
 //! Markdown renderer: the same sections as the terminal tables, for postmortems and
 //! scheduled reports pasted into tickets or wikis.
 
-use super::{Report, ShownWindow};
+use super::{Report, ShownWindow, percent};
 use crate::timestamp::human_span;
 use std::io::{self, Write};
 
@@ -30,10 +30,6 @@ fn code(s: &str) -> String {
 /// Inline code in a table cell: pipes escaped as GitHub's tables want, inside code too.
 fn cell(s: &str) -> String {
     code(&esc(s))
-}
-
-fn pct(r: f64) -> String {
-    format!("{:.2}%", r * 100.0)
 }
 
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -75,7 +71,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         r.totals.requests,
         r.totals.writes,
         r.totals.conflicts,
-        pct(r.totals.conflict_rate),
+        percent(r.totals.conflict_rate),
         by_status.join(", ")
     )?;
     // A report read later (a wiki page, a ticket) keeps what stderr said when it was made.
@@ -105,10 +101,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "| {} | {} | {} | {} | {} | {} → {} | {:.2} | {} |",
                 f.cause,
                 cell(f.instance.as_deref().unwrap_or(&f.template)),
-                serde_json::to_value(f.scope)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
+                f.scope.name(),
                 f.conflicts,
                 f.client_count,
                 f.start,
@@ -158,7 +151,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             x.requests,
             x.writes,
             x.conflicts,
-            pct(x.conflict_rate),
+            percent(x.conflict_rate),
             x.clients,
             x.instances,
             cell(&x.top_instance)
@@ -192,7 +185,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&x.client),
             x.requests,
             x.conflicts,
-            pct(x.conflict_rate),
+            percent(x.conflict_rate),
             x.templates
         )?;
     }

@@ -3,7 +3,9 @@
 //! `Report::build` turns an `Analysis` into plain data: sorted, truncated to `--top`, times in
 //! RFC 3339 UTC. Renderers only lay that data out; none of them computes anything new.
 
+pub mod csv;
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod table;
@@ -231,6 +233,31 @@ fn keep_top<T, K: Ord>(v: &mut Vec<T>, top: usize, mut key: impl FnMut(&T) -> K)
         v.truncate(top);
     }
     v.sort_unstable_by_key(key);
+}
+
+/// A rate as people read it: `0.012345` is `1.23%`.
+pub fn percent(r: f64) -> String {
+    format!("{:.2}%", r * 100.0)
+}
+
+/// An RFC 3339 time as tables show it (their heading says UTC):
+/// `2026-03-02T09:14:05Z` → `2026-03-02 09:14:05`.
+pub fn short_time(s: &str) -> String {
+    s.replace('T', " ").trim_end_matches('Z').to_string()
+}
+
+/// When a finding happened, short: one time, or its start and end, the end as a time only
+/// on the same day.
+pub fn when(f: &FindingReport) -> String {
+    let (s, e) = (short_time(&f.start), short_time(&f.end));
+    if s == e {
+        return s;
+    }
+    if s.len() >= 10 && e.len() >= 10 && s[..10] == e[..10] {
+        format!("{s} → {}", &e[11..])
+    } else {
+        format!("{s} → {e}")
+    }
 }
 
 fn rate(n: u64, d: u64) -> f64 {

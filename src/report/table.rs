@@ -4,7 +4,7 @@
 //! The caller decides the width and whether to colour (TTY and no `NO_COLOR`); this module
 //! never looks at the terminal itself.
 
-use super::{FindingReport, Report, ShownWindow};
+use super::{FindingReport, Report, ShownWindow, percent, short_time, when};
 use crate::timestamp::human_span;
 use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
@@ -154,10 +154,6 @@ fn set(t: &mut Table, col: usize, c: ColumnConstraint) {
     }
 }
 
-fn pct(r: f64) -> String {
-    format!("{:.2}%", r * 100.0)
-}
-
 /// Writes `text` wrapped at the style's width (if any), each line after the first indented
 /// like the first.
 pub(super) fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str) -> io::Result<()> {
@@ -205,25 +201,6 @@ fn wrap(text: &str, width: Option<u16>, first: &str, hang: &str) -> Vec<String> 
     lines
 }
 
-/// `2026-03-02T09:14:05Z` → `2026-03-02 09:14:05`
-fn short_time(s: &str) -> String {
-    s.replace('T', " ").trim_end_matches('Z').to_string()
-}
-
-fn when(f: &FindingReport) -> String {
-    let (s, e) = (short_time(&f.start), short_time(&f.end));
-    if s == e {
-        return s;
-    }
-    // Same day: show the end as a time only.
-    if s.len() >= 10 && e.len() >= 10 && s[..10] == e[..10] {
-        format!("{s} → {}", &e[11..])
-    } else {
-        format!("{s} → {e}")
-    }
-}
-
-/// The first sentence of the advice, for the table.
 /// The advice's first clause (up to `.`, `;` or `:`), at most `SHORT_ADVICE` characters cut
 /// at a word, for the table; the evidence section prints it in full.
 fn short_advice(a: &str) -> String {
@@ -294,11 +271,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             t.add_row(vec![
                 cause,
                 Cell::new(f.instance.as_deref().unwrap_or(&f.template)),
-                Cell::new(if f.scope == crate::detect::Scope::Instance {
-                    "instance"
-                } else {
-                    "template"
-                }),
+                Cell::new(f.scope.name()),
                 Cell::new(f.conflicts),
                 Cell::new(f.client_count),
                 Cell::new(when(f)),
@@ -432,7 +405,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         Cell::new(format!(
             "{} = {} of requests ({})",
             r.totals.conflicts,
-            pct(r.totals.conflict_rate),
+            percent(r.totals.conflict_rate),
             by.join(", ")
         )),
     ]);
@@ -459,7 +432,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 Cell::new(x.requests),
                 Cell::new(x.writes),
                 Cell::new(x.conflicts),
-                Cell::new(pct(x.conflict_rate)),
+                Cell::new(percent(x.conflict_rate)),
                 Cell::new(x.clients),
                 Cell::new(x.instances),
                 Cell::new(&x.top_instance),
@@ -528,7 +501,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 Cell::new(&x.client),
                 Cell::new(x.requests),
                 Cell::new(x.conflicts),
-                Cell::new(pct(x.conflict_rate)),
+                Cell::new(percent(x.conflict_rate)),
                 Cell::new(x.templates),
             ]);
         }

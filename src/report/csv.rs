@@ -1,0 +1,176 @@
+//! CSV renderer: every row of the report's tables in one file, for spreadsheets and
+//! scripts (`duckdb -c "SELECT * FROM 'r.csv' WHERE section = 'client'"`).
+//!
+//! One header for all rows; the first column names the table a row is from, and each row
+//! fills the columns that table has (the rest are empty):
+//!
+//! | section | one row per | columns filled |
+//! |---|---|---|
+//! | `input` | input | name (path), lines, parsed, skipped |
+//! | `total` | report | start, end (the period), requests, writes, conflicts, conflict_rate |
+//! | `finding` | finding, ranked | name (instance, or template), template, start, end, conflicts, clients, instances, cause, severity, confidence, summary, advice |
+//! | `resource` | top template | name, template, requests, writes, conflicts, conflict_rate, clients, instances |
+//! | `instance` | top instance | name, template, start, end (first and last conflict), requests, conflicts, clients |
+//! | `client` | top client | name, requests, conflicts, conflict_rate, templates |
+//! | `window` | timeline window, every one | start, requests, conflicts |
+//!
+//! Texts from the logs are kept as they are (quoted where CSV needs it), except that a name
+//! a spreadsheet would run as a formula (`=`, `+`, `@`, or `-` and more) gets a leading `'`.
+
+use super::Report;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+/// One row; `None` is an empty cell.
+#[derive(Debug, Default, Serialize)]
+struct Row<'a> {
+    section: &'static str,
+    rank: Option<usize>,
+    name: Cow<'a, str>,
+    template: Option<Cow<'a, str>>,
+    start: Option<&'a str>,
+    end: Option<&'a str>,
+    lines: Option<u64>,
+    parsed: Option<u64>,
+    skipped: Option<u64>,
+    requests: Option<u64>,
+    writes: Option<u64>,
+    conflicts: Option<u64>,
+    conflict_rate: Option<f64>,
+    clients: Option<u64>,
+    instances: Option<u64>,
+    templates: Option<u64>,
+    cause: Option<&'static str>,
+    severity: Option<&'static str>,
+    confidence: Option<f64>,
+    summary: Option<&'a str>,
+    advice: Option<&'a str>,
+}
+
+/// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
+/// `-` with more after it; a lone `-` is a log's "none") would start a formula.
+fn cell(s: &str) -> Cow<'_, str> {
+    let risky = matches!(
+        s.as_bytes(),
+        [b'=' | b'+' | b'@' | b'\t' | b'\r', ..] | [b'-', _, ..]
+    );
+    if risky {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut put = |row: Row<'_>| w.serialize(row).map_err(io::Error::other);
+    for i in &r.inputs {
+        put(Row {
+            section: "input",
+            name: cell(&i.path),
+            lines: Some(i.lines),
+            parsed: Some(i.parsed),
+            skipped: Some(i.skipped),
+            ..Row::default()
+        })?;
+    }
+    put(Row {
+        section: "total",
+        start: r.period.start.as_deref(),
+        end: r.period.end.as_deref(),
+        requests: Some(r.totals.requests),
+        writes: Some(r.totals.writes),
+        conflicts: Some(r.totals.conflicts),
+        conflict_rate: Some(r.totals.conflict_rate),
+        ..Row::default()
+    })?;
+    for (k, f) in r.findings.iter().enumerate() {
+        put(Row {
+            section: "finding",
+            rank: Some(k + 1),
+            name: cell(f.instance.as_deref().unwrap_or(&f.template)),
+            template: Some(cell(&f.template)),
+            start: Some(&f.start),
+            end: Some(&f.end),
+            conflicts: Some(f.conflicts),
+            clients: Some(f.client_count),
+            instances: Some(f.instance_count),
+            cause: Some(f.cause),
+            severity: Some(f.severity.name()),
+            confidence: Some(f.confidence),
+            summary: Some(&f.summary),
+            advice: Some(&f.advice),
+            ..Row::default()
+        })?;
+    }
+    for (k, x) in r.resources.iter().enumerate() {
+        put(Row {
+            section: "resource",
+            rank: Some(k + 1),
+            name: cell(&x.template),
+            template: Some(cell(&x.template)),
+            requests: Some(x.requests),
+            writes: Some(x.writes),
+            conflicts: Some(x.conflicts),
+            conflict_rate: Some(x.conflict_rate),
+            clients: Some(x.clients),
+            instances: Some(x.instances),
+            ..Row::default()
+        })?;
+    }
+    for (k, x) in r.instances.iter().enumerate() {
+        put(Row {
+            section: "instance",
+            rank: Some(k + 1),
+            name: cell(&x.instance),
+            template: Some(cell(&x.template)),
+            start: Some(&x.first_conflict),
+            end: Some(&x.last_conflict),
+            requests: Some(x.requests),
+            conflicts: Some(x.conflicts),
+            clients: Some(x.clients),
+            ..Row::default()
+        })?;
+    }
+    for (k, x) in r.clients.iter().enumerate() {
+        put(Row {
+            section: "client",
+            rank: Some(k + 1),
+            name: cell(&x.client),
+            requests: Some(x.requests),
+            conflicts: Some(x.conflicts),
+            conflict_rate: Some(x.conflict_rate),
+            templates: Some(x.templates),
+            ..Row::default()
+        })?;
+    }
+    for (k, x) in r.timeline.iter().enumerate() {
+        put(Row {
+            section: "window",
+            rank: Some(k + 1),
+            start: Some(&x.start),
+            requests: Some(x.requests),
+            conflicts: Some(x.conflicts),
+            ..Row::default()
+        })?;
+    }
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_would_be_formulas_are_quoted() {
+        assert_eq!(cell("/orders/7"), "/orders/7");
+        assert_eq!(cell("-"), "-");
+        assert_eq!(cell("2001:db8::1"), "2001:db8::1");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("-2+3"), "'-2+3");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell(""), "");
+    }
+}
