@@ -36,6 +36,31 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Compare two JSON reports (yesterday's and today's scheduled run; the hour before a
+    /// release and the hour after): the findings that are new, still there or gone, the
+    /// totals, and the resources and clients whose conflicts changed most.
+    Diff {
+        /// The earlier report (made with --output json).
+        before: PathBuf,
+        /// The later report.
+        after: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffOutput::Table)]
+        output: DiffOutput,
+        /// Write the output to FILE instead of stdout.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Rows in the resources and clients tables.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: usize,
+        /// Exit with status 1 when the later report has findings the earlier one has not:
+        /// of incident severity (new-incident) or any (new-finding).
+        #[arg(long, value_enum, value_name = "RULE")]
+        fail_on: Option<DiffFailOn>,
+        /// When to use colour: auto (a terminal without NO_COLOR), always, never.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
     /// List the supported log formats, each with a sample line.
     Formats,
 }
@@ -184,6 +209,19 @@ pub enum Output {
 pub enum ExplainOutput {
     Table,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffOutput {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFailOn {
+    NewIncident,
+    NewFinding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,7 +7,9 @@ use clap::Parser;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use why409::analyze::{self, Settings, Window};
-use why409::cli::{Cli, ColorChoice, Command, ExplainOutput, InputArgs, Output};
+use why409::cli::{
+    Cli, ColorChoice, Command, DiffFailOn, DiffOutput, ExplainOutput, InputArgs, Output,
+};
 use why409::detect::{Severity, Thresholds};
 use why409::report::{self, Report, table};
 use why409::resource::Route;
@@ -50,6 +52,15 @@ fn run() -> Result<i32> {
             out,
             color,
         }) => explain(&input, &instance, output, out, color),
+        Some(Command::Diff {
+            before,
+            after,
+            output,
+            out,
+            top,
+            fail_on,
+            color,
+        }) => diff(&before, &after, output, out, top, fail_on, color),
         None => analyse(cli),
     }
 }
@@ -323,6 +334,39 @@ impl FailRule {
             FailRule::Rate(x) => r.totals.conflict_rate > *x,
         }
     }
+}
+
+fn diff(
+    before: &std::path::Path,
+    after: &std::path::Path,
+    output: DiffOutput,
+    out: Option<PathBuf>,
+    top: usize,
+    fail_on: Option<DiffFailOn>,
+    color: ColorChoice,
+) -> Result<i32> {
+    use report::diff::{Diff, Side};
+    let d = Diff::build(&Side::load(before)?, &Side::load(after)?, top);
+    let (mut w, to_terminal) = sink(&out)?;
+    match output {
+        DiffOutput::Json => report::diff::render_json(&d, &mut w)?,
+        DiffOutput::Markdown => report::diff::render_markdown(&d, &mut w)?,
+        DiffOutput::Table => {
+            let style = table::Style {
+                width: table_width(to_terminal),
+                color: use_color(color, to_terminal),
+                ..Default::default()
+            };
+            report::diff::render_table(&d, &style, &mut w)?
+        }
+    }
+    w.flush()?;
+    let fired = match fail_on {
+        Some(DiffFailOn::NewIncident) => d.new_findings(true) > 0,
+        Some(DiffFailOn::NewFinding) => d.new_findings(false) > 0,
+        None => false,
+    };
+    Ok(if fired { 1 } else { 0 })
 }
 
 fn explain(

@@ -1,5 +1,6 @@
-//! The HTML and CSV reports, run through the binary: the same numbers as the JSON report,
-//! every row and finding there, and texts from the logs that cannot break out of them.
+//! The HTML and CSV reports and `why409 diff`, run through the binary: the same numbers as
+//! the JSON report, every row and finding there, and texts from the logs that cannot break
+//! out of them.
 
 mod common;
 
@@ -176,4 +177,147 @@ fn csv_report_quotes_fields() {
     assert_eq!(&instance[2], "/o/a,\"b\"");
     let client = rows.iter().find(|x| &x[0] == "client").unwrap();
     assert_eq!(&client[2], "'=HYPERLINK(1)");
+}
+
+/// The demo's two half hours: four incidents before 09:30, four after; each side's totals as
+/// its own report has them.
+#[test]
+fn diff_tells_new_findings_from_gone_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = fixture("demo/access.log");
+    let (before, after) = (
+        dir.path().join("before.json"),
+        dir.path().join("after.json"),
+    );
+    for (flag, out) in [("--until", &before), ("--since", &after)] {
+        why409()
+            .arg(&demo)
+            .args([flag, "2026-03-02T09:30:00Z", "--output", "json", "-o"])
+            .arg(out)
+            .assert()
+            .success();
+    }
+    let out = why409()
+        .arg("diff")
+        .args([&before, &after])
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["schema"], "why409.diff/v1");
+    let read = |p: &std::path::Path| -> Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let (b, a) = (read(&before), read(&after));
+    for k in ["requests", "writes", "conflicts"] {
+        assert_eq!(d["totals"][k]["before"], b["totals"][k], "{k}");
+        assert_eq!(d["totals"][k]["after"], a["totals"][k], "{k}");
+    }
+    let causes = |change: &str| -> Vec<&str> {
+        let mut v: Vec<&str> = (d["findings"].as_array().unwrap().iter())
+            .filter(|f| f["change"] == change)
+            .map(|f| f["cause"].as_str().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        causes("new"),
+        [
+            "deploy_regression",
+            "in_progress_conflict",
+            "lock_contention",
+            "state_transition"
+        ]
+    );
+    assert_eq!(
+        causes("gone"),
+        [
+            "duplicate_create",
+            "hot_spot_edit",
+            "retry_storm",
+            "stale_version"
+        ]
+    );
+    assert!(causes("still").is_empty());
+    // Every finding of either report is there once, with its conflicts on its side.
+    let n = |r: &Value| r["findings"].as_array().unwrap().len();
+    assert_eq!(n(&d), n(&b) + n(&a));
+    let first_new = &d["findings"][0];
+    let same = (a["findings"].as_array().unwrap().iter())
+        .find(|f| f["cause"] == first_new["cause"] && f["template"] == first_new["template"])
+        .unwrap();
+    assert_eq!(first_new["conflicts"]["after"], same["conflicts"]);
+    assert_eq!(first_new["conflicts"]["before"], Value::Null);
+    // A resource without conflicts before, from a complete list: 0, not unknown.
+    let carts = (d["resources"].as_array().unwrap().iter())
+        .find(|r| r["name"] == "/api/v1/carts/{id}")
+        .unwrap();
+    assert_eq!(carts["conflicts"]["before"], 0);
+
+    // New incidents fail the run when asked; a report against itself has nothing new.
+    why409()
+        .arg("diff")
+        .args([&before, &after])
+        .args(["--fail-on", "new-incident"])
+        .assert()
+        .code(1);
+    let same = why409()
+        .arg("diff")
+        .args([&after, &after])
+        .args(["--fail-on", "new-finding", "--output", "markdown"])
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    let md = String::from_utf8(same.stdout).unwrap();
+    assert!(md.starts_with("# why409 diff"));
+    assert_eq!(md.matches("| **still** |").count(), n(&a));
+}
+
+#[test]
+fn diff_names_a_file_that_is_not_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = fixture("basic/access.log");
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, r#"{"schema": "why409.report/v9"}"#).unwrap();
+    let out = why409().arg("diff").arg(&log).arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("basic/access.log: not a why409 JSON report"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let report = dir.path().join("r.json");
+    why409()
+        .arg(&log)
+        .args(["--output", "json", "-o"])
+        .arg(&report)
+        .assert()
+        .success();
+    let out = why409()
+        .arg("diff")
+        .arg(&report)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("other.json: a report of schema 'why409.report/v9'"),
+        "{err}"
+    );
+    std::fs::write(&other, "[1, 2]").unwrap();
+    let out = why409()
+        .arg("diff")
+        .arg(&report)
+        .arg(&other)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("other.json: not a why409 JSON report"),
+        "{err}"
+    );
 }

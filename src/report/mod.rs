@@ -4,6 +4,7 @@
 //! RFC 3339 UTC. Renderers only lay that data out; none of them computes anything new.
 
 pub mod csv;
+pub mod diff;
 pub mod explain;
 pub mod html;
 pub mod json;
@@ -40,6 +41,9 @@ pub struct Report {
     /// `names::MAX_LITERAL_CHILDREN` distinct words seen there (see `crate::names`).
     pub name_positions: Vec<String>,
     pub totals: Totals,
+    /// The most rows `resources`, `instances` and `clients` hold (`--top`): a shorter list
+    /// is complete.
+    pub top: usize,
     pub resources: Vec<ResourceRow>,
     pub instances: Vec<InstanceRow>,
     pub clients: Vec<ClientRow>,
@@ -420,6 +424,7 @@ impl Report {
                     .collect(),
                 conflict_rate: rate(t.totals.conflicts, t.totals.requests),
             },
+            top,
             resources,
             instances,
             clients,

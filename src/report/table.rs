@@ -165,7 +165,7 @@ pub(super) fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str)
 
 /// A heading after a blank line; one wider than the terminal goes on at word breaks,
 /// indented (a finding's heading names an instance, which can be long).
-fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
+pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
     writeln!(out)?;
     for line in wrap(text, style.width, "", "   ") {
         if style.color {
