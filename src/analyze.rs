@@ -391,6 +391,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             }
             Err(e) => return Err(e),
         };
+        if let Some(damage) = &inp.damage {
+            warnings.push(format!("{}: {damage}", inp.name));
+        }
         if input::first_text_line(inp.bytes()).is_none() {
             warnings.push(format!("{}: empty, nothing to analyse", inp.name));
             empties.push(inp);

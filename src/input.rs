@@ -20,6 +20,9 @@ pub struct Input {
     /// Whether the user named this file directly (errors are fatal) or it was found inside a
     /// directory (an unreadable or non-log file is skipped with a warning).
     pub explicit: bool,
+    /// Why a compressed input or stream ends early (truncated or corrupt data): its text is
+    /// what decoded before, and the analysis warns.
+    pub damage: Option<String>,
     data: Data,
 }
 
@@ -60,6 +63,7 @@ impl Input {
         Ok(Input {
             name: name.to_string(),
             explicit: true,
+            damage: None,
             data: map_file(&f, name)?,
         })
     }
@@ -239,25 +243,27 @@ const SPOOL_DEPTH: usize = 3;
 const WRITE_PIECE: usize = 256 << 10;
 
 /// Fills `buf` from `r` as far as it goes; returns how many bytes were read (short only at
-/// the end of the stream).
-fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+/// the end of the stream) and the error that ended it early, if one did.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (n, Some(e)),
         }
     }
-    Ok(n)
+    (n, None)
 }
 
 /// Copies `r` into `out`: one thread decodes into large blocks while this one writes them,
-/// so decompression and the copy into the page cache overlap.
-fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<u64> {
+/// so decompression and the copy into the page cache overlap. Returns the bytes copied and
+/// the read (decoding) error that ended the copy early, if one did: what decoded before it
+/// is in `out`. A write error is the `Err`.
+fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<(u64, Option<io::Error>)> {
     use std::sync::mpsc::sync_channel;
-    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(SPOOL_DEPTH);
+    let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize, Option<io::Error>)>(SPOOL_DEPTH);
     let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SPOOL_DEPTH + 1);
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -266,9 +272,9 @@ fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<u64> {
                 let mut buf = empty_rx
                     .try_recv()
                     .unwrap_or_else(|_| vec![0u8; SPOOL_BLOCK]);
-                let res = fill(&mut r, &mut buf);
-                let done = !matches!(res, Ok(n) if n == buf.len());
-                if full_tx.send(res.map(|n| (buf, n))).is_err() || done {
+                let (n, err) = fill(&mut r, &mut buf);
+                let done = err.is_some() || n < buf.len();
+                if full_tx.send((buf, n, err)).is_err() || done {
                     return;
                 }
             }
@@ -276,20 +282,24 @@ fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<u64> {
         // Owned here so an early return (a write error) drops it and unblocks the decoder.
         let full_rx = full_rx;
         let mut total = 0u64;
-        for msg in full_rx.iter() {
-            let (buf, n) = msg?;
+        for (buf, n, err) in full_rx.iter() {
             for piece in buf[..n].chunks(WRITE_PIECE) {
                 out.write_all(piece)?;
             }
             total += n as u64;
+            if err.is_some() {
+                return Ok((total, err));
+            }
             let _ = empty_tx.try_send(buf);
         }
-        Ok(total)
+        Ok((total, None))
     })
 }
 
-/// Decodes `reader` (after sniffing its first bytes) into an unlinked temporary file.
-fn spool(mut reader: impl Read + Send, name: &str) -> Result<Data> {
+/// Decodes `reader` (after sniffing its first bytes) into an unlinked temporary file. When
+/// the data ends early (a `.gz` copied while it was written, a cut download), the text
+/// decoded before is kept and the damage described; when nothing decodes, it is an error.
+fn spool(mut reader: impl Read + Send, name: &str) -> Result<(Data, Option<String>)> {
     let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {
@@ -319,21 +329,30 @@ fn spool(mut reader: impl Read + Send, name: &str) -> Result<Data> {
             &mut tmp,
         ),
     };
-    copied.with_context(|| {
-        format!("{name}: cannot decode (truncated or corrupt compressed data?)")
-    })?;
+    let (decoded, broken) = copied
+        .with_context(|| format!("{name}: cannot write its decoded text to a temporary file"))?;
+    let damage = match broken {
+        None => None,
+        Some(e) if decoded == 0 => {
+            bail!("{name}: cannot decode: {e} (truncated or corrupt compressed data?)")
+        }
+        Some(e) => Some(format!(
+            "cannot decode past byte {decoded} of its text ({e}): truncated or corrupt data; the lines before are analysed, the last one perhaps cut"
+        )),
+    };
     tmp.flush()?;
-    map_file(&tmp, name)
+    Ok((map_file(&tmp, name)?, damage))
 }
 
 /// Opens one expanded path.
 pub fn open(path: &Path, explicit: bool) -> Result<Input> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
-        let data = spool(io::stdin(), "<stdin>")?;
+        let (data, damage) = spool(io::stdin(), "<stdin>")?;
         return Ok(Input {
             name: "-".into(),
             explicit,
+            damage,
             data,
         });
     }
@@ -344,10 +363,11 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
     if !meta.is_file() {
         // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
         // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
-        let data = spool(f, &name)?;
+        let (data, damage) = spool(f, &name)?;
         return Ok(Input {
             name,
             explicit,
+            damage,
             data,
         });
     }
@@ -355,8 +375,8 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
     let n = f
         .read(&mut head)
         .with_context(|| format!("{name}: cannot read"))?;
-    let data = match sniff_compression(&head[..n]) {
-        Compression::None => map_file(&f, &name)?,
+    let (data, damage) = match sniff_compression(&head[..n]) {
+        Compression::None => (map_file(&f, &name)?, None),
         _ => {
             let f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
             spool(f, &name)?
@@ -365,6 +385,7 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
     Ok(Input {
         name,
         explicit,
+        damage,
         data,
     })
 }
@@ -623,6 +644,17 @@ mod tests {
         );
     }
 
+    /// `bytes` as an input read from a stream.
+    fn spooled(bytes: &[u8]) -> Input {
+        let (data, damage) = spool(bytes, "t").unwrap();
+        Input {
+            name: "t".into(),
+            explicit: true,
+            damage,
+            data,
+        }
+    }
+
     #[test]
     fn gzip_and_zstd_are_decoded() {
         use std::io::Write;
@@ -634,20 +666,39 @@ mod tests {
         let mut gz2 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz2.write_all(b"line three\n").unwrap();
         gz.extend(gz2.finish().unwrap());
-        let d = spool(&gz[..], "t.gz").unwrap();
-        let i = Input {
-            name: "t".into(),
-            explicit: true,
-            data: d,
-        };
+        let i = spooled(&gz);
         assert_eq!(i.bytes(), b"line one\nline two\nline three\n");
+        assert_eq!(i.damage, None);
         let z = zstd::encode_all(&text[..], 3).unwrap();
-        let i = Input {
-            name: "t".into(),
-            explicit: true,
-            data: spool(&z[..], "t.zst").unwrap(),
-        };
-        assert_eq!(i.bytes(), text);
+        assert_eq!(spooled(&z).bytes(), text);
+    }
+
+    /// A cut `.gz` (copied while it was written) keeps the text decoded before the cut, as
+    /// `zcat` prints it before its error, and says so; one cut before any text is an error.
+    #[test]
+    fn a_truncated_gzip_keeps_what_decodes() {
+        use std::io::Write;
+        let text: String = (0..20_000)
+            .map(|k| format!("line {k} of a log\n"))
+            .collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let cut = &gz[..gz.len() / 2];
+        let mut zcat = Vec::new();
+        let err = flate2::read::MultiGzDecoder::new(cut).read_to_end(&mut zcat);
+        assert!(err.is_err());
+        let i = spooled(cut);
+        assert!(!i.bytes().is_empty() && text.as_bytes().starts_with(i.bytes()));
+        assert_eq!(i.bytes(), zcat);
+        let damage = i.damage.as_deref().unwrap();
+        let at = format!("cannot decode past byte {} of its text", i.bytes().len());
+        assert!(damage.starts_with(&at), "{damage}");
+        let e = spool(&gz[..12], "t.gz").map(|_| ()).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("t.gz: cannot decode: "),
+            "{e:#}"
+        );
     }
 
     #[test]
@@ -661,11 +712,6 @@ mod tests {
         }
         assert_eq!(sniff_compression(&bz[..4]), Compression::Bzip2);
         assert_eq!(sniff_compression(b"BZh"), Compression::None);
-        let i = Input {
-            name: "t".into(),
-            explicit: true,
-            data: spool(&bz[..], "t.bz2").unwrap(),
-        };
-        assert_eq!(i.bytes(), b"line one\nline two\n");
+        assert_eq!(spooled(&bz).bytes(), b"line one\nline two\n");
     }
 }

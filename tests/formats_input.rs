@@ -123,3 +123,65 @@ fn wrapped_logs_are_detected_and_cut_lines_skipped() {
         );
     }
 }
+
+/// A `.gz` cut short (copied while logrotate compressed it, a download cut off): the lines
+/// that decode are analysed, as `zcat` prints them before its error, and a warning names the
+/// file and where its text stops.
+#[test]
+fn a_truncated_gzip_is_analysed_up_to_the_cut() {
+    use std::io::Read;
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/access.log");
+    let plain = std::fs::read(&demo).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let gz = gz.finish().unwrap();
+    let cut = &gz[..gz.len() * 2 / 3];
+    let mut zcat = Vec::new();
+    assert!(
+        flate2::read::MultiGzDecoder::new(cut)
+            .read_to_end(&mut zcat)
+            .is_err()
+    );
+    let lines = zcat
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log.1.gz");
+    std::fs::write(&p, cut).unwrap();
+    let out = common::why409()
+        .arg(&p)
+        .arg("--output")
+        .arg("json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let said = format!(
+        "why409: {}: cannot decode past byte {} of its text",
+        p.display(),
+        zcat.len()
+    );
+    assert!(stderr.starts_with(&said), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let input = &r["inputs"][0];
+    assert_eq!(input["bytes"], zcat.len() as u64);
+    assert_eq!(input["lines"], lines as u64);
+    assert_eq!(
+        input["parsed"].as_u64().unwrap() + input["skipped"].as_u64().unwrap(),
+        lines as u64
+    );
+    assert!(input["parsed"].as_u64().unwrap() >= lines as u64 - 1);
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot decode past byte")
+    );
+
+    // In a directory beside a whole log, both are read.
+    std::fs::copy(&demo, dir.path().join("access.log")).unwrap();
+    let r = common::report(common::why409().arg(dir.path()));
+    assert_eq!(r["inputs"].as_array().unwrap().len(), 2);
+}
