@@ -7,7 +7,8 @@
 //! with fields added later still read. A report's ranked lists hold its top rows only: a
 //! resource missing from one side is "not listed" there (`null`), never taken for zero;
 //! findings are listed whole, so a finding missing from one side is new or gone. Findings
-//! are the same when their cause, template and instance are.
+//! are the same when their cause, template and instance are (two episodes with one key pair
+//! up in the reports' order).
 
 use super::table::{Fit, Style, fit, heading, para, right, table};
 use super::{percent, short_time, visible};
@@ -247,24 +248,27 @@ impl Diff {
         fn key(f: &SideFinding) -> (&str, &str, Option<&str>) {
             (&f.cause, &f.template, f.instance.as_deref())
         }
-        type Sides<'a> = (Option<&'a SideFinding>, Option<&'a SideFinding>);
+        // A report can hold two findings with one key (two episodes on one instance): the
+        // first of each side pair up, then the second, in the reports' order.
+        type Sides<'a> = (Vec<&'a SideFinding>, Vec<&'a SideFinding>);
         let mut by: BTreeMap<(&str, &str, Option<&str>), Sides<'_>> = BTreeMap::new();
         for f in &before.findings {
-            by.entry(key(f)).or_default().0 = Some(f);
+            by.entry(key(f)).or_default().0.push(f);
         }
         for f in &after.findings {
-            by.entry(key(f)).or_default().1 = Some(f);
+            by.entry(key(f)).or_default().1.push(f);
         }
-        let mut findings: Vec<FindingDiff> = by
-            .into_values()
-            .map(|(b, a)| {
+        let mut findings: Vec<FindingDiff> = Vec::new();
+        for (bs, as_) in by.into_values() {
+            for k in 0..bs.len().max(as_.len()) {
+                let (b, a) = (bs.get(k).copied(), as_.get(k).copied());
                 let (change, f) = match (b, a) {
                     (Some(_), Some(a)) => (Status::Still, a),
                     (None, Some(a)) => (Status::New, a),
                     (Some(b), None) => (Status::Gone, b),
-                    (None, None) => unreachable!("each entry has a side"),
+                    (None, None) => unreachable!("k is below one side's length"),
                 };
-                FindingDiff {
+                findings.push(FindingDiff {
                     change,
                     cause: f.cause.clone(),
                     severity: f.severity.clone(),
@@ -275,9 +279,9 @@ impl Diff {
                         after: a.map(|x| x.conflicts),
                     },
                     summary: f.summary.clone(),
-                }
-            })
-            .collect();
+                });
+            }
+        }
         // Stable over the map's order (cause, template, instance).
         findings.sort_by_key(|f| {
             let n = f.conflicts.after.or(f.conflicts.before).unwrap_or(0);
@@ -621,6 +625,8 @@ mod tests {
                 ("hot_spot_edit", "/o/{id}", Some("/o/2"), 20),
                 ("deploy_regression", "/c/{id}", None, 50),
                 ("stale_version", "/d/{id}", Some("/d/1"), 3),
+                // A second episode on the same instance.
+                ("hot_spot_edit", "/o/{id}", Some("/o/2"), 4),
             ],
             &[],
         );
@@ -635,6 +641,7 @@ mod tests {
             got,
             [
                 (Status::New, "retry_storm", None, Some(12)),
+                (Status::New, "hot_spot_edit", None, Some(4)),
                 (Status::New, "stale_version", None, Some(3)),
                 (Status::Still, "deploy_regression", Some(30), Some(50)),
                 (Status::Still, "hot_spot_edit", Some(9), Some(20)),
@@ -642,8 +649,8 @@ mod tests {
             ]
         );
         assert_eq!(d.findings[0].summary, "retry_storm 12");
-        assert_eq!(d.findings[4].summary, "retry_storm 40");
-        assert_eq!(d.new_findings(false), 2);
+        assert_eq!(d.findings[5].summary, "retry_storm 40");
+        assert_eq!(d.new_findings(false), 3);
     }
 
     /// A list shorter than its report's top is complete: what it does not list had no
