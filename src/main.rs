@@ -347,6 +347,9 @@ fn diff(
 ) -> Result<i32> {
     use report::diff::{Diff, Side};
     let d = Diff::build(&Side::load(before)?, &Side::load(after)?, top);
+    for w in &d.warnings {
+        eprintln!("why409: {w}");
+    }
     let (mut w, to_terminal) = sink(&out)?;
     match output {
         DiffOutput::Json => report::diff::render_json(&d, &mut w)?,

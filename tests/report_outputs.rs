@@ -273,6 +273,32 @@ fn diff_tells_new_findings_from_gone_ones() {
     let md = String::from_utf8(same.stdout).unwrap();
     assert!(md.starts_with("# why409 diff"));
     assert_eq!(md.matches("| **still** |").count(), n(&a));
+    assert!(!md.contains("Warning"));
+
+    // Reports that count other statuses as conflicts are compared with a warning.
+    let only409 = dir.path().join("409.json");
+    why409()
+        .arg(&demo)
+        .args(["--status", "409", "--output", "json", "-o"])
+        .arg(&only409)
+        .assert()
+        .success();
+    let out = why409()
+        .arg("diff")
+        .args([&only409, &after])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("different statuses as conflicts (before: 409; after: 409,412,423,428)"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Warning: the reports count")
+    );
 }
 
 #[test]

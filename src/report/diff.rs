@@ -26,6 +26,7 @@ pub const SCHEMA: &str = "why409.diff/v1";
 #[derive(Debug, Deserialize)]
 pub struct Side {
     inputs: Vec<SideInput>,
+    conflict_statuses: Vec<u16>,
     period: SidePeriod,
     totals: SideTotals,
     /// The report's `--top` (absent in reports made before it was written down).
@@ -187,6 +188,8 @@ pub struct Diff {
     pub resources: Vec<RowDiff>,
     /// Likewise for clients.
     pub clients: Vec<RowDiff>,
+    /// Why the two reports may not compare like for like.
+    pub warnings: Vec<String>,
 }
 
 fn compared(s: &Side) -> Compared {
@@ -287,6 +290,18 @@ impl Diff {
             let n = f.conflicts.after.or(f.conflicts.before).unwrap_or(0);
             (f.change, Reverse(n))
         });
+        let mut warnings = Vec::new();
+        if before.conflict_statuses != after.conflict_statuses {
+            let list = |s: &Side| {
+                let v: Vec<String> = s.conflict_statuses.iter().map(u16::to_string).collect();
+                v.join(",")
+            };
+            warnings.push(format!(
+                "the reports count different statuses as conflicts (before: {}; after: {}): their conflicts do not compare like for like",
+                list(before),
+                list(after)
+            ));
+        }
         let (b, a) = (&before.totals, &after.totals);
         Diff {
             schema: SCHEMA,
@@ -309,6 +324,7 @@ impl Diff {
                 (&after.clients, after.complete(&after.clients)),
                 top,
             ),
+            warnings,
         }
     }
 
@@ -386,6 +402,9 @@ pub fn render_table(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<
     ]);
     fit(&mut t, style, &[Fit::Fixed, Fit::Name, Fit::Name], &[&[]]);
     writeln!(out, "{t}")?;
+    for w in &d.warnings {
+        para(out, style, "", &format!("Warning: {w}"))?;
+    }
 
     heading(out, style, "Findings")?;
     if d.findings.is_empty() {
@@ -502,6 +521,9 @@ pub fn render_markdown(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         percent(r.before.unwrap_or(0.0)),
         percent(r.after.unwrap_or(0.0))
     )?;
+    for w in &d.warnings {
+        writeln!(out, "> **Warning:** {w}\n")?;
+    }
     writeln!(out, "## Findings\n")?;
     if d.findings.is_empty() {
         writeln!(out, "Neither report has a finding.\n")?;
@@ -574,6 +596,7 @@ mod tests {
             inputs: vec![SideInput {
                 path: "a.log".into(),
             }],
+            conflict_statuses: vec![409, 412, 423, 428],
             period: SidePeriod {
                 start: None,
                 end: None,
