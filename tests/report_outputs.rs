@@ -38,6 +38,18 @@ fn html_report_has_every_finding_with_its_evidence() {
     assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href=\"http"));
     let findings = r["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 8);
+    // The findings' conflicts are disjoint: their sum is what the causes explain.
+    let explained: u64 = findings
+        .iter()
+        .map(|f| f["conflicts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(r["totals"]["explained"], explained);
+    assert!(explained <= r["totals"]["conflicts"].as_u64().unwrap());
+    let said = format!(
+        "<p>The causes above explain {explained} of the {} conflicts",
+        r["totals"]["conflicts"]
+    );
+    assert!(html.contains(&said), "{said}");
     assert_eq!(html.matches("<section class=\"finding\"").count(), 8);
     for (k, f) in findings.iter().enumerate() {
         let cause = f["cause"].as_str().unwrap();

@@ -7,7 +7,7 @@
 //! | section | one row per | columns filled |
 //! |---|---|---|
 //! | `input` | input | name (path), lines, parsed, skipped |
-//! | `total` | report | start, end (the period), requests, writes, conflicts, conflict_rate |
+//! | `total` | report | start, end (the period), requests, writes, conflicts, conflict_rate, explained |
 //! | `finding` | finding, ranked | name (instance, or template), template, start, end, conflicts, clients, instances, cause, severity, confidence, summary, advice |
 //! | `resource` | top template | name, template, requests, writes, conflicts, conflict_rate, clients, instances |
 //! | `instance` | top instance | name, template, start, end (first and last conflict), requests, conflicts, clients |
@@ -38,6 +38,7 @@ struct Row<'a> {
     writes: Option<u64>,
     conflicts: Option<u64>,
     conflict_rate: Option<f64>,
+    explained: Option<u64>,
     clients: Option<u64>,
     instances: Option<u64>,
     templates: Option<u64>,
@@ -83,6 +84,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writes: Some(r.totals.writes),
         conflicts: Some(r.totals.conflicts),
         conflict_rate: Some(r.totals.conflict_rate),
+        explained: Some(r.totals.explained),
         ..Row::default()
     })?;
     for (k, f) in r.findings.iter().enumerate() {

@@ -132,15 +132,7 @@ fn subject(f: &FindingReport) -> &str {
 fn findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<h2 id=\"causes\">Root causes</h2>")?;
     if r.findings.is_empty() {
-        let msg = if r.totals.conflicts == 0 {
-            "No conflict responses in these logs.".to_string()
-        } else {
-            format!(
-                "No root cause found: the {} conflicts look like normal, handled behaviour (see the tables below).",
-                r.totals.conflicts
-            )
-        };
-        return writeln!(out, "<p>{msg}</p>");
+        return writeln!(out, "<p>{}</p>", r.explained());
     }
     writeln!(
         out,
@@ -162,6 +154,7 @@ fn findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "</table>")?;
+    writeln!(out, "<p>{}</p>", r.explained())?;
     for (k, f) in r.findings.iter().enumerate() {
         finding(r, k + 1, f, out)?;
     }

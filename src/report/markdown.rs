@@ -85,10 +85,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 
     writeln!(out, "## Root causes\n")?;
     if r.findings.is_empty() {
-        writeln!(
-            out,
-            "No root cause found: the conflicts look like normal, handled behaviour.\n"
-        )?;
+        writeln!(out, "{}\n", r.explained())?;
     } else {
         writeln!(
             out,
@@ -110,7 +107,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 esc(&f.advice)
             )?;
         }
-        writeln!(out)?;
+        writeln!(out, "\n{}\n", r.explained())?;
         for f in &r.findings {
             writeln!(
                 out,

@@ -87,6 +87,9 @@ pub struct Totals {
     pub conflicts: u64,
     pub by_status: BTreeMap<String, u64>,
     pub conflict_rate: f64,
+    /// Conflicts attributed to a finding (each to one at most); the others look isolated
+    /// or handled.
+    pub explained: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -237,6 +240,29 @@ fn keep_top<T, K: Ord>(v: &mut Vec<T>, top: usize, mut key: impl FnMut(&T) -> K)
         v.truncate(top);
     }
     v.sort_unstable_by_key(key);
+}
+
+impl Report {
+    /// What the root causes explain, in a sentence: how many of the conflicts they account
+    /// for, or why there is none.
+    pub fn explained(&self) -> String {
+        let (n, x) = (self.totals.conflicts, self.totals.explained);
+        if n == 0 {
+            "No conflict responses in these logs.".to_string()
+        } else if self.findings.is_empty() {
+            format!(
+                "No root cause found: the {n} conflicts look like normal, handled behaviour (see the tables below)."
+            )
+        } else if x == n {
+            format!("The causes above explain all {n} conflicts.")
+        } else {
+            format!(
+                "The causes above explain {x} of the {n} conflicts ({}); the other {} look isolated or handled.",
+                percent(rate(x, n)),
+                n - x
+            )
+        }
+    }
 }
 
 /// A rate as people read it: `0.012345` is `1.23%`.
@@ -423,6 +449,7 @@ impl Report {
                     .map(|s| (s.to_string(), t.by_status.get(s).copied().unwrap_or(0)))
                     .collect(),
                 conflict_rate: rate(t.totals.conflicts, t.totals.requests),
+                explained: a.findings.iter().map(Finding::conflicts).sum(),
             },
             top,
             resources,

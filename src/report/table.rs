@@ -240,15 +240,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     // Root causes.
     heading(out, style, "Root causes")?;
     if r.findings.is_empty() {
-        let msg = if r.totals.conflicts == 0 {
-            "No conflict responses in these logs.".to_string()
-        } else {
-            format!(
-                "No root cause found: the {} conflicts look like normal, handled behaviour (see the tables below).",
-                r.totals.conflicts
-            )
-        };
-        para(out, style, "", &msg)?;
+        para(out, style, "", &r.explained())?;
     } else {
         let mut t = table(
             style,
@@ -295,6 +287,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
         right(&mut t, &[3, 4, 6]);
         writeln!(out, "{t}")?;
+        para(out, style, "", &r.explained())?;
 
         for (k, f) in r.findings.iter().take(style.evidence_findings).enumerate() {
             heading(
