@@ -189,6 +189,12 @@ fn csv_report_quotes_fields() {
     assert_eq!(&instance[2], "/o/a,\"b\"");
     let client = rows.iter().find(|x| &x[0] == "client").unwrap();
     assert_eq!(&client[2], "'=HYPERLINK(1)");
+    // No cell starts a formula, whatever column it is in.
+    for row in &rows {
+        for field in row.iter() {
+            assert!(!field.starts_with(['=', '+', '@']), "{row:?}");
+        }
+    }
 }
 
 /// The demo's two half hours: four incidents before 09:30, four after; each side's totals as

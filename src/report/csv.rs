@@ -14,8 +14,9 @@
 //! | `client` | top client | name, requests, conflicts, conflict_rate, templates |
 //! | `window` | timeline window, every one | start, requests, conflicts |
 //!
-//! Texts from the logs are kept as they are (quoted where CSV needs it), except that a name
-//! a spreadsheet would run as a formula (`=`, `+`, `@`, or `-` and more) gets a leading `'`.
+//! Texts from the logs are kept as they are (quoted where CSV needs it), except that a text
+//! a spreadsheet would run as a formula (`=`, `+`, `@`, or `-` and more) gets a leading `'`:
+//! names, and summaries, which can start with a client's name.
 
 use super::Report;
 use serde::Serialize;
@@ -45,8 +46,8 @@ struct Row<'a> {
     cause: Option<&'static str>,
     severity: Option<&'static str>,
     confidence: Option<f64>,
-    summary: Option<&'a str>,
-    advice: Option<&'a str>,
+    summary: Option<Cow<'a, str>>,
+    advice: Option<Cow<'a, str>>,
 }
 
 /// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
@@ -101,8 +102,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             cause: Some(f.cause),
             severity: Some(f.severity.name()),
             confidence: Some(f.confidence),
-            summary: Some(&f.summary),
-            advice: Some(&f.advice),
+            // A summary can start with a client's name.
+            summary: Some(cell(&f.summary)),
+            advice: Some(cell(&f.advice)),
             ..Row::default()
         })?;
     }
