@@ -207,14 +207,23 @@ pub enum Output {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExplainOutput {
+    /// A table for a terminal.
     Table,
+    /// The instance, its findings and every request with its fields.
     Json,
+    /// A table of the requests, for a postmortem ticket.
+    Markdown,
+    /// One row per request.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiffOutput {
+    /// Tables for a terminal.
     Table,
+    /// The `why409.diff/v1` comparison (for scripts and scheduled runs).
     Json,
+    /// The tables and the new findings' summaries, for tickets and wikis.
     Markdown,
 }
 

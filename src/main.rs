@@ -399,6 +399,8 @@ fn explain(
     let (mut w, to_terminal) = sink(&out)?;
     match output {
         ExplainOutput::Json => report::explain::render_json(&ex, &mut w)?,
+        ExplainOutput::Markdown => report::explain::render_markdown(&ex, &mut w)?,
+        ExplainOutput::Csv => report::explain::render_csv(&ex, &mut w)?,
         ExplainOutput::Table => {
             let style = table::Style {
                 width: table_width(to_terminal),

@@ -365,3 +365,66 @@ fn diff_names_a_file_that_is_not_a_report() {
         "{err}"
     );
 }
+
+/// `explain` as Markdown and CSV: a row per request of the instance, as its JSON lists them,
+/// conflicts in bold, and each request's place as `path:line` when several inputs are read.
+#[test]
+fn explain_as_markdown_and_csv() {
+    let demo = fixture("demo/access.log");
+    let basic = fixture("basic/access.log");
+    let (demo, basic) = (demo.to_str().unwrap(), basic.to_str().unwrap());
+    let explain = |args: &[&str]| {
+        let mut all = vec!["explain", "--instance", "/api/v1/orders/9310442"];
+        all.extend_from_slice(args);
+        output(&all)
+    };
+    let j: Value = serde_json::from_str(&explain(&[demo, "--output", "json"])).unwrap();
+    assert_eq!(
+        (j["requests"].as_u64(), j["conflicts"].as_u64()),
+        (Some(42), Some(40))
+    );
+    assert_eq!(j["inputs"], serde_json::json!([demo]));
+    let events = j["events"].as_array().unwrap();
+
+    let md = explain(&[demo, "--output", "markdown"]);
+    assert!(md.starts_with("# why409 explain: `/api/v1/orders/9310442`"));
+    assert!(md.contains("Template `/api/v1/orders/{id}`: 42 requests, 40 conflicts."));
+    assert!(md.contains("- **finding:** retry_storm: 198.51.100.41 sent PUT"));
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| 2026-")).collect();
+    assert_eq!(rows.len(), events.len());
+    assert_eq!(
+        rows.iter().filter(|r| r.contains(" | **409** | ")).count(),
+        40
+    );
+    let first = &events[0];
+    assert!(
+        rows[0].ends_with(&format!(" | {} |", first["line"])),
+        "{}",
+        rows[0]
+    );
+
+    let text = explain(&[demo, "--output", "csv"]);
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[..4], ["instance", "start", "time", "client"]);
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), events.len());
+    for (row, ev) in rows.iter().zip(events) {
+        assert_eq!(&row[1], ev["start"].as_str().unwrap());
+        assert_eq!(&row[3], ev["client"].as_str().unwrap());
+        assert_eq!(
+            row[5].parse::<u64>().unwrap(),
+            ev["status"].as_u64().unwrap()
+        );
+        assert_eq!(&row[9], demo);
+        assert_eq!(
+            row[10].parse::<u64>().unwrap(),
+            ev["line"].as_u64().unwrap()
+        );
+    }
+
+    // Two inputs: the place of a request names its file.
+    let md = explain(&[demo, basic, "--output", "markdown"]);
+    let located = format!(" | {demo}:{} |", first["line"]);
+    assert!(md.contains(&located), "{located}");
+}

@@ -52,7 +52,7 @@ struct Row<'a> {
 
 /// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
 /// `-` with more after it; a lone `-` is a log's "none") would start a formula.
-fn cell(s: &str) -> Cow<'_, str> {
+pub(super) fn cell(s: &str) -> Cow<'_, str> {
     let risky = matches!(
         s.as_bytes(),
         [b'=' | b'+' | b'@' | b'\t' | b'\r', ..] | [b'-', _, ..]

@@ -2,7 +2,7 @@
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
 use super::table::{Fit, Style, fit, para, right, table};
-use super::visible;
+use super::{short_time, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -13,6 +13,8 @@ use std::io::{self, Write};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
+    /// The inputs read, by the number events give (`ExplainedEvent::input`).
+    pub inputs: Vec<String>,
     pub instance: String,
     pub template: Option<String>,
     pub requests: u64,
@@ -42,6 +44,7 @@ pub struct ExplainedEvent {
 impl Explanation {
     pub fn build(a: &Analysis, instance: &str) -> Explanation {
         let tl = &a.timelines;
+        let inputs: Vec<String> = a.sources.iter().map(|s| s.input.name.clone()).collect();
         let mut labels: BTreeMap<EventRef, &'static str> = BTreeMap::new();
         let mut findings = Vec::new();
         for f in &a.findings {
@@ -55,6 +58,7 @@ impl Explanation {
         }
         let Some(id) = tl.find_instance(instance) else {
             return Explanation {
+                inputs,
                 instance: instance.to_string(),
                 template: None,
                 requests: 0,
@@ -89,6 +93,7 @@ impl Explanation {
             })
             .collect();
         Explanation {
+            inputs,
             instance: instance.to_string(),
             template: Some(tl.instance(id).template.to_string()),
             requests: events.len() as u64,
@@ -102,6 +107,117 @@ impl Explanation {
 pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, e).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+impl Explanation {
+    /// Where a request is: its line number, led by its input's path when there are several.
+    pub fn line_of(&self, ev: &ExplainedEvent) -> String {
+        match self.inputs.get(ev.input as usize) {
+            Some(path) if self.inputs.len() > 1 => format!("{path}:{}", ev.line),
+            _ => ev.line.to_string(),
+        }
+    }
+}
+
+/// The duration column: `42ms`, or `-` where the log has none.
+fn duration(ev: &ExplainedEvent) -> String {
+    (ev.duration_ms).map_or_else(|| "-".into(), |d| format!("{d:.0}ms"))
+}
+
+/// The finding column: the cause a conflict is attributed to, `(none)` for a conflict no
+/// finding explains, nothing for other requests.
+fn finding(ev: &ExplainedEvent) -> &'static str {
+    ev.finding
+        .unwrap_or(if ev.conflict { "(none)" } else { "" })
+}
+
+/// The timeline as Markdown, for a postmortem ticket: the instance, its findings, and a
+/// table of its requests with their line numbers.
+pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    use super::markdown::{cell, code, esc};
+    writeln!(out, "# why409 explain: {}\n", code(&visible(&e.instance)))?;
+    if e.events.is_empty() {
+        return writeln!(out, "No requests on this instance in these logs.");
+    }
+    writeln!(
+        out,
+        "Template {}: {} requests, {} conflicts.\n",
+        code(&visible(e.template.as_deref().unwrap_or("?"))),
+        e.requests,
+        e.conflicts
+    )?;
+    for f in &e.findings {
+        writeln!(out, "- **finding:** {}", esc(&visible(f)))?;
+    }
+    if !e.findings.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "| start (UTC) | client | method | status | duration | finding | line |"
+    )?;
+    writeln!(out, "|---|---|---|---:|---:|---|---:|")?;
+    for ev in &e.events {
+        // Conflicts stand out in bold.
+        let status = if ev.conflict {
+            format!("**{}**", ev.status)
+        } else {
+            ev.status.to_string()
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {status} | {} | {} | {} |",
+            short_time(&ev.start),
+            cell(&visible(&ev.client)),
+            ev.method,
+            duration(ev),
+            finding(ev),
+            esc(&visible(&e.line_of(ev)))
+        )?;
+    }
+    Ok(())
+}
+
+/// An event's input path (`?` if the number is out of range, which `build` never makes).
+fn input_of<'a>(e: &'a Explanation, ev: &ExplainedEvent) -> &'a str {
+    e.inputs.get(ev.input as usize).map_or("?", String::as_str)
+}
+
+/// The timeline as CSV, one row per request (the JSON's fields, the input by its path); a
+/// name a spreadsheet would run as a formula gets a leading `'`.
+pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let header = [
+        "instance",
+        "start",
+        "time",
+        "client",
+        "method",
+        "status",
+        "duration_ms",
+        "conflict",
+        "finding",
+        "input",
+        "line",
+    ];
+    w.write_record(header).map_err(io::Error::other)?;
+    for ev in &e.events {
+        w.write_record([
+            &*super::csv::cell(&e.instance),
+            &ev.start,
+            &ev.time,
+            &super::csv::cell(&ev.client),
+            ev.method,
+            &ev.status.to_string(),
+            &ev.duration_ms.map_or(String::new(), |d| d.to_string()),
+            if ev.conflict { "true" } else { "false" },
+            ev.finding.unwrap_or(""),
+            &super::csv::cell(input_of(e, ev)),
+            &ev.line.to_string(),
+        ])
+        .map_err(io::Error::other)?;
+    }
+    w.flush()
 }
 
 pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::Result<()> {
@@ -141,22 +257,17 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             status = status.fg(Color::Green);
         }
         t.add_row(vec![
-            Cell::new(ev.start.replace('T', " ").trim_end_matches('Z')),
+            Cell::new(short_time(&ev.start)),
             Cell::new(visible(&ev.client)),
             Cell::new(ev.method),
             status,
-            Cell::new(
-                ev.duration_ms
-                    .map(|d| format!("{d:.0}ms"))
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            Cell::new(
-                ev.finding
-                    .unwrap_or(if ev.conflict { "(none)" } else { "" }),
-            ),
-            Cell::new(ev.line),
+            Cell::new(duration(ev)),
+            Cell::new(finding(ev)),
+            Cell::new(visible(&e.line_of(ev))),
         ]);
     }
+    // With several inputs a line is `path:line`, a name to keep whole where it fits.
+    let many = e.inputs.len() > 1;
     let columns = [
         // The date above the time when the row is narrow.
         Fit::Rest(12),
@@ -165,9 +276,9 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         Fit::Fixed,
         Fit::Fixed,
         Fit::Fixed,
-        Fit::Fixed,
+        if many { Fit::Name } else { Fit::Fixed },
     ];
     fit(&mut t, style, &columns, &[&[], &[4]]);
-    right(&mut t, &[3, 4, 6]);
+    right(&mut t, if many { &[3, 4] } else { &[3, 4, 6] });
     writeln!(out, "{t}")
 }

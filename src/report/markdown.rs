@@ -5,7 +5,7 @@ use super::{Report, ShownWindow, percent};
 use crate::timestamp::human_span;
 use std::io::{self, Write};
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -16,7 +16,7 @@ fn backtick_run(s: &str) -> usize {
 
 /// `s` as inline code: delimited by more backticks than it holds in a row (a path with a
 /// backtick closed a one-backtick span early), padded when it starts or ends with one.
-fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     let s = s.replace('\n', " ");
     let fence = "`".repeat(backtick_run(&s) + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
@@ -28,7 +28,7 @@ fn code(s: &str) -> String {
 }
 
 /// Inline code in a table cell: pipes escaped as GitHub's tables want, inside code too.
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     code(&esc(s))
 }
 
