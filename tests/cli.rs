@@ -1094,7 +1094,13 @@ fn control_characters_from_a_log_never_reach_the_terminal() {
         vec!["--color", "never"],
         vec!["--output", "markdown"],
         vec!["explain", "--instance", "/orders/\x1b[2J"],
-        vec!["explain", "--instance", "/orders/\x1b[2J", "--output", "markdown"],
+        vec![
+            "explain",
+            "--instance",
+            "/orders/\x1b[2J",
+            "--output",
+            "markdown",
+        ],
         vec!["--output", "html"],
     ] {
         let out = why409().args(&args).arg(&p).output().unwrap();

@@ -42,6 +42,22 @@ pub struct ExplainedEvent {
 }
 
 impl Explanation {
+    /// A request's input path (`?` for a number out of range, which `build` never makes).
+    pub fn input_of(&self, ev: &ExplainedEvent) -> &str {
+        self.inputs
+            .get(ev.input as usize)
+            .map_or("?", String::as_str)
+    }
+
+    /// Where a request is: its line number, led by its input's path when there are several.
+    pub fn line_of(&self, ev: &ExplainedEvent) -> String {
+        if self.inputs.len() > 1 {
+            format!("{}:{}", self.input_of(ev), ev.line)
+        } else {
+            ev.line.to_string()
+        }
+    }
+
     pub fn build(a: &Analysis, instance: &str) -> Explanation {
         let tl = &a.timelines;
         let inputs: Vec<String> = a.sources.iter().map(|s| s.input.name.clone()).collect();
@@ -109,16 +125,6 @@ pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-impl Explanation {
-    /// Where a request is: its line number, led by its input's path when there are several.
-    pub fn line_of(&self, ev: &ExplainedEvent) -> String {
-        match self.inputs.get(ev.input as usize) {
-            Some(path) if self.inputs.len() > 1 => format!("{path}:{}", ev.line),
-            _ => ev.line.to_string(),
-        }
-    }
-}
-
 /// The duration column: `42ms`, or `-` where the log has none.
 fn duration(ev: &ExplainedEvent) -> String {
     (ev.duration_ms).map_or_else(|| "-".into(), |d| format!("{d:.0}ms"))
@@ -178,11 +184,6 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// An event's input path (`?` if the number is out of range, which `build` never makes).
-fn input_of<'a>(e: &'a Explanation, ev: &ExplainedEvent) -> &'a str {
-    e.inputs.get(ev.input as usize).map_or("?", String::as_str)
-}
-
 /// The timeline as CSV, one row per request (the JSON's fields, the input by its path); a
 /// name a spreadsheet would run as a formula gets a leading `'`.
 pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
@@ -212,7 +213,7 @@ pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
             &ev.duration_ms.map_or(String::new(), |d| d.to_string()),
             if ev.conflict { "true" } else { "false" },
             ev.finding.unwrap_or(""),
-            &super::csv::cell(input_of(e, ev)),
+            &super::csv::cell(e.input_of(ev)),
             &ev.line.to_string(),
         ])
         .map_err(io::Error::other)?;
