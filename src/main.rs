@@ -190,6 +190,15 @@ fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
 }
 
 /// Terminal width for tables: the real terminal, else `COLUMNS`, else natural width.
+/// How tables are laid out for this sink: its width and whether to colour.
+fn table_style(color: ColorChoice, to_terminal: bool) -> table::Style {
+    table::Style {
+        width: table_width(to_terminal),
+        color: use_color(color, to_terminal),
+        ..Default::default()
+    }
+}
+
 fn table_width(to_terminal: bool) -> Option<u16> {
     if let Some(c) = std::env::var("COLUMNS")
         .ok()
@@ -285,11 +294,7 @@ fn analyse(cli: Cli) -> Result<i32> {
         Output::Html => report::html::render(&report.visible(), &mut out)?,
         Output::Csv => report::csv::render(&report, &mut out)?,
         Output::Table => {
-            let style = table::Style {
-                width: table_width(to_terminal),
-                color: use_color(cli.report.color, to_terminal),
-                ..Default::default()
-            };
+            let style = table_style(cli.report.color, to_terminal);
             table::render(&report.visible(), &style, &mut out)?
         }
     }
@@ -355,11 +360,7 @@ fn diff(
         DiffOutput::Json => report::diff::render_json(&d, &mut w)?,
         DiffOutput::Markdown => report::diff::render_markdown(&d, &mut w)?,
         DiffOutput::Table => {
-            let style = table::Style {
-                width: table_width(to_terminal),
-                color: use_color(color, to_terminal),
-                ..Default::default()
-            };
+            let style = table_style(color, to_terminal);
             report::diff::render_table(&d, &style, &mut w)?
         }
     }
@@ -402,11 +403,7 @@ fn explain(
         ExplainOutput::Markdown => report::explain::render_markdown(&ex, &mut w)?,
         ExplainOutput::Csv => report::explain::render_csv(&ex, &mut w)?,
         ExplainOutput::Table => {
-            let style = table::Style {
-                width: table_width(to_terminal),
-                color: use_color(color, to_terminal),
-                ..Default::default()
-            };
+            let style = table_style(color, to_terminal);
             report::explain::render_table(&ex, &style, &mut w)?
         }
     }

@@ -134,24 +134,34 @@ fn findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if r.findings.is_empty() {
         return writeln!(out, "<p>{}</p>", r.explained());
     }
-    writeln!(
-        out,
-        "<table><tr><th>#</th><th>cause</th><th>resource</th><th>scope</th><th class=\"n\">conflicts</th><th class=\"n\">clients</th><th>when (UTC)</th><th class=\"n\">confidence</th></tr>"
-    )?;
+    let names = [
+        "#",
+        "cause",
+        "resource",
+        "scope",
+        "conflicts",
+        "clients",
+        "when (UTC)",
+        "confidence",
+    ];
+    head(out, &names, &[4, 5, 7])?;
     for (k, f) in r.findings.iter().enumerate() {
-        writeln!(
-            out,
-            "<tr><td class=\"n\"><a href=\"#finding-{n}\">{n}</a></td><td><span class=\"badge {sev}\">{cause}</span></td><td class=\"name\"><code>{subject}</code></td><td>{scope}</td><td class=\"n\">{conflicts}</td><td class=\"n\">{clients}</td><td>{when}</td><td class=\"n\">{conf:.2}</td></tr>",
-            n = k + 1,
-            sev = f.severity.name(),
-            cause = f.cause,
-            subject = text(subject(f)),
-            scope = f.scope.name(),
-            conflicts = f.conflicts,
-            clients = f.client_count,
-            when = when(f),
-            conf = f.confidence,
-        )?;
+        let n = k + 1;
+        let cells = [
+            format!("<td class=\"n\"><a href=\"#finding-{n}\">{n}</a></td>"),
+            format!(
+                "<td><span class=\"badge {}\">{}</span></td>",
+                f.severity.name(),
+                f.cause
+            ),
+            name(subject(f)),
+            format!("<td>{}</td>", f.scope.name()),
+            num(f.conflicts),
+            num(f.client_count),
+            format!("<td>{}</td>", when(f)),
+            num(format!("{:.2}", f.confidence)),
+        ];
+        writeln!(out, "<tr>{}</tr>", cells.concat())?;
     }
     writeln!(out, "</table>")?;
     writeln!(out, "<p>{}</p>", r.explained())?;
@@ -240,77 +250,123 @@ fn listed(
     )
 }
 
-fn resources(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    if r.resources.is_empty() {
+/// A table's header row: the columns in `numeric` right-aligned.
+fn head(out: &mut dyn Write, names: &[&str], numeric: &[usize]) -> io::Result<()> {
+    write!(out, "<table><tr>")?;
+    for (k, n) in names.iter().enumerate() {
+        let class = if numeric.contains(&k) {
+            " class=\"n\""
+        } else {
+            ""
+        };
+        write!(out, "<th{class}>{n}</th>")?;
+    }
+    writeln!(out, "</tr>")
+}
+
+/// A name from the log as a cell: escaped, in code, breaking anywhere.
+fn name(s: &str) -> String {
+    format!("<td class=\"name\"><code>{}</code></td>", text(s))
+}
+
+/// A number as a cell, right-aligned.
+fn num(v: impl std::fmt::Display) -> String {
+    format!("<td class=\"n\">{v}</td>")
+}
+
+/// A ranked list's section: its heading and table, nothing when the list is empty.
+fn ranked(
+    out: &mut dyn Write,
+    (id, title): (&str, &str),
+    (names, numeric): (&[&str], &[usize]),
+    rows: Vec<String>,
+) -> io::Result<()> {
+    if rows.is_empty() {
         return Ok(());
     }
-    writeln!(out, "<h2 id=\"resources\">Top resources by conflicts</h2>")?;
-    writeln!(
-        out,
-        "<table><tr><th>template</th><th class=\"n\">requests</th><th class=\"n\">writes</th><th class=\"n\">conflicts</th><th class=\"n\">rate</th><th class=\"n\">clients</th><th class=\"n\">instances</th><th>top instance</th></tr>"
-    )?;
-    for x in &r.resources {
-        writeln!(
-            out,
-            "<tr><td class=\"name\"><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"name\"><code>{}</code></td></tr>",
-            text(&x.template),
-            x.requests,
-            x.writes,
-            x.conflicts,
-            percent(x.conflict_rate),
-            x.clients,
-            x.instances,
-            text(&x.top_instance)
-        )?;
+    writeln!(out, "<h2 id=\"{id}\">{title}</h2>")?;
+    head(out, names, numeric)?;
+    for row in rows {
+        writeln!(out, "<tr>{row}</tr>")?;
     }
     writeln!(out, "</table>")
+}
+
+fn resources(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let rows = (r.resources.iter())
+        .map(|x| {
+            [
+                name(&x.template),
+                num(x.requests),
+                num(x.writes),
+                num(x.conflicts),
+                num(percent(x.conflict_rate)),
+                num(x.clients),
+                num(x.instances),
+                name(&x.top_instance),
+            ]
+            .concat()
+        })
+        .collect();
+    let names = [
+        "template",
+        "requests",
+        "writes",
+        "conflicts",
+        "rate",
+        "clients",
+        "instances",
+        "top instance",
+    ];
+    let title = ("resources", "Top resources by conflicts");
+    ranked(out, title, (&names, &[1, 2, 3, 4, 5, 6]), rows)
 }
 
 fn instances(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    if r.instances.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "<h2 id=\"instances\">Top instances by conflicts</h2>")?;
-    writeln!(
-        out,
-        "<table><tr><th>instance</th><th class=\"n\">requests</th><th class=\"n\">conflicts</th><th class=\"n\">clients</th><th>first → last conflict (UTC)</th></tr>"
-    )?;
-    for x in &r.instances {
-        writeln!(
-            out,
-            "<tr><td class=\"name\"><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{} → {}</td></tr>",
-            text(&x.instance),
-            x.requests,
-            x.conflicts,
-            x.clients,
-            short_time(&x.first_conflict),
-            short_time(&x.last_conflict)
-        )?;
-    }
-    writeln!(out, "</table>")
+    let rows = (r.instances.iter())
+        .map(|x| {
+            let span = format!(
+                "<td>{} → {}</td>",
+                short_time(&x.first_conflict),
+                short_time(&x.last_conflict)
+            );
+            [
+                name(&x.instance),
+                num(x.requests),
+                num(x.conflicts),
+                num(x.clients),
+                span,
+            ]
+            .concat()
+        })
+        .collect();
+    let names = [
+        "instance",
+        "requests",
+        "conflicts",
+        "clients",
+        "first → last conflict (UTC)",
+    ];
+    let title = ("instances", "Top instances by conflicts");
+    ranked(out, title, (&names, &[1, 2, 3]), rows)
 }
 
 fn clients(r: &Report, out: &mut dyn Write) -> io::Result<()> {
-    if r.clients.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "<h2 id=\"clients\">Top clients by conflicts</h2>")?;
-    writeln!(
-        out,
-        "<table><tr><th>client</th><th class=\"n\">requests</th><th class=\"n\">conflicts</th><th class=\"n\">rate</th><th class=\"n\">templates</th></tr>"
-    )?;
-    for x in &r.clients {
-        writeln!(
-            out,
-            "<tr><td class=\"name\"><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            text(&x.client),
-            x.requests,
-            x.conflicts,
-            percent(x.conflict_rate),
-            x.templates
-        )?;
-    }
-    writeln!(out, "</table>")
+    let rows = (r.clients.iter())
+        .map(|x| {
+            [
+                name(&x.client),
+                num(x.requests),
+                num(x.conflicts),
+                num(percent(x.conflict_rate)),
+                num(x.templates),
+            ]
+            .concat()
+        })
+        .collect();
+    let names = ["client", "requests", "conflicts", "rate", "templates"];
+    let title = ("clients", "Top clients by conflicts");
+    ranked(out, title, (&names, &[1, 2, 3, 4]), rows)
 }
 
 /// Windows merged into at most `MAX_BARS` bars: each bar's first window start and sums.
@@ -341,19 +397,22 @@ fn chart(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "<svg role=\"img\" aria-label=\"requests and conflicts per window\" viewBox=\"0 0 {W} {}\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">",
         2.0 * H + 40.0
     )?;
-    let rows = [
-        ("requests", "r", 0.0, max_req),
-        ("conflicts", "c", H + 20.0, max_conf),
+    // Each chart: its label, bar class, top edge, scale and the count it draws.
+    type Count = fn(&(&str, u64, u64)) -> u64;
+    let charts: [(&str, &str, f64, u64, Count); 2] = [
+        ("requests", "r", 0.0, max_req, |b| b.1),
+        ("conflicts", "c", H + 20.0, max_conf, |b| b.2),
     ];
-    for (label, class, top, max) in rows {
+    for (label, class, top, max, count) in charts {
         writeln!(
             out,
             "<text x=\"0\" y=\"{}\">{label}</text><text x=\"0\" y=\"{}\">max {max}</text>",
             top + 14.0,
             top + 28.0
         )?;
-        for (k, &(start, req, conf)) in bars.iter().enumerate() {
-            let v = if class == "r" { req } else { conf };
+        for (k, bar) in bars.iter().enumerate() {
+            let &(start, req, conf) = bar;
+            let v = count(bar);
             if v == 0 {
                 continue;
             }
@@ -401,30 +460,31 @@ fn timeline(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         human_span(r.window_seconds * 1_000_000)
     )?;
     chart(r, out)?;
-    writeln!(
-        out,
-        "<details><summary>Every window</summary><table><tr><th>window start</th><th class=\"n\">requests</th><th class=\"n\">conflicts</th></tr>"
-    )?;
+    write!(out, "<details><summary>Every window</summary>")?;
+    head(out, &["window start", "requests", "conflicts"], &[1, 2])?;
     for shown in super::shown_timeline(&r.timeline) {
-        match shown {
-            ShownWindow::Window(x) => writeln!(
-                out,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                short_time(&x.start),
-                x.requests,
-                x.conflicts
-            )?,
+        let (start, requests, conflicts) = match shown {
+            ShownWindow::Window(x) => (short_time(&x.start), x.requests, x.conflicts),
             ShownWindow::Empty {
                 first,
                 last,
                 windows,
-            } => writeln!(
-                out,
-                "<tr><td>{} … {} ({windows} empty windows)</td><td class=\"n\">0</td><td class=\"n\">0</td></tr>",
-                short_time(first),
-                short_time(last)
-            )?,
-        }
+            } => (
+                format!(
+                    "{} … {} ({windows} empty windows)",
+                    short_time(first),
+                    short_time(last)
+                ),
+                0,
+                0,
+            ),
+        };
+        writeln!(
+            out,
+            "<tr><td>{start}</td>{}{}</tr>",
+            num(requests),
+            num(conflicts)
+        )?;
     }
     writeln!(out, "</table></details>")
 }
@@ -434,18 +494,11 @@ fn skipped(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         return Ok(());
     }
     writeln!(out, "<h2 id=\"skipped\">Skipped lines</h2>")?;
-    writeln!(
-        out,
-        "<table><tr><th>input</th><th>reason</th><th class=\"n\">lines</th></tr>"
-    )?;
+    head(out, &["input", "reason", "lines"], &[2])?;
     for i in r.inputs.iter().filter(|i| i.skipped > 0) {
         for (reason, n) in &i.skip_reasons {
-            writeln!(
-                out,
-                "<tr><td class=\"name\"><code>{}</code></td><td>{}</td><td class=\"n\">{n}</td></tr>",
-                text(&i.path),
-                text(reason)
-            )?;
+            let cells = [name(&i.path), format!("<td>{}</td>", text(reason)), num(n)];
+            writeln!(out, "<tr>{}</tr>", cells.concat())?;
         }
     }
     writeln!(out, "</table>")?;
