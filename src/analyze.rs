@@ -19,6 +19,7 @@ use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
 use crate::timeline::{Event, TimelineBuilder, Timelines};
 use crate::timestamp::{self, MICROS_PER_SEC};
+use crate::unexplained::{self, Unexplained};
 use anyhow::{Result, bail};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -170,6 +171,8 @@ pub struct Analysis {
     pub instance_requests: InstanceRequests,
     pub timelines: Timelines,
     pub findings: Vec<Finding>,
+    /// The conflicts no finding claims, by instance, most first.
+    pub unexplained: Vec<Unexplained>,
     pub window_us: Micros,
     pub bucket_us: Micros,
     pub statuses: Vec<u16>,
@@ -691,6 +694,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         thresholds: &settings.thresholds,
     };
     let findings = detect::run(&cx);
+    let unexplained = unexplained::unexplained(&timelines, &findings);
     clock.mark("detectors");
 
     let mut sources: Vec<Source> = opened
@@ -725,6 +729,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         },
         timelines,
         findings,
+        unexplained,
         window_us,
         bucket_us,
         statuses: settings.statuses.clone(),

@@ -21,3 +21,4 @@ pub mod resource;
 pub mod scan;
 pub mod timeline;
 pub mod timestamp;
+pub mod unexplained;

@@ -636,7 +636,7 @@ fn explain_shows_every_request_on_an_instance() {
         .args(["--instance", "/api/v1/export"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 requests, 0 conflicts"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 request, 0 conflicts"));
     // The table and the finding's sentence fit the width; addresses stay whole.
     let out = why409()
         .args(["explain", "--instance", "/api/v1/orders/9310442"])

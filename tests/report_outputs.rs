@@ -63,9 +63,13 @@ fn html_report_has_every_finding_with_its_evidence() {
             assert!(html.contains(&located), "{located}");
         }
     }
+    // The findings' evidence, then the lines of the conflicts no cause explains.
     let quoted: usize = (findings.iter())
         .map(|f| f["evidence"].as_array().unwrap().len())
-        .sum();
+        .sum::<usize>()
+        + (r["unexplained"].as_array().unwrap().iter())
+            .map(|u| u["lines"].as_array().unwrap().len())
+            .sum::<usize>();
     assert_eq!(
         html.matches(&format!("<span class=\"dim\">{demo}:"))
             .count(),

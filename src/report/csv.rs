@@ -12,6 +12,7 @@
 //! | `resource` | top template | name, template, requests, writes, conflicts, conflict_rate, clients, instances |
 //! | `instance` | top instance | name, template, start, end (first and last conflict), requests, conflicts, clients |
 //! | `client` | top client | name, requests, conflicts, conflict_rate, templates |
+//! | `unexplained` | top instance with conflicts no finding explains | name, template, start, end (first and last), conflicts, clients, statuses (`409: 2, 412: 1`) |
 //! | `window` | timeline window, every one | start, requests, conflicts |
 //!
 //! Texts from the logs are kept as they are (quoted where CSV needs it), except that a text
@@ -48,6 +49,7 @@ struct Row<'a> {
     confidence: Option<f64>,
     summary: Option<Cow<'a, str>>,
     advice: Option<Cow<'a, str>>,
+    statuses: Option<String>,
 }
 
 /// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
@@ -146,6 +148,20 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             conflicts: Some(x.conflicts),
             conflict_rate: Some(x.conflict_rate),
             templates: Some(x.templates),
+            ..Row::default()
+        })?;
+    }
+    for (k, x) in r.unexplained.iter().enumerate() {
+        put(Row {
+            section: "unexplained",
+            rank: Some(k + 1),
+            name: cell(&x.instance),
+            template: Some(cell(&x.template)),
+            start: Some(&x.first_conflict),
+            end: Some(&x.last_conflict),
+            conflicts: Some(x.conflicts),
+            clients: Some(x.client_count),
+            statuses: Some(super::statuses(&x.by_status)),
             ..Row::default()
         })?;
     }

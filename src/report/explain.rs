@@ -2,7 +2,7 @@
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
 use super::table::{Fit, Style, fit, para, right, table};
-use super::{short_time, visible};
+use super::{counted, short_time, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -147,10 +147,10 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "Template {}: {} requests, {} conflicts.\n",
+        "Template {}: {}, {}.\n",
         code(&visible(e.template.as_deref().unwrap_or("?"))),
-        e.requests,
-        e.conflicts
+        counted(e.requests, "request", "requests"),
+        counted(e.conflicts, "conflict", "conflicts")
     )?;
     for f in &e.findings {
         writeln!(out, "- **finding:** {}", esc(&visible(f)))?;
@@ -230,10 +230,10 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     }
     writeln!(
         out,
-        "{instance} ({}): {} requests, {} conflicts",
+        "{instance} ({}): {}, {}",
         visible(e.template.as_deref().unwrap_or("?")),
-        e.requests,
-        e.conflicts
+        counted(e.requests, "request", "requests"),
+        counted(e.conflicts, "conflict", "conflicts")
     )?;
     for f in &e.findings {
         para(out, style, "  ", &format!("finding: {}", visible(f)))?;

@@ -5,7 +5,10 @@
 //! Every text from the logs is escaped for HTML here; the caller passes the report through
 //! `Report::visible` first, so control characters arrive as `\xNN` escapes.
 
-use super::{FindingReport, Report, ShownWindow, TimelineRow, percent, short_time, when};
+use super::{
+    Evidence, FindingReport, Report, ShownWindow, TimelineRow, UNEXPLAINED_HINT, between, percent,
+    short_time, when,
+};
 use crate::timestamp::human_span;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::io::{self, Write};
@@ -61,6 +64,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     resources(r, out)?;
     instances(r, out)?;
     clients(r, out)?;
+    unexplained(r, out)?;
     timeline(r, out)?;
     skipped(r, out)?;
     writeln!(out, "</body></html>")
@@ -204,21 +208,30 @@ fn finding(r: &Report, n: usize, f: &FindingReport, out: &mut dyn Write) -> io::
             f.instance_count,
         )?;
     }
-    if !f.evidence.is_empty() {
-        writeln!(out, "<pre>")?;
-        for e in &f.evidence {
-            let path = (r.inputs.get(e.input as usize)).map_or("?", |i| i.path.as_str());
-            writeln!(
-                out,
-                "<span class=\"dim\">{}:{}:</span> {}",
-                text(path),
-                e.line,
-                text(&e.text)
-            )?;
-        }
-        writeln!(out, "</pre>")?;
-    }
+    quoted(r, &f.evidence, out)?;
     writeln!(out, "</section>")
+}
+
+/// Log lines in a block, each after its `path:line:`.
+fn quoted<'a>(
+    r: &Report,
+    lines: impl IntoIterator<Item = &'a Evidence>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut lines = lines.into_iter().peekable();
+    if lines.peek().is_none() {
+        return Ok(());
+    }
+    writeln!(out, "<pre>")?;
+    for e in lines {
+        writeln!(
+            out,
+            "<span class=\"dim\">{}:</span> {}",
+            text(&r.place(e)),
+            text(&e.text)
+        )?;
+    }
+    writeln!(out, "</pre>")
 }
 
 /// A finding's clients or instances: those listed, and how many there are in all.
@@ -349,6 +362,32 @@ fn instances(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     ];
     let title = ("instances", "Top instances by conflicts");
     ranked(out, title, (&names, &[1, 2, 3]), rows)
+}
+
+/// The conflicts no finding explains, by instance, with their first lines.
+fn unexplained(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let rows = (r.unexplained.iter())
+        .map(|u| {
+            [
+                name(&u.instance),
+                num(u.conflicts),
+                format!("<td>{}</td>", text(&super::statuses(&u.by_status))),
+                num(u.client_count),
+                format!(
+                    "<td>{}</td>",
+                    text(&between(&u.first_conflict, &u.last_conflict))
+                ),
+            ]
+            .concat()
+        })
+        .collect();
+    let names = ["instance", "conflicts", "statuses", "clients", "when (UTC)"];
+    let title = ("unexplained", r.unexplained_heading());
+    ranked(out, (title.0, &title.1), (&names, &[1, 3]), rows)?;
+    if let Some(cmd) = r.unexplained_command(false) {
+        writeln!(out, "<p>{UNEXPLAINED_HINT} <code>{}</code></p>", text(&cmd))?;
+    }
+    quoted(r, r.unexplained.iter().flat_map(|u| &u.lines), out)
 }
 
 fn clients(r: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -1,7 +1,7 @@
 //! Markdown renderer: the same sections as the terminal tables, for postmortems and
 //! scheduled reports pasted into tickets or wikis.
 
-use super::{Report, ShownWindow, percent};
+use super::{Evidence, Report, ShownWindow, UNEXPLAINED_HINT, percent};
 use crate::timestamp::human_span;
 use std::io::{self, Write};
 
@@ -30,6 +30,21 @@ pub(super) fn code(s: &str) -> String {
 /// Inline code in a table cell: pipes escaped as GitHub's tables want, inside code too.
 pub(super) fn cell(s: &str) -> String {
     code(&esc(s))
+}
+
+/// Log lines in a fenced block, each after its `path:line:`.
+fn quoted(r: &Report, lines: &[Evidence], out: &mut dyn Write) -> io::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    // A fence longer than any run of backticks in the lines it holds.
+    let longest = lines.iter().map(|e| backtick_run(&e.text)).max();
+    let fence = "`".repeat(longest.unwrap_or(0).max(2) + 1);
+    writeln!(out, "{fence}text")?;
+    for e in lines {
+        writeln!(out, "{}: {}", r.place(e), e.text)?;
+    }
+    writeln!(out, "{fence}\n")
 }
 
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -117,20 +132,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
             writeln!(out, "{}\n", f.summary)?;
             writeln!(out, "**What to change:** {}\n", f.advice)?;
-            if !f.evidence.is_empty() {
-                // A fence longer than any run of backticks in the lines it holds.
-                let longest = (f.evidence.iter()).map(|e| backtick_run(&e.text)).max();
-                let fence = "`".repeat(longest.unwrap_or(0).max(2) + 1);
-                writeln!(out, "{fence}text")?;
-                for e in &f.evidence {
-                    let path = r
-                        .inputs
-                        .get(e.input as usize)
-                        .map_or("?", |i| i.path.as_str());
-                    writeln!(out, "{path}:{}: {}", e.line, e.text)?;
-                }
-                writeln!(out, "{fence}\n")?;
-            }
+            quoted(r, &f.evidence, out)?;
         }
     }
 
@@ -185,6 +187,33 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             percent(x.conflict_rate),
             x.templates
         )?;
+    }
+    if !r.unexplained.is_empty() {
+        writeln!(out, "\n## {}\n", r.unexplained_heading())?;
+        writeln!(
+            out,
+            "| instance | conflicts | statuses | clients | first conflict | last conflict |"
+        )?;
+        writeln!(out, "|---|---:|---|---:|---|---|")?;
+        for u in &r.unexplained {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&u.instance),
+                u.conflicts,
+                super::statuses(&u.by_status),
+                u.client_count,
+                u.first_conflict,
+                u.last_conflict
+            )?;
+        }
+        if let Some(cmd) = r.unexplained_command(false) {
+            writeln!(out, "\n{UNEXPLAINED_HINT} {}\n", code(&cmd))?;
+        }
+        let lines: Vec<Evidence> = (r.unexplained.iter())
+            .flat_map(|u| u.lines.iter().cloned())
+            .collect();
+        quoted(r, &lines, out)?;
     }
     writeln!(
         out,

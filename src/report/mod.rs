@@ -13,8 +13,9 @@ pub mod table;
 
 use crate::aggregate::{Counts, InstanceConflicts};
 use crate::analyze::Analysis;
-use crate::detect::{Finding, Scope, Severity};
+use crate::detect::{EventRef, Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
+use crate::unexplained::Unexplained;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -49,6 +50,8 @@ pub struct Report {
     pub clients: Vec<ClientRow>,
     pub timeline: Vec<TimelineRow>,
     pub findings: Vec<FindingReport>,
+    /// The instances whose conflicts no finding explains, most first (the first `top`).
+    pub unexplained: Vec<UnexplainedRow>,
     /// Notes for the reader: skipped files, empty inputs.
     pub warnings: Vec<String>,
 }
@@ -87,9 +90,11 @@ pub struct Totals {
     pub conflicts: u64,
     pub by_status: BTreeMap<String, u64>,
     pub conflict_rate: f64,
-    /// Conflicts attributed to a finding (each to one at most); the others look isolated
-    /// or handled.
+    /// Conflicts attributed to a finding (each to one at most); the others are listed by
+    /// instance in `unexplained`.
     pub explained: u64,
+    /// Instances with conflicts that no finding explains (`unexplained` lists the first).
+    pub unexplained_instances: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,6 +167,22 @@ pub struct FindingReport {
     pub advice: String,
 }
 
+/// The conflicts on one instance that no finding explains.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnexplainedRow {
+    pub instance: String,
+    pub template: String,
+    pub conflicts: u64,
+    pub by_status: BTreeMap<String, u64>,
+    /// The first `FINDING_CLIENTS` clients that got them, most first.
+    pub clients: Vec<String>,
+    pub client_count: u64,
+    pub first_conflict: String,
+    pub last_conflict: String,
+    /// The first few of them, in time order.
+    pub lines: Vec<Evidence>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Evidence {
     /// Index into `inputs`.
@@ -228,6 +249,14 @@ impl Report {
                 e.text = visible(&e.text);
             }
         }
+        for u in &mut r.unexplained {
+            u.instance = visible(&u.instance);
+            u.template = visible(&u.template);
+            each(&mut u.clients);
+            for e in &mut u.lines {
+                e.text = visible(&e.text);
+            }
+        }
         r
     }
 }
@@ -247,22 +276,92 @@ impl Report {
     /// for, or why there is none.
     pub fn explained(&self) -> String {
         let (n, x) = (self.totals.conflicts, self.totals.explained);
+        let k = self.totals.unexplained_instances;
+        let on = if k == 1 {
+            "1 instance".to_string()
+        } else {
+            format!("{k} instances")
+        };
         if n == 0 {
             "No conflict responses in these logs.".to_string()
         } else if self.findings.is_empty() {
             format!(
-                "No root cause found: the {n} conflicts look like normal, handled behaviour (see the tables below)."
+                "No root cause found: the {n} conflicts, on {on}, look like normal, handled behaviour (\"{UNEXPLAINED}\" lists them)."
             )
         } else if x == n {
             format!("The causes above explain all {n} conflicts.")
         } else {
             format!(
-                "The causes above explain {x} of the {n} conflicts ({}); the other {} look isolated or handled.",
+                "The causes above explain {x} of the {n} conflicts ({}); the other {}, on {on}, are under \"{UNEXPLAINED}\".",
                 percent(rate(x, n)),
                 n - x
             )
         }
     }
+
+    /// The heading of the unexplained conflicts' table: how many, and how many are shown.
+    pub fn unexplained_heading(&self) -> String {
+        let n = self.totals.conflicts - self.totals.explained;
+        let k = self.totals.unexplained_instances;
+        let shown = self.unexplained.len() as u64;
+        let of = if k == 1 { "instance" } else { "instances" };
+        if shown < k {
+            format!("{UNEXPLAINED}: {n} on {k} {of} (the first {shown})")
+        } else {
+            format!("{UNEXPLAINED}: {n} on {k} {of}")
+        }
+    }
+
+    /// The command that shows the first unexplained instance's requests in order (see
+    /// `UNEXPLAINED_HINT`).
+    /// With `short`, the inputs are `LOG` (a narrow terminal and long paths).
+    pub fn unexplained_command(&self, short: bool) -> Option<String> {
+        let u = self.unexplained.first()?;
+        let logs: Vec<String> = match self.inputs.len() {
+            _ if short => vec!["LOG".to_string()],
+            1..=3 => self.inputs.iter().map(|i| shell_word(&i.path)).collect(),
+            _ => vec!["LOGS".to_string()],
+        };
+        Some(format!(
+            "why409 explain {} --instance {}",
+            logs.join(" "),
+            shell_word(&u.instance)
+        ))
+    }
+
+    /// Where a quoted line is: `path:line`.
+    pub fn place(&self, e: &Evidence) -> String {
+        let path = (self.inputs.get(e.input as usize)).map_or("?", |i| i.path.as_str());
+        format!("{path}:{}", e.line)
+    }
+}
+
+/// How to read the unexplained conflicts, before `Report::unexplained_command`.
+pub const UNEXPLAINED_HINT: &str = "A re-read and a successful write after a conflict mean the client handled it; to see one in order:";
+
+/// The title of the conflicts no finding claims, as every renderer names them.
+pub const UNEXPLAINED: &str = "Conflicts no cause explains";
+
+/// `s` as one word to a POSIX shell: as it is when it holds nothing a shell reads, else in
+/// single quotes.
+pub fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,=@%{}".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `n` and a noun, singular for one: `1 request`, `3 requests`.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A count per status as people read it: `409: 2, 412: 1`.
+pub fn statuses(by: &BTreeMap<String, u64>) -> String {
+    let all: Vec<String> = by.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    all.join(", ")
 }
 
 /// A rate as people read it: `0.012345` is `1.23%`.
@@ -279,7 +378,13 @@ pub fn short_time(s: &str) -> String {
 /// When a finding happened, short: one time, or its start and end, the end as a time only
 /// on the same day.
 pub fn when(f: &FindingReport) -> String {
-    let (s, e) = (short_time(&f.start), short_time(&f.end));
+    between(&f.start, &f.end)
+}
+
+/// The period from `start` to `end` (RFC 3339) short: one time when they are equal, the end
+/// as a time only on the same day.
+pub fn between(start: &str, end: &str) -> String {
+    let (s, e) = (short_time(start), short_time(end));
     if s == e {
         return s;
     }
@@ -428,6 +533,9 @@ impl Report {
 
         let timeline = timeline_rows(a);
         let findings = a.findings.iter().map(|f| finding_report(a, f)).collect();
+        let unexplained = (a.unexplained.iter().take(top))
+            .map(|u| unexplained_row(a, u))
+            .collect();
 
         Report {
             schema: SCHEMA,
@@ -450,6 +558,7 @@ impl Report {
                     .collect(),
                 conflict_rate: rate(t.totals.conflicts, t.totals.requests),
                 explained: a.findings.iter().map(Finding::conflicts).sum(),
+                unexplained_instances: a.unexplained.len() as u64,
             },
             top,
             resources,
@@ -457,6 +566,7 @@ impl Report {
             clients,
             timeline,
             findings,
+            unexplained,
             warnings: a.warnings.clone(),
         }
     }
@@ -528,20 +638,39 @@ fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
         .collect()
 }
 
-fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
+/// The log line an event was read from.
+fn evidence(a: &Analysis, r: &EventRef) -> Evidence {
+    let e = &a.timelines.events[r.instance as usize][r.index];
+    Evidence {
+        input: e.input,
+        line: e.line,
+        text: a.line_text(e.input, e.offset, e.len),
+    }
+}
+
+fn unexplained_row(a: &Analysis, u: &Unexplained) -> UnexplainedRow {
     let tl = &a.timelines;
-    let evidence = f
-        .evidence
-        .iter()
-        .take(FINDING_EVIDENCE)
-        .map(|r| {
-            let e = &tl.events[r.instance as usize][r.index];
-            Evidence {
-                input: e.input,
-                line: e.line,
-                text: a.line_text(e.input, e.offset, e.len),
-            }
-        })
+    let instance = tl.instance(u.instance);
+    UnexplainedRow {
+        instance: instance.path.clone(),
+        template: instance.template.to_string(),
+        conflicts: u.conflicts,
+        by_status: (u.by_status.iter())
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect(),
+        clients: (u.clients.iter().take(FINDING_CLIENTS))
+            .map(|&c| tl.client(c).to_string())
+            .collect(),
+        client_count: u.clients.len() as u64,
+        first_conflict: rfc3339(u.first),
+        last_conflict: rfc3339(u.last),
+        lines: u.lines.iter().map(|r| evidence(a, r)).collect(),
+    }
+}
+
+fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
+    let evidence = (f.evidence.iter().take(FINDING_EVIDENCE))
+        .map(|r| evidence(a, r))
         .collect();
     FindingReport {
         cause: f.cause,

@@ -4,7 +4,9 @@
 //! The caller decides the width and whether to colour (TTY and no `NO_COLOR`); this module
 //! never looks at the terminal itself.
 
-use super::{FindingReport, Report, ShownWindow, percent, short_time, when};
+use super::{
+    FindingReport, Report, ShownWindow, UNEXPLAINED_HINT, between, percent, short_time, when,
+};
 use crate::timestamp::human_span;
 use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
@@ -502,6 +504,46 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         fit(&mut t, style, &columns, &[&[], &[4]]);
         right(&mut t, &[1, 2, 3, 4]);
         writeln!(out, "{t}")?;
+    }
+    if !r.unexplained.is_empty() {
+        heading(out, style, &r.unexplained_heading())?;
+        let mut t = table(
+            style,
+            &[
+                "instance",
+                "conflicts",
+                "statuses",
+                "clients",
+                "when (UTC)",
+                "first line",
+            ],
+        );
+        for u in &r.unexplained {
+            t.add_row(vec![
+                Cell::new(&u.instance),
+                Cell::new(u.conflicts),
+                Cell::new(super::statuses(&u.by_status)),
+                Cell::new(u.client_count),
+                Cell::new(between(&u.first_conflict, &u.last_conflict)),
+                Cell::new(u.lines.first().map(|e| r.place(e)).unwrap_or_default()),
+            ]);
+        }
+        let columns = [
+            Fit::Name,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Rest(21),
+            Fit::Rest(12),
+        ];
+        fit(&mut t, style, &columns, &[&[], &[5], &[2, 5]]);
+        right(&mut t, &[1, 3]);
+        writeln!(out, "{t}")?;
+        let fits = |c: &String| style.width.is_none_or(|w| c.chars().count() <= w as usize);
+        let cmd = (r.unexplained_command(false).filter(fits)).or(r.unexplained_command(true));
+        if let Some(cmd) = cmd {
+            para(out, style, "", &format!("{UNEXPLAINED_HINT} {cmd}"))?;
+        }
     }
     if !r.timeline.is_empty() {
         heading(

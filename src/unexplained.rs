@@ -1,0 +1,157 @@
+//! The conflicts no finding claims, grouped by instance: what is left after the root causes.
+//!
+//! Most are normal behaviour (a 409 the client handled with a re-read, one create-if-absent
+//! probe), but a reader of a postmortem wants to see them rather than take "the others look
+//! isolated" on trust: which instances, how many, from whom, when, and the lines themselves.
+//! Every conflict line is an event of its instance's timeline (the pass keeps a conflicting
+//! instance's own lines whole), so these groups add up to the conflicts less the explained.
+
+use crate::detect::{EventRef, Finding};
+use crate::record::Micros;
+use crate::timeline::{ClientId, InstanceId, Timelines};
+use std::collections::{BTreeMap, HashSet};
+
+/// How many of a group's conflict lines are kept to quote.
+pub const QUOTED: usize = 3;
+
+/// The unexplained conflicts on one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unexplained {
+    pub instance: InstanceId,
+    pub conflicts: u64,
+    /// Distinct clients that got them, the one with the most first (ties by number).
+    pub clients: Vec<ClientId>,
+    pub by_status: BTreeMap<u16, u64>,
+    pub first: Micros,
+    pub last: Micros,
+    /// The first `QUOTED` of them, in time order.
+    pub lines: Vec<EventRef>,
+}
+
+/// Every instance's conflicts that no finding claims, most first (ties by path).
+pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplained> {
+    let claimed: HashSet<EventRef> = findings
+        .iter()
+        .flat_map(|f| f.claims.iter().copied())
+        .collect();
+    let mut out = Vec::new();
+    for (id, events) in timelines.events.iter().enumerate() {
+        let id = id as InstanceId;
+        let mut group: Option<Unexplained> = None;
+        let mut per_client: BTreeMap<ClientId, u64> = BTreeMap::new();
+        for (index, e) in events.iter().enumerate() {
+            if !e.conflict
+                || claimed.contains(&EventRef {
+                    instance: id,
+                    index,
+                })
+            {
+                continue;
+            }
+            let g = group.get_or_insert_with(|| Unexplained {
+                instance: id,
+                conflicts: 0,
+                clients: Vec::new(),
+                by_status: BTreeMap::new(),
+                first: e.start,
+                last: e.end,
+                lines: Vec::new(),
+            });
+            g.conflicts += 1;
+            *g.by_status.entry(e.status).or_insert(0) += 1;
+            *per_client.entry(e.client).or_insert(0) += 1;
+            g.first = g.first.min(e.start);
+            g.last = g.last.max(e.end);
+            if g.lines.len() < QUOTED {
+                g.lines.push(EventRef {
+                    instance: id,
+                    index,
+                });
+            }
+        }
+        if let Some(mut g) = group {
+            let mut clients: Vec<(ClientId, u64)> = per_client.into_iter().collect();
+            clients.sort_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
+            g.clients = clients.into_iter().map(|(c, _)| c).collect();
+            out.push(g);
+        }
+    }
+    out.sort_by(|a, b| {
+        b.conflicts.cmp(&a.conflicts).then_with(|| {
+            (timelines.instance(a.instance).path).cmp(&timelines.instance(b.instance).path)
+        })
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::testkit::{Log, T0};
+    use crate::detect::{Scope, Severity};
+    use crate::timestamp::MICROS_PER_SEC as SEC;
+
+    fn finding(claims: Vec<EventRef>) -> Finding {
+        Finding {
+            cause: "retry_storm",
+            severity: Severity::Incident,
+            scope: Scope::Instance,
+            template: "/orders/{id}".into(),
+            instance: Some("/orders/1".into()),
+            instances: vec!["/orders/1".into()],
+            start: 0,
+            end: 0,
+            clients: vec![],
+            confidence: 1.0,
+            summary: String::new(),
+            advice: String::new(),
+            evidence: vec![],
+            claims,
+        }
+    }
+
+    /// What no finding claims is grouped by instance, with its statuses, clients (most
+    /// first), period and first lines; instances without such conflicts are left out.
+    #[test]
+    fn groups_the_conflicts_no_finding_claims() {
+        let mut log = Log::new();
+        log.at(0.0).req("a", "PUT", "/orders/1", 409);
+        log.at(1.0).req("a", "PUT", "/orders/1", 409);
+        log.at(2.0).req("b", "PUT", "/orders/1", 412);
+        log.at(3.0).req("b", "PUT", "/orders/1", 200);
+        log.at(4.0).req("b", "PUT", "/orders/1", 409);
+        log.at(5.0).req("c", "PUT", "/orders/2", 409);
+        log.at(6.0).req("c", "GET", "/orders/3", 200);
+        let tl = log.timelines();
+        let one = tl.find_instance("/orders/1").unwrap();
+        let two = tl.find_instance("/orders/2").unwrap();
+        let at = |instance, index| EventRef { instance, index };
+        // The finding claims the first two conflicts on /orders/1.
+        let left = unexplained(&tl, &[finding(vec![at(one, 0), at(one, 1)])]);
+        assert_eq!(left.len(), 2);
+        assert_eq!(left[0].instance, one);
+        assert_eq!(left[0].conflicts, 2);
+        assert_eq!(
+            left[0].by_status.iter().collect::<Vec<_>>(),
+            [(&409, &1), (&412, &1)]
+        );
+        assert_eq!(left[0].clients.len(), 1);
+        assert_eq!(tl.client(left[0].clients[0]), "b");
+        assert_eq!(left[0].lines, [at(one, 2), at(one, 4)]);
+        assert_eq!((left[0].first, left[0].last), (T0 + 2 * SEC, T0 + 4 * SEC));
+        assert_eq!(left[1].instance, two);
+        assert_eq!(left[1].conflicts, 1);
+        assert_eq!((left[1].first, left[1].last), (T0 + 5 * SEC, T0 + 5 * SEC));
+        // Nothing claimed: all five conflicts, clients most first; everything claimed:
+        // nothing left.
+        let all = unexplained(&tl, &[]);
+        assert_eq!(all.iter().map(|g| g.conflicts).sum::<u64>(), 5);
+        let names: Vec<&str> = all[0].clients.iter().map(|&c| tl.client(c)).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(all[0].lines.len(), QUOTED);
+        let every: Vec<EventRef> = (0..tl.events.len() as InstanceId)
+            .flat_map(|i| (0..tl.events[i as usize].len()).map(move |k| at(i, k)))
+            .collect();
+        assert!(unexplained(&tl, &[finding(every)]).is_empty());
+    }
+}

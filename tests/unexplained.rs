@@ -1,0 +1,241 @@
+//! The conflicts no finding explains, listed by instance in every output: a retry storm the
+//! engine explains beside four instances whose conflicts the clients handled (a 409 or 412,
+//! a re-read, a successful write), and the quiet and fully explained cases.
+
+mod common;
+
+use common::{json, why409};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A line as nginx writes it, `sec` seconds after 09:00:00.
+fn line(sec: u32, client: &str, method: &str, path: &str, status: u16) -> (u32, String) {
+    let (h, m, s) = (9 + sec / 3600, sec % 3600 / 60, sec % 60);
+    let text = format!(
+        "{client} - - [02/Mar/2026:{h:02}:{m:02}:{s:02} +0000] \"{method} {path} HTTP/1.1\" {status} 12 \"-\" \"client/1.0\""
+    );
+    (sec, text)
+}
+
+/// Background reads on other orders; a storm of ten 409s on /api/orders/1 after another
+/// client's write (explained: retry_storm) when `storm`; and, when `handled`, one handled 409
+/// on each of /api/orders/2, 3 and 4 and two handled 412s from two clients on /api/docs/7.
+fn write_log(dir: &Path, storm: bool, handled: bool) -> PathBuf {
+    let mut lines = Vec::new();
+    for k in (0..700).step_by(7) {
+        let client = format!("192.0.2.{}", k % 50 + 1);
+        lines.push(line(
+            k,
+            &client,
+            "GET",
+            &format!("/api/orders/{}", 100 + k),
+            200,
+        ));
+    }
+    if storm {
+        lines.push(line(90, "10.0.0.2", "PUT", "/api/orders/1", 200));
+        for s in [100, 100, 100, 101, 101, 101, 102, 102, 102, 103] {
+            lines.push(line(s, "10.0.0.1", "PUT", "/api/orders/1", 409));
+        }
+    }
+    if handled {
+        let cases = [
+            (200, "10.0.0.3", "/api/orders/2", 409),
+            (300, "10.0.0.4", "/api/orders/3", 409),
+            (400, "10.0.0.3", "/api/orders/4", 409),
+            (500, "10.0.0.5", "/api/docs/7", 412),
+            (600, "10.0.0.6", "/api/docs/7", 412),
+        ];
+        for (sec, client, path, status) in cases {
+            lines.push(line(sec, client, "PUT", path, status));
+            lines.push(line(sec, client, "GET", path, 200));
+            lines.push(line(sec + 1, client, "PUT", path, 200));
+        }
+    }
+    lines.sort_by_key(|l| l.0);
+    let text: String = lines.iter().map(|l| l.1.clone() + "\n").collect();
+    let path = dir.join("access.log");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn output(args: &[&str]) -> String {
+    let out = why409().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), true, true);
+    let log = log.to_str().unwrap();
+    let r = json(&[log]);
+    let t = &r["totals"];
+    assert_eq!(
+        (t["conflicts"].as_u64(), t["explained"].as_u64()),
+        (Some(15), Some(10))
+    );
+    assert_eq!(t["unexplained_instances"], 4);
+    let findings: Vec<&str> = (r["findings"].as_array().unwrap().iter())
+        .map(|f| f["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(findings, ["retry_storm"]);
+
+    let rows = r["unexplained"].as_array().unwrap();
+    let instances: Vec<&str> = rows
+        .iter()
+        .map(|u| u["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        instances,
+        [
+            "/api/docs/7",
+            "/api/orders/2",
+            "/api/orders/3",
+            "/api/orders/4"
+        ]
+    );
+    let conflicts: Vec<u64> = rows
+        .iter()
+        .map(|u| u["conflicts"].as_u64().unwrap())
+        .collect();
+    assert_eq!(conflicts, [2, 1, 1, 1]);
+    // They are exactly what the causes leave.
+    assert_eq!(conflicts.iter().sum::<u64>(), 15 - 10);
+
+    let docs = &rows[0];
+    assert_eq!(docs["template"], "/api/docs/{id}");
+    assert_eq!(docs["by_status"], serde_json::json!({"412": 2}));
+    assert_eq!(strs(&docs["clients"]), ["10.0.0.5", "10.0.0.6"]);
+    assert_eq!(docs["client_count"], 2);
+    assert_eq!(docs["first_conflict"], "2026-03-02T09:08:20Z");
+    assert_eq!(docs["last_conflict"], "2026-03-02T09:10:00Z");
+    assert_eq!(rows[1]["by_status"], serde_json::json!({"409": 1}));
+    assert_eq!(strs(&rows[1]["clients"]), ["10.0.0.3"]);
+
+    // Each quoted line is the file's line at that number (`sed -n Np`), a conflict on the
+    // instance it is listed under.
+    let file = std::fs::read_to_string(log).unwrap();
+    let file: Vec<&str> = file.lines().collect();
+    for u in rows {
+        let lines = u["lines"].as_array().unwrap();
+        assert_eq!(lines.len() as u64, u["conflicts"].as_u64().unwrap());
+        for l in lines {
+            let n = l["line"].as_u64().unwrap() as usize;
+            assert_eq!(l["input"], 0);
+            assert_eq!(l["text"], file[n - 1]);
+            let instance = u["instance"].as_str().unwrap();
+            assert!(file[n - 1].contains(&format!("PUT {instance} HTTP/1.1\" 4")));
+        }
+    }
+
+    // The table: the sentence under the root causes, the section, and the command to look
+    // closer, which works as printed.
+    let table = output(&[log]);
+    assert!(table.contains(
+        "The causes above explain 10 of the 15 conflicts (66.67%); the other 5, on 4 instances, are under \"Conflicts no cause explains\"."
+    ));
+    assert!(table.contains("Conflicts no cause explains: 5 on 4 instances\n"));
+    let at = table.find("Conflicts no cause explains: 5").unwrap();
+    let section = &table[at..];
+    let order: Vec<usize> = (instances.iter())
+        .map(|i| section.find(&format!("│ {i} ")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{section}");
+    let hint = format!("to see one in order: why409 explain {log} --instance /api/docs/7");
+    assert!(section.contains(&hint), "{section}");
+    let explained = output(&["explain", log, "--instance", "/api/docs/7"]);
+    assert!(
+        explained.starts_with("/api/docs/7 (/api/docs/{id}): 6 requests, 2 conflicts"),
+        "{explained}"
+    );
+
+    // Markdown: the table and the lines themselves.
+    let md = output(&[log, "--output", "markdown"]);
+    assert!(md.contains("## Conflicts no cause explains: 5 on 4 instances\n"));
+    assert!(md.contains(
+        "| `/api/docs/7` | 2 | 412: 2 | 2 | 2026-03-02T09:08:20Z | 2026-03-02T09:10:00Z |"
+    ));
+    for u in rows {
+        for l in u["lines"].as_array().unwrap() {
+            let quoted = format!("{log}:{}: {}", l["line"], l["text"].as_str().unwrap());
+            assert!(md.contains(&quoted), "{quoted}");
+        }
+    }
+
+    // HTML and CSV hold the same rows.
+    let html = output(&[log, "--output", "html"]);
+    assert!(
+        html.contains("<h2 id=\"unexplained\">Conflicts no cause explains: 5 on 4 instances</h2>")
+    );
+    assert!(html.contains(
+        "<td class=\"name\"><code>/api/orders/3</code></td><td class=\"n\">1</td><td>409: 1</td>"
+    ));
+    let csv = output(&[log, "--output", "csv"]);
+    let listed: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("unexplained,"))
+        .collect();
+    assert_eq!(listed.len(), 4);
+    assert!(listed[0].starts_with("unexplained,1,/api/docs/7,/api/docs/{id},"));
+    assert!(listed[0].ends_with(",412: 2"));
+}
+
+/// `--top` cuts the list, not the count, and the heading says so.
+#[test]
+fn the_top_option_cuts_the_list_and_the_heading_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), true, true);
+    let log = log.to_str().unwrap();
+    let r = json(&[log, "--top", "2"]);
+    assert_eq!(r["unexplained"].as_array().unwrap().len(), 2);
+    assert_eq!(r["totals"]["unexplained_instances"], 4);
+    let table = output(&[log, "--top", "2"]);
+    assert!(table.contains("Conflicts no cause explains: 5 on 4 instances (the first 2)\n"));
+    assert!(!table.contains("│ /api/orders/3 "));
+}
+
+/// Nothing to list: no conflicts at all, or every conflict explained.
+#[test]
+fn nothing_is_listed_when_nothing_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    for (storm, said) in [
+        (false, "No conflict responses in these logs."),
+        (true, "The causes above explain all 10 conflicts."),
+    ] {
+        let log = write_log(dir.path(), storm, false);
+        let log = log.to_str().unwrap();
+        let r = json(&[log]);
+        assert_eq!(r["unexplained"], serde_json::json!([]));
+        assert_eq!(r["totals"]["unexplained_instances"], 0);
+        let table = output(&[log]);
+        assert!(table.contains(said), "{table}");
+        assert!(!table.contains("Conflicts no cause explains"), "{table}");
+        let md = output(&[log, "--output", "markdown"]);
+        assert!(!md.contains("Conflicts no cause explains"));
+    }
+}
+
+/// Without any finding, the sentence says the conflicts look handled and where they are.
+#[test]
+fn handled_conflicts_alone_are_listed_without_a_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), false, true);
+    let log = log.to_str().unwrap();
+    let r = json(&[log]);
+    assert_eq!(r["findings"], serde_json::json!([]));
+    assert_eq!(r["unexplained"].as_array().unwrap().len(), 4);
+    let table = output(&[log]);
+    assert!(table.contains(
+        "No root cause found: the 5 conflicts, on 4 instances, look like normal, handled behaviour (\"Conflicts no cause explains\" lists them)."
+    ), "{table}");
+}
