@@ -389,19 +389,13 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             r.totals.requests, r.totals.writes
         )),
     ]);
-    let by: Vec<String> = r
-        .totals
-        .by_status
-        .iter()
-        .map(|(s, n)| format!("{s}: {n}"))
-        .collect();
     t.add_row(vec![
         Cell::new("conflicts"),
         Cell::new(format!(
             "{} = {} of requests ({})",
             r.totals.conflicts,
             percent(r.totals.conflict_rate),
-            by.join(", ")
+            super::statuses(&r.totals.by_status)
         )),
     ]);
     writeln!(out, "{t}")?;
