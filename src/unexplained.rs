@@ -107,6 +107,7 @@ mod tests {
             advice: String::new(),
             evidence: vec![],
             claims,
+            schedule: None,
         }
     }
 

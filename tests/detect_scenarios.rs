@@ -125,16 +125,21 @@ impl Scenario {
         out
     }
 
-    /// Runs the analysis and returns (cause, scope, instance or template).
-    fn findings(&self, timed: bool) -> BTreeSet<(String, String, String)> {
+    /// Runs the analysis.
+    fn analysis(&self, timed: bool) -> why409::analyze::Analysis {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(self.log(timed).as_bytes()).unwrap();
-        let a = analyze(&Settings {
+        analyze(&Settings {
             paths: vec![file.path().to_path_buf()],
             ..Default::default()
         })
-        .unwrap();
-        a.findings
+        .unwrap()
+    }
+
+    /// Runs the analysis and returns (cause, scope, instance or template).
+    fn findings(&self, timed: bool) -> BTreeSet<(String, String, String)> {
+        self.analysis(timed)
+            .findings
             .iter()
             .map(|f| {
                 let scope = match f.scope {
@@ -409,6 +414,61 @@ fn precondition_required(at: f64) -> Scenario {
     s
 }
 
+/// A billing job writes accounts straight to the database: a support tool reads an account
+/// and writes it back a moment later, and gets 409 every time, though no request in the log
+/// wrote the account. `logged_writes` adds other accounts' successful writes, so the log shows
+/// that the route's writes are logged.
+fn invisible(at: f64, logged_writes: bool) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..6 {
+        let t = at + 90.0 * k as f64;
+        s.req(t, "100.72.0.4", "GET", "/api/v1/accounts/48213", 200)
+            .req(t + 0.3, "100.72.0.4", "PUT", "/api/v1/accounts/48213", 409);
+        if logged_writes {
+            let other = format!("/api/v1/accounts/{}", 50_100 + k);
+            s.req(t + 20.0, "100.72.0.8", "GET", &other, 200).req(
+                t + 21.0,
+                "100.72.0.8",
+                "PUT",
+                &other,
+                200,
+            );
+        }
+    }
+    s
+}
+
+/// A report job in six replicas, scheduled at second 0 of every minute without jitter: each
+/// replica reads the daily report and writes it back; one wins, the other five get 409.
+fn cron_replicas(at_minute: f64, minutes: usize) -> Scenario {
+    let mut s = Scenario::new();
+    let path = "/api/v1/reports/2026-03-02";
+    for m in 0..minutes {
+        let t = at_minute + 60.0 * m as f64;
+        for k in 0..6 {
+            s.req(
+                t + 0.05 * k as f64,
+                &format!("10.9.0.{}", k + 1),
+                "GET",
+                path,
+                200,
+            );
+        }
+        let winner = m % 6;
+        s.req(t + 0.5, &format!("10.9.0.{}", winner + 1), "PUT", path, 200);
+        for k in (0..6).filter(|&k| k != winner) {
+            s.req(
+                t + 0.8 + 0.1 * k as f64,
+                &format!("10.9.0.{}", k + 1),
+                "PUT",
+                path,
+                409,
+            );
+        }
+    }
+    s
+}
+
 // --- Normal behaviour ----------------------------------------------------------------------
 
 /// Clients that resolve a conflict: 409 → GET → successful write, each on its own order.
@@ -577,7 +637,66 @@ fn missing_precondition_alone() {
     )]);
 }
 
+#[test]
+fn invisible_writer_alone() {
+    hour().extend(&invisible(1000.0, true)).expect(&[(
+        "invisible_writer",
+        "instance",
+        "/api/v1/accounts/48213",
+    )]);
+}
+
+#[test]
+fn scheduled_jobs_are_noted_on_their_finding() {
+    let mut s = hour();
+    s.extend(&cron_replicas(1200.0, 8));
+    s.expect(&[("hot_spot_edit", "instance", "/api/v1/reports/2026-03-02")]);
+    // Each run is one episode, so one finding; the eight are tested together.
+    for timed in [false, true] {
+        let a = s.analysis(timed);
+        assert_eq!(a.findings.len(), 8);
+        for f in &a.findings {
+            let at = f.schedule.expect("aligned to the minute");
+            assert_eq!((at.boundary, at.share, f.conflicts()), ("minute", 1.0, 5));
+            assert!(
+                f.summary.ends_with(
+                    " 100% of these 40 conflicts in 8 findings like this one started in the first 5 seconds of a minute (10% expected by chance)."
+                ),
+                "{}",
+                f.summary
+            );
+            assert!(f.advice.contains("add random jitter"), "{}", f.advice);
+        }
+    }
+    // The same job at staggered seconds (jitter) is the same race, without the note.
+    let mut jittered = hour();
+    for (k, r) in cron_replicas(1200.0, 8).reqs.chunks(12).enumerate() {
+        let mut round = Scenario::new();
+        for q in r {
+            round.req(
+                q.end + 7.0 * k as f64,
+                &q.client,
+                q.method,
+                &q.path,
+                q.status,
+            );
+        }
+        jittered.extend(&round);
+    }
+    let a = jittered.analysis(false);
+    assert_eq!(a.findings.len(), 8);
+    for f in &a.findings {
+        assert_eq!(f.cause, "hot_spot_edit");
+        assert!(f.schedule.is_none(), "{}", f.summary);
+    }
+}
+
 // --- Normal behaviour is not a finding ----------------------------------------------------
+
+#[test]
+fn conflicts_on_a_route_whose_writes_are_not_logged_are_not_called_invisible() {
+    hour().extend(&invisible(1000.0, false)).expect(&[]);
+}
 
 #[test]
 fn handled_conflicts_are_not_findings() {
@@ -623,6 +742,7 @@ fn every_cause_at_once_among_busy_normal_traffic() {
         .extend(&lock(2200.0))
         .extend(&transition(2500.0))
         .extend(&regression(3600.0, 2100.0))
+        .extend(&invisible(2000.0, true))
         .extend(&handled(500.0))
         .extend(&probe(900.0))
         .extend(&double_tap(1200.0))
@@ -633,6 +753,7 @@ fn every_cause_at_once_among_busy_normal_traffic() {
         ("duplicate_create", "instance", "/api/v1/orders"),
         ("hot_spot_edit", "instance", "/api/v1/inventory/500"),
         ("in_progress_conflict", "instance", "/api/v1/orders/9310577"),
+        ("invisible_writer", "instance", "/api/v1/accounts/48213"),
         (
             "lock_contention",
             "instance",
@@ -646,6 +767,10 @@ fn every_cause_at_once_among_busy_normal_traffic() {
         ),
         ("state_transition", "template", "/api/v1/orders/{id}/cancel"),
     ]);
+    // None of them is a schedule's.
+    for f in s.analysis(true).findings {
+        assert!(f.schedule.is_none(), "{} {}", f.cause, f.summary);
+    }
 }
 
 // --- Scale-free defaults ------------------------------------------------------------------

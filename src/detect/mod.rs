@@ -11,9 +11,11 @@ pub mod duplicate_create;
 pub mod expected_exists;
 pub mod hot_spot_edit;
 pub mod in_progress_conflict;
+pub mod invisible_writer;
 pub mod lock_contention;
 pub mod missing_precondition;
 pub mod retry_storm;
+pub mod schedule;
 pub mod signals;
 pub mod stale_version;
 pub mod state_transition;
@@ -91,6 +93,8 @@ pub struct Finding {
     pub evidence: Vec<EventRef>,
     /// The conflict events this finding explains.
     pub claims: Vec<EventRef>,
+    /// Whether its conflicts bunch at the top of the minute or hour (`schedule`).
+    pub schedule: Option<schedule::Alignment>,
 }
 
 impl Finding {
@@ -267,6 +271,31 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
         "share of the route's conflicts that are single create conflicts",
     ),
     (
+        "invisible_writer_min_conflicts",
+        5.0,
+        "conflicts on one instance right after the client's own read, with no write in sight, within the window below",
+    ),
+    (
+        "invisible_writer_window_secs",
+        3600.0,
+        "the window (seconds) those conflicts must fall within",
+    ),
+    (
+        "schedule_min_conflicts",
+        20.0,
+        "conflicts of a finding before it is checked for alignment to the minute or hour",
+    ),
+    (
+        "schedule_min_minute_share",
+        0.4,
+        "share of a finding's conflicts in seconds 0-4 of a minute that marks scheduled jobs (8% expected)",
+    ),
+    (
+        "schedule_min_hour_share",
+        0.3,
+        "share of a finding's conflicts within 10 s of the hour that marks scheduled jobs (0.6% expected)",
+    ),
+    (
         "arbitration_min_kept",
         0.5,
         "share of its claims a finding must keep after higher-priority causes took theirs",
@@ -332,7 +361,8 @@ pub trait Detector: Sync {
 /// Order (root-causes.md §5.3): duplicate_create (D3) > in_progress_conflict (D5) >
 /// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
 /// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
-/// instance-level cause explains) > expected_exists (D7).
+/// instance-level cause explains) > expected_exists (D7) > invisible_writer (D10: what the
+/// log cannot show comes after all it can).
 pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
         Box::new(duplicate_create::DuplicateCreate),
@@ -345,6 +375,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(missing_precondition::MissingPrecondition),
         Box::new(deploy_regression::DeployRegression),
         Box::new(expected_exists::ExpectedExists),
+        Box::new(invisible_writer::InvisibleWriter),
     ]
 }
 
@@ -374,6 +405,13 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
             out.push(f);
         }
     }
+    schedule::annotate(
+        &mut out,
+        cx.timelines,
+        cx.thresholds.get("schedule_min_conflicts") as usize,
+        cx.thresholds.get("schedule_min_minute_share"),
+        cx.thresholds.get("schedule_min_hour_share"),
+    );
     sort_findings(&mut out);
     out
 }

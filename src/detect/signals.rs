@@ -511,6 +511,7 @@ impl Draft {
             evidence,
             advice: self.advice,
             claims,
+            schedule: None,
         }
     }
 }

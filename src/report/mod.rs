@@ -13,6 +13,7 @@ pub mod table;
 
 use crate::aggregate::{Counts, InstanceConflicts};
 use crate::analyze::Analysis;
+use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
 use crate::unexplained::Unexplained;
@@ -165,6 +166,8 @@ pub struct FindingReport {
     pub summary: String,
     pub evidence: Vec<Evidence>,
     pub advice: String,
+    /// Set when the conflicts bunch at the top of the minute or hour (scheduled jobs).
+    pub schedule: Option<Alignment>,
 }
 
 /// The conflicts on one instance that no finding explains.
@@ -694,6 +697,11 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
         summary: f.summary.clone(),
         evidence,
         advice: f.advice.clone(),
+        schedule: f.schedule.map(|a| Alignment {
+            share: (a.share * 1000.0).round() / 1000.0,
+            expected: (a.expected * 1000.0).round() / 1000.0,
+            ..a
+        }),
     }
 }
 
