@@ -1108,6 +1108,7 @@ fn pass<'a>(
                 offset: (line.as_ptr() as usize - data.as_ptr() as usize) as u64,
                 len: line.len() as u32,
                 conflict,
+                origin: req.origin(),
             },
             &client,
             instance,

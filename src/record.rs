@@ -117,7 +117,9 @@ pub struct Request<'a> {
     pub target: Text<'a>,
     /// Status sent to the client.
     pub status: u16,
-    /// Status returned by the upstream, when logged (the last one tried).
+    /// Status returned by the upstream, when logged (the last one tried); `Some(0)` when the
+    /// line says no upstream answered (`-`, empty or 0 where the format logs one, Kong's
+    /// `source` `kong` or `exit`), `None` when the format does not log it.
     pub upstream_status: Option<u16>,
     /// The remote address (TCP peer or real-ip), without port.
     pub remote: Text<'a>,
@@ -132,7 +134,31 @@ pub struct Request<'a> {
     pub bytes_sent: Option<u64>,
 }
 
+/// Who produced the response the client got, as far as the line tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Origin {
+    /// The format does not log the upstream's status.
+    #[default]
+    Unknown,
+    /// The upstream answered with the status the client got.
+    Upstream,
+    /// The gateway answered itself: no upstream answered.
+    Gateway,
+    /// The upstream answered with another status, which the gateway replaced.
+    Rewritten,
+}
+
 impl<'a> Request<'a> {
+    /// Who produced the response (see `upstream_status`).
+    pub fn origin(&self) -> Origin {
+        match self.upstream_status {
+            None => Origin::Unknown,
+            Some(0) => Origin::Gateway,
+            Some(s) if s == self.status => Origin::Upstream,
+            Some(_) => Origin::Rewritten,
+        }
+    }
+
     /// Start and end of the request, using the duration when logged.
     pub fn interval(&self) -> (Micros, Micros) {
         let d = self.duration_us.unwrap_or(0) as i64;

@@ -5,7 +5,7 @@
 //! logged time), then by input and line, so files from several gateway instances interleave by
 //! time and the order never depends on chunking.
 
-use crate::record::{Method, Micros};
+use crate::record::{Method, Micros, Origin};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
@@ -34,6 +34,8 @@ pub struct Event {
     pub len: u32,
     /// Whether the status is in the conflict family (`--status`).
     pub conflict: bool,
+    /// Whether the upstream or the gateway produced the response, when the log tells.
+    pub origin: Origin,
 }
 
 impl Event {
@@ -239,6 +241,7 @@ pub struct RawEvent {
     pub offset: u64,
     pub len: u32,
     pub conflict: bool,
+    pub origin: Origin,
 }
 
 impl RawEvent {
@@ -257,6 +260,7 @@ impl RawEvent {
             offset: self.offset,
             len: self.len,
             conflict: self.conflict,
+            origin: self.origin,
         }
     }
 }
@@ -534,6 +538,7 @@ mod tests {
             offset: k * 100,
             len: 99,
             conflict: k.is_multiple_of(5),
+            origin: Origin::Unknown,
         }
     }
 

@@ -691,6 +691,73 @@ fn scheduled_jobs_are_noted_on_their_finding() {
     }
 }
 
+/// nginx JSON lines with `$upstream_status`: (seconds after T0, client, method, path, status,
+/// upstream status as logged).
+fn nginx_json(reqs: &[(f64, &str, &str, String, u16, &str)]) -> String {
+    let mut out = String::new();
+    for (t, client, method, path, status, upstream) in reqs {
+        let ts = jiff::Timestamp::from_second(T0 + t.floor() as i64)
+            .unwrap()
+            .strftime("%d/%b/%Y:%H:%M:%S +0000");
+        out.push_str(&format!(
+            r#"{{"time_local":"{ts}","remote_addr":"{client}","request":"{method} {path} HTTP/1.1","status":{status},"request_time":0.012,"upstream_status":"{upstream}","http_user_agent":"shop/2.1"}}"#
+        ));
+        out.push('\n');
+    }
+    out
+}
+
+fn causes_of(log: &str) -> BTreeSet<(String, String)> {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(log.as_bytes()).unwrap();
+    let a = analyze(&Settings {
+        paths: vec![file.path().to_path_buf()],
+        ..Default::default()
+    })
+    .unwrap();
+    a.findings
+        .iter()
+        .map(|f| {
+            let on = f.instance.clone().unwrap_or_else(|| f.template.clone());
+            (f.cause.to_string(), on)
+        })
+        .collect()
+}
+
+/// A gateway plugin answers 409 to a payment's second submission while the first is in
+/// flight (`upstream_status` `-`: nginx never passed it on), among ordinary traffic the
+/// service answers. When the service itself answers the same 409s, the gateway is not named.
+#[test]
+fn conflicts_the_gateway_answered_itself() {
+    let mut reqs = Vec::new();
+    for k in 0..40 {
+        let path = format!("/api/v1/carts/{}", 100 + k % 7);
+        reqs.push((30.0 * k as f64, "100.73.0.9", "GET", path, 200, "200"));
+    }
+    let with = |upstream: &'static str| {
+        let mut v = reqs.clone();
+        for k in 0..6 {
+            let path = format!("/api/v1/payments/{}", 5000 + k);
+            let t = 100.0 + 120.0 * k as f64;
+            v.push((t, "100.73.1.1", "PUT", path.clone(), 201, "201"));
+            v.push((t + 0.2, "100.73.1.1", "PUT", path, 409, upstream));
+        }
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        nginx_json(&v)
+    };
+    let gateway: BTreeSet<(String, String)> = [(
+        "gateway_generated".to_string(),
+        "/api/v1/payments/{id}".to_string(),
+    )]
+    .into();
+    assert_eq!(causes_of(&with("-")), gateway);
+    assert!(
+        !causes_of(&with("409"))
+            .iter()
+            .any(|(cause, _)| cause == "gateway_generated")
+    );
+}
+
 // --- Normal behaviour is not a finding ----------------------------------------------------
 
 #[test]

@@ -320,7 +320,8 @@ fn spot_checks() {
     let s = find(&o, 1);
     assert_eq!(
         (s.status, s.upstream, s.method, s.target.as_str()),
-        (460, None, Method::Get, "/")
+        // No target answered (`target_status_code` `-`): the load balancer did.
+        (460, Some(0), Method::Get, "/")
     );
     assert_eq!(
         (s.remote.as_str(), s.time.as_str()),

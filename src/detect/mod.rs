@@ -9,6 +9,7 @@
 pub mod deploy_regression;
 pub mod duplicate_create;
 pub mod expected_exists;
+pub mod gateway_generated;
 pub mod hot_spot_edit;
 pub mod in_progress_conflict;
 pub mod invisible_writer;
@@ -125,6 +126,11 @@ impl Default for Thresholds {
 /// (`episode_gap_factor`) or of the report bucket (`*_buckets`, about 1/600 of the analysed
 /// period rounded to 1 s, 10 s, 5 min, ...), so findings do not depend on the log's length.
 pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
+    (
+        "gateway_min_conflicts",
+        3.0,
+        "conflicts on a route the gateway answered itself (or rewrote) before a finding",
+    ),
     (
         "min_conflicts",
         3.0,
@@ -358,13 +364,15 @@ pub trait Detector: Sync {
 }
 
 /// Every detector, in arbitration priority order (earlier claims conflicts first).
-/// Order (root-causes.md §5.3): duplicate_create (D3) > in_progress_conflict (D5) >
+/// Order (root-causes.md §5.3): gateway_generated (D13: a conflict the service never saw has
+/// no cause in it) > duplicate_create (D3) > in_progress_conflict (D5) >
 /// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
 /// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
 /// instance-level cause explains) > expected_exists (D7) > invisible_writer (D10: what the
 /// log cannot show comes after all it can).
 pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
+        Box::new(gateway_generated::GatewayGenerated),
         Box::new(duplicate_create::DuplicateCreate),
         Box::new(in_progress_conflict::InProgressConflict),
         Box::new(lock_contention::LockContention),

@@ -640,6 +640,7 @@ mod tests {
             offset: 0,
             len: 0,
             conflict: true,
+            origin: crate::record::Origin::Unknown,
         };
         for a in ACTIONS {
             assert!(

@@ -4,7 +4,7 @@
 use super::{Context, Detector, Finding, Thresholds};
 use crate::aggregate::{Observation, Tally};
 use crate::analyze::round_window;
-use crate::record::{Method, Micros};
+use crate::record::{Method, Micros, Origin};
 use crate::resource::{TemplateCache, Templater};
 use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
@@ -12,13 +12,27 @@ use crate::timestamp::MICROS_PER_SEC;
 /// 2026-03-02T09:00:00Z, the scenarios' time zero.
 pub const T0: Micros = 1_772_442_000 * MICROS_PER_SEC;
 
+/// One request of a scenario: its logged time (the end) and what the log says of it.
+#[derive(Debug)]
+struct Planned {
+    time: Micros,
+    duration: Option<f64>,
+    client: String,
+    method: Method,
+    path: String,
+    status: u16,
+    origin: Origin,
+}
+
 /// A scenario under construction.
 #[derive(Default, Debug)]
 pub struct Log {
     now: f64,
     /// Duration of the next requests in seconds; `None` logs no duration.
     duration: Option<f64>,
-    raw: Vec<(Micros, Option<f64>, String, Method, String, u16)>,
+    /// Who answers the next requests (the upstream unless said otherwise).
+    origin: Origin,
+    raw: Vec<Planned>,
     pub thresholds: Thresholds,
 }
 
@@ -39,28 +53,44 @@ impl Log {
         self
     }
 
+    /// Who produces the following responses (`Origin::Unknown` when the log would not say).
+    pub fn origin(&mut self, origin: Origin) -> &mut Log {
+        self.origin = origin;
+        self
+    }
+
     pub fn req(&mut self, client: &str, method: &str, path: &str, status: u16) -> &mut Log {
         let t = T0 + (self.now * 1e6).round() as Micros;
-        self.raw.push((
-            t,
-            self.duration,
-            client.to_string(),
-            Method::parse(method.as_bytes()),
-            path.to_string(),
+        self.raw.push(Planned {
+            time: t,
+            duration: self.duration,
+            client: client.to_string(),
+            method: Method::parse(method.as_bytes()),
+            path: path.to_string(),
             status,
-        ));
+            origin: self.origin,
+        });
         self
     }
 
     fn build(&self) -> (Timelines, Tally, Micros) {
         let templater = Templater::new(Vec::new());
-        let first = self.raw.iter().map(|r| r.0).min().unwrap_or(T0);
-        let last = self.raw.iter().map(|r| r.0).max().unwrap_or(T0);
+        let first = self.raw.iter().map(|r| r.time).min().unwrap_or(T0);
+        let last = self.raw.iter().map(|r| r.time).max().unwrap_or(T0);
         let bucket_us = round_window(last - first, 600);
         let mut tally = Tally::default();
         let mut templates = TemplateCache::default();
         let mut builder = TimelineBuilder::default();
-        for (k, (t, d, client, method, path, status)) in self.raw.iter().enumerate() {
+        for (k, r) in self.raw.iter().enumerate() {
+            let Planned {
+                time: t,
+                duration: d,
+                client,
+                method,
+                path,
+                status,
+                origin,
+            } = r;
             let conflict = matches!(status, 409 | 412 | 423 | 428);
             let template_id = templater.template_id(path, &mut templates);
             tally.observe(
@@ -94,6 +124,7 @@ impl Log {
                     offset: 0,
                     len: 0,
                     conflict,
+                    origin: *origin,
                 },
                 false,
             );
@@ -108,7 +139,7 @@ impl Log {
 
     /// The first and last request time, as the analysis takes its period.
     fn period(&self) -> (Micros, Micros) {
-        let times = self.raw.iter().map(|r| r.0);
+        let times = self.raw.iter().map(|r| r.time);
         (times.clone().min().unwrap_or(0), times.max().unwrap_or(0))
     }
 

@@ -68,7 +68,12 @@ fn common<'a>(rest: &'a [u8], out: &mut Request<'a>) -> Result<(&'a [u8], Option
     let (_rx, rest) = token(rest);
     let (tx, rest) = token(rest);
     out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
-    out.upstream_status = text::status(ust);
+    // `-`: the load balancer answered itself (no target response).
+    out.upstream_status = if ust == b"-" {
+        Some(0)
+    } else {
+        text::status(ust)
+    };
     out.bytes_sent = text::uint(tx);
     out.remote = text::text(text::strip_last_port(client));
     let sum = match (seconds(t1), seconds(t2), seconds(t3)) {
@@ -237,7 +242,9 @@ mod tests {
     #[test]
     fn alb_not_dispatched_ipv6_and_missing_space() {
         let r = parse(&Alb, r#"http 2019-10-11T15:01:12.376735Z app/t/c86a326e7dc14222 2001:db8::7:56398 - -1 -1 -1 460 - 125 0 "GET http://t.eu-central-1.elb.amazonaws.com:80/ HTTP/1.1" "curl/7.58.0" - - - "Root=1-5da09932-2c342a443bfb96249aa50ed7" "-" "-"0 2019-10-11T15:01:06.657000Z "forward" "-" "-""#).unwrap();
-        assert_eq!((r.status, r.upstream_status), (460, None));
+        // No target answered: the load balancer did (upstream status 0, `Origin::Gateway`).
+        assert_eq!((r.status, r.upstream_status), (460, Some(0)));
+        assert_eq!(r.origin(), crate::record::Origin::Gateway);
         assert_eq!(r.remote, "2001:db8::7");
         assert_eq!(r.duration_us, Some(5_719_735));
         assert_eq!(r.target, "/");
@@ -258,7 +265,7 @@ mod tests {
         let r = parse(&Elb, r#"2015-04-10T08:11:09.865823Z us-west-1-production-media 49.150.87.133:55128 - -1 -1 -1 408 - 1294336 0 "PUT https://media.xxxyyyzzz.com:443/videos/F4_M-T4X0MM6Hvy1PFHesw HTTP/1.1""#).unwrap();
         assert_eq!(
             (r.status, r.upstream_status, r.duration_us),
-            (408, None, None)
+            (408, Some(0), None)
         );
         assert_eq!(r.target, "/videos/F4_M-T4X0MM6Hvy1PFHesw");
         assert!(Elb.detect(Elb.sample().as_bytes()) && !Alb.detect(Elb.sample().as_bytes()));

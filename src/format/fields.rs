@@ -158,6 +158,15 @@ pub fn duration(b: &[u8], unit: Unit) -> Option<u64> {
 
 /// The last status of a list (`502, 200`, `504 : 200`), or the status itself.
 #[inline]
+/// An upstream status field: the last status of a list, or 0 when the field says no upstream
+/// answered (`-`, empty, `0`; see `Request::upstream_status`).
+pub fn upstream_status(b: &[u8]) -> Option<u16> {
+    match b {
+        b"" | b"-" | b"0" => Some(0),
+        _ => last_status(b),
+    }
+}
+
 pub fn last_status(b: &[u8]) -> Option<u16> {
     if b.len() == 3 {
         // No list fits in three bytes: a separator would leave a piece too short anyway.
@@ -232,7 +241,13 @@ pub fn apply<'a>(
     out: &mut Request<'a>,
     seen: &mut Seen,
 ) -> Result<(), Skip> {
-    let Some(v) = value else { return Ok(()) };
+    let Some(v) = value else {
+        // An upstream status logged as missing (`-`, empty) says no upstream answered.
+        if role == Role::UpstreamStatus {
+            out.upstream_status = Some(0);
+        }
+        return Ok(());
+    };
     match role {
         Role::TimeEnd
         | Role::TimeStart
@@ -308,7 +323,7 @@ fn apply_raw(
             out.status = last_status(raw).ok_or(Skip::BAD_STATUS)?;
             seen.status = true;
         }
-        Role::UpstreamStatus => out.upstream_status = last_status(raw),
+        Role::UpstreamStatus => out.upstream_status = upstream_status(raw),
         Role::Duration(u) if out.duration_us.is_none() => out.duration_us = duration(raw, u),
         Role::Bytes => {
             out.bytes_sent = text::uint(&raw[..memchr::memchr(b'.', raw).unwrap_or(raw.len())])
@@ -329,6 +344,10 @@ pub fn apply_json<'a>(
     seen: &mut Seen,
 ) -> Result<(), Skip> {
     if !v.present() {
+        // An upstream status logged as missing (`-`, empty, null) says no upstream answered.
+        if role == Role::UpstreamStatus {
+            out.upstream_status = Some(0);
+        }
         return Ok(());
     }
     let raw = v.raw();

@@ -48,6 +48,7 @@ impl Format for Kong {
         let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let mut started = None;
         let mut status = None;
+        let mut gateway = false;
         for (k, v) in obj.members() {
             match k {
                 b"started_at" => started = Some(v.raw()),
@@ -56,7 +57,14 @@ impl Format for Kong {
                         fields::set_remote(c, out);
                     }
                 }
-                b"upstream_status" => out.upstream_status = fields::last_status(v.raw()),
+                b"upstream_status" if !gateway => {
+                    out.upstream_status = fields::upstream_status(v.raw())
+                }
+                // The response came from Kong itself or from a plugin's `kong.response.exit`.
+                b"source" if matches!(v.raw(), b"kong" | b"exit") => {
+                    gateway = true;
+                    out.upstream_status = Some(0);
+                }
                 b"request" => {
                     let Some(r) = v.obj() else { continue };
                     for (rk, rv) in r.members() {
@@ -170,6 +178,33 @@ mod tests {
         assert_eq!(
             parse(r#"{"response":{},"latencies":{},"started_at":1}"#).unwrap_err(),
             Skip::BAD_STATUS
+        );
+    }
+
+    /// `source`: `upstream` (the service answered), `kong` (Kong itself) or `exit` (a plugin's
+    /// `kong.response.exit`), which wins over an `upstream_status` in either order.
+    #[test]
+    fn who_answered() {
+        use crate::record::Origin;
+        let line = |source: &str, upstream: &str| {
+            format!(
+                r#"{{"request":{{"method":"PUT","uri":"/p/1"}},{upstream}"source":"{source}","response":{{"status":409}},"client_ip":"10.0.0.1","started_at":1772442845000}}"#
+            )
+        };
+        let origin = |l: String| parse(&l).unwrap().origin();
+        assert_eq!(
+            origin(line("upstream", r#""upstream_status":"409","#)),
+            Origin::Upstream
+        );
+        assert_eq!(
+            origin(line("exit", r#""upstream_status":"409","#)),
+            Origin::Gateway
+        );
+        assert_eq!(origin(line("kong", "")), Origin::Gateway);
+        assert_eq!(origin(line("upstream", "")), Origin::Unknown);
+        assert_eq!(
+            origin(r#"{"source":"exit","upstream_status":"409","request":{"method":"PUT","uri":"/p/1"},"response":{"status":409},"started_at":1772442845000}"#.to_string()),
+            Origin::Gateway
         );
     }
 }

@@ -218,4 +218,28 @@ mod tests {
         let r = parse(r#"{"time_local":"02/Mar/2026:09:14:05 +0000","remote_addr":"10.0.0.1","request":"","status":400}"#).unwrap();
         assert_eq!((r.method, r.target.as_ref()), (Method::Other, ""));
     }
+
+    /// `$upstream_status` is `-` (or empty) when nginx answered without proxying (`return`,
+    /// `limit_req`, an auth subrequest's refusal): the gateway produced the response.
+    #[test]
+    fn no_upstream_answer() {
+        use crate::record::Origin;
+        let line = |u: &str| {
+            format!(
+                r#"{{"time_local":"02/Mar/2026:09:14:05 +0000","remote_addr":"10.0.0.1","request":"PUT /a/1 HTTP/1.1","status":409,"upstream_status":{u}}}"#
+            )
+        };
+        for (u, status, origin) in [
+            (r#""-""#, Some(0), Origin::Gateway),
+            (r#""""#, Some(0), Origin::Gateway),
+            (r#""409""#, Some(409), Origin::Upstream),
+            (r#""502, 200""#, Some(200), Origin::Rewritten),
+        ] {
+            let text = line(u);
+            let r = parse(&text).unwrap();
+            assert_eq!((r.upstream_status, r.origin()), (status, origin), "{u}");
+        }
+        let r = parse(r#"{"time_local":"02/Mar/2026:09:14:05 +0000","remote_addr":"10.0.0.1","request":"PUT /a/1 HTTP/1.1","status":409}"#).unwrap();
+        assert_eq!(r.origin(), Origin::Unknown);
+    }
 }

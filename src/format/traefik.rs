@@ -212,7 +212,8 @@ impl Format for TraefikJson {
         }
         if !seen.status {
             // v1 lines may lack DownstreamStatus; the origin's is what the client got.
-            out.status = origin_status.ok_or(Skip::BAD_STATUS)?;
+            // (0 says no origin answered: no status at all then.)
+            out.status = origin_status.filter(|&s| s != 0).ok_or(Skip::BAD_STATUS)?;
             seen.status = true;
         }
         seen.check()
