@@ -254,8 +254,10 @@ fn progress(input: &InputArgs, settings: &Settings) -> Option<indicatif::Progres
 fn analyse(cli: Cli) -> Result<i32> {
     if cli.report.list_thresholds {
         let mut out = io::stdout().lock();
-        for (name, value, about) in Thresholds::default().iter() {
-            writeln!(out, "{name:<28} {value:<8} {about}")?;
+        let thresholds = Thresholds::default();
+        let width = thresholds.iter().map(|(n, ..)| n.len()).max().unwrap_or(0);
+        for (name, value, about) in thresholds.iter() {
+            writeln!(out, "{name:<width$}  {value:<8} {about}")?;
         }
         return Ok(0);
     }

@@ -148,6 +148,18 @@ pub enum Origin {
     Rewritten,
 }
 
+impl Origin {
+    /// The name reports give it; none when the log does not tell.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Origin::Unknown => None,
+            Origin::Upstream => Some("upstream"),
+            Origin::Gateway => Some("gateway"),
+            Origin::Rewritten => Some("rewritten"),
+        }
+    }
+}
+
 impl<'a> Request<'a> {
     /// Who produced the response (see `upstream_status`).
     pub fn origin(&self) -> Origin {

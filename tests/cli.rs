@@ -1112,3 +1112,65 @@ fn control_characters_from_a_log_never_reach_the_terminal() {
     let r = json(&[p.to_str().unwrap()]);
     assert_eq!(r["instances"][0]["instance"], "/orders/\x1b[2J");
 }
+
+/// `--list-thresholds`: every threshold, its default and meaning, in aligned columns however
+/// long a name is; each can be set with `--threshold`.
+#[test]
+fn thresholds_are_listed_in_aligned_columns() {
+    let out = why409().arg("--list-thresholds").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for name in [
+        "gateway_min_conflicts",
+        "invisible_writer_min_conflicts",
+        "schedule_min_minute_share",
+        "missing_precondition_min_conflicts",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(name)), "{name}");
+    }
+    // The value column starts at the same place on every line: two spaces after the
+    // longest name.
+    let longest = lines
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().len())
+        .max();
+    for l in &lines {
+        let value = &l[longest.unwrap() + 2..];
+        assert!(value.starts_with(|c: char| c.is_ascii_digit()), "{l:?}");
+    }
+    let first = lines[0].split(' ').next().unwrap();
+    why409()
+        .args(["--threshold", &format!("{first}=1"), "--list-thresholds"])
+        .assert()
+        .success();
+}
+
+/// `explain --output json` says who answered each request where the format logs the
+/// upstream's status: the upstream, the gateway itself (`-`), or the gateway over another
+/// upstream status.
+#[test]
+fn explain_says_who_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.json");
+    let line = |second: u32, status: u16, upstream: &str| {
+        format!(
+            r#"{{"time_local":"02/Mar/2026:09:00:{second:02} +0000","remote_addr":"10.0.0.1","request":"PUT /api/v1/payments/7 HTTP/1.1","status":{status},"upstream_status":"{upstream}"}}"#
+        )
+    };
+    let text = [line(1, 201, "201"), line(2, 409, "-"), line(3, 409, "200")].join("\n");
+    std::fs::write(&path, text + "\n").unwrap();
+    let r = common::report(why409().args([
+        "explain",
+        path.to_str().unwrap(),
+        "--instance",
+        "/api/v1/payments/7",
+    ]));
+    let by: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["answered_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["upstream", "gateway", "rewritten"]);
+}

@@ -242,29 +242,50 @@ mod tests {
 
     const K: &str = "/api/v1/accounts/48213";
 
-    /// Other accounts written successfully: the route logs its writes.
-    fn route_traffic(log: &mut Log) {
-        for k in 0..10 {
-            let path = format!("/api/v1/accounts/{}", 50_000 + k);
-            log.at(5.0 + 30.0 * k as f64)
-                .req("10.0.0.9", "GET", &path, 200)
-                .req("10.0.0.9", "PUT", &path, 200);
+    /// A log of `n` rounds, `spacing` seconds apart from 10 s on, each written by `round`
+    /// from its start; with `logged`, other accounts are written successfully meanwhile (the
+    /// route logs its writes).
+    fn rounds(n: usize, spacing: f64, logged: bool, round: impl Fn(&mut Log, f64)) -> Log {
+        let mut log = Log::new();
+        if logged {
+            for k in 0..10 {
+                let path = format!("/api/v1/accounts/{}", 50_000 + k);
+                log.at(5.0 + 30.0 * k as f64)
+                    .req("10.0.0.9", "GET", &path, 200)
+                    .req("10.0.0.9", "PUT", &path, 200);
+            }
+        }
+        for k in 0..n {
+            round(&mut log, 10.0 + spacing * k as f64);
+        }
+        log
+    }
+
+    /// A round: the client reads K and writes it back `gap` seconds later, answered `status`.
+    fn read_then(gap: f64, status: u16) -> impl Fn(&mut Log, f64) {
+        move |log, at| {
+            log.at(at).req("10.1.1.1", "GET", K, 200);
+            log.at(at + gap).req("10.1.1.1", "PUT", K, status);
         }
     }
 
-    fn read_then_conflict(log: &mut Log, at: f64, gap: f64, status: u16) {
-        log.at(at).req("10.1.1.1", "GET", K, 200);
-        log.at(at + gap).req("10.1.1.1", "PUT", K, status);
+    /// A round: the client reads K, `writer` writes `path` successfully, the client conflicts.
+    fn read_write_conflict(writer: &'static str, path: String) -> impl Fn(&mut Log, f64) {
+        move |log, at| {
+            log.at(at).req("10.1.1.1", "GET", K, 200);
+            log.at(at + 1.0).req(writer, "PATCH", &path, 200);
+            log.at(at + 2.0).req("10.1.1.1", "PUT", K, 409);
+        }
+    }
+
+    fn found(log: &Log) -> Vec<Finding> {
+        log.run_one(&InvisibleWriter)
     }
 
     #[test]
     fn fresh_reads_then_conflicts_with_no_writer_in_sight() {
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..6 {
-            read_then_conflict(&mut log, 10.0 + 40.0 * k as f64, 0.2, 409);
-        }
-        let f = log.run_one(&InvisibleWriter);
+        let log = rounds(6, 40.0, true, read_then(0.2, 409));
+        let f = found(&log);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].instance.as_deref(), Some(K));
         assert_eq!(f[0].conflicts(), 6);
@@ -277,12 +298,7 @@ mod tests {
 
     #[test]
     fn slow_writes_back_are_not_called_replica_lag() {
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..5 {
-            read_then_conflict(&mut log, 10.0 + 60.0 * k as f64, 20.0, 412);
-        }
-        let f = log.run_one(&InvisibleWriter);
+        let f = found(&rounds(5, 60.0, true, read_then(20.0, 412)));
         assert_eq!(f.len(), 1);
         assert!(!f[0].summary.contains("replica"), "{}", f[0].summary);
         assert!(f[0].advice.contains("ETag the client sends"));
@@ -291,75 +307,44 @@ mod tests {
 
     #[test]
     fn a_visible_write_in_between_explains_the_conflict() {
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..6 {
-            let at = 10.0 + 40.0 * k as f64;
-            log.at(at).req("10.1.1.1", "GET", K, 200);
-            log.at(at + 2.0).req("10.2.2.2", "PATCH", K, 200);
-            log.at(at + 5.0).req("10.1.1.1", "PUT", K, 409);
+        // Another client's write of the instance, or of a sub-resource (which changes the
+        // instance's version too).
+        for path in [K.to_string(), format!("{K}/notes")] {
+            let log = rounds(6, 40.0, true, read_write_conflict("10.2.2.2", path));
+            assert!(found(&log).is_empty());
         }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
-        // A write on a sub-resource changes the instance's version too.
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..6 {
-            let at = 10.0 + 40.0 * k as f64;
-            log.at(at).req("10.1.1.1", "GET", K, 200);
-            log.at(at + 2.0)
-                .req("10.2.2.2", "POST", &format!("{K}/notes"), 201);
-            log.at(at + 5.0).req("10.1.1.1", "PUT", K, 409);
-        }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
     }
 
     #[test]
     fn blind_retries_and_self_conflicts_are_not_invisible() {
         // One read, then six conflicting writes: only the first follows a fresh read.
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        log.at(10.0).req("10.1.1.1", "GET", K, 200);
-        for k in 0..6 {
-            log.at(11.0 + 30.0 * k as f64)
-                .req("10.1.1.1", "PUT", K, 409);
-        }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
+        let log = rounds(6, 30.0, true, |log, at| {
+            if at == 10.0 {
+                log.at(at - 1.0).req("10.1.1.1", "GET", K, 200);
+            }
+            log.at(at).req("10.1.1.1", "PUT", K, 409);
+        });
+        assert!(found(&log).is_empty());
         // The client's own successful write moved the version.
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..6 {
-            let at = 10.0 + 40.0 * k as f64;
-            log.at(at).req("10.1.1.1", "GET", K, 200);
-            log.at(at + 1.0).req("10.1.1.1", "PATCH", K, 200);
-            log.at(at + 2.0).req("10.1.1.1", "PUT", K, 409);
-        }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
+        let log = rounds(
+            6,
+            40.0,
+            true,
+            read_write_conflict("10.1.1.1", K.to_string()),
+        );
+        assert!(found(&log).is_empty());
     }
 
     #[test]
     fn too_few_or_too_spread_out_is_not_a_finding() {
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..4 {
-            read_then_conflict(&mut log, 10.0 + 40.0 * k as f64, 0.2, 409);
-        }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
+        assert!(found(&rounds(4, 40.0, true, read_then(0.2, 409))).is_empty());
         // Five, but an hour and more apart.
-        let mut log = Log::new();
-        route_traffic(&mut log);
-        for k in 0..5 {
-            read_then_conflict(&mut log, 10.0 + 1000.0 * k as f64, 0.2, 409);
-        }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
+        assert!(found(&rounds(5, 1000.0, true, read_then(0.2, 409))).is_empty());
     }
 
     #[test]
     fn a_log_without_successful_writes_on_the_route_shows_nothing_invisible() {
-        let mut log = Log::new();
-        for k in 0..6 {
-            read_then_conflict(&mut log, 10.0 + 40.0 * k as f64, 0.2, 409);
-        }
-        assert!(log.run_one(&InvisibleWriter).is_empty());
+        assert!(found(&rounds(6, 40.0, false, read_then(0.2, 409))).is_empty());
     }
 
     #[test]

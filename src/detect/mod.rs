@@ -289,17 +289,17 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
     (
         "schedule_min_conflicts",
         20.0,
-        "conflicts of a finding before it is checked for alignment to the minute or hour",
+        "conflicts of one cause on one resource (all its findings) before they are checked for alignment to the minute or hour",
     ),
     (
         "schedule_min_minute_share",
         0.4,
-        "share of a finding's conflicts in seconds 0-4 of a minute that marks scheduled jobs (8% expected)",
+        "share of those conflicts in seconds 0-4 of a minute that marks scheduled jobs (8% expected; 10% with whole-second times)",
     ),
     (
         "schedule_min_hour_share",
         0.3,
-        "share of a finding's conflicts within 10 s of the hour that marks scheduled jobs (0.6% expected)",
+        "share of those conflicts within 10 s of the hour that marks scheduled jobs (0.6% expected)",
     ),
     (
         "arbitration_min_kept",

@@ -37,6 +37,9 @@ pub struct ExplainedEvent {
     pub conflict: bool,
     /// The cause this conflict was attributed to, if any.
     pub finding: Option<&'static str>,
+    /// Who produced the response, where the log tells: `upstream`, `gateway` (no upstream
+    /// answered) or `rewritten` (the gateway replaced the upstream's status).
+    pub answered_by: Option<&'static str>,
     pub input: u32,
     pub line: u64,
 }
@@ -104,6 +107,7 @@ impl Explanation {
                         index: k,
                     })
                     .copied(),
+                answered_by: e.origin.name(),
                 input: e.input,
                 line: e.line,
             })

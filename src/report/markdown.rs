@@ -207,17 +207,21 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 u.last_conflict
             )?;
         }
+        // The section ends with a blank line, whatever follows the table.
+        writeln!(out)?;
         if let Some(cmd) = r.unexplained_command(false) {
-            writeln!(out, "\n{UNEXPLAINED_HINT} {}\n", code(&cmd))?;
+            writeln!(out, "{UNEXPLAINED_HINT} {}\n", code(&cmd))?;
         }
         let lines: Vec<Evidence> = (r.unexplained.iter())
             .flat_map(|u| u.lines.iter().cloned())
             .collect();
         quoted(r, &lines, out)?;
     }
+    // After the unexplained conflicts' section, which ends with a blank line, or a table.
+    let lead = if r.unexplained.is_empty() { "\n" } else { "" };
     writeln!(
         out,
-        "\n## Timeline ({} windows)\n",
+        "{lead}## Timeline ({} windows)\n",
         human_span(r.window_seconds * 1_000_000)
     )?;
     writeln!(out, "| window start | requests | conflicts |")?;
