@@ -8,24 +8,49 @@
 
 use crate::detect::{EventRef, Finding};
 use crate::record::Micros;
-use crate::timeline::{ClientId, InstanceId, Timelines};
+use crate::timeline::{ClientId, Event, InstanceId, Timelines};
 use std::collections::{BTreeMap, HashSet};
 
 /// How many of a group's conflict lines are kept to quote.
 pub const QUOTED: usize = 3;
 
-/// The unexplained conflicts on one instance.
-#[derive(Debug, Clone, PartialEq)]
+/// The unexplained conflicts on one instance: how many and when. A large log has a hundred
+/// thousand such instances and the report shows a few, so what it shows of each (`Detail`)
+/// is looked up for those only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unexplained {
     pub instance: InstanceId,
     pub conflicts: u64,
+    pub first: Micros,
+    pub last: Micros,
+}
+
+/// What the report shows of one instance's unexplained conflicts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
     /// Distinct clients that got them, the one with the most first (ties by number).
     pub clients: Vec<ClientId>,
     pub by_status: BTreeMap<u16, u64>,
-    pub first: Micros,
-    pub last: Micros,
     /// The first `QUOTED` of them, in time order.
     pub lines: Vec<EventRef>,
+}
+
+/// The conflict events on instance `id` that `claimed` does not hold, with their indices.
+fn left<'t>(
+    timelines: &'t Timelines,
+    id: InstanceId,
+    claimed: &'t HashSet<EventRef>,
+) -> impl Iterator<Item = (usize, &'t Event)> + 't {
+    timelines.events[id as usize]
+        .iter()
+        .enumerate()
+        .filter(move |&(index, e)| {
+            e.conflict
+                && !claimed.contains(&EventRef {
+                    instance: id,
+                    index,
+                })
+        })
 }
 
 /// Every instance's conflicts that no finding claims, most first (ties by path).
@@ -35,53 +60,53 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
         .flat_map(|f| f.claims.iter().copied())
         .collect();
     let mut out = Vec::new();
-    for (id, events) in timelines.events.iter().enumerate() {
-        let id = id as InstanceId;
+    for id in 0..timelines.events.len() as InstanceId {
         let mut group: Option<Unexplained> = None;
-        let mut per_client: BTreeMap<ClientId, u64> = BTreeMap::new();
-        for (index, e) in events.iter().enumerate() {
-            if !e.conflict
-                || claimed.contains(&EventRef {
-                    instance: id,
-                    index,
-                })
-            {
-                continue;
-            }
-            let g = group.get_or_insert_with(|| Unexplained {
+        for (_, e) in left(timelines, id, &claimed) {
+            let g = group.get_or_insert(Unexplained {
                 instance: id,
                 conflicts: 0,
-                clients: Vec::new(),
-                by_status: BTreeMap::new(),
                 first: e.start,
                 last: e.end,
-                lines: Vec::new(),
             });
             g.conflicts += 1;
-            *g.by_status.entry(e.status).or_insert(0) += 1;
-            *per_client.entry(e.client).or_insert(0) += 1;
             g.first = g.first.min(e.start);
             g.last = g.last.max(e.end);
-            if g.lines.len() < QUOTED {
-                g.lines.push(EventRef {
-                    instance: id,
-                    index,
-                });
-            }
         }
-        if let Some(mut g) = group {
-            let mut clients: Vec<(ClientId, u64)> = per_client.into_iter().collect();
-            clients.sort_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
-            g.clients = clients.into_iter().map(|(c, _)| c).collect();
-            out.push(g);
+        out.extend(group);
+    }
+    // Instance ids follow their paths' order (`TimelineBuilder::build`).
+    out.sort_unstable_by_key(|u| (std::cmp::Reverse(u.conflicts), u.instance));
+    out
+}
+
+/// The clients, statuses and first lines of one group of `unexplained`.
+pub fn detail(timelines: &Timelines, findings: &[Finding], u: &Unexplained) -> Detail {
+    let claimed: HashSet<EventRef> = findings
+        .iter()
+        .flat_map(|f| f.claims.iter().copied())
+        .filter(|r| r.instance == u.instance)
+        .collect();
+    let mut by_status = BTreeMap::new();
+    let mut per_client: BTreeMap<ClientId, u64> = BTreeMap::new();
+    let mut lines = Vec::new();
+    for (index, e) in left(timelines, u.instance, &claimed) {
+        *by_status.entry(e.status).or_insert(0) += 1;
+        *per_client.entry(e.client).or_insert(0) += 1;
+        if lines.len() < QUOTED {
+            lines.push(EventRef {
+                instance: u.instance,
+                index,
+            });
         }
     }
-    out.sort_by(|a, b| {
-        b.conflicts.cmp(&a.conflicts).then_with(|| {
-            (timelines.instance(a.instance).path).cmp(&timelines.instance(b.instance).path)
-        })
-    });
-    out
+    let mut clients: Vec<(ClientId, u64)> = per_client.into_iter().collect();
+    clients.sort_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
+    Detail {
+        clients: clients.into_iter().map(|(c, _)| c).collect(),
+        by_status,
+        lines,
+    }
 }
 
 #[cfg(test)]
@@ -128,18 +153,20 @@ mod tests {
         let two = tl.find_instance("/orders/2").unwrap();
         let at = |instance, index| EventRef { instance, index };
         // The finding claims the first two conflicts on /orders/1.
-        let left = unexplained(&tl, &[finding(vec![at(one, 0), at(one, 1)])]);
+        let claims = [finding(vec![at(one, 0), at(one, 1)])];
+        let left = unexplained(&tl, &claims);
         assert_eq!(left.len(), 2);
         assert_eq!(left[0].instance, one);
         assert_eq!(left[0].conflicts, 2);
+        assert_eq!((left[0].first, left[0].last), (T0 + 2 * SEC, T0 + 4 * SEC));
+        let d = detail(&tl, &claims, &left[0]);
         assert_eq!(
-            left[0].by_status.iter().collect::<Vec<_>>(),
+            d.by_status.iter().collect::<Vec<_>>(),
             [(&409, &1), (&412, &1)]
         );
-        assert_eq!(left[0].clients.len(), 1);
-        assert_eq!(tl.client(left[0].clients[0]), "b");
-        assert_eq!(left[0].lines, [at(one, 2), at(one, 4)]);
-        assert_eq!((left[0].first, left[0].last), (T0 + 2 * SEC, T0 + 4 * SEC));
+        assert_eq!(d.clients.len(), 1);
+        assert_eq!(tl.client(d.clients[0]), "b");
+        assert_eq!(d.lines, [at(one, 2), at(one, 4)]);
         assert_eq!(left[1].instance, two);
         assert_eq!(left[1].conflicts, 1);
         assert_eq!((left[1].first, left[1].last), (T0 + 5 * SEC, T0 + 5 * SEC));
@@ -147,9 +174,10 @@ mod tests {
         // nothing left.
         let all = unexplained(&tl, &[]);
         assert_eq!(all.iter().map(|g| g.conflicts).sum::<u64>(), 5);
-        let names: Vec<&str> = all[0].clients.iter().map(|&c| tl.client(c)).collect();
+        let d = detail(&tl, &[], &all[0]);
+        let names: Vec<&str> = d.clients.iter().map(|&c| tl.client(c)).collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(all[0].lines.len(), QUOTED);
+        assert_eq!(d.lines.len(), QUOTED);
         let every: Vec<EventRef> = (0..tl.events.len() as InstanceId)
             .flat_map(|i| (0..tl.events[i as usize].len()).map(move |k| at(i, k)))
             .collect();

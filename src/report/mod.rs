@@ -16,7 +16,7 @@ use crate::analyze::Analysis;
 use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
-use crate::unexplained::Unexplained;
+use crate::unexplained::{self, Unexplained};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -654,20 +654,21 @@ fn evidence(a: &Analysis, r: &EventRef) -> Evidence {
 fn unexplained_row(a: &Analysis, u: &Unexplained) -> UnexplainedRow {
     let tl = &a.timelines;
     let instance = tl.instance(u.instance);
+    let d = unexplained::detail(tl, &a.findings, u);
     UnexplainedRow {
         instance: instance.path.clone(),
         template: instance.template.to_string(),
         conflicts: u.conflicts,
-        by_status: (u.by_status.iter())
+        by_status: (d.by_status.iter())
             .map(|(s, n)| (s.to_string(), *n))
             .collect(),
-        clients: (u.clients.iter().take(FINDING_CLIENTS))
+        clients: (d.clients.iter().take(FINDING_CLIENTS))
             .map(|&c| tl.client(c).to_string())
             .collect(),
-        client_count: u.clients.len() as u64,
+        client_count: d.clients.len() as u64,
         first_conflict: rfc3339(u.first),
         last_conflict: rfc3339(u.last),
-        lines: u.lines.iter().map(|r| evidence(a, r)).collect(),
+        lines: d.lines.iter().map(|r| evidence(a, r)).collect(),
     }
 }
 
