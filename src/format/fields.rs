@@ -156,8 +156,6 @@ pub fn duration(b: &[u8], unit: Unit) -> Option<u64> {
     }
 }
 
-/// The last status of a list (`502, 200`, `504 : 200`), or the status itself.
-#[inline]
 /// An upstream status field: the last status of a list, or 0 when the field says no upstream
 /// answered (`-`, empty, `0`; see `Request::upstream_status`).
 pub fn upstream_status(b: &[u8]) -> Option<u16> {
@@ -167,6 +165,8 @@ pub fn upstream_status(b: &[u8]) -> Option<u16> {
     }
 }
 
+/// The last status of a list (`502, 200`, `504 : 200`), or the status itself.
+#[inline]
 pub fn last_status(b: &[u8]) -> Option<u16> {
     if b.len() == 3 {
         // No list fits in three bytes: a separator would leave a piece too short anyway.
