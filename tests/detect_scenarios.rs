@@ -651,22 +651,26 @@ fn scheduled_jobs_are_noted_on_their_finding() {
     let mut s = hour();
     s.extend(&cron_replicas(1200.0, 8));
     s.expect(&[("hot_spot_edit", "instance", "/api/v1/reports/2026-03-02")]);
-    // Each run is one episode, so one finding; the eight are tested together.
+    // Each run is one episode; the eight make one finding, which says so.
     for timed in [false, true] {
         let a = s.analysis(timed);
-        assert_eq!(a.findings.len(), 8);
-        for f in &a.findings {
-            let at = f.schedule.expect("aligned to the minute");
-            assert_eq!((at.boundary, at.share, f.conflicts()), ("minute", 1.0, 5));
-            assert!(
-                f.summary.ends_with(
-                    " 100% of these 40 conflicts in 8 findings like this one started in the first 5 seconds of a minute (10% expected by chance)."
-                ),
-                "{}",
-                f.summary
-            );
-            assert!(f.advice.contains("add random jitter"), "{}", f.advice);
-        }
+        assert_eq!(a.findings.len(), 1);
+        let f = &a.findings[0];
+        let at = f.schedule.expect("aligned to the minute");
+        assert_eq!((at.boundary, at.share, f.conflicts()), ("minute", 1.0, 40));
+        assert!(
+            f.summary.contains(" It happened 8 times in all, from 09:"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.summary.ends_with(
+                " (40 conflicts); the first is described. 100% of these 40 conflicts started in the first 5 seconds of a minute (10% expected by chance)."
+            ),
+            "{}",
+            f.summary
+        );
+        assert!(f.advice.contains("add random jitter"), "{}", f.advice);
     }
     // The same job at staggered seconds (jitter) is the same race, without the note.
     let mut jittered = hour();
@@ -684,11 +688,16 @@ fn scheduled_jobs_are_noted_on_their_finding() {
         jittered.extend(&round);
     }
     let a = jittered.analysis(false);
-    assert_eq!(a.findings.len(), 8);
-    for f in &a.findings {
-        assert_eq!(f.cause, "hot_spot_edit");
-        assert!(f.schedule.is_none(), "{}", f.summary);
-    }
+    assert_eq!(a.findings.len(), 1);
+    assert_eq!(
+        (a.findings[0].cause, a.findings[0].conflicts()),
+        ("hot_spot_edit", 40)
+    );
+    assert!(
+        a.findings[0].schedule.is_none(),
+        "{}",
+        a.findings[0].summary
+    );
 }
 
 /// nginx JSON lines with `$upstream_status`: (seconds after T0, client, method, path, status,

@@ -413,6 +413,7 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
             out.push(f);
         }
     }
+    let mut out = merge_recurring(out);
     schedule::annotate(
         &mut out,
         cx.timelines,
@@ -421,6 +422,61 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
         cx.thresholds.get("schedule_min_hour_share"),
     );
     sort_findings(&mut out);
+    out
+}
+
+/// Instance findings of one cause on one instance are episodes of one problem (a job that
+/// fires every minute makes one per run): they are merged into the first, which then spans
+/// them all and says how often it happened, instead of filling the table with copies.
+fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut first: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    let mut episodes: Vec<usize> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let key = match (&f.scope, &f.instance) {
+            (Scope::Instance, Some(instance)) => (f.cause, instance.clone()),
+            _ => {
+                out.push(f);
+                episodes.push(1);
+                continue;
+            }
+        };
+        let Some(&k) = first.get(&key) else {
+            first.insert(key, out.len());
+            out.push(f);
+            episodes.push(1);
+            continue;
+        };
+        let into = &mut out[k];
+        episodes[k] += 1;
+        into.start = into.start.min(f.start);
+        into.end = into.end.max(f.end);
+        into.confidence = into.confidence.max(f.confidence);
+        into.severity = into.severity.min(f.severity);
+        for c in f.clients {
+            if !into.clients.contains(&c) {
+                into.clients.push(c);
+            }
+        }
+        for i in f.instances {
+            if !into.instances.contains(&i) {
+                into.instances.push(i);
+            }
+        }
+        into.claims.extend(f.claims);
+        into.claims.sort_unstable();
+        into.claims.dedup();
+    }
+    for (f, n) in out.iter_mut().zip(episodes) {
+        if n > 1 {
+            f.summary.push_str(&format!(
+                " It happened {n} times in all, from {} to {} ({} conflicts); the first is described.",
+                signals::clock(f.start),
+                signals::clock(f.end),
+                f.claims.len()
+            ));
+        }
+    }
     out
 }
 
