@@ -671,6 +671,12 @@ fn scheduled_jobs_are_noted_on_their_finding() {
             f.summary
         );
         assert!(f.advice.contains("add random jitter"), "{}", f.advice);
+        // The quoted lines show the first run and the last.
+        let minute = |r: &why409::detect::EventRef| {
+            (a.timelines.events[r.instance as usize][r.index].end / 1_000_000 - T0) / 60
+        };
+        let shown: Vec<i64> = f.evidence.iter().take(5).map(minute).collect();
+        assert_eq!((shown[0], shown.last()), (20, Some(&27)), "{shown:?}");
     }
     // The same job at staggered seconds (jitter) is the same race, without the note.
     let mut jittered = hour();

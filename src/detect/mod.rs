@@ -432,12 +432,16 @@ fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
     let mut first: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
     let mut episodes: Vec<usize> = Vec::with_capacity(findings.len());
+    // The first conflict of each merged finding's latest episode, quoted after the first
+    // episode's evidence to show that it recurred.
+    let mut latest: Vec<Option<EventRef>> = Vec::with_capacity(findings.len());
     for f in findings {
         let key = match (&f.scope, &f.instance) {
             (Scope::Instance, Some(instance)) => (f.cause, instance.clone()),
             _ => {
                 out.push(f);
                 episodes.push(1);
+                latest.push(None);
                 continue;
             }
         };
@@ -445,6 +449,7 @@ fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
             first.insert(key, out.len());
             out.push(f);
             episodes.push(1);
+            latest.push(None);
             continue;
         };
         let into = &mut out[k];
@@ -463,11 +468,17 @@ fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
                 into.instances.push(i);
             }
         }
+        latest[k] = f.claims.first().copied();
         into.claims.extend(f.claims);
         into.claims.sort_unstable();
         into.claims.dedup();
     }
-    for (f, n) in out.iter_mut().zip(episodes) {
+    for ((f, n), last) in out.iter_mut().zip(episodes).zip(latest) {
+        if let Some(r) = last.filter(|r| !f.evidence.contains(r)) {
+            // Among the first five, which the reports quote.
+            let at = f.evidence.len().min(4);
+            f.evidence.insert(at, r);
+        }
         if n > 1 {
             f.summary.push_str(&format!(
                 " It happened {n} times in all, from {} to {} ({} conflicts); the first is described.",
