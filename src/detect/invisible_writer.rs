@@ -121,11 +121,9 @@ fn densest(times: &[Micros], window: Micros) -> usize {
 /// Whether the template logs writes that did not conflict (the guard against logs that
 /// only show errors).
 fn logs_writes(cx: &Context<'_>, template: &str) -> bool {
-    cx.routes.get(template).is_some_and(|buckets| {
-        buckets
-            .values()
-            .any(|c| c.writes > c.conflicts.min(c.writes))
-    })
+    cx.routes
+        .get(template)
+        .is_some_and(|buckets| buckets.values().any(|c| c.writes > c.conflicts))
 }
 
 impl Detector for InvisibleWriter {
@@ -155,12 +153,12 @@ impl Detector for InvisibleWriter {
             {
                 continue;
             }
-            let found = unseen(tl, id, r);
-            let times: Vec<Micros> = found.iter().map(|u| events[u.conflict].start).collect();
-            if found.len() < min || densest(&times, window) < min {
+            if !logs_writes(cx, &inst.template) {
                 continue;
             }
-            if !logs_writes(cx, &inst.template) {
+            let found = unseen(tl, id, r);
+            let times: Vec<Micros> = found.iter().map(|u| events[u.conflict].start).collect();
+            if densest(&times, window) < min {
                 continue;
             }
             let lagging = found
@@ -168,20 +166,15 @@ impl Detector for InvisibleWriter {
                 .filter(|u| events[u.conflict].start - events[u.read].end < MICROS_PER_SEC)
                 .count();
             let replica_lag = lagging * 2 >= found.len();
-            let claims: Vec<EventRef> = found
-                .iter()
-                .map(|u| EventRef {
-                    instance: id,
-                    index: u.conflict,
-                })
-                .collect();
+            let at = |index| EventRef {
+                instance: id,
+                index,
+            };
+            let claims: Vec<EventRef> = found.iter().map(|u| at(u.conflict)).collect();
             let (first, last) = (&found[0], found.last().unwrap_or(&found[0]));
             let evidence: Vec<EventRef> = [first.read, first.conflict, last.read, last.conflict]
                 .into_iter()
-                .map(|index| EventRef {
-                    instance: id,
-                    index,
-                })
+                .map(at)
                 .collect();
             let statuses =
                 super::retry_storm::status_list(found.iter().map(|u| events[u.conflict].status));

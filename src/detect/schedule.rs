@@ -8,10 +8,12 @@
 //! of requests spread evenly), or at least `schedule_min_hour_share` within 10 s of the hour
 //! (20/3600 ≈ 0.6 % expected); each window reaches one clock resolution further back, since
 //! a start computed from a truncated timestamp can be that much early (with whole-second
-//! timestamps 6/60 = 10 % is expected in the minute's window); in both cases the binomial tail probability of so many by
-//! chance must be below 1e-3, and the bunched conflicts must fall at three boundaries or more
-//! (one burst that starts at second 2 is not a schedule). The hour is named when both hold
-//! (it is the narrower window).
+//! timestamps 6/60 = 10 % is expected in the minute's window). In both cases the binomial
+//! tail probability of so many by chance must be below 1e-3, and the bunched conflicts must
+//! fall at three boundaries or more (one burst that starts at second 2 is not a schedule).
+//! The hour is named when both hold (it is the narrower window). A job that runs every
+//! minute makes one finding of all its runs (`merge_recurring` in `detect`), so each
+//! finding is tested on its own.
 //!
 //! The tail is bounded with the Chernoff bound exp(−n·KL(k/n ‖ p)), an upper bound of the
 //! exact binomial tail: a finding that passes would pass the exact test too, in O(1) for a
@@ -23,7 +25,6 @@ use crate::record::Micros;
 use crate::timeline::Timelines;
 use crate::timestamp::MICROS_PER_SEC;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Which boundary the conflicts bunch at, and how strongly.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -111,16 +112,17 @@ pub fn alignment(
         return None;
     }
     let test = |w: &Window, min: f64| {
-        let k = times.iter().filter(|&&t| w.holds(t, r)).count();
-        let share = k as f64 / n as f64;
-        let expected = w.expected(r);
-        // One burst that happens to start at a boundary is not a schedule: the hits must
-        // fall at several boundaries.
+        // The boundary each hit falls at.
         let mut at: Vec<Micros> = times
             .iter()
             .filter(|&&t| w.holds(t, r))
             .map(|&t| (t + w.before + r).div_euclid(w.period))
             .collect();
+        let k = at.len();
+        let share = k as f64 / n as f64;
+        let expected = w.expected(r);
+        // One burst that happens to start at a boundary is not a schedule: the hits must
+        // fall at several boundaries.
         at.sort_unstable();
         at.dedup();
         (share >= min && at.len() >= MIN_BOUNDARIES && tail_bound(k, n, expected) < MAX_TAIL)
@@ -133,10 +135,9 @@ pub fn alignment(
     test(&HOUR, hour_share).or_else(|| test(&MINUTE, minute_share))
 }
 
-/// Notes the alignment on the findings whose conflicts bunch: a sentence in the summary, the
+/// Notes the alignment on each finding whose conflicts bunch: a sentence in the summary, the
 /// jitter advice, and +0.05 confidence for the causes schedules make worse (races, retry
-/// loops, locks). A job that fires every minute makes one episode, and so one finding, per
-/// run: findings of one cause on one resource are tested together and noted alike.
+/// loops, locks).
 pub fn annotate(
     findings: &mut [Finding],
     tl: &Timelines,
@@ -145,17 +146,8 @@ pub fn annotate(
     hour_share: f64,
 ) {
     let r = super::signals::clock_resolution(tl);
-    let mut groups: BTreeMap<(&'static str, String), Vec<usize>> = BTreeMap::new();
-    for (k, f) in findings.iter().enumerate() {
-        let resource = f.instance.clone().unwrap_or_else(|| f.template.clone());
-        groups.entry((f.cause, resource)).or_default().push(k);
-    }
-    for members in groups.values() {
-        let times: Vec<Micros> = members
-            .iter()
-            .flat_map(|&k| findings[k].claims.iter())
-            .map(|r| event(tl, *r).start)
-            .collect();
+    for f in findings {
+        let times: Vec<Micros> = f.claims.iter().map(|c| event(tl, *c).start).collect();
         let Some(a) = alignment(&times, r, min_conflicts, minute_share, hour_share) else {
             continue;
         };
@@ -164,25 +156,17 @@ pub fn annotate(
             "hour" => "within 10 seconds of the hour",
             _ => "in the first 5 seconds of a minute",
         };
-        let runs = match members.len() {
-            1 => String::new(),
-            n => format!(" in {n} findings like this one"),
-        };
-        let note = format!(
-            " {} of these {} conflicts{runs} started {window} ({} expected by chance).",
+        f.summary.push_str(&format!(
+            " {} of these {} conflicts started {window} ({} expected by chance).",
             percent(hits, times.len()),
             times.len(),
             percent((a.expected * 1000.0).round() as usize, 1000),
-        );
-        for &k in members {
-            let f = &mut findings[k];
-            f.summary.push_str(&note);
-            f.advice.push_str(&JITTER.replace("{boundary}", a.boundary));
-            if matches!(f.cause, "hot_spot_edit" | "retry_storm" | "lock_contention") {
-                f.confidence = (f.confidence + 0.05).min(0.95);
-            }
-            f.schedule = Some(a);
+        ));
+        f.advice.push_str(&JITTER.replace("{boundary}", a.boundary));
+        if matches!(f.cause, "hot_spot_edit" | "retry_storm" | "lock_contention") {
+            f.confidence = (f.confidence + 0.05).min(0.95);
         }
+        f.schedule = Some(a);
     }
 }
 
