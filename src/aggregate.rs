@@ -322,8 +322,9 @@ pub struct Tally {
     /// Conflicts by status.
     pub by_status: BTreeMap<u16, u64>,
     pub templates: FxHashMap<String, Counts>,
-    /// The clients (by number, see `clients`) that had conflicts on each template.
-    pub conflict_clients: FxHashMap<String, FxHashSet<u32>>,
+    /// Writes and conflicts of the clients with conflicts on each template, and who else
+    /// wrote there (`client_concentration` compares a client with the rest of its route).
+    pub route_clients: FxHashMap<String, RouteClients>,
     /// Requests, writes and conflicts of each client with conflicts, by its number in the
     /// analysis's `ClientIndex` (`Observation::client_number`; empty until the first).
     pub clients: Vec<Counts>,
@@ -415,8 +416,83 @@ struct PendingTemplate {
     counts: Counts,
     /// (bucket, counts) runs in arrival order.
     buckets: Vec<(i64, Counts)>,
-    /// The clients with conflicts on it, by number.
-    conflict_clients: FxHashSet<u32>,
+    clients: RouteClients,
+}
+
+/// One route's clients: the writes and conflicts of each client with conflicts (by number),
+/// and the first few distinct writers of any kind.
+#[derive(Debug, Default, Clone)]
+pub struct RouteClients {
+    /// Writes and conflicts (`requests` stays 0) of each client with conflicts anywhere.
+    pub counts: FxHashMap<u32, Counts>,
+    pub writers: Writers,
+}
+
+impl RouteClients {
+    /// The clients (by number) with conflicts on this route.
+    pub fn conflicting(&self) -> impl Iterator<Item = u32> + '_ {
+        (self.counts.iter())
+            .filter(|(_, c)| c.conflicts > 0)
+            .map(|(k, _)| *k)
+    }
+
+    fn absorb(&mut self, o: RouteClients) {
+        for (k, c) in o.counts {
+            self.counts.entry(k).or_default().add(&c);
+        }
+        self.writers.absorb(&o.writers);
+    }
+}
+
+/// The first `Writers::KEPT` distinct clients that wrote to a route, by a hash of their name:
+/// enough to tell whether a client had at least three peers there, for a look at a few
+/// words per write until the set is full and none after.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Writers {
+    hashes: [u64; Writers::KEPT],
+    len: u8,
+}
+
+impl Writers {
+    pub const KEPT: usize = 4;
+
+    fn hash(name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(name)
+    }
+
+    #[inline]
+    pub fn note(&mut self, name: &str) {
+        if (self.len as usize) < Self::KEPT {
+            self.insert(Self::hash(name));
+        }
+    }
+
+    fn insert(&mut self, h: u64) {
+        let n = self.len as usize;
+        if n < Self::KEPT && !self.hashes[..n].contains(&h) {
+            self.hashes[n] = h;
+            self.len += 1;
+        }
+    }
+
+    fn absorb(&mut self, o: &Writers) {
+        o.hashes[..o.len as usize]
+            .iter()
+            .for_each(|&h| self.insert(h));
+    }
+
+    /// How many distinct writers other than `name` there were, counted up to
+    /// `KEPT - 1` (more may have written once the set was full).
+    pub fn others_than(&self, name: &str) -> usize {
+        let h = Self::hash(name);
+        let kept = &self.hashes[..self.len as usize];
+        if kept.len() == Self::KEPT {
+            Self::KEPT - 1
+        } else {
+            kept.iter().filter(|&&k| k != h).count()
+        }
+    }
 }
 
 /// What one parsed request contributes.
@@ -489,11 +565,18 @@ impl Tally {
             Some((b, bc)) if *b == bucket => bc.add(&c),
             _ => t.buckets.push((bucket, c)),
         }
+        if o.write {
+            t.clients.writers.note(o.client);
+        }
+        if let Some(k) = o.client_number
+            && (o.write || o.conflict)
+        {
+            let e = t.clients.counts.entry(k).or_default();
+            e.writes += c.writes;
+            e.conflicts += c.conflicts;
+        }
         if o.conflict {
             *self.by_status.entry(o.status).or_insert(0) += 1;
-            if let Some(k) = o.client_number {
-                t.conflict_clients.insert(k);
-            }
             let new = || InstanceConflicts::new(&t.name, o.time);
             let inst = match o.key {
                 Some(key) => self.instances.get_or_insert_with(key, new),
@@ -514,9 +597,8 @@ impl Tally {
             e.1 += k;
         }
         for p in std::mem::take(&mut self.pending).into_iter().flatten() {
-            if !p.conflict_clients.is_empty() {
-                (self.conflict_clients.entry(p.name.to_string()).or_default())
-                    .extend(p.conflict_clients);
+            if !p.clients.counts.is_empty() || p.clients.writers.len > 0 {
+                (self.route_clients.entry(p.name.to_string()).or_default()).absorb(p.clients);
             }
             let route = self.routes.entry(p.name.to_string()).or_default();
             for (b, c) in p.buckets {
@@ -539,8 +621,8 @@ impl Tally {
         for (k, v) in o.templates {
             self.templates.entry(k).or_default().add(&v);
         }
-        for (t, clients) in o.conflict_clients {
-            self.conflict_clients.entry(t).or_default().extend(clients);
+        for (t, clients) in o.route_clients {
+            self.route_clients.entry(t).or_default().absorb(clients);
         }
         if self.clients.len() < o.clients.len() {
             std::mem::swap(&mut self.clients, &mut o.clients);
@@ -752,7 +834,17 @@ mod tests {
             assert_eq!((o1.clients.len(), &*o1.template), (1, "/o/{id}"));
             assert_eq!(a.seconds, whole.seconds);
             // (template, numbered client) pairs with conflicts: `c` has no number.
-            assert_eq!(a.conflict_clients["/o/{id}"], FxHashSet::from_iter([0, 1]));
+            let route = &a.route_clients["/o/{id}"];
+            let mut conflicting: Vec<u32> = route.conflicting().collect();
+            conflicting.sort();
+            assert_eq!(conflicting, [0, 1]);
+            // Writes and conflicts per route of numbered clients; three writers in all.
+            let counts = |k| route.counts[&k];
+            assert_eq!((counts(0).writes, counts(0).conflicts), (2, 1));
+            assert_eq!((counts(1).writes, counts(1).conflicts), (2, 2));
+            assert_eq!(route.writers, whole.route_clients["/o/{id}"].writers);
+            assert_eq!(route.writers.others_than("a"), 2);
+            assert_eq!(route.writers.others_than("z"), 3);
             // Requests of numbered clients only, by number.
             assert_eq!(a.clients, whole.clients);
             let (a_counts, b_counts) = (a.clients[0], a.clients[1]);
@@ -760,6 +852,23 @@ mod tests {
             assert_eq!((b_counts.requests, b_counts.conflicts), (2, 2));
             assert_eq!(a.clients.len(), 2);
         }
+    }
+
+    /// The writers' set keeps the first four distinct names; past that every client has at
+    /// least three others.
+    #[test]
+    fn writers_count_others_up_to_three() {
+        let mut w = Writers::default();
+        for name in ["a", "b", "a", "b"] {
+            w.note(name);
+        }
+        assert_eq!((w.others_than("a"), w.others_than("c")), (1, 2));
+        let mut v = Writers::default();
+        for name in ["c", "d", "e", "f", "g"] {
+            v.note(name);
+        }
+        w.absorb(&v);
+        assert_eq!((w.others_than("a"), w.others_than("g")), (3, 3));
     }
 
     #[test]

@@ -689,6 +689,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let cx = detect::Context {
         timelines: &timelines,
         routes: &tally.routes,
+        route_clients: &tally.route_clients,
+        client_names: clients.names(),
         bucket_us,
         period,
         thresholds: &settings.thresholds,

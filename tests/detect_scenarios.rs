@@ -469,6 +469,48 @@ fn cron_replicas(at_minute: f64, minutes: usize) -> Scenario {
     s
 }
 
+/// A partner integration that sends stale PATCHes: every other one of its 60 writes to
+/// products in the hour gets 409, each on a product of its own, while the shop's own
+/// clients (`background`) write the products without a conflict.
+fn broken_integration(writes: usize) -> Scenario {
+    let mut s = Scenario::new();
+    for k in 0..writes {
+        let status = if k % 2 == 0 { 409 } else { 200 };
+        let path = format!("/api/v1/products/{}", 2000 + k);
+        s.req(
+            30.0 + 58.0 * k as f64,
+            "203.0.113.77",
+            "PATCH",
+            &path,
+            status,
+        );
+    }
+    s
+}
+
+/// Conflicts in step with writes: one integration (`broken_integration`'s client, writing
+/// eight times as often) and four smaller ones all see one write in ten conflict.
+fn conflicts_in_step_with_writes() -> Scenario {
+    let mut s = Scenario::new();
+    let clients = [
+        "203.0.113.77",
+        "203.0.113.81",
+        "203.0.113.82",
+        "203.0.113.83",
+        "203.0.113.84",
+    ];
+    for (c, client) in clients.iter().enumerate() {
+        let writes = if c == 0 { 400 } else { 50 };
+        for k in 0..writes {
+            let status = if k % 10 == 0 { 409 } else { 200 };
+            let path = format!("/api/v1/products/{}", 3000 + 1000 * c + k);
+            let t = 3.0 + 3500.0 * k as f64 / writes as f64 + c as f64;
+            s.req(t, client, "PATCH", &path, status);
+        }
+    }
+    s
+}
+
 // --- Normal behaviour ----------------------------------------------------------------------
 
 /// Clients that resolve a conflict: 409 → GET → successful write, each on its own order.
@@ -776,6 +818,32 @@ fn conflicts_the_gateway_answered_itself() {
 // --- Normal behaviour is not a finding ----------------------------------------------------
 
 #[test]
+fn client_concentration_alone() {
+    let mut s = hour();
+    s.extend(&broken_integration(60)).expect(&[(
+        "client_concentration",
+        "template",
+        "/api/v1/products/{id}",
+    )]);
+    let a = s.analysis(false);
+    let f = &a.findings[0];
+    assert_eq!(
+        (f.conflicts(), f.clients.as_slice()),
+        (30, ["203.0.113.77".to_string()].as_slice())
+    );
+    // 754 writes by the shop's clients: reproducible with grep on the log.
+    assert_eq!(
+        f.summary,
+        "203.0.113.77's writes on /api/v1/products/{id} conflicted 50% of the time (30 of 60), against 0.0% for the other clients; it made 100% of the route's conflicts with 7.4% of its writes."
+    );
+}
+
+#[test]
+fn a_client_whose_conflicts_follow_its_writes_is_not_concentration() {
+    hour().extend(&conflicts_in_step_with_writes()).expect(&[]);
+}
+
+#[test]
 fn conflicts_on_a_route_whose_writes_are_not_logged_are_not_called_invisible() {
     hour().extend(&invisible(1000.0, false)).expect(&[]);
 }
@@ -829,8 +897,10 @@ fn every_cause_at_once_among_busy_normal_traffic() {
         .extend(&probe(900.0))
         .extend(&double_tap(1200.0))
         .extend(&busy_keys(3600.0))
-        .extend(&prompt_lock(1500.0));
+        .extend(&prompt_lock(1500.0))
+        .extend(&broken_integration(60));
     s.expect(&[
+        ("client_concentration", "template", "/api/v1/products/{id}"),
         ("deploy_regression", "template", "/api/v1/carts/{id}"),
         ("duplicate_create", "instance", "/api/v1/orders"),
         ("hot_spot_edit", "instance", "/api/v1/inventory/500"),

@@ -6,6 +6,7 @@
 //! detectors' priority order and a claimed event is not handed to a later finding.
 //! Adding a cause is adding a file and listing it in `registry()`.
 
+pub mod client_concentration;
 pub mod deploy_regression;
 pub mod duplicate_create;
 pub mod expected_exists;
@@ -23,9 +24,10 @@ pub mod state_transition;
 #[cfg(test)]
 pub mod testkit;
 
-use crate::aggregate::RouteBuckets;
+use crate::aggregate::{RouteBuckets, RouteClients};
 use crate::record::Micros;
 use crate::timeline::{InstanceId, Timelines};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -302,6 +304,26 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
         "share of those conflicts within 10 s of the hour that marks scheduled jobs (0.6% expected)",
     ),
     (
+        "client_concentration_min_conflicts",
+        20.0,
+        "conflicts of one client on one route before it is compared with the route's other clients",
+    ),
+    (
+        "client_concentration_min_ratio_factor",
+        10.0,
+        "a client's conflicts / writes on a route this many times the other clients' marks it",
+    ),
+    (
+        "client_concentration_max_write_share",
+        0.2,
+        "or: at least half the route's conflicts with at most this share of its writes",
+    ),
+    (
+        "client_concentration_min_peer_writes",
+        60.0,
+        "writes by the route's other clients (three at least) before a client is compared with them",
+    ),
+    (
         "arbitration_min_kept",
         0.5,
         "share of its claims a finding must keep after higher-priority causes took theirs",
@@ -350,6 +372,11 @@ pub struct Context<'a> {
     pub timelines: &'a Timelines,
     /// Per-template counts by bucket (all requests).
     pub routes: &'a RouteBuckets,
+    /// Per template, the writes and conflicts of each client with conflicts, by number
+    /// (`client_names`), and whether others wrote there.
+    pub route_clients: &'a FxHashMap<String, RouteClients>,
+    /// The names of the clients with conflicts, by number.
+    pub client_names: &'a [String],
     pub bucket_us: i64,
     /// First and last request time of the whole analysis.
     pub period: (Micros, Micros),
@@ -369,7 +396,8 @@ pub trait Detector: Sync {
 /// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
 /// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
 /// instance-level cause explains) > expected_exists (D7) > invisible_writer (D10: what the
-/// log cannot show comes after all it can).
+/// log cannot show comes after all it can). `client_concentration` (D12) is an overlay that
+/// `run` applies after arbitration: it takes only the conflicts none of these explains.
 pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
         Box::new(gateway_generated::GatewayGenerated),
@@ -414,6 +442,7 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
         }
     }
     let mut out = merge_recurring(out);
+    client_concentration::overlay(cx, &mut out);
     schedule::annotate(
         &mut out,
         cx.timelines,

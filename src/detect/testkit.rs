@@ -73,7 +73,9 @@ impl Log {
         self
     }
 
-    fn build(&self) -> (Timelines, Tally, Micros) {
+    /// The timelines, the counts, the bucket and the clients' names by number (every client
+    /// is numbered here, as if each had conflicts).
+    fn build(&self) -> (Timelines, Tally, Micros, Vec<String>) {
         let templater = Templater::new(Vec::new());
         let first = self.raw.iter().map(|r| r.time).min().unwrap_or(T0);
         let last = self.raw.iter().map(|r| r.time).max().unwrap_or(T0);
@@ -81,6 +83,7 @@ impl Log {
         let mut tally = Tally::default();
         let mut templates = TemplateCache::default();
         let mut builder = TimelineBuilder::default();
+        let mut names: Vec<String> = Vec::new();
         for (k, r) in self.raw.iter().enumerate() {
             let Planned {
                 time: t,
@@ -93,6 +96,13 @@ impl Log {
             } = r;
             let conflict = matches!(status, 409 | 412 | 423 | 428);
             let template_id = templater.template_id(path, &mut templates);
+            let number = match names.iter().position(|n| n == client) {
+                Some(k) => k,
+                None => {
+                    names.push(client.clone());
+                    names.len() - 1
+                }
+            };
             tally.observe(
                 &Observation {
                     time: *t,
@@ -101,7 +111,7 @@ impl Log {
                     instance: path,
                     key: None,
                     client,
-                    client_number: None,
+                    client_number: Some(number as u32),
                     status: *status,
                     write: method.is_write(),
                     conflict,
@@ -134,7 +144,7 @@ impl Log {
         for (id, inst) in tl.instances.iter_mut().enumerate() {
             inst.conflicted = tl.events[id].iter().any(|e| e.conflict);
         }
-        (tl, tally, bucket_us)
+        (tl, tally, bucket_us, names)
     }
 
     /// The first and last request time, as the analysis takes its period.
@@ -148,12 +158,28 @@ impl Log {
         self.build().0
     }
 
+    /// Calls `f` with the context the detectors would see.
+    pub fn with_context<R>(&self, f: impl FnOnce(&Context<'_>) -> R) -> R {
+        let (tl, tally, bucket_us, names) = self.build();
+        f(&Context {
+            timelines: &tl,
+            routes: &tally.routes,
+            route_clients: &tally.route_clients,
+            client_names: &names,
+            bucket_us,
+            period: self.period(),
+            thresholds: &self.thresholds,
+        })
+    }
+
     /// Runs one detector.
     pub fn run_one(&self, d: &dyn Detector) -> Vec<Finding> {
-        let (tl, tally, bucket_us) = self.build();
+        let (tl, tally, bucket_us, names) = self.build();
         let cx = Context {
             timelines: &tl,
             routes: &tally.routes,
+            route_clients: &tally.route_clients,
+            client_names: &names,
             bucket_us,
             period: self.period(),
             thresholds: &self.thresholds,
@@ -163,10 +189,12 @@ impl Log {
 
     /// Runs every detector with arbitration; returns (cause, instance or template) pairs.
     pub fn run_all(&self) -> Vec<(&'static str, String)> {
-        let (tl, tally, bucket_us) = self.build();
+        let (tl, tally, bucket_us, names) = self.build();
         let cx = Context {
             timelines: &tl,
             routes: &tally.routes,
+            route_clients: &tally.route_clients,
+            client_names: &names,
             bucket_us,
             period: self.period(),
             thresholds: &self.thresholds,

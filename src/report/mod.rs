@@ -445,10 +445,14 @@ impl Report {
         // conflicting instances to fold).
         let mut per_template_clients: FxHashMap<&str, u64> = FxHashMap::default();
         let mut per_client_templates = vec![0u64; a.clients.len()];
-        for (tpl, clients) in &t.conflict_clients {
-            per_template_clients.insert(tpl.as_str(), clients.len() as u64);
-            for &k in clients {
+        for (tpl, clients) in &t.route_clients {
+            let mut n = 0;
+            for k in clients.conflicting() {
                 per_client_templates[k as usize] += 1;
+                n += 1;
+            }
+            if n > 0 {
+                per_template_clients.insert(tpl.as_str(), n);
             }
         }
         let mut per_template_instances: FxHashMap<&str, (u64, &str, u64)> = FxHashMap::default();
