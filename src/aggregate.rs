@@ -354,34 +354,79 @@ pub struct ClientIndex {
     short: FxHashMap<u128, u32>,
     long: FxHashMap<String, u32>,
     names: Vec<String>,
+    /// Conflict lines of each client, by number.
+    conflicts: Vec<u32>,
+    /// The clients with enough conflicts to be compared with their routes' other clients
+    /// (`client_concentration`), numbered from 0 in number order; `u32::MAX` for the others.
+    candidate: Vec<u32>,
+    candidates: Vec<u32>,
     /// Conflicts on which the `--client` key was missing, so the address named the client.
     pub by_address: u64,
 }
 
 impl ClientIndex {
-    /// Numbers `name` if it is new.
+    /// Notes a conflict of `name`, numbering it if it is new.
     pub fn insert(&mut self, name: &str) {
+        self.insert_n(name, 1);
+    }
+
+    fn insert_n(&mut self, name: &str, conflicts: u32) {
         let next = self.names.len() as u32;
-        let fresh = match packed(name) {
-            Some(k) => *self.short.entry(k).or_insert(next) == next,
-            None if self.long.contains_key(name) => false,
-            None => {
-                self.long.insert(name.to_string(), next);
-                true
-            }
+        let number = match packed(name) {
+            Some(k) => *self.short.entry(k).or_insert(next),
+            None => match self.long.get(name) {
+                Some(&k) => k,
+                None => {
+                    self.long.insert(name.to_string(), next);
+                    next
+                }
+            },
         };
-        if fresh {
+        if number == next {
             self.names.push(name.to_string());
+            self.conflicts.push(0);
         }
+        let c = &mut self.conflicts[number as usize];
+        *c = c.saturating_add(conflicts);
     }
 
     /// Takes in the names of `other`. Numbers depend on the order names came in, which
     /// nothing shown depends on (the report orders clients by conflicts and name).
     pub fn extend(&mut self, other: ClientIndex) {
-        for n in &other.names {
-            self.insert(n);
+        for (n, c) in other.names.iter().zip(other.conflicts) {
+            self.insert_n(n, c);
         }
         self.by_address += other.by_address;
+    }
+
+    /// Numbers the clients with at least `min` conflicts as candidates (`candidate`).
+    pub fn choose_candidates(&mut self, min: u32) {
+        self.candidates.clear();
+        self.candidate = (self.conflicts.iter().enumerate())
+            .map(|(k, &c)| {
+                if c < min {
+                    return u32::MAX;
+                }
+                self.candidates.push(k as u32);
+                self.candidates.len() as u32 - 1
+            })
+            .collect();
+    }
+
+    /// The candidate number of client `number` (see `choose_candidates`).
+    #[inline]
+    pub fn candidate(&self, number: u32) -> Option<u32> {
+        self.candidate
+            .get(number as usize)
+            .copied()
+            .filter(|&c| c != u32::MAX)
+    }
+
+    /// The candidates' names, by candidate number.
+    pub fn candidate_names(&self) -> Vec<String> {
+        (self.candidates.iter())
+            .map(|&k| self.names[k as usize].clone())
+            .collect()
     }
 
     /// The number of `name`, if it is a client with conflicts.
@@ -419,28 +464,45 @@ struct PendingTemplate {
     clients: RouteClients,
 }
 
-/// One route's clients: the writes and conflicts of each client with conflicts (by number),
+/// One route's clients: those with conflicts on it, the writes and conflicts of the clients
+/// with enough conflicts to be compared with the rest (`ClientIndex::choose_candidates`),
 /// and the first few distinct writers of any kind.
 #[derive(Debug, Default, Clone)]
 pub struct RouteClients {
-    /// Writes and conflicts (`requests` stays 0) of each client with conflicts anywhere.
-    pub counts: FxHashMap<u32, Counts>,
+    /// The clients (by number) with conflicts on this route.
+    pub conflicting: FxHashSet<u32>,
+    /// Writes and conflicts of each candidate, by candidate number: a few hundred at most
+    /// in a vector, which each write of a busy client reaches without a hash lookup.
+    pub candidates: Vec<WritesConflicts>,
     pub writers: Writers,
 }
 
 impl RouteClients {
-    /// The clients (by number) with conflicts on this route.
-    pub fn conflicting(&self) -> impl Iterator<Item = u32> + '_ {
-        (self.counts.iter())
-            .filter(|(_, c)| c.conflicts > 0)
-            .map(|(k, _)| *k)
-    }
-
     fn absorb(&mut self, o: RouteClients) {
-        for (k, c) in o.counts {
-            self.counts.entry(k).or_default().add(&c);
+        self.conflicting.extend(o.conflicting);
+        if self.candidates.len() < o.candidates.len() {
+            self.candidates
+                .resize(o.candidates.len(), WritesConflicts::default());
+        }
+        for (mine, theirs) in self.candidates.iter_mut().zip(o.candidates) {
+            mine.add(theirs);
         }
         self.writers.absorb(&o.writers);
+    }
+}
+
+/// One client's writes and conflicts on one route; the counts stop at `u32::MAX` (four
+/// billion writes by one client on one route).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WritesConflicts {
+    pub writes: u32,
+    pub conflicts: u32,
+}
+
+impl WritesConflicts {
+    fn add(&mut self, o: WritesConflicts) {
+        self.writes = self.writes.saturating_add(o.writes);
+        self.conflicts = self.conflicts.saturating_add(o.conflicts);
     }
 }
 
@@ -510,6 +572,8 @@ pub struct Observation<'a> {
     /// The client's number in the `ClientIndex`, if it had conflicts: its requests are
     /// counted only then.
     pub client_number: Option<u32>,
+    /// Its candidate number (`ClientIndex::candidate`): its writes are counted per route.
+    pub candidate: Option<u32>,
     pub status: u16,
     pub write: bool,
     pub conflict: bool,
@@ -568,15 +632,23 @@ impl Tally {
         if o.write {
             t.clients.writers.note(o.client);
         }
-        if let Some(k) = o.client_number
+        if let Some(k) = o.candidate
             && (o.write || o.conflict)
         {
-            let e = t.clients.counts.entry(k).or_default();
-            e.writes += c.writes;
-            e.conflicts += c.conflicts;
+            let v = &mut t.clients.candidates;
+            if k as usize >= v.len() {
+                v.resize(k as usize + 1, WritesConflicts::default());
+            }
+            v[k as usize].add(WritesConflicts {
+                writes: o.write as u32,
+                conflicts: o.conflict as u32,
+            });
         }
         if o.conflict {
             *self.by_status.entry(o.status).or_insert(0) += 1;
+            if let Some(k) = o.client_number {
+                t.clients.conflicting.insert(k);
+            }
             let new = || InstanceConflicts::new(&t.name, o.time);
             let inst = match o.key {
                 Some(key) => self.instances.get_or_insert_with(key, new),
@@ -597,7 +669,10 @@ impl Tally {
             e.1 += k;
         }
         for p in std::mem::take(&mut self.pending).into_iter().flatten() {
-            if !p.clients.counts.is_empty() || p.clients.writers.len > 0 {
+            if !p.clients.conflicting.is_empty()
+                || !p.clients.candidates.is_empty()
+                || p.clients.writers.len > 0
+            {
                 (self.route_clients.entry(p.name.to_string()).or_default()).absorb(p.clients);
             }
             let route = self.routes.entry(p.name.to_string()).or_default();
@@ -776,6 +851,8 @@ mod tests {
                 "b" => Some(1),
                 _ => None,
             },
+            // `b` alone is a candidate (number 0).
+            candidate: (client == "b").then_some(0),
             status,
             write: true,
             conflict: status == 409,
@@ -835,13 +912,10 @@ mod tests {
             assert_eq!(a.seconds, whole.seconds);
             // (template, numbered client) pairs with conflicts: `c` has no number.
             let route = &a.route_clients["/o/{id}"];
-            let mut conflicting: Vec<u32> = route.conflicting().collect();
-            conflicting.sort();
-            assert_eq!(conflicting, [0, 1]);
-            // Writes and conflicts per route of numbered clients; three writers in all.
-            let counts = |k| route.counts[&k];
-            assert_eq!((counts(0).writes, counts(0).conflicts), (2, 1));
-            assert_eq!((counts(1).writes, counts(1).conflicts), (2, 2));
+            assert_eq!(route.conflicting, FxHashSet::from_iter([0, 1]));
+            // Writes and conflicts per route of candidates; three writers in all.
+            let b = route.candidates[0];
+            assert_eq!((route.candidates.len(), b.writes, b.conflicts), (1, 2, 2));
             assert_eq!(route.writers, whole.route_clients["/o/{id}"].writers);
             assert_eq!(route.writers.others_than("a"), 2);
             assert_eq!(route.writers.others_than("z"), 3);

@@ -473,31 +473,35 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     clock.mark("open, names");
     // The conflict scan: which instances had conflicts, and when, and which clients.
-    let (conflicts, clients): (Conflicts, ClientIndex) = match StatusDigits::new(&settings.statuses)
-    {
-        None => Default::default(),
-        Some(digits) => per_worker(&jobs, |found: &mut (Conflicts, ClientIndex), _, job| {
-            let (inp, fmt) = &opened[job.input];
-            scan(
-                *fmt,
-                &inp.bytes()[job.range.clone()],
-                directive_at(&directives[job.input], job.range.start),
-                settings,
-                &statuses,
-                &digits,
-                found,
-            );
-        })
-        .into_iter()
-        .reduce(|(mut a, mut ac), (b, bc)| {
-            for (k, (first, last)) in b {
-                note_conflicts(&mut a, &k, first, last);
-            }
-            ac.extend(bc);
-            (a, ac)
-        })
-        .unwrap_or_default(),
-    };
+    let (conflicts, mut clients): (Conflicts, ClientIndex) =
+        match StatusDigits::new(&settings.statuses) {
+            None => Default::default(),
+            Some(digits) => per_worker(&jobs, |found: &mut (Conflicts, ClientIndex), _, job| {
+                let (inp, fmt) = &opened[job.input];
+                scan(
+                    *fmt,
+                    &inp.bytes()[job.range.clone()],
+                    directive_at(&directives[job.input], job.range.start),
+                    settings,
+                    &statuses,
+                    &digits,
+                    found,
+                );
+            })
+            .into_iter()
+            .reduce(|(mut a, mut ac), (b, bc)| {
+                for (k, (first, last)) in b {
+                    note_conflicts(&mut a, &k, first, last);
+                }
+                ac.extend(bc);
+                (a, ac)
+            })
+            .unwrap_or_default(),
+        };
+    let min = settings
+        .thresholds
+        .get("client_concentration_min_conflicts");
+    clients.choose_candidates(min.clamp(1.0, u32::MAX as f64) as u32);
     clock.mark("scan");
     let interest = Interest::new(conflicts, &settings.extra_instances);
 
@@ -690,7 +694,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         timelines: &timelines,
         routes: &tally.routes,
         route_clients: &tally.route_clients,
-        client_names: clients.names(),
+        candidates: &clients.candidate_names(),
         bucket_us,
         period,
         thresholds: &settings.thresholds,
@@ -1059,6 +1063,7 @@ fn pass<'a>(
         let client = settings.client.of(&req, line, fmt);
         let conflict = statuses.contains(req.status);
         let (key, wanted) = interest.lookup(instance, &req);
+        let client_number = clients.number(&client);
         out.tally.observe(
             &Observation {
                 time: req.time,
@@ -1067,7 +1072,8 @@ fn pass<'a>(
                 instance,
                 key,
                 client: &client,
-                client_number: clients.number(&client),
+                client_number,
+                candidate: client_number.and_then(|k| clients.candidate(k)),
                 status: req.status,
                 write: req.method.is_write(),
                 conflict,

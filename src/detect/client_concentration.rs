@@ -103,12 +103,13 @@ pub fn concentrations(cx: &Context<'_>) -> Vec<Concentration> {
         for c in cx.routes.get(template).into_iter().flat_map(|b| b.values()) {
             route.add(c);
         }
-        for (&k, own) in &rc.counts {
-            let Some(client) = cx.client_names.get(k as usize) else {
+        for (k, own) in rc.candidates.iter().enumerate() {
+            let own_writes = own.writes as u64;
+            let Some(client) = cx.candidates.get(k) else {
                 continue;
             };
-            let peer_writes = route.writes.saturating_sub(own.writes);
-            if own.conflicts < min
+            let peer_writes = route.writes.saturating_sub(own_writes);
+            if (own.conflicts as u64) < min
                 || (peer_writes as f64) < min_peer_writes
                 || rc.writers.others_than(client) < 3
             {
@@ -117,13 +118,17 @@ pub fn concentrations(cx: &Context<'_>) -> Vec<Concentration> {
             let c = Concentration {
                 template: template.clone(),
                 client: client.clone(),
-                own: *own,
+                own: Counts {
+                    requests: 0,
+                    writes: own.writes as u64,
+                    conflicts: own.conflicts as u64,
+                },
                 route,
             };
             let peer = c.peer_ratio().max(1.0 / peer_writes as f64);
             let by_ratio = c.ratio() >= factor * peer;
-            let by_share = 2 * own.conflicts >= route.conflicts
-                && own.writes as f64 <= max_write_share * route.writes as f64;
+            let by_share = 2 * c.own.conflicts >= route.conflicts
+                && own_writes as f64 <= max_write_share * route.writes as f64;
             if by_ratio || by_share {
                 out.push(c);
             }

@@ -372,11 +372,11 @@ pub struct Context<'a> {
     pub timelines: &'a Timelines,
     /// Per-template counts by bucket (all requests).
     pub routes: &'a RouteBuckets,
-    /// Per template, the writes and conflicts of each client with conflicts, by number
-    /// (`client_names`), and whether others wrote there.
+    /// Per template, the writes and conflicts of each client with enough conflicts to be
+    /// compared with the rest (by candidate number, see `candidates`), and who else wrote.
     pub route_clients: &'a FxHashMap<String, RouteClients>,
-    /// The names of the clients with conflicts, by number.
-    pub client_names: &'a [String],
+    /// The names of those clients, by candidate number.
+    pub candidates: &'a [String],
     pub bucket_us: i64,
     /// First and last request time of the whole analysis.
     pub period: (Micros, Micros),

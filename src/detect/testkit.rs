@@ -74,7 +74,7 @@ impl Log {
     }
 
     /// The timelines, the counts, the bucket and the clients' names by number (every client
-    /// is numbered here, as if each had conflicts).
+    /// is numbered here, and a candidate, as if each had enough conflicts).
     fn build(&self) -> (Timelines, Tally, Micros, Vec<String>) {
         let templater = Templater::new(Vec::new());
         let first = self.raw.iter().map(|r| r.time).min().unwrap_or(T0);
@@ -112,6 +112,7 @@ impl Log {
                     key: None,
                     client,
                     client_number: Some(number as u32),
+                    candidate: Some(number as u32),
                     status: *status,
                     write: method.is_write(),
                     conflict,
@@ -165,7 +166,7 @@ impl Log {
             timelines: &tl,
             routes: &tally.routes,
             route_clients: &tally.route_clients,
-            client_names: &names,
+            candidates: &names,
             bucket_us,
             period: self.period(),
             thresholds: &self.thresholds,
@@ -179,7 +180,7 @@ impl Log {
             timelines: &tl,
             routes: &tally.routes,
             route_clients: &tally.route_clients,
-            client_names: &names,
+            candidates: &names,
             bucket_us,
             period: self.period(),
             thresholds: &self.thresholds,
@@ -194,7 +195,7 @@ impl Log {
             timelines: &tl,
             routes: &tally.routes,
             route_clients: &tally.route_clients,
-            client_names: &names,
+            candidates: &names,
             bucket_us,
             period: self.period(),
             thresholds: &self.thresholds,

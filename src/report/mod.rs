@@ -446,13 +446,12 @@ impl Report {
         let mut per_template_clients: FxHashMap<&str, u64> = FxHashMap::default();
         let mut per_client_templates = vec![0u64; a.clients.len()];
         for (tpl, clients) in &t.route_clients {
-            let mut n = 0;
-            for k in clients.conflicting() {
-                per_client_templates[k as usize] += 1;
-                n += 1;
+            if clients.conflicting.is_empty() {
+                continue;
             }
-            if n > 0 {
-                per_template_clients.insert(tpl.as_str(), n);
+            per_template_clients.insert(tpl.as_str(), clients.conflicting.len() as u64);
+            for &k in &clients.conflicting {
+                per_client_templates[k as usize] += 1;
             }
         }
         let mut per_template_instances: FxHashMap<&str, (u64, &str, u64)> = FxHashMap::default();
