@@ -1004,6 +1004,10 @@ fn scan<'a>(
     }
 }
 
+/// The request headers that carry an idempotency key (IETF draft, Stripe; `X-` in older
+/// APIs), read on the lines kept as events by formats that log headers.
+pub const IDEMPOTENCY_HEADERS: [&str; 2] = ["idempotency-key", "x-idempotency-key"];
+
 /// What the pass over one chunk adds to: the counts, and the context lines of conflicting
 /// instances with the requests counted on them.
 #[derive(Default)]
@@ -1100,6 +1104,15 @@ fn pass<'a>(
             &req
         };
         let (start, end) = req.interval();
+        let offset = (line.as_ptr() as usize - data.as_ptr() as usize) as u64;
+        // Formats that log request headers may carry the operation's idempotency key.
+        if let Some(k) = (IDEMPOTENCY_HEADERS.iter()).find_map(|h| fmt.field(line, h))
+            && !k.is_empty()
+            && k != "-"
+        {
+            out.events
+                .note_idempotency_key(job.input as u32, offset, &k);
+        }
         // `client` stands: a lite parse is only used when the client is the remote address,
         // which it keeps.
         out.events.push_named(
@@ -1113,7 +1126,7 @@ fn pass<'a>(
                 instance: 0,
                 input: job.input as u32,
                 line: acct.lines,
-                offset: (line.as_ptr() as usize - data.as_ptr() as usize) as u64,
+                offset,
                 len: line.len() as u32,
                 conflict,
                 origin: req.origin(),

@@ -73,6 +73,9 @@ pub struct Timelines {
     pub timed: bool,
     /// Children of each instance (instances whose parent it is), computed once.
     children: Vec<Vec<InstanceId>>,
+    /// The idempotency keys events logged, by (input, byte offset): few logs carry one, so
+    /// they are kept beside the events rather than in each.
+    idempotency_keys: FxHashMap<(u32, u64), Box<str>>,
 }
 
 /// Every instance's events in one allocation, grouped by instance and sorted within each:
@@ -123,6 +126,21 @@ impl std::ops::Index<usize> for EventsByInstance {
 }
 
 impl Timelines {
+    /// The idempotency key `e`'s line logged, if any.
+    pub fn idempotency_key(&self, e: &Event) -> Option<&str> {
+        if self.idempotency_keys.is_empty() {
+            return None;
+        }
+        self.idempotency_keys
+            .get(&(e.input, e.offset))
+            .map(|k| &**k)
+    }
+
+    /// Whether any event logged an idempotency key.
+    pub fn has_idempotency_keys(&self) -> bool {
+        !self.idempotency_keys.is_empty()
+    }
+
     pub fn client(&self, id: ClientId) -> &str {
         &self.clients[id as usize]
     }
@@ -218,6 +236,8 @@ pub struct TimelineBuilder {
     /// Events with builder-local client and instance ids: a key's number, or an other
     /// instance's number with `OTHER` set.
     raw: Vec<Event>,
+    /// Idempotency keys by the (input, byte offset) of their event's line.
+    idempotency_keys: FxHashMap<(u32, u64), Box<str>>,
 }
 
 /// The template number of a key not yet seen (`TimelineBuilder::keyed`).
@@ -352,8 +372,15 @@ impl TimelineBuilder {
         self.raw.push(e);
     }
 
+    /// Notes the idempotency key logged on the line of an event pushed (or to be pushed)
+    /// with this input and offset.
+    pub fn note_idempotency_key(&mut self, input: u32, offset: u64, key: &str) {
+        self.idempotency_keys.insert((input, offset), key.into());
+    }
+
     /// Appends another builder's events (e.g. a later chunk's).
     pub fn append(&mut self, other: TimelineBuilder) {
+        self.idempotency_keys.extend(other.idempotency_keys);
         // Exactly what is needed: at millions of events, doubling would leave most of a
         // copy unused.
         self.raw.reserve_exact(other.raw.len());
@@ -498,6 +525,7 @@ impl TimelineBuilder {
             events,
             timed,
             children,
+            idempotency_keys: self.idempotency_keys,
         }
     }
 }

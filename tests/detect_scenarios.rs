@@ -815,6 +815,81 @@ fn conflicts_the_gateway_answered_itself() {
     );
 }
 
+/// A shop backend whose HTTP client times out after 5 s retries three payments with the
+/// same Idempotency-Key while the first request (12 s) is still running, and the payment
+/// service answers 409; other clients' payments, each with a key of its own, succeed, and a
+/// double-tap without a key gets one 409. The key is logged by an nginx `log_format` with
+/// `$http_idempotency_key`.
+#[test]
+fn retries_with_the_key_of_a_running_request() {
+    const FORMAT: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time "$http_idempotency_key""#;
+    let mut lines: Vec<(f64, String)> = Vec::new();
+    let mut line = |end: f64, client: &str, path: &str, status: u16, rt: f64, key: &str| {
+        let ts = jiff::Timestamp::from_second(T0 + end.floor() as i64)
+            .unwrap()
+            .strftime("%d/%b/%Y:%H:%M:%S +0000");
+        lines.push((
+            end,
+            format!(r#"{client} - - [{ts}] "POST {path} HTTP/1.1" {status} 310 "-" "shop/2.1" {rt:.3} "{key}""#),
+        ));
+    };
+    for k in 0..30 {
+        let key = format!("9c1e6a52-0b7d-4f1e-8a3c-{k:012}");
+        line(
+            20.0 * k as f64 + 1.0,
+            &format!("100.74.0.{}", k % 9 + 1),
+            "/api/v1/payments",
+            201,
+            0.3,
+            &key,
+        );
+    }
+    for k in 0..3 {
+        let key = format!("5d0f3b9e-7a61-4c2d-9e84-{k:012}");
+        let t = 100.0 + 200.0 * k as f64;
+        line(
+            t + 12.0,
+            "203.0.113.50",
+            "/api/v1/payments",
+            201,
+            12.004,
+            &key,
+        );
+        line(
+            t + 5.0,
+            "203.0.113.50",
+            "/api/v1/payments",
+            409,
+            0.002,
+            &key,
+        );
+    }
+    line(700.0, "100.74.1.1", "/api/v1/payments", 201, 0.2, "-");
+    line(700.4, "100.74.1.1", "/api/v1/payments", 409, 0.01, "-");
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let text: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    let a = analyze(&Settings {
+        paths: vec![file.path().to_path_buf()],
+        log_format: Some(FORMAT.to_string()),
+        ..Default::default()
+    })
+    .unwrap();
+    let found: Vec<(&str, &str, u64)> = (a.findings.iter())
+        .map(|f| (f.cause, f.template.as_str(), f.conflicts()))
+        .collect();
+    assert_eq!(
+        found,
+        [("idempotency_conflict", "/api/v1/payments", 3)],
+        "{text}"
+    );
+    let f = &a.findings[0];
+    assert_eq!(f.clients, ["203.0.113.50"]);
+    assert!((f.confidence - 0.85).abs() < 1e-9);
+    assert!(f.summary.starts_with("3 requests on /api/v1/payments (1 client) reused an Idempotency-Key while the first request with that key was still running, and got 409. The retries came a median 5s after the original, which took a median 12s"), "{}", f.summary);
+}
+
 // --- Normal behaviour is not a finding ----------------------------------------------------
 
 #[test]

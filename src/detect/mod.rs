@@ -12,6 +12,7 @@ pub mod duplicate_create;
 pub mod expected_exists;
 pub mod gateway_generated;
 pub mod hot_spot_edit;
+pub mod idempotency_conflict;
 pub mod in_progress_conflict;
 pub mod invisible_writer;
 pub mod lock_contention;
@@ -128,6 +129,21 @@ impl Default for Thresholds {
 /// (`episode_gap_factor`) or of the report bucket (`*_buckets`, about 1/600 of the analysed
 /// period rounded to 1 s, 10 s, 5 min, ...), so findings do not depend on the log's length.
 pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
+    (
+        "idempotency_min_in_flight",
+        2.0,
+        "conflicts on a route retried with the idempotency key of a request still running",
+    ),
+    (
+        "idempotency_min_key_reuse",
+        1.0,
+        "conflicts on a route that reused a key the client had sent for another operation",
+    ),
+    (
+        "idempotency_min_no_replay",
+        3.0,
+        "conflicts on a route whose key's first request had already succeeded (no replay)",
+    ),
     (
         "gateway_min_conflicts",
         3.0,
@@ -391,8 +407,9 @@ pub trait Detector: Sync {
 }
 
 /// Every detector, in arbitration priority order (earlier claims conflicts first).
-/// Order (root-causes.md §5.3): gateway_generated (D13: a conflict the service never saw has
-/// no cause in it) > duplicate_create (D3) > in_progress_conflict (D5) >
+/// Order (root-causes.md §5.3): idempotency_conflict (D4: a conflict about a key the log
+/// shows, even when a gateway plugin answered it) > gateway_generated (D13: a conflict the
+/// service never saw has no cause in it) > duplicate_create (D3) > in_progress_conflict (D5) >
 /// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
 /// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
 /// instance-level cause explains) > expected_exists (D7) > invisible_writer (D10: what the
@@ -400,6 +417,7 @@ pub trait Detector: Sync {
 /// `run` applies after arbitration: it takes only the conflicts none of these explains.
 pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
+        Box::new(idempotency_conflict::IdempotencyConflict),
         Box::new(gateway_generated::GatewayGenerated),
         Box::new(duplicate_create::DuplicateCreate),
         Box::new(in_progress_conflict::InProgressConflict),

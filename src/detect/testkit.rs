@@ -22,6 +22,7 @@ struct Planned {
     path: String,
     status: u16,
     origin: Origin,
+    idempotency_key: Option<String>,
 }
 
 /// A scenario under construction.
@@ -32,6 +33,8 @@ pub struct Log {
     duration: Option<f64>,
     /// Who answers the next requests (the upstream unless said otherwise).
     origin: Origin,
+    /// The idempotency key the next requests log.
+    idempotency_key: Option<String>,
     raw: Vec<Planned>,
     pub thresholds: Thresholds,
 }
@@ -59,6 +62,12 @@ impl Log {
         self
     }
 
+    /// The idempotency key the following requests log (`None`: no key).
+    pub fn key(&mut self, key: Option<&str>) -> &mut Log {
+        self.idempotency_key = key.map(str::to_string);
+        self
+    }
+
     pub fn req(&mut self, client: &str, method: &str, path: &str, status: u16) -> &mut Log {
         let t = T0 + (self.now * 1e6).round() as Micros;
         self.raw.push(Planned {
@@ -69,6 +78,7 @@ impl Log {
             path: path.to_string(),
             status,
             origin: self.origin,
+            idempotency_key: self.idempotency_key.clone(),
         });
         self
     }
@@ -93,6 +103,7 @@ impl Log {
                 path,
                 status,
                 origin,
+                idempotency_key,
             } = r;
             let conflict = matches!(status, 409 | 412 | 423 | 428);
             let template_id = templater.template_id(path, &mut templates);
@@ -132,13 +143,16 @@ impl Log {
                     template: templates.name(template_id).to_string(),
                     input: 0,
                     line: k as u64 + 1,
-                    offset: 0,
+                    offset: k as u64,
                     len: 0,
                     conflict,
                     origin: *origin,
                 },
                 false,
             );
+            if let Some(key) = idempotency_key {
+                builder.note_idempotency_key(0, k as u64, key);
+            }
         }
         tally.seal();
         let mut tl = builder.build(&[]);

@@ -1,0 +1,458 @@
+//! `idempotency_conflict` (root-causes.md R5/D4): conflicts about an idempotency key. The
+//! client timed out and retried with the same `Idempotency-Key` while the first request was
+//! still running (the IETF draft and Stripe answer 409), the server did not replay the stored
+//! result of a finished request, or one key was used for two different operations.
+//!
+//! Needs the key in the log: formats that log request headers (Caddy, Kong, Traefik with
+//! headers, nginx `$http_idempotency_key`, `--field` maps) give `Idempotency-Key` or
+//! `X-Idempotency-Key` for the lines kept as context. A conflict counts only when its own line
+//! and its partner's carry the same key from the same client, so logs without keys have no
+//! finding, and no guess is made about lines that do not say.
+//!
+//! Per conflict `x` with key `k` from client `C`, against the other requests of `(C, k)` that
+//! did not conflict:
+//! * `in_flight`: one of them was still running when `x` arrived — certain when durations are
+//!   logged (`y.start < x.start < y.end`), possible when only end times are (`y` logged no
+//!   earlier than `x`); at least `idempotency_min_in_flight` on a route;
+//! * `key_reuse`: `(C, k)` was used for another operation (method and route); at least
+//!   `idempotency_min_key_reuse`;
+//! * `no_replay`: `y` had already succeeded before `x` started, on the same operation, yet
+//!   `x` got a conflict instead of the stored response; at least `idempotency_min_no_replay`.
+//!
+//! First in arbitration (root-causes §0: D4 > D3 > …), before `gateway_generated`: when the
+//! gateway answered, its idempotency plugin is named in the summary (the spec's
+//! `gateway_policy`).
+
+use super::signals::{self, Draft, event, span_text};
+use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::{Micros, Origin};
+use crate::timeline::{ClientId, Event};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+
+pub struct IdempotencyConflict;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    InFlight,
+    KeyReuse,
+    NoReplay,
+}
+
+/// A conflict and the request with the same key it collided with.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    conflict: EventRef,
+    original: EventRef,
+    /// The overlap is shown by logged durations (`in_flight` only).
+    certain: bool,
+}
+
+/// Classifies the conflicts of one `(client, key)` group (refs in time order).
+fn classify(cx: &Context<'_>, group: &[EventRef], out: &mut BTreeMap<(String, Kind), Vec<Hit>>) {
+    let tl = cx.timelines;
+    let op = |r: &EventRef| (event(tl, *r).method, &*tl.instance(r.instance).template);
+    for &x in group.iter().filter(|r| event(tl, **r).conflict) {
+        let e = event(tl, x);
+        let others = || {
+            (group.iter())
+                .filter(move |r| **r != x && !event(tl, **r).conflict)
+                .copied()
+        };
+        let running = others().find_map(|y| {
+            let o = event(tl, y);
+            let certain = e.timed && o.timed && o.start < e.start && e.start < o.end;
+            // Without both durations: `y` ended no earlier than `x` (and, if its duration
+            // is logged, had started by then).
+            let possible =
+                !(e.timed && o.timed) && o.end >= e.end && (!o.timed || o.start <= e.end);
+            (certain || possible).then_some(Hit {
+                conflict: x,
+                original: y,
+                certain,
+            })
+        });
+        let reused = || others().find(|y| op(y) != op(&x));
+        let replayable = || {
+            others().find(|y| {
+                let o = event(tl, *y);
+                op(y) == op(&x) && o.is_success() && o.end <= e.start
+            })
+        };
+        let (kind, hit) = if let Some(h) = running {
+            (Kind::InFlight, h)
+        } else if let Some(y) = reused() {
+            (Kind::KeyReuse, plain(x, y))
+        } else if let Some(y) = replayable() {
+            (Kind::NoReplay, plain(x, y))
+        } else {
+            continue;
+        };
+        let template = tl.instance(x.instance).template.to_string();
+        out.entry((template, kind)).or_default().push(hit);
+    }
+}
+
+fn plain(conflict: EventRef, original: EventRef) -> Hit {
+    Hit {
+        conflict,
+        original,
+        certain: false,
+    }
+}
+
+impl Detector for IdempotencyConflict {
+    fn cause(&self) -> &'static str {
+        "idempotency_conflict"
+    }
+
+    fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let tl = cx.timelines;
+        if !tl.has_idempotency_keys() {
+            return Vec::new();
+        }
+        let mut groups: FxHashMap<(ClientId, &str), Vec<EventRef>> = FxHashMap::default();
+        for (id, events) in tl.events.iter().enumerate() {
+            for (index, e) in events.iter().enumerate() {
+                if let Some(k) = tl.idempotency_key(e) {
+                    (groups.entry((e.client, k)).or_default()).push(EventRef {
+                        instance: id as u32,
+                        index,
+                    });
+                }
+            }
+        }
+        let mut hits: BTreeMap<(String, Kind), Vec<Hit>> = BTreeMap::new();
+        for group in groups.values_mut() {
+            if !group.iter().any(|r| event(tl, *r).conflict) {
+                continue;
+            }
+            group.sort_by_key(|r| {
+                let e = event(tl, *r);
+                (e.start, e.end, e.input, e.line)
+            });
+            classify(cx, group, &mut hits);
+        }
+        let th = cx.thresholds;
+        let min = |kind| {
+            let name = match kind {
+                Kind::InFlight => "idempotency_min_in_flight",
+                Kind::KeyReuse => "idempotency_min_key_reuse",
+                Kind::NoReplay => "idempotency_min_no_replay",
+            };
+            th.get(name).max(1.0) as usize
+        };
+        let mut out = Vec::new();
+        for ((template, kind), mut found) in hits {
+            if found.len() < min(kind) {
+                continue;
+            }
+            found.sort_by_key(|h| h.conflict);
+            out.push(finding(cx, template, kind, &found));
+        }
+        out
+    }
+}
+
+/// The median of `v` (sorted here), or 0 when empty.
+fn median(mut v: Vec<Micros>) -> Micros {
+    v.sort_unstable();
+    signals::median(&v)
+}
+
+fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Finding {
+    let tl = cx.timelines;
+    let res = signals::clock_resolution(tl);
+    let n = hits.len();
+    let ev = |r: EventRef| -> &Event { event(tl, r) };
+    let clients = {
+        let mut c: Vec<ClientId> = hits.iter().map(|h| ev(h.conflict).client).collect();
+        c.sort_unstable();
+        c.dedup();
+        c.len()
+    };
+    let by_gateway = (hits.iter())
+        .filter(|h| matches!(ev(h.conflict).origin, Origin::Gateway))
+        .count();
+    let mut summary;
+    let advice;
+    let mut confidence;
+    match kind {
+        Kind::InFlight => {
+            let gap = median(
+                (hits.iter())
+                    .map(|h| ev(h.conflict).start - ev(h.original).start)
+                    .collect(),
+            );
+            let timed: Vec<Micros> = (hits.iter())
+                .filter(|h| ev(h.original).timed)
+                .map(|h| ev(h.original).duration())
+                .collect();
+            summary = format!(
+                "{n} requests on {template} ({clients} client{}) reused an Idempotency-Key while the first request with that key was still running, and got {}.",
+                if clients == 1 { "" } else { "s" },
+                statuses(tl, hits),
+            );
+            let took = (!timed.is_empty()).then(|| span_text(median(timed.clone()), res));
+            match &took {
+                Some(d) => summary.push_str(&format!(
+                    " The retries came a median {} after the original, which took a median {d}: the client's timeout is shorter than the server's time.",
+                    span_text(gap, res)
+                )),
+                None => summary.push_str(&format!(
+                    " The retries came a median {} after the original.",
+                    span_text(gap, res)
+                )),
+            }
+            advice = format!(
+                "Retries reuse the key while the original is still running (client timeout ≈ {}{}). Treat 'request in progress' 409 as retryable after a delay, raise the client timeout above the server's p99, generate one random key per logical operation (never per business id), and keep the key stable across retries of the same operation.",
+                span_text(gap, res),
+                match took {
+                    Some(d) => format!(", server median ≈ {d}"),
+                    None => String::new(),
+                }
+            );
+            confidence = if hits.iter().all(|h| h.certain) {
+                0.85
+            } else {
+                0.65
+            };
+        }
+        Kind::KeyReuse => {
+            let h = hits[0];
+            let (a, b) = (ev(h.original), ev(h.conflict));
+            summary = format!(
+                "{n} requests on {template} ({clients} client{}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {}), and got {}.",
+                if clients == 1 { "" } else { "s" },
+                a.method.as_str(),
+                tl.instance(h.original.instance).template,
+                b.method.as_str(),
+                template,
+                statuses(tl, hits),
+            );
+            advice = "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".to_string();
+            confidence = 0.8;
+        }
+        Kind::NoReplay => {
+            summary = format!(
+                "{n} requests on {template} ({clients} client{}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored).",
+                if clients == 1 { "" } else { "s" },
+                statuses(tl, hits),
+            );
+            advice = "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".to_string();
+            confidence = 0.6;
+        }
+    }
+    if by_gateway * 2 >= n && by_gateway > 0 {
+        summary.push_str(" The gateway answered them itself (an idempotency plugin or policy).");
+        confidence += 0.05;
+    }
+    let mut evidence = Vec::new();
+    for h in hits.iter().take(2) {
+        evidence.extend([h.original, h.conflict]);
+    }
+    evidence.extend(hits.iter().skip(2).map(|h| h.conflict));
+    let other_clients = hits.iter().map(|h| ev(h.original).client).collect();
+    Draft {
+        cause: "idempotency_conflict",
+        severity: Severity::Incident,
+        scope: Scope::Template,
+        template,
+        instance: None,
+        extra_instances: Vec::new(),
+        claims: hits.iter().map(|h| h.conflict).collect(),
+        evidence,
+        other_clients,
+        confidence,
+        summary,
+        advice,
+    }
+    .build(cx)
+}
+
+/// "409" or "409 and 412": the statuses of the conflicts.
+fn statuses(tl: &crate::timeline::Timelines, hits: &[Hit]) -> String {
+    let mut s: Vec<u16> = hits.iter().map(|h| event(tl, h.conflict).status).collect();
+    s.sort_unstable();
+    s.dedup();
+    let s: Vec<String> = s.iter().map(u16::to_string).collect();
+    s.join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    /// Two payments whose client timed out after 5 s and retried with the same key while
+    /// the first request (12 s) was still running; `timed` logs durations.
+    fn in_flight(timed: bool) -> Log {
+        let mut log = Log::new();
+        for (k, key) in ["k-1", "k-2"].iter().enumerate() {
+            let t = 100.0 * k as f64;
+            let (first, retry) = if timed {
+                (Some(12.0), Some(0.05))
+            } else {
+                (None, None)
+            };
+            log.key(Some(key))
+                .timed(first)
+                .at(t + 12.0)
+                .req("shop", "POST", "/payments", 201)
+                .timed(retry)
+                .at(t + 5.05)
+                .req("shop", "POST", "/payments", 409);
+        }
+        log
+    }
+
+    fn found(log: &Log) -> Vec<Finding> {
+        log.run_one(&IdempotencyConflict)
+    }
+
+    #[test]
+    fn a_retry_while_the_original_runs_is_in_flight() {
+        let f = found(&in_flight(true));
+        assert_eq!(f.len(), 1);
+        let f = &f[0];
+        assert_eq!(
+            (f.cause, f.scope, f.template.as_str(), f.conflicts()),
+            ("idempotency_conflict", Scope::Template, "/payments", 2)
+        );
+        assert!((f.confidence - 0.85).abs() < 1e-9);
+        assert_eq!(
+            f.summary,
+            "2 requests on /payments (1 client) reused an Idempotency-Key while the first request with that key was still running, and got 409. The retries came a median 5s after the original, which took a median 12s: the client's timeout is shorter than the server's time."
+        );
+        assert!(f.advice.starts_with("Retries reuse the key while the original is still running (client timeout ≈ 5s, server median ≈ 12s)."), "{}", f.advice);
+        // The original, then its retry.
+        assert_eq!(f.evidence.len(), 4);
+        // Without durations the overlap is only possible: the original was logged later.
+        let f = found(&in_flight(false));
+        assert_eq!((f.len(), f[0].conflicts()), (1, 2));
+        assert!((f[0].confidence - 0.65).abs() < 1e-9);
+    }
+
+    /// The whole registry: the key's finding takes the conflicts before duplicate_create.
+    #[test]
+    fn in_flight_comes_first_in_arbitration() {
+        let mut log = in_flight(true);
+        log.key(None);
+        assert_eq!(
+            log.run_all(),
+            [("idempotency_conflict", "/payments".to_string())]
+        );
+    }
+
+    #[test]
+    fn one_in_flight_retry_or_no_key_is_not_a_finding() {
+        let mut log = Log::new();
+        log.key(Some("k-1"))
+            .timed(Some(12.0))
+            .at(12.0)
+            .req("shop", "POST", "/payments", 201);
+        log.timed(Some(0.05))
+            .at(5.05)
+            .req("shop", "POST", "/payments", 409);
+        assert!(found(&log).is_empty());
+        // The same as `in_flight` without keys: nothing to say about them.
+        let mut log = Log::new();
+        for k in 0..2 {
+            let t = 100.0 * k as f64;
+            log.timed(Some(12.0))
+                .at(t + 12.0)
+                .req("shop", "POST", "/payments", 201);
+            log.timed(Some(0.05))
+                .at(t + 5.05)
+                .req("shop", "POST", "/payments", 409);
+        }
+        assert!(found(&log).is_empty());
+        // Another client's key of the same text is another key.
+        let mut log = Log::new();
+        for k in 0..2 {
+            let t = 100.0 * k as f64;
+            log.key(Some("k"))
+                .timed(Some(12.0))
+                .at(t + 12.0)
+                .req("a", "POST", "/payments", 201);
+            log.timed(Some(0.05))
+                .at(t + 5.05)
+                .req("b", "POST", "/payments", 409);
+        }
+        assert!(found(&log).is_empty());
+    }
+
+    #[test]
+    fn a_key_used_for_two_operations_is_key_reuse() {
+        let mut log = Log::new();
+        log.key(Some("order-77"))
+            .at(10.0)
+            .req("shop", "POST", "/charges", 201);
+        log.at(20.0).req("shop", "POST", "/refunds", 409);
+        let f = found(&log);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].template.as_str(), f[0].conflicts()), ("/refunds", 1));
+        assert!(
+            f[0].summary.contains(
+                "already used for another operation (POST /charges before POST /refunds)"
+            ),
+            "{}",
+            f[0].summary
+        );
+    }
+
+    #[test]
+    fn conflicts_after_a_finished_success_are_no_replay() {
+        let mut log = Log::new();
+        for k in 0..3 {
+            let t = 100.0 * k as f64;
+            let key = format!("k-{k}");
+            log.key(Some(&key))
+                .timed(Some(0.2))
+                .at(t + 1.0)
+                .req("shop", "POST", "/payments", 201);
+            log.at(t + 15.0).req("shop", "POST", "/payments", 409);
+        }
+        let f = found(&log);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].summary.contains("instead of the stored response"),
+            "{}",
+            f[0].summary
+        );
+        assert!((f[0].confidence - 0.6).abs() < 1e-9);
+        // A retry after completion that is replayed (201 again) is no conflict at all.
+        let mut log = Log::new();
+        log.key(Some("k"))
+            .at(1.0)
+            .req("shop", "POST", "/payments", 201);
+        log.at(15.0).req("shop", "POST", "/payments", 201);
+        assert!(found(&log).is_empty());
+    }
+
+    /// A gateway plugin that answers the retries is named.
+    #[test]
+    fn the_gateway_answering_is_said() {
+        let mut log = Log::new();
+        for k in 0..2 {
+            let t = 100.0 * k as f64;
+            let key = format!("k-{k}");
+            log.key(Some(&key)).origin(crate::record::Origin::Upstream);
+            log.timed(Some(12.0))
+                .at(t + 12.0)
+                .req("shop", "POST", "/payments", 201);
+            log.origin(crate::record::Origin::Gateway);
+            log.timed(Some(0.001))
+                .at(t + 5.0)
+                .req("shop", "POST", "/payments", 409);
+        }
+        let f = found(&log);
+        assert!(
+            f[0].summary
+                .ends_with(" The gateway answered them itself (an idempotency plugin or policy)."),
+            "{}",
+            f[0].summary
+        );
+        assert!((f[0].confidence - 0.9).abs() < 1e-9);
+    }
+}
