@@ -890,6 +890,50 @@ fn retries_with_the_key_of_a_running_request() {
     assert!(f.summary.starts_with("3 requests on /api/v1/payments (1 client) reused an Idempotency-Key while the first request with that key was still running, and got 409. The retries came a median 5s after the original, which took a median 12s"), "{}", f.summary);
 }
 
+/// The same in a Caddy log, which logs every request header: the key is read from
+/// `request.headers`, with no option given.
+#[test]
+fn caddy_logs_the_key_with_the_headers() {
+    let rec = |end: f64, ip: &str, status: u16, duration: f64, key: &str| {
+        serde_json::json!({
+            "level": "info", "ts": T0 as f64 + end, "logger": "http.log.access.log0",
+            "msg": "handled request",
+            "request": {
+                "remote_ip": ip, "client_ip": ip, "proto": "HTTP/1.1", "method": "POST",
+                "host": "api.example.com", "uri": "/api/v1/payments",
+                "headers": {"User-Agent": ["shop/2.1"], "Idempotency-Key": [key]}
+            },
+            "duration": duration, "size": 310, "status": status
+        })
+    };
+    let mut lines: Vec<(f64, String)> = Vec::new();
+    for k in 0..20 {
+        let ip = format!("100.74.0.{}", k % 9 + 1);
+        let end = 20.0 * k as f64 + 1.0;
+        lines.push((end, rec(end, &ip, 201, 0.3, &format!("ok-{k}")).to_string()));
+    }
+    for k in 0..3 {
+        let (t, key) = (100.0 + 200.0 * k as f64, format!("retry-{k}"));
+        lines.push((
+            t + 12.004,
+            rec(t + 12.004, "203.0.113.50", 201, 12.004, &key).to_string(),
+        ));
+        lines.push((
+            t + 5.0,
+            rec(t + 5.0, "203.0.113.50", 409, 0.002, &key).to_string(),
+        ));
+    }
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let text: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+    let causes = causes_of(&text);
+    let want: BTreeSet<(String, String)> = [(
+        "idempotency_conflict".to_string(),
+        "/api/v1/payments".to_string(),
+    )]
+    .into();
+    assert_eq!(causes, want);
+}
+
 // --- Normal behaviour is not a finding ----------------------------------------------------
 
 #[test]

@@ -11,10 +11,11 @@
 //!
 //! Per conflict `x` with key `k` from client `C`, against the other requests of `(C, k)` that
 //! did not conflict:
-//! * `in_flight`: one of them was still running when `x` arrived — certain when durations are
-//!   logged (`y.start < x.start < y.end`), possible when only end times are (`y` logged no
-//!   earlier than `x`); at least `idempotency_min_in_flight` on a route;
-//! * `key_reuse`: `(C, k)` was used for another operation (method and route); at least
+//! * `in_flight`: one of them, the same operation (method and route), was still running when
+//!   `x` arrived — certain when durations are logged (`y.start < x.start < y.end`), possible
+//!   when only end times are (`y` logged no earlier than `x`); at least
+//!   `idempotency_min_in_flight` on a route;
+//! * `key_reuse`: `(C, k)` was used for another write (method and route); at least
 //!   `idempotency_min_key_reuse`;
 //! * `no_replay`: `y` had already succeeded before `x` started, on the same operation, yet
 //!   `x` got a conflict instead of the stored response; at least `idempotency_min_no_replay`.
@@ -59,7 +60,8 @@ fn classify(cx: &Context<'_>, group: &[EventRef], out: &mut BTreeMap<(String, Ki
                 .filter(move |r| **r != x && !event(tl, **r).conflict)
                 .copied()
         };
-        let running = others().find_map(|y| {
+        // The same operation still running: a retry of this very request.
+        let running = others().filter(|y| op(y) == op(&x)).find_map(|y| {
             let o = event(tl, y);
             let certain = e.timed && o.timed && o.start < e.start && e.start < o.end;
             // Without both durations: `y` ended no earlier than `x` (and, if its duration
@@ -72,7 +74,9 @@ fn classify(cx: &Context<'_>, group: &[EventRef], out: &mut BTreeMap<(String, Ki
                 certain,
             })
         });
-        let reused = || others().find(|y| op(y) != op(&x));
+        // Another write under the same key (a client that sends its key on reads too is
+        // not reusing it).
+        let reused = || others().find(|y| event(tl, *y).is_write() && op(y) != op(&x));
         let replayable = || {
             others().find(|y| {
                 let o = event(tl, *y);
