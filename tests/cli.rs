@@ -1155,7 +1155,7 @@ fn explain_says_who_answered() {
     let path = dir.path().join("access.json");
     let line = |second: u32, status: u16, upstream: &str| {
         format!(
-            r#"{{"time_local":"02/Mar/2026:09:00:{second:02} +0000","remote_addr":"10.0.0.1","request":"PUT /api/v1/payments/7 HTTP/1.1","status":{status},"upstream_status":"{upstream}"}}"#
+            r#"{{"time_local":"02/Mar/2026:09:00:{second:02} +0000","remote_addr":"10.0.0.1","request":"PUT /api/v1/payments/7 HTTP/1.1","status":{status},"upstream_status":"{upstream}","http_idempotency_key":"pay-7"}}"#
         )
     };
     let text = [line(1, 201, "201"), line(2, 409, "-"), line(3, 409, "200")].join("\n");
@@ -1173,4 +1173,39 @@ fn explain_says_who_answered() {
         .map(|e| e["answered_by"].as_str().unwrap())
         .collect();
     assert_eq!(by, ["upstream", "gateway", "rewritten"]);
+    // The key each line logged.
+    assert!(
+        (r["events"].as_array().unwrap().iter()).all(|e| e["idempotency_key"] == "pay-7"),
+        "{r}"
+    );
+    // Tables and Markdown put who answered beside the status when it was not the upstream;
+    // CSV has both columns.
+    let explain = |output: &str| {
+        let out = why409()
+            .args([
+                "explain",
+                path.to_str().unwrap(),
+                "--instance",
+                "/api/v1/payments/7",
+            ])
+            .args(["--output", output, "--color", "never"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = explain("table");
+    assert!(
+        table.contains("409 (gateway)") && table.contains("409 (rewritten)"),
+        "{table}"
+    );
+    assert!(!table.contains("(upstream)"), "{table}");
+    let md = explain("markdown");
+    assert!(md.contains("| **409 (gateway)** |"), "{md}");
+    let csv = explain("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].contains(",finding,answered_by,idempotency_key,input,"),
+        "{csv}"
+    );
+    assert!(lines[2].contains(",gateway,pay-7,"), "{csv}");
 }

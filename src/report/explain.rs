@@ -40,6 +40,8 @@ pub struct ExplainedEvent {
     /// Who produced the response, where the log tells: `upstream`, `gateway` (no upstream
     /// answered) or `rewritten` (the gateway replaced the upstream's status).
     pub answered_by: Option<&'static str>,
+    /// The idempotency key the line logged, where the format logs request headers.
+    pub idempotency_key: Option<String>,
     pub input: u32,
     pub line: u64,
 }
@@ -108,6 +110,7 @@ impl Explanation {
                     })
                     .copied(),
                 answered_by: e.origin.name(),
+                idempotency_key: tl.idempotency_key(e).map(str::to_string),
                 input: e.input,
                 line: e.line,
             })
@@ -132,6 +135,14 @@ pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
 /// The duration column: `42ms`, or `-` where the log has none.
 fn duration(ev: &ExplainedEvent) -> String {
     (ev.duration_ms).map_or_else(|| "-".into(), |d| format!("{d:.0}ms"))
+}
+
+/// The status, with who answered when it was not the upstream: `409 (gateway)`.
+fn status_text(ev: &ExplainedEvent) -> String {
+    match ev.answered_by {
+        Some(by) if by != "upstream" => format!("{} ({by})", ev.status),
+        _ => ev.status.to_string(),
+    }
 }
 
 /// The finding column: the cause a conflict is attributed to, `(none)` for a conflict no
@@ -170,9 +181,9 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     for ev in &e.events {
         // Conflicts stand out in bold.
         let status = if ev.conflict {
-            format!("**{}**", ev.status)
+            format!("**{}**", status_text(ev))
         } else {
-            ev.status.to_string()
+            status_text(ev)
         };
         writeln!(
             out,
@@ -202,6 +213,8 @@ pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
         "duration_ms",
         "conflict",
         "finding",
+        "answered_by",
+        "idempotency_key",
         "input",
         "line",
     ];
@@ -217,6 +230,8 @@ pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
             &ev.duration_ms.map_or(String::new(), |d| d.to_string()),
             if ev.conflict { "true" } else { "false" },
             ev.finding.unwrap_or(""),
+            ev.answered_by.unwrap_or(""),
+            &super::csv::cell(ev.idempotency_key.as_deref().unwrap_or("")),
             &super::csv::cell(e.input_of(ev)),
             &ev.line.to_string(),
         ])
@@ -255,7 +270,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         ],
     );
     for ev in &e.events {
-        let mut status = Cell::new(ev.status);
+        let mut status = Cell::new(status_text(ev));
         if style.color && ev.conflict {
             status = status.fg(Color::Red);
         } else if style.color && (200..300).contains(&ev.status) {
