@@ -322,8 +322,9 @@ pub struct Tally {
     /// Conflicts by status.
     pub by_status: BTreeMap<u16, u64>,
     pub templates: FxHashMap<String, Counts>,
-    /// Writes and conflicts of the clients with conflicts on each template, and who else
-    /// wrote there (`client_concentration` compares a client with the rest of its route).
+    /// Per template: the clients with conflicts on it, the writes and conflicts of the
+    /// clients with enough conflicts to be compared with the rest of the route
+    /// (`client_concentration`), and whether others wrote there.
     pub route_clients: FxHashMap<String, RouteClients>,
     /// Requests, writes and conflicts of each client with conflicts, by its number in the
     /// analysis's `ClientIndex` (`Observation::client_number`; empty until the first).
@@ -471,8 +472,9 @@ struct PendingTemplate {
 pub struct RouteClients {
     /// The clients (by number) with conflicts on this route.
     pub conflicting: FxHashSet<u32>,
-    /// Writes and conflicts of each candidate, by candidate number: a few hundred at most
-    /// in a vector, which each write of a busy client reaches without a hash lookup.
+    /// Writes and conflicts of each candidate, by candidate number: in a vector, which each
+    /// write of a busy client reaches without a hash lookup (there are at most as many
+    /// candidates as conflicts over `client_concentration_min_conflicts`).
     pub candidates: Vec<WritesConflicts>,
     pub writers: Writers,
 }
