@@ -291,21 +291,27 @@ mod tests {
     /// Two payments whose client timed out after 5 s and retried with the same key while
     /// the first request (12 s) was still running; `timed` logs durations.
     fn in_flight(timed: bool) -> Log {
+        retried([Some("k-1"), Some("k-2")], ("shop", "shop"), timed)
+    }
+
+    /// Two payments (by `clients.0`) of 12 s, each followed 5 s after its start by a 409 (to
+    /// `clients.1`), each pair logging the key given.
+    fn retried(keys: [Option<&str>; 2], clients: (&str, &str), timed: bool) -> Log {
         let mut log = Log::new();
-        for (k, key) in ["k-1", "k-2"].iter().enumerate() {
+        for (k, key) in keys.iter().enumerate() {
             let t = 100.0 * k as f64;
             let (first, retry) = if timed {
                 (Some(12.0), Some(0.05))
             } else {
                 (None, None)
             };
-            log.key(Some(key))
+            log.key(*key)
                 .timed(first)
                 .at(t + 12.0)
-                .req("shop", "POST", "/payments", 201)
+                .req(clients.0, "POST", "/payments", 201)
                 .timed(retry)
                 .at(t + 5.05)
-                .req("shop", "POST", "/payments", 409);
+                .req(clients.1, "POST", "/payments", 409);
         }
         log
     }
@@ -360,30 +366,9 @@ mod tests {
             .req("shop", "POST", "/payments", 409);
         assert!(found(&log).is_empty());
         // The same as `in_flight` without keys: nothing to say about them.
-        let mut log = Log::new();
-        for k in 0..2 {
-            let t = 100.0 * k as f64;
-            log.timed(Some(12.0))
-                .at(t + 12.0)
-                .req("shop", "POST", "/payments", 201);
-            log.timed(Some(0.05))
-                .at(t + 5.05)
-                .req("shop", "POST", "/payments", 409);
-        }
-        assert!(found(&log).is_empty());
+        assert!(found(&retried([None, None], ("shop", "shop"), true)).is_empty());
         // Another client's key of the same text is another key.
-        let mut log = Log::new();
-        for k in 0..2 {
-            let t = 100.0 * k as f64;
-            log.key(Some("k"))
-                .timed(Some(12.0))
-                .at(t + 12.0)
-                .req("a", "POST", "/payments", 201);
-            log.timed(Some(0.05))
-                .at(t + 5.05)
-                .req("b", "POST", "/payments", 409);
-        }
-        assert!(found(&log).is_empty());
+        assert!(found(&retried([Some("k"), Some("k")], ("a", "b"), true)).is_empty());
     }
 
     #[test]

@@ -189,32 +189,13 @@ impl Log {
 
     /// Runs one detector.
     pub fn run_one(&self, d: &dyn Detector) -> Vec<Finding> {
-        let (tl, tally, bucket_us, names) = self.build();
-        let cx = Context {
-            timelines: &tl,
-            routes: &tally.routes,
-            route_clients: &tally.route_clients,
-            candidates: &names,
-            bucket_us,
-            period: self.period(),
-            thresholds: &self.thresholds,
-        };
-        d.detect(&cx)
+        self.with_context(|cx| d.detect(cx))
     }
 
     /// Runs every detector with arbitration; returns (cause, instance or template) pairs.
     pub fn run_all(&self) -> Vec<(&'static str, String)> {
-        let (tl, tally, bucket_us, names) = self.build();
-        let cx = Context {
-            timelines: &tl,
-            routes: &tally.routes,
-            route_clients: &tally.route_clients,
-            candidates: &names,
-            bucket_us,
-            period: self.period(),
-            thresholds: &self.thresholds,
-        };
-        let mut v: Vec<(&'static str, String)> = super::run(&cx)
+        let mut v: Vec<(&'static str, String)> = self
+            .with_context(super::run)
             .into_iter()
             .map(|f| (f.cause, f.instance.unwrap_or(f.template)))
             .collect();
