@@ -10,7 +10,8 @@
 //! finding, and no guess is made about lines that do not say.
 //!
 //! Per conflict `x` with key `k` from client `C`, against the other requests of `(C, k)` that
-//! did not conflict:
+//! did not conflict (the 32 before and after it in time, so that a client sending one key
+//! with everything stays linear):
 //! * `in_flight`: one of them, the same operation (method and route), was still running when
 //!   `x` arrived — certain when durations are logged (`y.start < x.start < y.end`), possible
 //!   when only end times are (`y` logged no earlier than `x`); at least
@@ -49,14 +50,24 @@ struct Hit {
     certain: bool,
 }
 
+/// How many requests of a `(client, key)` group before and after a conflict are compared
+/// with it.
+const NEAR: usize = 32;
+
 /// Classifies the conflicts of one `(client, key)` group (refs in time order).
 fn classify(cx: &Context<'_>, group: &[EventRef], out: &mut BTreeMap<(String, Kind), Vec<Hit>>) {
     let tl = cx.timelines;
     let op = |r: &EventRef| (event(tl, *r).method, &*tl.instance(r.instance).template);
-    for &x in group.iter().filter(|r| event(tl, **r).conflict) {
+    for (i, &x) in group.iter().enumerate() {
         let e = event(tl, x);
+        if !e.conflict {
+            continue;
+        }
+        // The requests next to it in time: a client that sends one key with everything
+        // would otherwise make this quadratic.
+        let near = &group[i.saturating_sub(NEAR)..(i + NEAR + 1).min(group.len())];
         let others = || {
-            (group.iter())
+            (near.iter())
                 .filter(move |r| **r != x && !event(tl, **r).conflict)
                 .copied()
         };
@@ -183,38 +194,35 @@ fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Find
     let mut confidence;
     match kind {
         Kind::InFlight => {
+            // Where the original's duration is logged, its start is known: how long the
+            // client waited before retrying, and how long the server took.
+            let timed: Vec<&Hit> = hits.iter().filter(|h| ev(h.original).timed).collect();
             let gap = median(
-                (hits.iter())
-                    .map(|h| ev(h.conflict).start - ev(h.original).start)
+                (timed.iter())
+                    .map(|h| (ev(h.conflict).start - ev(h.original).start).max(0))
                     .collect(),
             );
-            let timed: Vec<Micros> = (hits.iter())
-                .filter(|h| ev(h.original).timed)
-                .map(|h| ev(h.original).duration())
-                .collect();
+            let took = median(timed.iter().map(|h| ev(h.original).duration()).collect());
             summary = format!(
                 "{n} requests on {template} ({clients} client{}) reused an Idempotency-Key while the first request with that key was still running, and got {}.",
                 if clients == 1 { "" } else { "s" },
                 statuses(tl, hits),
             );
-            let took = (!timed.is_empty()).then(|| span_text(median(timed.clone()), res));
-            match &took {
-                Some(d) => summary.push_str(&format!(
-                    " The retries came a median {} after the original, which took a median {d}: the client's timeout is shorter than the server's time.",
-                    span_text(gap, res)
-                )),
-                None => summary.push_str(&format!(
-                    " The retries came a median {} after the original.",
-                    span_text(gap, res)
-                )),
+            let (gap, took) = (span_text(gap, res), span_text(took, res));
+            if timed.is_empty() {
+                summary.push_str(" The log has no durations: each first request was logged (when it ended) no earlier than its retry.");
+            } else {
+                summary.push_str(&format!(
+                    " The retries came a median {gap} after the original, which took a median {took}: the client's timeout is shorter than the server's time."
+                ));
             }
+            let estimate = if timed.is_empty() {
+                String::new()
+            } else {
+                format!(" (client timeout ≈ {gap}, server median ≈ {took})")
+            };
             advice = format!(
-                "Retries reuse the key while the original is still running (client timeout ≈ {}{}). Treat 'request in progress' 409 as retryable after a delay, raise the client timeout above the server's p99, generate one random key per logical operation (never per business id), and keep the key stable across retries of the same operation.",
-                span_text(gap, res),
-                match took {
-                    Some(d) => format!(", server median ≈ {d}"),
-                    None => String::new(),
-                }
+                "Retries reuse the key while the original is still running{estimate}. Treat 'request in progress' 409 as retryable after a delay, raise the client timeout above the server's p99, generate one random key per logical operation (never per business id), and keep the key stable across retries of the same operation."
             );
             confidence = if hits.iter().all(|h| h.certain) {
                 0.85
@@ -341,6 +349,13 @@ mod tests {
         let f = found(&in_flight(false));
         assert_eq!((f.len(), f[0].conflicts()), (1, 2));
         assert!((f[0].confidence - 0.65).abs() < 1e-9);
+        assert!(f[0].summary.ends_with(" The log has no durations: each first request was logged (when it ended) no earlier than its retry."), "{}", f[0].summary);
+        assert!(
+            f[0].advice
+                .starts_with("Retries reuse the key while the original is still running. Treat"),
+            "{}",
+            f[0].advice
+        );
     }
 
     /// The whole registry: the key's finding takes the conflicts before duplicate_create.
@@ -417,6 +432,38 @@ mod tests {
             .req("shop", "POST", "/payments", 201);
         log.at(15.0).req("shop", "POST", "/payments", 201);
         assert!(found(&log).is_empty());
+    }
+
+    /// A client that sends one key with every request: each conflict is compared with its
+    /// neighbours only (linear in the group), and all are classed.
+    #[test]
+    fn one_key_for_everything() {
+        let mut log = Log::new();
+        log.key(Some("static-key"));
+        log.at(0.0).req("bot", "POST", "/charges", 201);
+        for k in 0..3000 {
+            log.at(1.0 + k as f64).req(
+                "bot",
+                "POST",
+                "/refunds",
+                if k % 2 == 0 { 409 } else { 201 },
+            );
+        }
+        let f = found(&log);
+        // Without durations, each 409 on /refunds is followed by a success with the same
+        // key on the same operation: possibly still running when the 409 came.
+        let kinds: Vec<(&str, u64)> = f
+            .iter()
+            .map(|f| (f.template.as_str(), f.conflicts()))
+            .collect();
+        assert_eq!(kinds, [("/refunds", 1500)]);
+        assert!(
+            f[0].summary.starts_with(
+                "1500 requests on /refunds (1 client) reused an Idempotency-Key while"
+            ),
+            "{}",
+            f[0].summary
+        );
     }
 
     /// A gateway plugin that answers the retries is named.
