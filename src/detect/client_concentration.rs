@@ -29,7 +29,7 @@ use super::{Context, EventRef, Finding, Scope, Severity};
 use crate::aggregate::Counts;
 use crate::timeline::{ClientId, InstanceId};
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const ADVICE: &str = "Share the per-client evidence with the owner of this client: its conflicts are far above its peers', so the fix is in its integration (re-read before writing, back off on 409, one idempotency key per operation). Meanwhile apply a per-client limit or circuit breaker on repeated conflicts.";
 
@@ -161,27 +161,43 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     let client_ids: FxHashMap<&str, ClientId> = (tl.clients.iter().enumerate())
         .map(|(k, n)| (n.as_str(), k as ClientId))
         .collect();
+    // The conflicts of each concentrated client on its route, found in one look at the
+    // routes' timelines (a public API may have many such clients on one busy route).
+    let wanted: FxHashMap<(&str, ClientId), usize> = (found.iter().enumerate())
+        .filter_map(|(k, c)| {
+            Some((
+                (c.template.as_str(), *client_ids.get(c.client.as_str())?),
+                k,
+            ))
+        })
+        .collect();
+    let mut conflicts_of: Vec<Vec<EventRef>> = vec![Vec::new(); found.len()];
+    let routes: BTreeSet<&str> = found.iter().map(|c| c.template.as_str()).collect();
+    for template in routes {
+        for &id in by_template.get(template).into_iter().flatten() {
+            for (index, e) in tl.events[id as usize].iter().enumerate() {
+                if let Some(&k) = e
+                    .conflict
+                    .then(|| wanted.get(&(template, e.client)))
+                    .flatten()
+                {
+                    conflicts_of[k].push(EventRef {
+                        instance: id,
+                        index,
+                    });
+                }
+            }
+        }
+    }
     let mut added = Vec::new();
-    for c in found {
-        let Some(&who) = client_ids.get(c.client.as_str()) else {
-            continue;
-        };
+    for (c, conflicts) in found.into_iter().zip(conflicts_of) {
         let mut unclaimed = Vec::new();
         // The findings that explain some of its conflicts, with how many.
         let mut explained: BTreeMap<usize, usize> = BTreeMap::new();
-        for &id in by_template.get(c.template.as_str()).into_iter().flatten() {
-            for (index, e) in tl.events[id as usize].iter().enumerate() {
-                if !e.conflict || e.client != who {
-                    continue;
-                }
-                let r = EventRef {
-                    instance: id,
-                    index,
-                };
-                match claimed_by.get(&r) {
-                    Some(&k) => *explained.entry(k).or_insert(0) += 1,
-                    None => unclaimed.push(r),
-                }
+        for r in conflicts {
+            match claimed_by.get(&r) {
+                Some(&k) => *explained.entry(k).or_insert(0) += 1,
+                None => unclaimed.push(r),
             }
         }
         let mut by_cause: BTreeMap<&str, usize> = BTreeMap::new();
