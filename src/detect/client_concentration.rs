@@ -27,7 +27,7 @@
 use super::signals::{Draft, percent};
 use super::{Context, EventRef, Finding, Scope, Severity};
 use crate::aggregate::Counts;
-use crate::timeline::{ClientId, InstanceId};
+use crate::timeline::ClientId;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,9 +54,14 @@ impl Concentration {
         self.own.conflicts as f64 / self.own.writes.max(self.own.conflicts).max(1) as f64
     }
 
+    /// The other clients' writes on the route.
+    fn peer_writes(&self) -> u64 {
+        self.route.writes.saturating_sub(self.own.writes)
+    }
+
     fn peer_ratio(&self) -> f64 {
-        let writes = self.route.writes - self.own.writes;
-        (self.route.conflicts - self.own.conflicts) as f64 / writes.max(1) as f64
+        let conflicts = self.route.conflicts.saturating_sub(self.own.conflicts);
+        conflicts as f64 / self.peer_writes().max(1) as f64
     }
 
     /// "203.0.113.9's writes on /orders/{id} conflicted 20% of the time (212 of 1040),
@@ -104,15 +109,10 @@ pub fn concentrations(cx: &Context<'_>) -> Vec<Concentration> {
             route.add(c);
         }
         for (k, own) in rc.candidates.iter().enumerate() {
-            let own_writes = own.writes as u64;
             let Some(client) = cx.candidates.get(k) else {
                 continue;
             };
-            let peer_writes = route.writes.saturating_sub(own_writes);
-            if (own.conflicts as u64) < min
-                || (peer_writes as f64) < min_peer_writes
-                || rc.writers.others_than(client) < 3
-            {
+            if (own.conflicts as u64) < min || rc.writers.others_than(client) < 3 {
                 continue;
             }
             let c = Concentration {
@@ -125,10 +125,14 @@ pub fn concentrations(cx: &Context<'_>) -> Vec<Concentration> {
                 },
                 route,
             };
+            let peer_writes = c.peer_writes();
+            if (peer_writes as f64) < min_peer_writes {
+                continue;
+            }
             let peer = c.peer_ratio().max(1.0 / peer_writes as f64);
             let by_ratio = c.ratio() >= factor * peer;
             let by_share = 2 * c.own.conflicts >= route.conflicts
-                && own_writes as f64 <= max_write_share * route.writes as f64;
+                && c.own.writes as f64 <= max_write_share * route.writes as f64;
             if by_ratio || by_share {
                 out.push(c);
             }
@@ -151,13 +155,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     for (k, f) in findings.iter().enumerate() {
         claimed_by.extend(f.claims.iter().map(|&r| (r, k)));
     }
-    let mut by_template: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
-    for (id, inst) in tl.instances.iter().enumerate() {
-        by_template
-            .entry(&inst.template)
-            .or_default()
-            .push(id as InstanceId);
-    }
+    let by_template = tl.by_template();
     let client_ids: FxHashMap<&str, ClientId> = (tl.clients.iter().enumerate())
         .map(|(k, n)| (n.as_str(), k as ClientId))
         .collect();
@@ -223,10 +221,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         // The winners of the races it lost, for a victim.
         let mut winners: Vec<String> = Vec::new();
         if victim {
-            for (&k, _) in explained
-                .iter()
-                .filter(|(k, _)| findings[**k].cause == "hot_spot_edit")
-            {
+            for &k in (explained.keys()).filter(|&&k| findings[k].cause == "hot_spot_edit") {
                 for name in &findings[k].clients {
                     if *name != c.client && !winners.contains(name) {
                         winners.push(name.clone());
@@ -287,6 +282,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::timeline::InstanceId;
 
     /// An hour on /orders/{id}: four peers write 40 times each (on their own orders, no
     /// conflict but `peer_conflicts` spread among them); `x` writes `writes` times, the

@@ -32,15 +32,23 @@ impl Detector for GatewayGenerated {
         let tl = cx.timelines;
         let min = cx.thresholds.get("gateway_min_conflicts").max(1.0) as usize;
         let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
+        // Of all conflicts on each route's instances: how many, and on how many the log
+        // says who answered.
+        let mut totals: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for (id, inst) in tl.instances.iter().enumerate() {
-            let ours = signals::refs_where(tl, id as u32, |e| {
-                e.conflict && matches!(e.origin, Origin::Gateway | Origin::Rewritten)
-            });
-            if !ours.is_empty() {
-                per_template
-                    .entry(&*inst.template)
-                    .or_default()
-                    .extend(ours);
+            let (all, known) = totals.entry(&inst.template).or_default();
+            for (index, e) in tl.events[id].iter().enumerate() {
+                if !e.conflict {
+                    continue;
+                }
+                *all += 1;
+                *known += usize::from(e.origin != Origin::Unknown);
+                if matches!(e.origin, Origin::Gateway | Origin::Rewritten) {
+                    (per_template.entry(&inst.template).or_default()).push(EventRef {
+                        instance: id as u32,
+                        index,
+                    });
+                }
             }
         }
         let mut out = Vec::new();
@@ -48,23 +56,13 @@ impl Detector for GatewayGenerated {
             if claims.len() < min {
                 continue;
             }
+            let (all, known) = totals[template];
             claims.sort_by_key(|r| {
                 let e = signals::event(tl, *r);
                 (e.start, e.input, e.line)
             });
-            let statuses = super::retry_storm::status_list(
-                claims.iter().map(|r| signals::event(tl, *r).status),
-            );
-            // Of all conflicts on the route's instances, how many the gateway made.
-            let (mut all, mut known) = (0usize, 0usize);
-            for (id, inst) in tl.instances.iter().enumerate() {
-                if *inst.template == *template {
-                    for e in tl.events[id].iter().filter(|e| e.conflict) {
-                        all += 1;
-                        known += usize::from(e.origin != Origin::Unknown);
-                    }
-                }
-            }
+            let statuses =
+                signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status));
             let first = signals::event(tl, claims[0]);
             let last = signals::event(tl, *claims.last().unwrap_or(&claims[0]));
             let mut evidence: Vec<EventRef> = claims.iter().take(3).copied().collect();

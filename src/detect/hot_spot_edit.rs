@@ -167,7 +167,7 @@ impl Detector for HotSpotEdit {
                     conflicts_in_span,
                     writes.len(),
                     percent(conflicts_in_span, writes.len()),
-                    super::retry_storm::status_list(group.iter().map(|a| events[a.0].status)),
+                    signals::status_list(group.iter().map(|a| events[a.0].status)),
                     losers.len(),
                     if successes == 0 {
                         "no".to_string()

@@ -28,7 +28,7 @@
 use super::signals::{self, Draft, event, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Micros, Origin};
-use crate::timeline::{ClientId, Event};
+use crate::timeline::{ClientId, Event, Timelines};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
@@ -55,8 +55,11 @@ struct Hit {
 const NEAR: usize = 32;
 
 /// Classifies the conflicts of one `(client, key)` group (refs in time order).
-fn classify(cx: &Context<'_>, group: &[EventRef], out: &mut BTreeMap<(String, Kind), Vec<Hit>>) {
-    let tl = cx.timelines;
+fn classify<'t>(
+    tl: &'t Timelines,
+    group: &[EventRef],
+    out: &mut BTreeMap<(&'t str, Kind), Vec<Hit>>,
+) {
     let op = |r: &EventRef| (event(tl, *r).method, &*tl.instance(r.instance).template);
     for (i, &x) in group.iter().enumerate() {
         let e = event(tl, x);
@@ -103,7 +106,7 @@ fn classify(cx: &Context<'_>, group: &[EventRef], out: &mut BTreeMap<(String, Ki
         } else {
             continue;
         };
-        let template = tl.instance(x.instance).template.to_string();
+        let template = &*tl.instance(x.instance).template;
         out.entry((template, kind)).or_default().push(hit);
     }
 }
@@ -137,7 +140,7 @@ impl Detector for IdempotencyConflict {
                 }
             }
         }
-        let mut hits: BTreeMap<(String, Kind), Vec<Hit>> = BTreeMap::new();
+        let mut hits: BTreeMap<(&str, Kind), Vec<Hit>> = BTreeMap::new();
         for group in groups.values_mut() {
             if !group.iter().any(|r| event(tl, *r).conflict) {
                 continue;
@@ -146,7 +149,7 @@ impl Detector for IdempotencyConflict {
                 let e = event(tl, *r);
                 (e.start, e.end, e.input, e.line)
             });
-            classify(cx, group, &mut hits);
+            classify(tl, group, &mut hits);
         }
         let th = cx.thresholds;
         let min = |kind| {
@@ -175,7 +178,7 @@ fn median(mut v: Vec<Micros>) -> Micros {
     signals::median(&v)
 }
 
-fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Finding {
+fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Finding {
     let tl = cx.timelines;
     let res = signals::clock_resolution(tl);
     let n = hits.len();
@@ -184,8 +187,12 @@ fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Find
         let mut c: Vec<ClientId> = hits.iter().map(|h| ev(h.conflict).client).collect();
         c.sort_unstable();
         c.dedup();
-        c.len()
+        match c.len() {
+            1 => "1 client".to_string(),
+            n => format!("{n} clients"),
+        }
     };
+    let statuses = signals::status_list(hits.iter().map(|h| ev(h.conflict).status));
     let by_gateway = (hits.iter())
         .filter(|h| matches!(ev(h.conflict).origin, Origin::Gateway))
         .count();
@@ -204,9 +211,7 @@ fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Find
             );
             let took = median(timed.iter().map(|h| ev(h.original).duration()).collect());
             summary = format!(
-                "{n} requests on {template} ({clients} client{}) reused an Idempotency-Key while the first request with that key was still running, and got {}.",
-                if clients == 1 { "" } else { "s" },
-                statuses(tl, hits),
+                "{n} requests on {template} ({clients}) reused an Idempotency-Key while the first request with that key was still running, and got {statuses}."
             );
             let (gap, took) = (span_text(gap, res), span_text(took, res));
             if timed.is_empty() {
@@ -234,22 +239,17 @@ fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Find
             let h = hits[0];
             let (a, b) = (ev(h.original), ev(h.conflict));
             summary = format!(
-                "{n} requests on {template} ({clients} client{}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {}), and got {}.",
-                if clients == 1 { "" } else { "s" },
+                "{n} requests on {template} ({clients}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {template}), and got {statuses}.",
                 a.method.as_str(),
                 tl.instance(h.original.instance).template,
                 b.method.as_str(),
-                template,
-                statuses(tl, hits),
             );
             advice = "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".to_string();
             confidence = 0.8;
         }
         Kind::NoReplay => {
             summary = format!(
-                "{n} requests on {template} ({clients} client{}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored).",
-                if clients == 1 { "" } else { "s" },
-                statuses(tl, hits),
+                "{n} requests on {template} ({clients}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {statuses} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored)."
             );
             advice = "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".to_string();
             confidence = 0.6;
@@ -269,7 +269,7 @@ fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Find
         cause: "idempotency_conflict",
         severity: Severity::Incident,
         scope: Scope::Template,
-        template,
+        template: template.to_string(),
         instance: None,
         extra_instances: Vec::new(),
         claims: hits.iter().map(|h| h.conflict).collect(),
@@ -280,15 +280,6 @@ fn finding(cx: &Context<'_>, template: String, kind: Kind, hits: &[Hit]) -> Find
         advice,
     }
     .build(cx)
-}
-
-/// "409" or "409 and 412": the statuses of the conflicts.
-fn statuses(tl: &crate::timeline::Timelines, hits: &[Hit]) -> String {
-    let mut s: Vec<u16> = hits.iter().map(|h| event(tl, h.conflict).status).collect();
-    s.sort_unstable();
-    s.dedup();
-    let s: Vec<String> = s.iter().map(u16::to_string).collect();
-    s.join(" and ")
 }
 
 #[cfg(test)]

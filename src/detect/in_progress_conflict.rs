@@ -226,7 +226,7 @@ impl Detector for InProgressConflict {
                     inst.path,
                     clients.len(),
                     if clients.len() == 1 { "" } else { "s" },
-                    super::retry_storm::status_list(inside.iter().map(|&k| events[k].status)),
+                    signals::status_list(inside.iter().map(|&k| events[k].status)),
                     clock(until),
                     span_text(until - z.end, r),
                 );

@@ -176,8 +176,7 @@ impl Detector for InvisibleWriter {
                 .into_iter()
                 .map(at)
                 .collect();
-            let statuses =
-                super::retry_storm::status_list(found.iter().map(|u| events[u.conflict].status));
+            let statuses = signals::status_list(found.iter().map(|u| events[u.conflict].status));
             let mut clients: Vec<ClientId> =
                 found.iter().map(|u| events[u.conflict].client).collect();
             clients.sort_unstable();

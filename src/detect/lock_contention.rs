@@ -267,9 +267,7 @@ impl Detector for LockContention {
                     blocked.len(),
                     blocked_clients.len(),
                     if blocked_clients.len() == 1 { "" } else { "s" },
-                    super::retry_storm::status_list(
-                        blocked.iter().map(|x| signals::event(tl, *x).status)
-                    ),
+                    signals::status_list(blocked.iter().map(|x| signals::event(tl, *x).status)),
                     clock(first.end),
                     clock(last.end),
                 );

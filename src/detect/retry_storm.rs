@@ -104,7 +104,7 @@ impl Detector for RetryStorm {
                     evidence.push(claims[1]);
                     evidence.push(claims[claims.len() / 2]);
                     evidence.push(*claims.last().unwrap());
-                    let statuses = status_list(idx.iter().map(|&k| events[k].status));
+                    let statuses = signals::status_list(idx.iter().map(|&k| events[k].status));
                     let summary = format!(
                         "{} sent {} {} {} times in {} (median gap {}, gaps not growing, no re-read in between) and got {} every time{}.",
                         tl.client(client),
@@ -143,14 +143,6 @@ impl Detector for RetryStorm {
         }
         out
     }
-}
-
-/// `409` or `409/412` for the statuses of a set of conflicts.
-pub fn status_list(statuses: impl Iterator<Item = u16>) -> String {
-    let mut v: Vec<u16> = statuses.collect();
-    v.sort_unstable();
-    v.dedup();
-    v.iter().map(u16::to_string).collect::<Vec<_>>().join("/")
 }
 
 #[cfg(test)]

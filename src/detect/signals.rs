@@ -531,6 +531,14 @@ pub fn span_text(us: Micros, resolution: Micros) -> String {
     }
 }
 
+/// `409` or `409/412` for the statuses of a set of conflicts.
+pub fn status_list(statuses: impl Iterator<Item = u16>) -> String {
+    let mut v: Vec<u16> = statuses.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.iter().map(u16::to_string).collect::<Vec<_>>().join("/")
+}
+
 /// Percentage with no decimals below 10 % shown with one.
 pub fn percent(n: usize, d: usize) -> String {
     if d == 0 {

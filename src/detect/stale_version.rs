@@ -144,7 +144,7 @@ impl Detector for StaleVersion {
                         inst.path,
                         idx.len(),
                         span_text(events[last].end - events[first].start, r),
-                        super::retry_storm::status_list(idx.iter().map(|&k| events[k].status)),
+                        signals::status_list(idx.iter().map(|&k| events[k].status)),
                         tl.client(w.client),
                         w.method.as_str(),
                         w.status,
