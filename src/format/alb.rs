@@ -20,6 +20,7 @@
 //!   file lacks a space between two quoted fields (`"-" "-"1 2018-...`): trailing fields are
 //!   read leniently; ELB lines may end right after the request.
 
+use super::fields;
 use super::text::{self, optional, quoted, skip_spaces, token};
 use super::{Format, LineContext};
 use crate::record::{Request, Skip, Text, TimeAnchor};
@@ -69,11 +70,7 @@ fn common<'a>(rest: &'a [u8], out: &mut Request<'a>) -> Result<(&'a [u8], Option
     let (tx, rest) = token(rest);
     out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
     // `-`: the load balancer answered itself (no target response).
-    out.upstream_status = if ust == b"-" {
-        Some(0)
-    } else {
-        text::status(ust)
-    };
+    out.upstream_status = fields::upstream_status(ust);
     out.bytes_sent = text::uint(tx);
     out.remote = text::text(text::strip_last_port(client));
     let sum = match (seconds(t1), seconds(t2), seconds(t3)) {
