@@ -307,7 +307,7 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
     (
         "schedule_min_conflicts",
         20.0,
-        "conflicts of one cause on one resource (all its findings) before they are checked for alignment to the minute or hour",
+        "conflicts of a finding (the runs of one job are one finding) before they are checked for alignment to the minute or hour",
     ),
     (
         "schedule_min_minute_share",
