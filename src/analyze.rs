@@ -7,6 +7,7 @@
 //! with rayon; chunk results are combined in input order, so the analysis is the same for
 //! any thread count or chunk size.
 
+use crate::agent::Agent;
 use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Observation, Tally};
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
@@ -1130,6 +1131,12 @@ fn pass<'a>(
                 len: line.len() as u32,
                 conflict,
                 origin: req.origin(),
+                // Looked up on conflicts only, the requests the detectors ask it of: most
+                // kept lines are context.
+                agent: match &req.user_agent {
+                    Some(ua) if conflict => Agent::of(ua),
+                    _ => Agent::OTHER,
+                },
             },
             &client,
             instance,

@@ -5,6 +5,7 @@
 //! `scan`, then one pass over memory-mapped inputs, `aggregate` and `timeline`) → `detect`
 //! → `report`.
 
+pub mod agent;
 pub mod aggregate;
 pub mod analyze;
 pub mod bytes;

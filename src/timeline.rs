@@ -5,6 +5,7 @@
 //! logged time), then by input and line, so files from several gateway instances interleave by
 //! time and the order never depends on chunking.
 
+use crate::agent::Agent;
 use crate::record::{Method, Micros, Origin};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -36,6 +37,9 @@ pub struct Event {
     pub conflict: bool,
     /// Whether the upstream or the gateway produced the response, when the log tells.
     pub origin: Origin,
+    /// The tool that sent a conflicting request, when its user agent names a known one
+    /// (`Agent::OTHER` on other requests: the pass looks it up on conflicts only).
+    pub agent: Agent,
 }
 
 impl Event {
@@ -262,6 +266,7 @@ pub struct RawEvent {
     pub len: u32,
     pub conflict: bool,
     pub origin: Origin,
+    pub agent: Agent,
 }
 
 impl RawEvent {
@@ -281,6 +286,7 @@ impl RawEvent {
             len: self.len,
             conflict: self.conflict,
             origin: self.origin,
+            agent: self.agent,
         }
     }
 }
@@ -567,6 +573,7 @@ mod tests {
             len: 99,
             conflict: k.is_multiple_of(5),
             origin: Origin::Unknown,
+            agent: Agent::OTHER,
         }
     }
 

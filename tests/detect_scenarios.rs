@@ -21,11 +21,14 @@ struct Req {
     path: String,
     status: u16,
     duration: f64,
+    user_agent: &'static str,
 }
 
 #[derive(Default, Clone)]
 struct Scenario {
     reqs: Vec<Req>,
+    /// The user agent of the requests added next (`scenario/1.0` when empty).
+    user_agent: &'static str,
 }
 
 impl Scenario {
@@ -49,7 +52,14 @@ impl Scenario {
             path: path.to_string(),
             status,
             duration: 0.04,
+            user_agent: self.user_agent,
         });
+        self
+    }
+
+    /// The user agent of the requests added from now on.
+    fn agent(&mut self, user_agent: &'static str) -> &mut Scenario {
+        self.user_agent = user_agent;
         self
     }
 
@@ -70,6 +80,7 @@ impl Scenario {
             path: path.to_string(),
             status,
             duration,
+            user_agent: self.user_agent,
         });
         self
     }
@@ -114,8 +125,16 @@ impl Scenario {
                 .unwrap()
                 .strftime("%d/%b/%Y:%H:%M:%S +0000");
             out.push_str(&format!(
-                "{} - - [{ts}] \"{} {} HTTP/1.1\" {} 120 \"-\" \"scenario/1.0\"",
-                r.client, r.method, r.path, r.status
+                "{} - - [{ts}] \"{} {} HTTP/1.1\" {} 120 \"-\" \"{}\"",
+                r.client,
+                r.method,
+                r.path,
+                r.status,
+                if r.user_agent.is_empty() {
+                    "scenario/1.0"
+                } else {
+                    r.user_agent
+                }
             ));
             if timed {
                 out.push_str(&format!(" {:.3}", r.duration));
@@ -583,6 +602,62 @@ fn prompt_lock(at: f64) -> Scenario {
     s
 }
 
+/// An ingress controller whose declared configuration conflicts: every 30 s it reads the
+/// upstreams and re-sends the same PUT, answered 409, for `cycles` cycles.
+fn sync_loop(at: f64, cycles: usize, user_agent: &'static str) -> Scenario {
+    let mut s = Scenario::new();
+    s.agent(user_agent);
+    for k in 0..cycles {
+        let t = at + 30.0 * k as f64;
+        s.req(t, "10.1.0.5", "GET", "/upstreams", 200);
+        s.req(t + 0.5, "10.1.0.5", "PUT", "/upstreams/billing", 409);
+    }
+    s
+}
+
+/// A merge bot retrying a merge that cannot succeed, every few minutes for 41 minutes,
+/// reading the pull request each time.
+fn merge_bot(at: f64) -> Scenario {
+    let mut s = Scenario::new();
+    s.agent("merge-bot/3.1");
+    for m in [0.0, 6.0, 9.0, 15.0, 23.0, 25.0, 36.0, 41.0] {
+        let t = at + m * 60.0;
+        s.req(t, "203.0.113.80", "GET", "/repos/acme/shop/pulls/5466", 200);
+        s.req(
+            t + 1.0,
+            "203.0.113.80",
+            "PUT",
+            "/repos/acme/shop/pulls/5466/merge",
+            409,
+        );
+    }
+    s
+}
+
+/// `terraform apply` changing six routes of one API at once, four answered 409; the
+/// retries a few seconds later succeed.
+fn terraform(at: f64, user_agent: &'static str) -> Scenario {
+    let mut s = Scenario::new();
+    s.agent(user_agent);
+    for j in 0..6 {
+        let path = format!("/v1/apis/1041/routes/{}", 31 + j);
+        s.slow(
+            at + 0.2 * j as f64,
+            "10.2.0.9",
+            "PUT",
+            &path,
+            if j < 4 { 409 } else { 200 },
+            1.5,
+        );
+        if j < 4 {
+            s.req(at + 8.0 + j as f64, "10.2.0.9", "PUT", &path, 200);
+        }
+    }
+    s
+}
+
+const TERRAFORM: &str = "Terraform/1.6.2 (+https://www.terraform.io) terraform-provider-aws/5.31.0";
+
 fn hour() -> Scenario {
     let mut s = Scenario::new();
     s.background(3600.0, 3000);
@@ -968,6 +1043,46 @@ fn conflicts_on_a_route_whose_writes_are_not_logged_are_not_called_invisible() {
 }
 
 #[test]
+fn a_configuration_sync_loop_alone() {
+    hour()
+        .extend(&sync_loop(600.0, 12, "kong-ingress-controller/2.9.3"))
+        .expect(&[("control_plane_conflict", "instance", "/upstreams/billing")]);
+}
+
+#[test]
+fn the_same_loop_from_another_client_is_a_permanent_retry_once_it_lasts() {
+    // Six minutes of it: not yet a finding of any kind.
+    hour()
+        .extend(&sync_loop(600.0, 12, "python-requests/2.31"))
+        .expect(&[]);
+    // Twenty minutes: a request that never succeeds, re-sent on a cadence.
+    hour()
+        .extend(&sync_loop(600.0, 40, "python-requests/2.31"))
+        .expect(&[("permanent_retry", "instance", "/upstreams/billing")]);
+}
+
+#[test]
+fn permanent_retry_alone() {
+    hour().extend(&merge_bot(300.0)).expect(&[(
+        "permanent_retry",
+        "instance",
+        "/repos/acme/shop/pulls/5466/merge",
+    )]);
+}
+
+#[test]
+fn infrastructure_as_code_changing_siblings_at_once() {
+    hour().extend(&terraform(1500.0, TERRAFORM)).expect(&[(
+        "control_plane_conflict",
+        "template",
+        "/v1/apis/{id}/routes/{id}",
+    )]);
+    // The same requests from a console: four single conflicts that were retried and
+    // succeeded, which is handled behaviour.
+    hour().extend(&terraform(1500.0, "console/1.0")).expect(&[]);
+}
+
+#[test]
 fn handled_conflicts_are_not_findings() {
     hour().extend(&handled(300.0)).expect(&[]);
 }
@@ -1017,9 +1132,23 @@ fn every_cause_at_once_among_busy_normal_traffic() {
         .extend(&double_tap(1200.0))
         .extend(&busy_keys(3600.0))
         .extend(&prompt_lock(1500.0))
-        .extend(&broken_integration(60));
+        .extend(&broken_integration(60))
+        .extend(&sync_loop(2700.0, 12, "decK/v1.30.0"))
+        .extend(&merge_bot(60.0))
+        .extend(&terraform(3000.0, TERRAFORM));
     s.expect(&[
         ("client_concentration", "template", "/api/v1/products/{id}"),
+        ("control_plane_conflict", "instance", "/upstreams/billing"),
+        (
+            "control_plane_conflict",
+            "template",
+            "/v1/apis/{id}/routes/{id}",
+        ),
+        (
+            "permanent_retry",
+            "instance",
+            "/repos/acme/shop/pulls/5466/merge",
+        ),
         ("deploy_regression", "template", "/api/v1/carts/{id}"),
         ("duplicate_create", "instance", "/api/v1/orders"),
         ("hot_spot_edit", "instance", "/api/v1/inventory/500"),

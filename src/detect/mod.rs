@@ -7,6 +7,7 @@
 //! Adding a cause is adding a file and listing it in `registry()`.
 
 pub mod client_concentration;
+pub mod control_plane_conflict;
 pub mod deploy_regression;
 pub mod duplicate_create;
 pub mod expected_exists;
@@ -17,6 +18,7 @@ pub mod in_progress_conflict;
 pub mod invisible_writer;
 pub mod lock_contention;
 pub mod missing_precondition;
+pub mod permanent_retry;
 pub mod retry_storm;
 pub mod schedule;
 pub mod signals;
@@ -230,6 +232,46 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
         "conflicts on a route's action/DELETE after a prior state change",
     ),
     (
+        "permanent_retry_min_attempts",
+        3.0,
+        "conflicts of one client's identical request on an instance, with no success of it, before it is a permanent retry",
+    ),
+    (
+        "permanent_retry_min_span_secs",
+        600.0,
+        "seconds from a permanent retry's first attempt to its last",
+    ),
+    (
+        "permanent_retry_max_median_gap_secs",
+        600.0,
+        "longest median gap (seconds) of a permanent retry; sparser repeats are create-if-absent probes",
+    ),
+    (
+        "permanent_retry_periodic_cv",
+        0.3,
+        "gap coefficient of variation below which a permanent retry is periodic (a bot's or sync's cadence)",
+    ),
+    (
+        "control_plane_min_sync_attempts",
+        5.0,
+        "identical conflicts of a configuration sync tool on one instance, with no success of it, before it is a sync loop",
+    ),
+    (
+        "control_plane_max_sync_cv",
+        0.25,
+        "gap coefficient of variation of a sync loop's attempts (its sync interval)",
+    ),
+    (
+        "control_plane_min_iac_instances",
+        3.0,
+        "sibling instances (one parent) an infrastructure-as-code client conflicts on within the window below",
+    ),
+    (
+        "control_plane_iac_window_secs",
+        10.0,
+        "longest gap (seconds) between the conflicts of one infrastructure-as-code burst",
+    ),
+    (
         "deploy_min_conflicts",
         20.0,
         "conflicts on the route after the change point",
@@ -409,9 +451,12 @@ pub trait Detector: Sync {
 /// Every detector, in arbitration priority order (earlier claims conflicts first).
 /// Order (root-causes.md §5.3): idempotency_conflict (D4: a conflict about a key the log
 /// shows, even when a gateway plugin answered it) > gateway_generated (D13: a conflict the
-/// service never saw has no cause in it) > duplicate_create (D3) > in_progress_conflict (D5) >
-/// lock_contention (D8) > retry_storm (D2) > stale_version, hot_spot_edit (D1) >
-/// state_transition (D6) > missing_precondition (D9, 428) > deploy_regression (D11, route-wide: it keeps only what no
+/// service never saw has no cause in it) > control_plane_conflict (D13: a sync tool's loop or
+/// an infrastructure-as-code burst names its tool) > duplicate_create (D3) >
+/// in_progress_conflict (D5) > lock_contention (D8) > retry_storm (D2) > stale_version,
+/// hot_spot_edit (D1) > state_transition (D6) > missing_precondition (D9, 428) >
+/// permanent_retry (D6: what is left of a request re-sent for minutes that never succeeds) >
+/// deploy_regression (D11, route-wide: it keeps only what no
 /// instance-level cause explains) > expected_exists (D7) > invisible_writer (D10: what the
 /// log cannot show comes after all it can). `client_concentration` (D12) is an overlay that
 /// `run` applies after arbitration: it takes only the conflicts none of these explains.
@@ -419,6 +464,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
         Box::new(idempotency_conflict::IdempotencyConflict),
         Box::new(gateway_generated::GatewayGenerated),
+        Box::new(control_plane_conflict::ControlPlaneConflict),
         Box::new(duplicate_create::DuplicateCreate),
         Box::new(in_progress_conflict::InProgressConflict),
         Box::new(lock_contention::LockContention),
@@ -427,6 +473,7 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(hot_spot_edit::HotSpotEdit),
         Box::new(state_transition::StateTransition),
         Box::new(missing_precondition::MissingPrecondition),
+        Box::new(permanent_retry::PermanentRetry),
         Box::new(deploy_regression::DeployRegression),
         Box::new(expected_exists::ExpectedExists),
         Box::new(invisible_writer::InvisibleWriter),

@@ -266,6 +266,56 @@ pub fn blind_runs(
     out
 }
 
+/// One client's identical conflicting request on one instance, sent again and again with no
+/// success of it from its first conflict on: a request that cannot succeed as things stand
+/// (`permanent_retry`, and `control_plane_conflict`'s sync loops).
+pub struct Repeat {
+    pub client: ClientId,
+    pub method: Method,
+    /// The conflicting attempts, as event indices in time order.
+    pub attempts: Vec<usize>,
+}
+
+/// The repeats of one instance's timeline with at least `min` attempts: per (client, method),
+/// the conflicting writes after that pair's last success (reads in between do not matter: a
+/// sync loop reads its state every cycle and still sends what fails).
+pub fn unanswered_repeats(events: &[Event], min: usize) -> Vec<Repeat> {
+    let mut open: BTreeMap<(ClientId, Method), Vec<usize>> = BTreeMap::new();
+    for (k, e) in events.iter().enumerate() {
+        if !e.is_write() {
+            continue;
+        }
+        if e.conflict {
+            open.entry((e.client, e.method)).or_default().push(k);
+        } else if e.is_success()
+            && let Some(v) = open.get_mut(&(e.client, e.method))
+        {
+            v.clear();
+        }
+    }
+    open.into_iter()
+        .filter(|(_, attempts)| attempts.len() >= min.max(1))
+        .map(|((client, method), attempts)| Repeat {
+            client,
+            method,
+            attempts,
+        })
+        .collect()
+}
+
+/// Coefficient of variation of gaps (standard deviation over mean): 0 for a fixed cadence,
+/// near 1 for random arrivals. `floor` (the clock resolution) is added to the mean so that
+/// gaps rounded to whole seconds do not read as irregular.
+pub fn gap_cv(gaps: &[Micros], floor: Micros) -> f64 {
+    if gaps.is_empty() {
+        return 0.0;
+    }
+    let n = gaps.len() as f64;
+    let mean = gaps.iter().sum::<Micros>() as f64 / n;
+    let var = gaps.iter().map(|&g| (g as f64 - mean).powi(2)).sum::<f64>() / n;
+    var.sqrt() / (mean + floor as f64)
+}
+
 /// Lookups on one instance's timeline that detectors would otherwise answer by scanning it
 /// once per conflict (quadratic on a hot instance): each client's reads and successful
 /// writes, and all successful writes, as indices in time order. The events must be in start
@@ -649,6 +699,7 @@ mod tests {
             len: 0,
             conflict: true,
             origin: crate::record::Origin::Unknown,
+            agent: crate::agent::Agent::OTHER,
         };
         for a in ACTIONS {
             assert!(

@@ -2,6 +2,7 @@
 //! detector (or the whole registry) on it, without going through log parsing.
 
 use super::{Context, Detector, Finding, Thresholds};
+use crate::agent::Agent;
 use crate::aggregate::{Observation, Tally};
 use crate::analyze::round_window;
 use crate::record::{Method, Micros, Origin};
@@ -23,6 +24,7 @@ struct Planned {
     status: u16,
     origin: Origin,
     idempotency_key: Option<String>,
+    agent: Agent,
 }
 
 /// A scenario under construction.
@@ -35,6 +37,8 @@ pub struct Log {
     origin: Origin,
     /// The idempotency key the next requests log.
     idempotency_key: Option<String>,
+    /// The tool the next requests' user agent names.
+    agent: Agent,
     raw: Vec<Planned>,
     pub thresholds: Thresholds,
 }
@@ -68,6 +72,12 @@ impl Log {
         self
     }
 
+    /// The user agent of the following requests (`""` for none).
+    pub fn agent(&mut self, user_agent: &str) -> &mut Log {
+        self.agent = Agent::of(user_agent);
+        self
+    }
+
     pub fn req(&mut self, client: &str, method: &str, path: &str, status: u16) -> &mut Log {
         let t = T0 + (self.now * 1e6).round() as Micros;
         self.raw.push(Planned {
@@ -79,6 +89,7 @@ impl Log {
             status,
             origin: self.origin,
             idempotency_key: self.idempotency_key.clone(),
+            agent: self.agent,
         });
         self
     }
@@ -104,6 +115,7 @@ impl Log {
                 status,
                 origin,
                 idempotency_key,
+                agent,
             } = r;
             let conflict = matches!(status, 409 | 412 | 423 | 428);
             let template_id = templater.template_id(path, &mut templates);
@@ -147,6 +159,8 @@ impl Log {
                     len: 0,
                     conflict,
                     origin: *origin,
+                    // As the pass does: known on conflicts only.
+                    agent: if conflict { *agent } else { Agent::OTHER },
                 },
                 false,
             );

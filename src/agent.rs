@@ -1,0 +1,214 @@
+//! What kind of software sent a request, told from its user agent — only the kinds that
+//! change what a conflict means: a gateway's or a cluster's configuration sync (an ingress
+//! controller, decK, Argo CD, Flux), which re-applies the same desired state on a cadence, and
+//! infrastructure-as-code (Terraform, OpenTofu, Pulumi, …), which changes many sibling
+//! resources of one control plane at once.
+//!
+//! An event keeps its agent as one byte (`Agent`), so detectors can name the tool without
+//! keeping user-agent strings. Real agents, each matched case-insensitively anywhere in the
+//! user agent:
+//!
+//! ```text
+//! Terraform/1.6.2 (+https://www.terraform.io) terraform-provider-aws/5.31.0  → Terraform
+//! kong-ingress-controller/2.9.3                                           → an ingress controller
+//! decK/v1.30.0                                                            → decK
+//! argocd-application-controller/v2.9.3                                    → Argo CD
+//! ```
+//!
+//! Quirks: an infrastructure-as-code tool wins over a sync client it embeds (the Terraform Kong
+//! provider speaks through go-kong); browsers and SDKs are `Agent::OTHER`, as is a line without
+//! a user agent.
+
+use aho_corasick::AhoCorasick;
+
+/// A known tool, or `OTHER`; one byte on every event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Agent(u8);
+
+/// What a known tool does to an API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Re-applies a declared configuration on a cadence (gateway admin APIs, clusters).
+    ConfigSync,
+    /// Plans and applies changes to many resources at once, in parallel.
+    InfrastructureAsCode,
+}
+
+struct Known {
+    /// Lower-case text found anywhere in the user agent.
+    needle: &'static str,
+    name: &'static str,
+    kind: Kind,
+}
+
+/// In order of precedence: the first match names the agent.
+const KNOWN: &[Known] = &[
+    Known {
+        needle: "terraform",
+        name: "Terraform",
+        kind: Kind::InfrastructureAsCode,
+    },
+    Known {
+        needle: "opentofu",
+        name: "OpenTofu",
+        kind: Kind::InfrastructureAsCode,
+    },
+    Known {
+        needle: "pulumi",
+        name: "Pulumi",
+        kind: Kind::InfrastructureAsCode,
+    },
+    Known {
+        needle: "crossplane",
+        name: "Crossplane",
+        kind: Kind::InfrastructureAsCode,
+    },
+    Known {
+        needle: "ansible",
+        name: "Ansible",
+        kind: Kind::InfrastructureAsCode,
+    },
+    Known {
+        needle: "ingress-controller",
+        name: "an ingress controller",
+        kind: Kind::ConfigSync,
+    },
+    Known {
+        needle: "deck/",
+        name: "decK",
+        kind: Kind::ConfigSync,
+    },
+    Known {
+        needle: "go-kong",
+        name: "a go-kong client",
+        kind: Kind::ConfigSync,
+    },
+    Known {
+        needle: "argocd",
+        name: "Argo CD",
+        kind: Kind::ConfigSync,
+    },
+    Known {
+        needle: "kustomize-controller",
+        name: "Flux",
+        kind: Kind::ConfigSync,
+    },
+    Known {
+        needle: "helm-controller",
+        name: "Flux",
+        kind: Kind::ConfigSync,
+    },
+];
+
+/// Every needle, case-insensitively, in one automaton (built on first use).
+static NEEDLES: std::sync::LazyLock<AhoCorasick> = std::sync::LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(KNOWN.iter().map(|k| k.needle))
+        .expect("a few short needles build")
+});
+
+/// Only the start of a user agent is searched: tools put their name first or near it, and a
+/// megabyte-long header should not cost a megabyte of searching.
+const SEARCHED: usize = 256;
+
+impl Agent {
+    /// No known tool (or no user agent).
+    pub const OTHER: Agent = Agent(0);
+
+    /// The agent a user agent names.
+    pub fn of(user_agent: &str) -> Agent {
+        let bytes = user_agent.as_bytes();
+        let bytes = &bytes[..bytes.len().min(SEARCHED)];
+        // One pass for every needle; the earliest in `KNOWN` among those found wins.
+        (NEEDLES.find_overlapping_iter(bytes))
+            .map(|m| m.pattern().as_usize())
+            .min()
+            .map_or(Agent::OTHER, |i| Agent(i as u8 + 1))
+    }
+
+    fn known(self) -> Option<&'static Known> {
+        (self.0 as usize).checked_sub(1).map(|i| &KNOWN[i])
+    }
+
+    /// What the tool does, if it is a known one.
+    pub fn kind(self) -> Option<Kind> {
+        self.known().map(|k| k.kind)
+    }
+
+    /// The tool's name for summaries ("Terraform", "an ingress controller").
+    pub fn name(self) -> Option<&'static str> {
+        self.known().map(|k| k.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_user_agents() {
+        let cases = [
+            (
+                "Terraform/1.6.2 (+https://www.terraform.io) terraform-provider-aws/5.31.0",
+                Some("Terraform"),
+            ),
+            (
+                "HashiCorp Terraform/0.12.31 (+https://www.terraform.io)",
+                Some("Terraform"),
+            ),
+            ("OpenTofu/1.6.0 (+https://opentofu.org)", Some("OpenTofu")),
+            (
+                "kong-ingress-controller/2.9.3",
+                Some("an ingress controller"),
+            ),
+            ("decK/v1.30.0", Some("decK")),
+            (
+                "argocd-application-controller/v2.9.3+6eba5be",
+                Some("Argo CD"),
+            ),
+            ("kustomize-controller/v1.2.1", Some("Flux")),
+            // The Terraform provider for Kong speaks through go-kong: Terraform wins.
+            (
+                "Terraform/1.5.7 terraform-provider-kong/6.630.0 go-kong/0.47",
+                Some("Terraform"),
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+                None,
+            ),
+            ("okhttp/4.12.0", None),
+            ("-", None),
+            ("", None),
+        ];
+        for (ua, name) in cases {
+            assert_eq!(Agent::of(ua).name(), name, "{ua}");
+        }
+        assert_eq!(
+            Agent::of("TERRAFORM/1.0").kind(),
+            Some(Kind::InfrastructureAsCode)
+        );
+        assert_eq!(Agent::of("decK/v1.30.0").kind(), Some(Kind::ConfigSync));
+        assert_eq!(Agent::of("curl/8.5.0"), Agent::OTHER);
+    }
+
+    #[test]
+    fn only_the_start_of_a_long_user_agent_is_searched() {
+        let mut ua = "x".repeat(1 << 20);
+        ua.push_str(" Terraform/1.6");
+        assert_eq!(Agent::of(&ua), Agent::OTHER);
+        // A multi-byte character across the cut is no problem: bytes are compared.
+        let ua = format!("{}é Terraform", "a".repeat(SEARCHED - 1));
+        assert_eq!(Agent::of(&ua), Agent::OTHER);
+    }
+
+    #[test]
+    fn every_known_agent_is_told_by_its_needle() {
+        for (i, k) in KNOWN.iter().enumerate() {
+            let a = Agent::of(&format!("x {} y", k.needle.to_uppercase()));
+            // A needle found earlier in the list would take precedence; none overlaps.
+            assert_eq!(a, Agent(i as u8 + 1), "{}", k.needle);
+            assert_eq!(a.name(), Some(k.name));
+        }
+    }
+}
