@@ -7,9 +7,15 @@
 //! at `--conflict-rate` (409/412/428/423 → GET → 2xx by the same client, plus lone
 //! create-if-absent 409s) and, unless `--no-incidents`, one seeded incident for each
 //! why409 root cause: hot_spot_edit, stale_version, duplicate_create, retry_storm,
-//! in_progress_conflict, lock_contention, state_transition, deploy_regression.
+//! in_progress_conflict, lock_contention, state_transition, deploy_regression,
+//! client_concentration and (`--format json` only: the other formats do not log the
+//! Idempotency-Key header) idempotency_conflict. The demo log (`--demo`, a bundled fixture)
+//! has the first eight only.
 //! Incident clients use their own addresses (TEST-NET 198.51.100.0/24, 203.0.113.0/24),
-//! user agents and API keys, so each incident is recognisable in the output.
+//! user agents and API keys, so each incident is recognisable in the output. The last two
+//! incidents draw from a random stream of their own, so they leave the background and the
+//! other incidents as they were (only the lines they add, and the request ids after them,
+//! differ).
 //!
 //! The same arguments always give byte-identical output (seeded splitmix64 PRNG;
 //! only std is used). It is used for benchmarks (`--size 1GiB`) and for the demo
@@ -36,7 +42,10 @@ OPTIONS:
     --format combined|extended|json   log format (default: combined)
                                         combined: nginx combined
                                         extended: combined + $request_time \"$request_id\" \"$http_x_api_key\"
-                                        json:     nginx escape=json object per line
+                                        json:     nginx escape=json object per line; lines whose
+                                                  request sent an Idempotency-Key end with
+                                                  \"http_idempotency_key\":\"…\" (the others leave
+                                                  the member out, where nginx would log \"\")
     --size SIZE          stop before the output would exceed SIZE bytes (default 1GiB unless
                          --lines is given). Units: B, KB/MB/GB (10^3), K/M/G, KiB/MiB/GiB (2^10)
     --lines N            stop after N lines
@@ -47,10 +56,20 @@ OPTIONS:
     --seed N             PRNG seed (default 42)
     --start TIME         first timestamp, RFC 3339 UTC (default 2026-03-02T09:00:00Z)
     --rate R             background requests per second (default: so that the log spans ~1 day)
-    --incidents          seed one incident per root cause (default)
+    --incidents          seed one incident per root cause (default): hot_spot_edit,
+                         stale_version, duplicate_create, retry_storm, in_progress_conflict,
+                         lock_contention, state_transition, deploy_regression,
+                         client_concentration (one ERP connector, 198.51.100.81, whose PATCHes
+                         to /api/v1/orders/{id} get 412 three times in four, one order each,
+                         spread over the log) and idempotency_conflict (a payments client,
+                         198.51.100.91, retries POST /api/v1/payments with the same
+                         Idempotency-Key while the original still runs and gets 409).
+                         idempotency_conflict is written with --format json only: combined and
+                         extended do not log the header (the manifest says so)
     --no-incidents       background traffic only
-    --demo               the ~4,000-line, 1-hour demo log with all 8 incidents
-                         (ignores --size/--lines/--rate/--conflict-rate)
+    --demo               the ~4,000-line, 1-hour demo log with the first 8 incidents (not
+                         client_concentration / idempotency_conflict: the bundled fixture
+                         stays as it is; ignores --size/--lines/--rate/--conflict-rate)
     --manifest FILE      write a Markdown table of the seeded incidents (what was written)
     -o, --output FILE    output file (default: stdout)
     -h, --help           this help
@@ -420,13 +439,14 @@ struct Ev {
     path: P,
     status: u16,
     bytes: u32,
-    rt: u32,  // request time in ms
-    tag: u8,  // 0 background, 1..=8 incident (CAUSES index + 1), 9 benign handled, 10 lone create
-    tz: i16,  // display offset in minutes (demo only)
-    junk: u8, // 1: "-" request, 2: TLS bytes
+    rt: u32,   // request time in ms
+    tag: u8,   // 0 background, 1..=10 incident (CAUSES index + 1), 11 benign, 12 lone create
+    tz: i16,   // display offset in minutes (demo only)
+    junk: u8,  // 1: "-" request, 2: TLS bytes
+    idem: u32, // Idempotency-Key sent (JSON only): the number its key is derived from; 0 none
 }
 
-const CAUSES: [&str; 8] = [
+const CAUSES: [&str; 10] = [
     "hot_spot_edit",
     "stale_version",
     "duplicate_create",
@@ -435,10 +455,14 @@ const CAUSES: [&str; 8] = [
     "lock_contention",
     "state_transition",
     "deploy_regression",
+    "client_concentration",
+    "idempotency_conflict",
 ];
-const TAG_BENIGN: u8 = 9;
-const TAG_LONE: u8 = 10;
-const NTAGS: usize = 11;
+const TAG_CONCENTRATION: u8 = 9;
+const TAG_IDEMPOTENCY: u8 = 10;
+const TAG_BENIGN: u8 = 11;
+const TAG_LONE: u8 = 12;
+const NTAGS: usize = 13;
 
 struct Pend {
     t: i64,
@@ -679,6 +703,7 @@ struct Gen {
     tau_end: i64, // ... and its end (rollback)
     incs: Vec<IncInfo>,
     key_seen: HashSet<Vec<u8>>,
+    seed: u64,
 }
 
 impl Gen {
@@ -700,6 +725,7 @@ impl Gen {
             tau_end: i64::MAX,
             incs: Vec::new(),
             key_seen: HashSet::new(),
+            seed,
         };
         let mut acc = 0u32;
         for &(id, w) in ROUTES {
@@ -980,6 +1006,7 @@ impl Gen {
             tag,
             tz: 0,
             junk: 0,
+            idem: 0,
         }
     }
 
@@ -1528,6 +1555,134 @@ impl Gen {
             "from τ on ~30% of cart PATCHes answer 409, flat volume, many clients/carts",
         );
     }
+
+    /// Runs `f` with a random stream of its own (derived from the seed and `salt`) in place
+    /// of the main one, which is left where it was: what `f` adds does not move the
+    /// background or the incidents seeded before.
+    fn with_own_rng<T>(&mut self, salt: u64, f: impl FnOnce(&mut Gen) -> T) -> T {
+        let own = Rng::new(self.seed ^ mix64(salt));
+        let main = std::mem::replace(&mut self.rng, own);
+        let out = f(self);
+        self.rng = main;
+        out
+    }
+
+    /// One client that makes far more of a route's conflicts than its writes explain: an
+    /// ERP connector PATCHes orders with the If-Match of its morning export and gets 412
+    /// three times in four, never re-reading. Each PATCH goes to an order of its own (ids
+    /// outside the background's), at random times from `from` to `to`, so no instance ever
+    /// holds more than one of its conflicts and no instance-level cause (hot spot, stale
+    /// version, retry storm, ...) can explain them: only `client_concentration` does. The
+    /// route's other writers conflict ~4% of the time (handled background conflicts), so
+    /// 75% is ~20× theirs; the check holds at the default --conflict-rate and up to about
+    /// twice it.
+    fn inc_client_concentration(&mut self, from: i64, to: i64) {
+        const TAG: u8 = TAG_CONCENTRATION;
+        const WRITES: u64 = 60;
+        const CONFLICTS: u64 = 45;
+        let ua = self.add_ua("erp-connector/1.3.7 (Apache-HttpClient/4.5.14 (Java/17.0.10))");
+        let c = self.add_client("198.51.100.81", ua, "");
+        let mut times: Vec<i64> = (0..WRITES)
+            .map(|_| from + self.rng.below((to - from).max(1) as u64) as i64)
+            .collect();
+        times.sort_unstable();
+        // which of the writes conflict: CONFLICTS of them, chosen at random
+        let mut conflict = [false; WRITES as usize];
+        let mut left = CONFLICTS;
+        while left > 0 {
+            let k = self.rng.below(WRITES) as usize;
+            if !conflict[k] {
+                conflict[k] = true;
+                left -= 1;
+            }
+        }
+        for (k, &t) in times.iter().enumerate() {
+            let mut path = P::of("/api/v1/orders/");
+            path.num(9_520_000 + k as u64 * 797 + self.rng.below(700));
+            let status = if conflict[k] { 412 } else { 200 };
+            self.at(t, c, PATCH, &path, status, TAG);
+        }
+        self.info(
+            TAG,
+            "PATCH /api/v1/orders/{id}".into(),
+            &format!("ERP connector PATCHes orders with a stale If-Match: 412 on {CONFLICTS} of its {WRITES} writes, one order each, no re-read"),
+        );
+    }
+
+    /// Retries that reuse an Idempotency-Key while the original is still running: a payments
+    /// client creates ~60 payments in 90 minutes, each with a key of its own; for 20 minutes
+    /// the payment provider is slow (9–14 s) and the client's timeout is 5 s, so it retries
+    /// with the same key and gets 409 ("request in progress"); it backs off 10 s (then 20 s,
+    /// ...), and once the original is done the stored 201 is replayed. One 409 per slow
+    /// payment, ~5 s after its start. nginx runs the payments location with
+    /// `proxy_ignore_client_abort on`, so the original is logged when it ends, with its
+    /// 201 and full $request_time. Only `--format json` logs the key: the other formats
+    /// leave this incident out.
+    fn inc_idempotency(&mut self, t0: i64) {
+        const TAG: u8 = TAG_IDEMPOTENCY;
+        let path = P::of("/api/v1/payments");
+        let ua = self.add_ua("checkout-payments/2.4.0 (Go-http-client/1.1)");
+        let c = self.add_client("198.51.100.91", ua, "");
+        let m = 60_000i64;
+        let (slow_from, slow_to) = (t0 + 35 * m, t0 + 55 * m);
+        let mut key = 0u32;
+        let mut s = t0 + self.rng.below(60_000) as i64; // start of each payment
+        while s < t0 + 90 * m {
+            key += 1;
+            if s < slow_from || s >= slow_to {
+                let d = self.rng.range(250, 1_800) as u32;
+                self.at_key(s + d as i64, c, POST, &path, 201, d, key);
+                s += self.rng.range(60_000, 120_000) as i64;
+                continue;
+            }
+            // the original: logged when it ends, with its duration
+            let d = self.rng.range(9_000, 14_000) as i64;
+            self.at_key(s + d, c, POST, &path, 201, d as u32, key);
+            // the client times out after 5 s and retries with the same key
+            let mut r = s + 5_000 + self.rng.below(300) as i64;
+            let mut backoff = 10_000;
+            loop {
+                // Logged times are whole seconds: a retry that gets 409 starts 1.5 s
+                // before the original ends at the latest, so that the overlap shows.
+                if r + 1_500 < s + d {
+                    let rt = self.rng.range(8, 30) as u32;
+                    self.at_key(r + rt as i64, c, POST, &path, 409, rt, key);
+                    r += rt as i64 + backoff + self.rng.below(1_000) as i64;
+                    backoff *= 2;
+                } else {
+                    // the original is done: its 201 is replayed
+                    let r = r.max(s + d + 300);
+                    let rt = self.rng.range(15, 40) as u32;
+                    self.at_key(r + rt as i64, c, POST, &path, 201, rt, key);
+                    break;
+                }
+            }
+            s += self.rng.range(60_000, 120_000) as i64;
+        }
+        self.info(
+            TAG,
+            "POST /api/v1/payments".into(),
+            "payments slow (9–14 s) for 20 min, client timeout 5 s: its retry with the same Idempotency-Key gets 409 while the original runs (json only)",
+        );
+    }
+
+    /// An event at `t` (its end) with duration `rt` ms and Idempotency-Key number `idem`.
+    #[allow(clippy::too_many_arguments)]
+    fn at_key(
+        &mut self,
+        t: i64,
+        client: u32,
+        method: &'static [u8],
+        path: &P,
+        status: u16,
+        rt: u32,
+        idem: u32,
+    ) {
+        let mut ev = self.mk(t, client, method, *path, status, TAG_IDEMPOTENCY);
+        ev.rt = rt;
+        ev.idem = idem;
+        self.push(ev);
+    }
 }
 
 // ---------------------------------------------------------------- output
@@ -1665,6 +1820,26 @@ impl<W: Write> Out<W> {
                 }
                 l.extend_from_slice(b"\",\"http_x_forwarded_for\":\"");
                 l.extend_from_slice(&c.xff);
+                if ev.idem != 0 {
+                    // a UUID v4, the same for every request of one operation
+                    l.extend_from_slice(b"\",\"http_idempotency_key\":\"");
+                    let a = mix64(self.rid_seed ^ 0x1DE4_7E4C_EB00_0000 ^ ev.idem as u64);
+                    let b = mix64(a ^ 0xD6E8_FEB8_6659_FD93);
+                    let mut h = Vec::with_capacity(32);
+                    push_hex64(&mut h, a);
+                    push_hex64(&mut h, b);
+                    h[12] = b'4';
+                    h[16] = HEX[8 | (b >> 62) as usize];
+                    for (k, part) in [0..8, 8..12, 12..16, 16..20, 20..32]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        if k > 0 {
+                            l.push(b'-');
+                        }
+                        l.extend_from_slice(&h[part]);
+                    }
+                }
                 l.extend_from_slice(b"\"}\n");
             }
         }
@@ -1701,7 +1876,7 @@ impl<W: Write> Out<W> {
                 s.cfirst = s.cfirst.min(ev.t);
                 s.clast = s.clast.max(ev.t);
                 s.cclients.insert(ev.client);
-                if ev.tag <= 8 {
+                if ev.tag as usize <= CAUSES.len() {
                     s.cpaths.insert(ev.path.bytes().to_vec());
                 }
             }
@@ -1923,6 +2098,20 @@ pub fn run<W: Write>(cfg: &Cfg, w: W) -> io::Result<()> {
             g.inc_lock(at(0.53));
             g.inc_state_transition(at(0.60));
             g.inc_deploy(at(0.70), at(0.70) + (span / 8).max(30 * 60_000)); // ~3 h on a 1-day log, then rolled back
+            // These two draw from streams of their own: the lines above stay as they were.
+            g.with_own_rng(0xC0C0_0009, |g| {
+                g.inc_client_concentration(at(0.02), at(0.90))
+            });
+            if cfg.fmt == Fmt::Json {
+                g.with_own_rng(0x1DE4_000A, |g| g.inc_idempotency(at(0.47)));
+            } else {
+                // only JSON lines carry the key: noted in the manifest, nothing written
+                g.info(
+                    TAG_IDEMPOTENCY,
+                    "POST /api/v1/payments".into(),
+                    "not written: this format does not log the Idempotency-Key header",
+                );
+            }
         }
     }
     if cfg.demo {
@@ -2074,6 +2263,12 @@ fn manifest<W: Write>(g: &Gen, out: &Out<W>) -> String {
     for (tag, inst, _note) in rows {
         let st = &out.stats[tag as usize];
         if st.lines == 0 {
+            if tag == TAG_IDEMPOTENCY && out.fmt != Fmt::Json {
+                s.push_str(&format!(
+                    "| (idempotency_conflict: not written, {} lines do not log the Idempotency-Key header; see --format json) | `{inst}` | - | - | - | 0 | 0 |\n",
+                    if out.fmt == Fmt::Combined { "combined" } else { "extended" }
+                ));
+            }
             continue;
         }
         let cause = match tag {
@@ -2081,7 +2276,7 @@ fn manifest<W: Write>(g: &Gen, out: &Out<W>) -> String {
             TAG_LONE => "(expected_exists, no finding)".to_string(),
             t => CAUSES[t as usize - 1].to_string(),
         };
-        let inst = if tag == 7 || tag == 8 {
+        let inst = if tag == 7 || tag == 8 || tag == TAG_CONCENTRATION {
             format!("{inst} ({} instances)", st.cpaths.len())
         } else {
             inst

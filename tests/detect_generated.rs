@@ -3,10 +3,12 @@
 //!
 //! The generator seeds one incident per cause and writes a manifest of what it wrote; the
 //! background carries benign conflicts (409/412/428/423 → GET → 2xx by the same client, lone
-//! create-if-absent 409s) at `--conflict-rate 0.005`. Each test asserts the exact list of
-//! findings — cause and instance (or template), duplicates included, so one incident reported
-//! as two fails — and that every instance-level incident claims exactly the manifest's
-//! conflict lines. `--no-incidents` logs must give no incident-severity finding.
+//! create-if-absent 409s) at `--conflict-rate 0.005`. `idempotency_conflict` is written only
+//! with `--format json` (the other formats do not log the Idempotency-Key header; their
+//! manifest says so in a row of its own). Each test asserts the exact list of findings —
+//! cause and instance (or template), duplicates included, so one incident reported as two
+//! fails — and that every incident but the route-wide deploy regression claims exactly the
+//! manifest's conflict lines. `--no-incidents` logs must give no incident-severity finding.
 
 #[allow(dead_code)]
 #[path = "../benches/genlog.rs"]
@@ -23,6 +25,8 @@ struct Generated {
     findings: Vec<Row>,
     /// cause → (instance or template, conflict lines) from the generator's manifest.
     manifest: BTreeMap<String, (String, u64)>,
+    /// The manifest as written.
+    manifest_text: String,
 }
 
 fn generate(args: &[&str]) -> Generated {
@@ -57,6 +61,7 @@ fn generate(args: &[&str]) -> Generated {
     Generated {
         findings,
         manifest: parse_manifest(&text),
+        manifest_text: text,
     }
 }
 
@@ -82,7 +87,7 @@ fn parse_manifest(text: &str) -> BTreeMap<String, (String, u64)> {
     out
 }
 
-/// The eight seeded incidents, as (cause, instance or template).
+/// The incidents seeded in every format, as (cause, instance or template).
 const SEEDED: &[(&str, &str)] = &[
     ("deploy_regression", "/api/v1/carts/{id}"),
     ("duplicate_create", "/api/v1/orders"),
@@ -98,12 +103,22 @@ const SEEDED: &[(&str, &str)] = &[
         "/api/v1/docs/3f6c1a2e-8b4d-4c7e-9a15-2d9e7b3c5f01",
     ),
     ("state_transition", "/api/v1/orders/{id}/cancel"),
+    // One ERP connector's PATCHes, one order each: a finding of its own, not a note.
+    ("client_concentration", "/api/v1/orders/{id}"),
 ];
 
+/// The incident seeded only in `--format json` logs, which carry the Idempotency-Key.
+const SEEDED_JSON: (&str, &str) = ("idempotency_conflict", "/api/v1/payments");
+
 /// Asserts the exact findings (`extra` are legitimate non-seeded ones) and the manifest's
-/// conflict counts.
-fn expect_seeded(g: &Generated, extra: &[(&str, &str, bool)]) {
-    let mut want: Vec<(String, String, bool)> = SEEDED
+/// conflict counts; `json`: the log carries Idempotency-Keys.
+fn expect_seeded(g: &Generated, json: bool, extra: &[(&str, &str, bool)]) {
+    let seeded: Vec<(&str, &str)> = SEEDED
+        .iter()
+        .copied()
+        .chain(json.then_some(SEEDED_JSON))
+        .collect();
+    let mut want: Vec<(String, String, bool)> = seeded
         .iter()
         .map(|(c, k)| (c.to_string(), k.to_string(), true))
         .chain(
@@ -119,9 +134,17 @@ fn expect_seeded(g: &Generated, extra: &[(&str, &str, bool)]) {
         .map(|(c, k, i, _)| (c.clone(), k.clone(), *i))
         .collect();
     assert_eq!(got, want, "findings: {:#?}", g.findings);
-    // The manifest names the same incidents and resources.
-    assert_eq!(g.manifest.len(), SEEDED.len(), "{:?}", g.manifest);
-    for (cause, key) in SEEDED {
+    // The manifest names the same incidents and resources, and says when the payments
+    // incident was left out.
+    assert_eq!(g.manifest.len(), seeded.len(), "{:?}", g.manifest);
+    assert_eq!(
+        g.manifest_text
+            .contains("| (idempotency_conflict: not written, "),
+        !json,
+        "{}",
+        g.manifest_text
+    );
+    for (cause, key) in &seeded {
         let (resource, lines) = &g.manifest[*cause];
         assert_eq!(resource, key, "{cause}");
         let claimed = g
@@ -151,29 +174,35 @@ fn seeded_incidents_300k_lines_seed_5() {
     // handled 428s, the hot spot split in two at a 12-s lull, and the stale-version sync job
     // (one PUT every ~35 s) reported as a retry storm.
     let g = generate(&["--lines", "300000", "--seed", "5"]);
-    expect_seeded(&g, &[]);
+    expect_seeded(&g, false, &[]);
 }
 
 #[test]
 fn seeded_incidents_300k_lines_seed_1_extended() {
     // Seed 1's hot spot pauses 13 s between losses while the terminals keep writing.
     let g = generate(&["--lines", "300000", "--seed", "1", "--format", "extended"]);
-    expect_seeded(&g, &[]);
+    expect_seeded(&g, false, &[]);
 }
 
 #[test]
-fn seeded_incidents_100k_lines_seed_5_with_expected_exists() {
+fn seeded_incidents_100k_lines_seed_5_json_with_expected_exists() {
     // 35 lone create-if-absent 409s are 30.4 % of the users route's conflicts, just over the
-    // 30 % share: a real pattern, reported as info (at 300k lines the share is 26 %).
-    let g = generate(&["--lines", "100000", "--seed", "5"]);
-    expect_seeded(&g, &[("expected_exists", "/api/v1/users/{id}", false)]);
+    // 30 % share: a real pattern, reported as info (at 300k lines the share is 26 %). The
+    // format does not change what is generated, only how it is written; nginx JSON lines
+    // carry the Idempotency-Key, so the payments retries are there too.
+    let g = generate(&["--lines", "100000", "--seed", "5", "--format", "json"]);
+    expect_seeded(
+        &g,
+        true,
+        &[("expected_exists", "/api/v1/users/{id}", false)],
+    );
 }
 
 #[test]
 fn seeded_incidents_1m_lines_seed_7_extended() {
     // Logged durations move start times; same-second 428 → GET → 200 stay handled.
     let g = generate(&["--lines", "1000000", "--seed", "7", "--format", "extended"]);
-    expect_seeded(&g, &[]);
+    expect_seeded(&g, false, &[]);
 }
 
 #[test]
