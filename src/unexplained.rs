@@ -20,6 +20,9 @@ pub const QUOTED: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unexplained {
     pub instance: InstanceId,
+    /// How many of them the client followed with its own successful write on the instance:
+    /// handled (a re-read and a retry, or a different change), not merely unexplained.
+    pub handled: u32,
     pub conflicts: u64,
     pub first: Micros,
     pub last: Micros,
@@ -60,11 +63,14 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
         .flat_map(|f| f.claims.iter().copied())
         .collect();
     let mut out = Vec::new();
+    // Clients with a successful write later on the instance, filled walking back in time.
+    let mut succeeds_later: rustc_hash::FxHashSet<ClientId> = Default::default();
     for id in 0..timelines.events.len() as InstanceId {
         let mut group: Option<Unexplained> = None;
         for (_, e) in left(timelines, id, &claimed) {
             let g = group.get_or_insert(Unexplained {
                 instance: id,
+                handled: 0,
                 conflicts: 0,
                 first: e.start,
                 last: e.end,
@@ -73,7 +79,24 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
             g.first = g.first.min(e.start);
             g.last = g.last.max(e.end);
         }
-        out.extend(group);
+        let Some(mut g) = group else {
+            continue;
+        };
+        succeeds_later.clear();
+        for (index, e) in timelines.events[id as usize].iter().enumerate().rev() {
+            if e.is_write() && e.is_success() {
+                succeeds_later.insert(e.client);
+            } else if e.conflict
+                && succeeds_later.contains(&e.client)
+                && !claimed.contains(&EventRef {
+                    instance: id,
+                    index,
+                })
+            {
+                g.handled += 1;
+            }
+        }
+        out.push(g);
     }
     // Instance ids follow their paths' order (`TimelineBuilder::build`).
     out.sort_unstable_by_key(|u| (std::cmp::Reverse(u.conflicts), u.instance));

@@ -109,6 +109,12 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
         .map(|u| u["conflicts"].as_u64().unwrap())
         .collect();
     assert_eq!(conflicts, [2, 1, 1, 1]);
+    // Each was followed by its client's own successful write.
+    let handled: Vec<u64> = (rows.iter())
+        .map(|u| u["handled"].as_u64().unwrap())
+        .collect();
+    assert_eq!(handled, [2, 1, 1, 1]);
+    assert_eq!(r["totals"]["unexplained_handled"], 5);
     // They are exactly what the causes leave.
     assert_eq!(conflicts.iter().sum::<u64>(), 15 - 10);
 
@@ -142,7 +148,7 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
     // closer, which works as printed.
     let table = output(&[log]);
     assert!(table.contains(
-        "The causes above explain 10 of the 15 conflicts (66.67%); the other 5, on 4 instances, are under \"Conflicts no cause explains\"."
+        "The causes above explain 10 of the 15 conflicts (66.67%); the other 5, on 4 instances, are under \"Conflicts no cause explains\" (each followed by the same client's successful write: handled)."
     ));
     assert!(table.contains("Conflicts no cause explains: 5 on 4 instances\n"));
     let at = table.find("Conflicts no cause explains: 5").unwrap();
@@ -163,7 +169,7 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
     let md = output(&[log, "--output", "markdown"]);
     assert!(md.contains("## Conflicts no cause explains: 5 on 4 instances\n"));
     assert!(md.contains(
-        "| `/api/docs/7` | 2 | 412: 2 | 2 | 2026-03-02T09:08:20Z | 2026-03-02T09:10:00Z |"
+        "| `/api/docs/7` | 2 | 2 | 412: 2 | 2 | 2026-03-02T09:08:20Z | 2026-03-02T09:10:00Z |"
     ));
     for u in rows {
         for l in u["lines"].as_array().unwrap() {
@@ -178,7 +184,7 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
         html.contains("<h2 id=\"unexplained\">Conflicts no cause explains: 5 on 4 instances</h2>")
     );
     assert!(html.contains(
-        "<td class=\"name\"><code>/api/orders/3</code></td><td class=\"n\">1</td><td>409: 1</td>"
+        "<td class=\"name\"><code>/api/orders/3</code></td><td class=\"n\">1</td><td class=\"n\">1</td><td>409: 1</td>"
     ));
     let csv = output(&[log, "--output", "csv"]);
     let listed: Vec<&str> = csv
@@ -187,7 +193,7 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
         .collect();
     assert_eq!(listed.len(), 4);
     assert!(listed[0].starts_with("unexplained,1,/api/docs/7,/api/docs/{id},"));
-    assert!(listed[0].ends_with(",412: 2"));
+    assert!(listed[0].ends_with(",412: 2,2"), "{}", listed[0]);
 }
 
 /// `--top` cuts the list, not the count, and the heading says so.
@@ -236,6 +242,50 @@ fn handled_conflicts_alone_are_listed_without_a_cause() {
     assert_eq!(r["unexplained"].as_array().unwrap().len(), 4);
     let table = output(&[log]);
     assert!(table.contains(
-        "No root cause found: the 5 conflicts, on 4 instances, look like normal, handled behaviour (\"Conflicts no cause explains\" lists them)."
+        "No root cause found: the 5 conflicts, on 4 instances, look like normal, handled behaviour: each was followed by the same client's successful write there (\"Conflicts no cause explains\" lists them)."
+    ), "{table}");
+}
+
+/// Conflicts their client never followed with a successful write are not called handled:
+/// the sentence and the counts say which are which.
+#[test]
+fn unhandled_conflicts_are_not_called_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), false, true);
+    // Two more 409s on an order, a minute apart, that its client never got through.
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    for sec in [650, 710] {
+        text.push_str(&line(sec, "10.0.0.9", "PUT", "/api/orders/8", 409).1);
+        text.push('\n');
+    }
+    std::fs::write(&log, text).unwrap();
+    let log = log.to_str().unwrap();
+    let r = json(&[log]);
+    assert_eq!(r["findings"], serde_json::json!([]));
+    assert_eq!(r["totals"]["unexplained_handled"], 5);
+    let rows = r["unexplained"].as_array().unwrap();
+    let orders8 = rows
+        .iter()
+        .find(|u| u["instance"] == "/api/orders/8")
+        .unwrap();
+    assert_eq!(
+        (orders8["conflicts"].as_u64(), orders8["handled"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let table = output(&[log]);
+    assert!(table.contains(
+        "No root cause found for the 7 conflicts, on 5 instances: 5 were followed by the same client's successful write there (handled), the other 2 match no cause's signature (\"Conflicts no cause explains\" lists them)."
+    ), "{table}");
+    // Alone, none of them is handled.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let text: String = [650, 710]
+        .iter()
+        .map(|&s| line(s, "10.0.0.9", "PUT", "/api/orders/8", 409).1 + "\n")
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let table = output(&[path.to_str().unwrap()]);
+    assert!(table.contains(
+        "No root cause found for the 2 conflicts, on 1 instance: none was followed by the same client's successful write there, and they match no cause's signature (\"Conflicts no cause explains\" lists them)."
     ), "{table}");
 }

@@ -7,12 +7,12 @@
 //! | section | one row per | columns filled |
 //! |---|---|---|
 //! | `input` | input | name (path), lines, parsed, skipped |
-//! | `total` | report | start, end (the period), requests, writes, conflicts, conflict_rate, explained |
+//! | `total` | report | start, end (the period), requests, writes, conflicts, conflict_rate, explained, handled (of the unexplained) |
 //! | `finding` | finding, ranked | name (instance, or template), template, start, end, conflicts, clients, instances, cause, severity, confidence, summary, advice |
 //! | `resource` | top template | name, template, requests, writes, conflicts, conflict_rate, clients, instances |
 //! | `instance` | top instance | name, template, start, end (first and last conflict), requests, conflicts, clients |
 //! | `client` | top client | name, requests, conflicts, conflict_rate, templates |
-//! | `unexplained` | top instance with conflicts no finding explains | name, template, start, end (first and last), conflicts, clients, statuses (`409: 2, 412: 1`) |
+//! | `unexplained` | top instance with conflicts no finding explains | name, template, start, end (first and last), conflicts, clients, statuses (`409: 2, 412: 1`), handled (followed by the same client's successful write) |
 //! | `window` | timeline window, every one | start, requests, conflicts |
 //!
 //! Texts from the logs are kept as they are (quoted where CSV needs it), except that a text
@@ -50,6 +50,8 @@ struct Row<'a> {
     summary: Option<Cow<'a, str>>,
     advice: Option<Cow<'a, str>>,
     statuses: Option<String>,
+    /// Unexplained conflicts the same client followed with its own successful write.
+    handled: Option<u64>,
 }
 
 /// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
@@ -88,6 +90,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         conflicts: Some(r.totals.conflicts),
         conflict_rate: Some(r.totals.conflict_rate),
         explained: Some(r.totals.explained),
+        handled: Some(r.totals.unexplained_handled),
         ..Row::default()
     })?;
     for (k, f) in r.findings.iter().enumerate() {
@@ -162,6 +165,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             conflicts: Some(x.conflicts),
             clients: Some(x.client_count),
             statuses: Some(super::statuses(&x.by_status)),
+            handled: Some(x.handled),
             ..Row::default()
         })?;
     }

@@ -371,6 +371,7 @@ fn unexplained(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             [
                 name(&u.instance),
                 num(u.conflicts),
+                num(u.handled),
                 format!("<td>{}</td>", text(&super::statuses(&u.by_status))),
                 num(u.client_count),
                 format!(
@@ -381,9 +382,16 @@ fn unexplained(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             .concat()
         })
         .collect();
-    let names = ["instance", "conflicts", "statuses", "clients", "when (UTC)"];
+    let names = [
+        "instance",
+        "conflicts",
+        "handled",
+        "statuses",
+        "clients",
+        "when (UTC)",
+    ];
     let title = ("unexplained", r.unexplained_heading());
-    ranked(out, (title.0, &title.1), (&names, &[1, 3]), rows)?;
+    ranked(out, (title.0, &title.1), (&names, &[1, 2, 4]), rows)?;
     if let Some(cmd) = r.unexplained_command(false) {
         writeln!(out, "<p>{UNEXPLAINED_HINT} <code>{}</code></p>", text(&cmd))?;
     }

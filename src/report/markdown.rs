@@ -192,15 +192,16 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\n## {}\n", r.unexplained_heading())?;
         writeln!(
             out,
-            "| instance | conflicts | statuses | clients | first conflict | last conflict |"
+            "| instance | conflicts | handled | statuses | clients | first conflict | last conflict |"
         )?;
-        writeln!(out, "|---|---:|---|---:|---|---|")?;
+        writeln!(out, "|---|---:|---:|---|---:|---|---|")?;
         for u in &r.unexplained {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 cell(&u.instance),
                 u.conflicts,
+                u.handled,
                 super::statuses(&u.by_status),
                 u.client_count,
                 u.first_conflict,

@@ -96,6 +96,9 @@ pub struct Totals {
     pub explained: u64,
     /// Instances with conflicts that no finding explains (`unexplained` lists the first).
     pub unexplained_instances: u64,
+    /// Of the conflicts no finding explains, those the same client followed with its own
+    /// successful write on the instance (handled).
+    pub unexplained_handled: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +179,8 @@ pub struct UnexplainedRow {
     pub instance: String,
     pub template: String,
     pub conflicts: u64,
+    /// How many of them the same client followed with its own successful write there.
+    pub handled: u64,
     pub by_status: BTreeMap<String, u64>,
     /// The first `FINDING_CLIENTS` clients that got them, most first.
     pub clients: Vec<String>,
@@ -285,19 +290,36 @@ impl Report {
         } else {
             format!("{k} instances")
         };
+        let h = self.totals.unexplained_handled;
         if n == 0 {
             "No conflict responses in these logs.".to_string()
+        } else if self.findings.is_empty() && h == n {
+            format!(
+                "No root cause found: the {n} conflicts, on {on}, look like normal, handled behaviour: each was followed by the same client's successful write there (\"{UNEXPLAINED}\" lists them)."
+            )
+        } else if self.findings.is_empty() && h == 0 {
+            format!(
+                "No root cause found for the {n} conflicts, on {on}: none was followed by the same client's successful write there, and they match no cause's signature (\"{UNEXPLAINED}\" lists them)."
+            )
         } else if self.findings.is_empty() {
             format!(
-                "No root cause found: the {n} conflicts, on {on}, look like normal, handled behaviour (\"{UNEXPLAINED}\" lists them)."
+                "No root cause found for the {n} conflicts, on {on}: {h} were followed by the same client's successful write there (handled), the other {} match no cause's signature (\"{UNEXPLAINED}\" lists them).",
+                n - h
             )
         } else if x == n {
             format!("The causes above explain all {n} conflicts.")
         } else {
             format!(
-                "The causes above explain {x} of the {n} conflicts ({}); the other {}, on {on}, are under \"{UNEXPLAINED}\".",
+                "The causes above explain {x} of the {n} conflicts ({}); the other {}, on {on}, are under \"{UNEXPLAINED}\" ({}).",
                 percent(rate(x, n)),
-                n - x
+                n - x,
+                match h {
+                    0 => "none followed by the same client's successful write".to_string(),
+                    h if h == n - x =>
+                        "each followed by the same client's successful write: handled".to_string(),
+                    h =>
+                        format!("{h} of them handled: the same client's successful write followed"),
+                }
             )
         }
     }
@@ -565,6 +587,7 @@ impl Report {
                 conflict_rate: rate(t.totals.conflicts, t.totals.requests),
                 explained: a.findings.iter().map(Finding::conflicts).sum(),
                 unexplained_instances: a.unexplained.len() as u64,
+                unexplained_handled: a.unexplained.iter().map(|u| u64::from(u.handled)).sum(),
             },
             top,
             resources,
@@ -662,6 +685,7 @@ fn unexplained_row(a: &Analysis, u: &Unexplained) -> UnexplainedRow {
         instance: instance.path.clone(),
         template: instance.template.to_string(),
         conflicts: u.conflicts,
+        handled: u64::from(u.handled),
         by_status: (d.by_status.iter())
             .map(|(s, n)| (s.to_string(), *n))
             .collect(),

@@ -506,6 +506,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             &[
                 "instance",
                 "conflicts",
+                "handled",
                 "statuses",
                 "clients",
                 "when (UTC)",
@@ -516,6 +517,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             t.add_row(vec![
                 Cell::new(&u.instance),
                 Cell::new(u.conflicts),
+                Cell::new(u.handled),
                 Cell::new(super::statuses(&u.by_status)),
                 Cell::new(u.client_count),
                 Cell::new(between(&u.first_conflict, &u.last_conflict)),
@@ -527,11 +529,12 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             Fit::Fixed,
             Fit::Fixed,
             Fit::Fixed,
+            Fit::Fixed,
             Fit::Rest(21),
             Fit::Rest(12),
         ];
-        fit(&mut t, style, &columns, &[&[], &[5], &[2, 5]]);
-        right(&mut t, &[1, 3]);
+        fit(&mut t, style, &columns, &[&[], &[6], &[3, 6], &[2, 3, 6]]);
+        right(&mut t, &[1, 2, 4]);
         writeln!(out, "{t}")?;
         let fits = |c: &String| style.width.is_none_or(|w| c.chars().count() <= w as usize);
         let cmd = (r.unexplained_command(false).filter(fits)).or(r.unexplained_command(true));
