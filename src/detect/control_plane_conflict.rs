@@ -443,53 +443,32 @@ mod tests {
         );
     }
 
+    /// Four sibling routes answered 409 to `user_agent`, `step` seconds apart, each taking
+    /// `duration` seconds when logged.
+    fn siblings(user_agent: &str, step: f64, duration: Option<f64>) -> Log {
+        let mut log = Log::new();
+        log.agent(user_agent).timed(duration);
+        for j in 0..4 {
+            let path = format!("/v1/apis/1041/routes/{}", 31 + j);
+            log.at(601.0 + j as f64 * step)
+                .req("10.2.0.9", "PUT", &path, 409);
+        }
+        log
+    }
+
     #[test]
     fn no_burst_without_the_tool_the_siblings_or_the_overlap() {
+        assert_eq!(found(&siblings(TF, 0.3, None)).len(), 1);
+        assert_eq!(found(&siblings(TF, 0.3, Some(1.0))).len(), 1);
         // A browser making the same requests.
-        let mut log = Log::new();
-        apply(&mut log, 600.0, "1041", 6, 4);
-        let log_ua = {
-            let mut l = Log::new();
-            l.agent("Mozilla/5.0");
-            for j in 0..4 {
-                l.at(600.0).req(
-                    "10.2.0.9",
-                    "PUT",
-                    &format!("/v1/apis/1041/routes/{}", 31 + j),
-                    409,
-                );
-            }
-            l
-        };
-        assert_eq!(found(&log).len(), 1);
-        assert!(found(&log_ua).is_empty());
+        assert!(found(&siblings("Mozilla/5.0", 0.3, None)).is_empty());
+        // Spread out: 20 s apart.
+        assert!(found(&siblings(TF, 20.0, None)).is_empty());
+        // Durations logged, one after another (parallelism 1): not parallel.
+        assert!(found(&siblings(TF, 1.5, Some(1.0))).is_empty());
         // Two siblings only.
         let mut log = Log::new();
         apply(&mut log, 600.0, "1041", 5, 2);
-        assert!(found(&log).is_empty());
-        // Spread out: 20 s apart.
-        let mut log = Log::new();
-        log.agent(TF);
-        for j in 0..4 {
-            log.at(600.0 + j as f64 * 20.0).req(
-                "10.2.0.9",
-                "PUT",
-                &format!("/v1/apis/1041/routes/{}", 31 + j),
-                409,
-            );
-        }
-        assert!(found(&log).is_empty());
-        // Durations logged, one after another (parallelism 1): not parallel.
-        let mut log = Log::new();
-        log.agent(TF).timed(Some(1.0));
-        for j in 0..4 {
-            log.at(601.0 + j as f64 * 1.5).req(
-                "10.2.0.9",
-                "PUT",
-                &format!("/v1/apis/1041/routes/{}", 31 + j),
-                409,
-            );
-        }
         assert!(found(&log).is_empty());
     }
 }
