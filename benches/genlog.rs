@@ -8,14 +8,16 @@
 //! create-if-absent 409s) and, unless `--no-incidents`, one seeded incident for each
 //! why409 root cause: hot_spot_edit, stale_version, duplicate_create, retry_storm,
 //! in_progress_conflict, lock_contention, state_transition, deploy_regression,
-//! client_concentration and (`--format json` only: the other formats do not log the
-//! Idempotency-Key header) idempotency_conflict. The demo log (`--demo`, a bundled fixture)
-//! has the first eight only.
+//! client_concentration, (`--format json` only: the other formats do not log the
+//! Idempotency-Key header) idempotency_conflict, control_plane_conflict (an ingress
+//! controller's configuration sync failing on the same PUT every 30 s) and permanent_retry
+//! (a merge bot re-sending a merge that cannot succeed every few minutes). The demo log
+//! (`--demo`, a bundled fixture) has the first eight only.
 //! Incident clients use their own addresses (TEST-NET 198.51.100.0/24, 203.0.113.0/24),
-//! user agents and API keys, so each incident is recognisable in the output. The last two
-//! incidents draw from a random stream of their own, so they leave the background and the
-//! other incidents as they were (only the lines they add, and the request ids after them,
-//! differ).
+//! user agents and API keys, so each incident is recognisable in the output. The last four
+//! incidents each draw from a random stream of their own, so they leave the background and
+//! the other incidents as they were (only the lines they add, and the request ids after
+//! them, differ).
 //!
 //! The same arguments always give byte-identical output (seeded splitmix64 PRNG;
 //! only std is used). It is used for benchmarks (`--size 1GiB`) and for the demo
@@ -63,13 +65,21 @@ OPTIONS:
                          to /api/v1/orders/{id} get 412 three times in four, one order each,
                          spread over the log) and idempotency_conflict (a payments client,
                          198.51.100.91, retries POST /api/v1/payments with the same
-                         Idempotency-Key while the original still runs and gets 409).
+                         Idempotency-Key while the original still runs and gets 409),
+                         control_plane_conflict (an ingress controller, 198.51.100.101,
+                         user agent kong-ingress-controller/2.9.3, reads GET /upstreams and
+                         re-sends PUT /upstreams/billing-v2 every 30 s for 40 min, 409 every
+                         time) and permanent_retry (a merge bot, 198.51.100.111, user agent
+                         merge-bot/3.1, re-sends PUT /api/v1/docs/{uuid}/merge 13 times in
+                         ~72 min at irregular gaps of 1-11 min, reading the doc before each,
+                         409 every time; nobody else writes that doc).
                          idempotency_conflict is written with --format json only: combined and
                          extended do not log the header (the manifest says so)
     --no-incidents       background traffic only
     --demo               the ~4,000-line, 1-hour demo log with the first 8 incidents (not
-                         client_concentration / idempotency_conflict: the bundled fixture
-                         stays as it is; ignores --size/--lines/--rate/--conflict-rate)
+                         client_concentration / idempotency_conflict / control_plane_conflict /
+                         permanent_retry: the bundled fixture stays as it is; ignores
+                         --size/--lines/--rate/--conflict-rate)
     --manifest FILE      write a Markdown table of the seeded incidents (what was written)
     -o, --output FILE    output file (default: stdout)
     -h, --help           this help
@@ -440,13 +450,13 @@ struct Ev {
     status: u16,
     bytes: u32,
     rt: u32,   // request time in ms
-    tag: u8,   // 0 background, 1..=10 incident (CAUSES index + 1), 11 benign, 12 lone create
+    tag: u8,   // 0 background, 1..=12 incident (CAUSES index + 1), 13 benign, 14 lone create
     tz: i16,   // display offset in minutes (demo only)
     junk: u8,  // 1: "-" request, 2: TLS bytes
     idem: u32, // Idempotency-Key sent (JSON only): the number its key is derived from; 0 none
 }
 
-const CAUSES: [&str; 10] = [
+const CAUSES: [&str; 12] = [
     "hot_spot_edit",
     "stale_version",
     "duplicate_create",
@@ -457,12 +467,16 @@ const CAUSES: [&str; 10] = [
     "deploy_regression",
     "client_concentration",
     "idempotency_conflict",
+    "control_plane_conflict",
+    "permanent_retry",
 ];
 const TAG_CONCENTRATION: u8 = 9;
 const TAG_IDEMPOTENCY: u8 = 10;
-const TAG_BENIGN: u8 = 11;
-const TAG_LONE: u8 = 12;
-const NTAGS: usize = 13;
+const TAG_CONTROL_PLANE: u8 = 11;
+const TAG_PERMANENT_RETRY: u8 = 12;
+const TAG_BENIGN: u8 = 13;
+const TAG_LONE: u8 = 14;
+const NTAGS: usize = 15;
 
 struct Pend {
     t: i64,
@@ -1666,6 +1680,65 @@ impl Gen {
         );
     }
 
+    /// A configuration sync loop (control_plane_conflict): an ingress controller re-applies
+    /// its declared Kong configuration every 30 s; one upstream in it (`billing-v2`) clashes
+    /// with a uniqueness rule (its name is taken by an upstream created by hand), so each
+    /// cycle reads the upstreams (GET 200) and sends the same `PUT /upstreams/billing-v2`,
+    /// answered 409, for 40 minutes: it never succeeds, and the loop ends when the entity is
+    /// taken out of the declared configuration. Steady interval (jitter of a few hundred ms,
+    /// gap coefficient of variation ~0.01), a sync tool's user agent, a Kong admin path:
+    /// nobody else touches `/upstreams`.
+    fn inc_sync_loop(&mut self, t0: i64) {
+        const TAG: u8 = TAG_CONTROL_PLANE;
+        const CYCLES: i64 = 80;
+        let list = P::of("/upstreams");
+        let path = P::of("/upstreams/billing-v2");
+        let ua = self.add_ua("kong-ingress-controller/2.9.3");
+        let c = self.add_client("198.51.100.101", ua, "");
+        for k in 0..CYCLES {
+            let t = t0 + k * 30_000 + self.rng.below(400) as i64;
+            let mut ev = self.mk(t, c, GET, list, 200, TAG);
+            ev.rt = self.rng.range(3, 25) as u32;
+            self.push(ev);
+            let tp = t + self.rng.range(120, 600) as i64;
+            self.at(tp, c, PUT, &path, 409, TAG);
+        }
+        self.info(
+            TAG,
+            format!("PUT {}", path.str()),
+            "ingress controller re-sends the same PUT every 30 s for 40 min after reading the upstreams; 409 every cycle, never succeeds",
+        );
+    }
+
+    /// A permanent retry: a merge bot merges a doc's draft with `PUT /api/v1/docs/{uuid}/merge`
+    /// and gets 409 (the draft conflicts with the published version: only a person can
+    /// resolve it). It reads the doc before each attempt and re-sends the same merge 13 times
+    /// at irregular gaps of 1 to 11 minutes (0, 6, 9, 15, 23, … minutes, plus seconds of
+    /// jitter) for ~72 minutes, never succeeding. Nobody else writes the doc or its merge
+    /// (another writer's success would make it stale_version's or state_transition's); the
+    /// bot is not a sync or infrastructure-as-code tool (that would be
+    /// control_plane_conflict's).
+    fn inc_permanent_retry(&mut self, t0: i64) {
+        const TAG: u8 = TAG_PERMANENT_RETRY;
+        const MINUTES: [i64; 13] = [0, 6, 9, 15, 23, 25, 36, 41, 47, 52, 61, 64, 72];
+        let doc = P::of("/api/v1/docs/8d41f6a3-2c7b-4e90-b5d2-6f1a9c3e7b28");
+        let mut merge = doc;
+        merge.s(b"/merge");
+        let ua = self.add_ua("merge-bot/3.1");
+        let c = self.add_client("198.51.100.111", ua, "");
+        for m in MINUTES {
+            let t = t0 + m * 60_000 + self.rng.below(50_000) as i64;
+            let tg = t - self.rng.range(400, 2_500) as i64;
+            self.at(tg, c, GET, &doc, 200, TAG);
+            self.at(t, c, PUT, &merge, 409, TAG);
+        }
+        self.info(
+            TAG,
+            format!("PUT {}", merge.str()),
+            "merge bot re-sends the same merge 13× at irregular 1–11 min gaps over ~72 min, reading the doc before each; 409 every time, no other writer",
+        );
+    }
+
     /// An event at `t` (its end) with duration `rt` ms and Idempotency-Key number `idem`.
     #[allow(clippy::too_many_arguments)]
     fn at_key(
@@ -2098,7 +2171,7 @@ pub fn run<W: Write>(cfg: &Cfg, w: W) -> io::Result<()> {
             g.inc_lock(at(0.53));
             g.inc_state_transition(at(0.60));
             g.inc_deploy(at(0.70), at(0.70) + (span / 8).max(30 * 60_000)); // ~3 h on a 1-day log, then rolled back
-            // These two draw from streams of their own: the lines above stay as they were.
+            // These four draw from streams of their own: the lines above stay as they were.
             g.with_own_rng(0xC0C0_0009, |g| {
                 g.inc_client_concentration(at(0.02), at(0.90))
             });
@@ -2112,6 +2185,8 @@ pub fn run<W: Write>(cfg: &Cfg, w: W) -> io::Result<()> {
                     "not written: this format does not log the Idempotency-Key header",
                 );
             }
+            g.with_own_rng(0xC7A1_000B, |g| g.inc_sync_loop(at(0.13)));
+            g.with_own_rng(0x9E7A_000C, |g| g.inc_permanent_retry(at(0.31)));
         }
     }
     if cfg.demo {

@@ -5,10 +5,12 @@
 //! background carries benign conflicts (409/412/428/423 → GET → 2xx by the same client, lone
 //! create-if-absent 409s) at `--conflict-rate 0.005`. `idempotency_conflict` is written only
 //! with `--format json` (the other formats do not log the Idempotency-Key header; their
-//! manifest says so in a row of its own). Each test asserts the exact list of findings —
-//! cause and instance (or template), duplicates included, so one incident reported as two
-//! fails — and that every incident but the route-wide deploy regression claims exactly the
-//! manifest's conflict lines. `--no-incidents` logs must give no incident-severity finding.
+//! manifest says so in a row of its own). The configuration sync loop
+//! (`control_plane_conflict`) is told by its user agent, which every format logs. Each test
+//! asserts the exact list of findings — cause and instance (or template), duplicates included,
+//! so one incident reported as two fails — and that every incident but the route-wide deploy
+//! regression claims exactly the manifest's conflict lines. `--no-incidents` logs must give no
+//! incident-severity finding.
 
 #[allow(dead_code)]
 #[path = "../benches/genlog.rs"]
@@ -18,8 +20,8 @@ use std::collections::BTreeMap;
 use why409::analyze::{Settings, analyze};
 use why409::detect::Severity;
 
-/// One finding: (cause, instance or template, severity is incident, conflicts).
-type Row = (String, String, bool, u64);
+/// One finding: (cause, instance or template, severity is incident, conflicts, summary).
+type Row = (String, String, bool, u64, String);
 
 struct Generated {
     findings: Vec<Row>,
@@ -53,6 +55,7 @@ fn generate(args: &[&str]) -> Generated {
                 f.instance.clone().unwrap_or_else(|| f.template.clone()),
                 f.severity == Severity::Incident,
                 f.conflicts(),
+                f.summary.clone(),
             )
         })
         .collect();
@@ -105,6 +108,14 @@ const SEEDED: &[(&str, &str)] = &[
     ("state_transition", "/api/v1/orders/{id}/cancel"),
     // One ERP connector's PATCHes, one order each: a finding of its own, not a note.
     ("client_concentration", "/api/v1/orders/{id}"),
+    // An ingress controller's sync failing on the same PUT every 30 s: named by its user
+    // agent, not a retry storm or a permanent retry.
+    ("control_plane_conflict", "/upstreams/billing-v2"),
+    // A merge bot re-sending a merge every few minutes for over an hour, no other writer.
+    (
+        "permanent_retry",
+        "/api/v1/docs/8d41f6a3-2c7b-4e90-b5d2-6f1a9c3e7b28/merge",
+    ),
 ];
 
 /// The incident seeded only in `--format json` logs, which carry the Idempotency-Key.
@@ -131,7 +142,7 @@ fn expect_seeded(g: &Generated, json: bool, extra: &[(&str, &str, bool)]) {
     let got: Vec<(String, String, bool)> = g
         .findings
         .iter()
-        .map(|(c, k, i, _)| (c.clone(), k.clone(), *i))
+        .map(|(c, k, i, _, _)| (c.clone(), k.clone(), *i))
         .collect();
     assert_eq!(got, want, "findings: {:#?}", g.findings);
     // The manifest names the same incidents and resources, and says when the payments
@@ -153,6 +164,14 @@ fn expect_seeded(g: &Generated, json: bool, extra: &[(&str, &str, bool)]) {
             .find(|f| f.0 == *cause)
             .map(|f| f.3)
             .unwrap();
+        if *cause == "control_plane_conflict" {
+            // The user agent made it through the format and names the tool.
+            let summary = &g.findings.iter().find(|f| f.0 == *cause).unwrap().4;
+            assert!(
+                summary.starts_with("an ingress controller (198.51.100.101) sent PUT "),
+                "{summary}"
+            );
+        }
         if *cause == "deploy_regression" {
             // Route-wide: it also takes the background's handled cart conflicts after the
             // change point, which nothing else claims.
