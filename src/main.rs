@@ -10,7 +10,7 @@ use why409::analyze::{self, Settings, Window};
 use why409::cli::{
     Cli, ColorChoice, Command, DiffFailOn, DiffOutput, ExplainOutput, InputArgs, Output,
 };
-use why409::detect::{Severity, Thresholds};
+use why409::detect::{self, Severity, Thresholds};
 use why409::report::{self, Report, table};
 use why409::resource::Route;
 use why409::{format, timestamp};
@@ -319,16 +319,34 @@ enum FailRule {
     Finding,
     Conflicts(u64),
     Rate(f64),
+    Cause(&'static str),
+    Unexplained(u64),
 }
 
 impl FailRule {
     fn parse(s: &str) -> Result<FailRule> {
-        let bad = || anyhow!("--fail-on '{s}': use incident, finding, conflicts=N or rate=R");
+        let bad = || {
+            anyhow!(
+                "--fail-on '{s}': use incident, finding, conflicts=N, rate=R, unexplained=N or cause=NAME"
+            )
+        };
         Ok(match s.split_once('=') {
             None if s == "incident" => FailRule::Incident,
             None if s == "finding" => FailRule::Finding,
             Some(("conflicts", n)) => FailRule::Conflicts(n.trim().parse().map_err(|_| bad())?),
             Some(("rate", r)) => FailRule::Rate(r.trim().parse().map_err(|_| bad())?),
+            Some(("unexplained", n)) => FailRule::Unexplained(n.trim().parse().map_err(|_| bad())?),
+            Some(("cause", name)) => {
+                let causes = detect::causes();
+                match causes.iter().find(|c| **c == name.trim()) {
+                    Some(c) => FailRule::Cause(c),
+                    None => bail!(
+                        "--fail-on '{s}': no cause is named '{}'; the causes: {}",
+                        name.trim(),
+                        causes.join(", ")
+                    ),
+                }
+            }
             _ => return Err(bad()),
         })
     }
@@ -339,6 +357,8 @@ impl FailRule {
             FailRule::Finding => !r.findings.is_empty(),
             FailRule::Conflicts(n) => r.totals.conflicts > *n,
             FailRule::Rate(x) => r.totals.conflict_rate > *x,
+            FailRule::Cause(c) => r.findings.iter().any(|f| f.cause == *c),
+            FailRule::Unexplained(n) => r.totals.conflicts - r.totals.explained > *n,
         }
     }
 }

@@ -522,6 +522,35 @@ fn fail_on_thresholds_set_exit_1() {
         .code(2);
 }
 
+/// Scheduled reports can fail on one cause, or on conflicts nothing explains: the demo has a
+/// retry storm, no permanent retry, and 6 of its 193 conflicts unexplained.
+#[test]
+fn fail_on_a_cause_or_on_unexplained_conflicts() {
+    let p = fixture("demo/access.log");
+    for (rule, code) in [
+        ("cause=retry_storm", 1),
+        ("cause=permanent_retry", 0),
+        ("cause=client_concentration", 0),
+        ("unexplained=5", 1),
+        ("unexplained=6", 0),
+    ] {
+        why409()
+            .arg(&p)
+            .args(["--output", "json", "--fail-on", rule])
+            .assert()
+            .code(code);
+    }
+    why409()
+        .arg(&p)
+        .args(["--fail-on", "cause=retry-storm"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "no cause is named 'retry-storm'; the causes: idempotency_conflict, gateway_generated,",
+        ))
+        .stderr(predicates::str::contains("retry_storm"));
+}
+
 #[test]
 fn bad_arguments_exit_2() {
     let p = fixture("basic/access.log");

@@ -31,6 +31,9 @@ use crate::timeline::ClientId;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The cause of the findings this overlay adds (it is not in `registry()`).
+pub const CAUSE: &str = "client_concentration";
+
 const ADVICE: &str = "Share the per-client evidence with the owner of this client: its conflicts are far above its peers', so the fix is in its integration (re-read before writing, back off on 409, one idempotency key per operation). Meanwhile apply a per-client limit or circuit breaker on repeated conflicts.";
 
 const VICTIM_ADVICE: &str = "This client loses the races on these resources to the other writers named here: look at how they write (bursts, long read-modify-write cycles, batch jobs), and have this client re-read and retry with backoff, or serialise its writes with theirs.";
@@ -255,7 +258,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             .collect();
         added.push(
             Draft {
-                cause: "client_concentration",
+                cause: CAUSE,
                 severity: if victim {
                     Severity::Info
                 } else {

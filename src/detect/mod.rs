@@ -480,6 +480,13 @@ pub fn registry() -> Vec<Box<dyn Detector>> {
     ]
 }
 
+/// Every `cause` name a finding can carry: the detectors' and the overlay's.
+pub fn causes() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = registry().iter().map(|d| d.cause()).collect();
+    v.push(client_concentration::CAUSE);
+    v
+}
+
 /// Runs every detector and arbitrates overlapping claims. Findings come back sorted by
 /// conflicts (descending), then cause, template and instance.
 pub fn run(cx: &Context<'_>) -> Vec<Finding> {

@@ -280,6 +280,10 @@ pub struct Repeat {
 /// the conflicting writes after that pair's last success (reads in between do not matter: a
 /// sync loop reads its state every cycle and still sends what fails).
 pub fn unanswered_repeats(events: &[Event], min: usize) -> Vec<Repeat> {
+    // Most conflicting instances have one or two conflicts: no map for them.
+    if events.iter().filter(|e| e.conflict && e.is_write()).count() < min.max(1) {
+        return Vec::new();
+    }
     let mut open: BTreeMap<(ClientId, Method), Vec<usize>> = BTreeMap::new();
     for (k, e) in events.iter().enumerate() {
         if !e.is_write() {
