@@ -636,6 +636,48 @@ mod tests {
     }
 
     #[test]
+    fn gap_cv_is_zero_for_a_cadence_and_large_for_bursts() {
+        assert_eq!(gap_cv(&[], 0), 0.0);
+        assert_eq!(gap_cv(&[30 * S; 5], 0), 0.0);
+        // 1 s and 3 s: mean 2 s, deviation 1 s.
+        assert!((gap_cv(&[S, 3 * S], 0) - 0.5).abs() < 1e-9);
+        // The clock resolution keeps whole-second rounding of a 3-s cadence steady.
+        assert!(gap_cv(&[3 * S, 3 * S, 4 * S, 2 * S, 3 * S], S) < 0.25);
+        assert!(gap_cv(&[S, S, 200 * S, S, 700 * S], S) > 1.0);
+    }
+
+    proptest::proptest! {
+        /// A repeat holds exactly the (client, method)'s conflicting writes after its last
+        /// successful write there, when there are at least `min` of them.
+        #[test]
+        fn unanswered_repeats_are_the_conflicts_after_the_last_own_success(
+            log in super::super::testkit::scenario(),
+            min in 1usize..4,
+        ) {
+            let tl = log.timelines();
+            for events in tl.events.iter() {
+                let mut expected: BTreeMap<(ClientId, Method), Vec<usize>> = BTreeMap::new();
+                for (k, e) in events.iter().enumerate() {
+                    let key = (e.client, e.method);
+                    let last_success = (events.iter().enumerate())
+                        .filter(|(_, x)| (x.client, x.method) == key && x.is_write() && x.is_success())
+                        .map(|(j, _)| j)
+                        .next_back();
+                    if e.conflict && e.is_write() && last_success.is_none_or(|j| j < k) {
+                        expected.entry(key).or_default().push(k);
+                    }
+                }
+                expected.retain(|_, v| v.len() >= min);
+                let got: BTreeMap<(ClientId, Method), Vec<usize>> = unanswered_repeats(events, min)
+                    .into_iter()
+                    .map(|r| ((r.client, r.method), r.attempts))
+                    .collect();
+                proptest::prop_assert_eq!(got, expected);
+            }
+        }
+    }
+
+    #[test]
     fn episodes_split_at_gaps_far_above_the_median() {
         // Two bursts 100 ms apart inside, 60 s between them.
         let t = [
