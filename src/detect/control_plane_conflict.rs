@@ -15,7 +15,8 @@
 //!   sibling instances (one parent) with no more than `control_plane_iac_window_secs` between
 //!   them: the tool changes them in parallel and the control plane serializes changes under
 //!   the parent. With logged durations the requests must overlap in time; without them the
-//!   burst is only possible (lower confidence).
+//!   burst is only possible (lower confidence). One finding per client and route: the
+//!   siblings' template, or `{parent}/{name}` when hand-named siblings did not template alike.
 //!
 //! Formats without a user agent (most JSON layouts unless configured) show only APISIX's
 //! admin paths. Before `duplicate_create` in arbitration: the tool and its configuration are
@@ -194,7 +195,7 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
     // (client, template of the burst's instances) → bursts (each: its hits, whether the
     // overlap is certain) and their parents.
     type Burst = (Vec<EventRef>, bool);
-    let mut groups: BTreeMap<(ClientId, &str), Vec<(Burst, &str)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(ClientId, String), Vec<(Burst, &str)>> = BTreeMap::new();
     for ((client, parent), mut hits) in under {
         hits.sort_by_key(|h| (h.start, h.at));
         let mut from = 0;
@@ -227,7 +228,15 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
             if timed && !overlap {
                 continue;
             }
-            let template: &str = &tl.instance(burst[0].at.instance).template;
+            // The siblings' route; when the names did not template alike (a handful of
+            // hand-named resources), the parent with a name placeholder.
+            let first: &str = &tl.instance(burst[0].at.instance).template;
+            let template = if (burst.iter()).all(|h| &*tl.instance(h.at.instance).template == first)
+            {
+                first.to_string()
+            } else {
+                format!("{parent}/{{name}}")
+            };
             groups
                 .entry((client, template))
                 .or_default()
@@ -284,7 +293,7 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
                 cause: "control_plane_conflict",
                 severity: Severity::Incident,
                 scope: Scope::Template,
-                template: template.to_string(),
+                template,
                 instance: None,
                 extra_instances: Vec::new(),
                 claims,
@@ -427,6 +436,24 @@ mod tests {
             "Terraform (10.2.0.9) changed sibling resources of one parent side by side and got 409 on 4 of them within 900ms under /v1/apis/1041/routes at 09:09:58; 2 such bursts in all, 7 conflicts (the requests' logged durations overlap)."
         );
         assert!((f.confidence - 0.7).abs() < 1e-9);
+    }
+
+    #[test]
+    fn hand_named_siblings_are_named_by_their_parent() {
+        let mut log = Log::new();
+        log.agent(TF);
+        for name in ["web", "admin", "billing"] {
+            log.at(600.0).req(
+                "10.2.0.9",
+                "PUT",
+                &format!("/v1/apis/1041/routes/{name}"),
+                409,
+            );
+        }
+        let f = found(&log);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].template, "/v1/apis/1041/routes/{name}");
+        assert_eq!(f[0].instances.len(), 3);
     }
 
     #[test]
