@@ -38,6 +38,30 @@ pub struct SkipExample {
     pub text: String,
 }
 
+/// Of the lines kept as context for conflicting instances (the lines the detectors read),
+/// how many logged each field some causes need: without durations overlaps are only
+/// possible, without the upstream's status `gateway_generated` cannot be told, without an
+/// idempotency key `idempotency_conflict` cannot be found, without a user agent
+/// `control_plane_conflict` sees only admin paths.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ContextFields {
+    pub lines: u64,
+    pub durations: u64,
+    pub upstream_status: u64,
+    pub idempotency_key: u64,
+    pub user_agent: u64,
+}
+
+impl ContextFields {
+    pub fn add(&mut self, o: &ContextFields) {
+        self.lines += o.lines;
+        self.durations += o.durations;
+        self.upstream_status += o.upstream_status;
+        self.idempotency_key += o.idempotency_key;
+        self.user_agent += o.user_agent;
+    }
+}
+
 /// Line accounting for one input (or one chunk of it).
 #[derive(Debug, Default, Clone)]
 pub struct Accounting {
@@ -53,6 +77,7 @@ pub struct Accounting {
     /// rest can be pointed at.
     pub earliest: Option<(Micros, u64)>,
     pub latest: Option<(Micros, u64)>,
+    pub context: ContextFields,
 }
 
 impl Accounting {
@@ -97,6 +122,7 @@ impl Accounting {
         self.lines += o.lines;
         self.parsed += o.parsed;
         self.filtered += o.filtered;
+        self.context.add(&o.context);
         self.skipped += o.skipped;
         for (r, n) in o.skip_reasons {
             *self.skip_reasons.entry(r).or_insert(0) += n;

@@ -15,7 +15,7 @@ use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
 use crate::interest::{Conflicts, Interest};
 use crate::names::{self, NamePositions};
-use crate::record::{Method, Micros, Request, Skip, StatusSet};
+use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
 use crate::timeline::{Event, TimelineBuilder, Timelines};
@@ -1113,7 +1113,13 @@ fn pass<'a>(
         {
             out.events
                 .note_idempotency_key(job.input as u32, offset, &k);
+            acct.context.idempotency_key += 1;
         }
+        acct.context.lines += 1;
+        acct.context.durations += u64::from(req.duration_us.is_some());
+        acct.context.upstream_status += u64::from(req.origin() != Origin::Unknown);
+        acct.context.user_agent +=
+            u64::from((req.user_agent.as_deref()).is_some_and(|u| !u.is_empty() && u != "-"));
         // `client` stands: a lite parse is only used when the client is the remote address,
         // which it keeps.
         out.events.push_named(

@@ -551,6 +551,32 @@ fn fail_on_a_cause_or_on_unexplained_conflicts() {
         .stderr(predicates::str::contains("retry_storm"));
 }
 
+/// The report says what the lines around the conflicts log and what a missing field rules
+/// out: the demo's combined lines have user agents, no durations, no upstream status and no
+/// idempotency key.
+#[test]
+fn the_overview_says_what_the_context_lines_log() {
+    let p = fixture("demo/access.log");
+    let p = p.to_str().unwrap();
+    let r = json(&[p]);
+    assert_eq!(
+        r["inputs"][0]["context"],
+        serde_json::json!({"lines": 582, "durations": 0, "upstream_status": 0, "idempotency_key": 0, "user_agent": 582})
+    );
+    let note = "the 582 lines kept around the conflicts log no durations (overlaps are possible, not certain), no upstream status (gateway_generated cannot be told), no idempotency key (idempotency_conflict cannot be found), user agent on all";
+    let table = why409().arg(p).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains(&format!("context   ┆ {note}")));
+    let md = why409().args([p, "--output", "markdown"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&md.stdout).contains(&format!("- **Context:** {note}\n")));
+    // Without conflicts there is nothing to say.
+    let quiet = why409()
+        .arg(fixture("basic/access.log"))
+        .args(["--status", "418"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stdout).contains("context"));
+}
+
 #[test]
 fn bad_arguments_exit_2() {
     let p = fixture("basic/access.log");

@@ -116,6 +116,9 @@ fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
         percent(r.totals.conflict_rate),
         by.join(", ")
     )?;
+    if let Some(note) = r.context_note() {
+        writeln!(out, "<tr><th>context</th><td>{}</td></tr>", text(&note))?;
+    }
     writeln!(out, "</table>")?;
     // A report read later keeps what stderr said when it was made.
     if !r.warnings.is_empty() {

@@ -82,13 +82,17 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     writeln!(
         out,
-        "- **Requests:** {} ({} writes), **conflicts:** {} ({}; {})\n",
+        "- **Requests:** {} ({} writes), **conflicts:** {} ({}; {})",
         r.totals.requests,
         r.totals.writes,
         r.totals.conflicts,
         percent(r.totals.conflict_rate),
         by_status.join(", ")
     )?;
+    if let Some(note) = r.context_note() {
+        writeln!(out, "- **Context:** {note}")?;
+    }
+    writeln!(out)?;
     // A report read later (a wiki page, a ticket) keeps what stderr said when it was made.
     if !r.warnings.is_empty() {
         writeln!(out, "> **Warnings**")?;

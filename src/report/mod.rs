@@ -69,6 +69,9 @@ pub struct InputReport {
     /// Parsed lines left out by `--since`/`--until`.
     pub filtered: u64,
     pub skip_examples: Vec<SkipExampleReport>,
+    /// Of the lines kept as context for conflicting instances, how many logged each field
+    /// some causes need.
+    pub context: crate::aggregate::ContextFields,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -324,6 +327,52 @@ impl Report {
         }
     }
 
+    /// What the lines kept around the conflicts log of the fields some causes need, and what
+    /// a missing one rules out; `None` without conflicts.
+    pub fn context_note(&self) -> Option<String> {
+        let mut c = crate::aggregate::ContextFields::default();
+        for i in &self.inputs {
+            c.add(&i.context);
+        }
+        if c.lines == 0 {
+            return None;
+        }
+        let fields = [
+            (
+                "durations",
+                c.durations,
+                "overlaps are possible, not certain",
+            ),
+            (
+                "upstream status",
+                c.upstream_status,
+                "gateway_generated cannot be told",
+            ),
+            (
+                "idempotency key",
+                c.idempotency_key,
+                "idempotency_conflict cannot be found",
+            ),
+            (
+                "user agent",
+                c.user_agent,
+                "control_plane_conflict sees only APISIX admin paths",
+            ),
+        ];
+        let parts: Vec<String> = (fields.iter())
+            .map(|(name, n, why)| match *n {
+                0 => format!("no {name} ({why})"),
+                n if n == c.lines => format!("{name} on all"),
+                n => format!("{name} on {:.1}%", 100.0 * rate(n, c.lines)),
+            })
+            .collect();
+        Some(format!(
+            "the {} lines kept around the conflicts log {}",
+            c.lines,
+            parts.join(", ")
+        ))
+    }
+
     /// The heading of the unexplained conflicts' table: how many, and how many are shown.
     pub fn unexplained_heading(&self) -> String {
         let n = self.totals.conflicts - self.totals.explained;
@@ -449,6 +498,7 @@ impl Report {
                     .map(|(k, v)| (k.to_string(), *v))
                     .collect(),
                 filtered: s.accounting.filtered,
+                context: s.accounting.context,
                 skip_examples: s
                     .accounting
                     .skip_examples

@@ -398,6 +398,9 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             super::statuses(&r.totals.by_status)
         )),
     ]);
+    if let Some(note) = r.context_note() {
+        t.add_row(vec![Cell::new("context"), Cell::new(note)]);
+    }
     writeln!(out, "{t}")?;
 
     if !r.resources.is_empty() {
