@@ -34,77 +34,31 @@ pub enum Kind {
     InfrastructureAsCode,
 }
 
-struct Known {
-    /// Lower-case text found anywhere in the user agent.
-    needle: &'static str,
-    name: &'static str,
-    kind: Kind,
-}
-
-/// In order of precedence: the first match names the agent.
-const KNOWN: &[Known] = &[
-    Known {
-        needle: "terraform",
-        name: "Terraform",
-        kind: Kind::InfrastructureAsCode,
-    },
-    Known {
-        needle: "opentofu",
-        name: "OpenTofu",
-        kind: Kind::InfrastructureAsCode,
-    },
-    Known {
-        needle: "pulumi",
-        name: "Pulumi",
-        kind: Kind::InfrastructureAsCode,
-    },
-    Known {
-        needle: "crossplane",
-        name: "Crossplane",
-        kind: Kind::InfrastructureAsCode,
-    },
-    Known {
-        needle: "ansible",
-        name: "Ansible",
-        kind: Kind::InfrastructureAsCode,
-    },
-    Known {
-        needle: "ingress-controller",
-        name: "an ingress controller",
-        kind: Kind::ConfigSync,
-    },
-    Known {
-        needle: "deck/",
-        name: "decK",
-        kind: Kind::ConfigSync,
-    },
-    Known {
-        needle: "go-kong",
-        name: "a go-kong client",
-        kind: Kind::ConfigSync,
-    },
-    Known {
-        needle: "argocd",
-        name: "Argo CD",
-        kind: Kind::ConfigSync,
-    },
-    Known {
-        needle: "kustomize-controller",
-        name: "Flux",
-        kind: Kind::ConfigSync,
-    },
-    Known {
-        needle: "helm-controller",
-        name: "Flux",
-        kind: Kind::ConfigSync,
-    },
+/// (lower-case text found anywhere in the user agent, the tool's name, what it does), in
+/// order of precedence: the first match names the agent.
+const KNOWN: &[(&str, &str, Kind)] = &[
+    ("terraform", "Terraform", Kind::InfrastructureAsCode),
+    ("opentofu", "OpenTofu", Kind::InfrastructureAsCode),
+    ("pulumi", "Pulumi", Kind::InfrastructureAsCode),
+    ("crossplane", "Crossplane", Kind::InfrastructureAsCode),
+    ("ansible", "Ansible", Kind::InfrastructureAsCode),
+    (
+        "ingress-controller",
+        "an ingress controller",
+        Kind::ConfigSync,
+    ),
+    ("deck/", "decK", Kind::ConfigSync),
+    ("go-kong", "a go-kong client", Kind::ConfigSync),
+    ("argocd", "Argo CD", Kind::ConfigSync),
+    ("kustomize-controller", "Flux", Kind::ConfigSync),
+    ("helm-controller", "Flux", Kind::ConfigSync),
 ];
 
 /// Every needle, case-insensitively, in one automaton (built on first use).
 static NEEDLES: std::sync::LazyLock<AhoCorasick> = std::sync::LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(KNOWN.iter().map(|k| k.needle))
+        .build(KNOWN.iter().map(|k| k.0))
         .expect("a few short needles build")
 });
 
@@ -127,18 +81,18 @@ impl Agent {
             .map_or(Agent::OTHER, |i| Agent(i as u8 + 1))
     }
 
-    fn known(self) -> Option<&'static Known> {
+    fn known(self) -> Option<&'static (&'static str, &'static str, Kind)> {
         (self.0 as usize).checked_sub(1).map(|i| &KNOWN[i])
     }
 
     /// What the tool does, if it is a known one.
     pub fn kind(self) -> Option<Kind> {
-        self.known().map(|k| k.kind)
+        self.known().map(|k| k.2)
     }
 
     /// The tool's name for summaries ("Terraform", "an ingress controller").
     pub fn name(self) -> Option<&'static str> {
-        self.known().map(|k| k.name)
+        self.known().map(|k| k.1)
     }
 }
 
@@ -204,11 +158,11 @@ mod tests {
 
     #[test]
     fn every_known_agent_is_told_by_its_needle() {
-        for (i, k) in KNOWN.iter().enumerate() {
-            let a = Agent::of(&format!("x {} y", k.needle.to_uppercase()));
+        for (i, (needle, name, _)) in KNOWN.iter().enumerate() {
+            let a = Agent::of(&format!("x {} y", needle.to_uppercase()));
             // A needle found earlier in the list would take precedence; none overlaps.
-            assert_eq!(a, Agent(i as u8 + 1), "{}", k.needle);
-            assert_eq!(a.name(), Some(k.name));
+            assert_eq!(a, Agent(i as u8 + 1), "{needle}");
+            assert_eq!(a.name(), Some(*name));
         }
     }
 }

@@ -1115,9 +1115,10 @@ fn pass<'a>(
                 .note_idempotency_key(job.input as u32, offset, &k);
             acct.context.idempotency_key += 1;
         }
+        let origin = req.origin();
         acct.context.lines += 1;
         acct.context.durations += u64::from(req.duration_us.is_some());
-        acct.context.upstream_status += u64::from(req.origin() != Origin::Unknown);
+        acct.context.upstream_status += u64::from(origin != Origin::Unknown);
         acct.context.user_agent +=
             u64::from((req.user_agent.as_deref()).is_some_and(|u| !u.is_empty() && u != "-"));
         // `client` stands: a lite parse is only used when the client is the remote address,
@@ -1136,7 +1137,7 @@ fn pass<'a>(
                 offset,
                 len: line.len() as u32,
                 conflict,
-                origin: req.origin(),
+                origin,
                 // Looked up on conflicts only, the requests the detectors ask it of: most
                 // kept lines are context.
                 agent: match &req.user_agent {
