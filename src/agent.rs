@@ -1,8 +1,9 @@
 //! What kind of software sent a request, told from its user agent — only the kinds that
 //! change what a conflict means: a gateway's or a cluster's configuration sync (an ingress
-//! controller, decK, Argo CD, Flux), which re-applies the same desired state on a cadence, and
+//! controller, decK, Argo CD, Flux), which re-applies the same desired state on a cadence;
 //! infrastructure-as-code (Terraform, OpenTofu, Pulumi, …), which changes many sibling
-//! resources of one control plane at once.
+//! resources of one control plane at once; and Kubernetes controllers and operators, which
+//! requeue a conflicting update at once and read from a watch cache, not with GETs.
 //!
 //! An event keeps its agent as one byte (`Agent`), so detectors can name the tool without
 //! keeping user-agent strings. Real agents, each matched case-insensitively anywhere in the
@@ -13,6 +14,9 @@
 //! kong-ingress-controller/2.9.3                                           → an ingress controller
 //! decK/v1.30.0                                                            → decK
 //! argocd-application-controller/v2.9.3                                    → Argo CD
+//! kube-controller-manager/v1.29.0 (linux/amd64) kubernetes/3f7a50f/system:serviceaccount:kube-system:job-controller
+//!                                                                         → kube-controller-manager
+//! manager/v0.0.0 (linux/amd64) kubernetes/$Format                         → a client-go program
 //! ```
 //!
 //! Quirks: an infrastructure-as-code tool wins over a sync client it embeds (the Terraform Kong
@@ -32,6 +36,9 @@ pub enum Kind {
     ConfigSync,
     /// Plans and applies changes to many resources at once, in parallel.
     InfrastructureAsCode,
+    /// A Kubernetes controller or operator: reconciles in a loop, reads from a watch cache
+    /// rather than with GETs, and requeues on errors (root-causes D2's controller tag).
+    Controller,
 }
 
 /// (lower-case text found anywhere in the user agent, the tool's name, what it does), in
@@ -52,6 +59,20 @@ const KNOWN: &[(&str, &str, Kind)] = &[
     ("argocd", "Argo CD", Kind::ConfigSync),
     ("kustomize-controller", "Flux", Kind::ConfigSync),
     ("helm-controller", "Flux", Kind::ConfigSync),
+    (
+        "kube-controller-manager",
+        "kube-controller-manager",
+        Kind::Controller,
+    ),
+    (
+        "controller-runtime",
+        "a controller-runtime operator",
+        Kind::Controller,
+    ),
+    ("-operator/", "an operator", Kind::Controller),
+    ("kubectl/", "kubectl", Kind::Controller),
+    // client-go's default user agent: `NAME/VERSION (OS/ARCH) kubernetes/COMMIT`.
+    (") kubernetes/", "a client-go program", Kind::Controller),
 ];
 
 /// Every needle, case-insensitively, in one automaton (built on first use).
@@ -132,6 +153,30 @@ mod tests {
                 None,
             ),
             ("okhttp/4.12.0", None),
+            (
+                "kube-controller-manager/v1.29.0 (linux/amd64) kubernetes/3f7a50f/system:serviceaccount:kube-system:job-controller",
+                Some("kube-controller-manager"),
+            ),
+            (
+                "prometheus-operator/v0.70.0 (linux/amd64) kubernetes/abc1234",
+                Some("an operator"),
+            ),
+            (
+                "manager/v0.0.0 (linux/amd64) kubernetes/$Format",
+                Some("a client-go program"),
+            ),
+            (
+                "kubectl/v1.29.1 (linux/amd64) kubernetes/bc401b9",
+                Some("kubectl"),
+            ),
+            // Argo CD's controller is a sync tool first.
+            (
+                "argocd-application-controller/v2.9.3 (linux/amd64) kubernetes/6eba5be",
+                Some("Argo CD"),
+            ),
+            // Words alike are not tools: no `-operator/` or `) kubernetes/` in them.
+            ("my-operator-app 1.0", None),
+            ("docs about kubernetes/ingress", None),
             ("-", None),
             ("", None),
         ];
@@ -143,6 +188,10 @@ mod tests {
             Some(Kind::InfrastructureAsCode)
         );
         assert_eq!(Agent::of("decK/v1.30.0").kind(), Some(Kind::ConfigSync));
+        assert_eq!(
+            Agent::of("cert-manager-operator/v1.13 (linux/amd64) kubernetes/x").kind(),
+            Some(Kind::Controller)
+        );
         assert_eq!(Agent::of("curl/8.5.0"), Agent::OTHER);
     }
 

@@ -700,6 +700,40 @@ fn retry_storm_alone() {
     )]);
 }
 
+/// root-causes D2's controller case: kube-controller-manager re-sends a Job's status update
+/// 60 times in 2 s; four of them succeed and its next update conflicts with that success.
+#[test]
+fn controller_hot_loop_is_tagged() {
+    let path = "/apis/batch/v1/namespaces/ci/jobs/build-7/status";
+    let mut s = hour();
+    s.agent("kube-controller-manager/v1.29.0 (linux/amd64) kubernetes/3f7a50f/system:serviceaccount:kube-system:job-controller");
+    for k in 0..60 {
+        let status = if k % 15 == 0 { 200 } else { 409 };
+        s.req(1400.0 + k as f64 / 30.0, "10.0.0.10", "PUT", path, status);
+    }
+    s.expect(&[("retry_storm", "instance", path)]);
+    for timed in [false, true] {
+        let a = s.analysis(timed);
+        let f = &a.findings[0];
+        assert_eq!(f.claims.len(), 56);
+        assert!(
+            f.summary.contains("It conflicts with itself: 4 times its own successful write was followed within 2s by its own conflict"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.summary
+                .contains("The client is kube-controller-manager, a Kubernetes controller"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.advice
+                .starts_with("Requeue conflicts through the controller's rate-limited work queue")
+        );
+    }
+}
+
 #[test]
 fn in_progress_conflict_alone() {
     hour().extend(&in_progress(1800.0)).expect(&[(

@@ -167,6 +167,11 @@ pub const DEFAULT_THRESHOLDS: &[(&str, f64, &str)] = &[
         "conflicts in one blind run of one client before it is a retry storm",
     ),
     (
+        "retry_storm_min_self_conflicts",
+        3.0,
+        "own successes followed within 2 s by the same client's conflict before a storm is said to conflict with itself",
+    ),
+    (
         "retry_storm_max_gap",
         0.05,
         "median gap of a retry storm, in report buckets (at least the clock resolution)",

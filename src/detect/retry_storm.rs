@@ -14,15 +14,52 @@
 //! every ~35 s in a day-long log, 0.12 buckets) is not a storm — that is a stale copy and is
 //! left to `stale_version`.
 //!
+//! Tags (in the summary): *self-conflict* when at least `retry_storm_min_self_conflicts`
+//! attempts came within 2 s of the client's own successful write with no other writer's
+//! success between (it keeps sending the version its own write replaced); *controller* when the
+//! user agent is a Kubernetes controller's or operator's (`agent::Kind::Controller`) or the
+//! path is a `/status` subresource, which only controllers write.
+//!
 //! Advice: bound retries, back off exponentially with jitter, re-read (or use PATCH) before
-//! retrying, and update the cached version from a successful write's response.
+//! retrying, and update the cached version from a successful write's response; controllers:
+//! requeue through a rate-limited work queue and skip status updates that change nothing.
 
 use super::signals::{self, Draft, blind_runs, clock, gap_growth, median, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::agent::Kind;
+use crate::record::Micros;
+use crate::timeline::{ClientId, Event};
+use crate::timestamp::MICROS_PER_SEC;
 
 pub struct RetryStorm;
 
 const ADVICE: &str = "Stop retrying conflicts blindly: bound the number of retries, back off exponentially with jitter, and re-read the resource (GET for the current version/ETag, or use PATCH) before each new attempt; after a successful write, take the new version from its response. Controllers should requeue through a rate-limited work queue.";
+
+const CONTROLLER_ADVICE: &str = "Requeue conflicts through the controller's rate-limited work queue (exponential per-item backoff) instead of retrying at once, take the resourceVersion from each successful update's response (or use server-side apply / PATCH for status), and skip status updates that change nothing.";
+
+/// How soon after the client's own success a conflict counts as a self-conflict.
+const SELF_CONFLICT_GAP: Micros = 2 * MICROS_PER_SEC;
+
+/// How many of the conflicts at `claimed` came right after the same client's own successful
+/// write (its previous write), within `SELF_CONFLICT_GAP` and with no other client's
+/// successful write in between: (own 2xx → own conflict) pairs.
+fn self_conflicts(events: &[Event], client: ClientId, claimed: &[usize]) -> usize {
+    claimed
+        .iter()
+        .filter(|&&k| {
+            let own = events[..k]
+                .iter()
+                .rposition(|e| e.client == client && e.is_write());
+            own.is_some_and(|o| {
+                events[o].is_success()
+                    && events[k].start - events[o].end <= SELF_CONFLICT_GAP
+                    && !events[o + 1..k]
+                        .iter()
+                        .any(|e| e.client != client && e.is_write() && e.is_success())
+            })
+        })
+        .count()
+}
 
 impl Detector for RetryStorm {
     fn cause(&self) -> &'static str {
@@ -39,6 +76,7 @@ impl Detector for RetryStorm {
         // At least the clock resolution: at 1-s timestamps a loop of a few attempts per second
         // has a median logged gap of 1 s.
         let max_gap = ((th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64).max(r);
+        let min_self = th.get("retry_storm_min_self_conflicts").max(1.0) as usize;
         let mut out = Vec::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             if !inst.conflicted {
@@ -105,6 +143,29 @@ impl Detector for RetryStorm {
                     evidence.push(claims[claims.len() / 2]);
                     evidence.push(*claims.last().unwrap());
                     let statuses = signals::status_list(idx.iter().map(|&k| events[k].status));
+                    let own = self_conflicts(events, client, idx);
+                    let agent = idx
+                        .iter()
+                        .map(|&k| events[k].agent)
+                        .find(|a| a.kind() == Some(Kind::Controller));
+                    let status_path = inst.path.ends_with("/status");
+                    let mut tags = String::new();
+                    if own >= min_self {
+                        tags.push_str(&format!(
+                            " It conflicts with itself: {own} times its own successful write was followed within {} by its own conflict (it keeps sending the version that write replaced).",
+                            span_text(SELF_CONFLICT_GAP, r)
+                        ));
+                    }
+                    match (agent.and_then(|a| a.name()), status_path) {
+                        (Some(name), _) => tags.push_str(&format!(
+                            " The client is {name}, a Kubernetes controller: it requeues the conflict at once."
+                        )),
+                        (None, true) => tags.push_str(
+                            " The writes go to a status subresource, which controllers write: a controller requeuing the conflict at once.",
+                        ),
+                        (None, false) => {}
+                    }
+                    let controller = agent.is_some() || status_path;
                     let summary = format!(
                         "{} sent {} {} {} times in {} (median gap {}, gaps not growing, no re-read in between) and got {} every time{}.",
                         tl.client(client),
@@ -133,8 +194,15 @@ impl Detector for RetryStorm {
                             evidence,
                             other_clients: others,
                             confidence,
-                            summary: format!("{summary} First attempt at {}.", clock(first.start)),
-                            advice: ADVICE.to_string(),
+                            summary: format!(
+                                "{summary} First attempt at {}.{tags}",
+                                clock(first.start)
+                            ),
+                            advice: if controller {
+                                CONTROLLER_ADVICE.to_string()
+                            } else {
+                                ADVICE.to_string()
+                            },
                         }
                         .build(cx),
                     );
@@ -163,6 +231,83 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].claims.len(), 8);
         assert_eq!(f[0].clients, vec!["a".to_string(), "b".to_string()]);
+    }
+
+    /// root-causes D2's test: 60 PUTs on a `/status` in a second from kube-controller-manager,
+    /// four of them successes each followed 2 ms later by its own conflict.
+    #[test]
+    fn controller_hot_loop_conflicting_with_itself() {
+        let mut log = Log::new();
+        log.agent("kube-controller-manager/v1.29.0 (linux/amd64) kubernetes/3f7a50f");
+        let path = "/apis/batch/v1/namespaces/ci/jobs/build-7/status";
+        for k in 0..60 {
+            let t = 30.0 + k as f64 / 60.0;
+            let status = if k % 15 == 0 { 200 } else { 409 };
+            log.at(t).req("kcm", "PUT", path, status);
+            if status == 200 {
+                log.at(t + 0.002).req("kcm", "PUT", path, 409);
+            }
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&RetryStorm);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].claims.len(), 60);
+        assert!(
+            f[0].summary
+                .contains("It conflicts with itself: 4 times its own successful write"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[0].summary
+                .contains("The client is kube-controller-manager, a Kubernetes controller")
+        );
+        assert_eq!(f[0].advice, CONTROLLER_ADVICE);
+    }
+
+    /// The same loop from an ordinary client on an ordinary path, with another client's
+    /// success before each of its own: neither tag.
+    #[test]
+    fn ordinary_storm_has_no_controller_or_self_tag() {
+        let mut log = Log::new();
+        log.agent("okhttp/4.12.0");
+        for k in 0..20 {
+            let t = 30.0 + k as f64 * 0.1;
+            if k % 5 == 0 {
+                log.at(t).req("a", "PUT", "/o/1", 200);
+                log.at(t + 0.01).req("b", "PUT", "/o/1", 200);
+            }
+            log.at(t + 0.02).req("a", "PUT", "/o/1", 409);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&RetryStorm);
+        assert_eq!(f.len(), 1);
+        assert!(!f[0].summary.contains("itself"), "{}", f[0].summary);
+        assert!(!f[0].summary.contains("controller"), "{}", f[0].summary);
+        assert_eq!(f[0].advice, ADVICE);
+    }
+
+    /// A `/status` path is a controller's even without a known user agent.
+    #[test]
+    fn status_subresource_names_a_controller() {
+        let mut log = Log::new();
+        for k in 0..8 {
+            log.at(30.0 + k as f64 * 0.2).req(
+                "10.0.0.7",
+                "PUT",
+                "/api/v1/namespaces/a/pods/p/status",
+                409,
+            );
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&RetryStorm);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].summary.contains("status subresource"),
+            "{}",
+            f[0].summary
+        );
+        assert_eq!(f[0].advice, CONTROLLER_ADVICE);
     }
 
     #[test]
