@@ -27,6 +27,127 @@ impl Counts {
     }
 }
 
+/// The user agents a client sent its conflicts with: the first conflict's (earliest time, then
+/// input and offset, so any chunking picks the same one) and how many distinct ones, counted by
+/// hash up to `ClientAgents::COUNTED`. 48 bytes per conflicting client (a log can have a
+/// million); the texts are kept once per distinct agent, in `AgentTexts`.
+#[derive(Debug, Clone)]
+pub struct ClientAgents {
+    /// (time, input, offset) of the first conflict with a user agent, and that agent's hash.
+    first: (Micros, u32, u64),
+    first_hash: u64,
+    /// Distinct agents' hashes (never 0): the first one noted here, the rest boxed (most
+    /// clients send one).
+    seen: u64,
+    more: Option<Box<MoreAgents>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct MoreAgents {
+    seen: Vec<u64>,
+    /// More distinct agents than `ClientAgents::COUNTED` were seen.
+    over: bool,
+}
+
+/// The text of each user agent by hash: only those that were some client's first.
+pub type AgentTexts = FxHashMap<u64, Box<str>>;
+
+impl Default for ClientAgents {
+    fn default() -> Self {
+        ClientAgents {
+            first: (Micros::MAX, u32::MAX, u64::MAX),
+            first_hash: 0,
+            seen: 0,
+            more: None,
+        }
+    }
+}
+
+impl ClientAgents {
+    /// Distinct user agents are counted up to this many.
+    pub const COUNTED: usize = 64;
+    /// A user agent is kept to this many bytes (cut at a character boundary).
+    const KEPT: usize = 256;
+
+    /// Notes a conflict at `at` (time, input, offset) sent with `user_agent` (`None` or `-`:
+    /// not logged, which is not counted as a user agent); a new first agent's text goes into
+    /// `texts`.
+    pub fn note(
+        &mut self,
+        at: (Micros, u32, u64),
+        user_agent: Option<&str>,
+        texts: &mut AgentTexts,
+    ) {
+        let Some(ua) = user_agent.filter(|u| !u.is_empty() && *u != "-") else {
+            return;
+        };
+        let hash = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, ua) | 1;
+        if at < self.first {
+            self.first = at;
+            self.first_hash = hash;
+            texts.entry(hash).or_insert_with(|| {
+                let cut = (0..=ua.len().min(Self::KEPT))
+                    .rev()
+                    .find(|&k| ua.is_char_boundary(k))
+                    .unwrap_or(0);
+                ua[..cut].into()
+            });
+        }
+        self.count(hash);
+    }
+
+    fn count(&mut self, hash: u64) {
+        if self.seen == 0 {
+            self.seen = hash;
+            return;
+        }
+        if self.seen == hash {
+            return;
+        }
+        let more = self.more.get_or_insert_default();
+        if !more.seen.contains(&hash) {
+            if more.seen.len() + 1 < Self::COUNTED {
+                more.seen.push(hash);
+            } else {
+                more.over = true;
+            }
+        }
+    }
+
+    /// Takes in another part's notes on the same client.
+    pub fn absorb(&mut self, o: ClientAgents) {
+        if o.first < self.first {
+            self.first = o.first;
+            self.first_hash = o.first_hash;
+        }
+        if o.seen != 0 {
+            self.count(o.seen);
+        }
+        if let Some(m) = o.more {
+            m.seen.into_iter().for_each(|h| self.count(h));
+            if m.over {
+                self.more.get_or_insert_default().over = true;
+            }
+        }
+    }
+
+    /// The first conflict's user agent, if any was logged.
+    pub fn first<'a>(&self, texts: &'a AgentTexts) -> Option<&'a str> {
+        (self.first_hash != 0)
+            .then(|| texts.get(&self.first_hash).map(|t| &**t))
+            .flatten()
+    }
+
+    /// Distinct user agents, and whether there were more than `COUNTED`.
+    pub fn distinct(&self) -> (usize, bool) {
+        let more = self.more.as_deref();
+        (
+            usize::from(self.seen != 0) + more.map_or(0, |m| m.seen.len()),
+            more.is_some_and(|m| m.over),
+        )
+    }
+}
+
 /// How many examples of each skip reason are kept.
 pub const SKIP_EXAMPLES: usize = 3;
 
@@ -355,6 +476,10 @@ pub struct Tally {
     /// Requests, writes and conflicts of each client with conflicts, by its number in the
     /// analysis's `ClientIndex` (`Observation::client_number`; empty until the first).
     pub clients: Vec<Counts>,
+    /// The user agents of each client's conflicts, by the same number (empty until the first).
+    pub client_agents: Vec<ClientAgents>,
+    /// The texts of the agents `client_agents` holds first.
+    pub agent_texts: AgentTexts,
     /// Conflicts on each conflicting instance, by the instance's key number
     /// (`Observation::key`): no name is kept per instance and part.
     pub instances: KeyedConflicts,
@@ -614,6 +739,16 @@ impl Tally {
         self.instances.expect_keys(n);
     }
 
+    /// Notes the user agent of a conflict of client number `client` at `at` (time, input,
+    /// offset).
+    pub fn note_agent(&mut self, client: u32, at: (Micros, u32, u64), user_agent: Option<&str>) {
+        let k = client as usize;
+        if self.client_agents.len() <= k {
+            self.client_agents.resize(k + 1, ClientAgents::default());
+        }
+        self.client_agents[k].note(at, user_agent, &mut self.agent_texts);
+    }
+
     pub fn observe(&mut self, o: &Observation<'_>, bucket_us: i64) {
         let c = Counts {
             requests: 1,
@@ -733,6 +868,15 @@ impl Tally {
         for (mine, theirs) in self.clients.iter_mut().zip(&o.clients) {
             mine.add(theirs);
         }
+        if self.client_agents.len() < o.client_agents.len() {
+            std::mem::swap(&mut self.client_agents, &mut o.client_agents);
+        }
+        for (mine, theirs) in self.client_agents.iter_mut().zip(o.client_agents) {
+            mine.absorb(theirs);
+        }
+        for (h, text) in o.agent_texts {
+            self.agent_texts.entry(h).or_insert(text);
+        }
         self.instances.absorb(o.instances);
         for (k, v) in o.unkeyed {
             match self.unkeyed.get_mut(&k) {
@@ -781,6 +925,69 @@ fn packed(s: &str) -> Option<u128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first conflict's user agent is the earliest by (time, input, offset) in whatever
+    /// order the parts are noted and merged; `-` and empty are no user agent; a long one is cut
+    /// at a character boundary; distinct ones are counted up to `COUNTED`.
+    #[test]
+    fn client_agents_first_and_distinct() {
+        let notes = [
+            ((20, 0, 500), Some("sync/2.0")),
+            ((10, 1, 0), Some("sync/1.0")),
+            ((10, 0, 900), Some("sync/1.1")),
+            ((5, 0, 0), Some("-")),
+            ((5, 0, 1), None),
+            ((30, 0, 10), Some("sync/1.0")),
+        ];
+        let mut texts = AgentTexts::default();
+        let mut whole = ClientAgents::default();
+        notes
+            .iter()
+            .for_each(|&(at, ua)| whole.note(at, ua, &mut texts));
+        assert_eq!(whole.first(&texts), Some("sync/1.1"));
+        assert_eq!(whole.distinct(), (3, false));
+        for split in 0..=notes.len() {
+            let (mut a, mut b) = (ClientAgents::default(), ClientAgents::default());
+            let (mut ta, mut tb) = (AgentTexts::default(), AgentTexts::default());
+            notes[..split]
+                .iter()
+                .for_each(|&(at, ua)| a.note(at, ua, &mut ta));
+            notes[split..]
+                .iter()
+                .rev()
+                .for_each(|&(at, ua)| b.note(at, ua, &mut tb));
+            b.absorb(a);
+            tb.extend(ta);
+            assert_eq!(
+                (b.first(&tb), b.distinct()),
+                (whole.first(&texts), whole.distinct())
+            );
+        }
+        let mut many = ClientAgents::default();
+        let mut a = ClientAgents::default();
+        for k in 0..100 {
+            let ua = format!("bot/{k}");
+            many.note((k, 0, 0), Some(&ua), &mut texts);
+            if k < 40 {
+                a.note((k, 0, 0), Some(&ua), &mut texts);
+            }
+        }
+        assert_eq!(many.distinct(), (ClientAgents::COUNTED, true));
+        assert_eq!(a.distinct(), (40, false));
+        a.absorb(many.clone());
+        assert_eq!(a.distinct(), (ClientAgents::COUNTED, true));
+        let mut long = ClientAgents::default();
+        let ua = format!("{}é", "a".repeat(ClientAgents::KEPT - 1));
+        long.note((0, 0, 0), Some(&ua), &mut texts);
+        assert_eq!(
+            long.first(&texts),
+            Some(&*"a".repeat(ClientAgents::KEPT - 1))
+        );
+        let mut none = ClientAgents::default();
+        none.note((0, 0, 0), Some("-"), &mut texts);
+        assert_eq!((none.first(&texts), none.distinct()), (None, (0, false)));
+        assert_eq!(std::mem::size_of::<ClientAgents>(), 48);
+    }
 
     /// Few short names (so they repeat), names around the 15-byte packing limit, and
     /// enough of them to pass `ClientSet::LIST`.

@@ -1115,6 +1115,13 @@ fn pass<'a>(
                 .note_idempotency_key(job.input as u32, offset, &k);
             acct.context.idempotency_key += 1;
         }
+        if conflict && let Some(k) = client_number {
+            out.tally.note_agent(
+                k,
+                (req.time, job.input as u32, offset),
+                req.user_agent.as_deref(),
+            );
+        }
         let origin = req.origin();
         acct.context.lines += 1;
         acct.context.durations += u64::from(req.duration_us.is_some());

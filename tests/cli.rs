@@ -551,6 +551,57 @@ fn fail_on_a_cause_or_on_unexplained_conflicts() {
         .stderr(predicates::str::contains("retry_storm"));
 }
 
+/// The clients table names the user agent of each client's first conflict and how many
+/// others it used; a client whose lines log none has none; the JSON keeps the whole text.
+#[test]
+fn clients_show_the_user_agents_of_their_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ua.log");
+    let line = |s: u32, ip: &str, status: u16, ua: &str| {
+        format!(
+            "{ip} - - [02/Mar/2026:09:00:{s:02} +0000] \"PUT /api/items/{s} HTTP/1.1\" {status} 12 \"-\" \"{ua}\"\n"
+        )
+    };
+    let mut log = String::new();
+    // Out of time order in the file: the first conflict is the one at :03.
+    log += &line(9, "10.0.0.1", 409, "sync/2.0 (linux)");
+    log += &line(3, "10.0.0.1", 409, "sync/1.0 (linux)");
+    log += &line(5, "10.0.0.1", 409, "sync/1.0 (linux)");
+    log += &line(4, "10.0.0.1", 200, "curl/8.5.0");
+    log += &line(6, "10.0.0.2", 409, "-");
+    std::fs::write(&p, log).unwrap();
+    let p = p.to_str().unwrap();
+    let r = json(&[p]);
+    let clients: Vec<_> = (r["clients"].as_array().unwrap().iter())
+        .map(|c| {
+            (
+                c["client"].clone(),
+                c["user_agent"].clone(),
+                c["user_agents"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        clients,
+        [
+            ("10.0.0.1".into(), "sync/1.0 (linux)".into(), 2.into()),
+            ("10.0.0.2".into(), serde_json::Value::Null, 0.into()),
+        ]
+    );
+    assert_eq!(
+        json(&[p, "--chunk-size", "1", "--threads", "2"])["clients"],
+        r["clients"]
+    );
+    let table = why409().arg(p).env("COLUMNS", "120").output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    assert!(table.contains("┆ user agent "), "{table}");
+    assert!(table.contains("┆ sync/1.0 (linux) (+1 other) "), "{table}");
+    let md = why409().args([p, "--output", "markdown"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&md.stdout).contains("| `10.0.0.2` | 1 | 1 | 100.00% | 1 | `-` |")
+    );
+}
+
 /// The report says what the lines around the conflicts log and what a missing field rules
 /// out: the demo's combined lines have user agents, no durations, no upstream status and no
 /// idempotency key.

@@ -52,6 +52,10 @@ struct Row<'a> {
     statuses: Option<String>,
     /// Unexplained conflicts the same client followed with its own successful write.
     handled: Option<u64>,
+    /// A client's first conflict's user agent.
+    user_agent: Option<Cow<'a, str>>,
+    /// Distinct user agents on a client's conflicts.
+    user_agents: Option<u64>,
 }
 
 /// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
@@ -151,6 +155,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             conflicts: Some(x.conflicts),
             conflict_rate: Some(x.conflict_rate),
             templates: Some(x.templates),
+            user_agent: x.user_agent.as_deref().map(cell),
+            user_agents: Some(x.user_agents),
             ..Row::default()
         })?;
     }

@@ -410,11 +410,19 @@ fn clients(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 num(x.conflicts),
                 num(percent(x.conflict_rate)),
                 num(x.templates),
+                name(&x.user_agents_text()),
             ]
             .concat()
         })
         .collect();
-    let names = ["client", "requests", "conflicts", "rate", "templates"];
+    let names = [
+        "client",
+        "requests",
+        "conflicts",
+        "rate",
+        "templates",
+        "user agent",
+    ];
     let title = ("clients", "Top clients by conflicts");
     ranked(out, title, (&names, &[1, 2, 3, 4]), rows)
 }

@@ -179,17 +179,21 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "\n## Top clients\n")?;
-    writeln!(out, "| client | requests | conflicts | rate | templates |")?;
-    writeln!(out, "|---|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "| client | requests | conflicts | rate | templates | user agent |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---|")?;
     for x in &r.clients {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             cell(&x.client),
             x.requests,
             x.conflicts,
             percent(x.conflict_rate),
-            x.templates
+            x.templates,
+            cell(&x.user_agents_text())
         )?;
     }
     if !r.unexplained.is_empty() {

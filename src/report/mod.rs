@@ -11,7 +11,7 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 
-use crate::aggregate::{Counts, InstanceConflicts};
+use crate::aggregate::{ClientAgents, Counts, InstanceConflicts};
 use crate::analyze::Analysis;
 use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
@@ -141,6 +141,29 @@ pub struct ClientRow {
     pub conflict_rate: f64,
     /// Distinct templates on which this client got conflicts.
     pub templates: u64,
+    /// The user agent of its first conflict (`None`: the log has none).
+    pub user_agent: Option<String>,
+    /// Distinct user agents on its conflicts, counted up to `ClientAgents::COUNTED` (then
+    /// `user_agents_more`, which the JSON report leaves out: its count is "at least").
+    pub user_agents: u64,
+    #[serde(skip)]
+    pub user_agents_more: bool,
+}
+
+impl ClientRow {
+    /// Its user agents in a cell: the first conflict's, and how many others
+    /// (`okhttp/4.12.0 (+2 others)`); `-` when the log has none.
+    pub fn user_agents_text(&self) -> String {
+        let Some(first) = &self.user_agent else {
+            return "-".to_string();
+        };
+        let others = self.user_agents.saturating_sub(1);
+        match (others, self.user_agents_more) {
+            (0, _) => first.clone(),
+            (n, false) => format!("{first} (+{n} other{})", if n == 1 { "" } else { "s" }),
+            (n, true) => format!("{first} (+{n} others or more)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -248,6 +271,7 @@ impl Report {
         }
         for x in &mut r.clients {
             x.client = visible(&x.client);
+            x.user_agent = x.user_agent.as_deref().map(visible);
         }
         for f in &mut r.findings {
             f.template = visible(&f.template);
@@ -587,25 +611,30 @@ impl Report {
             .collect();
 
         // Likewise: a public API's log has tens of thousands of clients with conflicts.
+        let no_agents = ClientAgents::default();
+        let agents = (t.client_agents.iter()).chain(std::iter::repeat(&no_agents));
         let mut ranked: Vec<_> = (a.clients.names().iter())
             .zip(&t.clients)
             .zip(per_client_templates)
-            .filter(|((_, c), _)| c.conflicts > 0)
+            .zip(agents)
+            .filter(|(((_, c), _), _)| c.conflicts > 0)
             .collect();
-        fn client_rank<'a>(
-            &((name, c), _): &((&'a String, &Counts), u64),
-        ) -> (Reverse<u64>, &'a String) {
+        type Ranked<'a> = (((&'a String, &'a Counts), u64), &'a ClientAgents);
+        fn client_rank<'a>(&(((name, c), _), _): &Ranked<'a>) -> (Reverse<u64>, &'a String) {
             (Reverse(c.conflicts), name)
         }
         keep_top(&mut ranked, top, client_rank);
         let clients: Vec<ClientRow> = ranked
             .into_iter()
-            .map(|((name, c), templates)| ClientRow {
+            .map(|(((name, c), templates), agents)| ClientRow {
                 client: name.clone(),
                 requests: c.requests,
                 conflicts: c.conflicts,
                 conflict_rate: rate(c.conflicts, c.requests),
                 templates,
+                user_agent: agents.first(&t.agent_texts).map(str::to_string),
+                user_agents: agents.distinct().0 as u64,
+                user_agents_more: agents.distinct().1,
             })
             .collect();
 

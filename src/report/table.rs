@@ -486,19 +486,39 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         heading(out, style, "Top clients by conflicts")?;
         let mut t = table(
             style,
-            &["client", "requests", "conflicts", "rate", "templates"],
+            &[
+                "client",
+                "requests",
+                "conflicts",
+                "rate",
+                "templates",
+                "user agent",
+            ],
         );
+        // One line per client: a browser's user agent wrapped would take three, and its
+        // start says enough (the JSON report has it whole).
+        t.set_truncation_indicator("…");
         for x in &r.clients {
-            t.add_row(vec![
+            let mut row = comfy_table::Row::from(vec![
                 Cell::new(&x.client),
                 Cell::new(x.requests),
                 Cell::new(x.conflicts),
                 Cell::new(percent(x.conflict_rate)),
                 Cell::new(x.templates),
+                Cell::new(x.user_agents_text()),
             ]);
+            row.max_height(1);
+            t.add_row(row);
         }
-        let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Fixed, Fit::Fixed];
-        fit(&mut t, style, &columns, &[&[], &[4]]);
+        let columns = [
+            Fit::Name,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Fixed,
+            Fit::Rest(16),
+        ];
+        fit(&mut t, style, &columns, &[&[], &[5], &[4, 5]]);
         right(&mut t, &[1, 2, 3, 4]);
         writeln!(out, "{t}")?;
     }
