@@ -26,9 +26,9 @@ pub enum Command {
         instance: String,
         #[command(flatten)]
         input: Box<InputArgs>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ExplainOutput::Table)]
-        output: ExplainOutput,
+        /// Output format [default: the -o file's extension's, else table].
+        #[arg(long, value_enum)]
+        output: Option<ExplainOutput>,
         /// Write the output to FILE instead of stdout.
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: Option<PathBuf>,
@@ -44,9 +44,9 @@ pub enum Command {
         before: PathBuf,
         /// The later report.
         after: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = DiffOutput::Table)]
-        output: DiffOutput,
+        /// Output format [default: the -o file's extension's, else table].
+        #[arg(long, value_enum)]
+        output: Option<DiffOutput>,
         /// Write the output to FILE instead of stdout.
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: Option<PathBuf>,
@@ -159,9 +159,10 @@ pub struct InputArgs {
 /// How to present the analysis.
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    /// Output format [default: the -o file's extension's (report.json, .md, .html, .csv),
+    /// else table].
+    #[arg(long, value_enum)]
+    pub output: Option<Output>,
 
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -191,6 +192,42 @@ pub struct ReportArgs {
     /// Print the detector thresholds with their defaults and exit.
     #[arg(long)]
     pub list_thresholds: bool,
+}
+
+/// The output format: the one `--output` gives, else the one `-o FILE`'s extension names
+/// (`.json`, `.md` or `.markdown`, `.html` or `.htm`, `.csv`), else `default`. A bare format
+/// name as the file (`-o json`) is taken for the mistake it usually is.
+pub fn output_format<T: ValueEnum + Copy>(
+    given: Option<T>,
+    out: Option<&std::path::Path>,
+    default: T,
+) -> Result<T, String> {
+    if let Some(t) = given {
+        return Ok(t);
+    }
+    let Some(out) = out else {
+        return Ok(default);
+    };
+    let named = |name: &str| {
+        let name = match name.to_ascii_lowercase().as_str() {
+            "md" => "markdown".to_string(),
+            "htm" => "html".to_string(),
+            n => n.to_string(),
+        };
+        (T::value_variants().iter())
+            .find(|v| v.to_possible_value().is_some_and(|p| p.get_name() == name))
+            .copied()
+    };
+    if let Some(bare) = out.to_str().filter(|s| !s.contains(['/', '.']))
+        && named(bare).is_some()
+    {
+        return Err(format!(
+            "-o {bare} names the file to write, not the format: use --output {bare} (or -o report.{bare}); to write a file named {bare}, give ./{bare}"
+        ));
+    }
+    Ok((out.extension().and_then(|e| e.to_str()))
+        .and_then(named)
+        .unwrap_or(default))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -278,6 +278,9 @@ fn analyse(cli: Cli) -> Result<i32> {
         .iter()
         .map(|r| FailRule::parse(r))
         .collect::<Result<Vec<_>>>()?;
+    let output =
+        why409::cli::output_format(cli.report.output, cli.report.out.as_deref(), Output::Table)
+            .map_err(|e| anyhow!(e))?;
     let pool = thread_pool(&cli.input)?;
     let pb = progress(&cli.input, &settings);
     let analysis = pool.install(|| analyze::analyze(&settings));
@@ -290,7 +293,7 @@ fn analyse(cli: Cli) -> Result<i32> {
     }
     let report = Report::build(&analysis, cli.report.top);
     let (mut out, to_terminal) = sink(&cli.report.out)?;
-    match cli.report.output {
+    match output {
         Output::Json => report::json::render(&report, &mut out)?,
         Output::Markdown => report::markdown::render(&report.visible(), &mut out)?,
         Output::Html => report::html::render(&report.visible(), &mut out)?,
@@ -366,13 +369,15 @@ impl FailRule {
 fn diff(
     before: &std::path::Path,
     after: &std::path::Path,
-    output: DiffOutput,
+    output: Option<DiffOutput>,
     out: Option<PathBuf>,
     top: usize,
     fail_on: Option<DiffFailOn>,
     color: ColorChoice,
 ) -> Result<i32> {
     use report::diff::{Diff, Side};
+    let output = why409::cli::output_format(output, out.as_deref(), DiffOutput::Table)
+        .map_err(|e| anyhow!(e))?;
     let d = Diff::build(&Side::load(before)?, &Side::load(after)?, top);
     for w in &d.warnings {
         eprintln!("why409: {w}");
@@ -398,10 +403,12 @@ fn diff(
 fn explain(
     input: &InputArgs,
     instance: &str,
-    output: ExplainOutput,
+    output: Option<ExplainOutput>,
     out: Option<PathBuf>,
     color: ColorChoice,
 ) -> Result<i32> {
+    let output = why409::cli::output_format(output, out.as_deref(), ExplainOutput::Table)
+        .map_err(|e| anyhow!(e))?;
     let mut settings = settings(input)?;
     let mut wanted = why409::resource::instance(instance).to_string();
     if !wanted.is_empty() && !wanted.starts_with('/') {

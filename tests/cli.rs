@@ -442,6 +442,73 @@ fn output_file_and_top() {
     assert_eq!(r["clients"].as_array().unwrap().len(), 2);
 }
 
+/// Without `--output`, the `-o` file's extension chooses the format; a bare format name as
+/// the file is refused (it is `--output` mistyped), a path to such a file is not.
+#[test]
+fn out_file_extension_chooses_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = fixture("basic/access.log");
+    let write = |name: &str, extra: &[&str]| {
+        let o = dir.path().join(name);
+        why409()
+            .arg(&log)
+            .arg("-o")
+            .arg(&o)
+            .args(extra)
+            .assert()
+            .success()
+            .stdout("");
+        std::fs::read_to_string(&o).unwrap()
+    };
+    assert!(write("r.json", &[]).starts_with("{\n  \"schema\": \"why409.report/v1\""));
+    assert!(write("r.MD", &[]).starts_with("# why409 report"));
+    assert!(write("r.htm", &[]).starts_with("<!DOCTYPE html>"));
+    assert!(write("r.csv", &[]).starts_with("section,rank,name,"));
+    assert!(write("r.txt", &[]).contains("Overview"));
+    // --output wins over the extension.
+    assert!(write("r2.json", &["--output", "csv"]).starts_with("section,"));
+    // `-o json` in a directory: refused before any work, nothing written.
+    why409()
+        .current_dir(dir.path())
+        .arg(&log)
+        .args(["-o", "json"])
+        .assert()
+        .code(2)
+        .stderr("why409: -o json names the file to write, not the format: use --output json (or -o report.json); to write a file named json, give ./json\n");
+    assert!(!dir.path().join("json").exists());
+    why409()
+        .current_dir(dir.path())
+        .arg(&log)
+        .args(["-o", "./json"])
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(dir.path().join("json"))
+            .unwrap()
+            .contains("Overview")
+    );
+    // The subcommands alike.
+    why409()
+        .args(["explain", "--instance", "/x"])
+        .arg(&log)
+        .args(["-o", "csv"])
+        .assert()
+        .code(2);
+    let e = dir.path().join("e.csv");
+    why409()
+        .args(["explain", "--instance", "/x"])
+        .arg(&log)
+        .arg("-o")
+        .arg(&e)
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(&e)
+            .unwrap()
+            .starts_with("instance,start,")
+    );
+}
+
 #[test]
 fn routes_take_precedence_and_statuses_can_change() {
     let p = fixture("basic/access.log");
