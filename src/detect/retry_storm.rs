@@ -166,8 +166,15 @@ impl Detector for RetryStorm {
                         (None, false) => {}
                     }
                     let controller = agent.is_some() || status_path;
+                    // A controller reads through a watch, not with GETs: the log cannot say
+                    // it did not re-read, only that its cache was behind (root-causes §6.5).
+                    let reads = if controller {
+                        "no GET of it in between, though a controller reads from its watch cache"
+                    } else {
+                        "no re-read in between"
+                    };
                     let summary = format!(
-                        "{} sent {} {} {} times in {} (median gap {}, gaps not growing, no re-read in between) and got {} every time{}.",
+                        "{} sent {} {} {} times in {} (median gap {}, gaps not growing, {reads}) and got {} every time{}.",
                         tl.client(client),
                         first.method.as_str(),
                         inst.path,
@@ -284,6 +291,11 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(!f[0].summary.contains("itself"), "{}", f[0].summary);
         assert!(!f[0].summary.contains("controller"), "{}", f[0].summary);
+        assert!(
+            f[0].summary.contains("no re-read in between"),
+            "{}",
+            f[0].summary
+        );
         assert_eq!(f[0].advice, ADVICE);
     }
 
