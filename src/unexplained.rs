@@ -146,7 +146,7 @@ mod tests {
             scope: Scope::Instance,
             template: "/orders/{id}".into(),
             instance: Some("/orders/1".into()),
-            instances: vec!["/orders/1".into()],
+            instances: claims.first().map(|r| r.instance).into_iter().collect(),
             start: 0,
             end: 0,
             clients: vec![],

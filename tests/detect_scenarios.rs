@@ -994,7 +994,8 @@ fn retries_with_the_key_of_a_running_request() {
         "{text}"
     );
     let f = &a.findings[0];
-    assert_eq!(f.clients, ["203.0.113.50"]);
+    assert_eq!(a.timelines.client(f.clients[0]), "203.0.113.50");
+    assert_eq!(f.clients.len(), 1);
     assert!((f.confidence - 0.85).abs() < 1e-9);
     assert!(f.summary.starts_with("3 requests on /api/v1/payments (1 client) reused an Idempotency-Key while the first request with that key was still running, and got 409. The retries came a median 5s after the original, which took a median 12s"), "{}", f.summary);
 }
@@ -1056,8 +1057,12 @@ fn client_concentration_alone() {
     let a = s.analysis(false);
     let f = &a.findings[0];
     assert_eq!(
-        (f.conflicts(), f.clients.as_slice()),
-        (30, ["203.0.113.77".to_string()].as_slice())
+        (
+            f.conflicts(),
+            f.clients.len(),
+            a.timelines.client(f.clients[0])
+        ),
+        (30, 1, "203.0.113.77")
     );
     // 754 writes by the shop's clients: reproducible with grep on the log.
     assert_eq!(

@@ -222,12 +222,13 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             continue;
         }
         // The winners of the races it lost, for a victim.
-        let mut winners: Vec<String> = Vec::new();
+        let own = client_ids.get(c.client.as_str()).copied();
+        let mut winners: Vec<ClientId> = Vec::new();
         if victim {
             for &k in (explained.keys()).filter(|&&k| findings[k].cause == "hot_spot_edit") {
-                for name in &findings[k].clients {
-                    if *name != c.client && !winners.contains(name) {
-                        winners.push(name.clone());
+                for &id in &findings[k].clients {
+                    if Some(id) != own && !winners.contains(&id) {
+                        winners.push(id);
                     }
                 }
             }
@@ -245,7 +246,10 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         if victim {
             summary.push_str(&format!(
                 " Most of its conflicts are races it lost to {}: it is the victim, not the culprit.",
-                winners.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                (winners.iter().take(3))
+                    .map(|&id| tl.client(id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let ip_only = c.client.parse::<std::net::IpAddr>().is_ok();
@@ -253,9 +257,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             0.65 + if explained.is_empty() { 0.0 } else { 0.15 } - if ip_only { 0.2 } else { 0.0 };
         let mut evidence: Vec<EventRef> = unclaimed.iter().take(4).copied().collect();
         evidence.extend(unclaimed.last().copied());
-        let other_clients = (winners.iter())
-            .filter_map(|n| client_ids.get(n.as_str()).copied())
-            .collect();
+        let other_clients = winners;
         added.push(
             Draft {
                 cause: CAUSE,
@@ -332,8 +334,8 @@ mod tests {
             ("client_concentration", Scope::Template, "/orders/{id}")
         );
         assert_eq!(
-            (f.conflicts(), f.clients.as_slice(), f.severity),
-            (25, ["x".to_string()].as_slice(), Severity::Incident)
+            (f.conflicts(), log.clients_of(f), f.severity),
+            (25, vec!["x".to_string()], Severity::Incident)
         );
         assert_eq!(
             f.summary,
@@ -442,7 +444,8 @@ mod tests {
             assert!(findings[0].summary.ends_with(": it is the one that loses these races."), "{}", findings[0].summary);
             let own = &findings[1];
             assert_eq!((own.cause, own.severity, own.conflicts()), ("client_concentration", Severity::Info, 9));
-            assert_eq!(own.clients, ["x", "peer0"]);
+            let names: Vec<&str> = own.clients.iter().map(|&c| cx.timelines.client(c)).collect();
+            assert_eq!(names, ["x", "peer0"]);
             assert!(own.summary.contains("16 of its conflicts there are explained by other findings (hot_spot_edit 16); the 9 counted here have no other cause. Most of its conflicts are races it lost to peer0: it is the victim, not the culprit."), "{}", own.summary);
             assert!((own.confidence - 0.8).abs() < 1e-9);
         });

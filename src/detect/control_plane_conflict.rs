@@ -430,7 +430,7 @@ mod tests {
         let f = &f[0];
         assert_eq!(f.scope, Scope::Template);
         assert_eq!(f.conflicts(), 7);
-        assert_eq!(f.clients, ["10.2.0.9"]);
+        assert_eq!(log.clients_of(f), ["10.2.0.9"]);
         assert_eq!(
             f.summary,
             "Terraform (10.2.0.9) changed sibling resources of one parent side by side and got 409 on 4 of them within 900ms under /v1/apis/1041/routes at 09:09:58; 2 such bursts in all, 7 conflicts (the requests' logged durations overlap)."

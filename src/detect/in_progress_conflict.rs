@@ -231,7 +231,7 @@ impl Detector for InProgressConflict {
                     span_text(until - z.end, r),
                 );
                 let extra = if t.related {
-                    vec![tl.instance(t.instance).path.clone()]
+                    vec![t.instance]
                 } else {
                     Vec::new()
                 };
@@ -335,7 +335,10 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].claims.len(), 4);
         assert_eq!(f[0].instance.as_deref(), Some("/orders/7"));
-        assert!(f[0].instances.contains(&"/orders/7/export".to_string()));
+        assert!(
+            log.instances_of(&f[0])
+                .contains(&"/orders/7/export".to_string())
+        );
     }
 
     #[test]

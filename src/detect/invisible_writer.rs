@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].instance.as_deref(), Some(K));
         assert_eq!(f[0].conflicts(), 6);
-        assert_eq!(f[0].clients, vec!["10.1.1.1"]);
+        assert_eq!(log.clients_of(&f[0]), vec!["10.1.1.1"]);
         assert!(f[0].summary.contains("lagging replica"), "{}", f[0].summary);
         assert!((f[0].confidence - 0.7).abs() < 1e-9);
         // And in the whole registry nothing else takes them.

@@ -283,10 +283,10 @@ impl Detector for LockContention {
                         .unwrap_or(&tl.instance(tpl_id).template)
                         .to_string()
                 };
-                let lock_paths: Vec<String> = ids
+                let lock_paths: Vec<InstanceId> = ids
                     .iter()
-                    .map(|i| tl.instance(*i).path.clone())
-                    .filter(|p| p != resource)
+                    .copied()
+                    .filter(|&i| tl.instance(i).path != resource)
                     .collect();
                 out.push(
                     Draft {
@@ -381,7 +381,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].instance.as_deref(), Some("/docs/1"));
         assert_eq!(f[0].severity, Severity::Incident);
-        assert_eq!(f[0].clients[3], "h");
+        assert_eq!(log.clients_of(&f[0])[3], "h");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub mod testkit;
 
 use crate::aggregate::{RouteBuckets, RouteClients};
 use crate::record::Micros;
-use crate::timeline::{InstanceId, Timelines};
+use crate::timeline::{ClientId, InstanceId, Timelines};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -86,12 +86,13 @@ pub struct Finding {
     pub template: String,
     /// The instance, for instance-scope findings.
     pub instance: Option<String>,
-    /// Affected instances (up to 20 are reported).
-    pub instances: Vec<String>,
+    /// Affected instances, most conflicts first (up to 20 are reported). Ids, not names: a
+    /// finding can span a million instances, whose names the timelines hold once.
+    pub instances: Vec<InstanceId>,
     pub start: Micros,
     pub end: Micros,
-    /// Client names involved (the conflicting clients first).
-    pub clients: Vec<String>,
+    /// Clients involved (the conflicting clients first), by id.
+    pub clients: Vec<ClientId>,
     pub confidence: f64,
     pub summary: String,
     pub advice: String,

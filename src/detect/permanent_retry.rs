@@ -214,13 +214,14 @@ mod tests {
 
     #[test]
     fn a_merge_bot_retrying_for_forty_minutes() {
-        let f = found(&merge_bot());
+        let log = merge_bot();
+        let f = found(&log);
         assert_eq!(f.len(), 1, "{f:#?}");
         let f = &f[0];
         assert_eq!(f.cause, "permanent_retry");
         assert_eq!(f.scope, Scope::Instance);
         assert_eq!(f.conflicts(), 8);
-        assert_eq!(f.clients, ["bot"]);
+        assert_eq!(log.clients_of(f), ["bot"]);
         assert_eq!(
             f.instance.as_deref(),
             Some("/repos/dlang/phobos/pulls/5466/merge")

@@ -237,7 +237,10 @@ mod tests {
         let f = log.run_one(&RetryStorm);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].claims.len(), 8);
-        assert_eq!(f[0].clients, vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(
+            log.clients_of(&f[0]),
+            vec!["a".to_string(), "b".to_string()]
+        );
     }
 
     /// root-causes D2's test: 60 PUTs on a `/status` in a second from kube-controller-manager,

@@ -451,9 +451,9 @@ pub fn refs_where(tl: &Timelines, id: InstanceId, pred: impl Fn(&Event) -> bool)
         .collect()
 }
 
-/// Client names: those with claimed conflicts first (most conflicts first, then name), then
-/// the other participants in the order given.
-pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> Vec<String> {
+/// Clients: those with claimed conflicts first (most conflicts first, then name), then the
+/// other participants in the order given.
+pub fn client_ids(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> Vec<ClientId> {
     // Counted by sorting their ids: a finding can claim a million conflicts.
     let mut ids: Vec<ClientId> = claims.iter().map(|r| event(tl, *r).client).collect();
     ids.sort_unstable();
@@ -466,26 +466,22 @@ pub fn client_names(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) ->
     }
     // Client ids follow their names' order (`TimelineBuilder::build`): ties go by name.
     conflicting.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut out: Vec<String> = conflicting
-        .iter()
-        .map(|(c, _)| tl.client(*c).to_string())
-        .collect();
+    let mut out: Vec<ClientId> = conflicting.iter().map(|(c, _)| *c).collect();
     if others.is_empty() {
         return out;
     }
     // Looked up in a set: `others` may hold one entry per conflict of a hot instance.
-    let mut named: FxHashSet<&str> = conflicting.iter().map(|(c, _)| tl.client(*c)).collect();
-    for c in others {
-        let name = tl.client(*c);
-        if named.insert(name) {
-            out.push(name.to_string());
+    let mut named: FxHashSet<ClientId> = out.iter().copied().collect();
+    for &c in others {
+        if named.insert(c) {
+            out.push(c);
         }
     }
     out
 }
 
 /// Instance paths in order of how many of the claims fall on them (most first, then path).
-pub fn instance_names(tl: &Timelines, claims: &[EventRef]) -> Vec<String> {
+pub fn instance_ids(claims: &[EventRef]) -> Vec<InstanceId> {
     let mut counts: FxHashMap<InstanceId, usize> = FxHashMap::default();
     for r in claims {
         *counts.entry(r.instance).or_insert(0) += 1;
@@ -494,9 +490,7 @@ pub fn instance_names(tl: &Timelines, claims: &[EventRef]) -> Vec<String> {
     // Instance ids follow their paths' order (`TimelineBuilder::build`): ties go by path
     // without comparing strings (a finding can span a million instances).
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.into_iter()
-        .map(|(i, _)| tl.instance(i).path.clone())
-        .collect()
+    v.into_iter().map(|(i, _)| i).collect()
 }
 
 /// Everything a detector decides about a finding; `build` derives the rest.
@@ -507,7 +501,7 @@ pub struct Draft {
     pub template: String,
     pub instance: Option<String>,
     /// Extra affected instances beyond those the claims fall on (e.g. a lock endpoint).
-    pub extra_instances: Vec<String>,
+    pub extra_instances: Vec<InstanceId>,
     pub claims: Vec<EventRef>,
     pub evidence: Vec<EventRef>,
     /// Participants that did not conflict (winners, holders, triggers), in order of relevance.
@@ -541,7 +535,7 @@ impl Draft {
                 evidence.push(r);
             }
         }
-        let mut instances = instance_names(tl, &self.claims);
+        let mut instances = instance_ids(&self.claims);
         for i in self.extra_instances {
             if !instances.contains(&i) {
                 instances.push(i);
@@ -559,7 +553,7 @@ impl Draft {
             instances,
             start,
             end,
-            clients: client_names(tl, &claims, &self.other_clients),
+            clients: client_ids(tl, &claims, &self.other_clients),
             confidence: self.confidence.clamp(0.05, 0.95),
             summary: self.summary,
             evidence,

@@ -264,7 +264,10 @@ mod tests {
         let f = log.run_one(&StaleVersion);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].claims.len(), 4);
-        assert_eq!(f[0].clients, vec!["sync".to_string(), "editor".to_string()]);
+        assert_eq!(
+            log.clients_of(&f[0]),
+            vec!["sync".to_string(), "editor".to_string()]
+        );
         assert_eq!(f[0].evidence.len(), 5);
     }
 

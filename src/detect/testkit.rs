@@ -187,6 +187,24 @@ impl Log {
         self.build().0
     }
 
+    /// The names of a finding's clients (the timelines number them in name order, so the
+    /// ids of a finding from this log name the same clients here).
+    pub fn clients_of(&self, f: &Finding) -> Vec<String> {
+        let tl = self.timelines();
+        f.clients
+            .iter()
+            .map(|&c| tl.client(c).to_string())
+            .collect()
+    }
+
+    /// The paths of a finding's instances.
+    pub fn instances_of(&self, f: &Finding) -> Vec<String> {
+        let tl = self.timelines();
+        (f.instances.iter())
+            .map(|&i| tl.instance(i).path.clone())
+            .collect()
+    }
+
     /// Calls `f` with the context the detectors would see.
     pub fn with_context<R>(&self, f: impl FnOnce(&Context<'_>) -> R) -> R {
         let (tl, tally, bucket_us, names) = self.build();

@@ -72,7 +72,8 @@ impl Explanation {
             for c in &f.claims {
                 labels.entry(*c).or_insert(f.cause);
             }
-            if f.instance.as_deref() == Some(instance) || f.instances.iter().any(|i| i == instance)
+            if f.instance.as_deref() == Some(instance)
+                || (f.instances.iter()).any(|&i| tl.instance(i).path == instance)
             {
                 findings.push(format!("{}: {}", f.cause, f.summary));
             }

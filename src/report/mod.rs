@@ -779,6 +779,7 @@ fn unexplained_row(a: &Analysis, u: &Unexplained) -> UnexplainedRow {
 }
 
 fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
+    let tl = &a.timelines;
     let evidence = (f.evidence.iter().take(FINDING_EVIDENCE))
         .map(|r| evidence(a, r))
         .collect();
@@ -788,17 +789,16 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
         scope: f.scope,
         template: f.template.clone(),
         instance: f.instance.clone(),
-        instances: f
-            .instances
-            .iter()
-            .take(FINDING_INSTANCES)
-            .cloned()
+        instances: (f.instances.iter().take(FINDING_INSTANCES))
+            .map(|&i| tl.instance(i).path.clone())
             .collect(),
         instance_count: f.instances.len() as u64,
         start: rfc3339(f.start),
         end: rfc3339(f.end),
         conflicts: f.conflicts(),
-        clients: f.clients.iter().take(FINDING_CLIENTS).cloned().collect(),
+        clients: (f.clients.iter().take(FINDING_CLIENTS))
+            .map(|&c| tl.client(c).to_string())
+            .collect(),
         client_count: f.clients.len() as u64,
         confidence: (f.confidence * 100.0).round() / 100.0,
         summary: f.summary.clone(),
