@@ -18,7 +18,7 @@ use crate::names::{self, NamePositions};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
-use crate::timeline::{Event, TimelineBuilder, Timelines};
+use crate::timeline::{Event, InstanceId, TimelineBuilder, Timelines};
 use crate::timestamp::{self, MICROS_PER_SEC};
 use crate::unexplained::{self, Unexplained};
 use anyhow::{Result, bail};
@@ -188,11 +188,25 @@ pub struct Analysis {
 impl Analysis {
     /// Every conflicting instance with its conflicts, in no particular order.
     pub fn conflicting_instances(&self) -> impl Iterator<Item = (&str, &InstanceConflicts)> {
-        let keyed = self.instance_requests.keys.iter().filter_map(|(name, &k)| {
-            let c = self.tally.instances.get(k)?;
-            Some((name.as_str(), c))
+        let r = &self.instance_requests;
+        let keyed = self.tally.instances.iter().filter_map(move |(k, c)| {
+            let name = match r.instance_of.get(k as usize) {
+                Some(&id) if id != NO_INSTANCE => self.timelines.instance(id).path.as_str(),
+                _ => r.unseen.get(&k)?.0.as_str(),
+            };
+            Some((name, c))
         });
         keyed.chain(self.tally.unkeyed.iter().map(|(n, c)| (n.as_str(), c)))
+    }
+
+    /// Requests counted on a conflicting instance (or another interest key), when any were.
+    pub fn requests_on(&self, instance: &str) -> Option<u64> {
+        let r = &self.instance_requests;
+        let n = match self.timelines.find_instance(instance) {
+            Some(id) => r.by_instance.get(id as usize).copied(),
+            None => (r.unseen.values()).find_map(|(name, n)| (name == instance).then_some(*n)),
+        };
+        n.filter(|&n| n > 0)
     }
 
     /// The text of a line, for evidence.
@@ -204,21 +218,24 @@ impl Analysis {
     }
 }
 
-/// The conflict scan's keys (conflicting instances and the context kept for them) by name,
-/// and the requests counted on each.
+/// The interest keys (conflicting instances and the context kept for them) past the pass,
+/// through the timelines, which name every key that kept an event: the keys' own map of
+/// names is dropped before the detectors run (a million conflicting instances made it
+/// ~100 MB). 12 bytes per key.
 #[derive(Debug, Default)]
 pub struct InstanceRequests {
-    keys: FxHashMap<Box<crate::bytes::Key>, u32>,
-    counts: Vec<u64>,
+    /// Each key's instance in the timelines (`NO_INSTANCE`: it kept no event).
+    instance_of: Vec<InstanceId>,
+    /// Requests counted on each timeline instance that is a key, by instance id.
+    by_instance: Vec<u64>,
+    /// Conflicting keys that kept no event, by key number: name and requests. Every conflict
+    /// line is an event, so none in practice; kept so that no conflicting instance can go
+    /// unnamed.
+    unseen: FxHashMap<u32, (String, u64)>,
 }
 
-impl InstanceRequests {
-    /// Requests on `instance`, when it is a key and any were seen.
-    pub fn get(&self, instance: &str) -> Option<u64> {
-        let &k = self.keys.get(crate::bytes::Key::of(instance))?;
-        self.counts.get(k as usize).copied().filter(|&n| n > 0)
-    }
-}
+/// No instance in the timelines.
+const NO_INSTANCE: InstanceId = InstanceId::MAX;
 
 /// Says how many requests are dated far from the rest (a clock reset to 1970, a year typed
 /// wrong): they are counted, and they stretch the period and the timeline, which a reader
@@ -648,7 +665,32 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         ));
     }
     clock.mark("checks");
-    let timelines = builder.build(&interest.names());
+    let (timelines, instance_of) = builder.build(&interest.names());
+    let mut by_instance = vec![0u64; timelines.instances.len()];
+    for (&id, &n) in instance_of.iter().zip(&requests) {
+        if id != NO_INSTANCE {
+            by_instance[id as usize] = n;
+        }
+    }
+    let names = interest.names();
+    let unseen = (tally.instances.iter())
+        .filter(|&(k, _)| {
+            instance_of
+                .get(k as usize)
+                .is_none_or(|&id| id == NO_INSTANCE)
+        })
+        .map(|(k, _)| {
+            let n = requests.get(k as usize).copied().unwrap_or(0);
+            (k, (names[k as usize].to_string(), n))
+        })
+        .collect();
+    drop(names);
+    drop(interest);
+    let instance_requests = InstanceRequests {
+        instance_of,
+        by_instance,
+        unseen,
+    };
     clock.mark("timelines");
 
     // The earliest and the latest request, and where they are (first input first on ties).
@@ -730,10 +772,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         sources,
         tally,
         clients,
-        instance_requests: InstanceRequests {
-            keys: interest.into_keys(),
-            counts: requests,
-        },
+        instance_requests,
         timelines,
         findings,
         unexplained,

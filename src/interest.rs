@@ -202,11 +202,6 @@ impl Interest {
         names
     }
 
-    /// The keys' names and numbers, for counts kept by number.
-    pub fn into_keys(self) -> FxHashMap<Box<Key>, u32> {
-        self.keys
-    }
-
     /// The scan's first and last conflict on key `k`, if it had any.
     pub fn conflicts(&self, k: u32) -> Option<(Micros, Micros)> {
         self.scanned.get(k as usize).copied()

@@ -152,9 +152,10 @@ impl Timelines {
         &self.instances[id as usize]
     }
     pub fn find_instance(&self, path: &str) -> Option<InstanceId> {
-        self.instances
-            .iter()
-            .position(|i| i.path == path)
+        // Instance ids follow their paths' byte order (`TimelineBuilder::build`).
+        (self.instances)
+            .binary_search_by(|i| i.path.as_str().cmp(path))
+            .ok()
             .map(|p| p as InstanceId)
     }
     /// Children of an instance (instances whose parent it is).
@@ -444,8 +445,9 @@ impl TimelineBuilder {
     }
 
     /// The timelines of the events pushed; `keys` names the interest keys by number (every
-    /// key an event was pushed with).
-    pub fn build(self, keys: &[&str]) -> Timelines {
+    /// key an event was pushed with). Also each key's instance id (`InstanceId::MAX` for a
+    /// key no event was pushed with).
+    pub fn build(self, keys: &[&str]) -> (Timelines, Vec<InstanceId>) {
         use rayon::prelude::*;
         // Every instance in one list: the keys seen, then the others.
         let mut local = vec![UNSEEN; self.keyed.len()];
@@ -525,14 +527,15 @@ impl TimelineBuilder {
                 children[p as usize].push(k as InstanceId);
             }
         }
-        Timelines {
+        let timelines = Timelines {
             clients,
             instances,
             events,
             timed,
             children,
             idempotency_keys: self.idempotency_keys,
-        }
+        };
+        (timelines, local)
     }
 }
 
@@ -609,7 +612,14 @@ mod tests {
         }
         a.append(b);
         assert_eq!(a.len(), n as usize);
-        let tl = a.build(&keys);
+        let (tl, key_instances) = a.build(&keys);
+        // Each key's instance, and every path found by its id (a binary search).
+        assert_eq!(key_instances, [5, 2, 6]);
+        for (id, i) in tl.instances.iter().enumerate() {
+            assert_eq!(tl.find_instance(&i.path), Some(id as InstanceId));
+        }
+        assert_eq!(tl.find_instance("/o/7"), None);
+        assert_eq!(tl.find_instance("/o"), None);
         assert!(
             tl.instances
                 .iter()

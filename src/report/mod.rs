@@ -602,7 +602,7 @@ impl Report {
             .map(|(inst, c)| InstanceRow {
                 instance: inst.to_string(),
                 template: c.template.to_string(),
-                requests: a.instance_requests.get(inst).unwrap_or(c.conflicts),
+                requests: a.requests_on(inst).unwrap_or(c.conflicts),
                 conflicts: c.conflicts,
                 clients: c.clients.len() as u64,
                 first_conflict: rfc3339(c.first),
