@@ -665,27 +665,23 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         ));
     }
     clock.mark("checks");
-    let (timelines, instance_of) = builder.build(&interest.names());
+    // The keys' names move into the timelines; those of conflicting keys that kept no event
+    // (none, by construction) are kept aside first.
+    let mut names = interest.into_names();
+    let unseen = (tally.instances.iter())
+        .filter(|&(k, _)| !builder.has_events(k))
+        .map(|(k, _)| {
+            let n = requests.get(k as usize).copied().unwrap_or(0);
+            (k, (std::mem::take(&mut names[k as usize]).into_string(), n))
+        })
+        .collect();
+    let (timelines, instance_of) = builder.build(names);
     let mut by_instance = vec![0u64; timelines.instances.len()];
     for (&id, &n) in instance_of.iter().zip(&requests) {
         if id != NO_INSTANCE {
             by_instance[id as usize] = n;
         }
     }
-    let names = interest.names();
-    let unseen = (tally.instances.iter())
-        .filter(|&(k, _)| {
-            instance_of
-                .get(k as usize)
-                .is_none_or(|&id| id == NO_INSTANCE)
-        })
-        .map(|(k, _)| {
-            let n = requests.get(k as usize).copied().unwrap_or(0);
-            (k, (names[k as usize].to_string(), n))
-        })
-        .collect();
-    drop(names);
-    drop(interest);
     let instance_requests = InstanceRequests {
         instance_of,
         by_instance,

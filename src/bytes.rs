@@ -70,6 +70,12 @@ impl Key {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text, owned, without a copy.
+    pub fn into_boxed_str(self: Box<Key>) -> Box<str> {
+        // SAFETY: as in `boxed`, the other way.
+        unsafe { Box::from_raw(Box::into_raw(self) as *mut str) }
+    }
 }
 
 impl PartialEq for Key {

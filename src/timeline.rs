@@ -444,10 +444,17 @@ impl TimelineBuilder {
         self.raw.is_empty()
     }
 
+    /// Whether an event was pushed with key number `k`.
+    pub fn has_events(&self, k: u32) -> bool {
+        self.keyed
+            .get(k as usize)
+            .is_some_and(|&(t, _)| t != UNSEEN)
+    }
+
     /// The timelines of the events pushed; `keys` names the interest keys by number (every
-    /// key an event was pushed with). Also each key's instance id (`InstanceId::MAX` for a
-    /// key no event was pushed with).
-    pub fn build(self, keys: &[&str]) -> (Timelines, Vec<InstanceId>) {
+    /// key an event was pushed with; their names move into the timelines). Also each key's
+    /// instance id (`InstanceId::MAX` for a key no event was pushed with).
+    pub fn build(self, mut keys: Vec<Box<str>>) -> (Timelines, Vec<InstanceId>) {
         use rayon::prelude::*;
         // Every instance in one list: the keys seen, then the others.
         let mut local = vec![UNSEEN; self.keyed.len()];
@@ -456,7 +463,7 @@ impl TimelineBuilder {
         for (k, &(t, c)) in self.keyed.iter().enumerate() {
             if t != UNSEEN {
                 local[k] = paths.len() as u32;
-                paths.push(keys[k].into());
+                paths.push(std::mem::take(&mut keys[k]));
                 parts.push((t, c));
             }
         }
@@ -612,7 +619,7 @@ mod tests {
         }
         a.append(b);
         assert_eq!(a.len(), n as usize);
-        let (tl, key_instances) = a.build(&keys);
+        let (tl, key_instances) = a.build(keys.iter().map(|&k| k.into()).collect());
         // Each key's instance, and every path found by its id (a binary search).
         assert_eq!(key_instances, [5, 2, 6]);
         for (id, i) in tl.instances.iter().enumerate() {
