@@ -415,16 +415,8 @@ fn clients(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             .concat()
         })
         .collect();
-    let names = [
-        "client",
-        "requests",
-        "conflicts",
-        "rate",
-        "templates",
-        "user agent",
-    ];
     let title = ("clients", "Top clients by conflicts");
-    ranked(out, title, (&names, &[1, 2, 3, 4]), rows)
+    ranked(out, title, (&super::CLIENT_COLUMNS, &[1, 2, 3, 4]), rows)
 }
 
 /// Windows merged into at most `MAX_BARS` bars: each bar's first window start and sums.

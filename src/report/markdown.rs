@@ -179,10 +179,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "\n## Top clients\n")?;
-    writeln!(
-        out,
-        "| client | requests | conflicts | rate | templates | user agent |"
-    )?;
+    writeln!(out, "| {} |", super::CLIENT_COLUMNS.join(" | "))?;
     writeln!(out, "|---|---:|---:|---:|---:|---|")?;
     for x in &r.clients {
         writeln!(

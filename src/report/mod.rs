@@ -150,6 +150,16 @@ pub struct ClientRow {
     pub user_agents_more: bool,
 }
 
+/// The clients table's columns, in the order every renderer shows them.
+pub const CLIENT_COLUMNS: [&str; 6] = [
+    "client",
+    "requests",
+    "conflicts",
+    "rate",
+    "templates",
+    "user agent",
+];
+
 impl ClientRow {
     /// Its user agents in a cell: the first conflict's, and how many others
     /// (`okhttp/4.12.0 (+2 others)`); `-` when the log has none.

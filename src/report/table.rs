@@ -484,17 +484,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     }
     if !r.clients.is_empty() {
         heading(out, style, "Top clients by conflicts")?;
-        let mut t = table(
-            style,
-            &[
-                "client",
-                "requests",
-                "conflicts",
-                "rate",
-                "templates",
-                "user agent",
-            ],
-        );
+        let mut t = table(style, &super::CLIENT_COLUMNS);
         // One line per client: a browser's user agent wrapped would take three, and its
         // start says enough (the JSON report has it whole).
         t.set_truncation_indicator("…");
