@@ -480,7 +480,7 @@ pub fn client_ids(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> V
     out
 }
 
-/// Instance paths in order of how many of the claims fall on them (most first, then path).
+/// Instances in order of how many of the claims fall on them (most first, then path).
 pub fn instance_ids(claims: &[EventRef]) -> Vec<InstanceId> {
     let mut counts: FxHashMap<InstanceId, usize> = FxHashMap::default();
     for r in claims {
