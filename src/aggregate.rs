@@ -78,7 +78,7 @@ impl ClientAgents {
         user_agent: Option<&str>,
         texts: &mut AgentTexts,
     ) {
-        let Some(ua) = user_agent.filter(|u| !u.is_empty() && *u != "-") else {
+        let Some(ua) = user_agent.filter(|u| crate::record::is_logged(u)) else {
             return;
         };
         let hash = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, ua) | 1;

@@ -1143,8 +1143,7 @@ fn pass<'a>(
         let offset = (line.as_ptr() as usize - data.as_ptr() as usize) as u64;
         // Formats that log request headers may carry the operation's idempotency key.
         if let Some(k) = (IDEMPOTENCY_HEADERS.iter()).find_map(|h| fmt.field(line, h))
-            && !k.is_empty()
-            && k != "-"
+            && crate::record::is_logged(&k)
         {
             out.events
                 .note_idempotency_key(job.input as u32, offset, &k);
@@ -1162,7 +1161,7 @@ fn pass<'a>(
         acct.context.durations += u64::from(req.duration_us.is_some());
         acct.context.upstream_status += u64::from(origin != Origin::Unknown);
         acct.context.user_agent +=
-            u64::from((req.user_agent.as_deref()).is_some_and(|u| !u.is_empty() && u != "-"));
+            u64::from((req.user_agent.as_deref()).is_some_and(crate::record::is_logged));
         // `client` stands: a lite parse is only used when the client is the remote address,
         // which it keeps.
         out.events.push_named(

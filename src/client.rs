@@ -64,7 +64,7 @@ impl ClientKey {
             ClientKey::Ip => None,
             ClientKey::Xff => r.xff.as_ref().and_then(|x| {
                 let first = x.split(',').next().unwrap_or("").trim();
-                (!first.is_empty() && first != "-" && first != "unknown").then(|| match x {
+                (crate::record::is_logged(first) && first != "unknown").then(|| match x {
                     Cow::Borrowed(b) => Cow::Borrowed(b.split(',').next().unwrap_or("").trim()),
                     Cow::Owned(_) => Cow::Owned(first.to_string()),
                 })
@@ -74,7 +74,7 @@ impl ClientKey {
             ClientKey::User => r.user.clone(),
             ClientKey::Header(name) => format.field(line, name),
         };
-        chosen.filter(|c| !c.is_empty() && c != "-")
+        chosen.filter(|c| crate::record::is_logged(c))
     }
 
     /// What the key is called on the command line.

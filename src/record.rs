@@ -103,6 +103,11 @@ pub enum TimeAnchor {
     End,
 }
 
+/// Whether a log wrote a value in a field: not empty and not `-`, the usual "none".
+pub fn is_logged(v: &str) -> bool {
+    !v.is_empty() && v != "-"
+}
+
 /// One request as the gateway logged it.
 #[derive(Debug, Clone, Default)]
 pub struct Request<'a> {

@@ -11,7 +11,7 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 
-use crate::aggregate::{ClientAgents, Counts, InstanceConflicts};
+use crate::aggregate::{ClientAgents, InstanceConflicts};
 use crate::analyze::Analysis;
 use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
@@ -620,31 +620,32 @@ impl Report {
             })
             .collect();
 
-        // Likewise: a public API's log has tens of thousands of clients with conflicts.
-        let no_agents = ClientAgents::default();
-        let agents = (t.client_agents.iter()).chain(std::iter::repeat(&no_agents));
-        let mut ranked: Vec<_> = (a.clients.names().iter())
-            .zip(&t.clients)
-            .zip(per_client_templates)
-            .zip(agents)
-            .filter(|(((_, c), _), _)| c.conflicts > 0)
+        // Likewise: a public API's log has tens of thousands of clients with conflicts. Ranked
+        // by number: names, counts, templates and user agents are all kept by it.
+        let names = a.clients.names();
+        let mut ranked: Vec<usize> = (0..t.clients.len().min(names.len()))
+            .filter(|&k| t.clients[k].conflicts > 0)
             .collect();
-        type Ranked<'a> = (((&'a String, &'a Counts), u64), &'a ClientAgents);
-        fn client_rank<'a>(&(((name, c), _), _): &Ranked<'a>) -> (Reverse<u64>, &'a String) {
-            (Reverse(c.conflicts), name)
-        }
-        keep_top(&mut ranked, top, client_rank);
+        keep_top(&mut ranked, top, |&k| {
+            (Reverse(t.clients[k].conflicts), &names[k])
+        });
+        let no_agents = ClientAgents::default();
         let clients: Vec<ClientRow> = ranked
             .into_iter()
-            .map(|(((name, c), templates), agents)| ClientRow {
-                client: name.clone(),
-                requests: c.requests,
-                conflicts: c.conflicts,
-                conflict_rate: rate(c.conflicts, c.requests),
-                templates,
-                user_agent: agents.first(&t.agent_texts).map(str::to_string),
-                user_agents: agents.distinct().0 as u64,
-                user_agents_more: agents.distinct().1,
+            .map(|k| {
+                let c = &t.clients[k];
+                let agents = t.client_agents.get(k).unwrap_or(&no_agents);
+                let (user_agents, user_agents_more) = agents.distinct();
+                ClientRow {
+                    client: names[k].clone(),
+                    requests: c.requests,
+                    conflicts: c.conflicts,
+                    conflict_rate: rate(c.conflicts, c.requests),
+                    templates: per_client_templates.get(k).copied().unwrap_or(0),
+                    user_agent: agents.first(&t.agent_texts).map(str::to_string),
+                    user_agents: user_agents as u64,
+                    user_agents_more,
+                }
             })
             .collect();
 
