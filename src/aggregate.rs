@@ -191,6 +191,12 @@ pub struct Accounting {
     /// Parsed but outside `--since/--until` or another filter.
     pub filtered: u64,
     pub skipped: u64,
+    /// Lines not read: outside `--since/--until` by their place in a time-ordered input
+    /// (`seek`). Counted in `lines`, neither parsed nor skipped.
+    pub unread: u64,
+    /// The first and last line read when a seek left lines unread (the last is before the
+    /// first when no line was read).
+    pub read_lines: Option<(u64, u64)>,
     pub skip_reasons: BTreeMap<&'static str, u64>,
     pub skip_examples: Vec<SkipExample>,
     /// The earliest and the latest counted request: its time and 1-based line (the first
@@ -245,6 +251,7 @@ impl Accounting {
         self.filtered += o.filtered;
         self.context.add(&o.context);
         self.skipped += o.skipped;
+        self.unread += o.unread;
         for (r, n) in o.skip_reasons {
             *self.skip_reasons.entry(r).or_insert(0) += n;
         }

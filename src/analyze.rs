@@ -18,6 +18,7 @@ use crate::names::{self, NamePositions};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
+use crate::seek::{self, Seek};
 use crate::timeline::{Event, InstanceId, TimelineBuilder, Timelines};
 use crate::timestamp::{self, MICROS_PER_SEC};
 use crate::unexplained::{self, Unexplained};
@@ -50,6 +51,9 @@ pub struct Settings {
     pub routes: Vec<Route>,
     pub since: Option<Micros>,
     pub until: Option<Micros>,
+    /// Whether a time-ordered input is sought in for `since..until` (`seek`) instead of
+    /// read whole (`--no-seek`).
+    pub seek: bool,
     pub chunk_bytes: usize,
     pub thresholds: Thresholds,
     /// Instances whose every line the pass keeps, conflicts or not (`explain`).
@@ -77,6 +81,7 @@ impl Default for Settings {
             routes: Vec::new(),
             since: None,
             until: None,
+            seek: true,
             chunk_bytes: 4 << 20,
             thresholds: Thresholds::default(),
             extra_instances: Vec::new(),
@@ -479,13 +484,35 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let templater = Templater::new(settings.routes.clone());
     let names = learn_names(&opened, &directives, settings, &templater);
     let templater = templater.with_names(names);
+    // With --since/--until, the part of each time-ordered input that can hold the range;
+    // inputs with directives are read whole (a probe would need the directive before it).
+    let seeks: Vec<Option<Seek>> = opened
+        .par_iter()
+        .zip(&directives)
+        .map(|((inp, fmt), directives)| {
+            let wanted = settings.seek && (settings.since.is_some() || settings.until.is_some());
+            if !wanted || !directives.is_empty() {
+                return None;
+            }
+            seek::range(inp.bytes(), settings.since, settings.until, |line| {
+                line_time(*fmt, line, settings)
+            })
+        })
+        .collect();
     let jobs: Vec<Job> = opened
         .iter()
+        .zip(&seeks)
         .enumerate()
-        .flat_map(|(k, (i, _))| {
-            input::chunks(i.bytes(), settings.chunk_bytes)
+        .flat_map(|(k, ((i, _), seek))| {
+            let part = seek
+                .as_ref()
+                .map_or(0..i.bytes().len(), |s| s.range.clone());
+            input::chunks(&i.bytes()[part.clone()], settings.chunk_bytes)
                 .into_iter()
-                .map(move |range| Job { input: k, range })
+                .map(move |r| Job {
+                    input: k,
+                    range: part.start + r.start..part.start + r.end,
+                })
         })
         .collect();
 
@@ -562,11 +589,26 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     } = collected;
     chunk_accounts.sort_by_key(|(k, _)| *k);
 
-    let mut accounts: Vec<Accounting> = vec![Accounting::default(); opened.len()];
+    // The lines a seek left out are counted before and after each input's chunks, so
+    // line numbers are the file's.
+    let unread = |n: u64| Accounting {
+        lines: n,
+        unread: n,
+        ..Default::default()
+    };
+    let mut accounts: Vec<Accounting> = (seeks.iter())
+        .map(|s| unread(s.as_ref().map_or(0, |s| s.lines_before)))
+        .collect();
     let mut chunk_base_lines = Vec::with_capacity(jobs.len());
     for (job, (_, acct)) in jobs.iter().zip(chunk_accounts) {
         chunk_base_lines.push(accounts[job.input].lines);
         accounts[job.input].append(acct);
+    }
+    for (acct, seek) in accounts.iter_mut().zip(&seeks) {
+        if let Some(s) = seek {
+            acct.append(unread(s.lines_after));
+            acct.read_lines = Some((s.lines_before + 1, acct.lines - s.lines_after));
+        }
     }
     // Chunks of one input are in order, so an event's chunk is the last that starts at or
     // before its offset.
@@ -602,7 +644,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
         if acct.parsed == 0
-            && acct.lines > acct.skip_reasons.get(Skip::BLANK.0).copied().unwrap_or(0)
+            && acct.lines - acct.unread > acct.skip_reasons.get(Skip::BLANK.0).copied().unwrap_or(0)
         {
             let first = acct
                 .skip_examples
@@ -639,9 +681,15 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     // Filters that leave nothing (a --host the log does not record, a range before the
     // log) make an empty report that looks like a quiet day: say so.
     let parsed: u64 = accounts.iter().map(|a| a.parsed).sum();
+    let unread: u64 = accounts.iter().map(|a| a.unread).sum();
     if parsed > 0 && accounts.iter().map(|a| a.filtered).sum::<u64>() == parsed {
         warnings.push(format!(
             "all {parsed} parsed requests were left out by the filters ({}): nothing is counted",
+            settings.filters().join(", ")
+        ));
+    } else if parsed == 0 && unread > 0 {
+        warnings.push(format!(
+            "all {unread} lines are outside the time range ({}): nothing is counted",
             settings.filters().join(", ")
         ));
     }
@@ -888,6 +936,16 @@ fn estimate_period(opened: &[(Input, &dyn Format)]) -> Option<(Micros, Micros)> 
         }
     }
     lo.zip(hi)
+}
+
+/// A line's time as the pass would read it, for `seek`: none for lines it skips.
+fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micros> {
+    if pre_skip(fmt, line).is_some() {
+        return None;
+    }
+    let mut cx = settings.line_context(None, true);
+    let mut r = Request::default();
+    fmt.parse(line, &mut cx, &mut r).ok().map(|()| r.time)
 }
 
 /// Parses a line and applies the filters. `Ok(None)`: parsed but filtered out.

@@ -138,6 +138,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// Read every line even with --since/--until. By default a log in time order (checked at
+    /// 64 points; an hour out of order is allowed) is searched for the range, and the lines
+    /// outside it are counted but not read.
+    #[arg(long)]
+    pub no_seek: bool,
+
     /// Change a detector threshold, NAME=VALUE (repeatable); `why409 --list-thresholds`
     /// shows them all.
     #[arg(long = "threshold", value_name = "NAME=VALUE")]

@@ -20,6 +20,7 @@ pub mod record;
 pub mod report;
 pub mod resource;
 pub mod scan;
+pub mod seek;
 pub mod timeline;
 pub mod timestamp;
 pub mod unexplained;

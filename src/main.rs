@@ -131,6 +131,7 @@ fn settings(input: &InputArgs) -> Result<Settings> {
             .collect::<Result<_>>()?,
         since,
         until,
+        seek: !input.no_seek,
         chunk_bytes: input.chunk_size,
         thresholds,
         extra_instances: Vec::new(),

@@ -193,7 +193,7 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
         .collect();
     assert_eq!(listed.len(), 4);
     assert!(listed[0].starts_with("unexplained,1,/api/docs/7,/api/docs/{id},"));
-    assert!(listed[0].ends_with(",412: 2,2,,"), "{}", listed[0]);
+    assert!(listed[0].ends_with(",412: 2,2,,,"), "{}", listed[0]);
 }
 
 /// `--top` cuts the list, not the count, and the heading says so.

@@ -6,7 +6,7 @@
 //!
 //! | section | one row per | columns filled |
 //! |---|---|---|
-//! | `input` | input | name (path), lines, parsed, skipped |
+//! | `input` | input | name (path), lines, parsed, skipped, unread (outside `--since`/`--until` in a log in time order, not read) |
 //! | `total` | report | start, end (the period), requests, writes, conflicts, conflict_rate, explained, handled (of the unexplained) |
 //! | `finding` | finding, ranked | name (instance, or template), template, start, end, conflicts, clients, instances, cause, severity, confidence, summary, advice |
 //! | `resource` | top template | name, template, requests, writes, conflicts, conflict_rate, clients, instances |
@@ -56,6 +56,8 @@ struct Row<'a> {
     user_agent: Option<Cow<'a, str>>,
     /// Distinct user agents on a client's conflicts.
     user_agents: Option<u64>,
+    /// An input's lines outside `--since`/`--until` that a seek did not read.
+    unread: Option<u64>,
 }
 
 /// `s` safe to open in a spreadsheet: a leading `=`, `+`, `@`, tab or carriage return (or a
@@ -82,6 +84,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             lines: Some(i.lines),
             parsed: Some(i.parsed),
             skipped: Some(i.skipped),
+            unread: Some(i.unread),
             ..Row::default()
         })?;
     }

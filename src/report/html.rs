@@ -74,20 +74,13 @@ fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<p class=\"dim\">{}</p>", text(period))?;
     writeln!(out, "<table>")?;
     for i in &r.inputs {
-        let filtered = if i.filtered > 0 {
-            format!(", {} left out by the filters", i.filtered)
-        } else {
-            String::new()
-        };
         writeln!(
             out,
-            "<tr><th>input</th><td><code>{}</code> ({}, {} bytes): {} lines, {} parsed, {} skipped{filtered}</td></tr>",
+            "<tr><th>input</th><td><code>{}</code> ({}, {} bytes): {}</td></tr>",
             text(&i.path),
             text(&i.format),
             i.bytes,
-            i.lines,
-            i.parsed,
-            i.skipped
+            text(&i.line_counts())
         )?;
     }
     if !r.name_positions.is_empty() {

@@ -57,12 +57,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     for i in &r.inputs {
         writeln!(
             out,
-            "- **Input:** {} ({}): {} lines, {} parsed, {} skipped",
+            "- **Input:** {} ({}): {}",
             code(&i.path),
             i.format,
-            i.lines,
-            i.parsed,
-            i.skipped
+            i.line_counts()
         )?;
     }
     if !r.name_positions.is_empty() {

@@ -68,10 +68,41 @@ pub struct InputReport {
     pub skip_reasons: BTreeMap<String, u64>,
     /// Parsed lines left out by `--since`/`--until`.
     pub filtered: u64,
+    /// Lines not read: outside `--since`/`--until` by their place in a log in time order
+    /// (`lines` = `parsed` + `skipped` + `unread`).
+    pub unread: u64,
+    /// The first and last line read, when a seek left lines unread (`[1, 0]`-like, the last
+    /// before the first, when none was).
+    pub read_lines: Option<[u64; 2]>,
     pub skip_examples: Vec<SkipExampleReport>,
     /// Of the lines kept as context for conflicting instances, how many logged each field
     /// some causes need.
     pub context: crate::aggregate::ContextFields,
+}
+
+impl InputReport {
+    /// How its lines were read: `3806 lines, 3806 parsed, 0 skipped`, then the lines the
+    /// filters left out and those a seek did not read, when there are any.
+    pub fn line_counts(&self) -> String {
+        let mut s = format!(
+            "{} lines, {} parsed, {} skipped",
+            self.lines, self.parsed, self.skipped
+        );
+        if self.filtered > 0 {
+            s += &format!(", {} left out by the filters", self.filtered);
+        }
+        if self.unread > 0 {
+            s += &format!(
+                ", {} not read (outside the time range in a log in time order",
+                self.unread
+            );
+            s += &match self.read_lines {
+                Some([a, b]) if a <= b => format!("; lines {a}–{b} read)"),
+                _ => ")".to_string(),
+            };
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -532,6 +563,8 @@ impl Report {
                     .map(|(k, v)| (k.to_string(), *v))
                     .collect(),
                 filtered: s.accounting.filtered,
+                unread: s.accounting.unread,
+                read_lines: s.accounting.read_lines.map(|(a, b)| [a, b]),
                 context: s.accounting.context,
                 skip_examples: s
                     .accounting

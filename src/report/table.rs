@@ -352,18 +352,11 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         t.add_row(vec![
             Cell::new("input"),
             Cell::new(format!(
-                "{} ({}, {} bytes): {} lines, {} parsed, {} skipped{}",
+                "{} ({}, {} bytes): {}",
                 i.path,
                 i.format,
                 i.bytes,
-                i.lines,
-                i.parsed,
-                i.skipped,
-                if i.filtered > 0 {
-                    format!(", {} left out by the filters", i.filtered)
-                } else {
-                    String::new()
-                }
+                i.line_counts()
             )),
         ]);
     }

@@ -1,0 +1,208 @@
+//! `--since`/`--until` on a log in time order: the range is found by seeking, the lines
+//! outside it are counted as not read, and the report is the one reading every line gives
+//! (`--no-seek`), line numbers included.
+
+mod common;
+
+use common::{json, why409};
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// 06:00 to 12:00 on 2026-03-02, a line every 200 ms (108,000 lines): orders read and
+/// written by many clients, a retry storm at 06:30, 09:20 and 11:30, a junk line at 06:40,
+/// 09:40 and 11:40, and every 500th line stamped 20 minutes early (a long request logged
+/// with its start time, as Envoy does). Each line with the second it was written at.
+fn day_part() -> Vec<(u64, String)> {
+    let base = 6 * 3600;
+    let mut lines = Vec::new();
+    let mut seed: u64 = 42;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed >> 33
+    };
+    for k in 0..108_000u64 {
+        let ms = k * 200;
+        let secs = base + ms / 1000;
+        let stamped = if k % 500 == 499 { secs - 1200 } else { secs };
+        let stamp = |s: u64| {
+            format!(
+                "02/Mar/2026:{:02}:{:02}:{:02} +0000",
+                s / 3600,
+                s / 60 % 60,
+                s % 60
+            )
+        };
+        let r = next();
+        let (method, status) = if r % 4 == 0 {
+            ("PUT", 200)
+        } else {
+            ("GET", 200)
+        };
+        let line = format!(
+            "10.0.{}.{} - - [{}] \"{method} /api/v1/orders/{} HTTP/1.1\" {status} 512 \"-\" \"app/1.0\"",
+            r % 200,
+            next() % 250,
+            stamp(stamped),
+            1000 + next() % 5000
+        );
+        lines.push((secs, line));
+        let second = ms % 1000 == 0;
+        for storm in [6 * 3600 + 1800, 9 * 3600 + 1200, 11 * 3600 + 1800] {
+            if second && (storm..storm + 20).contains(&secs) {
+                let line = format!(
+                    "198.51.100.7 - - [{}] \"PUT /api/v1/orders/{} HTTP/1.1\" 409 90 \"-\" \"sync/2.0\"",
+                    stamp(secs),
+                    storm
+                );
+                lines.push((secs, line));
+            }
+        }
+        for junk in [6 * 3600 + 2400, 9 * 3600 + 2400, 11 * 3600 + 2400] {
+            if ms % 1000 == 0 && secs == junk {
+                lines.push((secs, "\u{1}\u{2} not a log line".to_string()));
+            }
+        }
+    }
+    lines
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, lines: &[(u64, String)]) -> String {
+    let mut text = String::new();
+    for (_, l) in lines {
+        writeln!(text, "{l}").unwrap();
+    }
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+const RANGE: [&str; 4] = [
+    "--since",
+    "2026-03-02T09:00:00Z",
+    "--until",
+    "2026-03-02T09:45:00Z",
+];
+
+fn report(path: &str, extra: &[&str]) -> Value {
+    let mut args = vec![path];
+    args.extend(RANGE);
+    args.extend(extra);
+    json(&args)
+}
+
+/// The report without its inputs, which say how the lines were read.
+fn without_inputs(mut r: Value) -> Value {
+    r.as_object_mut().unwrap().remove("inputs");
+    r
+}
+
+#[test]
+fn a_range_of_a_log_in_time_order_reads_its_part_and_reports_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = day_part();
+    let path = write(&dir, "access.log", &lines);
+    let sought = report(&path, &[]);
+    let whole = report(&path, &["--no-seek"]);
+    let (s, w) = (&sought["inputs"][0], &whole["inputs"][0]);
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
+
+    assert_eq!(n(s, "lines"), lines.len() as u64);
+    assert_eq!(n(w, "lines"), lines.len() as u64);
+    assert_eq!(n(w, "unread"), 0);
+    assert_eq!(n(w, "skipped"), 3);
+    // The junk at 06:40 and 11:40 is far outside the range: not read, not skipped.
+    assert_eq!(n(s, "skipped"), 1);
+    assert_eq!(
+        n(s, "parsed") + n(s, "skipped") + n(s, "unread"),
+        n(s, "lines")
+    );
+    // The lines read are one run, and the rest are the unread.
+    let (first, last) = (
+        s["read_lines"][0].as_u64().unwrap(),
+        s["read_lines"][1].as_u64().unwrap(),
+    );
+    assert_eq!(n(s, "unread"), first - 1 + n(s, "lines") - last);
+    assert!(
+        lines[first as usize - 1].1.contains("[02/Mar/2026:07:5"),
+        "{}",
+        lines[first as usize - 1].1
+    );
+    assert_eq!(w["read_lines"], Value::Null);
+    // Not read: at most the lines written more than an hour beyond either bound, and not
+    // much less (the search stops within 64 KiB, some 700 lines).
+    let far = (lines.iter())
+        .filter(|(s, _)| !(8 * 3600..10 * 3600 + 2700).contains(s))
+        .count() as u64;
+    assert!(n(s, "unread") <= far, "{} > {far}", n(s, "unread"));
+    assert!(
+        n(s, "unread") + 2 * 800 >= far,
+        "{} ≪ {far}",
+        n(s, "unread")
+    );
+
+    // Same findings, evidence lines and counts as reading every line.
+    assert_eq!(without_inputs(sought.clone()), without_inputs(whole));
+    let causes: Vec<&str> = (sought["findings"].as_array().unwrap().iter())
+        .map(|f| f["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes, vec!["retry_storm"]);
+    assert_eq!(sought["totals"]["conflicts"], 20);
+    let evidence = &sought["findings"][0]["evidence"];
+    let line = evidence[1]["line"].as_u64().unwrap() as usize;
+    assert_eq!(lines[line - 1].1, evidence[1]["text"].as_str().unwrap());
+
+    // Any chunking of the part read gives the same report.
+    let chunked = report(&path, &["--chunk-size", "10000"]);
+    assert_eq!(chunked, sought);
+}
+
+#[test]
+fn a_log_out_of_time_order_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = day_part();
+    // The later half first, as `cat access.log access.log.1` would put it.
+    let (a, b) = lines.split_at(lines.len() / 2);
+    let swapped: Vec<(u64, String)> = b.iter().chain(a).cloned().collect();
+    let path = write(&dir, "concatenated.log", &swapped);
+    let r = report(&path, &[]);
+    assert_eq!(r["inputs"][0]["unread"], 0);
+    assert_eq!(r, report(&path, &["--no-seek"]));
+}
+
+#[test]
+fn the_overview_says_how_many_lines_were_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "access.log", &day_part());
+    let unread = report(&path, &[])["inputs"][0]["unread"].as_u64().unwrap();
+    let out = why409().arg(&path).args(RANGE).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "{unread} not read (outside the time range in a log in time order; lines "
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_range_after_the_log_counts_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "access.log", &day_part());
+    let out = why409()
+        .arg(&path)
+        .args(["--since", "2026-03-05T00:00:00Z", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["totals"]["requests"], 0);
+    let input = &r["inputs"][0];
+    assert_eq!(
+        input["parsed"].as_u64().unwrap() + input["unread"].as_u64().unwrap(),
+        input["lines"].as_u64().unwrap() - input["skipped"].as_u64().unwrap()
+    );
+    let warned = String::from_utf8(out.stderr).unwrap();
+    assert!(warned.contains("nothing is counted"), "{warned}");
+}
