@@ -2,7 +2,8 @@
 //! generated combined log, with 1 thread and with all cores; on a log where every line
 //! is on one hot record (the detectors' worst case: each conflict has the whole timeline as
 //! context, which once made them quadratic); on a public API's log (many clients); and on a
-//! log where every line is a conflict on an instance of its own (the most state per line).
+//! log where every line is a conflict on an instance of its own (the most state per line);
+//! and the generated log's last hour (`--since`), sought in and read whole.
 //!
 //! Run: `cargo bench --bench pipeline`
 
@@ -51,6 +52,30 @@ fn pipeline(c: &mut Criterion) {
             b.iter(|| {
                 let a = pool.install(|| analyze(&settings)).unwrap();
                 Report::build(&a, 10).totals.conflicts
+            })
+        });
+    }
+    group.finish();
+
+    // The log's last hour: found by seeking, and read whole (`--no-seek`).
+    let end = Report::build(&analyze(&settings).unwrap(), 10).period.end;
+    let end: jiff::Timestamp = end.unwrap().parse().unwrap();
+    let since = Settings {
+        since: Some(end.as_microsecond() - 3_600_000_000),
+        ..settings.clone()
+    };
+    let mut group = c.benchmark_group("pipeline/combined-300k-last-hour");
+    group.throughput(Throughput::Bytes(bytes));
+    group.sample_size(10);
+    for (name, seek) in [("seek", true), ("no-seek", false)] {
+        let settings = Settings {
+            seek,
+            ..since.clone()
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let a = analyze(&settings).unwrap();
+                Report::build(&a, 10).totals.requests
             })
         });
     }
