@@ -15,6 +15,7 @@ use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input};
 use crate::interest::{Conflicts, Interest};
 use crate::names::{self, NamePositions};
+use crate::progress::{Progress, Stage};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
@@ -27,6 +28,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Lines longer than this are skipped (`line_too_long`) rather than parsed.
 pub const MAX_LINE: usize = 256 * 1024;
@@ -55,6 +57,8 @@ pub struct Settings {
     /// read whole (`--no-seek`).
     pub seek: bool,
     pub chunk_bytes: usize,
+    /// Counted as the analysis goes, for a progress display.
+    pub progress: Option<Arc<Progress>>,
     pub thresholds: Thresholds,
     /// Instances whose every line the pass keeps, conflicts or not (`explain`).
     pub extra_instances: Vec<String>,
@@ -83,6 +87,7 @@ impl Default for Settings {
             until: None,
             seek: true,
             chunk_bytes: 4 << 20,
+            progress: None,
             thresholds: Thresholds::default(),
             extra_instances: Vec::new(),
             log_format: None,
@@ -517,6 +522,18 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .collect();
 
     clock.mark("open, names");
+    let to_read: u64 = jobs.iter().map(|j| j.range.len() as u64).sum();
+    let progress = |stage, total| {
+        if let Some(p) = &settings.progress {
+            p.start(stage, total);
+        }
+    };
+    let progressed = |job: &Job| {
+        if let Some(p) = &settings.progress {
+            p.add(job.range.len() as u64);
+        }
+    };
+    progress(Stage::Scanning, to_read);
     // The conflict scan: which instances had conflicts, and when, and which clients.
     let (conflicts, mut clients): (Conflicts, ClientIndex) =
         match StatusDigits::new(&settings.statuses) {
@@ -532,6 +549,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                     &digits,
                     found,
                 );
+                progressed(job);
             })
             .into_iter()
             .reduce(|(mut a, mut ac), (b, bc)| {
@@ -548,6 +566,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .get("client_concentration_min_conflicts");
     clients.choose_candidates(min.clamp(1.0, u32::MAX as f64) as u32);
     clock.mark("scan");
+    progress(Stage::Reading, to_read);
     let interest = Interest::new(conflicts, &settings.extra_instances);
 
     // The pass: every line counted, the lines of conflicting instances and their relatives
@@ -575,11 +594,13 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             collected,
         );
         accts.push((k, acct));
+        progressed(job);
     }) {
         chunk_accounts.extend(accts);
         collected.push(c);
     }
     clock.mark("pass (workers)");
+    progress(Stage::Finishing, 0);
     let collected = merge_collected(collected);
     let Collected {
         mut tally,

@@ -157,7 +157,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "BYTES", hide = true, default_value_t = 4 << 20)]
     pub chunk_size: usize,
 
-    /// Never show a progress bar.
+    /// Never show the progress bar (shown on a terminal for inputs over 64 MiB).
     #[arg(long)]
     pub no_progress: bool,
 }

@@ -16,6 +16,7 @@ pub mod format;
 pub mod input;
 pub mod interest;
 pub mod names;
+pub mod progress;
 pub mod record;
 pub mod report;
 pub mod resource;

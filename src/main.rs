@@ -11,6 +11,7 @@ use why409::cli::{
     Cli, ColorChoice, Command, DiffFailOn, DiffOutput, ExplainOutput, InputArgs, Output,
 };
 use why409::detect::{self, Severity, Thresholds};
+use why409::progress::{Progress, Stage};
 use why409::report::{self, Report, table};
 use why409::resource::Route;
 use why409::{format, timestamp};
@@ -133,6 +134,7 @@ fn settings(input: &InputArgs) -> Result<Settings> {
         until,
         seek: !input.no_seek,
         chunk_bytes: input.chunk_size,
+        progress: None,
         thresholds,
         extra_instances: Vec::new(),
         log_format: input.log_format.clone(),
@@ -232,24 +234,67 @@ fn sink(out: &Option<PathBuf>) -> Result<(Box<dyn Write>, bool)> {
     }
 }
 
-/// A spinner on stderr while a large input is analysed (only on a terminal).
-fn progress(input: &InputArgs, settings: &Settings) -> Option<indicatif::ProgressBar> {
-    if input.no_progress || !io::stderr().is_terminal() {
-        return None;
-    }
-    let bytes: u64 = settings
-        .paths
-        .iter()
+/// Runs the analysis on `pool`, with a progress bar on stderr when it is a terminal and the
+/// inputs are large: the stage, bytes done of the bytes to read, speed and time left.
+fn analyse_with_progress(
+    input: &InputArgs,
+    settings: &mut Settings,
+    pool: &rayon::ThreadPool,
+) -> Result<analyze::Analysis> {
+    let bytes: u64 = (settings.paths.iter())
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    if bytes < 64 << 20 {
-        return None;
+    if input.no_progress || !io::stderr().is_terminal() || bytes < 64 << 20 {
+        return pool.install(|| analyze::analyze(settings));
     }
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message(format!("analysing {} MiB…", bytes >> 20));
-    pb.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(pb)
+    let progress = std::sync::Arc::new(Progress::default());
+    settings.progress = Some(progress.clone());
+    let bar = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{wide_bar}] {percent:>3}% of {binary_total_bytes}, {binary_bytes_per_sec}, {eta} left",
+    )
+    .expect("a valid template")
+    .progress_chars("=> ");
+    let spinner =
+        indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("a valid template");
+    // A bar per stage: each stage's speed and time left are its own.
+    let show = |stage: Stage, total: u64| {
+        let (style, msg) = match stage {
+            Stage::Opening => (spinner.clone(), format!("opening {} MiB…", bytes >> 20)),
+            Stage::Scanning | Stage::Reading => (bar.clone(), stage.name().to_string()),
+            Stage::Finishing => (spinner.clone(), format!("{}…", stage.name())),
+        };
+        let pb = indicatif::ProgressBar::new(total)
+            .with_style(style)
+            .with_message(msg);
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (analysis, pb) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let (mut shown, mut pb) = (Stage::Opening, show(Stage::Opening, 0));
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let (stage, at, total) = progress.get();
+                if stage != shown {
+                    pb.finish_and_clear();
+                    (shown, pb) = (stage, show(stage, total));
+                }
+                pb.set_position(at);
+                std::thread::park_timeout(std::time::Duration::from_millis(100));
+            }
+            pb
+        });
+        let analysis = pool.install(|| analyze::analyze(settings));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        watcher.thread().unpark();
+        (analysis, watcher.join())
+    });
+    if let Ok(pb) = pb {
+        pb.finish_and_clear();
+    }
+    settings.progress = None;
+    analysis
 }
 
 fn analyse(cli: Cli) -> Result<i32> {
@@ -283,12 +328,7 @@ fn analyse(cli: Cli) -> Result<i32> {
         why409::cli::output_format(cli.report.output, cli.report.out.as_deref(), Output::Table)
             .map_err(|e| anyhow!(e))?;
     let pool = thread_pool(&cli.input)?;
-    let pb = progress(&cli.input, &settings);
-    let analysis = pool.install(|| analyze::analyze(&settings));
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
-    let analysis = analysis?;
+    let analysis = analyse_with_progress(&cli.input, &mut settings, &pool)?;
     for w in &analysis.warnings {
         eprintln!("why409: {w}");
     }
@@ -422,7 +462,7 @@ fn explain(
     }
     settings.extra_instances.push(wanted.clone());
     let pool = thread_pool(input)?;
-    let analysis = pool.install(|| analyze::analyze(&settings))?;
+    let analysis = analyse_with_progress(input, &mut settings, &pool)?;
     for w in &analysis.warnings {
         eprintln!("why409: {w}");
     }
