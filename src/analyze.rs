@@ -469,8 +469,13 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let statuses = StatusSet::new(&settings.statuses);
 
     // Route buckets need a resolution before the pass: estimate the period from the ends of
-    // each input.
-    let estimate = estimate_period(&opened);
+    // each input, within --since/--until (the last hour of a day's log is analysed as that
+    // hour cut out would be, not in the day's five-minute buckets).
+    let estimate = estimate_period(&opened).and_then(|(a, b)| {
+        let a = settings.since.map_or(a, |s| a.max(s));
+        let b = settings.until.map_or(b, |u| b.min(u));
+        (a <= b).then_some((a, b))
+    });
     let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
 
     // Only inputs that start with directives (W3C/IIS/CloudFront `#Fields:`) are scanned for
