@@ -53,6 +53,8 @@ pub struct Settings {
     pub routes: Vec<Route>,
     pub since: Option<Micros>,
     pub until: Option<Micros>,
+    /// `--last`: only this span before the latest time at the inputs' ends (sets `since`).
+    pub last: Option<Micros>,
     /// Whether a time-ordered input is sought in for `since..until` (`seek`) instead of
     /// read whole (`--no-seek`).
     pub seek: bool,
@@ -85,6 +87,7 @@ impl Default for Settings {
             routes: Vec::new(),
             since: None,
             until: None,
+            last: None,
             seek: true,
             chunk_bytes: 4 << 20,
             progress: None,
@@ -468,16 +471,6 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     let statuses = StatusSet::new(&settings.statuses);
 
-    // Route buckets need a resolution before the pass: estimate the period from the ends of
-    // each input, within --since/--until (the last hour of a day's log is analysed as that
-    // hour cut out would be, not in the day's five-minute buckets).
-    let estimate = estimate_period(&opened).and_then(|(a, b)| {
-        let a = settings.since.map_or(a, |s| a.max(s));
-        let b = settings.until.map_or(b, |u| b.min(u));
-        (a <= b).then_some((a, b))
-    });
-    let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
-
     // Only inputs that start with directives (W3C/IIS/CloudFront `#Fields:`) are scanned for
     // more of them.
     let directives: Vec<Vec<(usize, &[u8])>> = opened
@@ -491,6 +484,40 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             }
         })
         .collect();
+    let period = estimate_period(&opened, &directives, settings);
+
+    // --last: the range ends at the latest time at the inputs' ends.
+    let resolved;
+    let settings = match (settings.last, period) {
+        (None, _) => settings,
+        (Some(span), Some((_, end))) => {
+            resolved = Settings {
+                since: Some(end.saturating_sub(span)),
+                ..settings.clone()
+            };
+            &resolved
+        }
+        (Some(_), None) if opened.is_empty() => settings,
+        (Some(_), None) => bail!(
+            "--last: no line at the ends of {} has a time to count back from",
+            opened
+                .iter()
+                .map(|(i, _)| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+
+    // Route buckets need a resolution before the pass: estimate the period from the ends of
+    // each input, within --since/--until (the last hour of a day's log is analysed as that
+    // hour cut out would be, not in the day's five-minute buckets).
+    let estimate = period.and_then(|(a, b)| {
+        let a = settings.since.map_or(a, |s| a.max(s));
+        let b = settings.until.map_or(b, |u| b.min(u));
+        (a <= b).then_some((a, b))
+    });
+    let bucket_us = estimate.map_or(60 * MICROS_PER_SEC, |(a, b)| round_window(b - a, 600));
+
     let templater = Templater::new(settings.routes.clone());
     let names = learn_names(&opened, &directives, settings, &templater);
     let templater = templater.with_names(names);
@@ -939,10 +966,14 @@ fn learn_names(
 }
 
 /// First and last timestamp among the first and last lines of each input.
-fn estimate_period(opened: &[(Input, &dyn Format)]) -> Option<(Micros, Micros)> {
+fn estimate_period(
+    opened: &[(Input, &dyn Format)],
+    directives: &[Vec<(usize, &[u8])>],
+    settings: &Settings,
+) -> Option<(Micros, Micros)> {
     let mut lo: Option<Micros> = None;
     let mut hi: Option<Micros> = None;
-    for (inp, fmt) in opened {
+    for ((inp, fmt), directives) in opened.iter().zip(directives) {
         let data = inp.bytes();
         let tail_start = data.len().saturating_sub(64 * 1024);
         let tail_start = if tail_start == 0 {
@@ -950,11 +981,16 @@ fn estimate_period(opened: &[(Input, &dyn Format)]) -> Option<(Micros, Micros)> 
         } else {
             memchr::memchr(b'\n', &data[tail_start..]).map_or(data.len(), |p| tail_start + p + 1)
         };
-        for part in [&data[..data.len().min(64 * 1024)], &data[tail_start..]] {
+        let head = &data[..data.len().min(64 * 1024)];
+        for (at, part) in [(0, head), (tail_start, &data[tail_start..])] {
+            let mut cx = settings.line_context(directive_at(directives, at), true);
             for line in input::lines(part) {
-                let mut cx = LineContext::default();
                 let mut r = Request::default();
-                if pre_skip(*fmt, line).is_none() && fmt.parse(line, &mut cx, &mut r).is_ok() {
+                if let Some(s) = pre_skip(*fmt, line) {
+                    if s == Skip::DIRECTIVE {
+                        cx.directive = Some(line);
+                    }
+                } else if fmt.parse(line, &mut cx, &mut r).is_ok() {
                     lo = Some(lo.map_or(r.time, |v| v.min(r.time)));
                     hi = Some(hi.map_or(r.time, |v| v.max(r.time)));
                 }

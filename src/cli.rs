@@ -138,6 +138,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// Only the last SPAN of the logs ('30m', '2h', '1d'): requests at or after the latest
+    /// time at the inputs' ends minus SPAN. For yesterday's logs, where --since 30m (back
+    /// from now) would find nothing.
+    #[arg(long, value_name = "SPAN", conflicts_with = "since")]
+    pub last: Option<String>,
+
     /// Read every line even with --since/--until. By default a log in time order (checked at
     /// 64 points; an hour out of order is allowed) is searched for the range, and the lines
     /// outside it are counted but not read.

@@ -132,6 +132,14 @@ fn settings(input: &InputArgs) -> Result<Settings> {
             .collect::<Result<_>>()?,
         since,
         until,
+        last: match &input.last {
+            None => None,
+            Some(l) => Some(
+                timestamp::parse_span(l)
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| anyhow!("--last '{l}': give a span such as 30m, 2h or 1d"))?,
+            ),
+        },
         seek: !input.no_seek,
         chunk_bytes: input.chunk_size,
         progress: None,

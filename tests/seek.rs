@@ -239,3 +239,32 @@ fn a_range_is_analysed_as_the_part_cut_out_would_be() {
     assert_eq!(findings(&since).len(), 4);
     assert_eq!(part["totals"]["conflicts"], since["totals"]["conflicts"]);
 }
+
+/// `--last 45m` is `--since` 45 minutes before the latest logged time (the generated log
+/// ends at 11:59:59), in the same report; it takes a positive span and no `--since`.
+#[test]
+fn last_counts_back_from_the_end_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "access.log", &day_part());
+    let last = json(&[&path, "--last", "45m"]);
+    let since = json(&[&path, "--since", "2026-03-02T11:14:59Z"]);
+    assert_eq!(last, since);
+    assert_eq!(last["period"]["start"], "2026-03-02T11:14:59Z");
+    assert_eq!(last["totals"]["conflicts"], 20);
+    assert!(last["inputs"][0]["unread"].as_u64().unwrap() > 50_000);
+    for (args, message) in [
+        (
+            vec!["--last", "0m"],
+            "--last '0m': give a span such as 30m, 2h or 1d",
+        ),
+        (vec!["--last", "soon"], "--last 'soon'"),
+        (vec!["--last", "1h", "--since", "2h"], "cannot be used with"),
+    ] {
+        why409()
+            .arg(&path)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(message));
+    }
+}
