@@ -493,8 +493,9 @@ impl Templater {
             return id;
         };
         let (parent, last) = (&instance[..slash], &instance[slash + 1..]);
-        let pid = match cache.parents.get(Key::of(parent)) {
-            Some(&pid) => pid,
+        // `get_key_value` keeps this hot lookup inlined (see `Interest::lookup`).
+        let pid = match cache.parents.get_key_value(Key::of(parent)) {
+            Some((_, &pid)) => pid,
             None => {
                 let pid = self.template_id(parent, cache);
                 // Only parents that are their own template (no identifier in them) are
