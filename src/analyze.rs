@@ -487,26 +487,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let period = estimate_period(&opened, &directives, settings);
 
     // --last: the range ends at the latest time at the inputs' ends.
-    let resolved;
-    let settings = match (settings.last, period) {
-        (None, _) => settings,
-        (Some(span), Some((_, end))) => {
-            resolved = Settings {
-                since: Some(end.saturating_sub(span)),
-                ..settings.clone()
-            };
-            &resolved
-        }
-        (Some(_), None) if opened.is_empty() => settings,
-        (Some(_), None) => bail!(
-            "--last: no line at the ends of {} has a time to count back from",
-            opened
-                .iter()
-                .map(|(i, _)| i.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let resolved = resolve_last(settings, period, &opened)?;
+    let settings = resolved.as_ref().unwrap_or(settings);
 
     // Route buckets need a resolution before the pass: estimate the period from the ends of
     // each input, within --since/--until (the last hour of a day's log is analysed as that
@@ -521,21 +503,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let templater = Templater::new(settings.routes.clone());
     let names = learn_names(&opened, &directives, settings, &templater);
     let templater = templater.with_names(names);
-    // With --since/--until, the part of each time-ordered input that can hold the range;
-    // inputs with directives are read whole (a probe would need the directive before it).
-    let seeks: Vec<Option<Seek>> = opened
-        .par_iter()
-        .zip(&directives)
-        .map(|((inp, fmt), directives)| {
-            let wanted = settings.seek && (settings.since.is_some() || settings.until.is_some());
-            if !wanted || !directives.is_empty() {
-                return None;
-            }
-            seek::range(inp.bytes(), settings.since, settings.until, |line| {
-                line_time(*fmt, line, settings)
-            })
-        })
-        .collect();
+    let seeks = seek_ranges(&opened, &directives, settings);
     let jobs: Vec<Job> = opened
         .iter()
         .zip(&seeks)
@@ -998,6 +966,55 @@ fn estimate_period(
         }
     }
     lo.zip(hi)
+}
+
+/// The settings `--last` makes: `since` the span before `period`'s end. `None` without
+/// `--last`.
+fn resolve_last(
+    settings: &Settings,
+    period: Option<(Micros, Micros)>,
+    opened: &[(Input, &dyn Format)],
+) -> Result<Option<Settings>> {
+    let Some(span) = settings.last else {
+        return Ok(None);
+    };
+    match period {
+        Some((_, end)) => Ok(Some(Settings {
+            since: Some(end.saturating_sub(span)),
+            ..settings.clone()
+        })),
+        None if opened.is_empty() => Ok(None),
+        None => {
+            let names: Vec<&str> = opened.iter().map(|(i, _)| i.name.as_str()).collect();
+            bail!(
+                "--last: no line at the ends of {} has a time to count back from",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// With --since/--until, the part of each time-ordered input that can hold the range
+/// (`seek`); `None` for an input read whole. Inputs with directives are read whole: a probe
+/// would need the directive before it.
+fn seek_ranges(
+    opened: &[(Input, &dyn Format)],
+    directives: &[Vec<(usize, &[u8])>],
+    settings: &Settings,
+) -> Vec<Option<Seek>> {
+    let ranged = settings.since.is_some() || settings.until.is_some();
+    opened
+        .par_iter()
+        .zip(directives)
+        .map(|((inp, fmt), directives)| {
+            if !settings.seek || !ranged || !directives.is_empty() {
+                return None;
+            }
+            seek::range(inp.bytes(), settings.since, settings.until, |line| {
+                line_time(*fmt, line, settings)
+            })
+        })
+        .collect()
 }
 
 /// A line's time as the pass would read it, for `seek`: none for lines it skips.
