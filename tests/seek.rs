@@ -268,3 +268,34 @@ fn last_counts_back_from_the_end_of_the_log() {
             .stderr(predicates::str::contains(message));
     }
 }
+
+/// A real log (four days of an Apache site, ../shared/realdata; skipped when absent): one
+/// day's range is sought in, the days before it are not read, and the report is the one
+/// reading every line gives.
+#[test]
+fn a_real_log_is_sought_in_and_reports_the_same() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/realdata/apache/elastic-examples-apache_logs.subset.log");
+    if !path.is_file() {
+        eprintln!("note: {} not found; skipped", path.display());
+        return;
+    }
+    let day = [
+        path.to_str().unwrap(),
+        "--status",
+        "404",
+        "--since",
+        "2015-05-18T00:00:00Z",
+        "--until",
+        "2015-05-19T00:00:00Z",
+    ];
+    let sought = json(&day);
+    let whole = json(&[&day[..], &["--no-seek"]].concat());
+    let input = &sought["inputs"][0];
+    assert_eq!(input["lines"], 360);
+    // The 17th of May is lines 1–317: the search stops within 64 KiB of the range's start.
+    assert!(input["unread"].as_u64().unwrap() > 100, "{input}");
+    assert!(input["read_lines"][0].as_u64().unwrap() <= 318);
+    assert_eq!(sought["totals"]["requests"], 7);
+    assert_eq!(without_inputs(sought), without_inputs(whole));
+}
