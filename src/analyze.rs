@@ -412,9 +412,15 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let mut empties: Vec<Input> = Vec::new();
     // Opened side by side: compressed inputs (rotated `.gz` logs) are decoded while opened,
     // one core each; results are taken in the given order, so errors and warnings are too.
+    if let Some(p) = &settings.progress {
+        let sizes = expanded
+            .iter()
+            .filter_map(|(path, _)| std::fs::metadata(path).ok());
+        p.start(Stage::Opening, sizes.map(|m| m.len()).sum());
+    }
     let inputs: Vec<Result<Input>> = expanded
         .par_iter()
-        .map(|(path, explicit)| input::open(path, *explicit))
+        .map(|(path, explicit)| input::open(path, *explicit, settings.progress.as_deref()))
         .collect();
     for ((path, explicit), inp) in expanded.iter().zip(inputs) {
         let inp = match inp {

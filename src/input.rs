@@ -6,6 +6,7 @@
 //! mapped, so every input can be read twice (the conflict scan, then the pass) and gives the same
 //! report as the plain file, with memory use independent of the input size.
 
+use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
 use std::fs::File;
@@ -344,8 +345,26 @@ fn spool(mut reader: impl Read + Send, name: &str) -> Result<(Data, Option<Strin
     Ok((map_file(&tmp, name)?, damage))
 }
 
-/// Opens one expanded path.
-pub fn open(path: &Path, explicit: bool) -> Result<Input> {
+/// A reader that notes the bytes read through it as progress (compressed bytes, while a
+/// compressed input is decoded).
+struct Counted<'a, R> {
+    inner: R,
+    progress: Option<&'a Progress>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = self.progress {
+            p.add(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+/// Opens one expanded path, noting its bytes as `progress` as they are read (all at once
+/// for a mapped file, as decoded for a compressed one).
+pub fn open(path: &Path, explicit: bool, progress: Option<&Progress>) -> Result<Input> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
         let (data, damage) = spool(io::stdin(), "<stdin>")?;
@@ -376,10 +395,16 @@ pub fn open(path: &Path, explicit: bool) -> Result<Input> {
         .read(&mut head)
         .with_context(|| format!("{name}: cannot read"))?;
     let (data, damage) = match sniff_compression(&head[..n]) {
-        Compression::None => (map_file(&f, &name)?, None),
+        Compression::None => {
+            let data = map_file(&f, &name)?;
+            if let Some(p) = progress {
+                p.add(meta.len());
+            }
+            (data, None)
+        }
         _ => {
             let f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
-            spool(f, &name)?
+            spool(Counted { inner: f, progress }, &name)?
         }
     };
     Ok(Input {

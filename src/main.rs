@@ -249,11 +249,18 @@ fn analyse_with_progress(
     settings: &mut Settings,
     pool: &rayon::ThreadPool,
 ) -> Result<analyze::Analysis> {
-    let bytes: u64 = (settings.paths.iter())
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
+    // Text to read, a compressed file counted as the six or so times its size it decodes to.
+    let text: u64 = (settings.paths.iter())
+        .filter_map(|p| {
+            let compressed = p
+                .extension()
+                .is_some_and(|e| ["gz", "zst", "bz2"].iter().any(|c| e == *c));
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| if compressed { 6 * m.len() } else { m.len() })
+        })
         .sum();
-    if input.no_progress || !io::stderr().is_terminal() || bytes < 64 << 20 {
+    if input.no_progress || !io::stderr().is_terminal() || text < 64 << 20 {
         return pool.install(|| analyze::analyze(settings));
     }
     let progress = std::sync::Arc::new(Progress::default());
@@ -268,8 +275,9 @@ fn analyse_with_progress(
     // A bar per stage: each stage's speed and time left are its own.
     let show = |stage: Stage, total: u64| {
         let (style, msg) = match stage {
-            Stage::Opening => (spinner.clone(), format!("opening {} MiB…", bytes >> 20)),
-            Stage::Scanning | Stage::Reading => (bar.clone(), stage.name().to_string()),
+            Stage::Opening | Stage::Scanning | Stage::Reading => {
+                (bar.clone(), stage.name().to_string())
+            }
             Stage::Finishing => (spinner.clone(), format!("{}…", stage.name())),
         };
         let pb = indicatif::ProgressBar::new(total)
@@ -288,6 +296,7 @@ fn analyse_with_progress(
                     pb.finish_and_clear();
                     (shown, pb) = (stage, show(stage, total));
                 }
+                pb.set_length(total);
                 pb.set_position(at);
                 std::thread::park_timeout(std::time::Duration::from_millis(100));
             }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 /// What an analysis is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Opening the inputs: mapping files, decoding compressed ones.
+    /// Opening the inputs: mapping files (at once), decoding compressed ones (the bytes
+    /// counted are the compressed ones read).
     Opening,
     /// The conflict scan over every byte to read.
     Scanning,
@@ -27,7 +28,7 @@ impl Stage {
 
     pub fn name(self) -> &'static str {
         match self {
-            Stage::Opening => "opening",
+            Stage::Opening => "decoding",
             Stage::Scanning => "scanning for conflicts",
             Stage::Reading => "reading",
             Stage::Finishing => "finding causes",
