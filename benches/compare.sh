@@ -10,6 +10,8 @@
 # Every command runs RUNS times (default 3) with the page cache warm; the table shows
 # the best wall time, MB/s (10^6 bytes/s), peak RSS of the largest process of the
 # command (GNU /usr/bin/time %M; "n/a" without it) and the wall-time ratio to why409.
+# why409's two rows run in turn (all threads, one thread, all threads, ...), so a slow
+# minute of a shared host falls on both and their ratio, the thread scaling, holds.
 # A tool that is not installed is reported as "missing", not as an error.
 # Peak RSS counts resident pages of memory-mapped input too (rg and an mmap-reading why409
 # show ~file size there; that is page cache, not private memory).
@@ -91,25 +93,10 @@ run_one() {
 ROWS=()
 WHY_WALL=""
 
-# bench NAME ALLOWED_RCS CMD [SHOWN]  (ALLOWED_RCS like "0" or "0 1"; SHOWN: command as printed)
-bench() {
-    local name=$1 ok=$2 cmd=$3 shown=${4:-$3} best="" best_rss="" i rc_ok
-    shown=${shown//|/\\|}
-    for ((i = 0; i < RUNS; i++)); do
-        run_one "$cmd"
-        rc_ok=0
-        for a in $ok; do [[ $RC == "$a" ]] && rc_ok=1; done
-        if [[ $rc_ok == 0 ]]; then
-            echo "compare.sh: '$name' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
-            ROWS+=("| $name | \`$shown\` | failed (exit $RC) | | | |")
-            return 0
-        fi
-        if [[ -z $best ]] || awk -v a="$WALL" -v b="$best" 'BEGIN{exit !(a<b)}'; then
-            best=$WALL
-            best_rss=$RSS
-        fi
-    done
-    local mbs rss ratio
+# row NAME SHOWN BEST BEST_RSS: the table row of a measured command (why409's wall, the
+# first row, is what the ratios are to)
+row() {
+    local name=$1 shown=${2//|/\\|} best=$3 best_rss=$4 mbs rss ratio
     mbs=$(awk -v b="$BYTES" -v t="$best" 'BEGIN{ if (t > 0) printf "%.0f", b/1e6/t; else print "inf" }')
     if [[ -n $best_rss ]]; then rss=$(awk -v k="$best_rss" 'BEGIN{printf "%.1f", k/1024}'); else rss="n/a"; fi
     if [[ $name == "why409" ]]; then WHY_WALL=$best; fi
@@ -119,6 +106,55 @@ bench() {
         ratio="n/a"
     fi
     ROWS+=("| $name | \`$shown\` | $best | $mbs | $rss | $ratio |")
+}
+
+# measure ALLOWED_RCS CMD: runs CMD once; false (with RC set) when its exit code is not allowed
+measure() {
+    local ok=$1 a
+    run_one "$2"
+    for a in $ok; do [[ $RC == "$a" ]] && return 0; done
+    return 1
+}
+
+# faster A B: whether wall time A is below B (or B is unset)
+faster() { [[ -z $2 ]] || awk -v a="$1" -v b="$2" 'BEGIN{exit !(a<b)}'; }
+
+# bench NAME ALLOWED_RCS CMD [SHOWN]  (ALLOWED_RCS like "0" or "0 1"; SHOWN: command as printed)
+bench() {
+    local name=$1 ok=$2 cmd=$3 shown=${4:-$3} best="" best_rss="" i
+    for ((i = 0; i < RUNS; i++)); do
+        if ! measure "$ok" "$cmd"; then
+            echo "compare.sh: '$name' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
+            ROWS+=("| $name | \`${shown//|/\\|}\` | failed (exit $RC) | | | |")
+            return 0
+        fi
+        if faster "$WALL" "$best"; then best=$WALL; best_rss=$RSS; fi
+    done
+    row "$name" "$shown" "$best" "$best_rss"
+}
+
+# bench_pair NAME1 CMD1 SHOWN1 NAME2 CMD2 SHOWN2: two commands run in turn, RUNS times
+# each, so a slow minute of the host falls on both alike (why409 with all threads and with
+# one: their ratio is the thread scaling)
+bench_pair() {
+    local b1="" r1="" b2="" r2="" i
+    for ((i = 0; i < RUNS; i++)); do
+        if ! measure 0 "$2"; then
+            echo "compare.sh: '$1' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
+            ROWS+=("| $1 | \`$3\` | failed (exit $RC) | | | |")
+            ROWS+=("| $4 | \`$6\` | not run ($1 failed) | | | |")
+            return 0
+        fi
+        if faster "$WALL" "$b1"; then b1=$WALL; r1=$RSS; fi
+        if ! measure 0 "$5"; then
+            echo "compare.sh: '$4' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
+            ROWS+=("| $4 | \`$6\` | failed (exit $RC) | | | |")
+            return 0
+        fi
+        if faster "$WALL" "$b2"; then b2=$WALL; r2=$RSS; fi
+    done
+    row "$1" "$3" "$b1" "$r1"
+    row "$4" "$6" "$b2" "$r2"
 }
 
 SKIP=${SKIP:-}
@@ -148,8 +184,8 @@ if skip why409; then
     missing "why409" "why409 --output json LOG" "skipped: SKIP"
     missing "why409 --threads 1" "why409 --threads 1 --output json LOG" "skipped: SKIP"
 elif [[ -z $WHY_NOTE ]]; then
-    bench "why409" "0" "$(q "$WHY") --output json $QLOG" "why409 --output json LOG"
-    bench "why409 --threads 1" "0" "$(q "$WHY") --threads 1 --output json $QLOG" "why409 --threads 1 --output json LOG"
+    bench_pair "why409" "$(q "$WHY") --output json $QLOG" "why409 --output json LOG" \
+        "why409 --threads 1" "$(q "$WHY") --threads 1 --output json $QLOG" "why409 --threads 1 --output json LOG"
 else
     missing "why409" "$WHY --output json LOG" "$WHY_NOTE"
     missing "why409 --threads 1" "$WHY --threads 1 --output json LOG" "$WHY_NOTE"
@@ -244,7 +280,7 @@ fi
 echo "### why409 vs ad-hoc tools"
 echo
 echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $BYTES bytes), page cache warm"
-echo "- runs: best of $RUNS; CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
+echo "- runs: best of $RUNS (why409's two rows in turn); CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
 echo "- why409: \`$WHY\`${WHY_NOTE:+ ($WHY_NOTE)}"
 echo "- host: two CPU-bound processes side by side finish $HOST_SCALING as fast as one after the other (2.00× = two full cores)"
 echo
