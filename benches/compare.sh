@@ -119,15 +119,18 @@ measure() {
 # faster A B: whether wall time A is below B (or B is unset)
 faster() { [[ -z $2 ]] || awk -v a="$1" -v b="$2" 'BEGIN{exit !(a<b)}'; }
 
+# failed NAME SHOWN: the row (and a line on stderr) of a command whose exit code (RC) was
+# not allowed
+failed() {
+    echo "compare.sh: '$1' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
+    ROWS+=("| $1 | \`${2//|/\\|}\` | failed (exit $RC) | | | |")
+}
+
 # bench NAME ALLOWED_RCS CMD [SHOWN]  (ALLOWED_RCS like "0" or "0 1"; SHOWN: command as printed)
 bench() {
     local name=$1 ok=$2 cmd=$3 shown=${4:-$3} best="" best_rss="" i
     for ((i = 0; i < RUNS; i++)); do
-        if ! measure "$ok" "$cmd"; then
-            echo "compare.sh: '$name' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
-            ROWS+=("| $name | \`${shown//|/\\|}\` | failed (exit $RC) | | | |")
-            return 0
-        fi
+        measure "$ok" "$cmd" || { failed "$name" "$shown"; return 0; }
         if faster "$WALL" "$best"; then best=$WALL; best_rss=$RSS; fi
     done
     row "$name" "$shown" "$best" "$best_rss"
@@ -135,20 +138,19 @@ bench() {
 
 # bench_pair NAME1 CMD1 SHOWN1 NAME2 CMD2 SHOWN2: two commands run in turn, RUNS times
 # each, so a slow minute of the host falls on both alike (why409 with all threads and with
-# one: their ratio is the thread scaling)
+# one: their ratio is the thread scaling). When one fails, the other keeps its runs so far.
 bench_pair() {
     local b1="" r1="" b2="" r2="" i
     for ((i = 0; i < RUNS; i++)); do
         if ! measure 0 "$2"; then
-            echo "compare.sh: '$1' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
-            ROWS+=("| $1 | \`$3\` | failed (exit $RC) | | | |")
+            failed "$1" "$3"
             ROWS+=("| $4 | \`$6\` | not run ($1 failed) | | | |")
             return 0
         fi
         if faster "$WALL" "$b1"; then b1=$WALL; r1=$RSS; fi
         if ! measure 0 "$5"; then
-            echo "compare.sh: '$4' failed (exit $RC): $(head -c 300 "$TMPD/err")" >&2
-            ROWS+=("| $4 | \`$6\` | failed (exit $RC) | | | |")
+            row "$1" "$3" "$b1" "$r1"
+            failed "$4" "$6"
             return 0
         fi
         if faster "$WALL" "$b2"; then b2=$WALL; r2=$RSS; fi
