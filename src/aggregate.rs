@@ -1,8 +1,9 @@
 //! Counts: by template, client with conflicts, conflicting instance and second, plus line
 //! accounting.
 //!
-//! Each chunk fills its own `Tally`; tallies are merged in input order, so the result does not
-//! depend on how the input was chunked or how many threads ran. Memory is bounded by the
+//! Each worker fills its own `Tally`, and tallies are merged, so the result does not depend
+//! on how the input was chunked or how many threads ran; the counts by client and key
+//! number go, at the end of each chunk, into one `Numbers` for all workers. Memory is bounded by the
 //! number of templates, *conflicting* clients and *conflicting* instances — never by the
 //! number of lines, nor by the number of addresses a public API's log holds.
 
@@ -309,9 +310,8 @@ impl InstanceConflicts {
 }
 
 /// Conflicts on keyed instances, by key number: a slot per key (4 bytes) and the conflicts
-/// of the keys met here only. A worker meets part of the keys (an instance's conflicts are
-/// mostly close in time, so in one chunk); a place for every key on every worker cost 72
-/// bytes a key each.
+/// of the keys met only (a place for every key cost 72 bytes a key). The analysis keeps
+/// one (`Numbers`); a chunk notes its keys' conflicts in a map (`ChunkNumbers`).
 #[derive(Debug, Default, Clone)]
 pub struct KeyedConflicts {
     /// Per key number: 1 + its place in `met`, 0 when not met.
@@ -369,13 +369,23 @@ impl KeyedConflicts {
         &mut self.met[self.slots[k] as usize - 1].1
     }
 
-    fn absorb(&mut self, o: KeyedConflicts) {
+    fn absorb(&mut self, mut o: KeyedConflicts) {
+        // Into the larger: a million conflicting instances copied into an empty start
+        // were two copies at the peak.
+        if self.met.len() < o.met.len() {
+            std::mem::swap(self, &mut o);
+        }
         for (key, c) in o.met {
-            match self.place(key) {
-                Some(p) => self.met[p].1.absorb(c),
-                None => {
-                    self.get_or_insert_with(key, || c);
-                }
+            self.absorb_one(key, c);
+        }
+    }
+
+    /// Takes in another part's conflicts on key `key`.
+    fn absorb_one(&mut self, key: u32, c: InstanceConflicts) {
+        match self.place(key) {
+            Some(p) => self.met[p].1.absorb(c),
+            None => {
+                self.get_or_insert_with(key, || c);
             }
         }
     }
@@ -490,8 +500,14 @@ pub struct Tally {
     /// Conflicts on each conflicting instance, by the instance's key number
     /// (`Observation::key`): no name is kept per instance and part.
     pub instances: KeyedConflicts,
+    /// Requests on each interest key, by its number (`Observation::key`; empty until the
+    /// first).
+    pub requests: Vec<u64>,
     /// Conflicts on instances observed without a key number, by name.
     pub unkeyed: FxHashMap<String, InstanceConflicts>,
+    /// The counts above that go by client or key number, as this chunk met them (see
+    /// `ChunkNumbers`); `flush_numbers` or `seal` folds them in.
+    chunk: ChunkNumbers,
     /// Requests and conflicts per whole second.
     pub seconds: FxHashMap<i64, (u64, u64)>,
     /// Per-template counts in buckets of `bucket_us`.
@@ -739,21 +755,124 @@ pub struct Observation<'a> {
     pub conflict: bool,
 }
 
-impl Tally {
-    /// Makes room for `n` keyed instances at once (the conflicting keys are numbered first,
-    /// so their number is known before the pass).
-    pub fn expect_instances(&mut self, n: usize) {
-        self.instances.expect_keys(n);
+/// What one chunk notes on conflicts by client or key number, in maps. A chunk meets few of
+/// the numbers (the lines of 4 MiB), while a vector by number would give every worker a
+/// place for every conflicting client and key (a log of a million conflicting instances
+/// took 87 MiB more with each thread). The chunk's maps are folded, at its end, into the
+/// analysis's one `Numbers`, and the same maps serve the next chunk. The counts that every
+/// request of a conflicting client or key adds to stay in each worker's vectors (32 bytes a
+/// number): a map there cost 1 % more instructions on the generated log.
+#[derive(Debug, Default, Clone)]
+struct ChunkNumbers {
+    agents: FxHashMap<u32, ClientAgents>,
+    instances: FxHashMap<u32, InstanceConflicts>,
+}
+
+/// The counts that go by client or key number, in vectors by number: the analysis's one
+/// copy of those noted on conflicts, which the workers fold their chunks into
+/// (`Tally::flush_numbers`); `Tally` keeps its own, which merge (`Tally::take_numbers`).
+#[derive(Debug, Default)]
+pub struct Numbers {
+    clients: Vec<Counts>,
+    client_agents: Vec<ClientAgents>,
+    instances: KeyedConflicts,
+    requests: Vec<u64>,
+}
+
+impl Numbers {
+    /// Room for `conflicting` conflicting keys and `clients` clients with conflicts, made
+    /// once: their numbers are known before the pass.
+    pub fn with_room(conflicting: usize, clients: usize) -> Numbers {
+        let mut n = Numbers {
+            client_agents: vec![ClientAgents::default(); clients],
+            ..Default::default()
+        };
+        n.instances.expect_keys(conflicting);
+        n
     }
 
+    /// Takes in a chunk's counts, leaving its maps empty (and their room for the next).
+    fn absorb_chunk(&mut self, chunk: &mut ChunkNumbers) {
+        for (k, a) in chunk.agents.drain() {
+            grown(&mut self.client_agents, k).absorb(a);
+        }
+        for (k, c) in chunk.instances.drain() {
+            self.instances.absorb_one(k, c);
+        }
+    }
+
+    /// Takes in another part's counts.
+    fn absorb(&mut self, mut o: Numbers) {
+        if self.clients.len() < o.clients.len() {
+            std::mem::swap(&mut self.clients, &mut o.clients);
+        }
+        for (mine, theirs) in self.clients.iter_mut().zip(&o.clients) {
+            mine.add(theirs);
+        }
+        if self.client_agents.len() < o.client_agents.len() {
+            std::mem::swap(&mut self.client_agents, &mut o.client_agents);
+        }
+        for (mine, theirs) in self.client_agents.iter_mut().zip(o.client_agents) {
+            mine.absorb(theirs);
+        }
+        self.instances.absorb(o.instances);
+        if self.requests.len() < o.requests.len() {
+            std::mem::swap(&mut self.requests, &mut o.requests);
+        }
+        for (mine, theirs) in self.requests.iter_mut().zip(&o.requests) {
+            *mine += theirs;
+        }
+    }
+}
+
+/// The place of number `k` in `v`, made if `v` is shorter.
+fn grown<T: Default + Clone>(v: &mut Vec<T>, k: u32) -> &mut T {
+    let k = k as usize;
+    if k >= v.len() {
+        v.resize(k + 1, T::default());
+    }
+    &mut v[k]
+}
+
+impl Tally {
     /// Notes the user agent of a conflict of client number `client` at `at` (time, input,
     /// offset).
     pub fn note_agent(&mut self, client: u32, at: (Micros, u32, u64), user_agent: Option<&str>) {
-        let k = client as usize;
-        if self.client_agents.len() <= k {
-            self.client_agents.resize(k + 1, ClientAgents::default());
+        (self.chunk.agents.entry(client).or_default()).note(at, user_agent, &mut self.agent_texts);
+    }
+
+    /// Counts a request on interest key number `key`.
+    pub fn count_request(&mut self, key: u32) {
+        *grown(&mut self.requests, key) += 1;
+    }
+
+    /// Folds what this chunk counted by number into `into` (the analysis's one copy).
+    pub fn flush_numbers(&mut self, into: &mut Numbers) {
+        into.absorb_chunk(&mut self.chunk);
+    }
+
+    /// Takes in counts by number folded elsewhere (`flush_numbers`).
+    pub fn take_numbers(&mut self, o: Numbers) {
+        let mut mine = self.own_numbers();
+        mine.absorb(o);
+        self.set_numbers(mine);
+    }
+
+    /// The counts by number, moved out of this tally's fields.
+    fn own_numbers(&mut self) -> Numbers {
+        Numbers {
+            clients: std::mem::take(&mut self.clients),
+            client_agents: std::mem::take(&mut self.client_agents),
+            instances: std::mem::take(&mut self.instances),
+            requests: std::mem::take(&mut self.requests),
         }
-        self.client_agents[k].note(at, user_agent, &mut self.agent_texts);
+    }
+
+    fn set_numbers(&mut self, n: Numbers) {
+        self.clients = n.clients;
+        self.client_agents = n.client_agents;
+        self.instances = n.instances;
+        self.requests = n.requests;
     }
 
     pub fn observe(&mut self, o: &Observation<'_>, bucket_us: i64) {
@@ -764,11 +883,7 @@ impl Tally {
         };
         self.totals.add(&c);
         if let Some(k) = o.client_number {
-            let k = k as usize;
-            if k >= self.clients.len() {
-                self.clients.resize(k + 1, Counts::default());
-            }
-            self.clients[k].add(&c);
+            grown(&mut self.clients, k).add(&c);
         }
         let sec = o.time.div_euclid(1_000_000);
         match &mut self.pending_second {
@@ -821,7 +936,7 @@ impl Tally {
             }
             let new = || InstanceConflicts::new(&t.name, o.time);
             let inst = match o.key {
-                Some(key) => self.instances.get_or_insert_with(key, new),
+                Some(key) => self.chunk.instances.entry(key).or_insert_with(new),
                 None => self
                     .unkeyed
                     .entry(o.instance.to_string())
@@ -833,6 +948,9 @@ impl Tally {
 
     /// Folds the pending per-line counts into the public maps.
     pub fn seal(&mut self) {
+        let mut mine = self.own_numbers();
+        mine.absorb_chunk(&mut self.chunk);
+        self.set_numbers(mine);
         if let Some((s, r, k)) = self.pending_second.take() {
             let e = self.seconds.entry(s).or_insert((0, 0));
             e.0 += r;
@@ -859,6 +977,7 @@ impl Tally {
     pub fn merge(&mut self, mut o: Tally) {
         self.seal();
         o.seal();
+        self.take_numbers(o.own_numbers());
         self.totals.add(&o.totals);
         for (s, n) in o.by_status {
             *self.by_status.entry(s).or_insert(0) += n;
@@ -869,22 +988,9 @@ impl Tally {
         for (t, clients) in o.route_clients {
             self.route_clients.entry(t).or_default().absorb(clients);
         }
-        if self.clients.len() < o.clients.len() {
-            std::mem::swap(&mut self.clients, &mut o.clients);
-        }
-        for (mine, theirs) in self.clients.iter_mut().zip(&o.clients) {
-            mine.add(theirs);
-        }
-        if self.client_agents.len() < o.client_agents.len() {
-            std::mem::swap(&mut self.client_agents, &mut o.client_agents);
-        }
-        for (mine, theirs) in self.client_agents.iter_mut().zip(o.client_agents) {
-            mine.absorb(theirs);
-        }
         for (h, text) in o.agent_texts {
             self.agent_texts.entry(h).or_insert(text);
         }
-        self.instances.absorb(o.instances);
         for (k, v) in o.unkeyed {
             match self.unkeyed.get_mut(&k) {
                 Some(i) => i.absorb(v),
@@ -1167,6 +1273,44 @@ mod tests {
             assert_eq!((a_counts.requests, a_counts.conflicts), (2, 1));
             assert_eq!((b_counts.requests, b_counts.conflicts), (2, 2));
             assert_eq!(a.clients.len(), 2);
+
+            // Chunks folded into one `Numbers` at their ends, as the pass's workers do, count
+            // what one tally does.
+            let agents = [(1, "curl/8"), (0, "app/1"), (1, "app/1")];
+            let mut whole = Tally::default();
+            events.iter().for_each(|e| observe(&mut whole, e));
+            for (t, &(client, ua)) in agents.iter().enumerate() {
+                whole.note_agent(client, (t as i64, 0, 0), Some(ua));
+            }
+            whole.seal();
+            let mut numbers = Numbers::with_room(0, 0);
+            let mut f = Tally::default();
+            for (part, notes) in [(&events[..2], &agents[..1]), (&events[2..], &agents[1..])] {
+                part.iter().for_each(|e| observe(&mut f, e));
+                for &(client, ua) in notes {
+                    let t = agents.iter().position(|a| *a == (client, ua)).unwrap();
+                    f.note_agent(client, (t as i64, 0, 0), Some(ua));
+                }
+                f.flush_numbers(&mut numbers);
+                assert!(f.chunk.agents.is_empty() && f.chunk.instances.is_empty());
+            }
+            f.seal();
+            f.take_numbers(numbers);
+            let summary = |t: &Tally| {
+                let mut v: Vec<_> = (t.instances.iter())
+                    .map(|(k, c)| (k, c.conflicts, c.first, c.last, c.clients.len()))
+                    .collect();
+                v.sort();
+                let agents: Vec<_> = (t.client_agents.iter())
+                    .map(|a| (a.first(&t.agent_texts).map(str::to_string), a.distinct()))
+                    .collect();
+                (v, agents, t.clients.clone(), t.totals)
+            };
+            assert_eq!(summary(&f), summary(&whole));
+            let (_, agents, ..) = summary(&f);
+            assert_eq!(agents[0], (Some("app/1".to_string()), (1, false)));
+            assert_eq!(agents[1], (Some("curl/8".to_string()), (2, false)));
+            assert_eq!(f.instances.len(), if keyed { 3 } else { 0 });
         }
     }
 

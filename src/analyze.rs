@@ -8,7 +8,7 @@
 //! any thread count or chunk size.
 
 use crate::agent::Agent;
-use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Observation, Tally};
+use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Numbers, Observation, Tally};
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::format::{self, Format, LineContext};
@@ -583,6 +583,9 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     // events are numbered by line.
     let mut chunk_accounts: Vec<(usize, Accounting)> = Vec::with_capacity(jobs.len());
     let mut collected: Vec<Collected> = Vec::new();
+    // What conflicts note by client and key number: one copy, which each chunk is folded
+    // into at its end (see `aggregate::Numbers`), not one per thread.
+    let numbers = std::sync::Mutex::new(Numbers::with_room(interest.conflicting(), clients.len()));
     for (accts, c) in per_worker(&jobs, |state: &mut (Vec<_>, Collected), k, job| {
         let (accts, collected) = state;
         let (inp, fmt) = &opened[job.input];
@@ -599,6 +602,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             &clients,
             collected,
         );
+        (collected.tally).flush_numbers(&mut numbers.lock().unwrap_or_else(|e| e.into_inner()));
         accts.push((k, acct));
         progressed(job);
     }) {
@@ -611,9 +615,10 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let Collected {
         mut tally,
         events: mut builder,
-        requests,
         ..
     } = collected;
+    tally.take_numbers(numbers.into_inner().unwrap_or_else(|e| e.into_inner()));
+    let requests = std::mem::take(&mut tally.requests);
     chunk_accounts.sort_by_key(|(k, _)| *k);
 
     // The lines a seek left out are counted before and after each input's chunks, so
@@ -1087,28 +1092,8 @@ fn per_worker<S: Default + Send>(
 /// two (never into an empty start, which would copy everything once more at the peak).
 fn merge_collected(all: Vec<Collected>) -> Collected {
     let merged = all.into_par_iter().reduce_with(|mut a, b| {
-        let Collected {
-            tally,
-            events,
-            requests,
-            ..
-        } = b;
-        rayon::join(
-            || a.tally.merge(tally),
-            || {
-                rayon::join(
-                    || a.events.append(events),
-                    || {
-                        if a.requests.len() < requests.len() {
-                            a.requests.resize(requests.len(), 0);
-                        }
-                        for (n, v) in a.requests.iter_mut().zip(requests) {
-                            *n += v;
-                        }
-                    },
-                )
-            },
-        );
+        let Collected { tally, events, .. } = b;
+        rayon::join(|| a.tally.merge(tally), || a.events.append(events));
         a
     });
     merged.unwrap_or_default()
@@ -1195,8 +1180,6 @@ struct Collected {
     templates: resource::TemplateCache,
     /// Events with line numbers relative to their chunk (see `TimelineBuilder::rebase_lines`).
     events: TimelineBuilder,
-    /// Requests on each interest key, by its number (empty until the first).
-    requests: Vec<u64>,
 }
 
 /// The pass over one chunk: parses every line, counts it, and keeps it as an event when it
@@ -1220,7 +1203,6 @@ fn pass<'a>(
     // Counting needs the user agent and appended fields only for other client keys; context
     // lines are parsed again in full.
     let lite = settings.client == ClientKey::Ip;
-    out.tally.expect_instances(interest.conflicting());
     let mut cx = settings.line_context(directive, lite);
     let mut cx_full = settings.line_context(directive, false);
     for line in input::lines(&data[job.range.clone()]) {
@@ -1264,10 +1246,7 @@ fn pass<'a>(
             bucket_us,
         );
         if let Some(k) = key {
-            if out.requests.is_empty() {
-                out.requests.resize(interest.len(), 0);
-            }
-            out.requests[k as usize] += 1;
+            out.tally.count_request(k);
         }
         if !wanted {
             continue;
