@@ -517,6 +517,40 @@ pub struct Tally {
     /// mostly in time order. `seal` folds them.
     pending: Vec<Option<PendingTemplate>>,
     pending_second: Option<(i64, u64, u64)>,
+    slot: TimeSlot,
+}
+
+/// The second and the bucket of the last line observed, and the span of times in both:
+/// lines arrive mostly in time order, so most fall in it and need no division.
+#[derive(Debug, Default, Clone, Copy)]
+struct TimeSlot {
+    /// `from..to`: the times in both (empty at first).
+    from: i64,
+    to: i64,
+    bucket_us: i64,
+    sec: i64,
+    bucket: i64,
+}
+
+impl TimeSlot {
+    /// `time`'s second and its bucket of `bucket_us`.
+    #[inline]
+    fn of(&mut self, time: i64, bucket_us: i64) -> (i64, i64) {
+        if time >= self.from && time < self.to && bucket_us == self.bucket_us {
+            return (self.sec, self.bucket);
+        }
+        let width = bucket_us.max(1);
+        let (sec, bucket) = (time.div_euclid(1_000_000), time.div_euclid(width));
+        *self = TimeSlot {
+            // Saturating: near the ends of `i64` a second or a bucket reaches past them.
+            from: (sec.saturating_mul(1_000_000)).max(bucket.saturating_mul(width)),
+            to: ((sec + 1).saturating_mul(1_000_000)).min((bucket + 1).saturating_mul(width)),
+            bucket_us,
+            sec,
+            bucket,
+        };
+        (sec, bucket)
+    }
 }
 
 /// The clients that had conflicts (the conflict scan finds them), numbered. The report
@@ -885,7 +919,7 @@ impl Tally {
         if let Some(k) = o.client_number {
             grown(&mut self.clients, k).add(&c);
         }
-        let sec = o.time.div_euclid(1_000_000);
+        let (sec, bucket) = self.slot.of(o.time, bucket_us);
         match &mut self.pending_second {
             Some((s, r, k)) if *s == sec => {
                 *r += 1;
@@ -900,7 +934,6 @@ impl Tally {
                 *slot = Some((sec, 1, c.conflicts));
             }
         }
-        let bucket = o.time.div_euclid(bucket_us.max(1));
         let k = o.template_id as usize;
         if k >= self.pending.len() {
             self.pending.resize(k + 1, None);

@@ -45,7 +45,13 @@ impl std::str::FromStr for ClientKey {
 impl ClientKey {
     /// The client of `r`, parsed from `line` by `format`.
     pub fn of<'a>(&self, r: &Request<'a>, line: &'a [u8], format: &dyn Format) -> Text<'a> {
-        match self.chosen(r, line, format) {
+        // The default key is the address itself: said here, inline on every line of the
+        // pass, rather than by a call to `chosen` that has nothing to choose.
+        let chosen = match self {
+            ClientKey::Ip => None,
+            _ => self.chosen(r, line, format),
+        };
+        match chosen {
             Some(c) => c,
             None if r.remote.is_empty() => Cow::Borrowed("-"),
             None => r.remote.clone(),

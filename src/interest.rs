@@ -38,6 +38,10 @@ pub struct Interest {
     /// The conflicting instances' first and last conflicts as the scan found them, by key:
     /// they are numbered first, so a key below its length is one.
     scanned: Vec<(Micros, Micros)>,
+    /// Bit `n` set when some key whose children are context (`family`) is `n` bytes long
+    /// (255 for longer): most lines' parents are collections, shorter or longer than every
+    /// such item, and are then not hashed to be looked up.
+    family_lens: [u64; 4],
 }
 
 /// A time range of context, kept as the first and last conflict it is around: writes (and
@@ -114,6 +118,7 @@ impl Interest {
             keys: FxHashMap::default(),
             ranges: Vec::new(),
             scanned: Vec::with_capacity(conflicts.len()),
+            family_lens: [0; 4],
         };
         // Each parent's spans (all lines, triggers only), gathered by name: most conflicting
         // instances share their parent (a collection), which is named once.
@@ -156,7 +161,20 @@ impl Interest {
                 r.family = false;
             }
         }
+        for (k, &i) in &interest.keys {
+            if interest.ranges[i as usize].family {
+                let n = k.as_str().len().min(255);
+                interest.family_lens[n / 64] |= 1 << (n % 64);
+            }
+        }
         interest
+    }
+
+    /// Whether some key as long as `path` has its children as context.
+    #[inline]
+    fn may_be_family(&self, path: &str) -> bool {
+        let n = path.len().min(255);
+        self.family_lens[n / 64] >> (n % 64) & 1 != 0
     }
 
     /// The number of key `k`, added when new.
@@ -227,7 +245,7 @@ impl Interest {
             return (own, true);
         }
         let family = resource::parent(instance)
-            .filter(|p| *p != "/")
+            .filter(|p| *p != "/" && self.may_be_family(p))
             .and_then(|p| self.keys.get_key_value(Key::of(p)))
             .is_some_and(|(_, &k)| {
                 let r = &self.ranges[k as usize];

@@ -75,6 +75,10 @@ const TOKEN: u128 = 1 << 96;
 const AT: u8 = 1; // `@` or `%` (a maybe-encoded email)
 const SEPARATOR: u8 = 2; // `_` or `-` (prefixed ids)
 const UPPER: u8 = 4;
+/// Any byte that is not a digit or a capital (so not a ULID's).
+const NOT_BASE32: u8 = 8;
+/// Any byte that is not a letter, digit, `_` or `-` (so not a prefixed id's).
+const NOT_ID: u8 = 16;
 
 static SEGMENT_COUNTS: [u128; 256] = {
     let mut t = [0u128; 256];
@@ -105,12 +109,19 @@ static SEGMENT_FLAGS: [u8; 256] = {
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = match b {
+        let mut f = match b {
             b'@' | b'%' => AT,
             b'_' | b'-' => SEPARATOR,
             b'A'..=b'Z' => UPPER,
             _ => 0,
         };
+        if !b.is_ascii_digit() && !b.is_ascii_uppercase() {
+            f |= NOT_BASE32;
+        }
+        if !b.is_ascii_alphanumeric() && b != b'_' && b != b'-' {
+            f |= NOT_ID;
+        }
+        t[c] = f;
         c += 1;
     }
     t
@@ -118,9 +129,10 @@ static SEGMENT_FLAGS: [u8; 256] = {
 
 /// Classifies one path segment: `Some(placeholder)` for identifiers, `None` for words.
 ///
-/// One pass counts digits, letters, hex digits and token bytes and notes `@`, `_`/`-` and
-/// capitals; every rule below is then a comparison of counts (`hex == len` is "all hex"),
-/// so a segment is read once whatever it turns out to be.
+/// One pass counts digits, letters, hex digits and token bytes and notes `@`, `_`/`-`,
+/// capitals and bytes outside the ULID and prefixed-id alphabets; every rule below is then
+/// a comparison of counts (`hex == len` is "all hex") or flags, so a segment is read once
+/// whatever it turns out to be.
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
     let &first = b.first()?;
@@ -173,27 +185,22 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Id);
     }
     // ULIDs: 26 chars of Crockford base32, upper case.
-    if len == 26
-        && digits > 0
-        && flags & UPPER != 0
-        && b.iter()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-    {
+    if len == 26 && digits > 0 && flags & UPPER != 0 && flags & NOT_BASE32 == 0 {
         return Some(Placeholder::Id);
     }
     // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
     if flags & SEPARATOR != 0
         && let Some(p) = memchr::memchr2(b'_', b'-', b)
     {
-        let (prefix, rest) = (&b[..p], &b[p + 1..]);
+        // With the prefix all letters, a digit anywhere is one in the rest, and the rest is
+        // all id bytes when the whole segment is (the flags say both without a loop).
+        let prefix = &b[..p];
         if !prefix.is_empty()
             && prefix.len() <= 12
             && prefix.iter().all(u8::is_ascii_alphabetic)
-            && rest.len() >= 3
-            && rest.iter().any(u8::is_ascii_digit)
-            && rest
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+            && len - p > 3
+            && digits > 0
+            && flags & NOT_ID == 0
         {
             return Some(Placeholder::Id);
         }
@@ -416,16 +423,20 @@ impl Templater {
 #[derive(Debug, Default)]
 pub struct TemplateCache {
     parents: FxHashMap<Box<Key>, u32>,
-    /// (parent template, placeholder) → template.
-    placeholders: FxHashMap<(u32, u8), u32>,
-    /// parent template → word → template.
-    words: FxHashMap<u32, FxHashMap<Box<Key>, u32>>,
+    /// By parent template, then placeholder: the template (`NO_CHILD` when not yet seen).
+    /// Templates are numbered densely, so these are indexed rather than hashed.
+    placeholders: Vec<[u32; 4]>,
+    /// By parent template: word → template.
+    words: Vec<FxHashMap<Box<Key>, u32>>,
     ids: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
     /// Whether a word after each template is a name (`NamePositions::follows`).
     named: Vec<bool>,
     buf: String,
 }
+
+/// No template numbered yet (in `TemplateCache::placeholders`).
+const NO_CHILD: u32 = u32::MAX;
 
 impl TemplateCache {
     const MAX_PARENTS: usize = 16 * 1024;
@@ -447,6 +458,8 @@ impl TemplateCache {
         let id = self.names.len() as u32;
         self.names.push(template.into());
         self.named.push(positions.follows(template));
+        self.placeholders.push([NO_CHILD; 4]);
+        self.words.push(FxHashMap::default());
         self.ids.insert(template.into(), id);
         id
     }
@@ -512,24 +525,20 @@ impl Templater {
         };
         let class = classify_at(last, cache.named[pid as usize]);
         match class {
-            Some(p) => match cache.placeholders.get(&(pid, p as u8)) {
-                Some(&id) => id,
-                None => {
+            Some(p) => match cache.placeholders[pid as usize][p as usize] {
+                NO_CHILD => {
                     let id = cache.child(pid, last, Some(p), &self.names);
-                    cache.placeholders.insert((pid, p as u8), id);
+                    cache.placeholders[pid as usize][p as usize] = id;
                     id
                 }
+                id => id,
             },
             None => {
-                if let Some(&id) = cache.words.get(&pid).and_then(|w| w.get(Key::of(last))) {
+                if let Some(&id) = cache.words[pid as usize].get(Key::of(last)) {
                     return id;
                 }
                 let id = cache.child(pid, last, None, &self.names);
-                cache
-                    .words
-                    .entry(pid)
-                    .or_default()
-                    .insert(Key::boxed(last), id);
+                cache.words[pid as usize].insert(Key::boxed(last), id);
                 id
             }
         }
