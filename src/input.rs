@@ -313,7 +313,12 @@ fn spool(mut reader: impl Read + Send, name: &str) -> Result<(Data, Option<Strin
         n += k;
     }
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
-    let mut tmp = tempfile::tempfile().context("creating a temporary file for decoded input")?;
+    let mut tmp = tempfile::tempfile().with_context(|| {
+        format!(
+            "{name}: cannot create a temporary file for its decoded text in {} (TMPDIR chooses where)",
+            std::env::temp_dir().display()
+        )
+    })?;
     let copied = match sniff_compression(&head[..n]) {
         Compression::None => pipe_to(chained, &mut tmp),
         Compression::Gzip => pipe_to(
@@ -331,7 +336,12 @@ fn spool(mut reader: impl Read + Send, name: &str) -> Result<(Data, Option<Strin
         ),
     };
     let (decoded, broken) = copied
-        .with_context(|| format!("{name}: cannot write its decoded text to a temporary file"))?;
+        .with_context(|| {
+            format!(
+                "{name}: cannot write its decoded text to a temporary file in {} (TMPDIR chooses where)",
+                std::env::temp_dir().display()
+            )
+        })?;
     let damage = match broken {
         None => None,
         Some(e) if decoded == 0 => {

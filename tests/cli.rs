@@ -178,6 +178,27 @@ fn missing_file_is_a_one_line_error() {
         );
 }
 
+/// Compressed input and stdin are decoded into a temporary file: where it cannot be made,
+/// the error names the input and the directory, and says what chooses it.
+#[test]
+fn no_room_for_decoded_text_names_the_input_and_tmpdir() {
+    let log = fixture("demo/access.log");
+    why409()
+        .arg("-")
+        .env("TMPDIR", "/nonexistent/tmp")
+        .write_stdin(std::fs::read(log).unwrap())
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("<stdin>: cannot create a temporary file")
+                .and(predicate::str::contains(
+                    "in /nonexistent/tmp (TMPDIR chooses where)",
+                ))
+                .and(predicate::function(|s: &str| s.lines().count() == 1)),
+        );
+}
+
 #[test]
 fn random_bytes_name_the_formats_tried_and_quote_line_one() {
     let dir = tempfile::tempdir().unwrap();
