@@ -166,6 +166,48 @@ impl Origin {
 }
 
 impl<'a> Request<'a> {
+    /// Makes this `Request::default()` again, for the next line. The pass reuses one
+    /// request: clearing it in place costs less than building a fresh one per line and
+    /// dropping it through a call.
+    #[inline]
+    pub fn reset(&mut self) {
+        // Destructured, so that a new field cannot be missed here.
+        let Request {
+            time,
+            anchor,
+            duration_us,
+            method,
+            target,
+            status,
+            upstream_status,
+            remote,
+            xff,
+            user,
+            api_key,
+            consumer,
+            request_id,
+            host,
+            user_agent,
+            bytes_sent,
+        } = self;
+        *time = 0;
+        *anchor = TimeAnchor::default();
+        *duration_us = None;
+        *method = Method::default();
+        *target = Text::Borrowed("");
+        *status = 0;
+        *upstream_status = None;
+        *remote = Text::Borrowed("");
+        *xff = None;
+        *user = None;
+        *api_key = None;
+        *consumer = None;
+        *request_id = None;
+        *host = None;
+        *user_agent = None;
+        *bytes_sent = None;
+    }
+
     /// Who produced the response (see `upstream_status`).
     pub fn origin(&self) -> Origin {
         match self.upstream_status {
@@ -230,5 +272,29 @@ mod tests {
         let held: Vec<u16> = (0..=u16::MAX).filter(|&s| set.contains(s)).collect();
         assert_eq!(held, [100, 409, 412, 423, 428, 999]);
         assert!(!StatusSet::new(&[]).contains(409));
+    }
+
+    #[test]
+    fn a_reset_request_is_a_default_one() {
+        let mut r = Request {
+            time: 1,
+            anchor: TimeAnchor::Start,
+            duration_us: Some(2),
+            method: Method::Put,
+            target: Text::Owned("/a".into()),
+            status: 409,
+            upstream_status: Some(409),
+            remote: Text::Borrowed("10.0.0.1"),
+            xff: Some(Text::Owned("10.0.0.2".into())),
+            user: Some(Text::Borrowed("u")),
+            api_key: Some(Text::Borrowed("k")),
+            consumer: Some(Text::Borrowed("c")),
+            request_id: Some(Text::Borrowed("r")),
+            host: Some(Text::Borrowed("h")),
+            user_agent: Some(Text::Borrowed("ua")),
+            bytes_sent: Some(3),
+        };
+        r.reset();
+        assert_eq!(format!("{r:?}"), format!("{:?}", Request::default()));
     }
 }
