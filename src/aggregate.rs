@@ -2,10 +2,10 @@
 //! accounting.
 //!
 //! Each worker fills its own `Tally`, and tallies are merged, so the result does not depend
-//! on how the input was chunked or how many threads ran; the counts by client and key
-//! number go, at the end of each chunk, into one `Numbers` for all workers. Memory is bounded by the
-//! number of templates, *conflicting* clients and *conflicting* instances — never by the
-//! number of lines, nor by the number of addresses a public API's log holds.
+//! on how the input was chunked or how many threads ran; what conflicts note by client and
+//! key number goes, at the end of each chunk, into one `Numbers` for all workers. Memory is
+//! bounded by the number of templates, *conflicting* clients and *conflicting* instances —
+//! never by the number of lines, nor by the number of addresses a public API's log holds.
 
 use crate::record::{Micros, Skip};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -505,8 +505,8 @@ pub struct Tally {
     pub requests: Vec<u64>,
     /// Conflicts on instances observed without a key number, by name.
     pub unkeyed: FxHashMap<String, InstanceConflicts>,
-    /// The counts above that go by client or key number, as this chunk met them (see
-    /// `ChunkNumbers`); `flush_numbers` or `seal` folds them in.
+    /// What this chunk's conflicts noted by client or key number (user agents, instances'
+    /// conflicts; see `ChunkNumbers`), until `flush_numbers` or `seal` folds it in.
     chunk: ChunkNumbers,
     /// Requests and conflicts per whole second.
     pub seconds: FxHashMap<i64, (u64, u64)>,
