@@ -444,8 +444,10 @@ impl Format for Clf {
             out.user = h.user.map(text::text);
             // Nothing a lite parse serves reads the bytes sent.
             if !cx.lite {
-                out.bytes_sent = text::uint(h.bytes);
-                after_bytes(h.rest, out);
+                // The bytes sent run to the next space: found only here, where they are read.
+                let n = memchr::memchr(b' ', h.sent).unwrap_or(h.sent.len());
+                out.bytes_sent = text::uint(&h.sent[..n]);
+                after_bytes(&h.sent[n..], out);
             }
             return Ok(());
         }
@@ -525,9 +527,8 @@ struct Head<'a> {
     method: Method,
     target: Text<'a>,
     status: u16,
-    bytes: &'a [u8],
-    /// After the bytes sent, from the space that ends them.
-    rest: &'a [u8],
+    /// From the bytes sent (not empty) to the end of the line.
+    sent: &'a [u8],
 }
 
 /// Bytes that may appear in a logged IPv4 or IPv6 address: 1 for hex digits and `.`,
@@ -713,12 +714,10 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
         return None;
     }
     let status = text::status(&s[1..4])?;
-    let b = q + 5;
-    let mut r = b;
-    while r < line.len() && line[r] != b' ' {
-        r += 1;
-    }
-    if r == b {
+    // The bytes sent must not be empty (two spaces are the general parser's); where they
+    // end is looked for only by a full parse.
+    let sent = &line[q + 5..];
+    if sent.first().is_none_or(|&c| c == b' ') {
         return None;
     }
     Some(Head {
@@ -728,8 +727,7 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
         method,
         target,
         status,
-        bytes: &line[b..r],
-        rest: &line[r..],
+        sent,
     })
 }
 
