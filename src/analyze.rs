@@ -338,9 +338,7 @@ fn pre_skip(format: &dyn Format, line: &[u8]) -> Option<Skip> {
     if line.len() > MAX_LINE {
         return Some(Skip::TOO_LONG);
     }
-    // The same as `trim(line).is_empty()`, but a line's first byte nearly always settles it
-    // (a trim scans from both ends).
-    if line.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r')) {
+    if format::text::is_blank(line) {
         return Some(Skip::BLANK);
     }
     if format.is_directive(line) {

@@ -313,10 +313,15 @@ fn spool(mut reader: impl Read + Send, name: &str) -> Result<(Data, Option<Strin
         n += k;
     }
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
+    // Where the decoded text goes, for the errors: TMPDIR (else /tmp) may be a small tmpfs.
+    let in_tmp = || {
+        let dir = std::env::temp_dir();
+        format!("in {} (TMPDIR chooses where)", dir.display())
+    };
     let mut tmp = tempfile::tempfile().with_context(|| {
         format!(
-            "{name}: cannot create a temporary file for its decoded text in {} (TMPDIR chooses where)",
-            std::env::temp_dir().display()
+            "{name}: cannot create a temporary file for its decoded text {}",
+            in_tmp()
         )
     })?;
     let copied = match sniff_compression(&head[..n]) {
@@ -335,13 +340,12 @@ fn spool(mut reader: impl Read + Send, name: &str) -> Result<(Data, Option<Strin
             &mut tmp,
         ),
     };
-    let (decoded, broken) = copied
-        .with_context(|| {
-            format!(
-                "{name}: cannot write its decoded text to a temporary file in {} (TMPDIR chooses where)",
-                std::env::temp_dir().display()
-            )
-        })?;
+    let (decoded, broken) = copied.with_context(|| {
+        format!(
+            "{name}: cannot write its decoded text to a temporary file {}",
+            in_tmp()
+        )
+    })?;
     let damage = match broken {
         None => None,
         Some(e) if decoded == 0 => {
@@ -489,20 +493,19 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         let d = self.data;
         while self.newlines == 0 {
-            if self.scanned + 64 <= d.len() {
-                let at = self.scanned;
+            let at = self.scanned;
+            // A whole block as an array: its four masks' bounds checks fold away.
+            if let Some(block) = d.get(at..at + 64).and_then(|b| b.first_chunk::<64>()) {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: a prefetch is a hint: it never faults, and the address is only formed.
                 unsafe {
                     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
                     _mm_prefetch::<_MM_HINT_T0>(d.as_ptr().wrapping_add(at + PREFETCH).cast());
                 }
-                // The block as an array: its four masks' bounds checks fold away.
-                let block: &[u8; 64] = d[at..at + 64].try_into().unwrap();
                 let m = |k: usize| crate::bytes::mask(block, k, b'\n', b'\n') as u64;
                 self.newlines = m(0) | m(16) << 16 | m(32) << 32 | m(48) << 48;
-            } else if self.scanned < d.len() {
-                self.newlines = (d[self.scanned..].iter().enumerate())
+            } else if at < d.len() {
+                self.newlines = (d[at..].iter().enumerate())
                     .fold(0, |m, (k, &c)| m | ((c == b'\n') as u64) << k);
             } else {
                 if self.start >= d.len() {

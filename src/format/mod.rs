@@ -245,7 +245,7 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
     let lines: Vec<&[u8]> = lines
         .iter()
         .copied()
-        .filter(|l| !text::trim(l).is_empty())
+        .filter(|l| !text::is_blank(l))
         .collect();
     if lines.is_empty() {
         return None;

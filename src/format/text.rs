@@ -6,18 +6,28 @@
 use crate::record::Text;
 use std::borrow::Cow;
 
+/// What `trim` takes off: ASCII spaces, tabs and `\r`.
+#[inline]
+fn is_space(c: &u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r')
+}
+
 /// Trims ASCII spaces, tabs and a trailing `\r`.
 #[inline]
 pub fn trim(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !matches!(c, b' ' | b'\t' | b'\r'))
-        .unwrap_or(b.len());
+    let start = b.iter().position(|c| !is_space(c)).unwrap_or(b.len());
     let end = b
         .iter()
-        .rposition(|c| !matches!(c, b' ' | b'\t' | b'\r'))
+        .rposition(|c| !is_space(c))
         .map_or(start, |p| p + 1);
     &b[start..end]
+}
+
+/// Whether `trim` leaves nothing of `b`: told from the front alone (a line's first byte
+/// nearly always settles it, where a trim scans from both ends).
+#[inline]
+pub fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(is_space)
 }
 
 /// Splits a quoted field off the front of `b` (which must start with `"`), honouring
