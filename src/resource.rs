@@ -64,24 +64,21 @@ impl Placeholder {
     }
 }
 
-/// Per-byte counts `classify` sums in one pass, one 32-bit lane each.
-const DIGIT: u128 = 1;
-const LETTER: u128 = 1 << 32;
-const HEX: u128 = 1 << 64;
+/// Per-byte counts `classify` sums in one pass, one 8-bit lane of a word each: one add per
+/// byte (`Counts::of` adds at most 255 bytes into a word before widening them).
+const DIGIT: u64 = 1;
+const LETTER: u64 = 1 << 8;
+const HEX: u64 = 1 << 16;
 /// Bytes of long opaque tokens: letters, digits and `_-=+.~`.
-const TOKEN: u128 = 1 << 96;
+const TOKEN: u64 = 1 << 24;
+/// `@` or `%` (a maybe-encoded email).
+const AT: u64 = 1 << 32;
+/// `_` or `-` (prefixed ids).
+const SEPARATOR: u64 = 1 << 40;
+const UPPER: u64 = 1 << 48;
 
-/// Per-byte flags `classify` ORs together.
-const AT: u8 = 1; // `@` or `%` (a maybe-encoded email)
-const SEPARATOR: u8 = 2; // `_` or `-` (prefixed ids)
-const UPPER: u8 = 4;
-/// Any byte that is not a digit or a capital (so not a ULID's).
-const NOT_BASE32: u8 = 8;
-/// Any byte that is not a letter, digit, `_` or `-` (so not a prefixed id's).
-const NOT_ID: u8 = 16;
-
-static SEGMENT_COUNTS: [u128; 256] = {
-    let mut t = [0u128; 256];
+static SEGMENT_COUNTS: [u64; 256] = {
+    let mut t = [0u64; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
@@ -98,61 +95,89 @@ static SEGMENT_COUNTS: [u128; 256] = {
         if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'=' | b'+' | b'.' | b'~') {
             v |= TOKEN;
         }
+        match b {
+            b'@' | b'%' => v |= AT,
+            b'_' | b'-' => v |= SEPARATOR,
+            b'A'..=b'Z' => v |= UPPER,
+            _ => {}
+        }
         t[c] = v;
         c += 1;
     }
     t
 };
 
-static SEGMENT_FLAGS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        let mut f = match b {
-            b'@' | b'%' => AT,
-            b'_' | b'-' => SEPARATOR,
-            b'A'..=b'Z' => UPPER,
-            _ => 0,
-        };
-        if !b.is_ascii_digit() && !b.is_ascii_uppercase() {
-            f |= NOT_BASE32;
+/// How many bytes of a segment are of each kind `classify` asks about.
+#[derive(Default)]
+struct Counts {
+    digits: usize,
+    letters: usize,
+    hex: usize,
+    token: usize,
+    at: usize,
+    separators: usize,
+    upper: usize,
+}
+
+impl Counts {
+    #[inline]
+    fn of(b: &[u8]) -> Counts {
+        let mut n = Counts::default();
+        for block in b.chunks(255) {
+            let mut sum = 0u64;
+            for &c in block {
+                sum += SEGMENT_COUNTS[c as usize];
+            }
+            let lane = |at: u64| ((sum / at) & 0xff) as usize;
+            n.digits += lane(DIGIT);
+            n.letters += lane(LETTER);
+            n.hex += lane(HEX);
+            n.token += lane(TOKEN);
+            n.at += lane(AT);
+            n.separators += lane(SEPARATOR);
+            n.upper += lane(UPPER);
         }
-        if !b.is_ascii_alphanumeric() && b != b'_' && b != b'-' {
-            f |= NOT_ID;
-        }
-        t[c] = f;
-        c += 1;
+        n
     }
-    t
-};
+}
 
 /// Classifies one path segment: `Some(placeholder)` for identifiers, `None` for words.
 ///
-/// One pass counts digits, letters, hex digits and token bytes and notes `@`, `_`/`-`,
-/// capitals and bytes outside the ULID and prefixed-id alphabets; every rule below is then
-/// a comparison of counts (`hex == len` is "all hex") or flags, so a segment is read once
-/// whatever it turns out to be.
+/// One pass counts digits, letters, hex digits, token bytes, `@`, `_`/`-` and capitals;
+/// every rule below is then a comparison of counts (`hex == len` is "all hex",
+/// `digits + upper == len` "all ULID bytes"), so a segment is read once whatever it turns
+/// out to be.
+#[inline]
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
     let &first = b.first()?;
     // The commonest segments, a short lower-case word and a number, are told by one cheap
-    // look before the counting below (which says the same of them).
+    // look before the counting (which says the same of them).
     if first.is_ascii_lowercase() && b.len() < 16 && b.iter().all(u8::is_ascii_lowercase) {
         return None;
     }
     if first.is_ascii_digit() && b.iter().all(u8::is_ascii_digit) {
         return Some(Placeholder::Id);
     }
-    let (mut counts, mut flags) = (0u128, 0u8);
-    for &c in b {
-        counts += SEGMENT_COUNTS[c as usize];
-        flags |= SEGMENT_FLAGS[c as usize];
-    }
-    let lane = |shift: u32| ((counts >> shift) as u32) as usize;
-    let (digits, letters, hex, token) = (lane(0), lane(32), lane(64), lane(96));
+    classify_counted(seg)
+}
+
+/// `classify` past its quick looks. Out of line, so that the registers its counts take are
+/// saved and restored only for the segments that get this far.
+#[inline(never)]
+fn classify_counted(seg: &str) -> Option<Placeholder> {
+    let b = seg.as_bytes();
+    let Counts {
+        digits,
+        letters,
+        hex,
+        token,
+        at,
+        separators,
+        upper,
+    } = Counts::of(b);
     let len = b.len();
-    if digits == 0 && flags & AT == 0 && len < 16 {
+    if digits == 0 && at == 0 && len < 16 {
         return None;
     }
     // Numbers: 42, 00017, -1
@@ -173,7 +198,7 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Date);
     }
     // Emails (possibly percent-encoded @)
-    if flags & AT != 0 && (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
+    if at != 0 && (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
         return Some(Placeholder::Email);
     }
     // UUIDs: four dashes where they belong and hex everywhere else.
@@ -185,22 +210,22 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Id);
     }
     // ULIDs: 26 chars of Crockford base32, upper case.
-    if len == 26 && digits > 0 && flags & UPPER != 0 && flags & NOT_BASE32 == 0 {
+    if len == 26 && digits > 0 && upper != 0 && digits + upper == len {
         return Some(Placeholder::Id);
     }
     // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
-    if flags & SEPARATOR != 0
+    if separators != 0
         && let Some(p) = memchr::memchr2(b'_', b'-', b)
     {
         // With the prefix all letters, a digit anywhere is one in the rest, and the rest is
-        // all id bytes when the whole segment is (the flags say both without a loop).
+        // all id bytes when the whole segment is (the counts say both without a loop).
         let prefix = &b[..p];
         if !prefix.is_empty()
             && prefix.len() <= 12
             && prefix.iter().all(u8::is_ascii_alphabetic)
             && len - p > 3
             && digits > 0
-            && flags & NOT_ID == 0
+            && letters + digits + separators == len
         {
             return Some(Placeholder::Id);
         }
