@@ -320,10 +320,14 @@ pub struct KeyedConflicts {
 }
 
 impl KeyedConflicts {
+    /// Room for `n` keys, each of which will be met (the conflicting instances: the pass
+    /// meets each of the scan's): made once and exactly, where growing by doubling held
+    /// room for up to as many again.
     fn expect_keys(&mut self, n: usize) {
         if self.slots.len() < n {
             self.slots.resize(n, 0);
         }
+        self.met.reserve_exact(n.saturating_sub(self.met.len()));
     }
 
     /// Where key `key`'s conflicts are in `met`, if it was met.

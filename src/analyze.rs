@@ -20,7 +20,7 @@ use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
 use crate::seek::{self, Seek};
-use crate::timeline::{Event, InstanceId, TimelineBuilder, Timelines};
+use crate::timeline::{Event, EventFields, InstanceId, TimelineBuilder, Timelines};
 use crate::timestamp::{self, MICROS_PER_SEC};
 use crate::unexplained::{self, Unexplained};
 use anyhow::{Result, bail};
@@ -1291,7 +1291,7 @@ fn pass<'a>(
         // `client` stands: a lite parse is only used when the client is the remote address,
         // which it keeps.
         out.events.push_named(
-            Event {
+            Event::new(EventFields {
                 start,
                 end,
                 timed: req.duration_us.is_some(),
@@ -1311,7 +1311,7 @@ fn pass<'a>(
                     Some(ua) if conflict => Agent::of(ua),
                     _ => Agent::OTHER,
                 },
-            },
+            }),
             &client,
             instance,
             key,

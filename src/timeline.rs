@@ -15,9 +15,33 @@ pub type ClientId = u32;
 /// Index of an instance in `Timelines::instances`.
 pub type InstanceId = u32;
 
-/// One request on an instance of interest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request on an instance of interest, in 48 bytes (a large log keeps millions): the
+/// line number, byte offset, method, origin and the two flags are packed, and read through
+/// methods of their names (`Event::new` takes them unpacked).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Event {
+    pub start: Micros,
+    pub end: Micros,
+    pub client: ClientId,
+    pub instance: InstanceId,
+    /// Index into the report's inputs.
+    pub input: u32,
+    pub len: u32,
+    pub status: u16,
+    /// The tool that sent a conflicting request, when its user agent names a known one
+    /// (`Agent::OTHER` on other requests: the pass looks it up on conflicts only).
+    pub agent: Agent,
+    /// The byte offset (the low 48 bits) and the line number's low 16 bits (see `Place`).
+    place_lo: u64,
+    /// The line number's bits above its low 16.
+    place_hi: u32,
+    /// Method, origin, `timed` and `conflict` (see `Traits`).
+    traits: u8,
+}
+
+/// An event's fields unpacked, for `Event::new`.
+#[derive(Debug, Clone)]
+pub struct EventFields {
     pub start: Micros,
     pub end: Micros,
     /// Whether `start`/`end` come from a logged duration (else both are the logged time).
@@ -37,20 +61,141 @@ pub struct Event {
     pub conflict: bool,
     /// Whether the upstream or the gateway produced the response, when the log tells.
     pub origin: Origin,
-    /// The tool that sent a conflicting request, when its user agent names a known one
-    /// (`Agent::OTHER` on other requests: the pass looks it up on conflicts only).
     pub agent: Agent,
 }
 
+/// A line number and a byte offset, 48 bits each: exact for any input, which is in memory
+/// (mapped, or decoded) and so smaller than the user address space of 64-bit platforms
+/// (2^47 bytes, 2^48 at most), and whose line numbers are at most one more than their
+/// line's offset. Larger values, which no input reaches, are kept as `Place::MAX`.
+struct Place;
+
+impl Place {
+    const BITS: u32 = 48;
+    const MAX: u64 = (1 << Place::BITS) - 1;
+
+    fn pack(line: u64, offset: u64) -> (u64, u32) {
+        let (line, offset) = (line.min(Place::MAX), offset.min(Place::MAX));
+        (
+            offset | line << Place::BITS,
+            (line >> (64 - Place::BITS)) as u32,
+        )
+    }
+}
+
+/// The methods by their number (`Method as u8`), for `Event::method` to read from 4 bits
+/// with one look (numbers past `Other`, the last, are never stored).
+const METHODS: [Method; 16] = {
+    use Method::*;
+    [
+        Get, Head, Post, Put, Patch, Delete, Options, Lock, Unlock, Other, Other, Other, Other,
+        Other, Other, Other,
+    ]
+};
+/// The origins by their number (`Origin as u8`), for `Event::origin`.
+const ORIGINS: [Origin; 4] = [
+    Origin::Unknown,
+    Origin::Upstream,
+    Origin::Gateway,
+    Origin::Rewritten,
+];
+// Every method has its number in the 4 bits `Traits` gives it, every origin in its 2.
+const _: () = assert!(Method::Other as usize == 9 && Origin::Rewritten as usize == 3);
+
+/// The bits of `Event::traits`.
+struct Traits;
+
+impl Traits {
+    const METHOD: u8 = 0b1111;
+    const ORIGIN_SHIFT: u32 = 4;
+    const TIMED: u8 = 1 << 6;
+    const CONFLICT: u8 = 1 << 7;
+}
+
 impl Event {
+    /// Packs `f`.
+    pub fn new(f: EventFields) -> Event {
+        let (place_lo, place_hi) = Place::pack(f.line, f.offset);
+        let traits = f.method as u8
+            | (f.origin as u8) << Traits::ORIGIN_SHIFT
+            | if f.timed { Traits::TIMED } else { 0 }
+            | if f.conflict { Traits::CONFLICT } else { 0 };
+        Event {
+            start: f.start,
+            end: f.end,
+            client: f.client,
+            instance: f.instance,
+            input: f.input,
+            len: f.len,
+            status: f.status,
+            agent: f.agent,
+            place_lo,
+            place_hi,
+            traits,
+        }
+    }
+
+    /// 1-based line number in the input.
+    pub fn line(&self) -> u64 {
+        u64::from(self.place_hi) << (64 - Place::BITS) | self.place_lo >> Place::BITS
+    }
+    /// Byte offset of the line in the input, to quote it as evidence.
+    pub fn offset(&self) -> u64 {
+        self.place_lo & Place::MAX
+    }
+    pub fn method(&self) -> Method {
+        METHODS[(self.traits & Traits::METHOD) as usize]
+    }
+    /// Whether the upstream or the gateway produced the response, when the log tells.
+    pub fn origin(&self) -> Origin {
+        ORIGINS[(self.traits >> Traits::ORIGIN_SHIFT & 3) as usize]
+    }
+    /// Whether `start`/`end` come from a logged duration (else both are the logged time).
+    pub fn timed(&self) -> bool {
+        self.traits & Traits::TIMED != 0
+    }
+    /// Whether the status is in the conflict family (`--status`).
+    pub fn conflict(&self) -> bool {
+        self.traits & Traits::CONFLICT != 0
+    }
+    /// The fields unpacked (`Event::new` packs them again).
+    pub fn fields(&self) -> EventFields {
+        EventFields {
+            start: self.start,
+            end: self.end,
+            timed: self.timed(),
+            client: self.client,
+            method: self.method(),
+            status: self.status,
+            instance: self.instance,
+            input: self.input,
+            line: self.line(),
+            offset: self.offset(),
+            len: self.len,
+            conflict: self.conflict(),
+            origin: self.origin(),
+            agent: self.agent,
+        }
+    }
+    /// Moves the event `lines` lines down its input.
+    fn add_lines(&mut self, lines: u64) {
+        (self.place_lo, self.place_hi) =
+            Place::pack(self.line().saturating_add(lines), self.offset());
+    }
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
     pub fn is_write(&self) -> bool {
-        self.method.is_write()
+        self.method().is_write()
     }
     pub fn duration(&self) -> Micros {
         self.end - self.start
+    }
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.fields().fmt(f)
     }
 }
 
@@ -96,7 +241,7 @@ impl EventsByInstance {
     /// (start, end, input, line): a total order, since an input's line is one event.
     fn group(mut all: Vec<Event>, instances: usize) -> EventsByInstance {
         use rayon::prelude::*;
-        all.par_sort_unstable_by_key(|e| (e.instance, e.start, e.end, e.input, e.line));
+        all.par_sort_unstable_by_key(|e| (e.instance, e.start, e.end, e.input, e.line()));
         let mut starts = vec![0usize; instances + 1];
         for e in &all {
             starts[e.instance as usize + 1] += 1;
@@ -136,7 +281,7 @@ impl Timelines {
             return None;
         }
         self.idempotency_keys
-            .get(&(e.input, e.offset))
+            .get(&(e.input, e.offset()))
             .map(|k| &**k)
     }
 
@@ -273,7 +418,7 @@ pub struct RawEvent {
 impl RawEvent {
     /// The event without its names (client and instance 0, for the builder to number).
     fn event(&self) -> Event {
-        Event {
+        Event::new(EventFields {
             start: self.start,
             end: self.end,
             timed: self.timed,
@@ -288,7 +433,7 @@ impl RawEvent {
             conflict: self.conflict,
             origin: self.origin,
             agent: self.agent,
-        }
+        })
     }
 }
 
@@ -432,7 +577,7 @@ impl TimelineBuilder {
         use rayon::prelude::*;
         self.raw
             .par_iter_mut()
-            .for_each(|e| e.line += base(e.input, e.offset));
+            .for_each(|e| e.add_lines(base(e.input, e.offset())));
     }
 
     /// Number of events pushed so far.
@@ -526,7 +671,7 @@ impl TimelineBuilder {
                 local[e.instance as usize]
             };
         });
-        let timed = raw.par_iter().any(|e| e.timed);
+        let timed = raw.par_iter().any(|e| e.timed());
         let events = EventsByInstance::group(raw, instances.len());
         let mut children = vec![Vec::new(); instances.len()];
         for (k, inst) in instances.iter().enumerate() {
@@ -589,8 +734,39 @@ mod tests {
 
     #[test]
     fn an_event_stays_small() {
-        // Millions are kept on big logs: every 8 bytes is ~20 MB at 4 GiB.
-        assert!(std::mem::size_of::<Event>() <= 56);
+        // Millions are kept on big logs: every 8 bytes is ~6 MB at 4 GiB.
+        assert!(std::mem::size_of::<Event>() <= 48);
+    }
+
+    proptest::proptest! {
+        /// An event gives back every field it was made with: line numbers and offsets past
+        /// 4 G, every method and origin, the flags.
+        #[test]
+        fn an_event_keeps_its_fields(
+            start in proptest::num::i64::ANY,
+            end in proptest::num::i64::ANY,
+            line in 0..=Place::MAX,
+            offset in 0..=Place::MAX,
+            method in 0..=Method::Other as usize,
+            origin in 0..ORIGINS.len(),
+            (timed, conflict) in (proptest::bool::ANY, proptest::bool::ANY),
+            (client, instance, input, len) in (
+                proptest::num::u32::ANY, proptest::num::u32::ANY, proptest::num::u32::ANY,
+                proptest::num::u32::ANY,
+            ),
+            status in proptest::num::u16::ANY,
+            lines in 0..=Place::MAX,
+        ) {
+            let fields = EventFields {
+                start, end, timed, client, method: METHODS[method], status, instance, input,
+                line, offset, len, conflict, origin: ORIGINS[origin], agent: Agent::OTHER,
+            };
+            let mut e = Event::new(fields.clone());
+            proptest::prop_assert_eq!(format!("{:?}", e.fields()), format!("{fields:?}"));
+            e.add_lines(lines);
+            proptest::prop_assert_eq!(e.line(), (line + lines).min(Place::MAX));
+            proptest::prop_assert_eq!(e.offset(), offset);
+        }
     }
 
     /// Events pushed by instance name or by key number (three of the seven instances have
@@ -646,12 +822,12 @@ mod tests {
             total += events.len();
             for e in events {
                 assert_eq!(e.instance as usize, id);
-                assert_eq!(tl.instances[id].path, format!("/o/{}", e.line % 7));
-                assert_eq!(tl.client(e.client), format!("c{}", e.line % 3));
+                assert_eq!(tl.instances[id].path, format!("/o/{}", e.line() % 7));
+                assert_eq!(tl.client(e.client), format!("c{}", e.line() % 3));
             }
             let keys: Vec<_> = events
                 .iter()
-                .map(|e| (e.start, e.end, e.input, e.line))
+                .map(|e| (e.start, e.end, e.input, e.line()))
                 .collect();
             assert!(
                 keys.windows(2).all(|w| w[0] < w[1]),

@@ -48,7 +48,7 @@ fn left<'t>(
         .iter()
         .enumerate()
         .filter(move |&(index, e)| {
-            e.conflict
+            e.conflict()
                 && !claimed.contains(&EventRef {
                     instance: id,
                     index,
@@ -86,7 +86,7 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
         for (index, e) in timelines.events[id as usize].iter().enumerate().rev() {
             if e.is_write() && e.is_success() {
                 succeeds_later.insert(e.client);
-            } else if e.conflict
+            } else if e.conflict()
                 && succeeds_later.contains(&e.client)
                 && !claimed.contains(&EventRef {
                     instance: id,

@@ -178,7 +178,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
         for &id in by_template.get(template).into_iter().flatten() {
             for (index, e) in tl.events[id as usize].iter().enumerate() {
                 if let Some(&k) = e
-                    .conflict
+                    .conflict()
                     .then(|| wanted.get(&(template, e.client)))
                     .flatten()
                 {
@@ -416,7 +416,7 @@ mod tests {
             let mut conflicts: Vec<EventRef> = Vec::new();
             for (id, events) in tl.events.iter().enumerate() {
                 for (index, e) in events.iter().enumerate() {
-                    if e.conflict && e.client == x {
+                    if e.conflict() && e.client == x {
                         conflicts.push(EventRef { instance: id as InstanceId, index });
                     }
                 }

@@ -179,7 +179,7 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
             continue;
         };
         for (index, e) in tl.events[id].iter().enumerate() {
-            if e.conflict && e.is_write() && e.agent.kind() == Some(Kind::InfrastructureAsCode) {
+            if e.conflict() && e.is_write() && e.agent.kind() == Some(Kind::InfrastructureAsCode) {
                 agents.entry(e.client).or_insert(e.agent);
                 under.entry((e.client, parent)).or_default().push(Hit {
                     start: e.start,
@@ -213,7 +213,7 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
             }
             let timed = burst
                 .iter()
-                .all(|h| signals::event(tl, h.at).timed && h.end > h.start);
+                .all(|h| signals::event(tl, h.at).timed() && h.end > h.start);
             // With durations, the requests must have run side by side.
             let overlap = timed && {
                 let mut by_start: Vec<&Hit> = burst.iter().collect();

@@ -121,7 +121,7 @@ impl Detector for DeployRegression {
                 .map_or(&[], |v| v.as_slice());
             let claims: Vec<EventRef> = ids
                 .iter()
-                .flat_map(|&i| signals::refs_where(tl, i, |e| e.conflict && e.end >= change.tau))
+                .flat_map(|&i| signals::refs_where(tl, i, |e| e.conflict() && e.end >= change.tau))
                 .collect::<Vec<_>>();
             let clients: BTreeSet<u32> = claims
                 .iter()

@@ -50,7 +50,7 @@ impl Detector for DuplicateCreate {
             // (first attempt, retry)
             let mut pairs: Vec<(usize, usize)> = Vec::new();
             for (k, x) in events.iter().enumerate() {
-                if !(x.conflict
+                if !(x.conflict()
                     && matches!(x.status, 409 | 412)
                     && signals::is_create(x, &inst.path))
                 {
@@ -58,7 +58,7 @@ impl Detector for DuplicateCreate {
                 }
                 let Some(j) = events[..k]
                     .iter()
-                    .rposition(|e| e.client == x.client && e.method == x.method)
+                    .rposition(|e| e.client == x.client && e.method() == x.method())
                 else {
                     continue;
                 };
@@ -66,7 +66,7 @@ impl Detector for DuplicateCreate {
                 let first_ok = y.is_success() || ambiguous(y.status);
                 let gap = x.start - y.end;
                 let limit = max_gap_buckets.max(2 * y.duration()) + r;
-                if first_ok && !y.conflict && gap <= limit {
+                if first_ok && !y.conflict() && gap <= limit {
                     pairs.push((j, k));
                 }
             }
@@ -84,7 +84,7 @@ impl Detector for DuplicateCreate {
             if pairs.len() >= 3 {
                 confidence += 0.1;
             }
-            if events[pairs[0].1].timed {
+            if events[pairs[0].1].timed() {
                 confidence += 0.05;
             }
             let claims: Vec<EventRef> = pairs
@@ -122,7 +122,7 @@ impl Detector for DuplicateCreate {
                 } else {
                     format!("{} clients", clients.len())
                 },
-                first.method.as_str(),
+                first.method().as_str(),
                 inst.path,
                 firsts
                     .iter()

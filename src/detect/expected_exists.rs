@@ -38,7 +38,7 @@ fn probes(events: &[Event], path: &str) -> Vec<usize> {
         .unwrap_or(events.len());
     let create = |k: usize, x: &Event| {
         signals::is_version_conflict(x)
-            && (signals::is_create(x, path) || (x.method == Method::Put && k <= first_success))
+            && (signals::is_create(x, path) || (x.method() == Method::Put && k <= first_success))
     };
     // Most conflicting instances have a few events: looking along the timeline for each
     // candidate costs less than building the counts below (two hash maps per instance).
@@ -49,12 +49,12 @@ fn probes(events: &[Event], path: &str) -> Vec<usize> {
                 create(k, x)
                     && events
                         .iter()
-                        .filter(|e| e.client == x.client && e.conflict)
+                        .filter(|e| e.client == x.client && e.conflict())
                         .count()
                         == 1
                     && !events[k + 1..]
                         .iter()
-                        .any(|e| e.client == x.client && e.method == x.method)
+                        .any(|e| e.client == x.client && e.method() == x.method())
             })
             .collect();
     }
@@ -63,17 +63,17 @@ fn probes(events: &[Event], path: &str) -> Vec<usize> {
     let mut conflicts_of: FxHashMap<u32, usize> = FxHashMap::default();
     let mut last_of: FxHashMap<(u32, Method), usize> = FxHashMap::default();
     for (k, e) in events.iter().enumerate() {
-        if e.conflict {
+        if e.conflict() {
             *conflicts_of.entry(e.client).or_insert(0) += 1;
         }
-        last_of.insert((e.client, e.method), k);
+        last_of.insert((e.client, e.method()), k);
     }
     (0..events.len())
         .filter(|&k| {
             let x = &events[k];
             create(k, x)
                 && conflicts_of.get(&x.client) == Some(&1)
-                && last_of.get(&(x.client, x.method)) == Some(&k)
+                && last_of.get(&(x.client, x.method())) == Some(&k)
         })
         .collect()
 }
@@ -95,7 +95,7 @@ impl Detector for ExpectedExists {
         for (id, inst) in tl.instances.iter().enumerate() {
             let events = &tl.events[id];
             *conflicts_per_template.entry(&*inst.template).or_insert(0) +=
-                events.iter().filter(|e| e.conflict).count();
+                events.iter().filter(|e| e.conflict()).count();
             for k in probes(events, &inst.path) {
                 per_template
                     .entry(&*inst.template)
@@ -144,6 +144,7 @@ impl Detector for ExpectedExists {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::timeline::EventFields;
 
     /// The tests `probes` replaced, each a scan of the timeline per conflict.
     fn probes_by_full_search(events: &[Event], path: &str) -> Vec<usize> {
@@ -153,16 +154,16 @@ mod tests {
                 continue;
             }
             let create = signals::is_create(x, path)
-                || (x.method == Method::Put
+                || (x.method() == Method::Put
                     && !events[..k].iter().any(|e| e.is_write() && e.is_success()));
             let only = events
                 .iter()
-                .filter(|e| e.client == x.client && e.conflict)
+                .filter(|e| e.client == x.client && e.conflict())
                 .count()
                 == 1;
             let moved_on = !events[k + 1..]
                 .iter()
-                .any(|e| e.client == x.client && e.method == x.method);
+                .any(|e| e.client == x.client && e.method() == x.method());
             if create && only && moved_on {
                 out.push(k);
             }
@@ -183,9 +184,13 @@ mod tests {
                 let mut padded = events.to_vec();
                 if !padded.is_empty() && padded.len() <= SHORT {
                     // Reads by a client of its own, after everything: no probe changes.
-                    let mut read = padded[padded.len() - 1].clone();
-                    (read.client, read.method, read.status, read.conflict) =
-                        (u32::MAX, Method::Get, 200, false);
+                    let read = Event::new(EventFields {
+                        client: u32::MAX,
+                        method: Method::Get,
+                        status: 200,
+                        conflict: false,
+                        ..padded[padded.len() - 1].fields()
+                    });
                     padded.resize(SHORT + 1, read);
                     proptest::prop_assert_eq!(probes(&padded, &inst.path), want);
                 }

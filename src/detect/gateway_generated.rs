@@ -38,12 +38,12 @@ impl Detector for GatewayGenerated {
         for (id, inst) in tl.instances.iter().enumerate() {
             let (all, known) = totals.entry(&inst.template).or_default();
             for (index, e) in tl.events[id].iter().enumerate() {
-                if !e.conflict {
+                if !e.conflict() {
                     continue;
                 }
                 *all += 1;
-                *known += usize::from(e.origin != Origin::Unknown);
-                if matches!(e.origin, Origin::Gateway | Origin::Rewritten) {
+                *known += usize::from(e.origin() != Origin::Unknown);
+                if matches!(e.origin(), Origin::Gateway | Origin::Rewritten) {
                     (per_template.entry(&inst.template).or_default()).push(EventRef {
                         instance: id as u32,
                         index,
@@ -59,7 +59,7 @@ impl Detector for GatewayGenerated {
             let (all, known) = totals[template];
             claims.sort_by_key(|r| {
                 let e = signals::event(tl, *r);
-                (e.start, e.input, e.line)
+                (e.start, e.input, e.line())
             });
             let statuses =
                 signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status));
@@ -69,7 +69,7 @@ impl Detector for GatewayGenerated {
             evidence.extend(claims.last().copied());
             let rewritten = claims
                 .iter()
-                .filter(|r| signals::event(tl, **r).origin == Origin::Rewritten)
+                .filter(|r| signals::event(tl, **r).origin() == Origin::Rewritten)
                 .count();
             let how = match (claims.len() - rewritten, rewritten) {
                 (_, 0) => "no upstream answered them".to_string(),

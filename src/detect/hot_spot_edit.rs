@@ -112,7 +112,7 @@ impl Detector for HotSpotEdit {
                     .filter(in_span)
                     .collect();
                 let writers: BTreeSet<u32> = writes.iter().map(|e| e.client).collect();
-                let conflicts_in_span = writes.iter().filter(|e| e.conflict).count();
+                let conflicts_in_span = writes.iter().filter(|e| e.conflict()).count();
                 if writers.len() < min_writers
                     || (conflicts_in_span as f64) < min_ratio * writes.len() as f64
                 {
@@ -219,7 +219,7 @@ mod tests {
             }
             let read = events[..k]
                 .iter()
-                .rposition(|e| e.client == x.client && e.method.is_read());
+                .rposition(|e| e.client == x.client && e.method().is_read());
             let since = match read {
                 Some(j) => events[j].end - r,
                 None => x.start - lookback - r,

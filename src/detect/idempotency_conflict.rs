@@ -60,10 +60,10 @@ fn classify<'t>(
     group: &[EventRef],
     out: &mut BTreeMap<(&'t str, Kind), Vec<Hit>>,
 ) {
-    let op = |r: &EventRef| (event(tl, *r).method, &*tl.instance(r.instance).template);
+    let op = |r: &EventRef| (event(tl, *r).method(), &*tl.instance(r.instance).template);
     for (i, &x) in group.iter().enumerate() {
         let e = event(tl, x);
-        if !e.conflict {
+        if !e.conflict() {
             continue;
         }
         // The requests next to it in time: a client that sends one key with everything
@@ -71,17 +71,17 @@ fn classify<'t>(
         let near = &group[i.saturating_sub(NEAR)..(i + NEAR + 1).min(group.len())];
         let others = || {
             (near.iter())
-                .filter(move |r| **r != x && !event(tl, **r).conflict)
+                .filter(move |r| **r != x && !event(tl, **r).conflict())
                 .copied()
         };
         // The same operation still running: a retry of this very request.
         let running = others().filter(|y| op(y) == op(&x)).find_map(|y| {
             let o = event(tl, y);
-            let certain = e.timed && o.timed && o.start < e.start && e.start < o.end;
+            let certain = e.timed() && o.timed() && o.start < e.start && e.start < o.end;
             // Without both durations: `y` ended no earlier than `x` (and, if its duration
             // is logged, had started by then).
             let possible =
-                !(e.timed && o.timed) && o.end >= e.end && (!o.timed || o.start <= e.end);
+                !(e.timed() && o.timed()) && o.end >= e.end && (!o.timed() || o.start <= e.end);
             (certain || possible).then_some(Hit {
                 conflict: x,
                 original: y,
@@ -142,12 +142,12 @@ impl Detector for IdempotencyConflict {
         }
         let mut hits: BTreeMap<(&str, Kind), Vec<Hit>> = BTreeMap::new();
         for group in groups.values_mut() {
-            if !group.iter().any(|r| event(tl, *r).conflict) {
+            if !group.iter().any(|r| event(tl, *r).conflict()) {
                 continue;
             }
             group.sort_by_key(|r| {
                 let e = event(tl, *r);
-                (e.start, e.end, e.input, e.line)
+                (e.start, e.end, e.input, e.line())
             });
             classify(tl, group, &mut hits);
         }
@@ -194,7 +194,7 @@ fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Findin
     };
     let statuses = signals::status_list(hits.iter().map(|h| ev(h.conflict).status));
     let by_gateway = (hits.iter())
-        .filter(|h| matches!(ev(h.conflict).origin, Origin::Gateway))
+        .filter(|h| matches!(ev(h.conflict).origin(), Origin::Gateway))
         .count();
     let mut summary;
     let advice;
@@ -203,7 +203,7 @@ fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Findin
         Kind::InFlight => {
             // Where the original's duration is logged, its start is known: how long the
             // client waited before retrying, and how long the server took.
-            let timed: Vec<&Hit> = hits.iter().filter(|h| ev(h.original).timed).collect();
+            let timed: Vec<&Hit> = hits.iter().filter(|h| ev(h.original).timed()).collect();
             let gap = median(
                 (timed.iter())
                     .map(|h| (ev(h.conflict).start - ev(h.original).start).max(0))
@@ -240,9 +240,9 @@ fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Findin
             let (a, b) = (ev(h.original), ev(h.conflict));
             summary = format!(
                 "{n} requests on {template} ({clients}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {template}), and got {statuses}.",
-                a.method.as_str(),
+                a.method().as_str(),
                 tl.instance(h.original.instance).template,
-                b.method.as_str(),
+                b.method().as_str(),
             );
             advice = "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".to_string();
             confidence = 0.8;

@@ -45,7 +45,7 @@ pub fn may_trigger(method: Method, status: u16) -> bool {
 fn is_trigger(e: &Event, path: &str, own_or_parent: bool) -> bool {
     // Cheap status/method test first: most events are neither.
     let candidate = if own_or_parent {
-        may_trigger(e.method, e.status)
+        may_trigger(e.method(), e.status)
     } else {
         e.status == 202
     };
@@ -79,7 +79,7 @@ fn busy_window(
     let until = events[success].end;
     let inside: Vec<usize> = (starting(from)..started_by(until))
         .filter(|&k| {
-            events[k].conflict
+            events[k].conflict()
                 && events[k].is_write()
                 && events[k].start >= from
                 && events[k].end <= until
@@ -88,7 +88,7 @@ fn busy_window(
     let last_start = until + (until - z_end).max(r);
     let after = events[lookup.reaching(until, last_start)]
         .iter()
-        .filter(|e| e.conflict && e.is_write() && e.end > until && e.start <= last_start)
+        .filter(|e| e.conflict() && e.is_write() && e.end > until && e.start <= last_start)
         .count();
     Some(BusyWindow {
         success,
@@ -217,7 +217,7 @@ impl Detector for InProgressConflict {
                 let clients: BTreeSet<u32> = inside.iter().map(|&k| events[k].client).collect();
                 let summary = format!(
                     "{} {} returned {} at {} ({}); then {} writes to {} from {} client{} got {} until the first successful write at {}, {} later.",
-                    z.method.as_str(),
+                    z.method().as_str(),
                     tl.instance(t.instance).path,
                     z.status,
                     clock(z.end),
@@ -278,7 +278,7 @@ mod tests {
         let until = events[success].end;
         let inside: Vec<usize> = (0..events.len())
             .filter(|&k| {
-                events[k].conflict
+                events[k].conflict()
                     && events[k].is_write()
                     && events[k].start >= from
                     && events[k].end <= until
@@ -288,7 +288,7 @@ mod tests {
         let after = events
             .iter()
             .filter(|e| {
-                e.conflict && e.is_write() && e.end > until && e.start <= until + window.max(r)
+                e.conflict() && e.is_write() && e.end > until && e.start <= until + window.max(r)
             })
             .count();
         Some(BusyWindow {

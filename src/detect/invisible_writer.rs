@@ -79,7 +79,7 @@ fn unseen(tl: &Timelines, id: InstanceId, r: Micros) -> Vec<Unseen> {
     let mut fresh: FxHashMap<ClientId, usize> = FxHashMap::default();
     let mut out = Vec::new();
     for (k, e) in events.iter().enumerate() {
-        if e.method.is_read() {
+        if e.method().is_read() {
             if e.is_success() {
                 fresh.insert(e.client, k);
             } else {
@@ -359,11 +359,11 @@ mod tests {
             }
             let Some(j) = events[..k]
                 .iter()
-                .rposition(|p| p.client == e.client && (p.method.is_read() || p.is_write()))
+                .rposition(|p| p.client == e.client && (p.method().is_read() || p.is_write()))
             else {
                 continue;
             };
-            if !(events[j].method.is_read() && events[j].is_success()) {
+            if !(events[j].method().is_read() && events[j].is_success()) {
                 continue;
             }
             let (from, to) = (events[j].start - r, e.end + r);

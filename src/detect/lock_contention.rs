@@ -90,7 +90,7 @@ impl Detector for LockContention {
         let long_factor = cx.thresholds.get("lock_long_hold_factor");
         // A blocked attempt: a conflict that is a 423, or a 409 on an acquire.
         let blocked = |e: &crate::timeline::Event, path: &str| {
-            e.conflict
+            e.conflict()
                 && (e.status == 423
                     || (e.status == 409 && signals::lock_op(e, path) == Some(LockOp::Acquire)))
         };
@@ -124,7 +124,7 @@ impl Detector for LockContention {
                 .collect();
             all.sort_by_key(|r| {
                 let e = signals::event(tl, *r);
-                (e.start, e.end, e.input, e.line)
+                (e.start, e.end, e.input, e.line())
             });
             let op = |r: &EventRef| {
                 signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path)
@@ -328,9 +328,9 @@ mod tests {
                 .collect();
             all.sort_by_key(|x| {
                 let e = signals::event(&tl, *x);
-                (e.start, e.end, e.input, e.line)
+                (e.start, e.end, e.input, e.line())
             });
-            let blocked: Vec<EventRef> = all.iter().copied().filter(|x| signals::event(&tl, *x).conflict).collect();
+            let blocked: Vec<EventRef> = all.iter().copied().filter(|x| signals::event(&tl, *x).conflict()).collect();
             let longest = all.iter().map(|x| signals::event(&tl, *x).duration()).max().unwrap_or(0).max(0);
             for (k, a) in all.iter().enumerate().step_by(2) {
                 for b in all[k..].iter().map(Some).step_by(3).chain([None]) {

@@ -40,7 +40,7 @@ impl Detector for MissingPrecondition {
         for (id, inst) in tl.instances.iter().enumerate() {
             let events = &tl.events[id];
             let refused = signals::refs_where(tl, id as u32, |e| {
-                e.conflict && e.status == 428 && e.is_write()
+                e.conflict() && e.status == 428 && e.is_write()
             });
             if refused.is_empty() {
                 continue;
@@ -120,7 +120,7 @@ struct NextWrites {
 type WriteKey = (Micros, u32, u64);
 
 fn write_key(e: &Event) -> WriteKey {
-    (e.end, e.input, e.line)
+    (e.end, e.input, e.line())
 }
 
 impl NextWrites {

@@ -84,7 +84,7 @@ impl Detector for RetryStorm {
             }
             let id = id as u32;
             let events = &tl.events[id as usize];
-            let counts = |e: &crate::timeline::Event| e.conflict && e.is_write();
+            let counts = |e: &crate::timeline::Event| e.conflict() && e.is_write();
             // An episode is part of one client's run: fewer such conflicts in all than an
             // episode needs rule the instance out.
             if events.iter().filter(|e| counts(e)).count() < min_attempts {
@@ -176,7 +176,7 @@ impl Detector for RetryStorm {
                     let summary = format!(
                         "{} sent {} {} {} times in {} (median gap {}, gaps not growing, {reads}) and got {} every time{}.",
                         tl.client(client),
-                        first.method.as_str(),
+                        first.method().as_str(),
                         inst.path,
                         idx.len(),
                         span_text(last.end - first.start, r),

@@ -93,13 +93,13 @@ pub enum LockOp {
 /// The lock operation of a request, if it is one: WebDAV LOCK/UNLOCK, POST/PUT `…/lock`
 /// (acquire), DELETE `…/lock` or POST `…/unlock` (release).
 pub fn lock_op(e: &Event, path: &str) -> Option<LockOp> {
-    match e.method {
+    match e.method() {
         Method::Lock => return Some(LockOp::Acquire),
         Method::Unlock => return Some(LockOp::Release),
         Method::Post | Method::Put | Method::Delete => {}
         _ => return None,
     }
-    match (last_segment(path), e.method) {
+    match (last_segment(path), e.method()) {
         ("lock" | "locks", Method::Post | Method::Put) => Some(LockOp::Acquire),
         ("lock" | "locks", Method::Delete) | ("unlock", Method::Post | Method::Put) => {
             Some(LockOp::Release)
@@ -120,7 +120,7 @@ pub fn locked_resource(path: &str) -> &str {
 
 /// A create: POST to a collection (last segment is a word, not an id, an action or a lock).
 pub fn is_create(e: &Event, path: &str) -> bool {
-    e.method == Method::Post
+    e.method() == Method::Post
         && !is_action_path(path)
         && !is_lock_path(path)
         && resource::classify(last_segment(path)).is_none()
@@ -134,7 +134,7 @@ pub fn is_versioned_update(e: &Event, path: &str) -> bool {
 
 /// Conflict statuses that mean "your version is out of date" (not locked / not required).
 pub fn is_version_conflict(e: &Event) -> bool {
-    e.conflict && matches!(e.status, 409 | 412)
+    e.conflict() && matches!(e.status, 409 | 412)
 }
 
 /// Smallest time difference the log can express: 1 s when every timestamp is a whole second
@@ -252,7 +252,7 @@ pub fn blind_runs(
     let mut out = Vec::new();
     for (k, e) in tl.events[id as usize].iter().enumerate() {
         let ends_run =
-            e.method.is_read() || (split_on_own_success && e.is_write() && e.is_success());
+            e.method().is_read() || (split_on_own_success && e.is_write() && e.is_success());
         if ends_run {
             if let Some(run) = open.remove(&e.client) {
                 out.push((e.client, run));
@@ -281,7 +281,12 @@ pub struct Repeat {
 /// sync loop reads its state every cycle and still sends what fails).
 pub fn unanswered_repeats(events: &[Event], min: usize) -> Vec<Repeat> {
     // Most conflicting instances have one or two conflicts: no map for them.
-    if events.iter().filter(|e| e.conflict && e.is_write()).count() < min.max(1) {
+    if events
+        .iter()
+        .filter(|e| e.conflict() && e.is_write())
+        .count()
+        < min.max(1)
+    {
         return Vec::new();
     }
     let mut open: BTreeMap<(ClientId, Method), Vec<usize>> = BTreeMap::new();
@@ -289,10 +294,10 @@ pub fn unanswered_repeats(events: &[Event], min: usize) -> Vec<Repeat> {
         if !e.is_write() {
             continue;
         }
-        if e.conflict {
-            open.entry((e.client, e.method)).or_default().push(k);
+        if e.conflict() {
+            open.entry((e.client, e.method())).or_default().push(k);
         } else if e.is_success()
-            && let Some(v) = open.get_mut(&(e.client, e.method))
+            && let Some(v) = open.get_mut(&(e.client, e.method()))
         {
             v.clear();
         }
@@ -349,7 +354,7 @@ impl<'t> Lookup<'t> {
             longest: 0,
         };
         for (k, e) in events.iter().enumerate() {
-            if e.method.is_read() {
+            if e.method().is_read() {
                 l.reads.push((e.client, k));
             }
             if e.is_write() && e.is_success() {
@@ -652,12 +657,12 @@ mod tests {
             for events in tl.events.iter() {
                 let mut expected: BTreeMap<(ClientId, Method), Vec<usize>> = BTreeMap::new();
                 for (k, e) in events.iter().enumerate() {
-                    let key = (e.client, e.method);
+                    let key = (e.client, e.method());
                     let last_success = (events.iter().enumerate())
-                        .filter(|(_, x)| (x.client, x.method) == key && x.is_write() && x.is_success())
+                        .filter(|(_, x)| (x.client, x.method()) == key && x.is_write() && x.is_success())
                         .map(|(j, _)| j)
                         .next_back();
-                    if e.conflict && e.is_write() && last_success.is_none_or(|j| j < k) {
+                    if e.conflict() && e.is_write() && last_success.is_none_or(|j| j < k) {
                         expected.entry(key).or_default().push(k);
                     }
                 }
@@ -725,21 +730,23 @@ mod tests {
 
     #[test]
     fn request_kinds() {
-        let e = |m| Event {
-            start: 0,
-            end: 0,
-            timed: false,
-            client: 0,
-            method: m,
-            status: 409,
-            instance: 0,
-            input: 0,
-            line: 1,
-            offset: 0,
-            len: 0,
-            conflict: true,
-            origin: crate::record::Origin::Unknown,
-            agent: crate::agent::Agent::OTHER,
+        let e = |m| {
+            Event::new(crate::timeline::EventFields {
+                start: 0,
+                end: 0,
+                timed: false,
+                client: 0,
+                method: m,
+                status: 409,
+                instance: 0,
+                input: 0,
+                line: 1,
+                offset: 0,
+                len: 0,
+                conflict: true,
+                origin: crate::record::Origin::Unknown,
+                agent: crate::agent::Agent::OTHER,
+            })
         };
         for a in ACTIONS {
             assert!(

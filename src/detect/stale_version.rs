@@ -140,13 +140,13 @@ impl Detector for StaleVersion {
                     let summary = format!(
                         "{} sent {} {} {} times over {} with an outdated version and got {} each time: {} had written it ({} {}) at {}, after {}, and {} did not re-read {}.",
                         tl.client(client),
-                        events[first].method.as_str(),
+                        events[first].method().as_str(),
                         inst.path,
                         idx.len(),
                         span_text(events[last].end - events[first].start, r),
                         signals::status_list(idx.iter().map(|&k| events[k].status)),
                         tl.client(w.client),
-                        w.method.as_str(),
+                        w.method().as_str(),
                         w.status,
                         clock(w.end),
                         read_text,
@@ -195,7 +195,7 @@ mod tests {
     ) -> Around {
         let last_read = events[..first]
             .iter()
-            .rposition(|e| e.client == client && e.method.is_read());
+            .rposition(|e| e.client == client && e.method().is_read());
         let since = last_read.map_or(i64::MIN, |k| events[k].end - r);
         let winner = events[..first].iter().rposition(|e| {
             e.client != client
@@ -206,7 +206,7 @@ mod tests {
         });
         let recovery = events[last + 1..]
             .iter()
-            .position(|e| e.client == client && e.method.is_read())
+            .position(|e| e.client == client && e.method().is_read())
             .map(|p| last + 1 + p);
         let recovered = recovery.and_then(|k| {
             events[k + 1..]

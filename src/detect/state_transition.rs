@@ -30,7 +30,7 @@ const ADVICE: &str = "Check the resource's current state (GET) before sending th
 fn state_key(path: &str, e: &Event) -> Option<String> {
     if signals::is_action_path(path) {
         crate::resource::parent(path).map(str::to_string)
-    } else if e.method == Method::Delete && !signals::is_lock_path(path) {
+    } else if e.method() == Method::Delete && !signals::is_lock_path(path) {
         Some(path.to_string())
     } else {
         None
@@ -68,7 +68,7 @@ impl StateChanges {
                             index: j,
                         },
                         client: e.client,
-                        method: e.method,
+                        method: e.method(),
                     });
                 }
             }
@@ -148,7 +148,7 @@ impl Detector for StateTransition {
                 continue;
             }
             for (k, x) in tl.events[id].iter().enumerate() {
-                if x.conflict
+                if x.conflict()
                     && x.status == 409
                     && x.is_write()
                     && let Some(key) = state_key(&inst.path, x)
@@ -178,7 +178,12 @@ impl Detector for StateTransition {
             let prior = changes_by_key
                 .entry(key)
                 .or_insert_with(|| StateChanges::new(tl, related))
-                .latest(x.start + resolution, x.client, *id as InstanceId, x.method);
+                .latest(
+                    x.start + resolution,
+                    x.client,
+                    *id as InstanceId,
+                    x.method(),
+                );
             if let Some(p) = prior {
                 per_template.entry(&*inst.template).or_default().push((
                     EventRef {
@@ -208,7 +213,7 @@ impl Detector for StateTransition {
                     if signals::is_action_path(path) {
                         last_segment(path).to_string()
                     } else {
-                        e.method.as_str().to_string()
+                        e.method().as_str().to_string()
                     }
                 };
                 *transitions.entry((name(p, pe), name(x, xe))).or_insert(0) += 1;
@@ -253,7 +258,7 @@ impl Detector for StateTransition {
             let summary = format!(
                 "{} {} requests on {} instance{} of {} got 409 after the instance had already changed state ({}) between {} and {}{}.",
                 claims.len(),
-                first.method.as_str(),
+                first.method().as_str(),
                 instances.len(),
                 if instances.len() == 1 { "" } else { "s" },
                 template,
@@ -310,7 +315,8 @@ mod tests {
             for (j, e) in tl.events[rid as usize].iter().enumerate() {
                 let state_change =
                     e.is_write() && e.is_success() && signals::lock_op(e, rpath).is_none();
-                let different = e.client != x.client || rpath != &inst.path || e.method != x.method;
+                let different =
+                    e.client != x.client || rpath != &inst.path || e.method() != x.method();
                 if state_change
                     && different
                     && e.end <= x.start + resolution
@@ -356,7 +362,7 @@ mod tests {
                         x.start + resolution,
                         x.client,
                         id as InstanceId,
-                        x.method,
+                        x.method(),
                     );
                     proptest::prop_assert_eq!(got, want);
                 }

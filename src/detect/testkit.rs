@@ -171,7 +171,7 @@ impl Log {
         tally.seal();
         let (mut tl, _) = builder.build(Vec::new());
         for (id, inst) in tl.instances.iter_mut().enumerate() {
-            inst.conflicted = tl.events[id].iter().any(|e| e.conflict);
+            inst.conflicted = tl.events[id].iter().any(|e| e.conflict());
         }
         (tl, tally, bucket_us, names)
     }

@@ -94,26 +94,26 @@ impl Explanation {
             .enumerate()
             .map(|(k, e)| ExplainedEvent {
                 start: rfc3339(e.start),
-                time: rfc3339(if e.timed && e.end != e.start {
+                time: rfc3339(if e.timed() && e.end != e.start {
                     e.end
                 } else {
                     e.start
                 }),
                 client: tl.client(e.client).to_string(),
-                method: e.method.as_str(),
+                method: e.method().as_str(),
                 status: e.status,
-                duration_ms: e.timed.then(|| (e.duration() as f64) / 1000.0),
-                conflict: e.conflict,
+                duration_ms: e.timed().then(|| (e.duration() as f64) / 1000.0),
+                conflict: e.conflict(),
                 finding: labels
                     .get(&EventRef {
                         instance: id,
                         index: k,
                     })
                     .copied(),
-                answered_by: e.origin.name(),
+                answered_by: e.origin().name(),
                 idempotency_key: tl.idempotency_key(e).map(str::to_string),
                 input: e.input,
-                line: e.line,
+                line: e.line(),
             })
             .collect();
         Explanation {
