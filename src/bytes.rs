@@ -148,6 +148,65 @@ pub fn mask(b: &[u8], at: usize, x: u8, y: u8) -> u32 {
     m
 }
 
+/// Which of `b[at..at + 16]` are digits, hex digits (either case), capitals and `-`: bit `k`
+/// of each mask for `b[at + k]`; `at + 16 <= b.len()`.
+#[derive(Clone, Copy)]
+pub struct Classes {
+    pub digit: u32,
+    pub hex: u32,
+    pub upper: u32,
+    pub dash: u32,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn classes(b: &[u8], at: usize) -> Classes {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    assert!(at + 16 <= b.len());
+    // SAFETY: SSE2 is part of x86-64, the assertion bounds the load, and an unaligned load
+    // has no alignment requirement.
+    unsafe {
+        let w = _mm_loadu_si128(b.as_ptr().add(at).cast::<__m128i>());
+        let within = |v: __m128i, lo: u8, hi: u8| {
+            // Signed compares: bytes from 0x80 are negative, so never within an ASCII range.
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+            )
+        };
+        let digit = within(w, b'0', b'9');
+        // `| 0x20` lowers `A`-`F` and keeps `a`-`f`; no other byte lands in `a`-`f`.
+        let hex_letter = within(_mm_or_si128(w, _mm_set1_epi8(0x20)), b'a', b'f');
+        Classes {
+            digit: _mm_movemask_epi8(digit) as u32,
+            hex: _mm_movemask_epi8(_mm_or_si128(digit, hex_letter)) as u32,
+            upper: _mm_movemask_epi8(within(w, b'A', b'Z')) as u32,
+            dash: _mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(b'-' as i8))) as u32,
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub fn classes(b: &[u8], at: usize) -> Classes {
+    let mut m = Classes {
+        digit: 0,
+        hex: 0,
+        upper: 0,
+        dash: 0,
+    };
+    for (k, &c) in b[at..at + 16].iter().enumerate() {
+        m.digit |= (c.is_ascii_digit() as u32) << k;
+        m.hex |= (c.is_ascii_hexdigit() as u32) << k;
+        m.upper |= (c.is_ascii_uppercase() as u32) << k;
+        m.dash |= ((c == b'-') as u32) << k;
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +227,19 @@ mod tests {
             Some(29)
         );
         assert_eq!(find2(b"/plain", b'?', b'#'), None);
+    }
+
+    #[test]
+    fn classes_of_sixteen_bytes() {
+        let b = b"xx09afAFgG-Z@/`:[{";
+        let c = classes(b, 2);
+        for (k, &x) in b[2..18].iter().enumerate() {
+            let bit = |m: u32| m >> k & 1 == 1;
+            assert_eq!(bit(c.digit), x.is_ascii_digit(), "{k}");
+            assert_eq!(bit(c.hex), x.is_ascii_hexdigit(), "{k}");
+            assert_eq!(bit(c.upper), x.is_ascii_uppercase(), "{k}");
+            assert_eq!(bit(c.dash), x == b'-', "{k}");
+        }
     }
 
     #[test]

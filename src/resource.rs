@@ -13,11 +13,24 @@ use std::borrow::Cow;
 
 /// The instance path of a request target: query and fragment removed, absolute-form
 /// `http://host/path` reduced to the path, trailing slashes trimmed (but `/` stays).
+#[inline]
 pub fn instance(target: &str) -> &str {
-    let mut t = target;
-    if let Some(p) = crate::bytes::find2(t.as_bytes(), b'?', b'#') {
-        t = &t[..p];
+    let t = match crate::bytes::find2(target.as_bytes(), b'?', b'#') {
+        Some(p) => &target[..p],
+        None => target,
+    };
+    // Nearly every target is already its instance: a path that does not end in `/`.
+    if t.starts_with('/') && !t.ends_with('/') {
+        return t;
     }
+    unusual_instance(t)
+}
+
+/// `instance` of a target, without its query, that is not a plain path: absolute-form,
+/// empty, or with trailing slashes. Out of line, so that the common case saves no registers
+/// for it (and has no stack frame).
+#[inline(never)]
+fn unusual_instance(mut t: &str) -> &str {
     if !t.starts_with('/') {
         if let Some(p) = t.find("://") {
             let after = &t[p + 3..];
@@ -167,6 +180,9 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
 #[inline(never)]
 fn classify_counted(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
+    if is_uuid_or_ulid(b) {
+        return Some(Placeholder::Id);
+    }
     let Counts {
         digits,
         letters,
@@ -215,7 +231,7 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
     }
     // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
     if separators != 0
-        && let Some(p) = memchr::memchr2(b'_', b'-', b)
+        && let Some(p) = crate::bytes::find2(b, b'_', b'-')
     {
         // With the prefix all letters, a digit anywhere is one in the rest, and the rest is
         // all id bytes when the whole segment is (the counts say both without a loop).
@@ -244,6 +260,34 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
         return Some(Placeholder::Id);
     }
     None
+}
+
+/// A UUID (hex digits with dashes at 8, 13, 18 and 23) or a ULID-like 26 digits and capitals
+/// with a digit among them: what the rules below say `{id}` of, told by a few 16-byte looks
+/// instead of counting byte by byte (they are the commonest long ids in paths). The rules
+/// before theirs say `{id}` too or do not apply: their fifth byte is no `-` (a date) and
+/// they hold no `@` or `%` (an email).
+#[inline]
+fn is_uuid_or_ulid(b: &[u8]) -> bool {
+    use crate::bytes::classes;
+    // Masks of the whole segment from looks at 16 bytes, the last one overlapping.
+    match b.len() {
+        36 => {
+            let (x, y, z) = (classes(b, 0), classes(b, 16), classes(b, 20));
+            let join = |m: fn(&crate::bytes::Classes) -> u32| {
+                u64::from(m(&x)) | u64::from(m(&y)) << 16 | u64::from(m(&z)) << 20
+            };
+            const DASHES: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
+            join(|c| c.dash) == DASHES && join(|c| c.hex) == (1 << 36) - 1 - DASHES
+        }
+        26 => {
+            let (x, y) = (classes(b, 0), classes(b, 10));
+            let join =
+                |m: fn(&crate::bytes::Classes) -> u32| u64::from(m(&x)) | u64::from(m(&y)) << 10;
+            join(|c| c.digit | c.upper) == (1 << 26) - 1 && join(|c| c.digit) != 0
+        }
+        _ => false,
+    }
 }
 
 /// `classify`, or `{name}` for a word in a name position (`crate::names`).
