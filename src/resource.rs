@@ -180,7 +180,7 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
 #[inline(never)]
 fn classify_counted(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
-    if is_uuid_or_ulid(b) {
+    if is_uuid_or_ulid(b) || is_prefixed_id(b) {
         return Some(Placeholder::Id);
     }
     let Counts {
@@ -288,6 +288,32 @@ fn is_uuid_or_ulid(b: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// A prefixed id (`usr_f2d99427ca`, `cus-9KX2`): what the prefixed-id rule below says `{id}`
+/// of, told by one look along its two parts instead of counting (they are the commonest
+/// segments to get past the quick looks after UUIDs and ULIDs). The rules before that one
+/// say `{id}` too or do not apply: a prefixed id has a digit, at least five bytes, a letter
+/// first (no date) and no `@` or `%` (no email).
+#[inline]
+fn is_prefixed_id(b: &[u8]) -> bool {
+    // Up to twelve letters, then `_` or `-`, then more than two bytes.
+    let Some(p) = b.iter().take(13).position(|c| !c.is_ascii_alphabetic()) else {
+        return false;
+    };
+    if p == 0 || !matches!(b[p], b'_' | b'-') || b.len() - p <= 3 {
+        return false;
+    }
+    // The rest: letters, digits, `_` and `-` only, a digit among them.
+    let mut kinds = 0;
+    for &c in &b[p + 1..] {
+        let k = SEGMENT_COUNTS[c as usize] & (DIGIT | LETTER | SEPARATOR);
+        if k == 0 {
+            return false;
+        }
+        kinds |= k;
+    }
+    kinds & DIGIT != 0
 }
 
 /// `classify`, or `{name}` for a word in a name position (`crate::names`).
