@@ -162,31 +162,52 @@ pub struct Classes {
 #[inline(always)]
 pub fn classes(b: &[u8], at: usize) -> Classes {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
-        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     assert!(at + 16 <= b.len());
     // SAFETY: SSE2 is part of x86-64, the assertion bounds the load, and an unaligned load
     // has no alignment requirement.
     unsafe {
         let w = _mm_loadu_si128(b.as_ptr().add(at).cast::<__m128i>());
-        let within = |v: __m128i, lo: u8, hi: u8| {
-            // Signed compares: bytes from 0x80 are negative, so never within an ASCII range.
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
-            )
-        };
-        let digit = within(w, b'0', b'9');
-        // `| 0x20` lowers `A`-`F` and keeps `a`-`f`; no other byte lands in `a`-`f`.
-        let hex_letter = within(_mm_or_si128(w, _mm_set1_epi8(0x20)), b'a', b'f');
+        let (digit, hex_letter) = digits_and_hex_letters(w);
         Classes {
             digit: _mm_movemask_epi8(digit) as u32,
             hex: _mm_movemask_epi8(_mm_or_si128(digit, hex_letter)) as u32,
-            upper: _mm_movemask_epi8(within(w, b'A', b'Z')) as u32,
+            upper: _mm_movemask_epi8(ascii_within(w, b'A', b'Z')) as u32,
             dash: _mm_movemask_epi8(_mm_cmpeq_epi8(w, _mm_set1_epi8(b'-' as i8))) as u32,
         }
     }
+}
+
+/// The bytes of `v` within `lo..=hi`, an ASCII range, as a mask (0xFF each). The compares
+/// are signed: bytes from 0x80 are negative, so never within.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn ascii_within(v: std::arch::x86_64::__m128i, lo: u8, hi: u8) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::{_mm_and_si128, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_set1_epi8};
+    // SAFETY: SSE2 is part of x86-64; these read and write registers only.
+    unsafe {
+        _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+        )
+    }
+}
+
+/// The digits of `v`, and its hex letters in either case, as masks.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn digits_and_hex_letters(
+    v: std::arch::x86_64::__m128i,
+) -> (std::arch::x86_64::__m128i, std::arch::x86_64::__m128i) {
+    use std::arch::x86_64::{_mm_or_si128, _mm_set1_epi8};
+    // `| 0x20` lowers `A`-`F` and keeps `a`-`f`; no other byte lands in `a`-`f`.
+    // SAFETY: SSE2 is part of x86-64; these read and write registers only.
+    let lowered = unsafe { _mm_or_si128(v, _mm_set1_epi8(0x20)) };
+    (
+        ascii_within(v, b'0', b'9'),
+        ascii_within(lowered, b'a', b'f'),
+    )
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -590,24 +590,14 @@ fn address_scalar(head: &[u8]) -> (usize, u32) {
 #[inline(always)]
 fn address_bytes16(head: &[u8]) -> (u32, u32) {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
-        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     assert!(head.len() >= 16);
     // SAFETY: SSE2 is part of x86-64, the assertion bounds the load, and an unaligned load
     // has no alignment requirement.
     unsafe {
         let w = _mm_loadu_si128(head.as_ptr().cast::<__m128i>());
-        let within = |v: __m128i, lo: u8, hi: u8| {
-            // Signed compares: bytes from 0x80 are negative, so never within an ASCII range.
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
-                _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
-            )
-        };
-        let digit = within(w, b'0', b'9');
-        // `| 0x20` lowers `A`-`F` and keeps `a`-`f`; no other byte lands in `a`-`f`.
-        let hex = within(_mm_or_si128(w, _mm_set1_epi8(0x20)), b'a', b'f');
+        let (digit, hex) = crate::bytes::digits_and_hex_letters(w);
         let dot = _mm_cmpeq_epi8(w, _mm_set1_epi8(b'.' as i8));
         let colon = _mm_cmpeq_epi8(w, _mm_set1_epi8(b':' as i8));
         let any = _mm_or_si128(_mm_or_si128(digit, hex), _mm_or_si128(dot, colon));
