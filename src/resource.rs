@@ -86,9 +86,8 @@ const HEX: u64 = 1 << 16;
 const TOKEN: u64 = 1 << 24;
 /// `@` or `%` (a maybe-encoded email).
 const AT: u64 = 1 << 32;
-/// `_` or `-` (prefixed ids).
+/// `_` or `-`: not counted, but read by `is_prefixed_id` from the same table.
 const SEPARATOR: u64 = 1 << 40;
-const UPPER: u64 = 1 << 48;
 
 static SEGMENT_COUNTS: [u64; 256] = {
     let mut t = [0u64; 256];
@@ -111,7 +110,6 @@ static SEGMENT_COUNTS: [u64; 256] = {
         match b {
             b'@' | b'%' => v |= AT,
             b'_' | b'-' => v |= SEPARATOR,
-            b'A'..=b'Z' => v |= UPPER,
             _ => {}
         }
         t[c] = v;
@@ -128,8 +126,6 @@ struct Counts {
     hex: usize,
     token: usize,
     at: usize,
-    separators: usize,
-    upper: usize,
 }
 
 impl Counts {
@@ -147,8 +143,6 @@ impl Counts {
             n.hex += lane(HEX);
             n.token += lane(TOKEN);
             n.at += lane(AT);
-            n.separators += lane(SEPARATOR);
-            n.upper += lane(UPPER);
         }
         n
     }
@@ -156,10 +150,10 @@ impl Counts {
 
 /// Classifies one path segment: `Some(placeholder)` for identifiers, `None` for words.
 ///
-/// One pass counts digits, letters, hex digits, token bytes, `@`, `_`/`-` and capitals;
-/// every rule below is then a comparison of counts (`hex == len` is "all hex",
-/// `digits + upper == len` "all ULID bytes"), so a segment is read once whatever it turns
-/// out to be.
+/// A short lower-case word and a number are told by one look; UUIDs, ULIDs and prefixed ids
+/// by a look at their shape; every other rule is a comparison of counts from one pass
+/// (digits, letters, hex digits, token bytes, `@`/`%`: `hex == len` is "all hex"), so a
+/// segment is read about once whatever it turns out to be.
 #[inline]
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
@@ -180,6 +174,7 @@ pub fn classify(seg: &str) -> Option<Placeholder> {
 #[inline(never)]
 fn classify_counted(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
+    // UUIDs, ULIDs and prefixed ids first, each told by a look of its own shape.
     if is_uuid_or_ulid(b) || is_prefixed_id(b) {
         return Some(Placeholder::Id);
     }
@@ -189,8 +184,6 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
         hex,
         token,
         at,
-        separators,
-        upper,
     } = Counts::of(b);
     let len = b.len();
     if digits == 0 && at == 0 && len < 16 {
@@ -217,34 +210,9 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
     if at != 0 && (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
         return Some(Placeholder::Email);
     }
-    // UUIDs: four dashes where they belong and hex everywhere else.
-    if len == 36 && hex == 32 && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-') {
-        return Some(Placeholder::Id);
-    }
     // Hex hashes and object ids: deadbeef01, 5f2b8c0e9a1d4e7f...
     if hex == len && ((len >= 8 && digits > 0) || len >= 16) {
         return Some(Placeholder::Id);
-    }
-    // ULIDs: 26 chars of Crockford base32, upper case.
-    if len == 26 && digits > 0 && upper != 0 && digits + upper == len {
-        return Some(Placeholder::Id);
-    }
-    // Prefixed opaque ids: usr_729f65ff94, ord_318a95469e, cus-9KX2, SKU-00042
-    if separators != 0
-        && let Some(p) = crate::bytes::find2(b, b'_', b'-')
-    {
-        // With the prefix all letters, a digit anywhere is one in the rest, and the rest is
-        // all id bytes when the whole segment is (the counts say both without a loop).
-        let prefix = &b[..p];
-        if !prefix.is_empty()
-            && prefix.len() <= 12
-            && prefix.iter().all(u8::is_ascii_alphabetic)
-            && len - p > 3
-            && digits > 0
-            && letters + digits + separators == len
-        {
-            return Some(Placeholder::Id);
-        }
     }
     // Long base64/base62-like tokens: mixes of letters and digits, ≥ 16 chars.
     if len >= 16 && digits > 0 && letters > 0 && token == len {
@@ -262,11 +230,11 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
     None
 }
 
-/// A UUID (hex digits with dashes at 8, 13, 18 and 23) or a ULID-like 26 digits and capitals
-/// with a digit among them: what the rules below say `{id}` of, told by a few 16-byte looks
-/// instead of counting byte by byte (they are the commonest long ids in paths). The rules
-/// before theirs say `{id}` too or do not apply: their fifth byte is no `-` (a date) and
-/// they hold no `@` or `%` (an email).
+/// A UUID (hex digits with dashes at 8, 13, 18 and 23) or a ULID (26 Crockford base32
+/// characters, upper case: digits and capitals, a digit among them), told by a few 16-byte
+/// looks instead of counting byte by byte (they are the commonest long ids in paths). Asked
+/// before the counted rules, which would say `{id}` of them too or do not apply: their fifth
+/// byte is no `-` (a date) and they hold no `@` or `%` (an email).
 #[inline]
 fn is_uuid_or_ulid(b: &[u8]) -> bool {
     use crate::bytes::classes;
@@ -290,11 +258,12 @@ fn is_uuid_or_ulid(b: &[u8]) -> bool {
     }
 }
 
-/// A prefixed id (`usr_f2d99427ca`, `cus-9KX2`): what the prefixed-id rule below says `{id}`
-/// of, told by one look along its two parts instead of counting (they are the commonest
-/// segments to get past the quick looks after UUIDs and ULIDs). The rules before that one
-/// say `{id}` too or do not apply: a prefixed id has a digit, at least five bytes, a letter
-/// first (no date) and no `@` or `%` (no email).
+/// A prefixed opaque id (`usr_729f65ff94`, `ord_318a95469e`, `cus-9KX2`, `SKU-00042`): up to
+/// twelve letters, `_` or `-`, then more than two letters, digits, `_` or `-` with a digit
+/// among them, told by one look along its two parts (they are the commonest segments to get
+/// past the quick looks after UUIDs and ULIDs). Asked before the counted rules, which would
+/// say `{id}` of it too or do not apply: it has a digit, at least five bytes, a letter first
+/// (no date) and no `@` or `%` (no email).
 #[inline]
 fn is_prefixed_id(b: &[u8]) -> bool {
     // Up to twelve letters, then `_` or `-`, then more than two bytes.

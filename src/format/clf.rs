@@ -682,14 +682,14 @@ fn usual(line: &[u8]) -> Option<Head<'_>> {
     let time = &tb[1..27];
     // The method's first four bytes compared as one word, like the version below.
     let m = line.get(t + 30..t + 34)?;
-    let after = |n: usize, rest: &[u8]| line.get(t + 34..t + 34 + n) == Some(rest);
+    let after = |rest: &[u8]| line.get(t + 34..t + 34 + rest.len()) == Some(rest);
     let (method, target_at) = match quad(m) {
         GET_ => (Method::Get, t + 34),
         PUT_ => (Method::Put, t + 34),
-        POST if after(1, b" ") => (Method::Post, t + 35),
-        PATC if after(2, b"H ") => (Method::Patch, t + 36),
-        DELE if after(3, b"TE ") => (Method::Delete, t + 37),
-        HEAD if after(1, b" ") => (Method::Head, t + 35),
+        POST if after(b" ") => (Method::Post, t + 35),
+        PATC if after(b"H ") => (Method::Patch, t + 36),
+        DELE if after(b"TE ") => (Method::Delete, t + 37),
+        HEAD if after(b" ") => (Method::Head, t + 35),
         _ => return None,
     };
     // TARGET up to a space; a quote or backslash first means the general parser's case.
