@@ -7,7 +7,7 @@
 //! with rayon; chunk results are combined in input order, so the analysis is the same for
 //! any thread count or chunk size.
 
-use crate::agent::Agent;
+use crate::agent::{Agent, AgentMemo};
 use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Numbers, Observation, Tally};
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
@@ -1182,6 +1182,8 @@ struct Collected {
     templates: resource::TemplateCache,
     /// Events with line numbers relative to their chunk (see `TimelineBuilder::rebase_lines`).
     events: TimelineBuilder,
+    /// The agents of the user agents conflicts came with lately.
+    agents: AgentMemo,
 }
 
 /// The pass over one chunk: parses every line, counts it, and keeps it as an event when it
@@ -1308,7 +1310,7 @@ fn pass<'a>(
                 // Looked up on conflicts only, the requests the detectors ask it of: most
                 // kept lines are context.
                 agent: match &req.user_agent {
-                    Some(ua) if conflict => Agent::of(ua),
+                    Some(ua) if conflict => out.agents.of(ua),
                     _ => Agent::OTHER,
                 },
             }),
