@@ -106,18 +106,22 @@ impl InterestRange {
 
 /// Is the last segment of `path` an identifier (an item, not a collection)?
 fn is_item(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|s| resource::classify(s).is_some())
+    // The crate's inline search: `rsplit`'s searcher was half of `Interest::new` on a log of
+    // a million conflicting instances.
+    let last = crate::bytes::rfind(path.as_bytes(), b'/').map_or(path, |p| &path[p + 1..]);
+    resource::classify(last).is_some()
 }
 
 impl Interest {
     /// Takes the scan's conflicting instances (their names move into the keys).
     pub fn new(conflicts: Conflicts, extra: &[String]) -> Interest {
+        // Sized for the conflicting instances, which are most keys: growing a map of a
+        // hundred thousand names rehashes every one of them each time it doubles.
+        let n = conflicts.len();
         let mut interest = Interest {
-            keys: FxHashMap::default(),
-            ranges: Vec::new(),
-            scanned: Vec::with_capacity(conflicts.len()),
+            keys: FxHashMap::with_capacity_and_hasher(n + n / 4, Default::default()),
+            ranges: Vec::with_capacity(n + n / 4),
+            scanned: Vec::with_capacity(n),
             family_lens: [0; 4],
         };
         // Each parent's spans (all lines, triggers only), gathered by name: most conflicting
@@ -127,6 +131,7 @@ impl Interest {
         // they have (`Tally::instances`) stop at `conflicting()`.
         for (inst, (first, last)) in conflicts {
             let span = Span::around(first, last);
+            let item = is_item(&inst);
             if let Some(p) = resource::parent(&inst).filter(|p| *p != "/") {
                 let spans = match parents.get_mut(p) {
                     Some(s) => s,
@@ -134,17 +139,24 @@ impl Interest {
                         .entry(p.to_string())
                         .or_insert((Span::NONE, Span::NONE)),
                 };
-                if is_item(&inst) {
+                if item {
                     spans.1.widen(span);
                 } else {
                     spans.0.widen(span);
                 }
             }
-            let k = interest.key(inst);
-            debug_assert_eq!(k, interest.scanned.len());
+            // The scan's instances are distinct and come first: each is a new key, inserted
+            // without being looked up.
+            let k = interest.ranges.len();
+            interest.ranges.push(InterestRange {
+                all: span,
+                triggers: Span::NONE,
+                family: item,
+            });
+            interest.keys.insert(Key::boxed(inst), k as u32);
             interest.scanned.push((first, last));
-            interest.ranges[k].all.widen(span);
         }
+        debug_assert_eq!(interest.keys.len(), interest.scanned.len());
         for (p, (all, triggers)) in parents {
             let k = interest.key(p);
             let r = &mut interest.ranges[k];

@@ -9,7 +9,8 @@
 use crate::detect::{EventRef, Finding};
 use crate::record::Micros;
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
-use std::collections::{BTreeMap, HashSet};
+use rustc_hash::FxHashSet;
+use std::collections::BTreeMap;
 
 /// How many of a group's conflict lines are kept to quote.
 pub const QUOTED: usize = 3;
@@ -42,7 +43,7 @@ pub struct Detail {
 fn left<'t>(
     timelines: &'t Timelines,
     id: InstanceId,
-    claimed: &'t HashSet<EventRef>,
+    claimed: &'t FxHashSet<EventRef>,
 ) -> impl Iterator<Item = (usize, &'t Event)> + 't {
     timelines.events[id as usize]
         .iter()
@@ -58,13 +59,13 @@ fn left<'t>(
 
 /// Every instance's conflicts that no finding claims, most first (ties by path).
 pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplained> {
-    let claimed: HashSet<EventRef> = findings
+    let claimed: FxHashSet<EventRef> = findings
         .iter()
         .flat_map(|f| f.claims.iter().copied())
         .collect();
     let mut out = Vec::new();
     // Clients with a successful write later on the instance, filled walking back in time.
-    let mut succeeds_later: rustc_hash::FxHashSet<ClientId> = Default::default();
+    let mut succeeds_later: FxHashSet<ClientId> = Default::default();
     for id in 0..timelines.events.len() as InstanceId {
         let mut group: Option<Unexplained> = None;
         for (_, e) in left(timelines, id, &claimed) {
@@ -105,7 +106,7 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
 
 /// The clients, statuses and first lines of one group of `unexplained`.
 pub fn detail(timelines: &Timelines, findings: &[Finding], u: &Unexplained) -> Detail {
-    let claimed: HashSet<EventRef> = findings
+    let claimed: FxHashSet<EventRef> = findings
         .iter()
         .flat_map(|f| f.claims.iter().copied())
         .filter(|r| r.instance == u.instance)
