@@ -1146,14 +1146,13 @@ fn scan<'a>(
             clients.insert(&settings.client.of(&req, line, fmt));
             return;
         }
-        let mut full = Request::default();
         cx_full.directive = cx.directive;
-        if read_line(fmt, line, &mut cx_full, settings, &mut full) == Ok(true) {
-            let name = match settings.client.chosen(&full, line, fmt) {
+        if fmt.complete(line, &mut cx_full, &mut req).is_ok() {
+            let name = match settings.client.chosen(&req, line, fmt) {
                 Some(name) => name,
                 None => {
                     clients.by_address += 1;
-                    ClientKey::Ip.of(&full, line, fmt)
+                    ClientKey::Ip.of(&req, line, fmt)
                 }
             };
             clients.insert(&name);
@@ -1257,16 +1256,15 @@ fn pass<'a>(
         if !wanted {
             continue;
         }
-        let mut full = Request::default();
-        let req = if lite {
+        // The rest of a lite read, which every reader accepts as the full read would (the
+        // formats' tests check it), and which the filters do not read.
+        if lite {
             cx_full.directive = cx.directive;
-            if read_line(fmt, line, &mut cx_full, settings, &mut full) != Ok(true) {
+            if fmt.complete(line, &mut cx_full, &mut req).is_err() {
                 continue;
             }
-            &full
-        } else {
-            &req
-        };
+        }
+        let req = &req;
         let (start, end) = req.interval();
         let offset = (line.as_ptr() as usize - data.as_ptr() as usize) as u64;
         // Formats that log request headers may carry the operation's idempotency key.

@@ -137,6 +137,10 @@ pub struct Request<'a> {
     pub host: Option<Text<'a>>,
     pub user_agent: Option<Text<'a>>,
     pub bytes_sent: Option<u64>,
+    /// Where a lite read (`LineContext::lite`) stopped, for the format's `complete` to go on
+    /// from: the end of the line that holds only fields a lite read leaves out. Empty after
+    /// a full read, and for formats that read their lines again in full.
+    pub unread: &'a [u8],
 }
 
 /// Who produced the response the client got, as far as the line tells.
@@ -189,6 +193,7 @@ impl<'a> Request<'a> {
             host,
             user_agent,
             bytes_sent,
+            unread,
         } = self;
         *time = 0;
         *anchor = TimeAnchor::default();
@@ -206,6 +211,7 @@ impl<'a> Request<'a> {
         *host = None;
         *user_agent = None;
         *bytes_sent = None;
+        *unread = &[];
     }
 
     /// Who produced the response (see `upstream_status`).
@@ -293,6 +299,7 @@ mod tests {
             host: Some(Text::Borrowed("h")),
             user_agent: Some(Text::Borrowed("ua")),
             bytes_sent: Some(3),
+            unread: b"3 \"-\"",
         };
         r.reset();
         assert_eq!(format!("{r:?}"), format!("{:?}", Request::default()));

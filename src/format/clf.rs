@@ -443,16 +443,34 @@ impl Format for Clf {
             out.remote = Cow::Borrowed(h.remote);
             out.user = h.user.map(text::text);
             // Nothing a lite parse serves reads the bytes sent.
-            if !cx.lite {
-                // The bytes sent run to the next space: found only here, where they are read.
-                let n = memchr::memchr(b' ', h.sent).unwrap_or(h.sent.len());
-                out.bytes_sent = text::uint(&h.sent[..n]);
-                after_bytes(&h.sent[n..], out);
+            if cx.lite {
+                out.unread = h.sent;
+            } else {
+                from_bytes(h.sent, out);
             }
             return Ok(());
         }
         general(line, cx, out)
     }
+
+    fn complete<'a>(
+        &self,
+        _line: &'a [u8],
+        _cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        // Both reads stop just before the bytes sent, and nothing after them can make a
+        // line a skip: what is left is read as a full read reads it.
+        from_bytes(std::mem::take(&mut out.unread), out);
+        Ok(())
+    }
+}
+
+/// The bytes sent and everything after them (a full read's last step).
+fn from_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
+    let (bytes, rest) = token(rest);
+    out.bytes_sent = text::uint(bytes);
+    after_bytes(rest, out);
 }
 
 /// Any line of the family: vhosts, address lists, ports, escapes, junk request lines.
@@ -477,15 +495,16 @@ fn general<'a>(
 
     let (st, rest) = token(rest);
     out.status = text::status(st).ok_or(Skip::BAD_STATUS)?;
-    let (bytes, rest) = token(rest);
 
     out.remote = host_text(strip_port_if_ip(prefix.remote));
     out.xff = prefix.xff.map(text::text);
     out.host = prefix.host.map(|h| text::text(strip_port(h)));
     out.user = prefix.user.map(unescape);
-    if !cx.lite {
-        out.bytes_sent = text::uint(bytes);
-        after_bytes(rest, out);
+    if cx.lite {
+        // From the bytes sent, as the usual shape's read notes it.
+        out.unread = skip_spaces(rest);
+    } else {
+        from_bytes(rest, out);
     }
     Ok(())
 }
@@ -887,6 +906,8 @@ mod tests {
                 _ => line.truncate(at),
             }
             assert_same_as_general(&line);
+            // And a lite read completed is the full read.
+            crate::format::testing::assert_lite_agrees(&Clf::combined(), &line);
         }
     }
 

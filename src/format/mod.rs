@@ -73,7 +73,7 @@ pub(crate) mod testing {
 
     /// Asserts that `f` reads `line` the same in lite and in full parsing, as far as a lite
     /// read goes: accepted or skipped alike, with the same time, method, target, status,
-    /// remote address and vhost.
+    /// remote address and vhost; and that a lite read completed is the full read.
     pub fn assert_lite_agrees(f: &dyn Format, line: &[u8]) {
         let read = |lite| {
             let mut cx = LineContext {
@@ -87,6 +87,28 @@ pub(crate) mod testing {
             read(true),
             read(false),
             "{}: {}",
+            f.name(),
+            String::from_utf8_lossy(line)
+        );
+        // And a lite read completed (`Format::complete`) is the full read, field for field.
+        let full = |complete: bool| {
+            let mut cx = LineContext {
+                lite: complete,
+                ..Default::default()
+            };
+            let mut r = Request::default();
+            f.parse(line, &mut cx, &mut r)?;
+            if complete {
+                // A full read's own context, as the pass keeps one (a lite read's JSON shape
+                // knows only the members a lite read needs).
+                f.complete(line, &mut LineContext::default(), &mut r)?;
+            }
+            Ok::<_, Skip>(format!("{r:?}"))
+        };
+        assert_eq!(
+            full(true),
+            full(false),
+            "completed: {}: {}",
             f.name(),
             String::from_utf8_lossy(line)
         );
@@ -185,6 +207,21 @@ pub trait Format: Send + Sync {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip>;
+    /// Reads into `out`, which a lite read of `line` filled, what that read left out, so
+    /// that `out` is what a full read gives; `cx` is a full read's context. By default the
+    /// line is read again in full; a format whose lite read notes where it stopped
+    /// (`Request::unread`) goes on from there.
+    fn complete<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        let mut full = Request::default();
+        self.parse(line, cx, &mut full)?;
+        *out = full;
+        Ok(())
+    }
     /// A named extra field from the line (a request header logged by the format), for
     /// `--client header:NAME`. Formats that log no headers return `None`.
     fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {

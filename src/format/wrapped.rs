@@ -165,6 +165,7 @@ pub fn into_owned(r: Request<'_>) -> Request<'static> {
         host: r.host.map(o),
         user_agent: r.user_agent.map(o),
         bytes_sent: r.bytes_sent,
+        unread: &[],
     }
 }
 
