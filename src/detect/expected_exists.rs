@@ -91,7 +91,8 @@ impl Detector for ExpectedExists {
         let min = cx.thresholds.get("expected_exists_min_conflicts").max(1.0) as usize;
         let min_share = cx.thresholds.get("expected_exists_min_share");
         let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
-        let mut conflicts_per_template: BTreeMap<&str, usize> = BTreeMap::new();
+        // Counted for every instance and only looked up: hashed, not a tree of strings.
+        let mut conflicts_per_template: FxHashMap<&str, usize> = FxHashMap::default();
         for (id, inst) in tl.instances.iter().enumerate() {
             let events = &tl.events[id];
             *conflicts_per_template.entry(&*inst.template).or_insert(0) +=

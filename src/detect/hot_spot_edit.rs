@@ -86,6 +86,17 @@ impl Detector for HotSpotEdit {
             }
             let id = id as u32;
             let events = &tl.events[id as usize];
+            // Fewer conflicts that could be attributed than a finding needs: most conflicting
+            // instances of a large log have one or two, and need no index built.
+            let candidates = (events.iter())
+                .filter(|x| {
+                    signals::is_version_conflict(x) && signals::is_versioned_update(x, &inst.path)
+                })
+                .take(min_conflicts)
+                .count();
+            if candidates < min_conflicts {
+                continue;
+            }
             let lookup = Lookup::new(events);
             let attributed = attribute(events, &lookup, &inst.path, r, lookback);
             let times: Vec<i64> = attributed.iter().map(|a| events[a.0].start).collect();

@@ -97,7 +97,8 @@ impl Detector for LockContention {
         // Only resources with a blocked attempt can make a finding: their groups are the
         // only ones built (grouping every instance, a map entry and vectors each, cost most
         // of this detector's time on a log of a million conflicting instances).
-        let contended: BTreeSet<&str> = (tl.instances.iter().enumerate())
+        // Asked of every instance below: hashed, not searched in a tree of strings.
+        let contended: rustc_hash::FxHashSet<&str> = (tl.instances.iter().enumerate())
             .filter(|(id, inst)| tl.events[*id].iter().any(|e| blocked(e, &inst.path)))
             .map(|(_, inst)| signals::locked_resource(&inst.path))
             .collect();
