@@ -1129,8 +1129,8 @@ fn scan<'a>(
     (conflicts, clients): &mut (Conflicts, ClientIndex),
 ) {
     // Time, target, status and the filtered fields are all a lite parse leaves; the
-    // address is the client too, else a conflict line is read again in full for its client
-    // (as the pass reads every line then).
+    // address is the client too, else a conflict line's read is completed for its client
+    // (as the pass reads every line in full then).
     let lite = settings.client == ClientKey::Ip;
     let mut cx = settings.line_context(directive, true);
     let mut cx_full = settings.line_context(directive, false);
@@ -1203,8 +1203,8 @@ fn pass<'a>(
     out: &mut Collected,
 ) -> Accounting {
     let mut acct = Accounting::default();
-    // Counting needs the user agent and appended fields only for other client keys; context
-    // lines are parsed again in full.
+    // Counting needs the user agent and appended fields only for other client keys; a context
+    // line's lite read is completed (`Format::complete`).
     let lite = settings.client == ClientKey::Ip;
     let mut cx = settings.line_context(directive, lite);
     let mut cx_full = settings.line_context(directive, false);
