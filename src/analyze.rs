@@ -26,6 +26,7 @@ use crate::unexplained::{self, Unexplained};
 use anyhow::{Result, bail};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::cmp::Ordering;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -199,18 +200,51 @@ pub struct Analysis {
     pub period: Option<(Micros, Micros)>,
 }
 
+/// A conflicting instance, named through the timelines when it is there: instance ids follow
+/// their paths' byte order, so two of those are put in name order without reading their
+/// names (a million conflicting instances' names are scattered over memory).
+#[derive(Debug, Clone, Copy)]
+pub enum InstanceName<'a> {
+    Timeline(InstanceId),
+    Text(&'a str),
+}
+
 impl Analysis {
     /// Every conflicting instance with its conflicts, in no particular order.
     pub fn conflicting_instances(&self) -> impl Iterator<Item = (&str, &InstanceConflicts)> {
+        self.conflicting_instance_names()
+            .map(|(n, c)| (self.instance_name(n), c))
+    }
+
+    /// `conflicting_instances`, each named by an `InstanceName`.
+    pub fn conflicting_instance_names(
+        &self,
+    ) -> impl Iterator<Item = (InstanceName<'_>, &InstanceConflicts)> {
         let r = &self.instance_requests;
         let keyed = self.tally.instances.iter().filter_map(move |(k, c)| {
             let name = match r.instance_of.get(k as usize) {
-                Some(&id) if id != NO_INSTANCE => self.timelines.instance(id).path.as_str(),
-                _ => r.unseen.get(&k)?.0.as_str(),
+                Some(&id) if id != NO_INSTANCE => InstanceName::Timeline(id),
+                _ => InstanceName::Text(r.unseen.get(&k)?.0.as_str()),
             };
             Some((name, c))
         });
-        keyed.chain(self.tally.unkeyed.iter().map(|(n, c)| (n.as_str(), c)))
+        keyed.chain((self.tally.unkeyed.iter()).map(|(n, c)| (InstanceName::Text(n.as_str()), c)))
+    }
+
+    /// The path an `InstanceName` stands for.
+    pub fn instance_name<'a>(&'a self, n: InstanceName<'a>) -> &'a str {
+        match n {
+            InstanceName::Timeline(id) => self.timelines.instance(id).path.as_str(),
+            InstanceName::Text(t) => t,
+        }
+    }
+
+    /// Two instances in their paths' byte order.
+    pub fn cmp_instance_names(&self, a: InstanceName<'_>, b: InstanceName<'_>) -> Ordering {
+        match (a, b) {
+            (InstanceName::Timeline(x), InstanceName::Timeline(y)) => x.cmp(&y),
+            _ => self.instance_name(a).cmp(self.instance_name(b)),
+        }
     }
 
     /// Requests counted on a conflicting instance (or another interest key), when any were.

@@ -11,15 +11,15 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 
-use crate::aggregate::{ClientAgents, InstanceConflicts};
-use crate::analyze::Analysis;
+use crate::aggregate::ClientAgents;
+use crate::analyze::{Analysis, InstanceName};
 use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
 use crate::unexplained::{self, Unexplained};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -340,11 +340,16 @@ impl Report {
 /// Keeps the first `top` of `v` by `key` (a total order), sorted: the rest are cut off
 /// before the sort, so only the rows shown are ordered.
 fn keep_top<T, K: Ord>(v: &mut Vec<T>, top: usize, mut key: impl FnMut(&T) -> K) {
+    keep_top_by(v, top, |a, b| key(a).cmp(&key(b)));
+}
+
+/// `keep_top` by a comparison (a total order).
+fn keep_top_by<T>(v: &mut Vec<T>, top: usize, mut cmp: impl FnMut(&T, &T) -> Ordering) {
     if v.len() > top {
-        v.select_nth_unstable_by_key(top, &mut key);
+        v.select_nth_unstable_by(top, &mut cmp);
         v.truncate(top);
     }
-    v.sort_unstable_by_key(key);
+    v.sort_unstable_by(cmp);
 }
 
 impl Report {
@@ -593,14 +598,24 @@ impl Report {
                 per_client_templates[k as usize] += 1;
             }
         }
-        let mut per_template_instances: FxHashMap<&str, (u64, &str, u64)> = FxHashMap::default();
-        for (inst, c) in a.conflicting_instances() {
+        // Per template: instances, and the one with most conflicts (the first by name on a
+        // tie, told by `InstanceName` without reading names where it can).
+        let mut per_template_instances: FxHashMap<&str, (u64, Option<InstanceName>, u64)> =
+            FxHashMap::default();
+        for (inst, c) in a.conflicting_instance_names() {
             let e = per_template_instances
                 .entry(&c.template)
-                .or_insert((0, "", 0));
+                .or_insert((0, None, 0));
             e.0 += 1;
-            if c.conflicts > e.2 || (c.conflicts == e.2 && (e.1.is_empty() || inst < e.1)) {
-                e.1 = inst;
+            let first = match e.1 {
+                None => true,
+                Some(top) => {
+                    c.conflicts > e.2
+                        || (c.conflicts == e.2 && a.cmp_instance_names(inst, top).is_lt())
+                }
+            };
+            if first {
+                e.1 = Some(inst);
                 e.2 = c.conflicts;
             }
         }
@@ -611,8 +626,9 @@ impl Report {
             .map(|(tpl, c)| {
                 let inst = per_template_instances
                     .get(tpl.as_str())
-                    .copied()
-                    .unwrap_or((0, "", 0));
+                    .map_or((0, "", 0), |&(n, top, c)| {
+                        (n, top.map_or("", |t| a.instance_name(t)), c)
+                    });
                 ResourceRow {
                     template: tpl.clone(),
                     requests: c.requests,
@@ -635,13 +651,13 @@ impl Report {
 
         // Ranked first, and only the rows shown are built: a large log has a hundred
         // thousand conflicting instances.
-        let mut ranked: Vec<_> = a.conflicting_instances().collect();
-        fn rank<'a>(&(inst, c): &(&'a str, &'a InstanceConflicts)) -> (Reverse<u64>, &'a str) {
-            (Reverse(c.conflicts), inst)
-        }
-        keep_top(&mut ranked, top, rank);
+        let mut ranked: Vec<_> = a.conflicting_instance_names().collect();
+        keep_top_by(&mut ranked, top, |x, y| {
+            (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
+        });
         let instances: Vec<InstanceRow> = ranked
             .into_iter()
+            .map(|(inst, c)| (a.instance_name(inst), c))
             .map(|(inst, c)| InstanceRow {
                 instance: inst.to_string(),
                 template: c.template.to_string(),
