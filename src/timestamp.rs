@@ -252,6 +252,61 @@ impl TimeCache {
         }
         Some(v)
     }
+
+    /// `get_or` for texts whose two seconds digits stand at `at`, parsed by an `f` whose value
+    /// moves by a second per second there (nothing else in the text depending on them): a
+    /// text that differs from the last only in its seconds (00–59) is the last value moved
+    /// by the difference, not parsed again. A log with a line a second or fewer changes only
+    /// its seconds from one line to the next.
+    #[inline]
+    pub fn get_or_seconds(
+        &mut self,
+        b: &[u8],
+        at: usize,
+        f: impl FnOnce(&[u8]) -> Option<Micros>,
+    ) -> Option<Micros> {
+        if b.len() == self.len && b == &self.text[..self.len] {
+            return Some(self.value);
+        }
+        self.seconds_or(b, at, f)
+    }
+
+    /// `get_or_seconds` past a different text: out of line, so that the usual line (the
+    /// same second as the last) costs what `get_or` costs.
+    #[inline(never)]
+    fn seconds_or(
+        &mut self,
+        b: &[u8],
+        at: usize,
+        f: impl FnOnce(&[u8]) -> Option<Micros>,
+    ) -> Option<Micros> {
+        if b.len() == self.len
+            && let Some(v) = self.seconds_moved(b, at)
+        {
+            self.text[at..at + 2].copy_from_slice(&b[at..at + 2]);
+            self.value = v;
+            return Some(v);
+        }
+        self.get_or(b, f)
+    }
+
+    /// The value of `b` (as long as the cached text) when it differs from the cached text
+    /// only in the seconds at `at`.
+    fn seconds_moved(&self, b: &[u8], at: usize) -> Option<Micros> {
+        let seconds = |d: &[u8]| match *d {
+            [t @ b'0'..=b'5', u @ b'0'..=b'9'] => {
+                Some(i64::from(t - b'0') * 10 + i64::from(u - b'0'))
+            }
+            _ => None,
+        };
+        let cached = &self.text[..self.len];
+        let (old, new) = (
+            seconds(cached.get(at..at + 2)?)?,
+            seconds(b.get(at..at + 2)?)?,
+        );
+        (b[..at] == cached[..at] && b[at + 2..] == cached[at + 2..])
+            .then(|| self.value + (new - old) * MICROS_PER_SEC)
+    }
 }
 
 /// RFC 3339 in UTC; fractional seconds only when there are any, trailing zeros trimmed.
@@ -329,6 +384,42 @@ pub fn parse_user_time(s: &str, now: Micros) -> Option<Micros> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    proptest::proptest! {
+        /// The cache answers what parsing answers, line after line, whether the seconds
+        /// change alone (most steps) or with the day, month, year, time, fraction or offset,
+        /// valid or not.
+        #[test]
+        fn seconds_moved_in_the_cache_are_parsed_values(
+            steps in proptest::collection::vec((0usize..7, 0usize..14, 0usize..6), 1..60),
+        ) {
+            let fields: [&[&str]; 6] = [
+                &["02", "31", "29", "00", "32", "1x"],
+                &["Mar", "Feb", "Dec", "Foo"],
+                &["2026", "2024", "1969"],
+                &["09:14", "23:59", "00:00", "24:00"],
+                &["", ".5", ".123456"],
+                &[" +0000", " -0700", " +0530", "", " +9999"],
+            ];
+            let seconds = ["00", "05", "59", "60", "61", "6x", "x5"];
+            let mut at = [0usize; 6];
+            let mut cache = TimeCache::default();
+            for (s, field, value) in steps {
+                if let Some(values) = fields.get(field) {
+                    at[field] = value % values.len();
+                }
+                let f = |k: usize| fields[k][at[k]];
+                let text = format!(
+                    "{}/{}/{}:{}:{}{}{}",
+                    f(0), f(1), f(2), f(3), seconds[s], f(4), f(5)
+                );
+                proptest::prop_assert_eq!(
+                    cache.get_or_seconds(text.as_bytes(), 18, parse_clf),
+                    parse_clf(text.as_bytes()),
+                    "{}", text
+                );
+            }
+        }
+    }
 
     #[test]
     fn clf_with_offsets() {
