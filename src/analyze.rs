@@ -210,14 +210,9 @@ pub enum InstanceName<'a> {
 }
 
 impl Analysis {
-    /// Every conflicting instance with its conflicts, in no particular order.
-    pub fn conflicting_instances(&self) -> impl Iterator<Item = (&str, &InstanceConflicts)> {
-        self.conflicting_instance_names()
-            .map(|(n, c)| (self.instance_name(n), c))
-    }
-
-    /// `conflicting_instances`, each named by an `InstanceName`.
-    pub fn conflicting_instance_names(
+    /// Every conflicting instance with its conflicts, in no particular order (`instance_name`
+    /// gives its path).
+    pub fn conflicting_instances(
         &self,
     ) -> impl Iterator<Item = (InstanceName<'_>, &InstanceConflicts)> {
         let r = &self.instance_requests;

@@ -32,6 +32,11 @@ pub struct HotSpotEdit;
 
 const ADVICE: &str = "Use read-modify-write with If-Match/ETag and a bounded retry that re-reads before each attempt, with jittered exponential backoff, because several writers race on this resource; prefer partial updates (PATCH, atomic increments) over full replacement; for a hot key serialise writes through a single owner or queue, or shard the record.";
 
+/// A conflict `attribute` looks at: a version conflict on a versioned update.
+fn attributable(x: &Event, path: &str) -> bool {
+    signals::is_version_conflict(x) && signals::is_versioned_update(x, path)
+}
+
 /// The conflicts on one instance attributed to a winner: (conflict index, winner index, had a
 /// read anchor). The winner of conflict x by client A is the last successful write by another
 /// client that ends after A's last read before x (or within `lookback` of x without one) and
@@ -47,7 +52,7 @@ fn attribute(
 ) -> Vec<(usize, usize, bool)> {
     let mut attributed = Vec::new();
     for (k, x) in events.iter().enumerate() {
-        if !(signals::is_version_conflict(x) && signals::is_versioned_update(x, path)) {
+        if !attributable(x, path) {
             continue;
         }
         let read = lookup.last_read_before(x.client, k);
@@ -89,9 +94,7 @@ impl Detector for HotSpotEdit {
             // Fewer conflicts that could be attributed than a finding needs: most conflicting
             // instances of a large log have one or two, and need no index built.
             let candidates = (events.iter())
-                .filter(|x| {
-                    signals::is_version_conflict(x) && signals::is_versioned_update(x, &inst.path)
-                })
+                .filter(|x| attributable(x, &inst.path))
                 .take(min_conflicts)
                 .count();
             if candidates < min_conflicts {

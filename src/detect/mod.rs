@@ -30,7 +30,7 @@ pub mod testkit;
 use crate::aggregate::{RouteBuckets, RouteClients};
 use crate::record::Micros;
 use crate::timeline::{ClientId, InstanceId, Timelines};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -498,7 +498,7 @@ pub fn causes() -> Vec<&'static str> {
 pub fn run(cx: &Context<'_>) -> Vec<Finding> {
     let detectors = registry();
     let min_kept = cx.thresholds.get("arbitration_min_kept");
-    let mut claimed = rustc_hash::FxHashSet::default();
+    let mut claimed = FxHashSet::default();
     let mut out = Vec::new();
     // Detectors only read the timelines, so they run side by side; arbitration then takes
     // their findings in priority order, as if they had run one after another.

@@ -602,7 +602,7 @@ impl Report {
         // tie, told by `InstanceName` without reading names where it can).
         let mut per_template_instances: FxHashMap<&str, (u64, Option<InstanceName>, u64)> =
             FxHashMap::default();
-        for (inst, c) in a.conflicting_instance_names() {
+        for (inst, c) in a.conflicting_instances() {
             let e = per_template_instances
                 .entry(&c.template)
                 .or_insert((0, None, 0));
@@ -651,7 +651,7 @@ impl Report {
 
         // Ranked first, and only the rows shown are built: a large log has a hundred
         // thousand conflicting instances.
-        let mut ranked: Vec<_> = a.conflicting_instance_names().collect();
+        let mut ranked: Vec<_> = a.conflicting_instances().collect();
         keep_top_by(&mut ranked, top, |x, y| {
             (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
         });
