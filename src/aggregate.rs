@@ -584,30 +584,50 @@ impl ClientIndex {
     }
 
     fn insert_n(&mut self, name: &str, conflicts: u32) {
+        self.insert_name(name, conflicts, str::to_string);
+    }
+
+    /// `insert_n` for a name owned already (`extend`): kept as it is when new.
+    fn insert_owned(&mut self, name: String, conflicts: u32) {
+        self.insert_name(name, conflicts, |n| n);
+    }
+
+    fn insert_name<N: AsRef<str>>(&mut self, name: N, conflicts: u32, own: fn(N) -> String) {
         let next = self.names.len() as u32;
-        let number = match packed(name) {
+        let number = match packed(name.as_ref()) {
             Some(k) => *self.short.entry(k).or_insert(next),
-            None => match self.long.get(name) {
+            None => match self.long.get(name.as_ref()) {
                 Some(&k) => k,
                 None => {
-                    self.long.insert(name.to_string(), next);
+                    self.long.insert(name.as_ref().to_string(), next);
                     next
                 }
             },
         };
         if number == next {
-            self.names.push(name.to_string());
+            self.names.push(own(name));
             self.conflicts.push(0);
         }
         let c = &mut self.conflicts[number as usize];
         *c = c.saturating_add(conflicts);
     }
 
+    /// Both indexes' names as one: the smaller taken into the larger (`extend`).
+    pub fn merged(self, other: ClientIndex) -> ClientIndex {
+        let (mut into, from) = if self.names.len() >= other.names.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        into.extend(from);
+        into
+    }
+
     /// Takes in the names of `other`. Numbers depend on the order names came in, which
     /// nothing shown depends on (the report orders clients by conflicts and name).
     pub fn extend(&mut self, other: ClientIndex) {
-        for (n, c) in other.names.iter().zip(other.conflicts) {
-            self.insert_n(n, c);
+        for (n, c) in other.names.into_iter().zip(other.conflicts) {
+            self.insert_owned(n, c);
         }
         self.by_address += other.by_address;
     }

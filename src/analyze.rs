@@ -20,7 +20,7 @@ use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
 use crate::scan::StatusDigits;
 use crate::seek::{self, Seek};
-use crate::timeline::{Event, EventFields, InstanceId, TimelineBuilder, Timelines};
+use crate::timeline::{Client, Event, EventFields, InstanceId, TimelineBuilder, Timelines};
 use crate::timestamp::{self, MICROS_PER_SEC};
 use crate::unexplained::{self, Unexplained};
 use anyhow::{Result, bail};
@@ -588,13 +588,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                 progressed(job);
             })
             .into_iter()
-            .reduce(|(mut a, mut ac), (b, bc)| {
-                for (k, (first, last)) in b {
-                    note_conflicts(&mut a, &k, first, last);
-                }
-                ac.extend(bc);
-                (a, ac)
-            })
+            .reduce(|(a, ac), (b, bc)| (merge_conflicts(a, b), ac.merged(bc)))
             .unwrap_or_default(),
         };
     let min = settings
@@ -785,7 +779,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             (k, (std::mem::take(&mut names[k as usize]).into_string(), n))
         })
         .collect();
-    let (timelines, instance_of) = builder.build(names);
+    let (timelines, instance_of) = builder.build(names, clients.names());
     let mut by_instance = vec![0u64; timelines.instances.len()];
     for (&id, &n) in instance_of.iter().zip(&requests) {
         if id != NO_INSTANCE {
@@ -1143,6 +1137,22 @@ fn note_conflicts(conflicts: &mut Conflicts, instance: &str, first: Micros, last
     }
 }
 
+/// Two workers' conflicting instances as one: the smaller folded into the larger, its
+/// names moved, not copied (on a log whose every line conflicts on an instance of its own,
+/// copying them made the merge as long as the scan).
+fn merge_conflicts(a: Conflicts, b: Conflicts) -> Conflicts {
+    let (mut into, from) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    for (instance, (first, last)) in from {
+        into.entry(instance)
+            .and_modify(|(f, l)| {
+                *f = (*f).min(first);
+                *l = (*l).max(last);
+            })
+            .or_insert((first, last));
+    }
+    into
+}
+
 /// The conflict scan of one chunk: parses only the lines holding a conflict status's digits
 /// (all lines for formats where that is not enough, see `Format::status_in_raw_line`) and
 /// notes the conflicting instances, so the pass knows which lines are context, and the
@@ -1341,7 +1351,10 @@ fn pass<'a>(
                     _ => Agent::OTHER,
                 },
             }),
-            &client,
+            match client_number {
+                Some(k) => Client::Numbered(k),
+                None => Client::Named(&client),
+            },
             instance,
             key,
             // The template numbered above (the same text `template` gives, tested in

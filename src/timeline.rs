@@ -361,14 +361,50 @@ fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
+/// Each instance's parent among `instances`, which are in their paths' byte order: found by
+/// walking them in that order with the chain of instances that are prefixes of the current
+/// one, not by a map of every path (a hundred bytes an instance at the peak of a log of a
+/// million conflicting instances). A parent (`resource::parent`) is a prefix of its
+/// child's path, and every path between a prefix and the child in byte order starts with
+/// that prefix: none is dropped from the chain before its children come.
+fn parents_in_order(instances: &[Instance]) -> Vec<Option<InstanceId>> {
+    let mut chain: Vec<InstanceId> = Vec::new();
+    let path = |id: InstanceId| instances[id as usize].path.as_str();
+    instances
+        .iter()
+        .enumerate()
+        .map(|(id, inst)| {
+            let here = inst.path.as_str();
+            while chain.last().is_some_and(|&c| !here.starts_with(path(c))) {
+                chain.pop();
+            }
+            // The chain holds prefixes of `here`, longest last: the parent is the one as long.
+            let parent = crate::resource::parent(here).and_then(|p| {
+                (chain.iter().rev())
+                    .map(|&c| (c, path(c).len()))
+                    .take_while(|&(_, len)| len >= p.len())
+                    .find(|&(_, len)| len == p.len())
+                    .map(|(c, _)| c)
+            });
+            chain.push(id as InstanceId);
+            parent
+        })
+        .collect()
+}
+
 /// Builds `Timelines` from events collected in any order: names are interned as they arrive
 /// (one allocation per distinct client or instance, not per event; an instance with an
 /// interest key is noted by its number alone), and `build` renumbers them in sorted order so
 /// ids never depend on arrival order or chunking.
 #[derive(Debug, Default)]
 pub struct TimelineBuilder {
-    /// Each client's name and number; the name is kept here only (as other instances' paths
-    /// are).
+    /// Whether an event came from each numbered client (a client with conflicts, numbered
+    /// by the analysis: `build` is given their names), by number. Nothing else is kept per
+    /// such client: on a log whose every client conflicts, a map of names in each worker
+    /// was a tenth of the memory.
+    numbered_clients: Vec<bool>,
+    /// The other clients' names and numbers; the name is kept here only (as other
+    /// instances' paths are).
     client_ids: FxHashMap<Box<str>, u32>,
     /// Instances with an interest key (`crate::interest`), by key number: (template
     /// number, conflicted), `UNSEEN` until an event comes. Their paths are the keys' names,
@@ -383,8 +419,8 @@ pub struct TimelineBuilder {
     /// Templates by number: few, shared by many instances.
     templates: Vec<Box<str>>,
     template_ids: FxHashMap<Box<str>, u32>,
-    /// Events with builder-local client and instance ids: a key's number, or an other
-    /// instance's number with `OTHER` set.
+    /// Events with builder-local client and instance ids: a numbered client's or a key's
+    /// number, or an other client's or instance's number with `OTHER` set.
     raw: Vec<Event>,
     /// Idempotency keys by the (input, byte offset) of their event's line.
     idempotency_keys: FxHashMap<(u32, u64), Box<str>>,
@@ -392,8 +428,27 @@ pub struct TimelineBuilder {
 
 /// The template number of a key not yet seen (`TimelineBuilder::keyed`).
 const UNSEEN: u32 = u32::MAX;
-/// Marks a builder-local instance id as an other instance's, not a key's.
+/// Marks a builder-local instance id as an other instance's, not a key's (and a client id
+/// as an other client's, not a numbered one's).
 const OTHER: u32 = 1 << 31;
+
+/// Who sent an event (`TimelineBuilder::push_named`).
+#[derive(Debug, Clone, Copy)]
+pub enum Client<'a> {
+    /// A client the analysis numbered (`build` is given the names by number).
+    Numbered(u32),
+    /// Any other client, by name.
+    Named(&'a str),
+}
+
+/// The place of number `k` in `v`, made (filled with `fill`) if `v` is shorter.
+fn grown_to<T: Clone>(v: &mut Vec<T>, k: u32, fill: T) -> &mut T {
+    let k = k as usize;
+    if k >= v.len() {
+        v.resize(k + 1, fill);
+    }
+    &mut v[k]
+}
 
 /// An event with names instead of ids (tests and other callers that do not intern).
 #[derive(Debug, Clone)]
@@ -447,6 +502,12 @@ impl TimelineBuilder {
         id
     }
 
+    /// Notes an event from numbered client `k`.
+    fn numbered_client(&mut self, k: u32) -> u32 {
+        *grown_to(&mut self.numbered_clients, k, false) = true;
+        k
+    }
+
     fn instance_id(&mut self, path: &str, template: &str, conflicted: bool) -> u32 {
         if let Some(&id) = self.instance_ids.get(path) {
             self.instances[id as usize].1 |= conflicted;
@@ -495,7 +556,7 @@ impl TimelineBuilder {
     pub fn push(&mut self, e: RawEvent, instance_conflicted: bool) {
         self.push_named(
             e.event(),
-            &e.client,
+            Client::Named(&e.client),
             &e.instance,
             None,
             &e.template,
@@ -503,20 +564,23 @@ impl TimelineBuilder {
         );
     }
 
-    /// Adds an event whose `client` and `instance` fields are ignored and given by name, or
-    /// for an instance with an interest key, by its number `key` (then `build` must be
-    /// given the keys' names); `template` is the instance's (kept the first time the
-    /// instance is seen).
+    /// Adds an event whose `client` and `instance` fields are ignored and given by `client`,
+    /// and by name, or for an instance with an interest key, by its number `key` (then
+    /// `build` must be given the keys' names); `template` is the instance's (kept the first
+    /// time the instance is seen).
     pub fn push_named(
         &mut self,
         mut e: Event,
-        client: &str,
+        client: Client<'_>,
         instance: &str,
         key: Option<u32>,
         template: &str,
         instance_conflicted: bool,
     ) {
-        e.client = self.client_id(client);
+        e.client = match client {
+            Client::Numbered(k) => self.numbered_client(k),
+            Client::Named(name) => self.client_id(name) | OTHER,
+        };
         e.instance = match key {
             Some(k) => self.keyed_id(k, template, instance_conflicted),
             None => self.instance_id(instance, template, instance_conflicted) | OTHER,
@@ -536,8 +600,11 @@ impl TimelineBuilder {
         // Exactly what is needed: at millions of events, doubling would leave most of a
         // copy unused.
         self.raw.reserve_exact(other.raw.len());
+        for (k, _) in (other.numbered_clients.iter().enumerate()).filter(|(_, seen)| **seen) {
+            self.numbered_client(k as u32);
+        }
         let cmap: Vec<u32> = (Self::by_number(other.client_ids).iter())
-            .map(|c| self.client_id(c))
+            .map(|c| self.client_id(c) | OTHER)
             .collect();
         let paths = Self::by_number(other.instance_ids);
         let their_templates = other.templates;
@@ -559,7 +626,9 @@ impl TimelineBuilder {
         while !theirs.is_empty() {
             let from = theirs.len().saturating_sub(PIECE);
             self.raw.extend(theirs.drain(from..).map(|mut e| {
-                e.client = cmap[e.client as usize];
+                if e.client & OTHER != 0 {
+                    e.client = cmap[(e.client & !OTHER) as usize];
+                }
                 if e.instance & OTHER != 0 {
                     e.instance = imap[(e.instance & !OTHER) as usize];
                 }
@@ -597,9 +666,14 @@ impl TimelineBuilder {
     }
 
     /// The timelines of the events pushed; `keys` names the interest keys by number (every
-    /// key an event was pushed with; their names move into the timelines). Also each key's
-    /// instance id (`InstanceId::MAX` for a key no event was pushed with).
-    pub fn build(self, mut keys: Vec<Box<str>>) -> (Timelines, Vec<InstanceId>) {
+    /// key an event was pushed with; their names move into the timelines), `clients` the
+    /// numbered clients (every one an event was pushed with). Also each key's instance id
+    /// (`InstanceId::MAX` for a key no event was pushed with).
+    pub fn build(
+        self,
+        mut keys: Vec<Box<str>>,
+        clients: &[impl AsRef<str>],
+    ) -> (Timelines, Vec<InstanceId>) {
         use rayon::prelude::*;
         // Every instance in one list: the keys seen, then the others.
         let mut local = vec![UNSEEN; self.keyed.len()];
@@ -615,8 +689,16 @@ impl TimelineBuilder {
         let others = paths.len() as u32;
         paths.extend(Self::by_number(self.instance_ids));
         parts.extend(self.instances);
+        // Every client in one list likewise: the numbered ones seen, then the others.
+        let mut client_local = vec![UNSEEN; self.numbered_clients.len()];
+        let mut names: Vec<Box<str>> = Vec::new();
+        for (k, _) in (self.numbered_clients.iter().enumerate()).filter(|(_, seen)| **seen) {
+            client_local[k] = names.len() as u32;
+            names.push(clients[k].as_ref().into());
+        }
+        let other_clients = names.len();
+        names.extend(Self::by_number(self.client_ids));
         // Final ids follow sorted names.
-        let mut names = Self::by_number(self.client_ids);
         let (corder, iorder) = rayon::join(|| sorted_order(&names), || sorted_order(&paths));
         let mut cfinal = vec![0u32; names.len()];
         for (new, old) in corder.iter().enumerate() {
@@ -631,6 +713,10 @@ impl TimelineBuilder {
             *k = ifinal[*k as usize];
         }
         let ifinal_other = &ifinal[others as usize..];
+        for k in client_local.iter_mut().filter(|k| **k != UNSEEN) {
+            *k = cfinal[*k as usize];
+        }
+        let cfinal_other = &cfinal[other_clients..];
         let clients: Vec<String> = corder
             .iter()
             .map(|&o| std::mem::take(&mut names[o as usize]).into_string())
@@ -649,22 +735,17 @@ impl TimelineBuilder {
                 }
             })
             .collect();
-        let by_path: FxHashMap<&str, u32> = instances
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (x.path.as_str(), i as u32))
-            .collect();
-        let parents: Vec<Option<u32>> = instances
-            .iter()
-            .map(|i| crate::resource::parent(&i.path).and_then(|p| by_path.get(p).copied()))
-            .collect();
-        drop(by_path);
+        let parents = parents_in_order(&instances);
         for (inst, p) in instances.iter_mut().zip(parents) {
             inst.parent = p;
         }
         let mut raw = self.raw;
         raw.par_iter_mut().for_each(|e| {
-            e.client = cfinal[e.client as usize];
+            e.client = if e.client & OTHER != 0 {
+                cfinal_other[(e.client & !OTHER) as usize]
+            } else {
+                client_local[e.client as usize]
+            };
             e.instance = if e.instance & OTHER != 0 {
                 ifinal_other[(e.instance & !OTHER) as usize]
             } else {
@@ -707,6 +788,34 @@ mod tests {
             let mut want: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
             want.sort();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest::proptest! {
+        /// The parents found by walking the sorted paths are those a map of every path
+        /// finds: nested paths, prefixes that are not parents (`/o/1` of `/o/10`), trailing
+        /// and doubled slashes, the root, paths without a slash.
+        #[test]
+        fn parents_in_order_are_the_mapped_parents(
+            paths in proptest::collection::btree_set("(/|/o|/o/1|/o/10|/p)?(/[01a]{0,2}){0,4}/?", 0..80),
+        ) {
+            let instances: Vec<Instance> = paths
+                .iter()
+                .map(|p| Instance {
+                    path: p.clone(),
+                    template: "".into(),
+                    parent: None,
+                    conflicted: false,
+                })
+                .collect();
+            let by_path: FxHashMap<&str, InstanceId> = (paths.iter().enumerate())
+                .map(|(k, p)| (p.as_str(), k as InstanceId))
+                .collect();
+            let want: Vec<Option<InstanceId>> = paths
+                .iter()
+                .map(|p| crate::resource::parent(p).and_then(|q| by_path.get(q).copied()))
+                .collect();
+            proptest::prop_assert_eq!(parents_in_order(&instances), want);
         }
     }
 
@@ -770,32 +879,46 @@ mod tests {
     }
 
     /// Events pushed by instance name or by key number (three of the seven instances have
-    /// keys, numbered out of path order), in two builders merged.
+    /// keys, numbered out of path order), by client name or number, in two builders merged.
     #[test]
     fn events_from_several_builders_are_grouped_and_sorted() {
         // More events than `append` moves in one piece.
         let n = 150_000u64;
         let keys = ["/o/5", "/o/2", "/o/6"];
+        let numbered = ["c2", "c0"];
         let (mut a, mut b) = (TimelineBuilder::default(), TimelineBuilder::default());
         for k in 0..n {
             let builder = if k.is_multiple_of(4) { &mut a } else { &mut b };
             let e = event(k);
             let conflicted = k.is_multiple_of(5);
+            // Two of the three clients numbered (out of name order), the third named.
+            let client = match numbered.iter().position(|c| *c == e.client) {
+                Some(k) => Client::Numbered(k as u32),
+                None => Client::Named(&e.client),
+            };
             match keys.iter().position(|p| *p == e.instance) {
                 Some(key) => builder.push_named(
                     e.event(),
-                    &e.client,
+                    client,
                     &e.instance,
                     Some(key as u32),
                     &e.template,
                     conflicted,
                 ),
-                None => builder.push(e, conflicted),
+                None if matches!(client, Client::Named(_)) => builder.push(e, conflicted),
+                None => builder.push_named(
+                    e.event(),
+                    client,
+                    &e.instance,
+                    None,
+                    &e.template,
+                    conflicted,
+                ),
             }
         }
         a.append(b);
         assert_eq!(a.len(), n as usize);
-        let (tl, key_instances) = a.build(keys.iter().map(|&k| k.into()).collect());
+        let (tl, key_instances) = a.build(keys.iter().map(|&k| k.into()).collect(), &numbered);
         // Each key's instance, and every path found by its id (a binary search).
         assert_eq!(key_instances, [5, 2, 6]);
         for (id, i) in tl.instances.iter().enumerate() {

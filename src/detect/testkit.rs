@@ -169,7 +169,7 @@ impl Log {
             }
         }
         tally.seal();
-        let (mut tl, _) = builder.build(Vec::new());
+        let (mut tl, _) = builder.build(Vec::new(), &[] as &[&str]);
         for (id, inst) in tl.instances.iter_mut().enumerate() {
             inst.conflicted = tl.events[id].iter().any(|e| e.conflict());
         }
