@@ -1268,10 +1268,11 @@ fn pass<'a>(
         acct.dated(req.time, acct.lines);
         let instance = instance_of(&req);
         let instance: &str = &instance;
-        let template_id = templater.template_id(instance, &mut out.templates);
+        let path = resource::SplitPath::new(instance);
+        let template_id = templater.template_id_of(path, &mut out.templates);
         let client = settings.client.of(&req, line, fmt);
         let conflict = statuses.contains(req.status);
-        let (key, wanted) = interest.lookup(instance, &req);
+        let (key, wanted) = interest.lookup(path, &req);
         let client_number = clients.number(&client);
         out.tally.observe(
             &Observation {

@@ -6,7 +6,7 @@
 use crate::bytes::Key;
 use crate::detect::in_progress_conflict;
 use crate::record::{Micros, Request};
-use crate::resource;
+use crate::resource::{self, SplitPath};
 use crate::timestamp::MICROS_PER_SEC;
 use rustc_hash::FxHashMap;
 
@@ -241,7 +241,8 @@ impl Interest {
     /// For a line on `instance`: the key it is on, if any (its requests are counted), and
     /// whether it is context for some conflicting instance.
     #[inline]
-    pub fn lookup(&self, instance: &str, req: &Request<'_>) -> (Option<u32>, bool) {
+    pub fn lookup(&self, path: SplitPath<'_>, req: &Request<'_>) -> (Option<u32>, bool) {
+        let instance = path.path;
         if self.keys.is_empty() {
             return (None, false);
         }
@@ -256,7 +257,7 @@ impl Interest {
         if own.is_some_and(|k| self.ranges[k as usize].holds(time, read, trigger)) {
             return (own, true);
         }
-        let family = resource::parent(instance)
+        let family = (path.parent())
             .filter(|p| *p != "/" && self.may_be_family(p))
             .and_then(|p| self.keys.get_key_value(Key::of(p)))
             .is_some_and(|(_, &k)| {
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(interest.conflicting(), 2);
         let key = |instance| {
             interest
-                .lookup(instance, &req(Method::Put, 200, 0))
+                .lookup(SplitPath::new(instance), &req(Method::Put, 200, 0))
                 .0
                 .unwrap()
         };
@@ -323,7 +324,8 @@ mod tests {
             ("/carts/3/items", Method::Put, 200, 0, false, false),
         ];
         for &(instance, method, status, offset_s, on_key, context) in cases {
-            let (key, wanted) = interest.lookup(instance, &req(method, status, offset_s));
+            let (key, wanted) =
+                interest.lookup(SplitPath::new(instance), &req(method, status, offset_s));
             assert_eq!(
                 (key.is_some(), wanted),
                 (on_key, context),

@@ -122,6 +122,9 @@ impl Format for Cloudflare {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        if !json::may_name(line, name) {
+            return None;
+        }
         let h = json::object(line)?.get("RequestHeaders")?.obj()?;
         h.get_ignore_case(name)?.first().text()
     }

@@ -94,6 +94,9 @@ impl Format for EnvoyJson {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        if !json::may_name(line, name) {
+            return None;
+        }
         let alt = name.replace('-', "_");
         json::object(line)?
             .members()

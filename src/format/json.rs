@@ -150,6 +150,25 @@ pub fn object(line: &[u8]) -> Option<Obj<'_>> {
     (line.get(i) == Some(&b'{')).then(|| Obj(&line[i..]))
 }
 
+/// Whether `line` may hold a member whose key names header `name` as the JSON formats
+/// spell it (`Idempotency-Key`, `http_idempotency_key`, `IDEMPOTENCY_KEY`): every such raw
+/// key holds the longest `-`/`_`-separated part of `name` in some letter case. A cheap test
+/// before walking the object: most lines log no such header, and walking a line for the
+/// idempotency headers was a seventh of a JSON log's pass.
+pub fn may_name(line: &[u8], name: &str) -> bool {
+    let n = name.as_bytes();
+    let (mut part, mut start) = (0..0, 0);
+    for i in 0..=n.len() {
+        if i == n.len() || n[i] == b'-' || n[i] == b'_' {
+            if i - start > part.len() {
+                part = start..i;
+            }
+            start = i + 1;
+        }
+    }
+    crate::bytes::contains_ignore_ascii_case(line, &n[part])
+}
+
 /// Cheap check used by detection: the line is an object containing `"key"`.
 pub fn has_key(line: &[u8], key: &str) -> bool {
     let l = super::text::trim(line);
@@ -660,6 +679,24 @@ pub fn unescape(s: &[u8]) -> Text<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_names_are_found_as_formats_spell_them() {
+        for line in [
+            r#"{"http_idempotency_key":"k1"}"#,
+            r#"{"headers":{"Idempotency-Key":["k1"]}}"#,
+            r#"{"IDEMPOTENCY_KEY":"k1"}"#,
+            r#"{"x_IdEmPoTeNcY_key":"k1"}"#,
+        ] {
+            assert!(may_name(line.as_bytes(), "idempotency-key"), "{line}");
+            assert!(may_name(line.as_bytes(), "x-idempotency-key"), "{line}");
+        }
+        assert!(!may_name(
+            br#"{"request_id":"idem-potency"}"#,
+            "idempotency-key"
+        ));
+        assert!(may_name(br#"{"a":1}"#, ""));
+    }
 
     #[test]
     fn members_and_paths() {

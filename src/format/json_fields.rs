@@ -107,6 +107,9 @@ impl Format for JsonFields {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        if !json::may_name(line, name) {
+            return None;
+        }
         let obj = json::object(line)?;
         let holder = match &self.headers {
             Some(p) => obj.path(p)?.obj()?,

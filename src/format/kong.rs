@@ -127,6 +127,9 @@ impl Format for Kong {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        if !json::may_name(line, name) {
+            return None;
+        }
         let h = json::object(line)?.path("request.headers")?.obj()?;
         h.get_ignore_case(name)?.first().text()
     }

@@ -120,6 +120,9 @@ impl Format for NginxJson {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        if !json::may_name(line, name) {
+            return None;
+        }
         json::object(line)?
             .members()
             .find(|(k, _)| is_header_key(k, name) || k.eq_ignore_ascii_case(name.as_bytes()))
