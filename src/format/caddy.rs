@@ -114,6 +114,10 @@ fn request<'a>(r: json::Obj<'a>, lite: bool, out: &mut Request<'a>) {
 }
 
 impl Format for Caddy {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "caddy"
     }

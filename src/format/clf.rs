@@ -371,6 +371,10 @@ fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
 }
 
 impl Format for Clf {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         match self.variant {
             Variant::Combined => "combined",

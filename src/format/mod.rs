@@ -207,16 +207,24 @@ pub trait Format: Send + Sync {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip>;
+    /// Whether a lite read (`LineContext::lite`) leaves fields out, for `complete` to read.
+    /// A format that reads every field alike says no: its lite read is complete as it is.
+    fn reads_lite(&self) -> bool {
+        false
+    }
     /// Reads into `out`, which a lite read of `line` filled, what that read left out, so
     /// that `out` is what a full read gives; `cx` is a full read's context. By default the
-    /// line is read again in full; a format whose lite read notes where it stopped
-    /// (`Request::unread`) goes on from there.
+    /// line is read again in full (nothing, for a format that does not `reads_lite`); a
+    /// format whose lite read notes where it stopped (`Request::unread`) goes on from there.
     fn complete<'a>(
         &self,
         line: &'a [u8],
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
+        if !self.reads_lite() {
+            return Ok(());
+        }
         let mut full = Request::default();
         self.parse(line, cx, &mut full)?;
         *out = full;

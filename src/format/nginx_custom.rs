@@ -265,6 +265,10 @@ impl NginxCustom {
 }
 
 impl Format for NginxCustom {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "nginx-custom"
     }

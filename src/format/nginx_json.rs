@@ -66,6 +66,10 @@ pub fn is_header_key(key: &[u8], name: &str) -> bool {
 }
 
 impl Format for NginxJson {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "nginx-json"
     }
@@ -117,6 +121,33 @@ impl Format for NginxJson {
         )
         .ok_or(Skip::MALFORMED)??;
         seen.check()
+    }
+
+    /// The members a lite read stepped over, read into the request it filled: those never
+    /// make a line fail (`fields::needed_in_lite`), so the lite read's verdict stands.
+    fn complete<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        let mut seen = Seen::default();
+        let time_cache = &mut cx.time_cache;
+        // `cx` is kept for completing, so its shape knows these members only.
+        json::read_members(
+            &mut cx.json_shape,
+            line,
+            |k| {
+                role(k)
+                    .filter(|&r| !fields::needed_in_lite(r))
+                    .map(KeyMeaning::Role)
+            },
+            |m, v| match m {
+                KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+                KeyMeaning::Own(_) => Ok(()),
+            },
+        )
+        .ok_or(Skip::MALFORMED)?
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {

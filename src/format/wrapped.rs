@@ -224,6 +224,10 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
 }
 
 impl Format for Wrapped {
+    fn reads_lite(&self) -> bool {
+        self.inner.reads_lite()
+    }
+
     fn name(&self) -> &'static str {
         self.name
     }
