@@ -238,8 +238,8 @@ impl Interest {
         self.scanned.get(k as usize).copied()
     }
 
-    /// For a line on `instance`: the key it is on, if any (its requests are counted), and
-    /// whether it is context for some conflicting instance.
+    /// For a line on instance `path`: the key it is on, if any (its requests are counted),
+    /// and whether it is context for some conflicting instance.
     #[inline]
     pub fn lookup(&self, path: SplitPath<'_>, req: &Request<'_>) -> (Option<u32>, bool) {
         let instance = path.path;

@@ -62,7 +62,7 @@ fn parent_at(instance: &str, p: usize) -> Option<&str> {
 }
 
 /// An instance with its last `/` found once: the pass templates it and looks up its parent,
-/// and each searched for it (a search per line is 2 % of the pass).
+/// and each searched for it.
 #[derive(Debug, Clone, Copy)]
 pub struct SplitPath<'a> {
     pub path: &'a str,

@@ -65,6 +65,30 @@ pub fn is_header_key(key: &[u8], name: &str) -> bool {
             .all(|(&a, b)| a.eq_ignore_ascii_case(&if b == b'-' { b'_' } else { b }))
 }
 
+/// Reads into `out` the members whose role `wanted` accepts, through the layout of the lines
+/// before (lines from one `log_format` share it); which essential fields it met.
+#[inline]
+fn read<'a>(
+    line: &'a [u8],
+    cx: &mut LineContext<'a>,
+    out: &mut Request<'a>,
+    wanted: impl Fn(Role) -> bool,
+) -> Result<Seen, Skip> {
+    let mut seen = Seen::default();
+    let time_cache = &mut cx.time_cache;
+    json::read_members(
+        &mut cx.json_shape,
+        line,
+        |k| role(k).filter(|&r| wanted(r)).map(KeyMeaning::Role),
+        |m, v| match m {
+            KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+            KeyMeaning::Own(_) => Ok(()),
+        },
+    )
+    .ok_or(Skip::MALFORMED)??;
+    Ok(seen)
+}
+
 impl Format for NginxJson {
     fn reads_lite(&self) -> bool {
         true
@@ -101,53 +125,21 @@ impl Format for NginxJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let mut seen = Seen::default();
+        // A lite read gives meaning only to the keys it needs: the others are stepped over.
         let lite = cx.lite;
-        let time_cache = &mut cx.time_cache;
-        // Lines from one `log_format` share their layout. A lite read gives meaning only to
-        // the keys it needs, so the others are stepped over.
-        json::read_members(
-            &mut cx.json_shape,
-            line,
-            |k| {
-                role(k)
-                    .filter(|&r| !lite || fields::needed_in_lite(r))
-                    .map(KeyMeaning::Role)
-            },
-            |m, v| match m {
-                KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
-                KeyMeaning::Own(_) => Ok(()),
-            },
-        )
-        .ok_or(Skip::MALFORMED)??;
-        seen.check()
+        read(line, cx, out, |r| !lite || fields::needed_in_lite(r))?.check()
     }
 
     /// The members a lite read stepped over, read into the request it filled: those never
-    /// make a line fail (`fields::needed_in_lite`), so the lite read's verdict stands.
+    /// make a line fail (`fields::needed_in_lite`), so the lite read's verdict stands. (`cx`
+    /// is kept for completing, so its shape knows these members only.)
     fn complete<'a>(
         &self,
         line: &'a [u8],
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let mut seen = Seen::default();
-        let time_cache = &mut cx.time_cache;
-        // `cx` is kept for completing, so its shape knows these members only.
-        json::read_members(
-            &mut cx.json_shape,
-            line,
-            |k| {
-                role(k)
-                    .filter(|&r| !fields::needed_in_lite(r))
-                    .map(KeyMeaning::Role)
-            },
-            |m, v| match m {
-                KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
-                KeyMeaning::Own(_) => Ok(()),
-            },
-        )
-        .ok_or(Skip::MALFORMED)?
+        read(line, cx, out, |r| !fields::needed_in_lite(r)).map(|_| ())
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
