@@ -9,6 +9,7 @@
 
 use crate::record::{Micros, Skip};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -580,32 +581,25 @@ pub struct ClientIndex {
 impl ClientIndex {
     /// Notes a conflict of `name`, numbering it if it is new.
     pub fn insert(&mut self, name: &str) {
-        self.insert_n(name, 1);
+        self.insert_n(Cow::Borrowed(name), 1);
     }
 
-    fn insert_n(&mut self, name: &str, conflicts: u32) {
-        self.insert_name(name, conflicts, str::to_string);
-    }
-
-    /// `insert_n` for a name owned already (`extend`): kept as it is when new.
-    fn insert_owned(&mut self, name: String, conflicts: u32) {
-        self.insert_name(name, conflicts, |n| n);
-    }
-
-    fn insert_name<N: AsRef<str>>(&mut self, name: N, conflicts: u32, own: fn(N) -> String) {
+    /// Notes `conflicts` of `name`; a name owned already (`extend`) is kept as it is when
+    /// new.
+    fn insert_n(&mut self, name: Cow<'_, str>, conflicts: u32) {
         let next = self.names.len() as u32;
-        let number = match packed(name.as_ref()) {
+        let number = match packed(&name) {
             Some(k) => *self.short.entry(k).or_insert(next),
-            None => match self.long.get(name.as_ref()) {
+            None => match self.long.get(&*name) {
                 Some(&k) => k,
                 None => {
-                    self.long.insert(name.as_ref().to_string(), next);
+                    self.long.insert(name.to_string(), next);
                     next
                 }
             },
         };
         if number == next {
-            self.names.push(own(name));
+            self.names.push(name.into_owned());
             self.conflicts.push(0);
         }
         let c = &mut self.conflicts[number as usize];
@@ -627,7 +621,7 @@ impl ClientIndex {
     /// nothing shown depends on (the report orders clients by conflicts and name).
     pub fn extend(&mut self, other: ClientIndex) {
         for (n, c) in other.names.into_iter().zip(other.conflicts) {
-            self.insert_owned(n, c);
+            self.insert_n(Cow::Owned(n), c);
         }
         self.by_address += other.by_address;
     }
@@ -884,7 +878,7 @@ impl Numbers {
 }
 
 /// The place of number `k` in `v`, made if `v` is shorter.
-fn grown<T: Default + Clone>(v: &mut Vec<T>, k: u32) -> &mut T {
+pub(crate) fn grown<T: Default + Clone>(v: &mut Vec<T>, k: u32) -> &mut T {
     let k = k as usize;
     if k >= v.len() {
         v.resize(k + 1, T::default());

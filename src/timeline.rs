@@ -441,15 +441,6 @@ pub enum Client<'a> {
     Named(&'a str),
 }
 
-/// The place of number `k` in `v`, made (filled with `fill`) if `v` is shorter.
-fn grown_to<T: Clone>(v: &mut Vec<T>, k: u32, fill: T) -> &mut T {
-    let k = k as usize;
-    if k >= v.len() {
-        v.resize(k + 1, fill);
-    }
-    &mut v[k]
-}
-
 /// An event with names instead of ids (tests and other callers that do not intern).
 #[derive(Debug, Clone)]
 pub struct RawEvent {
@@ -504,7 +495,7 @@ impl TimelineBuilder {
 
     /// Notes an event from numbered client `k`.
     fn numbered_client(&mut self, k: u32) -> u32 {
-        *grown_to(&mut self.numbered_clients, k, false) = true;
+        *crate::aggregate::grown(&mut self.numbered_clients, k) = true;
         k
     }
 

@@ -156,17 +156,10 @@ pub fn object(line: &[u8]) -> Option<Obj<'_>> {
 /// before walking the object: most lines log no such header, and walking a line for the
 /// idempotency headers was a seventh of a JSON log's pass.
 pub fn may_name(line: &[u8], name: &str) -> bool {
-    let n = name.as_bytes();
-    let (mut part, mut start) = (0..0, 0);
-    for i in 0..=n.len() {
-        if i == n.len() || n[i] == b'-' || n[i] == b'_' {
-            if i - start > part.len() {
-                part = start..i;
-            }
-            start = i + 1;
-        }
-    }
-    crate::bytes::contains_ignore_ascii_case(line, &n[part])
+    let part = (name.as_bytes().split(|&b| b == b'-' || b == b'_'))
+        .max_by_key(|p| p.len())
+        .unwrap_or_default();
+    crate::bytes::contains_ignore_ascii_case(line, part)
 }
 
 /// Cheap check used by detection: the line is an object containing `"key"`.
