@@ -290,15 +290,15 @@ impl InstanceConflicts {
             conflicts: 0,
             first: time,
             last: time,
-            clients: ClientSet::default(),
+            clients: ClientSet::new(),
         }
     }
 
-    fn observe(&mut self, time: Micros, client: &str) {
+    fn observe(&mut self, time: Micros, client_number: Option<u32>, client: &str) {
         self.conflicts += 1;
         self.first = self.first.min(time);
         self.last = self.last.max(time);
-        self.clients.insert(client);
+        self.clients.insert(client_number, client);
     }
 
     /// Takes in another part's conflicts on the same instance.
@@ -396,73 +396,87 @@ impl KeyedConflicts {
     }
 }
 
-/// The distinct clients of one instance's conflicts. Most instances have one to three, and a
-/// large log has a hundred thousand such instances, so names of at most 15 bytes (addresses)
-/// are kept packed into numbers (see `packed`) in a short list, which becomes a set only
-/// past `ClientSet::LIST`; longer names are kept as text.
-#[derive(Debug, Clone, Default)]
-pub struct ClientSet {
-    short: Packed,
-    /// Boxed: names longer than 15 bytes are rare, and an empty set would cost 32 bytes in
-    /// every instance.
-    long: Option<Box<FxHashSet<Box<str>>>>,
-}
-
+/// The distinct clients of one instance's conflicts. Most instances have one, and a log
+/// has up to a million such instances, so a client is kept by its number in the analysis's
+/// `ClientIndex` (the conflict scan numbers the clients of conflicts), the first inline and
+/// the rest boxed: a list of packed names with a heap block each was 64 bytes an instance.
+/// A client without a number (observed outside an analysis) is kept by name.
 #[derive(Debug, Clone)]
-enum Packed {
-    List(Vec<u128>),
-    Set(Box<FxHashSet<u128>>),
+pub struct ClientSet {
+    /// The first numbered client, `NO_CLIENT` until one comes.
+    first: u32,
+    more: Option<Box<MoreClients>>,
 }
 
-impl Default for Packed {
-    fn default() -> Self {
-        Packed::List(Vec::new())
+#[derive(Debug, Clone, Default)]
+struct MoreClients {
+    /// Numbered clients other than `first`, listed while few.
+    numbers: Vec<u32>,
+    /// The same past `ClientSet::LIST` (`numbers` is then empty).
+    number_set: FxHashSet<u32>,
+    names: FxHashSet<Box<str>>,
+}
+
+/// `ClientSet::first` before a numbered client comes.
+const NO_CLIENT: u32 = u32::MAX;
+
+impl Default for ClientSet {
+    fn default() -> ClientSet {
+        ClientSet::new()
     }
 }
 
 impl ClientSet {
     const LIST: usize = 16;
 
-    pub fn insert(&mut self, name: &str) {
-        match packed(name) {
-            Some(k) => self.insert_packed(k),
+    fn new() -> ClientSet {
+        ClientSet {
+            first: NO_CLIENT,
+            more: None,
+        }
+    }
+
+    /// Notes a client: by its number when it has one, else by name.
+    pub fn insert(&mut self, number: Option<u32>, name: &str) {
+        match number {
+            Some(k) => self.insert_number(k),
             None => {
-                let long = self.long.get_or_insert_default();
-                if !long.contains(name) {
-                    long.insert(name.into());
+                let names = &mut self.more.get_or_insert_default().names;
+                if !names.contains(name) {
+                    names.insert(name.into());
                 }
             }
         }
     }
 
-    fn insert_packed(&mut self, k: u128) {
-        match &mut self.short {
-            Packed::List(v) if v.contains(&k) => {}
-            // Most instances have one client: room for one first (a first push would make
-            // room for four, 64 bytes where 16 do).
-            Packed::List(v) if v.is_empty() => {
-                v.reserve_exact(1);
-                v.push(k);
-            }
-            Packed::List(v) if v.len() < Self::LIST => v.push(k),
-            Packed::List(v) => {
-                let mut set: FxHashSet<u128> = v.drain(..).collect();
-                set.insert(k);
-                self.short = Packed::Set(Box::new(set));
-            }
-            Packed::Set(set) => {
-                set.insert(k);
+    fn insert_number(&mut self, k: u32) {
+        if self.first == NO_CLIENT {
+            self.first = k;
+            return;
+        }
+        if self.first == k {
+            return;
+        }
+        let more = self.more.get_or_insert_default();
+        if !more.number_set.is_empty() {
+            more.number_set.insert(k);
+        } else if !more.numbers.contains(&k) {
+            if more.numbers.len() < Self::LIST {
+                more.numbers.push(k);
+            } else {
+                more.number_set = more.numbers.drain(..).chain([k]).collect();
             }
         }
     }
 
     /// How many distinct clients.
     pub fn len(&self) -> usize {
-        let short = match &self.short {
-            Packed::List(v) => v.len(),
-            Packed::Set(s) => s.len(),
-        };
-        short + self.long.as_ref().map_or(0, |l| l.len())
+        let first = usize::from(self.first != NO_CLIENT);
+        first
+            + self
+                .more
+                .as_ref()
+                .map_or(0, |m| m.numbers.len() + m.number_set.len() + m.names.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -471,12 +485,22 @@ impl ClientSet {
 
     /// Takes in the clients of `other`.
     pub fn extend(&mut self, other: ClientSet) {
-        match other.short {
-            Packed::List(v) => v.into_iter().for_each(|k| self.insert_packed(k)),
-            Packed::Set(s) => s.into_iter().for_each(|k| self.insert_packed(k)),
+        if other.first != NO_CLIENT {
+            self.insert_number(other.first);
         }
-        if let Some(o) = other.long {
-            self.long.get_or_insert_default().extend(*o);
+        if let Some(o) = other.more {
+            let MoreClients {
+                numbers,
+                number_set,
+                names,
+            } = *o;
+            numbers
+                .into_iter()
+                .chain(number_set)
+                .for_each(|k| self.insert_number(k));
+            if !names.is_empty() {
+                self.more.get_or_insert_default().names.extend(names);
+            }
         }
     }
 }
@@ -996,7 +1020,7 @@ impl Tally {
                     .entry(o.instance.to_string())
                     .or_insert_with(new),
             };
-            inst.observe(o.time, o.client);
+            inst.observe(o.time, o.client_number, o.client);
         }
     }
 
@@ -1161,19 +1185,27 @@ mod tests {
     const NAME: &str = "[0-2]{0,2}|[0-9a-f.:]{14,17}|10\\.0\\.[0-9]{1,2}";
 
     proptest::proptest! {
-        /// A client set counts distinct names, short or long, few or many, and a merge
-        /// counts the union.
+        /// A client set counts distinct clients, numbered or named (as the analysis gives
+        /// them: a name has a number always or never), few or many, and a merge counts the
+        /// union.
         #[test]
-        fn client_sets_count_distinct_names(
+        fn client_sets_count_distinct_clients(
             a in proptest::collection::vec(NAME, 0..60),
             b in proptest::collection::vec(NAME, 0..60),
         ) {
             let distinct = |v: &[String]| v.iter().collect::<std::collections::BTreeSet<_>>().len();
+            // Names of even length are numbered, in the order first met.
+            let mut numbers: FxHashMap<String, u32> = FxHashMap::default();
+            let mut number = |n: &str| {
+                let next = numbers.len() as u32;
+                n.len().is_multiple_of(2).then(|| *numbers.entry(n.to_string()).or_insert(next))
+            };
             let mut x = ClientSet::default();
-            a.iter().for_each(|n| x.insert(n));
+            a.iter().for_each(|n| x.insert(number(n), n));
             proptest::prop_assert_eq!(x.len(), distinct(&a));
             let mut y = ClientSet::default();
-            b.iter().for_each(|n| y.insert(n));
+            b.iter().for_each(|n| y.insert(number(n), n));
+            proptest::prop_assert_eq!(y.len(), distinct(&b));
             x.extend(y);
             let both: Vec<String> = a.iter().chain(&b).cloned().collect();
             proptest::prop_assert_eq!(x.len(), distinct(&both));
