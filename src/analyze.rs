@@ -588,7 +588,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                 progressed(job);
             })
             .into_iter()
-            .reduce(|(a, ac), (b, bc)| (merge_conflicts(a, b), ac.merged(bc)))
+            .reduce(|(a, ac), (b, bc)| (Conflicts::merge(a, b), ac.merged(bc)))
             .unwrap_or_default(),
         };
     let min = settings
@@ -598,6 +598,7 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     clock.mark("scan");
     progress(Stage::Reading, to_read);
     let interest = Interest::new(conflicts, &settings.extra_instances);
+    clock.mark("interest");
 
     // The pass: every line counted, the lines of conflicting instances and their relatives
     // kept as events. Each worker folds the chunks it takes into its own `Collected` (its
@@ -1124,35 +1125,6 @@ fn merge_collected(all: Vec<Collected>) -> Collected {
     merged.unwrap_or_default()
 }
 
-/// Widens `instance`'s conflict period to take in `first..=last`.
-fn note_conflicts(conflicts: &mut Conflicts, instance: &str, first: Micros, last: Micros) {
-    match conflicts.get_mut(instance) {
-        Some((f, l)) => {
-            *f = (*f).min(first);
-            *l = (*l).max(last);
-        }
-        None => {
-            conflicts.insert(instance.to_string(), (first, last));
-        }
-    }
-}
-
-/// Two workers' conflicting instances as one: the smaller folded into the larger, its
-/// names moved, not copied (on a log whose every line conflicts on an instance of its own,
-/// copying them made the merge as long as the scan).
-fn merge_conflicts(a: Conflicts, b: Conflicts) -> Conflicts {
-    let (mut into, from) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    for (instance, (first, last)) in from {
-        into.entry(instance)
-            .and_modify(|(f, l)| {
-                *f = (*f).min(first);
-                *l = (*l).max(last);
-            })
-            .or_insert((first, last));
-    }
-    into
-}
-
 /// The conflict scan of one chunk: parses only the lines holding a conflict status's digits
 /// (all lines for formats where that is not enough, see `Format::status_in_raw_line`) and
 /// notes the conflicting instances, so the pass knows which lines are context, and the
@@ -1180,7 +1152,7 @@ fn scan<'a>(
         {
             return;
         }
-        note_conflicts(conflicts, &instance_of(&req), req.time, req.time);
+        conflicts.note(&instance_of(&req), req.time, req.time);
         if lite {
             clients.insert(&settings.client.of(&req, line, fmt));
             return;
