@@ -80,11 +80,6 @@ impl Conflicts {
     pub fn is_empty(&self) -> bool {
         self.instances.is_empty()
     }
-
-    /// The first and last conflict on `instance`, if it had any.
-    pub fn get(&self, instance: &str) -> Option<(Micros, Micros)> {
-        self.instances.get(instance).copied()
-    }
 }
 
 /// Lookback before an instance's first conflict for context lines.
@@ -361,6 +356,48 @@ impl Interest {
 mod tests {
     use super::*;
     use crate::record::Method;
+
+    /// Conflicts noted in two parts and merged, either way round, are those noted in one:
+    /// the instances and their parents' spans (an item's go to its collection's triggers,
+    /// another child's to all of its parent's lines; the root is no parent).
+    #[test]
+    fn conflicts_merged_from_parts_are_the_whole() {
+        let notes = [
+            ("/orders/1", 50),
+            ("/orders/1/items", 10),
+            ("/orders/2/items", 70),
+            ("/orders", 5),
+            ("/orders/1", 20),
+            ("/orders/2/items", 90),
+            ("/carts/3", 40),
+            ("/orders/1/items", 30),
+            ("/x", 1),
+        ];
+        let mut whole = Conflicts::default();
+        notes.iter().for_each(|&(i, t)| whole.note(i, t, t));
+        for split in 0..=notes.len() {
+            let (mut a, mut b) = (Conflicts::default(), Conflicts::default());
+            notes[..split].iter().for_each(|&(i, t)| a.note(i, t, t));
+            notes[split..]
+                .iter()
+                .rev()
+                .for_each(|&(i, t)| b.note(i, t, t));
+            assert_eq!(
+                Conflicts::merge(a.clone(), b.clone()),
+                whole,
+                "split {split}"
+            );
+            assert_eq!(Conflicts::merge(b, a), whole, "split {split}");
+        }
+        assert_eq!(whole.len(), 6);
+        let spans = |p: &str| whole.parents[p];
+        let none = Span::NONE;
+        assert_eq!(spans("/orders"), (none, Span::around(20, 50)));
+        assert_eq!(spans("/orders/1"), (Span::around(10, 30), none));
+        assert_eq!(spans("/orders/2"), (Span::around(70, 90), none));
+        assert_eq!(spans("/carts"), (none, Span::around(40, 40)));
+        assert_eq!(whole.parents.len(), 4);
+    }
 
     /// What the pass keeps around conflicts: the instance whole, an action's record whole,
     /// an item's collection only for its triggers, an item's siblings like the item.
