@@ -410,10 +410,8 @@ pub struct ClientSet {
 
 #[derive(Debug, Clone, Default)]
 struct MoreClients {
-    /// Numbered clients other than `first`, listed while few.
-    numbers: Vec<u32>,
-    /// The same past `ClientSet::LIST` (`numbers` is then empty).
-    number_set: FxHashSet<u32>,
+    /// Numbered clients other than `first`.
+    numbers: FxHashSet<u32>,
     names: FxHashSet<Box<str>>,
 }
 
@@ -427,8 +425,6 @@ impl Default for ClientSet {
 }
 
 impl ClientSet {
-    const LIST: usize = 16;
-
     fn new() -> ClientSet {
         ClientSet {
             first: NO_CLIENT,
@@ -454,18 +450,8 @@ impl ClientSet {
             self.first = k;
             return;
         }
-        if self.first == k {
-            return;
-        }
-        let more = self.more.get_or_insert_default();
-        if !more.number_set.is_empty() {
-            more.number_set.insert(k);
-        } else if !more.numbers.contains(&k) {
-            if more.numbers.len() < Self::LIST {
-                more.numbers.push(k);
-            } else {
-                more.number_set = more.numbers.drain(..).chain([k]).collect();
-            }
+        if self.first != k {
+            self.more.get_or_insert_default().numbers.insert(k);
         }
     }
 
@@ -476,7 +462,7 @@ impl ClientSet {
             + self
                 .more
                 .as_ref()
-                .map_or(0, |m| m.numbers.len() + m.number_set.len() + m.names.len())
+                .map_or(0, |m| m.numbers.len() + m.names.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -489,15 +475,8 @@ impl ClientSet {
             self.insert_number(other.first);
         }
         if let Some(o) = other.more {
-            let MoreClients {
-                numbers,
-                number_set,
-                names,
-            } = *o;
-            numbers
-                .into_iter()
-                .chain(number_set)
-                .for_each(|k| self.insert_number(k));
+            let MoreClients { numbers, names } = *o;
+            numbers.into_iter().for_each(|k| self.insert_number(k));
             if !names.is_empty() {
                 self.more.get_or_insert_default().names.extend(names);
             }
@@ -1180,8 +1159,8 @@ mod tests {
         assert_eq!(std::mem::size_of::<ClientAgents>(), 48);
     }
 
-    /// Few short names (so they repeat), names around the 15-byte packing limit, and
-    /// enough of them to pass `ClientSet::LIST`.
+    /// Few short names (so they repeat), names around the 15-byte packing limit (the
+    /// client index packs names up to 15 bytes), and many distinct ones.
     const NAME: &str = "[0-2]{0,2}|[0-9a-f.:]{14,17}|10\\.0\\.[0-9]{1,2}";
 
     proptest::proptest! {

@@ -219,7 +219,7 @@ impl Interest {
         // each is inserted without being looked up.
         for (inst, (first, last)) in instances {
             let family = is_item(&inst);
-            interest.note_family(&inst, family);
+            interest.note_family(inst.len(), family);
             interest.ranges.push(InterestRange {
                 all: Span::around(first, last),
                 triggers: Span::NONE,
@@ -249,12 +249,8 @@ impl Interest {
         interest
     }
 
-    /// Notes that a key as long as `path` has its children as context, if `family`.
-    fn note_family(&mut self, path: &str, family: bool) {
-        self.note_family_len(path.len(), family);
-    }
-
-    fn note_family_len(&mut self, len: usize, family: bool) {
+    /// Notes that a key `len` bytes long has its children as context, if `family`.
+    fn note_family(&mut self, len: usize, family: bool) {
         if family {
             let n = len.min(255);
             self.family_lens[n / 64] |= 1 << (n % 64);
@@ -277,7 +273,7 @@ impl Interest {
                 let family = is_item(v.key().as_str());
                 let n = v.key().as_str().len();
                 v.insert(i as u32);
-                self.note_family_len(n, family);
+                self.note_family(n, family);
                 self.ranges.push(InterestRange {
                     all: Span::NONE,
                     triggers: Span::NONE,

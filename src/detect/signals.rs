@@ -456,22 +456,29 @@ pub fn refs_where(tl: &Timelines, id: InstanceId, pred: impl Fn(&Event) -> bool)
         .collect()
 }
 
+/// The distinct values of a sorted sequence, the most frequent first, ties in value order:
+/// counted as runs, with no map (a finding can claim a million conflicts, on as many
+/// instances).
+fn most_first<T: Ord + Copy>(sorted: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut runs: Vec<(T, usize)> = Vec::new();
+    for x in sorted {
+        match runs.last_mut() {
+            Some((y, n)) if *y == x => *n += 1,
+            _ => runs.push((x, 1)),
+        }
+    }
+    debug_assert!(runs.is_sorted_by(|a, b| a.0 < b.0), "not sorted");
+    runs.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    runs.into_iter().map(|(x, _)| x).collect()
+}
+
 /// Clients: those with claimed conflicts first (most conflicts first, then name), then the
 /// other participants in the order given.
 pub fn client_ids(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> Vec<ClientId> {
-    // Counted by sorting their ids: a finding can claim a million conflicts.
     let mut ids: Vec<ClientId> = claims.iter().map(|r| event(tl, *r).client).collect();
     ids.sort_unstable();
-    let mut conflicting: Vec<(ClientId, usize)> = Vec::new();
-    for id in ids {
-        match conflicting.last_mut() {
-            Some((c, n)) if *c == id => *n += 1,
-            _ => conflicting.push((id, 1)),
-        }
-    }
     // Client ids follow their names' order (`TimelineBuilder::build`): ties go by name.
-    conflicting.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut out: Vec<ClientId> = conflicting.iter().map(|(c, _)| *c).collect();
+    let mut out = most_first(ids);
     if others.is_empty() {
         return out;
     }
@@ -485,22 +492,10 @@ pub fn client_ids(tl: &Timelines, claims: &[EventRef], others: &[ClientId]) -> V
     out
 }
 
-/// Instances in order of how many of the (sorted) claims fall on them (most first, then path).
+/// Instances in order of how many of the sorted `claims` fall on them (most first, then
+/// path: instance ids follow their paths' order, `TimelineBuilder::build`).
 fn instance_ids(claims: &[EventRef]) -> Vec<InstanceId> {
-    debug_assert!(claims.is_sorted());
-    // Counted as runs of the sorted claims: a map of a million instances' counts was half
-    // of a finding's building on a log whose every line conflicts on its own instance.
-    let mut v: Vec<(InstanceId, usize)> = Vec::new();
-    for r in claims {
-        match v.last_mut() {
-            Some((i, n)) if *i == r.instance => *n += 1,
-            _ => v.push((r.instance, 1)),
-        }
-    }
-    // Instance ids follow their paths' order (`TimelineBuilder::build`): ties go by path
-    // without comparing strings (a finding can span a million instances).
-    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.into_iter().map(|(i, _)| i).collect()
+    most_first(claims.iter().map(|r| r.instance))
 }
 
 /// Everything a detector decides about a finding; `build` derives the rest.
@@ -615,6 +610,13 @@ mod tests {
     use super::*;
 
     const S: Micros = MICROS_PER_SEC;
+
+    /// Most frequent first, ties by value, each once.
+    #[test]
+    fn most_first_ranks_by_count_then_value() {
+        assert_eq!(most_first([1, 1, 2, 3, 3, 3, 5, 7, 7]), [3, 1, 7, 2, 5]);
+        assert_eq!(most_first(Vec::<u32>::new()), Vec::<u32>::new());
+    }
 
     proptest::proptest! {
         /// Every event that overlaps a span lies in the range `reaching` gives, and the
