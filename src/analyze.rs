@@ -394,7 +394,11 @@ fn find_directives<'a>(format: &dyn Format, data: &'a [u8]) -> Vec<(usize, &'a [
             out.push((pos, line));
         }
         pos = end + 1;
-        // Jump to the next line starting with '#'.
+        // The next line may be one too (IIS: `#Software`, `#Version`, `#Date`, `#Fields`);
+        // else jump to the next line starting with '#'.
+        if data.get(pos) == Some(&b'#') {
+            continue;
+        }
         match memchr::memmem::find(&data[pos.min(data.len())..], b"\n#") {
             Some(p) => pos += p + 1,
             None => break,
@@ -507,13 +511,13 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
 
     let statuses = StatusSet::new(&settings.statuses);
 
-    // Only inputs that start with directives (W3C/IIS/CloudFront `#Fields:`) are scanned for
-    // more of them.
+    // The directives (W3C/IIS/CloudFront `#Fields:`) of inputs whose format has them, all
+    // found first: a line is read under the one in force at its offset (IIS starts a new
+    // header block at every restart, anywhere in a file).
     let directives: Vec<Vec<(usize, &[u8])>> = opened
         .iter()
         .map(|(i, f)| {
-            let head = input::head_lines(i.bytes(), format::DETECT_SAMPLE_LINES);
-            if head.iter().any(|l| f.is_directive(l)) {
+            if f.has_directives() {
                 find_directives(*f, i.bytes())
             } else {
                 Vec::new()
@@ -579,7 +583,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                 scan(
                     *fmt,
                     &inp.bytes()[job.range.clone()],
-                    directive_at(&directives[job.input], job.range.start),
+                    job.range.start,
+                    &directives[job.input],
                     settings,
                     &statuses,
                     &digits,
@@ -1130,10 +1135,12 @@ fn merge_collected(all: Vec<Collected>) -> Collected {
 /// notes the conflicting instances, so the pass knows which lines are context, and the
 /// clients that had conflicts, whose requests the pass counts.
 #[inline(never)] // a frame of its own in profiles
+#[allow(clippy::too_many_arguments)]
 fn scan<'a>(
     fmt: &dyn Format,
     chunk: &'a [u8],
-    directive: Option<&'a [u8]>,
+    base: usize,
+    directives: &[(usize, &'a [u8])],
     settings: &Settings,
     statuses: &StatusSet,
     digits: &StatusDigits,
@@ -1143,6 +1150,7 @@ fn scan<'a>(
     // address is the client too, else a conflict line's read is completed for its client
     // (as the pass reads every line in full then).
     let lite = settings.client == ClientKey::Ip;
+    let directive = directive_at(directives, base);
     let mut cx = settings.line_context(directive, true);
     let mut cx_full = settings.line_context(directive, false);
     let mut note = |line: &'a [u8], cx: &mut LineContext<'a>| {
@@ -1171,6 +1179,12 @@ fn scan<'a>(
     };
     if fmt.status_in_raw_line() {
         for line in digits.lines(chunk) {
+            // The search skips lines, so a layout directive (W3C `#Fields:`) is not met in
+            // turn: the one in force is looked up by offset.
+            if !directives.is_empty() {
+                let at = base + (line.as_ptr() as usize - chunk.as_ptr() as usize);
+                cx.directive = directive_at(directives, at);
+            }
             note(line, &mut cx);
         }
     } else {
@@ -1413,6 +1427,12 @@ mod tests {
         fn detect(&self, line: &[u8]) -> bool {
             self.0.detect(line)
         }
+        fn is_directive(&self, line: &[u8]) -> bool {
+            self.0.is_directive(line)
+        }
+        fn has_directives(&self) -> bool {
+            self.0.has_directives()
+        }
         fn status_in_raw_line(&self) -> bool {
             false
         }
@@ -1437,13 +1457,99 @@ mod tests {
             client,
             ..Settings::default()
         };
-        let set = StatusSet::new(statuses);
-        let digits = StatusDigits::new(statuses).unwrap();
-        let mut out = Default::default();
-        scan(fmt, data, None, &settings, &set, &digits, &mut out);
-        let mut clients = out.1.names().to_vec();
+        scanned_in_parts(fmt, data, &[], &settings)
+    }
+
+    /// The scan of `data` cut into chunks at `cuts` (byte offsets at line starts), merged.
+    fn scanned_in_parts(
+        fmt: &dyn Format,
+        data: &[u8],
+        cuts: &[usize],
+        settings: &Settings,
+    ) -> (Conflicts, Vec<String>) {
+        let set = StatusSet::new(&settings.statuses);
+        let digits = StatusDigits::new(&settings.statuses).unwrap();
+        let directives = if fmt.has_directives() {
+            find_directives(fmt, data)
+        } else {
+            Vec::new()
+        };
+        let bounds: Vec<usize> = [0].into_iter().chain(cuts.iter().copied()).collect();
+        let mut parts = Vec::new();
+        for (k, &start) in bounds.iter().enumerate() {
+            let end = bounds.get(k + 1).copied().unwrap_or(data.len());
+            let mut out: (Conflicts, ClientIndex) = Default::default();
+            let chunk = &data[start..end];
+            scan(
+                fmt,
+                chunk,
+                start,
+                &directives,
+                settings,
+                &set,
+                &digits,
+                &mut out,
+            );
+            parts.push(out);
+        }
+        let (conflicts, clients) = (parts.into_iter())
+            .reduce(|(a, ac), (b, bc)| (Conflicts::merge(a, b), ac.merged(bc)))
+            .unwrap_or_default();
+        let mut clients = clients.names().to_vec();
         clients.sort();
-        (out.0, clients)
+        (conflicts, clients)
+    }
+
+    /// Directive lines among other `#` lines, first or not, with `\r\n` ends, are all found
+    /// at their offsets.
+    #[test]
+    fn directives_are_found_among_comment_lines() {
+        let fmt = format::by_name("w3c").unwrap();
+        let data = b"#Fields: a\n#Version: 1.0\n#Fields: b\r\nx\n#Date: 1\n#Fields: c\n#Fields: d";
+        let found: Vec<(usize, &[u8])> = find_directives(fmt.as_ref(), data);
+        assert_eq!(
+            found,
+            [
+                (0, &b"#Fields: a"[..]),
+                (25, b"#Fields: b"),
+                (48, b"#Fields: c"),
+                (59, b"#Fields: d"),
+            ]
+        );
+        assert!(find_directives(fmt.as_ref(), b"x\n#Version: 1\n").is_empty());
+    }
+
+    /// An IIS log whose header block changes mid-file (a restart with other fields: the
+    /// status column moves, and the old status column holds `409` as bytes sent), cut into
+    /// two chunks at every line: the digit search under the directive in force at each line
+    /// finds what parsing every line in turn finds.
+    #[test]
+    fn directives_are_in_force_wherever_the_scan_starts() {
+        let log = "#Software: Microsoft Internet Information Services 10.0\n\
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status sc-bytes time-taken\n\
+2026-03-02 09:00:01 10.0.0.5 PUT /api/v1/orders/1 - 443 - 203.0.113.7 okhttp/4.9 409 0 0 120 15\n\
+2026-03-02 09:00:02 10.0.0.5 PUT /api/v1/orders/2 - 443 - 203.0.113.8 okhttp/4.9 200 0 0 409 15\n\
+#Software: Microsoft Internet Information Services 10.0\n\
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-bytes sc-status sc-substatus sc-win32-status time-taken\n\
+2026-03-02 09:10:01 10.0.0.5 PUT /api/v1/orders/3 - 443 - 203.0.113.9 okhttp/4.9 409 200 0 0 15\n\
+2026-03-02 09:10:02 10.0.0.5 PUT /api/v1/orders/4 - 443 - 203.0.113.10 okhttp/4.9 120 409 0 0 15\n\
+2026-03-02 09:10:03 10.0.0.5 PATCH /api/v1/orders/409 - 443 - 203.0.113.11 okhttp/4.9 88 412 0 0 15\n";
+        let fmt = format::by_name("w3c").unwrap();
+        let settings = Settings {
+            statuses: vec![409, 412],
+            ..Settings::default()
+        };
+        let data = log.as_bytes();
+        let whole = scanned_in_parts(&EveryLine(fmt.as_ref()), data, &[], &settings);
+        // `/orders/1`, `/orders/4` and `/orders/409`.
+        assert_eq!(whole.0.len(), 3);
+        assert_eq!(whole.1, ["203.0.113.10", "203.0.113.11", "203.0.113.7"]);
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', data).map(|p| p + 1));
+        for cut in starts.filter(|&c| c < data.len()) {
+            let cuts: &[usize] = if cut == 0 { &[] } else { &[cut] };
+            let parts = scanned_in_parts(fmt.as_ref(), data, cuts, &settings);
+            assert_eq!(parts, whole, "cut at {cut}");
+        }
     }
 
     fn scanned(fmt: &dyn Format, data: &[u8], statuses: &[u16]) -> Conflicts {
@@ -1483,7 +1589,6 @@ mod tests {
                 .unwrap()
                 .status_in_raw_line()
         );
-        assert!(!format::by_name("w3c").unwrap().status_in_raw_line());
     }
 
     /// Each format's own example line, with its status made a conflict.

@@ -44,6 +44,65 @@ pub fn find2(b: &[u8], x: u8, y: u8) -> Option<usize> {
     (m != 0).then(|| last + m.trailing_zeros() as usize)
 }
 
+/// The places of `x` in `b`, in order, sixteen bytes a step: for the separators of a line
+/// of many short fields (CloudFront's 33 TAB-separated ones), where a memchr call per field
+/// costs more than the field.
+#[inline]
+pub fn places(b: &[u8], x: u8) -> Places<'_> {
+    Places {
+        b,
+        x,
+        base: 0,
+        next: 0,
+        found: 0,
+    }
+}
+
+/// See `places`.
+pub struct Places<'a> {
+    b: &'a [u8],
+    x: u8,
+    /// Bit `k` of `found` is `b[base + k]`, for the places not yet given.
+    base: usize,
+    found: u32,
+    /// The first byte not yet looked at.
+    next: usize,
+}
+
+impl Iterator for Places<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.found != 0 {
+                let k = self.found.trailing_zeros() as usize;
+                self.found &= self.found - 1;
+                return Some(self.base + k);
+            }
+            let (len, next) = (self.b.len(), self.next);
+            if next + 16 <= len {
+                self.found = mask(self.b, next, self.x, self.x);
+                self.base = next;
+                self.next = next + 16;
+            } else if next < len && len >= 16 {
+                // The last 16 bytes, less those already looked at.
+                let last = len - 16;
+                self.found = mask(self.b, last, self.x, self.x) >> (next - last);
+                self.base = next;
+                self.next = len;
+            } else if next < len {
+                self.found = (self.b[next..].iter().enumerate())
+                    .fold(0, |m, (k, &c)| m | (u32::from(c == self.x) << k));
+                self.base = next;
+                self.next = len;
+            } else {
+                return None;
+            }
+        }
+    }
+}
+
 /// A text key of the maps asked on every line (path prefixes, instances), compared in line:
 /// a hash lookup that finds its key compares it, and the library `memcmp` call that `str`
 /// equality makes costs more in time than the compare of a short path (profiles put it at
@@ -298,6 +357,16 @@ pub fn classes(b: &[u8], at: usize) -> Classes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The places found sixteen bytes a step are those a byte-by-byte look finds, for
+        /// lengths around the block size.
+        #[test]
+        fn places_are_every_place(b in proptest::collection::vec(proptest::sample::select(&b"\tab"[..]), 0..70)) {
+            let want: Vec<usize> = (0..b.len()).filter(|&k| b[k] == b'\t').collect();
+            proptest::prop_assert_eq!(places(&b, b'\t').collect::<Vec<_>>(), want);
+        }
+    }
 
     proptest::proptest! {
         /// The search by first and last bytes finds what lowercasing both and looking at

@@ -120,6 +120,65 @@ fn report_is_identical_for_any_thread_count_and_chunk_size() {
     }
 }
 
+/// An IIS log opening with the usual header block (`#Software`, `#Version`, `#Date`,
+/// `#Fields`) and restarted mid-file with another field order: every chunk, wherever it
+/// starts, reads its lines under the `#Fields` in force (an earlier build found no
+/// `#Fields` right after another `#` line, so chunks after the first read lines by shape
+/// and lost their user agents and durations).
+#[test]
+fn w3c_fields_are_in_force_in_every_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex260302.log");
+    let mut log = String::new();
+    let header = |fields: &str| {
+        format!(
+            "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2026-03-02 09:00:00\n#Fields: {fields}\n"
+        )
+    };
+    log += &header(
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip sc-status sc-substatus sc-win32-status sc-bytes time-taken cs(User-Agent)",
+    );
+    let (mut conflicts, mut agents) = (0, 0);
+    for k in 0..600 {
+        if k == 300 {
+            log += &header(
+                "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-bytes sc-status sc-substatus sc-win32-status time-taken",
+            );
+        }
+        let status = if k % 7 == 0 { 409 } else { 200 };
+        conflicts += u64::from(status == 409);
+        let agent = if k % 3 == 0 { "-" } else { "okhttp/4.9.3" };
+        agents += u64::from(agent != "-");
+        let (time, path, client) = (
+            format!("2026-03-02 09:{:02}:{:02}", k / 60, k % 60),
+            format!("/api/v1/orders/{}", k % 40),
+            format!("203.0.113.{}", k % 9),
+        );
+        log += &if k < 300 {
+            format!("{time} 10.0.0.5 PUT {path} - 443 - {client} {status} 0 0 412 {k} {agent}\n")
+        } else {
+            format!("{time} 10.0.0.5 PUT {path} - 443 - {client} {agent} 412 {status} 0 0 {k}\n")
+        };
+    }
+    std::fs::write(&path, &log).unwrap();
+    let p = path.to_str().unwrap();
+    let reference = json(&[p, "--threads", "1", "--chunk-size", "100000000"]);
+    let input = &reference["inputs"][0];
+    assert_eq!(input["format"], "w3c");
+    assert_eq!(input["parsed"], 600);
+    assert_eq!(input["skipped"], 8);
+    assert_eq!(reference["totals"]["conflicts"], conflicts);
+    // Context lines: every line of a conflicting order; the agents and durations of all.
+    let context = &input["context"];
+    assert_eq!(context["lines"], 600);
+    assert_eq!(context["user_agent"], agents);
+    assert_eq!(context["durations"], 600);
+    for chunk in ["1", "4096", "30000"] {
+        let out = json(&[p, "--threads", "2", "--chunk-size", chunk]);
+        assert!(out == reference, "--chunk-size {chunk} differs");
+    }
+}
+
 #[test]
 fn stdin_and_gzip_and_zstd_match_the_plain_file() {
     let p = fixture("demo/access.log");

@@ -193,10 +193,16 @@ pub trait Format: Send + Sync {
     fn is_directive(&self, _line: &[u8]) -> bool {
         false
     }
-    /// Is the status read from three digits exactly as they stand in the line, with no line
-    /// changing how later ones parse? Then the conflict scan (`scan.rs`) finds conflict
-    /// lines by their status digits. Formats that unescape the whole line or take their
-    /// layout from directive lines say no, and all their lines are parsed.
+    /// Whether some lines may be directives (`is_directive`): an input's directives are then
+    /// all found before it is read, and each line is read under the one in force at its
+    /// offset, whichever chunk it falls in and whether or not the lines between were read.
+    fn has_directives(&self) -> bool {
+        false
+    }
+    /// Is the status read from three digits exactly as they stand in the line? Then the
+    /// conflict scan (`scan.rs`) finds conflict lines by their status digits (a layout
+    /// directive in force is looked up by offset, see `has_directives`). Formats that
+    /// unescape the whole line say no, and all their lines are parsed.
     fn status_in_raw_line(&self) -> bool {
         true
     }

@@ -115,11 +115,17 @@ fn build_columns(fields: &[u8]) -> Vec<Col> {
 fn split<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_COLS]) -> usize {
     let mut n = 0;
     if memchr::memchr(b'\t', line).is_some() {
-        for f in line.split(|&c| c == b'\t') {
+        let mut start = 0;
+        for tab in crate::bytes::places(line, b'\t') {
             if n == MAX_COLS {
-                break;
+                return n;
             }
-            out[n] = f;
+            out[n] = &line[start..tab];
+            n += 1;
+            start = tab + 1;
+        }
+        if n < MAX_COLS {
+            out[n] = &line[start..];
             n += 1;
         }
         return n;
@@ -162,7 +168,8 @@ fn split<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_COLS]) -> usize {
 
 /// Undoes `""` doubling inside a quoted value.
 fn unquote(b: &[u8]) -> Text<'_> {
-    if memchr::memmem::find(b, b"\"\"").is_none() {
+    // Most values hold no quote at all: one byte search, not a substring search.
+    if memchr::memchr(b'"', b).is_none() || memchr::memmem::find(b, b"\"\"").is_none() {
         return text::text(b);
     }
     Cow::Owned(String::from_utf8_lossy(b).replace("\"\"", "\""))
@@ -374,9 +381,14 @@ impl Format for W3c {
         line.starts_with(b"#Fields:")
     }
 
-    /// A `#Fields:` line changes the columns of the lines after it.
-    fn status_in_raw_line(&self) -> bool {
-        false
+    fn has_directives(&self) -> bool {
+        true
+    }
+
+    /// A lite read leaves out the agent, user, forwarded chain, request id, bytes and time
+    /// taken; `complete` reads the line again in full.
+    fn reads_lite(&self) -> bool {
+        true
     }
 
     fn parse<'a>(
@@ -420,9 +432,20 @@ impl Format for W3c {
         let (mut stem, mut query): (&[u8], &[u8]) = (b"", b"");
         let mut status = None;
         let mut host: Option<&[u8]> = None;
+        let lite = cx.lite;
         for (c, v) in mapping.iter().zip(cols.iter()) {
             let v: &'a [u8] = v;
             match c {
+                // What only events and other client keys read (`LineContext::lite`): the
+                // agent is URL-decoded, twice for CloudFront.
+                Col::User
+                | Col::UserAgent
+                | Col::Xff
+                | Col::RequestId
+                | Col::Bytes
+                | Col::TimeTakenS
+                | Col::TimeTakenMs
+                    if lite => {}
                 Col::Date => day = date_days(v),
                 Col::Time => tod = time_of_day(v),
                 Col::DateLocal => {
