@@ -153,6 +153,11 @@ pub fn parse_clf(b: &[u8]) -> Option<Micros> {
     Some(t - off * MICROS_PER_SEC)
 }
 
+/// Where the seconds are in a CLF time (`10/Oct/2000:13:55:36 -0700`), for `TimeCache`.
+pub const CLF_SECONDS_AT: usize = 18;
+/// Where the seconds are in an ISO 8601 time (`2026-03-02T09:14:05.186641Z`).
+pub const ISO_SECONDS_AT: usize = 17;
+
 /// Parses RFC 3339 / ISO 8601 with `T` or space: `2026-03-02T09:00:00.123+01:00`,
 /// `2018-07-02T22:23:00.186641Z`. A missing offset means UTC.
 pub fn parse_iso8601(b: &[u8]) -> Option<Micros> {
@@ -290,9 +295,81 @@ impl TimeCache {
         self.get_or(b, f)
     }
 
+    /// `get_or_seconds` for texts whose seconds may carry a fraction (`05.186641Z`,
+    /// `05,5+01:00`): a text that differs from the last only in its seconds and its fraction's
+    /// digits is the last value moved by both differences. ISO 8601 times of ALB, Envoy and
+    /// JSON logs have milliseconds or microseconds, so they are rarely the same text twice.
+    #[inline]
+    pub fn get_or_fraction(
+        &mut self,
+        b: &[u8],
+        at: usize,
+        f: impl FnOnce(&[u8]) -> Option<Micros>,
+    ) -> Option<Micros> {
+        if b.len() == self.len && b == &self.text[..self.len] {
+            return Some(self.value);
+        }
+        self.fraction_or(b, at, f)
+    }
+
+    /// `get_or_fraction` past a different text, out of line as `seconds_or` is.
+    #[inline(never)]
+    fn fraction_or(
+        &mut self,
+        b: &[u8],
+        at: usize,
+        f: impl FnOnce(&[u8]) -> Option<Micros>,
+    ) -> Option<Micros> {
+        if b.len() == self.len
+            && let Some(v) = self.fraction_moved(b, at)
+        {
+            self.text[..b.len()].copy_from_slice(b);
+            self.value = v;
+            return Some(v);
+        }
+        self.get_or(b, f)
+    }
+
+    /// The value of `b` (as long as the cached text) when it differs from the cached text
+    /// only in the seconds at `at` and the digits of a fraction after them: the fraction's
+    /// separator and length are the same in both, so the parse that took the cached text
+    /// takes `b` too (a fraction's first six digits are microseconds, the rest ignored).
+    fn fraction_moved(&self, b: &[u8], at: usize) -> Option<Micros> {
+        let cached = &self.text[..self.len];
+        let sep = at + 2;
+        let mut end = sep;
+        let (mut old, mut new) = (0i64, 0i64);
+        if matches!(b.get(sep), Some(b'.' | b',')) && cached.get(sep) == b.get(sep) {
+            end = sep + 1;
+            while end < b.len() && b[end].is_ascii_digit() {
+                if !cached[end].is_ascii_digit() {
+                    return None;
+                }
+                if end - sep <= 6 {
+                    old = old * 10 + i64::from(cached[end] - b'0');
+                    new = new * 10 + i64::from(b[end] - b'0');
+                }
+                end += 1;
+            }
+            if cached.get(end).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            for _ in (end - sep)..=6 {
+                (old, new) = (old * 10, new * 10);
+            }
+        }
+        let moved = self.seconds_moved_within(b, at, end)?;
+        Some(moved + (new - old))
+    }
+
     /// The value of `b` (as long as the cached text) when it differs from the cached text
     /// only in the seconds at `at`.
     fn seconds_moved(&self, b: &[u8], at: usize) -> Option<Micros> {
+        self.seconds_moved_within(b, at, at + 2)
+    }
+
+    /// `seconds_moved` when `b` and the cached text may also differ in `at + 2..end`.
+    fn seconds_moved_within(&self, b: &[u8], at: usize, end: usize) -> Option<Micros> {
         let seconds = |d: &[u8]| match *d {
             [t @ b'0'..=b'5', u @ b'0'..=b'9'] => {
                 Some(i64::from(t - b'0') * 10 + i64::from(u - b'0'))
@@ -304,7 +381,7 @@ impl TimeCache {
             seconds(cached.get(at..at + 2)?)?,
             seconds(b.get(at..at + 2)?)?,
         );
-        (b[..at] == cached[..at] && b[at + 2..] == cached[at + 2..])
+        (b[..at] == cached[..at] && b[end..] == cached[end..])
             .then(|| self.value + (new - old) * MICROS_PER_SEC)
     }
 }
@@ -415,6 +492,46 @@ mod tests {
                 proptest::prop_assert_eq!(
                     cache.get_or_seconds(text.as_bytes(), 18, parse_clf),
                     parse_clf(text.as_bytes()),
+                    "{}", text
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The same for ISO 8601 texts whose fraction changes with the seconds (most steps)
+        /// or alone, with fractions of other lengths and separators, other zones, valid or
+        /// not.
+        #[test]
+        fn fractions_moved_in_the_cache_are_parsed_values(
+            steps in proptest::collection::vec((0usize..7, 0usize..6, 0usize..8, 0usize..8), 1..60),
+        ) {
+            // A step changes the seconds and one of these (or, past them, the fraction's
+            // last digits).
+            let fields: [&[&str]; 3] = [
+                &["2026-03-02T09:14:", "2026-03-02 09:14:", "2024-02-29T23:59:", "2026-02-30T00:00:"],
+                &["", ".1", ".186641", ".123456789", ".1234567890", ",5", ".", ".12x"],
+                &["Z", "", "+01:00", "-0700", "+99:00"],
+            ];
+            let seconds = ["00", "05", "59", "60", "6x", "x5", "17"];
+            let digits = ["0", "1", "5", "9", "00", "99", "123", "900"];
+            let mut at = [0usize; 3];
+            let mut cache = TimeCache::default();
+            for (s, field, value, d) in steps {
+                if let Some(values) = fields.get(field) {
+                    at[field] = value % values.len();
+                }
+                // A fraction whose digits change, keeping its length where it can.
+                let frac = fields[1][at[1]];
+                let frac = if field >= 3 && frac.len() > digits[d].len() {
+                    format!("{}{}", &frac[..frac.len() - digits[d].len()], digits[d])
+                } else {
+                    frac.to_string()
+                };
+                let text = format!("{}{}{}{}", fields[0][at[0]], seconds[s], frac, fields[2][at[2]]);
+                proptest::prop_assert_eq!(
+                    cache.get_or_fraction(text.as_bytes(), 17, parse_iso8601),
+                    parse_iso8601(text.as_bytes()),
                     "{}", text
                 );
             }

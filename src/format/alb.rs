@@ -24,7 +24,7 @@ use super::fields;
 use super::text::{self, optional, quoted, skip_spaces, token};
 use super::{Format, LineContext};
 use crate::record::{Request, Skip, Text, TimeAnchor};
-use crate::timestamp::parse_iso8601;
+use crate::timestamp::{ISO_SECONDS_AT, parse_iso8601};
 
 pub struct Alb;
 pub struct Elb;
@@ -33,10 +33,13 @@ const ALB_TYPES: [&[u8]; 6] = [b"http", b"https", b"h2", b"grpcs", b"ws", b"wss"
 
 /// Splits `scheme://host:port/path` into host and path; other targets are returned as is.
 pub(crate) fn split_absolute(t: &[u8]) -> (Option<&[u8]>, &[u8]) {
-    let Some(p) = memchr::memmem::find(t, b"://") else {
+    // A scheme is at most 8 bytes (`https`, `wss`): only the target's start is looked at.
+    let head = &t[..t.len().min(11)];
+    let at = |k: usize| head[k] == b':' && head[k + 1] == b'/' && head[k + 2] == b'/';
+    let Some(p) = (0..head.len().saturating_sub(2)).find(|&k| at(k)) else {
         return (None, t);
     };
-    if p > 8 || t.first() == Some(&b'/') {
+    if t.first() == Some(&b'/') {
         return (None, t);
     }
     let after = &t[p + 3..];
@@ -91,6 +94,10 @@ impl Format for Alb {
         "alb"
     }
 
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn about(&self) -> &'static str {
         "AWS Application Load Balancer access log (type time elb client:port target:port ... \"request\" ...)"
     }
@@ -121,12 +128,17 @@ impl Format for Alb {
         let (time, rest) = token(rest);
         out.time = cx
             .time_cache
-            .get_or(time, parse_iso8601)
+            .get_or_fraction(time, ISO_SECONDS_AT, parse_iso8601)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::End;
         let (_elb, rest) = token(rest);
         let (rest, sum) = common(rest, out)?;
         out.duration_us = sum;
+        // What follows (agent, trace id, creation time) is read for events and other client
+        // keys only (`LineContext::lite`), and makes no line a skip.
+        if cx.lite {
+            return Ok(());
+        }
         // "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain" "cert"
         // priority request_creation_time ...
         let Some((ua, rest)) = quoted(skip_spaces(rest)) else {
@@ -192,7 +204,7 @@ impl Format for Elb {
         let (time, rest) = token(line);
         out.time = cx
             .time_cache
-            .get_or(time, parse_iso8601)
+            .get_or_fraction(time, ISO_SECONDS_AT, parse_iso8601)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::End;
         let (_elb, rest) = token(rest);

@@ -556,7 +556,7 @@ struct Head<'a> {
 
 /// Where the seconds stand in a CLF timestamp (`02/Mar/2026:09:14:05 +0000`), for the
 /// timestamp cache (`TimeCache::get_or_seconds`).
-const SECONDS_AT: usize = 18;
+const SECONDS_AT: usize = crate::timestamp::CLF_SECONDS_AT;
 
 /// Bytes that may appear in a logged IPv4 or IPv6 address: 1 for hex digits and `.`,
 /// 2 for `:`.

@@ -24,7 +24,7 @@
 use super::text::{self, optional, quoted, skip_spaces, token};
 use super::{Format, LineContext};
 use crate::record::{Request, Skip, TimeAnchor};
-use crate::timestamp::parse_iso8601;
+use crate::timestamp::{ISO_SECONDS_AT, parse_iso8601};
 
 pub struct Envoy;
 
@@ -35,6 +35,19 @@ pub(crate) fn status_or_zero(b: &[u8]) -> Option<u16> {
     } else {
         text::status(b)
     }
+}
+
+/// Where the last `" "` (between two quoted fields) starts in `b`: a search for its quotes
+/// (a substring search sets up a searcher per call, three calls a line).
+fn last_separator(b: &[u8]) -> Option<usize> {
+    let mut end = b.len();
+    while let Some(q) = memchr::memrchr(b'"', &b[..end]) {
+        if q >= 2 && b[q - 1] == b' ' && b[q - 2] == b'"' {
+            return Some(q - 2);
+        }
+        end = q;
+    }
+    None
 }
 
 impl Format for Envoy {
@@ -78,7 +91,7 @@ impl Format for Envoy {
         let rb = memchr::memchr(b']', l).ok_or(Skip::MALFORMED)?;
         out.time = cx
             .time_cache
-            .get_or(&l[1..rb], parse_iso8601)
+            .get_or_fraction(&l[1..rb], ISO_SECONDS_AT, parse_iso8601)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::Start;
         let (req, rest) = quoted(skip_spaces(&l[rb + 1..])).ok_or(Skip::MALFORMED)?;
@@ -121,7 +134,7 @@ impl Format for Envoy {
         let mut parts: [&[u8]; 3] = [b""; 3];
         let mut cur = tail;
         for slot in parts.iter_mut().rev() {
-            let p = memchr::memmem::rfind(cur, b"\" \"").ok_or(Skip::MALFORMED)?;
+            let p = last_separator(cur).ok_or(Skip::MALFORMED)?;
             *slot = &cur[p + 3..];
             cur = &cur[..p];
         }
@@ -140,6 +153,14 @@ impl Format for Envoy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte search finds the last separator the substring search finds.
+        #[test]
+        fn last_separator_is_the_last_one(b in proptest::collection::vec(proptest::sample::select(&b"\" a"[..]), 0..40)) {
+            proptest::prop_assert_eq!(last_separator(&b), memchr::memmem::rfind(&b, b"\" \""));
+        }
+    }
     use crate::record::Method;
     use crate::timestamp::rfc3339;
 

@@ -19,7 +19,9 @@
 use super::json::Val;
 use super::text::{self, optional};
 use crate::record::{Method, Micros, Request, Skip, Text};
-use crate::timestamp::{EpochUnit, TimeCache, parse_clf, parse_epoch, parse_iso8601};
+use crate::timestamp::{
+    EpochUnit, ISO_SECONDS_AT, TimeCache, parse_clf, parse_epoch, parse_iso8601,
+};
 
 /// Units of a logged duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,9 +106,16 @@ impl Role {
 
 /// The request time from a JSON format's timestamp value, through the chunk's time cache.
 pub fn cached_time(cx: &mut super::LineContext<'_>, ts: Option<&[u8]>) -> Result<Micros, Skip> {
-    cx.time_cache
-        .get_or(ts.ok_or(Skip::BAD_TIME)?, any_time)
-        .ok_or(Skip::BAD_TIME)
+    let ts = ts.ok_or(Skip::BAD_TIME)?;
+    // ISO 8601 as written (`2026-03-02T09:14:05.123Z`, nothing before it), which
+    // `any_time` parses as such: milliseconds make most lines' texts new.
+    let iso = ts.len() > 19 && ts[4] == b'-' && ts[16] == b':';
+    if iso {
+        cx.time_cache.get_or_fraction(ts, ISO_SECONDS_AT, any_time)
+    } else {
+        cx.time_cache.get_or(ts, any_time)
+    }
+    .ok_or(Skip::BAD_TIME)
 }
 
 /// Parses a timestamp of any common shape; see the module doc.

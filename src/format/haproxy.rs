@@ -28,7 +28,7 @@
 use super::text::{self, skip_spaces, token};
 use super::{Format, LineContext};
 use crate::record::{Request, Skip, Text, TimeAnchor};
-use crate::timestamp::{MICROS_PER_SEC, parse_clf};
+use crate::timestamp::{CLF_SECONDS_AT, MICROS_PER_SEC, parse_clf};
 use std::borrow::Cow;
 
 pub struct Haproxy;
@@ -133,7 +133,7 @@ impl Format for Haproxy {
         let rb = memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?;
         let local = cx
             .time_cache
-            .get_or(&after[..rb], parse_clf)
+            .get_or_fraction(&after[..rb], CLF_SECONDS_AT, parse_clf)
             .ok_or(Skip::BAD_TIME)?;
         out.time = local - cx.local_offset_secs * MICROS_PER_SEC;
         out.anchor = TimeAnchor::Start;

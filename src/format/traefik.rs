@@ -25,7 +25,7 @@ use super::fields::{self, KeyMeaning, Role, Seen, Unit};
 use super::text::{self, optional, quoted, skip_spaces, token};
 use super::{Format, LineContext, json};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
-use crate::timestamp::parse_clf;
+use crate::timestamp::{CLF_SECONDS_AT, parse_clf};
 
 pub struct Traefik;
 pub struct TraefikJson;
@@ -70,7 +70,7 @@ impl Format for Traefik {
         let rb = memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?;
         out.time = cx
             .time_cache
-            .get_or(&after[..rb], parse_clf)
+            .get_or_seconds(&after[..rb], CLF_SECONDS_AT, parse_clf)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::Start;
         let (req, rest) = quoted(skip_spaces(&after[rb + 1..])).ok_or(Skip::MALFORMED)?;

@@ -130,6 +130,25 @@ fn split<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_COLS]) -> usize {
         }
         return n;
     }
+    if memchr::memchr(b'"', line).is_none() {
+        // No quoted value (IIS): the fields between spaces, runs of spaces as one.
+        let mut start = 0;
+        for space in crate::bytes::places(line, b' ') {
+            if space > start {
+                if n == MAX_COLS {
+                    return n;
+                }
+                out[n] = &line[start..space];
+                n += 1;
+            }
+            start = space + 1;
+        }
+        if start < line.len() && n < MAX_COLS {
+            out[n] = &line[start..];
+            n += 1;
+        }
+        return n;
+    }
     let mut i = 0;
     while i < line.len() && n < MAX_COLS {
         while i < line.len() && line[i] == b' ' {
@@ -433,6 +452,9 @@ impl Format for W3c {
         let mut status = None;
         let mut host: Option<&[u8]> = None;
         let lite = cx.lite;
+        // Only a line with a quote can hold a doubled one.
+        let quoted = memchr::memchr(b'"', line).is_some();
+        let unquote = |v: &'a [u8]| if quoted { unquote(v) } else { text::text(v) };
         for (c, v) in mapping.iter().zip(cols.iter()) {
             let v: &'a [u8] = v;
             match c {
