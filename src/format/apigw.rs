@@ -25,6 +25,10 @@ use crate::record::{Request, Skip, Text, TimeAnchor};
 use crate::timestamp::parse_clf;
 
 pub struct ApiGatewayJson;
+
+/// The `path` key as it stands in a line (keys are compared as written, see `json::Obj::get`).
+static PATH_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"path\""));
 pub struct ApiGatewayClf;
 
 fn role(key: &[u8]) -> Option<Role> {
@@ -76,8 +80,11 @@ impl Format for ApiGatewayJson {
     ) -> Result<(), Skip> {
         let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let mut seen = Seen::default();
-        // `path` must win over the templates whatever the key order: read it first.
-        if let Some(p) = obj.get("path").and_then(|v| v.text()) {
+        // `path` must win over the templates whatever the key order: read it first. Only a
+        // line holding the bytes `"path"` can have that key; the presets do not log it.
+        let may_have_path = PATH_KEY.find(line).is_some();
+        let path = if may_have_path { obj.get("path") } else { None };
+        if let Some(p) = path.and_then(|v| v.text()) {
             out.target = p;
             seen.target = true;
         }

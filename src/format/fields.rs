@@ -20,7 +20,7 @@ use super::json::Val;
 use super::text::{self, optional};
 use crate::record::{Method, Micros, Request, Skip, Text};
 use crate::timestamp::{
-    EpochUnit, ISO_SECONDS_AT, TimeCache, parse_clf, parse_epoch, parse_iso8601,
+    CLF_SECONDS_AT, EpochUnit, ISO_SECONDS_AT, TimeCache, parse_clf, parse_epoch, parse_iso8601,
 };
 
 /// Units of a logged duration.
@@ -106,16 +106,20 @@ impl Role {
 
 /// The request time from a JSON format's timestamp value, through the chunk's time cache.
 pub fn cached_time(cx: &mut super::LineContext<'_>, ts: Option<&[u8]>) -> Result<Micros, Skip> {
-    let ts = ts.ok_or(Skip::BAD_TIME)?;
-    // ISO 8601 as written (`2026-03-02T09:14:05.123Z`, nothing before it), which
-    // `any_time` parses as such: milliseconds make most lines' texts new.
-    let iso = ts.len() > 19 && ts[4] == b'-' && ts[16] == b':';
-    if iso {
-        cx.time_cache.get_or_fraction(ts, ISO_SECONDS_AT, any_time)
+    cached(&mut cx.time_cache, ts.ok_or(Skip::BAD_TIME)?).ok_or(Skip::BAD_TIME)
+}
+
+/// `any_time` through the time cache. ISO 8601 and CLF times as written (nothing before
+/// them), which `any_time` parses as such, are cached by second: milliseconds make most
+/// lines' texts new, and a line a second changes its seconds.
+fn cached(cache: &mut TimeCache, ts: &[u8]) -> Option<Micros> {
+    if ts.len() > 19 && ts[4] == b'-' && ts[16] == b':' {
+        cache.get_or_fraction(ts, ISO_SECONDS_AT, any_time)
+    } else if ts.len() >= 20 && ts[2] == b'/' && ts[17] == b':' {
+        cache.get_or_fraction(ts, CLF_SECONDS_AT, any_time)
     } else {
-        cx.time_cache.get_or(ts, any_time)
+        cache.get_or(ts, any_time)
     }
-    .ok_or(Skip::BAD_TIME)
 }
 
 /// Parses a timestamp of any common shape; see the module doc.
@@ -320,7 +324,7 @@ fn apply_raw(
     match role {
         // The first time field wins (formats often log several).
         Role::TimeEnd | Role::TimeStart if !seen.time => {
-            out.time = cx.get_or(raw, any_time).ok_or(Skip::BAD_TIME)?;
+            out.time = cached(cx, raw).ok_or(Skip::BAD_TIME)?;
             out.anchor = if role == Role::TimeStart {
                 crate::record::TimeAnchor::Start
             } else {
@@ -424,6 +428,33 @@ pub fn opt(b: &[u8]) -> Option<Text<'_>> {
 mod tests {
     use super::*;
     use crate::timestamp::rfc3339;
+
+    proptest::proptest! {
+        /// Times read through the cache, line after line, are the times `any_time` reads:
+        /// ISO 8601 and CLF (with fractions of any length, zones, trailing spaces), epochs and
+        /// bracketed times, seconds and fractions changing alone or with the rest.
+        #[test]
+        fn cached_times_are_parsed_times(
+            steps in proptest::collection::vec((0usize..10, 0usize..6, 0usize..7), 1..80),
+        ) {
+            let heads = [
+                "2026-03-02T09:14:", "2026-03-02 09:59:", "02/Mar/2026:09:14:", "02/Mar/2026:23:59:",
+                "1772442", "[02/Mar/2026:09:14:", "2026-02-30T09:14:", "02/Foo/2026:09:14:",
+                "2026-03-02T09:14:", "02/Mar/2026:09:14:",
+            ];
+            let seconds = ["05", "00", "59", "60", "x1", "17"];
+            let tails = ["", ".123Z", ".5 +0100", " -0700", ".123456789+01:00", ".12", "]"];
+            let mut cache = TimeCache::default();
+            for (h, sec, t) in steps {
+                let text = format!("{}{}{}", heads[h], seconds[sec], tails[t]);
+                proptest::prop_assert_eq!(
+                    cached(&mut cache, text.as_bytes()),
+                    any_time(text.as_bytes()),
+                    "{}", text
+                );
+            }
+        }
+    }
 
     #[test]
     fn times_by_shape() {
