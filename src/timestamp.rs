@@ -258,11 +258,14 @@ impl TimeCache {
         Some(v)
     }
 
-    /// `get_or` for texts whose two seconds digits stand at `at`, parsed by an `f` whose value
-    /// moves by a second per second there (nothing else in the text depending on them): a
-    /// text that differs from the last only in its seconds (00–59) is the last value moved
-    /// by the difference, not parsed again. A log with a line a second or fewer changes only
-    /// its seconds from one line to the next.
+    /// `get_or` for texts whose two seconds digits stand at `at`, maybe followed by a
+    /// fraction (`05.186641Z`, `05,5+01:00`), parsed by an `f` whose value moves by a second
+    /// per second there and by a microsecond per microsecond of the fraction (nothing else in
+    /// the text depending on them): a text that differs from the last only in its seconds
+    /// (00–59) and its fraction's digits is the last value moved by the differences, not
+    /// parsed again. A log with a line a second or fewer changes only its seconds from one
+    /// line to the next; one with milliseconds (ALB, Envoy, JSON logs) changes its fraction
+    /// on nearly every line.
     #[inline]
     pub fn get_or_seconds(
         &mut self,
@@ -277,7 +280,7 @@ impl TimeCache {
     }
 
     /// `get_or_seconds` past a different text: out of line, so that the usual line (the
-    /// same second as the last) costs what `get_or` costs.
+    /// same text as the last) costs what `get_or` costs.
     #[inline(never)]
     fn seconds_or(
         &mut self,
@@ -286,42 +289,7 @@ impl TimeCache {
         f: impl FnOnce(&[u8]) -> Option<Micros>,
     ) -> Option<Micros> {
         if b.len() == self.len
-            && let Some(v) = self.seconds_moved(b, at)
-        {
-            self.text[at..at + 2].copy_from_slice(&b[at..at + 2]);
-            self.value = v;
-            return Some(v);
-        }
-        self.get_or(b, f)
-    }
-
-    /// `get_or_seconds` for texts whose seconds may carry a fraction (`05.186641Z`,
-    /// `05,5+01:00`): a text that differs from the last only in its seconds and its fraction's
-    /// digits is the last value moved by both differences. ISO 8601 times of ALB, Envoy and
-    /// JSON logs have milliseconds or microseconds, so they are rarely the same text twice.
-    #[inline]
-    pub fn get_or_fraction(
-        &mut self,
-        b: &[u8],
-        at: usize,
-        f: impl FnOnce(&[u8]) -> Option<Micros>,
-    ) -> Option<Micros> {
-        if b.len() == self.len && b == &self.text[..self.len] {
-            return Some(self.value);
-        }
-        self.fraction_or(b, at, f)
-    }
-
-    /// `get_or_fraction` past a different text, out of line as `seconds_or` is.
-    #[inline(never)]
-    fn fraction_or(
-        &mut self,
-        b: &[u8],
-        at: usize,
-        f: impl FnOnce(&[u8]) -> Option<Micros>,
-    ) -> Option<Micros> {
-        if b.len() == self.len
-            && let Some(v) = self.fraction_moved(b, at)
+            && let Some(v) = self.moved(b, at)
         {
             self.text[..b.len()].copy_from_slice(b);
             self.value = v;
@@ -334,7 +302,7 @@ impl TimeCache {
     /// only in the seconds at `at` and the digits of a fraction after them: the fraction's
     /// separator and length are the same in both, so the parse that took the cached text
     /// takes `b` too (a fraction's first six digits are microseconds, the rest ignored).
-    fn fraction_moved(&self, b: &[u8], at: usize) -> Option<Micros> {
+    fn moved(&self, b: &[u8], at: usize) -> Option<Micros> {
         let cached = &self.text[..self.len];
         let sep = at + 2;
         let mut end = sep;
@@ -362,13 +330,8 @@ impl TimeCache {
         Some(moved + (new - old))
     }
 
-    /// The value of `b` (as long as the cached text) when it differs from the cached text
-    /// only in the seconds at `at`.
-    fn seconds_moved(&self, b: &[u8], at: usize) -> Option<Micros> {
-        self.seconds_moved_within(b, at, at + 2)
-    }
-
-    /// `seconds_moved` when `b` and the cached text may also differ in `at + 2..end`.
+    /// The cached value moved by the seconds at `at` when `b` is the cached text but there
+    /// and in `at + 2..end`.
     fn seconds_moved_within(&self, b: &[u8], at: usize, end: usize) -> Option<Micros> {
         let seconds = |d: &[u8]| match *d {
             [t @ b'0'..=b'5', u @ b'0'..=b'9'] => {
@@ -530,7 +493,7 @@ mod tests {
                 };
                 let text = format!("{}{}{}{}", fields[0][at[0]], seconds[s], frac, fields[2][at[2]]);
                 proptest::prop_assert_eq!(
-                    cache.get_or_fraction(text.as_bytes(), 17, parse_iso8601),
+                    cache.get_or_seconds(text.as_bytes(), 17, parse_iso8601),
                     parse_iso8601(text.as_bytes()),
                     "{}", text
                 );

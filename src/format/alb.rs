@@ -128,7 +128,7 @@ impl Format for Alb {
         let (time, rest) = token(rest);
         out.time = cx
             .time_cache
-            .get_or_fraction(time, ISO_SECONDS_AT, parse_iso8601)
+            .get_or_seconds(time, ISO_SECONDS_AT, parse_iso8601)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::End;
         let (_elb, rest) = token(rest);
@@ -204,7 +204,7 @@ impl Format for Elb {
         let (time, rest) = token(line);
         out.time = cx
             .time_cache
-            .get_or_fraction(time, ISO_SECONDS_AT, parse_iso8601)
+            .get_or_seconds(time, ISO_SECONDS_AT, parse_iso8601)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::End;
         let (_elb, rest) = token(rest);

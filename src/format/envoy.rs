@@ -91,7 +91,7 @@ impl Format for Envoy {
         let rb = memchr::memchr(b']', l).ok_or(Skip::MALFORMED)?;
         out.time = cx
             .time_cache
-            .get_or_fraction(&l[1..rb], ISO_SECONDS_AT, parse_iso8601)
+            .get_or_seconds(&l[1..rb], ISO_SECONDS_AT, parse_iso8601)
             .ok_or(Skip::BAD_TIME)?;
         out.anchor = TimeAnchor::Start;
         let (req, rest) = quoted(skip_spaces(&l[rb + 1..])).ok_or(Skip::MALFORMED)?;

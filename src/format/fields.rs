@@ -114,9 +114,9 @@ pub fn cached_time(cx: &mut super::LineContext<'_>, ts: Option<&[u8]>) -> Result
 /// lines' texts new, and a line a second changes its seconds.
 fn cached(cache: &mut TimeCache, ts: &[u8]) -> Option<Micros> {
     if ts.len() > 19 && ts[4] == b'-' && ts[16] == b':' {
-        cache.get_or_fraction(ts, ISO_SECONDS_AT, any_time)
+        cache.get_or_seconds(ts, ISO_SECONDS_AT, any_time)
     } else if ts.len() >= 20 && ts[2] == b'/' && ts[17] == b':' {
-        cache.get_or_fraction(ts, CLF_SECONDS_AT, any_time)
+        cache.get_or_seconds(ts, CLF_SECONDS_AT, any_time)
     } else {
         cache.get_or(ts, any_time)
     }

@@ -133,7 +133,7 @@ impl Format for Haproxy {
         let rb = memchr::memchr(b']', after).ok_or(Skip::MALFORMED)?;
         let local = cx
             .time_cache
-            .get_or_fraction(&after[..rb], CLF_SECONDS_AT, parse_clf)
+            .get_or_seconds(&after[..rb], CLF_SECONDS_AT, parse_clf)
             .ok_or(Skip::BAD_TIME)?;
         out.time = local - cx.local_offset_secs * MICROS_PER_SEC;
         out.anchor = TimeAnchor::Start;
