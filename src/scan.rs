@@ -5,9 +5,10 @@
 //! `" 409 87`, `"status":409`, `"status":"409"`), so a line whose parsed status is 409
 //! always contains the bytes `409`. Searching for them finds every conflict line plus some
 //! others (`/orders/74091`, `"bytes":1409`), which the parse then rejects: a superset, never
-//! a miss. Formats for which this does not hold (an envelope that unescapes the line, a
-//! layout declared by earlier lines) say so with `Format::status_in_raw_line`, and their
-//! lines are all parsed.
+//! a miss. Formats for which this does not hold (an envelope that unescapes the line) say
+//! so with `Format::status_in_raw_line`, and their lines are all parsed. A layout declared
+//! by earlier lines (W3C `#Fields`) is looked up by the found line's offset among the
+//! input's directives, which are all found first.
 //!
 //! The search runs over the whole chunk. Statuses are three digits, and up to eight of
 //! them are searched for by `Triples`: a table lookup per byte position, 32 bytes at a time

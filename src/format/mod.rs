@@ -318,8 +318,7 @@ pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f
     // Wrapped lines (container runtimes, syslog, compose) when a wrapper reads more lines
     // than any plain format, or as many for wrappers that win ties (`Kind::wins_ties`).
     let mut plain = true;
-    for f in wrapped::all() {
-        let score = lines.iter().filter(|l| f.detect(l)).count();
+    for (f, score) in wrapped::all().iter().zip(wrapped::scores(&lines)) {
         let wins = |(_, s): (&dyn Format, usize)| {
             score > s || score == s && plain && wrapped::wins_ties(f.as_ref())
         };
