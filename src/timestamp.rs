@@ -306,7 +306,8 @@ impl TimeCache {
         let cached = &self.text[..self.len];
         let sep = at + 2;
         let mut end = sep;
-        let (mut old, mut new) = (0i64, 0i64);
+        // The fractions in microseconds.
+        let (mut old_us, mut new_us) = (0i64, 0i64);
         if matches!(b.get(sep), Some(b'.' | b',')) && cached.get(sep) == b.get(sep) {
             end = sep + 1;
             while end < b.len() && b[end].is_ascii_digit() {
@@ -314,8 +315,8 @@ impl TimeCache {
                     return None;
                 }
                 if end - sep <= 6 {
-                    old = old * 10 + i64::from(cached[end] - b'0');
-                    new = new * 10 + i64::from(b[end] - b'0');
+                    old_us = old_us * 10 + i64::from(cached[end] - b'0');
+                    new_us = new_us * 10 + i64::from(b[end] - b'0');
                 }
                 end += 1;
             }
@@ -323,29 +324,21 @@ impl TimeCache {
                 return None;
             }
             for _ in (end - sep)..=6 {
-                (old, new) = (old * 10, new * 10);
+                (old_us, new_us) = (old_us * 10, new_us * 10);
             }
         }
-        let moved = self.seconds_moved_within(b, at, end)?;
-        Some(moved + (new - old))
-    }
-
-    /// The cached value moved by the seconds at `at` when `b` is the cached text but there
-    /// and in `at + 2..end`.
-    fn seconds_moved_within(&self, b: &[u8], at: usize, end: usize) -> Option<Micros> {
         let seconds = |d: &[u8]| match *d {
             [t @ b'0'..=b'5', u @ b'0'..=b'9'] => {
                 Some(i64::from(t - b'0') * 10 + i64::from(u - b'0'))
             }
             _ => None,
         };
-        let cached = &self.text[..self.len];
-        let (old, new) = (
+        let (old_s, new_s) = (
             seconds(cached.get(at..at + 2)?)?,
             seconds(b.get(at..at + 2)?)?,
         );
         (b[..at] == cached[..at] && b[end..] == cached[end..])
-            .then(|| self.value + (new - old) * MICROS_PER_SEC)
+            .then(|| self.value + (new_s - old_s) * MICROS_PER_SEC + (new_us - old_us))
     }
 }
 

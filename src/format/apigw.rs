@@ -25,11 +25,11 @@ use crate::record::{Request, Skip, Text, TimeAnchor};
 use crate::timestamp::parse_clf;
 
 pub struct ApiGatewayJson;
+pub struct ApiGatewayClf;
 
 /// The `path` key as it stands in a line (keys are compared as written, see `json::Obj::get`).
 static PATH_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"path\""));
-pub struct ApiGatewayClf;
 
 fn role(key: &[u8]) -> Option<Role> {
     Some(match key {

@@ -153,6 +153,8 @@ impl Format for Envoy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Method;
+    use crate::timestamp::rfc3339;
 
     proptest::proptest! {
         /// The byte search finds the last separator the substring search finds.
@@ -161,8 +163,6 @@ mod tests {
             proptest::prop_assert_eq!(last_separator(&b), memchr::memmem::rfind(&b, b"\" \""));
         }
     }
-    use crate::record::Method;
-    use crate::timestamp::rfc3339;
 
     fn parse(line: &str) -> Result<Request<'_>, Skip> {
         crate::format::testing::parse(&Envoy, line)
