@@ -1177,7 +1177,7 @@ fn scan<'a>(
             clients.insert(&name);
         }
     };
-    if fmt.status_in_raw_line() {
+    if fmt.status_in_raw_line(chunk) {
         for line in digits.lines(chunk) {
             // The search skips lines, so a layout directive (W3C `#Fields:`) is not met in
             // turn: the one in force is looked up by offset.
@@ -1433,7 +1433,7 @@ mod tests {
         fn has_directives(&self) -> bool {
             self.0.has_directives()
         }
-        fn status_in_raw_line(&self) -> bool {
+        fn status_in_raw_line(&self, _: &[u8]) -> bool {
             false
         }
         fn parse<'a>(
@@ -1575,20 +1575,35 @@ mod tests {
         }
     }
 
-    /// Docker's envelope is unescaped before parsing, so `\u0034\u00309` is a 409 there: the
-    /// scan parses such inputs line by line.
+    /// Docker's envelope is unescaped before parsing, so `\u0034\u00309` (or, read
+    /// leniently, `\4\09`) is a 409 there: a chunk holding such an escape is scanned line
+    /// by line, one without by its digits, and either way the scan finds what parsing every
+    /// line finds.
     #[test]
-    fn an_unescaped_envelope_is_scanned_line_by_line() {
+    fn an_unescaped_envelope_is_scanned_line_by_line_where_a_digit_is_escaped() {
         let fmt = format::by_name("docker+combined").unwrap();
-        assert!(!fmt.status_in_raw_line());
-        let line = br#"{"log":"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" \u0034\u00309 87 \"-\" \"curl/8\"\n","stream":"stdout"}"#;
-        let found = scanned(fmt.as_ref(), line, &[409]);
-        assert_eq!(found.len(), 1);
-        assert!(
-            format::by_name("cri+combined")
-                .unwrap()
-                .status_in_raw_line()
-        );
+        let line = |status: &str, path: &str| {
+            format!(
+                r#"{{"log":"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT {path} HTTP/1.1\" {status} 87 \"-\" \"curl/8\"\n","stream":"stdout"}}"#
+            )
+        };
+        let plain = [line("409", "/a/1"), line("200", "/a/2")].join("\n");
+        let escaped = [
+            line("409", "/a/1"),
+            line(r"\u0034\u00309", "/a/2"),
+            line(r"\4\09", "/a/3"),
+            line("200", "/a/4"),
+        ]
+        .join("\n");
+        assert!(fmt.status_in_raw_line(plain.as_bytes()));
+        assert!(!fmt.status_in_raw_line(escaped.as_bytes()));
+        for (data, conflicting) in [(&plain, 1), (&escaped, 3)] {
+            let fast = scanned(fmt.as_ref(), data.as_bytes(), &[409]);
+            let all = scanned(&EveryLine(fmt.as_ref()), data.as_bytes(), &[409]);
+            assert_eq!((fast.len(), &fast), (conflicting, &all));
+        }
+        let cri = format::by_name("cri+combined").unwrap();
+        assert!(cri.status_in_raw_line(br"2026-03-02T09:14:05Z stdout F \u0034"));
     }
 
     /// Each format's own example line, with its status made a conflict.

@@ -199,11 +199,13 @@ pub trait Format: Send + Sync {
     fn has_directives(&self) -> bool {
         false
     }
-    /// Is the status read from three digits exactly as they stand in the line? Then the
-    /// conflict scan (`scan.rs`) finds conflict lines by their status digits (a layout
-    /// directive in force is looked up by offset, see `has_directives`). Formats that
-    /// unescape the whole line say no, and all their lines are parsed.
-    fn status_in_raw_line(&self) -> bool {
+    /// Is the status of every line of `text` (a chunk of lines) read from three digits
+    /// exactly as they stand in it? Then the conflict scan (`scan.rs`) finds conflict lines
+    /// by their status digits (a layout directive in force is looked up by offset, see
+    /// `has_directives`). Where a format unescapes the whole line and `text` holds an
+    /// escape that could make a digit, it says no, and the chunk's lines are all parsed.
+    fn status_in_raw_line(&self, text: &[u8]) -> bool {
+        let _ = text;
         true
     }
     /// Parse one line (without its line terminator) into `out`.

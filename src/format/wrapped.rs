@@ -239,6 +239,17 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
     }))
 }
 
+/// Whether `text` holds a JSON escape that `json::unescape` turns into a digit: `\u0030`
+/// to `\u0039`, or an unknown escape's character (`\4`). A backslash that is itself
+/// escaped (`\\4`) counts too: the answer may only err on the side of parsing.
+fn has_digit_escape(text: &[u8]) -> bool {
+    crate::bytes::places(text, b'\\').any(|p| match text.get(p + 1) {
+        Some(c) if c.is_ascii_digit() => true,
+        Some(b'u') => text.get(p + 2..p + 5) == Some(&b"003"[..]),
+        _ => false,
+    })
+}
+
 impl Format for Wrapped {
     fn reads_lite(&self) -> bool {
         self.inner.reads_lite()
@@ -260,10 +271,12 @@ impl Format for Wrapped {
         unwrap(self.kind, line).is_some_and(|b| self.inner.detect(&b))
     }
 
-    /// Docker's envelope is unescaped (`\u0034` would be a `4`); the other wrappers only
-    /// cut a prefix.
-    fn status_in_raw_line(&self) -> bool {
-        self.kind != Kind::Docker && self.inner.status_in_raw_line()
+    /// Docker's envelope is unescaped: `\u0034` (and, read leniently, `\4`) is a `4`. Its
+    /// encoder writes digits as they are, so a chunk without such an escape has its
+    /// statuses in its raw bytes; the other wrappers only cut a prefix.
+    fn status_in_raw_line(&self, text: &[u8]) -> bool {
+        (self.kind != Kind::Docker || !has_digit_escape(text))
+            && self.inner.status_in_raw_line(text)
     }
 
     fn parse<'a>(
