@@ -1231,8 +1231,11 @@ fn pass<'a>(
     // Counting needs the user agent and appended fields only for other client keys; a context
     // line's lite read is completed (`Format::complete`).
     let lite = settings.client == ClientKey::Ip;
+    // Text a parser makes (a Docker envelope's unescaped line) is kept here for the chunk.
+    let arena = bumpalo::Bump::new();
     let mut cx = settings.line_context(directive, lite);
     let mut cx_full = settings.line_context(directive, false);
+    (cx.arena, cx_full.arena) = (Some(&arena), Some(&arena));
     // One request for the chunk, reset per line (see `Request::reset`).
     let mut req = Request::default();
     for line in input::lines(&data[job.range.clone()]) {

@@ -224,6 +224,47 @@ fn stdin_and_gzip_and_zstd_match_the_plain_file() {
     );
 }
 
+/// The demo log in Docker's `json-file` envelope (every line escaped into `"log"`) gives
+/// the plain file's report, read in one chunk or in many: its conflict lines are found by
+/// their digits and its lines unwrapped into each chunk's arena. Only the quoted lines and
+/// the inputs differ.
+#[test]
+fn docker_wrapped_demo_gives_the_plain_report() {
+    let plain = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let docker = dir.path().join("container-json.log");
+    let mut text = String::new();
+    for (k, line) in plain.lines().enumerate() {
+        let envelope = serde_json::json!({
+            "log": format!("{line}\n"),
+            "stream": "stdout",
+            "time": format!("2026-03-02T09:00:00.{k:09}Z"),
+        });
+        text.push_str(&envelope.to_string());
+        text.push('\n');
+    }
+    std::fs::write(&docker, text).unwrap();
+    fn without_quotes(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, _| k != "text" && k != "inputs");
+                m.values_mut().for_each(without_quotes);
+            }
+            Value::Array(a) => a.iter_mut().for_each(without_quotes),
+            _ => {}
+        }
+    }
+    let mut reference = json(&[fixture("demo/access.log").to_str().unwrap()]);
+    without_quotes(&mut reference);
+    for chunk in ["4096", "100000000"] {
+        let mut wrapped = json(&["--chunk-size", chunk, docker.to_str().unwrap()]);
+        assert_eq!(wrapped["inputs"][0]["format"], "docker+combined");
+        assert_eq!(wrapped["inputs"][0]["parsed"], 3806);
+        without_quotes(&mut wrapped);
+        assert_eq!(wrapped, reference, "--chunk-size {chunk}");
+    }
+}
+
 #[test]
 fn missing_file_is_a_one_line_error() {
     why409()

@@ -175,6 +175,10 @@ pub struct LineContext<'h> {
     pub w3c: w3c::Columns,
     /// The member layout of the last JSON line read in full (see `json::Shape`).
     pub json_shape: json::Shape<fields::KeyMeaning>,
+    /// Where a parser may keep text it made (a Docker envelope's unescaped line) for as
+    /// long as the requests it fills borrow their fields: the pass gives one per chunk.
+    /// Without it, such a request's fields are copied out one by one.
+    pub arena: Option<&'h bumpalo::Bump>,
 }
 
 /// One access-log format.

@@ -239,6 +239,11 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
     }))
 }
 
+/// Most bytes of unwrapped lines a chunk's arena takes (`LineContext::arena`): a chunk
+/// of the default 4 MiB stays well under it; past it (a `--chunk-size` of gigabytes),
+/// requests are made owned instead.
+const ARENA_MAX: usize = 16 << 20;
+
 /// Whether `text` holds a JSON escape that `json::unescape` turns into a digit: `\u0030`
 /// to `\u0039`, or an unknown escape's character (`\4`). A backslash that is itself
 /// escaped (`\\4`) counts too: the answer may only err on the side of parsing.
@@ -287,6 +292,13 @@ impl Format for Wrapped {
     ) -> Result<(), Skip> {
         match unwrap(self.kind, line).ok_or(Skip("not_wrapped"))? {
             Cow::Borrowed(b) => self.inner.parse(b, cx, out),
+            // Kept in the chunk's arena, the unwrapped line is read as a borrowed one is.
+            Cow::Owned(v)
+                if let Some(arena) = cx.arena.filter(|a| a.allocated_bytes() < ARENA_MAX) =>
+            {
+                let kept: &'a [u8] = arena.alloc_slice_copy(&v);
+                self.inner.parse(kept, cx, out)
+            }
             Cow::Owned(v) => {
                 let mut cx2 = LineContext {
                     directive: cx.directive,
@@ -295,6 +307,7 @@ impl Format for Wrapped {
                     lite: cx.lite,
                     w3c: std::mem::take(&mut cx.w3c),
                     json_shape: std::mem::take(&mut cx.json_shape),
+                    arena: None,
                 };
                 let mut r = Request::default();
                 let res = self.inner.parse(&v, &mut cx2, &mut r);
