@@ -49,9 +49,16 @@ pub fn find2(b: &[u8], x: u8, y: u8) -> Option<usize> {
 /// costs more than the field.
 #[inline]
 pub fn places(b: &[u8], x: u8) -> Places<'_> {
+    places2(b, x, x)
+}
+
+/// The places of `x` or `y` in `b`, in order, sixteen bytes a step (see `places`).
+#[inline]
+pub fn places2(b: &[u8], x: u8, y: u8) -> Places<'_> {
     Places {
         b,
         x,
+        y,
         base: 0,
         next: 0,
         found: 0,
@@ -62,6 +69,7 @@ pub fn places(b: &[u8], x: u8) -> Places<'_> {
 pub struct Places<'a> {
     b: &'a [u8],
     x: u8,
+    y: u8,
     /// Bit `k` of `found` is `b[base + k]`, for the places not yet given.
     base: usize,
     found: u32,
@@ -82,18 +90,19 @@ impl Iterator for Places<'_> {
             }
             let (len, next) = (self.b.len(), self.next);
             if next + 16 <= len {
-                self.found = mask(self.b, next, self.x, self.x);
+                self.found = mask(self.b, next, self.x, self.y);
                 self.base = next;
                 self.next = next + 16;
             } else if next < len && len >= 16 {
                 // The last 16 bytes, less those already looked at.
                 let last = len - 16;
-                self.found = mask(self.b, last, self.x, self.x) >> (next - last);
+                self.found = mask(self.b, last, self.x, self.y) >> (next - last);
                 self.base = next;
                 self.next = len;
             } else if next < len {
-                self.found = (self.b[next..].iter().enumerate())
-                    .fold(0, |m, (k, &c)| m | (u32::from(c == self.x) << k));
+                self.found = (self.b[next..].iter().enumerate()).fold(0, |m, (k, &c)| {
+                    m | (u32::from(c == self.x || c == self.y) << k)
+                });
                 self.base = next;
                 self.next = len;
             } else {
@@ -365,6 +374,8 @@ mod tests {
         fn places_are_every_place(b in proptest::collection::vec(proptest::sample::select(&b"\tab"[..]), 0..70)) {
             let want: Vec<usize> = (0..b.len()).filter(|&k| b[k] == b'\t').collect();
             proptest::prop_assert_eq!(places(&b, b'\t').collect::<Vec<_>>(), want);
+            let want2: Vec<usize> = (0..b.len()).filter(|&k| b[k] == b'\t' || b[k] == b'b').collect();
+            proptest::prop_assert_eq!(places2(&b, b'\t', b'b').collect::<Vec<_>>(), want2);
         }
     }
 

@@ -637,38 +637,84 @@ pub fn unescape(s: &[u8]) -> Text<'_> {
         }
         out.extend_from_slice(&s[i..p]);
         i = p;
-        let Some(&e) = s.get(i + 1) else {
+        if p + 1 == s.len() {
             // A lone backslash at the end stands as it is.
             break;
-        };
-        i += 2;
-        match e {
-            b'n' => out.push(b'\n'),
-            b't' => out.push(b'\t'),
-            b'r' => out.push(b'\r'),
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'u' => match hex4(&s[i..]) {
-                None => out.extend_from_slice(b"\\u"),
-                Some(mut cp) => {
-                    i += 4;
-                    if (0xD800..0xDC00).contains(&cp)
-                        && s[i..].starts_with(b"\\u")
-                        && let Some(lo) =
-                            hex4(&s[i + 2..]).filter(|lo| (0xDC00..0xE000).contains(lo))
-                    {
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                        i += 6;
-                    }
-                    let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                }
-            },
-            other => out.push(other), // \" \\ \/ and anything unknown
         }
+        i = escape_at(s, p, &mut out);
     }
     out.extend_from_slice(&s[i..]);
+    owned(out)
+}
+
+/// The string whose inside starts at `b[start]` (after its opening quote), unescaped, and
+/// the index of its closing quote; `None` when it is not closed. What `quote_end` and then
+/// `unescape` give, in one look at the bytes (a Docker `log` string nesting a JSON line has
+/// an escape every few bytes, and each stopped both looks).
+pub fn unescape_string(b: &[u8], start: usize) -> Option<(Text<'_>, usize)> {
+    let s = b.get(start..)?;
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    for p in crate::bytes::places2(s, b'"', b'\\') {
+        if p < i {
+            continue;
+        }
+        if s[p] == b'"' {
+            let text = match out {
+                None => super::text::text(&s[..p]),
+                Some(mut o) => {
+                    o.extend_from_slice(&s[i..p]);
+                    owned(o)
+                }
+            };
+            return Some((text, start + p));
+        }
+        if p + 1 == s.len() {
+            // An escape cut by the end: the string is not closed.
+            return None;
+        }
+        let o = out.get_or_insert_with(|| Vec::with_capacity(s.len()));
+        o.extend_from_slice(&s[i..p]);
+        i = escape_at(s, p, o);
+    }
+    None
+}
+
+/// Undoes the escape whose backslash is `s[p]` (with a byte after it) into `out`; returns
+/// the index after it. Lenient: an unknown escape gives its character, a `\u` without four
+/// hex digits stays `\u`, a lone surrogate is U+FFFD.
+#[inline]
+fn escape_at(s: &[u8], p: usize, out: &mut Vec<u8>) -> usize {
+    let mut i = p + 2;
+    match s[p + 1] {
+        b'n' => out.push(b'\n'),
+        b't' => out.push(b'\t'),
+        b'r' => out.push(b'\r'),
+        b'b' => out.push(8),
+        b'f' => out.push(12),
+        b'u' => match hex4(&s[i..]) {
+            None => out.extend_from_slice(b"\\u"),
+            Some(mut cp) => {
+                i += 4;
+                if (0xD800..0xDC00).contains(&cp)
+                    && s[i..].starts_with(b"\\u")
+                    && let Some(lo) = hex4(&s[i + 2..]).filter(|lo| (0xDC00..0xE000).contains(lo))
+                {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+                let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+        },
+        other => out.push(other), // \" \\ \/ and anything unknown
+    }
+    i
+}
+
+/// Unescaped bytes as text, invalid UTF-8 replaced.
+fn owned(out: Vec<u8>) -> Text<'static> {
     Cow::Owned(match String::from_utf8(out) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -786,6 +832,21 @@ mod tests {
             )
         ) {
             proptest::prop_assert_eq!(unescape(&s).into_owned(), unescape_bytewise(&s));
+        }
+
+        /// One look reads a string as `quote_end` then `unescape` do, from any start.
+        #[test]
+        fn unescape_string_is_quote_end_then_unescape(
+            s in proptest::collection::vec(
+                proptest::sample::select(&b"\\u03dD8Ce9nt\"/ a\x80\xff"[..]),
+                0..40,
+            ),
+            start in 0usize..8,
+        ) {
+            let start = start.min(s.len());
+            let want = quote_end(&s, start).map(|e| (unescape(&s[start..e]).into_owned(), e));
+            let got = unescape_string(&s, start).map(|(t, e)| (t.into_owned(), e));
+            proptest::prop_assert_eq!(got, want);
         }
     }
 

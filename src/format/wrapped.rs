@@ -73,10 +73,17 @@ fn token_end(b: &[u8], from: usize) -> usize {
 pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
     match kind {
         Kind::Docker => {
-            let obj = json::object(line)?;
-            let v = obj.get("log").or_else(|| obj.get("message"))?;
-            let raw = v.string_body()?;
-            let inner: Cow<'_, [u8]> = match json::unescape(raw) {
+            // Docker writes `log` first: its string is read in one look, as the walk below
+            // would read it (the walk stops at the same quote when the string is not closed).
+            let text = match line.strip_prefix(br#"{"log":""#) {
+                Some(_) => json::unescape_string(line, 8)?.0,
+                None => {
+                    let obj = json::object(line)?;
+                    let v = obj.get("log").or_else(|| obj.get("message"))?;
+                    json::unescape(v.string_body()?)
+                }
+            };
+            let inner: Cow<'_, [u8]> = match text {
                 Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
                 Cow::Owned(s) => Cow::Owned(s.into_bytes()),
             };
@@ -246,13 +253,31 @@ const ARENA_MAX: usize = 16 << 20;
 
 /// Whether `text` holds a JSON escape that `json::unescape` turns into a digit: `\u0030`
 /// to `\u0039`, or an unknown escape's character (`\4`). A backslash that is itself
-/// escaped (`\\4`) counts too: the answer may only err on the side of parsing.
+/// escaped (`\\4`) counts too: the answer may only err on the side of parsing. Sixteen
+/// backslashes at a time: one is looked at only when a digit or a `u` follows it (a Docker
+/// log nesting a JSON line has a `\"` every few bytes).
 fn has_digit_escape(text: &[u8]) -> bool {
-    crate::bytes::places(text, b'\\').any(|p| match text.get(p + 1) {
+    use crate::bytes::{classes, mask};
+    let escapes_digit = |p: usize| match text.get(p + 1) {
         Some(c) if c.is_ascii_digit() => true,
         Some(b'u') => text.get(p + 2..p + 5) == Some(&b"003"[..]),
         _ => false,
-    })
+    };
+    let mut i = 0;
+    while i + 17 <= text.len() {
+        let slashes = mask(text, i, b'\\', b'\\');
+        if slashes != 0 {
+            let mut hits = slashes & (classes(text, i + 1).digit | mask(text, i + 1, b'u', b'u'));
+            while hits != 0 {
+                if escapes_digit(i + hits.trailing_zeros() as usize) {
+                    return true;
+                }
+                hits &= hits - 1;
+            }
+        }
+        i += 16;
+    }
+    (i..text.len()).any(|p| text[p] == b'\\' && escapes_digit(p))
 }
 
 impl Format for Wrapped {
@@ -343,6 +368,29 @@ mod tests {
         let mut r = Request::default();
         f.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
+    }
+
+    proptest::proptest! {
+        /// The sixteen-at-a-time look finds a digit escape exactly where a look at every
+        /// backslash does.
+        #[test]
+        fn digit_escapes_are_found_wherever_they_stand(
+            parts in proptest::collection::vec(
+                proptest::sample::select(&[r"\", "u", "0", "3", "a", "\"", "9", r"\u003", r"\u00"][..]),
+                0..40,
+            )
+        ) {
+            let b = parts.concat().into_bytes();
+            let every = (0..b.len()).any(|p| {
+                b[p] == b'\\'
+                    && match b.get(p + 1) {
+                        Some(c) if c.is_ascii_digit() => true,
+                        Some(b'u') => b.get(p + 2..p + 5) == Some(&b"003"[..]),
+                        _ => false,
+                    }
+            });
+            proptest::prop_assert_eq!(has_digit_escape(&b), every);
+        }
     }
 
     /// The scores of lines unwrapped once per wrapper are each wrapped format's own
