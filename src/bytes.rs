@@ -24,6 +24,12 @@ pub fn rfind(b: &[u8], byte: u8) -> Option<usize> {
     (m != 0).then(|| 31 - m.leading_zeros() as usize)
 }
 
+/// Index of the first `byte` in `b`.
+#[inline]
+pub fn find(b: &[u8], byte: u8) -> Option<usize> {
+    find2(b, byte, byte)
+}
+
 /// Index of the first `x` or `y` in `b`.
 #[inline]
 pub fn find2(b: &[u8], x: u8, y: u8) -> Option<usize> {

@@ -446,7 +446,7 @@ mod tests {
                     f(0), f(1), f(2), f(3), seconds[s], f(4), f(5)
                 );
                 proptest::prop_assert_eq!(
-                    cache.get_or_seconds(text.as_bytes(), 18, parse_clf),
+                    cache.get_or_seconds(text.as_bytes(), CLF_SECONDS_AT, parse_clf),
                     parse_clf(text.as_bytes()),
                     "{}", text
                 );
@@ -486,7 +486,7 @@ mod tests {
                 };
                 let text = format!("{}{}{}{}", fields[0][at[0]], seconds[s], frac, fields[2][at[2]]);
                 proptest::prop_assert_eq!(
-                    cache.get_or_seconds(text.as_bytes(), 17, parse_iso8601),
+                    cache.get_or_seconds(text.as_bytes(), ISO_SECONDS_AT, parse_iso8601),
                     parse_iso8601(text.as_bytes()),
                     "{}", text
                 );

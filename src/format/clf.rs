@@ -31,7 +31,7 @@ use super::text::{
 };
 use super::{Format, LineContext};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
-use crate::timestamp::parse_clf;
+use crate::timestamp::{CLF_SECONDS_AT, parse_clf};
 use std::borrow::Cow;
 
 /// Which CLF family member this instance detects as. Both parse the same way.
@@ -437,7 +437,9 @@ impl Format for Clf {
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
         if let Some(h) = usual(line)
-            && let Some(time) = cx.time_cache.get_or_seconds(h.time, SECONDS_AT, parse_clf)
+            && let Some(time) = cx
+                .time_cache
+                .get_or_seconds(h.time, CLF_SECONDS_AT, parse_clf)
         {
             out.time = time;
             out.anchor = TimeAnchor::End;
@@ -487,7 +489,7 @@ fn general<'a>(
     let prefix = parse_prefix(&line[..lb]).ok_or(Skip::MALFORMED)?;
     out.time = cx
         .time_cache
-        .get_or_seconds(time, SECONDS_AT, parse_clf)
+        .get_or_seconds(time, CLF_SECONDS_AT, parse_clf)
         .ok_or(Skip::BAD_TIME)?;
     out.anchor = TimeAnchor::End;
 
@@ -553,10 +555,6 @@ struct Head<'a> {
     /// From the bytes sent (not empty) to the end of the line.
     sent: &'a [u8],
 }
-
-/// Where the seconds stand in a CLF timestamp (`02/Mar/2026:09:14:05 +0000`), for the
-/// timestamp cache (`TimeCache::get_or_seconds`).
-const SECONDS_AT: usize = crate::timestamp::CLF_SECONDS_AT;
 
 /// Bytes that may appear in a logged IPv4 or IPv6 address: 1 for hex digits and `.`,
 /// 2 for `:`.

@@ -27,6 +27,7 @@
 
 use super::text::{self, skip_spaces, token};
 use super::{Format, LineContext};
+use crate::bytes::{find, rfind};
 use crate::record::{Request, Skip, Text, TimeAnchor};
 use crate::timestamp::{CLF_SECONDS_AT, MICROS_PER_SEC, parse_clf};
 use std::borrow::Cow;
@@ -36,8 +37,8 @@ pub struct Haproxy;
 const NOT_HTTP: Skip = Skip("not_http_request");
 
 /// Finds `[dd/Mon/yyyy:HH:MM:SS.mmm]`; returns the index of `[`. (The searches in a line
-/// are short, a few dozen bytes each: the crate's inline ones, not memchr, whose setup cost
-/// more than the search, ~900 instructions a line in all.)
+/// are short, a few dozen bytes each: `bytes::find` and `rfind`, not memchr, whose setup
+/// cost more than the search, ~900 instructions a line in all.)
 fn accept_date(line: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(p) = find(&line[from..], b'[') {
@@ -60,7 +61,7 @@ fn accept_date(line: &[u8]) -> Option<usize> {
 /// The last space-separated token before the accept date: `client:port`.
 fn client_before(before: &[u8]) -> &[u8] {
     let before = text::trim(before);
-    crate::bytes::rfind(before, b' ').map_or(before, |p| &before[p + 1..])
+    rfind(before, b' ').map_or(before, |p| &before[p + 1..])
 }
 
 /// `TR/Tw/Tc/Tr/Ta`: five signed integers separated by `/`, the last maybe `+`-prefixed.
@@ -79,11 +80,6 @@ fn timers(tok: &[u8]) -> Option<[i64; 5]> {
         n += 1;
     }
     (n == 5).then_some(v)
-}
-
-/// The first `byte` in `b`.
-fn find(b: &[u8], byte: u8) -> Option<usize> {
-    crate::bytes::find2(b, byte, byte)
 }
 
 /// Undoes HAProxy's `#XX` encoding.
@@ -176,7 +172,7 @@ impl Format for Haproxy {
         out.bytes_sent = text::uint(bytes.strip_prefix(b"+").unwrap_or(bytes));
         let q = find(rest, b'"').ok_or(Skip::MALFORMED)?;
         let req = &rest[q + 1..];
-        let req = match crate::bytes::rfind(req, b'"') {
+        let req = match rfind(req, b'"') {
             Some(e) => &req[..e],
             None => req, // truncated at the syslog size limit
         };
