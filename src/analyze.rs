@@ -456,7 +456,28 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
         .par_iter()
         .map(|(path, explicit)| input::open(path, *explicit, settings.progress.as_deref()))
         .collect();
-    for ((path, explicit), inp) in expanded.iter().zip(inputs) {
+    // Each input's format, found side by side too (a day of S3-delivered ALB logs is
+    // thousands of small inputs): `None` where the input failed, is empty, or no format
+    // reads it (told below, in order).
+    let sampled = |inp: &Input| -> Option<&dyn Format> {
+        input::first_text_line(inp.bytes())?;
+        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
+        format::detect(&registry, &head).or_else(|| {
+            // A log may open with lines of something else (a banner, a pasted stack
+            // trace): a sample from its middle decides then, and the lines the format
+            // does not read are counted as skipped.
+            let middle = inp.bytes().len() / 2;
+            let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
+            format::detect(&registry, &sample)
+        })
+    };
+    let detected: Vec<Option<&dyn Format>> = match &forced {
+        Some(_) => vec![None; inputs.len()],
+        None => (inputs.par_iter())
+            .map(|inp| inp.as_ref().ok().and_then(sampled))
+            .collect(),
+    };
+    for (((path, explicit), inp), detected) in expanded.iter().zip(inputs).zip(detected) {
         let inp = match inp {
             Ok(i) => i,
             Err(e) if !explicit => {
@@ -473,19 +494,12 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             empties.push(inp);
             continue;
         }
-        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
         let fmt: &dyn Format = match &forced {
             Some(f) => f.as_ref(),
-            None => match format::detect(&registry, &head).or_else(|| {
-                // A log may open with lines of something else (a banner, a pasted stack
-                // trace): a sample from its middle decides then, and the lines the format
-                // does not read are counted as skipped.
-                let middle = inp.bytes().len() / 2;
-                let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
-                format::detect(&registry, &sample)
-            }) {
+            None => match detected {
                 Some(f) => f,
                 None => {
+                    let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
                     // The first line with text (`head` starts there), by its number.
                     let data = inp.bytes();
                     let at = input::first_text_line(data).unwrap_or(0);

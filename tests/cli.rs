@@ -278,15 +278,23 @@ fn missing_file_is_a_one_line_error() {
         );
 }
 
-/// Compressed input and stdin are decoded into a temporary file: where it cannot be made,
-/// the error names the input and the directory, and says what chooses it.
+/// Compressed input and stdin are decoded into a temporary file, unless small enough to be
+/// kept in memory (up to 1 MiB): where the file cannot be made, the error names the input
+/// and the directory, and says what chooses it.
 #[test]
 fn no_room_for_decoded_text_names_the_input_and_tmpdir() {
-    let log = fixture("demo/access.log");
+    let log = std::fs::read(fixture("demo/access.log")).unwrap();
+    assert!(log.len() < 1 << 20);
+    why409()
+        .args(["-", "--output", "json"])
+        .env("TMPDIR", "/nonexistent/tmp")
+        .write_stdin(log.clone())
+        .assert()
+        .code(0);
     why409()
         .arg("-")
         .env("TMPDIR", "/nonexistent/tmp")
-        .write_stdin(std::fs::read(log).unwrap())
+        .write_stdin(log.repeat((1 << 20) / log.len() + 1))
         .assert()
         .code(2)
         .stdout("")

@@ -72,6 +72,66 @@ fn rotated_set_is_one_period() {
     }
 }
 
+/// A directory of many small inputs (S3 delivers a day of ALB or CloudFront logs as
+/// thousands of small `.gz` files), each kept in memory rather than in a temporary file,
+/// compressed or not, is analysed as the one file they were cut from.
+#[test]
+fn many_small_inputs_are_one_log() {
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/access.log");
+    let plain = std::fs::read_to_string(&demo).unwrap();
+    let lines: Vec<&str> = plain.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let parts: Vec<&[&str]> = lines.chunks(37).collect();
+    for (k, part) in parts.iter().enumerate() {
+        let text = part.join("\n") + "\n";
+        // Names sort in the log's order (natural order: part.9 before part.10).
+        let name = format!("part.{k}");
+        match k % 3 {
+            0 => {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(text.as_bytes()).unwrap();
+                std::fs::write(dir.path().join(name + ".gz"), gz.finish().unwrap()).unwrap();
+            }
+            1 => std::fs::write(
+                dir.path().join(name + ".zst"),
+                zstd::encode_all(text.as_bytes(), 3).unwrap(),
+            )
+            .unwrap(),
+            _ => std::fs::write(dir.path().join(name), text).unwrap(),
+        }
+    }
+    let all = report(dir.path());
+    let single = report(&demo);
+    assert_eq!(all["inputs"].as_array().unwrap().len(), parts.len());
+    assert!(parts.len() > 60);
+    let lines_read: u64 = (all["inputs"].as_array().unwrap().iter())
+        .map(|i| i["lines"].as_u64().unwrap())
+        .sum();
+    assert_eq!(lines_read, lines.len() as u64);
+    for k in [
+        "totals",
+        "period",
+        "instances",
+        "clients",
+        "resources",
+        "timeline",
+    ] {
+        assert_eq!(all[k], single[k], "{k}");
+    }
+    let causes = |v: &Value| -> Vec<(String, Value)> {
+        (v["findings"].as_array().unwrap().iter())
+            .map(|f| {
+                let mut f = f.clone();
+                // Evidence names the file and line of each quoted request: those differ.
+                f.as_object_mut().unwrap().remove("evidence");
+                (f["cause"].to_string(), f)
+            })
+            .collect()
+    };
+    assert_eq!(causes(&all), causes(&single));
+    assert_eq!(causes(&single).len(), 8, "{:?}", causes(&single));
+}
+
 /// Kubernetes (CRI) and syslog wrappers are found by detection, not taken for W3C lines
 /// (whose first field is also a date) nor, for CRI, read by CLF's lenient prefix (its tag
 /// became the client of `--client xff`), and a wrapped line that stops after its timestamp
