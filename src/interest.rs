@@ -16,30 +16,73 @@ use std::collections::hash_map::Entry;
 /// workers, side by side, while the line is at hand). Under items (`/orders/1/items`) there
 /// is a parent per instance: gathering a million of them after the scan, single-threaded,
 /// took two seconds.
-#[derive(Debug, Default, Clone, PartialEq)]
+///
+/// The instances are numbered as they come, and the map of their names becomes
+/// `Interest`'s map of keys as it is: building that again, one insert a name, took a
+/// third of a second after the scan of a log of a million conflicting instances.
+#[derive(Debug, Default)]
 pub struct Conflicts {
-    instances: FxHashMap<String, (Micros, Micros)>,
+    /// Each conflicting instance's number: its place in `noted`.
+    instances: FxHashMap<Box<Key>, u32>,
+    noted: Vec<Noted>,
+    /// Bit `n` set when some instance `n` bytes long (255 for longer) is an item
+    /// (`Interest::family_lens`).
+    family_lens: [u64; 4],
     /// Each parent's spans (all lines, triggers only) by name, the root left out: most
     /// conflicting instances share their parent (a collection), which is named once.
     parents: FxHashMap<String, (Span, Span)>,
 }
 
+/// What the scan notes of one conflicting instance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Noted {
+    first: Micros,
+    last: Micros,
+    /// Whether it is an item (`is_item`), whose children are then context too.
+    item: bool,
+}
+
+/// Equal when they hold the same instances with the same spans, whatever their numbers
+/// (which follow the order the scan's parts were noted and merged in).
+impl PartialEq for Conflicts {
+    fn eq(&self, o: &Conflicts) -> bool {
+        let noted = |c: &Conflicts, k: u32| c.noted[k as usize];
+        self.instances.len() == o.instances.len()
+            && (self.instances.iter()).all(|(name, &k)| {
+                o.instances
+                    .get(&**name)
+                    .is_some_and(|&j| noted(self, k) == noted(o, j))
+            })
+            && self.family_lens == o.family_lens
+            && self.parents == o.parents
+    }
+}
+
 impl Conflicts {
     /// Notes conflicts on `instance` from `first` to `last`.
     pub fn note(&mut self, instance: &str, first: Micros, last: Micros) {
-        match self.instances.get_mut(instance) {
-            Some((f, l)) => {
-                if first >= *f && last <= *l {
+        let item = match self.instances.get(Key::of(instance)) {
+            Some(&k) => {
+                let n = &mut self.noted[k as usize];
+                if first >= n.first && last <= n.last {
                     // Within the instance's span, so within its parent's.
                     return;
                 }
-                *f = (*f).min(first);
-                *l = (*l).max(last);
+                n.first = n.first.min(first);
+                n.last = n.last.max(last);
+                n.item
             }
             None => {
-                self.instances.insert(instance.to_string(), (first, last));
+                let item = is_item(instance);
+                if item {
+                    note_len(&mut self.family_lens, instance.len());
+                }
+                let k = self.noted.len() as u32;
+                self.instances.insert(Key::boxed(instance), k);
+                self.noted.push(Noted { first, last, item });
+                item
             }
-        }
+        };
         if let Some(p) = resource::parent(instance).filter(|p| *p != "/") {
             let spans = match self.parents.get_mut(p) {
                 Some(s) => s,
@@ -48,7 +91,7 @@ impl Conflicts {
                     .or_insert((Span::NONE, Span::NONE)),
             };
             let span = Span::around(first, last);
-            if is_item(instance) {
+            if item {
                 spans.1.widen(span);
             } else {
                 spans.0.widen(span);
@@ -60,16 +103,33 @@ impl Conflicts {
     /// not copied (on a log whose every line conflicts on an instance of its own, copying
     /// them made the merge as long as the scan).
     pub fn merge(a: Conflicts, b: Conflicts) -> Conflicts {
-        Conflicts {
-            instances: fold(a.instances, b.instances, |(f, l), (first, last)| {
-                *f = (*f).min(first);
-                *l = (*l).max(last);
-            }),
-            parents: fold(a.parents, b.parents, |(all, triggers), (a, t)| {
-                all.widen(a);
-                triggers.widen(t);
-            }),
+        let (mut into, from) = if a.instances.len() >= b.instances.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        for (name, k) in from.instances {
+            let theirs = from.noted[k as usize];
+            match into.instances.get(&*name) {
+                Some(&j) => {
+                    let n = &mut into.noted[j as usize];
+                    n.first = n.first.min(theirs.first);
+                    n.last = n.last.max(theirs.last);
+                }
+                None => {
+                    into.instances.insert(name, into.noted.len() as u32);
+                    into.noted.push(theirs);
+                }
+            }
         }
+        for (mine, theirs) in into.family_lens.iter_mut().zip(from.family_lens) {
+            *mine |= theirs;
+        }
+        into.parents = fold(into.parents, from.parents, |(all, triggers), (a, t)| {
+            all.widen(a);
+            triggers.widen(t);
+        });
+        into
     }
 
     /// How many conflicting instances.
@@ -173,6 +233,12 @@ impl InterestRange {
     }
 }
 
+/// Sets the bit of length `len` (255 for longer) in `lens`.
+fn note_len(lens: &mut [u64; 4], len: usize) {
+    let n = len.min(255);
+    lens[n / 64] |= 1 << (n % 64);
+}
+
 /// Is the last segment of `path` an identifier (an item, not a collection)?
 fn is_item(path: &str) -> bool {
     // The crate's inline search: `rsplit`'s searcher was half of `Interest::new` on a log of
@@ -203,31 +269,32 @@ fn fold<V>(
 impl Interest {
     /// Takes the scan's conflicting instances (their names move into the keys).
     pub fn new(conflicts: Conflicts, extra: &[String]) -> Interest {
-        let Conflicts { instances, parents } = conflicts;
-        // Sized for every key at once: growing a map of a million names rehashes every one
-        // of them each time it doubles.
-        let n = instances.len();
-        let size = n + parents.len() + extra.len();
+        let Conflicts {
+            instances,
+            noted,
+            family_lens,
+            parents,
+        } = conflicts;
+        // The conflicting instances keep the scan's numbers, so per-key arrays of what only
+        // they have (`Tally::instances`) stop at `conflicting()`; their map is kept, with
+        // room for the rest made at once (growing a map of a million names rehashes every
+        // one of them each time it doubles).
+        let size = noted.len() + parents.len() + extra.len();
+        let mut keys = instances;
+        keys.reserve(parents.len() + extra.len());
         let mut interest = Interest {
-            keys: FxHashMap::with_capacity_and_hasher(size, Default::default()),
+            keys,
             ranges: Vec::with_capacity(size),
-            scanned: Vec::with_capacity(n),
-            family_lens: [0; 4],
+            scanned: Vec::with_capacity(noted.len()),
+            family_lens,
         };
-        // The conflicting instances are numbered first, so per-key arrays of what only
-        // they have (`Tally::instances`) stop at `conflicting()`; they are distinct, so
-        // each is inserted without being looked up.
-        for (inst, (first, last)) in instances {
-            let family = is_item(&inst);
-            interest.note_family(inst.len(), family);
+        for n in noted {
             interest.ranges.push(InterestRange {
-                all: Span::around(first, last),
+                all: Span::around(n.first, n.last),
                 triggers: Span::NONE,
-                family,
+                family: n.item,
             });
-            let k = interest.keys.len() as u32;
-            interest.keys.insert(Key::boxed(inst), k);
-            interest.scanned.push((first, last));
+            interest.scanned.push((n.first, n.last));
         }
         debug_assert_eq!(interest.keys.len(), interest.scanned.len());
         for (p, (all, triggers)) in parents {
@@ -252,8 +319,7 @@ impl Interest {
     /// Notes that a key `len` bytes long has its children as context, if `family`.
     fn note_family(&mut self, len: usize, family: bool) {
         if family {
-            let n = len.min(255);
-            self.family_lens[n / 64] |= 1 << (n % 64);
+            note_len(&mut self.family_lens, len);
         }
     }
 
@@ -371,21 +437,36 @@ mod tests {
         ];
         let mut whole = Conflicts::default();
         notes.iter().for_each(|&(i, t)| whole.note(i, t, t));
-        for split in 0..=notes.len() {
+        let parts = |split: usize| {
             let (mut a, mut b) = (Conflicts::default(), Conflicts::default());
             notes[..split].iter().for_each(|&(i, t)| a.note(i, t, t));
             notes[split..]
                 .iter()
                 .rev()
                 .for_each(|&(i, t)| b.note(i, t, t));
-            assert_eq!(
-                Conflicts::merge(a.clone(), b.clone()),
-                whole,
-                "split {split}"
-            );
+            (a, b)
+        };
+        for split in 0..=notes.len() {
+            let (a, b) = parts(split);
+            assert_eq!(Conflicts::merge(a, b), whole, "split {split}");
+            let (a, b) = parts(split);
             assert_eq!(Conflicts::merge(b, a), whole, "split {split}");
         }
+        // Numbered as they came, and told apart by what they hold, not by their numbers.
+        assert_ne!(parts(3).0, parts(4).0);
+        let (mut a, b) = parts(0);
+        a.note("/orders/1", 60, 60);
+        assert_ne!(Conflicts::merge(a, b), whole);
         assert_eq!(whole.len(), 6);
+        let items: Vec<bool> = ["/orders/1", "/orders/1/items", "/orders", "/x", "/carts/3"]
+            .iter()
+            .map(|i| whole.noted[whole.instances[Key::of(i)] as usize].item)
+            .collect();
+        assert_eq!(items, [true, false, false, false, true]);
+        let mut lens = [0; 4];
+        note_len(&mut lens, "/orders/1".len());
+        note_len(&mut lens, "/carts/3".len());
+        assert_eq!(whole.family_lens, lens);
         let spans = |p: &str| whole.parents[p];
         let none = Span::NONE;
         assert_eq!(spans("/orders"), (none, Span::around(20, 50)));
