@@ -220,8 +220,11 @@ pub struct Timelines {
     pub events: EventsByInstance,
     /// Whether any event carried a logged duration.
     pub timed: bool,
-    /// Children of each instance (instances whose parent it is), computed once.
-    children: Vec<Vec<InstanceId>>,
+    /// Children of each instance (instances whose parent it is), computed once: those of
+    /// instance `i` are `children[child_starts[i]..child_starts[i + 1]]`, in id order (one
+    /// vector for all: a vector each took 24 bytes an instance, most of them empty).
+    children: Vec<InstanceId>,
+    child_starts: Vec<u32>,
     /// The idempotency keys events logged, by (input, byte offset): few logs carry one, so
     /// they are kept beside the events rather than in each.
     idempotency_keys: FxHashMap<(u32, u64), Box<str>>,
@@ -305,11 +308,12 @@ impl Timelines {
     }
     /// Children of an instance (instances whose parent it is).
     pub fn children(&self, id: InstanceId) -> impl Iterator<Item = InstanceId> + '_ {
-        self.children
-            .get(id as usize)
-            .into_iter()
-            .flatten()
-            .copied()
+        let k = id as usize;
+        let (from, to) = match (self.child_starts.get(k), self.child_starts.get(k + 1)) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            _ => (0, 0),
+        };
+        self.children[from..to].iter().copied()
     }
     /// Instances grouped by template, for route-wide detectors.
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
@@ -359,6 +363,27 @@ fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
         })
     });
     keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Each instance's children (those whose parent it is), in id order, all in one vector:
+/// instance `i`'s are `children[starts[i]..starts[i + 1]]`.
+fn children_by_parent(instances: &[Instance]) -> (Vec<InstanceId>, Vec<u32>) {
+    let mut starts = vec![0u32; instances.len() + 1];
+    for p in instances.iter().filter_map(|i| i.parent) {
+        starts[p as usize + 1] += 1;
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    let mut next = starts.clone();
+    let mut children = vec![0; starts[instances.len()] as usize];
+    for (k, inst) in instances.iter().enumerate() {
+        if let Some(p) = inst.parent {
+            children[next[p as usize] as usize] = k as InstanceId;
+            next[p as usize] += 1;
+        }
+    }
+    (children, starts)
 }
 
 /// Each instance's parent among `instances`, which are in their paths' byte order: found by
@@ -745,18 +770,14 @@ impl TimelineBuilder {
         });
         let timed = raw.par_iter().any(|e| e.timed());
         let events = EventsByInstance::group(raw, instances.len());
-        let mut children = vec![Vec::new(); instances.len()];
-        for (k, inst) in instances.iter().enumerate() {
-            if let Some(p) = inst.parent {
-                children[p as usize].push(k as InstanceId);
-            }
-        }
+        let (children, child_starts) = children_by_parent(&instances);
         let timelines = Timelines {
             clients,
             instances,
             events,
             timed,
             children,
+            child_starts,
             idempotency_keys: self.idempotency_keys,
         };
         (timelines, local)
@@ -807,6 +828,36 @@ mod tests {
                 .map(|p| crate::resource::parent(p).and_then(|q| by_path.get(q).copied()))
                 .collect();
             proptest::prop_assert_eq!(parents_in_order(&instances), want);
+        }
+    }
+
+    proptest::proptest! {
+        /// The children in one vector are those a vector per instance held, in the same
+        /// order: instances without a parent, parents with many children, none at all.
+        #[test]
+        fn children_in_one_vector_are_each_parents(
+            parents in proptest::collection::vec(proptest::option::of(0u32..12), 0..40),
+        ) {
+            let instances: Vec<Instance> = (parents.iter())
+                .map(|p| Instance {
+                    path: String::new(),
+                    template: "".into(),
+                    parent: p.filter(|&p| (p as usize) < parents.len()),
+                    conflicted: false,
+                })
+                .collect();
+            let mut want = vec![Vec::new(); instances.len()];
+            for (k, inst) in instances.iter().enumerate() {
+                if let Some(p) = inst.parent {
+                    want[p as usize].push(k as InstanceId);
+                }
+            }
+            let (children, child_starts) = children_by_parent(&instances);
+            let tl = Timelines { instances, children, child_starts, ..Timelines::default() };
+            for (id, w) in want.iter().enumerate() {
+                proptest::prop_assert_eq!(&tl.children(id as InstanceId).collect::<Vec<_>>(), w);
+            }
+            proptest::prop_assert_eq!(tl.children(want.len() as InstanceId + 3).count(), 0);
         }
     }
 
