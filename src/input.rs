@@ -449,15 +449,17 @@ fn decode(
 /// larger file (or one grown past the limit since `len` was taken), a full budget, or a
 /// read error (the map then reads it, or says why not).
 fn read_small(f: &mut File, len: u64, budget: &'static AtomicUsize) -> Option<Data> {
-    if len > IN_MEMORY_MAX as u64 {
+    // Room for `len` taken before reading, so that once the budget is spent no file is read
+    // in vain; then exchanged for what was read (a live log may have grown since).
+    if len > IN_MEMORY_MAX as u64 || !reserve(budget, len as usize) {
         return None;
     }
-    f.seek(io::SeekFrom::Start(0)).ok()?;
     let mut text = Vec::with_capacity(len as usize);
-    f.take(IN_MEMORY_MAX as u64 + 1)
-        .read_to_end(&mut text)
-        .ok()?;
-    if text.len() > IN_MEMORY_MAX || !reserve(budget, text.len()) {
+    let read = f
+        .seek(io::SeekFrom::Start(0))
+        .and_then(|_| f.take(IN_MEMORY_MAX as u64 + 1).read_to_end(&mut text));
+    budget.fetch_sub(len as usize, Ordering::Relaxed);
+    if read.is_err() || text.len() > IN_MEMORY_MAX || !reserve(budget, text.len()) {
         return None;
     }
     Some(match text.is_empty() {
