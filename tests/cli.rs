@@ -815,6 +815,21 @@ fn the_overview_says_what_the_context_lines_log() {
     assert!(String::from_utf8_lossy(&table.stdout).contains(&format!("context   ┆ {note}")));
     let md = why409().args([p, "--output", "markdown"]).output().unwrap();
     assert!(String::from_utf8_lossy(&md.stdout).contains(&format!("- **Context:** {note}\n")));
+    // One line kept: said in the singular.
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.log");
+    std::fs::write(
+        &one,
+        "10.0.0.1 - - [02/Mar/2026:09:00:00 +0000] \"PUT /a/1 HTTP/1.1\" 409 5 \"-\" \"curl/8\"\n",
+    )
+    .unwrap();
+    let table = why409().arg(&one).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&table.stdout)
+            .contains("context   ┆ the one line kept around the conflicts logs no durations"),
+        "{}",
+        String::from_utf8_lossy(&table.stdout)
+    );
     // Without conflicts there is nothing to say.
     let quiet = why409()
         .arg(fixture("basic/access.log"))

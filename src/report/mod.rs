@@ -436,11 +436,11 @@ impl Report {
                 n => format!("{name} on {:.1}%", 100.0 * rate(n, c.lines)),
             })
             .collect();
-        Some(format!(
-            "the {} lines kept around the conflicts log {}",
-            c.lines,
-            parts.join(", ")
-        ))
+        let kept = match c.lines {
+            1 => "the one line kept around the conflicts logs".to_string(),
+            n => format!("the {n} lines kept around the conflicts log"),
+        };
+        Some(format!("{kept} {}", parts.join(", ")))
     }
 
     /// The heading of the unexplained conflicts' table: how many, and how many are shown.
