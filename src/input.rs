@@ -37,6 +37,17 @@ enum Data {
     Owned(Vec<u8>, &'static AtomicUsize),
 }
 
+impl Data {
+    /// A text kept in memory, whose room `budget` has given (`reserve`).
+    fn kept(mut text: Vec<u8>, budget: &'static AtomicUsize) -> Data {
+        if text.is_empty() {
+            return Data::Empty;
+        }
+        text.shrink_to_fit();
+        Data::Owned(text, budget)
+    }
+}
+
 impl Drop for Data {
     fn drop(&mut self) {
         if let Data::Owned(v, budget) = self {
@@ -410,11 +421,7 @@ fn decode(
     };
     if ended && reserve(budget, first.len()) {
         let n = first.len() as u64;
-        if first.is_empty() {
-            return Ok((Data::Empty, 0, broken));
-        }
-        first.shrink_to_fit();
-        return Ok((Data::Owned(first, budget), n, broken));
+        return Ok((Data::kept(first, budget), n, broken));
     }
     // Where the decoded text goes, for the errors: TMPDIR (else /tmp) may be a small tmpfs.
     let in_tmp = || {
@@ -429,9 +436,12 @@ fn decode(
     })?;
     let copied = (first.chunks(WRITE_PIECE))
         .try_for_each(|piece| tmp.write_all(piece))
-        .and_then(|()| match ended {
-            true => Ok((0, broken)),
-            false => pipe_to(r, &mut tmp),
+        .and_then(|()| {
+            if ended {
+                Ok((0, broken))
+            } else {
+                pipe_to(r, &mut tmp)
+            }
         });
     let (rest, broken) = copied.with_context(|| {
         format!(
@@ -462,10 +472,7 @@ fn read_small(f: &mut File, len: u64, budget: &'static AtomicUsize) -> Option<Da
     if read.is_err() || text.len() > IN_MEMORY_MAX || !reserve(budget, text.len()) {
         return None;
     }
-    Some(match text.is_empty() {
-        true => Data::Empty,
-        false => Data::Owned(text, budget),
-    })
+    Some(Data::kept(text, budget))
 }
 
 /// A reader that notes the bytes read through it as progress (compressed bytes, while a

@@ -309,11 +309,9 @@ impl Timelines {
     /// Children of an instance (instances whose parent it is).
     pub fn children(&self, id: InstanceId) -> impl Iterator<Item = InstanceId> + '_ {
         let k = id as usize;
-        let (from, to) = match (self.child_starts.get(k), self.child_starts.get(k + 1)) {
-            (Some(&a), Some(&b)) => (a as usize, b as usize),
-            _ => (0, 0),
-        };
-        self.children[from..to].iter().copied()
+        let range =
+            (self.child_starts.get(k..k + 2)).map_or(0..0, |s| s[0] as usize..s[1] as usize);
+        self.children[range].iter().copied()
     }
     /// Instances grouped by template, for route-wide detectors.
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
