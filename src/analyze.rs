@@ -47,6 +47,8 @@ pub enum Window {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub paths: Vec<PathBuf>,
+    /// Whether directories are read with their subdirectories.
+    pub recursive: bool,
     pub format: Option<String>,
     pub statuses: Vec<u16>,
     pub client: ClientKey,
@@ -81,6 +83,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             paths: Vec::new(),
+            recursive: false,
             format: None,
             statuses: vec![409, 412, 423, 428],
             client: ClientKey::Ip,
@@ -416,7 +419,8 @@ struct Job {
 pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let clock = PhaseClock::new();
     let mut warnings = Vec::new();
-    let mut expanded = input::expand(&settings.paths)?;
+    let (mut expanded, notes) = input::expand(&settings.paths, settings.recursive)?;
+    warnings.extend(notes);
     warnings.extend(input::drop_repeats(&mut expanded));
     let forced: Option<Box<dyn Format>> = match &settings.format {
         _ if settings.log_format.is_some() => Some(

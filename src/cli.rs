@@ -68,10 +68,17 @@ pub enum Command {
 /// Which inputs to read and how to interpret them (shared by the analysis and `explain`).
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// Log files or directories (the files directly inside); '-' reads stdin. Gzip, zstd and
-    /// bzip2 input is decoded automatically. Without a path, stdin is read when it is not a terminal.
+    /// Log files or directories (the files directly inside; see --recursive); '-' reads
+    /// stdin. Gzip, zstd and bzip2 input is decoded automatically. Without a path, stdin is
+    /// read when it is not a terminal.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Read directories with their subdirectories, e.g. logs synced from S3
+    /// (AWSLogs/ACCOUNT/elasticloadbalancing/REGION/YYYY/MM/DD/*.log.gz). Hidden files and
+    /// directories are skipped; links to directories are not followed.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
 
     /// Log format; 'auto' detects it per file from its first lines. See `why409 formats`;
     /// wrapped lines are named WRAPPER+FORMAT (docker+, cri+, syslog+, compose+).

@@ -118,53 +118,120 @@ impl Input {
     }
 }
 
-/// A path the user gave, expanded: files stay, directories become the files directly in
-/// them (hidden files skipped), `-` is stdin.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
+/// A path to read, and whether the user named it (rather than a directory holding it).
+pub type ToRead = (PathBuf, bool);
+
+/// The paths the user gave, expanded: files stay, `-` is stdin, a directory becomes the
+/// files directly in it, or with `recursive` the files anywhere below it (S3 delivers ALB
+/// and CloudFront logs under `AWSLogs/<account>/…/yyyy/mm/dd/`). Hidden files and
+/// directories below a given one are skipped; symbolic links to files are read, links to
+/// directories are not followed (a loop would never end). Each directory's files are in
+/// natural order of their paths (`access.log.2` before `access.log.10`, `03/02/` before
+/// `03/10/`). Also notes to warn of: subdirectories left unread, and those that could not
+/// be listed (their files are then missing from the report).
+pub fn expand(paths: &[PathBuf], recursive: bool) -> Result<(Vec<ToRead>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut notes = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             out.push((p.clone(), true));
             continue;
         }
         let meta = std::fs::metadata(p).with_context(|| format!("{}: cannot open", p.display()))?;
-        if meta.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("{}: cannot list directory", p.display()))?
-                .filter_map(|e| e.ok())
-                .filter(|e| {
-                    e.file_type()
-                        .map(|t| t.is_file() || t.is_symlink())
-                        .unwrap_or(false)
-                })
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.is_file()
-                        && !p
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                })
-                .collect();
-            if found.is_empty() {
-                bail!("{}: directory has no files to read", p.display());
-            }
-            found.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
-            out.extend(found.into_iter().map(|f| (f, false)));
-        } else {
+        if !meta.is_dir() {
             out.push((p.clone(), true));
+            continue;
         }
+        let listing = list_directory(p, recursive)?;
+        let unread = match listing.subdirectories {
+            0 => String::new(),
+            1 => " (it has a subdirectory: --recursive reads it)".to_string(),
+            n => format!(" (it has {n} subdirectories: --recursive reads them)"),
+        };
+        if listing.files.is_empty() {
+            bail!("{}: directory has no files to read{unread}", p.display());
+        }
+        if !unread.is_empty() {
+            notes.push(format!(
+                "{}: only the files directly inside are read{unread}",
+                p.display()
+            ));
+        }
+        notes.extend(listing.errors);
+        let mut found = listing.files;
+        found.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+        out.extend(found.into_iter().map(|f| (f, false)));
     }
-    Ok(out)
+    Ok((out, notes))
+}
+
+/// What listing a directory found.
+struct Listing {
+    files: Vec<PathBuf>,
+    /// Subdirectories not read (not `recursive`), hidden ones left out.
+    subdirectories: usize,
+    /// Directories below that could not be listed, as notes.
+    errors: Vec<String>,
+}
+
+fn list_directory(dir: &Path, recursive: bool) -> Result<Listing> {
+    let hidden = |e: &walkdir::DirEntry| {
+        e.depth() > 0 && e.file_name().to_str().is_some_and(|n| n.starts_with('.'))
+    };
+    let depth = if recursive { usize::MAX } else { 1 };
+    let mut walk = (walkdir::WalkDir::new(dir).min_depth(1).max_depth(depth)).into_iter();
+    let mut listing = Listing {
+        files: Vec::new(),
+        subdirectories: 0,
+        errors: Vec::new(),
+    };
+    while let Some(entry) = walk.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            // The directory given cannot be listed: nothing of it can be read.
+            Err(e) if e.depth() == 0 => {
+                let why = e
+                    .io_error()
+                    .map_or_else(|| e.to_string(), ToString::to_string);
+                bail!("{}: cannot list directory: {why}", dir.display());
+            }
+            Err(e) => {
+                let at = e.path().unwrap_or(dir).display().to_string();
+                let why = e
+                    .io_error()
+                    .map_or_else(|| e.to_string(), ToString::to_string);
+                listing
+                    .errors
+                    .push(format!("{at}: cannot list, skipped: {why}"));
+                continue;
+            }
+        };
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            if hidden(&entry) {
+                walk.skip_current_dir();
+            } else if !recursive {
+                listing.subdirectories += 1;
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        // A link is read when it leads to a file (not followed into a directory).
+        if hidden(&entry) || !(kind.is_file() || (kind.is_symlink() && entry.path().is_file())) {
+            continue;
+        }
+        listing.files.push(entry.into_path());
+    }
+    Ok(listing)
 }
 
 /// Drops the inputs that name a file listed before (`why409 access.log logs/` with the
 /// log in `logs/`, or one file by two names): its requests would be counted twice. The one
 /// kept is explicit if any of its names was. Says which were dropped.
-pub fn drop_repeats(inputs: &mut Vec<(PathBuf, bool)>) -> Vec<String> {
+pub fn drop_repeats(inputs: &mut Vec<ToRead>) -> Vec<String> {
     let mut first: std::collections::HashMap<(u64, u64), usize> = Default::default();
     let mut notes = Vec::new();
-    let mut kept: Vec<(PathBuf, bool)> = Vec::with_capacity(inputs.len());
+    let mut kept: Vec<ToRead> = Vec::with_capacity(inputs.len());
     for (path, explicit) in inputs.drain(..) {
         // Pipes and stdin are streams, never the same as another input.
         if let Some(id) = file_identity(&path) {
@@ -764,6 +831,83 @@ mod tests {
             [format!("{}: listed more than once, read once", a.display())]
         );
         assert_eq!(inputs, [(a, true)]);
+    }
+
+    /// A tree as S3 lays out ALB logs, with a hidden file, a hidden directory, a link to a
+    /// file and a link to a directory: recursively, every visible file below (the linked
+    /// file too, the linked directory not followed) in natural order of the paths; without,
+    /// the files directly inside and a note of the subdirectories left unread.
+    #[cfg(unix)]
+    #[test]
+    fn directories_are_read_directly_or_recursively() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let put = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "x\n").unwrap();
+        };
+        for rel in [
+            "top.log",
+            ".hidden.log",
+            "2026/03/10/b.log.gz",
+            "2026/03/02/b.log.gz",
+            "2026/03/02/a.log.gz",
+            "2026/03/.cache/c.log",
+            ".git/HEAD",
+        ] {
+            put(rel);
+        }
+        std::os::unix::fs::symlink(root.join("top.log"), root.join("linked.log")).unwrap();
+        std::os::unix::fs::symlink(root.join("2026"), root.join("years")).unwrap();
+        let rel = |(files, notes): (Vec<ToRead>, Vec<String>)| {
+            let names: Vec<String> = (files.iter())
+                .map(|(p, explicit)| {
+                    assert!(!explicit);
+                    p.strip_prefix(root).unwrap().display().to_string()
+                })
+                .collect();
+            (names, notes)
+        };
+        let given = [root.to_path_buf()];
+        assert_eq!(
+            rel(expand(&given, true).unwrap()),
+            (
+                vec![
+                    "2026/03/02/a.log.gz".to_string(),
+                    "2026/03/02/b.log.gz".into(),
+                    "2026/03/10/b.log.gz".into(),
+                    "linked.log".into(),
+                    "top.log".into(),
+                ],
+                vec![]
+            )
+        );
+        let (files, notes) = rel(expand(&given, false).unwrap());
+        assert_eq!(files, ["linked.log", "top.log"]);
+        assert_eq!(
+            notes,
+            [format!(
+                "{}: only the files directly inside are read (it has a subdirectory: --recursive reads it)",
+                root.display()
+            )]
+        );
+        // Only subdirectories: an error that says how to read them; a file given is kept.
+        let sub = root.join("2026/03");
+        let e = expand(std::slice::from_ref(&sub), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: directory has no files to read (it has 2 subdirectories: --recursive reads them)",
+                sub.display()
+            )
+        );
+        let file = root.join("top.log");
+        assert_eq!(
+            expand(&[file.clone(), "-".into()], false).unwrap(),
+            (vec![(file, true), ("-".into(), true)], vec![])
+        );
+        assert!(expand(&[root.join("missing")], true).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use why409::cli::{
     Cli, ColorChoice, Command, DiffFailOn, DiffOutput, ExplainOutput, InputArgs, Output,
 };
 use why409::detect::{self, Severity, Thresholds};
+use why409::input;
 use why409::progress::{Progress, Stage};
 use why409::report::{self, Report, table};
 use why409::resource::Route;
@@ -118,6 +119,7 @@ fn settings(input: &InputArgs) -> Result<Settings> {
     }
     Ok(Settings {
         paths,
+        recursive: input.recursive,
         format: (input.format != "auto").then(|| input.format.clone()),
         statuses: input.status.clone(),
         client: input
@@ -249,8 +251,12 @@ fn analyse_with_progress(
     settings: &mut Settings,
     pool: &rayon::ThreadPool,
 ) -> Result<analyze::Analysis> {
-    // Text to read, a compressed file counted as the six or so times its size it decodes to.
-    let text: u64 = (settings.paths.iter())
+    // Text to read, a compressed file counted as the six or so times its size it decodes to;
+    // a directory counted by its files (listed again by the analysis, which reports errors).
+    let files =
+        input::expand(&settings.paths, settings.recursive).map_or_else(|_| Vec::new(), |(f, _)| f);
+    let text: u64 = (files.iter())
+        .map(|(p, _)| p)
         .filter_map(|p| {
             let compressed = p
                 .extension()

@@ -72,42 +72,48 @@ fn rotated_set_is_one_period() {
     }
 }
 
-/// A directory of many small inputs (S3 delivers a day of ALB or CloudFront logs as
-/// thousands of small `.gz` files), each kept in memory rather than in a temporary file,
-/// compressed or not, is analysed as the one file they were cut from.
-#[test]
-fn many_small_inputs_are_one_log() {
-    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/access.log");
-    let plain = std::fs::read_to_string(&demo).unwrap();
+fn demo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/access.log")
+}
+
+/// Cuts the demo log into parts of 37 lines under `dir`, part `k` at the path `name(k)`
+/// gives (directories made), gzip, zstd and plain in turn. Returns the number of parts.
+fn cut_demo(dir: &Path, name: impl Fn(usize) -> String) -> usize {
+    let plain = std::fs::read_to_string(demo()).unwrap();
     let lines: Vec<&str> = plain.lines().collect();
-    let dir = tempfile::tempdir().unwrap();
     let parts: Vec<&[&str]> = lines.chunks(37).collect();
     for (k, part) in parts.iter().enumerate() {
         let text = part.join("\n") + "\n";
-        // Names sort in the log's order (natural order: part.9 before part.10).
-        let name = format!("part.{k}");
+        let path = dir.join(name(k));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         match k % 3 {
             0 => {
                 let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                 gz.write_all(text.as_bytes()).unwrap();
-                std::fs::write(dir.path().join(name + ".gz"), gz.finish().unwrap()).unwrap();
+                std::fs::write(path.with_extension("gz"), gz.finish().unwrap()).unwrap();
             }
             1 => std::fs::write(
-                dir.path().join(name + ".zst"),
+                path.with_extension("zst"),
                 zstd::encode_all(text.as_bytes(), 3).unwrap(),
             )
             .unwrap(),
-            _ => std::fs::write(dir.path().join(name), text).unwrap(),
+            _ => std::fs::write(path, text).unwrap(),
         }
     }
-    let all = report(dir.path());
-    let single = report(&demo);
-    assert_eq!(all["inputs"].as_array().unwrap().len(), parts.len());
-    assert!(parts.len() > 60);
+    parts.len()
+}
+
+/// `all`, the report of the demo log's `parts` parts, is the demo log's report: every line
+/// read, the same totals, period, instances, clients, resources, timeline and findings
+/// (but for the evidence, which names other files and lines).
+fn assert_is_the_demo(all: &Value, parts: usize) {
+    let single = report(&demo());
+    let lines = std::fs::read_to_string(demo()).unwrap().lines().count();
+    assert_eq!(all["inputs"].as_array().unwrap().len(), parts);
     let lines_read: u64 = (all["inputs"].as_array().unwrap().iter())
         .map(|i| i["lines"].as_u64().unwrap())
         .sum();
-    assert_eq!(lines_read, lines.len() as u64);
+    assert_eq!(lines_read, lines as u64);
     for k in [
         "totals",
         "period",
@@ -122,14 +128,71 @@ fn many_small_inputs_are_one_log() {
         (v["findings"].as_array().unwrap().iter())
             .map(|f| {
                 let mut f = f.clone();
-                // Evidence names the file and line of each quoted request: those differ.
                 f.as_object_mut().unwrap().remove("evidence");
                 (f["cause"].to_string(), f)
             })
             .collect()
     };
-    assert_eq!(causes(&all), causes(&single));
+    assert_eq!(causes(all), causes(&single));
     assert_eq!(causes(&single).len(), 8, "{:?}", causes(&single));
+}
+
+/// A directory of many small inputs (S3 delivers a day of ALB or CloudFront logs as
+/// thousands of small `.gz` files), each kept in memory rather than in a temporary file,
+/// compressed or not, is analysed as the one file they were cut from.
+#[test]
+fn many_small_inputs_are_one_log() {
+    let dir = tempfile::tempdir().unwrap();
+    // Names sort in the log's order (natural order: part.9 before part.10).
+    let parts = cut_demo(dir.path(), |k| format!("part.{k}.log"));
+    assert!(parts > 60);
+    assert_is_the_demo(&report(dir.path()), parts);
+}
+
+/// Logs synced from S3 lie in a directory a day (`AWSLogs/ACCOUNT/elasticloadbalancing/
+/// REGION/YYYY/MM/DD/`): `--recursive` reads them all as the one file they were cut from,
+/// and skips hidden files and directories; without it, the directory is an error that says how to read it, and a
+/// directory with files and subdirectories warns of the subdirectories left unread.
+#[test]
+fn recursive_reads_a_tree_of_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/03";
+    // Eleven parts a day.
+    let parts = cut_demo(dir.path(), |k| {
+        format!("{prefix}/{}/part_{k}.log", k / 11 + 1)
+    });
+    assert!(parts > 100);
+    std::fs::create_dir_all(dir.path().join(format!("{prefix}/.staging"))).unwrap();
+    std::fs::write(
+        dir.path().join(format!("{prefix}/.staging/x.log")),
+        "junk\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(format!("{prefix}/.DS_Store")), "junk\n").unwrap();
+    let all = run(common::why409().arg("--recursive").arg(dir.path()));
+    assert_is_the_demo(&all, parts);
+    assert_eq!(run(common::why409().arg("-r").arg(dir.path())), all);
+
+    common::why409()
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "directory has no files to read (it has a subdirectory: --recursive reads it)",
+        ));
+    let month = dir.path().join(prefix);
+    std::fs::copy(demo(), month.join("extra.log")).unwrap();
+    let out = common::why409().arg(&month).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: only the files directly inside are read (it has {} subdirectories: --recursive reads them)",
+            month.display(),
+            parts.div_ceil(11)
+        )),
+        "{stderr}"
+    );
 }
 
 /// Kubernetes (CRI) and syslog wrappers are found by detection, not taken for W3C lines
