@@ -456,10 +456,12 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             .filter_map(|(path, _)| std::fs::metadata(path).ok());
         p.start(Stage::Opening, sizes.map(|m| m.len()).sum());
     }
+    let spools = input::Spools::default();
     let inputs: Vec<Result<Input>> = expanded
         .par_iter()
-        .map(|(path, explicit)| input::open(path, *explicit, settings.progress.as_deref()))
+        .map(|(path, explicit)| input::open(path, *explicit, settings.progress.as_deref(), &spools))
         .collect();
+    let inputs = spools.seal(inputs);
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is
     // thousands of small inputs): `None` where the input failed, is empty, or no format
     // reads it (told below, in order).

@@ -4,9 +4,10 @@
 //! Plain files are memory-mapped. Compressed files (`.gz`, multi-member as logrotate writes
 //! them; `.zst`; `.bz2`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
 //! mapped, so every input can be read twice (the conflict scan, then the pass) and gives the same
-//! report as the plain file, with memory use independent of the input size. Small decoded
-//! texts (S3-delivered ALB and CloudFront logs come as thousands of small `.gz` files) are
-//! kept in memory instead, up to a total (`IN_MEMORY_BUDGET`).
+//! report as the plain file, with memory use independent of the input size. Small texts
+//! (S3-delivered ALB and CloudFront logs come as thousands of small `.gz` files) are kept in
+//! memory instead, up to a total (`IN_MEMORY_BUDGET`). The temporary files are shared
+//! (`Spools`): a process may hold only so many maps.
 
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
@@ -16,6 +17,7 @@ use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// One log input, readable as bytes.
 pub struct Input {
@@ -35,6 +37,14 @@ enum Data {
     Mapped(Mmap),
     /// A small text kept in memory, counted in its budget (`IN_MEMORY`) while it lives.
     Owned(Vec<u8>, &'static AtomicUsize),
+    /// A text written to a shared temporary file (`Spools`), not yet mapped: only between
+    /// `open` and `Spools::seal`, which gives every input its text.
+    Spooled {
+        file: usize,
+        range: Range<u64>,
+    },
+    /// A text in a shared temporary file's map.
+    Shared(Arc<Mmap>, Range<usize>),
 }
 
 impl Data {
@@ -102,6 +112,9 @@ impl Input {
             Data::Empty => &[],
             Data::Mapped(m) => m,
             Data::Owned(v, _) => v,
+            Data::Shared(m, range) => &m[range.clone()],
+            // `open` returns no input whose text is not sealed (`Spools::seal`).
+            Data::Spooled { .. } => unreachable!("an input read before its text was sealed"),
         }
     }
 
@@ -158,9 +171,11 @@ pub fn expand(paths: &[PathBuf], recursive: bool) -> Result<(Vec<ToRead>, Vec<St
             ));
         }
         notes.extend(listing.errors);
-        let mut found = listing.files;
-        found.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
-        out.extend(found.into_iter().map(|f| (f, false)));
+        let mut found: Vec<(String, PathBuf)> = (listing.files.into_iter())
+            .map(|p| (p.to_string_lossy().into_owned(), p))
+            .collect();
+        found.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        out.extend(found.into_iter().map(|(_, f)| (f, false)));
     }
     Ok((out, notes))
 }
@@ -276,20 +291,15 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
 /// Orders `access.log.2.gz` after `access.log.10`? No: compares digit runs as numbers so
 /// `log.2` < `log.10`.
 fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    fn parts(s: &str) -> Vec<(bool, &str)> {
-        let mut v = Vec::new();
-        let mut start = 0;
-        let bytes = s.as_bytes();
-        for i in 1..=bytes.len() {
-            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                v.push((bytes[start].is_ascii_digit(), &s[start..i]));
-                start = i;
-            }
-        }
-        v
-    }
-    let (pa, pb) = (parts(a), parts(b));
-    for (x, y) in pa.iter().zip(pb.iter()) {
+    use std::cmp::Ordering::*;
+    let (mut pa, mut pb) = (Runs(a), Runs(b));
+    loop {
+        let (x, y) = match (pa.next(), pb.next()) {
+            (None, None) => return Equal,
+            (None, Some(_)) => return Less,
+            (Some(_), None) => return Greater,
+            (Some(x), Some(y)) => (x, y),
+        };
         let ord = match (x.0, y.0) {
             (true, true) => {
                 let xa = x.1.trim_start_matches('0');
@@ -298,11 +308,31 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
             }
             _ => x.1.cmp(y.1),
         };
-        if ord != std::cmp::Ordering::Equal {
+        if ord != Equal {
             return ord;
         }
     }
-    pa.len().cmp(&pb.len())
+}
+
+/// The runs of ASCII digits and of other characters of a name, each with whether it is
+/// digits. (An iterator, not a vector: sorting a directory of 100,000 files compares
+/// names a million times.)
+struct Runs<'a>(&'a str);
+
+impl<'a> Iterator for Runs<'a> {
+    type Item = (bool, &'a str);
+
+    fn next(&mut self) -> Option<(bool, &'a str)> {
+        let b = self.0.as_bytes();
+        let digits = b.first()?.is_ascii_digit();
+        let end = (b.iter())
+            .position(|c| c.is_ascii_digit() != digits)
+            .unwrap_or(b.len());
+        // A digit is one byte, so a change between digits and others is a char boundary.
+        let (run, rest) = self.0.split_at(end);
+        self.0 = rest;
+        Some((digits, run))
+    }
 }
 
 /// Compression recognised by magic bytes (not by extension, so a renamed file still works).
@@ -327,12 +357,17 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
 }
 
 fn map_file(f: &File, name: &str) -> Result<Data> {
+    Ok(map(f, name)?.map_or(Data::Empty, Data::Mapped))
+}
+
+/// The map of `f`; `None` when it is empty (an empty map is an error on some systems).
+fn map(f: &File, name: &str) -> Result<Option<Mmap>> {
     let len = f
         .metadata()
         .with_context(|| format!("{name}: cannot stat"))?
         .len();
     if len == 0 {
-        return Ok(Data::Empty);
+        return Ok(None);
     }
     // SAFETY: the map is read-only; a file truncated by another process while we read it
     // can raise SIGBUS, the same trade-off ripgrep makes for speed on log files at rest.
@@ -345,7 +380,149 @@ fn map_file(f: &File, name: &str) -> Result<Data> {
     {
         let _ = m.advise(memmap2::Advice::Sequential);
     }
-    Ok(Data::Mapped(m))
+    Ok(Some(m))
+}
+
+/// At most this many inputs are mapped each to itself; later ones are copied into the
+/// shared temporary files (`Spools`). Linux lets a process hold `vm.max_map_count` maps
+/// (65,530 by default), the allocator's and the threads' included: a directory of 135,000
+/// small files, a map each past the in-memory budget, ran out of them, and the allocator
+/// failed with them.
+const MAX_MAPPED: usize = 16_384;
+
+/// Where the temporary file of a text is, for the errors: TMPDIR (else /tmp) may be a small
+/// tmpfs.
+fn in_tmp() -> String {
+    let dir = std::env::temp_dir();
+    format!("in {} (TMPDIR chooses where)", dir.display())
+}
+
+/// The shared temporary files of the texts that get no map of their own: decoded text too
+/// large to keep in memory (or past the memory budget), stdin and pipes, small files past
+/// the budget, and plain files once `MAX_MAPPED` inputs are mapped. Each thread that opens
+/// inputs appends to a file of its own, made when first needed; each file is mapped once,
+/// when every input is open (`seal`). A map an input ran out of maps on thousands of
+/// inputs, and each temporary file cost an `open` in the kernel (~170 µs here).
+pub struct Spools {
+    files: Vec<Mutex<Option<SpoolFile>>>,
+    /// Inputs mapped each to itself so far, and how many may be.
+    mapped: AtomicUsize,
+    max_mapped: usize,
+}
+
+struct SpoolFile {
+    file: File,
+    len: u64,
+}
+
+impl Default for Spools {
+    fn default() -> Spools {
+        Spools::with_max_mapped(MAX_MAPPED)
+    }
+}
+
+impl Spools {
+    fn with_max_mapped(max_mapped: usize) -> Spools {
+        // A file for each thread of the pool opening the inputs, and one for any other.
+        let files = (0..=rayon::current_num_threads()).map(|_| Mutex::new(None));
+        Spools {
+            files: files.collect(),
+            mapped: AtomicUsize::new(0),
+            max_mapped,
+        }
+    }
+
+    /// Takes one of the inputs that may be mapped each to itself, if one is left.
+    fn take_map(&self) -> bool {
+        self.mapped
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.max_mapped).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Appends the text `write` writes to this thread's file; returns its place and what
+    /// `write` returned. After an error the file is cut back to where it was, so the
+    /// texts after it stay where they are said to be.
+    fn append<T>(
+        &self,
+        name: &str,
+        write: impl FnOnce(&mut File) -> io::Result<T>,
+    ) -> Result<(Data, T)> {
+        let k = rayon::current_thread_index().map_or(0, |i| i + 1);
+        let k = k.min(self.files.len() - 1);
+        let mut slot = self.files[k].lock().unwrap_or_else(|e| e.into_inner());
+        let spool = match &mut *slot {
+            Some(s) => s,
+            None => {
+                let file = tempfile::tempfile().with_context(|| {
+                    format!(
+                        "{name}: cannot create a temporary file for its text {}",
+                        in_tmp()
+                    )
+                })?;
+                slot.insert(SpoolFile { file, len: 0 })
+            }
+        };
+        let start = spool.len;
+        let written = write(&mut spool.file).and_then(|t| Ok((t, spool.file.stream_position()?)));
+        match written {
+            Ok((t, end)) => {
+                spool.len = end;
+                Ok((
+                    Data::Spooled {
+                        file: k,
+                        range: start..end,
+                    },
+                    t,
+                ))
+            }
+            Err(e) => {
+                let _ = spool.file.set_len(start);
+                let _ = spool.file.seek(io::SeekFrom::Start(start));
+                Err(e).with_context(|| {
+                    format!(
+                        "{name}: cannot write its text to a temporary file {}",
+                        in_tmp()
+                    )
+                })
+            }
+        }
+    }
+
+    /// Maps each file once and gives every input written to one its text; an input whose
+    /// file cannot be mapped is an error that says why.
+    pub fn seal(self, inputs: Vec<Result<Input>>) -> Vec<Result<Input>> {
+        let maps: Vec<Option<Result<Arc<Mmap>, String>>> = (self.files.into_iter())
+            .map(|slot| {
+                let spool = slot.into_inner().unwrap_or_else(|e| e.into_inner())?;
+                if spool.len == 0 {
+                    return None;
+                }
+                Some(match map(&spool.file, "its temporary file") {
+                    Ok(Some(m)) => Ok(Arc::new(m)),
+                    Ok(None) => Err("its temporary file is empty".to_string()),
+                    Err(e) => Err(format!("{e:#}")),
+                })
+            })
+            .collect();
+        (inputs.into_iter())
+            .map(|input| {
+                let mut input = input?;
+                if let Data::Spooled { file, range } = &input.data {
+                    let range = range.start as usize..range.end as usize;
+                    let data = match &maps[*file] {
+                        _ if range.is_empty() => Data::Empty,
+                        Some(Ok(m)) => Data::Shared(m.clone(), range),
+                        Some(Err(e)) => bail!("{}: {e}", input.name),
+                        None => unreachable!("a text in a file not written to"),
+                    };
+                    input.data = data;
+                }
+                Ok(input)
+            })
+            .collect()
+    }
 }
 
 /// The read buffer of a decoder of a stream or a large file.
@@ -424,6 +601,7 @@ fn spool(
     mut reader: impl Read + Send,
     name: &str,
     buffer: usize,
+    spools: &Spools,
 ) -> Result<(Data, Option<String>)> {
     let mut head = [0u8; 4];
     let mut n = 0;
@@ -439,21 +617,23 @@ fn spool(
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
     let budget = &IN_MEMORY;
     let (data, decoded, broken) = match sniff_compression(&head[..n]) {
-        Compression::None => decode(chained, name, budget),
+        Compression::None => decode(chained, name, budget, spools),
         Compression::Gzip => decode(
             flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(buffer, chained)),
             name,
             budget,
+            spools,
         ),
         Compression::Zstd => {
             let d = zstd::stream::read::Decoder::new(chained)
                 .with_context(|| format!("{name}: bad zstd stream"))?;
-            decode(d, name, budget)
+            decode(d, name, budget, spools)
         }
         Compression::Bzip2 => decode(
             bzip2::read::MultiBzDecoder::new(io::BufReader::with_capacity(buffer, chained)),
             name,
             budget,
+            spools,
         ),
     }?;
     let damage = match broken {
@@ -469,13 +649,14 @@ fn spool(
 }
 
 /// Decodes `r`: the first `IN_MEMORY_MAX` bytes here, kept in memory when the text ends
-/// within them and `budget` has room; else all of it into an unlinked temporary file, the
+/// within them and `budget` has room; else all of it into a temporary file (`spools`), the
 /// rest decoded by `pipe_to`. Returns the data, the decoded length and the read (decoding)
 /// error that ended the text early, if one did.
 fn decode(
     mut r: impl Read + Send,
     name: &str,
     budget: &'static AtomicUsize,
+    spools: &Spools,
 ) -> Result<(Data, u64, Option<io::Error>)> {
     let mut first = Vec::new();
     // On an error, what was read before it is in `first` (`read_to_end`'s contract).
@@ -490,34 +671,28 @@ fn decode(
         let n = first.len() as u64;
         return Ok((Data::kept(first, budget), n, broken));
     }
-    // Where the decoded text goes, for the errors: TMPDIR (else /tmp) may be a small tmpfs.
-    let in_tmp = || {
-        let dir = std::env::temp_dir();
-        format!("in {} (TMPDIR chooses where)", dir.display())
-    };
-    let mut tmp = tempfile::tempfile().with_context(|| {
-        format!(
-            "{name}: cannot create a temporary file for its decoded text {}",
-            in_tmp()
-        )
+    let (data, (rest, broken)) = spools.append(name, |f| {
+        for piece in first.chunks(WRITE_PIECE) {
+            f.write_all(piece)?;
+        }
+        if ended {
+            Ok((0, broken))
+        } else {
+            pipe_to(r, f)
+        }
     })?;
-    let copied = (first.chunks(WRITE_PIECE))
-        .try_for_each(|piece| tmp.write_all(piece))
-        .and_then(|()| {
-            if ended {
-                Ok((0, broken))
-            } else {
-                pipe_to(r, &mut tmp)
-            }
-        });
-    let (rest, broken) = copied.with_context(|| {
-        format!(
-            "{name}: cannot write its decoded text to a temporary file {}",
-            in_tmp()
-        )
-    })?;
-    tmp.flush()?;
-    Ok((map_file(&tmp, name)?, first.len() as u64 + rest, broken))
+    Ok((data, first.len() as u64 + rest, broken))
+}
+
+/// Copies the plain file `f` (its first `len` bytes, or what is there of them) into a
+/// temporary file (`spools`): a small file the in-memory budget had no room for, or any
+/// file once `MAX_MAPPED` inputs are mapped. (`io::copy` has the kernel copy it, with no
+/// buffer here.)
+fn copy_plain(f: &mut File, len: u64, name: &str, spools: &Spools) -> Result<Data> {
+    f.seek(io::SeekFrom::Start(0))
+        .with_context(|| format!("{name}: cannot read"))?;
+    let (data, _) = spools.append(name, |out| io::copy(&mut f.take(len), out))?;
+    Ok(data)
 }
 
 /// The text of a small plain file (`IN_MEMORY_MAX`), read into memory while `budget` has
@@ -561,10 +736,17 @@ impl<R: Read> Read for Counted<'_, R> {
 
 /// Opens one expanded path, noting its bytes as `progress` as they are read (all at once
 /// for a mapped file, as decoded for a compressed one).
-pub fn open(path: &Path, explicit: bool, progress: Option<&Progress>) -> Result<Input> {
+///
+/// Its text is not readable until `spools.seal` is given it (with the other inputs).
+pub fn open(
+    path: &Path,
+    explicit: bool,
+    progress: Option<&Progress>,
+    spools: &Spools,
+) -> Result<Input> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
-        let (data, damage) = spool(io::stdin(), "<stdin>", STREAM_BUFFER)?;
+        let (data, damage) = spool(io::stdin(), "<stdin>", STREAM_BUFFER, spools)?;
         return Ok(Input {
             name: "-".into(),
             explicit,
@@ -579,7 +761,7 @@ pub fn open(path: &Path, explicit: bool, progress: Option<&Progress>) -> Result<
     if !meta.is_file() {
         // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
         // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
-        let (data, damage) = spool(f, &name, STREAM_BUFFER)?;
+        let (data, damage) = spool(f, &name, STREAM_BUFFER, spools)?;
         return Ok(Input {
             name,
             explicit,
@@ -593,9 +775,13 @@ pub fn open(path: &Path, explicit: bool, progress: Option<&Progress>) -> Result<
         .with_context(|| format!("{name}: cannot read"))?;
     let (data, damage) = match sniff_compression(&head[..n]) {
         Compression::None => {
-            let data = match read_small(&mut f, meta.len(), &IN_MEMORY) {
+            let len = meta.len();
+            let data = match read_small(&mut f, len, &IN_MEMORY) {
                 Some(data) => data,
-                None => map_file(&f, &name)?,
+                // The map of a small file costs more than its copy (and is one of the
+                // process's maps).
+                None if len > IN_MEMORY_MAX as u64 && spools.take_map() => map_file(&f, &name)?,
+                None => copy_plain(&mut f, len, &name, spools)?,
             };
             if let Some(p) = progress {
                 p.add(meta.len());
@@ -608,7 +794,7 @@ pub fn open(path: &Path, explicit: bool, progress: Option<&Progress>) -> Result<
             f.seek(io::SeekFrom::Start(0))
                 .with_context(|| format!("{name}: cannot read"))?;
             let buffer = (meta.len() as usize).clamp(8 << 10, STREAM_BUFFER);
-            spool(Counted { inner: f, progress }, &name, buffer)?
+            spool(Counted { inner: f, progress }, &name, buffer, spools)?
         }
     };
     Ok(Input {
@@ -933,6 +1119,43 @@ mod tests {
         assert_eq!(v, vec![&b"a"[..], b"b", b"", b"c"]);
     }
 
+    proptest::proptest! {
+        /// Comparing run by run as they are found is comparing the lists of runs (as it
+        /// was first written): names of digits and dots, leading zeros, one a prefix of the
+        /// other, non-ASCII letters.
+        #[test]
+        fn natural_order_is_the_order_of_the_runs(
+            a in "[0-9a.é/]{0,12}",
+            b in "(access\\.log)?[0-9a.é/]{0,12}",
+        ) {
+            fn runs(s: &str) -> Vec<(bool, &str)> {
+                let mut v = Vec::new();
+                let (bytes, mut start) = (s.as_bytes(), 0);
+                for i in 1..=bytes.len() {
+                    if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                        v.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                        start = i;
+                    }
+                }
+                v
+            }
+            // The comparison as it was written first, on lists.
+            let (pa, pb) = (runs(&a), runs(&b));
+            let want = (pa.iter().zip(pb.iter()))
+                .map(|(x, y)| match (x.0, y.0) {
+                    (true, true) => {
+                        let xa = x.1.trim_start_matches('0');
+                        let ya = y.1.trim_start_matches('0');
+                        xa.len().cmp(&ya.len()).then(xa.cmp(ya))
+                    }
+                    _ => x.1.cmp(y.1),
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(pa.len().cmp(&pb.len()));
+            proptest::prop_assert_eq!(natural_cmp(&a, &b), want);
+        }
+    }
+
     #[test]
     fn natural_order_for_rotated_sets() {
         let mut v = vec![
@@ -955,13 +1178,20 @@ mod tests {
 
     /// `bytes` as an input read from a stream.
     fn spooled(bytes: &[u8]) -> Input {
-        let (data, damage) = spool(bytes, "t", STREAM_BUFFER).unwrap();
-        Input {
+        let spools = Spools::default();
+        let (data, damage) = spool(bytes, "t", STREAM_BUFFER, &spools).unwrap();
+        sealed(spools, data, damage)
+    }
+
+    /// The input of `data`, written to `spools`, with its text sealed.
+    fn sealed(spools: Spools, data: Data, damage: Option<String>) -> Input {
+        let input = Input {
             name: "t".into(),
             explicit: true,
             damage,
             data,
-        }
+        };
+        spools.seal(vec![Ok(input)]).pop().unwrap().unwrap()
     }
 
     #[test]
@@ -1003,7 +1233,7 @@ mod tests {
         let damage = i.damage.as_deref().unwrap();
         let at = format!("cannot decode past byte {} of its text", i.bytes().len());
         assert!(damage.starts_with(&at), "{damage}");
-        let e = spool(&gz[..12], "t.gz", STREAM_BUFFER)
+        let e = spool(&gz[..12], "t.gz", STREAM_BUFFER, &Spools::default())
             .map(|_| ())
             .unwrap_err();
         assert!(
@@ -1029,19 +1259,21 @@ mod tests {
         assert!(text.len() > 2 * IN_MEMORY_MAX);
         let small = &text[..IN_MEMORY_MAX];
         let decoded = |bytes: &[u8], budget: &'static AtomicUsize| {
-            let (data, n, broken) =
-                decode(flate2::read::MultiGzDecoder::new(bytes), "t", budget).unwrap();
+            let spools = Spools::default();
+            let (data, n, broken) = decode(
+                flate2::read::MultiGzDecoder::new(bytes),
+                "t",
+                budget,
+                &spools,
+            )
+            .unwrap();
             let kind = match data {
                 Data::Owned(..) => "memory",
-                Data::Mapped(_) => "file",
+                Data::Spooled { .. } => "file",
                 Data::Empty => "empty",
+                Data::Mapped(_) | Data::Shared(..) => "a map before sealing",
             };
-            let input = Input {
-                name: "t".into(),
-                explicit: true,
-                damage: None,
-                data,
-            };
+            let input = sealed(spools, data, None);
             assert_eq!(n, input.size());
             (kind, input.bytes().to_vec(), broken.is_some())
         };
@@ -1077,11 +1309,56 @@ mod tests {
             ("memory", b"a\nb\n".to_vec(), false)
         );
         // Taken while the text lives.
-        let (data, _, _) = decode(small, "t", budget).unwrap();
+        let (data, _, _) = decode(small, "t", budget, &Spools::default()).unwrap();
         assert!(matches!(data, Data::Owned(..)));
         assert_eq!(BUDGET.load(Ordering::Relaxed), small.len());
         drop(data);
         assert_eq!(BUDGET.load(Ordering::Relaxed), 0);
+    }
+
+    /// Past `max_mapped` mapped inputs, plain files are copied into the shared temporary
+    /// file, with the decoded texts too large to keep in memory: each input reads its own
+    /// text there, whatever came before it.
+    #[test]
+    fn inputs_past_the_map_limit_share_a_file() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let spools = Spools::with_max_mapped(2);
+        let mut texts = Vec::new();
+        let mut inputs = Vec::new();
+        for k in 0..6 {
+            let text: Vec<u8> = (0..IN_MEMORY_MAX / 10 + 10 + k)
+                .flat_map(|i| format!("{k} {i:07}\n").into_bytes())
+                .collect();
+            assert!(text.len() > IN_MEMORY_MAX);
+            let path = dir.path().join(format!("{k}.log"));
+            if k % 3 == 2 {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&text).unwrap();
+                std::fs::write(&path, gz.finish().unwrap()).unwrap();
+            } else {
+                std::fs::write(&path, &text).unwrap();
+            }
+            inputs.push(open(&path, true, None, &spools));
+            texts.push(text);
+        }
+        let kinds: Vec<&str> = (inputs.iter())
+            .map(|i| match &i.as_ref().unwrap().data {
+                Data::Mapped(_) => "map",
+                Data::Spooled { file: 0, .. } => "spool",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["map", "map", "spool", "spool", "spool", "spool"]);
+        let inputs = spools.seal(inputs);
+        for (input, text) in inputs.iter().zip(&texts) {
+            let input = input.as_ref().unwrap();
+            assert_eq!(input.bytes(), &text[..], "{}", input.name);
+        }
+        let shared: Vec<bool> = (inputs.iter())
+            .map(|i| matches!(i.as_ref().unwrap().data, Data::Shared(..)))
+            .collect();
+        assert_eq!(shared, [false, false, true, true, true, true]);
     }
 
     /// A small plain file is read into memory, a large one left to the map.
