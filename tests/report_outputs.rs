@@ -435,3 +435,93 @@ fn explain_as_markdown_and_csv() {
     let located = format!(" | {demo}:{} |", first["line"]);
     assert!(md.contains(&located), "{located}");
 }
+
+/// A directory of many inputs (a month of S3-delivered logs is thousands): the table,
+/// Markdown and HTML reports list the first nine and sum up the rest in one line (their
+/// formats, bytes and line counts, as the JSON report's inputs add up), and their skipped
+/// lines by reason, with the first example; JSON lists every input.
+#[test]
+fn many_inputs_are_summed_up_for_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let lines: Vec<&str> = demo.lines().collect();
+    for (k, part) in lines.chunks(lines.len() / 12 + 1).enumerate() {
+        let mut text = part.join("\n") + "\n";
+        if k >= 10 {
+            // A line no format reads, in two of the inputs past the ninth.
+            text = format!("garbage line {k}\n{text}");
+        }
+        std::fs::write(dir.path().join(format!("part.{k:02}.log")), text).unwrap();
+    }
+    for name in ["scenario.caddy.json", "scenario.haproxy.log"] {
+        std::fs::copy(fixture(&format!("formats/{name}")), dir.path().join(name)).unwrap();
+    }
+    let path = dir.path().to_str().unwrap();
+    let r = json(&[path]);
+    let inputs = r["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 14);
+    let rest = &inputs[9..];
+    let sum = |k: &str| -> u64 { rest.iter().map(|i| i[k].as_u64().unwrap()).sum() };
+    let skipped = sum("skipped");
+    let malformed: u64 = (rest.iter())
+        .map(|i| i["skip_reasons"]["malformed_line"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(malformed, 2);
+    let line = format!(
+        "5 more inputs (combined 3, caddy 1, haproxy 1, {} bytes): {} lines, {} parsed, {skipped} skipped; --output json lists each",
+        sum("bytes"),
+        sum("lines"),
+        sum("parsed"),
+    );
+
+    let table = output(&[path, "--color", "never"]);
+    let listed = |t: &str| {
+        (t.lines())
+            .filter(|l| l.starts_with("│ input ") && l.contains(" parsed, "))
+            .count()
+    };
+    assert_eq!(listed(&table), 9, "{table}");
+    assert!(table.contains(&line), "{table}");
+    let more = table
+        .lines()
+        .find(|l| l.contains("5 more inputs "))
+        .unwrap();
+    assert!(more.starts_with("│ inputs "), "{more}");
+    // The skipped lines of the inputs not listed: one row, two inputs, the first example.
+    let skips = table.split("Skipped lines").nth(1).unwrap();
+    let row = skips
+        .lines()
+        .find(|l| l.contains("┆ malformed_line "))
+        .unwrap();
+    assert!(row.starts_with("│ 2 more inputs "), "{row}");
+    assert!(
+        row.contains("┆     2 ┆ ") && row.contains("part.10.log:1: garbage line 10"),
+        "{row}"
+    );
+
+    let md = output(&[path, "--output", "markdown"]);
+    assert_eq!(md.matches("- **Input:** ").count(), 9);
+    assert!(md.contains(&format!("- **Inputs:** {line}")), "{md}");
+
+    let html = output(&[path, "--output", "html"]);
+    assert_eq!(html.matches("<tr><th>input</th><td>").count(), 9);
+    assert!(html.contains(&format!("<tr><th>inputs</th><td>{line}</td></tr>")));
+    assert!(html.contains("<td>2 more inputs</td>"));
+    assert!(
+        html.contains("part.10.log:1: (malformed_line)</span> garbage line 10"),
+        "{html}"
+    );
+
+    // Ten inputs are listed one by one.
+    for name in [
+        "part.10.log",
+        "part.11.log",
+        "scenario.caddy.json",
+        "scenario.haproxy.log",
+    ] {
+        std::fs::remove_file(dir.path().join(name)).unwrap();
+    }
+    let table = output(&[path, "--color", "never"]);
+    assert_eq!(listed(&table), 10, "{table}");
+    assert!(!table.contains("more inputs"));
+}

@@ -73,7 +73,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
 fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<p class=\"dim\">{}</p>", text(period))?;
     writeln!(out, "<table>")?;
-    for i in &r.inputs {
+    for i in r.listed_inputs() {
         writeln!(
             out,
             "<tr><th>input</th><td><code>{}</code> ({}, {} bytes): {}</td></tr>",
@@ -82,6 +82,9 @@ fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
             i.bytes,
             text(&i.line_counts())
         )?;
+    }
+    if let Some(rest) = r.unlisted_inputs() {
+        writeln!(out, "<tr><th>inputs</th><td>{}</td></tr>", text(&rest))?;
     }
     if !r.name_positions.is_empty() {
         let names: Vec<String> = (r.name_positions.iter())
@@ -538,23 +541,31 @@ fn skipped(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "<h2 id=\"skipped\">Skipped lines</h2>")?;
     head(out, &["input", "reason", "lines"], &[2])?;
-    for i in r.inputs.iter().filter(|i| i.skipped > 0) {
+    for i in r.listed_inputs().iter().filter(|i| i.skipped > 0) {
         for (reason, n) in &i.skip_reasons {
             let cells = [name(&i.path), format!("<td>{}</td>", text(reason)), num(n)];
             writeln!(out, "<tr>{}</tr>", cells.concat())?;
         }
     }
+    let unlisted = r.unlisted_skips();
+    for u in &unlisted {
+        let more = format!("<td>{} more inputs</td>", u.inputs);
+        let cells = [more, format!("<td>{}</td>", text(u.reason)), num(u.lines)];
+        writeln!(out, "<tr>{}</tr>", cells.concat())?;
+    }
     writeln!(out, "</table>")?;
-    let examples: Vec<_> = (r.inputs.iter())
-        .flat_map(|i| i.skip_examples.iter().map(move |e| (i, e)))
+    let listed = (r.listed_inputs().iter())
+        .flat_map(|i| i.skip_examples.iter().map(move |e| (i.path.as_str(), e)));
+    let examples: Vec<_> = listed
+        .chain(unlisted.iter().filter_map(|u| u.example))
         .collect();
     if !examples.is_empty() {
         writeln!(out, "<details><summary>Examples</summary><pre>")?;
-        for (i, e) in examples {
+        for (path, e) in examples {
             writeln!(
                 out,
                 "<span class=\"dim\">{}:{}: ({})</span> {}",
-                text(&i.path),
+                text(path),
                 e.line,
                 text(&e.reason),
                 text(&e.text)

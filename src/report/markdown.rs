@@ -54,7 +54,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         _ => "no requests".into(),
     };
     writeln!(out, "- **Period:** {period}")?;
-    for i in &r.inputs {
+    for i in r.listed_inputs() {
         writeln!(
             out,
             "- **Input:** {} ({}): {}",
@@ -62,6 +62,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             i.format,
             i.line_counts()
         )?;
+    }
+    if let Some(rest) = r.unlisted_inputs() {
+        writeln!(out, "- **Inputs:** {rest}")?;
     }
     if !r.name_positions.is_empty() {
         let shown: Vec<String> = r.name_positions.iter().map(|n| code(n)).collect();

@@ -105,6 +105,20 @@ impl InputReport {
     }
 }
 
+/// Inputs a report for people lists one by one; past this many, it lists one less and sums
+/// up the rest in a line (`Report::listed_inputs`).
+pub const LISTED_INPUTS: usize = 10;
+
+/// The skipped lines of one reason in the inputs not listed (`Report::unlisted_skips`).
+pub struct UnlistedSkips<'a> {
+    pub reason: &'a str,
+    /// Inputs with lines skipped for it, and those lines.
+    pub inputs: usize,
+    pub lines: u64,
+    /// The first example, with its input's path.
+    pub example: Option<(&'a str, &'a SkipExampleReport)>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SkipExampleReport {
     pub reason: String,
@@ -395,6 +409,90 @@ impl Report {
                 }
             )
         }
+    }
+
+    /// The inputs a report for people (table, Markdown, HTML) lists one by one: all of them
+    /// when there are at most `LISTED_INPUTS`, else the first ones (`unlisted_inputs` sums up
+    /// the rest). A month of S3-delivered logs is thousands of inputs; JSON and CSV list
+    /// every one.
+    pub fn listed_inputs(&self) -> &[InputReport] {
+        let n = if self.inputs.len() > LISTED_INPUTS {
+            LISTED_INPUTS - 1
+        } else {
+            self.inputs.len()
+        };
+        &self.inputs[..n]
+    }
+
+    /// The inputs `listed_inputs` leaves out, summed up as one: their number, formats,
+    /// bytes and line counts (`29 more inputs (cloudfront, 162023 bytes): 406 lines, 348
+    /// parsed, 58 skipped`); `None` when every input is listed.
+    pub fn unlisted_inputs(&self) -> Option<String> {
+        let rest = &self.inputs[self.listed_inputs().len()..];
+        if rest.is_empty() {
+            return None;
+        }
+        let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut sum = InputReport {
+            path: String::new(),
+            format: String::new(),
+            bytes: 0,
+            lines: 0,
+            parsed: 0,
+            skipped: 0,
+            skip_reasons: BTreeMap::new(),
+            filtered: 0,
+            unread: 0,
+            read_lines: None,
+            skip_examples: Vec::new(),
+            context: Default::default(),
+        };
+        for i in rest {
+            *formats.entry(&i.format).or_default() += 1;
+            sum.bytes += i.bytes;
+            sum.lines += i.lines;
+            sum.parsed += i.parsed;
+            sum.skipped += i.skipped;
+            sum.filtered += i.filtered;
+            sum.unread += i.unread;
+        }
+        let mut formats: Vec<(&str, usize)> = formats.into_iter().collect();
+        formats.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let formats: Vec<String> = match &formats[..] {
+            [(only, _)] => vec![only.to_string()],
+            many => many.iter().map(|(f, n)| format!("{f} {n}")).collect(),
+        };
+        Some(format!(
+            "{} more inputs ({}, {} bytes): {}; --output json lists each",
+            rest.len(),
+            formats.join(", "),
+            sum.bytes,
+            sum.line_counts()
+        ))
+    }
+
+    /// The skipped lines of the inputs `listed_inputs` leaves out, by reason: how many
+    /// inputs had some, how many lines, and the first example (`path:line: text`).
+    pub fn unlisted_skips(&self) -> Vec<UnlistedSkips<'_>> {
+        let rest = &self.inputs[self.listed_inputs().len()..];
+        let mut by_reason: BTreeMap<&str, UnlistedSkips<'_>> = BTreeMap::new();
+        for i in rest {
+            for (reason, &n) in &i.skip_reasons {
+                let row = by_reason.entry(reason).or_insert(UnlistedSkips {
+                    reason,
+                    inputs: 0,
+                    lines: 0,
+                    example: None,
+                });
+                row.inputs += 1;
+                row.lines += n;
+                if row.example.is_none() {
+                    let e = i.skip_examples.iter().find(|e| &e.reason == reason);
+                    row.example = e.map(|e| (i.path.as_str(), e));
+                }
+            }
+        }
+        by_reason.into_values().collect()
     }
 
     /// What the lines kept around the conflicts log of the fields some causes need, and what

@@ -348,7 +348,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     // Overview.
     heading(out, style, "Overview")?;
     let mut t = table(style, &["", ""]);
-    for i in &r.inputs {
+    for i in r.listed_inputs() {
         t.add_row(vec![
             Cell::new("input"),
             Cell::new(format!(
@@ -359,6 +359,9 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 i.line_counts()
             )),
         ]);
+    }
+    if let Some(rest) = r.unlisted_inputs() {
+        t.add_row(vec![Cell::new("inputs"), Cell::new(rest)]);
     }
     let period = match (&r.period.start, &r.period.end) {
         (Some(s), Some(e)) => format!("{} → {} (UTC)", short_time(s), short_time(e)),
@@ -609,19 +612,15 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             style,
             &["input", "reason", "lines", "examples (line: text)"],
         );
-        for i in &r.inputs {
+        let text =
+            |e: &crate::report::SkipExampleReport| -> String { e.text.chars().take(100).collect() };
+        for i in r.listed_inputs() {
             for (reason, n) in &i.skip_reasons {
                 let ex: Vec<String> = i
                     .skip_examples
                     .iter()
                     .filter(|e| &e.reason == reason)
-                    .map(|e| {
-                        format!(
-                            "{}: {}",
-                            e.line,
-                            e.text.chars().take(100).collect::<String>()
-                        )
-                    })
+                    .map(|e| format!("{}: {}", e.line, text(e)))
                     .collect();
                 t.add_row(vec![
                     Cell::new(&i.path),
@@ -630,6 +629,17 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                     Cell::new(ex.join("\n")),
                 ]);
             }
+        }
+        for u in r.unlisted_skips() {
+            let ex = u.example.map_or(String::new(), |(path, e)| {
+                format!("{path}:{}: {}", e.line, text(e))
+            });
+            t.add_row(vec![
+                Cell::new(format!("{} more inputs", u.inputs)),
+                Cell::new(u.reason),
+                Cell::new(u.lines),
+                Cell::new(ex),
+            ]);
         }
         let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
         fit(&mut t, style, &columns, &[&[]]);
