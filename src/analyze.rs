@@ -410,6 +410,26 @@ fn find_directives<'a>(format: &dyn Format, data: &'a [u8]) -> Vec<(usize, &'a [
     out
 }
 
+/// The warnings of files found in directories that no format reads: each in full when they
+/// are few; past `NOT_LOGS_IN_FULL`, the first ones in full and the rest named in one line
+/// (`why409 -r` on a tree of logs and notes, manifests, checksums would otherwise say the
+/// formats it tried once a file).
+fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
+    const NOT_LOGS_IN_FULL: usize = 5;
+    if not_logs.len() <= NOT_LOGS_IN_FULL {
+        return not_logs.into_iter().map(|(_, w)| w).collect();
+    }
+    let shown = NOT_LOGS_IN_FULL - 2;
+    let names: Vec<&str> = not_logs[shown..].iter().map(|(n, _)| n.as_str()).collect();
+    let mut out: Vec<String> = not_logs[..shown].iter().map(|(_, w)| w.clone()).collect();
+    out.push(format!(
+        "skipped {} more files that are not a log format why409 reads: {}",
+        names.len(),
+        names.join(", ")
+    ));
+    out
+}
+
 struct Job {
     input: usize,
     range: Range<usize>,
@@ -483,6 +503,8 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
             .map(|inp| inp.as_ref().ok().and_then(sampled))
             .collect(),
     };
+    // Files found in directories that no format reads, as their warnings (grouped below).
+    let mut not_logs: Vec<(String, String)> = Vec::new();
     for (((path, explicit), inp), detected) in expanded.iter().zip(inputs).zip(detected) {
         let inp = match inp {
             Ok(i) => i,
@@ -521,13 +543,14 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
                     if inp.explicit {
                         bail!(msg);
                     }
-                    warnings.push(format!("skipped {msg}"));
+                    not_logs.push((inp.name.clone(), format!("skipped {msg}")));
                     continue;
                 }
             },
         };
         opened.push((inp, fmt));
     }
+    warnings.extend(not_logs_warnings(not_logs));
 
     let statuses = StatusSet::new(&settings.statuses);
 
@@ -1521,6 +1544,31 @@ mod tests {
         let mut clients = clients.names().to_vec();
         clients.sort();
         (conflicts, clients)
+    }
+
+    /// Up to five files that are not logs are warned of in full; past five, three in full
+    /// and the rest named in one line, in order.
+    #[test]
+    fn many_files_that_are_not_logs_are_named_in_one_warning() {
+        let files = |n: usize| -> Vec<(String, String)> {
+            (0..n)
+                .map(|k| (format!("d/n{k}.txt"), format!("skipped d/n{k}.txt: why")))
+                .collect()
+        };
+        assert_eq!(
+            not_logs_warnings(files(5)),
+            files(5).into_iter().map(|(_, w)| w).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            not_logs_warnings(files(7)),
+            [
+                "skipped d/n0.txt: why",
+                "skipped d/n1.txt: why",
+                "skipped d/n2.txt: why",
+                "skipped 4 more files that are not a log format why409 reads: d/n3.txt, d/n4.txt, d/n5.txt, d/n6.txt",
+            ]
+        );
+        assert!(not_logs_warnings(Vec::new()).is_empty());
     }
 
     /// Directive lines among other `#` lines, first or not, with `\r\n` ends, are all found
