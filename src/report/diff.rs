@@ -369,10 +369,20 @@ pub fn render_json(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
+/// A side's input paths for a table cell: all of them when there are three at most, else the
+/// first two and how many more (a report of a month of S3 logs has thousands; the JSON diff
+/// keeps them all).
+fn named(paths: &[String]) -> String {
+    match paths {
+        [] | [_] | [_, _] | [_, _, _] => paths.join(", "),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
+    }
+}
+
 pub fn render_table(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     heading(out, style, "Compared")?;
     let mut t = table(style, &["", "before", "after"]);
-    let paths = |c: &Compared| visible(&c.paths.join(", "));
+    let paths = |c: &Compared| visible(&named(&c.paths));
     t.add_row(vec![
         Cell::new("inputs"),
         Cell::new(paths(&d.before)),
@@ -488,7 +498,7 @@ fn md(s: &str) -> String {
 pub fn render_markdown(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# why409 diff\n")?;
     writeln!(out, "| | before | after |\n|---|---|---|")?;
-    let paths = |c: &Compared| md(&c.paths.join(", "));
+    let paths = |c: &Compared| md(&named(&c.paths));
     writeln!(
         out,
         "| inputs | {} | {} |",
@@ -632,6 +642,15 @@ mod tests {
 
     /// Findings match by cause, template and instance; new ones come first, then those
     /// still there, then those gone, each by conflicts.
+    #[test]
+    fn many_inputs_are_named_by_the_first_two() {
+        let paths = |n: usize| -> Vec<String> { (0..n).map(|k| format!("p{k}.log")).collect() };
+        assert_eq!(named(&paths(0)), "");
+        assert_eq!(named(&paths(3)), "p0.log, p1.log, p2.log");
+        assert_eq!(named(&paths(4)), "p0.log, p1.log and 2 more");
+        assert_eq!(named(&paths(10_000)), "p0.log, p1.log and 9998 more");
+    }
+
     #[test]
     fn findings_are_new_still_or_gone() {
         let before = side(
