@@ -482,7 +482,7 @@ impl Spools {
                 let _ = spool.file.seek(io::SeekFrom::Start(start));
                 Err(e).with_context(|| {
                     format!(
-                        "{name}: cannot write its text to a temporary file {}",
+                        "{name}: cannot copy its text to a temporary file (a read or write error) {}",
                         in_tmp()
                     )
                 })
