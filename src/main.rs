@@ -251,22 +251,24 @@ fn analyse_with_progress(
     settings: &mut Settings,
     pool: &rayon::ThreadPool,
 ) -> Result<analyze::Analysis> {
-    // Text to read, a compressed file counted as the six or so times its size it decodes to;
-    // a directory counted by its files (listed again by the analysis, which reports errors).
-    let files =
-        input::expand(&settings.paths, settings.recursive).map_or_else(|_| Vec::new(), |(f, _)| f);
-    let text: u64 = (files.iter())
-        .map(|(p, _)| p)
-        .filter_map(|p| {
+    // Large: 64 MiB of text or more, a compressed file counted as the six or so times its
+    // size it decodes to, a directory by its files (listed again by the analysis, which
+    // reports errors); looked at only for a terminal, and only until 64 MiB are found.
+    let large = || {
+        let Ok((files, _)) = input::expand(&settings.paths, settings.recursive) else {
+            return false;
+        };
+        let mut text = 0u64;
+        files.iter().any(|(p, _)| {
             let compressed = p
                 .extension()
                 .is_some_and(|e| ["gz", "zst", "bz2"].iter().any(|c| e == *c));
-            std::fs::metadata(p)
-                .ok()
-                .map(|m| if compressed { 6 * m.len() } else { m.len() })
+            let len = std::fs::metadata(p).map_or(0, |m| m.len());
+            text += if compressed { 6 * len } else { len };
+            text >= 64 << 20
         })
-        .sum();
-    if input.no_progress || !io::stderr().is_terminal() || text < 64 << 20 {
+    };
+    if input.no_progress || !io::stderr().is_terminal() || !large() {
         return pool.install(|| analyze::analyze(settings));
     }
     let progress = std::sync::Arc::new(Progress::default());
