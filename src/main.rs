@@ -280,13 +280,14 @@ fn analyse_with_progress(
     .progress_chars("=> ");
     let spinner =
         indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("a valid template");
-    // A bar per stage: each stage's speed and time left are its own.
+    // A bar per stage: each stage's speed and time left are its own. Until a stage knows its
+    // total (the inputs are being listed), a spinner: a bar of 0 bytes reads "100%".
     let show = |stage: Stage, total: u64| {
         let (style, msg) = match stage {
-            Stage::Opening | Stage::Scanning | Stage::Reading => {
+            Stage::Opening | Stage::Scanning | Stage::Reading if total > 0 => {
                 (bar.clone(), stage.name().to_string())
             }
-            Stage::Finishing => (spinner.clone(), format!("{}…", stage.name())),
+            _ => (spinner.clone(), format!("{}…", stage.name())),
         };
         let pb = indicatif::ProgressBar::new(total)
             .with_style(style)
@@ -297,12 +298,13 @@ fn analyse_with_progress(
     let done = std::sync::atomic::AtomicBool::new(false);
     let (analysis, pb) = std::thread::scope(|s| {
         let watcher = s.spawn(|| {
-            let (mut shown, mut pb) = (Stage::Opening, show(Stage::Opening, 0));
+            let mut shown = (Stage::Opening, false);
+            let mut pb = show(Stage::Opening, 0);
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let (stage, at, total) = progress.get();
-                if stage != shown {
+                if (stage, total > 0) != shown {
                     pb.finish_and_clear();
-                    (shown, pb) = (stage, show(stage, total));
+                    (shown, pb) = ((stage, total > 0), show(stage, total));
                 }
                 pb.set_length(total);
                 pb.set_position(at);

@@ -28,7 +28,7 @@ impl Stage {
 
     pub fn name(self) -> &'static str {
         match self {
-            Stage::Opening => "decoding",
+            Stage::Opening => "opening",
             Stage::Scanning => "scanning for conflicts",
             Stage::Reading => "reading",
             Stage::Finishing => "finding causes",
