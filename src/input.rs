@@ -784,7 +784,7 @@ pub fn open(
                 None => copy_plain(&mut f, len, &name, spools)?,
             };
             if let Some(p) = progress {
-                p.add(meta.len());
+                p.add(len);
             }
             (data, None)
         }

@@ -640,8 +640,7 @@ mod tests {
         }
     }
 
-    /// Findings match by cause, template and instance; new ones come first, then those
-    /// still there, then those gone, each by conflicts.
+    /// Past three inputs, a side names the first two and how many more.
     #[test]
     fn many_inputs_are_named_by_the_first_two() {
         let paths = |n: usize| -> Vec<String> { (0..n).map(|k| format!("p{k}.log")).collect() };
@@ -651,6 +650,8 @@ mod tests {
         assert_eq!(named(&paths(10_000)), "p0.log, p1.log and 9998 more");
     }
 
+    /// Findings match by cause, template and instance; new ones come first, then those
+    /// still there, then those gone, each by conflicts.
     #[test]
     fn findings_are_new_still_or_gone() {
         let before = side(

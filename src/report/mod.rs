@@ -57,7 +57,7 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct InputReport {
     pub path: String,
     pub format: String,
@@ -424,29 +424,21 @@ impl Report {
         &self.inputs[..n]
     }
 
+    /// The inputs `listed_inputs` leaves out.
+    fn unlisted(&self) -> &[InputReport] {
+        &self.inputs[self.listed_inputs().len()..]
+    }
+
     /// The inputs `listed_inputs` leaves out, summed up as one: their number, formats,
     /// bytes and line counts (`29 more inputs (cloudfront, 162023 bytes): 406 lines, 348
     /// parsed, 58 skipped`); `None` when every input is listed.
     pub fn unlisted_inputs(&self) -> Option<String> {
-        let rest = &self.inputs[self.listed_inputs().len()..];
+        let rest = self.unlisted();
         if rest.is_empty() {
             return None;
         }
         let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut sum = InputReport {
-            path: String::new(),
-            format: String::new(),
-            bytes: 0,
-            lines: 0,
-            parsed: 0,
-            skipped: 0,
-            skip_reasons: BTreeMap::new(),
-            filtered: 0,
-            unread: 0,
-            read_lines: None,
-            skip_examples: Vec::new(),
-            context: Default::default(),
-        };
+        let mut sum = InputReport::default();
         for i in rest {
             *formats.entry(&i.format).or_default() += 1;
             sum.bytes += i.bytes;
@@ -474,7 +466,7 @@ impl Report {
     /// The skipped lines of the inputs `listed_inputs` leaves out, by reason: how many
     /// inputs had some, how many lines, and the first example (`path:line: text`).
     pub fn unlisted_skips(&self) -> Vec<UnlistedSkips<'_>> {
-        let rest = &self.inputs[self.listed_inputs().len()..];
+        let rest = self.unlisted();
         let mut by_reason: BTreeMap<&str, UnlistedSkips<'_>> = BTreeMap::new();
         for i in rest {
             for (reason, &n) in &i.skip_reasons {
