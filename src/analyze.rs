@@ -12,8 +12,9 @@ use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Numbers, Obse
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::format::{self, Format, LineContext};
-use crate::input::{self, Input};
+use crate::input::{self, Input, ToRead};
 use crate::interest::{Conflicts, Interest};
+use crate::name_period::{self, NamePeriod};
 use crate::names::{self, NamePositions};
 use crate::progress::{Progress, Stage};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
@@ -430,6 +431,58 @@ fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
     out
 }
 
+/// The inputs left unread because their names date them outside the range (`name_period`),
+/// with a file's period widened by `seek::LEEWAY` either side, as `seek` allows inside a file.
+struct UnreadByName {
+    periods: Vec<NamePeriod>,
+    paths: Vec<PathBuf>,
+}
+
+impl UnreadByName {
+    /// Drops from `inputs` those that cannot hold a line of `since..until`.
+    fn drop_from(inputs: &mut Vec<ToRead>, since: Option<Micros>, until: Option<Micros>) -> Self {
+        let mut unread = UnreadByName {
+            periods: Vec::new(),
+            paths: Vec::new(),
+        };
+        inputs.retain(|(path, _)| match name_period::of(path) {
+            Some(p) if !p.may_hold(since, until, seek::LEEWAY) => {
+                unread.periods.push(p);
+                unread.paths.push(path.clone());
+                false
+            }
+            _ => true,
+        });
+        unread
+    }
+
+    /// Whether one of them may hold a line of `since..until` after all.
+    fn any_may_hold(&self, since: Option<Micros>, until: Option<Micros>) -> bool {
+        (self.periods.iter()).any(|p| p.may_hold(since, until, seek::LEEWAY))
+    }
+
+    /// The warning that says how many were not read and names the first of them.
+    fn warning(&self, outside: &str) -> Option<String> {
+        const NAMED: usize = 2;
+        let n = self.paths.len();
+        if n == 0 {
+            return None;
+        }
+        let named: Vec<String> = (self.paths.iter().take(NAMED))
+            .map(|p| p.display().to_string())
+            .collect();
+        let more = match n.saturating_sub(NAMED) {
+            0 => String::new(),
+            more => format!(" and {more} more"),
+        };
+        Some(format!(
+            "not read: {n} {} whose names date them {outside} (load balancer, CloudFront and START_END names, an hour either side allowed; --no-seek reads them): {}{more}",
+            if n == 1 { "file" } else { "files" },
+            named.join(", ")
+        ))
+    }
+}
+
 struct Job {
     input: usize,
     range: Range<usize>,
@@ -437,11 +490,35 @@ struct Job {
 
 /// Runs the whole analysis.
 pub fn analyze(settings: &Settings) -> Result<Analysis> {
+    analyze_inputs(settings, settings.seek)
+}
+
+/// The analysis, leaving unread the inputs whose names date them outside the range when
+/// `by_name`.
+fn analyze_inputs(settings: &Settings, by_name: bool) -> Result<Analysis> {
     let clock = PhaseClock::new();
     let mut warnings = Vec::new();
     let (mut expanded, notes) = input::expand(&settings.paths, settings.recursive)?;
     warnings.extend(notes);
     warnings.extend(input::drop_repeats(&mut expanded));
+    // With --last, the files dated more than its span (and the leeway, twice) before the
+    // latest-dated file's start: that file's lines, if it has any, come after its start
+    // less the leeway, so the range --last resolves to starts after theirs end. Checked
+    // once the range is known; where it fails (the latest-dated file had no dated line),
+    // the analysis is run again reading every file.
+    let last_since = (settings.last)
+        .zip(
+            expanded
+                .iter()
+                .filter_map(|(p, _)| name_period::of(p))
+                .map(|p| p.start)
+                .max(),
+        )
+        .map(|(span, latest)| latest - seek::LEEWAY - span);
+    let unread = (by_name && (settings.since.or(last_since).is_some() || settings.until.is_some()))
+        .then(|| {
+            UnreadByName::drop_from(&mut expanded, settings.since.or(last_since), settings.until)
+        });
     let forced: Option<Box<dyn Format>> = match &settings.format {
         _ if settings.log_format.is_some() => Some(
             format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())
@@ -570,8 +647,25 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     let period = estimate_period(&opened, &directives, settings);
 
     // --last: the range ends at the latest time at the inputs' ends.
-    let resolved = resolve_last(settings, period, &opened)?;
+    let unread_any = unread.as_ref().is_some_and(|u| !u.paths.is_empty());
+    let resolved = match resolve_last(settings, period, &opened) {
+        // No dated line at the ends of the files read: the unread ones may have them.
+        Err(_) if unread_any => return analyze_inputs(settings, false),
+        r => r?,
+    };
+    let asked = settings;
     let settings = resolved.as_ref().unwrap_or(settings);
+    if let Some(unread) = &unread {
+        if settings.last.is_some() && unread.any_may_hold(settings.since, settings.until) {
+            drop(opened);
+            return analyze_inputs(asked, false);
+        }
+        let outside = match settings.last {
+            Some(_) => "before the range --last gives",
+            None => "outside --since/--until",
+        };
+        warnings.extend(unread.warning(outside));
+    }
 
     // Route buckets need a resolution before the pass: estimate the period from the ends of
     // each input, within --since/--until (the last hour of a day's log is analysed as that

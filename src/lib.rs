@@ -15,6 +15,7 @@ pub mod detect;
 pub mod format;
 pub mod input;
 pub mod interest;
+pub mod name_period;
 pub mod names;
 pub mod progress;
 pub mod record;

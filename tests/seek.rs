@@ -299,3 +299,167 @@ fn a_real_log_is_sought_in_and_reports_the_same() {
     assert_eq!(sought["totals"]["requests"], 7);
     assert_eq!(without_inputs(sought), without_inputs(whole));
 }
+
+/// A day part delivered as S3 delivers load balancer logs: a file every five minutes, named
+/// with the end of its interval, in the day's folder.
+fn delivered(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let day = dir
+        .path()
+        .join("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/03/02");
+    std::fs::create_dir_all(&day).unwrap();
+    let lines = day_part();
+    for end in (6 * 3600 + 300..=12 * 3600).step_by(300) {
+        let part: Vec<(u64, String)> = (lines.iter())
+            .filter(|(s, _)| (end - 300..end).contains(s))
+            .cloned()
+            .collect();
+        let name = format!(
+            "123456789012_elasticloadbalancing_us-east-2_app.shop.0123456789abcdef_20260302T{:02}{:02}Z_10.0.3.7_k{end}.log",
+            end / 3600,
+            end / 60 % 60
+        );
+        let path = write(dir, "part", &part);
+        std::fs::rename(path, day.join(name)).unwrap();
+    }
+    dir.path().join("AWSLogs")
+}
+
+/// The report without what says how the lines were read: its inputs and warnings, and
+/// with each evidence line's input named by its path (`by_path`) or only its text.
+fn without_reading(mut r: Value, by_path: bool) -> Value {
+    let paths: Vec<Value> = (r["inputs"].as_array().unwrap().iter())
+        .map(|i| i["path"].clone())
+        .collect();
+    let o = r.as_object_mut().unwrap();
+    o.remove("inputs");
+    o.remove("warnings");
+    let named = |l: &mut Value| {
+        let input = l["input"].as_u64().unwrap() as usize;
+        let l = l.as_object_mut().unwrap();
+        if by_path {
+            l.insert("input".into(), paths[input].clone());
+        } else {
+            l.remove("input");
+            l.remove("line");
+        }
+    };
+    for (list, lines) in [("findings", "evidence"), ("unexplained", "lines")] {
+        for item in o[list].as_array_mut().unwrap() {
+            item[lines]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .for_each(named);
+        }
+    }
+    r
+}
+
+/// Files whose names date them (load balancer, CloudFront, start and end) are not read when
+/// their period, an hour either side, is outside the range; the warning says how many and
+/// names the first; the report is the one reading every file gives, and the one of the log
+/// they were cut from.
+#[test]
+fn files_named_by_time_outside_the_range_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = delivered(&dir);
+    let tree = tree.to_str().unwrap();
+    let r = report(tree, &["-r"]);
+    // 72 files end at 06:05 … 12:00; each holds the five minutes before its end, an hour
+    // either side: the ones ending 08:00 … 10:45 may hold 09:00–09:45.
+    let inputs = r["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 34);
+    assert!(
+        inputs[0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("_20260302T0800Z_")
+    );
+    assert!(
+        inputs[33]["path"]
+            .as_str()
+            .unwrap()
+            .contains("_20260302T1045Z_")
+    );
+    let warnings: Vec<&str> = (r["warnings"].as_array().unwrap().iter())
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let warning = warnings
+        .iter()
+        .find(|w| w.starts_with("not read: 38 files whose names date them outside --since/--until"))
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert!(warning.contains("_20260302T0605Z_"), "{warning}");
+    assert!(warning.ends_with(" and 36 more"), "{warning}");
+
+    let every = report(tree, &["-r", "--no-seek"]);
+    assert_eq!(every["inputs"].as_array().unwrap().len(), 72);
+    let warned = |r: &Value| r["warnings"].to_string().contains("not read:");
+    assert!(!warned(&every));
+    assert_eq!(
+        without_reading(r.clone(), true),
+        without_reading(every, true)
+    );
+    let whole = write(&dir, "access.log", &day_part());
+    assert_eq!(
+        without_reading(r.clone(), false),
+        without_reading(report(&whole, &[]), false)
+    );
+    assert_eq!(r["totals"]["conflicts"], 20);
+
+    // Without a range every file is read; with one no file holds, none is, and the report
+    // says so and counts nothing.
+    let all = json(&[tree, "-r"]);
+    assert_eq!(all["inputs"].as_array().unwrap().len(), 72);
+    assert!(!warned(&all));
+    let none = json(&[tree, "-r", "--since", "2026-03-05T00:00:00Z"]);
+    assert_eq!(none["inputs"].as_array().unwrap().len(), 0);
+    assert_eq!(none["totals"]["requests"], 0);
+    assert!(none["warnings"].to_string().contains("not read: 72 files"));
+}
+
+/// `--last` leaves unread the files dated well before the latest-dated file (its span and
+/// the leeway twice: the latest file's lines come after its start less the leeway), and
+/// gives the report of the log they were cut from. When the latest-dated file has no dated
+/// line, the range cannot be known that way, and every file is read.
+#[test]
+fn last_leaves_unread_the_files_named_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = delivered(&dir);
+    let tree_path = tree.to_str().unwrap();
+    let whole = write(&dir, "access.log", &day_part());
+    let from_whole = json(&[&whole, "--last", "45m"]);
+    let last = json(&[tree_path, "-r", "--last", "45m"]);
+    // The latest file starts at 11:55: files ending 09:10 … 12:00 are read.
+    let inputs = last["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 35);
+    assert!(
+        inputs[0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("_20260302T0910Z_")
+    );
+    assert!(
+        (last["warnings"].to_string())
+            .contains("not read: 37 files whose names date them before the range --last gives")
+    );
+    assert_eq!(last["period"]["start"], "2026-03-02T11:14:59Z");
+    assert_eq!(
+        without_reading(last, false),
+        without_reading(from_whole.clone(), false)
+    );
+
+    // A file dated six hours later holding no request: every file is read.
+    let day = tree.join("123456789012/elasticloadbalancing/us-east-2/2026/03/02");
+    std::fs::write(
+        day.join("123456789012_elasticloadbalancing_us-east-2_app.shop.0123456789abcdef_20260302T1800Z_10.0.3.7_k.log"),
+        "\u{1}\u{2} not a log line\n",
+    )
+    .unwrap();
+    let last = json(&[tree_path, "-r", "--last", "45m"]);
+    assert_eq!(last["inputs"].as_array().unwrap().len(), 72);
+    assert!(!last["warnings"].to_string().contains("not read:"));
+    assert_eq!(
+        without_reading(last, false),
+        without_reading(from_whole, false)
+    );
+}
