@@ -11,10 +11,10 @@ use crate::agent::{Agent, AgentMemo};
 use crate::aggregate::{Accounting, ClientIndex, InstanceConflicts, Numbers, Observation, Tally};
 use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
+use crate::file_period::{self, FilePeriod};
 use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input, ToRead};
 use crate::interest::{Conflicts, Interest};
-use crate::name_period::{self, NamePeriod};
 use crate::names::{self, NamePositions};
 use crate::progress::{Progress, Stage};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
@@ -431,21 +431,29 @@ fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
     out
 }
 
-/// The inputs left unread because their names date them outside the range (`name_period`),
-/// with a file's period widened by `seek::LEEWAY` either side, as `seek` allows inside a file.
-struct UnreadByName {
-    periods: Vec<NamePeriod>,
+/// The inputs left unread because their names or modification times date them outside the
+/// range (`file_period`), with a file's period widened by `seek::LEEWAY` either side, as
+/// `seek` allows inside a file.
+struct UnreadByDate {
+    periods: Vec<FilePeriod>,
     paths: Vec<PathBuf>,
 }
 
-impl UnreadByName {
-    /// Drops from `inputs` those that cannot hold a line of `since..until`.
-    fn drop_from(inputs: &mut Vec<ToRead>, since: Option<Micros>, until: Option<Micros>) -> Self {
-        let mut unread = UnreadByName {
+impl UnreadByDate {
+    /// Drops from `inputs` those that cannot hold a line of `since..until`, by their
+    /// `periods` (one an input).
+    fn drop_from(
+        inputs: &mut Vec<ToRead>,
+        periods: Vec<Option<FilePeriod>>,
+        since: Option<Micros>,
+        until: Option<Micros>,
+    ) -> Self {
+        let mut unread = UnreadByDate {
             periods: Vec::new(),
             paths: Vec::new(),
         };
-        inputs.retain(|(path, _)| match name_period::of(path) {
+        let mut periods = periods.into_iter();
+        inputs.retain(|(path, _)| match periods.next().flatten() {
             Some(p) if !p.may_hold(since, until, seek::LEEWAY) => {
                 unread.periods.push(p);
                 unread.paths.push(path.clone());
@@ -476,7 +484,7 @@ impl UnreadByName {
             more => format!(" and {more} more"),
         };
         Some(format!(
-            "not read: {n} {} whose names date them {outside} (load balancer, CloudFront and START_END names, an hour either side allowed; --no-seek reads them): {}{more}",
+            "not read: {n} {} dated (by name or last modification) {outside} (an hour either side allowed; --no-seek reads them): {}{more}",
             if n == 1 { "file" } else { "files" },
             named.join(", ")
         ))
@@ -493,32 +501,36 @@ pub fn analyze(settings: &Settings) -> Result<Analysis> {
     analyze_inputs(settings, settings.seek)
 }
 
-/// The analysis, leaving unread the inputs whose names date them outside the range when
-/// `by_name`.
-fn analyze_inputs(settings: &Settings, by_name: bool) -> Result<Analysis> {
+/// The analysis, leaving unread the inputs dated outside the range (by their names or last
+/// modification, `file_period`) when `by_date`.
+fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let clock = PhaseClock::new();
     let mut warnings = Vec::new();
     let (mut expanded, notes) = input::expand(&settings.paths, settings.recursive)?;
     warnings.extend(notes);
     warnings.extend(input::drop_repeats(&mut expanded));
-    // With --last, the files dated more than its span (and the leeway, twice) before the
-    // latest-dated file's start: that file's lines, if it has any, come after its start
-    // less the leeway, so the range --last resolves to starts after theirs end. Checked
-    // once the range is known; where it fails (the latest-dated file had no dated line),
-    // the analysis is run again reading every file.
-    let last_since = (settings.last)
-        .zip(
-            expanded
-                .iter()
-                .filter_map(|(p, _)| name_period::of(p))
-                .map(|p| p.start)
-                .max(),
-        )
-        .map(|(span, latest)| latest - seek::LEEWAY - span);
-    let unread = (by_name && (settings.since.or(last_since).is_some() || settings.until.is_some()))
-        .then(|| {
-            UnreadByName::drop_from(&mut expanded, settings.since.or(last_since), settings.until)
+    // The inputs dated outside the range are not opened. With --last, the range is not
+    // known before the latest line is read: those dated more than its span (and the leeway)
+    // before the latest-dated input's last line (`last_line_from`) are left unread, and that
+    // is checked once the range is known; where it fails (that input had no dated line), the
+    // analysis is run again reading every input.
+    let ranged = settings.since.is_some() || settings.until.is_some() || settings.last.is_some();
+    let unread = (by_date && ranged).then(|| {
+        let periods: Vec<Option<FilePeriod>> = (expanded.par_iter())
+            // `-` is stdin, whatever a file of that name says.
+            .map(|(path, _)| (path.as_os_str() != "-").then(|| file_period::of(path))?)
+            .collect();
+        let latest = (periods.iter().flatten())
+            .map(FilePeriod::last_line_from)
+            .max();
+        let since = settings.since.or_else(|| {
+            settings
+                .last
+                .zip(latest)
+                .map(|(span, latest)| latest - seek::LEEWAY - span)
         });
+        UnreadByDate::drop_from(&mut expanded, periods, since, settings.until)
+    });
     let forced: Option<Box<dyn Format>> = match &settings.format {
         _ if settings.log_format.is_some() => Some(
             format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())

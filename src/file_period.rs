@@ -1,8 +1,10 @@
-//! The period a log file's name says it holds, for the delivery schemes that name files by
-//! time: with `--since`/`--until`, a month of S3-delivered logs is read for the hour asked,
-//! not decoded whole (a day of one load balancer is 288 `.gz` files a node).
+//! The period of time a log file can hold, told before it is opened: with `--since`/`--until`
+//! (or `--last`), a month of S3-delivered logs is read for the hour asked, not decoded whole
+//! (a day of one load balancer is 288 `.gz` files a node), and a directory of rotated logs
+//! for the last two hours, not its fourteen days of `.gz` files.
 //!
-//! Schemes, by the file name alone (the directories above it are not needed):
+//! By the file name alone (the directories above it are not needed), for the delivery
+//! schemes that name files by time:
 //!
 //! * **Elastic Load Balancing** (ALB, NLB, Classic ELB), `ACCOUNT_elasticloadbalancing_REGION_LB_END_IP_RANDOM.log[.gz]`:
 //!   `123456789012_elasticloadbalancing_us-east-2_app.my-lb.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz`.
@@ -15,43 +17,82 @@
 //!   files: `20260302T090000Z_20260302T090500Z_a1b2c3d4.log.gz`.
 //!
 //! A name is only read when it has its scheme's whole shape (a name that merely holds a date,
-//! like logrotate's `access.log-20260302.gz`, says nothing reliable of its lines). Lines may
-//! still lie a little outside their file's period (a request logged when it completes); the
-//! caller allows `seek::LEEWAY` around it, as the search inside a file does.
+//! like logrotate's `access.log-20260302.gz`, says nothing reliable of its lines).
+//!
+//! Any other file holds nothing written after it was last modified: a rotated log's
+//! modification time is its last line's (gzip, zstd and bzip2 keep the original's), and a
+//! copy's is later. It bounds the file's lines from above only (a rotated log's first line
+//! can be of any time before). A time within a day of the epoch is taken as wiped, not as
+//! a time (Nix's store sets every file's to 1).
+//!
+//! Lines may still lie a little outside their file's period (a request logged when it
+//! completes, stamped with its start); the caller allows `seek::LEEWAY` around it, as the
+//! search inside a file does.
 
 use crate::record::Micros;
 use crate::timestamp::{MICROS_PER_SEC, days_from_civil};
 use std::path::Path;
+use std::time::UNIX_EPOCH;
 
 const HOUR: Micros = 3600 * MICROS_PER_SEC;
 
-/// Which naming scheme dated a file.
+/// What dated a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
+pub enum Dating {
     LoadBalancer,
     CloudFront,
     StartEnd,
+    /// Its last modification: the end of its period, which has no start.
+    Modified,
 }
 
-/// The time a file holds by its name: `start..end`.
+/// The time a file can hold: `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NamePeriod {
+pub struct FilePeriod {
     pub start: Micros,
     pub end: Micros,
-    pub scheme: Scheme,
+    pub by: Dating,
 }
 
-impl NamePeriod {
+impl FilePeriod {
     /// Whether the file can hold a line of `since..until`, allowing `leeway` around its
     /// period.
     pub fn may_hold(&self, since: Option<Micros>, until: Option<Micros>, leeway: Micros) -> bool {
         since.is_none_or(|s| self.end.saturating_add(leeway) >= s)
             && until.is_none_or(|u| self.start.saturating_sub(leeway) < u)
     }
+
+    /// A time the file's last line is likely at or after (`--last` counts back from the
+    /// latest line): its period's start when named (its lines, if any, are in the period),
+    /// its end when dated by modification (a log is written until it is rotated).
+    pub fn last_line_from(&self) -> Micros {
+        match self.by {
+            Dating::Modified => self.end,
+            _ => self.start,
+        }
+    }
+}
+
+/// The period `path`'s name says the file holds, or else the one its modification time
+/// bounds; `None` for what is not a regular file (stdin, a pipe) or cannot be stat'ed.
+pub fn of(path: &Path) -> Option<FilePeriod> {
+    of_name(path).or_else(|| {
+        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        let since_epoch = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+        // A time at the epoch says the time was wiped (Nix's store, some archives).
+        if since_epoch.as_secs() < 86_400 {
+            return None;
+        }
+        Some(FilePeriod {
+            start: Micros::MIN,
+            end: Micros::try_from(since_epoch.as_micros()).ok()?,
+            by: Dating::Modified,
+        })
+    })
 }
 
 /// The period `path`'s file name says the file holds, if it follows a known scheme.
-pub fn of(path: &Path) -> Option<NamePeriod> {
+pub fn of_name(path: &Path) -> Option<FilePeriod> {
     let name = path.file_name()?.to_str()?;
     load_balancer(name)
         .or_else(|| cloudfront(name))
@@ -59,7 +100,7 @@ pub fn of(path: &Path) -> Option<NamePeriod> {
 }
 
 /// `ACCOUNT_elasticloadbalancing_REGION_LB_END_…`: the interval before `END`.
-fn load_balancer(name: &str) -> Option<NamePeriod> {
+fn load_balancer(name: &str) -> Option<FilePeriod> {
     let mut parts = name.split('_');
     let account = parts.next()?;
     if account.is_empty() || !account.bytes().all(|b| b.is_ascii_digit()) {
@@ -77,15 +118,15 @@ fn load_balancer(name: &str) -> Option<NamePeriod> {
     } else {
         HOUR
     };
-    Some(NamePeriod {
+    Some(FilePeriod {
         start: end - interval,
         end,
-        scheme: Scheme::LoadBalancer,
+        by: Dating::LoadBalancer,
     })
 }
 
 /// `[PREFIX]DISTRIBUTION.YYYY-MM-DD-HH.UNIQUE[.gz]`: that hour.
-fn cloudfront(name: &str) -> Option<NamePeriod> {
+fn cloudfront(name: &str) -> Option<FilePeriod> {
     let mut parts = name.split('.');
     let distribution = parts.next()?;
     let hour = parts.next()?;
@@ -107,15 +148,15 @@ fn cloudfront(name: &str) -> Option<NamePeriod> {
         0,
         0,
     )?;
-    Some(NamePeriod {
+    Some(FilePeriod {
         start,
         end: start + HOUR,
-        scheme: Scheme::CloudFront,
+        by: Dating::CloudFront,
     })
 }
 
 /// `…YYYYMMDDTHHMMSSZ_YYYYMMDDTHHMMSSZ…`: from the first to the second.
-fn start_end(name: &str) -> Option<NamePeriod> {
+fn start_end(name: &str) -> Option<FilePeriod> {
     const STAMP: usize = "20260302T090000Z".len();
     let b = name.as_bytes();
     // The two stamps around a `Z_`, if both are whole.
@@ -125,10 +166,10 @@ fn start_end(name: &str) -> Option<NamePeriod> {
         Some((start, end))
     };
     let (start, end) = memchr::memmem::find_iter(b, b"Z_").find_map(stamps)?;
-    (start <= end).then_some(NamePeriod {
+    (start <= end).then_some(FilePeriod {
         start,
         end,
-        scheme: Scheme::StartEnd,
+        by: Dating::StartEnd,
     })
 }
 
@@ -177,12 +218,12 @@ mod tests {
     use super::*;
     use crate::timestamp::rfc3339;
 
-    fn period(name: &str) -> Option<(String, String, Scheme)> {
-        of(Path::new(name)).map(|p| (rfc3339(p.start), rfc3339(p.end), p.scheme))
+    fn period(name: &str) -> Option<(String, String, Dating)> {
+        of_name(Path::new(name)).map(|p| (rfc3339(p.start), rfc3339(p.end), p.by))
     }
 
-    fn expect(start: &str, end: &str, scheme: Scheme) -> Option<(String, String, Scheme)> {
-        Some((start.to_string(), end.to_string(), scheme))
+    fn expect(start: &str, end: &str, by: Dating) -> Option<(String, String, Dating)> {
+        Some((start.to_string(), end.to_string(), by))
     }
 
     /// The names AWS's documentation gives, with and without the S3 path above them.
@@ -195,7 +236,7 @@ mod tests {
             expect(
                 "2014-02-15T23:35:00Z",
                 "2014-02-15T23:40:00Z",
-                Scheme::LoadBalancer
+                Dating::LoadBalancer
             )
         );
         // Classic ELB (not compressed; every 5 or 60 minutes) and NLB.
@@ -206,7 +247,7 @@ mod tests {
             expect(
                 "2014-02-15T22:40:00Z",
                 "2014-02-15T23:40:00Z",
-                Scheme::LoadBalancer
+                Dating::LoadBalancer
             )
         );
         assert_eq!(
@@ -216,7 +257,7 @@ mod tests {
             expect(
                 "2020-01-01T00:00:00Z",
                 "2020-01-01T00:05:00Z",
-                Scheme::LoadBalancer
+                Dating::LoadBalancer
             )
         );
     }
@@ -228,7 +269,7 @@ mod tests {
             expect(
                 "2019-12-04T21:00:00Z",
                 "2019-12-04T22:00:00Z",
-                Scheme::CloudFront
+                Dating::CloudFront
             )
         );
         assert_eq!(
@@ -236,7 +277,7 @@ mod tests {
             expect(
                 "2019-11-14T20:00:00Z",
                 "2019-11-14T21:00:00Z",
-                Scheme::CloudFront
+                Dating::CloudFront
             )
         );
     }
@@ -248,7 +289,7 @@ mod tests {
             expect(
                 "2026-03-02T09:00:00Z",
                 "2026-03-02T09:05:00Z",
-                Scheme::StartEnd
+                Dating::StartEnd
             )
         );
         assert_eq!(
@@ -256,7 +297,7 @@ mod tests {
             expect(
                 "2026-03-02T23:59:00Z",
                 "2026-03-03T00:04:00Z",
-                Scheme::StartEnd
+                Dating::StartEnd
             )
         );
     }
@@ -285,14 +326,44 @@ mod tests {
         }
     }
 
+    /// A file is dated by its name before its modification time, which bounds it from above;
+    /// what is not a regular file is not dated.
+    #[test]
+    fn modification_time_bounds_the_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |s: u64| UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let write = |name: &str, modified: u64| {
+            let path = dir.path().join(name);
+            let f = std::fs::File::create(&path).unwrap();
+            f.set_modified(at(modified)).unwrap();
+            path
+        };
+        let rotated = of(&write("access.log.2.gz", 1_772_496_000)).unwrap();
+        assert_eq!(rotated.by, Dating::Modified);
+        assert_eq!(rfc3339(rotated.end), "2026-03-03T00:00:00Z");
+        assert_eq!(rotated.last_line_from(), rotated.end);
+        assert!(rotated.may_hold(None, Some(0), HOUR));
+        assert!(!rotated.may_hold(Some(rotated.end + HOUR + 1), None, HOUR));
+        let named = of(&write(
+            "E2EXAMPLE1ABCD.2019-12-04-21.3d8f7d32.gz",
+            1_772_496_000,
+        ));
+        let named = named.unwrap();
+        assert_eq!(named.by, Dating::CloudFront);
+        assert_eq!(named.last_line_from(), named.start);
+        assert_eq!(of(dir.path()), None);
+        assert_eq!(of(&write("access.log.3.gz", 1)), None);
+        assert_eq!(of(&dir.path().join("missing.log")), None);
+    }
+
     /// A file may hold a line of the range when its period, widened by the leeway, meets it;
     /// `until` is exclusive.
     #[test]
     fn may_hold_allows_the_leeway() {
-        let p = NamePeriod {
+        let p = FilePeriod {
             start: 10 * HOUR,
             end: 11 * HOUR,
-            scheme: Scheme::LoadBalancer,
+            by: Dating::LoadBalancer,
         };
         let l = HOUR / 2;
         assert!(p.may_hold(None, None, l));
