@@ -324,6 +324,13 @@ fn delivered(dir: &tempfile::TempDir) -> std::path::PathBuf {
     dir.path().join("AWSLogs")
 }
 
+/// The paths of the inputs read.
+fn paths(r: &Value) -> Vec<&str> {
+    (r["inputs"].as_array().unwrap().iter())
+        .map(|i| i["path"].as_str().unwrap())
+        .collect()
+}
+
 /// The report without what says how the lines were read: its inputs and warnings, and
 /// with each evidence line's input named by its path (`by_path`) or only its text.
 fn without_reading(mut r: Value, by_path: bool) -> Value {
@@ -367,20 +374,10 @@ fn files_named_by_time_outside_the_range_are_not_read() {
     let r = report(tree, &["-r"]);
     // 72 files end at 06:05 … 12:00; each holds the five minutes before its end, an hour
     // either side: the ones ending 08:00 … 10:45 may hold 09:00–09:45.
-    let inputs = r["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 34);
-    assert!(
-        inputs[0]["path"]
-            .as_str()
-            .unwrap()
-            .contains("_20260302T0800Z_")
-    );
-    assert!(
-        inputs[33]["path"]
-            .as_str()
-            .unwrap()
-            .contains("_20260302T1045Z_")
-    );
+    let read = paths(&r);
+    assert_eq!(read.len(), 34);
+    assert!(read[0].contains("_20260302T0800Z_"), "{}", read[0]);
+    assert!(read[33].contains("_20260302T1045Z_"), "{}", read[33]);
     let warnings: Vec<&str> = (r["warnings"].as_array().unwrap().iter())
         .map(|w| w.as_str().unwrap())
         .collect();
@@ -396,7 +393,7 @@ fn files_named_by_time_outside_the_range_are_not_read() {
     assert!(warning.ends_with(" and 36 more"), "{warning}");
 
     let every = report(tree, &["-r", "--no-seek"]);
-    assert_eq!(every["inputs"].as_array().unwrap().len(), 72);
+    assert_eq!(paths(&every).len(), 72);
     let warned = |r: &Value| r["warnings"].to_string().contains("not read:");
     assert!(!warned(&every));
     assert_eq!(
@@ -413,10 +410,10 @@ fn files_named_by_time_outside_the_range_are_not_read() {
     // Without a range every file is read; with one no file holds, none is, and the report
     // says so and counts nothing.
     let all = json(&[tree, "-r"]);
-    assert_eq!(all["inputs"].as_array().unwrap().len(), 72);
+    assert_eq!(paths(&all).len(), 72);
     assert!(!warned(&all));
     let none = json(&[tree, "-r", "--since", "2026-03-05T00:00:00Z"]);
-    assert_eq!(none["inputs"].as_array().unwrap().len(), 0);
+    assert_eq!(paths(&none).len(), 0);
     assert_eq!(none["totals"]["requests"], 0);
     assert!(none["warnings"].to_string().contains("not read: 72 files"));
 }
@@ -434,14 +431,9 @@ fn last_leaves_unread_the_files_named_before_it() {
     let from_whole = json(&[&whole, "--last", "45m"]);
     let last = json(&[tree_path, "-r", "--last", "45m"]);
     // The latest file starts at 11:55: files ending 09:10 … 12:00 are read.
-    let inputs = last["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 35);
-    assert!(
-        inputs[0]["path"]
-            .as_str()
-            .unwrap()
-            .contains("_20260302T0910Z_")
-    );
+    let read = paths(&last);
+    assert_eq!(read.len(), 35);
+    assert!(read[0].contains("_20260302T0910Z_"), "{}", read[0]);
     assert!((last["warnings"].to_string()).contains(
         "not read: 37 files dated (by name or last modification) before the range --last gives"
     ));
@@ -459,7 +451,7 @@ fn last_leaves_unread_the_files_named_before_it() {
     )
     .unwrap();
     let last = json(&[tree_path, "-r", "--last", "45m"]);
-    assert_eq!(last["inputs"].as_array().unwrap().len(), 72);
+    assert_eq!(paths(&last).len(), 72);
     assert!(!last["warnings"].to_string().contains("not read:"));
     assert_eq!(
         without_reading(last, false),
@@ -515,10 +507,7 @@ fn rotated_logs_last_modified_before_the_range_are_not_read() {
     let current = current.to_str().unwrap();
 
     let r = report(logs_path, &[]);
-    let paths: Vec<&str> = (r["inputs"].as_array().unwrap().iter())
-        .map(|i| i["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(paths, vec![current]);
+    assert_eq!(paths(&r), vec![current]);
     let warnings = r["warnings"].to_string();
     assert!(
         warnings.contains(
@@ -538,7 +527,7 @@ fn rotated_logs_last_modified_before_the_range_are_not_read() {
     );
 
     let last = json(&[logs_path, "--last", "45m"]);
-    assert_eq!(last["inputs"].as_array().unwrap().len(), 1);
+    assert_eq!(paths(&last).len(), 1);
     assert!(last["warnings"].to_string().contains("not read: 2 files"));
     assert_eq!(last["period"]["start"], "2026-03-02T11:14:59Z");
     assert_eq!(
@@ -549,7 +538,7 @@ fn rotated_logs_last_modified_before_the_range_are_not_read() {
     // Copied since: read.
     set_modified(&logs.join("access.log.2.gz"), "2026-11-02T00:00:00Z");
     let r = report(logs_path, &[]);
-    assert_eq!(r["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(paths(&r).len(), 2);
     assert!(r["warnings"].to_string().contains("not read: 1 file dated"));
     // The current log touched days later, yesterday's rotated an hour late: with --last,
     // yesterday's is left unread against the current log's time, then found within reach
@@ -558,6 +547,6 @@ fn rotated_logs_last_modified_before_the_range_are_not_read() {
     set_modified(&logs.join("access.log"), "2026-03-05T00:00:00Z");
     set_modified(&logs.join("access.log.1"), "2026-03-02T10:30:00Z");
     let last = json(&[logs_path, "--last", "45m"]);
-    assert_eq!(last["inputs"].as_array().unwrap().len(), 3);
+    assert_eq!(paths(&last).len(), 3);
     assert!(!last["warnings"].to_string().contains("not read:"));
 }
