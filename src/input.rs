@@ -688,9 +688,23 @@ fn decode(
 /// temporary file (`spools`): a small file the in-memory budget had no room for, or any
 /// file once `MAX_MAPPED` inputs are mapped. (`io::copy` has the kernel copy it, with no
 /// buffer here.)
+/// The first bytes of a file, leaving it to be read from its start: no second open and no
+/// seek (thousands of small inputs are opened at once; each call is a system call).
+fn read_head(f: &mut File, head: &mut [u8]) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        f.read_at(head, 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let n = f.read(head)?;
+        f.seek(io::SeekFrom::Start(0))?;
+        Ok(n)
+    }
+}
+
 fn copy_plain(f: &mut File, len: u64, name: &str, spools: &Spools) -> Result<Data> {
-    f.seek(io::SeekFrom::Start(0))
-        .with_context(|| format!("{name}: cannot read"))?;
     let (data, _) = spools.append(name, |out| io::copy(&mut f.take(len), out))?;
     Ok(data)
 }
@@ -707,9 +721,7 @@ fn read_small(f: &mut File, len: u64, budget: &'static AtomicUsize) -> Option<Da
         return None;
     }
     let mut text = Vec::with_capacity(len as usize);
-    let read = f
-        .seek(io::SeekFrom::Start(0))
-        .and_then(|_| f.take(IN_MEMORY_MAX as u64 + 1).read_to_end(&mut text));
+    let read = f.take(IN_MEMORY_MAX as u64 + 1).read_to_end(&mut text);
     budget.fetch_sub(len as usize, Ordering::Relaxed);
     if read.is_err() || text.len() > IN_MEMORY_MAX || !reserve(budget, text.len()) {
         return None;
@@ -770,9 +782,7 @@ pub fn open(
         });
     }
     let mut head = [0u8; 4];
-    let n = f
-        .read(&mut head)
-        .with_context(|| format!("{name}: cannot read"))?;
+    let n = read_head(&mut f, &mut head).with_context(|| format!("{name}: cannot read"))?;
     let (data, damage) = match sniff_compression(&head[..n]) {
         Compression::None => {
             let len = meta.len();
@@ -789,10 +799,6 @@ pub fn open(
             (data, None)
         }
         _ => {
-            // Read again from the start, through the decoder: seeking back costs no second
-            // open (thousands of small `.gz` inputs are opened at once).
-            f.seek(io::SeekFrom::Start(0))
-                .with_context(|| format!("{name}: cannot read"))?;
             let buffer = (meta.len() as usize).clamp(8 << 10, STREAM_BUFFER);
             spool(Counted { inner: f, progress }, &name, buffer, spools)?
         }
