@@ -198,6 +198,9 @@ pub struct Analysis {
     pub statuses: Vec<u16>,
     /// Learned name positions, as templates (`/blog/{name}`), sorted.
     pub name_positions: Vec<String>,
+    /// Inputs not opened: dated outside the range by their names or last modification
+    /// (`file_period`).
+    pub inputs_not_read: Vec<String>,
     /// Warnings for the user (skipped files inside directories, empty files).
     pub warnings: Vec<String>,
     /// The first and the last request's time; `None` without requests.
@@ -515,7 +518,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     // is checked once the range is known; where it fails (that input had no dated line), the
     // analysis is run again reading every input.
     let ranged = settings.since.is_some() || settings.until.is_some() || settings.last.is_some();
-    let unread = (by_date && ranged).then(|| {
+    let dated_out = (by_date && ranged).then(|| {
         let periods: Vec<Option<FilePeriod>> = (expanded.par_iter())
             // `-` is stdin, whatever a file of that name says.
             .map(|(path, _)| (path.as_os_str() != "-").then(|| file_period::of(path))?)
@@ -659,7 +662,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let period = estimate_period(&opened, &directives, settings);
 
     // --last: the range ends at the latest time at the inputs' ends.
-    let unread_any = unread.as_ref().is_some_and(|u| !u.paths.is_empty());
+    let unread_any = dated_out.as_ref().is_some_and(|u| !u.paths.is_empty());
     let resolved = match resolve_last(settings, period, &opened) {
         // No dated line at the ends of the files read: the unread ones may have them.
         Err(_) if unread_any => return analyze_inputs(settings, false),
@@ -667,7 +670,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     };
     let asked = settings;
     let settings = resolved.as_ref().unwrap_or(settings);
-    if let Some(unread) = &unread {
+    if let Some(unread) = &dated_out {
         if settings.last.is_some() && unread.any_may_hold(settings.since, settings.until) {
             drop(opened);
             return analyze_inputs(asked, false);
@@ -1035,6 +1038,9 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         bucket_us,
         statuses: settings.statuses.clone(),
         name_positions: templater.names().templates(),
+        inputs_not_read: (dated_out.iter().flat_map(|u| &u.paths))
+            .map(|p| p.display().to_string())
+            .collect(),
         warnings,
         period: requested,
     })

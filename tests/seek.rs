@@ -331,14 +331,16 @@ fn paths(r: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// The report without what says how the lines were read: its inputs and warnings, and
-/// with each evidence line's input named by its path (`by_path`) or only its text.
+/// The report without what says how the lines were read: its inputs (read and not) and
+/// warnings, and with each evidence line's input named by its path (`by_path`) or only its
+/// text.
 fn without_reading(mut r: Value, by_path: bool) -> Value {
     let paths: Vec<Value> = (r["inputs"].as_array().unwrap().iter())
         .map(|i| i["path"].clone())
         .collect();
     let o = r.as_object_mut().unwrap();
     o.remove("inputs");
+    o.remove("inputs_not_read");
     o.remove("warnings");
     let named = |l: &mut Value| {
         let input = l["input"].as_u64().unwrap() as usize;
@@ -391,9 +393,34 @@ fn files_named_by_time_outside_the_range_are_not_read() {
         .unwrap_or_else(|| panic!("{warnings:?}"));
     assert!(warning.contains("_20260302T0605Z_"), "{warning}");
     assert!(warning.ends_with(" and 36 more"), "{warning}");
+    // The report lists them, in order, and the Overview counts them.
+    let not_read: Vec<&str> = (r["inputs_not_read"].as_array().unwrap().iter())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(not_read.len(), 38);
+    assert!(not_read[0].contains("_20260302T0605Z_"), "{}", not_read[0]);
+    assert!(
+        not_read[37].contains("_20260302T1200Z_"),
+        "{}",
+        not_read[37]
+    );
+    let out = why409()
+        .arg(tree)
+        .args(["-r"])
+        .args(RANGE)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains(
+            "38 inputs dated outside the time range by name or last modification, not opened: "
+        ),
+        "{table}"
+    );
 
     let every = report(tree, &["-r", "--no-seek"]);
     assert_eq!(paths(&every).len(), 72);
+    assert_eq!(every["inputs_not_read"], serde_json::json!([]));
     let warned = |r: &Value| r["warnings"].to_string().contains("not read:");
     assert!(!warned(&every));
     assert_eq!(

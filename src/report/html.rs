@@ -86,6 +86,9 @@ fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
     if let Some(rest) = r.unlisted_inputs() {
         writeln!(out, "<tr><th>inputs</th><td>{}</td></tr>", text(&rest))?;
     }
+    if let Some(line) = r.not_read_inputs() {
+        writeln!(out, "<tr><th>not read</th><td>{}</td></tr>", text(&line))?;
+    }
     if !r.name_positions.is_empty() {
         let names: Vec<String> = (r.name_positions.iter())
             .map(|n| format!("<code>{}</code>", text(n)))

@@ -66,6 +66,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(rest) = r.unlisted_inputs() {
         writeln!(out, "- **Inputs:** {rest}")?;
     }
+    if let Some(line) = r.not_read_inputs() {
+        writeln!(out, "- **Not read:** {line}")?;
+    }
     if !r.name_positions.is_empty() {
         let shown: Vec<String> = r.name_positions.iter().map(|n| code(n)).collect();
         writeln!(

@@ -36,6 +36,9 @@ pub const FINDING_EVIDENCE: usize = 5;
 pub struct Report {
     pub schema: &'static str,
     pub inputs: Vec<InputReport>,
+    /// Inputs not opened: dated outside `--since`/`--until` (or `--last`) by their names or
+    /// last modification.
+    pub inputs_not_read: Vec<String>,
     pub period: Period,
     pub window_seconds: i64,
     pub conflict_statuses: Vec<u16>,
@@ -315,6 +318,7 @@ impl Report {
             }
         }
         each(&mut r.name_positions);
+        each(&mut r.inputs_not_read);
         each(&mut r.warnings);
         for x in &mut r.resources {
             x.template = visible(&x.template);
@@ -432,6 +436,25 @@ impl Report {
     /// The inputs `listed_inputs` leaves out, summed up as one: their number, formats,
     /// bytes and line counts (`29 more inputs (cloudfront, 162023 bytes): 406 lines, 348
     /// parsed, 58 skipped`); `None` when every input is listed.
+    /// The Overview's line for the inputs not opened (`inputs_not_read`): how many, and the
+    /// first two.
+    pub fn not_read_inputs(&self) -> Option<String> {
+        const NAMED: usize = 2;
+        let n = self.inputs_not_read.len();
+        if n == 0 {
+            return None;
+        }
+        let more = match n.saturating_sub(NAMED) {
+            0 => String::new(),
+            more => format!(" and {more} more"),
+        };
+        Some(format!(
+            "{n} {} dated outside the time range by name or last modification, not opened: {}{more} (--no-seek reads them)",
+            if n == 1 { "input" } else { "inputs" },
+            self.inputs_not_read[..n.min(NAMED)].join(", ")
+        ))
+    }
+
     pub fn unlisted_inputs(&self) -> Option<String> {
         let rest = self.unlisted();
         if rest.is_empty() {
@@ -825,6 +848,7 @@ impl Report {
             timeline,
             findings,
             unexplained,
+            inputs_not_read: a.inputs_not_read.clone(),
             warnings: a.warnings.clone(),
         }
     }
