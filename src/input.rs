@@ -684,10 +684,6 @@ fn decode(
     Ok((data, first.len() as u64 + rest, broken))
 }
 
-/// Copies the plain file `f` (its first `len` bytes, or what is there of them) into a
-/// temporary file (`spools`): a small file the in-memory budget had no room for, or any
-/// file once `MAX_MAPPED` inputs are mapped. (`io::copy` has the kernel copy it, with no
-/// buffer here.)
 /// The first bytes of a file, leaving it to be read from its start: no second open and no
 /// seek (thousands of small inputs are opened at once; each call is a system call).
 fn read_head(f: &mut File, head: &mut [u8]) -> io::Result<usize> {
@@ -704,6 +700,10 @@ fn read_head(f: &mut File, head: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Copies the plain file `f` (its first `len` bytes, or what is there of them) into a
+/// temporary file (`spools`): a small file the in-memory budget had no room for, or any
+/// file once `MAX_MAPPED` inputs are mapped. (`io::copy` has the kernel copy it, with no
+/// buffer here.)
 fn copy_plain(f: &mut File, len: u64, name: &str, spools: &Spools) -> Result<Data> {
     let (data, _) = spools.append(name, |out| io::copy(&mut f.take(len), out))?;
     Ok(data)

@@ -417,6 +417,25 @@ fn files_named_by_time_outside_the_range_are_not_read() {
         ),
         "{table}"
     );
+    let rendered = |output: &str| {
+        let out = (why409()
+            .arg(tree)
+            .args(["-r", "--output", output])
+            .args(RANGE))
+        .output()
+        .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let markdown = rendered("markdown");
+    assert!(
+        markdown.contains("- **Not read:** 38 inputs dated outside the time range by name or last modification, not opened: `"),
+        "{markdown}"
+    );
+    let html = rendered("html");
+    assert!(
+        html.contains("<tr><th>not read</th><td>38 inputs dated outside"),
+        "{html}"
+    );
 
     let every = report(tree, &["-r", "--no-seek"]);
     assert_eq!(paths(&every).len(), 72);

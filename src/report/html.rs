@@ -86,7 +86,7 @@ fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
     if let Some(rest) = r.unlisted_inputs() {
         writeln!(out, "<tr><th>inputs</th><td>{}</td></tr>", text(&rest))?;
     }
-    if let Some(line) = r.not_read_inputs() {
+    if let Some(line) = r.not_read_inputs(str::to_string) {
         writeln!(out, "<tr><th>not read</th><td>{}</td></tr>", text(&line))?;
     }
     if !r.name_positions.is_empty() {

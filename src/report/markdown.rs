@@ -66,7 +66,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(rest) = r.unlisted_inputs() {
         writeln!(out, "- **Inputs:** {rest}")?;
     }
-    if let Some(line) = r.not_read_inputs() {
+    if let Some(line) = r.not_read_inputs(code) {
         writeln!(out, "- **Not read:** {line}")?;
     }
     if !r.name_positions.is_empty() {

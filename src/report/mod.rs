@@ -433,12 +433,9 @@ impl Report {
         &self.inputs[self.listed_inputs().len()..]
     }
 
-    /// The inputs `listed_inputs` leaves out, summed up as one: their number, formats,
-    /// bytes and line counts (`29 more inputs (cloudfront, 162023 bytes): 406 lines, 348
-    /// parsed, 58 skipped`); `None` when every input is listed.
     /// The Overview's line for the inputs not opened (`inputs_not_read`): how many, and the
-    /// first two.
-    pub fn not_read_inputs(&self) -> Option<String> {
+    /// first two, each as `path` shows it.
+    pub fn not_read_inputs(&self, path: impl Fn(&str) -> String) -> Option<String> {
         const NAMED: usize = 2;
         let n = self.inputs_not_read.len();
         if n == 0 {
@@ -451,10 +448,16 @@ impl Report {
         Some(format!(
             "{n} {} dated outside the time range by name or last modification, not opened: {}{more} (--no-seek reads them)",
             if n == 1 { "input" } else { "inputs" },
-            self.inputs_not_read[..n.min(NAMED)].join(", ")
+            (self.inputs_not_read.iter().take(NAMED))
+                .map(|p| path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     }
 
+    /// The inputs `listed_inputs` leaves out, summed up as one: their number, formats,
+    /// bytes and line counts (`29 more inputs (cloudfront, 162023 bytes): 406 lines, 348
+    /// parsed, 58 skipped`); `None` when every input is listed.
     pub fn unlisted_inputs(&self) -> Option<String> {
         let rest = self.unlisted();
         if rest.is_empty() {

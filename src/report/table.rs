@@ -363,7 +363,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     if let Some(rest) = r.unlisted_inputs() {
         t.add_row(vec![Cell::new("inputs"), Cell::new(rest)]);
     }
-    if let Some(line) = r.not_read_inputs() {
+    if let Some(line) = r.not_read_inputs(str::to_string) {
         t.add_row(vec![Cell::new("not read"), Cell::new(line)]);
     }
     let period = match (&r.period.start, &r.period.end) {
