@@ -436,11 +436,8 @@ fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
 
 /// The inputs left unread because their names or modification times date them outside the
 /// range (`file_period`), with a file's period widened by `seek::LEEWAY` either side, as
-/// `seek` allows inside a file.
-struct UnreadByDate {
-    periods: Vec<FilePeriod>,
-    paths: Vec<PathBuf>,
-}
+/// `seek` allows inside a file: each one's path and period.
+struct UnreadByDate(Vec<(String, FilePeriod)>);
 
 impl UnreadByDate {
     /// Drops from `inputs` those that cannot hold a line of `since..until`, by their
@@ -451,46 +448,46 @@ impl UnreadByDate {
         since: Option<Micros>,
         until: Option<Micros>,
     ) -> Self {
-        let mut unread = UnreadByDate {
-            periods: Vec::new(),
-            paths: Vec::new(),
-        };
+        let mut unread = Vec::new();
         let mut periods = periods.into_iter();
         inputs.retain(|(path, _)| match periods.next().flatten() {
             Some(p) if !p.may_hold(since, until, seek::LEEWAY) => {
-                unread.periods.push(p);
-                unread.paths.push(path.clone());
+                unread.push((path.display().to_string(), p));
                 false
             }
             _ => true,
         });
-        unread
+        UnreadByDate(unread)
     }
 
     /// Whether one of them may hold a line of `since..until` after all.
     fn any_may_hold(&self, since: Option<Micros>, until: Option<Micros>) -> bool {
-        (self.periods.iter()).any(|p| p.may_hold(since, until, seek::LEEWAY))
+        (self.0.iter()).any(|(_, p)| p.may_hold(since, until, seek::LEEWAY))
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.0.iter().map(|(path, _)| path.clone()).collect()
     }
 
     /// The warning that says how many were not read and names the first of them.
     fn warning(&self, outside: &str) -> Option<String> {
-        const NAMED: usize = 2;
-        let n = self.paths.len();
-        if n == 0 {
-            return None;
-        }
-        let named: Vec<String> = (self.paths.iter().take(NAMED))
-            .map(|p| p.display().to_string())
-            .collect();
-        let more = match n.saturating_sub(NAMED) {
-            0 => String::new(),
-            more => format!(" and {more} more"),
-        };
-        Some(format!(
-            "not read: {n} {} dated (by name or last modification) {outside} (an hour either side allowed; --no-seek reads them): {}{more}",
-            if n == 1 { "file" } else { "files" },
-            named.join(", ")
-        ))
+        let n = self.0.len();
+        (n > 0).then(|| {
+            format!(
+                "not read: {n} {} dated (by name or last modification) {outside} (an hour either side allowed; --no-seek reads them): {}",
+                if n == 1 { "file" } else { "files" },
+                first_and_more(&self.paths(), 2)
+            )
+        })
+    }
+}
+
+/// `names` for a sentence: all of them when they are `shown` at most, else the first `shown`
+/// and how many more (`a.log, b.log and 36 more`).
+pub fn first_and_more(names: &[String], shown: usize) -> String {
+    match names.len().checked_sub(shown) {
+        None | Some(0) => names.join(", "),
+        Some(more) => format!("{} and {more} more", names[..shown].join(", ")),
     }
 }
 
@@ -662,7 +659,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let period = estimate_period(&opened, &directives, settings);
 
     // --last: the range ends at the latest time at the inputs' ends.
-    let unread_any = dated_out.as_ref().is_some_and(|u| !u.paths.is_empty());
+    let unread_any = dated_out.as_ref().is_some_and(|u| !u.0.is_empty());
     let resolved = match resolve_last(settings, period, &opened) {
         // No dated line at the ends of the files read: the unread ones may have them.
         Err(_) if unread_any => return analyze_inputs(settings, false),
@@ -1038,9 +1035,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         bucket_us,
         statuses: settings.statuses.clone(),
         name_positions: templater.names().templates(),
-        inputs_not_read: (dated_out.iter().flat_map(|u| &u.paths))
-            .map(|p| p.display().to_string())
-            .collect(),
+        inputs_not_read: dated_out.map_or_else(Vec::new, |u| u.paths()),
         warnings,
         period: requested,
     })
@@ -1656,6 +1651,16 @@ mod tests {
         let mut clients = clients.names().to_vec();
         clients.sort();
         (conflicts, clients)
+    }
+
+    /// Names for a sentence: all when `shown` at most, else the first `shown` and a count.
+    #[test]
+    fn first_names_and_how_many_more() {
+        let names = |n: usize| -> Vec<String> { (0..n).map(|k| format!("p{k}.log")).collect() };
+        assert_eq!(first_and_more(&names(0), 2), "");
+        assert_eq!(first_and_more(&names(2), 2), "p0.log, p1.log");
+        assert_eq!(first_and_more(&names(3), 2), "p0.log, p1.log and 1 more");
+        assert_eq!(first_and_more(&names(38), 2), "p0.log, p1.log and 36 more");
     }
 
     /// Up to five files that are not logs are warned of in full; past five, three in full

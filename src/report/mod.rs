@@ -12,7 +12,7 @@ pub mod markdown;
 pub mod table;
 
 use crate::aggregate::ClientAgents;
-use crate::analyze::{Analysis, InstanceName};
+use crate::analyze::{Analysis, InstanceName, first_and_more};
 use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
 use crate::timestamp::{MICROS_PER_SEC, rfc3339};
@@ -436,23 +436,15 @@ impl Report {
     /// The Overview's line for the inputs not opened (`inputs_not_read`): how many, and the
     /// first two, each as `path` shows it.
     pub fn not_read_inputs(&self, path: impl Fn(&str) -> String) -> Option<String> {
-        const NAMED: usize = 2;
         let n = self.inputs_not_read.len();
-        if n == 0 {
-            return None;
-        }
-        let more = match n.saturating_sub(NAMED) {
-            0 => String::new(),
-            more => format!(" and {more} more"),
-        };
-        Some(format!(
-            "{n} {} dated outside the time range by name or last modification, not opened: {}{more} (--no-seek reads them)",
-            if n == 1 { "input" } else { "inputs" },
-            (self.inputs_not_read.iter().take(NAMED))
-                .map(|p| path(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        let shown: Vec<String> = self.inputs_not_read.iter().map(|p| path(p)).collect();
+        (n > 0).then(|| {
+            format!(
+                "{n} {} dated outside the time range by name or last modification, not opened: {} (--no-seek reads them)",
+                if n == 1 { "input" } else { "inputs" },
+                first_and_more(&shown, 2)
+            )
+        })
     }
 
     /// The inputs `listed_inputs` leaves out, summed up as one: their number, formats,
