@@ -154,7 +154,8 @@ pub struct InputArgs {
     /// Read every line even with --since/--until. By default a log in time order (checked at
     /// 64 points; an hour out of order is allowed) is searched for the range, and the lines
     /// outside it are counted but not read; files dated outside it, by their names (S3's load
-    /// balancer and CloudFront logs) or last modification (rotated logs), are not opened.
+    /// balancer and CloudFront logs, Cloud Logging's and Azure Monitor's storage exports) or
+    /// last modification (rotated logs), are not opened.
     #[arg(long)]
     pub no_seek: bool,
 

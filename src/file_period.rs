@@ -3,8 +3,7 @@
 //! (a day of one load balancer is 288 `.gz` files a node), and a directory of rotated logs
 //! for the last two hours, not its fourteen days of `.gz` files.
 //!
-//! By the file name alone (the directories above it are not needed), for the delivery
-//! schemes that name files by time:
+//! By the file name, for the delivery schemes that name files by time:
 //!
 //! * **Elastic Load Balancing** (ALB, NLB, Classic ELB), `ACCOUNT_elasticloadbalancing_REGION_LB_END_IP_RANDOM.log[.gz]`:
 //!   `123456789012_elasticloadbalancing_us-east-2_app.my-lb.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz`.
@@ -16,8 +15,24 @@
 //! * **A start and an end**, `…START_END…` in UTC basic form, as Cloudflare Logpush names its
 //!   files: `20260302T090000Z_20260302T090500Z_a1b2c3d4.log.gz`.
 //!
+//!
+//! And by the name with the directories above it, for the cloud exports that date their
+//! folders and name the file by hour (a relative path is made absolute, without resolving
+//! links, to see them):
+//!
+//! * **Cloud Logging** routed to Cloud Storage (Google Cloud load balancer logs),
+//!   `…/LOG_ID/YYYY/MM/DD/HH:MM:SS_HH:MM:SS_Sn.json`:
+//!   `my-bucket/requests/2026/03/02/09:00:00_09:59:59_S0.json`. The entries stamped in that
+//!   hour, in shards `S0`, `S1`, … and, for entries that came late, `A0`, `A1`, … (Google
+//!   says the file name gives the period of its entries' timestamps, in UTC).
+//! * **Azure Monitor** diagnostic logs archived to a storage account (Front Door, Application
+//!   Gateway), `…/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`: the events *received* during that
+//!   hour. They are stamped when they occurred, at most that hour's end and a few minutes
+//!   before its start; the period starts an hour early to be safe.
+//!
 //! A name is only read when it has its scheme's whole shape (a name that merely holds a date,
-//! like logrotate's `access.log-20260302.gz`, says nothing reliable of its lines).
+//! like logrotate's `access.log-20260302.gz`, says nothing reliable of its lines). A file
+//! compressed by gzip after it was delivered (`….json.gz`) keeps its scheme's name.
 //!
 //! Any other file holds nothing written after it was last modified: a rotated log's
 //! modification time is its last line's (gzip, zstd and bzip2 keep the original's), and a
@@ -42,6 +57,8 @@ pub enum Dating {
     LoadBalancer,
     CloudFront,
     StartEnd,
+    CloudLogging,
+    AzureMonitor,
     /// Its last modification: the end of its period, which has no start.
     Modified,
 }
@@ -91,12 +108,96 @@ pub fn of(path: &Path) -> Option<FilePeriod> {
     })
 }
 
-/// The period `path`'s file name says the file holds, if it follows a known scheme.
+/// The period `path`'s name (with the directories above it, for the schemes that date
+/// those) says the file holds, if it follows a known scheme.
 pub fn of_name(path: &Path) -> Option<FilePeriod> {
     let name = path.file_name()?.to_str()?;
     load_balancer(name)
         .or_else(|| cloudfront(name))
         .or_else(|| start_end(name))
+        .or_else(|| cloud_logging(name, || folders(path, 3)))
+        .or_else(|| azure_monitor(name, || folders(path, 5)))
+}
+
+/// The names of the `n` directories `path` is in, innermost last; a relative path is made
+/// absolute first (links are not resolved: a link named in the scheme is dated by its name).
+fn folders(path: &Path, n: usize) -> Option<Vec<String>> {
+    let absolute = std::path::absolute(path).ok()?;
+    let mut dirs: Vec<String> = Vec::with_capacity(n);
+    for c in absolute.parent()?.components().rev().take(n) {
+        match c {
+            std::path::Component::Normal(d) => dirs.push(d.to_str()?.to_string()),
+            // `..` or the root among them: not the scheme's folders.
+            _ => return None,
+        }
+    }
+    dirs.reverse();
+    (dirs.len() == n).then_some(dirs)
+}
+
+/// `…/YYYY/MM/DD/HH:MM:SS_HH:MM:SS_Sn.json` (or `_An`): from the first time to the second's
+/// end, that day.
+fn cloud_logging(name: &str, folders: impl FnOnce() -> Option<Vec<String>>) -> Option<FilePeriod> {
+    let stem = without_gz(name).strip_suffix(".json")?;
+    let mut parts = stem.split('_');
+    let (from, to, shard) = (parts.next()?, parts.next()?, parts.next()?);
+    let shard = shard.strip_prefix(['S', 'A'])?;
+    if parts.next().is_some() || number(shard.as_bytes()).is_none() {
+        return None;
+    }
+    let clock = |t: &str| {
+        let b = t.as_bytes();
+        (b.len() == 8 && b[2] == b':' && b[5] == b':').then_some(())?;
+        Some((number(&b[0..2])?, number(&b[3..5])?, number(&b[6..8])?))
+    };
+    let (from, to) = (clock(from)?, clock(to)?);
+    let dirs = folders()?;
+    let [year, month, day] = [&dirs[0], &dirs[1], &dirs[2]].map(|d| d.as_bytes());
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (year, month, day) = (number(year)?, number(month)?, number(day)?);
+    let start = civil(year, month, day, from.0, from.1, from.2)?;
+    // The second time is the last second of the period (`08:59:59`).
+    let end = civil(year, month, day, to.0, to.1, to.2)? + MICROS_PER_SEC;
+    (start < end).then_some(FilePeriod {
+        start,
+        end,
+        by: Dating::CloudLogging,
+    })
+}
+
+/// `…/y=YYYY/m=MM/d=DD/h=HH/m=MM/PT1H.json`: received during that hour, so stamped before
+/// its end, and (allowing for a delivery an hour late) after an hour before its start.
+fn azure_monitor(name: &str, folders: impl FnOnce() -> Option<Vec<String>>) -> Option<FilePeriod> {
+    if without_gz(name) != "PT1H.json" {
+        return None;
+    }
+    let dirs = folders()?;
+    let mut values = [0u32; 5];
+    for ((dir, key), (value, len)) in dirs
+        .iter()
+        .zip(["y=", "m=", "d=", "h=", "m="])
+        .zip(values.iter_mut().zip([4, 2, 2, 2, 2]))
+    {
+        let digits = dir.strip_prefix(key)?.as_bytes();
+        if digits.len() != len {
+            return None;
+        }
+        *value = number(digits)?;
+    }
+    let [year, month, day, hour, minute] = values;
+    let start = civil(year, month, day, hour, minute, 0)?;
+    Some(FilePeriod {
+        start: start - HOUR,
+        end: start + HOUR,
+        by: Dating::AzureMonitor,
+    })
+}
+
+/// `name` without a `.gz` a user's gzip added to it.
+fn without_gz(name: &str) -> &str {
+    name.strip_suffix(".gz").unwrap_or(name)
 }
 
 /// `ACCOUNT_elasticloadbalancing_REGION_LB_END_…`: the interval before `END`.
@@ -300,6 +401,84 @@ mod tests {
                 Dating::StartEnd
             )
         );
+    }
+
+    /// Google's example, its late-entries shard, a gzipped copy, and the day's folders found
+    /// from a relative path's absolute form.
+    #[test]
+    fn cloud_logging_names() {
+        let hour = expect(
+            "2015-01-13T08:00:00Z",
+            "2015-01-13T09:00:00Z",
+            Dating::CloudLogging,
+        );
+        for path in [
+            "my-gcs-bucket/syslog/2015/01/13/08:00:00_08:59:59_S0.json",
+            "/srv/export/requests/2015/01/13/08:00:00_08:59:59_S1.json",
+            "requests/2015/01/13/08:00:00_08:59:59_A0.json",
+            "requests/2015/01/13/08:00:00_08:59:59_S12.json.gz",
+        ] {
+            assert_eq!(period(path), hour, "{path}");
+        }
+        let day = || Some(["2015", "01", "13"].map(String::from).to_vec());
+        let named =
+            |name: &str| cloud_logging(name, day).map(|p| (rfc3339(p.start), rfc3339(p.end)));
+        assert_eq!(
+            named("23:00:00_23:59:59_S0.json"),
+            Some(("2015-01-13T23:00:00Z".into(), "2015-01-14T00:00:00Z".into()))
+        );
+        for name in [
+            "08:00:00_08:59:59.json",
+            "08:00:00_08:59:59_B0.json",
+            "08:00:00_08:59:59_S.json",
+            "08:00:00_08:59:59_S0.log",
+            "08:00:00_08:59:59_S0_x.json",
+            "08:00:00_07:59:59_S0.json",
+            "08-00-00_08-59-59_S0.json",
+            "24:00:00_24:59:59_S0.json",
+        ] {
+            assert_eq!(named(name), None, "{name}");
+        }
+        for dirs in [
+            ["2015", "13", "13"],
+            ["15", "01", "13"],
+            ["2015", "1", "13"],
+        ] {
+            let folders = || Some(dirs.map(String::from).to_vec());
+            assert_eq!(
+                cloud_logging("08:00:00_08:59:59_S0.json", folders),
+                None,
+                "{dirs:?}"
+            );
+        }
+    }
+
+    /// Microsoft's layout, with and without the resource path above it; the period starts an
+    /// hour before the hour the events were received in.
+    #[test]
+    fn azure_monitor_names() {
+        let hour = expect(
+            "2026-03-02T08:00:00Z",
+            "2026-03-02T10:00:00Z",
+            Dating::AzureMonitor,
+        );
+        for path in [
+            "insights-logs-frontdooraccesslog/resourceId=/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CDN/PROFILES/SHOP/y=2026/m=03/d=02/h=09/m=00/PT1H.json",
+            "y=2026/m=03/d=02/h=09/m=00/PT1H.json",
+            "archive/y=2026/m=03/d=02/h=09/m=00/PT1H.json.gz",
+        ] {
+            assert_eq!(period(path), hour, "{path}");
+        }
+        for path in [
+            "y=2026/m=03/d=02/h=09/m=00/PT1M.json",
+            "y=2026/m=03/d=02/h=09/PT1H.json",
+            "y=2026/m=03/d=02/h=24/m=00/PT1H.json",
+            "y=2026/m=3/d=02/h=09/m=00/PT1H.json",
+            "y=2026/d=03/m=02/h=09/m=00/PT1H.json",
+            "y=2026/m=03/d=02/h=09/../m=00/PT1H.json",
+        ] {
+            assert_eq!(period(path), None, "{path}");
+        }
     }
 
     /// Names that hold a date but not a period, or a scheme's shape but not its values.

@@ -596,3 +596,151 @@ fn rotated_logs_last_modified_before_the_range_are_not_read() {
     assert_eq!(paths(&last).len(), 3);
     assert!(!last["warnings"].to_string().contains("not read:"));
 }
+
+/// A day part line's request as the fields of a JSON record: (RFC 3339 time, method, path,
+/// status, client, user agent); `None` for a junk line.
+fn fields(line: &str) -> Option<(String, &str, &str, &str, &str, &str)> {
+    let parts: Vec<&str> = line.split('"').collect();
+    let [head, request, status, _, _, agent, ..] = parts[..] else {
+        return None;
+    };
+    let client = head.split(' ').next()?;
+    let clock = head.split("02/Mar/2026:").nth(1)?.get(..8)?;
+    let (method, path) = request.split_once(' ')?;
+    let path = path.split(' ').next()?;
+    let status = status.split_whitespace().next()?;
+    let time = format!("2026-03-02T{clock}Z");
+    Some((time, method, path, status, client, agent))
+}
+
+/// Writes `lines` to `path` (and the folders above it), each through `record`; junk lines
+/// stay as they are.
+fn export(path: &std::path::Path, lines: &[&(u64, String)], record: fn(&str) -> Option<String>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = String::new();
+    for (_, l) in lines {
+        writeln!(text, "{}", record(l).unwrap_or_else(|| l.clone())).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// The day part as Cloud Logging routes Google Cloud load balancer logs to Cloud Storage:
+/// `requests/2026/03/02/HH:00:00_HH:59:59_Sn.json` for the entries stamped in each hour, in
+/// two shards, and `…_A0.json` for the entries that came after their hour (the ones stamped
+/// 20 minutes early, written in the next hour).
+fn routed_to_cloud_storage(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let day = dir.path().join("bucket/requests/2026/03/02");
+    let lines = day_part();
+    let stamped_hour = |l: &str| fields(l).map(|f| f.0[11..13].parse::<u64>().unwrap());
+    let gcp = |l: &str| {
+        let (time, method, path, status, client, agent) = fields(l)?;
+        Some(format!(
+            r#"{{"insertId":"x","httpRequest":{{"requestMethod":"{method}","requestUrl":"https://shop.example{path}","status":{status},"userAgent":"{agent}","remoteIp":"{client}"}},"resource":{{"type":"http_load_balancer"}},"timestamp":"{time}"}}"#
+        ))
+    };
+    for hour in 5..12u64 {
+        let file = |shard: &str| day.join(format!("{hour:02}:00:00_{hour:02}:59:59_{shard}.json"));
+        for (shard, k) in [("S0", 0), ("S1", 1)] {
+            let part: Vec<&(u64, String)> = (lines.iter().enumerate())
+                .filter(|(i, (s, l))| {
+                    s / 3600 == hour && stamped_hour(l).is_none_or(|h| h == hour) && i % 2 == k
+                })
+                .map(|(_, l)| l)
+                .collect();
+            if !part.is_empty() {
+                export(&file(shard), &part, gcp);
+            }
+        }
+        let late: Vec<&(u64, String)> = (lines.iter())
+            .filter(|(s, l)| s / 3600 == hour + 1 && stamped_hour(l) == Some(hour))
+            .collect();
+        if !late.is_empty() {
+            export(&file("A0"), &late, gcp);
+        }
+    }
+    dir.path().join("bucket")
+}
+
+/// Google Cloud load balancer logs routed to Cloud Storage and Azure Front Door logs
+/// archived to a storage account are dated by their folders and names: the files whose
+/// period, an hour either side, misses the range are not opened, and the report is the one
+/// reading every file gives. A file named relative to the day's folder is dated too.
+#[test]
+fn cloud_exports_are_dated_by_their_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = routed_to_cloud_storage(&dir);
+    let bucket = bucket.to_str().unwrap();
+    let every = report(bucket, &["-r", "--no-seek"]);
+    // S0 and S1 for 06 … 11, A0 for 05 … 10.
+    assert_eq!(paths(&every).len(), 18);
+    assert!(
+        every["inputs"][0]["format"] == "gcp-lb",
+        "{}",
+        every["inputs"][0]
+    );
+    // 09:00–09:45 with an hour either side: the hours 07 … 10.
+    let r = report(bucket, &["-r"]);
+    let read = paths(&r);
+    assert_eq!(read.len(), 12, "{read:?}");
+    assert!(
+        read[0].ends_with("/07:00:00_07:59:59_A0.json"),
+        "{}",
+        read[0]
+    );
+    assert!(
+        read[11].ends_with("/10:00:00_10:59:59_S1.json"),
+        "{}",
+        read[11]
+    );
+    assert_eq!(r["inputs_not_read"].as_array().unwrap().len(), 6);
+    assert_eq!(r["totals"]["conflicts"], 20);
+    assert_eq!(
+        without_reading(r, true),
+        without_reading(every.clone(), true)
+    );
+    // From the day's folder, by relative names.
+    let day = std::path::Path::new(bucket).join("requests/2026/03/02");
+    let relative = common::report(
+        why409()
+            .current_dir(&day)
+            .args(["06:00:00_06:59:59_S0.json", "09:00:00_09:59:59_S0.json"])
+            .args(RANGE),
+    );
+    assert_eq!(paths(&relative), vec!["09:00:00_09:59:59_S0.json"]);
+    assert_eq!(
+        relative["inputs_not_read"],
+        serde_json::json!(["06:00:00_06:59:59_S0.json"])
+    );
+
+    // Azure: a PT1H.json an hour, of the events received in it.
+    let azure = |l: &str| {
+        let (time, method, path, status, client, agent) = fields(l)?;
+        Some(format!(
+            r#"{{"category":"FrontDoorAccessLog","operationName":"Microsoft.Cdn/Profiles/AccessLog/Write","properties":{{"httpMethod":"{method}","requestUri":"https://shop.example:443{path}","userAgent":"{agent}","clientIp":"{client}","httpStatusCode":"{status}"}},"time":"{time}"}}"#
+        ))
+    };
+    let root = dir.path().join("insights-logs-frontdooraccesslog/resourceId=/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CDN/PROFILES/SHOP");
+    let lines = day_part();
+    for hour in 6..12u64 {
+        let part: Vec<&(u64, String)> = lines.iter().filter(|(s, _)| s / 3600 == hour).collect();
+        let file = root.join(format!("y=2026/m=03/d=02/h={hour:02}/m=00/PT1H.json"));
+        export(&file, &part, azure);
+    }
+    let root = root.to_str().unwrap();
+    let early = [
+        "--since",
+        "2026-03-02T06:00:00Z",
+        "--until",
+        "2026-03-02T06:45:00Z",
+    ];
+    let every = json(&[&[root, "-r", "--no-seek"][..], &early].concat());
+    assert_eq!(paths(&every).len(), 6);
+    assert_eq!(every["inputs"][0]["format"], "azure");
+    let r = json(&[&[root, "-r"][..], &early].concat());
+    // Received by 08:59:59, so possibly stamped from 06:00 - 1 h: the hours 06 … 08.
+    let read = paths(&r);
+    assert_eq!(read.len(), 3, "{read:?}");
+    assert!(read[2].ends_with("/h=08/m=00/PT1H.json"), "{}", read[2]);
+    assert_eq!(r["totals"]["conflicts"], 20);
+    assert_eq!(without_reading(r, true), without_reading(every, true));
+}
