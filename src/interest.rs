@@ -110,14 +110,14 @@ impl Conflicts {
         };
         for (name, k) in from.instances {
             let theirs = from.noted[k as usize];
-            match into.instances.get(&*name) {
-                Some(&j) => {
-                    let n = &mut into.noted[j as usize];
+            match into.instances.entry(name) {
+                Entry::Occupied(j) => {
+                    let n = &mut into.noted[*j.get() as usize];
                     n.first = n.first.min(theirs.first);
                     n.last = n.last.max(theirs.last);
                 }
-                None => {
-                    into.instances.insert(name, into.noted.len() as u32);
+                Entry::Vacant(v) => {
+                    v.insert(into.noted.len() as u32);
                     into.noted.push(theirs);
                 }
             }
