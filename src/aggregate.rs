@@ -623,6 +623,12 @@ impl ClientIndex {
     /// Takes in the names of `other`. Numbers depend on the order names came in, which
     /// nothing shown depends on (the report orders clients by conflicts and name).
     pub fn extend(&mut self, other: ClientIndex) {
+        // Room for all of them at once: grown as they came, the tables were rehashed at
+        // each doubling (a log of a million clients with conflicts).
+        self.short.reserve(other.short.len());
+        self.long.reserve(other.long.len());
+        self.names.reserve(other.names.len());
+        self.conflicts.reserve(other.conflicts.len());
         for (n, c) in other.names.into_iter().zip(other.conflicts) {
             self.insert_n(Cow::Owned(n), c);
         }

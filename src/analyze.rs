@@ -741,8 +741,12 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
                 );
                 progressed(job);
             })
-            .into_iter()
-            .reduce(|(a, ac), (b, bc)| (Conflicts::merge(a, b), ac.merged(bc)))
+            .into_par_iter()
+            // Pairwise and side by side, as the pass's results (`merge_collected`): on a
+            // million conflicting instances from a million clients each merge took ~0.15 s.
+            .reduce_with(|(a, ac), (b, bc)| {
+                rayon::join(|| Conflicts::merge(a, b), || ac.merged(bc))
+            })
             .unwrap_or_default(),
         };
     let min = settings
