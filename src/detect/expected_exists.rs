@@ -28,9 +28,11 @@ const ADVICE: &str = "These are create-if-absent probes answered 'already exists
 /// The conflicts on one instance that look like create-if-absent probes: a conflict on a
 /// create (or on a PUT before any successful write), the client's only conflict there, and
 /// the client's last request there with that method.
-fn probes(events: &[Event], path: &str) -> Vec<usize> {
+/// Appended to `out`, which most instances leave as it is: a million conflicting instances
+/// each allocated a list otherwise.
+fn probes(events: &[Event], path: &str, out: &mut Vec<usize>) {
     if !events.iter().any(signals::is_version_conflict) {
-        return Vec::new();
+        return;
     }
     let first_success = events
         .iter()
@@ -43,20 +45,20 @@ fn probes(events: &[Event], path: &str) -> Vec<usize> {
     // Most conflicting instances have a few events: looking along the timeline for each
     // candidate costs less than building the counts below (two hash maps per instance).
     if events.len() <= SHORT {
-        return (0..events.len())
-            .filter(|&k| {
-                let x = &events[k];
-                create(k, x)
-                    && events
-                        .iter()
-                        .filter(|e| e.client == x.client && e.conflict())
-                        .count()
-                        == 1
-                    && !events[k + 1..]
-                        .iter()
-                        .any(|e| e.client == x.client && e.method() == x.method())
-            })
-            .collect();
+        let found = (0..events.len()).filter(|&k| {
+            let x = &events[k];
+            create(k, x)
+                && events
+                    .iter()
+                    .filter(|e| e.client == x.client && e.conflict())
+                    .count()
+                    == 1
+                && !events[k + 1..]
+                    .iter()
+                    .any(|e| e.client == x.client && e.method() == x.method())
+        });
+        out.extend(found);
+        return;
     }
     // What each test needs from the whole timeline is counted once, so that a busy
     // instance is not quadratic.
@@ -68,14 +70,34 @@ fn probes(events: &[Event], path: &str) -> Vec<usize> {
         }
         last_of.insert((e.client, e.method()), k);
     }
-    (0..events.len())
-        .filter(|&k| {
-            let x = &events[k];
-            create(k, x)
-                && conflicts_of.get(&x.client) == Some(&1)
-                && last_of.get(&(x.client, x.method())) == Some(&k)
-        })
-        .collect()
+    out.extend((0..events.len()).filter(|&k| {
+        let x = &events[k];
+        create(k, x)
+            && conflicts_of.get(&x.client) == Some(&1)
+            && last_of.get(&(x.client, x.method())) == Some(&k)
+    }));
+}
+
+/// One template's instances met in a row (instances come in path order, so those of a
+/// template mostly do): their conflicts and probes, put into the per-template maps once
+/// (a million conflicting instances each hashed their template otherwise).
+struct Run<'a> {
+    template: &'a str,
+    conflicts: usize,
+    claims: Vec<EventRef>,
+}
+
+impl<'a> Run<'a> {
+    fn flush(
+        self,
+        conflicts_per_template: &mut FxHashMap<&'a str, usize>,
+        per_template: &mut BTreeMap<&'a str, Vec<EventRef>>,
+    ) {
+        *conflicts_per_template.entry(self.template).or_insert(0) += self.conflicts;
+        if !self.claims.is_empty() {
+            (per_template.entry(self.template).or_default()).extend(self.claims);
+        }
+    }
 }
 
 /// Timelines up to this long are searched directly (`probes`).
@@ -93,19 +115,29 @@ impl Detector for ExpectedExists {
         let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
         // Counted for every instance and only looked up: hashed, not a tree of strings.
         let mut conflicts_per_template: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut run: Option<Run> = None;
+        let mut found = Vec::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             let events = &tl.events[id];
-            *conflicts_per_template.entry(&*inst.template).or_insert(0) +=
-                events.iter().filter(|e| e.conflict()).count();
-            for k in probes(events, &inst.path) {
-                per_template
-                    .entry(&*inst.template)
-                    .or_default()
-                    .push(EventRef {
-                        instance: id as u32,
-                        index: k,
-                    });
+            let template = &*inst.template;
+            if let Some(r) = run.take_if(|r| r.template != template) {
+                r.flush(&mut conflicts_per_template, &mut per_template);
             }
+            let r = run.get_or_insert_with(|| Run {
+                template,
+                conflicts: 0,
+                claims: Vec::new(),
+            });
+            r.conflicts += events.iter().filter(|e| e.conflict()).count();
+            found.clear();
+            probes(events, &inst.path, &mut found);
+            (r.claims).extend(found.iter().map(|&index| EventRef {
+                instance: id as u32,
+                index,
+            }));
+        }
+        if let Some(r) = run {
+            r.flush(&mut conflicts_per_template, &mut per_template);
         }
         let mut out = Vec::new();
         for (template, claims) in per_template {
@@ -180,7 +212,9 @@ mod tests {
             for (id, inst) in tl.instances.iter().enumerate() {
                 let events = &tl.events[id];
                 let want = probes_by_full_search(events, &inst.path);
-                proptest::prop_assert_eq!(probes(events, &inst.path), want.clone());
+                let mut got = Vec::new();
+                probes(events, &inst.path, &mut got);
+                proptest::prop_assert_eq!(got, want.clone());
                 // The counted search, whatever the length (`probes` takes it above `SHORT`).
                 let mut padded = events.to_vec();
                 if !padded.is_empty() && padded.len() <= SHORT {
@@ -193,7 +227,9 @@ mod tests {
                         ..padded[padded.len() - 1].fields()
                     });
                     padded.resize(SHORT + 1, read);
-                    proptest::prop_assert_eq!(probes(&padded, &inst.path), want);
+                    let mut got = Vec::new();
+                    probes(&padded, &inst.path, &mut got);
+                    proptest::prop_assert_eq!(got, want);
                 }
             }
         }
