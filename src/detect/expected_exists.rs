@@ -28,6 +28,7 @@ const ADVICE: &str = "These are create-if-absent probes answered 'already exists
 /// The conflicts on one instance that look like create-if-absent probes: a conflict on a
 /// create (or on a PUT before any successful write), the client's only conflict there, and
 /// the client's last request there with that method.
+///
 /// Appended to `out`, which most instances leave as it is: a million conflicting instances
 /// each allocated a list otherwise.
 fn probes(events: &[Event], path: &str, out: &mut Vec<usize>) {
@@ -113,7 +114,8 @@ impl Detector for ExpectedExists {
         let min = cx.thresholds.get("expected_exists_min_conflicts").max(1.0) as usize;
         let min_share = cx.thresholds.get("expected_exists_min_share");
         let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
-        // Counted for every instance and only looked up: hashed, not a tree of strings.
+        // Counted for every run of instances (`Run`) and only looked up: hashed, not a
+        // tree of strings.
         let mut conflicts_per_template: FxHashMap<&str, usize> = FxHashMap::default();
         let mut run: Option<Run> = None;
         let mut found = Vec::new();
@@ -249,6 +251,44 @@ mod tests {
         let f = log.run_one(&ExpectedExists);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::Info);
+    }
+
+    /// Two routes whose instances alternate in path order (`/orders/7`, `/orders/7/items`,
+    /// `/orders/8`, …): each route's probes and conflicts are counted in full, not only its
+    /// last run of instances.
+    #[test]
+    fn routes_whose_instances_alternate_are_counted_whole() {
+        let mut log = Log::new();
+        for k in 0..25 {
+            let (order, items) = (
+                format!("/orders/{}", 7000 + k),
+                format!("/orders/{}/items", 7000 + k),
+            );
+            let t = 10.0 * k as f64;
+            log.at(t).req(&format!("w{k}"), "PUT", &order, 409);
+            log.at(t + 1.0).req(&format!("w{k}"), "GET", &order, 200);
+            log.at(t + 2.0).req(&format!("v{k}"), "POST", &items, 409);
+            log.at(t + 3.0).req(&format!("v{k}"), "GET", &items, 200);
+        }
+        // A conflict on the items route that is no probe (the client re-sends): the route's
+        // share is then 25 of 27.
+        log.at(400.0).req("r", "POST", "/orders/7000/items", 409);
+        log.at(401.0).req("r", "POST", "/orders/7000/items", 409);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let mut f = log.run_one(&ExpectedExists);
+        f.sort_by(|a, b| a.template.cmp(&b.template));
+        let got: Vec<(&str, usize)> = f.iter().map(|f| (&*f.template, f.claims.len())).collect();
+        assert_eq!(got, [("/orders/{id}", 25), ("/orders/{id}/items", 25)]);
+        assert!(
+            f[0].summary.contains("(100% of the route's conflicts)"),
+            "{}",
+            f[0].summary
+        );
+        assert!(
+            f[1].summary.contains("(93% of the route's conflicts)"),
+            "{}",
+            f[1].summary
+        );
     }
 
     #[test]
