@@ -18,6 +18,7 @@ use why409::resource::Route;
 use why409::{format, timestamp};
 
 fn main() {
+    fix_mmap_threshold();
     let code = match run() {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => 0,
@@ -27,6 +28,23 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Keeps glibc's malloc from raising its mmap threshold. By default the first free of a
+/// mapped block (any block over 128 KiB) raises the threshold to that block's size, up to
+/// 32 MiB; from then on the workers' growing tables and event lists are carved out of their
+/// arenas, where the space each growth leaves behind stays resident (at the end of the pass
+/// over a generated 4 GiB log, `malloc_stats`: the two workers' arenas held 38 MB for 18 MB
+/// in use). Fixed at 1 MiB, large blocks get mappings of their own, returned on free and
+/// grown in place by mremap: peak RssAnon 89 → 74 MiB on that log, 26 → 23 MiB at 1 GiB.
+/// The price is fresh pages for each large block: +11 % page faults on a log of a million
+/// conflicting instances (none measurable in wall time on the generated logs).
+fn fix_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a malloc parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
