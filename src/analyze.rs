@@ -793,6 +793,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         collected.push(c);
     }
     clock.mark("pass (workers)");
+    clients.forget_lookups();
     progress(Stage::Finishing, 0);
     let collected = merge_collected(collected);
     let Collected {
@@ -1652,7 +1653,7 @@ mod tests {
         let (conflicts, clients) = (parts.into_iter())
             .reduce(|(a, ac), (b, bc)| (Conflicts::merge(a, b), ac.merged(bc)))
             .unwrap_or_default();
-        let mut clients = clients.names().to_vec();
+        let mut clients: Vec<String> = clients.names().iter().map(|n| n.to_string()).collect();
         clients.sort();
         (conflicts, clients)
     }

@@ -166,7 +166,15 @@ const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 pub struct Interest {
     /// Each key's number: its place in `ranges` and in the per-key request counts.
     keys: FxHashMap<Box<Key>, u32>,
-    ranges: Vec<InterestRange>,
+    /// Per key: the span in which every line is context (its own conflicts, or those of a
+    /// child that reads its record: an action, `/orders/1/cancel`, reads `/orders/1`).
+    ranges: Vec<Span>,
+    /// The keys in whose span only triggers are context (collections, for the conflicts of
+    /// their items): few keys, so kept apart from `ranges` (a span for every key was 16
+    /// bytes a key of a million, and only trigger lines ask).
+    triggers: FxHashMap<u32, Span>,
+    /// Per key: whether lines on its children are context too.
+    family: Vec<bool>,
     /// The conflicting instances' first and last conflicts as the scan found them, by key:
     /// they are numbered first, so a key below its length is one.
     scanned: Vec<(Micros, Micros)>,
@@ -216,23 +224,6 @@ impl Span {
             (LOOKBACK, LOOKAHEAD)
         };
         time >= self.first.saturating_sub(before) && time <= self.last.saturating_add(after)
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct InterestRange {
-    /// Every line in this span is context: the key's own conflicts, or those of a child that
-    /// reads the key's record (an action: `/orders/1/cancel` reads `/orders/1`'s changes).
-    all: Span,
-    /// Only triggers in this span are context: the conflicts of items under this key.
-    triggers: Span,
-    /// Whether lines on children of this key are context too.
-    family: bool,
-}
-
-impl InterestRange {
-    fn holds(&self, time: Micros, read: bool, trigger: bool) -> bool {
-        self.all.holds(time, read) || (trigger && self.triggers.holds(time, read))
     }
 }
 
@@ -288,32 +279,33 @@ impl Interest {
         let mut interest = Interest {
             keys,
             ranges: Vec::with_capacity(size),
+            triggers: FxHashMap::default(),
+            family: Vec::with_capacity(size),
             scanned: Vec::with_capacity(noted.len()),
             family_lens,
         };
         for n in noted {
-            interest.ranges.push(InterestRange {
-                all: Span::around(n.first, n.last),
-                triggers: Span::NONE,
-                family: n.item,
-            });
+            interest.ranges.push(Span::around(n.first, n.last));
+            interest.family.push(n.item);
             interest.scanned.push((n.first, n.last));
         }
         debug_assert_eq!(interest.keys.len(), interest.scanned.len());
         for (p, (all, triggers)) in parents {
             let k = interest.key(p);
-            let r = &mut interest.ranges[k];
-            r.all.widen(all);
-            r.triggers.widen(triggers);
+            interest.ranges[k].widen(all);
+            if triggers != Span::NONE {
+                (interest.triggers.entry(k as u32))
+                    .or_insert(Span::NONE)
+                    .widen(triggers);
+            }
         }
         // `explain`: every line of the instance itself.
         for e in extra {
             let fresh = !interest.keys.contains_key(Key::of(e));
             let k = interest.key(e.clone());
-            let r = &mut interest.ranges[k];
-            r.all = Span::ALL;
+            interest.ranges[k] = Span::ALL;
             if fresh {
-                r.family = false;
+                interest.family[k] = false;
             }
         }
         interest
@@ -343,11 +335,8 @@ impl Interest {
                 let n = v.key().as_str().len();
                 v.insert(i as u32);
                 self.note_family(n, family);
-                self.ranges.push(InterestRange {
-                    all: Span::NONE,
-                    triggers: Span::NONE,
-                    family,
-                });
+                self.ranges.push(Span::NONE);
+                self.family.push(family);
                 i
             }
         }
@@ -403,17 +392,21 @@ impl Interest {
         // them (with `get`'s many callers LLVM kept one out-of-line copy, +1.5 % of the
         // pass's instructions).
         let own = self.keys.get_key_value(Key::of(instance)).map(|(_, &k)| k);
-        if own.is_some_and(|k| self.ranges[k as usize].holds(time, read, trigger)) {
+        if own.is_some_and(|k| self.holds(k, time, read, trigger)) {
             return (own, true);
         }
         let family = (path.parent())
             .filter(|p| *p != "/" && self.may_be_family(p))
             .and_then(|p| self.keys.get_key_value(Key::of(p)))
-            .is_some_and(|(_, &k)| {
-                let r = &self.ranges[k as usize];
-                r.family && r.holds(time, read, trigger)
-            });
+            .is_some_and(|(_, &k)| self.family[k as usize] && self.holds(k, time, read, trigger));
         (own, family)
+    }
+
+    /// Whether a line at `time` (a read or not, a trigger or not) is in key `k`'s context.
+    #[inline]
+    fn holds(&self, k: u32, time: Micros, read: bool, trigger: bool) -> bool {
+        self.ranges[k as usize].holds(time, read)
+            || (trigger && (self.triggers.get(&k)).is_some_and(|t| t.holds(time, read)))
     }
 }
 

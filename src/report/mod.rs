@@ -794,7 +794,7 @@ impl Report {
                 let agents = t.client_agents.get(k).unwrap_or(&no_agents);
                 let (user_agents, user_agents_more) = agents.distinct();
                 ClientRow {
-                    client: names[k].clone(),
+                    client: names[k].to_string(),
                     requests: c.requests,
                     conflicts: c.conflicts,
                     conflict_rate: rate(c.conflicts, c.requests),
