@@ -31,16 +31,16 @@ impl Counts {
 
 /// The user agents a client sent its conflicts with: the first conflict's (earliest time, then
 /// input and offset, so any chunking picks the same one) and how many distinct ones, counted by
-/// hash up to `ClientAgents::COUNTED`. 48 bytes per conflicting client (a log can have a
+/// hash up to `ClientAgents::COUNTED`. 40 bytes per conflicting client (a log can have a
 /// million); the texts are kept once per distinct agent, in `AgentTexts`.
 #[derive(Debug, Clone)]
 pub struct ClientAgents {
-    /// (time, input, offset) of the first conflict with a user agent, and that agent's hash.
+    /// (time, input, offset) of the first conflict with a user agent, and that agent's hash
+    /// (0 before one).
     first: (Micros, u32, u64),
     first_hash: u64,
-    /// Distinct agents' hashes (never 0): the first one noted here, the rest boxed (most
-    /// clients send one).
-    seen: u64,
+    /// The distinct agents' hashes (never 0) other than `first_hash`, which counts as one
+    /// of them: boxed, as most clients send one.
     more: Option<Box<MoreAgents>>,
 }
 
@@ -59,7 +59,6 @@ impl Default for ClientAgents {
         ClientAgents {
             first: (Micros::MAX, u32::MAX, u64::MAX),
             first_hash: 0,
-            seen: 0,
             more: None,
         }
     }
@@ -86,7 +85,7 @@ impl ClientAgents {
         let hash = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, ua) | 1;
         if at < self.first {
             self.first = at;
-            self.first_hash = hash;
+            self.make_first(hash);
             texts.entry(hash).or_insert_with(|| {
                 let cut = (0..=ua.len().min(Self::KEPT))
                     .rev()
@@ -94,16 +93,30 @@ impl ClientAgents {
                     .unwrap_or(0);
                 ua[..cut].into()
             });
+        } else {
+            self.count(hash);
         }
-        self.count(hash);
     }
 
-    fn count(&mut self, hash: u64) {
-        if self.seen == 0 {
-            self.seen = hash;
+    /// Makes `hash` the first conflict's agent; the one it replaces stays counted.
+    fn make_first(&mut self, hash: u64) {
+        let old = std::mem::replace(&mut self.first_hash, hash);
+        if old == hash {
             return;
         }
-        if self.seen == hash {
+        if let Some(m) = &mut self.more
+            && let Some(p) = m.seen.iter().position(|&h| h == hash)
+        {
+            m.seen.swap_remove(p);
+        }
+        if old != 0 {
+            self.count(old);
+        }
+    }
+
+    /// Counts agent `hash` among the distinct ones (a note after the first's).
+    fn count(&mut self, hash: u64) {
+        if self.first_hash == hash {
             return;
         }
         let more = self.more.get_or_insert_default();
@@ -120,10 +133,9 @@ impl ClientAgents {
     pub fn absorb(&mut self, o: ClientAgents) {
         if o.first < self.first {
             self.first = o.first;
-            self.first_hash = o.first_hash;
-        }
-        if o.seen != 0 {
-            self.count(o.seen);
+            self.make_first(o.first_hash);
+        } else if o.first_hash != 0 {
+            self.count(o.first_hash);
         }
         if let Some(m) = o.more {
             m.seen.into_iter().for_each(|h| self.count(h));
@@ -144,7 +156,7 @@ impl ClientAgents {
     pub fn distinct(&self) -> (usize, bool) {
         let more = self.more.as_deref();
         (
-            usize::from(self.seen != 0) + more.map_or(0, |m| m.seen.len()),
+            usize::from(self.first_hash != 0) + more.map_or(0, |m| m.seen.len()),
             more.is_some_and(|m| m.over),
         )
     }
@@ -1178,7 +1190,7 @@ mod tests {
         let mut none = ClientAgents::default();
         none.note((0, 0, 0), Some("-"), &mut texts);
         assert_eq!((none.first(&texts), none.distinct()), (None, (0, false)));
-        assert_eq!(std::mem::size_of::<ClientAgents>(), 48);
+        assert_eq!(std::mem::size_of::<ClientAgents>(), 40);
     }
 
     /// A log can have a million conflicting instances and clients: a byte of these entries
