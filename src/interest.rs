@@ -3,13 +3,12 @@
 //! densely; the pass counts requests per key and keeps a line as an event when it falls in
 //! a key's (or its parent's) time range.
 
-use crate::bytes::Key;
 use crate::detect::in_progress_conflict;
+use crate::key_table::KeyTable;
 use crate::record::{Micros, Request};
 use crate::resource::{self, SplitPath};
 use crate::timestamp::MICROS_PER_SEC;
 use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 
 /// What the conflict scan finds: each conflicting instance's first and last conflict, and
 /// the context spans of their parents, gathered as the conflicts are noted (in the scan's
@@ -17,13 +16,13 @@ use std::collections::hash_map::Entry;
 /// is a parent per instance: gathering a million of them after the scan, single-threaded,
 /// took two seconds.
 ///
-/// The instances are numbered as they come, and the map of their names becomes
-/// `Interest`'s map of keys as it is: building that again, one insert a name, took a
-/// third of a second after the scan of a log of a million conflicting instances.
+/// The instances are numbered as they come, and their table becomes `Interest`'s table of
+/// keys as it is: building that again, one insert a name, took a third of a second after
+/// the scan of a log of a million conflicting instances.
 #[derive(Debug, Default)]
 pub struct Conflicts {
     /// Each conflicting instance's number: its place in `noted`.
-    instances: FxHashMap<Box<Key>, u32>,
+    instances: KeyTable,
     noted: Vec<Noted>,
     /// Bit `n` set when some instance `n` bytes long (255 for longer) is an item
     /// (`Interest::family_lens`).
@@ -48,10 +47,10 @@ impl PartialEq for Conflicts {
     fn eq(&self, o: &Conflicts) -> bool {
         let noted = |c: &Conflicts, k: u32| c.noted[k as usize];
         self.instances.len() == o.instances.len()
-            && (self.instances.iter()).all(|(name, &k)| {
+            && (self.instances.iter()).all(|(name, k)| {
                 o.instances
-                    .get(&**name)
-                    .is_some_and(|&j| noted(self, k) == noted(o, j))
+                    .get(name)
+                    .is_some_and(|j| noted(self, k) == noted(o, j))
             })
             && self.family_lens == o.family_lens
             && self.parents == o.parents
@@ -61,8 +60,8 @@ impl PartialEq for Conflicts {
 impl Conflicts {
     /// Notes conflicts on `instance` from `first` to `last`.
     pub fn note(&mut self, instance: &str, first: Micros, last: Micros) {
-        let item = match self.instances.get(Key::of(instance)) {
-            Some(&k) => {
+        let item = match self.instances.insert(instance) {
+            (k, false) => {
                 let n = &mut self.noted[k as usize];
                 if first >= n.first && last <= n.last {
                     // Within the instance's span, so within its parent's.
@@ -72,13 +71,11 @@ impl Conflicts {
                 n.last = n.last.max(last);
                 n.item
             }
-            None => {
+            (_, true) => {
                 let item = is_item(instance);
                 if item {
                     note_len(&mut self.family_lens, instance.len());
                 }
-                let k = self.noted.len() as u32;
-                self.instances.insert(Key::boxed(instance), k);
                 self.noted.push(Noted { first, last, item });
                 item
             }
@@ -99,9 +96,10 @@ impl Conflicts {
         }
     }
 
-    /// Two parts' conflicts as one: the smaller folded into the larger, its names moved,
-    /// not copied (on a log whose every line conflicts on an instance of its own, copying
-    /// them made the merge as long as the scan).
+    /// Two parts' conflicts as one: the smaller folded into the larger (its names are
+    /// copied into the larger's buffer, no allocation a name: on a log whose every line
+    /// conflicts on an instance of its own, a `String` copied a name made the merge as long
+    /// as the scan).
     pub fn merge(a: Conflicts, b: Conflicts) -> Conflicts {
         let (mut into, from) = if a.instances.len() >= b.instances.len() {
             (a, b)
@@ -110,19 +108,16 @@ impl Conflicts {
         };
         // Room for all of them at once: grown as they came, the table was rehashed at each
         // doubling, every rehash reading each name again (47 → 28 ms of a 300 MB log's scan).
-        into.instances.reserve(from.instances.len());
-        for (name, k) in from.instances {
+        (into.instances).reserve(from.instances.len(), from.instances.bytes());
+        for (name, k) in from.instances.iter() {
             let theirs = from.noted[k as usize];
-            match into.instances.entry(name) {
-                Entry::Occupied(j) => {
-                    let n = &mut into.noted[*j.get() as usize];
+            match into.instances.insert(name) {
+                (j, false) => {
+                    let n = &mut into.noted[j as usize];
                     n.first = n.first.min(theirs.first);
                     n.last = n.last.max(theirs.last);
                 }
-                Entry::Vacant(v) => {
-                    v.insert(into.noted.len() as u32);
-                    into.noted.push(theirs);
-                }
+                (_, true) => into.noted.push(theirs),
             }
         }
         for (mine, theirs) in into.family_lens.iter_mut().zip(from.family_lens) {
@@ -165,7 +160,7 @@ const READ_MARGIN: Micros = 15 * 60 * MICROS_PER_SEC;
 /// would otherwise be most of the memory of a large log.
 pub struct Interest {
     /// Each key's number: its place in `ranges` and in the per-key request counts.
-    keys: FxHashMap<Box<Key>, u32>,
+    keys: KeyTable,
     /// Per key: the span in which every line is context (its own conflicts, or those of a
     /// child that reads its record: an action, `/orders/1/cancel`, reads `/orders/1`).
     ranges: Vec<Span>,
@@ -270,12 +265,13 @@ impl Interest {
             parents,
         } = conflicts;
         // The conflicting instances keep the scan's numbers, so per-key arrays of what only
-        // they have (`Tally::instances`) stop at `conflicting()`; their map is kept, with
-        // room for the rest made at once (growing a map of a million names rehashes every
+        // they have (`Tally::instances`) stop at `conflicting()`; their table is kept, with
+        // room for the rest made at once (growing a table of a million names rehashes every
         // one of them each time it doubles).
         let size = noted.len() + parents.len() + extra.len();
         let mut keys = instances;
-        keys.reserve(parents.len() + extra.len());
+        let bytes = (parents.keys().chain(extra)).map(|n| n.len()).sum();
+        keys.reserve(parents.len() + extra.len(), bytes);
         let mut interest = Interest {
             keys,
             ranges: Vec::with_capacity(size),
@@ -291,7 +287,7 @@ impl Interest {
         }
         debug_assert_eq!(interest.keys.len(), interest.scanned.len());
         for (p, (all, triggers)) in parents {
-            let k = interest.key(p);
+            let k = interest.key(&p);
             interest.ranges[k].widen(all);
             if triggers != Span::NONE {
                 (interest.triggers.entry(k as u32))
@@ -301,8 +297,8 @@ impl Interest {
         }
         // `explain`: every line of the instance itself.
         for e in extra {
-            let fresh = !interest.keys.contains_key(Key::of(e));
-            let k = interest.key(e.clone());
+            let fresh = interest.keys.get(e).is_none();
+            let k = interest.key(e);
             interest.ranges[k] = Span::ALL;
             if fresh {
                 interest.family[k] = false;
@@ -326,20 +322,15 @@ impl Interest {
     }
 
     /// The number of key `k`, added when new.
-    fn key(&mut self, k: String) -> usize {
-        let i = self.ranges.len();
-        match self.keys.entry(Key::boxed(k)) {
-            Entry::Occupied(o) => *o.get() as usize,
-            Entry::Vacant(v) => {
-                let family = is_item(v.key().as_str());
-                let n = v.key().as_str().len();
-                v.insert(i as u32);
-                self.note_family(n, family);
-                self.ranges.push(Span::NONE);
-                self.family.push(family);
-                i
-            }
+    fn key(&mut self, k: &str) -> usize {
+        let (i, fresh) = self.keys.insert(k);
+        if fresh {
+            let family = is_item(k);
+            self.note_family(k.len(), family);
+            self.ranges.push(Span::NONE);
+            self.family.push(family);
         }
+        i as usize
     }
 
     /// How many keys there are (the length of per-key arrays).
@@ -361,14 +352,10 @@ impl Interest {
         self.scanned.len()
     }
 
-    /// The keys' names by number, moved out (no copy: a million conflicting instances are
-    /// tens of megabytes of names).
+    /// The keys' names by number, each boxed (the timelines keep them so), the table
+    /// freed.
     pub fn into_names(self) -> Vec<Box<str>> {
-        let mut names: Vec<Box<str>> = vec![Box::default(); self.keys.len()];
-        for (k, i) in self.keys {
-            names[i as usize] = k.into_boxed_str();
-        }
-        names
+        self.keys.into_names()
     }
 
     /// The scan's first and last conflict on key `k`, if it had any.
@@ -388,17 +375,14 @@ impl Interest {
         // What an item's conflicts read from its collection (the detector also asks a
         // trigger not to be a lock call, which it can tell; keeping those too is harmless).
         let trigger = in_progress_conflict::may_trigger(req.method, req.status);
-        // `get_key_value`, not `get`: a method only the hot lookups call stays inlined into
-        // them (with `get`'s many callers LLVM kept one out-of-line copy, +1.5 % of the
-        // pass's instructions).
-        let own = self.keys.get_key_value(Key::of(instance)).map(|(_, &k)| k);
+        let own = self.keys.get(instance);
         if own.is_some_and(|k| self.holds(k, time, read, trigger)) {
             return (own, true);
         }
         let family = (path.parent())
             .filter(|p| *p != "/" && self.may_be_family(p))
-            .and_then(|p| self.keys.get_key_value(Key::of(p)))
-            .is_some_and(|(_, &k)| self.family[k as usize] && self.holds(k, time, read, trigger));
+            .and_then(|p| self.keys.get(p))
+            .is_some_and(|k| self.family[k as usize] && self.holds(k, time, read, trigger));
         (own, family)
     }
 
@@ -456,7 +440,7 @@ mod tests {
         assert_eq!(whole.len(), 6);
         let items: Vec<bool> = ["/orders/1", "/orders/1/items", "/orders", "/x", "/carts/3"]
             .iter()
-            .map(|i| whole.noted[whole.instances[Key::of(i)] as usize].item)
+            .map(|i| whole.noted[whole.instances.get(i).unwrap() as usize].item)
             .collect();
         assert_eq!(items, [true, false, false, false, true]);
         let mut lens = [0; 4];

@@ -16,6 +16,7 @@ pub mod file_period;
 pub mod format;
 pub mod input;
 pub mod interest;
+pub mod key_table;
 pub mod names;
 pub mod progress;
 pub mod record;

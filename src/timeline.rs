@@ -700,6 +700,9 @@ impl TimelineBuilder {
                 parts.push((t, c));
             }
         }
+        // Each list is given back as soon as it is used up: with a million instances and
+        // clients they are megabytes each, and the events' grouping below is the peak.
+        drop(keys);
         let others = paths.len() as u32;
         paths.extend(Self::by_number(self.instance_ids));
         parts.extend(self.instances);
@@ -735,6 +738,7 @@ impl TimelineBuilder {
             .iter()
             .map(|&o| std::mem::take(&mut names[o as usize]).into_string())
             .collect();
+        drop((names, corder));
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
         let mut instances: Vec<Instance> = iorder
@@ -749,6 +753,7 @@ impl TimelineBuilder {
                 }
             })
             .collect();
+        drop((paths, parts, iorder));
         let parents = parents_in_order(&instances);
         for (inst, p) in instances.iter_mut().zip(parents) {
             inst.parent = p;
@@ -766,6 +771,7 @@ impl TimelineBuilder {
                 local[e.instance as usize]
             };
         });
+        drop((cfinal, ifinal, client_local));
         let timed = raw.par_iter().any(|e| e.timed());
         let events = EventsByInstance::group(raw, instances.len());
         let (children, child_starts) = children_by_parent(&instances);

@@ -19,7 +19,7 @@ use crate::timestamp::{MICROS_PER_SEC, rfc3339};
 use crate::unexplained::{self, Unexplained};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -355,19 +355,40 @@ impl Report {
     }
 }
 
-/// Keeps the first `top` of `v` by `key` (a total order), sorted: the rest are cut off
+/// Keeps the first `top` of `v` by `cmp` (a total order), sorted: the rest are cut off
 /// before the sort, so only the rows shown are ordered.
-fn keep_top<T, K: Ord>(v: &mut Vec<T>, top: usize, mut key: impl FnMut(&T) -> K) {
-    keep_top_by(v, top, |a, b| key(a).cmp(&key(b)));
+fn keep_top_by<T>(v: &mut Vec<T>, top: usize, mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    cut_to_top(v, top, &mut cmp);
+    v.sort_unstable_by(cmp);
 }
 
-/// `keep_top` by a comparison (a total order).
-fn keep_top_by<T>(v: &mut Vec<T>, top: usize, mut cmp: impl FnMut(&T, &T) -> Ordering) {
+/// Leaves the first `top` of `v` by `cmp`, in no order.
+fn cut_to_top<T>(v: &mut Vec<T>, top: usize, cmp: impl FnMut(&T, &T) -> Ordering) {
     if v.len() > top {
-        v.select_nth_unstable_by(top, &mut cmp);
+        v.select_nth_unstable_by(top, cmp);
         v.truncate(top);
     }
-    v.sort_unstable_by(cmp);
+}
+
+/// The first `top` of `items` by `cmp` (a total order), sorted, gathered without holding them
+/// all: the list is cut back to `top` whenever it reaches twice that (at least 4,096), which
+/// keeps what a cut of the whole list would (a log can have a million conflicting
+/// instances, 32 MB as a list).
+fn top_of<T>(
+    items: impl IntoIterator<Item = T>,
+    top: usize,
+    mut cmp: impl FnMut(&T, &T) -> Ordering,
+) -> Vec<T> {
+    let bound = top.saturating_mul(2).max(4096);
+    let mut v = Vec::new();
+    for x in items {
+        if v.len() >= bound {
+            cut_to_top(&mut v, top, &mut cmp);
+        }
+        v.push(x);
+    }
+    keep_top_by(&mut v, top, cmp);
+    v
 }
 
 impl Report {
@@ -759,8 +780,7 @@ impl Report {
 
         // Ranked first, and only the rows shown are built: a large log has a hundred
         // thousand conflicting instances.
-        let mut ranked: Vec<_> = a.conflicting_instances().collect();
-        keep_top_by(&mut ranked, top, |x, y| {
+        let ranked = top_of(a.conflicting_instances(), top, |x, y| {
             (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
         });
         let instances: Vec<InstanceRow> = ranked
@@ -780,11 +800,11 @@ impl Report {
         // Likewise: a public API's log has tens of thousands of clients with conflicts. Ranked
         // by number: names, counts, templates and user agents are all kept by it.
         let names = a.clients.names();
-        let mut ranked: Vec<usize> = (0..t.clients.len().min(names.len()))
-            .filter(|&k| t.clients[k].conflicts > 0)
-            .collect();
-        keep_top(&mut ranked, top, |&k| {
-            (Reverse(t.clients[k].conflicts), &names[k])
+        let conflicting =
+            (0..t.clients.len().min(names.len())).filter(|&k| t.clients[k].conflicts > 0);
+        let ranked = top_of(conflicting, top, |&x, &y| {
+            (t.clients[y].conflicts.cmp(&t.clients[x].conflicts))
+                .then_with(|| names[x].cmp(&names[y]))
         });
         let no_agents = ClientAgents::default();
         let clients: Vec<ClientRow> = ranked
@@ -997,17 +1017,35 @@ mod tests {
     /// or not.
     #[test]
     fn keep_top_keeps_the_first_rows_in_order() {
-        let rank = |&(n, name): &(u64, &'static str)| (Reverse(n), name);
+        let rank = |&(n, name): &(u64, &'static str)| (std::cmp::Reverse(n), name);
+        let keep_top = |v: &mut Vec<_>, top| keep_top_by(v, top, |a, b| rank(a).cmp(&rank(b)));
         let all = vec![(3, "c"), (1, "a"), (5, "e"), (3, "b"), (4, "d")];
         let mut v = all.clone();
-        keep_top(&mut v, 3, rank);
+        keep_top(&mut v, 3);
         assert_eq!(v, [(5, "e"), (4, "d"), (3, "b")]);
         let mut v = all.clone();
-        keep_top(&mut v, 10, rank);
+        keep_top(&mut v, 10);
         assert_eq!(v, [(5, "e"), (4, "d"), (3, "b"), (3, "c"), (1, "a")]);
         let mut v = all;
-        keep_top(&mut v, 0, rank);
+        keep_top(&mut v, 0);
         assert!(v.is_empty());
+    }
+
+    proptest::proptest! {
+        /// Gathered in passes that cut the list back, the top rows are those of the whole
+        /// list sorted (ties by name, as the reports rank).
+        #[test]
+        fn top_of_a_stream_is_the_top_of_the_whole(
+            counts in proptest::collection::vec(0u64..5, 0..10_000),
+            top in 0usize..3000,
+        ) {
+            let items: Vec<(u64, usize)> = counts.into_iter().zip(0..).collect();
+            let cmp = |x: &(u64, usize), y: &(u64, usize)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
+            let mut all = items.clone();
+            all.sort_by(cmp);
+            all.truncate(top);
+            proptest::prop_assert_eq!(top_of(items, top, cmp), all);
+        }
     }
 
     fn rows(requests: &[u64]) -> Vec<TimelineRow> {
