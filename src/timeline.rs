@@ -265,6 +265,17 @@ impl EventsByInstance {
         self.starts.len().saturating_sub(1)
     }
 
+    /// Number of events, of all instances.
+    pub fn events(&self) -> usize {
+        self.all.len()
+    }
+
+    /// The place of instance `id`'s event `index` among all events (below `events()`).
+    pub fn place(&self, id: InstanceId, index: usize) -> usize {
+        debug_assert!(index < self[id as usize].len());
+        self.starts[id as usize] + index
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

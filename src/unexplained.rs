@@ -6,7 +6,7 @@
 //! Every conflict line is an event of its instance's timeline (the pass keeps a conflicting
 //! instance's own lines whole), so these groups add up to the conflicts less the explained.
 
-use crate::detect::{EventRef, Finding};
+use crate::detect::{EventRef, EventSet, Finding};
 use crate::record::Micros;
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
 use rustc_hash::FxHashSet;
@@ -39,30 +39,35 @@ pub struct Detail {
     pub lines: Vec<EventRef>,
 }
 
+/// The events the findings claim, those on instance `only` if given.
+fn claimed(timelines: &Timelines, findings: &[Finding], only: Option<InstanceId>) -> EventSet {
+    let mut set = EventSet::new(&timelines.events);
+    let claims = findings.iter().flat_map(|f| f.claims.iter());
+    for &r in claims.filter(|r| only.is_none_or(|id| r.instance == id)) {
+        set.insert(&timelines.events, r);
+    }
+    set
+}
+
 /// The conflict events on instance `id` that `claimed` does not hold, with their indices.
 fn left<'t>(
     timelines: &'t Timelines,
     id: InstanceId,
-    claimed: &'t FxHashSet<EventRef>,
+    claimed: &'t EventSet,
 ) -> impl Iterator<Item = (usize, &'t Event)> + 't {
+    let at = move |index| EventRef {
+        instance: id,
+        index,
+    };
     timelines.events[id as usize]
         .iter()
         .enumerate()
-        .filter(move |&(index, e)| {
-            e.conflict()
-                && !claimed.contains(&EventRef {
-                    instance: id,
-                    index,
-                })
-        })
+        .filter(move |&(index, e)| e.conflict() && !claimed.contains(&timelines.events, at(index)))
 }
 
 /// Every instance's conflicts that no finding claims, most first (ties by path).
 pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplained> {
-    let claimed: FxHashSet<EventRef> = findings
-        .iter()
-        .flat_map(|f| f.claims.iter().copied())
-        .collect();
+    let claimed = claimed(timelines, findings, None);
     let mut out = Vec::new();
     // Clients with a successful write later on the instance, filled walking back in time.
     let mut succeeds_later: FxHashSet<ClientId> = Default::default();
@@ -89,10 +94,13 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
                 succeeds_later.insert(e.client);
             } else if e.conflict()
                 && succeeds_later.contains(&e.client)
-                && !claimed.contains(&EventRef {
-                    instance: id,
-                    index,
-                })
+                && !claimed.contains(
+                    &timelines.events,
+                    EventRef {
+                        instance: id,
+                        index,
+                    },
+                )
             {
                 g.handled += 1;
             }
@@ -106,11 +114,7 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
 
 /// The clients, statuses and first lines of one group of `unexplained`.
 pub fn detail(timelines: &Timelines, findings: &[Finding], u: &Unexplained) -> Detail {
-    let claimed: FxHashSet<EventRef> = findings
-        .iter()
-        .flat_map(|f| f.claims.iter().copied())
-        .filter(|r| r.instance == u.instance)
-        .collect();
+    let claimed = claimed(timelines, findings, Some(u.instance));
     let mut by_status = BTreeMap::new();
     let mut per_client: BTreeMap<ClientId, u64> = BTreeMap::new();
     let mut lines = Vec::new();

@@ -29,8 +29,8 @@ pub mod testkit;
 
 use crate::aggregate::{RouteBuckets, RouteClients};
 use crate::record::Micros;
-use crate::timeline::{ClientId, InstanceId, Timelines};
-use rustc_hash::{FxHashMap, FxHashSet};
+use crate::timeline::{ClientId, EventsByInstance, InstanceId, Timelines};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -75,6 +75,33 @@ impl Scope {
 pub struct EventRef {
     pub instance: InstanceId,
     pub index: usize,
+}
+
+/// A set of events of the timelines, a bit per event: a million claimed conflicts were a
+/// 34 MB hash set, the peak of a log of a million conflicting instances.
+#[derive(Debug, Clone)]
+pub struct EventSet {
+    bits: Vec<u64>,
+}
+
+impl EventSet {
+    /// An empty set of `events`' events.
+    pub fn new(events: &EventsByInstance) -> EventSet {
+        EventSet {
+            bits: vec![0; events.events().div_ceil(64)],
+        }
+    }
+
+    /// Adds `r`, an event of `events` (those the set was made for).
+    pub fn insert(&mut self, events: &EventsByInstance, r: EventRef) {
+        let k = events.place(r.instance, r.index);
+        self.bits[k / 64] |= 1 << (k % 64);
+    }
+
+    pub fn contains(&self, events: &EventsByInstance, r: EventRef) -> bool {
+        let k = events.place(r.instance, r.index);
+        self.bits[k / 64] >> (k % 64) & 1 != 0
+    }
 }
 
 /// A root cause found in the log.
@@ -498,7 +525,8 @@ pub fn causes() -> Vec<&'static str> {
 pub fn run(cx: &Context<'_>) -> Vec<Finding> {
     let detectors = registry();
     let min_kept = cx.thresholds.get("arbitration_min_kept");
-    let mut claimed = FxHashSet::default();
+    let events = &cx.timelines.events;
+    let mut claimed = EventSet::new(events);
     let mut out = Vec::new();
     // Detectors only read the timelines, so they run side by side; arbitration then takes
     // their findings in priority order, as if they had run one after another.
@@ -509,13 +537,13 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
     for findings in found {
         for mut f in findings {
             let had = f.claims.len();
-            f.claims.retain(|c| !claimed.contains(c));
+            f.claims.retain(|&c| !claimed.contains(events, c));
             // A finding whose conflicts are mostly explained by higher-priority causes is
             // dropped rather than reported with the leftovers.
             if had > 0 && (f.claims.is_empty() || (f.claims.len() as f64) < min_kept * had as f64) {
                 continue;
             }
-            claimed.extend(f.claims.iter().copied());
+            f.claims.iter().for_each(|&c| claimed.insert(events, c));
             out.push(f);
         }
     }
