@@ -89,9 +89,10 @@ impl KeyTable {
         self.table.reserve(names, |&at| hash(record(records, at).0));
     }
 
-    /// Bytes the names take, with their records' heads (what `reserve` takes for a copy).
+    /// Bytes the names take, their records' heads left out (what `reserve` takes to copy
+    /// them all: it adds the heads itself).
     pub fn bytes(&self) -> usize {
-        self.records.len()
+        self.records.len() - self.len() * HEAD
     }
 
     /// The names and their numbers, in number order.
@@ -172,5 +173,7 @@ mod tests {
         assert_eq!(table.get(""), None);
         assert_eq!(table.insert(""), (1002, true));
         assert_eq!(table.get(""), Some(1002));
+        let names: usize = table.iter().map(|(n, _)| n.len()).sum();
+        assert_eq!(table.bytes(), names);
     }
 }

@@ -712,7 +712,7 @@ impl TimelineBuilder {
             }
         }
         // Each list is given back as soon as it is used up: with a million instances and
-        // clients they are megabytes each, and the events' grouping below is the peak.
+        // clients they are megabytes each, and the events' grouping below allocates too.
         drop(keys);
         let others = paths.len() as u32;
         paths.extend(Self::by_number(self.instance_ids));
