@@ -15,6 +15,7 @@ use crate::file_period::{self, FilePeriod};
 use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input, ToRead};
 use crate::interest::{Conflicts, Interest};
+use crate::line_numbers::LineNumbers;
 use crate::names::{self, NamePositions};
 use crate::progress::{Progress, Stage};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
@@ -205,6 +206,8 @@ pub struct Analysis {
     pub warnings: Vec<String>,
     /// The first and the last request's time; `None` without requests.
     pub period: Option<(Micros, Micros)>,
+    /// The line numbers of events' lines, from their offsets.
+    pub line_numbers: LineNumbers,
 }
 
 /// A conflicting instance, named through the timelines when it is there: instance ids follow
@@ -259,12 +262,16 @@ impl Analysis {
         n.filter(|&n| n > 0)
     }
 
-    /// The text of a line, for evidence.
-    pub fn line_text(&self, input: u32, offset: u64, len: u32) -> String {
+    /// The text of the line at `offset` of input `input`, for evidence.
+    pub fn line_text(&self, input: u32, offset: u64) -> String {
         let b = self.sources[input as usize].input.bytes();
-        let s = offset as usize;
-        let e = (s + len as usize).min(b.len());
-        String::from_utf8_lossy(&b[s.min(e)..e]).into_owned()
+        String::from_utf8_lossy(crate::line_numbers::line_at(b, offset)).into_owned()
+    }
+
+    /// The 1-based number of the line at `offset` of input `input`.
+    pub fn line_number(&self, input: u32, offset: u64) -> u64 {
+        let b = self.sources[input as usize].input.bytes();
+        self.line_numbers.line(input, b, offset)
     }
 }
 
@@ -798,7 +805,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let collected = merge_collected(collected);
     let Collected {
         mut tally,
-        events: mut builder,
+        events: builder,
         ..
     } = collected;
     tally.take_numbers(numbers.into_inner().unwrap_or_else(|e| e.into_inner()));
@@ -815,9 +822,9 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let mut accounts: Vec<Accounting> = (seeks.iter())
         .map(|s| unread(s.as_ref().map_or(0, |s| s.lines_before)))
         .collect();
-    let mut chunk_base_lines = Vec::with_capacity(jobs.len());
+    let mut line_numbers = LineNumbers::default();
     for (job, (_, acct)) in jobs.iter().zip(chunk_accounts) {
-        chunk_base_lines.push(accounts[job.input].lines);
+        line_numbers.add_chunk(job.input, job.range.clone(), accounts[job.input].lines);
         accounts[job.input].append(acct);
     }
     for (acct, seek) in accounts.iter_mut().zip(&seeks) {
@@ -826,15 +833,6 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             acct.read_lines = Some((s.lines_before + 1, acct.lines - s.lines_after));
         }
     }
-    // Chunks of one input are in order, so an event's chunk is the last that starts at or
-    // before its offset.
-    builder.rebase_lines(|input, offset| {
-        let first = jobs.partition_point(|j| j.input < input as usize);
-        let k = first
-            + jobs[first..]
-                .partition_point(|j| j.input == input as usize && j.range.start as u64 <= offset);
-        chunk_base_lines[k - 1]
-    });
     tally.seal();
     clock.mark("pass");
     if clock.on {
@@ -1043,6 +1041,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         inputs_not_read: dated_out.map_or_else(Vec::new, |u| u.paths()),
         warnings,
         period: requested,
+        line_numbers,
     })
 }
 
@@ -1484,9 +1483,7 @@ fn pass<'a>(
                 status: req.status,
                 instance: 0,
                 input: job.input as u32,
-                line: acct.lines,
                 offset,
-                len: line.len() as u32,
                 conflict,
                 origin,
                 // Looked up on conflicts only, the requests the detectors ask it of: most

@@ -17,6 +17,7 @@ pub mod format;
 pub mod input;
 pub mod interest;
 pub mod key_table;
+pub mod line_numbers;
 pub mod names;
 pub mod progress;
 pub mod record;

@@ -15,26 +15,25 @@ pub type ClientId = u32;
 /// Index of an instance in `Timelines::instances`.
 pub type InstanceId = u32;
 
-/// One request on an instance of interest, in 48 bytes (a large log keeps millions): the
-/// line number, byte offset, method, origin and the two flags are packed, and read through
-/// methods of their names (`Event::new` takes them unpacked).
+/// One request on an instance of interest, in 40 bytes (a large log keeps millions): the
+/// method, origin and the two flags are packed, and read through methods of their names
+/// (`Event::new` takes them unpacked). The line is kept by its byte offset alone: its line
+/// number and its end are found again from the input for the few lines a report quotes
+/// (`LineNumbers`), which saved 8 bytes an event.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Event {
     pub start: Micros,
     pub end: Micros,
+    /// Byte offset of the line in the input, to quote it as evidence.
+    offset: u64,
     pub client: ClientId,
     pub instance: InstanceId,
     /// Index into the report's inputs.
     pub input: u32,
-    pub len: u32,
     pub status: u16,
     /// The tool that sent a conflicting request, when its user agent names a known one
     /// (`Agent::OTHER` on other requests: the pass looks it up on conflicts only).
     pub agent: Agent,
-    /// The byte offset (the low 48 bits) and the line number's low 16 bits (see `Place`).
-    place_lo: u64,
-    /// The line number's bits above its low 16.
-    place_hi: u32,
     /// Method, origin, `timed` and `conflict` (see `Traits`).
     traits: u8,
 }
@@ -52,35 +51,13 @@ pub struct EventFields {
     pub instance: InstanceId,
     /// Index into the report's inputs.
     pub input: u32,
-    /// 1-based line number in that input.
-    pub line: u64,
     /// Byte offset of the line in the input, to quote it as evidence.
     pub offset: u64,
-    pub len: u32,
     /// Whether the status is in the conflict family (`--status`).
     pub conflict: bool,
     /// Whether the upstream or the gateway produced the response, when the log tells.
     pub origin: Origin,
     pub agent: Agent,
-}
-
-/// A line number and a byte offset, 48 bits each: exact for any input, which is in memory
-/// (mapped, or decoded) and so smaller than the user address space of 64-bit platforms
-/// (2^47 bytes, 2^48 at most), and whose line numbers are at most one more than their
-/// line's offset. Larger values, which no input reaches, are kept as `Place::MAX`.
-struct Place;
-
-impl Place {
-    const BITS: u32 = 48;
-    const MAX: u64 = (1 << Place::BITS) - 1;
-
-    fn pack(line: u64, offset: u64) -> (u64, u32) {
-        let (line, offset) = (line.min(Place::MAX), offset.min(Place::MAX));
-        (
-            offset | line << Place::BITS,
-            (line >> (64 - Place::BITS)) as u32,
-        )
-    }
 }
 
 /// The methods by their number (`Method as u8`), for `Event::method` to read from 4 bits
@@ -115,7 +92,6 @@ impl Traits {
 impl Event {
     /// Packs `f`.
     pub fn new(f: EventFields) -> Event {
-        let (place_lo, place_hi) = Place::pack(f.line, f.offset);
         let traits = f.method as u8
             | (f.origin as u8) << Traits::ORIGIN_SHIFT
             | if f.timed { Traits::TIMED } else { 0 }
@@ -126,22 +102,17 @@ impl Event {
             client: f.client,
             instance: f.instance,
             input: f.input,
-            len: f.len,
             status: f.status,
             agent: f.agent,
-            place_lo,
-            place_hi,
+            offset: f.offset,
             traits,
         }
     }
 
-    /// 1-based line number in the input.
-    pub fn line(&self) -> u64 {
-        u64::from(self.place_hi) << (64 - Place::BITS) | self.place_lo >> Place::BITS
-    }
-    /// Byte offset of the line in the input, to quote it as evidence.
+    /// Byte offset of the line in the input, to quote it as evidence (an input's lines are
+    /// in the order of their offsets).
     pub fn offset(&self) -> u64 {
-        self.place_lo & Place::MAX
+        self.offset
     }
     pub fn method(&self) -> Method {
         METHODS[(self.traits & Traits::METHOD) as usize]
@@ -169,18 +140,11 @@ impl Event {
             status: self.status,
             instance: self.instance,
             input: self.input,
-            line: self.line(),
             offset: self.offset(),
-            len: self.len,
             conflict: self.conflict(),
             origin: self.origin(),
             agent: self.agent,
         }
-    }
-    /// Moves the event `lines` lines down its input.
-    fn add_lines(&mut self, lines: u64) {
-        (self.place_lo, self.place_hi) =
-            Place::pack(self.line().saturating_add(lines), self.offset());
     }
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
@@ -241,10 +205,10 @@ pub struct EventsByInstance {
 
 impl EventsByInstance {
     /// Groups events whose `instance` is below `instances`, sorting each group by
-    /// (start, end, input, line): a total order, since an input's line is one event.
+    /// (start, end, input, offset): a total order, since an input's line is one event.
     fn group(mut all: Vec<Event>, instances: usize) -> EventsByInstance {
         use rayon::prelude::*;
-        all.par_sort_unstable_by_key(|e| (e.instance, e.start, e.end, e.input, e.line()));
+        all.par_sort_unstable_by_key(|e| (e.instance, e.start, e.end, e.input, e.offset()));
         let mut starts = vec![0usize; instances + 1];
         for e in &all {
             starts[e.instance as usize + 1] += 1;
@@ -487,9 +451,7 @@ pub struct RawEvent {
     pub instance: String,
     pub template: String,
     pub input: u32,
-    pub line: u64,
     pub offset: u64,
-    pub len: u32,
     pub conflict: bool,
     pub origin: Origin,
     pub agent: Agent,
@@ -507,9 +469,7 @@ impl RawEvent {
             status: self.status,
             instance: 0,
             input: self.input,
-            line: self.line,
             offset: self.offset,
-            len: self.len,
             conflict: self.conflict,
             origin: self.origin,
             agent: self.agent,
@@ -663,15 +623,6 @@ impl TimelineBuilder {
                 theirs.shrink_to_fit();
             }
         }
-    }
-
-    /// Adds to each event's line number the base `base(input, offset)` gives: events pushed
-    /// with line numbers relative to their chunk become numbered within their input.
-    pub fn rebase_lines(&mut self, base: impl Fn(u32, u64) -> u64 + Sync) {
-        use rayon::prelude::*;
-        self.raw
-            .par_iter_mut()
-            .for_each(|e| e.add_lines(base(e.input, e.offset())));
     }
 
     /// Number of events pushed so far.
@@ -889,9 +840,7 @@ mod tests {
             instance: format!("/o/{}", k % 7),
             template: "/o/{id}".to_string(),
             input: (k % 2) as u32,
-            line: k,
             offset: k * 100,
-            len: 99,
             conflict: k.is_multiple_of(5),
             origin: Origin::Unknown,
             agent: Agent::OTHER,
@@ -901,36 +850,31 @@ mod tests {
     #[test]
     fn an_event_stays_small() {
         // Millions are kept on big logs: every 8 bytes is ~6 MB at 4 GiB.
-        assert!(std::mem::size_of::<Event>() <= 48);
+        assert_eq!(std::mem::size_of::<Event>(), 40);
     }
 
     proptest::proptest! {
-        /// An event gives back every field it was made with: line numbers and offsets past
-        /// 4 G, every method and origin, the flags.
+        /// An event gives back every field it was made with: offsets past 4 G, every method
+        /// and origin, the flags.
         #[test]
         fn an_event_keeps_its_fields(
             start in proptest::num::i64::ANY,
             end in proptest::num::i64::ANY,
-            line in 0..=Place::MAX,
-            offset in 0..=Place::MAX,
+            offset in proptest::num::u64::ANY,
             method in 0..=Method::Other as usize,
             origin in 0..ORIGINS.len(),
             (timed, conflict) in (proptest::bool::ANY, proptest::bool::ANY),
-            (client, instance, input, len) in (
+            (client, instance, input) in (
                 proptest::num::u32::ANY, proptest::num::u32::ANY, proptest::num::u32::ANY,
-                proptest::num::u32::ANY,
             ),
             status in proptest::num::u16::ANY,
-            lines in 0..=Place::MAX,
         ) {
             let fields = EventFields {
                 start, end, timed, client, method: METHODS[method], status, instance, input,
-                line, offset, len, conflict, origin: ORIGINS[origin], agent: Agent::OTHER,
+                offset, conflict, origin: ORIGINS[origin], agent: Agent::OTHER,
             };
-            let mut e = Event::new(fields.clone());
+            let e = Event::new(fields.clone());
             proptest::prop_assert_eq!(format!("{:?}", e.fields()), format!("{fields:?}"));
-            e.add_lines(lines);
-            proptest::prop_assert_eq!(e.line(), (line + lines).min(Place::MAX));
             proptest::prop_assert_eq!(e.offset(), offset);
         }
     }
@@ -1002,12 +946,13 @@ mod tests {
             total += events.len();
             for e in events {
                 assert_eq!(e.instance as usize, id);
-                assert_eq!(tl.instances[id].path, format!("/o/{}", e.line() % 7));
-                assert_eq!(tl.client(e.client), format!("c{}", e.line() % 3));
+                let k = e.offset() / 100;
+                assert_eq!(tl.instances[id].path, format!("/o/{}", k % 7));
+                assert_eq!(tl.client(e.client), format!("c{}", k % 3));
             }
             let keys: Vec<_> = events
                 .iter()
-                .map(|e| (e.start, e.end, e.input, e.line()))
+                .map(|e| (e.start, e.end, e.input, e.offset()))
                 .collect();
             assert!(
                 keys.windows(2).all(|w| w[0] < w[1]),

@@ -59,7 +59,7 @@ impl Detector for GatewayGenerated {
             let (all, known) = totals[template];
             claims.sort_by_key(|r| {
                 let e = signals::event(tl, *r);
-                (e.start, e.input, e.line())
+                (e.start, e.input, e.offset())
             });
             let statuses =
                 signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status));

@@ -147,7 +147,7 @@ impl Detector for IdempotencyConflict {
             }
             group.sort_by_key(|r| {
                 let e = event(tl, *r);
-                (e.start, e.end, e.input, e.line())
+                (e.start, e.end, e.input, e.offset())
             });
             classify(tl, group, &mut hits);
         }

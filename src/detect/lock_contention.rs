@@ -125,7 +125,7 @@ impl Detector for LockContention {
                 .collect();
             all.sort_by_key(|r| {
                 let e = signals::event(tl, *r);
-                (e.start, e.end, e.input, e.line())
+                (e.start, e.end, e.input, e.offset())
             });
             let op = |r: &EventRef| {
                 signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path)
@@ -329,7 +329,7 @@ mod tests {
                 .collect();
             all.sort_by_key(|x| {
                 let e = signals::event(&tl, *x);
-                (e.start, e.end, e.input, e.line())
+                (e.start, e.end, e.input, e.offset())
             });
             let blocked: Vec<EventRef> = all.iter().copied().filter(|x| signals::event(&tl, *x).conflict()).collect();
             let longest = all.iter().map(|x| signals::event(&tl, *x).duration()).max().unwrap_or(0).max(0);

@@ -120,7 +120,7 @@ struct NextWrites {
 type WriteKey = (Micros, u32, u64);
 
 fn write_key(e: &Event) -> WriteKey {
-    (e.end, e.input, e.line())
+    (e.end, e.input, e.offset())
 }
 
 impl NextWrites {

@@ -154,9 +154,7 @@ impl Log {
                     instance: path.clone(),
                     template: templates.name(template_id).to_string(),
                     input: 0,
-                    line: k as u64 + 1,
                     offset: k as u64,
-                    len: 0,
                     conflict,
                     origin: *origin,
                     // As the pass does: known on conflicts only.

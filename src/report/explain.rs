@@ -113,7 +113,7 @@ impl Explanation {
                 answered_by: e.origin().name(),
                 idempotency_key: tl.idempotency_key(e).map(str::to_string),
                 input: e.input,
-                line: e.line(),
+                line: a.line_number(e.input, e.offset()),
             })
             .collect();
         Explanation {

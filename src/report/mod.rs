@@ -940,8 +940,8 @@ fn evidence(a: &Analysis, r: &EventRef) -> Evidence {
     let e = &a.timelines.events[r.instance as usize][r.index];
     Evidence {
         input: e.input,
-        line: e.line(),
-        text: a.line_text(e.input, e.offset(), e.len),
+        line: a.line_number(e.input, e.offset()),
+        text: a.line_text(e.input, e.offset()),
     }
 }
 
