@@ -7,6 +7,7 @@
 //! bounded by the number of templates, *conflicting* clients and *conflicting* instances —
 //! never by the number of lines, nor by the number of addresses a public API's log holds.
 
+use crate::per_second::PerSecond;
 use crate::record::{Micros, Skip};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
@@ -531,7 +532,7 @@ pub struct Tally {
     /// conflicts; see `ChunkNumbers`), until `flush_numbers` or `seal` folds it in.
     chunk: ChunkNumbers,
     /// Requests and conflicts per whole second.
-    pub seconds: FxHashMap<i64, (u64, u64)>,
+    pub seconds: PerSecond,
     /// Per-template counts in buckets of `bucket_us`.
     pub routes: RouteBuckets,
     /// Counts not yet folded into `templates`, `routes` and `seconds`, by the template's
@@ -980,9 +981,7 @@ impl Tally {
             }
             slot => {
                 if let Some((s, r, k)) = slot.take() {
-                    let e = self.seconds.entry(s).or_insert((0, 0));
-                    e.0 += r;
-                    e.1 += k;
+                    self.seconds.add(s, r, k);
                 }
                 *slot = Some((sec, 1, c.conflicts));
             }
@@ -1038,10 +1037,9 @@ impl Tally {
         mine.absorb_chunk(&mut self.chunk);
         self.set_numbers(mine);
         if let Some((s, r, k)) = self.pending_second.take() {
-            let e = self.seconds.entry(s).or_insert((0, 0));
-            e.0 += r;
-            e.1 += k;
+            self.seconds.add(s, r, k);
         }
+        self.seconds.seal();
         for p in std::mem::take(&mut self.pending).into_iter().flatten() {
             if !p.clients.conflicting.is_empty()
                 || !p.clients.candidates.is_empty()
@@ -1085,11 +1083,7 @@ impl Tally {
                 }
             }
         }
-        for (k, v) in o.seconds {
-            let s = self.seconds.entry(k).or_insert((0, 0));
-            s.0 += v.0;
-            s.1 += v.1;
-        }
+        self.seconds.merge(o.seconds);
         for (t, buckets) in o.routes {
             let mine = self.routes.entry(t).or_default();
             for (b, c) in buckets {
@@ -1365,7 +1359,7 @@ mod tests {
             };
             assert_eq!((o1.conflicts, o1.first, o1.last), (2, 2, 4_000_000));
             assert_eq!((o1.clients.len(), o1.template.as_str()), (1, "/o/{id}"));
-            assert_eq!(a.seconds, whole.seconds);
+            assert!(a.seconds.iter().eq(whole.seconds.iter()));
             // (template, numbered client) pairs with conflicts: `c` has no number.
             let route = &a.route_clients["/o/{id}"];
             assert_eq!(route.conflicting, FxHashSet::from_iter([0, 1]));

@@ -17,6 +17,7 @@ use crate::input::{self, Input, ToRead};
 use crate::interest::{Conflicts, Interest};
 use crate::line_numbers::LineNumbers;
 use crate::names::{self, NamePositions};
+use crate::per_second::PerSecond;
 use crate::progress::{Progress, Stage};
 use crate::record::{Method, Micros, Origin, Request, Skip, StatusSet};
 use crate::resource::{self, Route, Templater};
@@ -300,44 +301,48 @@ const NO_INSTANCE: InstanceId = InstanceId::MAX;
 /// either side of it; logs under a thousand requests are too small to tell. `ends` says
 /// where the earliest and the latest request are (`a.log line 7`), for a reader to look.
 fn far_from_the_rest(
-    seconds: &FxHashMap<i64, (u64, u64)>,
+    seconds: &PerSecond,
     ends: (Option<String>, Option<String>),
 ) -> Option<String> {
-    let mut by_time: Vec<(i64, u64)> = seconds.iter().map(|(&s, &(r, _))| (s, r)).collect();
-    by_time.sort_unstable();
-    let total: u64 = by_time.iter().map(|&(_, r)| r).sum();
+    // In time order, one entry a second; walked a few times rather than copied (a month of
+    // logs has millions of seconds).
+    let by_time = || seconds.iter().map(|(s, r, _)| (s, r));
+    let total: u64 = by_time().map(|(_, r)| r).sum();
     if total < 1000 {
         return None;
     }
     // The second at which the `n`-th request (0-based) falls.
     let at = |n: u64| {
         let mut seen = 0;
-        by_time
-            .iter()
-            .find(|&&(_, r)| {
+        by_time()
+            .find(|&(_, r)| {
                 seen += r;
                 seen > n
             })
-            .map_or(0, |&(s, _)| s)
+            .map_or(0, |(s, _)| s)
     };
     let (lo, hi) = (at(total / 1000), at(total - 1 - total / 1000));
     let margin = (hi - lo).max(86_400);
-    let (before, after): (Vec<_>, Vec<_>) = by_time
-        .iter()
-        .filter(|&&(s, _)| s < lo - margin || s > hi + margin)
-        .partition(|&&(s, _)| s < lo);
-    let count = |v: &[&(i64, u64)]| v.iter().map(|&&(_, r)| r).sum::<u64>();
-    let (n_before, n_after) = (count(&before), count(&after));
+    // Requests and the first second (last, after) dated that far before and after.
+    let (mut before, mut after) = ((0u64, None), (0u64, None));
+    for (s, r) in by_time() {
+        if s < lo - margin {
+            before = (before.0 + r, before.1.or(Some(s)));
+        } else if s > hi + margin {
+            after = (after.0 + r, Some(s));
+        }
+    }
+    let (n_before, n_after) = (before.0, after.0);
     if n_before + n_after == 0 {
         return None;
     }
     let t = |s: i64| timestamp::rfc3339(s * MICROS_PER_SEC);
     let mut far = Vec::new();
-    if let Some(&&(s, _)) = before.first() {
+    if let Some(s) = before.1 {
         let at = ends.0.map(|a| format!(" at {a}")).unwrap_or_default();
         far.push(format!("{n_before} dated from {}{at}", t(s)));
     }
-    if let Some(&&(s, _)) = after.last() {
+    if let Some(s) = after.1 {
         let at = ends.1.map(|a| format!(" at {a}")).unwrap_or_default();
         far.push(format!("{n_after} dated up to {}{at}", t(s)));
     }
@@ -1516,8 +1521,11 @@ mod tests {
     /// and far beyond the span of the others (at least a day).
     #[test]
     fn requests_far_from_the_rest() {
-        let seconds = |spread: &[(i64, u64)]| -> FxHashMap<i64, (u64, u64)> {
-            spread.iter().map(|&(s, r)| (s, (r, 0))).collect()
+        let seconds = |spread: &[(i64, u64)]| -> PerSecond {
+            let mut p = PerSecond::default();
+            spread.iter().for_each(|&(s, r)| p.add(s, r, 0));
+            p.seal();
+            p
         };
         let day = 86_400;
         let t0 = 1_772_442_000;

@@ -19,6 +19,7 @@ pub mod interest;
 pub mod key_table;
 pub mod line_numbers;
 pub mod names;
+pub mod per_second;
 pub mod progress;
 pub mod record;
 pub mod report;

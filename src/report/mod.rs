@@ -918,7 +918,7 @@ fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
     // Every window from the first to the last; `seconds` holds only seconds with requests,
     // all within them.
     let mut rows: Vec<(u64, u64)> = vec![(0, 0); (hi - lo + 1) as usize];
-    for (sec, (req, conf)) in &t.seconds {
+    for (sec, req, conf) in t.seconds.iter() {
         let k = sec.div_euclid(w_s) - lo;
         if let Some(e) = rows.get_mut(k as usize) {
             e.0 += req;
