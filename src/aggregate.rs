@@ -514,7 +514,8 @@ pub struct Tally {
     /// (`client_concentration`), and whether others wrote there.
     pub route_clients: FxHashMap<String, RouteClients>,
     /// Requests, writes and conflicts of each client with conflicts, by its number in the
-    /// analysis's `ClientIndex` (`Observation::client_number`; empty until the first).
+    /// analysis's `ClientIndex` (`Observation::client_number`), folded in from each chunk's
+    /// `Slots` at its end (`flush_numbers`, `seal`).
     pub clients: Vec<Counts>,
     /// The user agents of each client's conflicts, by the same number (empty until the first).
     pub client_agents: Vec<ClientAgents>,
@@ -523,8 +524,8 @@ pub struct Tally {
     /// Conflicts on each conflicting instance, by the instance's key number
     /// (`Observation::key`): no name is kept per instance and part.
     pub instances: KeyedConflicts,
-    /// Requests on each interest key, by its number (`Observation::key`; empty until the
-    /// first).
+    /// Requests on each interest key, by its number (`Observation::key`), folded in like
+    /// `clients`.
     pub requests: Vec<u64>,
     /// Conflicts on instances observed without a key number, by name.
     pub unkeyed: FxHashMap<String, InstanceConflicts>,
@@ -845,12 +846,59 @@ pub struct Observation<'a> {
 /// place for every conflicting client and key (a log of a million conflicting instances
 /// took 87 MiB more with each thread). The chunk's maps are folded, at its end, into the
 /// analysis's one `Numbers`, and the same maps serve the next chunk. The counts that every
-/// request of a conflicting client or key adds to stay in each worker's vectors (32 bytes a
-/// number): a map there cost 1 % more instructions on the generated log.
+/// request of a conflicting client or key adds to are in `Slots`: a map there cost 1 % more
+/// instructions on the generated log, and vectors of the counts by number took 32 bytes a
+/// number in each worker (~40 MB a thread on a log of a million conflicting clients).
 #[derive(Debug, Default, Clone)]
 struct ChunkNumbers {
     agents: FxHashMap<u32, ClientAgents>,
     instances: FxHashMap<u32, InstanceConflicts>,
+    clients: Slots<Counts>,
+    requests: Slots<u64>,
+}
+
+/// Counts by number for one chunk, without a hash per request: a 4-byte place by number
+/// (`Slots::NOT_MET` until the chunk meets it) and the counts of the numbers met, in the order
+/// met, which `drain` gives and forgets for the next chunk.
+#[derive(Debug, Default, Clone)]
+struct Slots<T> {
+    place: Vec<u32>,
+    met: Vec<(u32, T)>,
+}
+
+impl<T: Default> Slots<T> {
+    const NOT_MET: u32 = u32::MAX;
+
+    /// Number `k`'s counts, zero when the chunk first meets it.
+    #[inline]
+    fn get(&mut self, k: u32) -> &mut T {
+        let i = k as usize;
+        if i >= self.place.len() {
+            self.place.resize(i + 1, Self::NOT_MET);
+        }
+        let p = match self.place[i] {
+            Self::NOT_MET => {
+                self.place[i] = self.met.len() as u32;
+                self.met.push((k, T::default()));
+                self.met.len() - 1
+            }
+            p => p as usize,
+        };
+        &mut self.met[p].1
+    }
+
+    /// The numbers met and their counts; none are met after.
+    fn drain(&mut self) -> impl Iterator<Item = (u32, T)> + '_ {
+        let place = &mut self.place;
+        self.met
+            .drain(..)
+            .inspect(move |(k, _)| place[*k as usize] = Self::NOT_MET)
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.met.is_empty()
+    }
 }
 
 /// The counts that go by client or key number, in vectors by number: the analysis's one
@@ -883,6 +931,12 @@ impl Numbers {
         }
         for (k, c) in chunk.instances.drain() {
             self.instances.absorb_one(k, c);
+        }
+        for (k, c) in chunk.clients.drain() {
+            grown(&mut self.clients, k).add(&c);
+        }
+        for (k, n) in chunk.requests.drain() {
+            *grown(&mut self.requests, k) += n;
         }
     }
 
@@ -928,7 +982,7 @@ impl Tally {
 
     /// Counts a request on interest key number `key`.
     pub fn count_request(&mut self, key: u32) {
-        *grown(&mut self.requests, key) += 1;
+        *self.chunk.requests.get(key) += 1;
     }
 
     /// Folds what this chunk counted by number into `into` (the analysis's one copy).
@@ -971,7 +1025,7 @@ impl Tally {
         };
         self.totals.add(&c);
         if let Some(k) = o.client_number {
-            grown(&mut self.clients, k).add(&c);
+            self.chunk.clients.get(k).add(&c);
         }
         let (sec, bucket) = self.slot.of(o.time, bucket_us);
         match &mut self.pending_second {
@@ -1036,6 +1090,8 @@ impl Tally {
         let mut mine = self.own_numbers();
         mine.absorb_chunk(&mut self.chunk);
         self.set_numbers(mine);
+        // The chunk's places by number (4 bytes a number) are not needed once sealed.
+        self.chunk = ChunkNumbers::default();
         if let Some((s, r, k)) = self.pending_second.take() {
             self.seconds.add(s, r, k);
         }
@@ -1395,6 +1451,7 @@ mod tests {
                 }
                 f.flush_numbers(&mut numbers);
                 assert!(f.chunk.agents.is_empty() && f.chunk.instances.is_empty());
+                assert!(f.chunk.clients.is_empty() && f.chunk.requests.is_empty());
             }
             f.seal();
             f.take_numbers(numbers);
