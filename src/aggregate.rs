@@ -887,12 +887,12 @@ impl<T: Default> Slots<T> {
         &mut self.met[p].1
     }
 
-    /// The numbers met and their counts; none are met after.
-    fn drain(&mut self) -> impl Iterator<Item = (u32, T)> + '_ {
-        let place = &mut self.place;
-        self.met
-            .drain(..)
-            .inspect(move |(k, _)| place[*k as usize] = Self::NOT_MET)
+    /// The numbers met and their counts; none are met after (even if not all are taken).
+    fn drain(&mut self) -> std::vec::Drain<'_, (u32, T)> {
+        for (k, _) in &self.met {
+            self.place[*k as usize] = Self::NOT_MET;
+        }
+        self.met.drain(..)
     }
 
     #[cfg(test)]
@@ -1363,6 +1363,26 @@ mod tests {
             write: true,
             conflict: status == 409,
         }
+    }
+
+    /// A chunk's slots give each number met once with its sum, in the order met, and meet
+    /// nothing after a drain, even one not taken to its end.
+    #[test]
+    fn slots_sum_by_number_per_chunk() {
+        let mut slots: Slots<u64> = Slots::default();
+        for k in [7, 2, 7, 0, 7, 2] {
+            *slots.get(k) += u64::from(k) + 1;
+        }
+        let got: Vec<(u32, u64)> = slots.drain().collect();
+        assert_eq!(got, [(7, 24), (2, 6), (0, 1)]);
+        assert!(slots.is_empty());
+        *slots.get(2) += 5;
+        *slots.get(9) += 1;
+        drop(slots.drain().next());
+        assert!(slots.is_empty());
+        *slots.get(9) += 4;
+        *slots.get(2) += 1;
+        assert_eq!(slots.drain().collect::<Vec<_>>(), [(9, 4), (2, 1)]);
     }
 
     /// Merged parts count what one tally counts, whether instances come with key numbers
