@@ -1378,7 +1378,7 @@ mod tests {
         assert!(slots.is_empty());
         *slots.get(2) += 5;
         *slots.get(9) += 1;
-        drop(slots.drain().next());
+        assert_eq!(slots.drain().next(), Some((2, 5)));
         assert!(slots.is_empty());
         *slots.get(9) += 4;
         *slots.get(2) += 1;
