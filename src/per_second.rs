@@ -1,150 +1,217 @@
 //! Requests and conflicts per whole second of the log, for the report's timeline and for
 //! telling requests dated far from the rest (`analyze::far_from_the_rest`).
 //!
-//! A sorted vector of seconds, 16 bytes each, where a hash map by second took ~26 (with its
-//! empty room, up to twice that) in each worker and again in their merge: a 4 GiB log of one
-//! day held ~10 MB of them at the end of the pass, and a month of logs (2.6 M seconds) would
-//! hold ~75 MB a worker. Lines come mostly in time order, so a second is added at the end or
-//! onto the last one; the few that come out of order are appended and the vector is sorted
-//! and its equal seconds summed once it has grown to twice its size at the last such pass.
+//! The seconds are kept in order as a byte stream, each one its gap from the one before, its
+//! requests and, when it has any, its conflicts, in LEB128 varints: about 2 bytes a second of
+//! steady traffic. A month-long log has ~2.6 M distinct seconds (a year ~31 M); as a hash map
+//! they cost ~26 bytes each in every worker, as a vector of 16-byte entries 16.
+//!
+//! Lines come mostly in time order, so a second is counted in `open`, the latest, and
+//! written to the stream when a later one comes. The few that come out of order wait among
+//! the `strays` and are merged into the stream, in one walk, once they are as many as the
+//! stream's seconds (or a thousand). Two parts merge in one walk of both streams.
 
-/// One second's counts (a second whose counts pass `u32::MAX` takes several entries).
+/// One second's counts, while they are not in the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Second {
     at: i64,
-    requests: u32,
-    conflicts: u32,
+    requests: u64,
+    conflicts: u64,
 }
 
 /// Requests and conflicts by whole second since the epoch.
 #[derive(Debug, Default, Clone)]
 pub struct PerSecond {
-    seconds: Vec<Second>,
-    /// How many of `seconds`, from the start, are sorted with their equal seconds summed.
-    compact: usize,
-    /// Whether every entry is in order (entries after `compact` may repeat a second).
-    in_order: bool,
+    /// The seconds in order, one entry each (see `Stream`).
+    stream: Stream,
+    /// The latest second added in order (after the stream's last), still being counted.
+    open: Option<Second>,
+    /// Seconds added out of order, unsorted.
+    strays: Vec<Second>,
 }
 
 impl PerSecond {
+    /// Strays wait until they are this many, or as many as the stream's seconds (fewer in
+    /// tests, so that their few thousand seconds settle several times).
+    const MIN_STRAYS: usize = if cfg!(test) { 16 } else { 1024 };
+
     /// Adds `requests` requests and `conflicts` conflicts at second `at`.
-    pub fn add(&mut self, at: i64, mut requests: u64, mut conflicts: u64) {
-        if self.seconds.is_empty() {
-            self.in_order = true;
+    pub fn add(&mut self, at: i64, requests: u64, conflicts: u64) {
+        if requests == 0 && conflicts == 0 {
+            return;
         }
-        if let Some(last) = self.seconds.last_mut()
-            && last.at == at
-        {
-            let r = requests.min(u64::from(u32::MAX - last.requests));
-            let c = conflicts.min(u64::from(u32::MAX - last.conflicts));
-            // Both fit in `u32` by the `min`s.
-            last.requests += r as u32;
-            last.conflicts += c as u32;
-            (requests, conflicts) = (requests - r, conflicts - c);
-            if requests == 0 && conflicts == 0 {
-                return;
+        let new = Second {
+            at,
+            requests,
+            conflicts,
+        };
+        match &mut self.open {
+            Some(o) if o.at == at => {
+                o.requests += requests;
+                o.conflicts += conflicts;
             }
-        }
-        if self.seconds.last().is_some_and(|l| l.at > at) {
-            self.in_order = false;
-        }
-        while requests > 0 || conflicts > 0 {
-            let (r, c) = (
-                requests.min(u32::MAX.into()),
-                conflicts.min(u32::MAX.into()),
-            );
-            self.seconds.push(Second {
-                at,
-                requests: r as u32,
-                conflicts: c as u32,
-            });
-            (requests, conflicts) = (requests - r, conflicts - c);
-        }
-        if !self.in_order && self.seconds.len() >= (2 * self.compact).max(1024) {
-            self.compact();
+            Some(o) if o.at < at => {
+                self.stream.push(*o);
+                *o = new;
+            }
+            None if self.stream.last.is_none_or(|l| l < at) => self.open = Some(new),
+            _ => {
+                self.strays.push(new);
+                if self.strays.len() >= self.stream.len.max(Self::MIN_STRAYS) {
+                    self.settle();
+                }
+            }
         }
     }
 
-    /// Sorts the entries and sums those of one second (as far as `u32` holds).
-    fn compact(&mut self) {
-        if !self.in_order {
-            self.seconds.sort_unstable_by_key(|s| s.at);
+    /// Writes the open second and the strays into the stream.
+    fn settle(&mut self) {
+        let mut loose = std::mem::take(&mut self.strays);
+        loose.extend(self.open.take());
+        if loose.is_empty() {
+            return;
         }
-        let mut kept = 0;
-        for k in 0..self.seconds.len() {
-            let s = self.seconds[k];
-            if kept > 0 {
-                let last = &mut self.seconds[kept - 1];
-                if last.at == s.at
-                    && let (Some(r), Some(c)) = (
-                        last.requests.checked_add(s.requests),
-                        last.conflicts.checked_add(s.conflicts),
-                    )
-                {
-                    (last.requests, last.conflicts) = (r, c);
-                    continue;
-                }
-            }
-            self.seconds[kept] = s;
-            kept += 1;
-        }
-        self.seconds.truncate(kept);
-        (self.compact, self.in_order) = (kept, true);
+        loose.sort_unstable_by_key(|s| s.at);
+        let stream = std::mem::take(&mut self.stream);
+        self.stream = Stream::merged(stream.iter(), loose.into_iter(), stream.bytes.len());
     }
 
     /// Adds another part's counts.
     pub fn merge(&mut self, mut other: PerSecond) {
-        if self.seconds.len() < other.seconds.len() {
-            std::mem::swap(self, &mut other);
-        }
-        self.compact();
-        other.compact();
-        // Both sorted: merged in one walk from the ends, in the room reserved at the end.
-        let (n, m) = (self.seconds.len(), other.seconds.len());
-        self.seconds.reserve_exact(m);
-        let filler = Second {
-            at: 0,
-            requests: 0,
-            conflicts: 0,
-        };
-        self.seconds.resize(n + m, filler);
-        let (mut i, mut j) = (n, m);
-        for out in (0..n + m).rev() {
-            let take_other = j > 0 && (i == 0 || other.seconds[j - 1].at > self.seconds[i - 1].at);
-            self.seconds[out] = if take_other {
-                j -= 1;
-                other.seconds[j]
-            } else {
-                i -= 1;
-                self.seconds[i]
-            };
-        }
-        self.in_order = true;
-        self.compact();
+        self.settle();
+        other.settle();
+        let (a, b) = (std::mem::take(&mut self.stream), other.stream);
+        let room = a.bytes.len() + b.bytes.len();
+        self.stream = Stream::merged(a.iter(), b.iter(), room);
     }
 
-    /// Puts the counts in order, one entry a second where they fit (`iter` needs it).
+    /// Puts the counts in order, one entry a second (`iter` needs it).
     pub fn seal(&mut self) {
-        self.compact();
-        self.seconds.shrink_to_fit();
+        self.settle();
+        self.stream.bytes.shrink_to_fit();
+        self.strays = Vec::new();
     }
 
     /// Each second with requests, in order, with its requests and conflicts (after `seal`
-    /// or `merge`; unsealed counts are given in the order added).
+    /// or `merge`; before, the seconds not yet in order come after the others).
     pub fn iter(&self) -> impl Iterator<Item = (i64, u64, u64)> + '_ {
-        let mut k = 0;
+        (self.stream.iter())
+            .chain(self.open)
+            .chain(self.strays.iter().copied())
+            .map(|s| (s.at, s.requests, s.conflicts))
+    }
+}
+
+/// Seconds in order, one entry each: the gap from the previous second (from 0 for the
+/// first, as two's complement), then the requests shifted left by one with the low bit set
+/// when conflicts follow, then the conflicts if any; each an LEB128 varint.
+#[derive(Debug, Default, Clone)]
+struct Stream {
+    bytes: Vec<u8>,
+    /// How many seconds.
+    len: usize,
+    /// The last second written.
+    last: Option<i64>,
+}
+
+impl Stream {
+    /// Writes `s`, which comes after every second written.
+    fn push(&mut self, s: Second) {
+        let gap = (s.at as u64).wrapping_sub(self.last.unwrap_or(0) as u64);
+        varint(&mut self.bytes, gap);
+        // Counts are line counts, far below 2^63: the shift loses nothing.
+        varint(
+            &mut self.bytes,
+            s.requests << 1 | u64::from(s.conflicts != 0),
+        );
+        if s.conflicts != 0 {
+            varint(&mut self.bytes, s.conflicts);
+        }
+        (self.len, self.last) = (self.len + 1, Some(s.at));
+    }
+
+    /// The seconds, in order.
+    fn iter(&self) -> impl Iterator<Item = Second> + '_ {
+        let (mut bytes, mut at) = (&self.bytes[..], 0u64);
         std::iter::from_fn(move || {
-            let first = self.seconds.get(k)?;
-            let (mut r, mut c) = (u64::from(first.requests), u64::from(first.conflicts));
-            k += 1;
-            while let Some(s) = self.seconds.get(k).filter(|s| s.at == first.at) {
-                r += u64::from(s.requests);
-                c += u64::from(s.conflicts);
-                k += 1;
+            if bytes.is_empty() {
+                return None;
             }
-            Some((first.at, r, c))
+            at = at.wrapping_add(read_varint(&mut bytes));
+            let counts = read_varint(&mut bytes);
+            let conflicts = if counts & 1 != 0 {
+                read_varint(&mut bytes)
+            } else {
+                0
+            };
+            Some(Second {
+                at: at as i64,
+                requests: counts >> 1,
+                conflicts,
+            })
         })
     }
+
+    /// The stream of two runs of seconds in order, in one walk; a second in both, or
+    /// repeated in one, is one entry of their sums. `room`: bytes to reserve.
+    fn merged(
+        a: impl Iterator<Item = Second>,
+        b: impl Iterator<Item = Second>,
+        room: usize,
+    ) -> Stream {
+        let mut out = Stream {
+            bytes: Vec::with_capacity(room),
+            ..Stream::default()
+        };
+        let mut pending: Option<Second> = None;
+        let (mut a, mut b) = (a.peekable(), b.peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if y.at < x.at => b.next(),
+                (Some(_), _) => a.next(),
+                (None, _) => b.next(),
+            };
+            let Some(s) = next else { break };
+            match &mut pending {
+                Some(p) if p.at == s.at => {
+                    p.requests += s.requests;
+                    p.conflicts += s.conflicts;
+                }
+                _ => {
+                    if let Some(p) = pending.replace(s) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        if let Some(p) = pending {
+            out.push(p);
+        }
+        out
+    }
+}
+
+/// Appends `v` as an LEB128 varint (7 bits a byte, low first, high bit: more follow).
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads an LEB128 varint off the front of `bytes` (only what `varint` wrote: never short).
+fn read_varint(bytes: &mut &[u8]) -> u64 {
+    let (mut v, mut shift) = (0u64, 0);
+    while let Some((&b, rest)) = bytes.split_first() {
+        *bytes = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    v
 }
 
 #[cfg(test)]
@@ -203,7 +270,28 @@ mod tests {
         }
     }
 
-    /// A second's counts past `u32::MAX` take more entries and are summed when read.
+    /// Counts past `u32::MAX` and seconds at the ends of `i64` (gaps wrapping) are kept.
+    #[test]
+    fn extremes_are_kept() {
+        let big = 1u64 << 61;
+        let mut a = PerSecond::default();
+        a.add(i64::MAX, big, 1);
+        a.add(i64::MIN, 1, big);
+        a.add(0, 300, 0);
+        a.add(i64::MIN, big, 2);
+        a.seal();
+        let got: Vec<_> = a.iter().collect();
+        assert_eq!(
+            got,
+            [
+                (i64::MIN, big + 1, big + 2),
+                (0, 300, 0),
+                (i64::MAX, big, 1)
+            ]
+        );
+    }
+
+    /// A second's counts past `u32::MAX` are summed.
     #[test]
     fn counts_past_u32_are_kept() {
         let big = u64::from(u32::MAX);
