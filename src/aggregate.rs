@@ -7,10 +7,10 @@
 //! bounded by the number of templates, *conflicting* clients and *conflicting* instances —
 //! never by the number of lines, nor by the number of addresses a public API's log holds.
 
+use crate::name_list::NameList;
 use crate::per_second::PerSecond;
 use crate::record::{Micros, Skip};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -586,8 +586,8 @@ impl TimeSlot {
 pub struct ClientIndex {
     short: FxHashMap<Packed, u32>,
     long: FxHashMap<String, u32>,
-    /// Boxed, not `String`s: 16 bytes a name, not 24 (a million clients with conflicts).
-    names: Vec<Box<str>>,
+    /// In one buffer (a million clients with conflicts: a heap block each was 32 MB more).
+    names: NameList,
     /// Conflict lines of each client, by number.
     conflicts: Vec<u32>,
     /// The clients with enough conflicts to be compared with their routes' other clients
@@ -601,16 +601,15 @@ pub struct ClientIndex {
 impl ClientIndex {
     /// Notes a conflict of `name`, numbering it if it is new.
     pub fn insert(&mut self, name: &str) {
-        self.insert_n(Cow::Borrowed(name), 1);
+        self.insert_n(name, 1);
     }
 
-    /// Notes `conflicts` of `name`; a name owned already (`extend`) is kept as it is when
-    /// new.
-    fn insert_n(&mut self, name: Cow<'_, str>, conflicts: u32) {
+    /// Notes `conflicts` of `name`.
+    fn insert_n(&mut self, name: &str, conflicts: u32) {
         let next = self.names.len() as u32;
-        let number = match packed(&name) {
+        let number = match packed(name) {
             Some(k) => *self.short.entry(k).or_insert(next),
-            None => match self.long.get(&*name) {
+            None => match self.long.get(name) {
                 Some(&k) => k,
                 None => {
                     self.long.insert(name.to_string(), next);
@@ -619,7 +618,7 @@ impl ClientIndex {
             },
         };
         if number == next {
-            self.names.push(name.into_owned().into_boxed_str());
+            self.names.push(name);
             self.conflicts.push(0);
         }
         let c = &mut self.conflicts[number as usize];
@@ -644,10 +643,10 @@ impl ClientIndex {
         // each doubling (a log of a million clients with conflicts).
         self.short.reserve(other.short.len());
         self.long.reserve(other.long.len());
-        self.names.reserve(other.names.len());
+        self.names.reserve(other.names.len(), other.names.bytes());
         self.conflicts.reserve(other.conflicts.len());
-        for (n, c) in other.names.into_iter().zip(other.conflicts) {
-            self.insert_n(Cow::Owned(n.into_string()), c);
+        for (n, c) in other.names.iter().zip(other.conflicts) {
+            self.insert_n(n, c);
         }
         self.by_address += other.by_address;
     }
@@ -703,7 +702,7 @@ impl ClientIndex {
     }
 
     /// Every client's name, by number.
-    pub fn names(&self) -> &[Box<str>] {
+    pub fn names(&self) -> &NameList {
         &self.names
     }
 
@@ -1330,14 +1329,14 @@ mod tests {
             proptest::prop_assert_eq!(x.len(), distinct.len());
             for n in &a {
                 let k = x.number(n).unwrap();
-                proptest::prop_assert_eq!(&*x.names()[k as usize], n.as_str());
+                proptest::prop_assert_eq!(&x.names()[k as usize], n.as_str());
             }
             x.extend(index(&b));
             let union: std::collections::BTreeSet<&String> = a.iter().chain(&b).collect();
             proptest::prop_assert_eq!(x.len(), union.len());
             for n in &union {
                 let k = x.number(n).unwrap();
-                proptest::prop_assert_eq!(&*x.names()[k as usize], n.as_str());
+                proptest::prop_assert_eq!(&x.names()[k as usize], n.as_str());
             }
             proptest::prop_assert_eq!(x.number(&other).is_some(), union.contains(&other));
         }

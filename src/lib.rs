@@ -18,6 +18,7 @@ pub mod input;
 pub mod interest;
 pub mod key_table;
 pub mod line_numbers;
+pub mod name_list;
 pub mod names;
 pub mod per_second;
 pub mod progress;

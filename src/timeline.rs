@@ -6,6 +6,7 @@
 //! time and the order never depends on chunking.
 
 use crate::agent::Agent;
+use crate::name_list::NameList;
 use crate::record::{Method, Micros, Origin};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -178,7 +179,7 @@ pub struct Instance {
 /// All timelines of one analysis.
 #[derive(Debug, Default, Clone)]
 pub struct Timelines {
-    pub clients: Vec<String>,
+    pub clients: NameList,
     pub instances: Vec<Instance>,
     /// Events of each instance, sorted (see module doc): `events[id]` is a slice.
     pub events: EventsByInstance,
@@ -302,15 +303,16 @@ impl Timelines {
 /// follow the prefix all names share, kept beside its index, and compared in full only on a
 /// tie: a large log has a million instance paths (or client addresses), mostly alike up to
 /// an id, and comparing them through their pointers missed the cache on nearly every step.
-fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
+fn sorted_order<'a>(len: usize, name: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
     use rayon::prelude::*;
-    let Some(first) = names.first().map(|f| f.as_ref().as_bytes()) else {
+    if len == 0 {
         return Vec::new();
-    };
-    let shared = names.iter().fold(first.len(), |n, s| {
+    }
+    let first = name(0).as_bytes();
+    let shared = (0..len).fold(first.len(), |n, k| {
         first[..n]
             .iter()
-            .zip(s.as_ref().as_bytes())
+            .zip(name(k).as_bytes())
             .take_while(|(a, b)| a == b)
             .count()
     });
@@ -323,17 +325,9 @@ fn sorted_order<S: AsRef<str> + Sync>(names: &[S]) -> Vec<u32> {
         k[..n].copy_from_slice(&tail[..n]);
         u128::from_be_bytes(k)
     };
-    let mut keyed: Vec<(u128, u32)> = names
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (key(s.as_ref()), i as u32))
-        .collect();
+    let mut keyed: Vec<(u128, u32)> = (0..len).map(|k| (key(name(k)), k as u32)).collect();
     keyed.par_sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            names[a.1 as usize]
-                .as_ref()
-                .cmp(names[b.1 as usize].as_ref())
-        })
+        (a.0.cmp(&b.0)).then_with(|| name(a.1 as usize).cmp(name(b.1 as usize)))
     });
     keyed.into_iter().map(|(_, i)| i).collect()
 }
@@ -648,7 +642,7 @@ impl TimelineBuilder {
     pub fn build(
         self,
         mut keys: Vec<Box<str>>,
-        clients: &[impl AsRef<str>],
+        clients: &NameList,
     ) -> (Timelines, Vec<InstanceId>) {
         use rayon::prelude::*;
         // Every instance in one list: the keys seen, then the others.
@@ -670,15 +664,18 @@ impl TimelineBuilder {
         parts.extend(self.instances);
         // Every client in one list likewise: the numbered ones seen, then the others.
         let mut client_local = vec![UNSEEN; self.numbered_clients.len()];
-        let mut names: Vec<Box<str>> = Vec::new();
+        let mut names = NameList::default();
         for (k, _) in (self.numbered_clients.iter().enumerate()).filter(|(_, seen)| **seen) {
             client_local[k] = names.len() as u32;
-            names.push(clients[k].as_ref().into());
+            names.push(&clients[k]);
         }
         let other_clients = names.len();
-        names.extend(Self::by_number(self.client_ids));
+        names.extend(Self::by_number(self.client_ids).iter().map(|n| &**n));
         // Final ids follow sorted names.
-        let (corder, iorder) = rayon::join(|| sorted_order(&names), || sorted_order(&paths));
+        let (corder, iorder) = rayon::join(
+            || sorted_order(names.len(), |k| &names[k]),
+            || sorted_order(paths.len(), |k| &paths[k]),
+        );
         let mut cfinal = vec![0u32; names.len()];
         for (new, old) in corder.iter().enumerate() {
             cfinal[*old as usize] = new as u32;
@@ -696,10 +693,7 @@ impl TimelineBuilder {
             *k = cfinal[*k as usize];
         }
         let cfinal_other = &cfinal[other_clients..];
-        let clients: Vec<String> = corder
-            .iter()
-            .map(|&o| std::mem::take(&mut names[o as usize]).into_string())
-            .collect();
+        let clients: NameList = corder.iter().map(|&o| &names[o as usize]).collect();
         drop((names, corder));
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
@@ -762,7 +756,7 @@ mod tests {
             names in proptest::collection::vec("(/api/v1/orders/)?[0-9a\\x00/]{0,20}", 0..60),
         ) {
             let boxed: Vec<Box<str>> = names.iter().map(|s| s.as_str().into()).collect();
-            let got: Vec<&str> = sorted_order(&boxed).iter().map(|&i| &*boxed[i as usize]).collect();
+            let got: Vec<&str> = sorted_order(boxed.len(), |k| &boxed[k]).iter().map(|&i| &*boxed[i as usize]).collect();
             let mut want: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
             want.sort();
             proptest::prop_assert_eq!(got, want);
@@ -919,7 +913,10 @@ mod tests {
         }
         a.append(b);
         assert_eq!(a.len(), n as usize);
-        let (tl, key_instances) = a.build(keys.iter().map(|&k| k.into()).collect(), &numbered);
+        let (tl, key_instances) = a.build(
+            keys.iter().map(|&k| k.into()).collect(),
+            &numbered.into_iter().collect(),
+        );
         // Each key's instance, and every path found by its id (a binary search).
         assert_eq!(key_instances, [5, 2, 6]);
         for (id, i) in tl.instances.iter().enumerate() {
@@ -937,7 +934,7 @@ mod tests {
             paths,
             ["/o/0", "/o/1", "/o/2", "/o/3", "/o/4", "/o/5", "/o/6"]
         );
-        assert_eq!(tl.clients, ["c0", "c1", "c2"]);
+        assert!(tl.clients.iter().eq(["c0", "c1", "c2"]));
         assert_eq!(tl.events.len(), 7);
         assert!(tl.timed);
         let mut total = 0;

@@ -160,7 +160,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     }
     let by_template = tl.by_template();
     let client_ids: FxHashMap<&str, ClientId> = (tl.clients.iter().enumerate())
-        .map(|(k, n)| (n.as_str(), k as ClientId))
+        .map(|(k, n)| (n, k as ClientId))
         .collect();
     // The conflicts of each concentrated client on its route, found in one look at the
     // routes' timelines (a public API may have many such clients on one busy route).

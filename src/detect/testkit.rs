@@ -5,6 +5,7 @@ use super::{Context, Detector, Finding, Thresholds};
 use crate::agent::Agent;
 use crate::aggregate::{Observation, Tally};
 use crate::analyze::round_window;
+use crate::name_list::NameList;
 use crate::record::{Method, Micros, Origin};
 use crate::resource::{TemplateCache, Templater};
 use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
@@ -167,7 +168,7 @@ impl Log {
             }
         }
         tally.seal();
-        let (mut tl, _) = builder.build(Vec::new(), &[] as &[&str]);
+        let (mut tl, _) = builder.build(Vec::new(), &NameList::default());
         for (id, inst) in tl.instances.iter_mut().enumerate() {
             inst.conflicted = tl.events[id].iter().any(|e| e.conflict());
         }

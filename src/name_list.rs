@@ -1,0 +1,108 @@
+//! Name list: names numbered 0, 1, 2, … in the order added, kept in one buffer.
+//!
+//! A log can have a million clients with conflicts, each named in the client index and again
+//! in the timelines. As `Box<str>` or `String` each name took 16 or 24 bytes and a heap block
+//! of its own (32 bytes for an address, with the allocator's header and rounding); here it
+//! takes its bytes and the 8 bytes that say where it ends.
+
+use std::ops::Index;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NameList {
+    /// Every name, one after another.
+    text: String,
+    /// Where each name ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl NameList {
+    /// Adds `name`, numbered `len()` before the call.
+    pub fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    /// Makes room for `names` more names of `bytes` bytes in all.
+    pub fn reserve(&mut self, names: usize, bytes: usize) {
+        self.ends.reserve(names);
+        self.text.reserve(bytes);
+    }
+
+    /// Name `k`, if there are more than `k`.
+    pub fn get(&self, k: usize) -> Option<&str> {
+        let end = *self.ends.get(k)?;
+        let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
+        Some(&self.text[start..end])
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of all names.
+    pub fn bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The names in number order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (self.ends.iter().enumerate()).map(|(k, &end)| {
+            let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
+            &self.text[start..end]
+        })
+    }
+}
+
+impl Index<usize> for NameList {
+    type Output = str;
+
+    /// Name `k`; panics if there are not more than `k`, as a slice does.
+    fn index(&self, k: usize) -> &str {
+        match self.get(k) {
+            Some(name) => name,
+            None => panic!("name {k} of a list of {}", self.len()),
+        }
+    }
+}
+
+impl<'a> FromIterator<&'a str> for NameList {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> NameList {
+        let mut list = NameList::default();
+        list.extend(names);
+        list
+    }
+}
+
+impl<'a> Extend<&'a str> for NameList {
+    fn extend<I: IntoIterator<Item = &'a str>>(&mut self, names: I) {
+        for name in names {
+            self.push(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// A list gives back the names pushed, by number and in order: empty names,
+        /// repeated ones, multi-byte characters.
+        #[test]
+        fn names_come_back_as_pushed(names in proptest::collection::vec("[a-zé0-9.:]{0,12}", 0..50)) {
+            let list: NameList = names.iter().map(|n| n.as_str()).collect();
+            proptest::prop_assert_eq!(list.len(), names.len());
+            proptest::prop_assert_eq!(list.bytes(), names.iter().map(|n| n.len()).sum::<usize>());
+            for (k, n) in names.iter().enumerate() {
+                proptest::prop_assert_eq!(&list[k], n.as_str());
+                proptest::prop_assert_eq!(list.get(k), Some(n.as_str()));
+            }
+            proptest::prop_assert_eq!(list.get(names.len()), None);
+            proptest::prop_assert!(list.iter().eq(names.iter().map(|n| n.as_str())));
+        }
+    }
+}
