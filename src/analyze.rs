@@ -1417,6 +1417,7 @@ fn pass<'a>(
         let instance = instance_of(&req);
         let instance: &str = &instance;
         let path = resource::SplitPath::new(instance);
+        interest.prefetch(instance);
         let template_id = templater.template_id_of(path, &mut out.templates);
         let client = settings.client.of(&req, line, fmt);
         let conflict = statuses.contains(req.status);

@@ -286,6 +286,9 @@ impl Interest {
             interest.scanned.push((n.first, n.last));
         }
         debug_assert_eq!(interest.keys.len(), interest.scanned.len());
+        // Most names are the conflicting instances: the filter is made for them now (see
+        // `KeyTable::filter`) and takes in the parents' and `extra`'s as they come.
+        interest.keys.filter();
         for (p, (all, triggers)) in parents {
             let k = interest.key(&p);
             interest.ranges[k].widen(all);
@@ -361,6 +364,12 @@ impl Interest {
     /// The scan's first and last conflict on key `k`, if it had any.
     pub fn conflicts(&self, k: u32) -> Option<(Micros, Micros)> {
         self.scanned.get(k as usize).copied()
+    }
+
+    /// Asks for what `lookup` will read of `instance`, for the work between to hide.
+    #[inline]
+    pub fn prefetch(&self, instance: &str) {
+        self.keys.prefetch(instance);
     }
 
     /// For a line on instance `path`: the key it is on, if any (its requests are counted),

@@ -20,6 +20,21 @@ pub struct KeyTable {
     /// The records, in number order: the name's length (u32, little-endian), its number
     /// (u32), its bytes.
     records: Vec<u8>,
+    /// A Bloom filter of the names, once `filter` made it (empty before): three bits in one
+    /// word a name. The pass looks every line's instance up and nearly all are not here;
+    /// the table's probe for them missed the cache (a tenth of the pass's time, sampled, at
+    /// 35 k names), where the filter is ~16 bits a name and answers most of them.
+    filter: Vec<u64>,
+}
+
+/// The filter's word for hash `h`, and the three bits set in it for `h`.
+#[inline]
+fn filter_bits(h: u64, words: usize) -> (usize, u64) {
+    // FxHash's low bits are weak: mixed again, its high bits choose the word.
+    let m = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let word = ((m >> 32) as usize) & (words - 1);
+    let bits = 1 << (m & 63) | 1 << ((m >> 6) & 63) | 1 << ((m >> 12) & 63);
+    (word, bits)
 }
 
 /// A record's length and number, before its bytes.
@@ -54,10 +69,56 @@ impl KeyTable {
     #[inline]
     pub fn get(&self, name: &str) -> Option<u32> {
         let name = name.as_bytes();
+        let h = hash(name);
+        if !self.may_hold(h) {
+            return None;
+        }
         let records = &self.records;
         (self.table)
-            .find(hash(name), |&at| same(record(records, at).0, name))
+            .find(h, |&at| same(record(records, at).0, name))
             .map(|&at| record(records, at).1)
+    }
+
+    /// Whether the filter lets a name of hash `h` through (always, before it is made).
+    #[inline]
+    fn may_hold(&self, h: u64) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let (word, bits) = filter_bits(h, self.filter.len());
+        self.filter[word] & bits == bits
+    }
+
+    /// Asks for the filter's word for `name` ahead of `get`: the pass's streamed lines keep
+    /// pushing the filter out of the caches, and its load was half the lookup's time.
+    #[inline]
+    pub fn prefetch(&self, name: &str) {
+        if self.filter.is_empty() {
+            return;
+        }
+        let (word, _) = filter_bits(hash(name.as_bytes()), self.filter.len());
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint: it never faults, and the address is in the filter.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(self.filter.as_ptr().wrapping_add(word).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = word;
+    }
+
+    /// Makes the filter `get` asks first, sized for the names there are (and kept by
+    /// `insert` from then on: names added later make it answer "maybe" more often, never
+    /// "no" for a name in the table).
+    pub fn filter(&mut self) {
+        // ~16 bits a name, a power of two words.
+        let words = (self.len() / 4).max(1).next_power_of_two();
+        self.filter = vec![0; words];
+        let records = &self.records;
+        for &at in self.table.iter() {
+            let (word, bits) = filter_bits(hash(record(records, at).0), words);
+            self.filter[word] |= bits;
+        }
     }
 
     /// The number of `name`, and whether it was added now (numbered `len()` before the call).
@@ -78,6 +139,10 @@ impl KeyTable {
         let records = &self.records;
         self.table
             .insert_unique(h, at, |&at| hash(record(records, at).0));
+        if !self.filter.is_empty() {
+            let (word, bits) = filter_bits(h, self.filter.len());
+            self.filter[word] |= bits;
+        }
         (number, true)
     }
 
@@ -124,15 +189,20 @@ mod tests {
 
     proptest::proptest! {
         /// Numbers come in the order names were first added; every name is found with its
-        /// number, no other name is; the names come back by number.
+        /// number, no other name is, with the filter made at any point (or not at all: `None`);
+        /// the names come back by number.
         #[test]
         fn numbers_names_as_a_map_would(
             names in proptest::collection::vec("[a-z/0-9é]{0,12}", 0..60),
             others in proptest::collection::vec("[a-z/0-9é]{0,12}", 0..20),
+            filter_at in proptest::option::of(0usize..60),
         ) {
             let mut table = KeyTable::default();
             let mut map: HashMap<String, u32> = HashMap::new();
-            for n in &names {
+            for (k, n) in names.iter().enumerate() {
+                if filter_at == Some(k) {
+                    table.filter();
+                }
                 let fresh = !map.contains_key(n);
                 let next = map.len() as u32;
                 let want = *map.entry(n.clone()).or_insert(next);
@@ -154,6 +224,22 @@ mod tests {
                 proptest::prop_assert_eq!(&*names_back[k as usize], n.as_str());
             }
         }
+    }
+
+    /// The filter turns away most names that are not in the table: of 20,000 absent ones,
+    /// fewer than 3 % reach the table (48, 0.24 %, with these: 20,000 names in 8,192 words).
+    #[test]
+    fn the_filter_turns_most_absent_names_away() {
+        let mut table = KeyTable::default();
+        for k in 0..20_000 {
+            table.insert(&format!("/api/v1/orders/{k}"));
+        }
+        table.filter();
+        let through = (0..20_000)
+            .filter(|k| table.may_hold(hash(format!("/api/v1/orders/x{k}").as_bytes())))
+            .count();
+        assert!(through < 600, "{through} of 20000 absent names got through");
+        assert!((0..20_000).all(|k| table.get(&format!("/api/v1/orders/{k}")) == Some(k)));
     }
 
     /// Reserving keeps every name findable, and a name as long as a line may be is kept.
