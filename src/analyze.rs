@@ -1417,11 +1417,11 @@ fn pass<'a>(
         let instance = instance_of(&req);
         let instance: &str = &instance;
         let path = resource::SplitPath::new(instance);
-        interest.prefetch(instance);
+        let sought = interest.prefetch(instance);
         let template_id = templater.template_id_of(path, &mut out.templates);
         let client = settings.client.of(&req, line, fmt);
         let conflict = statuses.contains(req.status);
-        let (key, wanted) = interest.lookup(path, &req);
+        let (key, wanted) = interest.lookup_sought(path, sought, &req);
         let client_number = clients.number(&client);
         out.tally.observe(
             &Observation {

@@ -4,7 +4,7 @@
 //! a key's (or its parent's) time range.
 
 use crate::detect::in_progress_conflict;
-use crate::key_table::KeyTable;
+use crate::key_table::{KeyTable, Sought};
 use crate::record::{Micros, Request};
 use crate::resource::{self, SplitPath};
 use crate::timestamp::MICROS_PER_SEC;
@@ -366,25 +366,35 @@ impl Interest {
         self.scanned.get(k as usize).copied()
     }
 
-    /// Asks for what `lookup` will read of `instance`, for the work between to hide.
+    /// Asks for what `lookup_sought` will read of `instance`, for the work between to hide
+    /// (`None`, and nothing asked for, when no instance is of interest).
     #[inline]
-    pub fn prefetch(&self, instance: &str) {
-        self.keys.prefetch(instance);
+    pub fn prefetch<'a>(&self, instance: &'a str) -> Option<Sought<'a>> {
+        (!self.keys.is_empty()).then(|| self.keys.prefetch(instance))
     }
 
     /// For a line on instance `path`: the key it is on, if any (its requests are counted),
     /// and whether it is context for some conflicting instance.
-    #[inline]
     pub fn lookup(&self, path: SplitPath<'_>, req: &Request<'_>) -> (Option<u32>, bool) {
-        let instance = path.path;
-        if self.keys.is_empty() {
+        self.lookup_sought(path, self.prefetch(path.path), req)
+    }
+
+    /// `lookup`, given what `prefetch` returned for `path`'s instance.
+    #[inline]
+    pub fn lookup_sought(
+        &self,
+        path: SplitPath<'_>,
+        sought: Option<Sought<'_>>,
+        req: &Request<'_>,
+    ) -> (Option<u32>, bool) {
+        let Some(sought) = sought else {
             return (None, false);
-        }
+        };
         let (time, read) = (req.time, req.method.is_read());
         // What an item's conflicts read from its collection (the detector also asks a
         // trigger not to be a lock call, which it can tell; keeping those too is harmless).
         let trigger = in_progress_conflict::may_trigger(req.method, req.status);
-        let own = self.keys.get(instance);
+        let own = self.keys.get_sought(sought);
         if own.is_some_and(|k| self.holds(k, time, read, trigger)) {
             return (own, true);
         }

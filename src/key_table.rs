@@ -27,6 +27,13 @@ pub struct KeyTable {
     filter: Vec<u64>,
 }
 
+/// A name to look up, with its hash (`KeyTable::prefetch`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sought<'a> {
+    name: &'a str,
+    hash: u64,
+}
+
 /// The filter's word for hash `h`, and the three bits set in it for `h`.
 #[inline]
 fn filter_bits(h: u64, words: usize) -> (usize, u64) {
@@ -68,8 +75,16 @@ impl KeyTable {
     /// The number of `name`, if it is in the table.
     #[inline]
     pub fn get(&self, name: &str) -> Option<u32> {
-        let name = name.as_bytes();
-        let h = hash(name);
+        self.get_sought(Sought {
+            name,
+            hash: hash(name.as_bytes()),
+        })
+    }
+
+    /// The number of the name `prefetch` was asked for, if it is in the table.
+    #[inline]
+    pub fn get_sought(&self, sought: Sought<'_>) -> Option<u32> {
+        let (name, h) = (sought.name.as_bytes(), sought.hash);
         if !self.may_hold(h) {
             return None;
         }
@@ -89,22 +104,27 @@ impl KeyTable {
         self.filter[word] & bits == bits
     }
 
-    /// Asks for the filter's word for `name` ahead of `get`: the pass's streamed lines keep
-    /// pushing the filter out of the caches, and its load was half the lookup's time.
+    /// Asks for the filter's word for `name` ahead of `get_sought`, given what it returns:
+    /// the pass's streamed lines keep pushing the filter out of the caches, and its load was
+    /// half the lookup's time. The name is hashed once for both.
     #[inline]
-    pub fn prefetch(&self, name: &str) {
-        if self.filter.is_empty() {
-            return;
+    pub fn prefetch<'a>(&self, name: &'a str) -> Sought<'a> {
+        let sought = Sought {
+            name,
+            hash: hash(name.as_bytes()),
+        };
+        if !self.filter.is_empty() {
+            let (word, _) = filter_bits(sought.hash, self.filter.len());
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch is a hint: it never faults, and the address is in the filter.
+            unsafe {
+                use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+                _mm_prefetch::<_MM_HINT_T0>(self.filter.as_ptr().wrapping_add(word).cast());
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = word;
         }
-        let (word, _) = filter_bits(hash(name.as_bytes()), self.filter.len());
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint: it never faults, and the address is in the filter.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(self.filter.as_ptr().wrapping_add(word).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = word;
+        sought
     }
 
     /// Makes the filter `get` asks first, sized for the names there are (and kept by
