@@ -89,7 +89,6 @@ impl PerSecond {
     pub fn seal(&mut self) {
         self.settle();
         self.stream.bytes.shrink_to_fit();
-        self.strays = Vec::new();
     }
 
     /// Each second with requests, in order, with its requests and conflicts (after `seal`
