@@ -604,11 +604,15 @@ fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
             }
         }
         latest[k] = f.claims.first().copied();
+        // Sorted once all episodes are in: sorting at each of thousands of episodes (a
+        // record edited all day) made the merge quadratic.
         into.claims.extend(f.claims);
-        into.claims.sort_unstable();
-        into.claims.dedup();
     }
     for ((f, n), last) in out.iter_mut().zip(episodes).zip(latest) {
+        if n > 1 {
+            f.claims.sort_unstable();
+            f.claims.dedup();
+        }
         if let Some(r) = last.filter(|r| !f.evidence.contains(r)) {
             // Among the first five, which the reports quote.
             let at = f.evidence.len().min(4);
@@ -638,4 +642,90 @@ pub fn sort_findings(v: &mut [Finding]) {
             ))
         })
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episode(instance: &str, start_s: i64, claims: &[(u32, usize)], clients: &[u32]) -> Finding {
+        let claims: Vec<EventRef> = (claims.iter())
+            .map(|&(instance, index)| EventRef { instance, index })
+            .collect();
+        Finding {
+            cause: "stale_version",
+            severity: Severity::Info,
+            scope: Scope::Instance,
+            template: "/orders/{id}".into(),
+            instance: Some(instance.into()),
+            instances: vec![0],
+            start: start_s * 1_000_000,
+            end: (start_s + 5) * 1_000_000,
+            clients: clients.to_vec(),
+            confidence: 0.5,
+            summary: "first".into(),
+            advice: String::new(),
+            evidence: claims.iter().take(1).copied().collect(),
+            claims,
+            schedule: None,
+        }
+    }
+
+    /// Episodes of one cause on one instance become the first one, spanning them all, with
+    /// every episode's claims once and in order however many episodes there are (a record
+    /// edited all day has tens of thousands).
+    #[test]
+    fn recurring_episodes_merge_into_the_first() {
+        let mut findings: Vec<Finding> = (0..2_000)
+            .map(|k| {
+                episode(
+                    "/orders/1",
+                    10 * k,
+                    &[(0, 2 * k as usize + 1), (0, 2 * k as usize)],
+                    &[k as u32 % 3],
+                )
+            })
+            .collect();
+        // An episode that repeats a claim, and a finding on another instance, kept apart.
+        findings.push(episode("/orders/1", 30_000, &[(0, 7), (0, 4_000)], &[9]));
+        findings.push(episode("/orders/2", 5, &[(1, 0)], &[4]));
+        let out = merge_recurring(findings);
+        assert_eq!(out.len(), 2);
+        let merged = &out[0];
+        let want: Vec<EventRef> = (0..=4_000)
+            .map(|index| EventRef { instance: 0, index })
+            .collect();
+        assert_eq!(merged.claims, want);
+        assert_eq!((merged.start, merged.end), (0, 30_005 * 1_000_000));
+        assert_eq!(merged.clients, vec![0, 1, 2, 9]);
+        // The first episode's evidence, then the latest episode's first conflict.
+        assert_eq!(
+            merged.evidence,
+            vec![
+                EventRef {
+                    instance: 0,
+                    index: 1
+                },
+                EventRef {
+                    instance: 0,
+                    index: 7
+                }
+            ]
+        );
+        assert!(
+            merged.summary.ends_with(
+                "It happened 2001 times in all, from 00:00:00 to 08:20:05 (4001 conflicts); the first is described."
+            ),
+            "{}",
+            merged.summary
+        );
+        assert_eq!(
+            out[1].claims,
+            vec![EventRef {
+                instance: 1,
+                index: 0
+            }]
+        );
+        assert_eq!(out[1].summary, "first");
+    }
 }
