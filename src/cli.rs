@@ -257,7 +257,8 @@ pub enum Output {
     Table,
     /// The `why409.report/v1` report, every field (for scripts and scheduled runs).
     Json,
-    /// The sections of the tables, every finding with its evidence, for tickets and wikis.
+    /// The sections of the tables, the findings with their evidence (past 25, grouped by
+    /// cause and route), for tickets and wikis.
     Markdown,
     /// One self-contained page (no script, nothing fetched) with a timeline chart.
     Html,

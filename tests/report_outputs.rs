@@ -525,3 +525,110 @@ fn many_inputs_are_summed_up_for_people() {
     assert_eq!(listed(&table), 10, "{table}");
     assert!(!table.contains("more inputs"));
 }
+
+/// Tables, Markdown and HTML list the first 25 findings and group the rest by cause and
+/// route (a client that retries blindly everywhere makes one finding per instance); JSON
+/// lists every finding.
+#[test]
+fn many_findings_are_grouped_for_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    // 40 documents and 12 orders, each written once by one client and then retried six
+    // times a second apart by another, blind: a retry storm each, an hour apart.
+    let routes = (0..40)
+        .map(|k| ("docs", k))
+        .chain((0..12).map(|k| ("orders", k)));
+    for (n, (route, k)) in routes.enumerate() {
+        let at = |s: usize| {
+            let t = 3600 * n + s;
+            format!(
+                "{:02}/Mar/2026:{:02}:{:02}:{:02} +0000",
+                2 + t / 86400,
+                t / 3600 % 24,
+                t / 60 % 60,
+                t % 60
+            )
+        };
+        log += &format!(
+            "10.0.0.{k} - - [{}] \"PUT /api/v1/{route}/{k} HTTP/1.1\" 200 5 \"-\" \"a\"\n",
+            at(0)
+        );
+        for s in 1..=6 {
+            log += &format!(
+                "10.9.0.{k} - - [{}] \"PUT /api/v1/{route}/{k} HTTP/1.1\" 409 5 \"-\" \"b\"\n",
+                at(s)
+            );
+        }
+    }
+    let path = dir.path().join("storms.log");
+    std::fs::write(&path, log).unwrap();
+    let path = path.to_str().unwrap();
+
+    let r = json(&[path]);
+    let findings = r["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 52);
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["cause"] == "retry_storm" && f["conflicts"] == 6)
+    );
+
+    let note = "The first 25 findings are listed; the other 27 are grouped by cause and route; --output json lists every finding.";
+    let table = output(&[path, "--color", "never"]);
+    let causes = table.split("Overview").next().unwrap();
+    let rows: Vec<&str> = causes
+        .lines()
+        .filter(|l| l.starts_with("│ retry_storm "))
+        .collect();
+    assert_eq!(rows.len(), 27, "{table}");
+    assert!(
+        rows[..25]
+            .iter()
+            .all(|r| r.contains("/api/v1/docs/") && r.contains("┆ instance "))
+    );
+    let cells = |row: &str| -> Vec<String> {
+        (row.trim_matches('│').split('┆'))
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    assert_eq!(
+        cells(rows[25])[..5],
+        [
+            "retry_storm",
+            "/api/v1/docs/{id} (15 findings)",
+            "grouped",
+            "90",
+            ""
+        ]
+    );
+    assert_eq!(
+        cells(rows[26])[..5],
+        [
+            "retry_storm",
+            "/api/v1/orders/{id} (12 findings)",
+            "grouped",
+            "72",
+            ""
+        ]
+    );
+    assert!(table.contains(note), "{table}");
+    assert!(table.contains("(49 more findings: --output markdown shows the evidence of the first 25, --output json of all)"), "{table}");
+
+    let md = output(&[path, "--output", "markdown"]);
+    assert_eq!(md.matches("` | instance | 6 | 2 | ").count(), 25);
+    assert!(
+        md.contains("\n| retry_storm | `/api/v1/docs/{id}` (15 findings) | grouped | 90 |  | "),
+        "{md}"
+    );
+    assert!(
+        md.contains("\n| retry_storm | `/api/v1/orders/{id}` (12 findings) | grouped | 72 |  | "),
+        "{md}"
+    );
+    assert!(md.contains(note));
+    assert_eq!(md.matches("\n### retry_storm on ").count(), 25);
+
+    let html = output(&[path, "--output", "html"]);
+    assert_eq!(html.matches("<section class=\"finding\"").count(), 25);
+    assert!(html.contains("<code>/api/v1/orders/{id} (12 findings)</code></td><td>grouped</td><td class=\"n\">72</td>"), "{html}");
+    balanced(&html, "tr");
+}

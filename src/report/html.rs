@@ -151,7 +151,8 @@ fn findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "confidence",
     ];
     head(out, &names, &[4, 5, 7])?;
-    for (k, f) in r.findings.iter().enumerate() {
+    let rows = r.finding_rows(super::LISTED_FINDINGS);
+    for (k, f) in rows.listed.iter().enumerate() {
         let n = k + 1;
         let cells = [
             format!("<td class=\"n\"><a href=\"#finding-{n}\">{n}</a></td>"),
@@ -169,9 +170,29 @@ fn findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         ];
         writeln!(out, "<tr>{}</tr>", cells.concat())?;
     }
+    for g in &rows.groups {
+        let cells = [
+            "<td class=\"n\"></td>".to_string(),
+            format!(
+                "<td><span class=\"badge {}\">{}</span></td>",
+                g.severity.name(),
+                g.cause
+            ),
+            name(&format!("{} ({} findings)", g.template, g.findings)),
+            "<td>grouped</td>".to_string(),
+            num(g.conflicts),
+            "<td></td>".to_string(),
+            format!("<td>{}</td>", super::between(g.start, g.end)),
+            "<td></td>".to_string(),
+        ];
+        writeln!(out, "<tr>{}</tr>", cells.concat())?;
+    }
     writeln!(out, "</table>")?;
+    if let Some(note) = rows.note() {
+        writeln!(out, "<p>{}</p>", text(&note))?;
+    }
     writeln!(out, "<p>{}</p>", r.explained())?;
-    for (k, f) in r.findings.iter().enumerate() {
+    for (k, f) in rows.listed.iter().enumerate() {
         finding(r, k + 1, f, out)?;
     }
     Ok(())

@@ -115,7 +115,8 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             "| cause | resource | scope | conflicts | clients | when | confidence | advice |"
         )?;
         writeln!(out, "|---|---|---|---:|---:|---|---:|---|")?;
-        for f in &r.findings {
+        let rows = r.finding_rows(super::LISTED_FINDINGS);
+        for f in rows.listed {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} → {} | {:.2} | {} |",
@@ -130,8 +131,24 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 esc(&f.advice)
             )?;
         }
+        for g in &rows.groups {
+            writeln!(
+                out,
+                "| {} | {} ({} findings) | grouped | {} |  | {} → {} |  | {} |",
+                g.cause,
+                cell(g.template),
+                g.findings,
+                g.conflicts,
+                g.start,
+                g.end,
+                esc(g.advice)
+            )?;
+        }
+        if let Some(note) = rows.note() {
+            writeln!(out, "\n{note}")?;
+        }
         writeln!(out, "\n{}\n", r.explained())?;
-        for f in &r.findings {
+        for f in rows.listed {
             writeln!(
                 out,
                 "### {} on {}\n",

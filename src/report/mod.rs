@@ -403,6 +403,110 @@ fn top_of<T>(
     v
 }
 
+/// How many findings the human-facing reports (table, Markdown, HTML) list one per row; the
+/// rest are shown in groups of one cause on one route (`Report::finding_rows`). The JSON and
+/// CSV reports list every finding.
+pub const LISTED_FINDINGS: usize = 25;
+/// How many of those groups are shown; the findings of the others are counted in one line.
+pub const FINDING_GROUPS: usize = 10;
+
+/// The findings of one cause on one route past the listed ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingGroup<'a> {
+    pub cause: &'static str,
+    pub template: &'a str,
+    /// The most serious of its findings' severities.
+    pub severity: Severity,
+    pub findings: usize,
+    pub conflicts: u64,
+    /// The earliest start and the latest end of its findings (RFC 3339).
+    pub start: &'a str,
+    pub end: &'a str,
+    /// Its first (largest) finding's advice.
+    pub advice: &'a str,
+}
+
+/// The findings as a table shows them: the first ones listed, the rest grouped.
+#[derive(Debug, Clone)]
+pub struct FindingRows<'a> {
+    pub listed: &'a [FindingReport],
+    /// Largest first (conflicts, then findings, cause and route).
+    pub groups: Vec<FindingGroup<'a>>,
+    /// The groups past `FINDING_GROUPS`: how many, their findings and their conflicts.
+    pub more: (usize, usize, u64),
+}
+
+impl FindingRows<'_> {
+    /// A sentence on the grouped rows for below the table, when there are any.
+    pub fn note(&self) -> Option<String> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let (groups, findings, conflicts) = self.more;
+        let grouped = self.groups.iter().map(|g| g.findings).sum::<usize>() + findings;
+        let mut s = format!(
+            "The first {} findings are listed; the other {grouped} are grouped by cause and route",
+            self.listed.len()
+        );
+        if groups > 0 {
+            let _ = write!(
+                s,
+                " ({findings} of them, in {groups} more groups with {conflicts} conflicts, are not shown)"
+            );
+        }
+        s.push_str("; --output json lists every finding.");
+        Some(s)
+    }
+}
+
+impl Report {
+    /// The findings to show in rows: the first `listed` one per row, the rest grouped by
+    /// cause and route (a client library that retries blindly makes one finding on every
+    /// instance it touches: tens of thousands of rows nobody reads).
+    pub fn finding_rows(&self, listed: usize) -> FindingRows<'_> {
+        finding_rows(&self.findings, listed)
+    }
+}
+
+/// `findings` (in the report's order) as `Report::finding_rows` shows them.
+fn finding_rows(findings: &[FindingReport], listed: usize) -> FindingRows<'_> {
+    let (shown, rest) = findings.split_at(listed.min(findings.len()));
+    let mut by: BTreeMap<(&'static str, &str), FindingGroup<'_>> = BTreeMap::new();
+    for f in rest {
+        let g = by.entry((f.cause, &f.template)).or_insert(FindingGroup {
+            cause: f.cause,
+            template: &f.template,
+            severity: f.severity,
+            findings: 0,
+            conflicts: 0,
+            start: &f.start,
+            end: &f.end,
+            advice: &f.advice,
+        });
+        g.severity = g.severity.min(f.severity);
+        g.findings += 1;
+        g.conflicts += f.conflicts;
+        g.start = g.start.min(&f.start);
+        g.end = g.end.max(&f.end);
+    }
+    let mut groups: Vec<FindingGroup<'_>> = by.into_values().collect();
+    groups.sort_by(|a, b| {
+        (b.conflicts, b.findings)
+            .cmp(&(a.conflicts, a.findings))
+            .then_with(|| (a.cause, a.template).cmp(&(b.cause, b.template)))
+    });
+    let more = groups.split_off(groups.len().min(FINDING_GROUPS));
+    FindingRows {
+        listed: shown,
+        groups,
+        more: (
+            more.len(),
+            more.iter().map(|g| g.findings).sum(),
+            more.iter().map(|g| g.conflicts).sum(),
+        ),
+    }
+}
+
 impl Report {
     /// What the root causes explain, in a sentence: how many of the conflicts they account
     /// for, or why there is none.
@@ -1016,6 +1120,97 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(cause: &'static str, template: &str, conflicts: u64, start: &str) -> FindingReport {
+        FindingReport {
+            cause,
+            severity: if cause == "deploy_regression" {
+                Severity::Incident
+            } else {
+                Severity::Info
+            },
+            scope: Scope::Instance,
+            template: template.into(),
+            instance: Some(format!("{template}/x")),
+            instances: Vec::new(),
+            instance_count: 1,
+            start: start.into(),
+            end: start.replace("00Z", "05Z"),
+            conflicts,
+            clients: Vec::new(),
+            client_count: 1,
+            confidence: 0.5,
+            summary: String::new(),
+            evidence: Vec::new(),
+            advice: format!("fix {cause}"),
+            schedule: None,
+        }
+    }
+
+    /// Past the listed findings, one group per cause and route, largest first; past the
+    /// shown groups, one count.
+    #[test]
+    fn findings_past_the_listed_are_grouped() {
+        let mut all = vec![finding("hot_spot_edit", "/a", 50, "2026-03-02T10:00:00Z")];
+        for k in 0..30u64 {
+            let t = format!("2026-03-02T{:02}:00:00Z", 10 + k % 5);
+            all.push(finding("retry_storm", "/docs", 6, &t));
+        }
+        all.push(finding(
+            "deploy_regression",
+            "/orders",
+            40,
+            "2026-03-02T09:00:00Z",
+        ));
+        all.push(finding("stale_version", "/docs", 6, "2026-03-02T11:00:00Z"));
+        for k in 0..12 {
+            all.push(finding(
+                "retry_storm",
+                &format!("/r{k:02}"),
+                2,
+                "2026-03-02T12:00:00Z",
+            ));
+        }
+        let rows = finding_rows(&all, 2);
+        assert_eq!(rows.listed.len(), 2);
+        let groups: Vec<(&str, &str, usize, u64)> = (rows.groups.iter())
+            .map(|g| (g.cause, g.template, g.findings, g.conflicts))
+            .collect();
+        assert_eq!(
+            groups[..4],
+            [
+                ("retry_storm", "/docs", 29, 174),
+                ("deploy_regression", "/orders", 1, 40),
+                ("stale_version", "/docs", 1, 6),
+                ("retry_storm", "/r00", 1, 2),
+            ]
+        );
+        assert_eq!(groups.len(), FINDING_GROUPS);
+        let docs = &rows.groups[0];
+        assert_eq!(
+            (docs.start, docs.end),
+            ("2026-03-02T10:00:00Z", "2026-03-02T14:00:05Z")
+        );
+        assert_eq!(
+            (docs.severity, docs.advice),
+            (Severity::Info, "fix retry_storm")
+        );
+        assert_eq!(rows.groups[1].severity, Severity::Incident);
+        assert_eq!(rows.more, (5, 5, 10));
+        assert_eq!(
+            rows.note().unwrap(),
+            "The first 2 findings are listed; the other 43 are grouped by cause and route (5 of \
+             them, in 5 more groups with 10 conflicts, are not shown); --output json lists every \
+             finding."
+        );
+        // Few findings: all listed, nothing to say.
+        let rows = finding_rows(&all[..3], 25);
+        assert_eq!(
+            (rows.listed.len(), rows.groups.len(), rows.more),
+            (3, 0, (0, 0, 0))
+        );
+        assert_eq!(rows.note(), None);
+    }
 
     /// Control characters from a log never reach a terminal as they are.
     #[test]

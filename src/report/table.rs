@@ -5,7 +5,7 @@
 //! never looks at the terminal itself.
 
 use super::{
-    FindingReport, Report, ShownWindow, UNEXPLAINED_HINT, between, percent, short_time, when,
+    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, percent, short_time, when,
 };
 use crate::timestamp::human_span;
 use comfy_table::{
@@ -230,8 +230,8 @@ fn short_advice(a: &str) -> String {
     out.trim_end_matches(',').to_string() + "…"
 }
 
-fn severity_color(f: &FindingReport) -> Color {
-    if f.severity == crate::detect::Severity::Incident {
+fn severity_color(severity: crate::detect::Severity) -> Color {
+    if severity == crate::detect::Severity::Incident {
         Color::Red
     } else {
         Color::Yellow
@@ -257,10 +257,11 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 "what to change",
             ],
         );
-        for f in &r.findings {
+        let rows = r.finding_rows(LISTED_FINDINGS);
+        for f in rows.listed {
             let mut cause = Cell::new(f.cause);
             if style.color {
-                cause = cause.fg(severity_color(f));
+                cause = cause.fg(severity_color(f.severity));
             }
             t.add_row(vec![
                 cause,
@@ -271,6 +272,22 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 Cell::new(when(f)),
                 Cell::new(format!("{:.2}", f.confidence)),
                 Cell::new(short_advice(&f.advice)),
+            ]);
+        }
+        for g in &rows.groups {
+            let mut cause = Cell::new(g.cause);
+            if style.color {
+                cause = cause.fg(severity_color(g.severity));
+            }
+            t.add_row(vec![
+                cause,
+                Cell::new(format!("{} ({} findings)", g.template, g.findings)),
+                Cell::new("grouped"),
+                Cell::new(g.conflicts),
+                Cell::new(""),
+                Cell::new(between(g.start, g.end)),
+                Cell::new(""),
+                Cell::new(short_advice(g.advice)),
             ]);
         }
         // A narrower terminal first drops the scope (a template's placeholders show it),
@@ -289,6 +306,9 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
         right(&mut t, &[3, 4, 6]);
         writeln!(out, "{t}")?;
+        if let Some(note) = rows.note() {
+            para(out, style, "", &note)?;
+        }
         para(out, style, "", &r.explained())?;
 
         for (k, f) in r.findings.iter().take(style.evidence_findings).enumerate() {
@@ -337,10 +357,17 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
                 out,
                 style,
                 "  ",
-                &format!(
-                    "({} more findings: --output json or --output markdown shows the evidence of all)",
-                    r.findings.len() - style.evidence_findings
-                ),
+                &if r.findings.len() <= LISTED_FINDINGS {
+                    format!(
+                        "({} more findings: --output json or --output markdown shows the evidence of all)",
+                        r.findings.len() - style.evidence_findings
+                    )
+                } else {
+                    format!(
+                        "({} more findings: --output markdown shows the evidence of the first {LISTED_FINDINGS}, --output json of all)",
+                        r.findings.len() - style.evidence_findings
+                    )
+                },
             )?;
         }
     }
