@@ -377,24 +377,32 @@ fn analyse(cli: Cli) -> Result<i32> {
     for w in &analysis.warnings {
         eprintln!("why409: {w}");
     }
-    let report = Report::build(&analysis, cli.report.top);
-    let (mut out, to_terminal) = sink(&cli.report.out)?;
-    match output {
-        Output::Json => report::json::render(&report, &mut out)?,
-        Output::Markdown => report::markdown::render(&report.visible(), &mut out)?,
-        Output::Html => report::html::render(&report.visible(), &mut out)?,
-        Output::Csv => report::csv::render(&report, &mut out)?,
-        Output::Table => {
-            let style = table_style(cli.report.color, to_terminal);
-            table::render(&report.visible(), &style, &mut out)?
-        }
-    }
-    out.flush()?;
+    let mut report = Report::build(&analysis, cli.report.top);
+    // The rules read counts and causes, which `into_visible` leaves as they are.
     let code = if rules.iter().any(|r| r.fires(&report)) {
         1
     } else {
         0
     };
+    let (mut out, to_terminal) = sink(&cli.report.out)?;
+    match output {
+        Output::Json => report::json::render(&report, &mut out)?,
+        Output::Csv => report::csv::render(&report, &mut out)?,
+        Output::Markdown => {
+            report = report.into_visible();
+            report::markdown::render(&report, &mut out)?
+        }
+        Output::Html => {
+            report = report.into_visible();
+            report::html::render(&report, &mut out)?
+        }
+        Output::Table => {
+            report = report.into_visible();
+            let style = table_style(cli.report.color, to_terminal);
+            table::render(&report, &style, &mut out)?
+        }
+    }
+    out.flush()?;
     // The process is about to exit: freeing millions of timeline events and map entries one
     // by one would only delay it (inputs are unlinked temp files or read-only maps).
     std::mem::forget(report);

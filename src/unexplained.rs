@@ -157,7 +157,7 @@ mod tests {
             clients: vec![],
             confidence: 1.0,
             summary: String::new(),
-            advice: String::new(),
+            advice: "".into(),
             evidence: vec![],
             claims,
             schedule: None,

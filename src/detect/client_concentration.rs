@@ -275,7 +275,7 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
                 other_clients,
                 confidence,
                 summary,
-                advice: if victim { VICTIM_ADVICE } else { ADVICE }.to_string(),
+                advice: if victim { VICTIM_ADVICE } else { ADVICE }.into(),
             }
             .build(cx),
         );
@@ -435,7 +435,7 @@ mod tests {
                 other_clients: vec![tl.clients.iter().position(|n| n == "peer0").unwrap() as ClientId],
                 confidence: 0.6,
                 summary: "Races.".into(),
-                advice: String::new(),
+                advice: "".into(),
             }
             .build(cx);
             let mut findings = vec![race];

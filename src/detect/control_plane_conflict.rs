@@ -145,7 +145,7 @@ fn sync_loops(cx: &Context<'_>) -> Vec<Finding> {
                     other_clients: Vec::new(),
                     confidence: if sync_tool && admin { 0.85 } else { 0.75 },
                     summary,
-                    advice: SYNC_ADVICE.to_string(),
+                    advice: SYNC_ADVICE.into(),
                 }
                 .build(cx),
             );
@@ -301,7 +301,7 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
                 other_clients: Vec::new(),
                 confidence: if certain { 0.7 } else { 0.6 },
                 summary,
-                advice: IAC_ADVICE.to_string(),
+                advice: IAC_ADVICE.into(),
             }
             .build(cx),
         );

@@ -185,7 +185,7 @@ impl Detector for DeployRegression {
                     other_clients: Vec::new(),
                     confidence,
                     summary,
-                    advice: ADVICE.to_string(),
+                    advice: ADVICE.into(),
                 }
                 .build(cx),
             );

@@ -155,7 +155,7 @@ impl Detector for DuplicateCreate {
                     other_clients: Vec::new(),
                     confidence,
                     summary,
-                    advice: ADVICE.to_string(),
+                    advice: ADVICE.into(),
                 }
                 .build(cx),
             );

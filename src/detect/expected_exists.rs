@@ -166,7 +166,7 @@ impl Detector for ExpectedExists {
                     other_clients: Vec::new(),
                     confidence: 0.7,
                     summary,
-                    advice: ADVICE.to_string(),
+                    advice: ADVICE.into(),
                 }
                 .build(cx),
             );

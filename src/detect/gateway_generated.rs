@@ -106,7 +106,7 @@ impl Detector for GatewayGenerated {
                     other_clients: Vec::new(),
                     confidence: 0.85,
                     summary,
-                    advice: ADVICE.to_string(),
+                    advice: ADVICE.into(),
                 }
                 .build(cx),
             );

@@ -203,7 +203,7 @@ impl Detector for HotSpotEdit {
                         other_clients: winners,
                         confidence,
                         summary,
-                        advice: ADVICE.to_string(),
+                        advice: ADVICE.into(),
                     }
                     .build(cx),
                 );

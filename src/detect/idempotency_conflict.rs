@@ -226,9 +226,9 @@ fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Findin
             } else {
                 format!(" (client timeout ≈ {gap}, server median ≈ {took})")
             };
-            advice = format!(
+            advice = std::borrow::Cow::Owned(format!(
                 "Retries reuse the key while the original is still running{estimate}. Treat 'request in progress' 409 as retryable after a delay, raise the client timeout above the server's p99, generate one random key per logical operation (never per business id), and keep the key stable across retries of the same operation."
-            );
+            ));
             confidence = if hits.iter().all(|h| h.certain) {
                 0.85
             } else {
@@ -244,14 +244,14 @@ fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Findin
                 tl.instance(h.original.instance).template,
                 b.method().as_str(),
             );
-            advice = "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".to_string();
+            advice = "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".into();
             confidence = 0.8;
         }
         Kind::NoReplay => {
             summary = format!(
                 "{n} requests on {template} ({clients}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {statuses} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored)."
             );
-            advice = "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".to_string();
+            advice = "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".into();
             confidence = 0.6;
         }
     }

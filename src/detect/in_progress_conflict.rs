@@ -248,7 +248,7 @@ impl Detector for InProgressConflict {
                         other_clients: vec![z.client, events[s].client],
                         confidence,
                         summary,
-                        advice: ADVICE.to_string(),
+                        advice: ADVICE.into(),
                     }
                     .build(cx),
                 );

@@ -201,9 +201,9 @@ impl Detector for InvisibleWriter {
                 span_text(events[last.conflict].end - events[first.conflict].start, r),
                 statuses,
             );
-            let mut advice = ADVICE.to_string();
+            let mut advice = std::borrow::Cow::Borrowed(ADVICE);
             if found.iter().any(|u| events[u.conflict].status == 412) {
-                advice.push_str(ETAG_ADVICE);
+                advice.to_mut().push_str(ETAG_ADVICE);
             }
             out.push(
                 Draft {

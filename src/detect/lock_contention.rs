@@ -302,7 +302,7 @@ impl Detector for LockContention {
                         other_clients: holder.into_iter().collect(),
                         confidence,
                         summary,
-                        advice: ADVICE.to_string(),
+                        advice: ADVICE.into(),
                     }
                     .build(cx),
                 );

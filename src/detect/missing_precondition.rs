@@ -100,7 +100,7 @@ impl Detector for MissingPrecondition {
                     other_clients: Vec::new(),
                     confidence: 0.75,
                     summary,
-                    advice: ADVICE.to_string(),
+                    advice: ADVICE.into(),
                 }
                 .build(cx),
             );

@@ -32,6 +32,7 @@ use crate::record::Micros;
 use crate::timeline::{ClientId, EventsByInstance, InstanceId, Timelines};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// How serious a finding is.
@@ -122,7 +123,9 @@ pub struct Finding {
     pub clients: Vec<ClientId>,
     pub confidence: f64,
     pub summary: String,
-    pub advice: String,
+    /// What to change: the cause's text (borrowed: tens of thousands of findings of one cause
+    /// shared one text where each held a copy), owned once something is added to it.
+    pub advice: Cow<'static, str>,
     /// Events that prove it, in the order to show them (up to 5 are reported).
     pub evidence: Vec<EventRef>,
     /// The conflict events this finding explains.
@@ -664,7 +667,7 @@ mod tests {
             clients: clients.to_vec(),
             confidence: 0.5,
             summary: "first".into(),
-            advice: String::new(),
+            advice: Cow::Borrowed(""),
             evidence: claims.iter().take(1).copied().collect(),
             claims,
             schedule: None,

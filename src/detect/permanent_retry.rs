@@ -176,7 +176,7 @@ fn finding(
         other_clients: Vec::new(),
         confidence,
         summary,
-        advice: ADVICE.to_string(),
+        advice: ADVICE.into(),
     }
     .build(cx)
 }

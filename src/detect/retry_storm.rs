@@ -206,10 +206,11 @@ impl Detector for RetryStorm {
                                 clock(first.start)
                             ),
                             advice: if controller {
-                                CONTROLLER_ADVICE.to_string()
+                                CONTROLLER_ADVICE
                             } else {
-                                ADVICE.to_string()
-                            },
+                                ADVICE
+                            }
+                            .into(),
                         }
                         .build(cx),
                     );

@@ -162,7 +162,7 @@ pub fn annotate(
             times.len(),
             percent((a.expected * 1000.0).round() as usize, 1000),
         ));
-        f.advice.push_str(&JITTER.replace("{boundary}", a.boundary));
+        (f.advice.to_mut()).push_str(&JITTER.replace("{boundary}", a.boundary));
         if matches!(f.cause, "hot_spot_edit" | "retry_storm" | "lock_contention") {
             f.confidence = (f.confidence + 0.05).min(0.95);
         }

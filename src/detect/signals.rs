@@ -513,7 +513,7 @@ pub struct Draft {
     pub other_clients: Vec<ClientId>,
     pub confidence: f64,
     pub summary: String,
-    pub advice: String,
+    pub advice: std::borrow::Cow<'static, str>,
 }
 
 impl Draft {

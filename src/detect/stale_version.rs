@@ -169,7 +169,7 @@ impl Detector for StaleVersion {
                             other_clients: vec![w.client],
                             confidence,
                             summary,
-                            advice: ADVICE.to_string(),
+                            advice: ADVICE.into(),
                         }
                         .build(cx),
                     );

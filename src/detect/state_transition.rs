@@ -284,7 +284,7 @@ impl Detector for StateTransition {
                     other_clients: changers,
                     confidence,
                     summary,
-                    advice: ADVICE.to_string(),
+                    advice: ADVICE.into(),
                 }
                 .build(cx),
             );
