@@ -2,7 +2,7 @@
 //! generated combined log, with 1 thread and with all cores; on a log where every line
 //! is on one hot record (the detectors' worst case: each conflict has the whole timeline as
 //! context, which once made them quadratic); on a record edited by 200 clients at once (tens
-//! of thousands of episodes of one cause); on a public API's log (many clients); and on a
+//! of thousands of episodes of one cause); on 20,000 findings; on a public API's log (many clients); and on a
 //! log where every line is a conflict on an instance of its own (the most state per line);
 //! and the generated log's last hour (`--since`), sought in and read whole.
 //!
@@ -169,6 +169,35 @@ fn edited_all_day(c: &mut Criterion) {
     whole(c, "pipeline/edited-all-day-200k", &path);
 }
 
+/// 20,000 documents, each written once and then retried six times a second apart, blind,
+/// by another client: 20,000 findings, whose evidence (100,000 quoted lines) the report
+/// numbers by line.
+fn many_findings(c: &mut Criterion) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("findings.log");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for k in 0..20_000u64 {
+        // One document every 8 s, so that their retries do not overlap.
+        let t0 = 1_772_442_000 + 8 * k as i64;
+        for s in 0..7 {
+            let t = jiff::Timestamp::from_second(t0 + s).unwrap();
+            let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+            let (client, status) = if s == 0 { (1, 200) } else { (2, 409) };
+            writeln!(
+                out,
+                "10.{client}.{}.{} - - [{time}] \"PUT /api/v1/docs/{k} HTTP/1.1\" {status} 5 \"-\" \"x\"",
+                k / 250 % 250,
+                k % 250
+            )
+            .unwrap();
+        }
+    }
+    out.flush().unwrap();
+    drop(out);
+    whole(c, "pipeline/many-findings-140k", &path);
+}
+
 /// Times the whole analysis of the log at `path` (all threads) as group `name`.
 fn whole(c: &mut Criterion, name: &str, path: &std::path::Path) {
     let bytes = std::fs::metadata(path).unwrap().len();
@@ -229,6 +258,7 @@ criterion_group!(
     pipeline,
     hot_record,
     edited_all_day,
+    many_findings,
     many_clients,
     conflicting_instances
 );
