@@ -329,13 +329,15 @@ pub fn gap_cv(gaps: &[Micros], floor: Micros) -> f64 {
 /// once per conflict (quadratic on a hot instance): each client's reads and successful
 /// writes, and all successful writes, as indices in time order. The events must be in start
 /// order, as `Timelines` keeps them: searches stop where an earlier start rules the rest out.
+/// Indices are kept in 32 bits (an instance's events are fewer than 2^32: each is 40 bytes),
+/// half the room on a record that every line of a large log is about.
 pub struct Lookup<'t> {
     events: &'t [Event],
     /// (client, index) of the reads, sorted: one client's are a run, in time order.
-    reads: Vec<(ClientId, usize)>,
+    reads: Vec<(ClientId, u32)>,
     /// (client, index) of the successful writes, sorted likewise.
-    own_successes: Vec<(ClientId, usize)>,
-    successes: Vec<usize>,
+    own_successes: Vec<(ClientId, u32)>,
+    successes: Vec<u32>,
     /// No request on the instance lasted longer: an event starting before `t - longest`
     /// ended before `t`.
     longest: Micros,
@@ -353,7 +355,8 @@ impl<'t> Lookup<'t> {
             successes: Vec::new(),
             longest: 0,
         };
-        for (k, e) in events.iter().enumerate() {
+        debug_assert!(u32::try_from(events.len()).is_ok());
+        for (k, e) in (0u32..).zip(events) {
             if e.method().is_read() {
                 l.reads.push((e.client, k));
             }
@@ -373,10 +376,10 @@ impl<'t> Lookup<'t> {
     pub fn last_read_before(&self, client: ClientId, k: usize) -> Option<usize> {
         let p = self
             .reads
-            .partition_point(|&r| r < (client, k))
+            .partition_point(|&r| r < (client, index(k)))
             .checked_sub(1)?;
         let (c, j) = self.reads[p];
-        (c == client).then_some(j)
+        (c == client).then_some(j as usize)
     }
 
     /// The client's first read after index `k`.
@@ -400,24 +403,22 @@ impl<'t> Lookup<'t> {
         since: Micros,
         until: Micros,
     ) -> Option<usize> {
-        let below = self.successes.partition_point(|&j| j < upto);
-        self.successes[..below]
-            .iter()
+        let below = self.successes.partition_point(|&j| j < index(upto));
+        (self.successes[..below].iter())
+            .map(|&j| j as usize)
             .rev()
-            .take_while(|&&j| self.events[j].start.saturating_add(self.longest) >= since)
-            .find(|&&j| {
+            .take_while(|&j| self.events[j].start.saturating_add(self.longest) >= since)
+            .find(|&j| {
                 let w = &self.events[j];
                 j != skip && w.client != client && w.end >= since && w.end <= until
             })
-            .copied()
     }
 
     /// The first successful write at index `from` or later, other than `skip`.
     pub fn first_success_from(&self, from: usize, skip: Option<usize>) -> Option<usize> {
-        let q = self.successes.partition_point(|&j| j < from);
-        self.successes[q..]
-            .iter()
-            .copied()
+        let q = self.successes.partition_point(|&j| j < index(from));
+        (self.successes[q..].iter())
+            .map(|&j| j as usize)
             .find(|&j| Some(j) != skip)
     }
 
@@ -433,9 +434,14 @@ impl<'t> Lookup<'t> {
 }
 
 /// The first index after `k` of `client` in a sorted (client, index) list.
-fn first_after(list: &[(ClientId, usize)], client: ClientId, k: usize) -> Option<usize> {
-    let (c, j) = *list.get(list.partition_point(|&r| r <= (client, k)))?;
-    (c == client).then_some(j)
+fn first_after(list: &[(ClientId, u32)], client: ClientId, k: usize) -> Option<usize> {
+    let (c, j) = *list.get(list.partition_point(|&r| r <= (client, index(k))))?;
+    (c == client).then_some(j as usize)
+}
+
+/// Index `k` as `Lookup` keeps indices; past them all (never: see `Lookup`) it stays past them.
+fn index(k: usize) -> u32 {
+    u32::try_from(k).unwrap_or(u32::MAX)
 }
 
 /// The event behind a reference.
