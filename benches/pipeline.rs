@@ -141,10 +141,6 @@ fn hot_record(c: &mut Criterion) {
 /// 60 % answered 409): tens of thousands of episodes of one cause on one record, which the
 /// merge of recurring findings once sorted anew at each (7 minutes for a million lines).
 fn edited_all_day(c: &mut Criterion) {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("edited.log");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -152,50 +148,44 @@ fn edited_all_day(c: &mut Criterion) {
         state ^= state << 17;
         state
     };
-    for i in 0..200_000u64 {
-        let t = jiff::Timestamp::from_second(1_772_442_000 + (i / 100) as i64).unwrap();
-        let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
-        let c = next() % 200;
-        let status = if next() % 10 < 6 { 409 } else { 200 };
-        let method = if next() % 10 < 9 { "PUT" } else { "GET" };
-        writeln!(
-            out,
-            "10.1.0.{c} - - [{time}] \"{method} /api/v1/orders/42 HTTP/1.1\" {status} 57 \"-\" \"curl/8.0\""
-        )
-        .unwrap();
-    }
-    out.flush().unwrap();
-    drop(out);
-    whole(c, "pipeline/edited-all-day-200k", &path);
+    let second = |i: u64| 1_772_442_000 + (i / 100) as i64;
+    whole_written(
+        c,
+        "pipeline/edited-all-day-200k",
+        200_000,
+        second,
+        |_, time| {
+            let c = next() % 200;
+            let status = if next() % 10 < 6 { 409 } else { 200 };
+            let method = if next() % 10 < 9 { "PUT" } else { "GET" };
+            format!(
+                "10.1.0.{c} - - [{time}] \"{method} /api/v1/orders/42 HTTP/1.1\" {status} 57 \"-\" \"curl/8.0\""
+            )
+        },
+    );
 }
 
 /// 20,000 documents, each written once and then retried six times a second apart, blind,
 /// by another client: 20,000 findings, whose evidence (100,000 quoted lines) the report
 /// numbers by line.
 fn many_findings(c: &mut Criterion) {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("findings.log");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    for k in 0..20_000u64 {
-        // One document every 8 s, so that their retries do not overlap.
-        let t0 = 1_772_442_000 + 8 * k as i64;
-        for s in 0..7 {
-            let t = jiff::Timestamp::from_second(t0 + s).unwrap();
-            let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
-            let (client, status) = if s == 0 { (1, 200) } else { (2, 409) };
-            writeln!(
-                out,
+    // Seven lines a document, one document every 8 s, so that their retries do not overlap.
+    let second = |i: u64| 1_772_442_000 + (8 * (i / 7) + i % 7) as i64;
+    whole_written(
+        c,
+        "pipeline/many-findings-140k",
+        140_000,
+        second,
+        |i, time| {
+            let k = i / 7;
+            let (client, status) = if i % 7 == 0 { (1, 200) } else { (2, 409) };
+            format!(
                 "10.{client}.{}.{} - - [{time}] \"PUT /api/v1/docs/{k} HTTP/1.1\" {status} 5 \"-\" \"x\"",
                 k / 250 % 250,
                 k % 250
             )
-            .unwrap();
-        }
-    }
-    out.flush().unwrap();
-    drop(out);
-    whole(c, "pipeline/many-findings-140k", &path);
+        },
+    );
 }
 
 /// Times the whole analysis of the log at `path` (all threads) as group `name`.
@@ -217,6 +207,29 @@ fn whole(c: &mut Criterion, name: &str, path: &std::path::Path) {
     group.finish();
 }
 
+/// Times the whole analysis (all threads) of a combined log of `n` lines as group `name`:
+/// line `i` is `line(i, time)`, with `time` its second `second(i)` as the format writes it.
+fn whole_written(
+    c: &mut Criterion,
+    name: &str,
+    n: u64,
+    second: impl Fn(u64) -> i64,
+    mut line: impl FnMut(u64, &str) -> String,
+) {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.log");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..n {
+        let t = jiff::Timestamp::from_second(second(i)).unwrap();
+        let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000").to_string();
+        writeln!(out, "{}", line(i, &time)).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    whole(c, name, &path);
+}
+
 /// 300 k generated lines from 200 k Zipf-popular addresses (a public API): the per-client
 /// counting and its merge.
 fn many_clients(c: &mut Criterion) {
@@ -232,25 +245,21 @@ fn many_clients(c: &mut Criterion) {
 /// 100 k lines, each a 409 on an order of its own from a client of its own: every line is a
 /// conflicting instance, kept with its context through the detectors.
 fn conflicting_instances(c: &mut Criterion) {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("instances.log");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    for i in 0..100_000u64 {
-        let t = jiff::Timestamp::from_second(1_772_442_000 + (i / 50) as i64).unwrap();
-        let time = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
-        let (a, b) = (i / 256 % 256, i % 256);
-        writeln!(
-            out,
-            "10.{}.{a}.{b} - - [{time}] \"PUT /api/v1/orders/{} HTTP/1.1\" 409 12 \"-\" \"x\"",
-            i / 65_536,
-            1_000_000 + i * 7919 % 1_000_000
-        )
-        .unwrap();
-    }
-    out.flush().unwrap();
-    drop(out);
-    whole(c, "pipeline/conflicting-instances-100k", &path);
+    let second = |i: u64| 1_772_442_000 + (i / 50) as i64;
+    whole_written(
+        c,
+        "pipeline/conflicting-instances-100k",
+        100_000,
+        second,
+        |i, time| {
+            let (a, b) = (i / 256 % 256, i % 256);
+            format!(
+                "10.{}.{a}.{b} - - [{time}] \"PUT /api/v1/orders/{} HTTP/1.1\" 409 12 \"-\" \"x\"",
+                i / 65_536,
+                1_000_000 + i * 7919 % 1_000_000
+            )
+        },
+    );
 }
 
 criterion_group!(
