@@ -178,7 +178,7 @@ fn findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 g.severity.name(),
                 g.cause
             ),
-            name(&format!("{} ({} findings)", g.template, g.findings)),
+            name(&format!("{} {}", g.template, g.count())),
             "<td>grouped</td>".to_string(),
             num(g.conflicts),
             "<td></td>".to_string(),

@@ -134,10 +134,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         for g in &rows.groups {
             writeln!(
                 out,
-                "| {} | {} ({} findings) | grouped | {} |  | {} → {} |  | {} |",
+                "| {} | {} {} | grouped | {} |  | {} → {} |  | {} |",
                 g.cause,
                 cell(g.template),
-                g.findings,
+                g.count(),
                 g.conflicts,
                 g.start,
                 g.end,

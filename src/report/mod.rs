@@ -438,6 +438,16 @@ pub struct FindingGroup<'a> {
     pub advice: &'a str,
 }
 
+impl FindingGroup<'_> {
+    /// How many findings it groups, as its row says it: `(1 finding)`, `(15 findings)`.
+    pub fn count(&self) -> String {
+        match self.findings {
+            1 => "(1 finding)".to_string(),
+            n => format!("({n} findings)"),
+        }
+    }
+}
+
 /// The findings as a table shows them: the first ones listed, the rest grouped.
 #[derive(Debug, Clone)]
 pub struct FindingRows<'a> {
@@ -463,7 +473,8 @@ impl FindingRows<'_> {
         if groups > 0 {
             let _ = write!(
                 s,
-                " ({findings} of them, in {groups} more groups with {conflicts} conflicts, are not shown)"
+                " ({findings} of them, in {groups} more {} with {conflicts} conflicts, are not shown)",
+                if groups == 1 { "group" } else { "groups" }
             );
         }
         s.push_str("; --output json lists every finding.");
@@ -1208,6 +1219,10 @@ mod tests {
             (Severity::Info, "fix retry_storm")
         );
         assert_eq!(rows.groups[1].severity, Severity::Incident);
+        assert_eq!(
+            (docs.count(), rows.groups[1].count()),
+            ("(29 findings)".to_string(), "(1 finding)".to_string())
+        );
         assert_eq!(rows.more, (5, 5, 10));
         assert_eq!(
             rows.note().unwrap(),

@@ -281,7 +281,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
             }
             t.add_row(vec![
                 cause,
-                Cell::new(format!("{} ({} findings)", g.template, g.findings)),
+                Cell::new(format!("{} {}", g.template, g.count())),
                 Cell::new("grouped"),
                 Cell::new(g.conflicts),
                 Cell::new(""),
