@@ -535,7 +535,21 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
     // their findings in priority order, as if they had run one after another.
     let found: Vec<Vec<Finding>> = {
         use rayon::prelude::*;
-        detectors.par_iter().map(|d| d.detect(cx)).collect()
+        // Each detector's time with the phases' (`WHY409_TIMINGS`, for profiling): one slow
+        // detector holds up the whole phase.
+        let timed = std::env::var_os("WHY409_TIMINGS").is_some();
+        detectors
+            .par_iter()
+            .map(|d| {
+                let start = std::time::Instant::now();
+                let found = d.detect(cx);
+                if timed {
+                    let took = start.elapsed().as_secs_f64();
+                    eprintln!("why409:   detector {}: {took:.3}s", d.cause());
+                }
+                found
+            })
+            .collect()
     };
     for findings in found {
         for mut f in findings {

@@ -19,7 +19,7 @@ use super::signals::{self, Draft, clock, last_segment};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct StateTransition;
@@ -27,24 +27,29 @@ pub struct StateTransition;
 const ADVICE: &str = "Check the resource's current state (GET) before sending the action and hide or disable actions the state no longer allows; treat this 409 as final (do not retry it) and show the user why; servers should return a machine-readable reason (such as 'order already shipped') so clients can tell it apart from a version conflict.";
 
 /// The state key of an action or DELETE conflict: the instance the action applies to.
-fn state_key(path: &str, e: &Event) -> Option<String> {
+fn state_key<'a>(path: &'a str, e: &Event) -> Option<&'a str> {
     if signals::is_action_path(path) {
-        crate::resource::parent(path).map(str::to_string)
+        crate::resource::parent(path)
     } else if e.method() == Method::Delete && !signals::is_lock_path(path) {
-        Some(path.to_string())
+        Some(path)
     } else {
         None
     }
 }
 
-/// The successful state changes under one state key (its instances' successful writes that
-/// are not lock operations), ordered as the search prefers them: by end, then by instance
-/// and position, so that the last one ending by a time is the one to name.
+/// The successful state changes under each state key (its instances' successful writes
+/// that are not lock operations), each key's ordered as the search prefers them: by end,
+/// then by instance and position, so that the last one ending by a time is the one to name.
+/// All keys' are in one vector: a log of a million rejected actions has as many keys, and a
+/// pair of vectors a key cost more than the search.
 struct StateChanges {
     changes: Vec<Change>,
-    /// For each change, the latest earlier one by another (client, instance, method): what
-    /// the search falls back to when the latest is the rejected request's own kind.
+    /// For each change, the latest earlier one of its key by another (client, instance,
+    /// method): what the search falls back to when the latest is the rejected request's own
+    /// kind.
     prev_other: Vec<Option<usize>>,
+    /// Key `k`'s changes are `changes[starts[k]..starts[k + 1]]`.
+    starts: Vec<usize>,
 }
 
 struct Change {
@@ -55,53 +60,62 @@ struct Change {
 }
 
 impl StateChanges {
-    fn new(tl: &Timelines, related: &[InstanceId]) -> StateChanges {
-        let mut changes: Vec<Change> = Vec::new();
-        for &rid in related {
-            let rpath = &tl.instance(rid).path;
-            for (j, e) in tl.events[rid as usize].iter().enumerate() {
-                if e.is_write() && e.is_success() && signals::lock_op(e, rpath).is_none() {
-                    changes.push(Change {
-                        end: e.end,
-                        at: EventRef {
-                            instance: rid,
-                            index: j,
-                        },
-                        client: e.client,
-                        method: e.method(),
-                    });
+    /// The changes of each key, numbered in turn, given the instances under it.
+    fn new<'g>(tl: &Timelines, keys: impl Iterator<Item = &'g [InstanceId]>) -> StateChanges {
+        let mut out = StateChanges {
+            changes: Vec::new(),
+            prev_other: Vec::new(),
+            starts: vec![0],
+        };
+        let kind = |c: &Change| (c.client, c.at.instance, c.method);
+        for related in keys {
+            let from = out.changes.len();
+            for &rid in related {
+                let rpath = &tl.instance(rid).path;
+                for (j, e) in tl.events[rid as usize].iter().enumerate() {
+                    if is_state_change(e, rpath) {
+                        out.changes.push(Change {
+                            end: e.end,
+                            at: EventRef {
+                                instance: rid,
+                                index: j,
+                            },
+                            client: e.client,
+                            method: e.method(),
+                        });
+                    }
                 }
             }
+            out.changes[from..].sort_by_key(|c| (c.end, c.at.instance, c.at.index));
+            for p in from..out.changes.len() {
+                let prev = if p == from {
+                    None
+                } else if kind(&out.changes[p - 1]) != kind(&out.changes[p]) {
+                    Some(p - 1)
+                } else {
+                    out.prev_other[p - 1]
+                };
+                out.prev_other.push(prev);
+            }
+            out.starts.push(out.changes.len());
         }
-        changes.sort_by_key(|c| (c.end, c.at.instance, c.at.index));
-        let kind = |c: &Change| (c.client, c.at.instance, c.method);
-        let mut prev_other: Vec<Option<usize>> = Vec::with_capacity(changes.len());
-        for p in 0..changes.len() {
-            prev_other.push(match p {
-                0 => None,
-                _ if kind(&changes[p - 1]) != kind(&changes[p]) => Some(p - 1),
-                _ => prev_other[p - 1],
-            });
-        }
-        StateChanges {
-            changes,
-            prev_other,
-        }
+        out
     }
 
-    /// The latest change ending by `by` that another client, another instance or another
-    /// method made (what a conflict by `client` with `method` on `instance` is set against).
+    /// The latest change under key `key` ending by `by` that another client, another
+    /// instance or another method made (what a conflict by `client` with `method` on
+    /// `instance` is set against).
     fn latest(
         &self,
+        key: usize,
         by: Micros,
         client: ClientId,
         instance: InstanceId,
         method: Method,
     ) -> Option<EventRef> {
-        let p = self
-            .changes
-            .partition_point(|c| c.end <= by)
-            .checked_sub(1)?;
+        let from = self.starts[key];
+        let changes = &self.changes[from..self.starts[key + 1]];
+        let p = from + changes.partition_point(|c| c.end <= by).checked_sub(1)?;
         let c = &self.changes[p];
         if (c.client, c.at.instance, c.method) != (client, instance, method) {
             Some(c.at)
@@ -111,24 +125,47 @@ impl StateChanges {
     }
 }
 
-/// Instances by state key, for the keys in `wanted`: the key itself and its action
-/// children.
-fn by_state<'a>(
-    tl: &'a Timelines,
-    wanted: &FxHashSet<&str>,
-) -> FxHashMap<&'a str, Vec<InstanceId>> {
-    let mut by_state: FxHashMap<&str, Vec<InstanceId>> = FxHashMap::default();
-    for (id, inst) in tl.instances.iter().enumerate() {
-        let key = if signals::is_action_path(&inst.path) {
-            crate::resource::parent(&inst.path).unwrap_or(&inst.path)
-        } else {
-            inst.path.as_str()
-        };
-        if wanted.contains(key) {
-            by_state.entry(key).or_default().push(id as InstanceId);
+/// The state key an instance's requests change: its parent for an action (`…/{id}/ship`
+/// changes `…/{id}`), else the instance itself.
+fn instance_state_key(path: &str) -> &str {
+    if signals::is_action_path(path) {
+        crate::resource::parent(path).unwrap_or(path)
+    } else {
+        path
+    }
+}
+
+/// Whether `e`, on the instance at `path`, changed its state: a successful write that is
+/// not a lock operation.
+fn is_state_change(e: &Event, path: &str) -> bool {
+    e.is_write() && e.is_success() && signals::lock_op(e, path).is_none()
+}
+
+/// The state keys under which some instance changed state, numbered densely in instance
+/// order: a conflict under any other key has no change to be set against.
+fn changed_keys(tl: &Timelines) -> FxHashMap<&str, u32> {
+    let mut keys: FxHashMap<&str, u32> = FxHashMap::default();
+    for (inst, events) in tl.instances.iter().zip(tl.events.iter()) {
+        if events.iter().any(|e| is_state_change(e, &inst.path)) {
+            let n = keys.len() as u32;
+            keys.entry(instance_state_key(&inst.path)).or_insert(n);
         }
     }
-    by_state
+    keys
+}
+
+/// The instances under each of `keys`' numbers that is `wanted` (none under the others), in
+/// instance order: the key itself and its action children.
+fn members(tl: &Timelines, keys: &FxHashMap<&str, u32>, wanted: &[bool]) -> Vec<Vec<InstanceId>> {
+    let mut members: Vec<Vec<InstanceId>> = vec![Vec::new(); wanted.len()];
+    for (id, inst) in tl.instances.iter().enumerate() {
+        if let Some(&k) = keys.get(instance_state_key(&inst.path))
+            && wanted[k as usize]
+        {
+            members[k as usize].push(id as InstanceId);
+        }
+    }
+    members
 }
 
 impl Detector for StateTransition {
@@ -142,7 +179,7 @@ impl Detector for StateTransition {
         // The rejected actions and DELETEs with their state keys: only those keys'
         // instances are grouped below (a large log has hundreds of thousands of instances,
         // most of them no state key of a rejected action).
-        let mut rejected: Vec<(usize, usize, String)> = Vec::new();
+        let mut rejected: Vec<(usize, usize, &str)> = Vec::new();
         for (id, inst) in tl.instances.iter().enumerate() {
             if !inst.conflicted {
                 continue;
@@ -160,38 +197,41 @@ impl Detector for StateTransition {
         if rejected.is_empty() {
             return Vec::new();
         }
+        // A key no instance changed cannot hold a finding's conflict: most rejected requests
+        // of a bulk job re-run against existing records (a million creates, 409 each) drop
+        // here, before each would cost a group of its own.
+        let keys = changed_keys(tl);
+        let rejected: Vec<(usize, usize, u32)> = (rejected.into_iter())
+            .filter_map(|(id, k, key)| keys.get(key).map(|&n| (id, k, n)))
+            .collect();
+        if rejected.is_empty() {
+            return Vec::new();
+        }
+        let mut wanted = vec![false; keys.len()];
+        rejected.iter().for_each(|r| wanted[r.2 as usize] = true);
+        let changes = StateChanges::new(tl, members(tl, &keys, &wanted).iter().map(|m| &m[..]));
+        drop(keys);
         // Looked at once: it reads every event.
         let resolution = signals::clock_resolution(tl);
-        let wanted: FxHashSet<&str> = rejected.iter().map(|r| r.2.as_str()).collect();
-        let by_state = by_state(tl, &wanted);
-        // Each key's state changes, indexed once when a conflict first needs them (a hot
-        // instance has many conflicts against the same changes).
-        let mut changes_by_key: FxHashMap<&str, StateChanges> = FxHashMap::default();
-        // Template of the rejected request → (conflict, prior state change).
-        let mut per_template: BTreeMap<&str, Vec<(EventRef, EventRef)>> = BTreeMap::new();
-        for (id, k, key) in &rejected {
-            let (inst, x) = (&tl.instances[*id], &tl.events[*id][*k]);
-            let Some((&key, related)) = by_state.get_key_value(key.as_str()) else {
-                continue;
-            };
+        // Template of the rejected request → (its start, the conflict, the prior state
+        // change).
+        let mut per_template: BTreeMap<&str, Vec<(Micros, EventRef, EventRef)>> = BTreeMap::new();
+        for &(id, k, key) in &rejected {
+            let (inst, x) = (&tl.instances[id], &tl.events[id][k]);
             // The latest successful state change before x, by another client or action.
-            let prior = changes_by_key
-                .entry(key)
-                .or_insert_with(|| StateChanges::new(tl, related))
-                .latest(
-                    x.start + resolution,
-                    x.client,
-                    *id as InstanceId,
-                    x.method(),
-                );
+            let prior = changes.latest(
+                key as usize,
+                x.start + resolution,
+                x.client,
+                id as InstanceId,
+                x.method(),
+            );
             if let Some(p) = prior {
-                per_template.entry(&*inst.template).or_default().push((
-                    EventRef {
-                        instance: *id as InstanceId,
-                        index: *k,
-                    },
-                    p,
-                ));
+                let at = EventRef {
+                    instance: id as InstanceId,
+                    index: k,
+                };
+                (per_template.entry(&*inst.template).or_default()).push((x.start, at, p));
             }
         }
         let mut out = Vec::new();
@@ -199,28 +239,37 @@ impl Detector for StateTransition {
             if pairs.len() < min_conflicts {
                 continue;
             }
-            pairs.sort_by_key(|(x, _)| signals::event(tl, *x).start);
+            pairs.sort_by_key(|(start, _, _)| *start);
+            let pairs: Vec<(EventRef, EventRef)> =
+                pairs.into_iter().map(|(_, x, p)| (x, p)).collect();
             let claims: Vec<EventRef> = pairs.iter().map(|p| p.0).collect();
             let instances: BTreeSet<InstanceId> = claims.iter().map(|c| c.instance).collect();
-            // Transition matrix: prior action → rejected action.
-            let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
-            let mut repeats: BTreeMap<(u32, InstanceId), usize> = BTreeMap::new();
+            // Transition matrix: prior action → rejected action (names borrowed: a route of
+            // a million rejected actions allocated two names a conflict).
+            let mut transitions: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+            // Each (client, instance) of a rejected request, sorted below to count the
+            // pairs that re-sent it.
+            let mut senders: Vec<(u32, InstanceId)> = Vec::with_capacity(pairs.len());
             for (x, p) in &pairs {
                 let xe = signals::event(tl, *x);
                 let pe = signals::event(tl, *p);
-                let name = |r: &EventRef, e: &Event| {
+                let name = |r: &EventRef, e: &Event| -> &str {
                     let path = &tl.instance(r.instance).path;
                     if signals::is_action_path(path) {
-                        last_segment(path).to_string()
+                        last_segment(path)
                     } else {
-                        e.method().as_str().to_string()
+                        e.method().as_str()
                     }
                 };
                 *transitions.entry((name(p, pe), name(x, xe))).or_insert(0) += 1;
-                *repeats.entry((xe.client, x.instance)).or_insert(0) += 1;
+                senders.push((xe.client, x.instance));
             }
-            let repeated = repeats.values().filter(|n| **n >= 2).count();
-            let mut t: Vec<((String, String), usize)> = transitions.into_iter().collect();
+            senders.sort_unstable();
+            let repeated = senders
+                .chunk_by(|a, b| a == b)
+                .filter(|run| run.len() >= 2)
+                .count();
+            let mut t: Vec<((&str, &str), usize)> = transitions.into_iter().collect();
             t.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let matrix = t
                 .iter()
@@ -297,6 +346,7 @@ impl Detector for StateTransition {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use rustc_hash::FxHashSet;
 
     /// The search `StateChanges` replaced: every event of every related instance looked at
     /// for each conflict.
@@ -335,6 +385,22 @@ mod tests {
         prior
     }
 
+    /// Instances by state key, for the keys in `wanted`: the key itself and its action
+    /// children.
+    fn by_state<'a>(
+        tl: &'a Timelines,
+        wanted: &FxHashSet<&str>,
+    ) -> FxHashMap<&'a str, Vec<InstanceId>> {
+        let mut by_state: FxHashMap<&str, Vec<InstanceId>> = FxHashMap::default();
+        for (id, inst) in tl.instances.iter().enumerate() {
+            let key = instance_state_key(&inst.path);
+            if wanted.contains(key) {
+                by_state.entry(key).or_default().push(id as InstanceId);
+            }
+        }
+        by_state
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
         /// For every conflict of random scenarios, the index names the state change the full
@@ -349,16 +415,21 @@ mod tests {
                 .flatten()
                 .collect();
             let states = by_state(&tl, &every);
+            // All keys' changes in one index, as the detector builds it.
+            let numbers: FxHashMap<&str, usize> =
+                states.keys().enumerate().map(|(n, &k)| (k, n)).collect();
+            let changes = StateChanges::new(&tl, states.values().map(|v| &v[..]));
             for (id, inst) in tl.instances.iter().enumerate() {
                 for (k, x) in tl.events[id].iter().enumerate() {
                     let Some(key) = state_key(&inst.path, x) else { continue };
-                    let Some(related) = states.get(key.as_str()) else { continue };
+                    let Some(related) = states.get(key) else { continue };
                     // Only successes are changes, so a rejected request is never its own.
                     if x.is_success() {
                         continue;
                     }
                     let want = latest_by_full_search(&tl, related, id, k, resolution);
-                    let got = StateChanges::new(&tl, related).latest(
+                    let got = changes.latest(
+                        numbers[key],
                         x.start + resolution,
                         x.client,
                         id as InstanceId,
@@ -402,6 +473,53 @@ mod tests {
             .req("cust", "POST", "/orders/1/cancel", 409);
         log.at(3600.0).req("z", "GET", "/health", 200);
         assert!(log.run_one(&StateTransition).is_empty());
+    }
+
+    /// The keys some instance changed: an action's parent, a written instance itself; not
+    /// a failed write, a read or a lock operation.
+    #[test]
+    fn changed_keys_are_those_written_or_acted_on() {
+        let mut log = Log::new();
+        log.at(100.0)
+            .req("a", "PUT", "/orders/1", 200)
+            .req("b", "POST", "/orders/2/ship", 202)
+            .req("c", "POST", "/orders/3/cancel", 409)
+            .req("d", "GET", "/orders/4", 200)
+            .req("e", "DELETE", "/orders/5", 204)
+            .req("f", "POST", "/orders/6/lock", 200);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let tl = log.timelines();
+        let mut keys: Vec<&str> = changed_keys(&tl).into_keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["/orders/1", "/orders/2", "/orders/5"]);
+    }
+
+    /// A bulk re-run's rejected actions, on orders nobody changed, beside four cancels after
+    /// a ship: only the four are a transition.
+    #[test]
+    fn rejected_actions_on_unchanged_records_stay_out_of_the_transition() {
+        let mut log = Log::new();
+        for k in 1..=4 {
+            let t = 100.0 * k as f64;
+            log.at(t)
+                .req("wh", "POST", &format!("/orders/{k}/ship"), 200);
+            log.at(t + 20.0)
+                .req("cust", "POST", &format!("/orders/{k}/cancel"), 409);
+        }
+        for k in 10..=300 {
+            log.at(500.0 + k as f64)
+                .req("bulk", "POST", &format!("/orders/{k}/cancel"), 409);
+        }
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&StateTransition);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].claims.len(), 4);
+        assert_eq!(log.instances_of(&f[0]).len(), 4);
+        assert!(
+            f[0].summary.contains("ship → cancel ×4"),
+            "{}",
+            f[0].summary
+        );
     }
 
     #[test]
