@@ -18,6 +18,9 @@
 
 use super::signals::{self, Draft, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
+use crate::record::{Method, Micros};
+use crate::timeline::{ClientId, Event};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 pub struct DuplicateCreate;
@@ -27,6 +30,45 @@ const ADVICE: &str = "Make creates idempotent: send an Idempotency-Key header (o
 /// Did the first attempt end without the client learning whether it worked?
 fn ambiguous(status: u16) -> bool {
     matches!(status, 0 | 408 | 499) || status >= 500
+}
+
+/// Whether `x`, on the instance at `path`, is a create that conflicted (a candidate retry).
+fn is_retried_create(x: &Event, path: &str) -> bool {
+    x.conflict() && matches!(x.status, 409 | 412) && signals::is_create(x, path)
+}
+
+/// The (first attempt, retry) pairs of a timeline: each conflicting create with the same
+/// client's latest earlier request of the same method, when that one succeeded or ended
+/// ambiguously within the gap allowed.
+fn retry_pairs(
+    events: &[Event],
+    path: &str,
+    max_gap_buckets: i64,
+    r: Micros,
+) -> Vec<(usize, usize)> {
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    if !events.iter().any(|x| is_retried_create(x, path)) {
+        return pairs;
+    }
+    // Each (client, method)'s latest request so far: searched back from each retry, a busy
+    // collection's creates by many clients were quadratic.
+    let mut latest: FxHashMap<(ClientId, Method), usize> = FxHashMap::default();
+    for (k, x) in events.iter().enumerate() {
+        let Some(j) = latest.insert((x.client, x.method()), k) else {
+            continue;
+        };
+        if !is_retried_create(x, path) {
+            continue;
+        }
+        let y = &events[j];
+        let first_ok = y.is_success() || ambiguous(y.status);
+        let gap = x.start - y.end;
+        let limit = max_gap_buckets.max(2 * y.duration()) + r;
+        if first_ok && !y.conflict() && gap <= limit {
+            pairs.push((j, k));
+        }
+    }
+    pairs
 }
 
 impl Detector for DuplicateCreate {
@@ -47,29 +89,7 @@ impl Detector for DuplicateCreate {
             }
             let id = id as u32;
             let events = &tl.events[id as usize];
-            // (first attempt, retry)
-            let mut pairs: Vec<(usize, usize)> = Vec::new();
-            for (k, x) in events.iter().enumerate() {
-                if !(x.conflict()
-                    && matches!(x.status, 409 | 412)
-                    && signals::is_create(x, &inst.path))
-                {
-                    continue;
-                }
-                let Some(j) = events[..k]
-                    .iter()
-                    .rposition(|e| e.client == x.client && e.method() == x.method())
-                else {
-                    continue;
-                };
-                let y = &events[j];
-                let first_ok = y.is_success() || ambiguous(y.status);
-                let gap = x.start - y.end;
-                let limit = max_gap_buckets.max(2 * y.duration()) + r;
-                if first_ok && !y.conflict() && gap <= limit {
-                    pairs.push((j, k));
-                }
-            }
+            let pairs = retry_pairs(events, &inst.path, max_gap_buckets, r);
             let lost = pairs
                 .iter()
                 .filter(|p| ambiguous(events[p.0].status))
@@ -168,6 +188,55 @@ impl Detector for DuplicateCreate {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+
+    /// The search `retry_pairs` replaced: back from each retry to the same client's latest
+    /// request of the same method.
+    fn retry_pairs_by_search_back(
+        events: &[Event],
+        path: &str,
+        max_gap_buckets: i64,
+        r: Micros,
+    ) -> Vec<(usize, usize)> {
+        let mut pairs = Vec::new();
+        for (k, x) in events.iter().enumerate() {
+            if !is_retried_create(x, path) {
+                continue;
+            }
+            let Some(j) = events[..k]
+                .iter()
+                .rposition(|e| e.client == x.client && e.method() == x.method())
+            else {
+                continue;
+            };
+            let y = &events[j];
+            let first_ok = y.is_success() || ambiguous(y.status);
+            let limit = max_gap_buckets.max(2 * y.duration()) + r;
+            if first_ok && !y.conflict() && x.start - y.end <= limit {
+                pairs.push((j, k));
+            }
+        }
+        pairs
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Random scenarios: every timeline, read as a collection's and as an item's, pairs
+        /// as the search back paired it.
+        #[test]
+        fn retry_pairs_match_the_search_back(log in scenario()) {
+            let tl = log.timelines();
+            for events in tl.events.iter() {
+                for path in ["/orders", "/orders/1"] {
+                    for gap in [0, 5_000_000, 60_000_000] {
+                        proptest::prop_assert_eq!(
+                            retry_pairs(events, path, gap, 1_000),
+                            retry_pairs_by_search_back(events, path, gap, 1_000)
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn retry_after_gateway_timeout_is_a_duplicate() {

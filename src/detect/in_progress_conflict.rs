@@ -97,6 +97,52 @@ fn busy_window(
     })
 }
 
+/// How many conflicting writes the busy window of a trigger on a relative (not on K itself)
+/// holds, given `first`, the index of K's first event starting at or after the window's
+/// start: for such a trigger that index decides the window (`busy_window` with no `own`),
+/// so every trigger giving the same index gives the same count. None when no success ends
+/// it.
+fn inside_from(events: &[Event], lookup: &Lookup<'_>, first: usize) -> Option<usize> {
+    let success = lookup.first_success_from(first, None)?;
+    let until = events[success].end;
+    let end = events.partition_point(|e| e.start <= until);
+    Some(
+        (first..end.max(first))
+            .filter(|&k| events[k].conflict() && events[k].is_write() && events[k].end <= until)
+            .count(),
+    )
+}
+
+/// The triggers of `list` (a relative's, sorted by end) whose busy window on K holds at
+/// least `min_conflicts` conflicting writes, in order: the others could not make a finding,
+/// and a collection's thousands of 202s were otherwise each tried on each of its items.
+/// Triggers whose windows start before the same event of K share their window, so each run
+/// of them is tried once and skipped whole when it falls short.
+fn useful_triggers<'l>(
+    list: &'l [(Micros, usize)],
+    events: &[Event],
+    lookup: &Lookup<'_>,
+    r: Micros,
+    min_conflicts: usize,
+) -> impl Iterator<Item = usize> + 'l {
+    let starting = |t: Micros| events.partition_point(|e| e.start < t);
+    let mut out = Vec::new();
+    let mut p = 0;
+    while p < list.len() {
+        let first = starting(list[p].0 - r);
+        // The run: triggers whose window starts at or before `events[first]`'s start.
+        let run_end = match events.get(first) {
+            Some(e) => p + list[p..].partition_point(|&(end, _)| end - r <= e.start),
+            None => list.len(),
+        };
+        if inside_from(events, lookup, first).is_some_and(|n| n >= min_conflicts) {
+            out.extend((p..run_end).map(|q| list[q].1));
+        }
+        p = run_end.max(p + 1);
+    }
+    out.into_iter()
+}
+
 impl Detector for InProgressConflict {
     fn cause(&self) -> &'static str {
         "in_progress_conflict"
@@ -108,50 +154,61 @@ impl Detector for InProgressConflict {
         let min_share = cx.thresholds.get("in_progress_min_share");
         let r = signals::clock_resolution(tl);
         let mut out = Vec::new();
-        // Triggers of every instance, found once: (event index, usable from a child, i.e.
-        // a 202 rather than a DELETE). A busy collection is the parent of many conflicting
+        // Triggers of every instance, found once, each list sorted by end: (end, event
+        // index). `all` for K itself and its parent (202s and successful DELETEs), `from_child`
+        // for its children (202s only). A busy collection is the parent of many conflicting
         // items, so scanning its events per item would be quadratic.
-        let triggers_of: Vec<Vec<(usize, bool)>> = tl
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(rid, inst)| {
-                tl.events[rid]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| is_trigger(e, &inst.path, true))
-                    .map(|(k, e)| (k, is_trigger(e, &inst.path, false)))
-                    .collect()
-            })
-            .collect();
+        let mut all: Vec<Vec<(Micros, usize)>> = Vec::with_capacity(tl.instances.len());
+        let mut from_child: Vec<Vec<(Micros, usize)>> = Vec::with_capacity(tl.instances.len());
+        for (rid, inst) in tl.instances.iter().enumerate() {
+            let (mut a, mut c) = (Vec::new(), Vec::new());
+            for (k, e) in tl.events[rid].iter().enumerate() {
+                if is_trigger(e, &inst.path, true) {
+                    a.push((e.end, k));
+                    if is_trigger(e, &inst.path, false) {
+                        c.push((e.end, k));
+                    }
+                }
+            }
+            // Stable: triggers ending together stay in event order.
+            a.sort_by_key(|t| t.0);
+            c.sort_by_key(|t| t.0);
+            all.push(a);
+            from_child.push(c);
+        }
         for (id, inst) in tl.instances.iter().enumerate() {
             if !inst.conflicted {
                 continue;
             }
             let id = id as InstanceId;
             let events = &tl.events[id as usize];
-            let mut triggers: Vec<Trigger> = Vec::new();
-            let mut related: Vec<(InstanceId, bool)> = vec![(id, true)];
-            if let Some(p) = inst.parent {
-                related.push((p, true));
-            }
-            related.extend(tl.children(id).map(|c| (c, false)));
-            for (rid, own_or_parent) in related {
-                for &(index, from_child) in &triggers_of[rid as usize] {
-                    if own_or_parent || from_child {
-                        triggers.push(Trigger {
-                            instance: rid,
-                            index,
-                            related: rid != id,
-                        });
-                    }
-                }
-            }
-            triggers.sort_by_key(|t| tl.events[t.instance as usize][t.index].end);
-            if triggers.is_empty() {
+            if all[id as usize].is_empty()
+                && inst.parent.is_none_or(|p| all[p as usize].is_empty())
+                && tl.children(id).all(|c| from_child[c as usize].is_empty())
+            {
                 continue;
             }
             let lookup = Lookup::new(events);
+            // K's own triggers, then its parent's, then its children's, each in end order
+            // (the order a stable sort by end keeps among triggers ending together).
+            let mut triggers: Vec<Trigger> = (all[id as usize].iter())
+                .map(|&(_, index)| Trigger {
+                    instance: id,
+                    index,
+                    related: false,
+                })
+                .collect();
+            let relatives = (inst.parent.map(|p| (p, &all[p as usize])).into_iter())
+                .chain(tl.children(id).map(|c| (c, &from_child[c as usize])));
+            for (rid, list) in relatives {
+                let useful = useful_triggers(list, events, &lookup, r, min_conflicts);
+                triggers.extend(useful.map(|index| Trigger {
+                    instance: rid,
+                    index,
+                    related: true,
+                }));
+            }
+            triggers.sort_by_key(|t| tl.events[t.instance as usize][t.index].end);
             let mut used_until = i64::MIN;
             for t in &triggers {
                 let z = &tl.events[t.instance as usize][t.index];
@@ -319,6 +376,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Every event of random scenarios taken as a relative's trigger, on every timeline:
+        /// the triggers kept are exactly those whose busy window holds enough conflicts.
+        #[test]
+        fn useful_triggers_are_those_whose_window_holds_enough(log in scenario()) {
+            let tl = log.timelines();
+            let mut list: Vec<(Micros, usize)> = (tl.events.iter())
+                .flat_map(|events| events.iter().map(|e| e.end))
+                .enumerate()
+                .map(|(k, end)| (end, k))
+                .collect();
+            list.sort_by_key(|t| t.0);
+            for events in tl.events.iter() {
+                let lookup = Lookup::new(events);
+                for r in [1_000, crate::timestamp::MICROS_PER_SEC] {
+                    for min_conflicts in 1..=3 {
+                        let kept: Vec<usize> =
+                            useful_triggers(&list, events, &lookup, r, min_conflicts).collect();
+                        let want: Vec<usize> = (list.iter())
+                            .filter(|&&(end, _)| {
+                                busy_window(events, &lookup, None, end, r)
+                                    .is_some_and(|w| w.inside.len() >= min_conflicts)
+                            })
+                            .map(|&(_, k)| k)
+                            .collect();
+                        proptest::prop_assert_eq!(kept, want);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A collection's many 202s before one of its items' conflicts: the 202 that opens the
+    /// window is found among them.
+    #[test]
+    fn one_of_many_collection_202s_opens_the_window() {
+        let mut log = Log::new();
+        for k in 0..200 {
+            log.at(k as f64).req("jobs", "POST", "/orders", 202);
+        }
+        log.at(300.0).req("jobs", "POST", "/orders", 202);
+        for (k, c) in ["a", "b", "c"].iter().enumerate() {
+            log.at(301.0 + k as f64).req(c, "PUT", "/orders/7", 409);
+        }
+        log.at(320.0).req("a", "PUT", "/orders/7", 200);
+        log.at(3600.0).req("z", "GET", "/health", 200);
+        let f = log.run_one(&InProgressConflict);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].claims.len(), 3);
+        assert!(
+            f[0].summary.starts_with("POST /orders returned 202 at"),
+            "{}",
+            f[0].summary
+        );
+        assert!(log.instances_of(&f[0]).contains(&"/orders".to_string()));
     }
 
     #[test]
