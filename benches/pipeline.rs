@@ -262,6 +262,62 @@ fn conflicting_instances(c: &mut Criterion) {
     );
 }
 
+/// 200 k lines on a busy collection and its 20,000 orders, 20 a second from 60,000 clients:
+/// creates on the collection (a third accepted with 202, some 409), edits, actions and
+/// DELETEs on the orders, nearly half answered 409. Each order's conflicts once tried every
+/// 202 of the collection (`in_progress_conflict`), each create's retry searched back through
+/// the collection's creates (`duplicate_create`), and each rejected action grouped a state
+/// key of its own (`state_transition`).
+fn busy_collection(c: &mut Criterion) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let second = |i: u64| 1_772_442_000 + (i / 20) as i64;
+    whole_written(
+        c,
+        "pipeline/busy-collection-200k",
+        200_000,
+        second,
+        |_, time| {
+            let client = next(60_000);
+            let order = next(20_000);
+            let (method, path, status) = match next(10) {
+                0..=2 => (
+                    "POST",
+                    "/api/v1/orders".to_string(),
+                    [202, 201, 409][next(3) as usize],
+                ),
+                3..=5 => (
+                    "PUT",
+                    format!("/api/v1/orders/{order}"),
+                    [200, 409][next(2) as usize],
+                ),
+                6 => (
+                    "POST",
+                    format!("/api/v1/orders/{order}/cancel"),
+                    [200, 409][next(2) as usize],
+                ),
+                7 => (
+                    "DELETE",
+                    format!("/api/v1/orders/{order}"),
+                    [204, 409][next(2) as usize],
+                ),
+                _ => ("GET", format!("/api/v1/orders/{order}"), 200),
+            };
+            format!(
+                "10.{}.{}.{} - - [{time}] \"{method} {path} HTTP/1.1\" {status} 12 \"-\" \"x\"",
+                client >> 16,
+                client >> 8 & 255,
+                client & 255
+            )
+        },
+    );
+}
+
 criterion_group!(
     benches,
     pipeline,
@@ -269,6 +325,7 @@ criterion_group!(
     edited_all_day,
     many_findings,
     many_clients,
-    conflicting_instances
+    conflicting_instances,
+    busy_collection
 );
 criterion_main!(benches);

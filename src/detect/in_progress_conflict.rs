@@ -21,13 +21,15 @@ use super::signals::{self, Draft, Lookup, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
 use crate::timeline::{Event, InstanceId};
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
 pub struct InProgressConflict;
 
 const ADVICE: &str = "Poll the 202's status URL (Location / operation resource) until the accepted job finishes before sending the next change to the resource, retry 'operation in progress' conflicts with exponential backoff honouring Retry-After, avoid deleting and immediately recreating the same name, and serialise jobs and edits on one resource.";
 
 /// A trigger: where it is relative to K, and the event.
+#[derive(Debug, PartialEq)]
 struct Trigger {
     instance: InstanceId,
     index: usize,
@@ -113,34 +115,159 @@ fn inside_from(events: &[Event], lookup: &Lookup<'_>, first: usize) -> Option<us
     )
 }
 
-/// The triggers of `list` (a relative's, sorted by end) whose busy window on K holds at
-/// least `min_conflicts` conflicting writes, in order: the others could not make a finding,
-/// and a collection's thousands of 202s were otherwise each tried on each of its items.
-/// Triggers whose windows start before the same event of K share their window, so each run
-/// of them is tried once and skipped whole when it falls short.
-fn useful_triggers<'l>(
-    list: &'l [(Micros, usize)],
-    events: &[Event],
-    lookup: &Lookup<'_>,
+/// What makes a busy window a finding.
+struct Rules {
+    /// The clock's resolution.
     r: Micros,
     min_conflicts: usize,
-) -> impl Iterator<Item = usize> + 'l {
-    let starting = |t: Micros| events.partition_point(|e| e.start < t);
-    let mut out = Vec::new();
-    let mut p = 0;
-    while p < list.len() {
-        let first = starting(list[p].0 - r);
-        // The run: triggers whose window starts at or before `events[first]`'s start.
-        let run_end = match events.get(first) {
-            Some(e) => p + list[p..].partition_point(|&(end, _)| end - r <= e.start),
-            None => list.len(),
-        };
-        if inside_from(events, lookup, first).is_some_and(|n| n >= min_conflicts) {
-            out.extend((p..run_end).map(|q| list[q].1));
-        }
-        p = run_end.max(p + 1);
+    min_share: f64,
+}
+
+impl Rules {
+    fn qualify(&self, w: &BusyWindow) -> bool {
+        let inside = w.inside.len();
+        inside >= self.min_conflicts && inside as f64 >= self.min_share * (inside + w.after) as f64
     }
-    out.into_iter()
+}
+
+/// Where K's triggers come from: K itself, its parent or one of its children, with their
+/// triggers sorted by end, and how far the choice has gone through them.
+struct Source<'l> {
+    instance: InstanceId,
+    /// (end, event index), by end (stable: triggers ending together in event order).
+    list: &'l [(Micros, usize)],
+    /// A relative's triggers, not K's own.
+    related: bool,
+    /// The next trigger to try.
+    at: usize,
+    /// The window end `at` was found for (`Source::advance`), while it stands.
+    ready_for: Option<Micros>,
+}
+
+impl<'l> Source<'l> {
+    fn new(instance: InstanceId, list: &'l [(Micros, usize)], related: bool) -> Source<'l> {
+        Source {
+            instance,
+            list,
+            related,
+            at: 0,
+            ready_for: None,
+        }
+    }
+
+    /// Moves `at` to the next trigger worth trying once the last finding's window ended at
+    /// `used_until`: one that ends after it and, for a relative, whose window qualifies. The
+    /// rest would be tried and fail whatever came before, so skipping them changes nothing.
+    ///
+    /// A relative's triggers whose windows start before the same event of K share their
+    /// window's success and conflicts, so each run of them is looked at once: skipped whole
+    /// when too few conflicts fall inside, else searched for its first trigger that
+    /// qualifies (a later trigger's window reaches less far past the success, so finds no
+    /// more conflicts after it: once one qualifies, the rest of the run do). A collection's
+    /// thousands of 202s were otherwise each tried on each of its items.
+    fn advance(
+        &mut self,
+        events: &[Event],
+        lookup: &Lookup<'_>,
+        used_until: Micros,
+        rules: &Rules,
+    ) {
+        if self.ready_for == Some(used_until) {
+            return;
+        }
+        self.ready_for = Some(used_until);
+        let list = self.list;
+        let starting = |t: Micros| events.partition_point(|e| e.start < t);
+        let mut p = self.at;
+        loop {
+            p += list[p..].partition_point(|&(end, _)| end <= used_until);
+            if !self.related || p >= list.len() {
+                break;
+            }
+            let first = starting(list[p].0 - rules.r);
+            // The run: triggers whose window starts at or before `events[first]`'s start.
+            let run_end = match events.get(first) {
+                Some(e) => p + list[p..].partition_point(|&(end, _)| end - rules.r <= e.start),
+                None => list.len(),
+            };
+            if inside_from(events, lookup, first).is_some_and(|n| n >= rules.min_conflicts) {
+                let fails = |&(end, _): &(Micros, usize)| {
+                    !busy_window(events, lookup, None, end, rules.r)
+                        .is_some_and(|w| rules.qualify(&w))
+                };
+                let q = p + list[p..run_end].partition_point(fails);
+                if q < run_end {
+                    p = q;
+                    break;
+                }
+            }
+            p = run_end.max(p + 1);
+        }
+        self.at = p;
+    }
+
+    /// The next trigger to try, after `advance`.
+    fn next(&self) -> Option<(Micros, usize)> {
+        self.list.get(self.at).copied()
+    }
+}
+
+/// The windows K's triggers open that make findings, with their triggers: every trigger is
+/// tried in end order (triggers ending together in `sources`' order), skipped when it ends
+/// within the last finding's window, and makes a finding when its window qualifies. The
+/// sources skip what cannot make one (`Source::advance`), which gives what trying every
+/// trigger gives (tested).
+fn chosen_windows(
+    events: &[Event],
+    lookup: &Lookup<'_>,
+    sources: &mut [Source<'_>],
+    rules: &Rules,
+) -> Vec<(Trigger, BusyWindow)> {
+    let mut used_until = Micros::MIN;
+    let mut out = Vec::new();
+    // Each source's next trigger by (end, source), kept lazily: a finding moves the sources
+    // on, and an entry is looked at again only when it comes up (a collection has thousands
+    // of children to take triggers from, most of which never come up).
+    let mut next: BinaryHeap<Reverse<(Micros, usize)>> = BinaryHeap::new();
+    for (k, s) in sources.iter_mut().enumerate() {
+        s.advance(events, lookup, used_until, rules);
+        if let Some((end, _)) = s.next() {
+            next.push(Reverse((end, k)));
+        }
+    }
+    while let Some(Reverse((end, k))) = next.pop() {
+        let s = &mut sources[k];
+        s.advance(events, lookup, used_until, rules);
+        match s.next() {
+            None => continue,
+            // Moved on since it was queued: queued again where it is now.
+            Some((now, _)) if now != end => {
+                next.push(Reverse((now, k)));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let (_, index) = s.list[s.at];
+        s.at += 1;
+        s.ready_for = None;
+        let own = (!s.related).then_some(index);
+        if let Some(w) = busy_window(events, lookup, own, end, rules.r)
+            && rules.qualify(&w)
+        {
+            used_until = events[w.success].end;
+            let t = Trigger {
+                instance: s.instance,
+                index,
+                related: s.related,
+            };
+            out.push((t, w));
+        }
+        s.advance(events, lookup, used_until, rules);
+        if let Some((end, _)) = s.next() {
+            next.push(Reverse((end, k)));
+        }
+    }
+    out
 }
 
 impl Detector for InProgressConflict {
@@ -153,6 +280,11 @@ impl Detector for InProgressConflict {
         let min_conflicts = cx.thresholds.get("in_progress_min_conflicts").max(1.0) as usize;
         let min_share = cx.thresholds.get("in_progress_min_share");
         let r = signals::clock_resolution(tl);
+        let rules = Rules {
+            r,
+            min_conflicts,
+            min_share,
+        };
         let mut out = Vec::new();
         // Triggers of every instance, found once, each list sorted by end: (end, event
         // index). `all` for K itself and its parent (202s and successful DELETEs), `from_child`
@@ -189,49 +321,23 @@ impl Detector for InProgressConflict {
                 continue;
             }
             let lookup = Lookup::new(events);
-            // K's own triggers, then its parent's, then its children's, each in end order
-            // (the order a stable sort by end keeps among triggers ending together).
-            let mut triggers: Vec<Trigger> = (all[id as usize].iter())
-                .map(|&(_, index)| Trigger {
-                    instance: id,
-                    index,
-                    related: false,
-                })
-                .collect();
-            let relatives = (inst.parent.map(|p| (p, &all[p as usize])).into_iter())
-                .chain(tl.children(id).map(|c| (c, &from_child[c as usize])));
-            for (rid, list) in relatives {
-                let useful = useful_triggers(list, events, &lookup, r, min_conflicts);
-                triggers.extend(useful.map(|index| Trigger {
-                    instance: rid,
-                    index,
-                    related: true,
-                }));
-            }
-            triggers.sort_by_key(|t| tl.events[t.instance as usize][t.index].end);
-            let mut used_until = i64::MIN;
-            for t in &triggers {
+            // K's own triggers, then its parent's, then its children's: the order in which
+            // triggers ending together are tried.
+            let mut sources: Vec<Source<'_>> = vec![Source::new(id, &all[id as usize], false)];
+            sources.extend(inst.parent.map(|p| Source::new(p, &all[p as usize], true)));
+            sources.extend(
+                tl.children(id)
+                    .map(|c| Source::new(c, &from_child[c as usize], true)),
+            );
+            sources.retain(|s| !s.list.is_empty());
+            for (t, window) in chosen_windows(events, &lookup, &mut sources, &rules) {
                 let z = &tl.events[t.instance as usize][t.index];
-                if z.end <= used_until {
-                    continue;
-                }
-                let own = (t.instance == id).then_some(t.index);
-                let Some(BusyWindow {
+                let BusyWindow {
                     success: s,
                     inside,
                     after,
-                }) = busy_window(events, &lookup, own, z.end, r)
-                else {
-                    continue;
-                };
+                } = window;
                 let until = events[s].end;
-                if inside.len() < min_conflicts {
-                    continue;
-                }
-                if (inside.len() as f64) < min_share * (inside.len() + after) as f64 {
-                    continue;
-                }
-                used_until = until;
                 let mut confidence = 0.5;
                 if after == 0 {
                     confidence += 0.2;
@@ -355,6 +461,49 @@ mod tests {
         })
     }
 
+    /// A source's triggers: (end, event index), by end.
+    type Ends = [(Micros, usize)];
+
+    /// What `chosen_windows` replaced: every trigger of every source, in end order (stable,
+    /// so sources in turn among triggers ending together), tried in turn.
+    fn chosen_by_every_trigger(
+        events: &[Event],
+        lookup: &Lookup<'_>,
+        lists: &[(InstanceId, &Ends, bool)],
+        rules: &Rules,
+    ) -> Vec<(Trigger, BusyWindow)> {
+        let mut all: Vec<(Micros, Trigger)> = Vec::new();
+        for &(instance, list, related) in lists {
+            for &(end, index) in list {
+                all.push((
+                    end,
+                    Trigger {
+                        instance,
+                        index,
+                        related,
+                    },
+                ));
+            }
+        }
+        all.sort_by_key(|t| t.0);
+        let mut used_until = Micros::MIN;
+        let mut out = Vec::new();
+        for (end, t) in all {
+            if end <= used_until {
+                continue;
+            }
+            let own = (!t.related).then_some(t.index);
+            let Some(w) = busy_window(events, lookup, own, end, rules.r) else {
+                continue;
+            };
+            if rules.qualify(&w) {
+                used_until = events[w.success].end;
+                out.push((t, w));
+            }
+        }
+        out
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
         /// Every event of random scenarios taken as a trigger (on the instance or not): the
@@ -380,31 +529,39 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
-        /// Every event of random scenarios taken as a relative's trigger, on every timeline:
-        /// the triggers kept are exactly those whose busy window holds enough conflicts.
+        /// Every timeline of random scenarios with its own triggers and, as a relative's,
+        /// every event of the scenario (ending in every order against its own): the windows
+        /// chosen are those trying every trigger in end order chooses.
         #[test]
-        fn useful_triggers_are_those_whose_window_holds_enough(log in scenario()) {
+        fn chosen_windows_are_those_every_trigger_gives(log in scenario()) {
             let tl = log.timelines();
-            let mut list: Vec<(Micros, usize)> = (tl.events.iter())
+            let mut every: Vec<(Micros, usize)> = (tl.events.iter())
                 .flat_map(|events| events.iter().map(|e| e.end))
                 .enumerate()
                 .map(|(k, end)| (end, k))
                 .collect();
-            list.sort_by_key(|t| t.0);
-            for events in tl.events.iter() {
+            every.sort_by_key(|t| t.0);
+            let half: Vec<(Micros, usize)> = every.iter().copied().step_by(2).collect();
+            for (id, inst) in tl.instances.iter().enumerate() {
+                let events = &tl.events[id];
                 let lookup = Lookup::new(events);
+                let mut own: Vec<(Micros, usize)> = (events.iter().enumerate())
+                    .filter(|(_, e)| is_trigger(e, &inst.path, true))
+                    .map(|(k, e)| (e.end, k))
+                    .collect();
+                own.sort_by_key(|t| t.0);
                 for r in [1_000, crate::timestamp::MICROS_PER_SEC] {
                     for min_conflicts in 1..=3 {
-                        let kept: Vec<usize> =
-                            useful_triggers(&list, events, &lookup, r, min_conflicts).collect();
-                        let want: Vec<usize> = (list.iter())
-                            .filter(|&&(end, _)| {
-                                busy_window(events, &lookup, None, end, r)
-                                    .is_some_and(|w| w.inside.len() >= min_conflicts)
-                            })
-                            .map(|&(_, k)| k)
-                            .collect();
-                        proptest::prop_assert_eq!(kept, want);
+                        for min_share in [0.5, 0.8, 1.0] {
+                            let rules = Rules { r, min_conflicts, min_share };
+                            let lists = [(0, &own[..], false), (1, &every[..], true), (2, &half[..], true)];
+                            let mut sources: Vec<Source<'_>> = (lists.iter())
+                                .map(|&(i, list, related)| Source::new(i, list, related))
+                                .collect();
+                            let got = chosen_windows(events, &lookup, &mut sources, &rules);
+                            let want = chosen_by_every_trigger(events, &lookup, &lists, &rules);
+                            proptest::prop_assert_eq!(got, want);
+                        }
                     }
                 }
             }
