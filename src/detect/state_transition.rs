@@ -441,8 +441,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn cancel_after_ship_is_a_transition() {
+    /// Four orders shipped, each then cancelled by a customer and answered 409.
+    fn four_cancels_after_ships() -> Log {
         let mut log = Log::new();
         for k in 1..=4 {
             let t = 100.0 * k as f64;
@@ -451,6 +451,12 @@ mod tests {
             log.at(t + 20.0)
                 .req("cust", "POST", &format!("/orders/{k}/cancel"), 409);
         }
+        log
+    }
+
+    #[test]
+    fn cancel_after_ship_is_a_transition() {
+        let mut log = four_cancels_after_ships();
         log.at(3600.0).req("z", "GET", "/health", 200);
         let f = log.run_one(&StateTransition);
         assert_eq!(f.len(), 1);
@@ -498,14 +504,7 @@ mod tests {
     /// a ship: only the four are a transition.
     #[test]
     fn rejected_actions_on_unchanged_records_stay_out_of_the_transition() {
-        let mut log = Log::new();
-        for k in 1..=4 {
-            let t = 100.0 * k as f64;
-            log.at(t)
-                .req("wh", "POST", &format!("/orders/{k}/ship"), 200);
-            log.at(t + 20.0)
-                .req("cust", "POST", &format!("/orders/{k}/cancel"), 409);
-        }
+        let mut log = four_cancels_after_ships();
         for k in 10..=300 {
             log.at(500.0 + k as f64)
                 .req("bulk", "POST", &format!("/orders/{k}/cancel"), 409);
