@@ -27,9 +27,12 @@ pub struct Conflicts {
     /// Bit `n` set when some instance `n` bytes long (255 for longer) is an item
     /// (`Interest::family_lens`).
     family_lens: [u64; 4],
-    /// Each parent's spans (all lines, triggers only) by name, the root left out: most
-    /// conflicting instances share their parent (a collection), which is named once.
-    parents: FxHashMap<String, (Span, Span)>,
+    /// The parents, the root left out: most conflicting instances share their parent (a
+    /// collection), which is named once; under items each has its own, and a `String` each
+    /// was an allocation per conflicting instance (a million of them, ~100 bytes each).
+    parents: KeyTable,
+    /// Each parent's spans (all lines, triggers only), by its number in `parents`.
+    parent_spans: Vec<(Span, Span)>,
 }
 
 /// What the scan notes of one conflicting instance.
@@ -53,7 +56,9 @@ impl PartialEq for Conflicts {
                     .is_some_and(|j| noted(self, k) == noted(o, j))
             })
             && self.family_lens == o.family_lens
-            && self.parents == o.parents
+            && self.parents.len() == o.parents.len()
+            && (self.parents.iter())
+                .all(|(name, k)| o.parent_spans(name) == Some(self.parent_spans[k as usize]))
     }
 }
 
@@ -81,12 +86,11 @@ impl Conflicts {
             }
         };
         if let Some(p) = resource::parent(instance).filter(|p| *p != "/") {
-            let spans = match self.parents.get_mut(p) {
-                Some(s) => s,
-                None => (self.parents)
-                    .entry(p.to_string())
-                    .or_insert((Span::NONE, Span::NONE)),
-            };
+            let (k, fresh) = self.parents.insert(p);
+            if fresh {
+                self.parent_spans.push((Span::NONE, Span::NONE));
+            }
+            let spans = &mut self.parent_spans[k as usize];
             let span = Span::around(first, last);
             if item {
                 spans.1.widen(span);
@@ -123,10 +127,26 @@ impl Conflicts {
         for (mine, theirs) in into.family_lens.iter_mut().zip(from.family_lens) {
             *mine |= theirs;
         }
-        into.parents = fold(into.parents, from.parents, |(all, triggers), (a, t)| {
-            all.widen(a);
-            triggers.widen(t);
-        });
+        // The parents likewise, the smaller table into the larger.
+        let (mut parents, mut spans) = (into.parents, into.parent_spans);
+        let (mut more, mut more_spans) = (from.parents, from.parent_spans);
+        if parents.len() < more.len() {
+            std::mem::swap(&mut parents, &mut more);
+            std::mem::swap(&mut spans, &mut more_spans);
+        }
+        parents.reserve(more.len(), more.bytes());
+        for (name, k) in more.iter() {
+            let (a, t) = more_spans[k as usize];
+            match parents.insert(name) {
+                (j, false) => {
+                    let (all, triggers) = &mut spans[j as usize];
+                    all.widen(a);
+                    triggers.widen(t);
+                }
+                (_, true) => spans.push((a, t)),
+            }
+        }
+        (into.parents, into.parent_spans) = (parents, spans);
         into
     }
 
@@ -137,6 +157,11 @@ impl Conflicts {
 
     pub fn is_empty(&self) -> bool {
         self.instances.is_empty()
+    }
+
+    /// The spans noted for parent `p` (all lines, triggers only), if it is one.
+    fn parent_spans(&self, p: &str) -> Option<(Span, Span)> {
+        (self.parents.get(p)).map(|k| self.parent_spans[k as usize])
     }
 }
 
@@ -236,25 +261,6 @@ fn is_item(path: &str) -> bool {
     resource::classify(last).is_some()
 }
 
-/// The smaller map folded into the larger, names moved; `widen` takes in a value of a name
-/// both have.
-fn fold<V>(
-    a: FxHashMap<String, V>,
-    b: FxHashMap<String, V>,
-    widen: impl Fn(&mut V, V),
-) -> FxHashMap<String, V> {
-    let (mut into, from) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    for (name, v) in from {
-        match into.get_mut(&name) {
-            Some(mine) => widen(mine, v),
-            None => {
-                into.insert(name, v);
-            }
-        }
-    }
-    into
-}
-
 impl Interest {
     /// Takes the scan's conflicting instances (their names move into the keys).
     pub fn new(conflicts: Conflicts, extra: &[String]) -> Interest {
@@ -263,6 +269,7 @@ impl Interest {
             noted,
             family_lens,
             parents,
+            parent_spans,
         } = conflicts;
         // The conflicting instances keep the scan's numbers, so per-key arrays of what only
         // they have (`Tally::instances`) stop at `conflicting()`; their table is kept, with
@@ -270,7 +277,7 @@ impl Interest {
         // one of them each time it doubles).
         let size = noted.len() + parents.len() + extra.len();
         let mut keys = instances;
-        let bytes = (parents.keys().chain(extra)).map(|n| n.len()).sum();
+        let bytes = parents.bytes() + extra.iter().map(|n| n.len()).sum::<usize>();
         keys.reserve(parents.len() + extra.len(), bytes);
         let mut interest = Interest {
             keys,
@@ -289,8 +296,9 @@ impl Interest {
         // Most names are the conflicting instances: the filter is made for them now (see
         // `KeyTable::filter`) and takes in the parents' and `extra`'s as they come.
         interest.keys.filter();
-        for (p, (all, triggers)) in parents {
-            let k = interest.key(&p);
+        for (p, n) in parents.iter() {
+            let (all, triggers) = parent_spans[n as usize];
+            let k = interest.key(p);
             interest.ranges[k].widen(all);
             if triggers != Span::NONE {
                 (interest.triggers.entry(k as u32))
@@ -466,7 +474,7 @@ mod tests {
         note_len(&mut lens, "/orders/1".len());
         note_len(&mut lens, "/carts/3".len());
         assert_eq!(whole.family_lens, lens);
-        let spans = |p: &str| whole.parents[p];
+        let spans = |p: &str| whole.parent_spans(p).unwrap();
         let none = Span::NONE;
         assert_eq!(spans("/orders"), (none, Span::around(20, 50)));
         assert_eq!(spans("/orders/1"), (Span::around(10, 30), none));
