@@ -134,12 +134,14 @@ impl KeyTable {
     pub fn filter(&mut self) {
         // ~16 bits a name, a power of two words.
         let words = (self.len() / 4).max(1).next_power_of_two();
-        self.filter = vec![0; words];
-        let records = &self.records;
-        for &at in self.table.iter() {
-            let (word, bits) = filter_bits(hash(record(records, at).0), words);
-            self.filter[word] |= bits;
+        // The records in their order, not the table's: read in table order, each record was
+        // a cache miss (a third of the time `Interest::new` took with a million names).
+        let mut filter = vec![0; words];
+        for (name, _) in self.records() {
+            let (word, bits) = filter_bits(hash(name), words);
+            filter[word] |= bits;
         }
+        self.filter = filter;
     }
 
     /// The number of `name`, and whether it was added now (numbered `len()` before the call).
@@ -188,6 +190,13 @@ impl KeyTable {
 
     /// The names and their numbers, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        // Records hold whole `&str`s, so the split never falls inside a character.
+        (self.records())
+            .map(|(name, number)| (std::str::from_utf8(name).unwrap_or_default(), number))
+    }
+
+    /// The records' names (as bytes) and numbers, in the order of the buffer (number order).
+    fn records(&self) -> impl Iterator<Item = (&[u8], u32)> {
         let mut at = 0u64;
         std::iter::from_fn(move || {
             if at as usize >= self.records.len() {
@@ -195,8 +204,7 @@ impl KeyTable {
             }
             let (name, number) = record(&self.records, at);
             at += (HEAD + name.len()) as u64;
-            // Records hold whole `&str`s, so the split never falls inside a character.
-            Some((std::str::from_utf8(name).unwrap_or_default(), number))
+            Some((name, number))
         })
     }
 
