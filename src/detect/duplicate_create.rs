@@ -60,15 +60,19 @@ fn retry_pairs(
         if !is_retried_create(x, path) {
             continue;
         }
-        let y = &events[j];
-        let first_ok = y.is_success() || ambiguous(y.status);
-        let gap = x.start - y.end;
-        let limit = max_gap_buckets.max(2 * y.duration()) + r;
-        if first_ok && !y.conflict() && gap <= limit {
+        if is_first_attempt(&events[j], x, max_gap_buckets, r) {
             pairs.push((j, k));
         }
     }
     pairs
+}
+
+/// Whether `y`, the same client's request before the retry `x`, is its first attempt: it
+/// succeeded or ended ambiguously, did not conflict, and ended within the gap allowed.
+fn is_first_attempt(y: &Event, x: &Event, max_gap_buckets: i64, r: Micros) -> bool {
+    let first_ok = y.is_success() || ambiguous(y.status);
+    let limit = max_gap_buckets.max(2 * y.duration()) + r;
+    first_ok && !y.conflict() && x.start - y.end <= limit
 }
 
 impl Detector for DuplicateCreate {
@@ -208,10 +212,7 @@ mod tests {
             else {
                 continue;
             };
-            let y = &events[j];
-            let first_ok = y.is_success() || ambiguous(y.status);
-            let limit = max_gap_buckets.max(2 * y.duration()) + r;
-            if first_ok && !y.conflict() && x.start - y.end <= limit {
+            if is_first_attempt(&events[j], x, max_gap_buckets, r) {
                 pairs.push((j, k));
             }
         }

@@ -314,13 +314,6 @@ impl Detector for InProgressConflict {
             }
             let id = id as InstanceId;
             let events = &tl.events[id as usize];
-            if all[id as usize].is_empty()
-                && inst.parent.is_none_or(|p| all[p as usize].is_empty())
-                && tl.children(id).all(|c| from_child[c as usize].is_empty())
-            {
-                continue;
-            }
-            let lookup = Lookup::new(events);
             // K's own triggers, then its parent's, then its children's: the order in which
             // triggers ending together are tried.
             let mut sources: Vec<Source<'_>> = vec![Source::new(id, &all[id as usize], false)];
@@ -330,6 +323,10 @@ impl Detector for InProgressConflict {
                     .map(|c| Source::new(c, &from_child[c as usize], true)),
             );
             sources.retain(|s| !s.list.is_empty());
+            if sources.is_empty() {
+                continue;
+            }
+            let lookup = Lookup::new(events);
             for (t, window) in chosen_windows(events, &lookup, &mut sources, &rules) {
                 let z = &tl.events[t.instance as usize][t.index];
                 let BusyWindow {
@@ -585,6 +582,11 @@ mod tests {
         let f = log.run_one(&InProgressConflict);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].claims.len(), 3);
+        // The first 202 opens the window (the later ones end inside it).
+        let tl = log.timelines();
+        let trigger = f[0].evidence[0];
+        assert_eq!(tl.instance(trigger.instance).path, "/orders");
+        assert_eq!(trigger.index, 0);
         assert!(
             f[0].summary.starts_with("POST /orders returned 202 at"),
             "{}",

@@ -142,30 +142,20 @@ fn is_state_change(e: &Event, path: &str) -> bool {
 }
 
 /// The state keys under which some instance changed state, numbered densely in instance
-/// order: a conflict under any other key has no change to be set against.
-fn changed_keys(tl: &Timelines) -> FxHashMap<&str, u32> {
+/// order (a conflict under any other key has no change to be set against), and the
+/// instances that changed state with their key's number, in instance order: the only
+/// instances under a key whose events `StateChanges` takes.
+fn changed_keys(tl: &Timelines) -> (FxHashMap<&str, u32>, Vec<(u32, InstanceId)>) {
     let mut keys: FxHashMap<&str, u32> = FxHashMap::default();
-    for (inst, events) in tl.instances.iter().zip(tl.events.iter()) {
+    let mut changers = Vec::new();
+    for (id, (inst, events)) in tl.instances.iter().zip(tl.events.iter()).enumerate() {
         if events.iter().any(|e| is_state_change(e, &inst.path)) {
             let n = keys.len() as u32;
-            keys.entry(instance_state_key(&inst.path)).or_insert(n);
+            let k = *keys.entry(instance_state_key(&inst.path)).or_insert(n);
+            changers.push((k, id as InstanceId));
         }
     }
-    keys
-}
-
-/// The instances under each of `keys`' numbers that is `wanted` (none under the others), in
-/// instance order: the key itself and its action children.
-fn members(tl: &Timelines, keys: &FxHashMap<&str, u32>, wanted: &[bool]) -> Vec<Vec<InstanceId>> {
-    let mut members: Vec<Vec<InstanceId>> = vec![Vec::new(); wanted.len()];
-    for (id, inst) in tl.instances.iter().enumerate() {
-        if let Some(&k) = keys.get(instance_state_key(&inst.path))
-            && wanted[k as usize]
-        {
-            members[k as usize].push(id as InstanceId);
-        }
-    }
-    members
+    (keys, changers)
 }
 
 impl Detector for StateTransition {
@@ -200,17 +190,29 @@ impl Detector for StateTransition {
         // A key no instance changed cannot hold a finding's conflict: most rejected requests
         // of a bulk job re-run against existing records (a million creates, 409 each) drop
         // here, before each would cost a group of its own.
-        let keys = changed_keys(tl);
+        let (keys, changers) = changed_keys(tl);
         let rejected: Vec<(usize, usize, u32)> = (rejected.into_iter())
             .filter_map(|(id, k, key)| keys.get(key).map(|&n| (id, k, n)))
             .collect();
         if rejected.is_empty() {
             return Vec::new();
         }
+        // The changers under the keys a rejected request asks about, grouped by key (in
+        // instance order within one: the sort is stable).
         let mut wanted = vec![false; keys.len()];
         rejected.iter().for_each(|r| wanted[r.2 as usize] = true);
-        let changes = StateChanges::new(tl, members(tl, &keys, &wanted).iter().map(|m| &m[..]));
-        drop(keys);
+        let mut changers: Vec<(u32, InstanceId)> = (changers.into_iter())
+            .filter(|c| wanted[c.0 as usize])
+            .collect();
+        changers.sort_by_key(|c| c.0);
+        let mut starts = vec![0usize; keys.len() + 1];
+        changers.iter().for_each(|c| starts[c.0 as usize + 1] += 1);
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        let ids: Vec<InstanceId> = changers.iter().map(|c| c.1).collect();
+        let changes = StateChanges::new(tl, starts.windows(2).map(|w| &ids[w[0]..w[1]]));
+        drop((keys, changers, ids));
         // Looked at once: it reads every event.
         let resolution = signals::clock_resolution(tl);
         // Template of the rejected request → (its start, the conflict, the prior state
@@ -495,9 +497,20 @@ mod tests {
             .req("f", "POST", "/orders/6/lock", 200);
         log.at(3600.0).req("z", "GET", "/health", 200);
         let tl = log.timelines();
-        let mut keys: Vec<&str> = changed_keys(&tl).into_keys().collect();
-        keys.sort();
-        assert_eq!(keys, ["/orders/1", "/orders/2", "/orders/5"]);
+        let (keys, changers) = changed_keys(&tl);
+        let mut names: Vec<(&str, u32)> = keys.into_iter().collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [("/orders/1", 0), ("/orders/2", 1), ("/orders/5", 2)]
+        );
+        let changed: Vec<(u32, &str)> = (changers.iter())
+            .map(|&(k, id)| (k, tl.instance(id).path.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            [(0, "/orders/1"), (1, "/orders/2/ship"), (2, "/orders/5")]
+        );
     }
 
     /// A bulk re-run's rejected actions, on orders nobody changed, beside four cancels after
