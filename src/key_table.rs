@@ -16,7 +16,7 @@ use std::hash::Hasher;
 /// Names numbered 0, 1, 2, … in the order they were added.
 #[derive(Debug, Default, Clone)]
 pub struct KeyTable {
-    /// Each name's record's place in `records`.
+    /// Each name's record's place in `records`, with the top of its hash (`entry`).
     table: HashTable<u64>,
     /// The records, in number order: the name's length (u32, little-endian), its number
     /// (u32), its bytes.
@@ -54,10 +54,30 @@ fn hash(name: &[u8]) -> u64 {
     h.finish()
 }
 
-/// The name and number of the record at `at`.
+/// Bits of a table entry that hold the record's place (a terabyte of names): the rest hold
+/// the top of the name's hash, which a probe checks before it reads the record. Every
+/// record read is a cache miss in a large table, and a new name's probe met other names'
+/// records often enough to be a tenth of a million-name scan's inserts (hashbrown's own
+/// tag is 7 bits).
+const PLACE_BITS: u32 = 40;
+
+/// The table entry of the record at `at`, of a name with hash `h`.
 #[inline]
-fn record(records: &[u8], at: u64) -> (&[u8], u32) {
-    let at = at as usize;
+fn entry(at: u64, h: u64) -> u64 {
+    debug_assert!(at < 1 << PLACE_BITS);
+    at | (h >> PLACE_BITS) << PLACE_BITS
+}
+
+/// Whether table entry `e` may be that of a name with hash `h`.
+#[inline]
+fn may_be(e: u64, h: u64) -> bool {
+    (e ^ h) >> PLACE_BITS == 0
+}
+
+/// The name and number of the record of table entry (or place) `e`.
+#[inline]
+fn record(records: &[u8], e: u64) -> (&[u8], u32) {
+    let at = (e & ((1 << PLACE_BITS) - 1)) as usize;
     let word = |i: usize| u32::from_le_bytes(records[i..i + 4].try_into().unwrap_or([0; 4]));
     let (len, number) = (word(at) as usize, word(at + 4));
     (&records[at + HEAD..at + HEAD + len], number)
@@ -91,8 +111,8 @@ impl KeyTable {
         }
         let records = &self.records;
         (self.table)
-            .find(h, |&at| same(record(records, at).0, name))
-            .map(|&at| record(records, at).1)
+            .find(h, |&e| may_be(e, h) && same(record(records, e).0, name))
+            .map(|&e| record(records, e).1)
     }
 
     /// Whether the filter lets a name of hash `h` through (always, before it is made).
@@ -137,7 +157,7 @@ impl KeyTable {
         // The records in their order, not the table's: read in table order, each record was
         // a cache miss (a third of the time `Interest::new` took with a million names).
         let mut filter = vec![0; words];
-        for (name, _) in self.records() {
+        for (_, name, _) in self.records() {
             let (word, bits) = filter_bits(hash(name), words);
             filter[word] |= bits;
         }
@@ -148,14 +168,18 @@ impl KeyTable {
     pub fn insert(&mut self, name: &str) -> (u32, bool) {
         let bytes = name.as_bytes();
         let h = hash(bytes);
+        if self.table.len() == self.table.capacity() {
+            // Full: grown here, in the records' order, before `entry` would rehash it.
+            self.rebuild(self.len() + 1);
+        }
         let number = self.table.len() as u32;
         let records = &self.records;
         // One probe for both outcomes (a find, then an insert, probed twice: a tenth of a
         // log of a million conflicting instances' time went to inserts).
         let vacant = match self.table.entry(
             h,
-            |&at| same(record(records, at).0, bytes),
-            |&at| hash(record(records, at).0),
+            |&e| may_be(e, h) && same(record(records, e).0, bytes),
+            |&e| hash(record(records, e).0),
         ) {
             Entry::Occupied(o) => return (record(records, *o.get()).1, false),
             Entry::Vacant(v) => v,
@@ -166,7 +190,7 @@ impl KeyTable {
             .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         self.records.extend_from_slice(&number.to_le_bytes());
         self.records.extend_from_slice(bytes);
-        vacant.insert(at);
+        vacant.insert(entry(at, h));
         if !self.filter.is_empty() {
             let (word, bits) = filter_bits(h, self.filter.len());
             self.filter[word] |= bits;
@@ -178,8 +202,27 @@ impl KeyTable {
     /// doubling rehashed every name at each step).
     pub fn reserve(&mut self, names: usize, bytes: usize) {
         self.records.reserve(bytes + names * HEAD);
+        self.rebuild(self.len() + names);
+    }
+
+    /// Makes the table room for `names` names (at least twice what it had, when it grows):
+    /// a new table, filled with the records hashed in their order. hashbrown's own growth
+    /// rehashed in the table's order, and the table holds only the records' places: each
+    /// record read was a cache miss (a tenth of a log of a million conflicting instances'
+    /// time, sampled).
+    fn rebuild(&mut self, names: usize) {
+        let capacity = self.table.capacity();
+        if names <= capacity {
+            return;
+        }
         let records = &self.records;
-        self.table.reserve(names, |&at| hash(record(records, at).0));
+        let rehash = |&e: &u64| hash(record(records, e).0);
+        let mut table = HashTable::with_capacity(names.max(capacity.saturating_mul(2)));
+        for (at, name, _) in self.records() {
+            let h = hash(name);
+            table.insert_unique(h, entry(at, h), rehash);
+        }
+        self.table = table;
     }
 
     /// Bytes the names take, their records' heads left out (what `reserve` takes to copy
@@ -192,19 +235,21 @@ impl KeyTable {
     pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
         // Records hold whole `&str`s, so the split never falls inside a character.
         (self.records())
-            .map(|(name, number)| (std::str::from_utf8(name).unwrap_or_default(), number))
+            .map(|(_, name, number)| (std::str::from_utf8(name).unwrap_or_default(), number))
     }
 
-    /// The records' names (as bytes) and numbers, in the order of the buffer (number order).
-    fn records(&self) -> impl Iterator<Item = (&[u8], u32)> {
+    /// The records' places, names (as bytes) and numbers, in the order of the buffer
+    /// (number order).
+    fn records(&self) -> impl Iterator<Item = (u64, &[u8], u32)> {
         let mut at = 0u64;
         std::iter::from_fn(move || {
             if at as usize >= self.records.len() {
                 return None;
             }
             let (name, number) = record(&self.records, at);
+            let this = at;
             at += (HEAD + name.len()) as u64;
-            Some((name, number))
+            Some((this, name, number))
         })
     }
 
