@@ -934,12 +934,12 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     clock.mark("checks");
     // The keys' names move into the timelines; those of conflicting keys that kept no event
     // (none, by construction) are kept aside first.
-    let mut names = interest.into_names();
+    let names = interest.into_names();
     let unseen = (tally.instances.iter())
         .filter(|&(k, _)| !builder.has_events(k))
         .map(|(k, _)| {
             let n = requests.get(k as usize).copied().unwrap_or(0);
-            (k, (std::mem::take(&mut names[k as usize]).into_string(), n))
+            (k, (names[k as usize].to_string(), n))
         })
         .collect();
     let (timelines, instance_of) = builder.build(names, clients.names());

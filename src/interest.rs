@@ -5,6 +5,7 @@
 
 use crate::detect::in_progress_conflict;
 use crate::key_table::{KeyTable, Sought};
+use crate::name_list::NameList;
 use crate::record::{Micros, Request};
 use crate::resource::{self, SplitPath};
 use crate::timestamp::MICROS_PER_SEC;
@@ -363,9 +364,8 @@ impl Interest {
         self.scanned.len()
     }
 
-    /// The keys' names by number, each boxed (the timelines keep them so), the table
-    /// freed.
-    pub fn into_names(self) -> Vec<Box<str>> {
+    /// The keys' names by number, the table freed.
+    pub fn into_names(self) -> NameList {
         self.keys.into_names()
     }
 

@@ -22,6 +22,14 @@ impl NameList {
         self.ends.push(self.text.len());
     }
 
+    /// The list of the names in `text` that end where `ends` says, in order (each at a
+    /// character boundary, the last at `text`'s end).
+    pub fn joined(text: String, ends: Vec<usize>) -> NameList {
+        debug_assert!(ends.is_sorted() && ends.last().is_none_or(|&e| e == text.len()));
+        debug_assert!(ends.iter().all(|&e| text.is_char_boundary(e)));
+        NameList { text, ends }
+    }
+
     /// Makes room for `names` more names of `bytes` bytes in all.
     pub fn reserve(&mut self, names: usize, bytes: usize) {
         self.ends.reserve(names);

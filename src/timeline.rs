@@ -636,14 +636,10 @@ impl TimelineBuilder {
     }
 
     /// The timelines of the events pushed; `keys` names the interest keys by number (every
-    /// key an event was pushed with; their names move into the timelines), `clients` the
+    /// key an event was pushed with; the timelines copy their names), `clients` the
     /// numbered clients (every one an event was pushed with). Also each key's instance id
     /// (`InstanceId::MAX` for a key no event was pushed with).
-    pub fn build(
-        self,
-        mut keys: Vec<Box<str>>,
-        clients: &NameList,
-    ) -> (Timelines, Vec<InstanceId>) {
+    pub fn build(self, keys: NameList, clients: &NameList) -> (Timelines, Vec<InstanceId>) {
         use rayon::prelude::*;
         // Every instance in one list: the keys seen, then the others.
         let mut local = vec![UNSEEN; self.keyed.len()];
@@ -652,7 +648,7 @@ impl TimelineBuilder {
         for (k, &(t, c)) in self.keyed.iter().enumerate() {
             if t != UNSEEN {
                 local[k] = paths.len() as u32;
-                paths.push(std::mem::take(&mut keys[k]));
+                paths.push(keys[k].into());
                 parts.push((t, c));
             }
         }
@@ -914,7 +910,7 @@ mod tests {
         a.append(b);
         assert_eq!(a.len(), n as usize);
         let (tl, key_instances) = a.build(
-            keys.iter().map(|&k| k.into()).collect(),
+            keys.iter().copied().collect(),
             &numbered.into_iter().collect(),
         );
         // Each key's instance, and every path found by its id (a binary search).

@@ -168,7 +168,7 @@ impl Log {
             }
         }
         tally.seal();
-        let (mut tl, _) = builder.build(Vec::new(), &NameList::default());
+        let (mut tl, _) = builder.build(NameList::default(), &NameList::default());
         for (id, inst) in tl.instances.iter_mut().enumerate() {
             inst.conflicted = tl.events[id].iter().any(|e| e.conflict());
         }
