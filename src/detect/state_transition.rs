@@ -168,7 +168,7 @@ struct SharedKeys {
 /// rejected (hashing every changer's key was 0.27 s of 0.35 s there).
 fn shared_keys<'t>(
     tl: &'t Timelines,
-    rejected: &[(usize, usize, &'t str)],
+    rejected: Vec<(usize, usize, &'t str)>,
     changers: &[InstanceId],
 ) -> SharedKeys {
     let changer_key = |id: InstanceId| instance_state_key(&tl.instance(id).path);
@@ -178,8 +178,9 @@ fn shared_keys<'t>(
         *keys.entry(key).or_insert(n)
     };
     if rejected.len() <= changers.len() {
-        let rejected: Vec<(usize, usize, u32)> = (rejected.iter())
-            .map(|&(id, k, key)| (id, k, number(key)))
+        // In place (`into_iter` and `collect` keep the vector): a log can reject a million.
+        let rejected: Vec<(usize, usize, u32)> = (rejected.into_iter())
+            .map(|(id, k, key)| (id, k, number(key)))
             .collect();
         let changers = (changers.iter())
             .filter_map(|&id| keys.get(changer_key(id)).map(|&n| (n, id)))
@@ -194,8 +195,8 @@ fn shared_keys<'t>(
             .map(|&id| (number(changer_key(id)), id))
             .collect();
         let mut wanted = vec![false; keys.len()];
-        let rejected = (rejected.iter())
-            .filter_map(|&(id, k, key)| keys.get(key).map(|&n| (id, k, n)))
+        let rejected = (rejected.into_iter())
+            .filter_map(|(id, k, key)| keys.get(key).map(|&n| (id, k, n)))
             .inspect(|r| wanted[r.2 as usize] = true)
             .collect();
         let changers = changers
@@ -247,7 +248,7 @@ impl Detector for StateTransition {
             keys,
             rejected,
             mut changers,
-        } = shared_keys(tl, &rejected, &changers(tl));
+        } = shared_keys(tl, rejected, &changers(tl));
         if rejected.is_empty() || changers.is_empty() {
             return Vec::new();
         }
@@ -555,7 +556,7 @@ mod tests {
         // all kept; only the changer under one of them is.
         let few = [(7, 0, "/orders/2"), (8, 1, "/orders/3")];
         assert_eq!(
-            shared_keys(&tl, &few, &changers),
+            shared_keys(&tl, few.to_vec(), &changers),
             SharedKeys {
                 keys: 2,
                 rejected: vec![(7, 0, 0), (8, 1, 1)],
@@ -571,7 +572,7 @@ mod tests {
             (7, 3, "/orders/2"),
         ];
         assert_eq!(
-            shared_keys(&tl, &many, &changers),
+            shared_keys(&tl, many.to_vec(), &changers),
             SharedKeys {
                 keys: 3,
                 rejected: vec![(7, 0, 1), (7, 3, 1)],
