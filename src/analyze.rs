@@ -932,8 +932,8 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         ));
     }
     clock.mark("checks");
-    // The keys' names move into the timelines; those of conflicting keys that kept no event
-    // (none, by construction) are kept aside first.
+    // The keys' names go to the timelines (which copy those of keys with events); those of
+    // conflicting keys that kept no event (none, by construction) are kept aside first.
     let names = interest.into_names();
     let unseen = (tally.instances.iter())
         .filter(|&(k, _)| !builder.has_events(k))

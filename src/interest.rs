@@ -104,51 +104,35 @@ impl Conflicts {
     /// Two parts' conflicts as one: the smaller folded into the larger (its names are
     /// copied into the larger's buffer, no allocation a name: on a log whose every line
     /// conflicts on an instance of its own, a `String` copied a name made the merge as long
-    /// as the scan).
+    /// as the scan). The instances and the parents are merged side by side: under items
+    /// there are as many parents as instances, and each half took half the merge.
     pub fn merge(a: Conflicts, b: Conflicts) -> Conflicts {
-        let (mut into, from) = if a.instances.len() >= b.instances.len() {
+        let (into, from) = if a.instances.len() >= b.instances.len() {
             (a, b)
         } else {
             (b, a)
         };
-        // Room for all of them at once: grown as they came, the table was rehashed at each
-        // doubling, every rehash reading each name again (47 → 28 ms of a 300 MB log's scan).
-        (into.instances).reserve(from.instances.len(), from.instances.bytes());
-        for (name, k) in from.instances.iter() {
-            let theirs = from.noted[k as usize];
-            match into.instances.insert(name) {
-                (j, false) => {
-                    let n = &mut into.noted[j as usize];
-                    n.first = n.first.min(theirs.first);
-                    n.last = n.last.max(theirs.last);
-                }
-                (_, true) => into.noted.push(theirs),
-            }
-        }
-        for (mine, theirs) in into.family_lens.iter_mut().zip(from.family_lens) {
+        let Conflicts {
+            instances,
+            noted,
+            mut family_lens,
+            parents,
+            parent_spans,
+        } = into;
+        for (mine, theirs) in family_lens.iter_mut().zip(from.family_lens) {
             *mine |= theirs;
         }
-        // The parents likewise, the smaller table into the larger.
-        let (mut parents, mut spans) = (into.parents, into.parent_spans);
-        let (mut more, mut more_spans) = (from.parents, from.parent_spans);
-        if parents.len() < more.len() {
-            std::mem::swap(&mut parents, &mut more);
-            std::mem::swap(&mut spans, &mut more_spans);
+        let ((instances, noted), (parents, parent_spans)) = rayon::join(
+            || merge_instances((instances, noted), (&from.instances, &from.noted)),
+            || merge_parents((parents, parent_spans), (from.parents, from.parent_spans)),
+        );
+        Conflicts {
+            instances,
+            noted,
+            family_lens,
+            parents,
+            parent_spans,
         }
-        parents.reserve(more.len(), more.bytes());
-        for (name, k) in more.iter() {
-            let (a, t) = more_spans[k as usize];
-            match parents.insert(name) {
-                (j, false) => {
-                    let (all, triggers) = &mut spans[j as usize];
-                    all.widen(a);
-                    triggers.widen(t);
-                }
-                (_, true) => spans.push((a, t)),
-            }
-        }
-        (into.parents, into.parent_spans) = (parents, spans);
-        into
     }
 
     /// How many conflicting instances.
@@ -164,6 +148,52 @@ impl Conflicts {
     fn parent_spans(&self, p: &str) -> Option<(Span, Span)> {
         (self.parents.get(p)).map(|k| self.parent_spans[k as usize])
     }
+}
+
+/// `from`'s instances folded into `into`'s: spans widened, new ones numbered after.
+fn merge_instances(
+    (mut instances, mut noted): (KeyTable, Vec<Noted>),
+    (from, from_noted): (&KeyTable, &[Noted]),
+) -> (KeyTable, Vec<Noted>) {
+    // Room for all of them at once: grown as they came, the table was rehashed at each
+    // doubling, every rehash reading each name again (47 → 28 ms of a 300 MB log's scan).
+    instances.reserve(from.len(), from.bytes());
+    for (name, k) in from.iter() {
+        let theirs = from_noted[k as usize];
+        match instances.insert(name) {
+            (j, false) => {
+                let n = &mut noted[j as usize];
+                n.first = n.first.min(theirs.first);
+                n.last = n.last.max(theirs.last);
+            }
+            (_, true) => noted.push(theirs),
+        }
+    }
+    (instances, noted)
+}
+
+/// Two parts' parents with their spans as one, the smaller table folded into the larger.
+fn merge_parents(
+    (mut parents, mut spans): (KeyTable, Vec<(Span, Span)>),
+    (mut more, mut more_spans): (KeyTable, Vec<(Span, Span)>),
+) -> (KeyTable, Vec<(Span, Span)>) {
+    if parents.len() < more.len() {
+        std::mem::swap(&mut parents, &mut more);
+        std::mem::swap(&mut spans, &mut more_spans);
+    }
+    parents.reserve(more.len(), more.bytes());
+    for (name, k) in more.iter() {
+        let (a, t) = more_spans[k as usize];
+        match parents.insert(name) {
+            (j, false) => {
+                let (all, triggers) = &mut spans[j as usize];
+                all.widen(a);
+                triggers.widen(t);
+            }
+            (_, true) => spans.push((a, t)),
+        }
+    }
+    (parents, spans)
 }
 
 /// Lookback before an instance's first conflict for context lines.
