@@ -177,7 +177,7 @@ fn shared_keys<'t>(
         let n = keys.len() as u32;
         *keys.entry(key).or_insert(n)
     };
-    if rejected.len() <= changers.len() {
+    let (rejected, changers) = if rejected.len() <= changers.len() {
         // In place (`into_iter` and `collect` keep the vector): a log can reject a million.
         let rejected: Vec<(usize, usize, u32)> = (rejected.into_iter())
             .map(|(id, k, key)| (id, k, number(key)))
@@ -185,11 +185,7 @@ fn shared_keys<'t>(
         let changers = (changers.iter())
             .filter_map(|&id| keys.get(changer_key(id)).map(|&n| (n, id)))
             .collect();
-        SharedKeys {
-            keys: keys.len(),
-            rejected,
-            changers,
-        }
+        (rejected, changers)
     } else {
         let changers: Vec<(u32, InstanceId)> = (changers.iter())
             .map(|&id| (number(changer_key(id)), id))
@@ -199,15 +195,15 @@ fn shared_keys<'t>(
             .filter_map(|(id, k, key)| keys.get(key).map(|&n| (id, k, n)))
             .inspect(|r| wanted[r.2 as usize] = true)
             .collect();
-        let changers = changers
-            .into_iter()
+        let changers = (changers.into_iter())
             .filter(|c| wanted[c.0 as usize])
             .collect();
-        SharedKeys {
-            keys: keys.len(),
-            rejected,
-            changers,
-        }
+        (rejected, changers)
+    };
+    SharedKeys {
+        keys: keys.len(),
+        rejected,
+        changers,
     }
 }
 
