@@ -10,15 +10,13 @@
 
 use crate::bytes::same;
 use crate::name_list::NameList;
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 use std::hash::Hasher;
 
 /// Names numbered 0, 1, 2, … in the order they were added.
 #[derive(Debug, Default, Clone)]
 pub struct KeyTable {
     /// Each name's record's place in `records`, with the top of its hash (`entry`).
-    table: HashTable<u64>,
+    table: Slots,
     /// The records, in number order: the name's length (u32, little-endian), its number
     /// (u32), its bytes.
     records: Vec<u8>,
@@ -36,6 +34,28 @@ pub struct Sought<'a> {
     hash: u64,
 }
 
+impl<'a> Sought<'a> {
+    /// What is kept of it while the name is read ahead (`analyze::pass`): its hash, the
+    /// lookup's work already done, without the borrow of the name.
+    pub fn ahead(self) -> SoughtAhead {
+        SoughtAhead(self.hash)
+    }
+}
+
+/// A `Sought` without its name (`Sought::ahead`).
+#[derive(Debug, Clone, Copy)]
+pub struct SoughtAhead(u64);
+
+impl SoughtAhead {
+    /// The `Sought` again, given the name it was made for: another name would be looked up
+    /// with the first one's hash, and missed.
+    #[inline]
+    pub fn of(self, name: &str) -> Sought<'_> {
+        debug_assert_eq!(hash(name.as_bytes()), self.0);
+        Sought { name, hash: self.0 }
+    }
+}
+
 /// The filter's word for hash `h`, and the three bits set in it for `h`.
 #[inline]
 fn filter_bits(h: u64, words: usize) -> (usize, u64) {
@@ -44,6 +64,95 @@ fn filter_bits(h: u64, words: usize) -> (usize, u64) {
     let word = ((m >> 32) as usize) & (words - 1);
     let bits = 1 << (m & 63) | 1 << ((m >> 6) & 63) | 1 << ((m >> 12) & 63);
     (word, bits)
+}
+
+/// Table entries in open addressing: a name's entry is in the first free slot from the one
+/// its hash chooses (`home`) on. Unlike hashbrown's table, whose probe starts where only it
+/// knows, the slot a lookup reads first is known from the hash alone: the pass asks for it
+/// a line ahead (`KeyTable::prefetch`), where its load and the control bytes' before it
+/// stalled the pass (a tenth of it, sampled, with half a million names).
+#[derive(Debug, Clone)]
+struct Slots {
+    /// A power of two of entries, `EMPTY` where free; at most three quarters used.
+    slots: Vec<u64>,
+    len: usize,
+}
+
+/// A free slot: no entry is all ones (places stay under `1 << PLACE_BITS` minus one).
+const EMPTY: u64 = u64::MAX;
+
+impl Default for Slots {
+    fn default() -> Slots {
+        Slots::with_capacity(0)
+    }
+}
+
+impl Slots {
+    /// Room for `names` entries.
+    fn with_capacity(names: usize) -> Slots {
+        // Three quarters full at most: probes stay short (entries are 8 to a cache line).
+        let n = (names.saturating_mul(4) / 3 + 1).next_power_of_two().max(8);
+        Slots {
+            slots: vec![EMPTY; n],
+            len: 0,
+        }
+    }
+
+    /// How many entries fit before the table must grow.
+    fn capacity(&self) -> usize {
+        self.slots.len() / 4 * 3
+    }
+
+    /// The slot a name of hash `h` is looked for from.
+    #[inline]
+    fn home(&self, h: u64) -> usize {
+        // FxHash's low bits are weak: mixed again, its high bits choose the slot.
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & (self.slots.len() - 1)
+    }
+
+    /// The entry `is` accepts on the probe from the home of `h`, or the free slot that
+    /// ends it (`Err`, its index).
+    #[inline]
+    fn find(&self, h: u64, is: impl Fn(u64) -> bool) -> Result<u64, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(h);
+        loop {
+            let e = self.slots[i];
+            if e == EMPTY {
+                return Err(i);
+            }
+            if is(e) {
+                return Ok(e);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Puts `e` in free slot `i` (found by `find`).
+    fn put(&mut self, i: usize, e: u64) {
+        debug_assert!(self.len < self.capacity() && self.slots[i] == EMPTY);
+        self.slots[i] = e;
+        self.len += 1;
+    }
+
+    /// Asks for the slot a name of hash `h` is looked for from.
+    #[inline]
+    fn prefetch(&self, h: u64) {
+        prefetch(self.slots.as_ptr().wrapping_add(self.home(h)));
+    }
+}
+
+/// Asks for the cache line at `p`.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults, and the address is only formed.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// A record's length and number, before its bytes.
@@ -65,7 +174,7 @@ const PLACE_BITS: u32 = 40;
 /// The table entry of the record at `at`, of a name with hash `h`.
 #[inline]
 fn entry(at: u64, h: u64) -> u64 {
-    debug_assert!(at < 1 << PLACE_BITS);
+    debug_assert!(at < (1 << PLACE_BITS) - 1);
     at | (h >> PLACE_BITS) << PLACE_BITS
 }
 
@@ -87,11 +196,11 @@ fn record(records: &[u8], e: u64) -> (&[u8], u32) {
 impl KeyTable {
     /// How many names.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.table.len == 0
     }
 
     /// The number of `name`, if it is in the table.
@@ -112,8 +221,9 @@ impl KeyTable {
         }
         let records = &self.records;
         (self.table)
-            .find(h, |&e| may_be(e, h) && same(record(records, e).0, name))
-            .map(|&e| record(records, e).1)
+            .find(h, |e| may_be(e, h) && same(record(records, e).0, name))
+            .ok()
+            .map(|e| record(records, e).1)
     }
 
     /// Whether the filter lets a name of hash `h` through (always, before it is made).
@@ -126,9 +236,10 @@ impl KeyTable {
         self.filter[word] & bits == bits
     }
 
-    /// Asks for the filter's word for `name` ahead of `get_sought`, given what it returns:
-    /// the pass's streamed lines keep pushing the filter out of the caches, and its load was
-    /// half the lookup's time. The name is hashed once for both.
+    /// Asks for the filter's word and the table's first slot for `name` ahead of
+    /// `get_sought`, given what it returns: the pass's streamed lines keep pushing both out
+    /// of the caches, and their loads were most of the lookup's time. The name is hashed
+    /// once for all.
     #[inline]
     pub fn prefetch<'a>(&self, name: &'a str) -> Sought<'a> {
         let sought = Sought {
@@ -137,15 +248,9 @@ impl KeyTable {
         };
         if !self.filter.is_empty() {
             let (word, _) = filter_bits(sought.hash, self.filter.len());
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch is a hint: it never faults, and the address is in the filter.
-            unsafe {
-                use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-                _mm_prefetch::<_MM_HINT_T0>(self.filter.as_ptr().wrapping_add(word).cast());
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = word;
+            prefetch(self.filter.as_ptr().wrapping_add(word));
         }
+        self.table.prefetch(sought.hash);
         sought
     }
 
@@ -169,29 +274,26 @@ impl KeyTable {
     pub fn insert(&mut self, name: &str) -> (u32, bool) {
         let bytes = name.as_bytes();
         let h = hash(bytes);
-        if self.table.len() == self.table.capacity() {
-            // Full: grown here, in the records' order, before `entry` would rehash it.
+        if self.table.len == self.table.capacity() {
+            // Full: grown here, in the records' order.
             self.rebuild(self.len() + 1);
         }
-        let number = self.table.len() as u32;
+        let number = self.table.len as u32;
         let records = &self.records;
         // One probe for both outcomes (a find, then an insert, probed twice: a tenth of a
         // log of a million conflicting instances' time went to inserts).
-        let vacant = match self.table.entry(
-            h,
-            |&e| may_be(e, h) && same(record(records, e).0, bytes),
-            |&e| hash(record(records, e).0),
-        ) {
-            Entry::Occupied(o) => return (record(records, *o.get()).1, false),
-            Entry::Vacant(v) => v,
-        };
+        let vacant =
+            match (self.table).find(h, |e| may_be(e, h) && same(record(records, e).0, bytes)) {
+                Ok(e) => return (record(records, e).1, false),
+                Err(i) => i,
+            };
         let at = self.records.len() as u64;
         // Lengths fit in 32 bits: a line longer than `analyze::MAX_LINE` is skipped whole.
         self.records
             .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         self.records.extend_from_slice(&number.to_le_bytes());
         self.records.extend_from_slice(bytes);
-        vacant.insert(entry(at, h));
+        self.table.put(vacant, entry(at, h));
         if !self.filter.is_empty() {
             let (word, bits) = filter_bits(h, self.filter.len());
             self.filter[word] |= bits;
@@ -208,21 +310,21 @@ impl KeyTable {
     }
 
     /// Makes the table room for `names` names (at least twice what it had, when it grows):
-    /// a new table, filled with the records hashed in their order. hashbrown's own growth
-    /// rehashed in the table's order, and the table holds only the records' places: each
-    /// record read was a cache miss (a tenth of a log of a million conflicting instances'
-    /// time, sampled).
+    /// a new table, filled with the records hashed in their order. Rehashed in the table's
+    /// order (hashbrown's own growth), each record read was a cache miss (a tenth of a log
+    /// of a million conflicting instances' time, sampled).
     fn rebuild(&mut self, names: usize) {
         let capacity = self.table.capacity();
         if names <= capacity {
             return;
         }
-        let records = &self.records;
-        let rehash = |&e: &u64| hash(record(records, e).0);
-        let mut table = HashTable::with_capacity(names.max(capacity.saturating_mul(2)));
+        let mut table = Slots::with_capacity(names.max(capacity.saturating_mul(2)));
         for (at, name, _) in self.records() {
             let h = hash(name);
-            table.insert_unique(h, entry(at, h), rehash);
+            // Names are distinct: the first free slot is the name's.
+            if let Err(i) = table.find(h, |_| false) {
+                table.put(i, entry(at, h));
+            }
         }
         self.table = table;
     }
@@ -264,7 +366,7 @@ impl KeyTable {
             mut records,
             filter,
         } = self;
-        let mut ends = Vec::with_capacity(table.len());
+        let mut ends = Vec::with_capacity(table.len);
         drop((table, filter));
         let (mut from, mut to) = (0, 0);
         while from < records.len() {
