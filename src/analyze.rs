@@ -1418,11 +1418,13 @@ fn pass<'a>(
         let instance: &str = &instance;
         let path = resource::SplitPath::new(instance);
         let sought = interest.prefetch(instance);
-        let template_id = templater.template_id_of(path, &mut out.templates);
+        // Looked up before the path is templated, which does not need it: the table's load
+        // is under way while the template is found.
         let client = settings.client.of(&req, line, fmt);
+        let client_number = clients.number(&client);
+        let template_id = templater.template_id_of(path, &mut out.templates);
         let conflict = statuses.contains(req.status);
         let (key, wanted) = interest.lookup_sought(path, sought, &req);
-        let client_number = clients.number(&client);
         out.tally.observe(
             &Observation {
                 time: req.time,
