@@ -16,6 +16,9 @@
 # Peak RSS counts resident pages of memory-mapped input too (rg and an mmap-reading why409
 # show ~file size there; that is page cache, not private memory).
 # GoAccess is slow (~150 s per GiB on 2 cores): SKIP=goaccess leaves it out.
+# Below the table, the performance targets, each met or not: wall time within 2× of the
+# rg | awk pipeline, all threads at least 1.8× one, peak RssAnon (benches/peak_anon.sh,
+# one more run) at most 256 MiB.
 # The header also says how well the host runs two CPU-bound processes at once (two
 # `sha256sum` of 256 MiB side by side vs one after the other; 2.00× is two full cores): on
 # a shared VM this bounds any program's 2-thread speedup, why409's included.
@@ -92,6 +95,7 @@ run_one() {
 
 ROWS=()
 WHY_WALL=""
+declare -A BEST=()  # best wall time by row name, for the targets below the table
 
 # row NAME SHOWN BEST BEST_RSS: the table row of a measured command (why409's wall, the
 # first row, is what the ratios are to)
@@ -100,6 +104,7 @@ row() {
     mbs=$(awk -v b="$BYTES" -v t="$best" 'BEGIN{ if (t > 0) printf "%.0f", b/1e6/t; else print "inf" }')
     if [[ -n $best_rss ]]; then rss=$(awk -v k="$best_rss" 'BEGIN{printf "%.1f", k/1024}'); else rss="n/a"; fi
     if [[ $name == "why409" ]]; then WHY_WALL=$best; fi
+    BEST[$name]=$best
     if [[ -n $WHY_WALL ]]; then
         ratio=$(awk -v a="$best" -v w="$WHY_WALL" 'BEGIN{ if (w > 0) printf "%.3g×", a/w; else print "n/a" }')
     else
@@ -289,3 +294,29 @@ echo
 echo "| tool | command | wall s | MB/s | peak RSS MiB | × why409 wall |"
 echo "|---|---|---:|---:|---:|---:|"
 for r in "${ROWS[@]}"; do echo "$r"; done
+
+# ---- the issue's targets, from the rows above (and one run for private memory)
+# verdict VALUE OP LIMIT: "met" or "not met"
+verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN{ ok = (op == "<=") ? v <= l : v >= l; print ok ? "met" : "not met" }'; }
+why=${BEST[why409]:-} one=${BEST["why409 --threads 1"]:-} pipe=""
+for name in "${!BEST[@]}"; do [[ $name == "ripgrep + "* ]] && pipe=${BEST[$name]}; done
+echo
+echo "Targets (set for a 1 GiB generated combined log on 2 cores):"
+if [[ -n $why && -n $pipe ]]; then
+    r=$(awk -v a="$why" -v b="$pipe" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+    echo "- wall time ≤ 2× \`rg -F | $AWK\`: why409 $why s, pipeline $pipe s: ${r}× — $(verdict "$r" "<=" 2)"
+else
+    echo "- wall time ≤ 2× \`rg -F | awk\`: not measured (a row is missing)"
+fi
+if [[ -n $why && -n $one ]]; then
+    s=$(awk -v a="$one" -v b="$why" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+    echo "- all threads ($(nproc 2>/dev/null || echo '?') CPUs) ≥ 1.8× one thread: ${s}× — $(verdict "$s" ">=" 1.8)"
+else
+    echo "- all threads ≥ 1.8× one thread: not measured"
+fi
+if [[ -n $why && -r /proc/self/status ]]; then
+    anon=$("$ROOT/benches/peak_anon.sh" "$WHY" --output json "$LOG" 2>/dev/null | awk '{print $3}')
+    if [[ -n $anon ]]; then
+        echo "- peak private memory (RssAnon, \`benches/peak_anon.sh\`) ≤ 256 MiB: $anon MiB — $(verdict "$anon" "<=" 256)"
+    fi
+fi
