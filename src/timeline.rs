@@ -300,9 +300,11 @@ impl Timelines {
 }
 
 /// The indices of `names` in the names' byte order. Each is sorted by the 16 bytes that
-/// follow the prefix all names share, kept beside its index, and compared in full only on a
-/// tie: a large log has a million instance paths (or client addresses), mostly alike up to
-/// an id, and comparing them through their pointers missed the cache on nearly every step.
+/// follow the prefix all names share, kept beside its index; names whose 16 bytes tie are
+/// sorted by their next 16, and so on (`settle_ties`). A large log has a million instance
+/// paths (or client addresses), mostly alike up to an id: compared through their pointers
+/// they missed the cache on nearly every step, and with one 16-byte window, a log whose
+/// paths share only their `/` tied on millions of comparisons, each settled in full.
 fn sorted_order<'a>(len: usize, name: impl Fn(usize) -> &'a str + Sync) -> Vec<u32> {
     use rayon::prelude::*;
     if len == 0 {
@@ -316,20 +318,59 @@ fn sorted_order<'a>(len: usize, name: impl Fn(usize) -> &'a str + Sync) -> Vec<u
             .take_while(|(a, b)| a == b)
             .count()
     });
-    // Big-endian with zero padding: keys order as the bytes do, and a tie (equal 16 bytes,
-    // or a shorter name padded with zeros) is settled by the full comparison.
-    let key = |s: &str| {
-        let mut k = [0u8; 16];
-        let tail = &s.as_bytes()[shared..];
-        let n = tail.len().min(16);
-        k[..n].copy_from_slice(&tail[..n]);
-        u128::from_be_bytes(k)
-    };
-    let mut keyed: Vec<(u128, u32)> = (0..len).map(|k| (key(name(k)), k as u32)).collect();
-    keyed.par_sort_unstable_by(|a, b| {
-        (a.0.cmp(&b.0)).then_with(|| name(a.1 as usize).cmp(name(b.1 as usize)))
-    });
+    let mut keyed: Vec<(u128, u32)> = (0..len)
+        .map(|k| (window(name(k), shared), k as u32))
+        .collect();
+    keyed.par_sort_unstable();
+    // The runs of equal windows are settled apart, on every thread.
+    keyed
+        .par_chunk_by_mut(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .for_each(|run| settle_ties(run, shared + 16, &name));
     keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The 16 bytes of `s` from `from` on, big-endian with zero padding: windows order as the
+/// bytes do, and a tie (equal bytes, or a shorter name padded with zeros) is settled by the
+/// bytes after them.
+fn window(s: &str, from: usize) -> u128 {
+    let mut k = [0u8; 16];
+    let tail = s.as_bytes().get(from..).unwrap_or_default();
+    let n = tail.len().min(16);
+    k[..n].copy_from_slice(&tail[..n]);
+    u128::from_be_bytes(k)
+}
+
+/// Orders `sorted`, whose names' bytes up to `from` are in order, by the bytes after: each run
+/// of equal windows by the names' next windows, run after run until none ties (iterated, not
+/// recursive, as names may be as long as a line).
+fn settle_ties<'a>(sorted: &mut [(u128, u32)], from: usize, name: &impl Fn(usize) -> &'a str) {
+    let mut runs: Vec<(usize, usize, usize)> = vec![(0, sorted.len(), from)];
+    while let Some((start, end, from)) = runs.pop() {
+        let mut i = start;
+        while i < end {
+            let j = i
+                + sorted[i + 1..end]
+                    .iter()
+                    .take_while(|e| e.0 == sorted[i].0)
+                    .count()
+                + 1;
+            let run = &mut sorted[i..j];
+            if run.len() > 1 {
+                if run.iter().all(|e| name(e.1 as usize).len() <= from) {
+                    // Alike but for trailing NULs or their lengths: compared in full.
+                    run.sort_unstable_by(|a, b| name(a.1 as usize).cmp(name(b.1 as usize)));
+                } else {
+                    for e in run.iter_mut() {
+                        e.0 = window(name(e.1 as usize), from);
+                    }
+                    run.sort_unstable();
+                    runs.push((i, j, from + 16));
+                }
+            }
+            i = j;
+        }
+    }
 }
 
 /// Each instance's children (those whose parent it is), in id order, all in one vector:
@@ -757,11 +798,14 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
-        /// Sorting by the bytes after the shared prefix, then in full on ties, is the names'
-        /// byte order: names alike up to a long prefix, prefixes of one another, NUL bytes.
+        /// Sorting by 16-byte windows after the shared prefix, window after window on ties,
+        /// is the names' byte order: names alike up to a long prefix (past several windows),
+        /// prefixes of one another, NUL bytes, repeated names.
         #[test]
         fn sorted_order_is_byte_order(
-            names in proptest::collection::vec("(/api/v1/orders/)?[0-9a\\x00/]{0,20}", 0..60),
+            names in proptest::collection::vec(
+                "(/api/v1/orders/)?((/items/)?[0-9a\\x00/]{0,20}){0,3}", 0..60,
+            ),
         ) {
             let boxed: Vec<Box<str>> = names.iter().map(|s| s.as_str().into()).collect();
             let got: Vec<&str> = sorted_order(boxed.len(), |k| &boxed[k]).iter().map(|&i| &*boxed[i as usize]).collect();
