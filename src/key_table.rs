@@ -88,10 +88,14 @@ impl Default for Slots {
 }
 
 impl Slots {
-    /// Room for `names` entries.
+    /// Room for `names` entries (twice the slots for twice a full table's `capacity`).
     fn with_capacity(names: usize) -> Slots {
         // Three quarters full at most: probes stay short (entries are 8 to a cache line).
-        let n = (names.saturating_mul(4) / 3 + 1).next_power_of_two().max(8);
+        let n = names
+            .saturating_mul(4)
+            .div_ceil(3)
+            .next_power_of_two()
+            .max(8);
         Slots {
             slots: vec![EMPTY; n],
             len: 0,
@@ -450,6 +454,22 @@ mod tests {
             .count();
         assert!(through < 600, "{through} of 20000 absent names got through");
         assert!((0..20_000).all(|k| table.get(&format!("/api/v1/orders/{k}")) == Some(k)));
+    }
+
+    /// A full table grows to twice its slots, not more: the slots are most of its memory.
+    #[test]
+    fn the_table_doubles_when_full() {
+        let mut table = KeyTable::default();
+        let mut sizes = vec![table.table.slots.len()];
+        for k in 0..10_000 {
+            table.insert(&format!("/orders/{k}"));
+            if table.table.slots.len() != *sizes.last().unwrap() {
+                sizes.push(table.table.slots.len());
+            }
+        }
+        let want: Vec<usize> = (3..=14).map(|b| 1 << b).collect();
+        assert_eq!(sizes, want);
+        assert!(table.table.len * 4 <= table.table.slots.len() * 3);
     }
 
     /// Reserving keeps every name findable, and a name as long as a line may be is kept.
