@@ -313,7 +313,7 @@ impl Interest {
         keys.reserve(parents.len() + extra.len(), bytes);
         let mut interest = Interest {
             keys,
-            ranges: Vec::with_capacity(size),
+            ranges: crate::huge_pages::with_capacity(size),
             triggers: FxHashMap::default(),
             family: Vec::with_capacity(size),
             scanned: Vec::with_capacity(noted.len()),

@@ -97,7 +97,7 @@ impl Slots {
             .next_power_of_two()
             .max(8);
         Slots {
-            slots: vec![EMPTY; n],
+            slots: crate::huge_pages::filled(n, EMPTY),
             len: 0,
         }
     }
@@ -266,7 +266,7 @@ impl KeyTable {
         let words = (self.len() / 4).max(1).next_power_of_two();
         // The records in their order, not the table's: read in table order, each record was
         // a cache miss (a third of the time `Interest::new` took with a million names).
-        let mut filter = vec![0; words];
+        let mut filter = crate::huge_pages::filled(words, 0);
         for (_, name, _) in self.records() {
             let (word, bits) = filter_bits(hash(name), words);
             filter[word] |= bits;
