@@ -34,28 +34,6 @@ pub struct Sought<'a> {
     hash: u64,
 }
 
-impl<'a> Sought<'a> {
-    /// What is kept of it while the name is read ahead (`analyze::pass`): its hash, the
-    /// lookup's work already done, without the borrow of the name.
-    pub fn ahead(self) -> SoughtAhead {
-        SoughtAhead(self.hash)
-    }
-}
-
-/// A `Sought` without its name (`Sought::ahead`).
-#[derive(Debug, Clone, Copy)]
-pub struct SoughtAhead(u64);
-
-impl SoughtAhead {
-    /// The `Sought` again, given the name it was made for: another name would be looked up
-    /// with the first one's hash, and missed.
-    #[inline]
-    pub fn of(self, name: &str) -> Sought<'_> {
-        debug_assert_eq!(hash(name.as_bytes()), self.0);
-        Sought { name, hash: self.0 }
-    }
-}
-
 /// The filter's word for hash `h`, and the three bits set in it for `h`.
 #[inline]
 fn filter_bits(h: u64, words: usize) -> (usize, u64) {
@@ -69,8 +47,8 @@ fn filter_bits(h: u64, words: usize) -> (usize, u64) {
 /// Table entries in open addressing: a name's entry is in the first free slot from the one
 /// its hash chooses (`home`) on. Unlike hashbrown's table, whose probe starts where only it
 /// knows, the slot a lookup reads first is known from the hash alone: the pass asks for it
-/// a line ahead (`KeyTable::prefetch`), where its load and the control bytes' before it
-/// stalled the pass (a tenth of it, sampled, with half a million names).
+/// before it templates the line's path (`KeyTable::prefetch`), where its load and the control
+/// bytes' before it stalled the pass (a tenth of it, sampled, with half a million names).
 #[derive(Debug, Clone)]
 struct Slots {
     /// A power of two of entries, `EMPTY` where free; at most three quarters used.

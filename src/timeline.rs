@@ -361,6 +361,17 @@ fn settle_ties<'a>(sorted: &mut [(u128, u32)], from: usize, name: &impl Fn(usize
                     // Alike but for trailing NULs or their lengths: compared in full.
                     run.sort_unstable_by(|a, b| name(a.1 as usize).cmp(name(b.1 as usize)));
                 } else {
+                    // Past what all of them share: names alike up to a late byte would
+                    // otherwise take a round for every 16 bytes.
+                    let first = name(run[0].1 as usize).as_bytes().get(from..);
+                    let first = first.unwrap_or_default();
+                    let from = from
+                        + run[1..].iter().fold(first.len(), |n, e| {
+                            let other = name(e.1 as usize).as_bytes().get(from..);
+                            (first[..n].iter().zip(other.unwrap_or_default()))
+                                .take_while(|(a, b)| a == b)
+                                .count()
+                        });
                     for e in run.iter_mut() {
                         e.0 = window(name(e.1 as usize), from);
                     }
@@ -739,7 +750,7 @@ impl TimelineBuilder {
         drop((names, corder));
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
-        // Each instance's path is copied here, in id order (two threads), so that the blocks
+        // Each instance's path is copied here, in id order (on every thread), so that the blocks
         // lie in the order the detectors walk the instances: moved from blocks made in key
         // order, the first look at each path missed the cache (the detectors took 0.29 s
         // on a log of half a million conflicting instances, now 0.19).
@@ -813,6 +824,24 @@ mod tests {
             want.sort();
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    /// Long names alike up to their last bytes, and prefixes of one another, sort in byte
+    /// order (and at once: the tie is skipped, not walked 16 bytes a round).
+    #[test]
+    fn long_alike_names_sort_in_byte_order() {
+        let stem = "/x".repeat(100_000);
+        let mut names: Vec<String> = (0..300).rev().map(|k| format!("{stem}/{k}")).collect();
+        names.push(stem.clone());
+        names.push(format!("{stem}\0"));
+        names.push("/a".into());
+        let got: Vec<&str> = sorted_order(names.len(), |k| &names[k])
+            .iter()
+            .map(|&i| names[i as usize].as_str())
+            .collect();
+        let mut want: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     proptest::proptest! {
