@@ -3,9 +3,8 @@
 //! The tables the pass probes for every line (the key table's slots and filter, the keys'
 //! spans of interest) are megabytes on a log with hundreds of thousands of conflicting
 //! instances, and each probe lands on a page of its own: with 4 KiB pages nearly every probe
-//! also missed the TLB. Where
-//! the kernel hands out transparent huge pages only on request (`madvise`, the common
-//! default), such a table asks for them before it is first written.
+//! also missed the TLB. Where the kernel hands out transparent huge pages only on request
+//! (`madvise`, the common default), such a table asks for them before it is first written.
 
 /// A vector of `n` copies of `value`, backed by huge pages where the kernel grants them.
 pub fn filled<T: Clone>(n: usize, value: T) -> Vec<T> {
