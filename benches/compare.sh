@@ -298,18 +298,20 @@ for r in "${ROWS[@]}"; do echo "$r"; done
 # ---- the issue's targets, from the rows above (and one run for private memory)
 # verdict VALUE OP LIMIT: "met" or "not met"
 verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN{ ok = (op == "<=") ? v <= l : v >= l; print ok ? "met" : "not met" }'; }
+# quotient A B: A / B to two places
+quotient() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }'; }
 why=${BEST[why409]:-} one=${BEST["why409 --threads 1"]:-} pipe=""
 for name in "${!BEST[@]}"; do [[ $name == "ripgrep + "* ]] && pipe=${BEST[$name]}; done
 echo
 echo "Targets (set for a 1 GiB generated combined log on 2 cores):"
 if [[ -n $why && -n $pipe ]]; then
-    r=$(awk -v a="$why" -v b="$pipe" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+    r=$(quotient "$why" "$pipe")
     echo "- wall time ≤ 2× \`rg -F | $AWK\`: why409 $why s, pipeline $pipe s: ${r}× — $(verdict "$r" "<=" 2)"
 else
     echo "- wall time ≤ 2× \`rg -F | awk\`: not measured (a row is missing)"
 fi
 if [[ -n $why && -n $one ]]; then
-    s=$(awk -v a="$one" -v b="$why" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "inf" }')
+    s=$(quotient "$one" "$why")
     echo "- all threads ($(nproc 2>/dev/null || echo '?') CPUs) ≥ 1.8× one thread: ${s}× — $(verdict "$s" ">=" 1.8)"
 else
     echo "- all threads ≥ 1.8× one thread: not measured"

@@ -347,39 +347,34 @@ fn window(s: &str, from: usize) -> u128 {
 fn settle_ties<'a>(sorted: &mut [(u128, u32)], from: usize, name: &impl Fn(usize) -> &'a str) {
     let mut runs: Vec<(usize, usize, usize)> = vec![(0, sorted.len(), from)];
     while let Some((start, end, from)) = runs.pop() {
-        let mut i = start;
-        while i < end {
-            let j = i
-                + sorted[i + 1..end]
-                    .iter()
-                    .take_while(|e| e.0 == sorted[i].0)
-                    .count()
-                + 1;
-            let run = &mut sorted[i..j];
-            if run.len() > 1 {
-                if run.iter().all(|e| name(e.1 as usize).len() <= from) {
-                    // Alike but for trailing NULs or their lengths: compared in full.
-                    run.sort_unstable_by(|a, b| name(a.1 as usize).cmp(name(b.1 as usize)));
-                } else {
-                    // Past what all of them share: names alike up to a late byte would
-                    // otherwise take a round for every 16 bytes.
-                    let first = name(run[0].1 as usize).as_bytes().get(from..);
-                    let first = first.unwrap_or_default();
-                    let from = from
-                        + run[1..].iter().fold(first.len(), |n, e| {
-                            let other = name(e.1 as usize).as_bytes().get(from..);
-                            (first[..n].iter().zip(other.unwrap_or_default()))
-                                .take_while(|(a, b)| a == b)
-                                .count()
-                        });
-                    for e in run.iter_mut() {
-                        e.0 = window(name(e.1 as usize), from);
-                    }
-                    run.sort_unstable();
-                    runs.push((i, j, from + 16));
-                }
+        let mut at = start;
+        for run in sorted[start..end].chunk_by_mut(|a, b| a.0 == b.0) {
+            let (i, j) = (at, at + run.len());
+            at = j;
+            if run.len() < 2 {
+                continue;
             }
-            i = j;
+            if run.iter().all(|e| name(e.1 as usize).len() <= from) {
+                // Alike but for trailing NULs or their lengths: compared in full.
+                run.sort_unstable_by(|a, b| name(a.1 as usize).cmp(name(b.1 as usize)));
+                continue;
+            }
+            // Past what all of them share: names alike up to a late byte would otherwise
+            // take a round for every 16 bytes.
+            let first = name(run[0].1 as usize).as_bytes().get(from..);
+            let first = first.unwrap_or_default();
+            let from = from
+                + run[1..].iter().fold(first.len(), |n, e| {
+                    let other = name(e.1 as usize).as_bytes().get(from..);
+                    (first[..n].iter().zip(other.unwrap_or_default()))
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                });
+            for e in run.iter_mut() {
+                e.0 = window(name(e.1 as usize), from);
+            }
+            run.sort_unstable();
+            runs.push((i, j, from + 16));
         }
     }
 }
