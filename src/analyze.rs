@@ -240,7 +240,7 @@ impl Analysis {
     /// The path an `InstanceName` stands for.
     pub fn instance_name<'a>(&'a self, n: InstanceName<'a>) -> &'a str {
         match n {
-            InstanceName::Timeline(id) => self.timelines.instance(id).path.as_str(),
+            InstanceName::Timeline(id) => self.timelines.instance(id).path,
             InstanceName::Text(t) => t,
         }
     }
@@ -943,7 +943,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         })
         .collect();
     let (timelines, instance_of) = builder.build(names, clients.names());
-    let mut by_instance = vec![0u64; timelines.instances.len()];
+    let mut by_instance = vec![0u64; timelines.instance_count()];
     for (&id, &n) in instance_of.iter().zip(&requests) {
         if id != NO_INSTANCE {
             by_instance[id as usize] = n;

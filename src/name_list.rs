@@ -57,7 +57,7 @@ impl NameList {
     }
 
     /// The names in number order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
         (self.ends.iter().enumerate()).map(|(k, &end)| {
             let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
             &self.text[start..end]

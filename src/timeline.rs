@@ -9,6 +9,7 @@ use crate::agent::Agent;
 use crate::name_list::NameList;
 use crate::record::{Method, Micros, Origin};
 use rustc_hash::FxHashMap;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Index of a client in `Timelines::clients`.
@@ -164,12 +165,25 @@ impl std::fmt::Debug for Event {
     }
 }
 
-/// A resource instance of interest.
+/// What is kept of a resource instance of interest beside its path (`Timelines` keeps the
+/// paths in one list: a `String` each took 24 bytes and a heap block, and copying a
+/// million of them into their blocks was most of the timelines' build).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instance {
-    pub path: String,
+pub struct InstanceTraits {
     /// Shared by the instances of one template (a large log has a hundred thousand).
     pub template: std::sync::Arc<str>,
+    /// The parent instance, when it is also tracked.
+    pub parent: Option<InstanceId>,
+    /// Did this instance itself have conflicts (or is it only context)?
+    pub conflicted: bool,
+}
+
+/// A resource instance of interest, as the timelines show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance<'a> {
+    pub path: &'a str,
+    /// Shared by the instances of one template.
+    pub template: &'a str,
     /// The parent instance, when it is also tracked.
     pub parent: Option<InstanceId>,
     /// Did this instance itself have conflicts (or is it only context)?
@@ -180,7 +194,10 @@ pub struct Instance {
 #[derive(Debug, Default, Clone)]
 pub struct Timelines {
     pub clients: NameList,
-    pub instances: Vec<Instance>,
+    /// The instances' paths by id, in byte order (ids follow the paths' order).
+    paths: NameList,
+    /// The rest of each instance, by id.
+    traits: Vec<InstanceTraits>,
     /// Events of each instance, sorted (see module doc): `events[id]` is a slice.
     pub events: EventsByInstance,
     /// Whether any event carried a logged duration.
@@ -272,15 +289,50 @@ impl Timelines {
     pub fn client(&self, id: ClientId) -> &str {
         &self.clients[id as usize]
     }
-    pub fn instance(&self, id: InstanceId) -> &Instance {
-        &self.instances[id as usize]
+    pub fn instance(&self, id: InstanceId) -> Instance<'_> {
+        let k = id as usize;
+        let t = &self.traits[k];
+        Instance {
+            path: &self.paths[k],
+            template: &t.template,
+            parent: t.parent,
+            conflicted: t.conflicted,
+        }
+    }
+    /// Instance `id`'s path.
+    pub fn path(&self, id: InstanceId) -> &str {
+        &self.paths[id as usize]
+    }
+    /// Every instance, by id.
+    pub fn instances(&self) -> impl ExactSizeIterator<Item = Instance<'_>> + Clone + '_ {
+        (self.paths.iter().zip(&self.traits)).map(|(path, t)| Instance {
+            path,
+            template: &t.template,
+            parent: t.parent,
+            conflicted: t.conflicted,
+        })
+    }
+    /// Number of instances.
+    pub fn instance_count(&self) -> usize {
+        self.traits.len()
+    }
+    /// Marks whether instance `id` itself had conflicts (tests build timelines without).
+    #[cfg(test)]
+    pub fn set_conflicted(&mut self, id: InstanceId, conflicted: bool) {
+        self.traits[id as usize].conflicted = conflicted;
     }
     pub fn find_instance(&self, path: &str) -> Option<InstanceId> {
         // Instance ids follow their paths' byte order (`TimelineBuilder::build`).
-        (self.instances)
-            .binary_search_by(|i| i.path.as_str().cmp(path))
-            .ok()
-            .map(|p| p as InstanceId)
+        let (mut lo, mut hi) = (0, self.paths.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.paths[mid].cmp(path) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(mid as InstanceId),
+            }
+        }
+        None
     }
     /// Children of an instance (instances whose parent it is).
     pub fn children(&self, id: InstanceId) -> impl Iterator<Item = InstanceId> + '_ {
@@ -292,7 +344,7 @@ impl Timelines {
     /// Instances grouped by template, for route-wide detectors.
     pub fn by_template(&self) -> BTreeMap<&str, Vec<InstanceId>> {
         let mut m: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
-        for (k, i) in self.instances.iter().enumerate() {
+        for (k, i) in self.traits.iter().enumerate() {
             m.entry(&*i.template).or_default().push(k as InstanceId);
         }
         m
@@ -381,7 +433,7 @@ fn settle_ties<'a>(sorted: &mut [(u128, u32)], from: usize, name: &impl Fn(usize
 
 /// Each instance's children (those whose parent it is), in id order, all in one vector:
 /// instance `i`'s are `children[starts[i]..starts[i + 1]]`.
-fn children_by_parent(instances: &[Instance]) -> (Vec<InstanceId>, Vec<u32>) {
+fn children_by_parent(instances: &[InstanceTraits]) -> (Vec<InstanceId>, Vec<u32>) {
     let mut starts = vec![0u32; instances.len() + 1];
     for p in instances.iter().filter_map(|i| i.parent) {
         starts[p as usize + 1] += 1;
@@ -406,14 +458,13 @@ fn children_by_parent(instances: &[Instance]) -> (Vec<InstanceId>, Vec<u32>) {
 /// million conflicting instances). A parent (`resource::parent`) is a prefix of its
 /// child's path, and every path between a prefix and the child in byte order starts with
 /// that prefix: none is dropped from the chain before its children come.
-fn parents_in_order(instances: &[Instance]) -> Vec<Option<InstanceId>> {
+fn parents_in_order(paths: &NameList) -> Vec<Option<InstanceId>> {
     let mut chain: Vec<InstanceId> = Vec::new();
-    let path = |id: InstanceId| instances[id as usize].path.as_str();
-    instances
+    let path = |id: InstanceId| &paths[id as usize];
+    paths
         .iter()
         .enumerate()
-        .map(|(id, inst)| {
-            let here = inst.path.as_str();
+        .map(|(id, here)| {
             while chain.last().is_some_and(|&c| !here.starts_with(path(c))) {
                 chain.pop();
             }
@@ -745,17 +796,36 @@ impl TimelineBuilder {
         drop((names, corder));
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
-        // Each instance's path is copied here, in id order (on every thread), so that the blocks
-        // lie in the order the detectors walk the instances: moved from blocks made in key
-        // order, the first look at each path missed the cache (the detectors took 0.29 s
-        // on a log of half a million conflicting instances, now 0.19).
-        let mut instances: Vec<Instance> = iorder
+        // The paths are copied into one list in id order, a piece on each thread, so that
+        // they lie in the order the detectors walk the instances (read in key order, the
+        // first look at each path missed the cache), and with no heap block each (copied
+        // into a `String` each, half a million paths took 0.2-0.3 s, most of it spent
+        // touching their fresh blocks).
+        let pieces: Vec<(String, Vec<usize>)> = iorder
+            .par_chunks(1 << 14)
+            .map(|piece| {
+                let mut text = String::new();
+                let mut ends = Vec::with_capacity(piece.len());
+                for &o in piece {
+                    text.push_str(path(o as usize));
+                    ends.push(text.len());
+                }
+                (text, ends)
+            })
+            .collect();
+        let mut text = String::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
+        let mut ends = Vec::with_capacity(paths);
+        for (piece, piece_ends) in pieces {
+            let base = text.len();
+            text.push_str(&piece);
+            ends.extend(piece_ends.iter().map(|e| base + e));
+        }
+        let paths = NameList::joined(text, ends);
+        let mut traits: Vec<InstanceTraits> = iorder
             .par_iter()
             .map(|&o| {
-                let o = o as usize;
-                let (t, conflicted) = parts[o];
-                Instance {
-                    path: path(o).to_string(),
+                let (t, conflicted) = parts[o as usize];
+                InstanceTraits {
                     template: templates[t as usize].clone(),
                     parent: None,
                     conflicted,
@@ -765,8 +835,8 @@ impl TimelineBuilder {
         // Each list is given back as soon as it is used up: with a million instances and
         // clients they are megabytes each, and the events' grouping below allocates too.
         drop((keys, seen, other_paths, parts, iorder));
-        let parents = parents_in_order(&instances);
-        for (inst, p) in instances.iter_mut().zip(parents) {
+        let parents = parents_in_order(&paths);
+        for (inst, p) in traits.iter_mut().zip(parents) {
             inst.parent = p;
         }
         let mut raw = self.raw;
@@ -784,11 +854,12 @@ impl TimelineBuilder {
         });
         drop((cfinal, ifinal, client_local));
         let timed = raw.par_iter().any(|e| e.timed());
-        let events = EventsByInstance::group(raw, instances.len());
-        let (children, child_starts) = children_by_parent(&instances);
+        let events = EventsByInstance::group(raw, traits.len());
+        let (children, child_starts) = children_by_parent(&traits);
         let timelines = Timelines {
             clients,
-            instances,
+            paths,
+            traits,
             events,
             timed,
             children,
@@ -847,15 +918,7 @@ mod tests {
         fn parents_in_order_are_the_mapped_parents(
             paths in proptest::collection::btree_set("(/|/o|/o/1|/o/10|/p)?(/[01a]{0,2}){0,4}/?", 0..80),
         ) {
-            let instances: Vec<Instance> = paths
-                .iter()
-                .map(|p| Instance {
-                    path: p.clone(),
-                    template: "".into(),
-                    parent: None,
-                    conflicted: false,
-                })
-                .collect();
+            let list: NameList = paths.iter().map(|p| p.as_str()).collect();
             let by_path: FxHashMap<&str, InstanceId> = (paths.iter().enumerate())
                 .map(|(k, p)| (p.as_str(), k as InstanceId))
                 .collect();
@@ -863,7 +926,7 @@ mod tests {
                 .iter()
                 .map(|p| crate::resource::parent(p).and_then(|q| by_path.get(q).copied()))
                 .collect();
-            proptest::prop_assert_eq!(parents_in_order(&instances), want);
+            proptest::prop_assert_eq!(parents_in_order(&list), want);
         }
     }
 
@@ -874,9 +937,8 @@ mod tests {
         fn children_in_one_vector_are_each_parents(
             parents in proptest::collection::vec(proptest::option::of(0u32..12), 0..40),
         ) {
-            let instances: Vec<Instance> = (parents.iter())
-                .map(|p| Instance {
-                    path: String::new(),
+            let instances: Vec<InstanceTraits> = (parents.iter())
+                .map(|p| InstanceTraits {
                     template: "".into(),
                     parent: p.filter(|&p| (p as usize) < parents.len()),
                     conflicted: false,
@@ -889,7 +951,7 @@ mod tests {
                 }
             }
             let (children, child_starts) = children_by_parent(&instances);
-            let tl = Timelines { instances, children, child_starts, ..Timelines::default() };
+            let tl = Timelines { traits: instances, children, child_starts, ..Timelines::default() };
             for (id, w) in want.iter().enumerate() {
                 proptest::prop_assert_eq!(&tl.children(id as InstanceId).collect::<Vec<_>>(), w);
             }
@@ -995,17 +1057,16 @@ mod tests {
         );
         // Each key's instance, and every path found by its id (a binary search).
         assert_eq!(key_instances, [5, 2, 6]);
-        for (id, i) in tl.instances.iter().enumerate() {
-            assert_eq!(tl.find_instance(&i.path), Some(id as InstanceId));
+        for (id, i) in tl.instances().enumerate() {
+            assert_eq!(tl.find_instance(i.path), Some(id as InstanceId));
         }
         assert_eq!(tl.find_instance("/o/7"), None);
         assert_eq!(tl.find_instance("/o"), None);
         assert!(
-            tl.instances
-                .iter()
-                .all(|i| i.conflicted && &*i.template == "/o/{id}")
+            tl.instances()
+                .all(|i| i.conflicted && i.template == "/o/{id}")
         );
-        let paths: Vec<&str> = tl.instances.iter().map(|i| i.path.as_str()).collect();
+        let paths: Vec<&str> = tl.instances().map(|i| i.path).collect();
         assert_eq!(
             paths,
             ["/o/0", "/o/1", "/o/2", "/o/3", "/o/4", "/o/5", "/o/6"]
@@ -1020,7 +1081,7 @@ mod tests {
             for e in events {
                 assert_eq!(e.instance as usize, id);
                 let k = e.offset() / 100;
-                assert_eq!(tl.instances[id].path, format!("/o/{}", k % 7));
+                assert_eq!(tl.path(id as InstanceId), format!("/o/{}", k % 7));
                 assert_eq!(tl.client(e.client), format!("c{}", k % 3));
             }
             let keys: Vec<_> = events

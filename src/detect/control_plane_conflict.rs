@@ -87,7 +87,7 @@ fn sync_loops(cx: &Context<'_>) -> Vec<Finding> {
     let max_cv = th.get("control_plane_max_sync_cv");
     let r = signals::clock_resolution(tl);
     let mut out = Vec::new();
-    for (id, inst) in tl.instances.iter().enumerate() {
+    for (id, inst) in tl.instances().enumerate() {
         if !inst.conflicted {
             continue;
         }
@@ -117,7 +117,7 @@ fn sync_loops(cx: &Context<'_>) -> Vec<Finding> {
                 Some(name) => format!("{name} ({})", tl.client(rep.client)),
                 None => tl.client(rep.client).to_string(),
             };
-            let admin = is_admin_path(&inst.path);
+            let admin = is_admin_path(inst.path);
             let summary = format!(
                 "{who} sent {} {} {n} times, every {}, from {} to {} and got {} every time: a configuration sync{} that fails on the same conflict each cycle and never succeeds in the log.",
                 rep.method.as_str(),
@@ -138,7 +138,7 @@ fn sync_loops(cx: &Context<'_>) -> Vec<Finding> {
                     severity: Severity::Incident,
                     scope: Scope::Instance,
                     template: inst.template.to_string(),
-                    instance: Some(inst.path.clone()),
+                    instance: Some(inst.path.to_string()),
                     extra_instances: Vec::new(),
                     claims,
                     evidence,
@@ -171,11 +171,11 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
     // (client, parent) → its conflicts.
     let mut under: BTreeMap<(ClientId, &str), Vec<Hit>> = BTreeMap::new();
     let mut agents: BTreeMap<ClientId, Agent> = BTreeMap::new();
-    for (id, inst) in tl.instances.iter().enumerate() {
+    for (id, inst) in tl.instances().enumerate() {
         if !inst.conflicted {
             continue;
         }
-        let Some(parent) = resource::parent(&inst.path) else {
+        let Some(parent) = resource::parent(inst.path) else {
             continue;
         };
         for (index, e) in tl.events[id].iter().enumerate() {
@@ -230,9 +230,8 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
             }
             // The siblings' route; when the names did not template alike (a handful of
             // hand-named resources), the parent with a name placeholder.
-            let first: &str = &tl.instance(burst[0].at.instance).template;
-            let template = if (burst.iter()).all(|h| &*tl.instance(h.at.instance).template == first)
-            {
+            let first: &str = tl.instance(burst[0].at.instance).template;
+            let template = if (burst.iter()).all(|h| tl.instance(h.at.instance).template == first) {
                 first.to_string()
             } else {
                 format!("{parent}/{{name}}")

@@ -87,13 +87,13 @@ impl Detector for DuplicateCreate {
             (cx.thresholds.get("duplicate_create_max_gap") * cx.bucket_us as f64) as i64;
         let r = signals::clock_resolution(tl);
         let mut out = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
             let id = id as u32;
             let events = &tl.events[id as usize];
-            let pairs = retry_pairs(events, &inst.path, max_gap_buckets, r);
+            let pairs = retry_pairs(events, inst.path, max_gap_buckets, r);
             let lost = pairs
                 .iter()
                 .filter(|p| ambiguous(events[p.0].status))
@@ -172,7 +172,7 @@ impl Detector for DuplicateCreate {
                     severity: Severity::Incident,
                     scope: Scope::Instance,
                     template: inst.template.to_string(),
-                    instance: Some(inst.path.clone()),
+                    instance: Some(inst.path.to_string()),
                     extra_instances: Vec::new(),
                     claims,
                     evidence,

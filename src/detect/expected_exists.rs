@@ -119,9 +119,9 @@ impl Detector for ExpectedExists {
         let mut conflicts_per_template: FxHashMap<&str, usize> = FxHashMap::default();
         let mut run: Option<Run> = None;
         let mut found = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             let events = &tl.events[id];
-            let template = &*inst.template;
+            let template = inst.template;
             if let Some(r) = run.take_if(|r| r.template != template) {
                 r.flush(&mut conflicts_per_template, &mut per_template);
             }
@@ -132,7 +132,7 @@ impl Detector for ExpectedExists {
             });
             r.conflicts += events.iter().filter(|e| e.conflict()).count();
             found.clear();
-            probes(events, &inst.path, &mut found);
+            probes(events, inst.path, &mut found);
             (r.claims).extend(found.iter().map(|&index| EventRef {
                 instance: id as u32,
                 index,
@@ -211,11 +211,11 @@ mod tests {
         #[test]
         fn probes_match_the_full_search(log in scenario()) {
             let tl = log.timelines();
-            for (id, inst) in tl.instances.iter().enumerate() {
+            for (id, inst) in tl.instances().enumerate() {
                 let events = &tl.events[id];
-                let want = probes_by_full_search(events, &inst.path);
+                let want = probes_by_full_search(events, inst.path);
                 let mut got = Vec::new();
-                probes(events, &inst.path, &mut got);
+                probes(events, inst.path, &mut got);
                 proptest::prop_assert_eq!(got, want.clone());
                 // The counted search, whatever the length (`probes` takes it above `SHORT`).
                 let mut padded = events.to_vec();
@@ -230,7 +230,7 @@ mod tests {
                     });
                     padded.resize(SHORT + 1, read);
                     let mut got = Vec::new();
-                    probes(&padded, &inst.path, &mut got);
+                    probes(&padded, inst.path, &mut got);
                     proptest::prop_assert_eq!(got, want);
                 }
             }

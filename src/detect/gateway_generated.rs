@@ -35,8 +35,8 @@ impl Detector for GatewayGenerated {
         // Of all conflicts on each route's instances: how many, and on how many the log
         // says who answered.
         let mut totals: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
-            let (all, known) = totals.entry(&inst.template).or_default();
+        for (id, inst) in tl.instances().enumerate() {
+            let (all, known) = totals.entry(inst.template).or_default();
             for (index, e) in tl.events[id].iter().enumerate() {
                 if !e.conflict() {
                     continue;
@@ -44,7 +44,7 @@ impl Detector for GatewayGenerated {
                 *all += 1;
                 *known += usize::from(e.origin() != Origin::Unknown);
                 if matches!(e.origin(), Origin::Gateway | Origin::Rewritten) {
-                    (per_template.entry(&inst.template).or_default()).push(EventRef {
+                    (per_template.entry(inst.template).or_default()).push(EventRef {
                         instance: id as u32,
                         index,
                     });

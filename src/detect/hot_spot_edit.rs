@@ -85,7 +85,7 @@ impl Detector for HotSpotEdit {
         let r = signals::clock_resolution(tl);
         let sub_second = r < crate::timestamp::MICROS_PER_SEC;
         let mut out = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
@@ -94,14 +94,14 @@ impl Detector for HotSpotEdit {
             // Fewer conflicts that could be attributed than a finding needs: most conflicting
             // instances of a large log have one or two, and need no index built.
             let candidates = (events.iter())
-                .filter(|x| attributable(x, &inst.path))
+                .filter(|x| attributable(x, inst.path))
                 .take(min_conflicts)
                 .count();
             if candidates < min_conflicts {
                 continue;
             }
             let lookup = Lookup::new(events);
-            let attributed = attribute(events, &lookup, &inst.path, r, lookback);
+            let attributed = attribute(events, &lookup, inst.path, r, lookback);
             let times: Vec<i64> = attributed.iter().map(|a| events[a.0].start).collect();
             let eps = signals::episodes(&times, factor, r);
             let write_times: Vec<i64> = events
@@ -196,7 +196,7 @@ impl Detector for HotSpotEdit {
                         severity,
                         scope: Scope::Instance,
                         template: inst.template.to_string(),
-                        instance: Some(inst.path.clone()),
+                        instance: Some(inst.path.to_string()),
                         extra_instances: Vec::new(),
                         claims,
                         evidence,
@@ -261,12 +261,12 @@ mod tests {
         #[test]
         fn attribution_matches_the_full_search(log in scenario(), lookback in 0i64..100_000_000) {
             let tl = log.timelines();
-            for (id, inst) in tl.instances.iter().enumerate() {
+            for (id, inst) in tl.instances().enumerate() {
                 for r in [1_000, crate::timestamp::MICROS_PER_SEC] {
                     let lookup = Lookup::new(&tl.events[id]);
                     proptest::prop_assert_eq!(
-                        attribute(&tl.events[id], &lookup, &inst.path, r, lookback),
-                        attribute_by_full_search(&tl.events[id], &inst.path, r, lookback)
+                        attribute(&tl.events[id], &lookup, inst.path, r, lookback),
+                        attribute_by_full_search(&tl.events[id], inst.path, r, lookback)
                     );
                 }
             }

@@ -60,7 +60,7 @@ fn classify<'t>(
     group: &[EventRef],
     out: &mut BTreeMap<(&'t str, Kind), Vec<Hit>>,
 ) {
-    let op = |r: &EventRef| (event(tl, *r).method(), &*tl.instance(r.instance).template);
+    let op = |r: &EventRef| (event(tl, *r).method(), tl.instance(r.instance).template);
     for (i, &x) in group.iter().enumerate() {
         let e = event(tl, x);
         if !e.conflict() {
@@ -106,7 +106,7 @@ fn classify<'t>(
         } else {
             continue;
         };
-        let template = &*tl.instance(x.instance).template;
+        let template = tl.instance(x.instance).template;
         out.entry((template, kind)).or_default().push(hit);
     }
 }

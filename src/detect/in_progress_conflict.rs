@@ -328,13 +328,13 @@ impl Detector for InProgressConflict {
         // index). `all` for K itself and its parent (202s and successful DELETEs), `from_child`
         // for its children (202s only). A busy collection is the parent of many conflicting
         // items, so scanning its events per item would be quadratic.
-        let mut all = Triggers::with_capacity(tl.instances.len());
-        let mut from_child = Triggers::with_capacity(tl.instances.len());
-        for (rid, inst) in tl.instances.iter().enumerate() {
+        let mut all = Triggers::with_capacity(tl.instance_count());
+        let mut from_child = Triggers::with_capacity(tl.instance_count());
+        for (rid, inst) in tl.instances().enumerate() {
             for (k, e) in tl.events[rid].iter().enumerate() {
-                if is_trigger(e, &inst.path, true) {
+                if is_trigger(e, inst.path, true) {
                     all.push((e.end, k));
-                    if is_trigger(e, &inst.path, false) {
+                    if is_trigger(e, inst.path, false) {
                         from_child.push((e.end, k));
                     }
                 }
@@ -342,7 +342,7 @@ impl Detector for InProgressConflict {
             all.close();
             from_child.close();
         }
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
@@ -435,7 +435,7 @@ impl Detector for InProgressConflict {
                         severity: Severity::Incident,
                         scope: Scope::Instance,
                         template: inst.template.to_string(),
-                        instance: Some(inst.path.clone()),
+                        instance: Some(inst.path.to_string()),
                         extra_instances: extra,
                         claims,
                         evidence,
@@ -573,11 +573,11 @@ mod tests {
                 .collect();
             every.sort_by_key(|t| t.0);
             let half: Vec<(Micros, usize)> = every.iter().copied().step_by(2).collect();
-            for (id, inst) in tl.instances.iter().enumerate() {
+            for (id, inst) in tl.instances().enumerate() {
                 let events = &tl.events[id];
                 let lookup = Lookup::new(events);
                 let mut own: Vec<(Micros, usize)> = (events.iter().enumerate())
-                    .filter(|(_, e)| is_trigger(e, &inst.path, true))
+                    .filter(|(_, e)| is_trigger(e, inst.path, true))
                     .map(|(k, e)| (e.end, k))
                     .collect();
                 own.sort_by_key(|t| t.0);

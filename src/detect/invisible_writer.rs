@@ -73,7 +73,7 @@ impl Writes {
 /// visible in between (see the module doc), in time order.
 fn unseen(tl: &Timelines, id: InstanceId, r: Micros) -> Vec<Unseen> {
     let events = &tl.events[id as usize];
-    let path = &tl.instance(id).path;
+    let path = tl.instance(id).path;
     let writes = Writes::of(tl, id);
     // Each client's last read, if it succeeded and no write of its own followed.
     let mut fresh: FxHashMap<ClientId, usize> = FxHashMap::default();
@@ -138,7 +138,7 @@ impl Detector for InvisibleWriter {
             (cx.thresholds.get("invisible_writer_window_secs") * MICROS_PER_SEC as f64) as Micros;
         let r = signals::clock_resolution(tl);
         let mut out = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
@@ -153,7 +153,7 @@ impl Detector for InvisibleWriter {
             {
                 continue;
             }
-            if !logs_writes(cx, &inst.template) {
+            if !logs_writes(cx, inst.template) {
                 continue;
             }
             let found = unseen(tl, id, r);
@@ -211,7 +211,7 @@ impl Detector for InvisibleWriter {
                     severity: Severity::Incident,
                     scope: Scope::Instance,
                     template: inst.template.to_string(),
-                    instance: Some(inst.path.clone()),
+                    instance: Some(inst.path.to_string()),
                     extra_instances: Vec::new(),
                     claims,
                     evidence,
@@ -350,7 +350,7 @@ mod tests {
     /// What `unseen` computes, by searching the whole timelines for each conflict.
     fn unseen_by_full_search(tl: &Timelines, id: InstanceId, r: Micros) -> Vec<(usize, usize)> {
         let events = &tl.events[id as usize];
-        let path = &tl.instance(id).path;
+        let path = tl.instance(id).path;
         let mut out = Vec::new();
         for (k, e) in events.iter().enumerate() {
             let versioned = signals::is_versioned_update(e, path);
@@ -386,7 +386,7 @@ mod tests {
         #[test]
         fn unseen_matches_the_full_search(log in scenario()) {
             let tl = log.timelines();
-            for id in 0..tl.instances.len() as InstanceId {
+            for id in 0..tl.instance_count() as InstanceId {
                 for r in [1_000, MICROS_PER_SEC] {
                     let got: Vec<(usize, usize)> =
                         unseen(&tl, id, r).iter().map(|u| (u.read, u.conflict)).collect();

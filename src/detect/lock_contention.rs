@@ -98,9 +98,9 @@ impl Detector for LockContention {
         // only ones built (grouping every instance, a map entry and vectors each, cost most
         // of this detector's time on a log of a million conflicting instances).
         // Asked of every instance below: hashed, not searched in a tree of strings.
-        let contended: rustc_hash::FxHashSet<&str> = (tl.instances.iter().enumerate())
-            .filter(|(id, inst)| tl.events[*id].iter().any(|e| blocked(e, &inst.path)))
-            .map(|(_, inst)| signals::locked_resource(&inst.path))
+        let contended: rustc_hash::FxHashSet<&str> = (tl.instances().enumerate())
+            .filter(|(id, inst)| tl.events[*id].iter().any(|e| blocked(e, inst.path)))
+            .map(|(_, inst)| signals::locked_resource(inst.path))
             .collect();
         if contended.is_empty() {
             return Vec::new();
@@ -108,8 +108,8 @@ impl Detector for LockContention {
         let r = signals::clock_resolution(tl);
         // Group instances by the resource they lock: `/docs/1` and `/docs/1/lock`.
         let mut groups: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
-            let resource = signals::locked_resource(&inst.path);
+        for (id, inst) in tl.instances().enumerate() {
+            let resource = signals::locked_resource(inst.path);
             if contended.contains(resource) {
                 groups.entry(resource).or_default().push(id as InstanceId);
             }
@@ -128,13 +128,13 @@ impl Detector for LockContention {
                 (e.start, e.end, e.input, e.offset())
             });
             let op = |r: &EventRef| {
-                signals::lock_op(signals::event(tl, *r), &tl.instance(r.instance).path)
+                signals::lock_op(signals::event(tl, *r), tl.instance(r.instance).path)
             };
             // The blocked attempts, in `all`'s (start) order; most groups have none.
             let blocked_all: Vec<EventRef> = all
                 .iter()
                 .copied()
-                .filter(|r| blocked(signals::event(tl, *r), &tl.instance(r.instance).path))
+                .filter(|r| blocked(signals::event(tl, *r), tl.instance(r.instance).path))
                 .collect();
             if blocked_all.is_empty() {
                 continue;
@@ -280,8 +280,8 @@ impl Detector for LockContention {
                 let template = if tl.instance(tpl_id).path == resource {
                     tl.instance(tpl_id).template.to_string()
                 } else {
-                    crate::resource::parent(&tl.instance(tpl_id).template)
-                        .unwrap_or(&tl.instance(tpl_id).template)
+                    crate::resource::parent(tl.instance(tpl_id).template)
+                        .unwrap_or(tl.instance(tpl_id).template)
                         .to_string()
                 };
                 let lock_paths: Vec<InstanceId> = ids
@@ -324,7 +324,7 @@ mod tests {
         #[test]
         fn blocked_during_matches_the_full_filter(log in scenario(), r in proptest::sample::select(vec![1_000i64, 1_000_000])) {
             let tl = log.timelines();
-            let mut all: Vec<EventRef> = (0..tl.instances.len())
+            let mut all: Vec<EventRef> = (0..tl.instance_count())
                 .flat_map(|i| (0..tl.events[i].len()).map(move |index| EventRef { instance: i as InstanceId, index }))
                 .collect();
             all.sort_by_key(|x| {

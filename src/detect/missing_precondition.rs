@@ -37,7 +37,7 @@ impl Detector for MissingPrecondition {
             .get("missing_precondition_min_conflicts")
             .max(1.0) as usize;
         let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             let events = &tl.events[id];
             let refused = signals::refs_where(tl, id as u32, |e| {
                 e.conflict() && e.status == 428 && e.is_write()
@@ -50,7 +50,7 @@ impl Detector for MissingPrecondition {
                 if next.handled(&events[r.index]) {
                     continue;
                 }
-                per_template.entry(&*inst.template).or_default().push(r);
+                per_template.entry(inst.template).or_default().push(r);
             }
         }
         let mut out = Vec::new();
@@ -64,8 +64,7 @@ impl Detector for MissingPrecondition {
                 .map(|r| signals::event(tl, *r).client)
                 .collect();
             let writes: usize = tl
-                .instances
-                .iter()
+                .instances()
                 .enumerate()
                 .filter(|(_, i)| *i.template == *template)
                 .map(|(k, _)| tl.events[k].iter().filter(|e| e.is_write()).count())

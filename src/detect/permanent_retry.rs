@@ -56,7 +56,7 @@ impl Detector for PermanentRetry {
         let periodic_cv = th.get("permanent_retry_periodic_cv");
         let r = signals::clock_resolution(tl);
         let mut groups: BTreeMap<(&str, ClientId, Method), Vec<Found>> = BTreeMap::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
@@ -70,7 +70,7 @@ impl Detector for PermanentRetry {
                     continue;
                 }
                 groups
-                    .entry((&inst.template, rep.client, rep.method))
+                    .entry((inst.template, rep.client, rep.method))
                     .or_default()
                     .push(Found {
                         instance: id as u32,
@@ -169,7 +169,7 @@ fn finding(
             Scope::Template
         },
         template: template.to_string(),
-        instance: (found.len() == 1).then(|| tl.instance(longest.instance).path.clone()),
+        instance: (found.len() == 1).then(|| tl.instance(longest.instance).path.to_string()),
         extra_instances: Vec::new(),
         claims,
         evidence,

@@ -78,7 +78,7 @@ impl Detector for RetryStorm {
         let max_gap = ((th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64).max(r);
         let min_self = th.get("retry_storm_min_self_conflicts").max(1.0) as usize;
         let mut out = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
@@ -195,7 +195,7 @@ impl Detector for RetryStorm {
                             severity: Severity::Incident,
                             scope: Scope::Instance,
                             template: inst.template.to_string(),
-                            instance: Some(inst.path.clone()),
+                            instance: Some(inst.path.to_string()),
                             extra_instances: Vec::new(),
                             claims,
                             evidence,

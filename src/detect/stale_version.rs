@@ -68,14 +68,14 @@ impl Detector for StaleVersion {
         let factor = cx.thresholds.get("episode_gap_factor");
         let r = signals::clock_resolution(tl);
         let mut out = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
             let id = id as u32;
             let events = &tl.events[id as usize];
             let counts = |e: &crate::timeline::Event| {
-                signals::is_version_conflict(e) && signals::is_versioned_update(e, &inst.path)
+                signals::is_version_conflict(e) && signals::is_versioned_update(e, inst.path)
             };
             // An episode is part of one client's run: fewer such conflicts in all than an
             // episode needs rule the instance out (most conflicting instances of a large
@@ -162,7 +162,7 @@ impl Detector for StaleVersion {
                             severity: Severity::Incident,
                             scope: Scope::Instance,
                             template: inst.template.to_string(),
-                            instance: Some(inst.path.clone()),
+                            instance: Some(inst.path.to_string()),
                             extra_instances: Vec::new(),
                             claims,
                             evidence,

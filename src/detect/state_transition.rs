@@ -71,7 +71,7 @@ impl StateChanges {
         for related in keys {
             let from = out.changes.len();
             for &rid in related {
-                let rpath = &tl.instance(rid).path;
+                let rpath = tl.instance(rid).path;
                 for (j, e) in tl.events[rid as usize].iter().enumerate() {
                     if is_state_change(e, rpath) {
                         out.changes.push(Change {
@@ -144,8 +144,8 @@ fn is_state_change(e: &Event, path: &str) -> bool {
 /// The instances that changed state, in instance order: the only instances under a key
 /// whose events `StateChanges` takes.
 fn changers(tl: &Timelines) -> Vec<InstanceId> {
-    (tl.instances.iter().zip(tl.events.iter()).enumerate())
-        .filter(|(_, (inst, events))| events.iter().any(|e| is_state_change(e, &inst.path)))
+    (tl.instances().zip(tl.events.iter()).enumerate())
+        .filter(|(_, (inst, events))| events.iter().any(|e| is_state_change(e, inst.path)))
         .map(|(id, _)| id as InstanceId)
         .collect()
 }
@@ -171,7 +171,7 @@ fn shared_keys<'t>(
     rejected: Vec<(usize, usize, &'t str)>,
     changers: &[InstanceId],
 ) -> SharedKeys {
-    let changer_key = |id: InstanceId| instance_state_key(&tl.instance(id).path);
+    let changer_key = |id: InstanceId| instance_state_key(tl.instance(id).path);
     let mut keys: FxHashMap<&str, u32> = FxHashMap::default();
     let mut number = |key| {
         let n = keys.len() as u32;
@@ -219,7 +219,7 @@ impl Detector for StateTransition {
         // instances are grouped below (a large log has hundreds of thousands of instances,
         // most of them no state key of a rejected action).
         let mut rejected: Vec<(usize, usize, &str)> = Vec::new();
-        for (id, inst) in tl.instances.iter().enumerate() {
+        for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
@@ -227,7 +227,7 @@ impl Detector for StateTransition {
                 if x.conflict()
                     && x.status == 409
                     && x.is_write()
-                    && let Some(key) = state_key(&inst.path, x)
+                    && let Some(key) = state_key(inst.path, x)
                 {
                     rejected.push((id, k, key));
                 }
@@ -264,7 +264,7 @@ impl Detector for StateTransition {
         // change).
         let mut per_template: BTreeMap<&str, Vec<(Micros, EventRef, EventRef)>> = BTreeMap::new();
         for &(id, k, key) in &rejected {
-            let (inst, x) = (&tl.instances[id], &tl.events[id][k]);
+            let (inst, x) = (tl.instance(id as InstanceId), &tl.events[id][k]);
             // The latest successful state change before x, by another client or action.
             let prior = changes.latest(
                 key as usize,
@@ -278,7 +278,7 @@ impl Detector for StateTransition {
                     instance: id as InstanceId,
                     index: k,
                 };
-                (per_template.entry(&*inst.template).or_default()).push((x.start, at, p));
+                (per_template.entry(inst.template).or_default()).push((x.start, at, p));
             }
         }
         let mut out = Vec::new();
@@ -301,7 +301,7 @@ impl Detector for StateTransition {
                 let xe = signals::event(tl, *x);
                 let pe = signals::event(tl, *p);
                 let name = |r: &EventRef, e: &Event| -> &str {
-                    let path = &tl.instance(r.instance).path;
+                    let path = tl.instance(r.instance).path;
                     if signals::is_action_path(path) {
                         last_segment(path)
                     } else {
@@ -408,12 +408,12 @@ mod tests {
         let x = &tl.events[id][k];
         let mut prior: Option<EventRef> = None;
         for &rid in related {
-            let rpath = &tl.instance(rid).path;
+            let rpath = tl.instance(rid).path;
             for (j, e) in tl.events[rid as usize].iter().enumerate() {
                 let state_change =
                     e.is_write() && e.is_success() && signals::lock_op(e, rpath).is_none();
                 let different =
-                    e.client != x.client || rpath != &inst.path || e.method() != x.method();
+                    e.client != x.client || rpath != inst.path || e.method() != x.method();
                 if state_change
                     && different
                     && e.end <= x.start + resolution
@@ -439,8 +439,8 @@ mod tests {
         wanted: &FxHashSet<&str>,
     ) -> FxHashMap<&'a str, Vec<InstanceId>> {
         let mut by_state: FxHashMap<&str, Vec<InstanceId>> = FxHashMap::default();
-        for (id, inst) in tl.instances.iter().enumerate() {
-            let key = instance_state_key(&inst.path);
+        for (id, inst) in tl.instances().enumerate() {
+            let key = instance_state_key(inst.path);
             if wanted.contains(key) {
                 by_state.entry(key).or_default().push(id as InstanceId);
             }
@@ -457,8 +457,8 @@ mod tests {
             let tl = log.timelines();
             let resolution = signals::clock_resolution(&tl);
             // Every key there is: each path and its parent.
-            let every: FxHashSet<&str> = (tl.instances.iter())
-                .flat_map(|i| [Some(i.path.as_str()), crate::resource::parent(&i.path)])
+            let every: FxHashSet<&str> = (tl.instances())
+                .flat_map(|i| [Some(i.path), crate::resource::parent(i.path)])
                 .flatten()
                 .collect();
             let states = by_state(&tl, &every);
@@ -466,9 +466,9 @@ mod tests {
             let numbers: FxHashMap<&str, usize> =
                 states.keys().enumerate().map(|(n, &k)| (k, n)).collect();
             let changes = StateChanges::new(&tl, states.values().map(|v| &v[..]));
-            for (id, inst) in tl.instances.iter().enumerate() {
+            for (id, inst) in tl.instances().enumerate() {
                 for (k, x) in tl.events[id].iter().enumerate() {
-                    let Some(key) = state_key(&inst.path, x) else { continue };
+                    let Some(key) = state_key(inst.path, x) else { continue };
                     let Some(related) = states.get(key) else { continue };
                     // Only successes are changes, so a rejected request is never its own.
                     if x.is_success() {
@@ -543,9 +543,7 @@ mod tests {
         log.at(3600.0).req("z", "GET", "/health", 200);
         let tl = log.timelines();
         let changers = changers(&tl);
-        let paths: Vec<&str> = (changers.iter())
-            .map(|&id| tl.instance(id).path.as_str())
-            .collect();
+        let paths: Vec<&str> = (changers.iter()).map(|&id| tl.instance(id).path).collect();
         assert_eq!(paths, ["/orders/1", "/orders/2/ship", "/orders/5"]);
         let ship = changers[1];
         // Fewer rejected requests than changers: numbered by the rejected requests' keys,

@@ -8,7 +8,7 @@ use crate::analyze::round_window;
 use crate::name_list::NameList;
 use crate::record::{Method, Micros, Origin};
 use crate::resource::{TemplateCache, Templater};
-use crate::timeline::{RawEvent, TimelineBuilder, Timelines};
+use crate::timeline::{InstanceId, RawEvent, TimelineBuilder, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
 
 /// 2026-03-02T09:00:00Z, the scenarios' time zero.
@@ -169,8 +169,9 @@ impl Log {
         }
         tally.seal();
         let (mut tl, _) = builder.build(NameList::default(), &NameList::default());
-        for (id, inst) in tl.instances.iter_mut().enumerate() {
-            inst.conflicted = tl.events[id].iter().any(|e| e.conflict());
+        for id in 0..tl.instance_count() {
+            let conflicted = tl.events[id].iter().any(|e| e.conflict());
+            tl.set_conflicted(id as InstanceId, conflicted);
         }
         (tl, tally, bucket_us, names)
     }
@@ -200,7 +201,7 @@ impl Log {
     pub fn instances_of(&self, f: &Finding) -> Vec<String> {
         let tl = self.timelines();
         (f.instances.iter())
-            .map(|&i| tl.instance(i).path.clone())
+            .map(|&i| tl.instance(i).path.to_string())
             .collect()
     }
 

@@ -1089,7 +1089,7 @@ fn unexplained_row(a: &Analysis, u: &Unexplained) -> UnexplainedRow {
     let instance = tl.instance(u.instance);
     let d = unexplained::detail(tl, &a.findings, u);
     UnexplainedRow {
-        instance: instance.path.clone(),
+        instance: instance.path.to_string(),
         template: instance.template.to_string(),
         conflicts: u.conflicts,
         handled: u64::from(u.handled),
@@ -1118,7 +1118,7 @@ fn finding_report(a: &Analysis, f: &Finding) -> FindingReport {
         template: f.template.clone(),
         instance: f.instance.clone(),
         instances: (f.instances.iter().take(FINDING_INSTANCES))
-            .map(|&i| tl.instance(i).path.clone())
+            .map(|&i| tl.instance(i).path.to_string())
             .collect(),
         instance_count: f.instances.len() as u64,
         start: rfc3339(f.start),
