@@ -979,6 +979,46 @@ mod tests {
         }
     }
 
+    /// More instances than one piece of the paths' list holds (16,384): the pieces, made
+    /// side by side, join into one list in byte order, each path found again by its id, each
+    /// event on its own instance, parents found across pieces.
+    #[test]
+    fn paths_made_in_pieces_are_one_list_in_order() {
+        let n = 40_000u64;
+        let mut b = TimelineBuilder::default();
+        for k in 0..n {
+            let mut e = event(k);
+            e.instance = format!("/o/{}", (k * 7919) % n);
+            b.push(e, false);
+        }
+        b.push(
+            RawEvent {
+                instance: "/o".into(),
+                ..event(n)
+            },
+            false,
+        );
+        let (tl, _) = b.build(NameList::default(), &NameList::default());
+        assert_eq!(tl.instance_count(), n as usize + 1);
+        let paths: Vec<&str> = tl.instances().map(|i| i.path).collect();
+        let mut want: Vec<String> = (0..n).map(|k| format!("/o/{k}")).collect();
+        want.push("/o".into());
+        want.sort();
+        assert_eq!(paths, want);
+        for (id, i) in tl.instances().enumerate() {
+            let id = id as InstanceId;
+            assert_eq!(tl.path(id), i.path);
+            assert_eq!(tl.find_instance(i.path), Some(id));
+            assert_eq!(i.template, "/o/{id}");
+            for e in &tl.events[id as usize] {
+                assert_eq!(e.instance, id);
+            }
+            let parent = (i.path != "/o").then(|| tl.find_instance("/o").unwrap());
+            assert_eq!(i.parent, parent);
+        }
+        assert_eq!(tl.find_instance("/o/40000"), None);
+    }
+
     #[test]
     fn an_event_stays_small() {
         // Millions are kept on big logs: every 8 bytes is ~6 MB at 4 GiB.
