@@ -30,6 +30,13 @@ impl NameList {
         NameList { text, ends }
     }
 
+    /// Adds `other`'s names after these, in their order (lists made side by side, joined).
+    pub fn append(&mut self, other: &NameList) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| base + e));
+    }
+
     /// Makes room for `names` more names of `bytes` bytes in all.
     pub fn reserve(&mut self, names: usize, bytes: usize) {
         self.ends.reserve(names);
@@ -111,6 +118,11 @@ mod tests {
             }
             proptest::prop_assert_eq!(list.get(names.len()), None);
             proptest::prop_assert!(list.iter().eq(names.iter().map(|n| n.as_str())));
+            // Split anywhere and joined again, the same list.
+            let cut = names.len() / 2;
+            let mut joined: NameList = names[..cut].iter().map(|n| n.as_str()).collect();
+            joined.append(&names[cut..].iter().map(|n| n.as_str()).collect());
+            proptest::prop_assert_eq!(joined, list);
         }
     }
 }

@@ -801,26 +801,21 @@ impl TimelineBuilder {
         // first look at each path missed the cache), and with no heap block each (copied
         // into a `String` each, half a million paths took 0.2-0.3 s, most of it spent
         // touching their fresh blocks).
-        let pieces: Vec<(String, Vec<usize>)> = iorder
+        let pieces: Vec<NameList> = iorder
             .par_chunks(1 << 14)
             .map(|piece| {
-                let mut text = String::new();
-                let mut ends = Vec::with_capacity(piece.len());
-                for &o in piece {
-                    text.push_str(path(o as usize));
-                    ends.push(text.len());
-                }
-                (text, ends)
+                let mut list = NameList::default();
+                list.reserve(piece.len(), 0);
+                list.extend(piece.iter().map(|&o| path(o as usize)));
+                list
             })
             .collect();
-        let mut text = String::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
-        let mut ends = Vec::with_capacity(paths);
-        for (piece, piece_ends) in pieces {
-            let base = text.len();
-            text.push_str(&piece);
-            ends.extend(piece_ends.iter().map(|e| base + e));
+        let mut paths = NameList::default();
+        paths.reserve(parts.len(), pieces.iter().map(NameList::bytes).sum());
+        // Each piece given back once joined.
+        for piece in pieces {
+            paths.append(&piece);
         }
-        let paths = NameList::joined(text, ends);
         let mut traits: Vec<InstanceTraits> = iorder
             .par_iter()
             .map(|&o| {

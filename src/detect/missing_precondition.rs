@@ -66,7 +66,7 @@ impl Detector for MissingPrecondition {
             let writes: usize = tl
                 .instances()
                 .enumerate()
-                .filter(|(_, i)| *i.template == *template)
+                .filter(|(_, i)| i.template == template)
                 .map(|(k, _)| tl.events[k].iter().filter(|e| e.is_write()).count())
                 .sum();
             let mut evidence: Vec<EventRef> = Vec::new();
