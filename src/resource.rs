@@ -183,16 +183,16 @@ impl Counts {
 /// by a look at their shape; every other rule is a comparison of counts from one pass
 /// (digits, letters, hex digits, token bytes, `@`/`%`: `hex == len` is "all hex"), so a
 /// segment is read about once whatever it turns out to be.
-#[inline]
+#[inline(always)]
 pub fn classify(seg: &str) -> Option<Placeholder> {
     let b = seg.as_bytes();
     let &first = b.first()?;
     // The commonest segments, a short lower-case word and a number, are told by one cheap
     // look before the counting (which says the same of them).
-    if first.is_ascii_lowercase() && b.len() < 16 && b.iter().all(u8::is_ascii_lowercase) {
+    if first.is_ascii_lowercase() && b.len() < 16 && crate::bytes::all_within(b, b'a', b'z') {
         return None;
     }
-    if first.is_ascii_digit() && b.iter().all(u8::is_ascii_digit) {
+    if first.is_ascii_digit() && crate::bytes::all_within(b, b'0', b'9') {
         return Some(Placeholder::Id);
     }
     classify_counted(seg)
@@ -515,6 +515,9 @@ impl Templater {
 /// `TemplateCache::MAX_PARENTS` entries.
 #[derive(Debug, Default)]
 pub struct TemplateCache {
+    /// The parents and words met lately, asked before the maps below (`Recent`).
+    recent_parents: Recent,
+    recent_words: Recent,
     parents: FxHashMap<Box<Key>, u32>,
     /// By parent template, then placeholder: the template (`NO_CHILD` when not yet seen).
     /// Templates are numbered densely, so these are indexed rather than hashed.
@@ -605,22 +608,9 @@ impl Templater {
             return id;
         };
         let (parent, last) = (&instance[..slash], &instance[slash + 1..]);
-        // `get_key_value` keeps this hot lookup inlined (see `Interest::lookup`).
-        let pid = match cache.parents.get_key_value(Key::of(parent)) {
-            Some((_, &pid)) => pid,
-            None => {
-                let pid = self.template_id(parent, cache);
-                // Only parents that are their own template (no identifier in them) are
-                // kept: one holding an id is rarely met again, and keeping it would cost an
-                // allocation on most lines.
-                if *cache.names[pid as usize] == *parent {
-                    if cache.parents.len() >= TemplateCache::MAX_PARENTS {
-                        cache.parents.clear();
-                    }
-                    cache.parents.insert(Key::boxed(parent), pid);
-                }
-                pid
-            }
+        let pid = match cache.recent_parents.get(parent, 0, &cache.names) {
+            Some(pid) => pid,
+            None => cache.parent_id(self, parent),
         };
         let class = classify_at(last, cache.named[pid as usize]);
         match class {
@@ -633,14 +623,143 @@ impl Templater {
                 id => id,
             },
             None => {
-                if let Some(&id) = cache.words[pid as usize].get(Key::of(last)) {
+                if let Some(id) = cache.recent_words.get(last, pid, &cache.names) {
                     return id;
                 }
-                let id = cache.child(pid, last, None, &self.names);
-                cache.words[pid as usize].insert(Key::boxed(last), id);
+                let id = match cache.words[pid as usize].get(Key::of(last)) {
+                    Some(&id) => id,
+                    None => {
+                        let id = cache.child(pid, last, None, &self.names);
+                        cache.words[pid as usize].insert(Key::boxed(last), id);
+                        id
+                    }
+                };
+                cache.recent_words.put(last, pid, id);
                 id
             }
         }
+    }
+}
+
+impl TemplateCache {
+    /// The number of the template of `parent` (`Templater::template_id_of`'s parent), past
+    /// the recent parents.
+    #[inline(never)]
+    fn parent_id(&mut self, templater: &Templater, parent: &str) -> u32 {
+        // `get_key_value` keeps this lookup inlined (see `Interest::lookup`).
+        if let Some((_, &pid)) = self.parents.get_key_value(Key::of(parent)) {
+            self.recent_parents.put(parent, 0, pid);
+            return pid;
+        }
+        let pid = templater.template_id(parent, self);
+        // Only parents that are their own template (no identifier in them) are kept: one
+        // holding an id is rarely met again, and keeping it would cost an allocation on most
+        // lines. (`Recent` relies on this: a recent parent's template is its text.)
+        if *self.names[pid as usize] == *parent {
+            if self.parents.len() >= TemplateCache::MAX_PARENTS {
+                self.parents.clear();
+            }
+            self.parents.insert(Key::boxed(parent), pid);
+            self.recent_parents.put(parent, 0, pid);
+        }
+        pid
+    }
+}
+
+/// The texts met lately with their template numbers, in a small table placed by the texts'
+/// length and outer bytes, each place holding the last text put there. Most lines' parents
+/// and words are among a few dozen routes' (`/api/v1/orders`, `items`), and a look here
+/// costs a few loads and compares where the maps hash every byte and probe.
+///
+/// A text of at most 16 bytes is told exactly by its length and first and last eight bytes.
+/// A longer one is checked against the end of its template's name, which ends with it:
+/// a recent parent's template is the parent itself (`TemplateCache::parent_id` keeps only
+/// those), and a recent word's template is its parent's followed by `/word`.
+#[derive(Debug)]
+struct Recent {
+    places: Box<[RecentText; Recent::PLACES]>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RecentText {
+    head: u64,
+    tail: u64,
+    len: u32,
+    /// The parent template's number for a word (`u32::MAX` for none); 0 for a parent.
+    within: u32,
+    id: u32,
+}
+
+impl Default for Recent {
+    fn default() -> Recent {
+        let empty = RecentText {
+            head: 0,
+            tail: 0,
+            len: 0,
+            within: u32::MAX,
+            id: 0,
+        };
+        Recent {
+            places: Box::new([empty; Recent::PLACES]),
+        }
+    }
+}
+
+impl Recent {
+    const PLACES: usize = 128;
+
+    /// The length and first and last eight bytes of `b` (zero-padded when shorter).
+    #[inline(always)]
+    fn outline(b: &[u8]) -> (u64, u64) {
+        let n = b.len();
+        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or([0; 4]));
+        match n {
+            8.. => (word(0), word(n - 8)),
+            // The first and last four bytes cover a text of four to seven.
+            4..8 => (u64::from(half(0)) | u64::from(half(n - 4)) << 32, 0),
+            _ => (b.iter().rev().fold(0, |v, &c| v << 8 | c as u64), 0),
+        }
+    }
+
+    #[inline(always)]
+    fn place(head: u64, tail: u64, len: usize, within: u32) -> usize {
+        let mix = (head ^ tail.rotate_left(29) ^ (len as u64) << 40 ^ u64::from(within))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mix >> 57) as usize
+    }
+
+    /// The number put for `text` within `within`, if it is still here.
+    #[inline(always)]
+    fn get(&self, text: &str, within: u32, names: &[Box<str>]) -> Option<u32> {
+        let b = text.as_bytes();
+        let (head, tail) = Recent::outline(b);
+        let r = &self.places[Recent::place(head, tail, b.len(), within)];
+        if r.head != head || r.tail != tail || r.len as usize != b.len() || r.within != within {
+            return None;
+        }
+        if b.len() > 16 {
+            let name = names[r.id as usize].as_bytes();
+            let end = name.get(name.len().checked_sub(b.len())?..)?;
+            if !crate::bytes::same(end, b) {
+                return None;
+            }
+        }
+        Some(r.id)
+    }
+
+    /// Notes that `text` within `within` is numbered `id`.
+    #[inline]
+    fn put(&mut self, text: &str, within: u32, id: u32) {
+        let b = text.as_bytes();
+        let (head, tail) = Recent::outline(b);
+        self.places[Recent::place(head, tail, b.len(), within)] = RecentText {
+            head,
+            tail,
+            len: b.len() as u32,
+            within,
+            id,
+        };
     }
 }
 
@@ -883,6 +1002,39 @@ mod tests {
             let a = templater.template_id("/api/v1/orders/1", &mut cache);
             let b = templater.template_id("/api/v1/orders/2", &mut cache);
             assert_eq!(a, b);
+        }
+    }
+
+    proptest! {
+        /// The recent parents and words (`Recent`) give the numbers the maps give: for many
+        /// more texts than it has places, and for long ones that share their length and
+        /// outer bytes, which only the check against the template's name tells apart.
+        #[test]
+        fn recent_texts_are_numbered_as_the_maps_number_them(
+            paths in proptest::collection::vec(
+                (0usize..300, 0usize..300, 0usize..3, any::<bool>()),
+                1..400),
+        ) {
+            // Words (no digits, not all hex) of 20 bytes alike but for their middle two.
+            let letter = |k: usize| char::from(b'g' + (k % 20) as u8);
+            let twin = |k: usize| format!("xxxxxxxxx{}{}yyyyyyyyy", letter(k / 20), letter(k));
+            let templater = Templater::default();
+            let mut cache = TemplateCache::default();
+            let mut ids = std::collections::HashMap::new();
+            for &(p, w, shape, long) in &paths {
+                let parent = if long { format!("/{}", twin(p)) } else { format!("/p{p}") };
+                let word = if long { twin(w) } else { format!("w{w}") };
+                let path = match shape {
+                    0 => format!("{parent}/{word}"),
+                    1 => format!("{parent}/{w}"),
+                    _ => format!("{parent}/{w}/{word}"),
+                };
+                let id = templater.template_id(&path, &mut cache);
+                let template = templater.template(&path);
+                prop_assert_eq!(cache.name(id), &*template, "{}", path);
+                // One number a template, however it was reached.
+                prop_assert_eq!(*ids.entry(template.into_owned()).or_insert(id), id);
+            }
         }
     }
 
