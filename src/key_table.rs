@@ -194,13 +194,21 @@ impl KeyTable {
         })
     }
 
-    /// The number of the name `prefetch` was asked for, if it is in the table.
-    #[inline]
+    /// The number of the name `prefetch` was asked for, if it is in the table. The filter's
+    /// answer is inline, the probe is not: on most lines the filter says no, and a call
+    /// for that saved and restored registers for a probe that did not happen.
+    #[inline(always)]
     pub fn get_sought(&self, sought: Sought<'_>) -> Option<u32> {
-        let (name, h) = (sought.name.as_bytes(), sought.hash);
-        if !self.may_hold(h) {
+        if !self.may_hold(sought.hash) {
             return None;
         }
+        self.probe(sought)
+    }
+
+    /// `get_sought` past the filter.
+    #[inline(never)]
+    fn probe(&self, sought: Sought<'_>) -> Option<u32> {
+        let (name, h) = (sought.name.as_bytes(), sought.hash);
         let records = &self.records;
         (self.table)
             .find(h, |e| may_be(e, h) && same(record(records, e).0, name))
@@ -209,7 +217,7 @@ impl KeyTable {
     }
 
     /// Whether the filter lets a name of hash `h` through (always, before it is made).
-    #[inline]
+    #[inline(always)]
     fn may_hold(&self, h: u64) -> bool {
         if self.filter.is_empty() {
             return true;
