@@ -587,7 +587,9 @@ impl Templater {
         self.template_id_of(SplitPath::new(instance), cache)
     }
 
-    /// `template_id` of a path whose last `/` was found already.
+    /// `template_id` of a path whose last `/` was found already. Inlined into the pass,
+    /// which asks it of every line; the rarer cases are calls.
+    #[inline(always)]
     pub fn template_id_of(&self, path: SplitPath<'_>, cache: &mut TemplateCache) -> u32 {
         let instance = path.path;
         let split = path.last_slash.filter(|&p| p > 0);
@@ -596,16 +598,7 @@ impl Templater {
         // the stack) and keep a template for every one of its prefixes.
         let numbered = self.routes.is_empty() && instance.len() <= NUMBERED_MAX;
         let (Some(slash), true) = (split, numbered) else {
-            let mut buf = std::mem::take(&mut cache.buf);
-            let id = if self.template_into(instance, &mut buf) {
-                cache.intern(&buf, &self.names)
-            } else if instance.is_empty() {
-                cache.intern(NO_PATH, &self.names)
-            } else {
-                cache.intern(instance, &self.names)
-            };
-            cache.buf = buf;
-            return id;
+            return self.template_id_whole(instance, cache);
         };
         let (parent, last) = (&instance[..slash], &instance[slash + 1..]);
         let pid = match cache.recent_parents.get(parent, 0, &cache.names) {
@@ -638,6 +631,24 @@ impl Templater {
                 id
             }
         }
+    }
+}
+
+impl Templater {
+    /// `template_id` of a path templated whole: at the root, too long to number from its
+    /// parents, or under user routes.
+    #[inline(never)]
+    fn template_id_whole(&self, instance: &str, cache: &mut TemplateCache) -> u32 {
+        let mut buf = std::mem::take(&mut cache.buf);
+        let id = if self.template_into(instance, &mut buf) {
+            cache.intern(&buf, &self.names)
+        } else if instance.is_empty() {
+            cache.intern(NO_PATH, &self.names)
+        } else {
+            cache.intern(instance, &self.names)
+        };
+        cache.buf = buf;
+        id
     }
 }
 
