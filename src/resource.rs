@@ -632,9 +632,7 @@ impl Templater {
             }
         }
     }
-}
 
-impl Templater {
     /// `template_id` of a path templated whole: at the root, too long to number from its
     /// parents, or under user routes.
     #[inline(never)]
@@ -682,8 +680,8 @@ impl TemplateCache {
 /// and words are among a few dozen routes' (`/api/v1/orders`, `items`), and a look here
 /// costs a few loads and compares where the maps hash every byte and probe.
 ///
-/// A text of at most 16 bytes is told exactly by its length and first and last eight bytes.
-/// A longer one is checked against the end of its template's name, which ends with it:
+/// A text of at most 16 bytes is told exactly by its length and outer bytes (which cover
+/// it). A longer one is checked against the end of its template's name, which ends with it:
 /// a recent parent's template is the parent itself (`TemplateCache::parent_id` keeps only
 /// those), and a recent word's template is its parent's followed by `/word`.
 #[derive(Debug)]
@@ -696,7 +694,8 @@ struct RecentText {
     head: u64,
     tail: u64,
     len: u32,
-    /// The parent template's number for a word (`u32::MAX` for none); 0 for a parent.
+    /// The parent template's number for a word, 0 for a parent; `u32::MAX` in an empty
+    /// place, which no look matches.
     within: u32,
     id: u32,
 }
@@ -717,9 +716,11 @@ impl Default for Recent {
 }
 
 impl Recent {
+    /// A power of two (`place` takes the top bits).
     const PLACES: usize = 128;
 
-    /// The length and first and last eight bytes of `b` (zero-padded when shorter).
+    /// The first and last eight bytes of `b` (with its length, the whole of a text of up to
+    /// 16 bytes; a shorter one in the first word).
     #[inline(always)]
     fn outline(b: &[u8]) -> (u64, u64) {
         let n = b.len();
@@ -733,11 +734,13 @@ impl Recent {
         }
     }
 
+    /// The place of a text's outline (multiplied and its top bits taken: the outline's low
+    /// bits alone, the ends of paths, vary too little).
     #[inline(always)]
     fn place(head: u64, tail: u64, len: usize, within: u32) -> usize {
         let mix = (head ^ tail.rotate_left(29) ^ (len as u64) << 40 ^ u64::from(within))
             .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (mix >> 57) as usize
+        (mix >> (64 - Recent::PLACES.trailing_zeros())) as usize
     }
 
     /// The number put for `text` within `within`, if it is still here.
