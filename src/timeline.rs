@@ -178,6 +178,18 @@ pub struct InstanceTraits {
     pub conflicted: bool,
 }
 
+impl InstanceTraits {
+    /// The instance these are the traits of, whose path is `path`.
+    fn with_path<'a>(&'a self, path: &'a str) -> Instance<'a> {
+        Instance {
+            path,
+            template: &self.template,
+            parent: self.parent,
+            conflicted: self.conflicted,
+        }
+    }
+}
+
 /// A resource instance of interest, as the timelines show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Instance<'a> {
@@ -291,13 +303,7 @@ impl Timelines {
     }
     pub fn instance(&self, id: InstanceId) -> Instance<'_> {
         let k = id as usize;
-        let t = &self.traits[k];
-        Instance {
-            path: &self.paths[k],
-            template: &t.template,
-            parent: t.parent,
-            conflicted: t.conflicted,
-        }
+        self.traits[k].with_path(&self.paths[k])
     }
     /// Instance `id`'s path.
     pub fn path(&self, id: InstanceId) -> &str {
@@ -305,12 +311,7 @@ impl Timelines {
     }
     /// Every instance, by id.
     pub fn instances(&self) -> impl ExactSizeIterator<Item = Instance<'_>> + Clone + '_ {
-        (self.paths.iter().zip(&self.traits)).map(|(path, t)| Instance {
-            path,
-            template: &t.template,
-            parent: t.parent,
-            conflicted: t.conflicted,
-        })
+        (self.paths.iter().zip(&self.traits)).map(|(path, t)| t.with_path(path))
     }
     /// Number of instances.
     pub fn instance_count(&self) -> usize {
