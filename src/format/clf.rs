@@ -583,8 +583,11 @@ fn address(head: &[u8]) -> (usize, bool) {
         let (is_address, is_colon) = address_bytes16(head);
         let n = (!is_address).trailing_zeros();
         if n < 16 {
-            // One colon is a power of two: no bit count, which x86-64 lacks as one step.
-            return (n as usize, (is_colon & ((1 << n) - 1)).is_power_of_two());
+            // One colon is one bit set: cleared by clearing its lowest. Not
+            // `is_power_of_two`, a bit count, which x86-64 lacks as one step: compiled as
+            // the count, shared with the count below, it took 14 instructions a line.
+            let colons = is_colon & ((1 << n) - 1);
+            return (n as usize, colons != 0 && colons & (colons - 1) == 0);
         }
         let (more, colons) = address_scalar(&head[16..]);
         return (16 + more, is_colon.count_ones() + colons == 1);
