@@ -144,6 +144,16 @@ impl Settings {
         out
     }
 
+    /// Whether any filter that `LineReader::read` applies is set: `--since`, `--until` and
+    /// those of `keeps`.
+    fn filters_lines(&self) -> bool {
+        self.since.is_some()
+            || self.until.is_some()
+            || self.host.is_some()
+            || self.path_prefix.is_some()
+            || !self.methods.is_empty()
+    }
+
     /// The `--host`, `--path-prefix` and `--method` filters.
     #[inline(always)] // Asked on every line, where mostly none is set: no call for that.
     fn keeps(&self, req: &Request<'_>) -> bool {
@@ -381,15 +391,17 @@ pub fn round_window(span: Micros, max: i64) -> Micros {
     *ROUND_WINDOWS.last().unwrap() * MICROS_PER_SEC
 }
 
-/// Tells directive lines, too-long lines and blank lines apart before parsing.
-fn pre_skip(format: &dyn Format, line: &[u8]) -> Option<Skip> {
+/// Tells directive lines, too-long lines and blank lines apart before parsing; directives
+/// only when the format `has_directives` (`directives`, asked once for many lines).
+#[inline(always)]
+fn pre_skip(format: &dyn Format, line: &[u8], directives: bool) -> Option<Skip> {
     if line.len() > MAX_LINE {
         return Some(Skip::TOO_LONG);
     }
     if format::text::is_blank(line) {
         return Some(Skip::BLANK);
     }
-    if format.is_directive(line) {
+    if directives && format.is_directive(line) {
         return Some(Skip::DIRECTIVE);
     }
     None
@@ -1121,9 +1133,10 @@ fn learn_names(
             let (inp, fmt) = &opened[*k];
             let mut cx = settings.line_context(directive_at(&directives[*k], range.start), true);
             let mut cache = resource::TemplateCache::default();
+            let reader = LineReader::new(*fmt, settings);
             for line in input::lines(&inp.bytes()[range.clone()]) {
                 let mut req = Request::default();
-                if read_line(*fmt, line, &mut cx, settings, &mut req) == Ok(true) {
+                if reader.read(line, &mut cx, &mut req) == Ok(true) {
                     templater.template_id(&instance_of(&req), &mut cache);
                 }
             }
@@ -1154,7 +1167,7 @@ fn estimate_period(
             let mut cx = settings.line_context(directive_at(directives, at), true);
             for line in input::lines(part) {
                 let mut r = Request::default();
-                if let Some(s) = pre_skip(*fmt, line) {
+                if let Some(s) = pre_skip(*fmt, line, fmt.has_directives()) {
                     if s == Skip::DIRECTIVE {
                         cx.directive = Some(line);
                     }
@@ -1219,7 +1232,7 @@ fn seek_ranges(
 
 /// A line's time as the pass would read it, for `seek`: none for lines it skips.
 fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micros> {
-    if pre_skip(fmt, line).is_some() {
+    if pre_skip(fmt, line, fmt.has_directives()).is_some() {
         return None;
     }
     let mut cx = settings.line_context(None, true);
@@ -1227,26 +1240,49 @@ fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micro
     fmt.parse(line, &mut cx, &mut r).ok().map(|()| r.time)
 }
 
-/// Parses a line and applies the filters. `Ok(None)`: parsed but filtered out.
-// Always inlined: a call of its own on every line of the pass cost more than its body.
-#[inline(always)]
-fn read_line<'a>(
-    fmt: &dyn Format,
-    line: &'a [u8],
-    cx: &mut LineContext<'a>,
-    settings: &Settings,
-    req: &mut Request<'a>,
-) -> Result<bool, Skip> {
-    if let Some(s) = pre_skip(fmt, line) {
-        if s == Skip::DIRECTIVE {
-            cx.directive = Some(line);
+/// Reads lines of one format under the filters, with what every line asks of them worked
+/// out once for many lines: whether the format has directive lines and whether any filter
+/// is set (asked of each line, they were a call and five tests a line).
+#[derive(Clone, Copy)]
+struct LineReader<'r> {
+    fmt: &'r dyn Format,
+    settings: &'r Settings,
+    directives: bool,
+    filtered: bool,
+}
+
+impl<'r> LineReader<'r> {
+    fn new(fmt: &'r dyn Format, settings: &'r Settings) -> LineReader<'r> {
+        LineReader {
+            fmt,
+            settings,
+            directives: fmt.has_directives(),
+            filtered: settings.filters_lines(),
         }
-        return Err(s);
     }
-    fmt.parse(line, cx, req)?;
-    Ok(settings.since.is_none_or(|s| req.time >= s)
-        && settings.until.is_none_or(|u| req.time < u)
-        && settings.keeps(req))
+
+    /// Parses a line and applies the filters. `Ok(false)`: parsed but filtered out.
+    // Always inlined: a call of its own on every line of the pass cost more than its body.
+    #[inline(always)]
+    fn read<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        req: &mut Request<'a>,
+    ) -> Result<bool, Skip> {
+        if let Some(s) = pre_skip(self.fmt, line, self.directives) {
+            if s == Skip::DIRECTIVE {
+                cx.directive = Some(line);
+            }
+            return Err(s);
+        }
+        self.fmt.parse(line, cx, req)?;
+        let settings = self.settings;
+        Ok(!self.filtered
+            || (settings.since.is_none_or(|s| req.time >= s)
+                && settings.until.is_none_or(|u| req.time < u)
+                && settings.keeps(req)))
+    }
 }
 
 /// The instance of a request: borrowed from the line unless its target had escapes.
@@ -1312,11 +1348,10 @@ fn scan<'a>(
     let directive = directive_at(directives, base);
     let mut cx = settings.line_context(directive, true);
     let mut cx_full = settings.line_context(directive, false);
+    let reader = LineReader::new(fmt, settings);
     let mut note = |line: &'a [u8], cx: &mut LineContext<'a>| {
         let mut req = Request::default();
-        if read_line(fmt, line, cx, settings, &mut req) != Ok(true)
-            || !statuses.contains(req.status)
-        {
+        if reader.read(line, cx, &mut req) != Ok(true) || !statuses.contains(req.status) {
             return;
         }
         conflicts.note(&instance_of(&req), req.time, req.time);
@@ -1397,10 +1432,11 @@ fn pass<'a>(
     (cx.arena, cx_full.arena) = (Some(&arena), Some(&arena));
     // One request for the chunk, reset per line (see `Request::reset`).
     let mut req = Request::default();
+    let reader = LineReader::new(fmt, settings);
     for line in input::lines(&data[job.range.clone()]) {
         acct.lines += 1;
         req.reset();
-        match read_line(fmt, line, &mut cx, settings, &mut req) {
+        match reader.read(line, &mut cx, &mut req) {
             Ok(true) => {}
             Ok(false) => {
                 acct.parsed += 1;
