@@ -391,22 +391,6 @@ pub fn round_window(span: Micros, max: i64) -> Micros {
     *ROUND_WINDOWS.last().unwrap() * MICROS_PER_SEC
 }
 
-/// Tells directive lines, too-long lines and blank lines apart before parsing; directives
-/// only when the format `has_directives` (`directives`, asked once for many lines).
-#[inline(always)]
-fn pre_skip(format: &dyn Format, line: &[u8], directives: bool) -> Option<Skip> {
-    if line.len() > MAX_LINE {
-        return Some(Skip::TOO_LONG);
-    }
-    if format::text::is_blank(line) {
-        return Some(Skip::BLANK);
-    }
-    if directives && format.is_directive(line) {
-        return Some(Skip::DIRECTIVE);
-    }
-    None
-}
-
 /// The directive in force at `offset`: the last directive line that starts before it.
 fn directive_at<'a>(directives: &[(usize, &'a [u8])], offset: usize) -> Option<&'a [u8]> {
     let k = directives.partition_point(|(o, _)| *o < offset);
@@ -1165,9 +1149,10 @@ fn estimate_period(
         let head = &data[..data.len().min(64 * 1024)];
         for (at, part) in [(0, head), (tail_start, &data[tail_start..])] {
             let mut cx = settings.line_context(directive_at(directives, at), true);
+            let reader = LineReader::new(*fmt, settings);
             for line in input::lines(part) {
                 let mut r = Request::default();
-                if let Some(s) = pre_skip(*fmt, line, fmt.has_directives()) {
+                if let Some(s) = reader.skip(line) {
                     if s == Skip::DIRECTIVE {
                         cx.directive = Some(line);
                     }
@@ -1232,7 +1217,7 @@ fn seek_ranges(
 
 /// A line's time as the pass would read it, for `seek`: none for lines it skips.
 fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micros> {
-    if pre_skip(fmt, line, fmt.has_directives()).is_some() {
+    if LineReader::new(fmt, settings).skip(line).is_some() {
         return None;
     }
     let mut cx = settings.line_context(None, true);
@@ -1243,7 +1228,6 @@ fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micro
 /// Reads lines of one format under the filters, with what every line asks of them worked
 /// out once for many lines: whether the format has directive lines and whether any filter
 /// is set (asked of each line, they were a call and five tests a line).
-#[derive(Clone, Copy)]
 struct LineReader<'r> {
     fmt: &'r dyn Format,
     settings: &'r Settings,
@@ -1261,6 +1245,21 @@ impl<'r> LineReader<'r> {
         }
     }
 
+    /// Tells directive lines, too-long lines and blank lines apart before parsing.
+    #[inline(always)]
+    fn skip(&self, line: &[u8]) -> Option<Skip> {
+        if line.len() > MAX_LINE {
+            return Some(Skip::TOO_LONG);
+        }
+        if format::text::is_blank(line) {
+            return Some(Skip::BLANK);
+        }
+        if self.directives && self.fmt.is_directive(line) {
+            return Some(Skip::DIRECTIVE);
+        }
+        None
+    }
+
     /// Parses a line and applies the filters. `Ok(false)`: parsed but filtered out.
     // Always inlined: a call of its own on every line of the pass cost more than its body.
     #[inline(always)]
@@ -1270,7 +1269,7 @@ impl<'r> LineReader<'r> {
         cx: &mut LineContext<'a>,
         req: &mut Request<'a>,
     ) -> Result<bool, Skip> {
-        if let Some(s) = pre_skip(self.fmt, line, self.directives) {
+        if let Some(s) = self.skip(line) {
             if s == Skip::DIRECTIVE {
                 cx.directive = Some(line);
             }
