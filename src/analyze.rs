@@ -15,7 +15,7 @@ use crate::file_period::{self, FilePeriod};
 use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input, ToRead};
 use crate::interest::{Conflicts, Interest};
-use crate::line_numbers::LineNumbers;
+use crate::line_numbers::{BlockMarks, LineNumbers, MAX_CHUNK};
 use crate::names::{self, NamePositions};
 use crate::per_second::PerSecond;
 use crate::progress::{Progress, Stage};
@@ -709,12 +709,15 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             let part = seek
                 .as_ref()
                 .map_or(0..i.bytes().len(), |s| s.range.clone());
-            input::chunks(&i.bytes()[part.clone()], settings.chunk_bytes)
-                .into_iter()
-                .map(move |r| Job {
-                    input: k,
-                    range: part.start + r.start..part.start + r.end,
-                })
+            input::chunks(
+                &i.bytes()[part.clone()],
+                settings.chunk_bytes.min(MAX_CHUNK),
+            )
+            .into_iter()
+            .map(move |r| Job {
+                input: k,
+                range: part.start + r.start..part.start + r.end,
+            })
         })
         .collect();
 
@@ -772,7 +775,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     // order-independent (sums, unions, min/max; timelines are renumbered and sorted by
     // `build`). Line accounting is kept per chunk, in order, because skip examples and
     // events are numbered by line.
-    let mut chunk_accounts: Vec<(usize, Accounting)> = Vec::with_capacity(jobs.len());
+    let mut chunk_accounts: Vec<(usize, Accounting, Box<[u32]>)> = Vec::with_capacity(jobs.len());
     let mut collected: Vec<Collected> = Vec::new();
     // What conflicts note by client and key number: one copy, which each chunk is folded
     // into at its end (see `aggregate::Numbers`), not one per thread.
@@ -780,7 +783,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     for (accts, c) in per_worker(&jobs, |state: &mut (Vec<_>, Collected), k, job| {
         let (accts, collected) = state;
         let (inp, fmt) = &opened[job.input];
-        let acct = pass(
+        let (acct, marks) = pass(
             *fmt,
             inp.bytes(),
             job,
@@ -794,7 +797,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             collected,
         );
         (collected.tally).flush_numbers(&mut numbers.lock().unwrap_or_else(|e| e.into_inner()));
-        accts.push((k, acct));
+        accts.push((k, acct, marks));
         progressed(job);
     }) {
         chunk_accounts.extend(accts);
@@ -811,7 +814,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     } = collected;
     tally.take_numbers(numbers.into_inner().unwrap_or_else(|e| e.into_inner()));
     let requests = std::mem::take(&mut tally.requests);
-    chunk_accounts.sort_by_key(|(k, _)| *k);
+    chunk_accounts.sort_by_key(|(k, ..)| *k);
 
     // The lines a seek left out are counted before and after each input's chunks, so
     // line numbers are the file's.
@@ -824,8 +827,13 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         .map(|s| unread(s.as_ref().map_or(0, |s| s.lines_before)))
         .collect();
     let mut line_numbers = LineNumbers::default();
-    for (job, (_, acct)) in jobs.iter().zip(chunk_accounts) {
-        line_numbers.add_chunk(job.input, job.range.clone(), accounts[job.input].lines);
+    for (job, (_, acct, marks)) in jobs.iter().zip(chunk_accounts) {
+        line_numbers.add_chunk(
+            job.input,
+            job.range.clone(),
+            accounts[job.input].lines,
+            marks,
+        );
         accounts[job.input].append(acct);
     }
     for (acct, seek) in accounts.iter_mut().zip(&seeks) {
@@ -1419,7 +1427,7 @@ fn pass<'a>(
     interest: &Interest,
     clients: &ClientIndex,
     out: &mut Collected,
-) -> Accounting {
+) -> (Accounting, Box<[u32]>) {
     let mut acct = Accounting::default();
     // Counting needs the user agent and appended fields only for other client keys; a context
     // line's lite read is completed (`Format::complete`).
@@ -1432,7 +1440,10 @@ fn pass<'a>(
     // One request for the chunk, reset per line (see `Request::reset`).
     let mut req = Request::default();
     let reader = LineReader::new(fmt, settings);
-    for line in input::lines(&data[job.range.clone()]) {
+    let chunk = &data[job.range.clone()];
+    let mut marks = BlockMarks::new(chunk.len());
+    for line in input::lines(chunk) {
+        marks.line(line.as_ptr() as usize - chunk.as_ptr() as usize, acct.lines);
         acct.lines += 1;
         req.reset();
         match reader.read(line, &mut cx, &mut req) {
@@ -1548,7 +1559,8 @@ fn pass<'a>(
             key.is_some_and(|k| interest.conflicted(k)),
         );
     }
-    acct
+    let marks = marks.finish(chunk.len(), acct.lines);
+    (acct, marks)
 }
 
 #[cfg(test)]

@@ -2,21 +2,24 @@
 //!
 //! An event keeps only its line's byte offset: the line number and the line's length were 8
 //! of its 48 bytes, and a 4 GiB log keeps ~700,000 events, a log of a million conflicting
-//! instances a million. The pass counts the lines of each chunk it reads and so learns the
-//! number of each chunk's first line; that table is kept here, and a line's number is its
-//! chunk's first plus the newlines between the chunk's start and the line. A chunk's
-//! newlines are counted once per 4 KiB block the first time a line in it is asked for, so
-//! quoting thousands of lines (`why409 explain` on a busy instance) reads each chunk once,
-//! and each line costs at most a block's count after that.
+//! instances a million. The pass counts the lines of each chunk it reads, and as it goes it
+//! notes how many newlines come before each 4 KiB block of the chunk (`BlockMarks`); that
+//! table is kept here, and a line's number is its chunk's first, plus the newlines before
+//! its block, plus those between the block's start and the line: at most a block's count.
+//! (Counted when a report first quoted from a chunk, the chunks' newlines were 1.6 % of a
+//! run's instructions on a 1 GiB log, and all of them run one after another at its end.)
 
 use std::ops::Range;
-use std::sync::OnceLock;
 
-/// Newlines are counted ahead per block of this many bytes: a quoted line then counts at
-/// most this many bytes more. Blocks of 64 KiB made the lookups a fifth of the run on a log
-/// of 50,000 findings (250,000 quoted lines, 32 KiB counted for each); at 4 KiB a chunk of
-/// 4 MiB keeps 8 KiB of counts, made only for chunks a report quotes from.
+/// Newlines are counted per block of this many bytes: a quoted line then counts at most
+/// this many bytes more. Blocks of 64 KiB made the lookups a fifth of the run on a log of
+/// 50,000 findings (250,000 quoted lines, 32 KiB counted for each); at 4 KiB the marks of
+/// a 1 GiB input take 1 MiB.
 const BLOCK: usize = 4 << 10;
+
+/// The largest chunk size the analysis asks for: a chunk is at most this long plus one
+/// line, so its newlines, and its marks, fit in a `u32`.
+pub const MAX_CHUNK: usize = 1 << 31;
 
 /// A chunk the pass read.
 #[derive(Debug)]
@@ -25,7 +28,7 @@ struct Chunk {
     /// Lines of the input before the chunk (its first line is line `before + 1`).
     before: u64,
     /// Newlines between the chunk's start and the start of each of its blocks.
-    blocks: OnceLock<Box<[u64]>>,
+    blocks: Box<[u32]>,
 }
 
 /// The chunks the pass read, by input, with the line each starts at.
@@ -34,19 +37,92 @@ pub struct LineNumbers {
     inputs: Vec<Vec<Chunk>>,
 }
 
+/// The newlines before each block of a chunk, noted from the lines read in turn: the pass
+/// reads every line and knows where each starts, so a compare a line gives what a count of
+/// the chunk's bytes afterwards gave.
+#[derive(Debug)]
+pub struct BlockMarks {
+    /// Newlines before each block whose start is behind the last line noted.
+    blocks: Vec<u32>,
+    /// The start of the first block not yet in `blocks`.
+    next: usize,
+}
+
+impl BlockMarks {
+    /// Marks for a chunk of `len` bytes (its newlines must fit in `u32`: see `MAX_CHUNK`).
+    pub fn new(len: usize) -> BlockMarks {
+        BlockMarks {
+            blocks: Vec::with_capacity(len.div_ceil(BLOCK)),
+            next: 0,
+        }
+    }
+
+    /// Notes that line `index` (from 0) of the chunk starts at byte `at`. Every line is
+    /// noted, in order, blank ones too.
+    #[inline(always)]
+    pub fn line(&mut self, at: usize, index: u64) {
+        if at > self.next {
+            self.passed(at, index);
+        }
+    }
+
+    /// The blocks that start before `at`, where line `index` starts: the line before it
+    /// is the last to start at or before them, so `index - 1` newlines come before each
+    /// (one before each line's start but the first's).
+    #[cold]
+    #[inline(never)]
+    fn passed(&mut self, at: usize, index: u64) {
+        let before = index.saturating_sub(1) as u32;
+        while self.next < at {
+            self.blocks.push(before);
+            self.next += BLOCK;
+        }
+    }
+
+    /// The marks of a chunk of `len` bytes, `lines` lines of which were noted.
+    pub fn finish(mut self, len: usize, lines: u64) -> Box<[u32]> {
+        if len > self.next {
+            // The blocks after the last line's start; its own newline, the chunk's last
+            // byte, is before none of them.
+            self.passed(len, lines);
+        }
+        self.blocks.into_boxed_slice()
+    }
+
+    /// The marks of `chunk` noted from its lines, as the pass notes them (tests, and
+    /// callers that do not read the lines themselves).
+    pub fn of(chunk: &[u8]) -> Box<[u32]> {
+        let mut marks = BlockMarks::new(chunk.len());
+        let mut lines = 0;
+        for line in crate::input::lines(chunk) {
+            marks.line(line.as_ptr() as usize - chunk.as_ptr() as usize, lines);
+            lines += 1;
+        }
+        marks.finish(chunk.len(), lines)
+    }
+}
+
 impl LineNumbers {
-    /// Notes that the pass read `range` of input `input` and that `before` lines of that
-    /// input come before it. An input's chunks are noted in order.
-    pub fn add_chunk(&mut self, input: usize, range: Range<usize>, before: u64) {
+    /// Notes that the pass read `range` of input `input`, that `before` lines of that
+    /// input come before it, and the newlines before each of its blocks (`BlockMarks`). An
+    /// input's chunks are noted in order.
+    pub fn add_chunk(
+        &mut self,
+        input: usize,
+        range: Range<usize>,
+        before: u64,
+        blocks: Box<[u32]>,
+    ) {
         if self.inputs.len() <= input {
             self.inputs.resize_with(input + 1, Vec::new);
         }
         let chunks = &mut self.inputs[input];
         debug_assert!(chunks.last().is_none_or(|c| c.range.end <= range.start));
+        debug_assert_eq!(blocks.len(), range.len().div_ceil(BLOCK));
         chunks.push(Chunk {
             range,
             before,
-            blocks: OnceLock::new(),
+            blocks,
         });
     }
 
@@ -64,21 +140,11 @@ impl LineNumbers {
             return newlines(&data[..offset]) + 1;
         };
         let start = c.range.start.min(data.len());
-        let blocks = c.blocks.get_or_init(|| {
-            let mut n = 0;
-            let end = c.range.end.clamp(start, data.len());
-            (data[start..end].chunks(BLOCK))
-                .map(|b| {
-                    let before = n;
-                    n += newlines(b);
-                    before
-                })
-                .collect()
-        });
         // A line past the chunk's last block is counted on from that block.
-        let b = ((offset - start) / BLOCK).min(blocks.len().saturating_sub(1));
-        let counted = blocks.get(b).copied().unwrap_or(0);
-        c.before + counted + newlines(&data[start + b * BLOCK..offset]) + 1
+        let b = ((offset - start) / BLOCK).min(c.blocks.len().saturating_sub(1));
+        let counted = c.blocks.get(b).copied().map_or(0, u64::from);
+        let from = (start + b * BLOCK).min(offset);
+        c.before + counted + newlines(&data[from..offset]) + 1
     }
 }
 
@@ -134,7 +200,18 @@ mod tests {
             let mut index = LineNumbers::default();
             for (k, &l) in at.iter().enumerate() {
                 let end = at.get(k + 1).map_or(data.len(), |&n| starts[n]);
-                index.add_chunk(0, starts[l]..end, l as u64);
+                let range = starts[l]..end;
+                let marks = BlockMarks::of(&data[range.clone()]);
+                // As counted afterwards, block by block.
+                let counted: Vec<u32> = (data[range.clone()].chunks(BLOCK))
+                    .scan(0, |n, b| {
+                        let before = *n;
+                        *n += newlines(b) as u32;
+                        Some(before)
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(&marks[..], &counted[..]);
+                index.add_chunk(0, range, l as u64, marks);
             }
             for (k, &s) in starts.iter().enumerate().rev() {
                 proptest::prop_assert_eq!(index.line(0, &data, s as u64), k as u64 + 1);
@@ -149,7 +226,7 @@ mod tests {
     fn offsets_past_the_data_and_unknown_inputs_do_not_panic() {
         let data = b"a\nb\nc";
         let mut index = LineNumbers::default();
-        index.add_chunk(0, 2..5, 1);
+        index.add_chunk(0, 2..5, 1, BlockMarks::of(&data[2..5]));
         assert_eq!(index.line(0, data, 4), 3);
         assert_eq!(index.line(0, data, 99), 3);
         assert_eq!(index.line(0, data, u64::MAX), 3);
