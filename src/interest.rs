@@ -7,9 +7,10 @@ use crate::detect::in_progress_conflict;
 use crate::key_table::{KeyTable, Sought};
 use crate::name_list::NameList;
 use crate::record::{Micros, Request};
-use crate::resource::{self, SplitPath};
+use crate::resource::{self, SplitPath, TemplateCache, Templater};
 use crate::timestamp::MICROS_PER_SEC;
-use rustc_hash::FxHashMap;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What the conflict scan finds: each conflicting instance's first and last conflict, and
 /// the context spans of their parents, gathered as the conflicts are noted (in the scan's
@@ -234,6 +235,114 @@ pub struct Interest {
     /// (255 for longer): most lines' parents are collections, shorter or longer than every
     /// such item, and are then not hashed to be looked up.
     family_lens: [u64; 4],
+    /// The keys' templates (`learn_templates`), which tell the pass the lines it need not
+    /// look up: every line is looked up until they are learned.
+    templates: KeyTemplates,
+}
+
+/// What a line's template says of the lookups it needs: whether the line may be on a key,
+/// and whether its parent may be a key whose children are context. A path on a key has
+/// that key's template; and templating goes segment by segment, so a path's template is
+/// its parent's followed by one segment, and a parent's template is its child's up to the
+/// last `/`. (Not so under user routes, which template whole paths: then every line is
+/// looked up.) Worked out once for each template (`Looks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look(u8);
+
+impl Look {
+    const OWN: u8 = 1;
+    const FAMILY: u8 = 2;
+    /// Set in every look worked out, so that zero is "not yet" in `Looks`.
+    const KNOWN: u8 = 4;
+    /// Both lookups.
+    pub const ALL: Look = Look(Look::OWN | Look::FAMILY | Look::KNOWN);
+
+    /// Whether the line may be on a key.
+    #[inline]
+    pub fn own(self) -> bool {
+        self.0 & Look::OWN != 0
+    }
+
+    /// Whether the line's parent may be a key whose children are context.
+    #[inline]
+    pub fn family(self) -> bool {
+        self.0 & Look::FAMILY != 0
+    }
+}
+
+/// The templates of the keys, and of those keys whose children are context.
+#[derive(Debug)]
+struct KeyTemplates {
+    own: FxHashSet<Box<str>>,
+    family: FxHashSet<Box<str>>,
+    /// Look every line up (user routes, or templates not learned).
+    everything: bool,
+}
+
+impl Default for KeyTemplates {
+    fn default() -> KeyTemplates {
+        KeyTemplates {
+            own: FxHashSet::default(),
+            family: FxHashSet::default(),
+            everything: true,
+        }
+    }
+}
+
+impl KeyTemplates {
+    /// The look of the lines of template `template`.
+    fn look(&self, template: &str) -> Look {
+        if self.everything {
+            return Look::ALL;
+        }
+        let mut look = Look::KNOWN;
+        if self.own.contains(template) {
+            look |= Look::OWN;
+        }
+        // The root is no parent of interest (`lookup_sought`).
+        let parent = crate::bytes::rfind(template.as_bytes(), b'/').filter(|&p| p > 0);
+        if parent.is_some_and(|p| self.family.contains(&template[..p])) {
+            look |= Look::FAMILY;
+        }
+        Look(look)
+    }
+
+    /// Adds `template`, of a key whose children are context or not.
+    fn add(&mut self, template: &str, family: bool) {
+        if !self.own.contains(template) {
+            self.own.insert(template.into());
+        }
+        if family && !self.family.contains(template) {
+            self.family.insert(template.into());
+        }
+    }
+}
+
+/// The `Look` of each template of one worker's `TemplateCache`, by number, worked out on
+/// the template's first line.
+#[derive(Debug, Default)]
+pub struct Looks(Vec<Look>);
+
+impl Looks {
+    /// The look of the lines of template `id` of `templates`.
+    #[inline]
+    pub fn of(&mut self, id: u32, templates: &TemplateCache, interest: &Interest) -> Look {
+        match self.0.get(id as usize) {
+            Some(&look) if look.0 != 0 => look,
+            _ => self.learn(id, templates, interest),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn learn(&mut self, id: u32, templates: &TemplateCache, interest: &Interest) -> Look {
+        let k = id as usize;
+        if k >= self.0.len() {
+            self.0.resize(k + 1, Look(0));
+        }
+        self.0[k] = interest.templates.look(templates.name(id));
+        self.0[k]
+    }
 }
 
 /// A time range of context, kept as the first and last conflict it is around: writes (and
@@ -318,6 +427,7 @@ impl Interest {
             family: Vec::with_capacity(size),
             scanned: Vec::with_capacity(noted.len()),
             family_lens,
+            templates: KeyTemplates::default(),
         };
         for n in noted {
             interest.ranges.push(Span::around(n.first, n.last));
@@ -405,37 +515,89 @@ impl Interest {
         self.scanned.get(k as usize).copied()
     }
 
+    /// Learns the keys' templates, by which the pass skips the lookups of lines that cannot
+    /// be on a key or a relative of one (`Look`); every line is looked up before.
+    pub fn learn_templates(&mut self, templater: &Templater) {
+        if templater.has_routes() {
+            self.templates = KeyTemplates::default();
+            return;
+        }
+        let keys: Vec<(&str, bool)> = (self.keys.iter())
+            .map(|(name, k)| (name, self.family[k as usize]))
+            .collect();
+        // In parts side by side: a log can have a million keys.
+        let learned = keys
+            .par_chunks(1 << 14)
+            .map(|part| {
+                let mut cache = TemplateCache::default();
+                let mut templates = KeyTemplates {
+                    everything: false,
+                    ..KeyTemplates::default()
+                };
+                // What was added of each template, by number: most keys share a few
+                // templates, and each is hashed into the sets once.
+                let mut added: Vec<u8> = Vec::new();
+                for &(name, family) in part {
+                    let id = templater.template_id(name, &mut cache) as usize;
+                    if id >= added.len() {
+                        added.resize(id + 1, 0);
+                    }
+                    let adds = 1 | (family as u8) << 1;
+                    if added[id] & adds != adds {
+                        added[id] |= adds;
+                        templates.add(cache.name(id as u32), family);
+                    }
+                }
+                templates
+            })
+            .reduce_with(|mut a, b| {
+                b.own.iter().for_each(|t| a.add(t, false));
+                b.family.iter().for_each(|t| a.add(t, true));
+                a
+            });
+        self.templates = learned.unwrap_or(KeyTemplates {
+            everything: false,
+            ..KeyTemplates::default()
+        });
+    }
+
     /// Asks for what `lookup_sought` will read of `instance`, for the work between to hide
-    /// (`None`, and nothing asked for, when no instance is of interest).
+    /// (`None`, and nothing asked for, when `look` says it cannot be on a key, or no
+    /// instance is of interest).
     #[inline]
-    pub fn prefetch<'a>(&self, instance: &'a str) -> Option<Sought<'a>> {
-        (!self.keys.is_empty()).then(|| self.keys.prefetch(instance))
+    pub fn prefetch<'a>(&self, instance: &'a str, look: Look) -> Option<Sought<'a>> {
+        (look.own() && !self.keys.is_empty()).then(|| self.keys.prefetch(instance))
     }
 
     /// For a line on instance `path`: the key it is on, if any (its requests are counted),
     /// and whether it is context for some conflicting instance.
     pub fn lookup(&self, path: SplitPath<'_>, req: &Request<'_>) -> (Option<u32>, bool) {
-        self.lookup_sought(path, self.prefetch(path.path), req)
+        self.lookup_sought(path, self.prefetch(path.path, Look::ALL), Look::ALL, req)
     }
 
-    /// `lookup`, given what `prefetch` returned for `path`'s instance.
+    /// `lookup`, given the look of `path`'s template and what `prefetch` returned for its
+    /// instance.
     #[inline]
     pub fn lookup_sought(
         &self,
         path: SplitPath<'_>,
         sought: Option<Sought<'_>>,
+        look: Look,
         req: &Request<'_>,
     ) -> (Option<u32>, bool) {
-        let Some(sought) = sought else {
+        if !look.family() && sought.is_none() {
             return (None, false);
-        };
+        }
         let (time, read) = (req.time, req.method.is_read());
         // What an item's conflicts read from its collection (the detector also asks a
         // trigger not to be a lock call, which it can tell; keeping those too is harmless).
         let trigger = in_progress_conflict::may_trigger(req.method, req.status);
-        let own = self.keys.get_sought(sought);
+        let own = sought.and_then(|s| self.keys.get_sought(s));
         if own.is_some_and(|k| self.holds(k, time, read, trigger)) {
             return (own, true);
+        }
+        if !look.family() || self.keys.is_empty() {
+            return (own, false);
         }
         let family = (path.parent())
             .filter(|p| *p != "/" && self.may_be_family(p))
@@ -575,6 +737,39 @@ mod tests {
         }
     }
 
+    /// The look of a path's template in a worker's cache, as the pass finds it.
+    fn look_of(interest: &Interest, templater: &Templater, path: &str) -> Look {
+        let mut cache = TemplateCache::default();
+        let id = templater.template_id_of(SplitPath::new(path), &mut cache);
+        Looks::default().of(id, &cache, interest)
+    }
+
+    /// Lines whose template is no key's are not looked up, and children are looked up as
+    /// family only where their parent's template is an item key's; under user routes, or
+    /// before the templates are learned, every line is looked up.
+    #[test]
+    fn lines_of_templates_without_keys_are_not_looked_up() {
+        let mut conflicts = Conflicts::default();
+        conflicts.note("/api/orders/17", 0, 0);
+        let mut interest = Interest::new(conflicts, &[]);
+        let templater = Templater::new(Vec::new());
+        assert_eq!(look_of(&interest, &templater, "/api/products/3"), Look::ALL);
+        interest.learn_templates(&templater);
+        let look = |path| {
+            let l = look_of(&interest, &templater, path);
+            (l.own(), l.family())
+        };
+        assert_eq!(look("/api/orders/99"), (true, false));
+        assert_eq!(look("/api/orders"), (true, false));
+        assert_eq!(look("/api/orders/99/items"), (false, true));
+        assert_eq!(look("/api/products/3"), (false, false));
+        assert_eq!(look("/api/products/3/items"), (false, false));
+        assert_eq!(look("/health"), (false, false));
+        let routes = Templater::new(vec![resource::Route::parse("/api/{x}/{y}").unwrap()]);
+        interest.learn_templates(&routes);
+        assert_eq!(look_of(&interest, &routes, "/api/products/3"), Look::ALL);
+    }
+
     proptest::proptest! {
         /// Two times say what the four bounds of the conflicts around them said: each bound
         /// is the widest of the conflicts' own, at any time and for reads and writes.
@@ -601,6 +796,52 @@ mod tests {
             proptest::prop_assert_eq!(span.holds(t, read), want);
             proptest::prop_assert!(!Span::NONE.holds(t, read));
             proptest::prop_assert!(Span::ALL.holds(t, read));
+        }
+
+        /// The lookups a line's template lets the pass skip change nothing: every path gets
+        /// the key and the context that looking it up in full gives, for conflicts on any
+        /// paths (items, collections, children, the root) and `explain`'s instances.
+        #[test]
+        fn skipped_lookups_find_what_full_lookups_find(
+            paths in proptest::collection::vec(
+                proptest::collection::vec(0usize..9, 0..5), 1..30),
+            conflicting in proptest::collection::vec(0usize..30, 0..8),
+            explained in proptest::collection::vec(0usize..30, 0..2),
+            method in 0usize..4,
+        ) {
+            const SEGMENTS: [&str; 9] = [
+                "orders", "items", "v1", "17", "42",
+                "c2dedb9b-2bd1-4c9f-a931-00f85a786c56", "usr_f2d99427ca", "cancel", "",
+            ];
+            let paths: Vec<String> = paths
+                .iter()
+                .map(|segs| segs.iter().map(|&k| format!("/{}", SEGMENTS[k])).collect())
+                .collect();
+            let path = |k: usize| paths[k % paths.len()].as_str();
+            let mut conflicts = Conflicts::default();
+            for (n, &k) in conflicting.iter().enumerate() {
+                conflicts.note(path(k), n as i64 * MICROS_PER_SEC, n as i64 * MICROS_PER_SEC);
+            }
+            let extra: Vec<String> = explained.iter().map(|&k| path(k).to_string()).collect();
+            let mut interest = Interest::new(conflicts, &extra);
+            let templater = Templater::new(Vec::new());
+            interest.learn_templates(&templater);
+            let method = [Method::Get, Method::Put, Method::Post, Method::Delete][method];
+            let req = Request { method, status: 202, time: MICROS_PER_SEC, ..Request::default() };
+            // Every path, and each one's children and parent.
+            let mut all: Vec<String> = Vec::new();
+            for p in &paths {
+                all.push(p.clone());
+                all.push(format!("{p}/items"));
+                all.push(format!("{p}/17"));
+                all.extend(resource::parent(p).map(str::to_string));
+            }
+            for p in &all {
+                let look = look_of(&interest, &templater, p);
+                let split = SplitPath::new(p);
+                let skipping = interest.lookup_sought(split, interest.prefetch(p, look), look, &req);
+                proptest::prop_assert_eq!(skipping, interest.lookup(split, &req), "{}", p);
+            }
         }
     }
 }

@@ -327,9 +327,11 @@ impl KeyTable {
 
     /// The names and their numbers, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
-        // Records hold whole `&str`s, so the split never falls inside a character.
+        // SAFETY: records are written only by `insert`, each name the bytes of a whole
+        // `&str`, so every name read back is valid UTF-8 (checking it again was a tenth of
+        // learning the templates of 100,000 keys).
         (self.records())
-            .map(|(_, name, number)| (std::str::from_utf8(name).unwrap_or_default(), number))
+            .map(|(_, name, number)| (unsafe { std::str::from_utf8_unchecked(name) }, number))
     }
 
     /// The records' places, names (as bytes) and numbers, in the order of the buffer

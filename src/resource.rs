@@ -420,6 +420,11 @@ impl Templater {
         Templater { names, ..self }
     }
 
+    /// Whether user routes template paths (whole: see `Templater::template_id_of`).
+    pub fn has_routes(&self) -> bool {
+        !self.routes.is_empty()
+    }
+
     /// The learned name positions it applies.
     pub fn names(&self) -> &NamePositions {
         &self.names
