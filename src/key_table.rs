@@ -328,7 +328,7 @@ impl KeyTable {
     /// The names and their numbers, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
         // SAFETY: records are written only by `insert`, each name the bytes of a whole
-        // `&str`, so every name read back is valid UTF-8 (checking it again was a tenth of
+        // `&str`, so every name read back is valid UTF-8 (checking it again was a third of
         // learning the templates of 100,000 keys).
         (self.records())
             .map(|(_, name, number)| (unsafe { std::str::from_utf8_unchecked(name) }, number))
