@@ -144,14 +144,10 @@ impl Settings {
         out
     }
 
-    /// Whether any filter that `LineReader::read` applies is set: `--since`, `--until` and
-    /// those of `keeps`.
+    /// Whether any filter that `LineReader::read` applies is set (`--since`, `--until` and
+    /// those of `keeps`: every one `filters` names). Asked once a chunk.
     fn filters_lines(&self) -> bool {
-        self.since.is_some()
-            || self.until.is_some()
-            || self.host.is_some()
-            || self.path_prefix.is_some()
-            || !self.methods.is_empty()
+        !self.filters().is_empty()
     }
 
     /// The `--host`, `--path-prefix` and `--method` filters.

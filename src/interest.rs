@@ -290,6 +290,14 @@ impl Default for KeyTemplates {
 }
 
 impl KeyTemplates {
+    /// Learned, and none yet: no line is looked up.
+    fn none() -> KeyTemplates {
+        KeyTemplates {
+            everything: false,
+            ..KeyTemplates::default()
+        }
+    }
+
     /// The look of the lines of template `template`.
     fn look(&self, template: &str) -> Look {
         if self.everything {
@@ -530,10 +538,7 @@ impl Interest {
             .par_chunks(1 << 14)
             .map(|part| {
                 let mut cache = TemplateCache::default();
-                let mut templates = KeyTemplates {
-                    everything: false,
-                    ..KeyTemplates::default()
-                };
+                let mut templates = KeyTemplates::none();
                 // What was added of each template, by number: most keys share a few
                 // templates, and each is hashed into the sets once.
                 let mut added: Vec<u8> = Vec::new();
@@ -555,10 +560,7 @@ impl Interest {
                 b.family.iter().for_each(|t| a.add(t, true));
                 a
             });
-        self.templates = learned.unwrap_or(KeyTemplates {
-            everything: false,
-            ..KeyTemplates::default()
-        });
+        self.templates = learned.unwrap_or_else(KeyTemplates::none);
     }
 
     /// Asks for what `lookup_sought` will read of `instance`, for the work between to hide
