@@ -356,8 +356,14 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
     }
 }
 
+/// The map of a file the user's logs are in, its stretches not in the page cache read in
+/// first (`page_cache`: the temporary files are written by this run, and cached).
 fn map_file(f: &File, name: &str) -> Result<Data> {
-    Ok(map(f, name)?.map_or(Data::Empty, Data::Mapped))
+    let m = map(f, name)?;
+    if let Some(m) = &m {
+        crate::page_cache::read_in(f, m);
+    }
+    Ok(m.map_or(Data::Empty, Data::Mapped))
 }
 
 /// The map of `f`; `None` when it is empty (an empty map is an error on some systems).

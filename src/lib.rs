@@ -21,6 +21,7 @@ pub mod key_table;
 pub mod line_numbers;
 pub mod name_list;
 pub mod names;
+pub mod page_cache;
 pub mod per_second;
 pub mod progress;
 pub mod record;
