@@ -574,9 +574,12 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         p.start(Stage::Opening, sizes.map(|m| m.len()).sum());
     }
     let spools = input::Spools::default();
+    // With a time range, a log in time order is read only where the range lies (`seek`).
+    let whole = !(settings.seek && ranged);
+    let progress = settings.progress.as_deref();
     let inputs: Vec<Result<Input>> = expanded
         .par_iter()
-        .map(|(path, explicit)| input::open(path, *explicit, settings.progress.as_deref(), &spools))
+        .map(|(path, explicit)| input::open(path, *explicit, progress, &spools, whole))
         .collect();
     let inputs = spools.seal(inputs);
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is

@@ -356,14 +356,8 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
     }
 }
 
-/// The map of a file the user's logs are in, its stretches not in the page cache read in
-/// first (`page_cache`: the temporary files are written by this run, and cached).
 fn map_file(f: &File, name: &str) -> Result<Data> {
-    let m = map(f, name)?;
-    if let Some(m) = &m {
-        crate::page_cache::read_in(f, m);
-    }
-    Ok(m.map_or(Data::Empty, Data::Mapped))
+    Ok(map(f, name)?.map_or(Data::Empty, Data::Mapped))
 }
 
 /// The map of `f`; `None` when it is empty (an empty map is an error on some systems).
@@ -756,11 +750,14 @@ impl<R: Read> Read for Counted<'_, R> {
 /// for a mapped file, as decoded for a compressed one).
 ///
 /// Its text is not readable until `spools.seal` is given it (with the other inputs).
+/// `whole`: every line of it will be read (no time range to seek to), so a mapped file's
+/// stretches that are not in the page cache are read in first (`page_cache`).
 pub fn open(
     path: &Path,
     explicit: bool,
     progress: Option<&Progress>,
     spools: &Spools,
+    whole: bool,
 ) -> Result<Input> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
@@ -796,7 +793,13 @@ pub fn open(
                 Some(data) => data,
                 // The map of a small file costs more than its copy (and is one of the
                 // process's maps).
-                None if len > IN_MEMORY_MAX as u64 && spools.take_map() => map_file(&f, &name)?,
+                None if len > IN_MEMORY_MAX as u64 && spools.take_map() => {
+                    let data = map_file(&f, &name)?;
+                    if whole && let Data::Mapped(m) = &data {
+                        crate::page_cache::read_in(&f, m);
+                    }
+                    data
+                }
                 None => copy_plain(&mut f, len, &name, spools)?,
             };
             if let Some(p) = progress {
@@ -1473,7 +1476,7 @@ mod tests {
             } else {
                 std::fs::write(&path, &text).unwrap();
             }
-            inputs.push(open(&path, true, None, &spools));
+            inputs.push(open(&path, true, None, &spools, true));
             texts.push(text);
         }
         let kinds: Vec<&str> = (inputs.iter())
@@ -1493,6 +1496,54 @@ mod tests {
             .map(|i| matches!(i.as_ref().unwrap().data, Data::Shared(..)))
             .collect();
         assert_eq!(shared, [false, false, true, true, true, true]);
+    }
+
+    /// A mapped log read whole has its stretches read into the page cache; one read only
+    /// where a time range lies (`whole` false) is left to the pages its reading faults in.
+    /// Where the file system keeps a file's pages whatever it is told (tmpfs), there is
+    /// nothing to tell apart, and the test says so and stops.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn logs_read_whole_are_read_in_first() {
+        use crate::page_cache::STRETCH;
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        let line =
+            b"10.0.0.1 - - [02/Mar/2026:09:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n";
+        let text: Vec<u8> = line.iter().copied().cycle().take(6 * STRETCH).collect();
+        std::fs::write(&path, &text).unwrap();
+        let far = 5 * STRETCH;
+        let evict = || {
+            let f = File::open(&path).unwrap();
+            f.sync_all().unwrap();
+            // SAFETY: a hint about a file only this test holds.
+            unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        };
+        let cached = |bytes: &[u8]| {
+            let mut v = 0u8;
+            let p = bytes[far..].as_ptr();
+            // SAFETY: `p` starts a page of a live map (the stretch is page-aligned).
+            assert_eq!(
+                unsafe { libc::mincore(p as *mut libc::c_void, 1, &mut v) },
+                0
+            );
+            v & 1 == 1
+        };
+        for whole in [false, true] {
+            evict();
+            // SAFETY: the file is not changed while mapped.
+            let plain = unsafe { Mmap::map(&File::open(&path).unwrap()) }.unwrap();
+            if cached(&plain) {
+                eprintln!("this file system keeps evicted pages: nothing to test");
+                return;
+            }
+            let spools = Spools::default();
+            let input = open(&path, true, None, &spools, whole).unwrap();
+            assert!(matches!(input.data, Data::Mapped(_)));
+            assert_eq!(cached(input.bytes()), whole, "whole: {whole}");
+            assert_eq!(input.bytes(), &text[..]);
+        }
     }
 
     /// A small plain file is read into memory, a large one left to the map.

@@ -8,9 +8,10 @@
 //! kernel), where a sequential read (`sendfile` to /dev/null) brings the same file in in
 //! 0.37 s, in large folios, after which a run takes 0.40–0.42 s (0.02 s in the kernel).
 //!
-//! So a mapped file's stretches that are not cached are read first, in order, the way
-//! `cat` reads. It is only a hint: errors end it, and what is not read in is faulted in
-//! as before. Inputs that are cached already cost a `mincore` call per `STRETCH`.
+//! So the stretches of a mapped log that are not cached are read first, in order, the way
+//! `cat` reads, when the whole log is to be read (`input::open`; with a time range only
+//! the range's lines are). It is only a hint: errors end it, and what is not read in is
+//! faulted in as before. A log cached already costs a `mincore` call per `STRETCH`.
 
 use std::fs::File;
 use std::ops::Range;
