@@ -44,8 +44,9 @@ pub fn absent_runs(cached: impl IntoIterator<Item = bool>, len: usize) -> Vec<Ra
     runs
 }
 
-/// Reads into the page cache the stretches of `file` (mapped at `map`) that are not all there,
-/// within what the run's read-ins may still take (`Budget`).
+/// Reads into the page cache the stretches of `file` (mapped at `map`) that are not all
+/// there, within what the run's read-ins may still take (half the memory available at the
+/// first).
 pub fn read_in(file: &File, map: &[u8]) {
     #[cfg(target_os = "linux")]
     linux::read_in(file, map);
