@@ -22,9 +22,12 @@
 # The header also says how well the host runs two CPU-bound processes at once (two
 # `sha256sum` of 256 MiB side by side vs one after the other; 2.00× is two full cores): on
 # a shared VM this bounds any program's 2-thread speedup, why409's included.
-# The header says how the log is cached too (KiB of log a page fault of one why409 run).
+# The header says how the log is cached too (KiB of log a page fault of one why409 run):
+# in large folios every tool here runs faster than in 4 KiB pages. CACHE=reread first drops
+# the log from the page cache and reads it back in order (GNU dd's nocache, then cat), which
+# leaves it in large folios where the kernel makes them: the same state from run to run.
 # Environment: RUNS, WHY409 (binary; default target/release/why409, built if absent),
-#   SKIP (space-separated: why409 rg awk duckdb goaccess).
+#   SKIP (space-separated: why409 rg awk duckdb goaccess), CACHE (reread: see above).
 set -euo pipefail
 
 usage() { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
@@ -45,6 +48,15 @@ have() { command -v "$1" >/dev/null 2>&1; }
 q() { printf '%q' "$1"; }
 
 BYTES=$(stat -c %s "$LOG" 2>/dev/null || wc -c <"$LOG")
+case ${CACHE:-} in
+    "") ;;
+    reread)
+        dd if="$LOG" iflag=nocache count=0 status=none 2>/dev/null ||
+            echo "compare.sh: could not drop $LOG from the page cache (GNU dd needed); reading it as it is" >&2
+        cat "$LOG" >/dev/null
+        ;;
+    *) echo "compare.sh: CACHE must be empty or reread" >&2; exit 2 ;;
+esac
 QLOG=$(q "$LOG")
 
 # ---- timer: GNU time gives peak RSS; otherwise bash's `time` (TIMEFORMAT), no memory
@@ -297,7 +309,7 @@ fi
 # ---- report
 echo "### why409 vs ad-hoc tools"
 echo
-echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $BYTES bytes), page cache warm"
+echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $BYTES bytes), page cache warm${CACHE:+ (dropped and read back in order first: CACHE=$CACHE)}"
 echo "- runs: best of $RUNS (why409's two rows in turn); CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
 echo "- why409: \`$WHY\`${WHY_NOTE:+ ($WHY_NOTE)}"
 echo "- page cache: one why409 run took $FAULTS minor faults ($(awk -v b="$BYTES" -v f="$FAULTS" 'BEGIN{ if (f > 0) printf "%.0f KiB of log a fault", b/1024/f; else print "n/a" }'); a 1 GiB log cached in large folios takes ~9 k, in small ones ~24 k, and every tool here is slower then)"
