@@ -789,6 +789,15 @@ pub fn open(
     let (data, damage) = match sniff_compression(&head[..n]) {
         Compression::None => {
             let len = meta.len();
+            // Bytes shown as done: a read-in of a large uncached log (seconds on a slow disk)
+            // shows its progress as it goes.
+            let mut shown = 0;
+            let mut show = |n: u64| {
+                if let Some(p) = progress {
+                    p.add(n);
+                }
+                shown += n;
+            };
             let data = match read_small(&mut f, len, &IN_MEMORY) {
                 Some(data) => data,
                 // The map of a small file costs more than its copy (and is one of the
@@ -796,14 +805,14 @@ pub fn open(
                 None if len > IN_MEMORY_MAX as u64 && spools.take_map() => {
                     let data = map_file(&f, &name)?;
                     if whole && let Data::Mapped(m) = &data {
-                        crate::page_cache::read_in(&f, m);
+                        crate::page_cache::read_in(&f, m, &mut show);
                     }
                     data
                 }
                 None => copy_plain(&mut f, len, &name, spools)?,
             };
             if let Some(p) = progress {
-                p.add(len);
+                p.add(len.saturating_sub(shown));
             }
             (data, None)
         }

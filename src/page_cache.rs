@@ -46,17 +46,20 @@ pub fn absent_runs(cached: impl IntoIterator<Item = bool>, len: usize) -> Vec<Ra
 
 /// Reads into the page cache the stretches of `file` (mapped at `map`) that are not all
 /// there, within what the run's read-ins may still take (half the memory available at the
-/// first).
-pub fn read_in(file: &File, map: &[u8]) {
+/// first), telling `done` the bytes read in as it goes.
+pub fn read_in(file: &File, map: &[u8], done: &mut dyn FnMut(u64)) {
     #[cfg(target_os = "linux")]
-    linux::read_in(file, map);
+    linux::read_in(file, map, done);
     #[cfg(not(target_os = "linux"))]
-    let _ = (file, map);
+    let _ = (file, map, done);
 }
+
+/// Bytes read in a call at most, so that progress is told as the read goes.
+const PIECE: usize = 64 << 20;
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::{PROBE, STRETCH, absent_runs};
+    use super::{PIECE, PROBE, STRETCH, absent_runs};
     use std::fs::File;
     use std::os::fd::AsRawFd;
     use std::sync::OnceLock;
@@ -98,7 +101,7 @@ mod linux {
         r != 0 || v & 1 == 1
     }
 
-    pub fn read_in(file: &File, map: &[u8]) {
+    pub fn read_in(file: &File, map: &[u8], done: &mut dyn FnMut(u64)) {
         // The map starts on a page, and `STRETCH` and `PROBE` are multiples of any page size.
         let stretches = (0..map.len()).step_by(STRETCH).map(|start| {
             let end = (start + STRETCH).min(map.len());
@@ -119,13 +122,14 @@ mod linux {
             }
             let mut at = r.start as libc::off_t;
             while (at as usize) < r.end {
-                let n = (r.end - at as usize).min(1 << 30);
+                let n = (r.end - at as usize).min(PIECE);
                 // SAFETY: both descriptors are open for the call; `at` is ours to update.
                 let sent =
                     unsafe { libc::sendfile(null.as_raw_fd(), file.as_raw_fd(), &mut at, n) };
                 if sent <= 0 {
                     return;
                 }
+                done(sent as u64);
             }
         }
     }
@@ -178,17 +182,25 @@ mod tests {
         }
         // SAFETY: the file is not changed while mapped.
         let map = unsafe { memmap2::Mmap::map(&f) }.unwrap();
-        read_in(&f, &map);
-        let mut pages = vec![0u8; map.len().div_ceil(4096)];
-        // SAFETY: the vector has a byte for every 4 KiB page of the map (4 KiB or larger).
-        let r = unsafe {
-            libc::mincore(
-                map.as_ptr() as *mut libc::c_void,
-                map.len(),
-                pages.as_mut_ptr(),
-            )
+        let pages = || {
+            let mut pages = vec![0u8; map.len().div_ceil(4096)];
+            // SAFETY: the vector has a byte for every 4 KiB page of the map (4 KiB or larger).
+            let r = unsafe {
+                libc::mincore(
+                    map.as_ptr() as *mut libc::c_void,
+                    map.len(),
+                    pages.as_mut_ptr(),
+                )
+            };
+            assert_eq!(r, 0);
+            pages
         };
-        assert_eq!(r, 0);
+        let evicted = pages()[PROBE / 4096] & 1 == 0;
+        let mut read = 0;
+        read_in(&f, &map, &mut |n| read += n);
+        // Every stretch lacked pages, and was read in whole, its progress told.
+        assert_eq!(read, if evicted { map.len() as u64 } else { 0 });
+        let pages = pages();
         for at in (0..map.len()).step_by(PROBE) {
             assert_eq!(pages[at / 4096] & 1, 1, "the page at {at} is not cached");
         }
