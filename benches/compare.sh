@@ -302,7 +302,7 @@ fi
 # state, and ripgrep up to 3× faster. One run of why409 tells which: ~9 k minor faults for
 # a 1 GiB log in large folios, ~24 k in small ones.
 FAULTS="n/a"
-if [[ -n $GNU_TIME && -z $WHY_NOTE ]] && "$GNU_TIME" -f '%R' -o "$TMPD/faults" "$WHY" --output json "$LOG" >/dev/null 2>&1; then
+if [[ -n $GNU_TIME && -z $WHY_NOTE ]] && ! skip why409 && "$GNU_TIME" -f '%R' -o "$TMPD/faults" "$WHY" --output json "$LOG" >/dev/null 2>&1; then
     FAULTS=$(tail -n 1 "$TMPD/faults")
 fi
 
@@ -312,7 +312,11 @@ echo
 echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $BYTES bytes), page cache warm${CACHE:+ (dropped and read back in order first: CACHE=$CACHE)}"
 echo "- runs: best of $RUNS (why409's two rows in turn); CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
 echo "- why409: \`$WHY\`${WHY_NOTE:+ ($WHY_NOTE)}"
-echo "- page cache: one why409 run took $FAULTS minor faults ($(awk -v b="$BYTES" -v f="$FAULTS" 'BEGIN{ if (f > 0) printf "%.0f KiB of log a fault", b/1024/f; else print "n/a" }'); a 1 GiB log cached in large folios takes ~9 k, in small ones ~24 k, and every tool here is slower then)"
+if [[ $FAULTS =~ ^[0-9]+$ && $FAULTS -gt 0 ]]; then
+    echo "- page cache: one why409 run took $FAULTS minor faults ($(awk -v b="$BYTES" -v f="$FAULTS" 'BEGIN{printf "%.0f", b/1024/f}') KiB of log a fault; a 1 GiB log cached in large folios takes ~9 k, in small ones ~24 k, and every tool here is slower then)"
+else
+    echo "- page cache: not measured (needs why409 and GNU time)"
+fi
 echo "- host: two CPU-bound processes side by side finish $HOST_SCALING as fast as one after the other (2.00× = two full cores)"
 echo
 echo "| tool | command | wall s | MB/s | peak RSS MiB | × why409 wall |"

@@ -89,8 +89,8 @@ impl BlockMarks {
         self.blocks.into_boxed_slice()
     }
 
-    /// The marks of `chunk` noted from its lines, as the pass notes them (tests, and
-    /// callers that do not read the lines themselves).
+    /// The marks of `chunk` noted from its lines, as the pass notes them.
+    #[cfg(test)]
     pub fn of(chunk: &[u8]) -> Box<[u32]> {
         let mut marks = BlockMarks::new(chunk.len());
         let mut lines = 0;
