@@ -570,8 +570,8 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     if let Some(p) = &settings.progress {
         let sizes = expanded
             .iter()
-            .filter_map(|(path, _)| std::fs::metadata(path).ok());
-        p.start(Stage::Opening, sizes.map(|m| m.len()).sum());
+            .filter_map(|(path, _)| input::file_size(path));
+        p.start(Stage::Opening, sizes.sum());
     }
     let spools = input::Spools::default();
     // With a time range, a log in time order is read only where the range lies (`seek`).

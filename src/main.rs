@@ -281,7 +281,7 @@ fn analyse_with_progress(
             let compressed = p
                 .extension()
                 .is_some_and(|e| ["gz", "zst", "bz2"].iter().any(|c| e == *c));
-            let len = std::fs::metadata(p).map_or(0, |m| m.len());
+            let len = input::file_size(p).unwrap_or(0);
             text += if compressed { 6 * len } else { len };
             text >= 64 << 20
         })

@@ -876,6 +876,54 @@ fn bad_arguments_exit_2() {
         .stdout(predicate::str::contains("/pulls/{number}"));
 }
 
+/// Stdin redirected from a file (`why409 < access.log`) is read as the named file is, mapped
+/// rather than copied into a temporary file: a log past the in-memory limit (1 MiB) gives the
+/// named file's report with no temporary directory to copy it into, and stdin is left at its
+/// end. A file a script has read the start of is read from where it stands.
+#[test]
+fn stdin_from_a_file_is_read_as_the_file() {
+    use std::fs::File;
+    use std::io::{Seek, SeekFrom};
+    use std::process::Command as Std;
+    let log = std::fs::read(fixture("demo/access.log")).unwrap();
+    let big = log.repeat((1 << 20) / log.len() + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    std::fs::write(&p, &big).unwrap();
+    let strip = |mut v: Value| {
+        v["inputs"][0]["path"] = Value::Null;
+        v
+    };
+    let named = strip(json(&[p.to_str().unwrap()]));
+    let run = |stdin: &File, tmp: &std::path::Path| {
+        let out = Std::new(assert_cmd::cargo::cargo_bin("why409"))
+            .args(["--output", "json"])
+            .env("TMPDIR", tmp)
+            .stdin(stdin.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let mut whole = File::open(&p).unwrap();
+    let r = run(&whole, std::path::Path::new("/nonexistent/tmp"));
+    assert_eq!(r["inputs"][0]["path"], "-");
+    assert_eq!(strip(r), named);
+    assert_eq!(whole.stream_position().unwrap(), big.len() as u64);
+
+    let mut rest = File::open(&p).unwrap();
+    let first = big.iter().position(|&c| c == b'\n').unwrap() + 1;
+    rest.seek(SeekFrom::Start(first as u64)).unwrap();
+    let r = run(&rest, dir.path());
+    let lines = named["inputs"][0]["lines"].as_u64().unwrap();
+    assert_eq!(r["inputs"][0]["lines"].as_u64(), Some(lines - 1));
+    assert_eq!(rest.stream_position().unwrap(), big.len() as u64);
+}
+
 #[test]
 fn broken_pipe_exits_quietly() {
     use std::io::Read;
