@@ -193,6 +193,51 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Micros> {
     Some(t - off * MICROS_PER_SEC)
 }
 
+/// Whether `parse_iso8601` reads `b`, without working out the time: a wrapper's timestamp
+/// (CRI's, on every line of a node's container log) is checked and never used, and the
+/// time's arithmetic was two thirds of the check (~490 instructions a line with it).
+pub fn is_iso8601(b: &[u8]) -> bool {
+    let Some(h) = b.get(..19) else {
+        return false;
+    };
+    if h[4] != b'-'
+        || h[7] != b'-'
+        || !(h[10] == b'T' || h[10] == b' ')
+        || h[13] != b':'
+        || h[16] != b':'
+    {
+        return false;
+    }
+    let d = |i: usize| h[i].wrapping_sub(b'0');
+    // One test for the fourteen digits, not a branch each.
+    let mut bad = false;
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        bad |= d(i) > 9;
+    }
+    let two = |i: usize| u32::from(d(i)) * 10 + u32::from(d(i + 1));
+    let (mo, day) = (two(5), two(8));
+    if bad || !(1..=12).contains(&mo) || day == 0 || two(11) > 23 || two(14) > 59 || two(17) > 60 {
+        return false;
+    }
+    // The year matters only past the 28th.
+    if day > 28 && day > days_in_month((two(0) * 100 + two(2)).into(), mo) {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let Some(b'.' | b',') = rest.first() {
+        // `fraction_micros` takes one to nine digits.
+        let mut n = 1;
+        while n <= 10 && rest.get(n).is_some_and(u8::is_ascii_digit) {
+            n += 1;
+        }
+        if n == 1 || n > 10 {
+            return false;
+        }
+        rest = &rest[n..];
+    }
+    rest.is_empty() || parse_offset(rest).is_some()
+}
+
 /// Parses a Unix epoch with an optional fraction, in the given unit: `1446249499.322` (s),
 /// `1591214112712` (ms).
 pub fn parse_epoch(b: &[u8], unit: EpochUnit) -> Option<Micros> {
@@ -567,6 +612,41 @@ mod tests {
                 parse_epoch(s.as_bytes(), EpochUnit::Micros),
                 s.parse::<i64>().ok()
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        /// `is_iso8601` accepts exactly what `parse_iso8601` reads: near-timestamps with
+        /// every field in and out of range, fractions of every length, every kind of
+        /// offset, and any byte changed.
+        #[test]
+        fn is_iso8601_is_what_parse_iso8601_reads(
+            s in "[0-9]{4}-(0[0-9]|1[0-3])-([0-2][0-9]|3[0-2])[T t]([01][0-9]|2[0-5]):([0-5][0-9]|60):([0-5][0-9]|6[0-2])([.,][0-9]{0,11}x?)?(Z|z|[+-]([01][0-9]|2[0-5])(:?([0-5][0-9]|60))?|x)?",
+            at in 0usize..40,
+            byte in proptest::num::u8::ANY,
+            change in proptest::bool::ANY,
+        ) {
+            let mut b = s.into_bytes();
+            if change && at < b.len() {
+                b[at] = byte;
+            }
+            proptest::prop_assert_eq!(is_iso8601(&b), parse_iso8601(&b).is_some());
+        }
+    }
+
+    #[test]
+    fn is_iso8601_of_edges() {
+        for (t, ok) in [
+            ("2024-02-29T23:59:60.123456789Z", true),
+            ("2023-02-29T00:00:00Z", false),
+            ("2026-03-02T09:14:05.1234567890Z", false),
+            ("2026-03-02T09:14:05.Z", false),
+            ("2026-03-02 09:14:05+05:30", true),
+            ("2026-13-02T09:14:05", false),
+        ] {
+            assert_eq!(is_iso8601(t.as_bytes()), ok, "{t}");
+            assert_eq!(parse_iso8601(t.as_bytes()).is_some(), ok, "{t}");
         }
     }
 

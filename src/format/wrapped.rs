@@ -98,19 +98,19 @@ pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
             })
         }
         Kind::Cri => {
-            let e1 = token_end(line, 0);
-            crate::timestamp::parse_iso8601(&line[..e1])?;
-            let e2 = token_end(line, e1 + 1);
-            let stream = line.get(e1 + 1..e2)?;
-            if stream != b"stdout" && stream != b"stderr" {
+            // A space-separated timestamp (35 bytes at most: `is_iso8601`), stream and tag.
+            let e = memchr::memchr(b' ', &line[..line.len().min(36)])?;
+            if !crate::timestamp::is_iso8601(&line[..e]) {
                 return None;
             }
-            let e3 = token_end(line, e2 + 1);
-            let tag = line.get(e2 + 1..e3)?;
-            if tag != b"F" && tag != b"P" {
+            let rest = &line[e + 1..];
+            if !matches!(
+                rest.get(..9)?,
+                b"stdout F " | b"stdout P " | b"stderr F " | b"stderr P "
+            ) {
                 return None;
             }
-            Some(Cow::Borrowed(line.get(e3 + 1..)?))
+            Some(Cow::Borrowed(&rest[9..]))
         }
         Kind::Syslog => {
             let mut i = 0;
@@ -127,7 +127,9 @@ pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
                 i += 16;
             } else {
                 let e = token_end(line, i);
-                crate::timestamp::parse_iso8601(&line[i..e])?;
+                if !crate::timestamp::is_iso8601(&line[i..e]) {
+                    return None;
+                }
                 i = e + 1;
             }
             let host_end = token_end(line, i);
@@ -368,6 +370,53 @@ mod tests {
         let mut r = Request::default();
         f.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
+    }
+
+    /// CRI's unwrap as it was written first, token by token: the reference for the one that
+    /// compares fixed places.
+    fn cri_by_tokens(line: &[u8]) -> Option<&[u8]> {
+        let e1 = token_end(line, 0);
+        crate::timestamp::parse_iso8601(&line[..e1])?;
+        let e2 = token_end(line, e1 + 1);
+        let stream = line.get(e1 + 1..e2)?;
+        if stream != b"stdout" && stream != b"stderr" {
+            return None;
+        }
+        let e3 = token_end(line, e2 + 1);
+        let tag = line.get(e2 + 1..e3)?;
+        if tag != b"F" && tag != b"P" {
+            return None;
+        }
+        line.get(e3 + 1..)
+    }
+
+    proptest::proptest! {
+        /// A CRI line is unwrapped where the token-by-token reading unwraps it, to the same
+        /// inner line: timestamps of every length and zone, both streams and tags, cut
+        /// short anywhere, with any byte changed.
+        #[test]
+        fn cri_unwraps_as_token_by_token(
+            ts in "2026-03-02T09:14:05(\\.[0-9]{1,10})?(Z|[+-]05:30|)",
+            stream in "std(out|err|in)",
+            tag in "[FPX]{1,2}",
+            inner in "[ a-z\"]{0,12}",
+            sep in "[ ]{1,2}",
+            cut in 0usize..80,
+            at in 0usize..80,
+            byte in proptest::num::u8::ANY,
+        ) {
+            let mut b = format!("{ts}{sep}{stream} {tag} {inner}").into_bytes();
+            if at < b.len() {
+                b[at] = byte;
+            }
+            b.truncate(cut.max(20));
+            let got = match unwrap(Kind::Cri, &b) {
+                Some(Cow::Borrowed(v)) => Some(v),
+                Some(Cow::Owned(_)) => panic!("CRI lines are borrowed"),
+                None => None,
+            };
+            proptest::prop_assert_eq!(got, cri_by_tokens(&b));
+        }
     }
 
     proptest::proptest! {
