@@ -652,30 +652,50 @@ pub fn unescape(s: &[u8]) -> Text<'_> {
 /// `unescape` give, in one look at the bytes (a Docker `log` string nesting a JSON line has
 /// an escape every few bytes, and each stopped both looks).
 pub fn unescape_string(b: &[u8], start: usize) -> Option<(Text<'_>, usize)> {
+    let mut out = Vec::new();
+    let (escaped, end) = unescape_string_into(b, start, &mut out)?;
+    let text = if escaped {
+        owned(out)
+    } else {
+        super::text::text(&b[start..end])
+    };
+    Some((text, end))
+}
+
+/// `unescape_string` into `out`, for a caller that keeps one buffer for many strings: the
+/// string's bytes, unescaped, are appended to `out` when it holds an escape
+/// (`Some((true, end))`); when it holds none, `out` is left as it was and the string is
+/// `b[start..end]` (`Some((false, end))`). The bytes are not checked as UTF-8.
+pub fn unescape_string_into(b: &[u8], start: usize, out: &mut Vec<u8>) -> Option<(bool, usize)> {
     let s = b.get(start..)?;
-    let mut out: Option<Vec<u8>> = None;
+    let mut escaped = false;
     let mut i = 0;
     for p in crate::bytes::places2(s, b'"', b'\\') {
         if p < i {
             continue;
         }
         if s[p] == b'"' {
-            let text = match out {
-                None => super::text::text(&s[..p]),
-                Some(mut o) => {
-                    o.extend_from_slice(&s[i..p]);
-                    owned(o)
-                }
-            };
-            return Some((text, start + p));
+            if escaped {
+                out.extend_from_slice(&s[i..p]);
+            }
+            return Some((escaped, start + p));
         }
         if p + 1 == s.len() {
             // An escape cut by the end: the string is not closed.
             return None;
         }
-        let o = out.get_or_insert_with(|| Vec::with_capacity(s.len()));
-        o.extend_from_slice(&s[i..p]);
-        i = escape_at(s, p, o);
+        if !escaped {
+            out.reserve(s.len());
+            escaped = true;
+        }
+        out.extend_from_slice(&s[i..p]);
+        // `\"`, nearly every escape of a Docker line that nests a log line with quotes.
+        if s[p + 1] == b'"' {
+            out.push(b'"');
+            i = p + 2;
+        } else {
+            i = escape_at(s, p, out);
+        }
     }
     None
 }
