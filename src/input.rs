@@ -248,8 +248,15 @@ pub fn drop_repeats(inputs: &mut Vec<ToRead>) -> Vec<String> {
     let mut notes = Vec::new();
     let mut kept: Vec<ToRead> = Vec::with_capacity(inputs.len());
     for (path, explicit) in inputs.drain(..) {
-        // Pipes and stdin are streams, never the same as another input.
-        if let Some(id) = file_identity(&path) {
+        // Stdin is one input however often it is named (two readers of a pipe would split
+        // its lines between them); read from its start as a file, it is that file. Other
+        // pipes are streams, never the same as another input.
+        let id = if path.as_os_str() == "-" {
+            Some(stdin_identity().unwrap_or((u64::MAX, u64::MAX)))
+        } else {
+            file_identity(&path)
+        };
+        if let Some(id) = id {
             if let Some(&k) = first.get(&id) {
                 kept[k].1 |= explicit;
                 notes.push(if path == kept[k].0 {
@@ -277,6 +284,19 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
     Some((m.dev(), m.ino()))
+}
+
+/// `file_identity` of stdin when it is a file read from its start (`stdin_file`).
+#[cfg(unix)]
+fn stdin_identity() -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = stdin_file()?.metadata().ok()?;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn stdin_identity() -> Option<(u64, u64)> {
+    None
 }
 
 #[cfg(not(unix))]
@@ -1199,20 +1219,14 @@ mod tests {
             (PathBuf::from("-"), true),
         ];
         let notes = drop_repeats(&mut inputs);
-        // The first name stays, explicit since its second name was; stdin is no file.
-        assert_eq!(
-            inputs,
-            [
-                (a.clone(), true),
-                (b, false),
-                ("-".into(), true),
-                ("-".into(), true)
-            ]
-        );
-        assert_eq!(notes.len(), 1);
+        // The first name stays, explicit since its second name was; stdin named twice is
+        // read once too.
+        assert_eq!(inputs, [(a.clone(), true), (b, false), ("-".into(), true)]);
+        assert_eq!(notes.len(), 2);
         assert!(
             notes[0].contains("c.log: the same file as") && notes[0].ends_with("a.log, read once")
         );
+        assert_eq!(notes[1], "-: listed more than once, read once");
         // Under one name, it says so.
         let mut inputs = vec![(a.clone(), true), (a.clone(), false)];
         assert_eq!(

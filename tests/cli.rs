@@ -924,6 +924,43 @@ fn stdin_from_a_file_is_read_as_the_file() {
     assert_eq!(rest.stream_position().unwrap(), big.len() as u64);
 }
 
+/// Stdin named twice is one input (two readers of a pipe would split its lines between
+/// them), and stdin redirected from a file that is named too is that file: each read once,
+/// with a warning.
+#[test]
+fn stdin_named_twice_or_with_its_file_is_read_once() {
+    use std::process::Command as Std;
+    let log = fixture("demo/access.log");
+    let bytes = std::fs::read(&log).unwrap();
+    let lines = bytes.iter().filter(|&&c| c == b'\n').count() as u64;
+    let out = why409()
+        .args(["--output", "json", "-", "-"])
+        .write_stdin(bytes)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
+    assert_eq!(r["inputs"][0]["lines"].as_u64(), Some(lines));
+    assert_eq!(r["warnings"][0], "-: listed more than once, read once");
+
+    let out = Std::new(assert_cmd::cargo::cargo_bin("why409"))
+        .args(["--output", "json"])
+        .arg(&log)
+        .arg("-")
+        .stdin(std::fs::File::open(&log).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
+    assert_eq!(r["inputs"][0]["lines"].as_u64(), Some(lines));
+    assert_eq!(
+        r["warnings"][0],
+        format!("-: the same file as {}, read once", log.display())
+    );
+}
+
 #[test]
 fn broken_pipe_exits_quietly() {
     use std::io::Read;
