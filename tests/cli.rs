@@ -933,32 +933,28 @@ fn stdin_named_twice_or_with_its_file_is_read_once() {
     let log = fixture("demo/access.log");
     let bytes = std::fs::read(&log).unwrap();
     let lines = bytes.iter().filter(|&&c| c == b'\n').count() as u64;
-    let out = why409()
+    let read_once = |out: std::process::Output, warning: String| {
+        assert!(out.status.success());
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
+        assert_eq!(r["inputs"][0]["lines"].as_u64(), Some(lines));
+        assert_eq!(r["warnings"][0], warning);
+    };
+    let piped = why409()
         .args(["--output", "json", "-", "-"])
         .write_stdin(bytes)
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
-    assert_eq!(r["inputs"][0]["lines"].as_u64(), Some(lines));
-    assert_eq!(r["warnings"][0], "-: listed more than once, read once");
-
-    let out = Std::new(assert_cmd::cargo::cargo_bin("why409"))
+    read_once(piped, "-: listed more than once, read once".into());
+    let redirected = Std::new(assert_cmd::cargo::cargo_bin("why409"))
         .args(["--output", "json"])
         .arg(&log)
         .arg("-")
         .stdin(std::fs::File::open(&log).unwrap())
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
-    assert_eq!(r["inputs"][0]["lines"].as_u64(), Some(lines));
-    assert_eq!(
-        r["warnings"][0],
-        format!("-: the same file as {}, read once", log.display())
-    );
+    let warning = format!("-: the same file as {}, read once", log.display());
+    read_once(redirected, warning);
 }
 
 #[test]
