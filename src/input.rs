@@ -811,8 +811,8 @@ pub fn open(
 
 /// Stdin, when it is a regular file read from its start (`why409 < access.log`): read as a
 /// named file is (mapped, not copied into a temporary file first: a 1 GiB log took
-/// 0.94-1.28 s copied, 0.47-0.54 s mapped). A file a script has read part of already is streamed from
-/// where it stands, as are pipes.
+/// 0.94-1.28 s copied, 0.47-0.54 s mapped). A file a script has read part of already is
+/// streamed from where it stands, as are pipes.
 #[cfg(unix)]
 fn stdin_file() -> Option<File> {
     use std::os::fd::AsFd;

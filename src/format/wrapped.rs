@@ -83,16 +83,11 @@ pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
                     json::unescape(v.string_body()?)
                 }
             };
-            let inner: Cow<'_, [u8]> = match text {
-                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-            };
-            Some(match inner {
-                Cow::Borrowed(b) => Cow::Borrowed(b.strip_suffix(b"\n").unwrap_or(b)),
-                Cow::Owned(mut v) => {
-                    while v.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
-                        v.pop();
-                    }
+            Some(match text {
+                Cow::Borrowed(s) => Cow::Borrowed(docker_line(s.as_bytes(), false)),
+                Cow::Owned(s) => {
+                    let mut v = s.into_bytes();
+                    v.truncate(docker_line(&v, true).len());
                     Cow::Owned(v)
                 }
             })
@@ -152,6 +147,20 @@ pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
     }
 }
 
+/// A Docker `log` string without the line end the container wrote: one `\n` cut from the
+/// string as logged, every trailing `\n` and `\r` from one that was unescaped or made
+/// valid UTF-8 (`made`).
+fn docker_line(text: &[u8], made: bool) -> &[u8] {
+    if !made {
+        return text.strip_suffix(b"\n").unwrap_or(text);
+    }
+    let mut text = text;
+    while let [rest @ .., b'\n' | b'\r'] = text {
+        text = rest;
+    }
+    text
+}
+
 thread_local! {
     /// Where a Docker line's `log` string is unescaped before it is copied into the chunk's
     /// arena: one buffer a thread rather than an allocation a line.
@@ -172,20 +181,16 @@ fn docker_log_in<'a>(line: &'a [u8], arena: &'a bumpalo::Bump) -> Option<&'a [u8
         let raw: &[u8] = if escaped { v } else { &line[8..end] };
         let valid = raw.is_ascii() || std::str::from_utf8(raw).is_ok();
         if !escaped && valid {
-            // Borrowed, as `unwrap` leaves it (one `\n` cut).
-            let raw = &line[8..end];
-            return Some(raw.strip_suffix(b"\n").unwrap_or(raw));
+            return Some(docker_line(&line[8..end], false));
         }
         let lossy;
-        let mut text = raw;
-        if !valid {
+        let text = if valid {
+            raw
+        } else {
             lossy = String::from_utf8_lossy(raw).into_owned();
-            text = lossy.as_bytes();
-        }
-        while let [rest @ .., b'\n' | b'\r'] = text {
-            text = rest;
-        }
-        Some(&*arena.alloc_slice_copy(text))
+            lossy.as_bytes()
+        };
+        Some(&*arena.alloc_slice_copy(docker_line(text, true)))
     })
 }
 
