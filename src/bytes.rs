@@ -227,6 +227,83 @@ pub fn all_within(b: &[u8], lo: u8, hi: u8) -> bool {
     }
 }
 
+/// Whether every byte of `b` is in one of `ranges` (inclusive ASCII bounds): `all_within` for
+/// a set of ranges, eight bytes at a time with the last word overlapping. Each range is
+/// tested on the low seven bits of every byte, where no subtraction borrows and no addition
+/// carries into the next byte; a byte of 0x80 or more fails on its own.
+#[inline(always)]
+pub fn all_within_any<const N: usize>(b: &[u8], ranges: [(u8, u8); N]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = ONES << 7;
+    let ok = |w: u64| {
+        let low = w & !HI;
+        let mut inside = 0;
+        for (lo, hi) in ranges {
+            debug_assert!(lo <= hi && hi < 0x80);
+            // The top bit of each byte: set in `from` when the byte is `lo` or more (0x80
+            // lent to every byte first), in `past` when it is above `hi`.
+            let from = (low | HI).wrapping_sub(ONES * lo as u64);
+            let past = low.wrapping_add(ONES * (0x7F - hi) as u64);
+            inside |= from & !past;
+        }
+        (inside & !w) & HI == HI
+    };
+    let n = b.len();
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+    let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as u64;
+    match n {
+        0..4 => b
+            .iter()
+            .all(|&c| ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))),
+        4..8 => ok(half(0) | half(n - 4) << 32),
+        _ => {
+            let mut i = 0;
+            while i + 8 < n {
+                if !ok(word(i)) {
+                    return false;
+                }
+                i += 8;
+            }
+            ok(word(n - 8))
+        }
+    }
+}
+
+/// The hex digits, either case, as ranges for `all_within_any`.
+pub const HEX_DIGITS: [(u8, u8); 3] = [(b'0', b'9'), (b'A', b'F'), (b'a', b'f')];
+
+/// Whether `b` is all hex digits, either case: sixteen bytes a look (the last one
+/// overlapping) from sixteen on, as request ids and hashes are; eight below.
+#[inline]
+pub fn is_hex(b: &[u8]) -> bool {
+    let n = b.len();
+    if n < 16 {
+        return all_within_any(b, HEX_DIGITS);
+    }
+    let mut i = 0;
+    while i + 16 < n {
+        if classes(b, i).hex != 0xFFFF {
+            return false;
+        }
+        i += 16;
+    }
+    classes(b, n - 16).hex == 0xFFFF
+}
+
+/// Whether `b` is a UUID: 36 bytes, hex digits with dashes at 8, 13, 18 and 23, told by
+/// three 16-byte looks (the last one overlapping).
+#[inline]
+pub fn is_uuid(b: &[u8]) -> bool {
+    if b.len() != 36 {
+        return false;
+    }
+    let (x, y, z) = (classes(b, 0), classes(b, 16), classes(b, 20));
+    let join =
+        |m: fn(&Classes) -> u32| u64::from(m(&x)) | u64::from(m(&y)) << 16 | u64::from(m(&z)) << 20;
+    const DASHES: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
+    join(|c| c.dash) == DASHES && join(|c| c.hex) == (1 << 36) - 1 - DASHES
+}
+
 /// Whether `needle` is in `hay`, ASCII letters in either case (for a whole line, unlike the
 /// rest of this module). The places where the needle's first and last bytes both match
 /// (bytes compared with the case bit set, a superset) are found sixteen at a time, and only
@@ -508,6 +585,64 @@ mod tests {
             proptest::prop_assert_eq!(all_within(&b, lo, hi), want);
             proptest::prop_assert_eq!(all_within(&b, b'0', b'9'), b.iter().all(u8::is_ascii_digit));
             proptest::prop_assert_eq!(all_within(&b, b'a', b'z'), b.iter().all(u8::is_ascii_lowercase));
+        }
+    }
+
+    proptest::proptest! {
+        /// Ranges tested together on seven bits are each byte tested against each range:
+        /// bytes at and beside every bound (and above 0x7F), any length around the word
+        /// size, one to three ranges of any bounds.
+        #[test]
+        fn all_within_any_is_every_byte_in_a_range(
+            b in proptest::collection::vec(
+                proptest::sample::select(b"\x00,-./09:;?@AFGZ[^_`afgz{\x7f\x80\xad\xff".to_vec()),
+                0..30,
+            ),
+            bounds in proptest::collection::vec((0u8..0x80, 0u8..0x80), 1..4),
+        ) {
+            let ranges: Vec<(u8, u8)> = bounds.iter().map(|&(x, y)| (x.min(y), x.max(y))).collect();
+            let within = |c: &u8| ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(c));
+            let want = b.iter().all(within);
+            let got = match ranges[..] {
+                [r] => all_within_any(&b, [r]),
+                [r, s] => all_within_any(&b, [r, s]),
+                [r, s, t] => all_within_any(&b, [r, s, t]),
+                _ => unreachable!(),
+            };
+            proptest::prop_assert_eq!(got, want);
+            let hex = b.iter().all(u8::is_ascii_hexdigit);
+            proptest::prop_assert_eq!(all_within_any(&b, HEX_DIGITS), hex);
+            // And the same bytes repeated past sixteen, for the looks of sixteen.
+            let long = b.repeat(3);
+            proptest::prop_assert_eq!(is_hex(&b), hex);
+            proptest::prop_assert_eq!(is_hex(&long), hex);
+        }
+    }
+
+    proptest::proptest! {
+        /// The UUID look is the byte-by-byte rule: 36 bytes, dashes at 8, 13, 18 and 23,
+        /// hex digits elsewhere, whichever byte is changed.
+        #[test]
+        fn uuid_is_dashes_and_hex_digits(
+            at in 0usize..37,
+            byte in proptest::sample::select(b"-0aAfFgG/:@`{\x80".to_vec()),
+        ) {
+            let mut b = b"b7e2d9c4-1f3a-4E6B-8c5d-9a0f1e2d3c4b".to_vec();
+            if at < 36 {
+                b[at] = byte;
+            } else {
+                b.push(b'0');
+            }
+            let want = b.len() == 36
+                && b.iter().enumerate().all(|(i, &c)| {
+                    if matches!(i, 8 | 13 | 18 | 23) {
+                        c == b'-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                });
+            proptest::prop_assert_eq!(is_uuid(&b), want);
+            proptest::prop_assert!(!is_uuid(&b[..b.len() - 1]) || b.len() == 37);
         }
     }
 

@@ -269,14 +269,7 @@ fn is_uuid_or_ulid(b: &[u8]) -> bool {
     use crate::bytes::classes;
     // Masks of the whole segment from looks at 16 bytes, the last one overlapping.
     match b.len() {
-        36 => {
-            let (x, y, z) = (classes(b, 0), classes(b, 16), classes(b, 20));
-            let join = |m: fn(&crate::bytes::Classes) -> u32| {
-                u64::from(m(&x)) | u64::from(m(&y)) << 16 | u64::from(m(&z)) << 20
-            };
-            const DASHES: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
-            join(|c| c.dash) == DASHES && join(|c| c.hex) == (1 << 36) - 1 - DASHES
-        }
+        36 => crate::bytes::is_uuid(b),
         26 => {
             let (x, y) = (classes(b, 0), classes(b, 10));
             let join =

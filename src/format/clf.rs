@@ -289,52 +289,41 @@ fn quoted_extra<'a>(inner: &'a [u8], plain: Option<&'a str>, out: &mut Request<'
         }
         return;
     }
-    if looks_like_ip(first_of_list(v)) {
+    let token_like = (4..=128).contains(&v.len()) && crate::bytes::all_within_any(v, KEY_BYTES);
+    // A token holds no comma or space, so it is its own first entry: only other values
+    // need the list cut (a key's first byte ends the address look).
+    let address = if token_like {
+        looks_like_ip(v)
+    } else {
+        looks_like_ip(first_of_list(v))
+    };
+    if address {
         if out.xff.is_none() {
             out.xff = Some(text_of(v));
         }
         return;
     }
-    let token_like = v.len() >= 4 && v.len() <= 128 && v.iter().all(|&c| byte_in(KEY_BYTES, c));
     if token_like && out.api_key.is_none() {
         out.api_key = Some(text_of(v));
     }
 }
 
-/// The bytes of an API key or similar token: letters, digits and `_-.:@`, as a set of the
-/// 128 ASCII bytes (one shift and test per byte, no table).
-const KEY_BYTES: u128 = {
-    let mut set = 0u128;
-    let mut c = 0u8;
-    while c < 128 {
-        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':' | b'@') {
-            set |= 1 << c;
-        }
-        c += 1;
-    }
-    set
-};
-
-/// Is `c` in the ASCII byte set `set`?
-#[inline(always)]
-fn byte_in(set: u128, c: u8) -> bool {
-    c < 128 && (set >> c) & 1 != 0
-}
+/// The bytes of an API key or similar token: letters, digits and `_-.:@`, as ranges for
+/// `bytes::all_within_any` (`-.`, `0-9:`, `@A-Z`, `_`, `a-z`).
+const KEY_BYTES: [(u8, u8); 5] = [
+    (b'-', b'.'),
+    (b'0', b':'),
+    (b'@', b'Z'),
+    (b'_', b'_'),
+    (b'a', b'z'),
+];
 
 fn first_of_list(v: &[u8]) -> &[u8] {
     text::trim(&v[..v.iter().position(|&c| c == b',').unwrap_or(v.len())])
 }
 
 fn is_request_id(v: &[u8]) -> bool {
-    text::is_hex_of_len(v, 32)
-        || (v.len() == 36
-            && v.iter().enumerate().all(|(i, &c)| {
-                if matches!(i, 8 | 13 | 18 | 23) {
-                    c == b'-'
-                } else {
-                    c.is_ascii_hexdigit()
-                }
-            }))
+    text::is_hex_of_len(v, 32) || crate::bytes::is_uuid(v)
 }
 
 fn keyed_extra<'a>(key: &[u8], val: &'a [u8], out: &mut Request<'a>) {
@@ -528,10 +517,10 @@ fn after_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
         let rest = skip_spaces(rest);
         if rest.first() == Some(&b'"') {
             let Some((ua, plain, rest)) = quoted_plain(rest) else {
-                out.user_agent = optional(&rest[1..]).map(|_| unescape(&rest[1..]));
+                out.user_agent = text::logged(&rest[1..]).map(unescape);
                 return;
             };
-            out.user_agent = optional(ua).map(|_| match plain {
+            out.user_agent = text::logged(ua).map(|ua| match plain {
                 Some(s) => Text::Borrowed(s),
                 None => unescape(ua),
             });
@@ -939,6 +928,121 @@ mod tests {
         assert_eq!(r.api_key, None);
         let r = parse(r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1 "-" "-" " key_live_7Hq2 ""#).unwrap();
         assert_eq!(r.api_key.as_deref(), Some("key_live_7Hq2"));
+    }
+
+    /// `quoted_extra` as first written, a byte at a time: the reference for the word-wise
+    /// checks and the reordered address look.
+    fn quoted_extra_by_bytes(inner: &str) -> (Option<String>, Option<String>, Option<String>) {
+        let v = text::trim(inner.as_bytes());
+        let s = |v: &[u8]| Some(String::from_utf8_lossy(v).into_owned());
+        if v.is_empty() || v == b"-" {
+            return (None, None, None);
+        }
+        let hex = |v: &[u8]| v.iter().all(u8::is_ascii_hexdigit);
+        let uuid = v.len() == 36
+            && v.iter().enumerate().all(|(i, &c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == b'-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            });
+        if (v.len() == 32 && hex(v)) || uuid {
+            return (s(v), None, None);
+        }
+        if looks_like_ip(first_of_list(v)) {
+            return (None, s(v), None);
+        }
+        let key_byte = |c: &u8| c.is_ascii_alphanumeric() || b"_-.:@".contains(c);
+        if v.len() >= 4 && v.len() <= 128 && v.iter().all(key_byte) {
+            return (None, None, s(v));
+        }
+        (None, None, None)
+    }
+
+    proptest::proptest! {
+        /// A quoted appended field is a request id, an address list, an API key or nothing,
+        /// exactly as the byte-at-a-time rules say: values from bytes at every class's edge,
+        /// of lengths around the id, UUID and key bounds.
+        #[test]
+        fn quoted_extras_as_by_bytes(
+            v in proptest::collection::vec(
+                proptest::sample::select(b"0aFg.:,_-@/ k[]".to_vec()),
+                0..40,
+            ),
+            shape in 0..5u8,
+        ) {
+            let mut v = String::from_utf8(v).unwrap();
+            match shape {
+                // Hex of a request id's length, UUID-shaped, or too long for a key.
+                1 => v = format!("{:0<32}", v.replace(|c: char| !c.is_ascii_hexdigit(), "")),
+                2 => {
+                    let h: String = format!("{v:0<32}").chars().map(|c| if c.is_ascii_hexdigit() { c } else { 'e' }).collect();
+                    v = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
+                }
+                3 => v = v.repeat(5),
+                4 => v.push('\u{e9}'),
+                _ => {}
+            }
+            let mut out = Request::default();
+            let plain = v.is_ascii().then_some(v.as_str());
+            quoted_extra(v.as_bytes(), plain, &mut out);
+            let got = (
+                out.request_id.map(|t| t.into_owned()),
+                out.xff.map(|t| t.into_owned()),
+                out.api_key.map(|t| t.into_owned()),
+            );
+            proptest::prop_assert_eq!(got, quoted_extra_by_bytes(&v), "{:?}", v);
+        }
+    }
+
+    #[test]
+    fn quoted_extras_by_shape() {
+        let of = |v: &str| {
+            let mut out = Request::default();
+            quoted_extra(v.as_bytes(), None, &mut out);
+            let t = |x: Option<Text<'_>>| x.map(|t| t.into_owned());
+            (t(out.request_id), t(out.xff), t(out.api_key))
+        };
+        let id = |v: &str| (Some(v.to_string()), None, None);
+        let xff = |v: &str| (None, Some(v.to_string()), None);
+        let key = |v: &str| (None, None, Some(v.to_string()));
+        let none = (None, None, None);
+        assert_eq!(
+            of("5F2B8C0E9A1D4E7FB3C6A2D1E0F9B8A7"),
+            id("5F2B8C0E9A1D4E7FB3C6A2D1E0F9B8A7")
+        );
+        assert_eq!(
+            of("b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b"),
+            id("b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b")
+        );
+        // 31 and 33 hex digits are no request id, but they are a token.
+        assert_eq!(
+            of("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a"),
+            key("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a")
+        );
+        assert_eq!(
+            of("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a70"),
+            key("5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a70")
+        );
+        assert_eq!(of("10.0.0.1"), xff("10.0.0.1"));
+        assert_eq!(of("2001:db8::1"), xff("2001:db8::1"));
+        assert_eq!(of("10.0.0.2, 10.0.0.1"), xff("10.0.0.2, 10.0.0.1"));
+        assert_eq!(of("sk-live.a:b@c_D9"), key("sk-live.a:b@c_D9"));
+        assert_eq!(of("abcd"), key("abcd"));
+        assert_eq!(of("abc"), none);
+        assert_eq!(of(&"k".repeat(128)), key(&"k".repeat(128)));
+        assert_eq!(of(&"k".repeat(129)), none);
+        for bad in [
+            "key/live",
+            "key live",
+            "key+live",
+            "key~1",
+            "key[1]",
+            "key\u{7f}",
+        ] {
+            assert_eq!(of(bad), none, "{bad}");
+        }
     }
 
     #[test]

@@ -296,7 +296,7 @@ impl Format for NginxCustom {
             let Some(r) = self.roles[i] else {
                 return Ok(());
             };
-            let value = text::optional(v).map(|_| text::unescape(v));
+            let value = text::logged(v).map(text::unescape);
             fields::apply(r, v, value, &mut cx.time_cache, out, &mut seen)
         })?;
         seen.check()
@@ -308,7 +308,7 @@ impl Format for NginxCustom {
             if let Elem::Var(var) = &self.elems[i]
                 && super::nginx_json::is_header_key(var.as_bytes(), name)
             {
-                found = text::optional(v).map(|_| text::unescape(v));
+                found = text::logged(v).map(text::unescape);
             }
             Ok(())
         });

@@ -29,7 +29,7 @@
 //!   `X-Forwarded-For` / `OriginalIP` custom fields give the XFF chain;
 //! - request headers logged as `cs(Name)` answer `--client header:name`.
 
-use super::text::{self, optional};
+use super::text::{self, logged, optional};
 use super::{Format, LineContext};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
 use crate::timestamp::{MICROS_PER_SEC, days_from_civil};
@@ -479,7 +479,7 @@ impl Format for W3c {
                     local = true;
                 }
                 Col::ClientIp => out.remote = unquote(v),
-                Col::User => out.user = optional(v).map(|_| unquote(v)),
+                Col::User => out.user = logged(v).map(unquote),
                 Col::Method => out.method = Method::parse(v),
                 Col::UriStem => stem = v,
                 Col::UriQuery => query = v,
@@ -503,15 +503,15 @@ impl Format for W3c {
                 }
                 Col::TimeTakenS => out.duration_us = text::seconds_to_micros(v),
                 Col::TimeTakenMs => out.duration_us = text::millis_to_micros(v),
-                Col::UserAgent => out.user_agent = optional(v).map(|_| decode_header(v)),
+                Col::UserAgent => out.user_agent = logged(v).map(decode_header),
                 Col::Host => {
                     if host.is_none() {
-                        host = optional(v).map(|_| v);
+                        host = logged(v);
                     }
                 }
-                Col::XHost => host = optional(v).map(|_| v).or(host),
-                Col::Xff => out.xff = optional(v).map(|_| unquote(v)),
-                Col::RequestId => out.request_id = optional(v).map(|_| unquote(v)),
+                Col::XHost => host = logged(v).or(host),
+                Col::Xff => out.xff = logged(v).map(unquote),
+                Col::RequestId => out.request_id = logged(v).map(unquote),
                 Col::Bytes => out.bytes_sent = text::uint(v),
                 Col::Other => {}
             }
