@@ -796,6 +796,7 @@ pub fn open(
             let _ = (&f).seek(io::SeekFrom::End(0));
             return Ok(input);
         }
+        widen_pipe(io::stdin());
         let (data, damage) = spool(io::stdin(), "<stdin>", STREAM_BUFFER, spools)?;
         return Ok(Input {
             name: "-".into(),
@@ -826,6 +827,32 @@ fn stdin_file() -> Option<File> {
     None
 }
 
+/// The buffer asked for a pipe read as a stream: Linux's limit for a user (64 KiB is the
+/// default).
+#[cfg(target_os = "linux")]
+const PIPE_BUFFER: usize = 1 << 20;
+
+/// Asks for the pipe `fd` reads from (if it is one) to buffer `PIPE_BUFFER` bytes: a writer
+/// like `cat` or `zcat` then hands over sixteen times as much per switch between the two
+/// processes (1 GiB through `cat |` read in 0.30-0.46 s instead of 0.9-1.2 s). A refusal
+/// (a lower limit, not a pipe) changes nothing.
+#[cfg(target_os = "linux")]
+fn widen_pipe(fd: impl std::os::fd::AsFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an fcntl on an open descriptor, borrowed for the call; F_SETPIPE_SZ reads no
+    // memory of ours.
+    unsafe {
+        libc::fcntl(
+            fd.as_fd().as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            PIPE_BUFFER as libc::c_int,
+        )
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn widen_pipe<T>(_: T) {}
+
 /// The size in bytes of an expanded path's file as it stands, stdin's when it is a file
 /// read from its start (`stdin_file`); `None` for a stream or a file that cannot be stat'ed.
 pub fn file_size(path: &Path) -> Option<u64> {
@@ -853,6 +880,7 @@ fn open_file(
     if !meta.is_file() {
         // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
         // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
+        widen_pipe(&f);
         let (data, damage) = spool(f, label, STREAM_BUFFER, spools)?;
         return Ok(Input {
             name,
@@ -1106,6 +1134,28 @@ pub fn first_text_line(data: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pipe read as a stream is asked to buffer `PIPE_BUFFER` bytes (where the system's
+    /// limit for a user allows it, as Linux's default does), up from the default.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pipe_read_as_a_stream_is_widened() {
+        use std::os::fd::AsRawFd;
+        let (reader, _writer) = std::io::pipe().unwrap();
+        // SAFETY: F_GETPIPE_SZ on an open pipe reads no memory of ours.
+        let size = || unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        let before = size();
+        assert!(before > 0 && (before as usize) < PIPE_BUFFER, "{before}");
+        widen_pipe(&reader);
+        let limit = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok());
+        if limit.is_some_and(|l| l >= PIPE_BUFFER) {
+            assert_eq!(size() as usize, PIPE_BUFFER);
+        }
+        // Not a pipe: refused, and nothing breaks.
+        widen_pipe(File::open("Cargo.toml").unwrap());
+    }
 
     proptest::proptest! {
         /// The lines are those of a split at every newline, at every length and
