@@ -269,6 +269,33 @@ pub fn all_within_any<const N: usize>(b: &[u8], ranges: [(u8, u8); N]) -> bool {
     }
 }
 
+/// Whether every byte of `b` is below 0x80: from sixteen bytes on, the blocks' bytes
+/// gathered with one OR each and their top bits tested once at the end (the last block
+/// overlapping), where a search for the first such byte stops to test every block.
+#[inline]
+pub fn is_ascii(b: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if b.len() >= 16 {
+        use std::arch::x86_64::{
+            __m128i, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_setzero_si128,
+        };
+        let n = b.len();
+        // SAFETY: SSE2 is part of x86-64; every load reads 16 bytes at `i` or `n - 16`,
+        // with `i + 16 <= n`; unaligned loads have no alignment requirement.
+        return unsafe {
+            let load = |i: usize| _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+            let mut acc = _mm_setzero_si128();
+            let mut i = 0;
+            while i + 16 < n {
+                acc = _mm_or_si128(acc, load(i));
+                i += 16;
+            }
+            _mm_movemask_epi8(_mm_or_si128(acc, load(n - 16))) == 0
+        };
+    }
+    b.is_ascii()
+}
+
 /// The hex digits, either case, as ranges for `all_within_any`.
 pub const HEX_DIGITS: [(u8, u8); 3] = [(b'0', b'9'), (b'A', b'F'), (b'a', b'f')];
 
@@ -616,6 +643,23 @@ mod tests {
             let long = b.repeat(3);
             proptest::prop_assert_eq!(is_hex(&b), hex);
             proptest::prop_assert_eq!(is_hex(&long), hex);
+        }
+    }
+
+    proptest::proptest! {
+        /// ASCII is every byte below 0x80, wherever a byte above falls and whatever the
+        /// length around the blocks.
+        #[test]
+        fn ascii_is_every_byte_below_0x80(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    30 => proptest::sample::select(b"a\"\\\x7f\x00".to_vec()),
+                    1 => proptest::sample::select(b"\x80\xc3\xff".to_vec()),
+                ],
+                0..70,
+            ),
+        ) {
+            proptest::prop_assert_eq!(is_ascii(&b), b.iter().all(|&c| c < 0x80));
         }
     }
 

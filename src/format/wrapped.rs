@@ -179,7 +179,7 @@ fn docker_log_in<'a>(line: &'a [u8], arena: &'a bumpalo::Bump) -> Option<&'a [u8
         v.clear();
         let (escaped, end) = json::unescape_string_into(line, 8, v)?;
         let raw: &[u8] = if escaped { v } else { &line[8..end] };
-        let valid = raw.is_ascii() || std::str::from_utf8(raw).is_ok();
+        let valid = crate::bytes::is_ascii(raw) || std::str::from_utf8(raw).is_ok();
         if !escaped && valid {
             return Some(docker_line(&line[8..end], false));
         }
