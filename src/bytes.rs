@@ -208,11 +208,20 @@ pub fn all_within(b: &[u8], lo: u8, hi: u8) -> bool {
             & (ONES << 7)
             == 0
     };
+    every_word(b, ok, |c| (lo..=hi).contains(&c))
+}
+
+/// Whether `ok` holds for every eight bytes of `b` as a little-endian word, the last word
+/// overlapping the one before (four to seven bytes: two overlapping halves as one word), and
+/// `byte` for each byte of a shorter `b`. `ok` must judge each byte of a word alone, so that
+/// bytes seen twice or duplicated change nothing.
+#[inline(always)]
+fn every_word(b: &[u8], ok: impl Fn(u64) -> bool, byte: impl Fn(u8) -> bool) -> bool {
     let n = b.len();
     let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
     let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as u64;
     match n {
-        0..4 => b.iter().all(|&c| (lo..=hi).contains(&c)),
+        0..4 => b.iter().all(|&c| byte(c)),
         4..8 => ok(half(0) | half(n - 4) << 32),
         _ => {
             let mut i = 0;
@@ -248,25 +257,9 @@ pub fn all_within_any<const N: usize>(b: &[u8], ranges: [(u8, u8); N]) -> bool {
         }
         (inside & !w) & HI == HI
     };
-    let n = b.len();
-    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-    let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as u64;
-    match n {
-        0..4 => b
-            .iter()
-            .all(|&c| ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))),
-        4..8 => ok(half(0) | half(n - 4) << 32),
-        _ => {
-            let mut i = 0;
-            while i + 8 < n {
-                if !ok(word(i)) {
-                    return false;
-                }
-                i += 8;
-            }
-            ok(word(n - 8))
-        }
-    }
+    every_word(b, ok, |c| {
+        ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+    })
 }
 
 /// Whether every byte of `b` is below 0x80: from sixteen bytes on, the blocks' bytes
