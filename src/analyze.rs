@@ -1359,9 +1359,9 @@ fn scan<'a>(
     (conflicts, clients): &mut (Conflicts, ClientIndex),
 ) {
     // Time, target, status and the filtered fields are all a lite parse leaves; the
-    // address is the client too, else a conflict line's read is completed for its client
-    // (as the pass reads every line in full then).
-    let lite = settings.client == ClientKey::Ip;
+    // address is the client too (and the user, in some formats), else a conflict line's
+    // read is completed for its client (as the pass reads every line in full then).
+    let lite = settings.client.lite_serves(fmt);
     let directive = directive_at(directives, base);
     let mut cx = settings.line_context(directive, true);
     let mut cx_full = settings.line_context(directive, false);
@@ -1372,21 +1372,24 @@ fn scan<'a>(
             return;
         }
         conflicts.note(&instance_of(&req), req.time, req.time);
-        if lite {
-            clients.insert(&settings.client.of(&req, line, fmt));
+        if settings.client == ClientKey::Ip {
+            clients.insert(&ClientKey::Ip.of(&req, line, fmt));
             return;
         }
-        cx_full.directive = cx.directive;
-        if fmt.complete(line, &mut cx_full, &mut req).is_ok() {
-            let name = match settings.client.chosen(&req, line, fmt) {
-                Some(name) => name,
-                None => {
-                    clients.by_address += 1;
-                    ClientKey::Ip.of(&req, line, fmt)
-                }
-            };
-            clients.insert(&name);
+        if !lite {
+            cx_full.directive = cx.directive;
+            if fmt.complete(line, &mut cx_full, &mut req).is_err() {
+                return;
+            }
         }
+        let name = match settings.client.chosen(&req, line, fmt) {
+            Some(name) => name,
+            None => {
+                clients.by_address += 1;
+                ClientKey::Ip.of(&req, line, fmt)
+            }
+        };
+        clients.insert(&name);
     };
     if fmt.status_in_raw_line(chunk) {
         for line in digits.lines(chunk) {
@@ -1441,9 +1444,9 @@ fn pass<'a>(
     out: &mut Collected,
 ) -> (Accounting, Box<[u32]>) {
     let mut acct = Accounting::default();
-    // Counting needs the user agent and appended fields only for other client keys; a context
-    // line's lite read is completed (`Format::complete`).
-    let lite = settings.client == ClientKey::Ip;
+    // Counting needs the user agent and appended fields only for client keys a lite read
+    // does not serve; a context line's lite read is completed (`Format::complete`).
+    let lite = settings.client.lite_serves(fmt);
     // Text a parser makes (a Docker envelope's unescaped line) is kept here for the chunk.
     let arena = bumpalo::Bump::new();
     let mut cx = settings.line_context(directive, lite);
@@ -1539,8 +1542,8 @@ fn pass<'a>(
         acct.context.upstream_status += u64::from(origin != Origin::Unknown);
         acct.context.user_agent +=
             u64::from((req.user_agent.as_deref()).is_some_and(crate::record::is_logged));
-        // `client` stands: a lite parse is only used when the client is the remote address,
-        // which it keeps.
+        // `client` stands: a lite parse is only used when it reads the client's field as a
+        // full read does, and completing it keeps that field.
         out.events.push_named(
             Event::new(EventFields {
                 start,

@@ -43,6 +43,16 @@ impl std::str::FromStr for ClientKey {
 }
 
 impl ClientKey {
+    /// Whether a lite read of `format`'s lines (`LineContext::lite`) gives this key's value
+    /// as a full read does: the address always; the user where the format says so.
+    pub fn lite_serves(&self, format: &dyn Format) -> bool {
+        match self {
+            ClientKey::Ip => true,
+            ClientKey::User => format.lite_reads_user(),
+            _ => false,
+        }
+    }
+
     /// The client of `r`, parsed from `line` by `format`.
     pub fn of<'a>(&self, r: &Request<'a>, line: &'a [u8], format: &dyn Format) -> Text<'a> {
         // The default key is the address itself: said here, inline on every line of the

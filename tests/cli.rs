@@ -678,6 +678,45 @@ fn xff_client_key() {
     assert_eq!(r["clients"].as_array().unwrap().len(), 1);
 }
 
+/// `--client user` names a CLF client by its logged user, across addresses, counting its
+/// requests that did not conflict too; a line without a user falls back to its address,
+/// and the warning counts those conflicts. (The user is read in the lite read's prefix,
+/// `Format::lite_reads_user`, so these lines are not read in full.)
+#[test]
+fn user_client_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("users.log");
+    std::fs::write(
+        &p,
+        concat!(
+            "10.0.0.1 - alice [02/Mar/2026:09:00:00 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n",
+            "10.0.0.2 - alice [02/Mar/2026:09:00:01 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n",
+            "10.0.0.2 - alice [02/Mar/2026:09:00:02 +0000] \"GET /a/1 HTTP/1.1\" 200 10 \"-\" \"x\"\n",
+            "10.0.0.3 - bob [02/Mar/2026:09:00:03 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n",
+            "10.0.0.3 - - [02/Mar/2026:09:00:04 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n",
+            "10.0.0.3 - bob [02/Mar/2026:09:00:05 +0000] \"PUT /a/1 HTTP/1.1\" 200 0 \"-\" \"x\"\n",
+        ),
+    )
+    .unwrap();
+    let r = json(&[p.to_str().unwrap(), "--client", "user"]);
+    let clients: Vec<(&str, u64, u64)> = (r["clients"].as_array().unwrap().iter())
+        .map(|c| {
+            let n = |k: &str| c[k].as_u64().unwrap();
+            (c["client"].as_str().unwrap(), n("requests"), n("conflicts"))
+        })
+        .collect();
+    assert_eq!(
+        clients,
+        vec![("alice", 3, 2), ("10.0.0.3", 1, 1), ("bob", 2, 1)]
+    );
+    assert_eq!(
+        r["warnings"],
+        serde_json::json!([
+            "--client user: 1 of 4 conflicts have no such value in the log; their clients are named by address"
+        ])
+    );
+}
+
 #[test]
 fn since_until_filter_and_count_filtered_lines() {
     let p = fixture("basic/access.log");

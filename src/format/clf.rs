@@ -364,6 +364,11 @@ impl Format for Clf {
         true
     }
 
+    /// The user stands in the prefix, before the timestamp: both reads take it.
+    fn lite_reads_user(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         match self.variant {
             Variant::Combined => "combined",

@@ -63,17 +63,20 @@ pub(crate) mod testing {
         }
     }
 
-    /// What a lite read must give exactly as a full read gives it (`LineContext::lite`).
-    fn lite_fields(r: &Request<'_>) -> String {
+    /// What a lite read must give exactly as a full read gives it (`LineContext::lite`),
+    /// the user too where `f` says its lite read fills it.
+    fn lite_fields(f: &dyn Format, r: &Request<'_>) -> String {
+        let user = f.lite_reads_user().then_some(&r.user);
         format!(
-            "{} {:?} {} {} {} {:?}",
+            "{} {:?} {} {} {} {:?} {user:?}",
             r.time, r.method, r.target, r.status, r.remote, r.host
         )
     }
 
     /// Asserts that `f` reads `line` the same in lite and in full parsing, as far as a lite
     /// read goes: accepted or skipped alike, with the same time, method, target, status,
-    /// remote address and vhost; and that a lite read completed is the full read.
+    /// remote address and vhost (and user, `Format::lite_reads_user`); and that a lite read
+    /// completed is the full read.
     pub fn assert_lite_agrees(f: &dyn Format, line: &[u8]) {
         let read = |lite| {
             let mut cx = LineContext {
@@ -81,7 +84,7 @@ pub(crate) mod testing {
                 ..Default::default()
             };
             let mut r = Request::default();
-            f.parse(line, &mut cx, &mut r).map(|_| lite_fields(&r))
+            f.parse(line, &mut cx, &mut r).map(|_| lite_fields(f, &r))
         };
         assert_eq!(
             read(true),
@@ -222,6 +225,11 @@ pub trait Format: Send + Sync {
     /// Whether a lite read (`LineContext::lite`) leaves fields out, for `complete` to read.
     /// A format that reads every field alike says no: its lite read is complete as it is.
     fn reads_lite(&self) -> bool {
+        false
+    }
+    /// Whether a lite read fills `Request::user` as a full read does, so that a client
+    /// named by its user (`--client user`) needs no full read of every line.
+    fn lite_reads_user(&self) -> bool {
         false
     }
     /// Reads into `out`, which a lite read of `line` filled, what that read left out, so

@@ -329,6 +329,10 @@ impl Format for Wrapped {
         self.inner.reads_lite()
     }
 
+    fn lite_reads_user(&self) -> bool {
+        self.inner.lite_reads_user()
+    }
+
     fn name(&self) -> &'static str {
         self.name
     }
