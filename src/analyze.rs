@@ -14,7 +14,7 @@ use crate::detect::{self, Finding, Thresholds};
 use crate::file_period::{self, FilePeriod};
 use crate::format::{self, Format, LineContext};
 use crate::input::{self, Input, ToRead};
-use crate::interest::{Conflicts, Interest, Looks};
+use crate::interest::{Conflicts, Interest, Look, Looks};
 use crate::line_numbers::{BlockMarks, LineNumbers, MAX_CHUNK};
 use crate::names::{self, NamePositions};
 use crate::per_second::PerSecond;
@@ -1457,6 +1457,7 @@ fn pass<'a>(
     let reader = LineReader::new(fmt, settings);
     let chunk = &data[job.range.clone()];
     let mut marks = BlockMarks::new(chunk.len());
+    let early = interest.prefetch_early();
     for line in input::lines(chunk) {
         marks.line(line.as_ptr() as usize - chunk.as_ptr() as usize, acct.lines);
         acct.lines += 1;
@@ -1477,13 +1478,19 @@ fn pass<'a>(
         acct.dated(req.time, acct.lines);
         let instance = instance_of(&req);
         let instance: &str = &instance;
+        let asked = early
+            .then(|| interest.prefetch(instance, Look::ALL))
+            .flatten();
         let path = resource::SplitPath::new(instance);
         let template_id = templater.template_id_of(path, &mut out.templates);
         // Lines whose template is no key's (nor a key's child's) are not looked up. The
         // others' table load is asked for here, to be under way while the client is
-        // numbered.
+        // numbered, unless it was asked for above (`Interest::prefetch_early`).
         let look = out.looks.of(template_id, &out.templates, interest);
-        let sought = interest.prefetch(instance, look);
+        let sought = match early {
+            true => asked.filter(|_| look.own()),
+            false => interest.prefetch(instance, look),
+        };
         let client = settings.client.of(&req, line, fmt);
         let client_number = clients.number(&client);
         let conflict = statuses.contains(req.status);

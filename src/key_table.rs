@@ -244,6 +244,11 @@ impl KeyTable {
         sought
     }
 
+    /// The filter's size in bytes (0 before `filter` made it).
+    pub fn filter_bytes(&self) -> usize {
+        std::mem::size_of_val(&self.filter[..])
+    }
+
     /// Makes the filter `get` asks first, sized for the names there are (and kept by
     /// `insert` from then on: names added later make it answer "maybe" more often, never
     /// "no" for a name in the table).
