@@ -755,7 +755,7 @@ mod tests {
     }
 
     /// The lookup is asked for before templating only once the keys' filter outgrows a
-    /// quarter of an L2 cache (~65 k conflicting instances), and what is asked then, kept
+    /// quarter of an L2 cache (~210 k conflicting instances), and what is asked then, kept
     /// for the lines whose template may be on a key, finds what the later ask finds.
     #[test]
     fn lookups_are_asked_for_early_only_past_a_large_filter() {
@@ -764,8 +764,8 @@ mod tests {
             (0..n).for_each(|k| conflicts.note(&format!("/orders/{k}"), 0, 0));
             Interest::new(conflicts, &[])
         };
-        assert!(!interest_of(30_000).prefetch_early());
-        let interest = interest_of(70_000);
+        assert!(!interest_of(200_000).prefetch_early());
+        let interest = interest_of(220_000);
         assert!(interest.prefetch_early());
         let templater = Templater::default();
         let req = Request::default();
