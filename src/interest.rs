@@ -569,7 +569,7 @@ impl Interest {
 
     /// Whether the pass asks for a line's lookup before it templates the line's path (with
     /// `Look::ALL`, for every line) rather than after (only for lines whose template may be
-    /// on a key). Asked after, the load had the client's numbering alone to hide behind,
+    /// on a key). Asked after, the load had little work left to hide behind: that was
     /// enough while the keys' filter stays in the core's L2 cache; past that (a log with a
     /// few hundred thousand conflicting instances) each line's filter word came from L3
     /// late, a twentieth of the pass. With a small filter, hashing the lines that need no
