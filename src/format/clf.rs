@@ -242,14 +242,20 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             continue;
         }
         b = rest;
-        if text::has_byte(tok, b'.') && !looks_like_ip(tok) {
-            if !float_seen {
-                float_seen = true;
-                if let Some(us) = text::seconds_to_micros(tok) {
-                    out.duration_us = Some(us);
+        if text::has_byte(tok, b'.') {
+            // The first dotted value that is no address is the duration, if it is one. A
+            // decimal has one dot and no colon, so it is never an address: asked first, the
+            // usual `0.074` is read once, not walked for an address first.
+            let seconds = text::seconds_to_micros(tok);
+            if seconds.is_some() || !looks_like_ip(tok) {
+                if !float_seen {
+                    float_seen = true;
+                    if seconds.is_some() {
+                        out.duration_us = seconds;
+                    }
                 }
+                continue;
             }
-            continue;
         }
         if let Some(v) = text::uint(tok) {
             ints += 1;
@@ -1124,6 +1130,58 @@ mod tests {
         assert_eq!(r.remote, "192.168.202.254");
         assert_eq!(r.duration_us, Some(1534));
         assert_eq!(r.method, Method::Delete);
+    }
+
+    proptest::proptest! {
+        /// Bare appended values give the duration the address-first rule gives: the first
+        /// dotted value that is no address counts (its seconds, if it is a decimal), a
+        /// lone integer is microseconds, `rt=` before them is overridden only by a decimal.
+        #[test]
+        fn bare_extras_as_the_address_first_rule(
+            tokens in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Strategy::prop_map(
+                        proptest::sample::select(vec![
+                            "0.074", "1.2.3.4", "10.0.0.1:80", "::1", "12", ".5", "5.", "1.5.",
+                            "a.b", "0..1", "1.2", "rt=0.5", "-", "fe80::1.2",
+                        ]),
+                        |s: &str| s.to_string(),
+                    ),
+                    "[0-9.:a]{1,8}",
+                ],
+                0..5,
+            ),
+        ) {
+            let line = tokens.join(" ");
+            let mut got = Request::default();
+            parse_extras(line.as_bytes(), &mut got);
+            // The rule before the decimal was asked first.
+            let mut want = Request::default();
+            let (mut float_seen, mut ints, mut lone) = (false, 0, None);
+            for tok in line.split(' ').filter(|t| !t.is_empty()).map(str::as_bytes) {
+                if let Some(eq) = tok.iter().position(|&c| c == b'=') {
+                    keyed_extra(&tok[..eq], &tok[eq + 1..], &mut want);
+                    continue;
+                }
+                if text::has_byte(tok, b'.') && !looks_like_ip(tok) {
+                    if !float_seen {
+                        float_seen = true;
+                        if let Some(us) = text::seconds_to_micros(tok) {
+                            want.duration_us = Some(us);
+                        }
+                    }
+                    continue;
+                }
+                if let Some(v) = text::uint(tok) {
+                    ints += 1;
+                    lone = Some(v);
+                }
+            }
+            if !float_seen && ints == 1 {
+                want.duration_us = lone;
+            }
+            proptest::prop_assert_eq!(got.duration_us, want.duration_us, "{}", line);
+        }
     }
 
     #[test]
