@@ -248,11 +248,8 @@ fn parse_extras<'a>(mut b: &'a [u8], out: &mut Request<'a>) {
             // usual `0.074` is read once, not walked for an address first.
             let seconds = text::seconds_to_micros(tok);
             if seconds.is_some() || !looks_like_ip(tok) {
-                if !float_seen {
-                    float_seen = true;
-                    if seconds.is_some() {
-                        out.duration_us = seconds;
-                    }
+                if !std::mem::replace(&mut float_seen, true) {
+                    out.duration_us = seconds.or(out.duration_us);
                 }
                 continue;
             }
@@ -950,15 +947,7 @@ mod tests {
             return (None, None, None);
         }
         let hex = |v: &[u8]| v.iter().all(u8::is_ascii_hexdigit);
-        let uuid = v.len() == 36
-            && v.iter().enumerate().all(|(i, &c)| {
-                if matches!(i, 8 | 13 | 18 | 23) {
-                    c == b'-'
-                } else {
-                    c.is_ascii_hexdigit()
-                }
-            });
-        if (v.len() == 32 && hex(v)) || uuid {
+        if (v.len() == 32 && hex(v)) || crate::bytes::uuid_by_bytes(v) {
             return (s(v), None, None);
         }
         if looks_like_ip(first_of_list(v)) {
