@@ -145,6 +145,33 @@ fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// Does `act` to each of `items` in turn, `ask` given each `AHEAD` items before its turn:
+/// for a batch of table operations whose places are known from the items alone (their
+/// hashes), each place is asked for early and its load hidden behind the operations
+/// between, not met one after another.
+fn ahead<S, T>(
+    state: &mut S,
+    mut items: impl Iterator<Item = T>,
+    ask: impl Fn(&S, &T),
+    mut act: impl FnMut(&mut S, T),
+) {
+    /// Enough operations between an ask and its use (a few dozen instructions each) to
+    /// cover a load from memory.
+    const AHEAD: usize = 8;
+    let mut pending = std::collections::VecDeque::with_capacity(AHEAD);
+    loop {
+        while pending.len() < AHEAD {
+            let Some(item) = items.next() else { break };
+            ask(state, &item);
+            pending.push_back(item);
+        }
+        let Some(item) = pending.pop_front() else {
+            return;
+        };
+        act(state, item);
+    }
+}
+
 /// A record's length and number, before its bytes.
 const HEAD: usize = 8;
 
@@ -275,8 +302,37 @@ impl KeyTable {
 
     /// The number of `name`, and whether it was added now (numbered `len()` before the call).
     pub fn insert(&mut self, name: &str) -> (u32, bool) {
+        self.insert_hashed(name, hash(name.as_bytes()))
+    }
+
+    /// `insert` for each of `names` in turn, `each` given the item, the name's number and
+    /// whether it was added now. The slot a name's probe starts from is asked for a few
+    /// names before its turn (`ahead`): merging two large tables (the scan's parts, the
+    /// parents into the keys) was a cache miss a name, one after another, where the names
+    /// are all known at once. Room is best made first (`reserve`): a table grown on the way
+    /// leaves the slots asked for then to be read again.
+    pub fn insert_each<'a, T>(
+        &mut self,
+        names: impl IntoIterator<Item = (&'a str, T)>,
+        mut each: impl FnMut(T, u32, bool),
+    ) {
+        ahead(
+            self,
+            names
+                .into_iter()
+                .map(|(name, item)| (name, hash(name.as_bytes()), item)),
+            |table, (_, h, _)| table.table.prefetch(*h),
+            |table, (name, h, item)| {
+                let (k, fresh) = table.insert_hashed(name, h);
+                each(item, k, fresh);
+            },
+        );
+    }
+
+    /// `insert`, given the name's hash.
+    #[inline]
+    fn insert_hashed(&mut self, name: &str, h: u64) -> (u32, bool) {
         let bytes = name.as_bytes();
-        let h = hash(bytes);
         if self.table.len == self.table.capacity() {
             // Full: grown here, in the records' order.
             self.rebuild(self.len() + 1);
@@ -322,13 +378,17 @@ impl KeyTable {
             return;
         }
         let mut table = Slots::with_capacity(names.max(capacity.saturating_mul(2)));
-        for (at, name, _) in self.records() {
-            let h = hash(name);
-            // Names are distinct: the first free slot is the name's.
-            if let Err(i) = table.find(h, |_| false) {
-                table.put(i, entry(at, h));
-            }
-        }
+        ahead(
+            &mut table,
+            self.records().map(|(at, name, _)| (at, hash(name))),
+            |table, (_, h)| table.prefetch(*h),
+            |table, (at, h)| {
+                // Names are distinct: the first free slot is the name's.
+                if let Err(i) = table.find(h, |_| false) {
+                    table.put(i, entry(at, h));
+                }
+            },
+        );
         self.table = table;
     }
 
@@ -404,16 +464,20 @@ mod tests {
 
     proptest::proptest! {
         /// Numbers come in the order names were first added; every name is found with its
-        /// number, no other name is, with the filter made at any point (or not at all: `None`);
-        /// the names come back by number.
+        /// number, no other name is, with the filter made at any point (or not at all: `None`),
+        /// the names from any point on added all at once (`insert_each`, with or without
+        /// room made first); the names come back by number.
         #[test]
         fn numbers_names_as_a_map_would(
             names in proptest::collection::vec("[a-z/0-9é]{0,12}", 0..60),
             others in proptest::collection::vec("[a-z/0-9é]{0,12}", 0..20),
             filter_at in proptest::option::of(0usize..60),
+            batch_from in 0usize..80,
+            reserve in proptest::bool::ANY,
         ) {
             let mut table = KeyTable::default();
             let mut map: HashMap<String, u32> = HashMap::new();
+            let mut batch = Vec::new();
             for (k, n) in names.iter().enumerate() {
                 if filter_at == Some(k) {
                     table.filter();
@@ -421,7 +485,22 @@ mod tests {
                 let fresh = !map.contains_key(n);
                 let next = map.len() as u32;
                 let want = *map.entry(n.clone()).or_insert(next);
-                proptest::prop_assert_eq!(table.insert(n), (want, fresh));
+                if k < batch_from {
+                    proptest::prop_assert_eq!(table.insert(n), (want, fresh));
+                } else {
+                    batch.push((n.as_str(), (want, fresh)));
+                }
+            }
+            if reserve {
+                table.reserve(batch.len(), batch.iter().map(|(n, _)| n.len()).sum());
+            }
+            let mut got = Vec::new();
+            table.insert_each(batch.iter().copied(), |want, k, fresh| {
+                got.push((want, (k, fresh)));
+            });
+            proptest::prop_assert_eq!(got.len(), batch.len());
+            for (want, got) in got {
+                proptest::prop_assert_eq!(want, got);
             }
             proptest::prop_assert_eq!(table.len(), map.len());
             for n in names.iter().chain(&others) {
