@@ -1493,9 +1493,10 @@ fn pass<'a>(
         // others' table load is asked for here, unless it was asked for above
         // (`Interest::prefetch_early`).
         let look = out.looks.of(template_id, &out.templates, interest);
-        let sought = match early {
-            true => asked.filter(|_| look.own()),
-            false => interest.prefetch(instance, look),
+        let sought = if early {
+            asked.filter(|_| look.own())
+        } else {
+            interest.prefetch(instance, look)
         };
         let conflict = statuses.contains(req.status);
         let (key, wanted) = interest.lookup_sought(path, sought, look, &req);

@@ -167,9 +167,10 @@ fn fold<T: Copy>(
     table.reserve(from.len(), from.bytes());
     table.insert_each(from.iter(), |k, j, fresh| {
         let theirs = from_values[k as usize];
-        match fresh {
-            false => combine(&mut values[j as usize], theirs),
-            true => values.push(theirs),
+        if fresh {
+            values.push(theirs);
+        } else {
+            combine(&mut values[j as usize], theirs);
         }
     });
     (table, values)
