@@ -11,7 +11,7 @@
 //! up in the reports' order).
 
 use super::table::{Fit, Style, fit, heading, para, right, table};
-use super::{percent, short_time, visible};
+use super::{percent, visible};
 use anyhow::{Context, Result, bail};
 use comfy_table::{Cell, Color};
 use serde::{Deserialize, Serialize};
@@ -355,7 +355,7 @@ pub fn rate_change(c: &Change<f64>) -> String {
 
 fn period(p: &SidePeriod) -> String {
     match (&p.start, &p.end) {
-        (Some(s), Some(e)) => format!("{} → {} UTC", short_time(s), short_time(e)),
+        (Some(s), Some(e)) => format!("{} UTC", super::period(s, e)),
         _ => "no requests".into(),
     }
 }

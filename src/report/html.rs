@@ -53,7 +53,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(out, "<meta name=\"generator\" content=\"why409\">")?;
     let period = match (&r.period.start, &r.period.end) {
-        (Some(s), Some(e)) => format!("{} → {} UTC", short_time(s), short_time(e)),
+        (Some(s), Some(e)) => format!("{} UTC", super::period(s, e)),
         _ => "no requests".into(),
     };
     writeln!(out, "<title>why409 report: {}</title>", text(&period))?;

@@ -787,6 +787,41 @@ pub fn short_time(s: &str) -> String {
     s.replace('T', " ").trim_end_matches('Z').to_string()
 }
 
+/// Two times (RFC 3339) as tables show them, with as many digits of a second each: the
+/// report trims a time's trailing zeros, and `09:52:24.955 → 13:20:22.46` reads as if the
+/// two were logged differently (`13:20:22.460`).
+pub fn short_times(start: &str, end: &str) -> (String, String) {
+    let (mut s, mut e) = (short_time(start), short_time(end));
+    let digits = fraction_digits(&s).max(fraction_digits(&e));
+    for t in [&mut s, &mut e] {
+        let have = fraction_digits(t);
+        // A time without a fraction gets a point; a text that is no time (a number of
+        // microseconds where a date is out of range) is left as it is.
+        if have < digits && t.contains(':') {
+            if have == 0 {
+                t.push('.');
+            }
+            t.extend(std::iter::repeat_n('0', digits - have));
+        }
+    }
+    (s, e)
+}
+
+/// How many digits of a second a short time shows: 3 in `2026-03-02 09:14:05.123`.
+fn fraction_digits(t: &str) -> usize {
+    match t.rsplit_once('.') {
+        Some((head, f)) if head.contains(':') && f.bytes().all(|b| b.is_ascii_digit()) => f.len(),
+        _ => 0,
+    }
+}
+
+/// The period from `start` to `end` (RFC 3339) for a table's overview:
+/// `2026-03-02 09:00:00.000 → 2026-03-02 09:05:00.125`.
+pub fn period(start: &str, end: &str) -> String {
+    let (s, e) = short_times(start, end);
+    format!("{s} → {e}")
+}
+
 /// When a finding happened, short: one time, or its start and end, the end as a time only
 /// on the same day.
 pub fn when(f: &FindingReport) -> String {
@@ -796,7 +831,7 @@ pub fn when(f: &FindingReport) -> String {
 /// The period from `start` to `end` (RFC 3339) short: one time when they are equal, the end
 /// as a time only on the same day.
 pub fn between(start: &str, end: &str) -> String {
-    let (s, e) = (short_time(start), short_time(end));
+    let (s, e) = short_times(start, end);
     if s == e {
         return s;
     }
@@ -1168,6 +1203,33 @@ mod tests {
             advice: format!("fix {cause}").into(),
             schedule: None,
         }
+    }
+
+    /// A period's two ends show as many digits of a second each (the report trims trailing
+    /// zeros); a time without a fraction gets one beside one with; a text that is no time is
+    /// left as it is; the end is a time only on the start's day.
+    #[test]
+    fn period_ends_show_the_same_digits_of_a_second() {
+        let p = period("2026-03-02T09:52:24.955Z", "2026-03-02T13:20:22.46Z");
+        assert_eq!(p, "2026-03-02 09:52:24.955 → 2026-03-02 13:20:22.460");
+        let p = period("2026-03-02T09:00:00Z", "2026-03-03T09:00:01.5Z");
+        assert_eq!(p, "2026-03-02 09:00:00.0 → 2026-03-03 09:00:01.5");
+        assert_eq!(
+            period("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
+            "2026-03-02 09:00:00 → 2026-03-02 10:00:00"
+        );
+        assert_eq!(
+            period("-62135596800000001", "2026-03-02T10:00:00.25Z"),
+            "-62135596800000001 → 2026-03-02 10:00:00.25"
+        );
+        assert_eq!(
+            between("2026-03-02T09:00:00.1Z", "2026-03-02T09:00:00.125Z"),
+            "2026-03-02 09:00:00.100 → 09:00:00.125"
+        );
+        assert_eq!(
+            between("2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z"),
+            "2026-03-02 09:00:00"
+        );
     }
 
     /// Past the listed findings, one group per cause and route, largest first; past the

@@ -394,7 +394,7 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         t.add_row(vec![Cell::new("not read"), Cell::new(line)]);
     }
     let period = match (&r.period.start, &r.period.end) {
-        (Some(s), Some(e)) => format!("{} → {} (UTC)", short_time(s), short_time(e)),
+        (Some(s), Some(e)) => format!("{} (UTC)", super::period(s, e)),
         _ => "no requests".into(),
     };
     t.add_row(vec![Cell::new("period"), Cell::new(period)]);
