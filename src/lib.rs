@@ -14,6 +14,7 @@ pub mod client;
 pub mod detect;
 pub mod file_period;
 pub mod format;
+pub mod gunzip;
 pub mod huge_pages;
 pub mod input;
 pub mod interest;
