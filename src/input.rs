@@ -7,7 +7,8 @@
 //! report as the plain file, with memory use independent of the input size. Small texts
 //! (S3-delivered ALB and CloudFront logs come as thousands of small `.gz` files) are kept in
 //! memory instead, up to a total (`IN_MEMORY_BUDGET`). The temporary files are shared
-//! (`Spools`): a process may hold only so many maps.
+//! (`Spools`): a process may hold only so many maps. A regular `.gz` file of a bounded text
+//! is decoded whole (`gunzip_file`: twice as fast as a stream), the rest as a stream.
 
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
