@@ -1630,18 +1630,20 @@ mod tests {
         assert_eq!(spooled(&z).bytes(), text);
     }
 
+    /// `text` as one gzip member, compressed fast.
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        gz.finish().unwrap()
+    }
+
     /// A regular `.gz` file gives the text `zcat` gives, decoded whole (small, or into a
     /// thread's buffer) or as a stream (several members whose last is shorter than the
     /// text, a cut file, an empty text, or the buffers' budget spent), with the damage said
     /// only for the cut one.
     #[test]
     fn gzip_files_decoded_whole_or_streamed_give_the_same_text() {
-        use std::io::Write;
-        let gzip = |text: &[u8]| {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(text).unwrap();
-            gz.finish().unwrap()
-        };
         let text: Vec<u8> = (0..200_000)
             .flat_map(|k| {
                 format!("10.0.0.{} - - \"PUT /o/{k} HTTP/1.1\" 409 {k}\n", k % 7).into_bytes()
@@ -1725,12 +1727,6 @@ mod tests {
     /// the budget is given back when the text is dropped.
     #[test]
     fn small_texts_stay_in_memory_large_ones_go_to_a_file() {
-        use std::io::Write;
-        let gzip = |text: &[u8]| {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(text).unwrap();
-            gz.finish().unwrap()
-        };
         let text: Vec<u8> = (0..120_000)
             .flat_map(|k| format!("line {k} of a log\n").into_bytes())
             .collect();
