@@ -594,28 +594,16 @@ const BUFFER_STEP: usize = 16 << 20;
 
 /// The decoding buffers of all threads (`Spools::with_buffer`) stay under this many bytes
 /// (two threads each decoding a rotated log of up to `WHOLE_MAX` bytes of text), and under
-/// a sixteenth of the machine's memory (`buffers_budget`).
+/// a sixteenth of the memory this process may use (`buffers_budget`).
 const BUFFERS_BUDGET: usize = 2 * WHOLE_MAX;
 
-/// The decoding buffers' budget on this machine: `BUFFERS_BUDGET`, or a sixteenth of its
-/// memory if that is less (a 4 GiB machine: 256 MiB), so that a small machine or container
-/// streams its larger logs instead.
+/// The decoding buffers' budget here: `BUFFERS_BUDGET`, or a sixteenth of the memory this
+/// process may use if that is less (a 4 GiB machine or container: 256 MiB), so that a small
+/// one streams its larger logs instead.
 fn buffers_budget() -> usize {
-    #[cfg(unix)]
-    {
-        // SAFETY: sysconf reads system parameters; it touches no memory of ours.
-        let (pages, page) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PHYS_PAGES),
-                libc::sysconf(libc::_SC_PAGESIZE),
-            )
-        };
-        if pages > 0 && page > 0 {
-            let memory = (pages as u64).saturating_mul(page as u64);
-            return BUFFERS_BUDGET.min(usize::try_from(memory / 16).unwrap_or(usize::MAX));
-        }
-    }
-    BUFFERS_BUDGET
+    let sixteenth = crate::memory::available().map(|m| m / 16);
+    let sixteenth = sixteenth.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+    BUFFERS_BUDGET.min(sixteenth)
 }
 
 /// A regular gzip file decoded whole (`gunzip`), twice as fast as a stream: into memory

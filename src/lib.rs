@@ -20,6 +20,7 @@ pub mod input;
 pub mod interest;
 pub mod key_table;
 pub mod line_numbers;
+pub mod memory;
 pub mod name_list;
 pub mod names;
 pub mod page_cache;
