@@ -17,10 +17,6 @@ use std::ptr::NonNull;
 /// A libdeflate decompressor (its tables: ~10 KiB on the heap).
 pub struct Gunzip(NonNull<sys::libdeflate_decompressor>);
 
-// SAFETY: a decompressor is plain memory that only the call using it touches (libdeflate
-// keeps no global state); `&mut self` on every use keeps the calls one at a time.
-unsafe impl Send for Gunzip {}
-
 /// What decoding gave.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decoded {

@@ -790,7 +790,7 @@ pub fn short_time(s: &str) -> String {
 /// Two times (RFC 3339) as tables show them, with as many digits of a second each: the
 /// report trims a time's trailing zeros, and `09:52:24.955 → 13:20:22.46` reads as if the
 /// two were logged differently (`13:20:22.460`).
-pub fn short_times(start: &str, end: &str) -> (String, String) {
+fn short_times(start: &str, end: &str) -> (String, String) {
     let (mut s, mut e) = (short_time(start), short_time(end));
     let digits = fraction_digits(&s).max(fraction_digits(&e));
     for t in [&mut s, &mut e] {
