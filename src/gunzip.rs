@@ -125,6 +125,36 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// A damaged file (bytes changed anywhere, header and trailer included) decodes
+        /// whole only to the text the stream decoder gives without an error; else it is
+        /// bad or finds no room, and the stream decoder keeps what it can.
+        #[test]
+        fn damaged_members_decode_as_the_stream_decoder_does(
+            text in proptest::collection::vec(proptest::sample::select(b"ab\n0 /".to_vec()), 0..2000),
+            two in proptest::bool::ANY,
+            flips in proptest::collection::vec((0usize..4000, 1u8..=255), 1..4),
+        ) {
+            use std::io::Read;
+            let mut gz = gzip(&text, 6);
+            if two {
+                gz.extend(gzip(b"tail\n", 1));
+            }
+            for (at, x) in flips {
+                let k = at % gz.len();
+                gz[k] ^= x;
+            }
+            let mut streamed = Vec::new();
+            let ok = flate2::read::MultiGzDecoder::new(&gz[..]).read_to_end(&mut streamed).is_ok();
+            let (got, out) = decoded(&gz, text.len() + 64);
+            if let Decoded::Text(_) = got {
+                proptest::prop_assert!(ok);
+                proptest::prop_assert_eq!(out, streamed);
+            }
+        }
+    }
+
     /// A cut file, a changed byte, garbage after the last member and what is no gzip at all
     /// are bad, not a text (the stream decoder then keeps what decodes before the damage).
     #[test]
