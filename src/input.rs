@@ -454,7 +454,8 @@ impl Default for Spools {
 
 impl Spools {
     fn with_max_mapped(max_mapped: usize) -> Spools {
-        // A file for each thread of the pool opening the inputs, and one for any other.
+        // A file and a decoding buffer for each thread of the pool opening the inputs, and one
+        // of each for any other (`own`).
         let files = (0..=rayon::current_num_threads()).map(|_| Mutex::new(None));
         let buffers = (0..=rayon::current_num_threads()).map(|_| Mutex::new(Vec::new()));
         Spools {
@@ -477,6 +478,13 @@ impl Spools {
             .is_ok()
     }
 
+    /// The number of this thread's file and decoding buffer: a pool thread's own, or the
+    /// one for any other thread.
+    fn own(&self) -> usize {
+        let k = rayon::current_thread_index().map_or(0, |i| i + 1);
+        k.min(self.files.len() - 1)
+    }
+
     /// Appends the text `write` writes to this thread's file; returns its place and what
     /// `write` returned. After an error the file is cut back to where it was, so the
     /// texts after it stay where they are said to be.
@@ -485,8 +493,7 @@ impl Spools {
         name: &str,
         write: impl FnOnce(&mut File) -> io::Result<T>,
     ) -> Result<(Data, T)> {
-        let k = rayon::current_thread_index().map_or(0, |i| i + 1);
-        let k = k.min(self.files.len() - 1);
+        let k = self.own();
         let mut slot = self.files[k].lock().unwrap_or_else(|e| e.into_inner());
         let spool = match &mut *slot {
             Some(s) => s,
@@ -532,9 +539,9 @@ impl Spools {
     /// decoding whole saves: eight 128 MiB logs, 0.45 s more system time) and freed with
     /// the spools, once every input is open.
     fn with_buffer<T>(&self, len: usize, act: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
-        let k = rayon::current_thread_index().map_or(0, |i| i + 1);
-        let k = k.min(self.buffers.len() - 1);
-        let mut buf = self.buffers[k].lock().unwrap_or_else(|e| e.into_inner());
+        let mut buf = self.buffers[self.own()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if buf.len() < len {
             // Rounded up, so that the next log of a rotated set, a little longer, fits too.
             let size = len.next_multiple_of(BUFFER_STEP);

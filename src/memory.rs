@@ -20,10 +20,7 @@ pub fn available() -> Option<u64> {
     let group = std::fs::read_to_string("/proc/self/cgroup")
         .ok()
         .and_then(|groups| group_limit(&groups, Path::new("/sys/fs/cgroup")));
-    match (machine, group) {
-        (Some(m), Some(g)) => Some(m.min(g)),
-        (m, g) => m.or(g),
-    }
+    machine.into_iter().chain(group).min()
 }
 
 /// The machine's memory.
