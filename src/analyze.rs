@@ -573,7 +573,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             .filter_map(|(path, _)| input::file_size(path));
         p.start(Stage::Opening, sizes.sum());
     }
-    let spools = input::Spools::default();
+    let spools = input::Spools::for_inputs(expanded.iter().map(|(path, _)| path.as_path()));
     // With a time range, a log in time order is read only where the range lies (`seek`).
     let whole = !(settings.seek && ranged);
     let progress = settings.progress.as_deref();
