@@ -26,8 +26,17 @@
 # in large folios every tool here runs faster than in 4 KiB pages. CACHE=reread first drops
 # the log from the page cache and reads it back in order (GNU dd's nocache, then cat), which
 # leaves it in large folios where the kernel makes them: the same state from run to run.
+# The issue's other targets, each measured when asked for:
+#   GZ=1 compresses the log (gzip -1, or pigz -1 where installed) into the temporary
+#   directory, GZ=FILE takes that compressed log as it is: why409 on it and
+#   `zcat FILE > /dev/null` run in turn; target: why409 within 1.3× of zcat.
+#   JSON=FILE times why409 on an nginx JSON log (make one: genlog --format json --size 1GiB);
+#   target: at least 1 GB/s.
+#   LOG4=FILE measures peak RssAnon on a log four times as large at the same conflict
+#   density (genlog --size 4GiB); target: at most 20 % more than on LOG.
 # Environment: RUNS, WHY409 (binary; default target/release/why409, built if absent),
-#   SKIP (space-separated: why409 rg awk duckdb goaccess), CACHE (reread: see above).
+#   SKIP (space-separated: why409 rg awk duckdb goaccess), CACHE (reread: see above),
+#   GZ, JSON, LOG4 (see above).
 set -euo pipefail
 
 usage() { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
@@ -37,6 +46,10 @@ if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
 fi
 LOG=$1
 [[ -r $LOG && -f $LOG ]] || { echo "compare.sh: cannot read $LOG" >&2; exit 2; }
+for f in ${GZ:+GZ} ${JSON:+JSON} ${LOG4:+LOG4}; do
+    [[ $f == GZ && $GZ == 1 ]] && continue
+    [[ -r ${!f} && -f ${!f} ]] || { echo "compare.sh: cannot read $f=${!f}" >&2; exit 2; }
+done
 RUNS=${RUNS:-3}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
 
@@ -111,10 +124,11 @@ WHY_WALL=""
 declare -A BEST=()  # best wall time by row name, for the targets below the table
 
 # row NAME SHOWN BEST BEST_RSS: the table row of a measured command (why409's wall, the
-# first row, is what the ratios are to)
+# first row, is what the ratios are to); MB/s of ROW_BYTES when set (another log), else
+# of the log's
 row() {
     local name=$1 shown=${2//|/\\|} best=$3 best_rss=$4 mbs rss ratio
-    mbs=$(awk -v b="$BYTES" -v t="$best" 'BEGIN{ if (t > 0) printf "%.0f", b/1e6/t; else print "inf" }')
+    mbs=$(awk -v b="${ROW_BYTES:-$BYTES}" -v t="$best" 'BEGIN{ if (t > 0) printf "%.0f", b/1e6/t; else print "inf" }')
     if [[ -n $best_rss ]]; then rss=$(awk -v k="$best_rss" 'BEGIN{printf "%.1f", k/1024}'); else rss="n/a"; fi
     if [[ $name == "why409" ]]; then WHY_WALL=$best; fi
     BEST[$name]=$best
@@ -281,6 +295,41 @@ else
     missing "GoAccess JSON report" "goaccess LOG --log-format=COMBINED -o x.json" "goaccess not installed"
 fi
 
+# 7. The .gz target: why409 on the compressed log and zcat of it, in turn
+GZ_NOTE=""
+if [[ -n ${GZ:-} ]]; then
+    if [[ $GZ == 1 ]]; then
+        GZ_FILE=$TMPD/log.gz
+        if have pigz; then ZIP="pigz -1"; else ZIP="gzip -1"; fi
+        echo "compare.sh: compressing the log ($ZIP) for the .gz rows ..." >&2
+        $ZIP -c "$LOG" >"$GZ_FILE"
+        GZ_NOTE="the log compressed by \`$ZIP\`"
+    else
+        GZ_FILE=$GZ
+        GZ_NOTE="\`$GZ\`, taken to be the log compressed"
+    fi
+    cat "$GZ_FILE" >/dev/null
+    if skip why409 || [[ -n $WHY_NOTE ]]; then
+        missing "why409 on LOG.gz" "why409 --output json LOG.gz" "${WHY_NOTE:-skipped: SKIP}"
+    elif have zcat; then
+        bench_pair "why409 on LOG.gz" "$(q "$WHY") --output json $(q "$GZ_FILE")" "why409 --output json LOG.gz" \
+            "zcat LOG.gz" "zcat $(q "$GZ_FILE")" "zcat LOG.gz > /dev/null"
+    else
+        missing "why409 on LOG.gz" "why409 --output json LOG.gz" "zcat not installed"
+    fi
+fi
+
+# 8. The nginx JSON target: why409 on another log, its MB/s
+if [[ -n ${JSON:-} ]]; then
+    cat "$JSON" >/dev/null
+    JSON_BYTES=$(stat -c %s "$JSON" 2>/dev/null || wc -c <"$JSON")
+    if skip why409 || [[ -n $WHY_NOTE ]]; then
+        missing "why409 on JSON" "why409 --output json JSON" "${WHY_NOTE:-skipped: SKIP}"
+    else
+        ROW_BYTES=$JSON_BYTES bench "why409 on JSON" "0" "$(q "$WHY") --output json $(q "$JSON")" "why409 --output json JSON"
+    fi
+fi
+
 # ---- host calibration: best of RUNS, one sha256sum alone and two side by side
 hash_256m() { head -c 268435456 "$LOG" | sha256sum >/dev/null; }
 HOST_SCALING="n/a"
@@ -312,6 +361,9 @@ echo
 echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $BYTES bytes), page cache warm${CACHE:+ (dropped and read back in order first: CACHE=$CACHE)}"
 echo "- runs: best of $RUNS (why409's two rows in turn); CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
 echo "- why409: \`$WHY\`${WHY_NOTE:+ ($WHY_NOTE)}"
+[[ -n $GZ_NOTE ]] && echo "- LOG.gz: $GZ_NOTE ($(stat -c %s "$GZ_FILE") bytes; MB/s of its text)"
+[[ -n ${JSON:-} ]] && echo "- JSON: \`$JSON\` ($JSON_BYTES bytes; its row's MB/s of it, its ratio to why409 on LOG)"
+[[ -n ${LOG4:-} ]] && echo "- LOG4: \`$LOG4\` ($(stat -c %s "$LOG4") bytes), for the memory growth target"
 if [[ $FAULTS =~ ^[0-9]+$ && $FAULTS -gt 0 ]]; then
     echo "- page cache: one why409 run took $FAULTS minor faults ($(awk -v b="$BYTES" -v f="$FAULTS" 'BEGIN{printf "%.0f", b/1024/f}') KiB of log a fault; a 1 GiB log cached in large folios takes ~9 k, in small ones ~24 k, and every tool here is slower then)"
 else
@@ -344,9 +396,40 @@ if [[ -n $why && -n $one ]]; then
 else
     echo "- all threads ≥ 1.8× one thread: not measured"
 fi
+anon=""
 if [[ -n $why && -r /proc/self/status ]]; then
     anon=$("$ROOT/benches/peak_anon.sh" "$WHY" --output json "$LOG" 2>/dev/null | awk '{print $3}')
     if [[ -n $anon ]]; then
         echo "- peak private memory (RssAnon, \`benches/peak_anon.sh\`) ≤ 256 MiB: $anon MiB — $(verdict "$anon" "<=" 256)"
+    fi
+fi
+if [[ -n ${LOG4:-} ]]; then
+    anon4=""
+    if [[ -n $anon && $anon -gt 0 ]]; then
+        anon4=$("$ROOT/benches/peak_anon.sh" "$WHY" --output json "$LOG4" 2>/dev/null | awk '{print $3}')
+    fi
+    if [[ -n $anon4 ]]; then
+        g=$(awk -v a="$anon" -v b="$anon4" 'BEGIN{printf "%.0f", (b/a - 1) * 100}')
+        echo "- peak RssAnon growth to LOG4 ≤ 20 %: $anon → $anon4 MiB, +$g % — $(verdict "$g" "<=" 20)"
+    else
+        echo "- peak RssAnon growth to LOG4 ≤ 20 %: not measured"
+    fi
+fi
+gz=${BEST["why409 on LOG.gz"]:-} zc=${BEST["zcat LOG.gz"]:-}
+if [[ -n ${GZ:-} ]]; then
+    if [[ -n $gz && -n $zc ]]; then
+        r=$(quotient "$gz" "$zc")
+        echo "- \`.gz\` within 1.3× of \`zcat FILE > /dev/null\`: why409 $gz s, zcat $zc s: ${r}× — $(verdict "$r" "<=" 1.3)"
+    else
+        echo "- \`.gz\` within 1.3× of \`zcat\`: not measured (a row is missing)"
+    fi
+fi
+js=${BEST["why409 on JSON"]:-}
+if [[ -n ${JSON:-} ]]; then
+    if [[ -n $js ]]; then
+        m=$(awk -v b="$JSON_BYTES" -v t="$js" 'BEGIN{ if (t > 0) printf "%.0f", b/1e6/t; else print "inf" }')
+        echo "- nginx JSON ≥ 1 GB/s: $m MB/s ($js s) — $(verdict "$m" ">=" 1000)"
+    else
+        echo "- nginx JSON ≥ 1 GB/s: not measured (the row failed)"
     fi
 fi
