@@ -2,7 +2,7 @@
 //! line boundaries.
 //!
 //! Plain files are memory-mapped. Compressed files (`.gz`, multi-member as logrotate writes
-//! them; `.zst`; `.bz2`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
+//! them; `.zst`; `.bz2` and `.xz`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
 //! mapped, so every input can be read twice (the conflict scan, then the pass) and gives the same
 //! report as the plain file, with memory use independent of the input size. Small texts
 //! (S3-delivered ALB and CloudFront logs come as thousands of small `.gz` files) are kept in
@@ -367,6 +367,7 @@ pub enum Compression {
     Gzip,
     Zstd,
     Bzip2,
+    Xz,
 }
 
 pub fn sniff_compression(head: &[u8]) -> Compression {
@@ -376,6 +377,9 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
         Compression::Zstd
     } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
         Compression::Bzip2
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X']) {
+        // `FD 37 7A 58 5A 00`: the first four are sniffed (no text starts with 0xFD).
+        Compression::Xz
     } else {
         Compression::None
     }
@@ -708,6 +712,22 @@ fn read_at_start(f: &File, len: u64) -> Option<Vec<u8>> {
 /// The read buffer of a decoder of a stream or a large file.
 const STREAM_BUFFER: usize = 1 << 20;
 
+/// The most memory an xz stream may ask its decoder for (its dictionary, mostly): `xz -9`
+/// needs 65 MiB; a file that asks for more (a custom dictionary past 1 GiB, or a hostile
+/// one) is an error that says so rather than a process that takes what it asks.
+const XZ_MEMORY_LIMIT: u64 = 1 << 30;
+
+/// A decoder of the xz streams `r` holds one after another (as `xzcat` reads them), which
+/// refuses a stream that asks for more than `memory_limit` bytes.
+fn xz_decoder<R: io::BufRead>(
+    r: R,
+    memory_limit: u64,
+) -> io::Result<liblzma::bufread::XzDecoder<R>> {
+    use liblzma::stream::{CONCATENATED, Stream};
+    let stream = Stream::new_stream_decoder(memory_limit, CONCATENATED)?;
+    Ok(liblzma::bufread::XzDecoder::new_stream(r, stream))
+}
+
 /// Size of the blocks decoded input is handed over in.
 const SPOOL_BLOCK: usize = 4 << 20;
 /// Blocks in flight between the decoding thread and the writer: bounds memory use at
@@ -815,6 +835,12 @@ fn spool(
             budget,
             spools,
         ),
+        Compression::Xz => {
+            let r = io::BufReader::with_capacity(buffer, chained);
+            let d = xz_decoder(r, XZ_MEMORY_LIMIT)
+                .with_context(|| format!("{name}: cannot start an xz decoder"))?;
+            decode(d, name, budget, spools)
+        }
     }?;
     let damage = match broken {
         None => None,
@@ -1986,5 +2012,52 @@ mod tests {
         assert_eq!(sniff_compression(&bz[..4]), Compression::Bzip2);
         assert_eq!(sniff_compression(b"BZh"), Compression::None);
         assert_eq!(spooled(&bz).bytes(), b"line one\nline two\n");
+    }
+
+    fn xz(text: &[u8]) -> Vec<u8> {
+        liblzma::encode_all(text, 1).unwrap()
+    }
+
+    /// Streams one after another (`cat a.xz b.xz`, as `xzcat` reads them) are one text; a
+    /// cut file keeps the text `xzcat` prints before its error and says where it stops.
+    #[test]
+    fn xz_multi_stream_is_decoded_and_a_cut_one_kept_up_to_the_cut() {
+        let mut two = xz(b"line one\n");
+        two.extend(xz(b"line two\n"));
+        assert_eq!(sniff_compression(&two[..4]), Compression::Xz);
+        assert_eq!(sniff_compression(b"\xfd7z"), Compression::None);
+        let i = spooled(&two);
+        assert_eq!(
+            (i.bytes(), i.damage.is_none()),
+            (&b"line one\nline two\n"[..], true)
+        );
+
+        let text: Vec<u8> = (0..100_000)
+            .flat_map(|k| format!("10.0.0.{} \"PUT /o/{k} HTTP/1.1\" 409\n", k % 9).into_bytes())
+            .collect();
+        let whole = xz(&text);
+        let i = spooled(&whole);
+        assert_eq!((i.bytes(), i.damage.is_none()), (&text[..], true));
+        let cut = &whole[..whole.len() * 2 / 3];
+        let mut xzcat = Vec::new();
+        let err = liblzma::read::XzDecoder::new_multi_decoder(cut).read_to_end(&mut xzcat);
+        assert!(err.is_err() && !xzcat.is_empty());
+        let i = spooled(cut);
+        assert_eq!(i.bytes(), xzcat);
+        let damage = i.damage.as_deref().unwrap();
+        assert!(
+            damage.starts_with(&format!("cannot decode past byte {}", xzcat.len())),
+            "{damage}"
+        );
+        // Cut before any text: an error, as for the other formats.
+        assert!(spool(&whole[..16], "t.xz", STREAM_BUFFER, &Spools::default()).is_err());
+        // A stream that asks its decoder for more memory than allowed is refused (`xz -1`
+        // asks for 1 MiB and more); `xz -9` files (65 MiB) are within the limit.
+        let mut out = Vec::new();
+        let e = (xz_decoder(&whole[..], 64 << 10).unwrap())
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(e.to_string().contains("limit"), "{e}");
+        const { assert!(XZ_MEMORY_LIMIT >= 65 << 20) };
     }
 }

@@ -26,7 +26,7 @@ fn report(path: &Path) -> Value {
 }
 
 #[test]
-fn gz_zst_bz2_and_stdin_match_plain() {
+fn gz_zst_bz2_xz_and_stdin_match_plain() {
     let plain = std::fs::read(scenario()).unwrap();
     let expected = report(&scenario());
     assert_eq!(expected["totals"]["conflicts"], 4);
@@ -41,6 +41,7 @@ fn gz_zst_bz2_and_stdin_match_plain() {
         ("a.log.gz", gz.finish().unwrap()),
         ("a.log.zst", zst),
         ("a.log.bz2", bz.finish().unwrap()),
+        ("a.log.xz", liblzma::encode_all(&plain[..], 6).unwrap()),
     ] {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
