@@ -34,3 +34,4 @@ pub mod seek;
 pub mod timeline;
 pub mod timestamp;
 pub mod unexplained;
+pub mod xz;
