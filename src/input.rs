@@ -11,6 +11,7 @@
 //! is decoded whole (`gunzip_file`: a third faster than a stream, when it is small or one
 //! of many), the rest as a stream.
 
+use crate::compressed;
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
@@ -813,20 +814,20 @@ fn spool(
             budget,
             spools,
         ),
+        // Decoded by `compressed`, which keeps the text before damage as the tools do.
         Compression::Zstd => {
-            let d = zstd::stream::read::Decoder::new(chained)
-                .with_context(|| format!("{name}: bad zstd stream"))?;
+            let r = io::BufReader::with_capacity(buffer, chained);
+            let d = compressed::zstd(r)
+                .with_context(|| format!("{name}: cannot start a zstd decoder"))?;
             decode(d, name, budget, spools)
         }
-        Compression::Bzip2 => decode(
-            bzip2::read::MultiBzDecoder::new(io::BufReader::with_capacity(buffer, chained)),
-            name,
-            budget,
-            spools,
-        ),
+        Compression::Bzip2 => {
+            let r = io::BufReader::with_capacity(buffer, chained);
+            decode(compressed::bzip2(r), name, budget, spools)
+        }
         Compression::Xz => {
             let r = io::BufReader::with_capacity(buffer, chained);
-            let d = crate::xz::Text::new(r, XZ_MEMORY_LIMIT)
+            let d = compressed::xz(r, XZ_MEMORY_LIMIT)
                 .with_context(|| format!("{name}: cannot start an xz decoder"))?;
             decode(d, name, budget, spools)
         }
@@ -2029,7 +2030,7 @@ mod tests {
         assert_eq!((i.bytes(), i.damage.is_none()), (&text[..], true));
         let cut = &whole[..whole.len() * 2 / 3];
         let mut xzcat = Vec::new();
-        let err = crate::xz::Text::new(cut, XZ_MEMORY_LIMIT)
+        let err = compressed::xz(cut, XZ_MEMORY_LIMIT)
             .unwrap()
             .read_to_end(&mut xzcat);
         assert!(err.is_err() && !xzcat.is_empty() && text.starts_with(&xzcat));
