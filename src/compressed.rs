@@ -14,13 +14,14 @@
 
 use std::io::{self, BufRead, Read};
 
+/// What a step did: the bytes of input it consumed and of text it wrote, and whether the
+/// data is complete (`Ok(true)`: only at its end), goes on (`Ok(false)`), or is bad.
+pub type Stepped = (usize, usize, io::Result<bool>);
+
 /// One decoder, a step at a time.
 pub trait Step {
-    /// Decodes from `input` into `out` (`end`: no input follows). Returns the bytes of input
-    /// consumed and of text written, and whether the data is complete (`Ok(true)`: only
-    /// at its end), goes on (`Ok(false)`), or is bad.
-    fn step(&mut self, input: &[u8], out: &mut [u8], end: bool)
-    -> (usize, usize, io::Result<bool>);
+    /// Decodes from `input` into `out` (`end`: no input follows).
+    fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped;
 }
 
 /// The text of the compressed data `input` holds.
@@ -95,12 +96,7 @@ pub fn xz<R: BufRead>(input: R, memory_limit: u64) -> io::Result<Text<R, Xz>> {
 }
 
 impl Step for Xz {
-    fn step(
-        &mut self,
-        input: &[u8],
-        out: &mut [u8],
-        end: bool,
-    ) -> (usize, usize, io::Result<bool>) {
+    fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped {
         use liblzma::stream::{Action, Status};
         let (i, o) = (self.0.total_in(), self.0.total_out());
         // Concatenated streams end only when told that no input follows.
@@ -137,12 +133,7 @@ pub fn bzip2<R: BufRead>(input: R) -> Text<R, Bzip2> {
 }
 
 impl Step for Bzip2 {
-    fn step(
-        &mut self,
-        input: &[u8],
-        out: &mut [u8],
-        end: bool,
-    ) -> (usize, usize, io::Result<bool>) {
+    fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped {
         if self.ended {
             if end {
                 return (0, 0, Ok(true));
@@ -188,12 +179,7 @@ pub fn zstd<R: BufRead>(input: R) -> io::Result<Text<R, Zstd>> {
 const ZSTD_ROOM: usize = 128 << 10;
 
 impl Step for Zstd {
-    fn step(
-        &mut self,
-        input: &[u8],
-        out: &mut [u8],
-        end: bool,
-    ) -> (usize, usize, io::Result<bool>) {
+    fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
         let room = out.len().min(ZSTD_ROOM);
         let mut src = InBuffer::around(input);
