@@ -30,7 +30,7 @@ pub struct Text<R, D> {
     decoder: D,
     /// An error met while the text before it was handed out: told on the next read.
     pending: Option<io::Error>,
-    /// The last step took no input and gave no text.
+    /// The last step of this read took no input and gave no text.
     stalled: bool,
 }
 
@@ -58,13 +58,17 @@ impl<R: BufRead, D: Step> Read for Text<R, D> {
             let end = input.is_empty();
             let (consumed, n, done) = self.decoder.step(input, buf, end);
             self.input.consume(consumed);
+            let progress = consumed > 0 || n > 0;
             match done {
                 Err(e) if n > 0 => {
                     self.pending = Some(e);
                     return Ok(n);
                 }
                 Err(e) => return Err(e),
-                Ok(_) if n > 0 => return Ok(n),
+                Ok(_) if n > 0 => {
+                    self.stalled = false;
+                    return Ok(n);
+                }
                 Ok(true) => return Ok(0),
                 Ok(false) if end => {
                     return Err(io::Error::new(
@@ -72,13 +76,15 @@ impl<R: BufRead, D: Step> Read for Text<R, D> {
                         "the compressed data ends early",
                     ));
                 }
-                Ok(false) if consumed == 0 && self.stalled => {
+                // Once may be a stream's end met with nothing left to do (bzip2's), twice
+                // in a row is a decoder stuck.
+                Ok(false) if !progress && self.stalled => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         "the decoder makes no progress",
                     ));
                 }
-                Ok(false) => self.stalled = consumed == 0,
+                Ok(false) => self.stalled = !progress,
             }
         }
     }
@@ -325,6 +331,33 @@ mod tests {
             assert_eq!(e.unwrap().kind(), io::ErrorKind::UnexpectedEof, "{kind:?}");
             assert!(!got.is_empty() && text.starts_with(&got), "{kind:?}");
         }
+    }
+
+    /// A decoder that takes no input and gives no text twice in a row is an error, not a
+    /// read that never returns; once (a stream's end met with nothing to do) is not.
+    #[test]
+    fn a_stuck_decoder_is_an_error() {
+        struct Stuck(usize);
+        impl Step for Stuck {
+            fn step(&mut self, _: &[u8], out: &mut [u8], _: bool) -> Stepped {
+                self.0 += 1;
+                match self.0 {
+                    // Text, then one idle step, then text again: fine.
+                    1 | 3 => {
+                        out[0] = b'x';
+                        (0, 1, Ok(false))
+                    }
+                    _ => (0, 0, Ok(false)),
+                }
+            }
+        }
+        let mut r = Text::new(&b"input"[..], Stuck(0));
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf).unwrap(), 1);
+        assert_eq!(r.read(&mut buf).unwrap(), 1);
+        let e = r.read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(r.decoder.0, 5);
     }
 
     /// An xz stream that asks its decoder for more memory than allowed is refused.
