@@ -649,6 +649,12 @@ fn buffers_budget() -> usize {
 /// reads it, keeps the text before any damage and says why.
 fn gunzip_file(f: &File, len: u64, name: &str, spools: &Spools) -> Option<Result<Data>> {
     use crate::gunzip::{Decoded, Gunzip, size_hint};
+    // A file past `IN_MEMORY_MAX` holds at least about as much text (gzip adds a few bytes
+    // to text it cannot compress): only a decoding buffer could take it, and there is none
+    // when the files are few (`Spools::for_inputs`). Streamed then, without a map.
+    if len > IN_MEMORY_MAX as u64 && spools.buffers_budget == 0 {
+        return None;
+    }
     let (read, mapped);
     // A small file read (thousands of small files: a map each costs more), a large one mapped.
     let gz: &[u8] = if len <= IN_MEMORY_MAX as u64 {
