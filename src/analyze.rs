@@ -576,7 +576,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let spools = input::Spools::for_inputs(expanded.iter().map(|(path, _)| path.as_path()));
     // With a time range, a log in time order is read only where the range lies (`seek`).
     let whole = !(settings.seek && ranged);
-    let progress = settings.progress.as_deref();
+    let progress = settings.progress.as_ref();
     let inputs: Vec<Result<Input>> = expanded
         .par_iter()
         .map(|(path, explicit)| input::open(path, *explicit, progress, &spools, whole))

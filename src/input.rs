@@ -442,6 +442,8 @@ pub struct Spools {
     buffers_budget: usize,
     /// Gzip texts decoded whole so far (the others were streamed).
     decoded_whole: AtomicUsize,
+    /// The threads an `.xz` or `.bz2` text is decoded on.
+    decoder_threads: usize,
     /// Inputs mapped each to itself so far, and how many may be.
     mapped: AtomicUsize,
     max_mapped: usize,
@@ -466,13 +468,23 @@ impl Spools {
     /// buffer is faulted in anew for its first file: one 128 MiB rotated log opens in 0.17 s
     /// streamed and 0.24 s whole, two in 0.29 s against 0.33 s, eight (two threads) in
     /// 1.12 s against 1.04 s, sixty-four of 16 MiB in 1.28 s against 0.97 s.
+    ///
+    /// An `.xz` or `.bz2` text (decoded at 60-200 MB/s a thread, where gzip's is 1 GB/s) is
+    /// decoded on the threads left to it: all of them for one file, one each when there are
+    /// as many such files as threads (they are opened side by side).
     pub fn for_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> Spools {
-        let gz = (inputs.into_iter())
-            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")))
-            .count();
-        let many = gz >= WHOLE_AMONG * rayon::current_num_threads();
+        let (mut gz, mut slow) = (0, 0);
+        for path in inputs {
+            let ext = path.extension().unwrap_or_default();
+            let is = |e: &str| ext.eq_ignore_ascii_case(e);
+            gz += usize::from(is("gz"));
+            slow += usize::from(["xz", "txz", "bz2", "tbz2", "tbz"].into_iter().any(is));
+        }
+        let threads = rayon::current_num_threads();
+        let many = gz >= WHOLE_AMONG * threads;
         Spools {
             buffers_budget: if many { buffers_budget() } else { 0 },
+            decoder_threads: (threads / slow.max(1)).max(1),
             ..Spools::default()
         }
     }
@@ -488,6 +500,7 @@ impl Spools {
             buffered: AtomicUsize::new(0),
             buffers_budget: buffers_budget(),
             decoded_whole: AtomicUsize::new(0),
+            decoder_threads: rayon::current_num_threads(),
             mapped: AtomicUsize::new(0),
             max_mapped,
         }
@@ -794,7 +807,7 @@ fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<(u64, Option<io::E
 /// damage described; when nothing decodes, it is an error. `buffer` sizes the read buffer
 /// of the decoders that want one: about the compressed size, for a small file.
 fn spool(
-    mut reader: impl Read + Send,
+    mut reader: impl Read + Send + 'static,
     name: &str,
     buffer: usize,
     spools: &Spools,
@@ -827,13 +840,18 @@ fn spool(
                 .with_context(|| format!("{name}: cannot start a zstd decoder"))?;
             decode(d, name, budget, spools)
         }
+        // A small file on one thread: its few blocks are not worth the threads' start.
         Compression::Bzip2 => {
-            let r = io::BufReader::with_capacity(buffer, chained);
-            decode(compressed::bzip2(r), name, budget, spools)
+            let threads = if buffer < STREAM_BUFFER {
+                1
+            } else {
+                spools.decoder_threads
+            };
+            decode(compressed::bzip2(chained, threads), name, budget, spools)
         }
         Compression::Xz => {
             let r = io::BufReader::with_capacity(buffer, chained);
-            let d = compressed::xz(r, XZ_MEMORY_LIMIT)
+            let d = compressed::xz(r, XZ_MEMORY_LIMIT, spools.decoder_threads as u32)
                 .with_context(|| format!("{name}: cannot start an xz decoder"))?;
             decode(d, name, budget, spools)
         }
@@ -933,15 +951,16 @@ fn read_small(f: &mut File, len: u64, budget: &'static AtomicUsize) -> Option<Da
 
 /// A reader that notes the bytes read through it as progress (compressed bytes, while a
 /// compressed input is decoded).
-struct Counted<'a, R> {
+struct Counted<R> {
     inner: R,
-    progress: Option<&'a Progress>,
+    /// Its own handle: a bzip2 decoder reads on a thread of its own.
+    progress: Option<Arc<Progress>>,
 }
 
-impl<R: Read> Read for Counted<'_, R> {
+impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(p) = self.progress {
+        if let Some(p) = &self.progress {
             p.add(n as u64);
         }
         Ok(n)
@@ -957,7 +976,7 @@ impl<R: Read> Read for Counted<'_, R> {
 pub fn open(
     path: &Path,
     explicit: bool,
-    progress: Option<&Progress>,
+    progress: Option<&Arc<Progress>>,
     spools: &Spools,
     whole: bool,
 ) -> Result<Input> {
@@ -1052,7 +1071,7 @@ fn open_file(
     name: String,
     label: &str,
     explicit: bool,
-    progress: Option<&Progress>,
+    progress: Option<&Arc<Progress>>,
     spools: &Spools,
     whole: bool,
 ) -> Result<Input> {
@@ -1120,6 +1139,7 @@ fn open_file(
                 });
             }
             let buffer = (meta.len() as usize).clamp(8 << 10, STREAM_BUFFER);
+            let progress = progress.cloned();
             spool(Counted { inner: f, progress }, label, buffer, spools)?
         }
     };
@@ -1641,7 +1661,8 @@ mod tests {
     /// `bytes` as an input read from a stream.
     fn spooled(bytes: &[u8]) -> Input {
         let spools = Spools::default();
-        let (data, damage) = spool(bytes, "t", STREAM_BUFFER, &spools).unwrap();
+        let (data, damage) =
+            spool(io::Cursor::new(bytes.to_vec()), "t", STREAM_BUFFER, &spools).unwrap();
         sealed(spools, data, damage)
     }
 
@@ -1766,6 +1787,31 @@ mod tests {
         assert!(buffers_budget() > 0);
     }
 
+    /// An `.xz` or `.bz2` text is decoded on every thread when it is the only one, on one
+    /// when there are as many as threads; other inputs leave that as it is.
+    #[test]
+    fn slow_decoders_share_the_threads() {
+        let threads = rayon::current_num_threads();
+        let decoders =
+            |names: &[&str]| Spools::for_inputs(names.iter().map(Path::new)).decoder_threads;
+        assert_eq!(
+            decoders(&["a.log.xz", "b.log", "c.log.gz", "d.log.zst"]),
+            threads
+        );
+        assert_eq!(decoders(&["a.log.BZ2"]), threads);
+        assert_eq!(decoders(&[]), threads);
+        assert_eq!(Spools::default().decoder_threads, threads);
+        let many: Vec<String> = (0..threads)
+            .map(|k| format!("access.log.{k}.bz2"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(decoders(&many), 1);
+        assert_eq!(decoders(&[&many[..], &["a.txz", "b.tbz2"]].concat()), 1);
+        if threads >= 2 {
+            assert_eq!(decoders(&["a.log.xz", "b.log.bz2"]), threads / 2);
+        }
+    }
+
     /// A cut `.gz` (copied while it was written) keeps the text decoded before the cut, as
     /// `zcat` prints it before its error, and says so; one cut before any text is an error.
     #[test]
@@ -1787,9 +1833,14 @@ mod tests {
         let damage = i.damage.as_deref().unwrap();
         let at = format!("cannot decode past byte {} of its text", i.bytes().len());
         assert!(damage.starts_with(&at), "{damage}");
-        let e = spool(&gz[..12], "t.gz", STREAM_BUFFER, &Spools::default())
-            .map(|_| ())
-            .unwrap_err();
+        let e = spool(
+            io::Cursor::new(gz[..12].to_vec()),
+            "t.gz",
+            STREAM_BUFFER,
+            &Spools::default(),
+        )
+        .map(|_| ())
+        .unwrap_err();
         assert!(
             format!("{e:#}").starts_with("t.gz: cannot decode: "),
             "{e:#}"
@@ -2036,7 +2087,7 @@ mod tests {
         assert_eq!((i.bytes(), i.damage.is_none()), (&text[..], true));
         let cut = &whole[..whole.len() * 2 / 3];
         let mut xzcat = Vec::new();
-        let err = compressed::xz(cut, XZ_MEMORY_LIMIT)
+        let err = compressed::xz(cut, XZ_MEMORY_LIMIT, 1)
             .unwrap()
             .read_to_end(&mut xzcat);
         assert!(err.is_err() && !xzcat.is_empty() && text.starts_with(&xzcat));
@@ -2048,7 +2099,15 @@ mod tests {
             "{damage}"
         );
         // Cut before any text: an error, as for the other formats.
-        assert!(spool(&whole[..16], "t.xz", STREAM_BUFFER, &Spools::default()).is_err());
+        assert!(
+            spool(
+                io::Cursor::new(whole[..16].to_vec()),
+                "t.xz",
+                STREAM_BUFFER,
+                &Spools::default()
+            )
+            .is_err()
+        );
         // `xz -9` files (65 MiB) are within the limit.
         const { assert!(XZ_MEMORY_LIMIT >= 65 << 20) };
     }
