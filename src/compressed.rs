@@ -119,8 +119,8 @@ pub struct ThreadedXz {
     padding: usize,
 }
 
-/// A multithreaded decoder falls back to fewer threads, or one, rather than let its blocks'
-/// buffers (about three times a block, each) take more than this.
+/// A multithreaded decoder falls back to fewer threads, or one, rather than let the blocks
+/// it holds (each one's input and text) take more than this.
 const XZ_THREADING_MEMORY: u64 = 256 << 20;
 
 /// The text of xz data, decoded on up to `threads` threads, refusing a stream that asks its

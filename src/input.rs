@@ -801,6 +801,16 @@ fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<(u64, Option<io::E
     })
 }
 
+/// The threads to decode an `.xz` or `.bz2` on, given its read `buffer` (about its size):
+/// one for a small file, whose few blocks are not worth the threads' start.
+fn decoder_threads(buffer: usize, spools: &Spools) -> usize {
+    if buffer < STREAM_BUFFER {
+        1
+    } else {
+        spools.decoder_threads
+    }
+}
+
 /// Decodes `reader` (after sniffing its first bytes): into memory when its text is small
 /// (`decode`), else into an unlinked temporary file. When the data ends early (a `.gz`
 /// copied while it was written, a cut download), the text decoded before is kept and the
@@ -840,18 +850,14 @@ fn spool(
                 .with_context(|| format!("{name}: cannot start a zstd decoder"))?;
             decode(d, name, budget, spools)
         }
-        // A small file on one thread: its few blocks are not worth the threads' start.
         Compression::Bzip2 => {
-            let threads = if buffer < STREAM_BUFFER {
-                1
-            } else {
-                spools.decoder_threads
-            };
+            let threads = decoder_threads(buffer, spools);
             decode(compressed::bzip2(chained, threads), name, budget, spools)
         }
         Compression::Xz => {
             let r = io::BufReader::with_capacity(buffer, chained);
-            let d = compressed::xz(r, XZ_MEMORY_LIMIT, spools.decoder_threads as u32)
+            let threads = decoder_threads(buffer, spools) as u32;
+            let d = compressed::xz(r, XZ_MEMORY_LIMIT, threads)
                 .with_context(|| format!("{name}: cannot start an xz decoder"))?;
             decode(d, name, budget, spools)
         }

@@ -51,6 +51,32 @@ fn gz_zst_bz2_xz_and_stdin_match_plain() {
     assert_eq!(stdin, expected, "stdin");
 }
 
+/// Streamed in, bzip2 and xz of several blocks (the demo log: seven of bzip2's at its
+/// fastest, eleven xz blocks of 64 KiB) are decoded on the threads given (a small file on
+/// one): the report is the plain file's either way.
+#[test]
+fn bz2_and_xz_blocks_on_threads_match_plain() {
+    let plain = std::fs::read(demo()).unwrap();
+    let expected = report(&demo());
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&plain).unwrap();
+    let blocks = liblzma::stream::MtStreamBuilder::new()
+        .threads(2)
+        .block_size(64 << 10)
+        .preset(1)
+        .encoder()
+        .unwrap();
+    let mut xz = liblzma::write::XzEncoder::new_stream(Vec::new(), blocks);
+    xz.write_all(&plain).unwrap();
+    for (name, bytes) in [("bz2", bz.finish().unwrap()), ("xz", xz.finish().unwrap())] {
+        for threads in ["1", "2"] {
+            let args = ["--threads", threads, "-"];
+            let got = run(common::why409().args(args).write_stdin(bytes.clone()));
+            assert_eq!(got, expected, "{name} on {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn rotated_set_is_one_period() {
     let plain = std::fs::read_to_string(scenario()).unwrap();
