@@ -69,7 +69,7 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
     /// Log files or directories (the files directly inside; see --recursive); '-' reads
-    /// stdin. Gzip, zstd, bzip2 and xz input is decoded automatically. Without a path, stdin is
+    /// stdin. Gzip, zstd, bzip2, xz and lz4 input is decoded automatically. Without a path, stdin is
     /// read when it is not a terminal.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,

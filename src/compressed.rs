@@ -1,6 +1,6 @@
 //! Compressed streams other than gzip: xz and zstd decoded a step at a time, so that a
 //! damaged file keeps all of its text that decodes, as `xzcat` and `zstdcat` print it before
-//! their error; bzip2 by mibz2, block-parallel. Gzip has its own decoders (flate2's stream
+//! their error; bzip2 by mibz2, block-parallel; LZ4 frames by lz4_flex. Gzip has its own decoders (flate2's stream
 //! reader keeps that text already, and `gunzip` decodes whole files).
 //!
 //! Why not the crates' own readers: when the data goes bad (a flipped byte, garbage after the
@@ -13,7 +13,8 @@
 //! that log as `.bz2` keeps its first block, 895,109 bytes (`bzcat` prints 1,905,000, the
 //! damaged block's text with it).
 //!
-//! Streams one after another (`cat a.xz b.xz`, a parallel compressor's output) are one text.
+//! Streams (frames) one after another (`cat a.xz b.xz`, a parallel compressor's output) are
+//! one text.
 //! xz and bzip2, slow to decode (a core decodes 60-200 MB of text a second, gzip 1 GB), are
 //! decoded on several threads when given them: bzip2's blocks of up to 900 kB of text, and
 //! xz's blocks when the stream has several (`xz` writes them when compressing on more than
@@ -77,12 +78,7 @@ impl<R: BufRead, D: Step> Read for Text<R, D> {
                     return Ok(n);
                 }
                 Ok(true) => return Ok(0),
-                Ok(false) if end => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the compressed data ends early",
-                    ));
-                }
+                Ok(false) if end => return Err(ends_early()),
                 // Once may be a stream's end met with nothing left to do, twice in a row is
                 // a decoder stuck.
                 Ok(false) if !progress && self.stalled => {
@@ -237,6 +233,73 @@ pub fn bzip2<R: Read + Send + 'static>(input: R, threads: usize) -> mibz2::BzRea
     }
 }
 
+/// The text of LZ4 data (`lz4`'s frames, one after another, or its legacy format), with
+/// lz4_flex. Its reader ends each frame with a read of nothing, and the input too, even one
+/// cut inside a frame's header (after its magic number): the input has ended well only
+/// where a frame would begin.
+pub fn lz4<R: Read>(input: R) -> Lz4<R> {
+    let input = Watched {
+        inner: input,
+        ended: false,
+        read: 0,
+    };
+    Lz4 {
+        frames: lz4_flex::frame::FrameDecoder::new(input),
+        boundary: 0,
+    }
+}
+
+/// LZ4 frames as one text.
+pub struct Lz4<R: Read> {
+    frames: lz4_flex::frame::FrameDecoder<Watched<R>>,
+    /// The input's bytes read when the last frame ended.
+    boundary: u64,
+}
+
+/// A reader that notes how much of its input was read, and whether all of it.
+pub struct Watched<R> {
+    inner: R,
+    ended: bool,
+    read: u64,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.ended |= n == 0 && !buf.is_empty();
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Read for Lz4<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let n = self.frames.read(buf).map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => ends_early(),
+                kind => io::Error::new(kind, format!("lz4 data error: {e}")),
+            })?;
+            let input = self.frames.get_ref();
+            match n {
+                1.. => return Ok(n),
+                0 if !input.ended => self.boundary = input.read,
+                0 if input.read > self.boundary => return Err(ends_early()),
+                0 => return Ok(0),
+            }
+        }
+    }
+}
+
+fn ends_early() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the compressed data ends early",
+    )
+}
+
 /// zstd, with the zstd crate (libzstd).
 pub struct Zstd {
     decoder: zstd::stream::raw::Decoder<'static>,
@@ -292,13 +355,15 @@ mod tests {
         /// Decoded on two threads.
         Bzip2Threaded,
         Zstd,
+        Lz4,
     }
-    const KINDS: [Kind; 5] = [
+    const KINDS: [Kind; 6] = [
         Kind::Xz,
         Kind::XzThreaded,
         Kind::Bzip2,
         Kind::Bzip2Threaded,
         Kind::Zstd,
+        Kind::Lz4,
     ];
 
     fn compress(kind: Kind, text: &[u8]) -> Vec<u8> {
@@ -311,6 +376,17 @@ mod tests {
                 e.finish().unwrap()
             }
             Kind::Zstd => zstd::encode_all(text, 1).unwrap(),
+            // With the checksum of its content, as `lz4` writes it, in blocks of 256 KiB
+            // (`lz4 -B5`) so that a cut halfway keeps some.
+            Kind::Lz4 => {
+                use lz4_flex::frame::{BlockSize, FrameInfo};
+                let info = FrameInfo::new()
+                    .content_checksum(true)
+                    .block_size(BlockSize::Max256KB);
+                let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+                e.write_all(text).unwrap();
+                e.finish().unwrap()
+            }
         }
     }
 
@@ -338,6 +414,7 @@ mod tests {
             Kind::Bzip2 => Box::new(bzip2(io::Cursor::new(data.to_vec()), 1)),
             Kind::Bzip2Threaded => Box::new(bzip2(io::Cursor::new(data.to_vec()), 2)),
             Kind::Zstd => Box::new(zstd(input).unwrap()),
+            Kind::Lz4 => Box::new(lz4(input)),
         };
         let mut text = Vec::new();
         let mut buf = vec![0u8; piece];
@@ -358,6 +435,7 @@ mod tests {
             }
             Kind::Bzip2 | Kind::Bzip2Threaded => Box::new(bzip2::read::MultiBzDecoder::new(data)),
             Kind::Zstd => Box::new(zstd::stream::read::Decoder::new(data).unwrap()),
+            Kind::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(data)),
         };
         let (mut text, mut buf) = (Vec::new(), vec![0u8; 4 << 20]);
         while let Ok(n @ 1..) = r.read(&mut buf) {
@@ -428,6 +506,9 @@ mod tests {
                     assert!(text.starts_with(&got), "{kind:?}");
                     assert!(theirs.len() <= got.len(), "{kind:?}");
                 }
+                // The checksum is of the whole frame: all its text (changed), then the
+                // error, as `lz4 -dc` prints it; lz4_flex's reader keeps that already.
+                Kind::Lz4 => assert_eq!(got, theirs),
                 _ => assert!(
                     theirs.len() < got.len(),
                     "{kind:?}: {} {}",
@@ -443,8 +524,33 @@ mod tests {
                 Kind::Bzip2 | Kind::Bzip2Threaded => assert!(e.to_string().contains("truncated")),
                 _ => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{kind:?}"),
             }
-            assert!(!got.is_empty() && text.starts_with(&got), "{kind:?}");
+            assert!(
+                !got.is_empty() && text.starts_with(&got),
+                "{kind:?} {} {e}",
+                got.len()
+            );
         }
+    }
+
+    /// LZ4 input cut inside a frame's header (lz4_flex's reader ends there with a read of
+    /// nothing, as at a frame's end) is an error, as `lz4 -dc` says; an empty frame is
+    /// not, nor is the input ending where a frame would begin.
+    #[test]
+    fn lz4_cut_inside_a_header_is_an_error() {
+        let one = compress(Kind::Lz4, &lines(10));
+        let empty = compress(Kind::Lz4, b"");
+        for cut in [4, 5, 6] {
+            let data = [&one[..], &one[..cut]].concat();
+            let (text, e) = read(Kind::Lz4, &data, 1000);
+            assert_eq!(text, lines(10), "{cut}");
+            assert_eq!(e.unwrap().kind(), io::ErrorKind::UnexpectedEof, "{cut}");
+            let (text, e) = read(Kind::Lz4, &one[..cut], 1000);
+            assert!(text.is_empty() && e.is_some(), "{cut}");
+        }
+        let data = [&empty[..], &one, &empty, &empty, &one, &empty].concat();
+        let (text, e) = read(Kind::Lz4, &data, 7);
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(text, [lines(10), lines(10)].concat());
     }
 
     /// A decoder that takes no input and gives no text twice in a row is an error, not a

@@ -35,7 +35,7 @@
 //! compressed by gzip after it was delivered (`….json.gz`) keeps its scheme's name.
 //!
 //! Any other file holds nothing written after it was last modified: a rotated log's
-//! modification time is its last line's (gzip, zstd, bzip2 and xz keep the original's), and a
+//! modification time is its last line's (gzip, zstd, bzip2, xz and lz4 keep the original's), and a
 //! copy's is later. It bounds the file's lines from above only (a rotated log's first line
 //! can be of any time before). A time within a day of the epoch is taken as wiped, not as
 //! a time (Nix's store sets every file's to 1).

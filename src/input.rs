@@ -2,7 +2,7 @@
 //! line boundaries.
 //!
 //! Plain files are memory-mapped. Compressed files (`.gz`, multi-member as logrotate writes
-//! them; `.zst`; `.bz2` and `.xz`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
+//! them; `.zst`; `.bz2`, `.xz` and `.lz4`, multi-stream) and stdin are decoded once into an unlinked temporary file that is then
 //! mapped, so every input can be read twice (the conflict scan, then the pass) and gives the same
 //! report as the plain file, with memory use independent of the input size. Small texts
 //! (S3-delivered ALB and CloudFront logs come as thousands of small `.gz` files) are kept in
@@ -369,6 +369,7 @@ pub enum Compression {
     Zstd,
     Bzip2,
     Xz,
+    Lz4,
 }
 
 pub fn sniff_compression(head: &[u8]) -> Compression {
@@ -381,6 +382,11 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X']) {
         // `FD 37 7A 58 5A 00`: the first four are sniffed (no text starts with 0xFD).
         Compression::Xz
+    } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18])
+        || head.starts_with(&[0x02, 0x21, 0x4c, 0x18])
+    {
+        // An LZ4 frame, or the legacy format (`lz4 -l`).
+        Compression::Lz4
     } else {
         Compression::None
     }
@@ -853,6 +859,10 @@ fn spool(
         Compression::Bzip2 => {
             let threads = decoder_threads(buffer, spools);
             decode(compressed::bzip2(chained, threads), name, budget, spools)
+        }
+        Compression::Lz4 => {
+            let r = io::BufReader::with_capacity(buffer, chained);
+            decode(compressed::lz4(r), name, budget, spools)
         }
         Compression::Xz => {
             let r = io::BufReader::with_capacity(buffer, chained);
@@ -2065,6 +2075,21 @@ mod tests {
         assert_eq!(sniff_compression(&bz[..4]), Compression::Bzip2);
         assert_eq!(sniff_compression(b"BZh"), Compression::None);
         assert_eq!(spooled(&bz).bytes(), b"line one\nline two\n");
+    }
+
+    /// LZ4 is sniffed by its frame's magic, and the legacy format's (`lz4 -l`).
+    #[test]
+    fn lz4_is_sniffed() {
+        let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        e.write_all(b"line one\n").unwrap();
+        let lz = e.finish().unwrap();
+        assert_eq!(sniff_compression(&lz[..4]), Compression::Lz4);
+        assert_eq!(
+            sniff_compression(&[0x02, 0x21, 0x4c, 0x18]),
+            Compression::Lz4
+        );
+        assert_eq!(sniff_compression(&lz[..3]), Compression::None);
+        assert_eq!(spooled(&lz).bytes(), b"line one\n");
     }
 
     fn xz(text: &[u8]) -> Vec<u8> {

@@ -280,7 +280,7 @@ fn analyse_with_progress(
         files.iter().any(|(p, _)| {
             let compressed = p
                 .extension()
-                .is_some_and(|e| ["gz", "zst", "bz2", "xz"].iter().any(|c| e == *c));
+                .is_some_and(|e| ["gz", "zst", "bz2", "xz", "lz4"].iter().any(|c| e == *c));
             let len = input::file_size(p).unwrap_or(0);
             text += if compressed { 6 * len } else { len };
             text >= 64 << 20

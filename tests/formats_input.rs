@@ -21,12 +21,20 @@ fn run(cmd: &mut Command) -> Value {
     v
 }
 
+/// `text` as `lz4` writes it: a frame with its content's checksum.
+fn lz4(text: &[u8]) -> Vec<u8> {
+    let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
+    let mut e = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+    e.write_all(text).unwrap();
+    e.finish().unwrap()
+}
+
 fn report(path: &Path) -> Value {
     run(common::why409().arg(path))
 }
 
 #[test]
-fn gz_zst_bz2_xz_and_stdin_match_plain() {
+fn compressed_and_stdin_match_plain() {
     let plain = std::fs::read(scenario()).unwrap();
     let expected = report(&scenario());
     assert_eq!(expected["totals"]["conflicts"], 4);
@@ -42,6 +50,7 @@ fn gz_zst_bz2_xz_and_stdin_match_plain() {
         ("a.log.zst", zst),
         ("a.log.bz2", bz.finish().unwrap()),
         ("a.log.xz", liblzma::encode_all(&plain[..], 6).unwrap()),
+        ("a.log.lz4", lz4(&plain)),
     ] {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
