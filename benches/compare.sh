@@ -34,9 +34,12 @@
 #   target: at least 1 GB/s.
 #   LOG4=FILE measures peak RssAnon on a log four times as large at the same conflict
 #   density (genlog --size 4GiB); target: at most 20 % more than on LOG.
+#   PACKED="FILE ..." (no target): copies of the log compressed otherwise (.bz2, .xz,
+#   .zst, .lz4), each timed with why409 and its own tool in turn (bzcat, xz -dc -T0,
+#   zstd -dc, lz4 -dc, to /dev/null).
 # Environment: RUNS, WHY409 (binary; default target/release/why409, built if absent),
 #   SKIP (space-separated: why409 rg awk duckdb goaccess), CACHE (reread: see above),
-#   GZ, JSON, LOG4 (see above).
+#   GZ, JSON, LOG4, PACKED (see above).
 set -euo pipefail
 
 usage() { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
@@ -49,6 +52,13 @@ LOG=$1
 for f in ${GZ:+GZ} ${JSON:+JSON} ${LOG4:+LOG4}; do
     [[ $f == GZ && $GZ == 1 ]] && continue
     [[ -r ${!f} && -f ${!f} ]] || { echo "compare.sh: cannot read $f=${!f}" >&2; exit 2; }
+done
+for f in ${PACKED:-}; do
+    [[ -r $f && -f $f ]] || { echo "compare.sh: cannot read $f (PACKED)" >&2; exit 2; }
+    case $f in
+    *.bz2 | *.xz | *.zst | *.lz4) ;;
+    *) echo "compare.sh: PACKED takes .bz2, .xz, .zst and .lz4 files: $f" >&2; exit 2 ;;
+    esac
 done
 RUNS=${RUNS:-3}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
@@ -319,6 +329,26 @@ if [[ -n ${GZ:-} ]]; then
     fi
 fi
 
+# 7b. Other compressed copies of the log (no target): why409 and the format's own tool
+for f in ${PACKED:-}; do
+    ext=${f##*.}
+    case $ext in
+    bz2) tool=bzcat; cmd="bzcat" ;;
+    xz) tool=xz; cmd="xz -dc -T0" ;;
+    zst) tool=zstd; cmd="zstd -dc" ;;
+    lz4) tool=lz4; cmd="lz4 -dc" ;;
+    esac
+    cat "$f" >/dev/null
+    if skip why409 || [[ -n $WHY_NOTE ]]; then
+        missing "why409 on LOG.$ext" "why409 --output json LOG.$ext" "${WHY_NOTE:-skipped: SKIP}"
+    elif have "$tool"; then
+        bench_pair "why409 on LOG.$ext" "$(q "$WHY") --output json $(q "$f")" "why409 --output json LOG.$ext" \
+            "$cmd LOG.$ext" "$cmd $(q "$f")" "$cmd LOG.$ext > /dev/null"
+    else
+        missing "why409 on LOG.$ext" "why409 --output json LOG.$ext" "$tool not installed"
+    fi
+done
+
 # 8. The nginx JSON target: why409 on another log, its MB/s
 if [[ -n ${JSON:-} ]]; then
     cat "$JSON" >/dev/null
@@ -362,6 +392,7 @@ echo "- log: \`$LOG\` ($(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}'), $B
 echo "- runs: best of $RUNS (why409's two rows in turn); CPUs: $(nproc 2>/dev/null || echo '?'); awk: ${AWK:-none}; timer: $([[ -n $GNU_TIME ]] && echo 'GNU time (peak RSS = largest process of the command)' || echo 'bash time (no memory figures)')"
 echo "- why409: \`$WHY\`${WHY_NOTE:+ ($WHY_NOTE)}"
 [[ -n $GZ_NOTE ]] && echo "- LOG.gz: $GZ_NOTE ($(stat -c %s "$GZ_FILE") bytes; MB/s of its text)"
+for f in ${PACKED:-}; do echo "- LOG.${f##*.}: \`$f\`, taken to be the log compressed ($(stat -c %s "$f") bytes; MB/s of its text)"; done
 [[ -n ${JSON:-} ]] && echo "- JSON: \`$JSON\` ($JSON_BYTES bytes; its row's MB/s of it, its ratio to why409 on LOG)"
 [[ -n ${LOG4:-} ]] && echo "- LOG4: \`$LOG4\` ($(stat -c %s "$LOG4") bytes), for the memory growth target"
 if [[ $FAULTS =~ ^[0-9]+$ && $FAULTS -gt 0 ]]; then
