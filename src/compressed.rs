@@ -1,7 +1,8 @@
 //! Compressed streams other than gzip: xz and zstd decoded a step at a time, so that a
 //! damaged file keeps all of its text that decodes, as `xzcat` and `zstdcat` print it before
-//! their error; bzip2 by mibz2, block-parallel; LZ4 frames by lz4_flex. Gzip has its own decoders (flate2's stream
-//! reader keeps that text already, and `gunzip` decodes whole files).
+//! their error; bzip2 by mibz2, block-parallel; LZ4 frames by lz4_flex. Gzip has its own
+//! decoders (flate2's stream reader keeps that text already, and `gunzip` decodes whole
+//! files).
 //!
 //! Why not the crates' own readers: when the data goes bad (a flipped byte, garbage after the
 //! last stream), liblzma's drops the text the failing call had already decoded, up to the
@@ -157,14 +158,16 @@ impl ThreadedXz {
                 None => {
                     let zeros = input[i..].iter().take_while(|&&b| b == 0).count();
                     (i, self.padding) = (i + zeros, self.padding + zeros);
-                    let cut = !self.padding.is_multiple_of(4);
-                    if i == input.len() && !(end && cut) {
-                        // No stream begun: no data at all (or only padding) is no text.
-                        return (i, o, Ok(end));
+                    if i == input.len() && !end {
+                        // More padding, a stream, or the end may follow.
+                        return (i, o, Ok(false));
                     }
-                    if cut {
+                    if !self.padding.is_multiple_of(4) {
                         let e = io::Error::new(io::ErrorKind::InvalidData, "bad xz stream padding");
                         return (i, o, Err(e));
+                    }
+                    if i == input.len() {
+                        return (i, o, Ok(true));
                     }
                     let started = liblzma::stream::MtStreamBuilder::new()
                         .threads(self.threads)
@@ -257,7 +260,7 @@ pub struct Lz4<R: Read> {
 }
 
 /// A reader that notes how much of its input was read, and whether all of it.
-pub struct Watched<R> {
+struct Watched<R> {
     inner: R,
     ended: bool,
     read: u64,
@@ -472,7 +475,7 @@ mod tests {
 
     /// Past damage (garbage after the last stream, a changed byte, a cut) the text decoded
     /// before it is there, the error follows, and big reads give what reads of one byte
-    /// give (of a block's room, for zstd); the crates' own readers give less.
+    /// give (of a block's room, for zstd); liblzma's and zstd's own readers give less.
     #[test]
     fn damage_keeps_the_text_before_it() {
         let text = lines(150_000);

@@ -61,8 +61,8 @@ fn compressed_and_stdin_match_plain() {
 }
 
 /// Streamed in, bzip2 and xz of several blocks (the demo log: seven of bzip2's at its
-/// fastest, eleven xz blocks of 64 KiB) are decoded on the threads given (a small file on
-/// one): the report is the plain file's either way.
+/// fastest, eleven xz blocks of 64 KiB) are decoded on the threads given: the report is the
+/// plain file's either way.
 #[test]
 fn bz2_and_xz_blocks_on_threads_match_plain() {
     let plain = std::fs::read(demo()).unwrap();
