@@ -15,7 +15,9 @@
 //! damaged block's text with it).
 //!
 //! Streams (frames) one after another (`cat a.xz b.xz`, a parallel compressor's output) are
-//! one text.
+//! one text; LZ4's skippable frames are skipped (libzstd skips zstd's). Damage is told in
+//! words, with the format's name and, where the decoder says, the place: `bzip2: block CRC
+//! mismatch (…), in block 2, from byte 72676 of the compressed data`.
 //! xz and bzip2, slow to decode (a core decodes 60-200 MB of text a second, gzip 1 GB), are
 //! decoded on several threads when given them: bzip2's blocks of up to 900 kB of text, and
 //! xz's blocks when the stream has several (`xz` writes them when compressing on more than
@@ -97,7 +99,8 @@ impl<R: BufRead, D: Step> Read for Text<R, D> {
 /// xz, with liblzma: one decoder for all the streams, or (`threads` > 1) liblzma's
 /// multithreaded one, a stream at a time.
 pub enum Xz {
-    One(liblzma::stream::Stream),
+    /// The decoder and its memory limit.
+    One(liblzma::stream::Stream, u64),
     Threaded(ThreadedXz),
 }
 
@@ -133,7 +136,10 @@ pub fn xz<R: BufRead>(input: R, memory_limit: u64, threads: u32) -> io::Result<T
             padding: 0,
         })
     } else {
-        Xz::One(Stream::new_stream_decoder(memory_limit, CONCATENATED)?)
+        Xz::One(
+            Stream::new_stream_decoder(memory_limit, CONCATENATED)?,
+            memory_limit,
+        )
     };
     Ok(Text::new(input, decoder))
 }
@@ -141,7 +147,10 @@ pub fn xz<R: BufRead>(input: R, memory_limit: u64, threads: u32) -> io::Result<T
 impl Step for Xz {
     fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped {
         match self {
-            Xz::One(stream) => xz_step(stream, input, out, end),
+            Xz::One(stream, limit) => {
+                let (i, o, done) = xz_step(stream, input, out, end);
+                (i, o, done.map_err(|e| xz_error(e, *limit)))
+            }
             Xz::Threaded(t) => t.step(input, out, end),
         }
     }
@@ -176,11 +185,12 @@ impl ThreadedXz {
                         .decoder();
                     match started {
                         Ok(stream) => self.decoder.insert(stream),
-                        Err(e) => return (i, o, Err(e.into())),
+                        Err(e) => return (i, o, Err(xz_error(e, self.memory_limit))),
                     }
                 }
             };
             let (di, d_o, done) = xz_step(stream, &input[i..], &mut out[o..], end);
+            let done = done.map_err(|e| xz_error(e, self.memory_limit));
             (i, o) = (i + di, o + d_o);
             match done {
                 // Another stream may follow.
@@ -204,7 +214,7 @@ fn xz_step(
     input: &[u8],
     out: &mut [u8],
     end: bool,
-) -> Stepped {
+) -> (usize, usize, Result<bool, liblzma::stream::Error>) {
     use liblzma::stream::{Action, Status};
     let (i, o) = (stream.total_in(), stream.total_out());
     // Concatenated streams end only when told that no input follows.
@@ -214,13 +224,30 @@ fn xz_step(
         (stream.total_in() - i) as usize,
         (stream.total_out() - o) as usize,
     );
-    (
-        i,
-        o,
-        status
-            .map(|s| s == Status::StreamEnd)
-            .map_err(io::Error::from),
-    )
+    (i, o, status.map(|s| s == Status::StreamEnd))
+}
+
+/// liblzma's error in words ("lzma data error"); `memory_limit`: the decoder's.
+fn xz_error(e: liblzma::stream::Error, memory_limit: u64) -> io::Error {
+    use liblzma::stream::Error;
+    let what = match e {
+        Error::Data => {
+            "the data is corrupt (it does not decode, or does not match its check)".to_string()
+        }
+        // The first stream's magic was sniffed: the rest of its header, or what follows a
+        // stream, is not xz's.
+        Error::Format => "a stream's header is not xz's".to_string(),
+        Error::MemLimit if memory_limit >= 1 << 20 => format!(
+            "a stream needs more memory to decode than the limit of {} MiB",
+            memory_limit >> 20
+        ),
+        Error::MemLimit => format!(
+            "a stream needs more memory to decode than the limit of {} KiB",
+            memory_limit >> 10
+        ),
+        _ => return e.into(),
+    };
+    io::Error::new(io::Error::from(e).kind(), format!("xz: {what}"))
 }
 
 /// The text of bzip2 data, with mibz2: on this thread, or (`threads` > 1) its blocks on
@@ -228,12 +255,50 @@ fn xz_step(
 /// text each; mibz2 decodes one 3.5 times as fast as libbzip2 does (a 100 MB log: 0.74 s,
 /// against 2.6 s). It checks each block's CRC before handing out its text, so damage
 /// loses the text of the block it is in (up to 900 kB), not what came before it.
-pub fn bzip2<R: Read + Send + 'static>(input: R, threads: usize) -> mibz2::BzReader<R> {
-    if threads > 1 {
+pub fn bzip2<R: Read + Send + 'static>(input: R, threads: usize) -> Bzip2<R> {
+    Bzip2(if threads > 1 {
         mibz2::BzReader::parallel(input, threads)
     } else {
         mibz2::BzReader::new(input)
+    })
+}
+
+/// The text of bzip2 data, its errors said in words.
+pub struct Bzip2<R>(mibz2::BzReader<R>);
+
+impl<R: Read + Send + 'static> Read for Bzip2<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(bzip2_error)
     }
+}
+
+/// mibz2's error, which counts blocks from 0 and places them by bit ("block 1, at bit
+/// 581413 = byte 72676"), told as the damaged block and the byte of the compressed data it
+/// begins at.
+fn bzip2_error(e: io::Error) -> io::Error {
+    use mibz2::ErrorKind;
+    let Some(inner) = e.get_ref().and_then(|e| e.downcast_ref::<mibz2::Error>()) else {
+        return e;
+    };
+    let what = match &inner.kind {
+        ErrorKind::Truncated => "the compressed data ends early".to_string(),
+        ErrorKind::TrailingData => "the bytes after a stream are not a bzip2 stream".to_string(),
+        kind => kind.to_string(),
+    };
+    let at = match (&inner.kind, inner.block, inner.bit) {
+        // A stream's end is numbered as a block would be.
+        (ErrorKind::StreamCrc { .. }, _, Some(bit)) | (_, None, Some(bit)) => {
+            format!(", at byte {} of the compressed data", bit / 8)
+        }
+        (_, Some(block), Some(bit)) => format!(
+            ", in block {}, from byte {} of the compressed data",
+            block + 1,
+            bit / 8
+        ),
+        (_, Some(block), None) => format!(", in block {}", block + 1),
+        (_, None, None) => String::new(),
+    };
+    io::Error::new(e.kind(), format!("bzip2: {what}{at}"))
 }
 
 /// The text of LZ4 data (`lz4`'s frames, one after another, or its legacy format), with
@@ -281,10 +346,22 @@ impl<R: Read> Read for Lz4<R> {
             return Ok(0);
         }
         loop {
-            let n = self.frames.read(buf).map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => ends_early(),
-                kind => io::Error::new(kind, format!("lz4 data error: {e}")),
-            })?;
+            let n = match self.frames.read(buf) {
+                Ok(n) => n,
+                Err(e) => match lz4_error(e) {
+                    // Its header read: its content is skipped, as `lz4 -dc` skips it.
+                    Lz4Error::Skippable(len) => {
+                        let input = self.frames.get_mut();
+                        let skipped = io::copy(&mut input.take(len), &mut io::sink())?;
+                        if skipped < len {
+                            return Err(ends_early());
+                        }
+                        self.boundary = input.read;
+                        continue;
+                    }
+                    Lz4Error::Other(e) => return Err(e),
+                },
+            };
             let input = self.frames.get_ref();
             match n {
                 1.. => return Ok(n),
@@ -296,7 +373,51 @@ impl<R: Read> Read for Lz4<R> {
     }
 }
 
-fn ends_early() -> io::Error {
+/// What an LZ4 reading error is: a skippable frame (of this many bytes after its header),
+/// or damage, said in words.
+enum Lz4Error {
+    Skippable(u64),
+    Other(io::Error),
+}
+
+fn lz4_error(e: io::Error) -> Lz4Error {
+    use lz4_flex::frame::Error;
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        return Lz4Error::Other(ends_early());
+    }
+    let Some(inner) = e.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
+        return Lz4Error::Other(e);
+    };
+    let what = match inner {
+        Error::SkippableFrame(len) => return Lz4Error::Skippable(u64::from(*len)),
+        Error::DecompressionError(_) => "a block does not decode".to_string(),
+        Error::UnsupportedBlocksize(n) => format!("a frame's block size ({n}) is not one LZ4 has"),
+        Error::UnsupportedVersion(v) => format!("a frame of version {v}, which is not LZ4's"),
+        // Only after a frame: the first one's magic was sniffed.
+        Error::WrongMagicNumber => "the bytes after a frame are not an LZ4 frame".to_string(),
+        Error::ReservedBitsSet | Error::InvalidBlockInfo => {
+            "a frame's or block's header is malformed".to_string()
+        }
+        Error::BlockTooBig => "a block is larger than its frame allows".to_string(),
+        Error::HeaderChecksumError => "a frame's header does not match its checksum".to_string(),
+        Error::BlockChecksumError => "a block does not match its checksum".to_string(),
+        Error::ContentChecksumError => {
+            "a frame's text does not match its checksum (it is analysed as decoded, as `lz4 -dc` prints it)"
+                .to_string()
+        }
+        Error::DictionaryNotSupported => {
+            "a frame needs a dictionary, which is not supported".to_string()
+        }
+        Error::ContentLengthError { expected, actual } => {
+            format!("a frame's text is {actual} bytes where its header says {expected}")
+        }
+        other => format!("{other}"),
+    };
+    Lz4Error::Other(io::Error::new(e.kind(), format!("lz4: {what}")))
+}
+
+/// The error of data that ends before its stream (frame, block) does: cut short.
+pub fn ends_early() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
         "the compressed data ends early",
@@ -339,9 +460,26 @@ impl Step for Zstd {
                 }
                 (i, o, Ok(end && o == 0 && !self.in_frame))
             }
-            Err(e) => (i, o, Err(e)),
+            Err(e) => (i, o, Err(zstd_error(e, self.in_frame && (i > 0 || o > 0)))),
         }
     }
+}
+
+/// libzstd's error ("Data corruption detected") in our words; `in_frame`: met inside a
+/// frame, else where one would begin.
+fn zstd_error(e: io::Error, in_frame: bool) -> io::Error {
+    let what = e.to_string();
+    let what = match what.as_str() {
+        "Unknown frame descriptor" if !in_frame => {
+            "the bytes after a frame are not a zstd frame".to_string()
+        }
+        _ => {
+            let mut words = what.chars();
+            let first = words.next().map(|c| c.to_ascii_lowercase());
+            first.into_iter().chain(words).collect()
+        }
+    };
+    io::Error::new(e.kind(), format!("zstd: {what}"))
 }
 
 #[cfg(test)]
@@ -524,7 +662,7 @@ mod tests {
             let (got, e) = read(kind, cut, 4 << 20);
             let e = e.unwrap();
             match kind {
-                Kind::Bzip2 | Kind::Bzip2Threaded => assert!(e.to_string().contains("truncated")),
+                Kind::Bzip2 | Kind::Bzip2Threaded => assert!(e.to_string().contains("ends early")),
                 _ => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{kind:?}"),
             }
             assert!(
@@ -533,6 +671,88 @@ mod tests {
                 got.len()
             );
         }
+    }
+
+    /// Damage is told with the format's name and what is wrong in words (mibz2 counts
+    /// blocks from 0 and places them by bit; lz4_flex names its errors as in its code).
+    #[test]
+    fn damage_is_said_in_words() {
+        let text = lines(150_000);
+        let said = |kind, data: &[u8]| read(kind, data, 1 << 16).1.unwrap().to_string();
+        for (kind, trailing, flipped) in [
+            (
+                Kind::Xz,
+                "xz: the data is corrupt",
+                "xz: the data is corrupt",
+            ),
+            (
+                Kind::Bzip2,
+                "bzip2: the bytes after a stream are not a bzip2 stream, at byte ",
+                "bzip2: block CRC mismatch",
+            ),
+            (
+                Kind::Zstd,
+                "zstd: the bytes after a frame are not a zstd frame",
+                "zstd: ",
+            ),
+            (
+                Kind::Lz4,
+                "lz4: the bytes after a frame are not an LZ4 frame",
+                "lz4: ",
+            ),
+        ] {
+            let whole = compress(kind, &text);
+            let garbage = [&whole[..], b"trailing garbage\n"].concat();
+            let e = said(kind, &garbage);
+            assert!(e.starts_with(trailing), "{kind:?}: {e}");
+            let mut damaged = whole.clone();
+            damaged[whole.len() * 3 / 4] ^= 0x55;
+            let e = said(kind, &damaged);
+            assert!(e.starts_with(flipped), "{kind:?}: {e}");
+        }
+        let whole = compress(Kind::Bzip2, &text);
+        let garbage = [&whole[..], b"trailing garbage\n"].concat();
+        let e = said(Kind::Bzip2, &garbage);
+        assert!(
+            e.ends_with(&format!(" at byte {} of the compressed data", whole.len())),
+            "{e}"
+        );
+        let e = said(Kind::Bzip2, &whole[..whole.len() / 2]);
+        assert!(
+            e.starts_with("bzip2: the compressed data ends early, in block ")
+                && e.contains(" of the compressed data"),
+            "{e}"
+        );
+    }
+
+    /// Skippable frames (metadata some writers put between LZ4 frames) are skipped, as
+    /// `lz4 -dc` skips them; one cut short is an input that ends early.
+    #[test]
+    fn lz4_skippable_frames_are_skipped() {
+        let skippable = |n: usize| {
+            let mut f = vec![0x5a, 0x2a, 0x4d, 0x18];
+            f.extend((n as u32).to_le_bytes());
+            f.extend(vec![0xab; n]);
+            f
+        };
+        let (a, b) = (lines(10), lines(20));
+        let data = [
+            skippable(3),
+            compress(Kind::Lz4, &a),
+            skippable(0),
+            skippable(100_000),
+            compress(Kind::Lz4, &b),
+            skippable(7),
+        ]
+        .concat();
+        for piece in [1, 1000, 1 << 20] {
+            let (text, e) = read(Kind::Lz4, &data, piece);
+            assert!(e.is_none(), "{e:?}");
+            assert_eq!(text, [&a[..], &b[..]].concat(), "{piece}");
+        }
+        let (text, e) = read(Kind::Lz4, &data[..data.len() - 3], 1000);
+        assert_eq!(text, [&a[..], &b[..]].concat());
+        assert_eq!(e.unwrap().kind(), io::ErrorKind::UnexpectedEof);
     }
 
     /// LZ4 input cut inside a frame's header (lz4_flex's reader ends there with a read of

@@ -372,6 +372,21 @@ pub enum Compression {
     Lz4,
 }
 
+/// The bytes of a stream's start that `sniff_compression` is given: room for the skippable
+/// frames `pzstd` writes before each zstd frame (12 bytes) and the magic after one.
+pub const SNIFF: usize = 32;
+
+/// The magic numbers of a skippable frame, which zstd and LZ4 share (`50..5F 2A 4D 18`), and
+/// how long it is: 8 bytes of header and the length the header gives.
+fn skippable_frame(head: &[u8]) -> Option<usize> {
+    match head {
+        [m, 0x2a, 0x4d, 0x18, a, b, c, d, ..] if m & 0xf0 == 0x50 => {
+            Some(8 + u32::from_le_bytes([*a, *b, *c, *d]) as usize)
+        }
+        _ => None,
+    }
+}
+
 pub fn sniff_compression(head: &[u8]) -> Compression {
     if head.starts_with(&[0x1f, 0x8b]) {
         Compression::Gzip
@@ -387,6 +402,14 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
     {
         // An LZ4 frame, or the legacy format (`lz4 -l`).
         Compression::Lz4
+    } else if let Some(len) = skippable_frame(head) {
+        // Skippable frames (`pzstd` writes one before each frame) are zstd's or LZ4's: the
+        // frame after them says which. Where it lies past the head, zstd (whose decoder
+        // would say so if it were not).
+        match head.get(len..).map(sniff_compression) {
+            Some(Compression::Lz4) => Compression::Lz4,
+            _ => Compression::Zstd,
+        }
     } else {
         Compression::None
     }
@@ -828,7 +851,7 @@ fn spool(
     buffer: usize,
     spools: &Spools,
 ) -> Result<(Data, Option<String>)> {
-    let mut head = [0u8; 4];
+    let mut head = [0u8; SNIFF];
     let mut n = 0;
     while n < head.len() {
         let k = reader
@@ -841,7 +864,8 @@ fn spool(
     }
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
     let budget = &IN_MEMORY;
-    let (data, decoded, broken) = match sniff_compression(&head[..n]) {
+    let compression = sniff_compression(&head[..n]);
+    let (data, decoded, broken) = match compression {
         Compression::None => decode(chained, name, budget, spools),
         Compression::Gzip => decode(
             flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(buffer, chained)),
@@ -872,13 +896,21 @@ fn spool(
             decode(d, name, budget, spools)
         }
     }?;
+    // flate2 says what is wrong ("corrupt deflate stream"), the others say it with their
+    // format's name (`compressed`).
+    let gzip = compression == Compression::Gzip;
+    let broken = broken.map(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof if gzip => compressed::ends_early(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if gzip => {
+            io::Error::new(e.kind(), format!("gzip: {e}"))
+        }
+        _ => e,
+    });
     let damage = match broken {
         None => None,
-        Some(e) if decoded == 0 => {
-            bail!("{name}: cannot decode: {e} (truncated or corrupt compressed data?)")
-        }
+        Some(e) if decoded == 0 => bail!("{name}: cannot decode: {e}"),
         Some(e) => Some(format!(
-            "cannot decode past byte {decoded} of its text ({e}): truncated or corrupt data; the lines before are analysed, the last one perhaps cut"
+            "cannot decode past byte {decoded} of its text: {e}; the lines before are analysed, the last one perhaps cut"
         )),
     };
     Ok((data, damage))
@@ -1106,7 +1138,7 @@ fn open_file(
             data,
         });
     }
-    let mut head = [0u8; 4];
+    let mut head = [0u8; SNIFF];
     let n = read_head(&mut f, &mut head).with_context(|| format!("{label}: cannot read"))?;
     let (data, damage) = match sniff_compression(&head[..n]) {
         Compression::None => {
@@ -2090,6 +2122,33 @@ mod tests {
         );
         assert_eq!(sniff_compression(&lz[..3]), Compression::None);
         assert_eq!(spooled(&lz).bytes(), b"line one\n");
+    }
+
+    /// Data that begins with a skippable frame (which zstd and LZ4 share: `pzstd` writes
+    /// one before each frame) is sniffed by the frame after it, or taken for zstd when that
+    /// lies past the head.
+    #[test]
+    fn skippable_frames_are_sniffed_past() {
+        let skippable = |n: u32| {
+            let mut f = vec![0x50, 0x2a, 0x4d, 0x18];
+            f.extend(n.to_le_bytes());
+            f.extend(vec![0u8; n as usize]);
+            f
+        };
+        let zst = zstd::encode_all(&b"line one\n"[..], 3).unwrap();
+        let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        lz.write_all(b"line one\n").unwrap();
+        let lz = lz.finish().unwrap();
+        for (frame, compression) in [(&zst, Compression::Zstd), (&lz, Compression::Lz4)] {
+            let data = [skippable(4), skippable(0), frame.clone()].concat();
+            assert_eq!(sniff_compression(&data[..SNIFF]), compression);
+            assert_eq!(spooled(&data).bytes(), b"line one\n", "{compression:?}");
+            let far = [skippable(SNIFF as u32), frame.clone()].concat();
+            assert_eq!(sniff_compression(&far[..SNIFF]), Compression::Zstd);
+        }
+        assert_eq!(sniff_compression(&skippable(0)[..7]), Compression::None);
+        assert_eq!(sniff_compression(b"P*M\x18 is not text"), Compression::Zstd);
+        assert_eq!(sniff_compression(b"P*M is text"), Compression::None);
     }
 
     fn xz(text: &[u8]) -> Vec<u8> {

@@ -51,6 +51,11 @@ fn compressed_and_stdin_match_plain() {
         ("a.log.bz2", bz.finish().unwrap()),
         ("a.log.xz", liblzma::encode_all(&plain[..], 6).unwrap()),
         ("a.log.lz4", lz4(&plain)),
+        ("pzstd.zst", with_skippable_frames(&zstd_frames(&plain))),
+        (
+            "skips.lz4",
+            with_skippable_frames(&[lz4(&plain[..300]), lz4(&plain[300..])]),
+        ),
     ] {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
@@ -58,6 +63,31 @@ fn compressed_and_stdin_match_plain() {
     }
     let stdin = run(common::why409().arg("-").write_stdin(plain));
     assert_eq!(stdin, expected, "stdin");
+}
+
+/// `plain` as zstd frames of 500 bytes of text, as `pzstd` writes them (in parallel).
+fn zstd_frames(plain: &[u8]) -> Vec<Vec<u8>> {
+    (plain.chunks(500))
+        .map(|part| zstd::encode_all(part, 3).unwrap())
+        .collect()
+}
+
+/// `frames` one after another, each after a skippable frame (which zstd and LZ4 share)
+/// giving its size, as `pzstd` writes them; one more, empty, at the end.
+fn with_skippable_frames(frames: &[Vec<u8>]) -> Vec<u8> {
+    let skippable = |content: &[u8]| {
+        let mut f = vec![0x50, 0x2a, 0x4d, 0x18];
+        f.extend((content.len() as u32).to_le_bytes());
+        f.extend(content);
+        f
+    };
+    let mut out = Vec::new();
+    for frame in frames {
+        out.extend(skippable(&(frame.len() as u32).to_le_bytes()));
+        out.extend(frame);
+    }
+    out.extend(skippable(b""));
+    out
 }
 
 /// Streamed in, bzip2 and xz of several blocks (the demo log: seven of bzip2's at its
