@@ -460,7 +460,7 @@ impl Step for Zstd {
                 }
                 (i, o, Ok(end && o == 0 && !self.in_frame))
             }
-            Err(e) => (i, o, Err(zstd_error(e, self.in_frame && (i > 0 || o > 0)))),
+            Err(e) => (i, o, Err(zstd_error(e, self.in_frame))),
         }
     }
 }
