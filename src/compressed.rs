@@ -429,13 +429,20 @@ pub struct Zstd {
     decoder: zstd::stream::raw::Decoder<'static>,
     /// A frame is begun and not yet complete.
     in_frame: bool,
+    /// The largest window (log2 of its bytes) a frame may ask for.
+    window_log_max: u32,
 }
 
-/// The text of zstd data.
-pub fn zstd<R: BufRead>(input: R) -> io::Result<Text<R, Zstd>> {
+/// The text of zstd data, whose frames may ask for a window of up to 2^`window_log_max`
+/// bytes: libzstd's default stops at 128 MiB (2^27), which `zstd --long=28` and past
+/// exceed (`zstd -d` asks for `--long` or `--memory` then).
+pub fn zstd<R: BufRead>(input: R, window_log_max: u32) -> io::Result<Text<R, Zstd>> {
+    let mut decoder = zstd::stream::raw::Decoder::new()?;
+    decoder.set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(window_log_max))?;
     let decoder = Zstd {
-        decoder: zstd::stream::raw::Decoder::new()?,
+        decoder,
         in_frame: false,
+        window_log_max,
     };
     Ok(Text::new(input, decoder))
 }
@@ -460,19 +467,24 @@ impl Step for Zstd {
                 }
                 (i, o, Ok(end && o == 0 && !self.in_frame))
             }
-            Err(e) => (i, o, Err(zstd_error(e, self.in_frame))),
+            Err(e) => (i, o, Err(zstd_error(e, self.in_frame, self.window_log_max))),
         }
     }
 }
 
 /// libzstd's error ("Data corruption detected") in our words; `in_frame`: met inside a
-/// frame, else where one would begin.
-fn zstd_error(e: io::Error, in_frame: bool) -> io::Error {
+/// frame, else where one would begin; `window_log_max`: the largest window allowed.
+fn zstd_error(e: io::Error, in_frame: bool, window_log_max: u32) -> io::Error {
     let what = e.to_string();
     let what = match what.as_str() {
         "Unknown frame descriptor" if !in_frame => {
             "the bytes after a frame are not a zstd frame".to_string()
         }
+        "Frame requires too much memory for decoding" => format!(
+            "a frame asks for a window larger than the {} MiB allowed (`zstd --long=31`?); \
+             decode it with `zstd -dc --long=31` and pipe the text in",
+            1u64 << window_log_max.saturating_sub(20)
+        ),
         _ => {
             let mut words = what.chars();
             let first = words.next().map(|c| c.to_ascii_lowercase());
@@ -554,7 +566,7 @@ mod tests {
             Kind::XzThreaded => Box::new(xz(input, 1 << 30, 2).unwrap()),
             Kind::Bzip2 => Box::new(bzip2(io::Cursor::new(data.to_vec()), 1)),
             Kind::Bzip2Threaded => Box::new(bzip2(io::Cursor::new(data.to_vec()), 2)),
-            Kind::Zstd => Box::new(zstd(input).unwrap()),
+            Kind::Zstd => Box::new(zstd(input, 27).unwrap()),
             Kind::Lz4 => Box::new(lz4(input)),
         };
         let mut text = Vec::new();
@@ -753,6 +765,36 @@ mod tests {
         let (text, e) = read(Kind::Lz4, &data[..data.len() - 3], 1000);
         assert_eq!(text, [&a[..], &b[..]].concat());
         assert_eq!(e.unwrap().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// A zstd frame with a window past libzstd's default 128 MiB (`zstd --long=28`) is
+    /// decoded when the limit allows it, else refused with a message that says what to do.
+    #[test]
+    fn zstd_long_windows_are_allowed_up_to_the_limit() {
+        let text = lines(1000);
+        let mut e = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        e.set_parameter(zstd::zstd_safe::CParameter::WindowLog(28))
+            .unwrap();
+        e.write_all(&text).unwrap();
+        let long = e.finish().unwrap();
+        let read = |limit| {
+            let mut got = Vec::new();
+            let r = zstd(io::BufReader::new(&long[..]), limit)
+                .unwrap()
+                .read_to_end(&mut got);
+            (got, r.err())
+        };
+        let (got, e) = read(28);
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(got, text);
+        let (got, e) = read(27);
+        assert!(got.is_empty());
+        let e = e.unwrap().to_string();
+        assert!(
+            e.starts_with("zstd: a frame asks for a window larger than the 128 MiB allowed")
+                && e.contains("zstd -dc --long=31"),
+            "{e}"
+        );
     }
 
     /// LZ4 input cut inside a frame's header (lz4_flex's reader ends there with a read of

@@ -766,6 +766,11 @@ const STREAM_BUFFER: usize = 1 << 20;
 /// one) is an error that says so rather than a process that takes what it asks.
 const XZ_MEMORY_LIMIT: u64 = 1 << 30;
 
+/// The largest window a zstd frame may ask its decoder for: 1 GiB, as for xz. libzstd's
+/// default, 128 MiB, refuses logs compressed with `zstd --long` (28 and past); the window
+/// held is no larger than the frame's text.
+const ZSTD_WINDOW_LOG_MAX: u32 = 30;
+
 /// Size of the blocks decoded input is handed over in.
 const SPOOL_BLOCK: usize = 4 << 20;
 /// Blocks in flight between the decoding thread and the writer: bounds memory use at
@@ -876,7 +881,7 @@ fn spool(
         // Decoded by `compressed`, which keeps the text before damage as the tools do.
         Compression::Zstd => {
             let r = io::BufReader::with_capacity(buffer, chained);
-            let d = compressed::zstd(r)
+            let d = compressed::zstd(r, ZSTD_WINDOW_LOG_MAX)
                 .with_context(|| format!("{name}: cannot start a zstd decoder"))?;
             decode(d, name, budget, spools)
         }
@@ -1741,6 +1746,12 @@ mod tests {
         assert_eq!(i.damage, None);
         let z = zstd::encode_all(&text[..], 3).unwrap();
         assert_eq!(spooled(&z).bytes(), text);
+        // A window of 1 GiB (`zstd --long=30`), past libzstd's default limit.
+        let mut long = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        long.set_parameter(zstd::zstd_safe::CParameter::WindowLog(30))
+            .unwrap();
+        long.write_all(text).unwrap();
+        assert_eq!(spooled(&long.finish().unwrap()).bytes(), text);
     }
 
     /// `text` as one gzip member, compressed fast.
