@@ -617,6 +617,14 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         if let Some(damage) = &inp.damage {
             warnings.push(format!("{}: {damage}", inp.name));
         }
+        if let Some(what) = input::not_a_log(inp.bytes()) {
+            let msg = format!("{}: {what}", inp.name);
+            if inp.explicit {
+                bail!(msg);
+            }
+            not_logs.push((inp.name.clone(), format!("skipped {msg}")));
+            continue;
+        }
         if input::first_text_line(inp.bytes()).is_none() {
             warnings.push(format!("{}: empty, nothing to analyse", inp.name));
             empties.push(inp);

@@ -415,6 +415,60 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
     }
 }
 
+/// What a text that is an archive, or data in a compression why409 does not decode, is, and
+/// what to run instead: why409 reads logs, and read as one, a tar of a rotated set would count
+/// its files' lines in one input (twice, where they overlap), each member's header inside a
+/// line. `None` for anything else. `text` is an input's text (decoded, if it was compressed).
+pub fn not_a_log(text: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| text.starts_with(magic);
+    if tar_header(text) {
+        Some("a tar archive: extract it (`tar xf`) and give why409 its files or directory")
+    } else if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
+        Some("a zip archive: extract it (`unzip`) and give why409 its files or directory")
+    } else if starts(b"7z\xbc\xaf\x27\x1c") {
+        Some("a 7-Zip archive: extract it (`7z x`) and give why409 its files or directory")
+    } else if starts(b"Rar!\x1a\x07") {
+        Some("a RAR archive: extract it and give why409 its files or directory")
+    } else if starts(&[0x1f, 0x9d]) {
+        Some(
+            "compressed by compress(1) (`.Z`), which why409 does not decode: `gzip -dc FILE | why409 -`",
+        )
+    } else if starts(b"LZIP") {
+        Some("compressed by lzip, which why409 does not decode: `lzip -dc FILE | why409 -`")
+    } else if starts(&[0x5d, 0x00, 0x00]) {
+        Some("compressed by LZMA (`.lzma`), which why409 does not decode: `xz -dc FILE | why409 -`")
+    } else {
+        None
+    }
+}
+
+/// Whether `text` begins with a tar header: POSIX (`ustar\0`) and GNU (`ustar  \0`) tar put
+/// their magic at byte 257, and the header's checksum (octal, at byte 148) is the sum of its
+/// bytes, the checksum's own eight counted as spaces (so that a log with "ustar" there is not
+/// taken for one).
+fn tar_header(text: &[u8]) -> bool {
+    let Some(header) = text.get(..512) else {
+        return false;
+    };
+    if &header[257..262] != b"ustar" {
+        return false;
+    }
+    let field = &header[148..156];
+    let digits = field.iter().skip_while(|&&b| b == b' ');
+    let digits = digits.take_while(|b| (b'0'..=b'7').contains(b));
+    let stored = digits.fold(0u32, |n, &b| n * 8 + u32::from(b - b'0'));
+    let sum: u32 = (header.iter().enumerate())
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    stored == sum
+}
+
 fn map_file(f: &File, name: &str) -> Result<Data> {
     Ok(map(f, name)?.map_or(Data::Empty, Data::Mapped))
 }
@@ -2160,6 +2214,49 @@ mod tests {
         assert_eq!(sniff_compression(&skippable(0)[..7]), Compression::None);
         assert_eq!(sniff_compression(b"P*M\x18 is not text"), Compression::Zstd);
         assert_eq!(sniff_compression(b"P*M is text"), Compression::None);
+    }
+
+    /// A ustar header for a file `name` of `len` bytes, its checksum written as tar writes
+    /// it (six octal digits, a NUL, a space).
+    fn tar_header_of(name: &str, len: usize) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{len:011o}\0").as_bytes());
+        h[156] = b'0';
+        h[257..265].copy_from_slice(b"ustar\x0000");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        h
+    }
+
+    /// Archives, and compressions why409 does not decode, are told as such (with what to
+    /// run), not read as logs; a log that merely holds "ustar" at byte 257 is a log.
+    #[test]
+    fn archives_are_not_logs() {
+        let line =
+            b"10.0.0.1 - - [05/Dec/2026:10:00:00 +0000] \"PUT /o/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n";
+        let tar = [tar_header_of("access.log", line.len()), line.to_vec()].concat();
+        assert!(not_a_log(&tar).unwrap().starts_with("a tar archive"));
+        let mut fake = line.repeat(8);
+        fake[257..262].copy_from_slice(b"ustar");
+        assert_eq!(not_a_log(&fake), None);
+        let mut bad_sum = tar.clone();
+        bad_sum[0] = b'b';
+        assert_eq!(not_a_log(&bad_sum), None);
+        assert_eq!(not_a_log(&tar[..511]), None);
+        for (data, what) in [
+            (&b"PK\x03\x04\x14\x00"[..], "a zip archive"),
+            (b"7z\xbc\xaf\x27\x1c\x00\x04", "a 7-Zip archive"),
+            (b"\x1f\x9d\x90line", "compressed by compress(1)"),
+            (b"LZIP\x01", "compressed by lzip"),
+            (b"\x5d\x00\x00\x80\x00", "compressed by LZMA"),
+        ] {
+            assert!(not_a_log(data).unwrap().starts_with(what), "{what}");
+        }
+        assert_eq!(not_a_log(line), None);
+        assert_eq!(not_a_log(b""), None);
     }
 
     fn xz(text: &[u8]) -> Vec<u8> {

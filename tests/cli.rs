@@ -329,6 +329,55 @@ fn random_bytes_name_the_formats_tried_and_quote_line_one() {
     );
 }
 
+/// A tar of logs (a support bundle), gzipped or not, is not read as one log (its files'
+/// lines in one input, each member's header inside a line): named, it is an error that says
+/// to extract it; in a directory, it is skipped with that warning and the logs beside it
+/// are read.
+#[test]
+fn a_tar_is_refused_with_what_to_do() {
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let mut tar = vec![0u8; 512];
+    tar[..10].copy_from_slice(b"access.log");
+    tar[124..136].copy_from_slice(format!("{:011o}\0", demo.len()).as_bytes());
+    tar[257..263].copy_from_slice(b"ustar\0");
+    tar[148..156].copy_from_slice(b"        ");
+    let sum: u32 = tar.iter().map(|&b| u32::from(b)).sum();
+    tar[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    tar.extend(&demo);
+    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bundle.tar"), &tar).unwrap();
+    std::fs::write(dir.path().join("bundle.tgz"), gz.finish().unwrap()).unwrap();
+    for name in ["bundle.tar", "bundle.tgz"] {
+        why409()
+            .arg(dir.path().join(name))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(format!(
+                "{name}: a tar archive: extract it (`tar xf`) and give why409 its files or directory"
+            )));
+    }
+    std::fs::copy(fixture("demo/access.log"), dir.path().join("access.log")).unwrap();
+    let out = why409()
+        .arg(dir.path())
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.matches(": a tar archive: extract it").count(),
+        2,
+        "{stderr}"
+    );
+}
+
 /// An empty file, or one of blank lines only, is an empty report (exit 0), its blank
 /// lines counted as skipped.
 #[test]
