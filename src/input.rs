@@ -437,8 +437,22 @@ pub fn not_a_log(text: &[u8]) -> Option<&'static str> {
         Some("compressed by lzip, which why409 does not decode: `lzip -dc FILE | why409 -`")
     } else if starts(&[0x5d, 0x00, 0x00]) {
         Some("compressed by LZMA (`.lzma`), which why409 does not decode: `xz -dc FILE | why409 -`")
+    } else if utf16(text) {
+        Some(
+            "UTF-16 text (as Windows PowerShell's `>` writes it), which why409 does not read: `iconv -f UTF-16 -t UTF-8 FILE | why409 -`",
+        )
     } else {
         None
+    }
+}
+
+/// Whether `text` is UTF-16: its byte order mark, or (little-endian, unmarked) ASCII
+/// characters each followed by a zero byte.
+fn utf16(text: &[u8]) -> bool {
+    match text {
+        [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => true,
+        [a, 0, b, 0, ..] => a.is_ascii_graphic() && b.is_ascii_graphic(),
+        _ => false,
     }
 }
 
@@ -2252,10 +2266,14 @@ mod tests {
             (b"\x1f\x9d\x90line", "compressed by compress(1)"),
             (b"LZIP\x01", "compressed by lzip"),
             (b"\x5d\x00\x00\x80\x00", "compressed by LZMA"),
+            (b"\xff\xfe1\x000\x00", "UTF-16 text"),
+            (b"\xfe\xff\x001\x000", "UTF-16 text"),
+            (b"1\x000\x00.\x00", "UTF-16 text"),
         ] {
             assert!(not_a_log(data).unwrap().starts_with(what), "{what}");
         }
         assert_eq!(not_a_log(line), None);
+        assert_eq!(not_a_log(b"\xef\xbb\xbf10.0.0.1 - -"), None);
         assert_eq!(not_a_log(b""), None);
     }
 
