@@ -374,7 +374,7 @@ pub enum Compression {
 
 /// The bytes of a stream's start that `sniff_compression` is given: room for the skippable
 /// frames `pzstd` writes before each zstd frame (12 bytes) and the magic after one.
-pub const SNIFF: usize = 32;
+const SNIFF: usize = 32;
 
 /// The magic numbers of a skippable frame, which zstd and LZ4 share (`50..5F 2A 4D 18`), and
 /// how long it is: 8 bytes of header and the length the header gives.
