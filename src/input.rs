@@ -941,7 +941,7 @@ fn spool(
     let (data, decoded, broken) = match compression {
         Compression::None => decode(chained, name, budget, spools),
         Compression::Gzip => decode(
-            flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(buffer, chained)),
+            compressed::gzip(io::BufReader::with_capacity(buffer, chained)),
             name,
             budget,
             spools,
