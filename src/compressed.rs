@@ -1,8 +1,7 @@
-//! Compressed streams other than gzip: xz and zstd decoded a step at a time, so that a
-//! damaged file keeps all of its text that decodes, as `xzcat` and `zstdcat` print it before
-//! their error; bzip2 by mibz2, block-parallel; LZ4 frames by lz4_flex. Gzip has its own
-//! decoders (flate2's stream reader keeps that text already, and `gunzip` decodes whole
-//! files).
+//! Compressed streams: xz and zstd decoded a step at a time, so that a damaged file keeps
+//! all of its text that decodes, as `xzcat` and `zstdcat` print it before their error; bzip2
+//! by mibz2, block-parallel; LZ4 frames by lz4_flex; gzip members by flate2, a member at a
+//! time (its reader keeps that text already; `gunzip` decodes whole files).
 //!
 //! Why not the crates' own readers: when the data goes bad (a flipped byte, garbage after the
 //! last stream), liblzma's drops the text the failing call had already decoded, up to the
