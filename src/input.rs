@@ -471,16 +471,8 @@ fn tar_header(text: &[u8]) -> bool {
     let digits = field.iter().skip_while(|&&b| b == b' ');
     let digits = digits.take_while(|b| (b'0'..=b'7').contains(b));
     let stored = digits.fold(0u32, |n, &b| n * 8 + u32::from(b - b'0'));
-    let sum: u32 = (header.iter().enumerate())
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    stored == sum
+    let bytes = |b: &[u8]| b.iter().map(|&b| u32::from(b)).sum::<u32>();
+    stored == bytes(header) - bytes(field) + 8 * u32::from(b' ')
 }
 
 fn map_file(f: &File, name: &str) -> Result<Data> {
@@ -937,8 +929,7 @@ fn spool(
     }
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
     let budget = &IN_MEMORY;
-    let compression = sniff_compression(&head[..n]);
-    let (data, decoded, broken) = match compression {
+    let (data, decoded, broken) = match sniff_compression(&head[..n]) {
         Compression::None => decode(chained, name, budget, spools),
         Compression::Gzip => decode(
             compressed::gzip(io::BufReader::with_capacity(buffer, chained)),
@@ -969,16 +960,6 @@ fn spool(
             decode(d, name, budget, spools)
         }
     }?;
-    // flate2 says what is wrong ("corrupt deflate stream"), the others say it with their
-    // format's name (`compressed`).
-    let gzip = compression == Compression::Gzip;
-    let broken = broken.map(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof if gzip => compressed::ends_early(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if gzip => {
-            io::Error::new(e.kind(), format!("gzip: {e}"))
-        }
-        _ => e,
-    });
     let damage = match broken {
         None => None,
         Some(e) if decoded == 0 => bail!("{name}: cannot decode: {e}"),
