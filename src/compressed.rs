@@ -95,27 +95,22 @@ impl<R: BufRead, D: Step> Read for Text<R, D> {
     }
 }
 
-/// xz, with liblzma: one decoder for all the streams, or (`threads` > 1) liblzma's
-/// multithreaded one, a stream at a time.
-pub enum Xz {
-    /// The decoder and its memory limit.
-    One(liblzma::stream::Stream, u64),
-    Threaded(ThreadedXz),
-}
-
-/// liblzma's multithreaded decoder, which decodes the blocks of a stream on `threads`
-/// threads at once. `xz` (5.6 on) writes blocks of three dictionaries (24 MiB at its default
-/// level) when compressing on more than one thread, its default since; a stream of one
-/// block, as older `xz` wrote, is decoded on one thread at the same speed. The builder sets
-/// no flags, so streams one after another are joined here, as liblzma joins them for the
-/// single-threaded decoder: the zero bytes between them (stream padding, a multiple of
-/// four) are skipped.
-pub struct ThreadedXz {
+/// xz, with liblzma, a stream at a time: on this thread, or (`threads` > 1) with liblzma's
+/// multithreaded decoder, which decodes the blocks of a stream on `threads` threads at once.
+/// `xz` (5.6 on) writes blocks of three dictionaries (24 MiB at its default level) when
+/// compressing on more than one thread, its default since; a stream of one block, as older
+/// `xz` wrote, is decoded on one thread at the same speed. Streams one after another are
+/// joined here (as liblzma's `CONCATENATED` flag would join them), the zero bytes between
+/// them (stream padding, a multiple of four) skipped: so the end of the last whole stream is
+/// known, and bytes after it that begin no stream are told as such (`after_the_end`).
+pub struct Xz {
     decoder: Option<liblzma::stream::Stream>,
     threads: u32,
     memory_limit: u64,
     /// Zero bytes met since the last stream ended.
     padding: usize,
+    /// A stream has ended: its text is whole.
+    ended_one: bool,
 }
 
 /// A multithreaded decoder falls back to fewer threads, or one, rather than let the blocks
@@ -126,36 +121,32 @@ const XZ_THREADING_MEMORY: u64 = 256 << 20;
 /// decoder for more than `memory_limit` bytes (its dictionary, mostly: `xz -9` asks for
 /// 65 MiB).
 pub fn xz<R: BufRead>(input: R, memory_limit: u64, threads: u32) -> io::Result<Text<R, Xz>> {
-    use liblzma::stream::{CONCATENATED, Stream};
-    let decoder = if threads > 1 {
-        Xz::Threaded(ThreadedXz {
-            decoder: None,
-            threads,
-            memory_limit,
-            padding: 0,
-        })
-    } else {
-        Xz::One(
-            Stream::new_stream_decoder(memory_limit, CONCATENATED)?,
-            memory_limit,
-        )
+    let decoder = Xz {
+        decoder: None,
+        threads,
+        memory_limit,
+        padding: 0,
+        ended_one: false,
     };
     Ok(Text::new(input, decoder))
 }
 
-impl Step for Xz {
-    fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped {
-        match self {
-            Xz::One(stream, limit) => {
-                let (i, o, done) = xz_step(stream, input, out, end);
-                (i, o, done.map_err(|e| xz_error(e, *limit)))
-            }
-            Xz::Threaded(t) => t.step(input, out, end),
+impl Xz {
+    /// A decoder for the next stream.
+    fn start(&self) -> Result<liblzma::stream::Stream, liblzma::stream::Error> {
+        if self.threads > 1 {
+            liblzma::stream::MtStreamBuilder::new()
+                .threads(self.threads)
+                .memlimit_threading(XZ_THREADING_MEMORY.min(self.memory_limit))
+                .memlimit_stop(self.memory_limit)
+                .decoder()
+        } else {
+            liblzma::stream::Stream::new_stream_decoder(self.memory_limit, 0)
         }
     }
 }
 
-impl ThreadedXz {
+impl Step for Xz {
     fn step(&mut self, input: &[u8], out: &mut [u8], end: bool) -> Stepped {
         let (mut i, mut o) = (0, 0);
         // A stream at a time; a loop, not a call to itself: a hostile file may hold a million
@@ -171,43 +162,43 @@ impl ThreadedXz {
                         return (i, o, Ok(false));
                     }
                     if !self.padding.is_multiple_of(4) {
-                        let e = io::Error::new(io::ErrorKind::InvalidData, "bad xz stream padding");
-                        return (i, o, Err(e));
+                        let e = "xz: the zero bytes after a stream are not a multiple of four";
+                        return (i, o, Err(after_the_end(e.to_string())));
                     }
                     if i == input.len() {
                         return (i, o, Ok(true));
                     }
-                    let started = liblzma::stream::MtStreamBuilder::new()
-                        .threads(self.threads)
-                        .memlimit_threading(XZ_THREADING_MEMORY.min(self.memory_limit))
-                        .memlimit_stop(self.memory_limit)
-                        .decoder();
-                    match started {
+                    match self.start() {
                         Ok(stream) => self.decoder.insert(stream),
                         Err(e) => return (i, o, Err(xz_error(e, self.memory_limit))),
                     }
                 }
             };
             let (di, d_o, done) = xz_step(stream, &input[i..], &mut out[o..], end);
-            let done = done.map_err(|e| xz_error(e, self.memory_limit));
             (i, o) = (i + di, o + d_o);
             match done {
                 // Another stream may follow.
                 Ok(true) => {
                     self.decoder = None;
                     self.padding = 0;
+                    self.ended_one = true;
                     if i == input.len() {
                         return (i, o, Ok(end));
                     }
                 }
-                other => return (i, o, other),
+                // What follows a whole stream does not begin another.
+                Err(liblzma::stream::Error::Format) if self.ended_one => {
+                    let e = "xz: the bytes after a stream are not an xz stream";
+                    return (i, o, Err(after_the_end(e.to_string())));
+                }
+                Err(e) => return (i, o, Err(xz_error(e, self.memory_limit))),
+                Ok(false) => return (i, o, Ok(false)),
             }
         }
     }
 }
 
-/// One step of a liblzma decoder: `Ok(true)` when its stream (or, joining them, the last
-/// one) has ended.
+/// One step of a liblzma decoder: `Ok(true)` when its stream has ended.
 fn xz_step(
     stream: &mut liblzma::stream::Stream,
     input: &[u8],
@@ -216,7 +207,6 @@ fn xz_step(
 ) -> (usize, usize, Result<bool, liblzma::stream::Error>) {
     use liblzma::stream::{Action, Status};
     let (i, o) = (stream.total_in(), stream.total_out());
-    // Concatenated streams end only when told that no input follows.
     let action = if end { Action::Finish } else { Action::Run };
     let status = stream.process(input, out, action);
     let (i, o) = (
@@ -306,10 +296,8 @@ impl<R: BufRead> Read for Gzip<R> {
                             self.0 = GzipAt::Member(Box::new(member));
                         }
                         _ => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                "gzip: the bytes after a member are not a gzip member",
-                            ));
+                            let e = "gzip: the bytes after a member are not a gzip member";
+                            return Err(after_the_end(e.to_string()));
                         }
                     }
                 }
@@ -379,7 +367,11 @@ fn bzip2_error(e: io::Error) -> io::Error {
         (_, Some(block), None) => format!(", in block {}", block + 1),
         (_, None, None) => String::new(),
     };
-    io::Error::new(e.kind(), format!("bzip2: {what}{at}"))
+    let said = format!("bzip2: {what}{at}");
+    match inner.kind {
+        ErrorKind::TrailingData => after_the_end(said),
+        _ => io::Error::new(e.kind(), said),
+    }
 }
 
 /// The text of LZ4 data (`lz4`'s frames, one after another, or its legacy format), with
@@ -475,7 +467,10 @@ fn lz4_error(e: io::Error) -> Lz4Error {
         Error::UnsupportedBlocksize(n) => format!("a frame's block size ({n}) is not one LZ4 has"),
         Error::UnsupportedVersion(v) => format!("a frame of version {v}, which is not LZ4's"),
         // Only after a frame: the first one's magic was sniffed.
-        Error::WrongMagicNumber => "the bytes after a frame are not an LZ4 frame".to_string(),
+        Error::WrongMagicNumber => {
+            let e = "lz4: the bytes after a frame are not an LZ4 frame";
+            return Lz4Error::Other(after_the_end(e.to_string()));
+        }
         Error::ReservedBitsSet | Error::InvalidBlockInfo => {
             "a frame's or block's header is malformed".to_string()
         }
@@ -495,6 +490,31 @@ fn lz4_error(e: io::Error) -> Lz4Error {
         other => format!("{other}"),
     };
     Lz4Error::Other(io::Error::new(e.kind(), format!("lz4: {what}")))
+}
+
+/// Bytes after the last whole stream (member, frame) that begin no other: the text before
+/// them is whole. Carried in an `io::Error` (`after_the_end`), for the caller to tell it
+/// from damage (`is_after_the_end`).
+#[derive(Debug)]
+struct AfterTheEnd(String);
+
+impl std::fmt::Display for AfterTheEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AfterTheEnd {}
+
+/// The error of bytes after the end of the compressed data (`what` says which): `zcat`
+/// and `bzcat` warn of such "trailing garbage" after printing all of the text.
+pub fn after_the_end(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, AfterTheEnd(what))
+}
+
+/// Whether `e` is `after_the_end`'s: the text read before it is whole.
+pub fn is_after_the_end(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|e| e.is::<AfterTheEnd>())
 }
 
 /// The error of data that ends before its stream (frame, block) does: cut short.
@@ -546,11 +566,11 @@ impl Step for Zstd {
             let n = input.iter().take_while(|&&b| b == 0).count();
             self.zeros = true;
             if n < input.len() {
-                let e = io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("zstd: {NOT_A_ZSTD_FRAME}"),
+                return (
+                    n,
+                    0,
+                    Err(after_the_end(format!("zstd: {NOT_A_ZSTD_FRAME}"))),
                 );
-                return (n, 0, Err(e));
             }
             return (n, 0, Ok(end));
         }
@@ -578,7 +598,9 @@ impl Step for Zstd {
 fn zstd_error(e: io::Error, in_frame: bool, window_log_max: u32) -> io::Error {
     let what = e.to_string();
     let what = match what.as_str() {
-        "Unknown frame descriptor" if !in_frame => NOT_A_ZSTD_FRAME.to_string(),
+        "Unknown frame descriptor" if !in_frame => {
+            return after_the_end(format!("zstd: {NOT_A_ZSTD_FRAME}"));
+        }
         "Frame requires too much memory for decoding" => format!(
             "a frame asks for a window larger than the {} MiB allowed (`zstd --long=31`?); \
              decode it with `zstd -dc --long=31` and pipe the text in",
@@ -743,6 +765,7 @@ mod tests {
             trailing.extend(b"trailing garbage\n");
             let (got, e) = read(kind, &trailing, 4 << 20);
             assert_eq!((got.len(), e.is_some()), (text.len(), true), "{kind:?}");
+            assert!(is_after_the_end(&e.unwrap()), "{kind:?}");
 
             let mut flipped = whole.clone();
             flipped[whole.len() * 3 / 4] ^= 0x55;
@@ -758,6 +781,7 @@ mod tests {
             );
             let (got, e) = read(kind, &flipped, 4 << 20);
             assert_eq!((got.len(), e.is_some()), (most.len(), true), "{kind:?}");
+            assert!(!is_after_the_end(&e.unwrap()), "{kind:?}");
             assert_eq!(got, most, "{kind:?}");
             let theirs = library(kind, &flipped);
             match kind {
@@ -781,6 +805,7 @@ mod tests {
             let cut = &whole[..whole.len() / 2];
             let (got, e) = read(kind, cut, 4 << 20);
             let e = e.unwrap();
+            assert!(!is_after_the_end(&e), "{kind:?}");
             match kind {
                 Kind::Bzip2 | Kind::Bzip2Threaded => assert!(e.to_string().contains("ends early")),
                 _ => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{kind:?}"),
@@ -802,7 +827,12 @@ mod tests {
         for (kind, trailing, flipped) in [
             (
                 Kind::Xz,
+                "xz: the bytes after a stream are not an xz stream",
                 "xz: the data is corrupt",
+            ),
+            (
+                Kind::XzThreaded,
+                "xz: the bytes after a stream are not an xz stream",
                 "xz: the data is corrupt",
             ),
             (
@@ -847,7 +877,7 @@ mod tests {
 
     /// Zero bytes after the last gzip member or zstd frame (a file padded to a block) are
     /// ignored, as `zcat` and `zstdcat` ignore them, however many and however read; zeros
-    /// followed by more data are damage, told after the text before them.
+    /// followed by more data are bytes after the end, told after the whole text.
     #[test]
     fn zero_padding_after_the_end_is_ignored() {
         let (a, b) = (lines(2000), lines(5));
@@ -864,8 +894,22 @@ mod tests {
             let then_more = [compress(kind, &a), vec![0u8; 10], compress(kind, &b)].concat();
             let (text, e) = read(kind, &then_more, 1000);
             assert_eq!(text, a);
-            let e = e.unwrap().to_string();
-            assert!(e.contains(": the bytes after a "), "{kind:?}: {e}");
+            let e = e.unwrap();
+            assert!(is_after_the_end(&e), "{kind:?}");
+            assert!(
+                e.to_string().contains(": the bytes after a "),
+                "{kind:?}: {e}"
+            );
+        }
+        // After bzip2's last stream or LZ4's last frame, zeros are bytes after the end
+        // (`bzcat` warns of them, `lz4 -dc` fails on them): all of the text, then that.
+        for kind in [Kind::Bzip2, Kind::Bzip2Threaded, Kind::Lz4] {
+            let padded = [compress(kind, &a), vec![0u8; 512]].concat();
+            for piece in [1, 1000, 1 << 20] {
+                let (text, e) = read(kind, &padded, piece);
+                assert_eq!(text, a, "{kind:?} {piece}");
+                assert!(is_after_the_end(&e.unwrap()), "{kind:?} {piece}");
+            }
         }
     }
 

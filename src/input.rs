@@ -457,14 +457,20 @@ fn utf16(text: &[u8]) -> bool {
 }
 
 /// Whether `text` begins with a tar header: POSIX (`ustar\0`) and GNU (`ustar  \0`) tar put
-/// their magic at byte 257, and the header's checksum (octal, at byte 148) is the sum of its
-/// bytes, the checksum's own eight counted as spaces (so that a log with "ustar" there is not
-/// taken for one).
+/// their magic at byte 257 (the old v7 format, `tar --format=v7`, none: there its header
+/// has a file name ended by a zero byte, which no text has, and an octal mode), and the
+/// header's checksum (octal, at byte 148) is the sum of its bytes, the checksum's own eight
+/// counted as spaces (so that a log with "ustar" there is not taken for one).
 fn tar_header(text: &[u8]) -> bool {
     let Some(header) = text.get(..512) else {
         return false;
     };
-    if &header[257..262] != b"ustar" {
+    let octal = |field: &[u8]| {
+        let digits = field.iter().filter(|&&b| b != b' ' && b != 0);
+        field[0] != 0 && digits.clone().all(|b| (b'0'..=b'7').contains(b)) && digits.count() > 0
+    };
+    let v7 = || header[0] != 0 && header[..100].contains(&0) && octal(&header[100..108]);
+    if &header[257..262] != b"ustar" && !v7() {
         return false;
     }
     let field = &header[148..156];
@@ -963,6 +969,10 @@ fn spool(
     let damage = match broken {
         None => None,
         Some(e) if decoded == 0 => bail!("{name}: cannot decode: {e}"),
+        // As `zcat` and `bzcat` warn of "trailing garbage" after printing all of the text.
+        Some(e) if compressed::is_after_the_end(&e) => Some(format!(
+            "{e}; they are ignored, and all of its text ({decoded} bytes) is analysed"
+        )),
         Some(e) => Some(format!(
             "cannot decode past byte {decoded} of its text: {e}; the lines before are analysed, the last one perhaps cut"
         )),
@@ -1953,6 +1963,18 @@ mod tests {
             format!("{e:#}").starts_with("t.gz: cannot decode: "),
             "{e:#}"
         );
+        // Garbage after the last member: all of the text, and the warning says it is whole.
+        let garbage = [&gz[..], b"<html>not found</html>\n"].concat();
+        let i = spooled(&garbage);
+        assert_eq!(i.bytes(), text.as_bytes());
+        assert_eq!(
+            i.damage.as_deref().unwrap(),
+            format!(
+                "gzip: the bytes after a member are not a gzip member; they are ignored, and \
+                 all of its text ({} bytes) is analysed",
+                text.len()
+            )
+        );
     }
 
     /// A small text is decoded into memory, a large one (or a small one once the budget is
@@ -2234,6 +2256,17 @@ mod tests {
             b"10.0.0.1 - - [05/Dec/2026:10:00:00 +0000] \"PUT /o/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n";
         let tar = [tar_header_of("access.log", line.len()), line.to_vec()].concat();
         assert!(not_a_log(&tar).unwrap().starts_with("a tar archive"));
+        // v7: no magic (GNU tar writes its device numbers still), summed again.
+        let mut v7 = tar_header_of("access.log", line.len());
+        v7[257..265].fill(0);
+        v7[148..156].copy_from_slice(b"        ");
+        let sum: u32 = v7.iter().map(|&b| u32::from(b)).sum();
+        v7[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let v7 = [v7, line.to_vec()].concat();
+        assert!(not_a_log(&v7).unwrap().starts_with("a tar archive"));
+        let mut v7_bad_sum = v7.clone();
+        v7_bad_sum[0] = b'b';
+        assert_eq!(not_a_log(&v7_bad_sum), None);
         let mut fake = line.repeat(8);
         fake[257..262].copy_from_slice(b"ustar");
         assert_eq!(not_a_log(&fake), None);
