@@ -163,7 +163,13 @@ impl Step for Xz {
                     }
                     if !self.padding.is_multiple_of(4) {
                         let e = "xz: the zero bytes after a stream are not a multiple of four";
-                        return (i, o, Err(after_the_end(e.to_string())));
+                        // Zeros to the end: bytes after it; a stream after them: damage.
+                        let e = if i == input.len() {
+                            after_the_end(e.to_string())
+                        } else {
+                            io::Error::new(io::ErrorKind::InvalidData, e)
+                        };
+                        return (i, o, Err(e));
                     }
                     if i == input.len() {
                         return (i, o, Ok(true));
@@ -1046,7 +1052,10 @@ mod tests {
         let (sa, sb) = (xz_blocks(&a, 4096), xz_blocks(&b, 4096));
         for zeros in 0..9 {
             let pad = vec![0u8; zeros];
-            for data in [[&sa[..], &pad, &sb].concat(), [&sa[..], &pad].concat()] {
+            for (data, last) in [
+                ([&sa[..], &pad, &sb].concat(), false),
+                ([&sa[..], &pad].concat(), true),
+            ] {
                 let one = read(Kind::Xz, &data, 1000);
                 for piece in [1, 1000, 4 << 20] {
                     let threaded = read(Kind::XzThreaded, &data, piece);
@@ -1054,6 +1063,10 @@ mod tests {
                     assert_eq!(threaded.1.is_some(), one.1.is_some(), "{zeros} {piece}");
                 }
                 assert_eq!(one.1.is_none(), zeros % 4 == 0, "{zeros}");
+                // Bad padding at the end follows the whole text; before a stream, damage.
+                if let Some(e) = &one.1 {
+                    assert_eq!(is_after_the_end(e), last, "{zeros}");
+                }
             }
         }
     }

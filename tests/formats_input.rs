@@ -65,6 +65,62 @@ fn compressed_and_stdin_match_plain() {
     assert_eq!(stdin, expected, "stdin");
 }
 
+/// Bytes after the end of compressed data (trailing garbage; zeros after a `.bz2`, which
+/// `bzcat` warns of) leave the report the plain file's, with one warning that says all of
+/// the text was analysed; zeros after a `.gz` are ignored as `zcat` ignores them.
+#[test]
+fn bytes_after_the_end_are_told_and_the_text_is_whole() {
+    let plain = std::fs::read(scenario()).unwrap();
+    let mut expected = report(&scenario());
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    bz.write_all(&plain).unwrap();
+    let bz = bz.finish().unwrap();
+    let garbage = b"<html>404 Not Found</html>\n";
+    let zeros = [0u8; 512];
+    for (name, bytes, told) in [
+        ("g.log.gz", [&gz[..], garbage].concat(), true),
+        ("z.log.gz", [&gz[..], &zeros].concat(), false),
+        ("z.log.bz2", [&bz[..], &zeros].concat(), true),
+        (
+            "g.log.zst",
+            [&zstd::encode_all(&plain[..], 3).unwrap()[..], garbage].concat(),
+            true,
+        ),
+        (
+            "g.log.xz",
+            [&liblzma::encode_all(&plain[..], 6).unwrap()[..], garbage].concat(),
+            true,
+        ),
+        ("g.log.lz4", [&lz4(&plain)[..], garbage].concat(), true),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let mut got = report(&p);
+        let warnings = got.as_object_mut().unwrap().remove("warnings").unwrap();
+        let warnings = warnings.as_array().unwrap();
+        if told {
+            assert_eq!(warnings.len(), 1, "{name}: {warnings:?}");
+            let w = warnings[0].as_str().unwrap();
+            let whole = format!(
+                "; they are ignored, and all of its text ({} bytes) is analysed",
+                plain.len()
+            );
+            assert!(
+                w.starts_with(&format!("{}: ", p.display())) && w.ends_with(&whole),
+                "{w}"
+            );
+        } else {
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
+        }
+        expected.as_object_mut().unwrap().remove("warnings");
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
 /// `plain` as zstd frames of 500 bytes of text, as `pzstd` writes them (in parallel).
 fn zstd_frames(plain: &[u8]) -> Vec<Vec<u8>> {
     (plain.chunks(500))
