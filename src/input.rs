@@ -29,10 +29,41 @@ pub struct Input {
     /// Whether the user named this file directly (errors are fatal) or it was found inside a
     /// directory (an unreadable or non-log file is skipped with a warning).
     pub explicit: bool,
-    /// Why a compressed input or stream ends early (truncated or corrupt data): its text is
-    /// what decoded before, and the analysis warns.
-    pub damage: Option<String>,
+    /// Why a compressed input or stream ends early (truncated or corrupt data, or bytes
+    /// after its end): its text is what decoded before, and the analysis warns.
+    pub damage: Option<Damage>,
     data: Data,
+}
+
+/// Where and why the decoding of a compressed input stopped before its data's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The bytes of text decoded before.
+    pub decoded: u64,
+    /// What is wrong, in words, with the format's name (`bzip2: block CRC mismatch …`).
+    pub error: String,
+    /// The text is whole: what stopped the decoding lies after the end of the compressed
+    /// data (`compressed::after_the_end`).
+    pub whole: bool,
+}
+
+impl std::fmt::Display for Damage {
+    /// The warning.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Damage { decoded, error, .. } = self;
+        if self.whole {
+            // As `zcat` and `bzcat` warn of "trailing garbage" after printing all the text.
+            write!(
+                f,
+                "{error}; they are ignored, and all of its text ({decoded} bytes) is analysed"
+            )
+        } else {
+            write!(
+                f,
+                "cannot decode past byte {decoded} of its text: {error}; the lines before are analysed, the last one perhaps cut"
+            )
+        }
+    }
 }
 
 enum Data {
@@ -921,7 +952,7 @@ fn spool(
     name: &str,
     buffer: usize,
     spools: &Spools,
-) -> Result<(Data, Option<String>)> {
+) -> Result<(Data, Option<Damage>)> {
     let mut head = [0u8; SNIFF];
     let mut n = 0;
     while n < head.len() {
@@ -969,13 +1000,11 @@ fn spool(
     let damage = match broken {
         None => None,
         Some(e) if decoded == 0 => bail!("{name}: cannot decode: {e}"),
-        // As `zcat` and `bzcat` warn of "trailing garbage" after printing all of the text.
-        Some(e) if compressed::is_after_the_end(&e) => Some(format!(
-            "{e}; they are ignored, and all of its text ({decoded} bytes) is analysed"
-        )),
-        Some(e) => Some(format!(
-            "cannot decode past byte {decoded} of its text: {e}; the lines before are analysed, the last one perhaps cut"
-        )),
+        Some(e) => Some(Damage {
+            decoded,
+            whole: compressed::is_after_the_end(&e),
+            error: e.to_string(),
+        }),
     };
     Ok((data, damage))
 }
@@ -1779,7 +1808,7 @@ mod tests {
     }
 
     /// The input of `data`, written to `spools`, with its text sealed.
-    fn sealed(spools: Spools, data: Data, damage: Option<String>) -> Input {
+    fn sealed(spools: Spools, data: Data, damage: Option<Damage>) -> Input {
         let input = Input {
             name: "t".into(),
             explicit: true,
@@ -1948,7 +1977,7 @@ mod tests {
         let i = spooled(cut);
         assert!(!i.bytes().is_empty() && text.as_bytes().starts_with(i.bytes()));
         assert_eq!(i.bytes(), zcat);
-        let damage = i.damage.as_deref().unwrap();
+        let damage = i.damage.as_ref().unwrap().to_string();
         let at = format!("cannot decode past byte {} of its text", i.bytes().len());
         assert!(damage.starts_with(&at), "{damage}");
         let e = spool(
@@ -1968,7 +1997,7 @@ mod tests {
         let i = spooled(&garbage);
         assert_eq!(i.bytes(), text.as_bytes());
         assert_eq!(
-            i.damage.as_deref().unwrap(),
+            i.damage.as_ref().unwrap().to_string(),
             format!(
                 "gzip: the bytes after a member are not a gzip member; they are ignored, and \
                  all of its text ({} bytes) is analysed",
@@ -2323,7 +2352,7 @@ mod tests {
         assert!(err.is_err() && !xzcat.is_empty() && text.starts_with(&xzcat));
         let i = spooled(cut);
         assert_eq!(i.bytes(), xzcat);
-        let damage = i.damage.as_deref().unwrap();
+        let damage = i.damage.as_ref().unwrap().to_string();
         assert!(
             damage.starts_with(&format!("cannot decode past byte {}", xzcat.len())),
             "{damage}"

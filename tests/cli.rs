@@ -6,7 +6,7 @@ mod common;
 use common::{fixture, json, why409};
 use predicates::prelude::*;
 use serde_json::Value;
-use std::io::Write;
+use std::io::{Read, Write};
 
 #[test]
 fn basic_fixture_exact_counts() {
@@ -374,6 +374,36 @@ fn a_tar_is_refused_with_what_to_do() {
     assert_eq!(
         stderr.matches(": a tar archive: extract it").count(),
         2,
+        "{stderr}"
+    );
+}
+
+/// A named `.gz` cut inside its first line decodes to too little to tell its format: the
+/// error says so with where its text stops, since the damage warning is never shown.
+#[test]
+fn a_log_cut_too_short_to_tell_says_where_it_stops() {
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&demo).unwrap();
+    let gz = gz.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.log.gz");
+    std::fs::write(&cut, &gz[..60]).unwrap();
+    // What decodes before the cut, as `zcat` prints it.
+    let mut zcat = Vec::new();
+    let cut_short = flate2::read::GzDecoder::new(&gz[..60]).read_to_end(&mut zcat);
+    assert!(cut_short.is_err() && !zcat.is_empty() && !zcat.contains(&b'\n'));
+    let out = why409().arg(&cut).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stops = format!(
+        "; its data is damaged: its text stops at byte {} (the compressed data ends early)",
+        zcat.len()
+    );
+    assert!(
+        stderr.contains("cut.log.gz: not a log format why409 reads")
+            && stderr.trim_end().ends_with(&stops),
         "{stderr}"
     );
 }
