@@ -16,7 +16,9 @@
 //! Streams (frames) one after another (`cat a.xz b.xz`, a parallel compressor's output) are
 //! one text; LZ4's skippable frames are skipped (libzstd skips zstd's). Damage is told in
 //! words, with the format's name and, where the decoder says, the place: `bzip2: block CRC
-//! mismatch (…), in block 2, from byte 72676 of the compressed data`.
+//! mismatch (…), in block 2, from byte 72676 of the compressed data`. Bytes after the last
+//! whole stream that begin no other (trailing garbage, zero padding where the format has
+//! none) are an error of their own (`after_the_end`): the text before them is whole.
 //! xz and bzip2, slow to decode (a core decodes 60-200 MB of text a second, gzip 1 GB), are
 //! decoded on several threads when given them: bzip2's blocks of up to 900 kB of text, and
 //! xz's blocks when the stream has several (`xz` writes them when compressing on more than

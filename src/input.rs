@@ -999,7 +999,10 @@ fn spool(
     }?;
     let damage = match broken {
         None => None,
-        Some(e) if decoded == 0 => bail!("{name}: cannot decode: {e}"),
+        // An empty stream before the bytes after the end is an empty text, said so.
+        Some(e) if decoded == 0 && !compressed::is_after_the_end(&e) => {
+            bail!("{name}: cannot decode: {e}")
+        }
         Some(e) => Some(Damage {
             decoded,
             whole: compressed::is_after_the_end(&e),
@@ -1992,6 +1995,12 @@ mod tests {
             format!("{e:#}").starts_with("t.gz: cannot decode: "),
             "{e:#}"
         );
+        // An empty member, then garbage: an empty text, the garbage told.
+        let mut empty = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        empty.write_all(b"").unwrap();
+        let i = spooled(&[&empty.finish().unwrap()[..], b"garbage"].concat());
+        assert!(i.bytes().is_empty());
+        assert!(i.damage.as_ref().is_some_and(|d| d.whole && d.decoded == 0));
         // Garbage after the last member: all of the text, and the warning says it is whole.
         let garbage = [&gz[..], b"<html>not found</html>\n"].concat();
         let i = spooled(&garbage);
