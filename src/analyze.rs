@@ -620,7 +620,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         // The error of a named input ends the run, its damage warning unseen: a text cut
         // short may be too short to tell, so the error says where it stops.
         let damaged = |msg: String| match &inp.damage {
-            Some(d) if !d.whole => format!(
+            Some(d) if !d.whole() => format!(
                 "{msg}; its data is damaged: its text stops at byte {} ({})",
                 d.decoded, d.error
             ),

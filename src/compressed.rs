@@ -18,7 +18,8 @@
 //! words, with the format's name and, where the decoder says, the place: `bzip2: block CRC
 //! mismatch (…), in block 2, from byte 72676 of the compressed data`. Bytes after the last
 //! whole stream that begin no other (trailing garbage, zero padding where the format has
-//! none) are an error of their own (`after_the_end`): the text before them is whole.
+//! none) are an error of their own (`after_the_end`): the text before them is whole; so is a
+//! text that decoded but does not match its checksum (`mismatch`): some of it may be wrong.
 //! xz and bzip2, slow to decode (a core decodes 60-200 MB of text a second, gzip 1 GB), are
 //! decoded on several threads when given them: bzip2's blocks of up to 900 kB of text, and
 //! xz's blocks when the stream has several (`xz` writes them when compressing on more than
@@ -318,6 +319,9 @@ impl<R: BufRead> Read for Gzip<R> {
 /// flate2's error with the format's name ("gzip: corrupt deflate stream"); a cut, as the
 /// other formats say it.
 fn gzip_error(e: io::Error) -> io::Error {
+    if e.to_string() == "corrupt gzip stream does not have a matching checksum" {
+        return mismatch("gzip: a member's text does not match its checksum or length".into());
+    }
     match e.kind() {
         io::ErrorKind::UnexpectedEof => ends_early(),
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
@@ -486,8 +490,8 @@ fn lz4_error(e: io::Error) -> Lz4Error {
         Error::HeaderChecksumError => "a frame's header does not match its checksum".to_string(),
         Error::BlockChecksumError => "a block does not match its checksum".to_string(),
         Error::ContentChecksumError => {
-            "a frame's text does not match its checksum (it is analysed as decoded, as `lz4 -dc` prints it)"
-                .to_string()
+            let e = "lz4: a frame's text does not match its checksum";
+            return Lz4Error::Other(mismatch(e.to_string()));
         }
         Error::DictionaryNotSupported => {
             "a frame needs a dictionary, which is not supported".to_string()
@@ -500,29 +504,49 @@ fn lz4_error(e: io::Error) -> Lz4Error {
     Lz4Error::Other(io::Error::new(e.kind(), format!("lz4: {what}")))
 }
 
-/// Bytes after the last whole stream (member, frame) that begin no other: the text before
-/// them is whole. Carried in an `io::Error` (`after_the_end`), for the caller to tell it
-/// from damage (`is_after_the_end`).
-#[derive(Debug)]
-struct AfterTheEnd(String);
+/// What an error this module marks says of the text handed out before it (`before`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    /// It is whole: the error is of bytes after the last whole stream (member, frame) that
+    /// begin no other (`after_the_end`).
+    Whole,
+    /// It decoded, but not as its checksum says: some of it may be wrong (`mismatch`).
+    Unverified,
+}
 
-impl std::fmt::Display for AfterTheEnd {
+/// An error carried in an `io::Error`, for the caller to tell from damage (`before`).
+#[derive(Debug)]
+struct Marked(String, Before);
+
+impl std::fmt::Display for Marked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for AfterTheEnd {}
+impl std::error::Error for Marked {}
 
 /// The error of bytes after the end of the compressed data (`what` says which): `zcat`
 /// and `bzcat` warn of such "trailing garbage" after printing all of the text.
 pub fn after_the_end(what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, AfterTheEnd(what))
+    io::Error::new(io::ErrorKind::InvalidData, Marked(what, Before::Whole))
+}
+
+/// The error of a text (a member's, a frame's) that decoded but does not match its
+/// checksum: `zcat` and `lz4 -dc` print it before they fail.
+pub fn mismatch(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, Marked(what, Before::Unverified))
+}
+
+/// What `e` says of the text read before it, when this module marked it.
+pub fn before(e: &io::Error) -> Option<Before> {
+    let marked = e.get_ref()?.downcast_ref::<Marked>()?;
+    Some(marked.1)
 }
 
 /// Whether `e` is `after_the_end`'s: the text read before it is whole.
 pub fn is_after_the_end(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|e| e.is::<AfterTheEnd>())
+    before(e) == Some(Before::Whole)
 }
 
 /// The error of data that ends before its stream (frame, block) does: cut short.
@@ -608,6 +632,9 @@ fn zstd_error(e: io::Error, in_frame: bool, window_log_max: u32) -> io::Error {
     let what = match what.as_str() {
         "Unknown frame descriptor" if !in_frame => {
             return after_the_end(format!("zstd: {NOT_A_ZSTD_FRAME}"));
+        }
+        "Restored data doesn't match checksum" => {
+            return mismatch("zstd: a frame's text does not match its checksum".to_string());
         }
         "Frame requires too much memory for decoding" => format!(
             "a frame asks for a window larger than the {} MiB allowed (`zstd --long=31`?); \
@@ -881,6 +908,37 @@ mod tests {
                 && e.contains(" of the compressed data"),
             "{e}"
         );
+    }
+
+    /// A text that decodes but does not match its stored checksum (changed here) is handed
+    /// out, as `zcat` and `lz4 -dc` print it (zstd's but its last block), and the error says
+    /// so: not a cut, not bytes after the end.
+    #[test]
+    fn a_checksum_mismatch_is_told_apart() {
+        let text = lines(20_000);
+        let mut checked = zstd::stream::Encoder::new(Vec::new(), 1).unwrap();
+        checked.include_checksum(true).unwrap();
+        checked.write_all(&text).unwrap();
+        // The stored checksum's first byte, from the end: gzip's CRC-32 then length, zstd's
+        // and LZ4's checksum last.
+        for (kind, data, from_end) in [
+            (Kind::Gzip, compress(Kind::Gzip, &text), 8),
+            (Kind::Zstd, checked.finish().unwrap(), 4),
+            (Kind::Lz4, compress(Kind::Lz4, &text), 4),
+        ] {
+            let (got, e) = read(kind, &data, 1 << 16);
+            assert!(e.is_none() && got == text, "{kind:?}");
+            let mut bad = data.clone();
+            let n = bad.len();
+            bad[n - from_end] ^= 1;
+            let (got, e) = read(kind, &bad, 1 << 16);
+            let e = e.unwrap();
+            assert_eq!(before(&e), Some(Before::Unverified), "{kind:?}: {e}");
+            assert!(
+                text.starts_with(&got) && got.len() > text.len() / 2,
+                "{kind:?}"
+            );
+        }
     }
 
     /// Zero bytes after the last gzip member or zstd frame (a file padded to a block) are

@@ -42,26 +42,37 @@ pub struct Damage {
     pub decoded: u64,
     /// What is wrong, in words, with the format's name (`bzip2: block CRC mismatch …`).
     pub error: String,
-    /// The text is whole: what stopped the decoding lies after the end of the compressed
-    /// data (`compressed::after_the_end`).
-    pub whole: bool,
+    /// What the error says of the text before it, if more than that it stops there: whole
+    /// (the error is of bytes after the end), or decoded against its checksum.
+    pub before: Option<compressed::Before>,
+}
+
+impl Damage {
+    /// Whether the text is whole: what stopped the decoding lies after the end of the
+    /// compressed data.
+    pub fn whole(&self) -> bool {
+        self.before == Some(compressed::Before::Whole)
+    }
 }
 
 impl std::fmt::Display for Damage {
     /// The warning.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Damage { decoded, error, .. } = self;
-        if self.whole {
+        match self.before {
             // As `zcat` and `bzcat` warn of "trailing garbage" after printing all the text.
-            write!(
+            Some(compressed::Before::Whole) => write!(
                 f,
                 "{error}; they are ignored, and all of its text ({decoded} bytes) is analysed"
-            )
-        } else {
-            write!(
+            ),
+            Some(compressed::Before::Unverified) => write!(
+                f,
+                "cannot decode past byte {decoded} of its text: {error}; the lines before are analysed as decoded, some perhaps wrong"
+            ),
+            None => write!(
                 f,
                 "cannot decode past byte {decoded} of its text: {error}; the lines before are analysed, the last one perhaps cut"
-            )
+            ),
         }
     }
 }
@@ -1005,7 +1016,7 @@ fn spool(
         }
         Some(e) => Some(Damage {
             decoded,
-            whole: compressed::is_after_the_end(&e),
+            before: compressed::before(&e),
             error: e.to_string(),
         }),
     };
@@ -1995,12 +2006,31 @@ mod tests {
             format!("{e:#}").starts_with("t.gz: cannot decode: "),
             "{e:#}"
         );
+        // A changed CRC: all of the text, told as decoded against its checksum.
+        let mut crc = gz.clone();
+        let n = crc.len();
+        crc[n - 8] ^= 1;
+        let i = spooled(&crc);
+        assert_eq!(i.bytes(), text.as_bytes());
+        assert_eq!(
+            i.damage.as_ref().unwrap().to_string(),
+            format!(
+                "cannot decode past byte {} of its text: gzip: a member's text does not match \
+                 its checksum or length; the lines before are analysed as decoded, some \
+                 perhaps wrong",
+                text.len()
+            )
+        );
         // An empty member, then garbage: an empty text, the garbage told.
         let mut empty = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         empty.write_all(b"").unwrap();
         let i = spooled(&[&empty.finish().unwrap()[..], b"garbage"].concat());
         assert!(i.bytes().is_empty());
-        assert!(i.damage.as_ref().is_some_and(|d| d.whole && d.decoded == 0));
+        assert!(
+            i.damage
+                .as_ref()
+                .is_some_and(|d| d.whole() && d.decoded == 0)
+        );
         // Garbage after the last member: all of the text, and the warning says it is whole.
         let garbage = [&gz[..], b"<html>not found</html>\n"].concat();
         let i = spooled(&garbage);
