@@ -319,6 +319,8 @@ impl<R: BufRead> Read for Gzip<R> {
 /// flate2's error with the format's name ("gzip: corrupt deflate stream"); a cut, as the
 /// other formats say it.
 fn gzip_error(e: io::Error) -> io::Error {
+    // flate2 tells a CRC or length mismatch by its message alone (a change of it fails
+    // `a_checksum_mismatch_is_told_apart`).
     if e.to_string() == "corrupt gzip stream does not have a matching checksum" {
         return mismatch("gzip: a member's text does not match its checksum or length".into());
     }
