@@ -168,7 +168,7 @@ impl Step for Xz {
                         let e = "xz: the zero bytes after a stream are not a multiple of four";
                         // Zeros to the end: bytes after it; a stream after them: damage.
                         let e = if i == input.len() {
-                            after_the_end(e.to_string())
+                            after_the_end(e)
                         } else {
                             io::Error::new(io::ErrorKind::InvalidData, e)
                         };
@@ -198,7 +198,7 @@ impl Step for Xz {
                 // What follows a whole stream does not begin another.
                 Err(liblzma::stream::Error::Format) if self.ended_one => {
                     let e = "xz: the bytes after a stream are not an xz stream";
-                    return (i, o, Err(after_the_end(e.to_string())));
+                    return (i, o, Err(after_the_end(e)));
                 }
                 Err(e) => return (i, o, Err(xz_error(e, self.memory_limit))),
                 Ok(false) => return (i, o, Ok(false)),
@@ -232,8 +232,8 @@ fn xz_error(e: liblzma::stream::Error, memory_limit: u64) -> io::Error {
         Error::Data => {
             "the data is corrupt (it does not decode, or does not match its check)".to_string()
         }
-        // The first stream's magic was sniffed: the rest of its header, or what follows a
-        // stream, is not xz's.
+        // The first stream's magic was sniffed (and what follows a whole stream is
+        // `after_the_end`'s): the rest of its header is not xz's.
         Error::Format => "a stream's header is not xz's".to_string(),
         Error::MemLimit if memory_limit >= 1 << 20 => format!(
             "a stream needs more memory to decode than the limit of {} MiB",
@@ -306,7 +306,7 @@ impl<R: BufRead> Read for Gzip<R> {
                         }
                         _ => {
                             let e = "gzip: the bytes after a member are not a gzip member";
-                            return Err(after_the_end(e.to_string()));
+                            return Err(after_the_end(e));
                         }
                     }
                 }
@@ -317,12 +317,12 @@ impl<R: BufRead> Read for Gzip<R> {
 }
 
 /// flate2's error with the format's name ("gzip: corrupt deflate stream"); a cut, as the
-/// other formats say it.
+/// other formats say it; a checksum that does not match, as `mismatch`.
 fn gzip_error(e: io::Error) -> io::Error {
     // flate2 tells a CRC or length mismatch by its message alone (a change of it fails
     // `a_checksum_mismatch_is_told_apart`).
     if e.to_string() == "corrupt gzip stream does not have a matching checksum" {
-        return mismatch("gzip: a member's text does not match its checksum or length".into());
+        return mismatch("gzip: a member's text does not match its checksum or length");
     }
     match e.kind() {
         io::ErrorKind::UnexpectedEof => ends_early(),
@@ -483,7 +483,7 @@ fn lz4_error(e: io::Error) -> Lz4Error {
         // Only after a frame: the first one's magic was sniffed.
         Error::WrongMagicNumber => {
             let e = "lz4: the bytes after a frame are not an LZ4 frame";
-            return Lz4Error::Other(after_the_end(e.to_string()));
+            return Lz4Error::Other(after_the_end(e));
         }
         Error::ReservedBitsSet | Error::InvalidBlockInfo => {
             "a frame's or block's header is malformed".to_string()
@@ -493,7 +493,7 @@ fn lz4_error(e: io::Error) -> Lz4Error {
         Error::BlockChecksumError => "a block does not match its checksum".to_string(),
         Error::ContentChecksumError => {
             let e = "lz4: a frame's text does not match its checksum";
-            return Lz4Error::Other(mismatch(e.to_string()));
+            return Lz4Error::Other(mismatch(e));
         }
         Error::DictionaryNotSupported => {
             "a frame needs a dictionary, which is not supported".to_string()
@@ -530,14 +530,20 @@ impl std::error::Error for Marked {}
 
 /// The error of bytes after the end of the compressed data (`what` says which): `zcat`
 /// and `bzcat` warn of such "trailing garbage" after printing all of the text.
-pub fn after_the_end(what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, Marked(what, Before::Whole))
+pub fn after_the_end(what: impl Into<String>) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        Marked(what.into(), Before::Whole),
+    )
 }
 
 /// The error of a text (a member's, a frame's) that decoded but does not match its
 /// checksum: `zcat` and `lz4 -dc` print it before they fail.
-pub fn mismatch(what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, Marked(what, Before::Unverified))
+pub fn mismatch(what: impl Into<String>) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        Marked(what.into(), Before::Unverified),
+    )
 }
 
 /// What `e` says of the text read before it, when this module marked it.
@@ -636,7 +642,7 @@ fn zstd_error(e: io::Error, in_frame: bool, window_log_max: u32) -> io::Error {
             return after_the_end(format!("zstd: {NOT_A_ZSTD_FRAME}"));
         }
         "Restored data doesn't match checksum" => {
-            return mismatch("zstd: a frame's text does not match its checksum".to_string());
+            return mismatch("zstd: a frame's text does not match its checksum");
         }
         "Frame requires too much memory for decoding" => format!(
             "a frame asks for a window larger than the {} MiB allowed (`zstd --long=31`?); \

@@ -59,21 +59,21 @@ impl std::fmt::Display for Damage {
     /// The warning.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Damage { decoded, error, .. } = self;
-        match self.before {
+        let lines = match self.before {
             // As `zcat` and `bzcat` warn of "trailing garbage" after printing all the text.
-            Some(compressed::Before::Whole) => write!(
-                f,
-                "{error}; they are ignored, and all of its text ({decoded} bytes) is analysed"
-            ),
-            Some(compressed::Before::Unverified) => write!(
-                f,
-                "cannot decode past byte {decoded} of its text: {error}; the lines before are analysed as decoded, some perhaps wrong"
-            ),
-            None => write!(
-                f,
-                "cannot decode past byte {decoded} of its text: {error}; the lines before are analysed, the last one perhaps cut"
-            ),
-        }
+            Some(compressed::Before::Whole) => {
+                return write!(
+                    f,
+                    "{error}; they are ignored, and all of its text ({decoded} bytes) is analysed"
+                );
+            }
+            Some(compressed::Before::Unverified) => " as decoded, some perhaps wrong",
+            None => ", the last one perhaps cut",
+        };
+        write!(
+            f,
+            "cannot decode past byte {decoded} of its text: {error}; the lines before are analysed{lines}"
+        )
     }
 }
 
@@ -507,9 +507,11 @@ fn tar_header(text: &[u8]) -> bool {
     let Some(header) = text.get(..512) else {
         return false;
     };
+    // Octal digits, padded with spaces or ended by a zero byte.
     let octal = |field: &[u8]| {
-        let digits = field.iter().filter(|&&b| b != b' ' && b != 0);
-        field[0] != 0 && digits.clone().all(|b| (b'0'..=b'7').contains(b)) && digits.count() > 0
+        field[0] != 0
+            && field.iter().any(|b| (b'0'..=b'7').contains(b))
+            && field.iter().all(|b| matches!(b, b'0'..=b'7' | b' ' | 0))
     };
     let v7 = || header[0] != 0 && header[..100].contains(&0) && octal(&header[100..108]);
     if &header[257..262] != b"ustar" && !v7() {
@@ -2301,8 +2303,7 @@ mod tests {
         assert_eq!(sniff_compression(b"P*M is text"), Compression::None);
     }
 
-    /// A ustar header for a file `name` of `len` bytes, its checksum written as tar writes
-    /// it (six octal digits, a NUL, a space).
+    /// A ustar header for a file `name` of `len` bytes, with its checksum.
     fn tar_header_of(name: &str, len: usize) -> Vec<u8> {
         let mut h = vec![0u8; 512];
         h[..name.len()].copy_from_slice(name.as_bytes());
@@ -2310,10 +2311,16 @@ mod tests {
         h[124..136].copy_from_slice(format!("{len:011o}\0").as_bytes());
         h[156] = b'0';
         h[257..265].copy_from_slice(b"ustar\x0000");
+        summed(&mut h);
+        h
+    }
+
+    /// Writes the checksum of tar header `h` as tar writes it (six octal digits, a NUL, a
+    /// space), its own eight bytes summed as spaces.
+    fn summed(h: &mut [u8]) {
         h[148..156].copy_from_slice(b"        ");
         let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
         h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        h
     }
 
     /// Archives, and compressions why409 does not decode, are told as such (with what to
@@ -2327,9 +2334,7 @@ mod tests {
         // v7: no magic (GNU tar writes its device numbers still), summed again.
         let mut v7 = tar_header_of("access.log", line.len());
         v7[257..265].fill(0);
-        v7[148..156].copy_from_slice(b"        ");
-        let sum: u32 = v7.iter().map(|&b| u32::from(b)).sum();
-        v7[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        summed(&mut v7);
         let v7 = [v7, line.to_vec()].concat();
         assert!(not_a_log(&v7).unwrap().starts_with("a tar archive"));
         let mut v7_bad_sum = v7.clone();
