@@ -582,6 +582,11 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         .map(|(path, explicit)| input::open(path, *explicit, progress, &spools, whole))
         .collect();
     let inputs = spools.seal(inputs);
+    // Tar archives are read as the files they hold, each an input as a directory's are.
+    let inputs: Vec<input::Opened> = (expanded.iter().zip(inputs))
+        .map(|((path, explicit), inp)| (path.display().to_string(), *explicit, inp))
+        .collect();
+    let inputs = input::unpack(inputs, &mut warnings);
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is
     // thousands of small inputs): `None` where the input failed, is empty, or no format
     // reads it (told below, in order).
@@ -600,16 +605,24 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let detected: Vec<Option<&dyn Format>> = match &forced {
         Some(_) => vec![None; inputs.len()],
         None => (inputs.par_iter())
-            .map(|inp| inp.as_ref().ok().and_then(sampled))
+            .map(|(_, _, inp)| inp.as_ref().ok().and_then(sampled))
             .collect(),
     };
     // Files found in directories that no format reads, as their warnings (grouped below).
     let mut not_logs: Vec<(String, String)> = Vec::new();
-    for (((path, explicit), inp), detected) in expanded.iter().zip(inputs).zip(detected) {
+    for ((name, explicit, inp), detected) in inputs.into_iter().zip(detected) {
         let inp = match inp {
             Ok(i) => i,
             Err(e) if !explicit => {
-                warnings.push(format!("skipped {}: {e:#}", path.display()));
+                // Most errors start with the input's name already.
+                let e = format!("{e:#}");
+                let named = e
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|e| e.starts_with(':'));
+                warnings.push(match named {
+                    true => format!("skipped {e}"),
+                    false => format!("skipped {name}: {e}"),
+                });
                 continue;
             }
             Err(e) => return Err(e),

@@ -9,7 +9,7 @@
 //! memory instead, up to a total (`IN_MEMORY_BUDGET`). The temporary files are shared
 //! (`Spools`): a process may hold only so many maps. A regular `.gz` file of a bounded text
 //! is decoded whole (`gunzip_file`: a third faster than a stream, when it is small or one
-//! of many), the rest as a stream.
+//! of many), the rest as a stream. A tar archive is read as the files it holds (`bundle`).
 
 use crate::compressed;
 use crate::progress::Progress;
@@ -21,6 +21,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+mod bundle;
+pub use bundle::{Opened, unpack};
 
 /// One log input, readable as bytes.
 pub struct Input {
@@ -90,6 +93,8 @@ enum Data {
     },
     /// A text in a shared temporary file's map.
     Shared(Arc<Mmap>, Range<usize>),
+    /// A part of another input's text: a member of a tar archive (`bundle`).
+    Part(Arc<Data>, Range<usize>),
 }
 
 impl Data {
@@ -100,6 +105,18 @@ impl Data {
         }
         text.shrink_to_fit();
         Data::Owned(text, budget)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Empty => &[],
+            Data::Mapped(m) => m,
+            Data::Owned(v, _) => v,
+            Data::Shared(m, range) => &m[range.clone()],
+            Data::Part(d, range) => &d.bytes()[range.clone()],
+            // `open` returns no input whose text is not sealed (`Spools::seal`).
+            Data::Spooled { .. } => unreachable!("an input read before its text was sealed"),
+        }
     }
 }
 
@@ -153,14 +170,7 @@ impl Input {
     }
 
     fn all_bytes(&self) -> &[u8] {
-        match &self.data {
-            Data::Empty => &[],
-            Data::Mapped(m) => m,
-            Data::Owned(v, _) => v,
-            Data::Shared(m, range) => &m[range.clone()],
-            // `open` returns no input whose text is not sealed (`Spools::seal`).
-            Data::Spooled { .. } => unreachable!("an input read before its text was sealed"),
-        }
+        self.data.bytes()
     }
 
     /// Builds an input from bytes in memory (tests, benches).
@@ -458,9 +468,10 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
 }
 
 /// What a text that is an archive, or data in a compression why409 does not decode, is, and
-/// what to run instead: why409 reads logs, and read as one, a tar of a rotated set would count
-/// its files' lines in one input (twice, where they overlap), each member's header inside a
-/// line. `None` for anything else. `text` is an input's text (decoded, if it was compressed).
+/// what to run instead: why409 reads logs, and read as one, a zip of a rotated set would count
+/// its files' lines in one input. (A tar is read as its files, `bundle`: one here is nested
+/// deeper than that reads.) `None` for anything else. `text` is an input's text (decoded, if
+/// it was compressed).
 pub fn not_a_log(text: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| text.starts_with(magic);
     if tar_header(text) {
@@ -2070,7 +2081,7 @@ mod tests {
                 Data::Owned(..) => "memory",
                 Data::Spooled { .. } => "file",
                 Data::Empty => "empty",
-                Data::Mapped(_) | Data::Shared(..) => "a map before sealing",
+                Data::Mapped(_) | Data::Shared(..) | Data::Part(..) => "a map before sealing",
             };
             let input = sealed(spools, data, None);
             assert_eq!(n, input.size());

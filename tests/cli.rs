@@ -329,53 +329,99 @@ fn random_bytes_name_the_formats_tried_and_quote_line_one() {
     );
 }
 
-/// A tar of logs (a support bundle), gzipped or not, is not read as one log (its files'
-/// lines in one input, each member's header inside a line): named, it is an error that says
-/// to extract it; in a directory, it is skipped with that warning and the logs beside it
-/// are read.
+/// A tar of logs (a support bundle, a rotated set kept as one file), gzipped or not, named
+/// or piped, is read as the files it holds: the same findings and totals as those files in a
+/// directory, each file an input named `ARCHIVE:MEMBER` as archived, what is not a log skipped
+/// with a warning, hidden files left out; an evidence line is that member's line.
 #[test]
-fn a_tar_is_refused_with_what_to_do() {
+fn a_tar_is_read_as_the_logs_it_holds() {
     let demo = std::fs::read(fixture("demo/access.log")).unwrap();
-    let mut tar = vec![0u8; 512];
-    tar[..10].copy_from_slice(b"access.log");
-    tar[124..136].copy_from_slice(format!("{:011o}\0", demo.len()).as_bytes());
-    tar[257..263].copy_from_slice(b"ustar\0");
-    tar[148..156].copy_from_slice(b"        ");
-    let sum: u32 = tar.iter().map(|&b| u32::from(b)).sum();
-    tar[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    tar.extend(&demo);
-    tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).unwrap();
-
+    let at = memchr::memchr_iter(b'\n', &demo).nth(1999).unwrap() + 1;
+    let gz = |text: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        gz.finish().unwrap()
+    };
+    let older = demo[..at].to_vec();
+    let newer = gz(&demo[at..]);
+    let readme = b"Support bundle of 2026-03-02\n".to_vec();
+    let files = [
+        ("logs/access.log.1", &older),
+        ("logs/access.log.gz", &newer),
+        ("logs/.access.log.swp", &older),
+        ("README", &readme),
+    ];
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bundle.tar"), &tar).unwrap();
-    std::fs::write(dir.path().join("bundle.tgz"), gz.finish().unwrap()).unwrap();
-    for name in ["bundle.tar", "bundle.tgz"] {
-        why409()
-            .arg(dir.path().join(name))
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(format!(
-                "{name}: a tar archive: extract it (`tar xf`) and give why409 its files or directory"
-            )));
+    let plain = dir.path().join("plain");
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, path, text.as_slice()).unwrap();
+        std::fs::create_dir_all(plain.join("logs")).unwrap();
+        std::fs::write(plain.join(path), text).unwrap();
     }
-    std::fs::copy(fixture("demo/access.log"), dir.path().join("access.log")).unwrap();
-    let out = why409()
-        .arg(dir.path())
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["inputs"].as_array().unwrap().len(), 1);
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        stderr.matches(": a tar archive: extract it").count(),
-        2,
-        "{stderr}"
-    );
+    let tar = b.into_inner().unwrap();
+    std::fs::write(dir.path().join("bundle.tar"), &tar).unwrap();
+    std::fs::write(dir.path().join("bundle.tgz"), gz(&tar)).unwrap();
+
+    let json = |args: &[&std::path::Path], stdin: Option<Vec<u8>>| {
+        let mut cmd = why409();
+        cmd.args(args).args(["--recursive", "--output", "json"]);
+        if let Some(stdin) = stdin {
+            cmd.write_stdin(stdin);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (r, String::from_utf8(out.stderr).unwrap())
+    };
+    let (expected, _) = json(&[&plain], None);
+    assert_eq!(expected["totals"]["requests"], 3806);
+    assert_eq!(expected["totals"]["conflicts"], 193);
+    let cases = [
+        ("bundle.tar", None),
+        ("bundle.tgz", None),
+        ("<stdin>", Some(gz(&tar))),
+    ];
+    for (name, stdin) in cases {
+        let path = match stdin {
+            Some(_) => std::path::PathBuf::from("-"),
+            None => dir.path().join(name),
+        };
+        let (r, stderr) = json(&[&path], stdin);
+        let shown = match name {
+            "<stdin>" => name.to_string(),
+            _ => path.display().to_string(),
+        };
+        let inputs: Vec<&str> = (r["inputs"].as_array().unwrap().iter())
+            .map(|i| i["path"].as_str().unwrap())
+            .collect();
+        let members = [
+            format!("{shown}:logs/access.log.1"),
+            format!("{shown}:logs/access.log.gz"),
+        ];
+        assert_eq!(inputs, members, "{name}");
+        for key in ["totals", "findings", "unexplained", "resources", "clients"] {
+            assert_eq!(r[key], expected[key], "{name}: {key}");
+        }
+        assert_eq!(
+            stderr.lines().collect::<Vec<_>>(),
+            [format!(
+                "why409: skipped {shown}:README: not a log format why409 reads (tried: {}",
+                stderr.split("(tried: ").nth(1).unwrap().trim_end()
+            )],
+            "{name}"
+        );
+        // The first evidence line is that line of that member.
+        let ev = &r["findings"][0]["evidence"][0];
+        let input = ev["input"].as_u64().unwrap() as usize;
+        let text = [&demo[..at], &demo[at..]][input];
+        let line = ev["line"].as_u64().unwrap() as usize;
+        let want = text.split(|&b| b == b'\n').nth(line - 1).unwrap();
+        assert_eq!(ev["text"].as_str().unwrap().as_bytes(), want, "{name}");
+    }
 }
 
 /// A named `.gz` cut inside its first line decodes to too little to tell its format: the
