@@ -424,6 +424,26 @@ fn a_tar_is_read_as_the_logs_it_holds() {
     }
 }
 
+/// A file in a directory that cannot be decoded is skipped with a warning that names it
+/// once, and the logs beside it are read.
+#[test]
+fn a_broken_file_in_a_directory_is_skipped_and_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("demo/access.log"), dir.path().join("access.log")).unwrap();
+    let broken = dir.path().join("access.log.1.gz");
+    std::fs::write(&broken, b"\x1f\x8b\x08\x00garbage, not deflate data").unwrap();
+    let out = why409().arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "why409: skipped {}: cannot decode: gzip: corrupt deflate stream",
+            broken.display()
+        )
+    );
+}
+
 /// A named `.gz` cut inside its first line decodes to too little to tell its format: the
 /// error says so with where its text stops, since the damage warning is never shown.
 #[test]
