@@ -35,6 +35,9 @@ pub struct Input {
     /// Why a compressed input or stream ends early (truncated or corrupt data, or bytes
     /// after its end): its text is what decoded before, and the analysis warns.
     pub damage: Option<Damage>,
+    /// For a file inside an archive (`bundle`), the archive as the user named it, or found
+    /// it in a directory: what to give why409 to read the file again.
+    pub archive: Option<String>,
     data: Data,
 }
 
@@ -181,6 +184,7 @@ impl Input {
             name: name.to_string(),
             explicit: true,
             damage: None,
+            archive: None,
             data: map_file(&f, name)?,
         })
     }
@@ -468,10 +472,10 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
 }
 
 /// What a text that is an archive, or data in a compression why409 does not decode, is, and
-/// what to run instead: why409 reads logs, and read as one, a zip of a rotated set would count
-/// its files' lines in one input. (A tar is read as its files, `bundle`: one here is nested
-/// deeper than that reads.) `None` for anything else. `text` is an input's text (decoded, if
-/// it was compressed).
+/// what to run instead: why409 reads logs, and read as one, a 7-Zip of a rotated set would
+/// count its files' lines in one input. (A tar or a zip is read as its files, `bundle`: one
+/// here is nested deeper than that reads.) `None` for anything else. `text` is an input's
+/// text (decoded, if it was compressed).
 pub fn not_a_log(text: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| text.starts_with(magic);
     if tar_header(text) {
@@ -1171,6 +1175,7 @@ pub fn open(
             name: "-".into(),
             explicit,
             damage,
+            archive: None,
             data,
         });
     }
@@ -1255,6 +1260,7 @@ fn open_file(
             name,
             explicit,
             damage,
+            archive: None,
             data,
         });
     }
@@ -1303,6 +1309,7 @@ fn open_file(
                     name,
                     explicit,
                     damage: None,
+                    archive: None,
                     data,
                 });
             }
@@ -1315,6 +1322,7 @@ fn open_file(
         name,
         explicit,
         damage,
+        archive: None,
         data,
     })
 }
@@ -1840,6 +1848,7 @@ mod tests {
             name: "t".into(),
             explicit: true,
             damage,
+            archive: None,
             data,
         };
         spools.seal(vec![Ok(input)]).pop().unwrap().unwrap()
@@ -2242,6 +2251,7 @@ mod tests {
                     name: "t".into(),
                     explicit: true,
                     damage: None,
+                    archive: None,
                     data,
                 };
                 assert_eq!(input.bytes(), &text[..], "{len}");

@@ -330,11 +330,11 @@ fn random_bytes_name_the_formats_tried_and_quote_line_one() {
 }
 
 /// A tar of logs (a support bundle, a rotated set kept as one file), gzipped or not, named
-/// or piped, is read as the files it holds: the same findings and totals as those files in a
+/// or piped, or a zip of them, is read as the files it holds: the same findings and totals as those files in a
 /// directory, each file an input named `ARCHIVE:MEMBER` as archived, what is not a log skipped
 /// with a warning, hidden files left out; an evidence line is that member's line.
 #[test]
-fn a_tar_is_read_as_the_logs_it_holds() {
+fn a_tar_or_zip_is_read_as_the_logs_it_holds() {
     let demo = std::fs::read(fixture("demo/access.log")).unwrap();
     let at = memchr::memchr_iter(b'\n', &demo).nth(1999).unwrap() + 1;
     let gz = |text: &[u8]| {
@@ -365,6 +365,15 @@ fn a_tar_is_read_as_the_logs_it_holds() {
     let tar = b.into_inner().unwrap();
     std::fs::write(dir.path().join("bundle.tar"), &tar).unwrap();
     std::fs::write(dir.path().join("bundle.tgz"), gz(&tar)).unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, text) in files {
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::DEFLATE);
+        zip.start_file(path, deflated).unwrap();
+        zip.write_all(text).unwrap();
+    }
+    let zip = zip.finish().unwrap().into_inner();
+    std::fs::write(dir.path().join("bundle.zip"), zip).unwrap();
 
     let json = |args: &[&std::path::Path], stdin: Option<Vec<u8>>| {
         let mut cmd = why409();
@@ -383,6 +392,7 @@ fn a_tar_is_read_as_the_logs_it_holds() {
     let cases = [
         ("bundle.tar", None),
         ("bundle.tgz", None),
+        ("bundle.zip", None),
         ("<stdin>", Some(gz(&tar))),
     ];
     for (name, stdin) in cases {
@@ -422,6 +432,12 @@ fn a_tar_is_read_as_the_logs_it_holds() {
         let want = text.split(|&b| b == b'\n').nth(line - 1).unwrap();
         assert_eq!(ev["text"].as_str().unwrap().as_bytes(), want, "{name}");
     }
+    // The command that reads the files again names the archive, not its members.
+    let zip = dir.path().join("bundle.zip");
+    let out = why409().arg(&zip).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let again = format!("why409 explain {} --instance ", zip.display());
+    assert!(stdout.contains(&again), "{stdout}");
 }
 
 /// A file in a directory that cannot be decoded is skipped with a warning that names it

@@ -1,13 +1,13 @@
-//! Tar archives read as the logs they hold: a support bundle, or a rotated set kept as one
-//! file (`logs.tar.gz` holding `nginx/access.log`, `nginx/access.log.1`,
-//! `nginx/access.log.2.gz`). Read as one text, its members' lines would be one input's, each
-//! member's header inside a line.
+//! Tar and zip archives read as the logs they hold: a support bundle, or a rotated set kept
+//! as one file (`logs.tar.gz` holding `nginx/access.log`, `nginx/access.log.1`,
+//! `nginx/access.log.2.gz`; IIS's `W3SVC1.zip`). Read as one text, its members' lines would be
+//! one input's, each member's header inside a line.
 //!
 //! Each file in the archive is an input of its own, named `ARCHIVE:MEMBER`
 //! (`logs.tar.gz:nginx/access.log.1`, so evidence reads `logs.tar.gz:nginx/access.log.1:2307:`
-//! and `tar xOf logs.tar.gz nginx/access.log.1 | sed -n 2307p` shows the line), taken as a
-//! directory's files are: in natural order of their paths, hidden ones left out, those that
-//! are not logs skipped with a warning. A member's text is a part of the archive's text
+//! and `tar xOf logs.tar.gz nginx/access.log.1 | sed -n 2307p`, or `unzip -p` for a zip, shows
+//! the line), taken as a directory's files are: in natural order of their paths, hidden ones
+//! left out, those that are not logs skipped with a warning. A member's text is a part of the archive's text
 //! (mapped, or decoded into a temporary file), not a copy; a compressed member
 //! (`access.log.2.gz`) is decoded as a compressed file is. Quirks:
 //!
@@ -17,6 +17,10 @@
 //!   link's text is read under its target's name).
 //! - A path archived twice (`tar rf`) is read once: the later copy, which `tar x` leaves.
 //! - A GNU sparse file keeps its text in pieces: skipped with a warning to extract it.
+//! - A zip's deflated file is checked against its CRC-32 (deflate has no check of its own);
+//!   bzip2, zstd and xz members are streams with their own checks; encrypted files and other
+//!   methods (LZMA, Deflate64, PPMd) are skipped with a warning to extract them. A zip is
+//!   found by its central directory, at its end: one cut short cannot be read.
 //! - An archive cut short (a `.tar.gz` copied while it was written) ends inside a member: the
 //!   member is read up to the cut, with a warning, as a cut compressed file is.
 //! - An archive inside an archive is read as well, down to `MAX_DEPTH` archives deep.
@@ -26,6 +30,7 @@ use super::{
     spool, tar_header,
 };
 use anyhow::Result;
+use flate2::read::DeflateDecoder;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -42,13 +47,6 @@ const MAX_DEPTH: usize = 4;
 /// and the input or why it could not be opened.
 pub type Opened = (String, bool, Result<Input>);
 
-impl Input {
-    /// Whether the input's text is a tar archive (see `tar_header`).
-    pub fn is_archive(&self) -> bool {
-        tar_header(self.all_bytes())
-    }
-}
-
 /// `inputs`, each tar archive among them replaced by the files it holds, in place; what to
 /// warn of (an archive's damage, members skipped) is added to `warnings`.
 pub fn unpack(inputs: Vec<Opened>, warnings: &mut Vec<String>) -> Vec<Opened> {
@@ -58,81 +56,220 @@ pub fn unpack(inputs: Vec<Opened>, warnings: &mut Vec<String>) -> Vec<Opened> {
 fn unpack_to(inputs: Vec<Opened>, warnings: &mut Vec<String>, depth: usize) -> Vec<Opened> {
     let mut out = Vec::with_capacity(inputs.len());
     for (name, explicit, input) in inputs {
-        match input {
-            Ok(archive) if depth < MAX_DEPTH && archive.is_archive() => {
-                let members = members(archive, warnings);
+        let kind = match &input {
+            Ok(input) if depth < MAX_DEPTH => Kind::of(input.all_bytes()),
+            _ => None,
+        };
+        match (input, kind) {
+            (Ok(archive), Some(kind)) => {
+                let members = members(archive, kind, warnings);
                 out.extend(unpack_to(members, warnings, depth + 1));
             }
-            other => out.push((name, explicit, other)),
+            (input, _) => out.push((name, explicit, input)),
         }
     }
     out
 }
 
-/// A file in an archive: its path there, and where its bytes lie in the archive's text.
+/// The archive formats read as their files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tar,
+    Zip,
+}
+
+impl Kind {
+    /// The kind of archive `text` is, if it is one: a tar by its first header
+    /// (`tar_header`), a zip by the signature of its first file or of its end (an empty
+    /// one).
+    fn of(text: &[u8]) -> Option<Kind> {
+        if tar_header(text) {
+            Some(Kind::Tar)
+        } else if text.starts_with(b"PK\x03\x04") || text.starts_with(b"PK\x05\x06") {
+            Some(Kind::Zip)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Tar => "tar",
+            Kind::Zip => "zip",
+        }
+    }
+}
+
+/// A file in an archive: its path there, where its bytes lie in the archive's text, and how
+/// they hold its text.
 #[derive(Debug, PartialEq, Eq)]
 struct Member {
     path: String,
     range: Range<usize>,
-    /// The archive ends inside it: its header gives more bytes than are left.
-    cut: bool,
-    /// A GNU sparse file: its bytes are pieces of the text, not the text.
-    sparse: bool,
+    coding: Coding,
 }
 
-/// The files of the archive `text`, in natural order of their paths, and the error that
-/// stopped the listing early, if one did.
-fn list(text: &[u8]) -> (Vec<Member>, Option<io::Error>) {
-    let mut archive = tar::Archive::new(io::Cursor::new(text));
-    let entries = match archive.entries_with_seek() {
-        Ok(entries) => entries,
-        Err(e) => return (Vec::new(), Some(e)),
-    };
-    let mut members: Vec<Member> = Vec::new();
-    // Where each path is in `members`.
-    let mut at: HashMap<String, usize> = HashMap::new();
-    let mut error = None;
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        };
-        let kind = entry.header().entry_type();
-        let sparse = kind.is_gnu_sparse();
-        if !(kind.is_file() || kind.is_contiguous() || sparse) {
-            continue;
+#[derive(Debug, PartialEq, Eq)]
+enum Coding {
+    /// The bytes are the text (a compressed file among them is sniffed as one on disk is).
+    Plain,
+    /// Plain, but the archive ends inside it: its header gives more bytes than are left.
+    Cut,
+    /// Raw deflate, as a zip keeps most files, and the CRC-32 and length of the text (deflate
+    /// has no check of its own: a changed byte decodes to other text).
+    Deflated { crc: u32, len: u64 },
+    /// Not read, for this reason (a warning's end).
+    Unread(String),
+}
+
+/// The files an archive lists, and the error that stopped the listing early, if one did.
+#[derive(Default)]
+struct Listing {
+    members: Vec<Member>,
+    error: Option<String>,
+}
+
+impl Listing {
+    /// Adds a member found as `path` (as archived, so that `tar xOf ARCHIVE PATH` or
+    /// `unzip -p` finds it: GNU tar does not match `logs/access.log` to
+    /// `./logs/access.log`), unless it is hidden or a directory; a path listed twice is
+    /// its later copy (`tar x` writes it over the first). `at`: where each path is in
+    /// `members`.
+    fn add(&mut self, member: Member, at: &mut HashMap<String, usize>) {
+        let path = &member.path;
+        // A v7 tar's directories are files whose names end in a slash.
+        if unprefixed(path).is_empty() || path.ends_with('/') || hidden(path) {
+            return;
         }
-        // As archived, so that `tar xOf ARCHIVE PATH` finds it (GNU tar does not match
-        // `logs/access.log` to `./logs/access.log`).
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        // A v7 archive's directories are files whose names end in a slash.
-        if unprefixed(&path).is_empty() || path.ends_with('/') || hidden(&path) {
-            continue;
-        }
-        let start = usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX);
-        let start = start.min(text.len());
-        let want = usize::try_from(entry.size()).unwrap_or(usize::MAX);
-        let end = start.saturating_add(want).min(text.len());
-        let member = Member {
-            path,
-            range: start..end,
-            cut: end - start < want,
-            sparse,
-        };
-        // The later copy of a path stands (`tar x` writes it over the first).
-        match at.entry(unprefixed(&member.path).to_string()) {
-            Entry::Occupied(k) => members[*k.get()] = member,
+        match at.entry(unprefixed(path).to_string()) {
+            Entry::Occupied(k) => self.members[*k.get()] = member,
             Entry::Vacant(k) => {
-                k.insert(members.len());
-                members.push(member);
+                k.insert(self.members.len());
+                self.members.push(member);
             }
         }
     }
-    members.sort_by(|a, b| natural_cmp(&a.path, &b.path));
-    (members, error)
+
+    /// The listing of the archive `text`, its files in natural order of their paths.
+    fn of(kind: Kind, text: &[u8]) -> Listing {
+        let mut listing = match kind {
+            Kind::Tar => Listing::of_tar(text),
+            Kind::Zip => Listing::of_zip(text),
+        };
+        (listing.members).sort_by(|a, b| natural_cmp(&a.path, &b.path));
+        listing
+    }
+
+    fn of_tar(text: &[u8]) -> Listing {
+        let mut listing = Listing::default();
+        let mut archive = tar::Archive::new(io::Cursor::new(text));
+        let entries = match archive.entries_with_seek() {
+            Ok(entries) => entries,
+            Err(e) => {
+                listing.error = Some(e.to_string());
+                return listing;
+            }
+        };
+        let mut at = HashMap::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    listing.error = Some(e.to_string());
+                    break;
+                }
+            };
+            let kind = entry.header().entry_type();
+            let sparse = kind.is_gnu_sparse();
+            if !(kind.is_file() || kind.is_contiguous() || sparse) {
+                continue;
+            }
+            let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let start = usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX);
+            let want = usize::try_from(entry.size()).unwrap_or(usize::MAX);
+            let (range, cut) = within(text, start, want);
+            let coding = match () {
+                // Its bytes are pieces of the text, not the text.
+                _ if sparse => Coding::Unread(
+                    "a sparse file, which why409 does not read inside an archive: extract it (`tar xf`)"
+                        .to_string(),
+                ),
+                _ if cut => Coding::Cut,
+                _ => Coding::Plain,
+            };
+            listing.add(
+                Member {
+                    path,
+                    range,
+                    coding,
+                },
+                &mut at,
+            );
+        }
+        listing
+    }
+
+    fn of_zip(text: &[u8]) -> Listing {
+        use zip::CompressionMethod as Method;
+        let mut listing = Listing::default();
+        let mut archive = match zip::ZipArchive::new(io::Cursor::new(text)) {
+            Ok(archive) => archive,
+            Err(e) => {
+                listing.error = Some(e.to_string());
+                return listing;
+            }
+        };
+        let mut at = HashMap::new();
+        for i in 0..archive.len() {
+            let file = match archive.by_index_raw(i) {
+                Ok(file) => file,
+                Err(e) => {
+                    listing.error = Some(e.to_string());
+                    break;
+                }
+            };
+            if file.is_dir() || file.is_symlink() {
+                continue;
+            }
+            let path = String::from_utf8_lossy(file.name_raw()).into_owned();
+            let start = file.data_start().map_or(usize::MAX, |s| s as usize);
+            let want = usize::try_from(file.compressed_size()).unwrap_or(usize::MAX);
+            let (range, cut) = within(text, start, want);
+            let method = file.compression();
+            let coding = match method {
+                _ if file.encrypted() => {
+                    Coding::Unread("encrypted: extract it (`unzip`)".to_string())
+                }
+                _ if cut => Coding::Cut,
+                Method::DEFLATE => Coding::Deflated {
+                    crc: file.crc32(),
+                    len: file.size(),
+                },
+                // bzip2, zstd and xz members are streams of their own, decoded as files of
+                // theirs are.
+                Method::STORE | Method::BZIP2 | Method::ZSTD | Method::XZ => Coding::Plain,
+                _ => Coding::Unread(format!(
+                    "compressed by {method}, which why409 does not read inside a zip: extract it (`unzip`)"
+                )),
+            };
+            listing.add(
+                Member {
+                    path,
+                    range,
+                    coding,
+                },
+                &mut at,
+            );
+        }
+        listing
+    }
+}
+
+/// The range of `want` bytes from `start` within `text`, and whether `text` ends before.
+fn within(text: &[u8], start: usize, want: usize) -> (Range<usize>, bool) {
+    let start = start.min(text.len());
+    let end = start.saturating_add(want).min(text.len());
+    (start..end, end - start < want)
 }
 
 /// A member's path without the `./` its archiver may have put before it.
@@ -151,40 +288,53 @@ fn hidden(path: &str) -> bool {
 }
 
 /// The files of `archive`, each an input found inside it (`Opened`).
-fn members(archive: Input, warnings: &mut Vec<String>) -> Vec<Opened> {
+fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Vec<Opened> {
     let Input {
-        name, damage, data, ..
+        name,
+        damage,
+        archive: outer,
+        data,
+        ..
     } = archive;
+    // Files inside an archive inside another are read again by naming the outer one.
+    let given = outer.unwrap_or_else(|| name.clone());
     let shown = if name == "-" { "<stdin>" } else { &name };
     if let Some(damage) = &damage {
         warnings.push(format!("{shown}: {damage}"));
     }
     let data = Arc::new(data);
-    let (listed, error) = list(data.bytes());
-    if let Some(e) = error {
+    let Listing { members, error } = Listing::of(kind, data.bytes());
+    if let Some(e) = &error {
+        let read = match members.len() {
+            0 => "nothing of it is read".to_string(),
+            1 => "the file listed before is read".to_string(),
+            n => format!("the {n} files listed before are read"),
+        };
         warnings.push(format!(
-            "{shown}: cannot read the archive past its {} files: {e}; those are read",
-            listed.len()
+            "{shown}: cannot read the {} archive: {e}; {read}",
+            kind.name()
         ));
     }
-    if listed.is_empty() {
-        warnings.push(format!("skipped {shown}: a tar archive with no file in it"));
+    if members.is_empty() {
+        if error.is_none() {
+            warnings.push(format!(
+                "skipped {shown}: a {} archive with no file in it",
+                kind.name()
+            ));
+        }
         return Vec::new();
     }
-    let mut readable = Vec::with_capacity(listed.len());
-    for m in listed {
+    let mut readable = Vec::with_capacity(members.len());
+    for m in members {
         let name = format!("{shown}:{}", m.path);
-        if m.sparse {
-            warnings.push(format!(
-                "skipped {name}: a sparse file, which why409 does not read inside an archive: extract it (`tar xf`)"
-            ));
-        } else {
-            readable.push((name, m));
+        match &m.coding {
+            Coding::Unread(why) => warnings.push(format!("skipped {name}: {why}")),
+            _ => readable.push((name, m)),
         }
     }
     let spools = Spools::for_inputs(readable.iter().map(|(_, m)| Path::new(&m.path)));
     let opened: Vec<Result<Input>> = (readable.par_iter())
-        .map(|(name, m)| open(&data, m, name.clone(), &spools))
+        .map(|(name, m)| open(&data, m, name.clone(), &given, &spools))
         .collect();
     let opened = spools.seal(opened);
     (readable.into_iter().zip(opened))
@@ -193,35 +343,42 @@ fn members(archive: Input, warnings: &mut Vec<String>) -> Vec<Opened> {
 }
 
 /// A member's input: a part of the archive's text, or its text decoded.
-fn open(archive: &Arc<Data>, m: &Member, name: String, spools: &Spools) -> Result<Input> {
+fn open(
+    archive: &Arc<Data>,
+    m: &Member,
+    name: String,
+    given: &str,
+    spools: &Spools,
+) -> Result<Input> {
     let text = &archive.bytes()[m.range.clone()];
-    let (data, damage) = match sniff_compression(&text[..text.len().min(SNIFF)]) {
-        Compression::None => {
-            let cut = m.cut.then(|| Damage {
+    let part = || Part {
+        archive: archive.clone(),
+        range: m.range.clone(),
+    };
+    let buffer = text.len().clamp(8 << 10, STREAM_BUFFER);
+    let sniffed = sniff_compression(&text[..text.len().min(SNIFF)]);
+    let (data, damage) = match m.coding {
+        Coding::Deflated { crc, len } => {
+            let text = Checked::new(DeflateDecoder::new(part()), crc, len);
+            spool(text, &name, buffer, spools)?
+        }
+        // A compressed member is told as its decoder finds it, cut or not.
+        _ if sniffed != Compression::None => spool(part(), &name, buffer, spools)?,
+        _ if text.is_empty() => (Data::Empty, None),
+        _ => {
+            let cut = (m.coding == Coding::Cut).then(|| Damage {
                 decoded: text.len() as u64,
                 error: "the archive ends inside this file".to_string(),
                 before: None,
             });
-            let data = match text.is_empty() {
-                true => Data::Empty,
-                false => Data::Part(archive.clone(), m.range.clone()),
-            };
-            (data, cut)
-        }
-        // A cut compressed member is told as its decoder finds it.
-        _ => {
-            let part = Part {
-                archive: archive.clone(),
-                range: m.range.clone(),
-            };
-            let buffer = text.len().clamp(8 << 10, STREAM_BUFFER);
-            spool(part, &name, buffer, spools)?
+            (Data::Part(archive.clone(), m.range.clone()), cut)
         }
     };
     Ok(Input {
         name,
         explicit: false,
         damage,
+        archive: Some(given.to_string()),
         data,
     })
 }
@@ -238,6 +395,44 @@ impl Read for Part {
         let n = rest.len().min(buf.len());
         buf[..n].copy_from_slice(&rest[..n]);
         self.range.start += n;
+        Ok(n)
+    }
+}
+
+/// A reader of a zip member's text that checks it against the CRC-32 and length the zip
+/// gives, at its end: the error then is `compressed::mismatch`'s (the text read is kept, and
+/// said to be unverified).
+struct Checked<R> {
+    inner: R,
+    crc: flate2::Crc,
+    read: u64,
+    want_crc: u32,
+    want_len: u64,
+}
+
+impl<R: Read> Checked<R> {
+    fn new(inner: R, want_crc: u32, want_len: u64) -> Checked<R> {
+        Checked {
+            inner,
+            crc: flate2::Crc::new(),
+            read: 0,
+            want_crc,
+            want_len,
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc.update(&buf[..n]);
+        self.read += n as u64;
+        let wrong = self.crc.sum() != self.want_crc || self.read != self.want_len;
+        if n == 0 && !buf.is_empty() && wrong {
+            return Err(crate::compressed::mismatch(
+                "zip: a file's text does not match its checksum or length",
+            ));
+        }
         Ok(n)
     }
 }
@@ -285,7 +480,7 @@ mod tests {
     /// The inputs the archive `bytes` unpacks to, and the warnings.
     fn unpacked(bytes: &[u8]) -> (Vec<Unpacked>, Vec<String>) {
         let archive = Input::from_bytes("b.tar", bytes).unwrap();
-        assert!(archive.is_archive());
+        assert!(Kind::of(archive.all_bytes()).is_some());
         let mut warnings = Vec::new();
         let inputs = unpack(vec![("b.tar".into(), true, Ok(archive))], &mut warnings);
         let inputs = (inputs.into_iter())
@@ -409,7 +604,8 @@ mod tests {
         assert_eq!(inputs[0].1, A);
         assert_eq!(warnings.len(), 1);
         assert!(
-            warnings[0].starts_with("b.tar: cannot read the archive past its 1 files: "),
+            warnings[0].starts_with("b.tar: cannot read the tar archive: ")
+                && warnings[0].ends_with("; the file listed before is read"),
             "{warnings:?}"
         );
     }
@@ -463,6 +659,127 @@ mod tests {
         assert_eq!(
             warnings,
             ["skipped b.tar: a tar archive with no file in it"]
+        );
+    }
+
+    /// A zip of `files` (path, text, method), as `zip -r` writes one (deflated) or `zip -0`
+    /// (stored).
+    fn zip_of(files: &[(&str, &[u8], zip::CompressionMethod)]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        for (path, text, method) in files {
+            let options = zip::write::SimpleFileOptions::default().compression_method(*method);
+            w.start_file(*path, options).unwrap();
+            w.write_all(text).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_zip_is_read_as_its_files_deflated_stored_or_compressed_inside() {
+        use zip::CompressionMethod as M;
+        let many = B.repeat(500);
+        let zip = zip_of(&[
+            ("logs/access.log.10", A, M::DEFLATE),
+            ("logs/access.log", &many, M::DEFLATE),
+            ("logs/access.log.2.gz", &gzip(B), M::STORE),
+            ("logs/access.log.3", A, M::STORE),
+            ("__MACOSX/._access.log", b"\0\x05\x16\x07", M::DEFLATE),
+        ]);
+        let (inputs, warnings) = unpacked(&zip);
+        let names: Vec<&str> = inputs.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "b.tar:logs/access.log",
+                "b.tar:logs/access.log.2.gz",
+                "b.tar:logs/access.log.3",
+                "b.tar:logs/access.log.10",
+            ]
+        );
+        let texts: Vec<&[u8]> = inputs.iter().map(|(_, t, _)| t.as_slice()).collect();
+        assert!(texts == [&many[..], B, A, A], "the members' texts");
+        assert!(inputs.iter().all(|(_, _, d)| d.is_none()));
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_zip_member_in_a_method_not_read_is_told_and_a_damaged_one_warned_of() {
+        use zip::CompressionMethod as M;
+        // Lines that differ, so that their deflate data is long.
+        let many: Vec<u8> = (0..2000)
+            .flat_map(|i| format!("10.0.{}.{} - - [02/Mar/2026:09:00:00 +0000] \"PUT /a/{i} HTTP/1.1\" 409 {i} \"-\" \"-\"\n", i % 7, i % 251).into_bytes())
+            .collect();
+        let mut zip = zip_of(&[("a.log", &many, M::DEFLATE), ("b.log", A, M::STORE)]);
+        // b.log's method, in its local header and in the central directory, made LZMA (14).
+        let mut marked = 0;
+        for at in 0..zip.len() - 4 {
+            let local =
+                zip[at..].starts_with(b"PK\x03\x04") && zip[at + 30..].starts_with(b"b.log");
+            let central =
+                zip[at..].starts_with(b"PK\x01\x02") && zip[at + 46..].starts_with(b"b.log");
+            let method = if local { at + 8 } else { at + 10 };
+            if local || central {
+                zip[method..method + 2].copy_from_slice(&14u16.to_le_bytes());
+                marked += 1;
+            }
+        }
+        assert_eq!(marked, 2);
+        // a.log's deflate data broken in its middle (it ends where b.log's header starts).
+        let b_at = memchr::memmem::find_iter(&zip, b"PK\x03\x04")
+            .nth(1)
+            .unwrap();
+        assert!(b_at > 2000);
+        zip[(30 + 5 + b_at) / 2] ^= 0xff;
+        let (inputs, warnings) = unpacked(&zip);
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(inputs[0].0, "b.tar:a.log");
+        // Deflate decodes a changed byte to other text, or fails: told either way.
+        let damage = inputs[0].2.as_deref().unwrap();
+        assert!(
+            damage.ends_with("the lines before are analysed as decoded, some perhaps wrong")
+                || damage.ends_with("the lines before are analysed, the last one perhaps cut"),
+            "{damage}"
+        );
+        assert_ne!(inputs[0].1, many);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("skipped b.tar:b.log: compressed by ")
+                && warnings[0]
+                    .ends_with(", which why409 does not read inside a zip: extract it (`unzip`)"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_deflated_zip_member_is_checked_against_its_crc() {
+        let mut zip = zip_of(&[("a.log", A, zip::CompressionMethod::DEFLATE)]);
+        let (inputs, _) = unpacked(&zip);
+        assert_eq!((inputs[0].1.as_slice(), &inputs[0].2), (A, &None));
+        // The CRC-32 in the local header (byte 14) and the central directory's (16) changed.
+        let central = memchr::memmem::find(&zip, b"PK\x01\x02").unwrap();
+        for at in [14, central + 16] {
+            zip[at] ^= 1;
+        }
+        let (inputs, _) = unpacked(&zip);
+        assert_eq!(inputs[0].1, A);
+        assert_eq!(
+            inputs[0].2.as_deref(),
+            Some(
+                "cannot decode past byte 72 of its text: zip: a file's text does not match its checksum or length; the lines before are analysed as decoded, some perhaps wrong"
+            )
+        );
+    }
+
+    #[test]
+    fn a_zip_without_its_directory_is_told() {
+        let zip = zip_of(&[("a.log", A, zip::CompressionMethod::STORE)]);
+        let (inputs, warnings) = unpacked(&zip[..zip.len() - 30]);
+        assert!(inputs.is_empty());
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("b.tar: cannot read the zip archive: ")
+                && warnings[0].ends_with("; nothing of it is read"),
+            "{warnings:?}"
         );
     }
 

@@ -64,6 +64,10 @@ pub struct Report {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InputReport {
     pub path: String,
+    /// What to give why409 to read this input again: its path, or the archive holding it
+    /// (not in the JSON, whose `path` says where the lines are).
+    #[serde(skip)]
+    pub read_as: String,
     pub format: String,
     pub bytes: u64,
     pub lines: u64,
@@ -729,9 +733,12 @@ impl Report {
     /// With `short`, the inputs are `LOG` (a narrow terminal and long paths).
     pub fn unexplained_command(&self, short: bool) -> Option<String> {
         let u = self.unexplained.first()?;
-        let logs: Vec<String> = match self.inputs.len() {
+        // The files inside an archive are read again by naming it, once.
+        let mut given: Vec<&str> = self.inputs.iter().map(|i| i.read_as.as_str()).collect();
+        given.dedup();
+        let logs: Vec<String> = match given.len() {
             _ if short => vec!["LOG".to_string()],
-            1..=3 => self.inputs.iter().map(|i| shell_word(&i.path)).collect(),
+            1..=3 => given.iter().map(|path| shell_word(path)).collect(),
             _ => vec!["LOGS".to_string()],
         };
         Some(format!(
@@ -859,6 +866,7 @@ impl Report {
             .iter()
             .map(|s| InputReport {
                 path: s.input.name.clone(),
+                read_as: (s.input.archive.clone()).unwrap_or_else(|| s.input.name.clone()),
                 format: s.format.to_string(),
                 bytes: s.input.size(),
                 lines: s.accounting.lines,
