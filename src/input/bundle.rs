@@ -29,7 +29,7 @@ use super::{
     Compression, Damage, Data, Input, SNIFF, STREAM_BUFFER, Spools, natural_cmp, sniff_compression,
     spool, tar_header,
 };
-use anyhow::Result;
+use anyhow::{Result, bail};
 use flate2::read::DeflateDecoder;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -61,10 +61,10 @@ fn unpack_to(inputs: Vec<Opened>, warnings: &mut Vec<String>, depth: usize) -> V
             _ => None,
         };
         match (input, kind) {
-            (Ok(archive), Some(kind)) => {
-                let members = members(archive, kind, warnings);
-                out.extend(unpack_to(members, warnings, depth + 1));
-            }
+            (Ok(archive), Some(kind)) => match members(archive, kind, warnings) {
+                Ok(members) => out.extend(unpack_to(members, warnings, depth + 1)),
+                Err(e) => out.push((name, explicit, Err(e))),
+            },
             (input, _) => out.push((name, explicit, input)),
         }
     }
@@ -288,7 +288,9 @@ fn hidden(path: &str) -> bool {
 }
 
 /// The files of `archive`, each an input found inside it (`Opened`).
-fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Vec<Opened> {
+/// An archive none of whose files can be listed (a zip cut short, without its directory) is
+/// an error, as a file that cannot be read is.
+fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Result<Vec<Opened>> {
     let Input {
         name,
         damage,
@@ -299,30 +301,35 @@ fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Vec<Opened
     // Files inside an archive inside another are read again by naming the outer one.
     let given = outer.unwrap_or_else(|| name.clone());
     let shown = if name == "-" { "<stdin>" } else { &name };
+    let data = Arc::new(data);
+    let Listing { members, error } = Listing::of(kind, data.bytes());
+    let kind = kind.name();
+    match (&error, &damage) {
+        (Some(e), Some(d)) if members.is_empty() && !d.whole() => bail!(
+            "{shown}: cannot read the {kind} archive: {e}; its data is damaged: its text stops at byte {} ({})",
+            d.decoded,
+            d.error
+        ),
+        (Some(e), _) if members.is_empty() => bail!("{shown}: cannot read the {kind} archive: {e}"),
+        _ => {}
+    }
     if let Some(damage) = &damage {
         warnings.push(format!("{shown}: {damage}"));
     }
-    let data = Arc::new(data);
-    let Listing { members, error } = Listing::of(kind, data.bytes());
     if let Some(e) = &error {
         let read = match members.len() {
-            0 => "nothing of it is read".to_string(),
             1 => "the file listed before is read".to_string(),
             n => format!("the {n} files listed before are read"),
         };
         warnings.push(format!(
-            "{shown}: cannot read the {} archive: {e}; {read}",
-            kind.name()
+            "{shown}: cannot read the {kind} archive: {e}; {read}"
         ));
     }
     if members.is_empty() {
-        if error.is_none() {
-            warnings.push(format!(
-                "skipped {shown}: a {} archive with no file in it",
-                kind.name()
-            ));
-        }
-        return Vec::new();
+        warnings.push(format!(
+            "skipped {shown}: a {kind} archive with no file in it"
+        ));
+        return Ok(Vec::new());
     }
     let mut readable = Vec::with_capacity(members.len());
     for m in members {
@@ -337,9 +344,9 @@ fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Vec<Opened
         .map(|(name, m)| open(&data, m, name.clone(), &given, &spools))
         .collect();
     let opened = spools.seal(opened);
-    (readable.into_iter().zip(opened))
+    Ok((readable.into_iter().zip(opened))
         .map(|((name, _), input)| (name, false, input))
-        .collect()
+        .collect())
 }
 
 /// A member's input: a part of the archive's text, or its text decoded.
@@ -771,16 +778,18 @@ mod tests {
     }
 
     #[test]
-    fn a_zip_without_its_directory_is_told() {
+    fn a_zip_without_its_directory_is_an_error() {
         let zip = zip_of(&[("a.log", A, zip::CompressionMethod::STORE)]);
-        let (inputs, warnings) = unpacked(&zip[..zip.len() - 30]);
-        assert!(inputs.is_empty());
-        assert_eq!(warnings.len(), 1);
-        assert!(
-            warnings[0].starts_with("b.tar: cannot read the zip archive: ")
-                && warnings[0].ends_with("; nothing of it is read"),
-            "{warnings:?}"
-        );
+        let archive = Input::from_bytes("b.zip", &zip[..zip.len() - 30]).unwrap();
+        let mut warnings = Vec::new();
+        let inputs = unpack(vec![("b.zip".into(), true, Ok(archive))], &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let [(name, true, Err(e))] = inputs.as_slice() else {
+            panic!("one error");
+        };
+        assert_eq!(name, "b.zip");
+        let e = e.to_string();
+        assert!(e.starts_with("b.zip: cannot read the zip archive: "), "{e}");
     }
 
     #[test]
