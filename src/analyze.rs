@@ -582,7 +582,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         .map(|(path, explicit)| input::open(path, *explicit, progress, &spools, whole))
         .collect();
     let inputs = spools.seal(inputs);
-    // Tar archives are read as the files they hold, each an input as a directory's are.
+    // Tar and zip archives are read as the files they hold, each an input as a directory's are.
     let inputs: Vec<input::Opened> = (expanded.iter().zip(inputs))
         .map(|((path, explicit), inp)| (path.display().to_string(), *explicit, inp))
         .collect();

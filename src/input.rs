@@ -9,7 +9,8 @@
 //! memory instead, up to a total (`IN_MEMORY_BUDGET`). The temporary files are shared
 //! (`Spools`): a process may hold only so many maps. A regular `.gz` file of a bounded text
 //! is decoded whole (`gunzip_file`: a third faster than a stream, when it is small or one
-//! of many), the rest as a stream. A tar archive is read as the files it holds (`bundle`).
+//! of many), the rest as a stream. A tar or zip archive is read as the files it holds
+//! (`bundle`).
 
 use crate::compressed;
 use crate::progress::Progress;
@@ -96,7 +97,7 @@ enum Data {
     },
     /// A text in a shared temporary file's map.
     Shared(Arc<Mmap>, Range<usize>),
-    /// A part of another input's text: a member of a tar archive (`bundle`).
+    /// A part of another input's text: a file inside a tar or zip archive (`bundle`).
     Part(Arc<Data>, Range<usize>),
 }
 

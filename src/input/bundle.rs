@@ -127,21 +127,27 @@ enum Coding {
 struct Listing {
     members: Vec<Member>,
     error: Option<String>,
+    /// Where each path (`unprefixed`) is in `members`.
+    at: HashMap<String, usize>,
 }
 
 impl Listing {
     /// Adds a member found as `path` (as archived, so that `tar xOf ARCHIVE PATH` or
     /// `unzip -p` finds it: GNU tar does not match `logs/access.log` to
     /// `./logs/access.log`), unless it is hidden or a directory; a path listed twice is
-    /// its later copy (`tar x` writes it over the first). `at`: where each path is in
-    /// `members`.
-    fn add(&mut self, member: Member, at: &mut HashMap<String, usize>) {
-        let path = &member.path;
+    /// its later copy (`tar x` writes it over the first).
+    fn add(&mut self, path: String, range: Range<usize>, coding: Coding) {
         // A v7 tar's directories are files whose names end in a slash.
-        if unprefixed(path).is_empty() || path.ends_with('/') || hidden(path) {
+        if unprefixed(&path).is_empty() || path.ends_with('/') || hidden(&path) {
             return;
         }
-        match at.entry(unprefixed(path).to_string()) {
+        let key = unprefixed(&path).to_string();
+        let member = Member {
+            path,
+            range,
+            coding,
+        };
+        match self.at.entry(key) {
             Entry::Occupied(k) => self.members[*k.get()] = member,
             Entry::Vacant(k) => {
                 k.insert(self.members.len());
@@ -160,24 +166,23 @@ impl Listing {
         listing
     }
 
+    /// The listing so far, stopped by `e`.
+    fn stopped(mut self, e: impl ToString) -> Listing {
+        self.error = Some(e.to_string());
+        self
+    }
+
     fn of_tar(text: &[u8]) -> Listing {
         let mut listing = Listing::default();
         let mut archive = tar::Archive::new(io::Cursor::new(text));
         let entries = match archive.entries_with_seek() {
             Ok(entries) => entries,
-            Err(e) => {
-                listing.error = Some(e.to_string());
-                return listing;
-            }
+            Err(e) => return listing.stopped(e),
         };
-        let mut at = HashMap::new();
         for entry in entries {
             let entry = match entry {
                 Ok(entry) => entry,
-                Err(e) => {
-                    listing.error = Some(e.to_string());
-                    break;
-                }
+                Err(e) => return listing.stopped(e),
             };
             let kind = entry.header().entry_type();
             let sparse = kind.is_gnu_sparse();
@@ -197,14 +202,7 @@ impl Listing {
                 _ if cut => Coding::Cut,
                 _ => Coding::Plain,
             };
-            listing.add(
-                Member {
-                    path,
-                    range,
-                    coding,
-                },
-                &mut at,
-            );
+            listing.add(path, range, coding);
         }
         listing
     }
@@ -214,19 +212,12 @@ impl Listing {
         let mut listing = Listing::default();
         let mut archive = match zip::ZipArchive::new(io::Cursor::new(text)) {
             Ok(archive) => archive,
-            Err(e) => {
-                listing.error = Some(e.to_string());
-                return listing;
-            }
+            Err(e) => return listing.stopped(e),
         };
-        let mut at = HashMap::new();
         for i in 0..archive.len() {
             let file = match archive.by_index_raw(i) {
                 Ok(file) => file,
-                Err(e) => {
-                    listing.error = Some(e.to_string());
-                    break;
-                }
+                Err(e) => return listing.stopped(e),
             };
             if file.is_dir() || file.is_symlink() {
                 continue;
@@ -252,14 +243,7 @@ impl Listing {
                     "compressed by {method}, which why409 does not read inside a zip: extract it (`unzip`)"
                 )),
             };
-            listing.add(
-                Member {
-                    path,
-                    range,
-                    coding,
-                },
-                &mut at,
-            );
+            listing.add(path, range, coding);
         }
         listing
     }
@@ -302,7 +286,7 @@ fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Result<Vec
     let given = outer.unwrap_or_else(|| name.clone());
     let shown = if name == "-" { "<stdin>" } else { &name };
     let data = Arc::new(data);
-    let Listing { members, error } = Listing::of(kind, data.bytes());
+    let Listing { members, error, .. } = Listing::of(kind, data.bytes());
     let kind = kind.name();
     match (&error, &damage) {
         (Some(e), Some(d)) if members.is_empty() && !d.whole() => bail!(
