@@ -632,13 +632,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         }
         // The error of a named input ends the run, its damage warning unseen: a text cut
         // short may be too short to tell, so the error says where it stops.
-        let damaged = |msg: String| match &inp.damage {
-            Some(d) if !d.whole() => format!(
-                "{msg}; its data is damaged: its text stops at byte {} ({})",
-                d.decoded, d.error
-            ),
-            _ => msg,
-        };
+        let damaged = |msg: String| input::Damage::explaining(inp.damage.as_ref(), msg);
         if let Some(what) = input::not_a_log(inp.bytes()) {
             let msg = format!("{}: {what}", inp.name);
             if inp.explicit {

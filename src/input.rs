@@ -60,6 +60,19 @@ impl Damage {
     pub fn whole(&self) -> bool {
         self.before == Some(compressed::Before::Whole)
     }
+
+    /// The error `msg` of an input this damage may explain, ended with where its text stops
+    /// (unless the text is whole): an error ends the run with the damage warning unseen, and
+    /// a text cut short may be too short to tell.
+    pub fn explaining(damage: Option<&Damage>, msg: String) -> String {
+        match damage {
+            Some(d) if !d.whole() => format!(
+                "{msg}; its data is damaged: its text stops at byte {} ({})",
+                d.decoded, d.error
+            ),
+            _ => msg,
+        }
+    }
 }
 
 impl std::fmt::Display for Damage {

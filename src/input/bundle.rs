@@ -47,8 +47,8 @@ const MAX_DEPTH: usize = 4;
 /// and the input or why it could not be opened.
 pub type Opened = (String, bool, Result<Input>);
 
-/// `inputs`, each tar archive among them replaced by the files it holds, in place; what to
-/// warn of (an archive's damage, members skipped) is added to `warnings`.
+/// `inputs`, each tar or zip archive among them replaced by the files it holds, in place;
+/// what to warn of (an archive's damage, members skipped) is added to `warnings`.
 pub fn unpack(inputs: Vec<Opened>, warnings: &mut Vec<String>) -> Vec<Opened> {
     unpack_to(inputs, warnings, 0)
 }
@@ -272,6 +272,7 @@ fn hidden(path: &str) -> bool {
 }
 
 /// The files of `archive`, each an input found inside it (`Opened`).
+///
 /// An archive none of whose files can be listed (a zip cut short, without its directory) is
 /// an error, as a file that cannot be read is.
 fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Result<Vec<Opened>> {
@@ -288,14 +289,9 @@ fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Result<Vec
     let data = Arc::new(data);
     let Listing { members, error, .. } = Listing::of(kind, data.bytes());
     let kind = kind.name();
-    match (&error, &damage) {
-        (Some(e), Some(d)) if members.is_empty() && !d.whole() => bail!(
-            "{shown}: cannot read the {kind} archive: {e}; its data is damaged: its text stops at byte {} ({})",
-            d.decoded,
-            d.error
-        ),
-        (Some(e), _) if members.is_empty() => bail!("{shown}: cannot read the {kind} archive: {e}"),
-        _ => {}
+    if let Some(e) = error.as_ref().filter(|_| members.is_empty()) {
+        let msg = format!("{shown}: cannot read the {kind} archive: {e}");
+        bail!(Damage::explaining(damage.as_ref(), msg));
     }
     if let Some(damage) = &damage {
         warnings.push(format!("{shown}: {damage}"));
@@ -418,8 +414,8 @@ impl<R: Read> Read for Checked<R> {
         let n = self.inner.read(buf)?;
         self.crc.update(&buf[..n]);
         self.read += n as u64;
-        let wrong = self.crc.sum() != self.want_crc || self.read != self.want_len;
-        if n == 0 && !buf.is_empty() && wrong {
+        let at_end = n == 0 && !buf.is_empty();
+        if at_end && (self.crc.sum() != self.want_crc || self.read != self.want_len) {
             return Err(crate::compressed::mismatch(
                 "zip: a file's text does not match its checksum or length",
             ));
