@@ -13,7 +13,7 @@ use crate::client::ClientKey;
 use crate::detect::{self, Finding, Thresholds};
 use crate::file_period::{self, FilePeriod};
 use crate::format::{self, Format, LineContext};
-use crate::input::{self, Input, ToRead};
+use crate::input::{self, Input};
 use crate::interest::{Conflicts, Interest, Look, Looks};
 use crate::line_numbers::{BlockMarks, LineNumbers, MAX_CHUNK};
 use crate::names::{self, NamePositions};
@@ -440,42 +440,70 @@ fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
 
 /// The inputs left unread because their names or modification times date them outside the
 /// range (`file_period`), with a file's period widened by `seek::LEEWAY` either side, as
-/// `seek` allows inside a file: each one's path and period.
-struct UnreadByDate(Vec<(String, FilePeriod)>);
+/// `seek` allows inside a file: each one's name and period. Files inside archives are sorted
+/// out as they are listed (`input::unpack`), after the files named or found in directories.
+struct UnreadByDate {
+    unread: Vec<(String, FilePeriod)>,
+    since: Option<Micros>,
+    until: Option<Micros>,
+    /// --last's span, counted back from `latest`: the latest time an input dated so far is
+    /// likely to have its last line from (`FilePeriod::last_line_from`).
+    last: Option<Micros>,
+    latest: Option<Micros>,
+}
 
 impl UnreadByDate {
-    /// Drops from `inputs` those that cannot hold a line of `since..until`, by their
-    /// `periods` (one an input).
-    fn drop_from(
-        inputs: &mut Vec<ToRead>,
-        periods: Vec<Option<FilePeriod>>,
-        since: Option<Micros>,
-        until: Option<Micros>,
-    ) -> Self {
-        let mut unread = Vec::new();
-        let mut periods = periods.into_iter();
-        inputs.retain(|(path, _)| match periods.next().flatten() {
-            Some(p) if !p.may_hold(since, until, seek::LEEWAY) => {
-                unread.push((path.display().to_string(), p));
-                false
-            }
-            _ => true,
+    fn new(settings: &Settings) -> Self {
+        UnreadByDate {
+            unread: Vec::new(),
+            since: settings.since,
+            until: settings.until,
+            last: settings.last,
+            latest: None,
+        }
+    }
+
+    /// Of inputs with these `periods` (`None` where nothing dates one), which to read: those
+    /// that may hold a line of the range. The others are noted, by their `name`. An
+    /// `archive`'s time is when it was made, not a line's: it dates the archive, but does not
+    /// say where --last counts back from (its files do, as they are listed).
+    fn sort_out(
+        &mut self,
+        periods: &[Option<FilePeriod>],
+        name: impl Fn(usize) -> String,
+        archive: impl Fn(usize) -> bool,
+    ) -> Vec<bool> {
+        let latest = (periods.iter().enumerate())
+            .filter_map(|(i, p)| p.filter(|_| !archive(i)))
+            .map(|p| p.last_line_from())
+            .max();
+        self.latest = self.latest.max(latest);
+        let since = self.since.or_else(|| {
+            (self.last.zip(self.latest)).map(|(span, latest)| latest - seek::LEEWAY - span)
         });
-        UnreadByDate(unread)
+        (periods.iter().enumerate())
+            .map(|(i, p)| match p {
+                Some(p) if !p.may_hold(since, self.until, seek::LEEWAY) => {
+                    self.unread.push((name(i), *p));
+                    false
+                }
+                _ => true,
+            })
+            .collect()
     }
 
     /// Whether one of them may hold a line of `since..until` after all.
     fn any_may_hold(&self, since: Option<Micros>, until: Option<Micros>) -> bool {
-        (self.0.iter()).any(|(_, p)| p.may_hold(since, until, seek::LEEWAY))
+        (self.unread.iter()).any(|(_, p)| p.may_hold(since, until, seek::LEEWAY))
     }
 
     fn paths(&self) -> Vec<String> {
-        self.0.iter().map(|(path, _)| path.clone()).collect()
+        self.unread.iter().map(|(name, _)| name.clone()).collect()
     }
 
     /// The warning that says how many were not read and names the first of them.
     fn warning(&self, outside: &str) -> Option<String> {
-        let n = self.0.len();
+        let n = self.unread.len();
         (n > 0).then(|| {
             format!(
                 "not read: {n} {} dated (by name or last modification) {outside} (an hour either side allowed; --no-seek reads them): {}",
@@ -523,21 +551,20 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     // is checked once the range is known; where it fails (that input had no dated line), the
     // analysis is run again reading every input.
     let ranged = settings.since.is_some() || settings.until.is_some() || settings.last.is_some();
-    let dated_out = (by_date && ranged).then(|| {
+    let mut dated_out = (by_date && ranged).then(|| {
         let periods: Vec<Option<FilePeriod>> = (expanded.par_iter())
             // `-` is stdin, whatever a file of that name says.
             .map(|(path, _)| (path.as_os_str() != "-").then(|| file_period::of(path))?)
             .collect();
-        let latest = (periods.iter().flatten())
-            .map(FilePeriod::last_line_from)
-            .max();
-        let since = settings.since.or_else(|| {
-            settings
-                .last
-                .zip(latest)
-                .map(|(span, latest)| latest - seek::LEEWAY - span)
-        });
-        UnreadByDate::drop_from(&mut expanded, periods, since, settings.until)
+        let mut unread = UnreadByDate::new(settings);
+        let read = unread.sort_out(
+            &periods,
+            |i| expanded[i].0.display().to_string(),
+            |i| input::archive_name(&expanded[i].0),
+        );
+        let mut read = read.into_iter();
+        expanded.retain(|_| read.next().unwrap_or(true));
+        unread
     });
     let forced: Option<Box<dyn Format>> = match &settings.format {
         _ if settings.log_format.is_some() => Some(
@@ -586,7 +613,12 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let inputs: Vec<input::Opened> = (expanded.iter().zip(inputs))
         .map(|((path, explicit), inp)| (path.display().to_string(), *explicit, inp))
         .collect();
-    let inputs = input::unpack(inputs, &mut warnings);
+    let mut members_by_date = |periods: &[Option<FilePeriod>], names: &[&str]| {
+        let archive = |i: usize| input::archive_name(std::path::Path::new(names[i]));
+        (dated_out.as_mut())
+            .map(|unread| unread.sort_out(periods, |i| names[i].to_string(), archive))
+    };
+    let inputs = input::unpack(inputs, &mut warnings, &mut members_by_date);
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is
     // thousands of small inputs): `None` where the input failed, is empty, or no format
     // reads it (told below, in order).
@@ -694,7 +726,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let period = estimate_period(&opened, &directives, settings);
 
     // --last: the range ends at the latest time at the inputs' ends.
-    let unread_any = dated_out.as_ref().is_some_and(|u| !u.0.is_empty());
+    let unread_any = dated_out.as_ref().is_some_and(|u| !u.unread.is_empty());
     let resolved = match resolve_last(settings, period, &opened) {
         // No dated line at the ends of the files read: the unread ones may have them.
         Err(_) if unread_any => return analyze_inputs(settings, false),

@@ -40,6 +40,10 @@
 //! can be of any time before). A time within a day of the epoch is taken as wiped, not as
 //! a time (Nix's store sets every file's to 1).
 //!
+//! A file inside a tar or zip archive is dated the same way (`of_member`): by its path in the
+//! archive, or by the modification time the archive keeps for it (a tar's header, a zip's
+//! extended timestamp, or else its DOS time, which is local and so taken as a day later).
+//!
 //! Lines may still lie a little outside their file's period (a request logged when it
 //! completes, stamped with its start); the caller allows `seek::LEEWAY` around it, as the
 //! search inside a file does.
@@ -96,38 +100,62 @@ pub fn of(path: &Path) -> Option<FilePeriod> {
     of_name(path).or_else(|| {
         let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
         let since_epoch = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
-        // A time at the epoch says the time was wiped (Nix's store, some archives).
-        if since_epoch.as_secs() < 86_400 {
-            return None;
-        }
-        Some(FilePeriod {
-            start: Micros::MIN,
-            end: Micros::try_from(since_epoch.as_micros()).ok()?,
-            by: Dating::Modified,
-        })
+        modified(Micros::try_from(since_epoch.as_micros()).ok()?)
     })
+}
+
+/// The period a file inside an archive can hold: by its path there (the directories above
+/// it in the archive are the scheme's folders), or else bounded by `last_modified`, the time
+/// the archive keeps as its last modification (microseconds since the epoch), if it keeps one.
+pub fn of_member(path: &str, last_modified: Option<Micros>) -> Option<FilePeriod> {
+    let path = Path::new(path);
+    of_name_in(path, || path.parent().map(Path::to_path_buf)).or_else(|| modified(last_modified?))
 }
 
 /// The period `path`'s name (with the directories above it, for the schemes that date
 /// those) says the file holds, if it follows a known scheme.
 pub fn of_name(path: &Path) -> Option<FilePeriod> {
+    of_name_in(path, || {
+        std::path::absolute(path)
+            .ok()?
+            .parent()
+            .map(Path::to_path_buf)
+    })
+}
+
+/// `of_name`, the directories above the file given by `parent` (asked only for the schemes
+/// that date folders).
+fn of_name_in(path: &Path, parent: impl Fn() -> Option<std::path::PathBuf>) -> Option<FilePeriod> {
     let name = path.file_name()?.to_str()?;
     load_balancer(name)
         .or_else(|| cloudfront(name))
         .or_else(|| start_end(name))
-        .or_else(|| cloud_logging(name, || folders(path, 3)))
-        .or_else(|| azure_monitor(name, || folders(path, 5)))
+        .or_else(|| cloud_logging(name, || folders(&parent()?, 3)))
+        .or_else(|| azure_monitor(name, || folders(&parent()?, 5)))
 }
 
-/// The names of the `n` directories `path` is in, innermost last; a relative path is made
-/// absolute first (links are not resolved: a link named in the scheme is dated by its name).
-fn folders(path: &Path, n: usize) -> Option<Vec<String>> {
-    let absolute = std::path::absolute(path).ok()?;
+/// The period of a file last modified at `at` (microseconds since the epoch): it ends then.
+fn modified(at: Micros) -> Option<FilePeriod> {
+    // A time at the epoch says the time was wiped (Nix's store, some archives).
+    if at < 86_400 * MICROS_PER_SEC {
+        return None;
+    }
+    Some(FilePeriod {
+        start: Micros::MIN,
+        end: at,
+        by: Dating::Modified,
+    })
+}
+
+/// The names of the last `n` directories of `dir`, innermost last (a relative path is made
+/// absolute by the caller where it should be; links are not resolved: a link named in the
+/// scheme is dated by its name).
+fn folders(dir: &Path, n: usize) -> Option<Vec<String>> {
     let mut dirs: Vec<String> = Vec::with_capacity(n);
-    for c in absolute.parent()?.components().rev().take(n) {
+    for c in dir.components().rev().take(n) {
         match c {
             std::path::Component::Normal(d) => dirs.push(d.to_str()?.to_string()),
-            // `..` or the root among them: not the scheme's folders.
+            // `..`, `.` or the root among them: not the scheme's folders.
             _ => return None,
         }
     }

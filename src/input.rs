@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod bundle;
-pub use bundle::{Opened, unpack};
+pub use bundle::{ByDate, Opened, archive_name, unpack};
 
 /// One log input, readable as bytes.
 pub struct Input {

@@ -597,6 +597,91 @@ fn rotated_logs_last_modified_before_the_range_are_not_read() {
     assert!(!last["warnings"].to_string().contains("not read:"));
 }
 
+/// The rotated logs in a tar (plain or gzipped) or a zip: the files the archive dates
+/// (its kept modification times) before the range are not decoded, named `ARCHIVE:MEMBER`
+/// among those not read, and the report is the current log's, with `--since` and `--last`;
+/// with `--last`, a member found within reach of the range after all has every file read.
+#[test]
+fn rotated_logs_in_an_archive_dated_before_the_range_are_not_read() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = rotated(&dir);
+    let current = logs.join("access.log");
+    let current = current.to_str().unwrap();
+    let archives = |name: &str| {
+        // The tar keeps each file's modification time (the builder's `HeaderMode::Complete`).
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_dir_all("nginx", &logs).unwrap();
+        let tar = b.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        // A zip made by Info-ZIP keeps them in UTC too.
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for file in ["access.log", "access.log.1", "access.log.2.gz"] {
+            let path = logs.join(file);
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            let seconds = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let options = zip::write::SimpleFileOptions::default()
+                .with_extended_timestamp(Some(seconds as u32), None, None)
+                .unwrap();
+            zip.start_file(format!("nginx/{file}"), options).unwrap();
+            zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+        }
+        let zip = zip.finish().unwrap().into_inner();
+        let named = [("tar", tar), ("tgz", gz.finish().unwrap()), ("zip", zip)];
+        named.map(|(ext, bytes)| {
+            let path = dir.path().join(format!("{name}.{ext}"));
+            std::fs::write(&path, bytes).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+    };
+    for archive in archives("rotated") {
+        let r = report(&archive, &[]);
+        assert_eq!(paths(&r), [format!("{archive}:nginx/access.log")]);
+        let warnings = r["warnings"].to_string();
+        assert!(
+            warnings.contains(&format!(
+                "not read: 2 files dated (by name or last modification) outside --since/--until (an hour either side allowed; --no-seek reads them): {archive}:nginx/access.log.1, {archive}:nginx/access.log.2.gz\""
+            )),
+            "{warnings}"
+        );
+        assert_eq!(
+            r["inputs_not_read"],
+            serde_json::json!([
+                format!("{archive}:nginx/access.log.1"),
+                format!("{archive}:nginx/access.log.2.gz")
+            ])
+        );
+        assert_eq!(
+            without_reading(r, false),
+            without_reading(report(current, &[]), false)
+        );
+        let every = report(&archive, &["--no-seek"]);
+        assert_eq!(paths(&every).len(), 3, "{archive}");
+
+        let last = json(&[&archive, "--last", "45m"]);
+        assert_eq!(paths(&last).len(), 1, "{archive}");
+        assert_eq!(last["period"]["start"], "2026-03-02T11:14:59Z");
+        assert_eq!(
+            without_reading(last, false),
+            without_reading(json(&[current, "--last", "45m"]), false)
+        );
+    }
+    // The current log archived days after its last line, yesterday's an hour late: with
+    // --last, yesterday's is left unread against the current log's time, then found within
+    // reach of the range its lines give, and every file is read.
+    set_modified(&logs.join("access.log"), "2026-03-05T00:00:00Z");
+    set_modified(&logs.join("access.log.1"), "2026-03-02T10:30:00Z");
+    for archive in archives("touched") {
+        let last = json(&[&archive, "--last", "45m"]);
+        assert_eq!(paths(&last).len(), 3, "{archive}");
+        assert!(!last["warnings"].to_string().contains("not read:"));
+    }
+}
+
 /// A day part line's request as the fields of a JSON record: (RFC 3339 time, method, path,
 /// status, client, user agent); `None` for a junk line.
 fn fields(line: &str) -> Option<(String, &str, &str, &str, &str, &str)> {

@@ -29,6 +29,9 @@ use super::{
     Compression, Damage, Data, Input, SNIFF, STREAM_BUFFER, Spools, natural_cmp, sniff_compression,
     spool, tar_header,
 };
+use crate::file_period::{self, FilePeriod};
+use crate::record::Micros;
+use crate::timestamp::{MICROS_PER_SEC, days_from_civil};
 use anyhow::{Result, bail};
 use flate2::read::DeflateDecoder;
 use rayon::prelude::*;
@@ -47,13 +50,28 @@ const MAX_DEPTH: usize = 4;
 /// and the input or why it could not be opened.
 pub type Opened = (String, bool, Result<Input>);
 
-/// `inputs`, each tar or zip archive among them replaced by the files it holds, in place;
-/// what to warn of (an archive's damage, members skipped) is added to `warnings`.
-pub fn unpack(inputs: Vec<Opened>, warnings: &mut Vec<String>) -> Vec<Opened> {
-    unpack_to(inputs, warnings, 0)
+/// Asked of each archive's files, with their periods (`file_period::of_member`, `None` where
+/// nothing dates one) and names, which of them to read (`None`: all): those left out are
+/// not decoded. It notes them itself.
+pub type ByDate<'a> = dyn FnMut(&[Option<FilePeriod>], &[&str]) -> Option<Vec<bool>> + 'a;
+
+/// `inputs`, each tar or zip archive among them replaced by the files it holds that
+/// `by_date` reads, in place; what to warn of (an archive's damage, members skipped) is
+/// added to `warnings`.
+pub fn unpack(
+    inputs: Vec<Opened>,
+    warnings: &mut Vec<String>,
+    by_date: &mut ByDate,
+) -> Vec<Opened> {
+    unpack_to(inputs, warnings, by_date, 0)
 }
 
-fn unpack_to(inputs: Vec<Opened>, warnings: &mut Vec<String>, depth: usize) -> Vec<Opened> {
+fn unpack_to(
+    inputs: Vec<Opened>,
+    warnings: &mut Vec<String>,
+    by_date: &mut ByDate,
+    depth: usize,
+) -> Vec<Opened> {
     let mut out = Vec::with_capacity(inputs.len());
     for (name, explicit, input) in inputs {
         let kind = match &input {
@@ -61,14 +79,28 @@ fn unpack_to(inputs: Vec<Opened>, warnings: &mut Vec<String>, depth: usize) -> V
             _ => None,
         };
         match (input, kind) {
-            (Ok(archive), Some(kind)) => match members(archive, kind, warnings) {
-                Ok(members) => out.extend(unpack_to(members, warnings, depth + 1)),
+            (Ok(archive), Some(kind)) => match members(archive, kind, warnings, by_date) {
+                Ok(members) => out.extend(unpack_to(members, warnings, by_date, depth + 1)),
                 Err(e) => out.push((name, explicit, Err(e))),
             },
             (input, _) => out.push((name, explicit, input)),
         }
     }
     out
+}
+
+/// Whether `path`'s name says it is a tar or zip archive (`logs.tgz`, `W3SVC1.zip`): its
+/// modification time is when it was made, not its last line's.
+pub fn archive_name(path: &Path) -> bool {
+    const ENDINGS: [&str; 9] = [
+        ".tar", ".tgz", ".taz", ".tbz", ".tbz2", ".txz", ".tzst", ".tlz4", ".zip",
+    ];
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase());
+    let name = name.unwrap_or_default();
+    // `.tar.gz`, `.tar.zst` and the like: a tar compressed by any decoder.
+    ENDINGS.iter().any(|e| name.ends_with(e)) || name.contains(".tar.")
 }
 
 /// The archive formats read as their files.
@@ -107,6 +139,8 @@ struct Member {
     path: String,
     range: Range<usize>,
     coding: Coding,
+    /// Its last modification as the archive keeps it, in microseconds since the epoch.
+    modified: Option<Micros>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -136,17 +170,13 @@ impl Listing {
     /// `unzip -p` finds it: GNU tar does not match `logs/access.log` to
     /// `./logs/access.log`), unless it is hidden or a directory; a path listed twice is
     /// its later copy (`tar x` writes it over the first).
-    fn add(&mut self, path: String, range: Range<usize>, coding: Coding) {
+    fn add(&mut self, member: Member) {
+        let path = &member.path;
         // A v7 tar's directories are files whose names end in a slash.
-        if unprefixed(&path).is_empty() || path.ends_with('/') || hidden(&path) {
+        if unprefixed(path).is_empty() || path.ends_with('/') || hidden(path) {
             return;
         }
-        let key = unprefixed(&path).to_string();
-        let member = Member {
-            path,
-            range,
-            coding,
-        };
+        let key = unprefixed(path).to_string();
         match self.at.entry(key) {
             Entry::Occupied(k) => self.members[*k.get()] = member,
             Entry::Vacant(k) => {
@@ -202,7 +232,13 @@ impl Listing {
                 _ if cut => Coding::Cut,
                 _ => Coding::Plain,
             };
-            listing.add(path, range, coding);
+            let modified = entry.header().mtime().ok().and_then(from_epoch);
+            listing.add(Member {
+                path,
+                range,
+                coding,
+                modified,
+            });
         }
         listing
     }
@@ -243,10 +279,49 @@ impl Listing {
                     "compressed by {method}, which why409 does not read inside a zip: extract it (`unzip`)"
                 )),
             };
-            listing.add(path, range, coding);
+            let modified = zip_modified(&file);
+            listing.add(Member {
+                path,
+                range,
+                coding,
+                modified,
+            });
         }
         listing
     }
+}
+
+/// Microseconds since the epoch of `seconds` since it, if they fit.
+fn from_epoch(seconds: u64) -> Option<Micros> {
+    Micros::try_from(seconds).ok()?.checked_mul(MICROS_PER_SEC)
+}
+
+/// A zip file's last modification, in UTC where the zip says it: its extended timestamp
+/// (Info-ZIP on Unix) or NTFS times (7-Zip, Windows tools); or else its DOS time, which is
+/// the archiver's local time, so taken as a day later than read as UTC (no zone is a day
+/// behind UTC): a bound, as `file_period` wants of it.
+fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<Micros> {
+    // NTFS file times count 100 ns from 1601-01-01.
+    const NTFS_EPOCH_SECONDS: u64 = 11_644_473_600;
+    let utc = file.extra_data_fields().find_map(|f| match f {
+        zip::ExtraField::ExtendedTimestamp(t) => t.mod_time().map(u64::from),
+        zip::ExtraField::Ntfs(t) => (t.mtime() / 10_000_000).checked_sub(NTFS_EPOCH_SECONDS),
+        _ => None,
+    });
+    if let Some(seconds) = utc {
+        return from_epoch(seconds);
+    }
+    let t = file.last_modified()?;
+    let days = days_from_civil(
+        i64::from(t.year()),
+        u32::from(t.month()),
+        u32::from(t.day()),
+    );
+    let seconds = days * 86_400
+        + i64::from(t.hour()) * 3600
+        + i64::from(t.minute()) * 60
+        + i64::from(t.second());
+    Some((seconds + 86_400) * MICROS_PER_SEC)
 }
 
 /// The range of `want` bytes from `start` within `text`, and whether `text` ends before.
@@ -275,7 +350,12 @@ fn hidden(path: &str) -> bool {
 ///
 /// An archive none of whose files can be listed (a zip cut short, without its directory) is
 /// an error, as a file that cannot be read is.
-fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Result<Vec<Opened>> {
+fn members(
+    archive: Input,
+    kind: Kind,
+    warnings: &mut Vec<String>,
+    by_date: &mut ByDate,
+) -> Result<Vec<Opened>> {
     let Input {
         name,
         damage,
@@ -318,6 +398,14 @@ fn members(archive: Input, kind: Kind, warnings: &mut Vec<String>) -> Result<Vec
             Coding::Unread(why) => warnings.push(format!("skipped {name}: {why}")),
             _ => readable.push((name, m)),
         }
+    }
+    let periods: Vec<Option<FilePeriod>> = (readable.iter())
+        .map(|(_, m)| file_period::of_member(unprefixed(&m.path), m.modified))
+        .collect();
+    let names: Vec<&str> = readable.iter().map(|(name, _)| name.as_str()).collect();
+    if let Some(read) = by_date(&periods, &names) {
+        let mut read = read.into_iter();
+        readable.retain(|_| read.next().unwrap_or(true));
     }
     let spools = Spools::for_inputs(readable.iter().map(|(_, m)| Path::new(&m.path)));
     let opened: Vec<Result<Input>> = (readable.par_iter())
@@ -427,6 +515,7 @@ impl<R: Read> Read for Checked<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timestamp::rfc3339;
     use std::io::Write;
 
     /// A tar of `files` (path, text) as GNU tar writes it, by the `tar` crate's builder.
@@ -466,10 +555,19 @@ mod tests {
 
     /// The inputs the archive `bytes` unpacks to, and the warnings.
     fn unpacked(bytes: &[u8]) -> (Vec<Unpacked>, Vec<String>) {
+        unpacked_by(bytes, &mut |_, _| None)
+    }
+
+    /// `unpacked`, the files read chosen `by_date`.
+    fn unpacked_by(bytes: &[u8], by_date: &mut ByDate) -> (Vec<Unpacked>, Vec<String>) {
         let archive = Input::from_bytes("b.tar", bytes).unwrap();
         assert!(Kind::of(archive.all_bytes()).is_some());
         let mut warnings = Vec::new();
-        let inputs = unpack(vec![("b.tar".into(), true, Ok(archive))], &mut warnings);
+        let inputs = unpack(
+            vec![("b.tar".into(), true, Ok(archive))],
+            &mut warnings,
+            by_date,
+        );
         let inputs = (inputs.into_iter())
             .map(|(name, explicit, input)| {
                 assert!(!explicit);
@@ -762,7 +860,11 @@ mod tests {
         let zip = zip_of(&[("a.log", A, zip::CompressionMethod::STORE)]);
         let archive = Input::from_bytes("b.zip", &zip[..zip.len() - 30]).unwrap();
         let mut warnings = Vec::new();
-        let inputs = unpack(vec![("b.zip".into(), true, Ok(archive))], &mut warnings);
+        let inputs = unpack(
+            vec![("b.zip".into(), true, Ok(archive))],
+            &mut warnings,
+            &mut |_, _| None,
+        );
         assert!(warnings.is_empty(), "{warnings:?}");
         let [(name, true, Err(e))] = inputs.as_slice() else {
             panic!("one error");
@@ -770,6 +872,181 @@ mod tests {
         assert_eq!(name, "b.zip");
         let e = e.to_string();
         assert!(e.starts_with("b.zip: cannot read the zip archive: "), "{e}");
+    }
+
+    /// A file's period as `by_date` is given it: start, end and what dated it.
+    type Dated = (String, Option<(String, String, file_period::Dating)>);
+
+    /// The names and periods `by_date` is asked of for the archive `bytes` (one archive, no
+    /// nesting), the names of the files read when it leaves out those that end before 2026-03-02,
+    /// and the warnings.
+    fn dated(bytes: &[u8]) -> (Vec<Dated>, Vec<String>, Vec<String>) {
+        let since = 1_772_409_600 * MICROS_PER_SEC;
+        let show = |p: &FilePeriod| {
+            let start = (p.start != Micros::MIN).then(|| rfc3339(p.start));
+            (start.unwrap_or("-".into()), rfc3339(p.end), p.by)
+        };
+        let mut asked = Vec::new();
+        let (read, warnings) = unpacked_by(bytes, &mut |periods, names| {
+            asked.extend(
+                (names.iter().zip(periods)).map(|(n, p)| (n.to_string(), p.map(|p| show(&p)))),
+            );
+            Some(
+                periods
+                    .iter()
+                    .map(|p| p.is_none_or(|p| p.end >= since))
+                    .collect(),
+            )
+        });
+        let read = read.into_iter().map(|(name, _, _)| name).collect();
+        (asked, read, warnings)
+    }
+
+    fn period(
+        start: &str,
+        end: &str,
+        by: file_period::Dating,
+    ) -> Option<(String, String, file_period::Dating)> {
+        Some((start.to_string(), end.to_string(), by))
+    }
+
+    #[test]
+    fn tar_members_are_dated_by_their_paths_or_the_times_the_tar_keeps() {
+        use file_period::Dating::{CloudFront, CloudLogging, Modified};
+        let mut b = tar::Builder::new(Vec::new());
+        let files: [(&str, u64); 5] = [
+            ("./nginx/access.log", 1_772_445_600),
+            ("./nginx/access.log.1", 1_772_323_200),
+            // A time wiped to the epoch dates nothing.
+            ("./nginx/error.log", 0),
+            // The name dates it, not the time kept (a copy's, later).
+            ("./s3/2026/03/02/09:00:00_09:59:59_S0.json", 1_772_668_800),
+            (
+                "./cf/E2EXAMPLE1ABCD.2026-03-01-21.3d8f7d32.gz",
+                1_772_668_800,
+            ),
+        ];
+        for (path, mtime) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(A.len() as u64);
+            h.set_mode(0o644);
+            h.set_mtime(mtime);
+            h.set_entry_type(tar::EntryType::Regular);
+            append(&mut b, &mut h, path, A);
+        }
+        let (asked, read, warnings) = dated(&b.into_inner().unwrap());
+        let named = |p: &str| format!("b.tar:{p}");
+        assert_eq!(
+            asked,
+            vec![
+                (
+                    named("./cf/E2EXAMPLE1ABCD.2026-03-01-21.3d8f7d32.gz"),
+                    period("2026-03-01T21:00:00Z", "2026-03-01T22:00:00Z", CloudFront)
+                ),
+                (
+                    named("./nginx/access.log"),
+                    period("-", "2026-03-02T10:00:00Z", Modified)
+                ),
+                (
+                    named("./nginx/access.log.1"),
+                    period("-", "2026-03-01T00:00:00Z", Modified)
+                ),
+                (named("./nginx/error.log"), None),
+                (
+                    named("./s3/2026/03/02/09:00:00_09:59:59_S0.json"),
+                    period("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z", CloudLogging)
+                ),
+            ]
+        );
+        // Those left out are not opened: the `.gz` that is no gzip is not even tried.
+        assert_eq!(
+            read,
+            [
+                "./nginx/access.log",
+                "./nginx/error.log",
+                "./s3/2026/03/02/09:00:00_09:59:59_S0.json"
+            ]
+            .map(named)
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn zip_members_are_dated_in_utc_or_a_day_after_their_local_time() {
+        use file_period::Dating::Modified;
+        use zip::write::SimpleFileOptions;
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let dos = |y, mo, d, h| zip::DateTime::from_date_and_time(y, mo, d, h, 0, 0).unwrap();
+        // Info-ZIP's extended timestamp, in UTC (its DOS time says otherwise).
+        let options = SimpleFileOptions::default().last_modified_time(dos(2026, 1, 1, 0));
+        let unix = options.with_extended_timestamp(Some(1_772_445_600), None, None);
+        w.start_file("unix.log", unix.unwrap()).unwrap();
+        w.write_all(A).unwrap();
+        // NTFS times (100 ns since 1601), as 7-Zip writes.
+        let ntfs = options.with_ntfs_times(134_169_192_000_000_000, 0, 0);
+        w.start_file("ntfs.log", ntfs.unwrap()).unwrap();
+        w.write_all(A).unwrap();
+        // Only a DOS time, the archiver's local time: UTC is at most a day later.
+        w.start_file(
+            "dos.log",
+            SimpleFileOptions::default().last_modified_time(dos(2026, 3, 1, 9)),
+        )
+        .unwrap();
+        w.write_all(A).unwrap();
+        w.start_file(
+            "old.log",
+            SimpleFileOptions::default().last_modified_time(dos(2026, 2, 27, 9)),
+        )
+        .unwrap();
+        w.write_all(A).unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let (asked, read, warnings) = dated(&zip);
+        assert_eq!(
+            asked,
+            vec![
+                (
+                    "b.tar:dos.log".to_string(),
+                    period("-", "2026-03-02T09:00:00Z", Modified)
+                ),
+                (
+                    "b.tar:ntfs.log".to_string(),
+                    period("-", "2026-03-02T10:00:00Z", Modified)
+                ),
+                (
+                    "b.tar:old.log".to_string(),
+                    period("-", "2026-02-28T09:00:00Z", Modified)
+                ),
+                (
+                    "b.tar:unix.log".to_string(),
+                    period("-", "2026-03-02T10:00:00Z", Modified)
+                ),
+            ]
+        );
+        assert_eq!(read, ["b.tar:dos.log", "b.tar:ntfs.log", "b.tar:unix.log"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn archives_are_told_by_their_names() {
+        for name in [
+            "logs.tar",
+            "b.TGZ",
+            "d/logs.tar.gz",
+            "logs.tar.lz4",
+            "x.tzst",
+            "W3SVC1.zip",
+        ] {
+            assert!(archive_name(Path::new(name)), "{name}");
+        }
+        for name in [
+            "access.log",
+            "access.log.2.gz",
+            "tar",
+            "zip.log",
+            "b.tar/access.log",
+        ] {
+            assert!(!archive_name(Path::new(name)), "{name}");
+        }
     }
 
     #[test]
