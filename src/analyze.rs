@@ -618,7 +618,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         (dated_out.as_mut())
             .map(|unread| unread.sort_out(periods, |i| names[i].to_string(), archive))
     };
-    let inputs = input::unpack(inputs, &mut warnings, &mut members_by_date);
+    let inputs = input::unpack(inputs, &mut warnings, &mut members_by_date, progress);
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is
     // thousands of small inputs): `None` where the input failed, is empty, or no format
     // reads it (told below, in order).

@@ -302,7 +302,7 @@ fn analyse_with_progress(
     // total (the inputs are being listed), a spinner: a bar of 0 bytes reads "100%".
     let show = |stage: Stage, total: u64| {
         let (style, msg) = match stage {
-            Stage::Opening | Stage::Scanning | Stage::Reading if total > 0 => {
+            Stage::Opening | Stage::Unpacking | Stage::Scanning | Stage::Reading if total > 0 => {
                 (bar.clone(), stage.name().to_string())
             }
             _ => (spinner.clone(), format!("{}…", stage.name())),

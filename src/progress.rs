@@ -10,6 +10,9 @@ pub enum Stage {
     /// Opening the inputs: mapping files (at once), decoding compressed ones (the bytes
     /// counted are the compressed ones read).
     Opening,
+    /// Decoding the compressed files inside tar and zip archives (the bytes counted are
+    /// the compressed ones read; the total grows as archives are listed).
+    Unpacking,
     /// The conflict scan over every byte to read.
     Scanning,
     /// The pass that parses and counts every line.
@@ -19,8 +22,9 @@ pub enum Stage {
 }
 
 impl Stage {
-    const ALL: [Stage; 4] = [
+    const ALL: [Stage; 5] = [
         Stage::Opening,
+        Stage::Unpacking,
         Stage::Scanning,
         Stage::Reading,
         Stage::Finishing,
@@ -29,6 +33,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Opening => "opening",
+            Stage::Unpacking => "decoding files in archives",
             Stage::Scanning => "scanning for conflicts",
             Stage::Reading => "reading",
             Stage::Finishing => "finding causes",
@@ -53,6 +58,11 @@ impl Progress {
         self.stage.store(stage as u8, Ordering::Relaxed);
     }
 
+    /// Adds `bytes` to do in the stage.
+    pub fn grow(&self, bytes: u64) {
+        self.total.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     /// Notes `bytes` more done.
     pub fn add(&self, bytes: u64) {
         self.done.fetch_add(bytes, Ordering::Relaxed);
@@ -60,7 +70,8 @@ impl Progress {
 
     /// The stage, the bytes done and the bytes to do in it.
     pub fn get(&self) -> (Stage, u64, u64) {
-        let stage = Stage::ALL[(self.stage.load(Ordering::Relaxed) as usize).min(3)];
+        let stage =
+            Stage::ALL[(self.stage.load(Ordering::Relaxed) as usize).min(Stage::ALL.len() - 1)];
         let total = self.total.load(Ordering::Relaxed);
         (stage, self.done.load(Ordering::Relaxed).min(total), total)
     }
@@ -74,6 +85,12 @@ mod tests {
     fn stages_count_their_own_bytes() {
         let p = Progress::default();
         assert_eq!(p.get(), (Stage::Opening, 0, 0));
+        // A stage whose total grows as it goes.
+        p.start(Stage::Unpacking, 0);
+        p.grow(50);
+        p.add(20);
+        p.grow(50);
+        assert_eq!(p.get(), (Stage::Unpacking, 20, 100));
         p.start(Stage::Scanning, 100);
         p.add(30);
         p.add(30);

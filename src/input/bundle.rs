@@ -30,6 +30,7 @@ use super::{
     spool, tar_header,
 };
 use crate::file_period::{self, FilePeriod};
+use crate::progress::{Progress, Stage};
 use crate::record::Micros;
 use crate::timestamp::{MICROS_PER_SEC, days_from_civil};
 use anyhow::{Result, bail};
@@ -58,35 +59,51 @@ pub type ByDate<'a> = dyn FnMut(&[Option<FilePeriod>], &[&str]) -> Option<Vec<bo
 /// `inputs`, each tar or zip archive among them replaced by the files it holds that
 /// `by_date` reads, in place; what to warn of (an archive's damage, members skipped) is
 /// added to `warnings`.
+///
+/// The compressed bytes of the files decoded are noted as `progress` (`Stage::Unpacking`,
+/// started at the first archive, its total grown as each is listed).
 pub fn unpack(
     inputs: Vec<Opened>,
     warnings: &mut Vec<String>,
     by_date: &mut ByDate,
+    progress: Option<&Arc<Progress>>,
 ) -> Vec<Opened> {
-    unpack_to(inputs, warnings, by_date, 0)
+    let mut unpacking = Unpacking {
+        warnings,
+        by_date,
+        progress,
+        started: false,
+    };
+    unpacking.unpack(inputs, 0)
 }
 
-fn unpack_to(
-    inputs: Vec<Opened>,
-    warnings: &mut Vec<String>,
-    by_date: &mut ByDate,
-    depth: usize,
-) -> Vec<Opened> {
-    let mut out = Vec::with_capacity(inputs.len());
-    for (name, explicit, input) in inputs {
-        let kind = match &input {
-            Ok(input) if depth < MAX_DEPTH => Kind::of(input.all_bytes()),
-            _ => None,
-        };
-        match (input, kind) {
-            (Ok(archive), Some(kind)) => match members(archive, kind, warnings, by_date) {
-                Ok(members) => out.extend(unpack_to(members, warnings, by_date, depth + 1)),
-                Err(e) => out.push((name, explicit, Err(e))),
-            },
-            (input, _) => out.push((name, explicit, input)),
+/// What `unpack` carries down to archives inside archives.
+struct Unpacking<'a, 'b> {
+    warnings: &'a mut Vec<String>,
+    by_date: &'a mut ByDate<'b>,
+    progress: Option<&'a Arc<Progress>>,
+    /// Whether `progress` is at `Stage::Unpacking` yet.
+    started: bool,
+}
+
+impl Unpacking<'_, '_> {
+    fn unpack(&mut self, inputs: Vec<Opened>, depth: usize) -> Vec<Opened> {
+        let mut out = Vec::with_capacity(inputs.len());
+        for (name, explicit, input) in inputs {
+            let kind = match &input {
+                Ok(input) if depth < MAX_DEPTH => Kind::of(input.all_bytes()),
+                _ => None,
+            };
+            match (input, kind) {
+                (Ok(archive), Some(kind)) => match self.members(archive, kind) {
+                    Ok(members) => out.extend(self.unpack(members, depth + 1)),
+                    Err(e) => out.push((name, explicit, Err(e))),
+                },
+                (input, _) => out.push((name, explicit, input)),
+            }
         }
+        out
     }
-    out
 }
 
 /// Whether `path`'s name says it is a tar or zip archive (`logs.tgz`, `W3SVC1.zip`): its
@@ -346,99 +363,129 @@ fn hidden(path: &str) -> bool {
         .any(|part| part.starts_with('.') && part != "." && part != "..")
 }
 
-/// The files of `archive`, each an input found inside it (`Opened`).
-///
-/// An archive none of whose files can be listed (a zip cut short, without its directory) is
-/// an error, as a file that cannot be read is.
-fn members(
-    archive: Input,
-    kind: Kind,
-    warnings: &mut Vec<String>,
-    by_date: &mut ByDate,
-) -> Result<Vec<Opened>> {
-    let Input {
-        name,
-        damage,
-        archive: outer,
-        data,
-        ..
-    } = archive;
-    // Files inside an archive inside another are read again by naming the outer one.
-    let given = outer.unwrap_or_else(|| name.clone());
-    let shown = if name == "-" { "<stdin>" } else { &name };
-    let data = Arc::new(data);
-    let Listing { members, error, .. } = Listing::of(kind, data.bytes());
-    let kind = kind.name();
-    if let Some(e) = error.as_ref().filter(|_| members.is_empty()) {
-        let msg = format!("{shown}: cannot read the {kind} archive: {e}");
-        bail!(Damage::explaining(damage.as_ref(), msg));
-    }
-    if let Some(damage) = &damage {
-        warnings.push(format!("{shown}: {damage}"));
-    }
-    if let Some(e) = &error {
-        let read = match members.len() {
-            1 => "the file listed before is read".to_string(),
-            n => format!("the {n} files listed before are read"),
-        };
-        warnings.push(format!(
-            "{shown}: cannot read the {kind} archive: {e}; {read}"
-        ));
-    }
-    if members.is_empty() {
-        warnings.push(format!(
-            "skipped {shown}: a {kind} archive with no file in it"
-        ));
-        return Ok(Vec::new());
-    }
-    let mut readable = Vec::with_capacity(members.len());
-    for m in members {
-        let name = format!("{shown}:{}", m.path);
-        match &m.coding {
-            Coding::Unread(why) => warnings.push(format!("skipped {name}: {why}")),
-            _ => readable.push((name, m)),
+impl Unpacking<'_, '_> {
+    /// The files of `archive`, each an input found inside it (`Opened`).
+    ///
+    /// An archive none of whose files can be listed (a zip cut short, without its directory) is
+    /// an error, as a file that cannot be read is.
+    fn members(&mut self, archive: Input, kind: Kind) -> Result<Vec<Opened>> {
+        let warnings = &mut *self.warnings;
+        let Input {
+            name,
+            damage,
+            archive: outer,
+            data,
+            ..
+        } = archive;
+        // Files inside an archive inside another are read again by naming the outer one.
+        let given = outer.unwrap_or_else(|| name.clone());
+        let shown = if name == "-" { "<stdin>" } else { &name };
+        let data = Arc::new(data);
+        let Listing { members, error, .. } = Listing::of(kind, data.bytes());
+        let kind = kind.name();
+        if let Some(e) = error.as_ref().filter(|_| members.is_empty()) {
+            let msg = format!("{shown}: cannot read the {kind} archive: {e}");
+            bail!(Damage::explaining(damage.as_ref(), msg));
         }
+        if let Some(damage) = &damage {
+            warnings.push(format!("{shown}: {damage}"));
+        }
+        if let Some(e) = &error {
+            let read = match members.len() {
+                1 => "the file listed before is read".to_string(),
+                n => format!("the {n} files listed before are read"),
+            };
+            warnings.push(format!(
+                "{shown}: cannot read the {kind} archive: {e}; {read}"
+            ));
+        }
+        if members.is_empty() {
+            warnings.push(format!(
+                "skipped {shown}: a {kind} archive with no file in it"
+            ));
+            return Ok(Vec::new());
+        }
+        let mut readable = Vec::with_capacity(members.len());
+        for m in members {
+            let name = format!("{shown}:{}", m.path);
+            match &m.coding {
+                Coding::Unread(why) => warnings.push(format!("skipped {name}: {why}")),
+                _ => readable.push((name, m)),
+            }
+        }
+        let periods: Vec<Option<FilePeriod>> = (readable.iter())
+            .map(|(_, m)| file_period::of_member(unprefixed(&m.path), m.modified))
+            .collect();
+        let names: Vec<&str> = readable.iter().map(|(name, _)| name.as_str()).collect();
+        if let Some(read) = (self.by_date)(&periods, &names) {
+            let mut read = read.into_iter();
+            readable.retain(|_| read.next().unwrap_or(true));
+        }
+        let progress = self.count_decoding(&data, readable.iter().map(|(_, m)| m));
+        let spools = Spools::for_inputs(readable.iter().map(|(_, m)| Path::new(&m.path)));
+        let opened: Vec<Result<Input>> = (readable.par_iter())
+            .map(|(name, m)| open(&data, m, name.clone(), &given, &spools, progress))
+            .collect();
+        let opened = spools.seal(opened);
+        Ok((readable.into_iter().zip(opened))
+            .map(|((name, _), input)| (name, false, input))
+            .collect())
     }
-    let periods: Vec<Option<FilePeriod>> = (readable.iter())
-        .map(|(_, m)| file_period::of_member(unprefixed(&m.path), m.modified))
-        .collect();
-    let names: Vec<&str> = readable.iter().map(|(name, _)| name.as_str()).collect();
-    if let Some(read) = by_date(&periods, &names) {
-        let mut read = read.into_iter();
-        readable.retain(|_| read.next().unwrap_or(true));
+
+    /// Notes the bytes of those of `members` that are decoded as bytes to do, and gives the
+    /// progress to note them in as they are read; `None` if none is decoded.
+    fn count_decoding<'m>(
+        &mut self,
+        archive: &Data,
+        members: impl Iterator<Item = &'m Member>,
+    ) -> Option<&Arc<Progress>> {
+        let p = self.progress?;
+        let bytes: u64 = (members.filter(|m| decoded(archive, m)))
+            .map(|m| m.range.len() as u64)
+            .sum();
+        if bytes == 0 {
+            return None;
+        }
+        if !std::mem::replace(&mut self.started, true) {
+            p.start(Stage::Unpacking, 0);
+        }
+        p.grow(bytes);
+        Some(p)
     }
-    let spools = Spools::for_inputs(readable.iter().map(|(_, m)| Path::new(&m.path)));
-    let opened: Vec<Result<Input>> = (readable.par_iter())
-        .map(|(name, m)| open(&data, m, name.clone(), &given, &spools))
-        .collect();
-    let opened = spools.seal(opened);
-    Ok((readable.into_iter().zip(opened))
-        .map(|((name, _), input)| (name, false, input))
-        .collect())
 }
 
-/// A member's input: a part of the archive's text, or its text decoded.
+/// Whether the member `m` of `archive` is decoded (deflated in a zip, or a compressed file),
+/// not read where it lies.
+fn decoded(archive: &Data, m: &Member) -> bool {
+    let text = &archive.bytes()[m.range.clone()];
+    matches!(m.coding, Coding::Deflated { .. })
+        || sniff_compression(&text[..text.len().min(SNIFF)]) != Compression::None
+}
+
+/// A member's input: a part of the archive's text, or its text decoded (its compressed
+/// bytes noted as `progress` as they are read).
 fn open(
     archive: &Arc<Data>,
     m: &Member,
     name: String,
     given: &str,
     spools: &Spools,
+    progress: Option<&Arc<Progress>>,
 ) -> Result<Input> {
     let text = &archive.bytes()[m.range.clone()];
     let part = || Part {
         archive: archive.clone(),
         range: m.range.clone(),
+        progress: progress.cloned(),
     };
     let buffer = text.len().clamp(8 << 10, STREAM_BUFFER);
-    let sniffed = sniff_compression(&text[..text.len().min(SNIFF)]);
     let (data, damage) = match m.coding {
         Coding::Deflated { crc, len } => {
             let text = Checked::new(DeflateDecoder::new(part()), crc, len);
             spool(text, &name, buffer, spools)?
         }
         // A compressed member is told as its decoder finds it, cut or not.
-        _ if sniffed != Compression::None => spool(part(), &name, buffer, spools)?,
+        _ if decoded(archive, m) => spool(part(), &name, buffer, spools)?,
         _ if text.is_empty() => (Data::Empty, None),
         _ => {
             let cut = (m.coding == Coding::Cut).then(|| Damage {
@@ -462,6 +509,8 @@ fn open(
 struct Part {
     archive: Arc<Data>,
     range: Range<usize>,
+    /// Where the bytes read are noted, if anywhere.
+    progress: Option<Arc<Progress>>,
 }
 
 impl Read for Part {
@@ -470,6 +519,9 @@ impl Read for Part {
         let n = rest.len().min(buf.len());
         buf[..n].copy_from_slice(&rest[..n]);
         self.range.start += n;
+        if let Some(p) = &self.progress {
+            p.add(n as u64);
+        }
         Ok(n)
     }
 }
@@ -567,6 +619,7 @@ mod tests {
             vec![("b.tar".into(), true, Ok(archive))],
             &mut warnings,
             by_date,
+            None,
         );
         let inputs = (inputs.into_iter())
             .map(|(name, explicit, input)| {
@@ -864,6 +917,7 @@ mod tests {
             vec![("b.zip".into(), true, Ok(archive))],
             &mut warnings,
             &mut |_, _| None,
+            None,
         );
         assert!(warnings.is_empty(), "{warnings:?}");
         let [(name, true, Err(e))] = inputs.as_slice() else {
@@ -1024,6 +1078,38 @@ mod tests {
         );
         assert_eq!(read, ["b.tar:dos.log", "b.tar:ntfs.log", "b.tar:unix.log"]);
         assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn the_bytes_of_files_decoded_are_counted_as_progress() {
+        let gz = gzip(A);
+        let progress = Arc::new(Progress::default());
+        let unpack_with_progress = |archives: &[&[u8]]| {
+            let inputs = (archives.iter())
+                .map(|bytes| {
+                    let archive = Input::from_bytes("b", bytes).unwrap();
+                    ("b".to_string(), true, Ok(archive))
+                })
+                .collect();
+            let inputs = unpack(inputs, &mut Vec::new(), &mut |_, _| None, Some(&progress));
+            inputs.len()
+        };
+        // Files read where they lie take no time to decode: no stage of its own.
+        assert_eq!(
+            unpack_with_progress(&[&tar_of(&[("a.log", A), ("b.log", B)])]),
+            2
+        );
+        assert_eq!(progress.get(), (Stage::Opening, 0, 0));
+        // Each archive's files add to the stage's total as it is listed.
+        let tar = tar_of(&[("a.log", A), ("b.log.gz", &gz), ("c.log.gz", &gz)]);
+        let zip = zip_of(&[("a.log", A, zip::CompressionMethod::DEFLATE)]);
+        let deflated = {
+            let mut a = zip::ZipArchive::new(io::Cursor::new(&zip)).unwrap();
+            a.by_index_raw(0).unwrap().compressed_size()
+        };
+        assert_eq!(unpack_with_progress(&[&tar, &zip]), 4);
+        let n = 2 * gz.len() as u64 + deflated;
+        assert_eq!(progress.get(), (Stage::Unpacking, n, n));
     }
 
     #[test]
