@@ -42,7 +42,8 @@
 //!
 //! A file inside a tar or zip archive is dated the same way (`of_member`): by its path in the
 //! archive, or by the modification time the archive keeps for it (a tar's header, a zip's
-//! extended timestamp, or else its DOS time, which is local and so taken as a day later).
+//! extended timestamp or NTFS times, or else its DOS time, which is local: its period ends a
+//! day after it, and `--last` counts back from 14 hours before it).
 //!
 //! Lines may still lie a little outside their file's period (a request logged when it
 //! completes, stamped with its start); the caller allows `seek::LEEWAY` around it, as the
@@ -54,6 +55,7 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 const HOUR: Micros = 3600 * MICROS_PER_SEC;
+const DAY: Micros = 24 * HOUR;
 
 /// What dated a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,17 @@ pub enum Dating {
     AzureMonitor,
     /// Its last modification: the end of its period, which has no start.
     Modified,
+    /// Its last modification in the local time of whoever archived it (a zip's DOS time):
+    /// its period ends a day after that time read as UTC, as no zone is a day behind UTC.
+    ModifiedLocal,
+}
+
+/// A file's last modification as an archive keeps it, in microseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastModified {
+    Utc(Micros),
+    /// In the archiver's local time, read as if it were UTC.
+    Local(Micros),
 }
 
 /// The time a file can hold: `start..end`.
@@ -89,6 +102,8 @@ impl FilePeriod {
     pub fn last_line_from(&self) -> Micros {
         match self.by {
             Dating::Modified => self.end,
+            // The time itself may be 14 hours ahead of UTC (Kiribati's zone).
+            Dating::ModifiedLocal => self.end - DAY - 14 * HOUR,
             _ => self.start,
         }
     }
@@ -106,10 +121,17 @@ pub fn of(path: &Path) -> Option<FilePeriod> {
 
 /// The period a file inside an archive can hold: by its path there (the directories above
 /// it in the archive are the scheme's folders), or else bounded by `last_modified`, the time
-/// the archive keeps as its last modification (microseconds since the epoch), if it keeps one.
-pub fn of_member(path: &str, last_modified: Option<Micros>) -> Option<FilePeriod> {
+/// the archive keeps as its last modification, if it keeps one.
+pub fn of_member(path: &str, last_modified: Option<LastModified>) -> Option<FilePeriod> {
     let path = Path::new(path);
-    of_name_in(path, || path.parent().map(Path::to_path_buf)).or_else(|| modified(last_modified?))
+    of_name_in(path, || path.parent().map(Path::to_path_buf)).or_else(|| match last_modified? {
+        LastModified::Utc(at) => modified(at),
+        LastModified::Local(at) => Some(FilePeriod {
+            end: at.checked_add(DAY)?,
+            by: Dating::ModifiedLocal,
+            ..modified(at)?
+        }),
+    })
 }
 
 /// The period `path`'s name (with the directories above it, for the schemes that date
@@ -565,6 +587,41 @@ mod tests {
 
     /// A file may hold a line of the range when its period, widened by the leeway, meets it;
     /// `until` is exclusive.
+    #[test]
+    fn files_in_archives_are_dated_by_their_paths_or_kept_times() {
+        let at = 1_772_496_000 * MICROS_PER_SEC; // 2026-03-03T00:00:00Z
+        let utc = of_member("logs/access.log.1", Some(LastModified::Utc(at))).unwrap();
+        assert_eq!(
+            (utc.start, utc.end, utc.by),
+            (Micros::MIN, at, Dating::Modified)
+        );
+        assert_eq!(utc.last_line_from(), at);
+        // A local time: UTC may be up to a day later, or 14 hours earlier.
+        let local = of_member("access.log", Some(LastModified::Local(at))).unwrap();
+        assert_eq!(rfc3339(local.end), "2026-03-04T00:00:00Z");
+        assert_eq!(local.by, Dating::ModifiedLocal);
+        assert_eq!(rfc3339(local.last_line_from()), "2026-03-02T10:00:00Z");
+        // The folders are the archive's own, not made absolute; a `..` among them is none.
+        let shard = "requests/2026/03/02/09:00:00_09:59:59_S0.json";
+        assert_eq!(of_member(shard, None).unwrap().by, Dating::CloudLogging);
+        let outside = "2026/03/../02/09:00:00_09:59:59_S0.json";
+        assert_eq!(of_member(outside, None), None);
+        assert_eq!(
+            of_member("2026/03/02/09:00:00_09:59:59_S0.json", None)
+                .unwrap()
+                .by,
+            Dating::CloudLogging
+        );
+        assert_eq!(of_member("03/02/09:00:00_09:59:59_S0.json", None), None);
+        // Wiped times date nothing.
+        assert_eq!(of_member("access.log", Some(LastModified::Utc(0))), None);
+        assert_eq!(
+            of_member("access.log", Some(LastModified::Local(MICROS_PER_SEC))),
+            None
+        );
+        assert_eq!(of_member("access.log", None), None);
+    }
+
     #[test]
     fn may_hold_allows_the_leeway() {
         let p = FilePeriod {

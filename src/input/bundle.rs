@@ -29,7 +29,7 @@ use super::{
     Compression, Damage, Data, Input, SNIFF, STREAM_BUFFER, Spools, natural_cmp, sniff_compression,
     spool, tar_header,
 };
-use crate::file_period::{self, FilePeriod};
+use crate::file_period::{self, FilePeriod, LastModified};
 use crate::progress::{Progress, Stage};
 use crate::record::Micros;
 use crate::timestamp::{MICROS_PER_SEC, days_from_civil};
@@ -156,8 +156,8 @@ struct Member {
     path: String,
     range: Range<usize>,
     coding: Coding,
-    /// Its last modification as the archive keeps it, in microseconds since the epoch.
-    modified: Option<Micros>,
+    /// Its last modification as the archive keeps it.
+    modified: Option<LastModified>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -250,6 +250,7 @@ impl Listing {
                 _ => Coding::Plain,
             };
             let modified = entry.header().mtime().ok().and_then(from_epoch);
+            let modified = modified.map(LastModified::Utc);
             listing.add(Member {
                 path,
                 range,
@@ -313,11 +314,9 @@ fn from_epoch(seconds: u64) -> Option<Micros> {
     Micros::try_from(seconds).ok()?.checked_mul(MICROS_PER_SEC)
 }
 
-/// A zip file's last modification, in UTC where the zip says it: its extended timestamp
-/// (Info-ZIP on Unix) or NTFS times (7-Zip, Windows tools); or else its DOS time, which is
-/// the archiver's local time, so taken as a day later than read as UTC (no zone is a day
-/// behind UTC): a bound, as `file_period` wants of it.
-fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<Micros> {
+/// A zip file's last modification: in UTC, its extended timestamp (Info-ZIP on Unix) or NTFS
+/// times (7-Zip, Windows tools); or else its DOS time, the archiver's local time.
+fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<LastModified> {
     // NTFS file times count 100 ns from 1601-01-01.
     const NTFS_EPOCH_SECONDS: u64 = 11_644_473_600;
     let utc = file.extra_data_fields().find_map(|f| match f {
@@ -326,7 +325,7 @@ fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<Micros> {
         _ => None,
     });
     if let Some(seconds) = utc {
-        return from_epoch(seconds);
+        return from_epoch(seconds).map(LastModified::Utc);
     }
     let t = file.last_modified()?;
     let days = days_from_civil(
@@ -338,7 +337,7 @@ fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<Micros> {
         + i64::from(t.hour()) * 3600
         + i64::from(t.minute()) * 60
         + i64::from(t.second());
-    Some((seconds + 86_400) * MICROS_PER_SEC)
+    Some(LastModified::Local(seconds * MICROS_PER_SEC))
 }
 
 /// The range of `want` bytes from `start` within `text`, and whether `text` ends before.
@@ -1027,7 +1026,7 @@ mod tests {
 
     #[test]
     fn zip_members_are_dated_in_utc_or_a_day_after_their_local_time() {
-        use file_period::Dating::Modified;
+        use file_period::Dating::{Modified, ModifiedLocal};
         use zip::write::SimpleFileOptions;
         let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
         let dos = |y, mo, d, h| zip::DateTime::from_date_and_time(y, mo, d, h, 0, 0).unwrap();
@@ -1060,7 +1059,7 @@ mod tests {
             vec![
                 (
                     "b.tar:dos.log".to_string(),
-                    period("-", "2026-03-02T09:00:00Z", Modified)
+                    period("-", "2026-03-02T09:00:00Z", ModifiedLocal)
                 ),
                 (
                     "b.tar:ntfs.log".to_string(),
@@ -1068,7 +1067,7 @@ mod tests {
                 ),
                 (
                     "b.tar:old.log".to_string(),
-                    period("-", "2026-02-28T09:00:00Z", Modified)
+                    period("-", "2026-02-28T09:00:00Z", ModifiedLocal)
                 ),
                 (
                     "b.tar:unix.log".to_string(),
