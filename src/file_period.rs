@@ -585,8 +585,6 @@ mod tests {
         assert_eq!(of(&dir.path().join("missing.log")), None);
     }
 
-    /// A file may hold a line of the range when its period, widened by the leeway, meets it;
-    /// `until` is exclusive.
     #[test]
     fn files_in_archives_are_dated_by_their_paths_or_kept_times() {
         let at = 1_772_496_000 * MICROS_PER_SEC; // 2026-03-03T00:00:00Z
@@ -622,6 +620,8 @@ mod tests {
         assert_eq!(of_member("access.log", None), None);
     }
 
+    /// A file may hold a line of the range when its period, widened by the leeway, meets it;
+    /// `until` is exclusive.
     #[test]
     fn may_hold_allows_the_leeway() {
         let p = FilePeriod {

@@ -24,6 +24,9 @@
 //! - An archive cut short (a `.tar.gz` copied while it was written) ends inside a member: the
 //!   member is read up to the cut, with a warning, as a cut compressed file is.
 //! - An archive inside an archive is read as well, down to `MAX_DEPTH` archives deep.
+//! - With a time range, each file is dated by its path or the modification time the archive
+//!   keeps (`file_period::of_member`), and those outside the range are not decoded, as a
+//!   directory's files are not opened.
 
 use super::{
     Compression, Damage, Data, Input, SNIFF, STREAM_BUFFER, Spools, natural_cmp, sniff_compression,
@@ -87,6 +90,7 @@ struct Unpacking<'a, 'b> {
 }
 
 impl Unpacking<'_, '_> {
+    /// `unpack` of `inputs` found `depth` archives deep.
     fn unpack(&mut self, inputs: Vec<Opened>, depth: usize) -> Vec<Opened> {
         let mut out = Vec::with_capacity(inputs.len());
         for (name, explicit, input) in inputs {
@@ -103,6 +107,95 @@ impl Unpacking<'_, '_> {
             }
         }
         out
+    }
+
+    /// The files of `archive`, each an input found inside it (`Opened`).
+    ///
+    /// An archive none of whose files can be listed (a zip cut short, without its directory) is
+    /// an error, as a file that cannot be read is.
+    fn members(&mut self, archive: Input, kind: Kind) -> Result<Vec<Opened>> {
+        let warnings = &mut *self.warnings;
+        let Input {
+            name,
+            damage,
+            archive: outer,
+            data,
+            ..
+        } = archive;
+        // Files inside an archive inside another are read again by naming the outer one.
+        let given = outer.unwrap_or_else(|| name.clone());
+        let shown = if name == "-" { "<stdin>" } else { &name };
+        let data = Arc::new(data);
+        let Listing { members, error, .. } = Listing::of(kind, data.bytes());
+        let kind = kind.name();
+        if let Some(e) = error.as_ref().filter(|_| members.is_empty()) {
+            let msg = format!("{shown}: cannot read the {kind} archive: {e}");
+            bail!(Damage::explaining(damage.as_ref(), msg));
+        }
+        if let Some(damage) = &damage {
+            warnings.push(format!("{shown}: {damage}"));
+        }
+        if let Some(e) = &error {
+            let read = match members.len() {
+                1 => "the file listed before is read".to_string(),
+                n => format!("the {n} files listed before are read"),
+            };
+            warnings.push(format!(
+                "{shown}: cannot read the {kind} archive: {e}; {read}"
+            ));
+        }
+        if members.is_empty() {
+            warnings.push(format!(
+                "skipped {shown}: a {kind} archive with no file in it"
+            ));
+            return Ok(Vec::new());
+        }
+        let mut readable = Vec::with_capacity(members.len());
+        for m in members {
+            let name = format!("{shown}:{}", m.path);
+            match &m.coding {
+                Coding::Unread(why) => warnings.push(format!("skipped {name}: {why}")),
+                _ => readable.push((name, m)),
+            }
+        }
+        let periods: Vec<Option<FilePeriod>> = (readable.iter())
+            .map(|(_, m)| file_period::of_member(unprefixed(&m.path), m.modified))
+            .collect();
+        let names: Vec<&str> = readable.iter().map(|(name, _)| name.as_str()).collect();
+        if let Some(read) = (self.by_date)(&periods, &names) {
+            let mut read = read.into_iter();
+            readable.retain(|_| read.next().unwrap_or(true));
+        }
+        let progress = self.count_decoding(&data, readable.iter().map(|(_, m)| m));
+        let spools = Spools::for_inputs(readable.iter().map(|(_, m)| Path::new(&m.path)));
+        let opened: Vec<Result<Input>> = (readable.par_iter())
+            .map(|(name, m)| open(&data, m, name.clone(), &given, &spools, progress))
+            .collect();
+        let opened = spools.seal(opened);
+        Ok((readable.into_iter().zip(opened))
+            .map(|((name, _), input)| (name, false, input))
+            .collect())
+    }
+
+    /// Notes the bytes of those of `members` that are decoded as bytes to do, and gives the
+    /// progress to note them in as they are read; `None` if none is decoded.
+    fn count_decoding<'m>(
+        &mut self,
+        archive: &Data,
+        members: impl Iterator<Item = &'m Member>,
+    ) -> Option<&Arc<Progress>> {
+        let p = self.progress?;
+        let bytes: u64 = (members.filter(|m| decoded(archive, m)))
+            .map(|m| m.range.len() as u64)
+            .sum();
+        if bytes == 0 {
+            return None;
+        }
+        if !std::mem::replace(&mut self.started, true) {
+            p.start(Stage::Unpacking, 0);
+        }
+        p.grow(bytes);
+        Some(p)
     }
 }
 
@@ -360,97 +453,6 @@ fn unprefixed(mut path: &str) -> &str {
 fn hidden(path: &str) -> bool {
     path.split('/')
         .any(|part| part.starts_with('.') && part != "." && part != "..")
-}
-
-impl Unpacking<'_, '_> {
-    /// The files of `archive`, each an input found inside it (`Opened`).
-    ///
-    /// An archive none of whose files can be listed (a zip cut short, without its directory) is
-    /// an error, as a file that cannot be read is.
-    fn members(&mut self, archive: Input, kind: Kind) -> Result<Vec<Opened>> {
-        let warnings = &mut *self.warnings;
-        let Input {
-            name,
-            damage,
-            archive: outer,
-            data,
-            ..
-        } = archive;
-        // Files inside an archive inside another are read again by naming the outer one.
-        let given = outer.unwrap_or_else(|| name.clone());
-        let shown = if name == "-" { "<stdin>" } else { &name };
-        let data = Arc::new(data);
-        let Listing { members, error, .. } = Listing::of(kind, data.bytes());
-        let kind = kind.name();
-        if let Some(e) = error.as_ref().filter(|_| members.is_empty()) {
-            let msg = format!("{shown}: cannot read the {kind} archive: {e}");
-            bail!(Damage::explaining(damage.as_ref(), msg));
-        }
-        if let Some(damage) = &damage {
-            warnings.push(format!("{shown}: {damage}"));
-        }
-        if let Some(e) = &error {
-            let read = match members.len() {
-                1 => "the file listed before is read".to_string(),
-                n => format!("the {n} files listed before are read"),
-            };
-            warnings.push(format!(
-                "{shown}: cannot read the {kind} archive: {e}; {read}"
-            ));
-        }
-        if members.is_empty() {
-            warnings.push(format!(
-                "skipped {shown}: a {kind} archive with no file in it"
-            ));
-            return Ok(Vec::new());
-        }
-        let mut readable = Vec::with_capacity(members.len());
-        for m in members {
-            let name = format!("{shown}:{}", m.path);
-            match &m.coding {
-                Coding::Unread(why) => warnings.push(format!("skipped {name}: {why}")),
-                _ => readable.push((name, m)),
-            }
-        }
-        let periods: Vec<Option<FilePeriod>> = (readable.iter())
-            .map(|(_, m)| file_period::of_member(unprefixed(&m.path), m.modified))
-            .collect();
-        let names: Vec<&str> = readable.iter().map(|(name, _)| name.as_str()).collect();
-        if let Some(read) = (self.by_date)(&periods, &names) {
-            let mut read = read.into_iter();
-            readable.retain(|_| read.next().unwrap_or(true));
-        }
-        let progress = self.count_decoding(&data, readable.iter().map(|(_, m)| m));
-        let spools = Spools::for_inputs(readable.iter().map(|(_, m)| Path::new(&m.path)));
-        let opened: Vec<Result<Input>> = (readable.par_iter())
-            .map(|(name, m)| open(&data, m, name.clone(), &given, &spools, progress))
-            .collect();
-        let opened = spools.seal(opened);
-        Ok((readable.into_iter().zip(opened))
-            .map(|((name, _), input)| (name, false, input))
-            .collect())
-    }
-
-    /// Notes the bytes of those of `members` that are decoded as bytes to do, and gives the
-    /// progress to note them in as they are read; `None` if none is decoded.
-    fn count_decoding<'m>(
-        &mut self,
-        archive: &Data,
-        members: impl Iterator<Item = &'m Member>,
-    ) -> Option<&Arc<Progress>> {
-        let p = self.progress?;
-        let bytes: u64 = (members.filter(|m| decoded(archive, m)))
-            .map(|m| m.range.len() as u64)
-            .sum();
-        if bytes == 0 {
-            return None;
-        }
-        if !std::mem::replace(&mut self.started, true) {
-            p.start(Stage::Unpacking, 0);
-        }
-        p.grow(bytes);
-        Some(p)
-    }
 }
 
 /// Whether the member `m` of `archive` is decoded (deflated in a zip, or a compressed file),
