@@ -172,7 +172,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "BYTES", hide = true, default_value_t = 4 << 20)]
     pub chunk_size: usize,
 
-    /// Never show the progress bar (shown on a terminal for inputs over 64 MiB).
+    /// Never show the progress bar (shown on a terminal for inputs over 64 MiB, and for
+    /// stdin or a pipe).
     #[arg(long)]
     pub no_progress: bool,
 }

@@ -1184,7 +1184,11 @@ pub fn open(
             return Ok(input);
         }
         widen_pipe(io::stdin());
-        let (data, damage) = spool(io::stdin(), "<stdin>", STREAM_BUFFER, spools)?;
+        let stdin = Counted {
+            inner: io::stdin(),
+            progress: progress.cloned(),
+        };
+        let (data, damage) = spool(stdin, "<stdin>", STREAM_BUFFER, spools)?;
         return Ok(Input {
             name: "-".into(),
             explicit,
@@ -1241,6 +1245,15 @@ fn widen_pipe(fd: impl std::os::fd::AsFd) {
 #[cfg(not(target_os = "linux"))]
 fn widen_pipe<T>(_: T) {}
 
+/// Whether an expanded path is read as a stream, its size unknown until it ends: stdin but
+/// a file read from its start (`stdin_file`), a pipe (`<(zcat old.gz)`), a FIFO or a device.
+pub fn is_stream(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return stdin_file().is_none();
+    }
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// The size in bytes of an expanded path's file as it stands, stdin's when it is a file
 /// read from its start (`stdin_file`); `None` for a stream or a file that cannot be stat'ed.
 pub fn file_size(path: &Path) -> Option<u64> {
@@ -1269,6 +1282,10 @@ fn open_file(
         // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
         // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
         widen_pipe(&f);
+        let f = Counted {
+            inner: f,
+            progress: progress.cloned(),
+        };
         let (data, damage) = spool(f, label, STREAM_BUFFER, spools)?;
         return Ok(Input {
             name,
@@ -1541,6 +1558,24 @@ pub fn first_text_line(data: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pipes and devices are streams, their sizes unknown; files, directories and missing
+    /// paths are not.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn streams_are_told_from_files() {
+        use std::os::fd::AsRawFd;
+        let (reader, _writer) = std::io::pipe().unwrap();
+        let pipe = format!("/proc/self/fd/{}", reader.as_raw_fd());
+        assert!(is_stream(Path::new(&pipe)));
+        assert!(is_stream(Path::new("/dev/null")));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("access.log");
+        std::fs::write(&file, "x\n").unwrap();
+        assert!(!is_stream(&file));
+        assert!(!is_stream(dir.path()));
+        assert!(!is_stream(&dir.path().join("missing.log")));
+    }
 
     /// A pipe read as a stream is asked to buffer `PIPE_BUFFER` bytes (where the system's
     /// limit for a user allows it, as Linux's default does), up from the default.

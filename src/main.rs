@@ -271,7 +271,8 @@ fn analyse_with_progress(
 ) -> Result<analyze::Analysis> {
     // Large: 64 MiB of text or more, a compressed file counted as the six or so times its
     // size it decodes to, a directory by its files (listed again by the analysis, which
-    // reports errors); looked at only for a terminal, and only until 64 MiB are found.
+    // reports errors), or a stream, whose size is not known until it ends (`kubectl logs |
+    // why409`); looked at only for a terminal, and only until 64 MiB are found.
     let large = || {
         let Ok((files, _)) = input::expand(&settings.paths, settings.recursive) else {
             return false;
@@ -283,7 +284,7 @@ fn analyse_with_progress(
                 .is_some_and(|e| ["gz", "zst", "bz2", "xz", "lz4"].iter().any(|c| e == *c));
             let len = input::file_size(p).unwrap_or(0);
             text += if compressed { 6 * len } else { len };
-            text >= 64 << 20
+            text >= 64 << 20 || input::is_stream(p)
         })
     };
     if input.no_progress || !io::stderr().is_terminal() || !large() {
@@ -298,31 +299,48 @@ fn analyse_with_progress(
     .progress_chars("=> ");
     let spinner =
         indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("a valid template");
+    let stream = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} {binary_bytes} read, {binary_bytes_per_sec}",
+    )
+    .expect("a valid template");
     // A bar per stage: each stage's speed and time left are its own. Until a stage knows its
-    // total (the inputs are being listed), a spinner: a bar of 0 bytes reads "100%".
-    let show = |stage: Stage, total: u64| {
-        let (style, msg) = match stage {
-            Stage::Opening | Stage::Unpacking | Stage::Scanning | Stage::Reading if total > 0 => {
-                (bar.clone(), stage.name().to_string())
-            }
-            _ => (spinner.clone(), format!("{}…", stage.name())),
+    // total (the inputs are being listed), a spinner: a bar of 0 bytes reads "100%". Opening
+    // a stream (stdin, a pipe), whose size is not known, is a spinner with the bytes read.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Look {
+        Bar,
+        Stream,
+        Spinner,
+    }
+    let look = |stage: Stage, at: u64, total: u64| match stage {
+        _ if total > 0 && stage != Stage::Finishing => Look::Bar,
+        Stage::Opening if at > 0 => Look::Stream,
+        _ => Look::Spinner,
+    };
+    let show = |stage: Stage, look: Look, at: u64, total: u64| {
+        let (style, msg) = match look {
+            Look::Bar => (&bar, stage.name().to_string()),
+            Look::Stream => (&stream, format!("{}…", stage.name())),
+            Look::Spinner => (&spinner, format!("{}…", stage.name())),
         };
         let pb = indicatif::ProgressBar::new(total)
-            .with_style(style)
-            .with_message(msg);
+            .with_style(style.clone())
+            .with_message(msg)
+            .with_position(at);
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         pb
     };
     let done = std::sync::atomic::AtomicBool::new(false);
     let (analysis, pb) = std::thread::scope(|s| {
         let watcher = s.spawn(|| {
-            let mut shown = (Stage::Opening, false);
-            let mut pb = show(Stage::Opening, 0);
+            let mut shown = (Stage::Opening, Look::Spinner);
+            let mut pb = show(Stage::Opening, Look::Spinner, 0, 0);
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let (stage, at, total) = progress.get();
-                if (stage, total > 0) != shown {
+                let now = (stage, look(stage, at, total));
+                if now != shown {
                     pb.finish_and_clear();
-                    (shown, pb) = ((stage, total > 0), show(stage, total));
+                    (shown, pb) = (now, show(stage, now.1, at, total));
                 }
                 pb.set_length(total);
                 pb.set_position(at);

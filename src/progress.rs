@@ -68,12 +68,14 @@ impl Progress {
         self.done.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// The stage, the bytes done and the bytes to do in it.
+    /// The stage, the bytes done and the bytes to do in it (done is never past a total; a
+    /// total of 0 is not known yet, as while a stream is read).
     pub fn get(&self) -> (Stage, u64, u64) {
         let stage =
             Stage::ALL[(self.stage.load(Ordering::Relaxed) as usize).min(Stage::ALL.len() - 1)];
         let total = self.total.load(Ordering::Relaxed);
-        (stage, self.done.load(Ordering::Relaxed).min(total), total)
+        let done = self.done.load(Ordering::Relaxed);
+        (stage, if total > 0 { done.min(total) } else { done }, total)
     }
 }
 
@@ -85,6 +87,9 @@ mod tests {
     fn stages_count_their_own_bytes() {
         let p = Progress::default();
         assert_eq!(p.get(), (Stage::Opening, 0, 0));
+        // A stream's bytes, their total not known.
+        p.add(70);
+        assert_eq!(p.get(), (Stage::Opening, 70, 0));
         // A stage whose total grows as it goes.
         p.start(Stage::Unpacking, 0);
         p.grow(50);
