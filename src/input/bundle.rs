@@ -276,6 +276,25 @@ struct Listing {
 }
 
 impl Listing {
+    /// Adds the member whose `want` bytes start at `start` in the archive `text` (`add`), its
+    /// coding as `coding` gives it for whether the text ends before those bytes do (`within`).
+    fn add_at(
+        &mut self,
+        text: &[u8],
+        path: String,
+        (start, want): (usize, usize),
+        modified: Option<LastModified>,
+        coding: impl FnOnce(bool) -> Coding,
+    ) {
+        let (range, cut) = within(text, start, want);
+        self.add(Member {
+            path,
+            range,
+            coding: coding(cut),
+            modified,
+        });
+    }
+
     /// Adds a member found as `path` (as archived, so that `tar xOf ARCHIVE PATH` or
     /// `unzip -p` finds it: GNU tar does not match `logs/access.log` to
     /// `./logs/access.log`), unless it is hidden or a directory; a path listed twice is
@@ -332,23 +351,18 @@ impl Listing {
             let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let start = usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX);
             let want = usize::try_from(entry.size()).unwrap_or(usize::MAX);
-            let (range, cut) = within(text, start, want);
-            let coding = match () {
-                // Its bytes are pieces of the text, not the text.
-                _ if sparse => Coding::Unread(
-                    "a sparse file, which why409 does not read inside an archive: extract it (`tar xf`)"
-                        .to_string(),
-                ),
-                _ if cut => Coding::Cut,
-                _ => Coding::Plain,
-            };
             let modified = entry.header().mtime().ok().and_then(from_epoch);
             let modified = modified.map(LastModified::Utc);
-            listing.add(Member {
-                path,
-                range,
-                coding,
-                modified,
+            listing.add_at(text, path, (start, want), modified, |cut| {
+                match () {
+                    // Its bytes are pieces of the text, not the text.
+                    _ if sparse => Coding::Unread(
+                        "a sparse file, which why409 does not read inside an archive: extract it (`tar xf`)"
+                            .to_string(),
+                    ),
+                    _ if cut => Coding::Cut,
+                    _ => Coding::Plain,
+                }
             });
         }
         listing
@@ -372,9 +386,8 @@ impl Listing {
             let path = String::from_utf8_lossy(file.name_raw()).into_owned();
             let start = file.data_start().map_or(usize::MAX, |s| s as usize);
             let want = usize::try_from(file.compressed_size()).unwrap_or(usize::MAX);
-            let (range, cut) = within(text, start, want);
             let method = file.compression();
-            let coding = match method {
+            let coding = |cut| match method {
                 _ if file.encrypted() => {
                     Coding::Unread("encrypted: extract it (`unzip`)".to_string())
                 }
@@ -391,12 +404,7 @@ impl Listing {
                 )),
             };
             let modified = zip_modified(&file);
-            listing.add(Member {
-                path,
-                range,
-                coding,
-                modified,
-            });
+            listing.add_at(text, path, (start, want), modified, coding);
         }
         listing
     }
@@ -611,17 +619,26 @@ mod tests {
         unpacked_by(bytes, &mut |_, _| None)
     }
 
+    /// `unpack` of the archives `bytes`, each named `name` by the user: what it gives, and the
+    /// warnings.
+    fn unpack_named(
+        name: &str,
+        bytes: &[&[u8]],
+        by_date: &mut ByDate,
+        progress: Option<&Arc<Progress>>,
+    ) -> (Vec<Opened>, Vec<String>) {
+        let inputs = (bytes.iter())
+            .map(|b| (name.to_string(), true, Input::from_bytes(name, b)))
+            .collect();
+        let mut warnings = Vec::new();
+        let inputs = unpack(inputs, &mut warnings, by_date, progress);
+        (inputs, warnings)
+    }
+
     /// `unpacked`, the files read chosen `by_date`.
     fn unpacked_by(bytes: &[u8], by_date: &mut ByDate) -> (Vec<Unpacked>, Vec<String>) {
-        let archive = Input::from_bytes("b.tar", bytes).unwrap();
-        assert!(Kind::of(archive.all_bytes()).is_some());
-        let mut warnings = Vec::new();
-        let inputs = unpack(
-            vec![("b.tar".into(), true, Ok(archive))],
-            &mut warnings,
-            by_date,
-            None,
-        );
+        assert!(Kind::of(bytes).is_some());
+        let (inputs, warnings) = unpack_named("b.tar", &[bytes], by_date, None);
         let inputs = (inputs.into_iter())
             .map(|(name, explicit, input)| {
                 assert!(!explicit);
@@ -912,14 +929,8 @@ mod tests {
     #[test]
     fn a_zip_without_its_directory_is_an_error() {
         let zip = zip_of(&[("a.log", A, zip::CompressionMethod::STORE)]);
-        let archive = Input::from_bytes("b.zip", &zip[..zip.len() - 30]).unwrap();
-        let mut warnings = Vec::new();
-        let inputs = unpack(
-            vec![("b.zip".into(), true, Ok(archive))],
-            &mut warnings,
-            &mut |_, _| None,
-            None,
-        );
+        let cut = &zip[..zip.len() - 30];
+        let (inputs, warnings) = unpack_named("b.zip", &[cut], &mut |_, _| None, None);
         assert!(warnings.is_empty(), "{warnings:?}");
         let [(name, true, Err(e))] = inputs.as_slice() else {
             panic!("one error");
@@ -1086,14 +1097,9 @@ mod tests {
         let gz = gzip(A);
         let progress = Arc::new(Progress::default());
         let unpack_with_progress = |archives: &[&[u8]]| {
-            let inputs = (archives.iter())
-                .map(|bytes| {
-                    let archive = Input::from_bytes("b", bytes).unwrap();
-                    ("b".to_string(), true, Ok(archive))
-                })
-                .collect();
-            let inputs = unpack(inputs, &mut Vec::new(), &mut |_, _| None, Some(&progress));
-            inputs.len()
+            unpack_named("b", archives, &mut |_, _| None, Some(&progress))
+                .0
+                .len()
         };
         // Files read where they lie take no time to decode: no stage of its own.
         assert_eq!(
