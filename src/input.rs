@@ -16,6 +16,7 @@ use crate::compressed;
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
+use pipe::{Moved, Pipe};
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod bundle;
+mod pipe;
 pub use bundle::{ByDate, Opened, archive_name, unpack};
 
 /// One log input, readable as bytes.
@@ -990,7 +992,19 @@ fn decoder_threads(buffer: usize, spools: &Spools) -> usize {
 /// damage described; when nothing decodes, it is an error. `buffer` sizes the read buffer
 /// of the decoders that want one: about the compressed size, for a small file.
 fn spool(
+    reader: impl Read + Send + 'static,
+    name: &str,
+    buffer: usize,
+    spools: &Spools,
+) -> Result<(Data, Option<Damage>)> {
+    spool_piped(reader, None, name, buffer, spools)
+}
+
+/// `spool` of a stream: a plain text's rest is moved from its `pipe` by the kernel
+/// (`pipe::Pipe`), which `reader` reads unbuffered.
+fn spool_piped(
     mut reader: impl Read + Send + 'static,
+    pipe: Option<Pipe>,
     name: &str,
     buffer: usize,
     spools: &Spools,
@@ -1009,9 +1023,10 @@ fn spool(
     let chained = io::Cursor::new(head[..n].to_vec()).chain(reader);
     let budget = &IN_MEMORY;
     let (data, decoded, broken) = match sniff_compression(&head[..n]) {
-        Compression::None => decode(chained, name, budget, spools),
+        Compression::None => decode(chained, pipe.as_ref(), name, budget, spools),
         Compression::Gzip => decode(
             compressed::gzip(io::BufReader::with_capacity(buffer, chained)),
+            None,
             name,
             budget,
             spools,
@@ -1021,22 +1036,28 @@ fn spool(
             let r = io::BufReader::with_capacity(buffer, chained);
             let d = compressed::zstd(r, ZSTD_WINDOW_LOG_MAX)
                 .with_context(|| format!("{name}: cannot start a zstd decoder"))?;
-            decode(d, name, budget, spools)
+            decode(d, None, name, budget, spools)
         }
         Compression::Bzip2 => {
             let threads = decoder_threads(buffer, spools);
-            decode(compressed::bzip2(chained, threads), name, budget, spools)
+            decode(
+                compressed::bzip2(chained, threads),
+                None,
+                name,
+                budget,
+                spools,
+            )
         }
         Compression::Lz4 => {
             let r = io::BufReader::with_capacity(buffer, chained);
-            decode(compressed::lz4(r), name, budget, spools)
+            decode(compressed::lz4(r), None, name, budget, spools)
         }
         Compression::Xz => {
             let r = io::BufReader::with_capacity(buffer, chained);
             let threads = decoder_threads(buffer, spools) as u32;
             let d = compressed::xz(r, XZ_MEMORY_LIMIT, threads)
                 .with_context(|| format!("{name}: cannot start an xz decoder"))?;
-            decode(d, name, budget, spools)
+            decode(d, None, name, budget, spools)
         }
     }?;
     let damage = match broken {
@@ -1056,10 +1077,11 @@ fn spool(
 
 /// Decodes `r`: the first `IN_MEMORY_MAX` bytes here, kept in memory when the text ends
 /// within them and `budget` has room; else all of it into a temporary file (`spools`), the
-/// rest decoded by `pipe_to`. Returns the data, the decoded length and the read (decoding)
-/// error that ended the text early, if one did.
+/// rest decoded by `pipe_to`, or moved from `pipe` (a plain stream's). Returns the data,
+/// the decoded length and the read (decoding) error that ended the text early, if one did.
 fn decode(
     mut r: impl Read + Send,
+    pipe: Option<&Pipe>,
     name: &str,
     budget: &'static AtomicUsize,
     spools: &Spools,
@@ -1082,9 +1104,13 @@ fn decode(
             f.write_all(piece)?;
         }
         if ended {
-            Ok((0, broken))
-        } else {
-            pipe_to(r, f)
+            return Ok((0, broken));
+        }
+        // What `r` has not read yet is in the pipe (`first` took the reader's last bytes).
+        match pipe.map(|p| p.move_into(f)).transpose()? {
+            Some(Moved::All(n, broken)) => Ok((n, broken)),
+            Some(Moved::Some(n)) => pipe_to(r, f).map(|(m, broken)| (n + m, broken)),
+            None => pipe_to(r, f),
         }
     })?;
     Ok((data, first.len() as u64 + rest, broken))
@@ -1183,12 +1209,8 @@ pub fn open(
             let _ = (&f).seek(io::SeekFrom::End(0));
             return Ok(input);
         }
-        widen_pipe(io::stdin());
-        let stdin = Counted {
-            inner: io::stdin(),
-            progress: progress.cloned(),
-        };
-        let (data, damage) = spool(stdin, "<stdin>", STREAM_BUFFER, spools)?;
+        let stdin = stdin_stream().context("<stdin>: cannot open")?;
+        let (data, damage) = spool_stream(stdin, "<stdin>", progress, spools)?;
         return Ok(Input {
             name: "-".into(),
             explicit,
@@ -1219,6 +1241,20 @@ fn stdin_file() -> Option<File> {
     None
 }
 
+/// Stdin read through a handle of its own: `io::stdin()` buffers, and what it read ahead
+/// would be skipped by a splice (`Pipe`).
+#[cfg(unix)]
+fn stdin_stream() -> io::Result<File> {
+    use std::os::fd::AsFd;
+    Ok(File::from(io::stdin().as_fd().try_clone_to_owned()?))
+}
+
+#[cfg(windows)]
+fn stdin_stream() -> io::Result<File> {
+    use std::os::windows::io::AsHandle;
+    Ok(File::from(io::stdin().as_handle().try_clone_to_owned()?))
+}
+
 /// The buffer asked for a pipe read as a stream: Linux's limit for a user (64 KiB is the
 /// default).
 #[cfg(target_os = "linux")]
@@ -1244,6 +1280,24 @@ fn widen_pipe(fd: impl std::os::fd::AsFd) {
 
 #[cfg(not(target_os = "linux"))]
 fn widen_pipe<T>(_: T) {}
+
+/// A stream (stdin, a pipe, a FIFO, a device) read into a temporary file: its pipe widened
+/// (`widen_pipe`), a plain text moved by the kernel (`Pipe`), its bytes counted as
+/// `progress`.
+fn spool_stream(
+    f: File,
+    label: &str,
+    progress: Option<&Arc<Progress>>,
+    spools: &Spools,
+) -> Result<(Data, Option<Damage>)> {
+    widen_pipe(&f);
+    let pipe = Pipe::of(&f, progress);
+    let f = Counted {
+        inner: f,
+        progress: progress.cloned(),
+    };
+    spool_piped(f, pipe, label, STREAM_BUFFER, spools)
+}
 
 /// Whether an expanded path is read as a stream, its size unknown until it ends: stdin but
 /// a file read from its start (`stdin_file`), a pipe (`<(zcat old.gz)`), a FIFO or a device.
@@ -1281,12 +1335,7 @@ fn open_file(
     if !meta.is_file() {
         // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
         // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
-        widen_pipe(&f);
-        let f = Counted {
-            inner: f,
-            progress: progress.cloned(),
-        };
-        let (data, damage) = spool(f, label, STREAM_BUFFER, spools)?;
+        let (data, damage) = spool_stream(f, label, progress, spools)?;
         return Ok(Input {
             name,
             explicit,
@@ -2130,6 +2179,7 @@ mod tests {
             let spools = Spools::default();
             let (data, n, broken) = decode(
                 flate2::read::MultiGzDecoder::new(bytes),
+                None,
                 "t",
                 budget,
                 &spools,
@@ -2177,7 +2227,7 @@ mod tests {
             ("memory", b"a\nb\n".to_vec(), false)
         );
         // Taken while the text lives.
-        let (data, _, _) = decode(small, "t", budget, &Spools::default()).unwrap();
+        let (data, _, _) = decode(small, None, "t", budget, &Spools::default()).unwrap();
         assert!(matches!(data, Data::Owned(..)));
         assert_eq!(BUDGET.load(Ordering::Relaxed), small.len());
         drop(data);

@@ -224,6 +224,50 @@ fn stdin_and_gzip_and_zstd_match_the_plain_file() {
     );
 }
 
+/// A plain stream past what is kept in memory (1 MiB) is moved into a temporary file by the
+/// kernel (`splice`) on Linux, from stdin or from a FIFO named as a path: the report is
+/// the file's, every line counted.
+#[test]
+fn a_large_stream_gives_the_file_report() {
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let plain = demo.repeat((3 << 20) / demo.len() + 1);
+    let lines = plain.iter().filter(|&&c| c == b'\n').count() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    std::fs::write(&file, &plain).unwrap();
+    let strip = |mut v: Value| {
+        for i in v["inputs"].as_array_mut().unwrap() {
+            i["path"] = Value::Null;
+        }
+        v
+    };
+    let reference = strip(json(&[file.to_str().unwrap()]));
+    assert_eq!(reference["inputs"][0]["lines"].as_u64(), Some(lines));
+    let out = why409()
+        .args(["-", "--output", "json"])
+        .write_stdin(plain.clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        strip(serde_json::from_slice(&out.stdout).unwrap()),
+        reference
+    );
+    if cfg!(unix) {
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let writer = {
+                let (fifo, plain) = (fifo.clone(), plain.clone());
+                std::thread::spawn(move || std::fs::write(fifo, plain))
+            };
+            let got = strip(json(&[fifo.to_str().unwrap()]));
+            writer.join().unwrap().unwrap();
+            assert_eq!(got, reference);
+        }
+    }
+}
+
 /// The demo log in Docker's `json-file` envelope (every line escaped into `"log"`) gives
 /// the plain file's report, read in one chunk or in many: its conflict lines are found by
 /// their digits and its lines unwrapped into each chunk's arena. Only the quoted lines and

@@ -1,0 +1,154 @@
+//! A stream's plain text moved from its pipe into the temporary file it is read from, by the
+//! kernel (`splice(2)`), without passing through this process.
+//!
+//! `kubectl logs deploy/api | why409 -` or `zcat access.log.*.gz | why409 -` hand over their
+//! text through a pipe, and the analysis reads it twice (the scan, then the pass), so it is
+//! kept in a temporary file first. Read into a buffer and written out, each byte was copied
+//! twice on the way, on the cores the writer and the analysis also want: 1 GiB through
+//! `cat |` took 0.78-1.9 s. Spliced, the kernel moves the pipe's pages into the file's page
+//! cache: 0.54-0.58 s (the test machine, pipe widened to 1 MiB both ways).
+//!
+//! Only a plain text is spliced: a compressed one is decoded here. Where the kernel refuses
+//! (a descriptor that is no pipe, a file system that cannot take spliced pages, a
+//! non-blocking pipe found empty), the rest is read and written as before.
+
+use crate::progress::Progress;
+use std::fs::File;
+use std::io;
+use std::sync::Arc;
+
+/// The pipe a stream is read from, whose bytes are counted as `progress` as they are moved.
+pub struct Pipe {
+    /// A duplicate of the stream's descriptor: reads through either move the same position,
+    /// so what the reader took before is not moved again.
+    fd: File,
+    progress: Option<Arc<Progress>>,
+}
+
+/// What `Pipe::move_into` did.
+#[derive(Debug)]
+pub enum Moved {
+    /// The stream's text up to its end (or up to the read error given) was moved: so many
+    /// bytes.
+    All(u64, Option<io::Error>),
+    /// So many bytes were moved before the kernel refused to move more: the rest is to be
+    /// read and written.
+    Some(u64),
+}
+
+impl Pipe {
+    /// The pipe under `stream` (a duplicate of its descriptor), if it is a pipe or a FIFO;
+    /// `None` for anything else, which is read and written as before. The reader of
+    /// `stream` must not buffer what it reads: bytes it took but did not hand over would be
+    /// skipped.
+    #[cfg(target_os = "linux")]
+    pub fn of(stream: &File, progress: Option<&Arc<Progress>>) -> Option<Pipe> {
+        use std::os::unix::fs::FileTypeExt;
+        let fd = stream.try_clone().ok()?;
+        fd.metadata().ok()?.file_type().is_fifo().then(|| Pipe {
+            fd,
+            progress: progress.cloned(),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn of(_: &File, _: Option<&Arc<Progress>>) -> Option<Pipe> {
+        None
+    }
+
+    /// Moves what is left in the pipe to the end of `out`, at its offset. A write error
+    /// (the disk full) is the `Err`, as for a copy through a buffer; any other error ends
+    /// the text where it came, as a read error does.
+    #[cfg(target_os = "linux")]
+    pub fn move_into(&self, out: &mut File) -> io::Result<Moved> {
+        use std::os::fd::AsRawFd;
+        // As much as the pipe holds is moved per call, up to this.
+        const AT_MOST: usize = 16 << 20;
+        let mut moved = 0u64;
+        loop {
+            // SAFETY: both descriptors are open for the call (`self.fd` and `out` are
+            // borrowed); null offsets have the kernel use and advance each file's own
+            // position; no memory of ours is read or written.
+            let n = unsafe {
+                libc::splice(
+                    self.fd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    out.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    AT_MOST,
+                    libc::SPLICE_F_MOVE,
+                )
+            };
+            if n == 0 {
+                return Ok(Moved::All(moved, None));
+            }
+            if n > 0 {
+                moved += n as u64;
+                if let Some(p) = &self.progress {
+                    p.add(n as u64);
+                }
+                continue;
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error().unwrap_or(0) {
+                libc::EINTR => {}
+                // Not splicable here (no pipe after all, a file system without splice, an
+                // appending file) or a non-blocking pipe empty for now: the reader goes on.
+                libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EAGAIN => {
+                    return Ok(Moved::Some(moved));
+                }
+                libc::ENOSPC | libc::EDQUOT | libc::EFBIG => return Err(e),
+                _ => return Ok(Moved::All(moved, Some(e))),
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn move_into(&self, _: &mut File) -> io::Result<Moved> {
+        Ok(Moved::Some(0))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek, Write};
+
+    /// What a reader took before is not moved again; the rest is moved whole, counted as
+    /// progress, after what the file already holds.
+    #[test]
+    fn the_rest_of_a_pipe_is_moved_to_the_end_of_a_file() {
+        let text: Vec<u8> = (0..3_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let stream = File::from(std::os::fd::OwnedFd::from(reader));
+        let progress = Arc::new(Progress::default());
+        let pipe = Pipe::of(&stream, Some(&progress)).expect("a pipe");
+        let sent = text.clone();
+        let writing = std::thread::spawn(move || writer.write_all(&sent));
+        let mut head = vec![0u8; 1000];
+        (&stream).read_exact(&mut head).unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        out.write_all(b"before\n").unwrap();
+        let moved = pipe.move_into(&mut out).unwrap();
+        writing.join().unwrap().unwrap();
+        assert!(
+            matches!(moved, Moved::All(n, None) if n == 3_000_000 - 1000),
+            "{moved:?}"
+        );
+        assert_eq!(progress.get().1, 3_000_000 - 1000);
+        assert_eq!(out.stream_position().unwrap(), 7 + 3_000_000 - 1000);
+        let mut got = Vec::new();
+        out.rewind().unwrap();
+        out.read_to_end(&mut got).unwrap();
+        assert_eq!(&got[..7], b"before\n");
+        assert_eq!(&head[..], &text[..1000]);
+        assert_eq!(&got[7..], &text[1000..]);
+    }
+
+    /// A regular file is no pipe: it is read as before.
+    #[test]
+    fn a_file_is_not_spliced() {
+        let f = tempfile::tempfile().unwrap();
+        assert!(Pipe::of(&f, None).is_none());
+    }
+}
