@@ -16,7 +16,7 @@ use crate::compressed;
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
-use pipe::{Moved, Pipe};
+use pipe::{Moved, Pipe, Stream};
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
@@ -1282,8 +1282,8 @@ fn widen_pipe(fd: impl std::os::fd::AsFd) {
 fn widen_pipe<T>(_: T) {}
 
 /// A stream (stdin, a pipe, a FIFO, a device) read into a temporary file: its pipe widened
-/// (`widen_pipe`), a plain text moved by the kernel (`Pipe`), its bytes counted as
-/// `progress`.
+/// (`widen_pipe`), a plain text moved by the kernel (`Pipe`), read to its end even when it
+/// is non-blocking (`Stream`), its bytes counted as `progress`.
 fn spool_stream(
     f: File,
     label: &str,
@@ -1293,7 +1293,7 @@ fn spool_stream(
     widen_pipe(&f);
     let pipe = Pipe::of(&f, progress);
     let f = Counted {
-        inner: f,
+        inner: Stream(f),
         progress: progress.cloned(),
     };
     spool_piped(f, pipe, label, STREAM_BUFFER, spools)

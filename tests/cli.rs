@@ -268,6 +268,51 @@ fn a_large_stream_gives_the_file_report() {
     }
 }
 
+/// A stdin pipe left non-blocking by its parent, whose writer pauses, is read to its end
+/// (it said "try again" when found empty, and the text ended there with a warning).
+#[cfg(unix)]
+#[test]
+fn a_non_blocking_stdin_is_read_to_its_end() {
+    use std::os::fd::AsRawFd;
+    use std::process::{Command as Std, Stdio};
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let plain = demo.repeat((3 << 20) / demo.len() + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    std::fs::write(&file, &plain).unwrap();
+    let strip = |mut v: Value| {
+        for i in v["inputs"].as_array_mut().unwrap() {
+            i["path"] = Value::Null;
+        }
+        v
+    };
+    let reference = strip(json(&[file.to_str().unwrap()]));
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    // SAFETY: fcntl on an open descriptor, reading no memory of ours.
+    unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    let child = Std::new(assert_cmd::cargo::cargo_bin("why409"))
+        .args(["--output", "json", "-"])
+        .stdin(reader)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Pauses before the first byte, within the first MiB and past it.
+    for piece in plain.chunks(700_000) {
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        writer.write_all(piece).unwrap();
+    }
+    drop(writer);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "");
+    assert_eq!(
+        strip(serde_json::from_slice(&out.stdout).unwrap()),
+        reference
+    );
+}
+
 /// The demo log in Docker's `json-file` envelope (every line escaped into `"log"`) gives
 /// the plain file's report, read in one chunk or in many: its conflict lines are found by
 /// their digits and its lines unwrapped into each chunk's arena. Only the quoted lines and

@@ -5,17 +5,65 @@
 //! text through a pipe, and the analysis reads it twice (the scan, then the pass), so it is
 //! kept in a temporary file first. Read into a buffer and written out, each byte was copied
 //! twice on the way, on the cores the writer and the analysis also want: 1 GiB through
-//! `cat |` took 0.78-1.9 s. Spliced, the kernel moves the pipe's pages into the file's page
-//! cache: 0.54-0.58 s (the test machine, pipe widened to 1 MiB both ways).
+//! `cat |` took 0.79-1.16 s (median 0.96). Spliced, the kernel copies the pipe's pages into
+//! the file's page cache itself: 0.54-1.11 s (median 0.70; ten interleaved runs on the test
+//! machine, the pipe widened to 1 MiB).
 //!
 //! Only a plain text is spliced: a compressed one is decoded here. Where the kernel refuses
-//! (a descriptor that is no pipe, a file system that cannot take spliced pages, a
-//! non-blocking pipe found empty), the rest is read and written as before.
+//! (a descriptor that is no pipe, a file system that cannot take spliced pages), the rest is
+//! read and written as before.
+//!
+//! A pipe may come non-blocking (`O_NONBLOCK`, which some parents leave on the pipe they pass
+//! as stdin): found empty, it says "try again" rather than waiting for its writer, and the
+//! text ended there with a warning. Both ways of reading it wait for bytes instead
+//! (`Stream`, `wait_readable`), as they would on a blocking pipe.
 
 use crate::progress::Progress;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::sync::Arc;
+
+/// A stream read to its end whether or not it is non-blocking: a read that would block
+/// waits until there are bytes to read.
+pub struct Stream(pub File);
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(&self.0)?,
+                got => return got,
+            }
+        }
+    }
+}
+
+/// Waits until `f` has bytes to read, or its writer has closed it.
+#[cfg(unix)]
+fn wait_readable(f: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut ready = libc::pollfd {
+        fd: f.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one pollfd, ours and live for the call, on an open descriptor.
+        if unsafe { libc::poll(&mut ready, 1, -1) } >= 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Non-blocking reads are a Unix matter.
+#[cfg(not(unix))]
+fn wait_readable(_: &File) -> io::Result<()> {
+    Ok(())
+}
 
 /// The pipe a stream is read from, whose bytes are counted as `progress` as they are moved.
 pub struct Pipe {
@@ -92,9 +140,15 @@ impl Pipe {
             let e = io::Error::last_os_error();
             match e.raw_os_error().unwrap_or(0) {
                 libc::EINTR => {}
+                // A non-blocking pipe empty for now.
+                libc::EAGAIN => {
+                    if let Err(e) = wait_readable(&self.fd) {
+                        return Ok(Moved::All(moved, Some(e)));
+                    }
+                }
                 // Not splicable here (no pipe after all, a file system without splice, an
-                // appending file) or a non-blocking pipe empty for now: the reader goes on.
-                libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EAGAIN => {
+                // appending file): the reader goes on.
+                libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP => {
                     return Ok(Moved::Some(moved));
                 }
                 libc::ENOSPC | libc::EDQUOT | libc::EFBIG => return Err(e),
@@ -143,6 +197,40 @@ mod tests {
         assert_eq!(&got[..7], b"before\n");
         assert_eq!(&head[..], &text[..1000]);
         assert_eq!(&got[7..], &text[1000..]);
+    }
+
+    /// A non-blocking pipe found empty is waited on, not taken as ended: by a read and by a
+    /// move, whatever the pauses of its writer.
+    #[test]
+    fn a_non_blocking_pipe_is_read_to_its_end() {
+        use std::os::fd::AsRawFd;
+        for moved in [false, true] {
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            let stream = File::from(std::os::fd::OwnedFd::from(reader));
+            // SAFETY: fcntl on an open descriptor, reading no memory of ours.
+            unsafe { libc::fcntl(stream.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+            let writing = std::thread::spawn(move || {
+                for piece in 0..4u8 {
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    writer.write_all(&[b'a' + piece; 100_000])?;
+                }
+                Ok::<_, std::io::Error>(())
+            });
+            let mut got = Vec::new();
+            if moved {
+                let pipe = Pipe::of(&stream, None).expect("a pipe");
+                let mut out = tempfile::tempfile().unwrap();
+                let moved = pipe.move_into(&mut out).unwrap();
+                assert!(matches!(moved, Moved::All(400_000, None)), "{moved:?}");
+                out.rewind().unwrap();
+                out.read_to_end(&mut got).unwrap();
+            } else {
+                Stream(stream).read_to_end(&mut got).unwrap();
+            }
+            writing.join().unwrap().unwrap();
+            let want: Vec<u8> = (0..4u8).flat_map(|p| [b'a' + p; 100_000]).collect();
+            assert!(got == want, "moved: {moved}, {} bytes", got.len());
+        }
     }
 
     /// A regular file is no pipe: it is read as before.
