@@ -59,10 +59,10 @@ fn wait_readable(f: &File) -> io::Result<()> {
     }
 }
 
-/// Non-blocking reads are a Unix matter.
+/// Elsewhere a read that would block stays the error it was.
 #[cfg(not(unix))]
 fn wait_readable(_: &File) -> io::Result<()> {
-    Ok(())
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 /// The pipe a stream is read from, whose bytes are counted as `progress` as they are moved.
