@@ -224,24 +224,33 @@ fn stdin_and_gzip_and_zstd_match_the_plain_file() {
     );
 }
 
+/// The report without its inputs' paths (the same text read as a file, a stream or a FIFO).
+fn strip(mut v: Value) -> Value {
+    for i in v["inputs"].as_array_mut().unwrap() {
+        i["path"] = Value::Null;
+    }
+    v
+}
+
+/// The demo log repeated past 3 MiB (more than is kept in memory), in a file of a temporary
+/// directory, and its report as a file, `strip`ped.
+fn large_demo() -> (tempfile::TempDir, Vec<u8>, Value) {
+    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
+    let plain = demo.repeat((3 << 20) / demo.len() + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    std::fs::write(&file, &plain).unwrap();
+    let reference = strip(json(&[file.to_str().unwrap()]));
+    (dir, plain, reference)
+}
+
 /// A plain stream past what is kept in memory (1 MiB) is moved into a temporary file by the
 /// kernel (`splice`) on Linux, from stdin or from a FIFO named as a path: the report is
 /// the file's, every line counted.
 #[test]
 fn a_large_stream_gives_the_file_report() {
-    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
-    let plain = demo.repeat((3 << 20) / demo.len() + 1);
+    let (dir, plain, reference) = large_demo();
     let lines = plain.iter().filter(|&&c| c == b'\n').count() as u64;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("access.log");
-    std::fs::write(&file, &plain).unwrap();
-    let strip = |mut v: Value| {
-        for i in v["inputs"].as_array_mut().unwrap() {
-            i["path"] = Value::Null;
-        }
-        v
-    };
-    let reference = strip(json(&[file.to_str().unwrap()]));
     assert_eq!(reference["inputs"][0]["lines"].as_u64(), Some(lines));
     let out = why409()
         .args(["-", "--output", "json"])
@@ -275,18 +284,7 @@ fn a_large_stream_gives_the_file_report() {
 fn a_non_blocking_stdin_is_read_to_its_end() {
     use std::os::fd::AsRawFd;
     use std::process::{Command as Std, Stdio};
-    let demo = std::fs::read(fixture("demo/access.log")).unwrap();
-    let plain = demo.repeat((3 << 20) / demo.len() + 1);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("access.log");
-    std::fs::write(&file, &plain).unwrap();
-    let strip = |mut v: Value| {
-        for i in v["inputs"].as_array_mut().unwrap() {
-            i["path"] = Value::Null;
-        }
-        v
-    };
-    let reference = strip(json(&[file.to_str().unwrap()]));
+    let (_dir, plain, reference) = large_demo();
     let (reader, mut writer) = std::io::pipe().unwrap();
     // SAFETY: fcntl on an open descriptor, reading no memory of ours.
     unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
