@@ -29,8 +29,8 @@
 //!   directory's files are not opened.
 
 use super::{
-    Compression, Damage, Data, Input, SNIFF, STREAM_BUFFER, Spools, natural_cmp, sniff_compression,
-    spool, tar_header,
+    Compression, Counted, Damage, Data, Input, SNIFF, STREAM_BUFFER, Spools, natural_cmp,
+    sniff_compression, spool, tar_header,
 };
 use crate::file_period::{self, FilePeriod, LastModified};
 use crate::progress::{Progress, Stage};
@@ -482,9 +482,11 @@ fn open(
     progress: Option<&Arc<Progress>>,
 ) -> Result<Input> {
     let text = &archive.bytes()[m.range.clone()];
-    let part = || Part {
-        archive: archive.clone(),
-        range: m.range.clone(),
+    let part = || Counted {
+        inner: Part {
+            archive: archive.clone(),
+            range: m.range.clone(),
+        },
         progress: progress.cloned(),
     };
     let buffer = text.len().clamp(8 << 10, STREAM_BUFFER);
@@ -518,8 +520,6 @@ fn open(
 struct Part {
     archive: Arc<Data>,
     range: Range<usize>,
-    /// Where the bytes read are noted, if anywhere.
-    progress: Option<Arc<Progress>>,
 }
 
 impl Read for Part {
@@ -528,9 +528,6 @@ impl Read for Part {
         let n = rest.len().min(buf.len());
         buf[..n].copy_from_slice(&rest[..n]);
         self.range.start += n;
-        if let Some(p) = &self.progress {
-            p.add(n as u64);
-        }
         Ok(n)
     }
 }
