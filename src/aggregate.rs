@@ -10,6 +10,7 @@
 use crate::name_list::NameList;
 use crate::per_second::PerSecond;
 use crate::record::{Micros, Skip};
+use crate::short_names::{Packed, ShortNames, packed};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -584,7 +585,7 @@ impl TimeSlot {
 /// name of at most 15 bytes (an address) is looked up packed into two words (`packed`).
 #[derive(Debug, Default, Clone)]
 pub struct ClientIndex {
-    short: FxHashMap<Packed, u32>,
+    short: ShortNames,
     long: FxHashMap<String, u32>,
     /// In one buffer (a million clients with conflicts: a heap block each was 32 MB more).
     names: NameList,
@@ -598,6 +599,11 @@ pub struct ClientIndex {
     pub by_address: u64,
 }
 
+/// A client's name packed (when it is short), its place in the table asked for
+/// (`ClientIndex::prefetch`).
+#[derive(Debug, Clone, Copy)]
+pub struct SoughtClient(Option<Packed>);
+
 impl ClientIndex {
     /// Notes a conflict of `name`, numbering it if it is new.
     pub fn insert(&mut self, name: &str) {
@@ -608,7 +614,7 @@ impl ClientIndex {
     fn insert_n(&mut self, name: &str, conflicts: u32) {
         let next = self.names.len() as u32;
         let number = match packed(name) {
-            Some(k) => *self.short.entry(k).or_insert(next),
+            Some(k) => self.short.insert(k, next),
             None => match self.long.get(name) {
                 Some(&k) => k,
                 None => {
@@ -684,11 +690,32 @@ impl ClientIndex {
     /// The number of `name`, if it is a client with conflicts.
     #[inline]
     pub fn number(&self, name: &str) -> Option<u32> {
+        self.number_sought(name, self.prefetch(name))
+    }
+
+    /// Asks for the table's first place for `name` ahead of `number_sought`, given what it
+    /// returns: the pass asks as soon as it has read the line's client, and looks it up
+    /// once the path is templated (the load under way meanwhile).
+    #[inline]
+    pub fn prefetch(&self, name: &str) -> SoughtClient {
+        let k = packed(name);
+        if let Some(k) = k
+            && !self.names.is_empty()
+        {
+            self.short.prefetch(k);
+        }
+        SoughtClient(k)
+    }
+
+    /// The number of `name`, which `prefetch` was asked for, if it is a client with
+    /// conflicts.
+    #[inline]
+    pub fn number_sought(&self, name: &str, sought: SoughtClient) -> Option<u32> {
         if self.names.is_empty() {
             return None;
         }
-        match packed(name) {
-            Some(k) => self.short.get(&k).copied(),
+        match sought.0 {
+            Some(k) => self.short.get(k),
             None => self.long.get(name).copied(),
         }
     }
@@ -697,7 +724,7 @@ impl ClientIndex {
     /// names: the analysis calls it after the pass, the last to look names up, so the
     /// timelines are built without them (a million clients: 52 MB).
     pub fn forget_lookups(&mut self) {
-        self.short = FxHashMap::default();
+        self.short = ShortNames::default();
         self.long = FxHashMap::default();
     }
 
@@ -1148,33 +1175,6 @@ impl Tally {
     }
 }
 
-/// A name of at most 15 bytes packed into two words (`packed`). Two `u64`s, not a `u128`:
-/// a `u128` is aligned to 16 bytes, which made each entry of `ClientIndex::short` 32 bytes
-/// where 24 hold it (a million clients with conflicts: 69 MB of table, now 52).
-type Packed = (u64, u64);
-
-/// A name of at most 15 bytes as two words, distinct for distinct names: the length in the
-/// top byte of the second, then the bytes (for 8 to 15 bytes, the first eight and the last
-/// seven, which together cover the name).
-#[inline]
-fn packed(s: &str) -> Option<Packed> {
-    let b = s.as_bytes();
-    let n = b.len();
-    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
-    let len = (n as u64) << 56;
-    match n {
-        8..=15 => Some((word(0), (word(n - 8) >> 8) | len)),
-        0..=7 => {
-            let mut v = 0u64;
-            for (i, &c) in b.iter().enumerate() {
-                v |= (c as u64) << (8 * i);
-            }
-            Some((v, len))
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1247,7 +1247,6 @@ mod tests {
     #[test]
     fn per_instance_and_per_client_entries_stay_small() {
         assert_eq!(std::mem::size_of::<(u32, InstanceConflicts)>(), 56);
-        assert_eq!(std::mem::size_of::<(Packed, u32)>(), 24);
         assert_eq!(std::mem::size_of::<Box<str>>(), 16);
     }
 
@@ -1280,32 +1279,6 @@ mod tests {
             x.extend(y);
             let both: Vec<String> = a.iter().chain(&b).cloned().collect();
             proptest::prop_assert_eq!(x.len(), distinct(&both));
-        }
-
-        /// Two different short names never pack to the same number (names differing only
-        /// in one byte or in length are the likely collisions, so they are made often).
-        #[test]
-        fn packed_names_are_distinct(
-            a in "[0-9a-f.:]{0,16}",
-            at in 0usize..16,
-            byte in proptest::num::u8::ANY,
-            cut in proptest::bool::ANY,
-        ) {
-            let mut b = a.clone().into_bytes();
-            if cut {
-                b.truncate(at);
-            } else if at < b.len() {
-                b[at] = byte;
-            } else {
-                b.push(byte);
-            }
-            let b = String::from_utf8_lossy(&b).into_owned();
-            match (packed(&a), packed(&b)) {
-                (Some(x), Some(y)) => proptest::prop_assert_eq!(x == y, a == b),
-                (x, y) => proptest::prop_assert!(
-                    (x.is_none() == (a.len() > 15)) && (y.is_none() == (b.len() > 15))
-                ),
-            }
         }
     }
 

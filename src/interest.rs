@@ -69,6 +69,12 @@ impl PartialEq for Conflicts {
 }
 
 impl Conflicts {
+    /// Asks for the table's first place for `instance` ahead of `note`.
+    #[inline]
+    pub fn prefetch(&self, instance: &str) {
+        self.instances.prefetch(instance);
+    }
+
     /// Notes conflicts on `instance` from `first` to `last`.
     pub fn note(&mut self, instance: &str, first: Micros, last: Micros) {
         let item = match self.instances.insert(instance) {

@@ -32,6 +32,7 @@ pub mod report;
 pub mod resource;
 pub mod scan;
 pub mod seek;
+pub mod short_names;
 pub mod timeline;
 pub mod timestamp;
 pub mod unexplained;
