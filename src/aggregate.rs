@@ -10,7 +10,7 @@
 use crate::name_list::NameList;
 use crate::per_second::PerSecond;
 use crate::record::{Micros, Skip};
-use crate::short_names::{Packed, ShortNames, packed};
+use crate::short_names::{ShortNames, packed};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -599,11 +599,6 @@ pub struct ClientIndex {
     pub by_address: u64,
 }
 
-/// A client's name packed (when it is short), its place in the table asked for
-/// (`ClientIndex::prefetch`).
-#[derive(Debug, Clone, Copy)]
-pub struct SoughtClient(Option<Packed>);
-
 impl ClientIndex {
     /// Notes a conflict of `name`, numbering it if it is new.
     pub fn insert(&mut self, name: &str) {
@@ -690,33 +685,21 @@ impl ClientIndex {
     /// The number of `name`, if it is a client with conflicts.
     #[inline]
     pub fn number(&self, name: &str) -> Option<u32> {
-        self.number_sought(name, self.prefetch(name))
-    }
-
-    /// Asks for the table's first place for `name` ahead of `number_sought`, given what it
-    /// returns: the pass asks as soon as it has read the line's client, and looks it up
-    /// once the path is templated (the load under way meanwhile).
-    #[inline]
-    pub fn prefetch(&self, name: &str) -> SoughtClient {
-        let k = packed(name);
-        if let Some(k) = k
-            && !self.names.is_empty()
-        {
-            self.short.prefetch(k);
-        }
-        SoughtClient(k)
-    }
-
-    /// The number of `name`, which `prefetch` was asked for, if it is a client with
-    /// conflicts.
-    #[inline]
-    pub fn number_sought(&self, name: &str, sought: SoughtClient) -> Option<u32> {
         if self.names.is_empty() {
             return None;
         }
-        match sought.0 {
+        match packed(name) {
             Some(k) => self.short.get(k),
             None => self.long.get(name).copied(),
+        }
+    }
+
+    /// Asks for the table's first place for `name` ahead of `insert`: the scan asks as it
+    /// reads a conflict, and notes it a few conflicts later (the load under way meanwhile).
+    #[inline]
+    pub fn prefetch(&self, name: &str) {
+        if let Some(k) = packed(name) {
+            self.short.prefetch(k);
         }
     }
 

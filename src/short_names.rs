@@ -1,12 +1,13 @@
 //! Short names (at most 15 bytes: an IPv4 address, most client keys) numbered in a table
 //! whose entries hold the name itself, packed into two words, beside its number.
 //!
-//! The pass numbers every line's client among the clients with conflicts. In hashbrown's
-//! table a lookup read a group of control bytes, then the entry, from places only the table
-//! knew: the two loads stalled the pass (a tenth of its own time on a log of 4 k clients,
-//! sampled, the streamed lines pushing the table out of L2). Here the entry a lookup reads
-//! first is known from the name alone: the pass asks for it (`ShortNames::prefetch`) as
-//! soon as the line's client is read, and looks the client up once the path is templated.
+//! The conflict scan numbers each conflict's client, and the pass looks every line's client
+//! up. In hashbrown's table each did two loads, a group of control bytes and then the
+//! entry, from places only the table knew. Here one entry is read (or a few side by side),
+//! and the place a lookup reads first is known from the name alone: the scan asks for it
+//! as it reads a conflict and numbers the client a few conflicts later
+//! (`ShortNames::prefetch`; on a log with a conflict every five lines, the client inserts
+//! were a seventh of the scan, sampled, and are a twentieth).
 
 use std::hash::Hasher;
 
