@@ -1494,14 +1494,7 @@ impl<'a> Iterator for Lines<'a> {
                 self.block = self.batch + 64 * self.taken;
                 self.newlines = self.masks[self.taken];
                 self.taken += 1;
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: a prefetch is a hint: it never faults, and the address is only formed.
-                unsafe {
-                    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-                    _mm_prefetch::<_MM_HINT_T0>(
-                        d.as_ptr().wrapping_add(self.block + PREFETCH).cast(),
-                    );
-                }
+                crate::prefetch::prefetch(d.as_ptr().wrapping_add(self.block + PREFETCH));
                 continue;
             }
             let at = self.scanned;

@@ -10,6 +10,7 @@
 
 use crate::bytes::same;
 use crate::name_list::NameList;
+use crate::prefetch::prefetch;
 use std::hash::Hasher;
 
 /// Names numbered 0, 1, 2, … in the order they were added.
@@ -130,19 +131,6 @@ impl Slots {
     fn prefetch(&self, h: u64) {
         prefetch(self.slots.as_ptr().wrapping_add(self.home(h)));
     }
-}
-
-/// Asks for the cache line at `p`.
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults, and the address is only formed.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Does `act` to each of `items` in turn, `ask` given each `AHEAD` items before its turn:

@@ -26,6 +26,7 @@ pub mod name_list;
 pub mod names;
 pub mod page_cache;
 pub mod per_second;
+pub mod prefetch;
 pub mod progress;
 pub mod record;
 pub mod report;

@@ -50,6 +50,23 @@ impl NameList {
         Some(&self.text[start..end])
     }
 
+    /// Asks for where name `k` starts and ends, ahead of `prefetch_text` (which reads
+    /// them) or of indexing.
+    #[inline]
+    pub fn prefetch_bounds(&self, k: usize) {
+        crate::prefetch::prefetch(self.ends.as_ptr().wrapping_add(k.saturating_sub(1)));
+    }
+
+    /// Asks for name `k`'s first bytes, reading where it starts (asked for earlier by
+    /// `prefetch_bounds`); nothing for a `k` past the names.
+    #[inline]
+    pub fn prefetch_text(&self, k: usize) {
+        if k < self.ends.len() {
+            let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
+            crate::prefetch::prefetch(self.text.as_ptr().wrapping_add(start));
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -103,6 +120,20 @@ impl<'a> Extend<&'a str> for NameList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hints are asked for any number, on any list, and change nothing.
+    #[test]
+    fn prefetches_take_any_number() {
+        let empty = NameList::default();
+        let list: NameList = ["a", "", "bc"].into_iter().collect();
+        for l in [&empty, &list] {
+            for k in [0, 1, 2, 3, 1000, usize::MAX] {
+                l.prefetch_bounds(k);
+                l.prefetch_text(k);
+            }
+        }
+        assert_eq!(list.iter().collect::<Vec<_>>(), ["a", "", "bc"]);
+    }
 
     proptest::proptest! {
         /// A list gives back the names pushed, by number and in order: empty names,

@@ -162,15 +162,7 @@ impl ShortNames {
     /// Asks for the slot `name` is looked for from, ahead of `get` or `insert`.
     #[inline]
     pub fn prefetch(&self, name: Packed) {
-        let p = self.slots.as_ptr().wrapping_add(self.home(name));
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint: it never faults, and the address is only formed.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(p.cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = p;
+        crate::prefetch::prefetch(self.slots.as_ptr().wrapping_add(self.home(name)));
     }
 }
 
