@@ -107,8 +107,10 @@ pub fn unexplained(timelines: &Timelines, findings: &[Finding]) -> Vec<Unexplain
         }
         out.push(g);
     }
-    // Instance ids follow their paths' order (`TimelineBuilder::build`).
-    out.sort_unstable_by_key(|u| (std::cmp::Reverse(u.conflicts), u.instance));
+    // Instance ids follow their paths' order (`TimelineBuilder::build`). On every thread:
+    // a million groups took half as long to sort as to gather, on one.
+    use rayon::slice::ParallelSliceMut;
+    out.par_sort_unstable_by_key(|u| (std::cmp::Reverse(u.conflicts), u.instance));
     out
 }
 
