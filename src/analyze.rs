@@ -1430,23 +1430,23 @@ fn scan<'a>(
         let instance = instance_of(&req);
         if settings.client == ClientKey::Ip {
             let client = ClientKey::Ip.of(&req, line, fmt);
-            return Some(Found::new(instance, req.time, client, false));
+            return Some(Found::new(instance, req.time, Some(client), false));
         }
         if !lite {
             cx_full.directive = cx.directive;
             if fmt.complete(line, cx_full, &mut req).is_err() {
                 // The conflict stands; its client is not read.
-                return Some(Found {
-                    instance,
-                    time: req.time,
-                    client: None,
-                    by_address: false,
-                });
+                return Some(Found::new(instance, req.time, None, false));
             }
         }
         Some(match settings.client.chosen(&req, line, fmt) {
-            Some(name) => Found::new(instance, req.time, name, false),
-            None => Found::new(instance, req.time, ClientKey::Ip.of(&req, line, fmt), true),
+            Some(name) => Found::new(instance, req.time, Some(name), false),
+            None => Found::new(
+                instance,
+                req.time,
+                Some(ClientKey::Ip.of(&req, line, fmt)),
+                true,
+            ),
         })
     };
     // Each conflict is noted a few conflicts after it was read, its places in the two tables
@@ -1506,13 +1506,13 @@ impl<'a> Found<'a> {
     fn new(
         instance: std::borrow::Cow<'a, str>,
         time: Micros,
-        client: std::borrow::Cow<'a, str>,
+        client: Option<std::borrow::Cow<'a, str>>,
         by_address: bool,
     ) -> Found<'a> {
         Found {
             instance,
             time,
-            client: Some(client),
+            client,
             by_address,
         }
     }
