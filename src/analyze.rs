@@ -34,9 +34,6 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Lines longer than this are skipped (`line_too_long`) rather than parsed.
-pub const MAX_LINE: usize = 256 * 1024;
-
 /// How the report's timeline windows are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Window {
@@ -683,19 +680,30 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             None => match detected {
                 Some(f) => f,
                 None => {
-                    let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
-                    // The first line with text (`head` starts there), by its number.
                     let data = inp.bytes();
-                    let at = input::first_text_line(data).unwrap_or(0);
+                    let head = input::head_lines(data, format::DETECT_SAMPLE_LINES);
+                    // The first line sampled, or the first with text when every line is
+                    // too long to be sampled, by its number.
+                    let at = match head.first() {
+                        Some(l) => l.as_ptr() as usize - data.as_ptr() as usize,
+                        None => input::first_text_line(data).unwrap_or(0),
+                    };
                     let line = memchr::memchr_iter(b'\n', &data[..at]).count() + 1;
-                    let first = head.first().copied().unwrap_or(b"");
+                    let first = head.first().copied().unwrap_or(&data[at..]);
                     let shown = printable(&first[..first.len().min(120)]);
-                    let msg = format!(
-                        "{}: not a log format why409 reads (tried: {}); line {line}: \"{}\" (name the format with --format, or an nginx layout with --log-format)",
-                        inp.name,
-                        format::names().join(", "),
-                        shown
-                    );
+                    let msg = match head.is_empty() {
+                        true => format!(
+                            "{}: no line to tell its format by: every line from line {line} on (as far as {} MiB in) is longer than the {} KiB a line may be (lines that long are skipped as line_too_long); line {line}: \"{shown}\"",
+                            inp.name,
+                            input::SAMPLE_SPAN >> 20,
+                            input::MAX_LINE / 1024,
+                        ),
+                        false => format!(
+                            "{}: not a log format why409 reads (tried: {}); line {line}: \"{shown}\" (name the format with --format, or an nginx layout with --log-format)",
+                            inp.name,
+                            format::names().join(", "),
+                        ),
+                    };
                     if inp.explicit {
                         bail!(damaged(msg));
                     }
@@ -1322,7 +1330,7 @@ impl<'r> LineReader<'r> {
     /// Tells directive lines, too-long lines and blank lines apart before parsing.
     #[inline(always)]
     fn skip(&self, line: &[u8]) -> Option<Skip> {
-        if line.len() > MAX_LINE {
+        if line.len() > input::MAX_LINE {
             return Some(Skip::TOO_LONG);
         }
         if format::text::is_blank(line) {

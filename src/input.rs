@@ -1572,13 +1572,42 @@ fn newline_masks_avx2(blocks: &[[u8; 64]], masks: &mut [u64; BATCH]) {
     }
 }
 
+/// Lines longer than this are skipped (`line_too_long`) rather than parsed: no format's
+/// line is near it, and every table of the analysis may count a line's length in 32 bits.
+pub const MAX_LINE: usize = 256 * 1024;
+
+/// How far into an input the lines sampled for format detection may start: past lines too
+/// long to be read (a pasted dump, a request with a megabyte of query), and no further, so
+/// a file of nothing but such lines is told quickly.
+pub const SAMPLE_SPAN: usize = 16 << 20;
+
 /// The first `n` lines of `data` from its first line that is not blank, for format
 /// detection: a log may open with any number of blank lines, and detecting on those alone
-/// called a log of requests empty. Only blank lines when every line is.
+/// called a log of requests empty. Only blank lines when every line is. Lines longer than
+/// `MAX_LINE` are left out, as the analysis skips them: three of them opening a log called
+/// it no log at all. Empty when every line starting in the first `SAMPLE_SPAN` is too long.
 pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
-    let from = first_text_line(data).unwrap_or(0);
-    let data = &data[from..];
-    lines(&data[..data.len().min(1 << 20)]).take(n).collect()
+    let mut at = first_text_line(data).unwrap_or(0);
+    let span = data.len().min(at.saturating_add(SAMPLE_SPAN));
+    let mut sample = Vec::with_capacity(n.min(64));
+    while sample.len() < n && at < span {
+        let rest = &data[at..];
+        // A line's end is looked for no further than the longest line read can reach.
+        let (line, next) = match memchr::memchr(b'\n', &rest[..rest.len().min(MAX_LINE + 2)]) {
+            Some(len) => (Some(&rest[..len]), at + len + 1),
+            None if rest.len() <= MAX_LINE + 1 => (Some(rest), data.len()),
+            None => (
+                None,
+                memchr::memchr(b'\n', &data[at..span]).map_or(span, |p| at + p + 1),
+            ),
+        };
+        let line = line.map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        if let Some(line) = line.filter(|l| l.len() <= MAX_LINE) {
+            sample.push(line);
+        }
+        at = next;
+    }
+    sample
 }
 
 /// Like `head_lines`, from the first line that starts after `offset`.
@@ -1721,6 +1750,32 @@ mod tests {
         assert_eq!(head_lines(&data, 5), [&b"  first line"[..], b"second"]);
         assert_eq!(first_text_line(b"x"), Some(0));
         assert_eq!(first_text_line(b""), None);
+    }
+
+    #[test]
+    fn lines_too_long_to_read_are_no_sample() {
+        let long = |c: u8, n: usize| vec![c; n];
+        let mut data = long(b'a', MAX_LINE + 1);
+        data.push(b'\n');
+        data.extend(long(b'b', MAX_LINE));
+        data.extend_from_slice(b"\r\n");
+        data.extend(long(b'c', 3 * MAX_LINE));
+        data.extend_from_slice(b"\nshort\r\n");
+        data.extend(long(b'd', MAX_LINE + 2));
+        let sample = head_lines(&data, 9);
+        assert_eq!(sample.len(), 2);
+        assert_eq!(sample[0], &long(b'b', MAX_LINE)[..]);
+        assert_eq!(sample[1], b"short");
+        assert_eq!(head_lines(&data, 1).len(), 1);
+        // Nothing but lines too long, the last without its newline: no sample.
+        assert!(head_lines(&long(b'e', MAX_LINE + 1), 9).is_empty());
+        assert!(head_lines(&data[..MAX_LINE + 1], 9).is_empty());
+        // Lines starting past the span are not looked for.
+        let mut far = long(b'f', SAMPLE_SPAN + 1);
+        far.extend_from_slice(b"\nshort\n");
+        assert!(head_lines(&far, 9).is_empty());
+        // A last line without its newline is a line.
+        assert_eq!(head_lines(b"one\ntwo", 9), [&b"one"[..], b"two"]);
     }
 
     #[test]

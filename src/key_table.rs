@@ -335,7 +335,7 @@ impl KeyTable {
                 Err(i) => i,
             };
         let at = self.records.len() as u64;
-        // Lengths fit in 32 bits: a line longer than `analyze::MAX_LINE` is skipped whole.
+        // Lengths fit in 32 bits: a line longer than `input::MAX_LINE` is skipped whole.
         self.records
             .extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         self.records.extend_from_slice(&number.to_le_bytes());

@@ -712,6 +712,53 @@ fn nasty_lines_never_crash() {
     assert_eq!(r["totals"]["conflicts"], 3);
 }
 
+/// Lines too long to read opening a log are skipped, not taken for its format; a log of
+/// nothing else is told as such, by its name and first line.
+#[test]
+fn logs_opening_with_lines_too_long_to_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!(
+        "203.0.113.9 - - [02/Mar/2026:09:00:00 +0000] \"PUT /a/{} HTTP/1.1\" 409 0 \"-\" \"x\"\n",
+        "x".repeat(300 * 1024)
+    );
+    let short =
+        "203.0.113.9 - - [02/Mar/2026:09:00:01 +0000] \"PUT /a/1 HTTP/1.1\" 409 0 \"-\" \"x\"\n";
+    let p = dir.path().join("opens_long.log");
+    std::fs::write(&p, format!("\n{}{short}{short}", long.repeat(3))).unwrap();
+    let r = json(&[p.to_str().unwrap()]);
+    let i = &r["inputs"][0];
+    assert_eq!(i["format"], "combined");
+    assert_eq!(i["lines"], 6);
+    assert_eq!(i["parsed"], 2);
+    assert_eq!(i["skip_reasons"]["line_too_long"], 3);
+    assert_eq!(i["skip_reasons"]["blank_line"], 1);
+    assert_eq!(r["totals"]["conflicts"], 2);
+
+    let only = dir.path().join("only_long.log");
+    std::fs::write(&only, format!("\n{}", long.repeat(3))).unwrap();
+    why409()
+        .arg(&only)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}: no line to tell its format by: every line from line 2 on",
+            only.display()
+        )))
+        .stderr(predicate::str::contains(
+            "line 2: \"203.0.113.9 - - [02/Mar/2026:09:00:00 +0000]",
+        ))
+        .stderr(predicate::str::contains("panicked").not());
+    // The format named, the lines are counted as skipped: still nothing read.
+    why409()
+        .args(["--format", "combined"])
+        .arg(&only)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no line could be read as 'combined' (4 lines, all skipped); line 2 (line_too_long)",
+        ));
+}
+
 #[test]
 fn table_output_has_every_section_and_no_colour_when_piped() {
     let p = fixture("basic/access.log");
