@@ -1610,11 +1610,16 @@ pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
     sample
 }
 
-/// Like `head_lines`, from the first line that starts after `offset`.
+/// Like `head_lines`, from the first line that starts after `offset` and within
+/// `SAMPLE_SPAN` of it: a file of zero bytes (a sparse file, a disk image) has no line
+/// after its middle, and looking for one read half of it.
 pub fn lines_after(data: &[u8], offset: usize, n: usize) -> Vec<&[u8]> {
     let offset = offset.min(data.len());
-    let start = memchr::memchr(b'\n', &data[offset..]).map_or(data.len(), |p| offset + p + 1);
-    head_lines(&data[start..], n)
+    let near = &data[offset..data.len().min(offset.saturating_add(SAMPLE_SPAN))];
+    match memchr::memchr(b'\n', near) {
+        Some(p) => head_lines(&data[offset + p + 1..], n),
+        None => Vec::new(),
+    }
 }
 
 /// Where the first line with something other than spaces, tabs and carriage returns starts
@@ -1787,6 +1792,11 @@ mod tests {
         assert_eq!(lines_after(data, 3, 1), [&b"two"[..]]);
         assert!(lines_after(data, 15, 9).is_empty());
         assert!(lines_after(data, 99, 9).is_empty());
+        // No newline within the span after the offset: no sample (and no search past it).
+        let mut far = vec![0u8; SAMPLE_SPAN + 10];
+        far.extend_from_slice(b"\nlate\n");
+        assert!(lines_after(&far, 5, 9).is_empty());
+        assert_eq!(lines_after(&far, 11, 9), [&b"late"[..]]);
     }
 
     #[test]

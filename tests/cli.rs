@@ -748,6 +748,21 @@ fn logs_opening_with_lines_too_long_to_read() {
             "line 2: \"203.0.113.9 - - [02/Mar/2026:09:00:00 +0000]",
         ))
         .stderr(predicate::str::contains("panicked").not());
+    // A sparse file of zero bytes (40 MiB, more than a sample looks through) is told as
+    // such, without reading it all.
+    let zeros = dir.path().join("zeros.log");
+    std::fs::File::create(&zeros)
+        .unwrap()
+        .set_len(40 << 20)
+        .unwrap();
+    why409()
+        .arg(&zeros)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}: nothing but zero bytes from line 1 on, as far as 16 MiB in",
+            zeros.display()
+        )));
     // The format named, the lines are counted as skipped: still nothing read.
     why409()
         .args(["--format", "combined"])
