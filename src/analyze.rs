@@ -1231,37 +1231,44 @@ fn estimate_period(
     directives: &[Vec<(usize, &[u8])>],
     settings: &Settings,
 ) -> Option<(Micros, Micros)> {
+    (opened.par_iter().zip(directives))
+        .filter_map(|((inp, fmt), directives)| input_period(inp, *fmt, directives, settings))
+        .reduce_with(|(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
+/// `estimate_period` of one input.
+fn input_period(
+    inp: &Input,
+    fmt: &dyn Format,
+    directives: &[(usize, &[u8])],
+    settings: &Settings,
+) -> Option<(Micros, Micros)> {
     const END: usize = 64 * 1024;
-    let ends = |((inp, fmt), directives): (&(Input, &dyn Format), &Vec<(usize, &[u8])>)| {
-        let data = inp.bytes();
-        let tail_start = match data.len().saturating_sub(END) {
-            0 => 0,
-            t => memchr::memchr(b'\n', &data[t..]).map_or(data.len(), |p| t + p + 1),
-        };
-        let head = &data[..data.len().min(END)];
-        let tail = (tail_start > 0).then(|| (tail_start, &data[tail_start..]));
-        let mut period: Option<(Micros, Micros)> = None;
-        for (at, part) in std::iter::once((0, head)).chain(tail) {
-            let mut cx = settings.line_context(directive_at(directives, at), true);
-            let reader = LineReader::new(*fmt, settings);
-            for line in input::lines(part) {
-                let mut r = Request::default();
-                if let Some(s) = reader.skip(line) {
-                    if s == Skip::DIRECTIVE {
-                        cx.directive = Some(line);
-                    }
-                } else if fmt.parse(line, &mut cx, &mut r).is_ok() {
-                    period = Some(period.map_or((r.time, r.time), |(lo, hi)| {
-                        (lo.min(r.time), hi.max(r.time))
-                    }));
+    let data = inp.bytes();
+    let tail_start = match data.len().saturating_sub(END) {
+        0 => 0,
+        t => memchr::memchr(b'\n', &data[t..]).map_or(data.len(), |p| t + p + 1),
+    };
+    let head = &data[..data.len().min(END)];
+    let tail = (tail_start > 0).then(|| (tail_start, &data[tail_start..]));
+    let mut period: Option<(Micros, Micros)> = None;
+    for (at, part) in std::iter::once((0, head)).chain(tail) {
+        let mut cx = settings.line_context(directive_at(directives, at), true);
+        let reader = LineReader::new(fmt, settings);
+        for line in input::lines(part) {
+            let mut r = Request::default();
+            if let Some(s) = reader.skip(line) {
+                if s == Skip::DIRECTIVE {
+                    cx.directive = Some(line);
                 }
+            } else if fmt.parse(line, &mut cx, &mut r).is_ok() {
+                period = Some(period.map_or((r.time, r.time), |(lo, hi)| {
+                    (lo.min(r.time), hi.max(r.time))
+                }));
             }
         }
-        period
-    };
-    (opened.par_iter().zip(directives))
-        .filter_map(ends)
-        .reduce_with(|(a, b), (c, d)| (a.min(c), b.max(d)))
+    }
+    period
 }
 
 /// The settings `--last` makes: `since` the span before `period`'s end. `None` without
