@@ -691,17 +691,17 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
                     let line = memchr::memchr_iter(b'\n', &data[..at]).count() + 1;
                     let first = head.first().copied().unwrap_or(&data[at..]);
                     let shown = printable(&first[..first.len().min(120)]);
-                    let near = &data[at..data.len().min(at + input::SAMPLE_SPAN)];
+                    let near = &data[at..data.len().min(at + input::DETECT_SPAN)];
                     let msg = match head.is_empty() {
                         true if near.iter().all(|&b| b == 0) => format!(
                             "{}: nothing but zero bytes from line {line} on, as far as {} MiB in (a sparse or preallocated file, or one cut short under its writer?): no line to read",
                             inp.name,
-                            input::SAMPLE_SPAN >> 20,
+                            input::DETECT_SPAN >> 20,
                         ),
                         true => format!(
                             "{}: no line to tell its format by: every line from line {line} on (as far as {} MiB in) is longer than the {} KiB a line may be (lines that long are skipped as line_too_long); line {line}: \"{shown}\"",
                             inp.name,
-                            input::SAMPLE_SPAN >> 20,
+                            input::DETECT_SPAN >> 20,
                             input::MAX_LINE / 1024,
                         ),
                         false => format!(

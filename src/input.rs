@@ -1579,16 +1579,16 @@ pub const MAX_LINE: usize = 256 * 1024;
 /// How far into an input the lines sampled for format detection may start: past lines too
 /// long to be read (a pasted dump, a request with a megabyte of query), and no further, so
 /// a file of nothing but such lines is told quickly.
-pub const SAMPLE_SPAN: usize = 16 << 20;
+pub const DETECT_SPAN: usize = 16 << 20;
 
 /// The first `n` lines of `data` from its first line that is not blank, for format
 /// detection: a log may open with any number of blank lines, and detecting on those alone
 /// called a log of requests empty. Only blank lines when every line is. Lines longer than
 /// `MAX_LINE` are left out, as the analysis skips them: three of them opening a log called
-/// it no log at all. Empty when every line starting in the first `SAMPLE_SPAN` is too long.
+/// it no log at all. Empty when every line starting in the first `DETECT_SPAN` is too long.
 pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
     let mut at = first_text_line(data).unwrap_or(0);
-    let span = data.len().min(at.saturating_add(SAMPLE_SPAN));
+    let span = data.len().min(at.saturating_add(DETECT_SPAN));
     let mut sample = Vec::with_capacity(n.min(64));
     while sample.len() < n && at < span {
         let rest = &data[at..];
@@ -1611,11 +1611,11 @@ pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
 }
 
 /// Like `head_lines`, from the first line that starts after `offset` and within
-/// `SAMPLE_SPAN` of it: a file of zero bytes (a sparse file, a disk image) has no line
+/// `DETECT_SPAN` of it: a file of zero bytes (a sparse file, a disk image) has no line
 /// after its middle, and looking for one read half of it.
 pub fn lines_after(data: &[u8], offset: usize, n: usize) -> Vec<&[u8]> {
     let offset = offset.min(data.len());
-    let near = &data[offset..data.len().min(offset.saturating_add(SAMPLE_SPAN))];
+    let near = &data[offset..data.len().min(offset.saturating_add(DETECT_SPAN))];
     match memchr::memchr(b'\n', near) {
         Some(p) => head_lines(&data[offset + p + 1..], n),
         None => Vec::new(),
@@ -1776,7 +1776,7 @@ mod tests {
         assert!(head_lines(&long(b'e', MAX_LINE + 1), 9).is_empty());
         assert!(head_lines(&data[..MAX_LINE + 1], 9).is_empty());
         // Lines starting past the span are not looked for.
-        let mut far = long(b'f', SAMPLE_SPAN + 1);
+        let mut far = long(b'f', DETECT_SPAN + 1);
         far.extend_from_slice(b"\nshort\n");
         assert!(head_lines(&far, 9).is_empty());
         // A last line without its newline is a line.
@@ -1793,7 +1793,7 @@ mod tests {
         assert!(lines_after(data, 15, 9).is_empty());
         assert!(lines_after(data, 99, 9).is_empty());
         // No newline within the span after the offset: no sample (and no search past it).
-        let mut far = vec![0u8; SAMPLE_SPAN + 10];
+        let mut far = vec![0u8; DETECT_SPAN + 10];
         far.extend_from_slice(b"\nlate\n");
         assert!(lines_after(&far, 5, 9).is_empty());
         assert_eq!(lines_after(&far, 11, 9), [&b"late"[..]]);

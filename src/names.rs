@@ -10,9 +10,10 @@
 //! it becomes `{name}`. Without that, each slug is a template of its own, the report's
 //! resource tables list slugs one by one, and memory grows with the number of slugs.
 //!
-//! The decision is made once, before the pass, from lines at fixed offsets of each input
-//! (see `sample_ranges`), so it is the same for any thread count or chunk size; inputs of at
-//! most `FIRST_SPAN` bytes in all are read whole, which makes the decision exact on small logs.
+//! The decision is made once, before the pass, from lines at fixed offsets of the inputs
+//! laid end to end (see `sample_ranges`), so it is the same for any thread count or chunk
+//! size; inputs of at most `FIRST_SPAN` bytes in all are read whole, which makes the
+//! decision exact on small logs.
 //! It is made level by level: the words after `/blog/{name}` are counted over all slugs
 //! together, so `/blog/{name}/comments` stays literal however many posts there are.
 //! User routes (`--route`) win over it, as over every heuristic.
