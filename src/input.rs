@@ -1594,15 +1594,16 @@ pub fn head_lines(data: &[u8], n: usize) -> Vec<&[u8]> {
         let rest = &data[at..];
         // A line's end is looked for no further than the longest line read can reach.
         let (line, next) = match memchr::memchr(b'\n', &rest[..rest.len().min(MAX_LINE + 2)]) {
-            Some(len) => (Some(&rest[..len]), at + len + 1),
-            None if rest.len() <= MAX_LINE + 1 => (Some(rest), data.len()),
-            None => (
-                None,
-                memchr::memchr(b'\n', &data[at..span]).map_or(span, |p| at + p + 1),
-            ),
+            Some(len) => (&rest[..len], at + len + 1),
+            None if rest.len() <= MAX_LINE + 1 => (rest, data.len()),
+            None => {
+                // Too long: passed over to its end.
+                at = memchr::memchr(b'\n', &data[at..span]).map_or(span, |p| at + p + 1);
+                continue;
+            }
         };
-        let line = line.map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-        if let Some(line) = line.filter(|l| l.len() <= MAX_LINE) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() <= MAX_LINE {
             sample.push(line);
         }
         at = next;
