@@ -619,16 +619,18 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is
     // thousands of small inputs): `None` where the input failed, is empty, or no format
     // reads it (told below, in order).
+    // The format found for one input is asked first for the next (`format::Guess`).
+    let guess = format::Guess::default();
     let sampled = |inp: &Input| -> Option<&dyn Format> {
         input::first_text_line(inp.bytes())?;
         let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
-        format::detect(&registry, &head).or_else(|| {
+        format::detect(&registry, &head, &guess).or_else(|| {
             // A log may open with lines of something else (a banner, a pasted stack
             // trace): a sample from its middle decides then, and the lines the format
             // does not read are counted as skipped.
             let middle = inp.bytes().len() / 2;
             let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
-            format::detect(&registry, &sample)
+            format::detect(&registry, &sample, &guess)
         })
     };
     let detected: Vec<Option<&dyn Format>> = match &forced {

@@ -17,6 +17,7 @@ use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
 use pipe::{Moved, Pipe, Stream};
+use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
@@ -322,15 +323,17 @@ pub fn drop_repeats(inputs: &mut Vec<ToRead>) -> Vec<String> {
     let mut first: std::collections::HashMap<(u64, u64), usize> = Default::default();
     let mut notes = Vec::new();
     let mut kept: Vec<ToRead> = Vec::with_capacity(inputs.len());
-    for (path, explicit) in inputs.drain(..) {
-        // Stdin is one input however often it is named (two readers of a pipe would split
-        // its lines between them); read from its start as a file, it is that file. Other
-        // pipes are streams, never the same as another input.
-        let id = if path.as_os_str() == "-" {
-            Some(stdin_identity().unwrap_or((u64::MAX, u64::MAX)))
-        } else {
-            file_identity(&path)
-        };
+    // Stdin is one input however often it is named (two readers of a pipe would split its
+    // lines between them); read from its start as a file, it is that file. Other pipes are
+    // streams, never the same as another input. Looked up side by side: a `stat` each, and
+    // a directory of 80,000 files waited 0.15 s on them one by one.
+    let ids: Vec<Option<(u64, u64)>> = (inputs.par_iter())
+        .map(|(path, _)| match path.as_os_str() == "-" {
+            true => Some(stdin_identity().unwrap_or((u64::MAX, u64::MAX))),
+            false => file_identity(path),
+        })
+        .collect();
+    for ((path, explicit), id) in inputs.drain(..).zip(ids) {
         if let Some(id) = id {
             if let Some(&k) = first.get(&id) {
                 kept[k].1 |= explicit;
@@ -389,6 +392,25 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
 /// Orders `access.log.2.gz` after `access.log.10`? No: compares digit runs as numbers so
 /// `log.2` < `log.10`.
 fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    // The names of a directory share most of their length (`logs/part.000123`): the runs
+    // before the one where two first differ are the same, so the comparison starts at the
+    // start of that run (a run boundary is a character boundary: digits are ASCII).
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let same = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+    let start = match same.checked_sub(1) {
+        None => 0,
+        Some(last) => {
+            let digits = x[last].is_ascii_digit();
+            (x[..last].iter())
+                .rposition(|c| c.is_ascii_digit() != digits)
+                .map_or(0, |p| p + 1)
+        }
+    };
+    runs_cmp(&a[start..], &b[start..])
+}
+
+/// `natural_cmp` from the start of a run in both names.
+fn runs_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     let (mut pa, mut pb) = (Runs(a), Runs(b));
     loop {
@@ -1134,10 +1156,26 @@ fn read_head(f: &mut File, head: &mut [u8]) -> io::Result<usize> {
 
 /// Copies the plain file `f` (its first `len` bytes, or what is there of them) into a
 /// temporary file (`spools`): a small file the in-memory budget had no room for, or any
-/// file once `MAX_MAPPED` inputs are mapped. (`io::copy` has the kernel copy it, with no
-/// buffer here.)
+/// file once `MAX_MAPPED` inputs are mapped. A large one is copied by the kernel
+/// (`io::copy`, no buffer here); a small one is read and written through a buffer: the
+/// kernel's copy asks both files' `stat` first and goes through a pipe of its own, and
+/// 62,000 small files past the budget (80,000 of 4 KiB) spent 0.2 s more on that.
 fn copy_plain(f: &mut File, len: u64, name: &str, spools: &Spools) -> Result<Data> {
-    let (data, _) = spools.append(name, |out| io::copy(&mut f.take(len), out))?;
+    thread_local! {
+        static SMALL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let (data, _) = spools.append(name, |out| {
+        if len > IN_MEMORY_MAX as u64 {
+            return io::copy(&mut f.take(len), out);
+        }
+        SMALL.with_borrow_mut(|text| {
+            text.clear();
+            text.reserve(len as usize + 1);
+            (&mut *f).take(len).read_to_end(text)?;
+            out.write_all(text)?;
+            Ok(text.len() as u64)
+        })
+    })?;
     Ok(data)
 }
 
@@ -1937,12 +1975,15 @@ mod tests {
     proptest::proptest! {
         /// Comparing run by run as they are found is comparing the lists of runs (as it
         /// was first written): names of digits and dots, leading zeros, one a prefix of the
-        /// other, non-ASCII letters.
+        /// other, non-ASCII letters, a start in common.
         #[test]
         fn natural_order_is_the_order_of_the_runs(
+            same in "[0-9a.é/]{0,6}",
             a in "[0-9a.é/]{0,12}",
             b in "(access\\.log)?[0-9a.é/]{0,12}",
         ) {
+            // Names of one directory share their start.
+            let (a, b) = (format!("{same}{a}"), format!("{same}{b}"));
             fn runs(s: &str) -> Vec<(bool, &str)> {
                 let mut v = Vec::new();
                 let (bytes, mut start) = (s.as_bytes(), 0);

@@ -65,7 +65,8 @@ fn analyse(data: &[u8]) -> Outcome {
         .take(format::DETECT_SAMPLE_LINES)
         .copied()
         .collect();
-    let fmt: &dyn Format = format::detect(&registry, &head).expect("a format is detected");
+    let fmt: &dyn Format =
+        format::detect(&registry, &head, &Default::default()).expect("a format is detected");
     let mut cx = LineContext::default();
     let (mut parsed, mut skips) = (Vec::new(), BTreeMap::new());
     let n = if data.ends_with(b"\n") {

@@ -31,6 +31,10 @@ pub struct ApiGatewayClf;
 static PATH_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"path\""));
 
+/// The CLF preset's time and request without a space between them: `...+0000]"PUT`.
+static TIME_THEN_REQUEST: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"]\""));
+
 fn role(key: &[u8]) -> Option<Role> {
     Some(match key {
         b"requestTime" | b"requestTimeEpoch" => Role::TimeStart,
@@ -114,7 +118,7 @@ impl Format for ApiGatewayClf {
     fn detect(&self, line: &[u8]) -> bool {
         let mut cx = LineContext::default();
         let mut r = Request::default();
-        memchr::memmem::find(line, b"]\"").is_some()
+        TIME_THEN_REQUEST.find(line).is_some()
             && self.parse(line, &mut cx, &mut r).is_ok()
             && r.request_id.is_some()
     }

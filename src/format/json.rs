@@ -162,17 +162,18 @@ pub fn may_name(line: &[u8], name: &str) -> bool {
     crate::bytes::contains_ignore_ascii_case(line, part)
 }
 
-/// Cheap check used by detection: the line is an object containing `"key"`.
+/// Cheap check used by detection: the line is an object containing `"key"`. (Looked for
+/// at each quote: a substring search built its searcher, and the pattern, on every call.)
 pub fn has_key(line: &[u8], key: &str) -> bool {
     let l = super::text::trim(line);
     if l.first() != Some(&b'{') {
         return false;
     }
-    let mut pat = Vec::with_capacity(key.len() + 2);
-    pat.push(b'"');
-    pat.extend_from_slice(key.as_bytes());
-    pat.push(b'"');
-    memchr::memmem::find(l, &pat).is_some()
+    let key = key.as_bytes();
+    memchr::memchr_iter(b'"', l).any(|at| {
+        let rest = &l[at + 1..];
+        rest.starts_with(key) && rest.get(key.len()) == Some(&b'"')
+    })
 }
 
 impl<'a> Obj<'a> {
@@ -798,6 +799,24 @@ fn owned(out: Vec<u8>) -> Text<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `"key"` anywhere in an object (a value spelled like the key counts: detection is
+    /// loose), whole: not a longer key, not a key's start, not outside an object.
+    #[test]
+    fn keys_are_found_quoted_whole() {
+        let line = br#" {"level":"info","ts":1.5,"msg":"x\"logger\"","tsx":2}"#;
+        assert!(has_key(line, "level"));
+        assert!(has_key(line, "ts"));
+        assert!(has_key(line, "tsx"));
+        assert!(!has_key(line, "lev"));
+        assert!(!has_key(line, "evel"));
+        assert!(!has_key(line, "logger"));
+        assert!(has_key(br#"{"msg":"level"}"#, "level"));
+        assert!(!has_key(br#"{"msg":"x"}"#, ""));
+        assert!(has_key(br#"{"":1}"#, ""));
+        assert!(!has_key(br#"level "level""#, "level"));
+        assert!(!has_key(br#"{"level"#, "level"));
+    }
 
     #[test]
     fn header_names_are_found_as_formats_spell_them() {

@@ -11,6 +11,7 @@ pub mod azure;
 pub mod caddy;
 pub mod clf;
 pub mod cloudflare;
+mod detection;
 pub mod envoy;
 pub mod envoy_json;
 pub mod fields;
@@ -134,7 +135,9 @@ pub(crate) mod testing {
         .map(|file| {
             let data = std::fs::read(root.join(file)).unwrap();
             let head = crate::input::head_lines(&data, super::DETECT_SAMPLE_LINES);
-            let name = super::detect(&formats, &head).unwrap().name();
+            let name = super::detect(&formats, &head, &Default::default())
+                .unwrap()
+                .name();
             (file, data, super::by_name(name).unwrap())
         })
         .collect()
@@ -156,6 +159,8 @@ pub(crate) mod testing {
 pub mod traefik;
 pub mod w3c;
 pub mod wrapped;
+
+pub use detection::{DETECT_SAMPLE_LINES, Guess, detect};
 
 use crate::record::{Request, Skip, Text};
 use crate::timestamp::TimeCache;
@@ -299,49 +304,6 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
 /// The names of every built-in format, for error messages.
 pub fn names() -> Vec<&'static str> {
     registry().iter().map(|f| f.name()).collect()
-}
-
-/// How many of the sampled lines to look at when detecting.
-pub const DETECT_SAMPLE_LINES: usize = 64;
-
-/// Picks the format that accepts the most of `lines` (non-blank lines from the start of an
-/// input). Returns `None` when no format accepts at least half of them.
-pub fn detect<'f>(formats: &'f [Box<dyn Format>], lines: &[&[u8]]) -> Option<&'f dyn Format> {
-    let lines: Vec<&[u8]> = lines
-        .iter()
-        .copied()
-        .filter(|l| !text::is_blank(l))
-        .collect();
-    if lines.is_empty() {
-        return None;
-    }
-    let mut best: Option<(&dyn Format, usize)> = None;
-    for f in formats {
-        let score = lines
-            .iter()
-            .filter(|l| f.is_directive(l) || f.detect(l))
-            .count();
-        let directives_only = lines.iter().all(|l| f.is_directive(l));
-        if score == 0 || directives_only && lines.len() > 1 {
-            continue;
-        }
-        if best.is_none_or(|(_, s)| score > s) {
-            best = Some((f.as_ref(), score));
-        }
-    }
-    // Wrapped lines (container runtimes, syslog, compose) when a wrapper reads more lines
-    // than any plain format, or as many for wrappers that win ties (`Kind::wins_ties`).
-    let mut plain = true;
-    for (f, score) in wrapped::all().iter().zip(wrapped::scores(&lines)) {
-        let wins = |(_, s): (&dyn Format, usize)| {
-            score > s || score == s && plain && wrapped::wins_ties(f.as_ref())
-        };
-        if score > 0 && best.is_none_or(wins) {
-            best = Some((f.as_ref(), score));
-            plain = false;
-        }
-    }
-    best.filter(|(_, s)| *s * 2 >= lines.len()).map(|(f, _)| f)
 }
 
 #[cfg(test)]

@@ -56,6 +56,10 @@ impl Kind {
     }
 }
 
+/// What docker-compose writes between a service's name and its line.
+static COMPOSE_BAR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" | "));
+
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
@@ -136,7 +140,7 @@ pub fn unwrap(kind: Kind, line: &[u8]) -> Option<Cow<'_, [u8]>> {
             Some(Cow::Borrowed(line.get(tag_end + 1..)?))
         }
         Kind::Compose => {
-            let p = memchr::memmem::find(&line[..line.len().min(80)], b" | ")?;
+            let p = COMPOSE_BAR.find(&line[..line.len().min(80)])?;
             let name = &line[..p];
             let name = super::text::trim(name);
             if name.is_empty() || name.contains(&b' ') {
@@ -232,7 +236,8 @@ impl Wrapped {
     }
 }
 
-/// Every wrapper × built-in format, built once (names are `wrapper+inner`).
+/// Every wrapper × built-in format, built once (names are `wrapper+inner`), wrapper by
+/// wrapper, each with every format of the registry in its order.
 pub fn all() -> &'static [Box<dyn Format>] {
     static ALL: OnceLock<Vec<Box<dyn Format>>> = OnceLock::new();
     ALL.get_or_init(|| {
@@ -248,23 +253,38 @@ pub fn all() -> &'static [Box<dyn Format>] {
     })
 }
 
-/// How many of `lines` each format of `all()` detects, in `all()`'s order: each line is
-/// unwrapped once per wrapper, not once per wrapper and inner format (a JSON envelope's
-/// unwrap walks the object; per format, detection of one JSON input took 14M instructions).
-pub fn scores(lines: &[&[u8]]) -> Vec<usize> {
-    let inners = super::registry();
-    let mut out = Vec::with_capacity(all().len());
-    // `all()` is built wrapper by wrapper, each with every format of the registry.
-    for kind in Kind::ALL {
-        let unwrapped: Vec<Cow<'_, [u8]>> = lines.iter().filter_map(|l| unwrap(kind, l)).collect();
-        for inner in &inners {
-            out.push(unwrapped.iter().filter(|b| inner.detect(b)).count());
+/// The formats of `all()` that `kind` wraps, each with its inner format.
+pub fn of_kind(kind: Kind) -> impl Iterator<Item = (&'static dyn Format, &'static dyn Format)> {
+    static INNERS: OnceLock<Vec<Box<dyn Format>>> = OnceLock::new();
+    let inners = INNERS.get_or_init(super::registry);
+    let at = Kind::ALL.iter().position(|&k| k == kind).unwrap_or(0) * inners.len();
+    (all()[at..at + inners.len()].iter())
+        .zip(inners)
+        .map(|(f, inner)| (f.as_ref(), inner.as_ref()))
+}
+
+/// The lines of `lines` that `kind` unwraps, unwrapped, when at least `at_least` of them
+/// are (fewer, and none of its formats can win a detection: the rest are left). Each line
+/// is unwrapped once per wrapper and then asked of each inner format (`of_kind`), not once
+/// per wrapper and inner format: a JSON envelope's unwrap walks the object, and per format,
+/// detection of one JSON input took 14M instructions.
+pub fn unwrap_lines<'l>(
+    kind: Kind,
+    lines: &[&'l [u8]],
+    at_least: usize,
+) -> Option<Vec<Cow<'l, [u8]>>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for (k, l) in lines.iter().enumerate() {
+        if out.len() + (lines.len() - k) < at_least {
+            return None;
         }
+        out.extend(unwrap(kind, l));
     }
-    out
+    (out.len() >= at_least).then_some(out)
 }
 
 /// Whether `f`, one of `all()`, wins a detection tie with a plain format (`Kind::wins_ties`).
+#[cfg(test)]
 pub fn wins_ties(f: &dyn Format) -> bool {
     Kind::ALL.into_iter().any(|k| {
         k.wins_ties()
@@ -528,10 +548,10 @@ mod tests {
         }
     }
 
-    /// The scores of lines unwrapped once per wrapper are each wrapped format's own
-    /// `detect` count, for lines of every wrapper around several formats and plain lines.
+    /// The lines unwrapped once per wrapper, asked of each inner format, give each wrapped
+    /// format's own `detect` count, for lines of every wrapper around several formats and plain lines.
     #[test]
-    fn scores_are_each_formats_detect_count() {
+    fn unwrapped_lines_give_each_formats_detect_count() {
         let mut lines: Vec<String> = vec![
             r#"{"log":"10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" 409 87 \"-\" \"curl/8\"\n","stream":"stdout"}"#.into(),
             "10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" 409 87 \"-\" \"curl/8\"".into(),
@@ -550,8 +570,23 @@ mod tests {
         let want: Vec<usize> = (all().iter())
             .map(|f| lines.iter().filter(|l| f.detect(l)).count())
             .collect();
-        assert_eq!(scores(&lines), want);
+        let mut got = Vec::new();
+        for kind in Kind::ALL {
+            let unwrapped = unwrap_lines(kind, &lines, 0).unwrap();
+            for (f, inner) in of_kind(kind) {
+                assert!(f.name().starts_with(kind.name()));
+                assert!(f.name().ends_with(&format!("+{}", inner.name())));
+                got.push(unwrapped.iter().filter(|b| inner.detect(b)).count());
+            }
+        }
+        assert_eq!(got, want);
         assert!(want.iter().filter(|&&n| n > 0).count() > all().len() / 4);
+        // Asked for more than unwrap, no lines; for as many, all of them.
+        for kind in Kind::ALL {
+            let n = unwrap_lines(kind, &lines, 0).unwrap().len();
+            assert!(unwrap_lines(kind, &lines, n + 1).is_none());
+            assert_eq!(unwrap_lines(kind, &lines, n).map(|v| v.len()), Some(n));
+        }
     }
 
     #[test]
