@@ -2,8 +2,8 @@
 //!
 //! Adding a format is adding a file: implement `Format` (its doc comment shows a real line and
 //! lists the format's quirks, its tests are those lines) and list it in `registry()`.
-//! Detection sniffs the first non-blank lines of each input and picks the format that accepts
-//! the most of them; `--format NAME` skips detection.
+//! Detection (`detection.rs`) sniffs the first non-blank lines of each input and picks the
+//! format that accepts the most of them; `--format NAME` skips detection.
 
 pub mod alb;
 pub mod apigw;
