@@ -74,20 +74,20 @@ pub fn detect<'f>(
     }
     let mut best: Option<(&dyn Format, usize)> = plain.map(|(i, s)| (formats[i].as_ref(), s));
     // Then the wrappers, in `wrapped::all()`'s order: what a wrapped format must score.
-    let mut unwrapped_won = false;
+    let mut wrapped_won = false;
     for kind in Kind::ALL {
-        let need = |best: Option<(&dyn Format, usize)>, unwrapped_won: bool| match best {
+        let need = |best: Option<(&dyn Format, usize)>, wrapped_won: bool| match best {
             None => 1,
-            Some((_, s)) => s + usize::from(unwrapped_won || !kind.wins_ties()),
+            Some((_, s)) => s + usize::from(wrapped_won || !kind.wins_ties()),
         };
-        let Some(unwrapped) = wrapped::unwrap_lines(kind, &lines, need(best, unwrapped_won)) else {
+        let Some(unwrapped) = wrapped::unwrap_lines(kind, &lines, need(best, wrapped_won)) else {
             continue;
         };
         for (f, inner) in wrapped::of_kind(kind) {
-            let need = need(best, unwrapped_won);
+            let need = need(best, wrapped_won);
             if let Some(score) = score_at_least(&unwrapped, need, |l| inner.detect(l)) {
                 best = Some((f, score));
-                unwrapped_won = true;
+                wrapped_won = true;
             }
         }
     }
@@ -96,11 +96,7 @@ pub fn detect<'f>(
 
 /// How many of `lines` `reads` accepts, when at least `need`: `None` as soon as the lines
 /// left cannot make up `need`.
-pub(super) fn score_at_least<L>(
-    lines: &[L],
-    need: usize,
-    mut reads: impl FnMut(&L) -> bool,
-) -> Option<usize> {
+fn score_at_least<L>(lines: &[L], need: usize, mut reads: impl FnMut(&L) -> bool) -> Option<usize> {
     let mut score = 0;
     for (k, l) in lines.iter().enumerate() {
         if score + (lines.len() - k) < need {

@@ -549,7 +549,8 @@ mod tests {
     }
 
     /// The lines unwrapped once per wrapper, asked of each inner format, give each wrapped
-    /// format's own `detect` count, for lines of every wrapper around several formats and plain lines.
+    /// format's own `detect` count, for lines of every wrapper around several formats and
+    /// plain lines.
     #[test]
     fn unwrapped_lines_give_each_formats_detect_count() {
         let mut lines: Vec<String> = vec![
