@@ -163,7 +163,8 @@ pub fn may_name(line: &[u8], name: &str) -> bool {
 }
 
 /// Cheap check used by detection: the line is an object containing `"key"`. (Looked for
-/// at each quote: a substring search built its searcher, and the pattern, on every call.)
+/// at each quote: a substring search built its searcher, and the pattern, on every call.
+/// The closing quote is looked at first: one byte, where the key's compare is a call.)
 pub fn has_key(line: &[u8], key: &str) -> bool {
     let l = super::text::trim(line);
     if l.first() != Some(&b'{') {
@@ -172,7 +173,7 @@ pub fn has_key(line: &[u8], key: &str) -> bool {
     let key = key.as_bytes();
     memchr::memchr_iter(b'"', l).any(|at| {
         let rest = &l[at + 1..];
-        rest.starts_with(key) && rest.get(key.len()) == Some(&b'"')
+        rest.get(key.len()) == Some(&b'"') && rest.starts_with(key)
     })
 }
 
