@@ -430,3 +430,52 @@ fn a_truncated_gzip_is_analysed_up_to_the_cut() {
     let r = common::report(common::why409().arg(dir.path()));
     assert_eq!(r["inputs"].as_array().unwrap().len(), 2);
 }
+
+/// A directory of logs of several formats, interleaved (each format the last input's guess
+/// is wrong for): each file is told its own format, and read as it is read alone.
+#[test]
+fn a_directory_of_mixed_formats_tells_each_file_its_own() {
+    let combined = std::fs::read_to_string(scenario()).unwrap();
+    // The combined scenario as Docker's json-file driver logs it.
+    let docker: String = (combined.lines())
+        .map(|l| {
+            let escaped = l.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{{\"log\":\"{escaped}\\n\",\"stream\":\"stdout\",\"time\":\"2026-03-02T09:14:05Z\"}}\n")
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |name: &str, fixture: &str| {
+        std::fs::copy(common::fixture(fixture), dir.path().join(name)).unwrap();
+    };
+    copy("01.log", "formats/scenario.combined.log");
+    copy("02.log", "formats/scenario.nginx.json");
+    copy("03.log", "formats/scenario.combined.log");
+    std::fs::write(dir.path().join("04.log"), &docker).unwrap();
+    copy("05.log", "formats/scenario.haproxy.log");
+    copy("06.log", "formats/scenario.caddy.json");
+    copy("07.log", "formats/scenario.combined.log");
+    copy("08.log", "formats/scenario.nginx.json");
+    let all = report(dir.path());
+    let inputs = all["inputs"].as_array().unwrap();
+    let formats: Vec<&str> = inputs
+        .iter()
+        .map(|i| i["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        formats,
+        [
+            "combined",
+            "nginx-json",
+            "combined",
+            "docker+combined",
+            "haproxy",
+            "caddy",
+            "combined",
+            "nginx-json"
+        ]
+    );
+    for (k, input) in inputs.iter().enumerate() {
+        let alone = report(&dir.path().join(format!("{:02}.log", k + 1)));
+        assert_eq!(input, &alone["inputs"][0], "input {}", k + 1);
+    }
+}
