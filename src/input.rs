@@ -1667,8 +1667,7 @@ pub fn first_text_line(data: &[u8]) -> Option<usize> {
     let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     // Blocks of 64 bytes first, folded without an early exit so the compiler vectorises it:
     // a byte at a time, a GiB of blank lines took 0.5 s to be called empty (twice).
-    let mut blocks = data.chunks_exact(64);
-    let whole = (&mut blocks)
+    let whole = (data.chunks_exact(64))
         .take_while(|b| b.iter().fold(true, |all, &c| all & blank(c)))
         .count();
     let from = whole * 64;

@@ -76,15 +76,16 @@ pub fn detect<'f>(
     // Then the wrappers, in `wrapped::all()`'s order: what a wrapped format must score.
     let mut wrapped_won = false;
     for kind in Kind::ALL {
-        let need = |best: Option<(&dyn Format, usize)>, wrapped_won: bool| match best {
+        let need_now = |best: Option<(&dyn Format, usize)>, wrapped_won: bool| match best {
             None => 1,
             Some((_, s)) => s + usize::from(wrapped_won || !kind.wins_ties()),
         };
-        let Some(unwrapped) = wrapped::unwrap_lines(kind, &lines, need(best, wrapped_won)) else {
+        let need = need_now(best, wrapped_won);
+        let Some(unwrapped) = wrapped::unwrap_lines(kind, &lines, need) else {
             continue;
         };
         for (f, inner) in wrapped::of_kind(kind) {
-            let need = need(best, wrapped_won);
+            let need = need_now(best, wrapped_won);
             if let Some(score) = score_at_least(&unwrapped, need, |l| inner.detect(l)) {
                 best = Some((f, score));
                 wrapped_won = true;
