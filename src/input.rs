@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
 use pipe::{Moved, Pipe, Stream};
 use rayon::prelude::*;
+use room::{Room, Watched};
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
@@ -27,6 +28,7 @@ use std::sync::{Arc, Mutex};
 
 mod bundle;
 mod pipe;
+mod room;
 pub use bundle::{ByDate, Opened, archive_name, unpack};
 
 /// One log input, readable as bytes.
@@ -639,11 +641,14 @@ pub struct Spools {
     /// Inputs mapped each to itself so far, and how many may be.
     mapped: AtomicUsize,
     max_mapped: usize,
+    /// The watch each file starts with on the room left on its disk (`room`).
+    room: Room,
 }
 
 struct SpoolFile {
     file: File,
     len: u64,
+    room: Room,
 }
 
 impl Default for Spools {
@@ -695,6 +700,7 @@ impl Spools {
             decoder_threads: rayon::current_num_threads(),
             mapped: AtomicUsize::new(0),
             max_mapped,
+            room: Room::default(),
         }
     }
 
@@ -714,13 +720,13 @@ impl Spools {
         k.min(self.files.len() - 1)
     }
 
-    /// Appends the text `write` writes to this thread's file; returns its place and what
-    /// `write` returned. After an error the file is cut back to where it was, so the
-    /// texts after it stay where they are said to be.
+    /// Appends the text `write` writes to this thread's file, its disk's room watched
+    /// (`room`); returns its place and what `write` returned. After an error the file is
+    /// cut back to where it was, so the texts after it stay where they are said to be.
     fn append<T>(
         &self,
         name: &str,
-        write: impl FnOnce(&mut File) -> io::Result<T>,
+        write: impl FnOnce(&mut Watched) -> io::Result<T>,
     ) -> Result<(Data, T)> {
         let k = self.own();
         let mut slot = self.files[k].lock().unwrap_or_else(|e| e.into_inner());
@@ -733,11 +739,19 @@ impl Spools {
                         in_tmp()
                     )
                 })?;
-                slot.insert(SpoolFile { file, len: 0 })
+                slot.insert(SpoolFile {
+                    file,
+                    len: 0,
+                    room: self.room,
+                })
             }
         };
         let start = spool.len;
-        let written = write(&mut spool.file).and_then(|t| Ok((t, spool.file.stream_position()?)));
+        let mut out = Watched {
+            file: &mut spool.file,
+            room: &mut spool.room,
+        };
+        let written = write(&mut out).and_then(|t| Ok((t, spool.file.stream_position()?)));
         match written {
             Ok((t, end)) => {
                 spool.len = end;
@@ -750,8 +764,16 @@ impl Spools {
                 ))
             }
             Err(e) => {
+                let copied = spool.file.stream_position().map(|end| end - start);
                 let _ = spool.file.set_len(start);
                 let _ = spool.file.seek(io::SeekFrom::Start(start));
+                if let Some(stop) = room::no_room(&e) {
+                    bail!(
+                        "{name}: stopped copying its text to a temporary file {} after {}: {stop}",
+                        in_tmp(),
+                        room::size(copied.unwrap_or(0))
+                    );
+                }
                 Err(e).with_context(|| {
                     format!(
                         "{name}: cannot copy its text to a temporary file (a read or write error) {}",
@@ -963,7 +985,7 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
 /// so decompression and the copy into the page cache overlap. Returns the bytes copied and
 /// the read (decoding) error that ended the copy early, if one did: what decoded before it
 /// is in `out`. A write error is the `Err`.
-fn pipe_to(r: impl Read + Send, out: &mut File) -> io::Result<(u64, Option<io::Error>)> {
+fn pipe_to(r: impl Read + Send, out: &mut impl Write) -> io::Result<(u64, Option<io::Error>)> {
     use std::sync::mpsc::sync_channel;
     let (full_tx, full_rx) = sync_channel::<(Vec<u8>, usize, Option<io::Error>)>(SPOOL_DEPTH);
     let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SPOOL_DEPTH + 1);
@@ -1166,7 +1188,8 @@ fn copy_plain(f: &mut File, len: u64, name: &str, spools: &Spools) -> Result<Dat
     }
     let (data, _) = spools.append(name, |out| {
         if len > IN_MEMORY_MAX as u64 {
-            return io::copy(&mut f.take(len), out);
+            out.room.before_writing(out.file, len)?;
+            return io::copy(&mut f.take(len), out.file);
         }
         SMALL.with_borrow_mut(|text| {
             text.clear();
@@ -2354,6 +2377,83 @@ mod tests {
         assert_eq!(BUDGET.load(Ordering::Relaxed), small.len());
         drop(data);
         assert_eq!(BUDGET.load(Ordering::Relaxed), 0);
+    }
+
+    /// A copy that would leave too little room on the temporary file's disk stops with an
+    /// error naming the input, where and how much: a decoded text, a stream moved by the
+    /// kernel, a file copied. What the file held before is kept where it was, and the next
+    /// text is written after it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_copy_that_leaves_too_little_room_stops() {
+        let text: Vec<u8> = (0..600_000)
+            .flat_map(|k| format!("line {k} of a log\n").into_bytes())
+            .collect();
+        assert!(text.len() > 8 << 20);
+        let spools = Spools {
+            room: Room::testing(4 << 20, u64::MAX),
+            ..Spools::with_max_mapped(0)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        // Under the check's step: never stopped.
+        let before = open(
+            &path("before.log", &text[..3 << 20]),
+            true,
+            None,
+            &spools,
+            true,
+        );
+        assert!(matches!(
+            before,
+            Ok(Input {
+                data: Data::Spooled { .. },
+                ..
+            })
+        ));
+        let stopped = |e: Option<anyhow::Error>, name: &str, after: &str| {
+            let e = format!("{:#}", e.expect("an error"));
+            let want = format!("{name}: stopped copying its text to a temporary file in ");
+            assert!(e.starts_with(&want), "{e}");
+            assert!(e.contains(&format!(" after {after}: ")), "{e}");
+            let keeps = "left free on that disk, where why409 keeps 17179869184.0 GiB free";
+            assert!(e.ends_with(keeps), "{e}");
+        };
+        // Counted on from the file before: 1 MiB of the decoded text is written.
+        let gz = path("big.log.gz", &gzip(&text));
+        let name = gz.display().to_string();
+        stopped(open(&gz, true, None, &spools, true).err(), &name, "1 MiB");
+        // A copy by the kernel, its size known, is stopped before it starts.
+        let big = path("big.log", &text);
+        let name = big.display().to_string();
+        stopped(
+            open(&big, true, None, &spools, true).err(),
+            &name,
+            "0 bytes",
+        );
+        // The first MiB read, the rest moved from the pipe by the kernel a MiB at most at
+        // a time, until the check at 4 MiB.
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let stream = File::from(std::os::fd::OwnedFd::from(reader));
+        let sent = text.clone();
+        let writing = std::thread::spawn(move || writer.write_all(&sent));
+        let got = spool_stream(stream, "<stdin>", None, &spools);
+        stopped(got.err(), "<stdin>", "4 MiB");
+        assert!(writing.join().unwrap().is_err(), "the reader's end closed");
+        let after = open(
+            &path("after.log", &text[..1 << 20]),
+            true,
+            None,
+            &spools,
+            true,
+        );
+        let inputs = spools.seal(vec![before, after]);
+        assert_eq!(inputs[0].as_ref().unwrap().bytes(), &text[..3 << 20]);
+        assert_eq!(inputs[1].as_ref().unwrap().bytes(), &text[..1 << 20]);
     }
 
     /// Past `max_mapped` mapped inputs, plain files are copied into the shared temporary

@@ -18,6 +18,7 @@
 //! text ended there with a warning. Both ways of reading it wait for bytes instead
 //! (`Stream`, `wait_readable`), as they would on a blocking pipe.
 
+use super::room::Watched;
 use crate::progress::Progress;
 use std::fs::File;
 use std::io::{self, Read};
@@ -104,11 +105,12 @@ impl Pipe {
         None
     }
 
-    /// Moves what is left in the pipe to the end of `out`, at its offset. A write error
-    /// (the disk full) is the `Err`, as for a copy through a buffer; any other error ends
-    /// the text where it came, as a read error does.
+    /// Moves what is left in the pipe to the end of `out`, at its offset, its disk's room
+    /// watched. A write error (the disk full, or too little room left: `room`) is the
+    /// `Err`, as for a copy through a buffer; any other error ends the text where it came,
+    /// as a read error does.
     #[cfg(target_os = "linux")]
-    pub fn move_into(&self, out: &mut File) -> io::Result<Moved> {
+    pub fn move_into(&self, out: &mut Watched) -> io::Result<Moved> {
         use std::os::fd::AsRawFd;
         // As much as the pipe holds is moved per call, up to this.
         const AT_MOST: usize = 16 << 20;
@@ -121,7 +123,7 @@ impl Pipe {
                 libc::splice(
                     self.fd.as_raw_fd(),
                     std::ptr::null_mut(),
-                    out.as_raw_fd(),
+                    out.file.as_raw_fd(),
                     std::ptr::null_mut(),
                     AT_MOST,
                     libc::SPLICE_F_MOVE,
@@ -135,6 +137,7 @@ impl Pipe {
                 if let Some(p) = &self.progress {
                     p.add(n as u64);
                 }
+                out.room.wrote(out.file, n as u64)?;
                 continue;
             }
             let e = io::Error::last_os_error();
@@ -158,7 +161,7 @@ impl Pipe {
     }
 
     #[cfg(not(target_os = "linux"))]
-    pub fn move_into(&self, _: &mut File) -> io::Result<Moved> {
+    pub fn move_into(&self, _: &mut Watched) -> io::Result<Moved> {
         Ok(Moved::Some(0))
     }
 }
@@ -166,7 +169,16 @@ impl Pipe {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use crate::input::room::{self, Room};
     use std::io::{Read, Seek, Write};
+
+    /// `Pipe::move_into` of `out` watched by `room`.
+    fn move_watched(pipe: &Pipe, out: &mut File, mut room: Room) -> io::Result<Moved> {
+        pipe.move_into(&mut Watched {
+            file: out,
+            room: &mut room,
+        })
+    }
 
     /// What a reader took before is not moved again; the rest is moved whole, counted as
     /// progress, after what the file already holds.
@@ -183,7 +195,7 @@ mod tests {
         (&stream).read_exact(&mut head).unwrap();
         let mut out = tempfile::tempfile().unwrap();
         out.write_all(b"before\n").unwrap();
-        let moved = pipe.move_into(&mut out).unwrap();
+        let moved = move_watched(&pipe, &mut out, Room::default()).unwrap();
         writing.join().unwrap().unwrap();
         assert!(
             matches!(moved, Moved::All(n, None) if n == 3_000_000 - 1000),
@@ -220,7 +232,7 @@ mod tests {
             if moved {
                 let pipe = Pipe::of(&stream, None).expect("a pipe");
                 let mut out = tempfile::tempfile().unwrap();
-                let moved = pipe.move_into(&mut out).unwrap();
+                let moved = move_watched(&pipe, &mut out, Room::default()).unwrap();
                 assert!(matches!(moved, Moved::All(400_000, None)), "{moved:?}");
                 out.rewind().unwrap();
                 out.read_to_end(&mut got).unwrap();
@@ -231,6 +243,29 @@ mod tests {
             let want: Vec<u8> = (0..4u8).flat_map(|p| [b'a' + p; 100_000]).collect();
             assert!(got == want, "moved: {moved}, {} bytes", got.len());
         }
+    }
+
+    /// A move stops at the first check of the room left that finds too little, with
+    /// the moved bytes counted up to it.
+    #[test]
+    fn a_move_stops_without_room() {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let stream = File::from(std::os::fd::OwnedFd::from(reader));
+        let progress = Arc::new(Progress::default());
+        let pipe = Pipe::of(&stream, Some(&progress)).expect("a pipe");
+        // The writer stops when the reader's end closes (the test's `stream` dropped).
+        let writing = std::thread::spawn(move || writer.write_all(&[b'a'; 8 << 20]));
+        let mut out = tempfile::tempfile().unwrap();
+        let e = move_watched(&pipe, &mut out, Room::testing(1 << 20, u64::MAX)).unwrap_err();
+        assert!(room::no_room(&e).is_some(), "{e}");
+        let moved = progress.get().1;
+        assert!((1 << 20..8 << 20).contains(&moved), "{moved}");
+        assert_eq!(out.stream_position().unwrap(), moved);
+        drop((pipe, stream));
+        assert!(
+            writing.join().unwrap().is_err(),
+            "the writer sees the pipe closed"
+        );
     }
 
     /// A regular file is no pipe: it is read as before.
