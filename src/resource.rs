@@ -31,12 +31,16 @@ pub fn instance(target: &str) -> &str {
 /// for it (and has no stack frame).
 #[inline(never)]
 fn unusual_instance(mut t: &str) -> &str {
+    if t.is_empty() {
+        return "";
+    }
     if !t.starts_with('/') {
-        if let Some(p) = t.find("://") {
+        // `find("://")` would set up a substring searcher for each target (a TCP proxy's
+        // `-`, every `CONNECT`): a colon is rare, and looked at where it is.
+        let mut colons = t.match_indices(':').map(|(p, _)| p);
+        if let Some(p) = colons.find(|&p| t[p + 1..].starts_with("//")) {
             let after = &t[p + 3..];
             t = after.find('/').map_or("/", |s| &after[s..]);
-        } else if t.is_empty() {
-            return "";
         }
     }
     let trimmed = t.trim_end_matches('/');
@@ -1112,6 +1116,12 @@ mod tests {
         assert_eq!(instance("/"), "/");
         assert_eq!(instance("http://api.example.com/orders/1?x"), "/orders/1");
         assert_eq!(instance(""), "");
+        // The first colon followed by `//` ends the scheme; other colons are text.
+        assert_eq!(instance("api.example.com:443"), "api.example.com:443");
+        assert_eq!(instance("a:b://h/x/"), "/x");
+        assert_eq!(instance("https://h:8443"), "/");
+        assert_eq!(instance("-"), "-");
+        assert_eq!(instance("*"), "*");
         assert_eq!(parent("/orders/1/items"), Some("/orders/1"));
         assert_eq!(parent("/orders"), Some("/"));
         assert_eq!(parent("/"), None);

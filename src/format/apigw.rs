@@ -134,7 +134,7 @@ impl Format for ApiGatewayClf {
         let (user, rest) = token(rest);
         let rest = skip_spaces(rest);
         let rest = rest.strip_prefix(b"[").ok_or(Skip::MALFORMED)?;
-        let rb = memchr::memchr(b']', rest).ok_or(Skip::MALFORMED)?;
+        let rb = crate::bytes::find(rest, b']').ok_or(Skip::MALFORMED)?;
         out.time = cx
             .time_cache
             .get_or(&rest[..rb], parse_clf)

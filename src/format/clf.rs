@@ -30,6 +30,7 @@ use super::text::{
     self, looks_like_ip, optional, quoted, quoted_plain, skip_spaces, strip_port, token, unescape,
 };
 use super::{Format, LineContext};
+use crate::bytes::find;
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
 use crate::timestamp::{CLF_SECONDS_AT, parse_clf};
 use std::borrow::Cow;
@@ -61,7 +62,7 @@ impl Clf {
 /// Finds the `[` that opens the timestamp: the first `[` followed by two digits and `/`.
 fn time_open(line: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(p) = memchr::memchr(b'[', &line[from..]) {
+    while let Some(p) = find(&line[from..], b'[') {
         let p = from + p;
         let t = &line[p + 1..];
         if t.len() > 3 && t[0].is_ascii_digit() && t[1].is_ascii_digit() && t[2] == b'/' {
@@ -80,7 +81,7 @@ fn bracketed_time(line: &[u8]) -> Option<(usize, &[u8], &[u8])> {
     let rb = if after.get(26) == Some(&b']') {
         26
     } else {
-        memchr::memchr(b']', after)?
+        find(after, b']')?
     };
     Some((lb, &after[..rb], &after[rb + 1..]))
 }
@@ -179,7 +180,7 @@ fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
         host: None,
         user: user.filter(|u| !u.is_empty() && *u != b"-"),
     };
-    let is_list = |x: &[u8]| memchr::memchr(b',', x).is_some();
+    let is_list = |x: &[u8]| find(x, b',').is_some();
     match addrs.len() {
         1 => p.remote = addrs[0],
         2 if is_list(addrs[0]) => {
@@ -202,7 +203,7 @@ fn parse_prefix(b: &[u8]) -> Option<Prefix<'_>> {
         if p.xff.is_none() {
             p.xff = Some(p.remote);
         }
-        let first = &p.remote[..memchr::memchr(b',', p.remote).unwrap_or(p.remote.len())];
+        let first = &p.remote[..find(p.remote, b',').unwrap_or(p.remote.len())];
         p.remote = text::trim(first);
     }
     Some(p)

@@ -18,6 +18,7 @@
 
 use super::json::Val;
 use super::text::{self, optional};
+use crate::bytes::find;
 use crate::record::{Method, Micros, Request, Skip, Text};
 use crate::timestamp::{
     CLF_SECONDS_AT, EpochUnit, ISO_SECONDS_AT, TimeCache, parse_clf, parse_epoch, parse_iso8601,
@@ -135,7 +136,7 @@ pub fn any_time(b: &[u8]) -> Option<Micros> {
     if b.len() > 10 && b[4] == b'-' {
         return parse_iso8601(b);
     }
-    let int = memchr::memchr(b'.', b).unwrap_or(b.len());
+    let int = find(b, b'.').unwrap_or(b.len());
     let unit = match int {
         0 => return None,
         1..=11 => EpochUnit::Seconds,
@@ -153,7 +154,7 @@ pub fn duration(b: &[u8], unit: Unit) -> Option<u64> {
         return None;
     }
     // A list (`0.100, 0.004`): nginx upstream times; the total is what matters, take the sum.
-    if memchr::memchr(b',', b).is_some() {
+    if find(b, b',').is_some() {
         let mut sum = 0u64;
         for part in b.split(|&c| c == b',' || c == b':') {
             sum += duration(part, unit).unwrap_or(0);
@@ -163,7 +164,7 @@ pub fn duration(b: &[u8], unit: Unit) -> Option<u64> {
     match unit {
         Unit::S => text::seconds_to_micros(b),
         Unit::Ms => text::millis_to_micros(b),
-        Unit::Us => text::uint(&b[..memchr::memchr(b'.', b).unwrap_or(b.len())]),
+        Unit::Us => text::uint(&b[..find(b, b'.').unwrap_or(b.len())]),
         Unit::Ns => text::nanos_to_micros(b),
         Unit::Suffix => text::unit_duration(b).or_else(|| text::seconds_to_micros(b)),
     }
@@ -338,9 +339,7 @@ fn apply_raw(
         }
         Role::UpstreamStatus => out.upstream_status = upstream_status(raw),
         Role::Duration(u) if out.duration_us.is_none() => out.duration_us = duration(raw, u),
-        Role::Bytes => {
-            out.bytes_sent = text::uint(&raw[..memchr::memchr(b'.', raw).unwrap_or(raw.len())])
-        }
+        Role::Bytes => out.bytes_sent = text::uint(&raw[..find(raw, b'.').unwrap_or(raw.len())]),
         _ => {}
     }
     Ok(())

@@ -97,7 +97,7 @@ impl<'a> Val<'a> {
     #[inline]
     pub fn uint(&self) -> Option<u64> {
         let r = self.raw();
-        let r = &r[..memchr::memchr(b'.', r).unwrap_or(r.len())];
+        let r = &r[..crate::bytes::find(r, b'.').unwrap_or(r.len())];
         super::text::uint(r)
     }
 

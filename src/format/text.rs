@@ -3,6 +3,7 @@
 //! Everything here works on `&[u8]` and borrows; only unescaping a field that really has
 //! escapes allocates.
 
+use crate::bytes::{find, rfind};
 use crate::record::Text;
 use std::borrow::Cow;
 
@@ -483,7 +484,7 @@ static IP_BYTE: [u8; 256] = {
 /// `10.0.0.1:5000` → `10.0.0.1`; a bare IPv6 address is left alone.
 pub fn strip_port(b: &[u8]) -> &[u8] {
     if b.first() == Some(&b'[') {
-        if let Some(p) = memchr::memchr(b']', b) {
+        if let Some(p) = find(b, b']') {
             return &b[1..p];
         }
         return b;
@@ -544,7 +545,7 @@ pub fn strip_last_port(b: &[u8]) -> &[u8] {
     if b.first() == Some(&b'[') {
         return strip_port(b);
     }
-    match memchr::memrchr(b':', b) {
+    match rfind(b, b':') {
         Some(p) if p + 1 < b.len() && b[p + 1..].iter().all(u8::is_ascii_digit) => &b[..p],
         _ => b,
     }
@@ -553,7 +554,7 @@ pub fn strip_last_port(b: &[u8]) -> &[u8] {
 /// Parses a non-negative integer or decimal number of nanoseconds into microseconds.
 #[inline]
 pub fn nanos_to_micros(b: &[u8]) -> Option<u64> {
-    let int = &b[..memchr::memchr(b'.', b).unwrap_or(b.len())];
+    let int = &b[..find(b, b'.').unwrap_or(b.len())];
     uint(int).map(|n| n / 1000)
 }
 

@@ -31,6 +31,7 @@
 
 use super::text::{self, logged, optional};
 use super::{Format, LineContext};
+use crate::bytes::find;
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
 use crate::timestamp::{MICROS_PER_SEC, days_from_civil};
 use std::borrow::Cow;
@@ -161,7 +162,7 @@ fn split<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_COLS]) -> usize {
             let start = i + 1;
             let mut j = start;
             loop {
-                match memchr::memchr(b'"', &line[j..]) {
+                match find(&line[j..], b'"') {
                     Some(p) if line.get(j + p + 1) == Some(&b'"') => j += p + 2,
                     Some(p) => {
                         j += p;
@@ -176,7 +177,7 @@ fn split<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_COLS]) -> usize {
             out[n] = &line[start..j];
             i = j + 1;
         } else {
-            let e = memchr::memchr(b' ', &line[i..]).map_or(line.len(), |p| i + p);
+            let e = find(&line[i..], b' ').map_or(line.len(), |p| i + p);
             out[n] = &line[i..e];
             i = e;
         }
