@@ -949,9 +949,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     }
 
     for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
-        if acct.parsed == 0
-            && acct.lines - acct.unread > acct.skip_reasons.get(Skip::BLANK.0).copied().unwrap_or(0)
-        {
+        if acct.parsed == 0 && acct.lines - acct.unread > acct.skip_reasons.get(Skip::BLANK.0) {
             let first = acct
                 .skip_examples
                 .iter()

@@ -876,7 +876,7 @@ impl Report {
                     .accounting
                     .skip_reasons
                     .iter()
-                    .map(|(k, v)| (k.to_string(), *v))
+                    .map(|&(k, v)| (k.to_string(), v))
                     .collect(),
                 filtered: s.accounting.filtered,
                 unread: s.accounting.unread,
