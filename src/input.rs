@@ -2400,14 +2400,9 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             path
         };
+        let read = |path: &Path| open(path, true, None, &spools, true);
         // Under the check's step: never stopped.
-        let before = open(
-            &path("before.log", &text[..3 << 20]),
-            true,
-            None,
-            &spools,
-            true,
-        );
+        let before = read(&path("before.log", &text[..3 << 20]));
         assert!(matches!(
             before,
             Ok(Input {
@@ -2426,15 +2421,11 @@ mod tests {
         // Counted on from the file before: 1 MiB of the decoded text is written.
         let gz = path("big.log.gz", &gzip(&text));
         let name = gz.display().to_string();
-        stopped(open(&gz, true, None, &spools, true).err(), &name, "1 MiB");
+        stopped(read(&gz).err(), &name, "1 MiB");
         // A copy by the kernel, its size known, is stopped before it starts.
         let big = path("big.log", &text);
         let name = big.display().to_string();
-        stopped(
-            open(&big, true, None, &spools, true).err(),
-            &name,
-            "0 bytes",
-        );
+        stopped(read(&big).err(), &name, "0 bytes");
         // The first MiB read, the rest moved from the pipe by the kernel a MiB at most at
         // a time, until the check at 4 MiB.
         let (reader, mut writer) = std::io::pipe().unwrap();
@@ -2444,13 +2435,7 @@ mod tests {
         let got = spool_stream(stream, "<stdin>", None, &spools);
         stopped(got.err(), "<stdin>", "4 MiB");
         assert!(writing.join().unwrap().is_err(), "the reader's end closed");
-        let after = open(
-            &path("after.log", &text[..1 << 20]),
-            true,
-            None,
-            &spools,
-            true,
-        );
+        let after = read(&path("after.log", &text[..1 << 20]));
         let inputs = spools.seal(vec![before, after]);
         assert_eq!(inputs[0].as_ref().unwrap().bytes(), &text[..3 << 20]);
         assert_eq!(inputs[1].as_ref().unwrap().bytes(), &text[..1 << 20]);
