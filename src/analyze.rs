@@ -617,9 +617,10 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     };
     let inputs = input::unpack(inputs, &mut warnings, &mut members_by_date, progress);
     // Each input's format, found side by side too (a day of S3-delivered ALB logs is
-    // thousands of small inputs): `None` where the input failed, is empty, or no format
-    // reads it (told below, in order).
-    // The format found for one input is asked first for the next (`format::Guess`).
+    // thousands of small inputs), the format found for one asked first for the next
+    // (`format::Guess`): `None` where the input failed, is blank, or no format reads it
+    // (told below, in order). And whether it is blank, found once (a GiB of blank lines is
+    // walked in 0.16 s).
     let guess = format::Guess::default();
     let sampled = |inp: &Input| -> Option<&dyn Format> {
         let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
@@ -632,7 +633,6 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             format::detect(&registry, &sample, &guess)
         })
     };
-    // And whether it is blank, found once: a GiB of blank lines is walked in 0.16 s.
     let detected: Vec<(bool, Option<&dyn Format>)> = (inputs.par_iter())
         .map(|(_, _, inp)| match inp {
             Ok(inp) if input::first_text_line(inp.bytes()).is_none() => (true, None),

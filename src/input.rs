@@ -747,10 +747,7 @@ impl Spools {
             }
         };
         let start = spool.len;
-        let mut out = Watched {
-            file: &mut spool.file,
-            room: &mut spool.room,
-        };
+        let mut out = Watched::new(&mut spool.file, &mut spool.room);
         let written = write(&mut out).and_then(|t| Ok((t, spool.file.stream_position()?)));
         match written {
             Ok((t, end)) => {
@@ -1188,7 +1185,7 @@ fn copy_plain(f: &mut File, len: u64, name: &str, spools: &Spools) -> Result<Dat
     }
     let (data, _) = spools.append(name, |out| {
         if len > IN_MEMORY_MAX as u64 {
-            out.room.before_writing(out.file, len)?;
+            out.before_writing(len)?;
             return io::copy(&mut f.take(len), out.file);
         }
         SMALL.with_borrow_mut(|text| {

@@ -113,11 +113,12 @@ impl Format for Traefik {
             // Each `" ` (a substring search would set up a searcher per call).
             while let Some(p) = find(&inner[from..], b'"') {
                 let q = from + p;
-                let spaced = inner.get(q + 1) == Some(&b' ');
-                let (n, r) = token(inner.get(q + 2..).unwrap_or_default());
-                if spaced && text::uint(n).is_some() && skip_spaces(r).first() == Some(&b'"') {
-                    end = q;
-                    break;
+                if inner.get(q + 1) == Some(&b' ') {
+                    let (n, r) = token(&inner[q + 2..]);
+                    if text::uint(n).is_some() && skip_spaces(r).first() == Some(&b'"') {
+                        end = q;
+                        break;
+                    }
                 }
                 from = q + 1;
             }

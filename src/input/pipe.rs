@@ -137,7 +137,7 @@ impl Pipe {
                 if let Some(p) = &self.progress {
                     p.add(n as u64);
                 }
-                out.room.wrote(out.file, n as u64)?;
+                out.wrote(n as u64)?;
                 continue;
             }
             let e = io::Error::last_os_error();
@@ -174,10 +174,7 @@ mod tests {
 
     /// `Pipe::move_into` of `out` watched by `room`.
     fn move_watched(pipe: &Pipe, out: &mut File, mut room: Room) -> io::Result<Moved> {
-        pipe.move_into(&mut Watched {
-            file: out,
-            room: &mut room,
-        })
+        pipe.move_into(&mut Watched::new(out, &mut room))
     }
 
     /// What a reader took before is not moved again; the rest is moved whole, counted as

@@ -99,13 +99,13 @@ impl Room {
     /// Notes `n` bytes written to `file`; asks the room left when `CHECK_EVERY` have been
     /// written since it was last asked (fewer near the room to keep). The `NoRoom` error
     /// when less than that is left.
-    pub fn wrote(&mut self, file: &File, n: u64) -> io::Result<()> {
+    fn wrote(&mut self, file: &File, n: u64) -> io::Result<()> {
         self.will_write(file, n, 0)
     }
 
     /// Notes `n` bytes about to be written to `file` at once (a copy by the kernel): the
     /// room is asked first if they take the count past the next check, and must hold them.
-    pub fn before_writing(&mut self, file: &File, n: u64) -> io::Result<()> {
+    fn before_writing(&mut self, file: &File, n: u64) -> io::Result<()> {
         self.will_write(file, n, n)
     }
 
@@ -161,10 +161,27 @@ fn room_on(_: &File) -> Option<(u64, u64)> {
     None
 }
 
-/// A temporary file written to with its `Room` watched.
+/// A temporary file written to with its `Room` watched: through `Write`, or by the kernel
+/// into `file` (a copy or a splice) with the bytes told before or after.
 pub struct Watched<'a> {
     pub file: &'a mut File,
-    pub room: &'a mut Room,
+    room: &'a mut Room,
+}
+
+impl<'a> Watched<'a> {
+    pub fn new(file: &'a mut File, room: &'a mut Room) -> Watched<'a> {
+        Watched { file, room }
+    }
+
+    /// `n` bytes written into `file` by the kernel (`Room::wrote`).
+    pub fn wrote(&mut self, n: u64) -> io::Result<()> {
+        self.room.wrote(self.file, n)
+    }
+
+    /// `n` bytes about to be written into `file` by the kernel (`Room::before_writing`).
+    pub fn before_writing(&mut self, n: u64) -> io::Result<()> {
+        self.room.before_writing(self.file, n)
+    }
 }
 
 impl Write for Watched<'_> {
