@@ -18,7 +18,7 @@
 //!   consumer;
 //! - the CLF preset has no space between `]` and `"`.
 
-use super::fields::{self, Role, Seen, Unit};
+use super::fields::{self, KeyMeaning, Role, Seen, Unit};
 use super::text::{self, optional, quoted, skip_spaces, token};
 use super::{Format, LineContext, json};
 use crate::record::{Request, Skip, Text, TimeAnchor};
@@ -26,10 +26,6 @@ use crate::timestamp::parse_clf;
 
 pub struct ApiGatewayJson;
 pub struct ApiGatewayClf;
-
-/// The `path` key as it stands in a line (keys are compared as written, see `json::Obj::get`).
-static PATH_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"path\""));
 
 /// The CLF preset's time and request without a space between them: `...+0000]"PUT`.
 static TIME_THEN_REQUEST: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -57,7 +53,48 @@ fn role(key: &[u8]) -> Option<Role> {
     })
 }
 
+/// Reads into `out` the members whose role `wanted` accepts, through the layout of the lines
+/// before (one `$context` template writes every line of a stage); which essential fields it
+/// met.
+#[inline]
+fn read<'a>(
+    line: &'a [u8],
+    cx: &mut LineContext<'a>,
+    out: &mut Request<'a>,
+    wanted: impl Fn(Role) -> bool,
+) -> Result<Seen, Skip> {
+    let mut seen = Seen::default();
+    // `path` wins over the templates whatever the key order: the last template logged is
+    // applied after the members, when no path was.
+    let mut route = None;
+    let time_cache = &mut cx.time_cache;
+    json::read_members(
+        &mut cx.json_shape,
+        line,
+        |k| role(k).filter(|&r| wanted(r)).map(KeyMeaning::Role),
+        |m, v| match m {
+            KeyMeaning::Role(Role::Route) => {
+                if v.present() {
+                    route = Some(v);
+                }
+                Ok(())
+            }
+            KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+            KeyMeaning::Own(_) => Ok(()),
+        },
+    )
+    .ok_or(Skip::MALFORMED)??;
+    if let Some(v) = route {
+        fields::apply_json(Role::Route, v, time_cache, out, &mut seen)?;
+    }
+    Ok(seen)
+}
+
 impl Format for ApiGatewayJson {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "apigw-json"
     }
@@ -82,23 +119,20 @@ impl Format for ApiGatewayJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
-        let mut seen = Seen::default();
-        // `path` must win over the templates whatever the key order: read it first. Only a
-        // line holding the bytes `"path"` can have that key; the presets do not log it.
-        let may_have_path = PATH_KEY.find(line).is_some();
-        let path = if may_have_path { obj.get("path") } else { None };
-        if let Some(p) = path.and_then(|v| v.text()) {
-            out.target = p;
-            seen.target = true;
-        }
-        for (k, v) in obj.members() {
-            match role(k) {
-                Some(Role::Target) | None => {}
-                Some(r) => fields::apply(r, v.raw(), v.text(), &mut cx.time_cache, out, &mut seen)?,
-            }
-        }
-        seen.check()
+        // A lite read gives meaning only to the keys it needs: the others are stepped over.
+        let lite = cx.lite;
+        read(line, cx, out, |r| !lite || fields::needed_in_lite(r))?.check()
+    }
+
+    /// The members a lite read stepped over, read into the request it filled: those never
+    /// make a line fail (`fields::needed_in_lite`), so the lite read's verdict stands.
+    fn complete<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        read(line, cx, out, |r| !fields::needed_in_lite(r)).map(|_| ())
     }
 }
 
@@ -185,6 +219,59 @@ mod tests {
         assert_eq!(r.duration_us, Some(42_000));
         assert_eq!(r.anchor, TimeAnchor::Start);
         assert_eq!(rfc3339(r.time), "2026-03-02T09:14:05Z");
+    }
+
+    #[test]
+    fn lines_read_in_turn_are_read_as_alone() {
+        // The JSON preset's lines are read through the layout of the lines before: each
+        // variant, between lines of the sample's layout, must read as it reads alone.
+        let lines = crate::format::testing::layout_runs(
+            ApiGatewayJson.sample(),
+            &[
+                ("\"status\":\"409\"", "\"status\":409"),
+                ("\"status\":\"409\"", "\"status\": \"409\""),
+                ("\"status\":\"409\",", ""),
+                ("\"path\":\"/prod/orders/1042\"", "\"path\":\"-\""),
+                ("\"path\":\"/prod/orders/1042\",", ""),
+                (
+                    "\"resourcePath\":\"/orders/{id}\"",
+                    "\"routeKey\":\"PATCH /o/{id}\"",
+                ),
+                ("\"httpMethod\":\"PUT\"", "\"httpMethod\":\"-\""),
+                ("\"requestTime\"", "\"requestTimeEpoch\""),
+                (
+                    "\"responseLatency\":\"42\"",
+                    "\"responseLatency\":\"4\\u0032\"",
+                ),
+                ("\"apiKeyId\":\"k7Hq2abc\"}", "\"apiKeyId\":\"k7H"),
+            ],
+        );
+        crate::format::testing::assert_same_in_turn(&ApiGatewayJson, &lines);
+        for line in &lines {
+            crate::format::testing::assert_lite_agrees(&ApiGatewayJson, line.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_template_gives_way_to_the_path_in_any_order() {
+        // `path` after the template, before it, or missing (`-`): the template only then.
+        let after = ApiGatewayJson.sample();
+        let before = after.replace(
+            r#""resourcePath":"/orders/{id}","path":"/prod/orders/1042""#,
+            r#""path":"/prod/orders/1042","resourcePath":"/orders/{id}""#,
+        );
+        assert_ne!(before, after);
+        for line in [after, before.as_str()] {
+            assert_eq!(
+                parse(&ApiGatewayJson, line).unwrap().target,
+                "/prod/orders/1042"
+            );
+        }
+        let dashed = after.replace("/prod/orders/1042", "-");
+        assert_eq!(
+            parse(&ApiGatewayJson, &dashed).unwrap().target,
+            "/orders/{id}"
+        );
     }
 
     #[test]
