@@ -315,6 +315,13 @@ pub fn by_name(name: &str) -> Option<Box<dyn Format>> {
 /// requests are made owned instead.
 const ARENA_MAX: usize = 16 << 20;
 
+/// The arena of `cx`, while what it holds stays under `ARENA_MAX`. (What it holds, not
+/// what it reserved: an arena emptied for the next chunk keeps its largest block.)
+fn arena_with_room<'a>(cx: &LineContext<'a>) -> Option<&'a bumpalo::Bump> {
+    cx.arena
+        .filter(|a| a.allocated_bytes().saturating_sub(a.chunk_capacity()) < ARENA_MAX)
+}
+
 /// Whether `text` holds a JSON escape that `json::unescape` turns into a digit: `\u0030`
 /// to `\u0039`, or an unknown escape's character (`\4`). A backslash that is itself
 /// escaped (`\\4`) counts too: the answer may only err on the side of parsing. Sixteen
@@ -384,7 +391,7 @@ impl Format for Wrapped {
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
         if self.kind == Kind::Docker
-            && let Some(arena) = cx.arena.filter(|a| a.allocated_bytes() < ARENA_MAX)
+            && let Some(arena) = arena_with_room(cx)
             && let Some(inner) = docker_log_in(line, arena)
         {
             return self.inner.parse(inner, cx, out);
@@ -392,9 +399,7 @@ impl Format for Wrapped {
         match unwrap(self.kind, line).ok_or(Skip("not_wrapped"))? {
             Cow::Borrowed(b) => self.inner.parse(b, cx, out),
             // Kept in the chunk's arena, the unwrapped line is read as a borrowed one is.
-            Cow::Owned(v)
-                if let Some(arena) = cx.arena.filter(|a| a.allocated_bytes() < ARENA_MAX) =>
-            {
+            Cow::Owned(v) if let Some(arena) = arena_with_room(cx) => {
                 let kept: &'a [u8] = arena.alloc_slice_copy(&v);
                 self.inner.parse(kept, cx, out)
             }
@@ -442,6 +447,36 @@ mod tests {
         let mut r = Request::default();
         f.parse(line.as_bytes(), &mut cx, &mut r)?;
         Ok(r)
+    }
+
+    #[test]
+    fn an_emptied_arena_has_room_again() {
+        // The pass empties a worker's arena for each chunk, which keeps its largest block:
+        // room is what the arena holds, not what it reserved.
+        let mut arena = bumpalo::Bump::with_capacity(2 * ARENA_MAX);
+        let room = |a: &bumpalo::Bump| {
+            let cx = LineContext {
+                arena: Some(a),
+                ..Default::default()
+            };
+            arena_with_room(&cx).is_some()
+        };
+        assert!(room(&arena));
+        for _ in 0..ARENA_MAX / 4096 {
+            arena.alloc_slice_fill_copy(4096, 0u8);
+        }
+        assert!(!room(&arena));
+        arena.reset();
+        assert!(arena.allocated_bytes() >= 2 * ARENA_MAX);
+        assert!(room(&arena));
+        // And a Docker line is read through it again.
+        let line = br#"{"log":"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"PUT /a/1 HTTP/1.1\" 409 5 \"-\" \"-\"\n","stream":"stdout"}"#;
+        let cx = LineContext {
+            arena: Some(&arena),
+            ..Default::default()
+        };
+        let kept = docker_log_in(line, arena_with_room(&cx).unwrap()).unwrap();
+        assert!(kept.starts_with(b"1.2.3.4 - - ["));
     }
 
     proptest::proptest! {
