@@ -47,7 +47,49 @@ fn meaning(key: &[u8]) -> Option<KeyMeaning> {
     }
 }
 
+/// Is the key read by a lite read? The status, the roles `fields::needed_in_lite` names, and
+/// the forwarded addresses, which name the remote when the downstream address is missing.
+fn in_lite(m: KeyMeaning) -> bool {
+    match m {
+        KeyMeaning::Role(r) => fields::needed_in_lite(r) || r == Role::Xff,
+        KeyMeaning::Own(_) => true,
+    }
+}
+
+/// Reads into `out` the members whose meaning `wanted` accepts, through the layout of the
+/// lines before (one `json_format` writes every line); which essential fields it met.
+#[inline]
+fn read<'a>(
+    line: &'a [u8],
+    cx: &mut LineContext<'a>,
+    out: &mut Request<'a>,
+    wanted: impl Fn(KeyMeaning) -> bool,
+) -> Result<Seen, Skip> {
+    let mut seen = Seen::default();
+    let time_cache = &mut cx.time_cache;
+    json::read_members(
+        &mut cx.json_shape,
+        line,
+        |k| meaning(k).filter(|&m| wanted(m)),
+        |m, v| match m {
+            RESPONSE_CODE => {
+                out.status = envoy::status_or_zero(v.raw()).ok_or(Skip::BAD_STATUS)?;
+                seen.status = true;
+                Ok(())
+            }
+            KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+            KeyMeaning::Own(_) => Ok(()),
+        },
+    )
+    .ok_or(Skip::MALFORMED)??;
+    Ok(seen)
+}
+
 impl Format for EnvoyJson {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "envoy-json"
     }
@@ -71,19 +113,9 @@ impl Format for EnvoyJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let mut seen = Seen::default();
-        let time_cache = &mut cx.time_cache;
-        // One `json_format` writes every line: they share their layout.
-        json::read_members(&mut cx.json_shape, line, meaning, |m, v| match m {
-            RESPONSE_CODE => {
-                out.status = envoy::status_or_zero(v.raw()).ok_or(Skip::BAD_STATUS)?;
-                seen.status = true;
-                Ok(())
-            }
-            KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
-            KeyMeaning::Own(_) => Ok(()),
-        })
-        .ok_or(Skip::MALFORMED)??;
+        // A lite read gives meaning only to the keys it needs: the others are stepped over.
+        let lite = cx.lite;
+        let seen = read(line, cx, out, |r| !lite || in_lite(r))?;
         seen.check()?;
         if out.remote.is_empty()
             && let Some(x) = out.xff.clone()
@@ -91,6 +123,17 @@ impl Format for EnvoyJson {
             fields::set_remote(x, out);
         }
         Ok(())
+    }
+
+    /// The members a lite read stepped over, read into the request it filled: those never
+    /// make a line fail, so the lite read's verdict stands.
+    fn complete<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        read(line, cx, out, |r| !in_lite(r)).map(|_| ())
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
@@ -137,6 +180,19 @@ mod tests {
             ],
         );
         crate::format::testing::assert_same_in_turn(&EnvoyJson, &lines);
+        for line in &lines {
+            crate::format::testing::assert_lite_agrees(&EnvoyJson, line.as_bytes());
+        }
+        // Without a downstream address the forwarded one is the remote, in a lite read too.
+        let forwarded = EnvoyJson
+            .sample()
+            .replace("[2001:db8::7]:51544", "-")
+            .replace(
+                "\"x_forwarded_for\":null",
+                "\"x_forwarded_for\":\"198.51.100.4\"",
+            );
+        crate::format::testing::assert_lite_agrees(&EnvoyJson, forwarded.as_bytes());
+        assert_eq!(parse(&forwarded).unwrap().remote, "198.51.100.4");
     }
 
     #[test]

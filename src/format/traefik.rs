@@ -170,7 +170,57 @@ fn json_meaning(key: &[u8]) -> Option<KeyMeaning> {
     }
 }
 
+/// Is the key read by a lite read? The roles `fields::needed_in_lite` names, and the
+/// origin's status, which is the status when a v1 line lacks `DownstreamStatus`.
+fn json_in_lite(m: KeyMeaning) -> bool {
+    match m {
+        KeyMeaning::Role(r) => fields::needed_in_lite(r) || r == Role::UpstreamStatus,
+        KeyMeaning::Own(_) => false,
+    }
+}
+
+/// Reads into `out` the members whose meaning `wanted` accepts, through the layout of the
+/// lines before (one Traefik writes every line with the same keys); which essential fields
+/// it met, and the origin's status.
+#[inline]
+fn read_json<'a>(
+    line: &'a [u8],
+    cx: &mut LineContext<'a>,
+    out: &mut Request<'a>,
+    wanted: impl Fn(KeyMeaning) -> bool,
+) -> Result<(Seen, Option<u16>), Skip> {
+    let mut seen = Seen::default();
+    let mut origin_status: Option<u16> = None;
+    let time_cache = &mut cx.time_cache;
+    json::read_members(
+        &mut cx.json_shape,
+        line,
+        |k| json_meaning(k).filter(|&m| wanted(m)),
+        |m, v| {
+            match m {
+                KeyMeaning::Role(r) => {
+                    fields::apply_json(r, v, time_cache, out, &mut seen)?;
+                    if r == Role::UpstreamStatus {
+                        origin_status = out.upstream_status;
+                    }
+                }
+                USER_AGENT => out.user_agent = v.text(),
+                XFF => out.xff = v.text(),
+                REQUEST_ID => out.request_id = v.text(),
+                KeyMeaning::Own(_) => {}
+            }
+            Ok(())
+        },
+    )
+    .ok_or(Skip::MALFORMED)??;
+    Ok((seen, origin_status))
+}
+
 impl Format for TraefikJson {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "traefik-json"
     }
@@ -193,26 +243,9 @@ impl Format for TraefikJson {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let mut seen = Seen::default();
-        let mut origin_status: Option<u16> = None;
-        let time_cache = &mut cx.time_cache;
-        // One Traefik writes every line with the same keys: they share their layout.
-        json::read_members(&mut cx.json_shape, line, json_meaning, |m, v| {
-            match m {
-                KeyMeaning::Role(r) => {
-                    fields::apply(r, v.raw(), v.text(), time_cache, out, &mut seen)?;
-                    if r == Role::UpstreamStatus {
-                        origin_status = out.upstream_status;
-                    }
-                }
-                USER_AGENT => out.user_agent = v.text(),
-                XFF => out.xff = v.text(),
-                REQUEST_ID => out.request_id = v.text(),
-                KeyMeaning::Own(_) => {}
-            }
-            Ok(())
-        })
-        .ok_or(Skip::MALFORMED)??;
+        // A lite read gives meaning only to the keys it needs: the others are stepped over.
+        let lite = cx.lite;
+        let (mut seen, origin_status) = read_json(line, cx, out, |m| !lite || json_in_lite(m))?;
         if out.method == Method::Other && out.target.is_empty() && !seen.status {
             return Err(NOT_ACCESS);
         }
@@ -223,6 +256,17 @@ impl Format for TraefikJson {
             seen.status = true;
         }
         seen.check()
+    }
+
+    /// The members a lite read stepped over, read into the request it filled: those never
+    /// make a line fail, so the lite read's verdict stands.
+    fn complete<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        read_json(line, cx, out, |m| !json_in_lite(m)).map(|_| ())
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
@@ -288,9 +332,14 @@ mod tests {
                 ("okhttp", "ok\\\"http"),
                 ("\"StartUTC\":\"2026", "\"StartUTC\": \"2026"),
                 ("\"time\":\"2026-03-02T09:14:05Z\"}", "\"time\":\"2026-03"),
+                ("\"DownstreamStatus\":409,", "\"DownstreamStatu_\":409,"),
             ],
         );
         crate::format::testing::assert_same_in_turn(&TraefikJson, &lines);
+        // A lite read too: without `DownstreamStatus`, from the origin's status.
+        for line in &lines {
+            crate::format::testing::assert_lite_agrees(&TraefikJson, line.as_bytes());
+        }
     }
 
     #[test]
