@@ -335,6 +335,14 @@ fn has_digit_escape(text: &[u8]) -> bool {
         _ => false,
     };
     let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is there, as just asked.
+        match unsafe { digit_escape_avx2(text, escapes_digit) } {
+            Ok(()) => return true,
+            Err(looked) => i = looked,
+        }
+    }
     while i + 17 <= text.len() {
         let slashes = mask(text, i, b'\\', b'\\');
         if slashes != 0 {
@@ -349,6 +357,55 @@ fn has_digit_escape(text: &[u8]) -> bool {
         i += 16;
     }
     (i..text.len()).any(|p| text[p] == b'\\' && escapes_digit(p))
+}
+
+/// `has_digit_escape`'s look 32 bytes a step: `Ok` when `escapes_digit` says yes of a
+/// backslash, else `Err` with how far it looked (the rest is left to the 16-byte steps).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn digit_escape_avx2(
+    text: &[u8],
+    escapes_digit: impl Fn(usize) -> bool,
+) -> Result<(), usize> {
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
+        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let slash = _mm256_set1_epi8(b'\\' as i8);
+    let (below_0, above_9) = (
+        _mm256_set1_epi8(b'0' as i8 - 1),
+        _mm256_set1_epi8(b'9' as i8 + 1),
+    );
+    let u = _mm256_set1_epi8(b'u' as i8);
+    let mut i = 0;
+    while i + 33 <= text.len() {
+        // SAFETY: `i + 33 <= text.len()` bounds both loads (at `i` and at `i + 1`), and an
+        // unaligned load has no alignment requirement.
+        let (w, next) = unsafe {
+            (
+                _mm256_loadu_si256(text.as_ptr().add(i).cast::<__m256i>()),
+                _mm256_loadu_si256(text.as_ptr().add(i + 1).cast::<__m256i>()),
+            )
+        };
+        let slashes = _mm256_movemask_epi8(_mm256_cmpeq_epi8(w, slash)) as u32;
+        if slashes != 0 {
+            // Signed compares: bytes from 0x80 are negative, so never digits.
+            let digit = _mm256_and_si256(
+                _mm256_cmpgt_epi8(next, below_0),
+                _mm256_cmpgt_epi8(above_9, next),
+            );
+            let wanted = _mm256_or_si256(digit, _mm256_cmpeq_epi8(next, u));
+            let mut hits = slashes & _mm256_movemask_epi8(wanted) as u32;
+            while hits != 0 {
+                if escapes_digit(i + hits.trailing_zeros() as usize) {
+                    return Ok(());
+                }
+                hits &= hits - 1;
+            }
+        }
+        i += 32;
+    }
+    Err(i)
 }
 
 impl Format for Wrapped {
