@@ -74,40 +74,33 @@ fn read<'a>(
     wanted: impl Fn(KeyMeaning) -> bool,
 ) -> Result<Times, Skip> {
     let mut t = Times::default();
-    let time_cache = &mut cx.time_cache;
-    json::read_members(
-        &mut cx.json_shape,
-        line,
-        |k| meaning(k).filter(|&m| wanted(m)),
-        |m, v| {
-            match m {
-                CLIENT_IP => {
-                    if let Some(c) = v.text() {
-                        fields::set_remote(c, out);
-                    }
+    fields::read_members(line, cx, meaning, wanted, |m, v, times| {
+        match m {
+            CLIENT_IP => {
+                if let Some(c) = v.text() {
+                    fields::set_remote(c, out);
                 }
-                HOST => out.host = v.text(),
-                METHOD => out.method = Method::parse(v.raw()),
-                URI => out.target = v.text().unwrap_or_default(),
-                USER_AGENT => out.user_agent = v.text(),
-                START => {
-                    t.start = Some(
-                        time_cache
-                            .get_or(v.raw(), fields::any_time)
-                            .ok_or(Skip::BAD_TIME)?,
-                    )
-                }
-                END => t.end = fields::any_time(v.raw()),
-                BYTES => out.bytes_sent = v.uint(),
-                STATUS => t.status = v.status(),
-                ORIGIN_STATUS => out.upstream_status = v.status(),
-                RAY_ID => out.request_id = v.text(),
-                _ => {}
             }
-            Ok(())
-        },
-    )
-    .ok_or(Skip::MALFORMED)??;
+            HOST => out.host = v.text(),
+            METHOD => out.method = Method::parse(v.raw()),
+            URI => out.target = v.text().unwrap_or_default(),
+            USER_AGENT => out.user_agent = v.text(),
+            START => {
+                t.start = Some(
+                    times
+                        .get_or(v.raw(), fields::any_time)
+                        .ok_or(Skip::BAD_TIME)?,
+                )
+            }
+            END => t.end = fields::any_time(v.raw()),
+            BYTES => out.bytes_sent = v.uint(),
+            STATUS => t.status = v.status(),
+            ORIGIN_STATUS => out.upstream_status = v.status(),
+            RAY_ID => out.request_id = v.text(),
+            _ => {}
+        }
+        Ok(())
+    })?;
     Ok(t)
 }
 
@@ -208,10 +201,6 @@ mod tests {
             ],
         );
         crate::format::testing::assert_same_in_turn(&Cloudflare, &lines);
-        // A lite read too: without a start, at the end time.
-        for line in &lines {
-            crate::format::testing::assert_lite_agrees(&Cloudflare, line.as_bytes());
-        }
     }
 
     #[test]

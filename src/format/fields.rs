@@ -378,6 +378,28 @@ pub fn apply_json<'a>(
     }
 }
 
+/// Reads the members of the JSON object `line` whose meaning `wanted` accepts, in order,
+/// through the layout of the lines before it (`json::read_members` with `cx`'s shape: the
+/// lines one template writes share it), handing each to `each` with the chunk's time cache.
+/// A line that is not an object is malformed.
+#[inline]
+pub fn read_members<'a>(
+    line: &'a [u8],
+    cx: &mut super::LineContext<'a>,
+    meaning: impl Fn(&[u8]) -> Option<KeyMeaning>,
+    wanted: impl Fn(KeyMeaning) -> bool,
+    mut each: impl FnMut(KeyMeaning, Val<'a>, &mut TimeCache) -> Result<(), Skip>,
+) -> Result<(), Skip> {
+    let time_cache = &mut cx.time_cache;
+    super::json::read_members(
+        &mut cx.json_shape,
+        line,
+        |k| meaning(k).filter(|&m| wanted(m)),
+        |m, v| each(m, v, time_cache),
+    )
+    .ok_or(Skip::MALFORMED)?
+}
+
 /// Is the role needed by a lite parse (`LineContext::lite`: time, method, target, status,
 /// remote address, vhost)? The others never make a line fail, so skipping them changes no
 /// accounting.

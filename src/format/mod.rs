@@ -39,8 +39,12 @@ pub(crate) mod testing {
 
     /// Parses `lines` one after another through one context, as the pass does (a parser may
     /// carry state from line to line: the JSON layouts), and asserts that each line gives
-    /// what it gives alone, in full and in lite parsing.
+    /// what it gives alone, in full and in lite parsing; and that its lite read agrees with
+    /// its full read (`assert_lite_agrees`).
     pub fn assert_same_in_turn(f: &dyn Format, lines: &[String]) {
+        for line in lines {
+            assert_lite_agrees(f, line.as_bytes());
+        }
         for lite in [false, true] {
             let mut cx = LineContext {
                 lite,

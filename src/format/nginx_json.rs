@@ -75,17 +75,16 @@ fn read<'a>(
     wanted: impl Fn(Role) -> bool,
 ) -> Result<Seen, Skip> {
     let mut seen = Seen::default();
-    let time_cache = &mut cx.time_cache;
-    json::read_members(
-        &mut cx.json_shape,
+    fields::read_members(
         line,
-        |k| role(k).filter(|&r| wanted(r)).map(KeyMeaning::Role),
-        |m, v| match m {
-            KeyMeaning::Role(r) => fields::apply_json(r, v, time_cache, out, &mut seen),
+        cx,
+        |k| role(k).map(KeyMeaning::Role),
+        |m| matches!(m, KeyMeaning::Role(r) if wanted(r)),
+        |m, v, times| match m {
+            KeyMeaning::Role(r) => fields::apply_json(r, v, times, out, &mut seen),
             KeyMeaning::Own(_) => Ok(()),
         },
-    )
-    .ok_or(Skip::MALFORMED)??;
+    )?;
     Ok(seen)
 }
 

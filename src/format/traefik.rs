@@ -191,28 +191,21 @@ fn read_json<'a>(
 ) -> Result<(Seen, Option<u16>), Skip> {
     let mut seen = Seen::default();
     let mut origin_status: Option<u16> = None;
-    let time_cache = &mut cx.time_cache;
-    json::read_members(
-        &mut cx.json_shape,
-        line,
-        |k| json_meaning(k).filter(|&m| wanted(m)),
-        |m, v| {
-            match m {
-                KeyMeaning::Role(r) => {
-                    fields::apply_json(r, v, time_cache, out, &mut seen)?;
-                    if r == Role::UpstreamStatus {
-                        origin_status = out.upstream_status;
-                    }
+    fields::read_members(line, cx, json_meaning, wanted, |m, v, times| {
+        match m {
+            KeyMeaning::Role(r) => {
+                fields::apply_json(r, v, times, out, &mut seen)?;
+                if r == Role::UpstreamStatus {
+                    origin_status = out.upstream_status;
                 }
-                USER_AGENT => out.user_agent = v.text(),
-                XFF => out.xff = v.text(),
-                REQUEST_ID => out.request_id = v.text(),
-                KeyMeaning::Own(_) => {}
             }
-            Ok(())
-        },
-    )
-    .ok_or(Skip::MALFORMED)??;
+            USER_AGENT => out.user_agent = v.text(),
+            XFF => out.xff = v.text(),
+            REQUEST_ID => out.request_id = v.text(),
+            KeyMeaning::Own(_) => {}
+        }
+        Ok(())
+    })?;
     Ok((seen, origin_status))
 }
 
@@ -336,10 +329,6 @@ mod tests {
             ],
         );
         crate::format::testing::assert_same_in_turn(&TraefikJson, &lines);
-        // A lite read too: without `DownstreamStatus`, from the origin's status.
-        for line in &lines {
-            crate::format::testing::assert_lite_agrees(&TraefikJson, line.as_bytes());
-        }
     }
 
     #[test]
