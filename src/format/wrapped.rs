@@ -25,6 +25,8 @@ use super::json;
 use super::{Format, LineContext};
 use crate::record::{Request, Skip, Text};
 use std::borrow::Cow;
+#[cfg(target_arch = "x86_64")]
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,8 +341,8 @@ fn has_digit_escape(text: &[u8]) -> bool {
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is there, as just asked.
         match unsafe { digit_escape_avx2(text, escapes_digit) } {
-            Ok(()) => return true,
-            Err(looked) => i = looked,
+            ControlFlow::Break(()) => return true,
+            ControlFlow::Continue(looked) => i = looked,
         }
     }
     while i + 17 <= text.len() {
@@ -359,14 +361,14 @@ fn has_digit_escape(text: &[u8]) -> bool {
     (i..text.len()).any(|p| text[p] == b'\\' && escapes_digit(p))
 }
 
-/// `has_digit_escape`'s look 32 bytes a step: `Ok` when `escapes_digit` says yes of a
-/// backslash, else `Err` with how far it looked (the rest is left to the 16-byte steps).
+/// `has_digit_escape`'s look 32 bytes a step: `Break` when `escapes_digit` says yes of a
+/// backslash, else `Continue` with how far it looked (the rest is left to the 16-byte steps).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn digit_escape_avx2(
     text: &[u8],
     escapes_digit: impl Fn(usize) -> bool,
-) -> Result<(), usize> {
+) -> ControlFlow<(), usize> {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
         _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
@@ -398,14 +400,14 @@ unsafe fn digit_escape_avx2(
             let mut hits = slashes & _mm256_movemask_epi8(wanted) as u32;
             while hits != 0 {
                 if escapes_digit(i + hits.trailing_zeros() as usize) {
-                    return Ok(());
+                    return ControlFlow::Break(());
                 }
                 hits &= hits - 1;
             }
         }
         i += 32;
     }
-    Err(i)
+    ControlFlow::Continue(i)
 }
 
 impl Format for Wrapped {
