@@ -168,8 +168,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Chunk size in bytes for parallel parsing (for testing; results never depend on it).
-    #[arg(long, value_name = "BYTES", hide = true, default_value_t = 4 << 20)]
+    /// Chunk size for parallel parsing, in bytes or with a unit (`4096`, `64KiB`, `1MiB`;
+    /// for testing: results never depend on it).
+    #[arg(long, value_name = "SIZE", hide = true, default_value_t = 4 << 20, value_parser = byte_size)]
     pub chunk_size: usize,
 
     /// Never show the progress bar (shown on a terminal for inputs over 64 MiB, and for
@@ -214,6 +215,34 @@ pub struct ReportArgs {
     /// Print the detector thresholds with their defaults and exit.
     #[arg(long)]
     pub list_thresholds: bool,
+}
+
+/// A size in bytes: a whole number, optionally followed by a binary unit (`K`/`KiB`,
+/// `M`/`MiB`, `G`/`GiB`) or a decimal one (`KB`, `MB`, `GB`), `B` for bytes; case does not
+/// matter, a space may come before the unit.
+pub fn byte_size(s: &str) -> Result<usize, String> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(digits);
+    let n: usize = n.parse().map_err(|_| {
+        format!("'{s}' is not a size: give a whole number of bytes, e.g. 4096 or 64KiB")
+    })?;
+    let unit = unit.trim_start();
+    let unit: usize = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{s}' (B, KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    n.checked_mul(unit)
+        .ok_or_else(|| format!("'{s}' is more bytes than this machine can address"))
 }
 
 /// The output format: the one `--output` gives, else the one `-o FILE`'s extension names
@@ -300,4 +329,36 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_read_with_and_without_units() {
+        assert_eq!(byte_size("4096"), Ok(4096));
+        assert_eq!(byte_size("64KiB"), Ok(64 << 10));
+        assert_eq!(byte_size("1 MiB"), Ok(1 << 20));
+        assert_eq!(byte_size("2m"), Ok(2 << 20));
+        assert_eq!(byte_size("1G"), Ok(1 << 30));
+        assert_eq!(byte_size("5MB"), Ok(5_000_000));
+        assert_eq!(byte_size("7b"), Ok(7));
+        assert_eq!(byte_size("0"), Ok(0));
+        assert!(byte_size("").is_err());
+        assert!(byte_size("MiB").is_err());
+        assert!(
+            byte_size("1.5MiB")
+                .unwrap_err()
+                .contains("unknown unit '.5MiB'")
+        );
+        assert!(byte_size("-1").is_err());
+        assert!(byte_size("3 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(byte_size("99999999999999999999").is_err());
+        assert!(
+            byte_size("99999999999G")
+                .unwrap_err()
+                .contains("more bytes")
+        );
+    }
 }

@@ -105,6 +105,7 @@ fn report_is_identical_for_any_thread_count_and_chunk_size() {
             vec!["--threads", "3", "--chunk-size", "1"],
             vec!["--chunk-size", "4096"],
             vec!["--chunk-size", "100000"],
+            vec!["--chunk-size", "3KiB"],
         ] {
             let out = why409()
                 .args([p, "--output", "json"])
