@@ -985,10 +985,11 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             warnings.push(format!("skipped {msg}"));
         }
     }
-    if opened.is_empty()
-        && !expanded.is_empty()
-        && warnings.iter().all(|w| w.starts_with("skipped"))
-    {
+    // Nothing to analyse though inputs were given and none was empty or left unread by
+    // date: an error, whatever the warnings were (an archive whose one file decodes to
+    // garbage past its damage warns of the damage, then skips the file as no log).
+    let unread_by_date = dated_out.as_ref().is_some_and(|u| !u.unread.is_empty());
+    if opened.is_empty() && empties.is_empty() && !expanded.is_empty() && !unread_by_date {
         bail!("no input could be read: {}", warnings.join("; "));
     }
 

@@ -23,11 +23,19 @@ fn main() {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("why409: {e:#}");
+            say(format!("{e:#}"));
             2
         }
     };
     std::process::exit(code);
+}
+
+/// Prints a warning or error on stderr as one line, its control characters escaped as the
+/// tables show them (`report::visible`): a newline or an ESC in a file's or an archive
+/// member's name, or in a decoder's message quoting damaged bytes, would otherwise split
+/// the message or drive the terminal.
+fn say(msg: impl AsRef<str>) {
+    eprintln!("why409: {}", report::visible(msg.as_ref()));
 }
 
 /// Keeps glibc's malloc from raising its mmap threshold. By default the first free of a
@@ -393,7 +401,7 @@ fn analyse(cli: Cli) -> Result<i32> {
     let pool = thread_pool(&cli.input)?;
     let analysis = analyse_with_progress(&cli.input, &mut settings, &pool)?;
     for w in &analysis.warnings {
-        eprintln!("why409: {w}");
+        say(w);
     }
     let mut report = Report::build(&analysis, cli.report.top);
     // The rules read counts and causes, which `into_visible` leaves as they are.
@@ -492,7 +500,7 @@ fn diff(
         .map_err(|e| anyhow!(e))?;
     let d = Diff::build(&Side::load(before)?, &Side::load(after)?, top);
     for w in &d.warnings {
-        eprintln!("why409: {w}");
+        say(w);
     }
     let (mut w, to_terminal) = sink(&out)?;
     match output {
@@ -535,7 +543,7 @@ fn explain(
     let pool = thread_pool(input)?;
     let analysis = analyse_with_progress(input, &mut settings, &pool)?;
     for w in &analysis.warnings {
-        eprintln!("why409: {w}");
+        say(w);
     }
     let ex = report::explain::Explanation::build(&analysis, &wanted);
     let (mut w, to_terminal) = sink(&out)?;

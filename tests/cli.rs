@@ -688,6 +688,38 @@ fn directories_read_their_files_and_reject_emptiness() {
         .stderr(predicate::str::contains("no input could be read"));
 }
 
+/// A file's name with a newline or an ESC in it (legal on Linux, and an archive member's
+/// name can hold anything) is shown escaped in messages: each message stays one line, and
+/// the name cannot drive the terminal.
+#[test]
+fn names_with_control_characters_are_escaped_in_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("basic/access.log"), dir.path().join("access.log")).unwrap();
+    let odd = dir.path().join("notes\n\x1b[2Jhere.txt");
+    std::fs::write(&odd, "just some notes\n").unwrap();
+    // Skipped among others: a warning.
+    let out = why409()
+        .arg(dir.path())
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("notes\\x0a\\x1b[2Jhere.txt"), "{err}");
+    assert!(!err.contains('\x1b'), "{err}");
+    // Named alone: the error.
+    let out = why409().arg(&odd).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("why409: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("notes\\x0a\\x1b[2Jhere.txt: not a log format"),
+        "{err}"
+    );
+}
+
 #[test]
 fn nasty_lines_never_crash() {
     let dir = tempfile::tempdir().unwrap();
