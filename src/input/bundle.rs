@@ -20,7 +20,9 @@
 //! - A zip's deflated file is checked against its CRC-32 (deflate has no check of its own);
 //!   bzip2, zstd and xz members are streams with their own checks; encrypted files and other
 //!   methods (LZMA, Deflate64, PPMd) are skipped with a warning to extract them. A zip is
-//!   found by its central directory, at its end: one cut short cannot be read.
+//!   listed by its central directory, at its end; one cut short (a download stopped) has
+//!   its files found by the header before each, with a warning, up to the cut or a file
+//!   written as a stream (its size only after its data).
 //! - An archive cut short (a `.tar.gz` copied while it was written) ends inside a member: the
 //!   member is read up to the cut, with a warning, as a cut compressed file is.
 //! - An archive inside an archive is read as well, down to `MAX_DEPTH` archives deep.
@@ -369,11 +371,21 @@ impl Listing {
     }
 
     fn of_zip(text: &[u8]) -> Listing {
-        use zip::CompressionMethod as Method;
         let mut listing = Listing::default();
         let mut archive = match zip::ZipArchive::new(io::Cursor::new(text)) {
             Ok(archive) => archive,
-            Err(e) => return listing.stopped(e),
+            // Its directory, at its end, is missing or unreadable (a download cut short):
+            // its files are found by the headers before each.
+            Err(e) => {
+                let found = Listing::of_zip_headers(text);
+                let why = found
+                    .error
+                    .as_deref()
+                    .map_or(String::new(), |w| format!("; {w}"));
+                return found.stopped(format!(
+                    "its directory cannot be read ({e}), so its files are found by the header before each{why}"
+                ));
+            }
         };
         for i in 0..archive.len() {
             let file = match archive.by_index_raw(i) {
@@ -386,28 +398,149 @@ impl Listing {
             let path = String::from_utf8_lossy(file.name_raw()).into_owned();
             let start = file.data_start().map_or(usize::MAX, |s| s as usize);
             let want = usize::try_from(file.compressed_size()).unwrap_or(usize::MAX);
-            let method = file.compression();
-            let coding = |cut| match method {
-                _ if file.encrypted() => {
-                    Coding::Unread("encrypted: extract it (`unzip`)".to_string())
-                }
-                _ if cut => Coding::Cut,
-                Method::DEFLATE => Coding::Deflated {
-                    crc: file.crc32(),
-                    len: file.size(),
-                },
-                // bzip2, zstd and xz members are streams of their own, decoded as files of
-                // theirs are.
-                Method::STORE | Method::BZIP2 | Method::ZSTD | Method::XZ => Coding::Plain,
-                _ => Coding::Unread(format!(
-                    "compressed by {method}, which why409 does not read inside a zip: extract it (`unzip`)"
-                )),
-            };
+            let (method, encrypted) = (file.compression(), file.encrypted());
+            let (crc, len) = (file.crc32(), file.size());
+            let coding = |cut| zip_coding(method, encrypted, cut, crc, len);
             let modified = zip_modified(&file);
             listing.add_at(text, path, (start, want), modified, coding);
         }
         listing
     }
+
+    /// The files of a zip without its directory, found by the local header before each
+    /// (`PK\3\4`, then sizes, name and extra fields), from the start: up to the end of the
+    /// text or the first file whose size its header does not give (written as a stream,
+    /// the size after the data). What stopped the walk short of the end is the error.
+    fn of_zip_headers(text: &[u8]) -> Listing {
+        const SIGNATURE: &[u8] = b"PK\x03\x04";
+        let mut listing = Listing::default();
+        let mut at = 0;
+        while let Some(h) = text.get(at..at + 30).filter(|h| h.starts_with(SIGNATURE)) {
+            let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+            let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+            use zip::CompressionMethod as Method;
+            let flags = u16_at(6);
+            let method = match u16_at(8) {
+                0 => Ok(Method::STORE),
+                8 => Ok(Method::DEFLATE),
+                12 => Ok(Method::BZIP2),
+                93 => Ok(Method::ZSTD),
+                95 => Ok(Method::XZ),
+                other => Err(other),
+            };
+            let (crc, mut packed, mut len) =
+                (u32_at(14), u64::from(u32_at(18)), u64::from(u32_at(22)));
+            let name_at = at + 30;
+            let extra_at = name_at + usize::from(u16_at(26));
+            let start = extra_at + usize::from(u16_at(28));
+            let (Some(name), Some(extra)) =
+                (text.get(name_at..extra_at), text.get(extra_at..start))
+            else {
+                return listing.stopped("the archive ends inside a file's header");
+            };
+            // Zip64: the sizes are in an extra field, the text's first.
+            if packed == u64::from(u32::MAX) || len == u64::from(u32::MAX) {
+                match extra_field(extra, 0x0001).filter(|z| z.len() >= 16) {
+                    Some(z) => {
+                        len = u64::from_le_bytes(z[..8].try_into().unwrap_or_default());
+                        packed = u64::from_le_bytes(z[8..16].try_into().unwrap_or_default());
+                    }
+                    None => return listing.stopped("a file's zip64 sizes are missing"),
+                }
+            }
+            // Written as a stream: the sizes follow the data, whose end only decoding finds.
+            if flags & 0x8 != 0 && packed == 0 {
+                return listing.stopped(
+                    "a file's size is given only after its data (a zip written as a stream)",
+                );
+            }
+            let path = String::from_utf8_lossy(name).into_owned();
+            let want = usize::try_from(packed).unwrap_or(usize::MAX);
+            let modified = local_modified(extra, u16_at(12), u16_at(10));
+            let encrypted = flags & 0x1 != 0;
+            let directory = path.ends_with('/');
+            listing.add_at(text, path, (start, want), modified, |cut| match method {
+                Ok(method) => zip_coding(method, encrypted, cut, crc, len),
+                Err(id) => Coding::Unread(format!(
+                    "compressed by method {id}, which why409 does not read inside a zip: extract it (`unzip`)"
+                )),
+            });
+            at = start.saturating_add(want);
+            if at >= text.len() || directory && want == 0 && flags & 0x8 != 0 {
+                break;
+            }
+            // A data descriptor after the data (its signature optional), when the header
+            // gave the sizes as well.
+            if flags & 0x8 != 0 {
+                let next = [16, 12, 24, 20]
+                    .into_iter()
+                    .find(|&n| (text.get(at + n..at + n + 4)).is_none_or(|s| s.starts_with(b"PK")));
+                at += next.unwrap_or(0);
+            }
+        }
+        listing
+    }
+}
+
+/// How a zip's file holds its text, by its method; `cut` when the archive ends inside it.
+fn zip_coding(
+    method: zip::CompressionMethod,
+    encrypted: bool,
+    cut: bool,
+    crc: u32,
+    len: u64,
+) -> Coding {
+    use zip::CompressionMethod as Method;
+    match method {
+        _ if encrypted => Coding::Unread("encrypted: extract it (`unzip`)".to_string()),
+        // Cut short, it decodes up to the cut and then fails its check, which tells it.
+        Method::DEFLATE => Coding::Deflated { crc, len },
+        _ if cut => Coding::Cut,
+        // bzip2, zstd and xz members are streams of their own, decoded as files of
+        // theirs are.
+        Method::STORE | Method::BZIP2 | Method::ZSTD | Method::XZ => Coding::Plain,
+        _ => Coding::Unread(format!(
+            "compressed by {method}, which why409 does not read inside a zip: extract it (`unzip`)"
+        )),
+    }
+}
+
+/// The data of the extra field `id` in a zip header's extra fields (id, size, data, ...).
+fn extra_field(mut extra: &[u8], id: u16) -> Option<&[u8]> {
+    while extra.len() >= 4 {
+        let (this, size) = (
+            u16::from_le_bytes([extra[0], extra[1]]),
+            usize::from(u16::from_le_bytes([extra[2], extra[3]])),
+        );
+        let data = extra.get(4..4 + size)?;
+        if this == id {
+            return Some(data);
+        }
+        extra = &extra[4 + size..];
+    }
+    None
+}
+
+/// A zip file's last modification from its local header, as `zip_modified` reads it from
+/// the directory: the extended timestamp's or NTFS time in UTC, else the DOS time.
+fn local_modified(extra: &[u8], dos_date: u16, dos_time: u16) -> Option<LastModified> {
+    const NTFS_EPOCH_SECONDS: u64 = 11_644_473_600;
+    // 0x5455: a flags byte, then the modification time when its bit 0 is set.
+    let extended = extra_field(extra, 0x5455)
+        .filter(|t| t.len() >= 5 && t[0] & 1 != 0)
+        .map(|t| u64::from(u32::from_le_bytes([t[1], t[2], t[3], t[4]])));
+    // 0x000a: four reserved bytes, then tags; tag 1 holds the modification time first.
+    let ntfs = || {
+        let t = extra_field(extra, 0x000a)?;
+        let (tag, size) = (t.get(4..6)?, t.get(6..8)?);
+        (tag == [1, 0] && size == [24, 0]).then_some(())?;
+        let mtime = u64::from_le_bytes(t.get(8..16)?.try_into().ok()?);
+        (mtime / 10_000_000).checked_sub(NTFS_EPOCH_SECONDS)
+    };
+    if let Some(seconds) = extended.or_else(ntfs) {
+        return from_epoch(seconds).map(LastModified::Utc);
+    }
+    dos_modified(zip::DateTime::try_from_msdos(dos_date, dos_time).ok()?)
 }
 
 /// Microseconds since the epoch of `seconds` since it, if they fit.
@@ -428,7 +561,11 @@ fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<LastModifie
     if let Some(seconds) = utc {
         return from_epoch(seconds).map(LastModified::Utc);
     }
-    let t = file.last_modified()?;
+    dos_modified(file.last_modified()?)
+}
+
+/// A DOS time, the archiver's local time.
+fn dos_modified(t: zip::DateTime) -> Option<LastModified> {
     let days = days_from_civil(
         i64::from(t.year()),
         u32::from(t.month()),
@@ -923,18 +1060,116 @@ mod tests {
         );
     }
 
+    /// A zip cut before its directory (a download stopped) is read by the header before each
+    /// file: the files whole, the one cut up to the cut (a deflated one decodes up to it
+    /// and fails its check), with a warning that says how it was read.
     #[test]
-    fn a_zip_without_its_directory_is_an_error() {
-        let zip = zip_of(&[("a.log", A, zip::CompressionMethod::STORE)]);
-        let cut = &zip[..zip.len() - 30];
-        let (inputs, warnings) = unpack_named("b.zip", &[cut], &mut |_, _| None, None);
-        assert!(warnings.is_empty(), "{warnings:?}");
+    fn a_zip_cut_before_its_directory_is_read_by_its_headers() {
+        use zip::CompressionMethod as M;
+        let many = B.repeat(200);
+        for method in [M::STORE, M::DEFLATE] {
+            let zip = zip_of(&[("logs/a.log", A, method), ("logs/b.log", &many, method)]);
+            // Before its directory, then inside its second file.
+            let at_b = zip.windows(10).position(|w| w == b"logs/b.log").unwrap() + 10;
+            for (cut, whole) in [(zip.len() - 30, true), (at_b + 100, false)] {
+                let (inputs, warnings) =
+                    unpack_named("b.zip", &[&zip[..cut]], &mut |_, _| None, None);
+                let read: Vec<(&str, &[u8], Option<String>)> = (inputs.iter())
+                    .map(|(name, _, inp)| {
+                        let inp = inp.as_ref().unwrap();
+                        let damage = inp.damage.as_ref().map(|d| d.to_string());
+                        (name.as_str(), inp.bytes(), damage)
+                    })
+                    .collect();
+                assert_eq!(read.len(), 2, "{method} {cut}");
+                assert_eq!(read[0], ("b.zip:logs/a.log", A, None), "{method} {cut}");
+                assert_eq!(read[1].0, "b.zip:logs/b.log");
+                assert_eq!(
+                    read[1].2.is_none(),
+                    whole,
+                    "{method} {cut}: {:?}",
+                    read[1].2
+                );
+                if whole {
+                    assert_eq!(read[1].1, many.as_slice());
+                } else {
+                    assert!(
+                        !read[1].1.is_empty() && many.starts_with(read[1].1),
+                        "{method}"
+                    );
+                }
+                assert_eq!(warnings.len(), 1, "{warnings:?}");
+                assert!(
+                    warnings[0].starts_with("b.zip: cannot read the zip archive: its directory cannot be read (")
+                        && warnings[0].ends_with(
+                            "so its files are found by the header before each; the 2 files listed before are read"
+                        ),
+                    "{warnings:?}"
+                );
+            }
+        }
+    }
+
+    /// A zip written as a stream gives a file's size only after its data: cut before its
+    /// directory, the files before the first such are read, and the walk stops there
+    /// saying why; with none before, it is an error.
+    #[test]
+    fn a_cut_zip_written_as_a_stream_is_read_up_to_its_first_unsized_file() {
+        use zip::CompressionMethod as M;
+        let mut w = zip::ZipWriter::new_stream(Vec::new());
+        let options = zip::write::SimpleFileOptions::default().compression_method(M::DEFLATE);
+        for (path, text) in [("a.log", A), ("b.log", B)] {
+            w.start_file(path, options).unwrap();
+            w.write_all(text).unwrap();
+        }
+        let zip = w.finish().unwrap().into_inner();
+        // Whole, it is read by its directory.
+        let (inputs, warnings) = unpack_named("s.zip", &[&zip], &mut |_, _| None, None);
+        assert_eq!((inputs.len(), warnings.len()), (2, 0), "{warnings:?}");
+        let (inputs, warnings) =
+            unpack_named("s.zip", &[&zip[..zip.len() - 30]], &mut |_, _| None, None);
         let [(name, true, Err(e))] = inputs.as_slice() else {
-            panic!("one error");
+            panic!("one error: {} inputs, {warnings:?}", inputs.len());
         };
-        assert_eq!(name, "b.zip");
+        assert_eq!(name, "s.zip");
         let e = e.to_string();
-        assert!(e.starts_with("b.zip: cannot read the zip archive: "), "{e}");
+        assert!(
+            e.starts_with("s.zip: cannot read the zip archive: its directory cannot be read (")
+                && e.ends_with(
+                    "a file's size is given only after its data (a zip written as a stream)"
+                ),
+            "{e}"
+        );
+    }
+
+    /// A zip file's time from its local header is the directory's: the extended timestamp
+    /// or NTFS time in UTC, else the DOS time.
+    #[test]
+    fn local_headers_date_files_as_the_directory_does() {
+        let mut extended = vec![0x55, 0x54, 5, 0, 1];
+        extended.extend(1_772_442_000u32.to_le_bytes());
+        assert_eq!(
+            local_modified(&extended, 0, 0),
+            Some(LastModified::Utc(1_772_442_000 * MICROS_PER_SEC))
+        );
+        let mut ntfs = vec![0x0a, 0, 32, 0, 0, 0, 0, 0, 1, 0, 24, 0];
+        ntfs.extend(((1_772_442_000u64 + 11_644_473_600) * 10_000_000).to_le_bytes());
+        ntfs.extend([0; 16]);
+        assert_eq!(
+            local_modified(&ntfs, 0, 0),
+            Some(LastModified::Utc(1_772_442_000 * MICROS_PER_SEC))
+        );
+        // 2026-03-02 09:00:00 as DOS date and time.
+        let (date, time) = (((2026 - 1980) << 9) | (3 << 5) | 2, 9 << 11);
+        assert_eq!(
+            local_modified(&[], date, time),
+            Some(LastModified::Local(1_772_442_000 * MICROS_PER_SEC))
+        );
+        // An extra field longer than the extra data: none read, the DOS time taken.
+        assert_eq!(
+            local_modified(&[0x55, 0x54, 9, 0, 1], date, time),
+            Some(LastModified::Local(1_772_442_000 * MICROS_PER_SEC))
+        );
     }
 
     /// A file's period as `by_date` is given it: start, end and what dated it.
