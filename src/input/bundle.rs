@@ -21,8 +21,9 @@
 //!   bzip2, zstd and xz members are streams with their own checks; encrypted files and other
 //!   methods (LZMA, Deflate64, PPMd) are skipped with a warning to extract them. A zip is
 //!   listed by its central directory, at its end; one cut short (a download stopped) has
-//!   its files found by the header before each, with a warning, up to the cut or a file
-//!   written as a stream (its size only after its data).
+//!   its files found by the header before each, with a warning, up to the cut (a file
+//!   written as a stream, its size only after its data, ends where decoding it ends, or a
+//!   stored one at the descriptor that gives its size).
 //! - An archive cut short (a `.tar.gz` copied while it was written) ends inside a member: the
 //!   member is read up to the cut, with a warning, as a cut compressed file is.
 //! - An archive inside an archive is read as well, down to `MAX_DEPTH` archives deep.
@@ -408,14 +409,18 @@ impl Listing {
     }
 
     /// The files of a zip without its directory, found by the local header before each
-    /// (`PK\3\4`, then sizes, name and extra fields), from the start: up to the end of the
-    /// text or the first file whose size its header does not give (written as a stream,
-    /// the size after the data). What stopped the walk short of the end is the error.
+    /// (`PK\3\4`, then sizes, name and extra fields), from the start, up to the end of the
+    /// text. A file written as a stream (its sizes after its data) ends where decoding it
+    /// ends, or, stored, at the descriptor giving its own size. What stopped the walk short
+    /// of the end is the error.
     fn of_zip_headers(text: &[u8]) -> Listing {
         const SIGNATURE: &[u8] = b"PK\x03\x04";
         let mut listing = Listing::default();
-        let mut at = 0;
-        while let Some(h) = text.get(at..at + 30).filter(|h| h.starts_with(SIGNATURE)) {
+        let mut at: usize = 0;
+        while let Some(h) = (at.checked_add(30))
+            .and_then(|end| text.get(at..end))
+            .filter(|h| h.starts_with(SIGNATURE))
+        {
             let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
             let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
             use zip::CompressionMethod as Method;
@@ -428,7 +433,7 @@ impl Listing {
                 95 => Ok(Method::XZ),
                 other => Err(other),
             };
-            let (crc, mut packed, mut len) =
+            let (mut crc, mut packed, mut len) =
                 (u32_at(14), u64::from(u32_at(18)), u64::from(u32_at(22)));
             let name_at = at + 30;
             let extra_at = name_at + usize::from(u16_at(26));
@@ -448,17 +453,37 @@ impl Listing {
                     None => return listing.stopped("a file's zip64 sizes are missing"),
                 }
             }
-            // Written as a stream: the sizes follow the data, whose end only decoding finds.
-            if flags & 0x8 != 0 && packed == 0 {
-                return listing.stopped(
-                    "a file's size is given only after its data (a zip written as a stream)",
-                );
-            }
             let path = String::from_utf8_lossy(name).into_owned();
+            // Written as a stream (as Java's `ZipOutputStream` writes deflated files): the
+            // sizes and CRC-32 follow the data, whose end only decoding finds. A stored
+            // directory's size is its own: none.
+            let directory = path.ends_with('/') && method == Ok(Method::STORE);
+            if flags & 0x8 != 0 && packed == 0 && !directory {
+                let data = text.get(start..).unwrap_or_default();
+                let zip64 = extra_field(extra, 0x0001).is_some();
+                packed = match method {
+                    Ok(Method::DEFLATE) => deflated_length(data),
+                    // Stored: up to the descriptor that gives its own distance as the size.
+                    _ => stored_length(data, zip64),
+                }
+                .map_or(u64::MAX, |n| n as u64);
+                let descriptor = data.get(packed as usize..).unwrap_or_default();
+                match data_descriptor(descriptor, zip64) {
+                    Some((c, l)) => (crc, len) = (c, l),
+                    // Another file after it, where no end was found: its text cannot be
+                    // told from theirs.
+                    None if memchr::memmem::find(data, SIGNATURE).is_some() => {
+                        return listing.stopped(
+                            "a file's size is given only after its data, and its data's end was not found (a zip written as a stream)",
+                        );
+                    }
+                    // The archive ends inside it.
+                    None => {}
+                }
+            }
             let want = usize::try_from(packed).unwrap_or(usize::MAX);
             let modified = local_modified(extra, u16_at(12), u16_at(10));
             let encrypted = flags & 0x1 != 0;
-            let directory = path.ends_with('/');
             listing.add_at(text, path, (start, want), modified, |cut| match method {
                 Ok(method) => zip_coding(method, encrypted, cut, crc, len),
                 Err(id) => Coding::Unread(format!(
@@ -466,11 +491,10 @@ impl Listing {
                 )),
             });
             at = start.saturating_add(want);
-            if at >= text.len() || directory && want == 0 && flags & 0x8 != 0 {
+            if at >= text.len() {
                 break;
             }
-            // A data descriptor after the data (its signature optional), when the header
-            // gave the sizes as well.
+            // A data descriptor after the data, its signature optional.
             if flags & 0x8 != 0 {
                 let next = [16, 12, 24, 20]
                     .into_iter()
@@ -480,6 +504,55 @@ impl Listing {
         }
         listing
     }
+}
+
+/// The length of the raw deflate stream at the start of `data`, found by decoding it to its
+/// end; `None` when `data` ends first, or is not deflate.
+fn deflated_length(data: &[u8]) -> Option<usize> {
+    let mut inflate = flate2::Decompress::new(false);
+    // The text is not kept: each round writes over the last.
+    let mut scratch = vec![0; 64 << 10];
+    loop {
+        let (read, written) = (inflate.total_in(), inflate.total_out());
+        let rest = data.get(read as usize..)?;
+        let status =
+            (inflate.decompress(rest, &mut scratch, flate2::FlushDecompress::None)).ok()?;
+        if status == flate2::Status::StreamEnd {
+            return usize::try_from(inflate.total_in()).ok();
+        }
+        // No progress: the data ended inside the stream.
+        if (inflate.total_in(), inflate.total_out()) == (read, written) {
+            return None;
+        }
+    }
+}
+
+/// The length of a stored file written as a stream at the start of `data`: up to the first
+/// signed data descriptor whose compressed size is that distance.
+fn stored_length(data: &[u8], zip64: bool) -> Option<usize> {
+    memchr::memmem::find_iter(data, b"PK\x07\x08").find(|&p| {
+        let size = match zip64 {
+            true => data
+                .get(p + 8..p + 16)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+            false => data
+                .get(p + 8..p + 12)
+                .map(|b| u64::from(u32::from_le_bytes(b.try_into().unwrap_or_default()))),
+        };
+        size == Some(p as u64)
+    })
+}
+
+/// The CRC-32 and length of the text in the data descriptor at the start of `d` (its
+/// signature optional; zip64's sizes 8 bytes each), if `d` holds it whole.
+fn data_descriptor(d: &[u8], zip64: bool) -> Option<(u32, u64)> {
+    let d = d.strip_prefix(b"PK\x07\x08").unwrap_or(d);
+    let crc = u32::from_le_bytes(d.get(..4)?.try_into().ok()?);
+    let len = match zip64 {
+        true => u64::from_le_bytes(d.get(12..20)?.try_into().ok()?),
+        false => u64::from(u32::from_le_bytes(d.get(8..12)?.try_into().ok()?)),
+    };
+    Some((crc, len))
 }
 
 /// How a zip's file holds its text, by its method; `cut` when the archive ends inside it.
@@ -1110,24 +1183,59 @@ mod tests {
         }
     }
 
-    /// A zip written as a stream gives a file's size only after its data: cut before its
-    /// directory, the files before the first such are read, and the walk stops there
-    /// saying why; with none before, it is an error.
+    /// A zip written as a stream (Java's `ZipOutputStream`, Python's `zipfile` on a pipe)
+    /// gives a file's size and CRC-32 only after its data: cut before its directory, a
+    /// deflated file's end is found by decoding it, its descriptor's CRC-32 and length
+    /// checking it; a stored one's by its descriptor; where neither finds it, the walk stops
+    /// there saying why (with no file before it, an error).
     #[test]
-    fn a_cut_zip_written_as_a_stream_is_read_up_to_its_first_unsized_file() {
+    fn a_cut_zip_written_as_a_stream_is_read_by_decoding_to_each_end() {
         use zip::CompressionMethod as M;
-        let mut w = zip::ZipWriter::new_stream(Vec::new());
-        let options = zip::write::SimpleFileOptions::default().compression_method(M::DEFLATE);
-        for (path, text) in [("a.log", A), ("b.log", B)] {
-            w.start_file(path, options).unwrap();
-            w.write_all(text).unwrap();
-        }
-        let zip = w.finish().unwrap().into_inner();
+        // Lines that differ, so that a cut inside the file leaves some to decode.
+        let many: Vec<u8> = (0..2000)
+            .flat_map(|i| format!("1.2.3.5 - - [02/Mar/2026:09:00:01 +0000] \"PUT /a/{i} HTTP/1.1\" 409 1 \"-\" \"-\"\n").into_bytes())
+            .collect();
+        let streamed = |method| {
+            let mut w = zip::ZipWriter::new_stream(Vec::new());
+            let options = zip::write::SimpleFileOptions::default().compression_method(method);
+            for (path, text) in [("a.log", A), ("b.log", many.as_slice())] {
+                w.start_file(path, options).unwrap();
+                w.write_all(text).unwrap();
+            }
+            w.finish().unwrap().into_inner()
+        };
+        let zip = streamed(M::DEFLATE);
+        assert_eq!(zip[6] & 0x8, 0x8, "written with data descriptors");
         // Whole, it is read by its directory.
         let (inputs, warnings) = unpack_named("s.zip", &[&zip], &mut |_, _| None, None);
         assert_eq!((inputs.len(), warnings.len()), (2, 0), "{warnings:?}");
-        let (inputs, warnings) =
-            unpack_named("s.zip", &[&zip[..zip.len() - 30]], &mut |_, _| None, None);
+        let at_b = zip.windows(5).position(|w| w == b"b.log").unwrap() + 5;
+        for (cut, whole) in [(zip.len() - 30, true), (at_b + 2000, false)] {
+            let (inputs, warnings) = unpack_named("s.zip", &[&zip[..cut]], &mut |_, _| None, None);
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            let read: Vec<(&str, &[u8], bool)> = (inputs.iter())
+                .map(|(name, _, inp)| {
+                    let inp = inp.as_ref().unwrap();
+                    (name.as_str(), inp.bytes(), inp.damage.is_some())
+                })
+                .collect();
+            assert_eq!(read[0], ("s.zip:a.log", A, false));
+            assert_eq!((read[1].0, read[1].2), ("s.zip:b.log", !whole), "{cut}");
+            assert!(many.starts_with(read[1].1) && (read[1].1.len() == many.len()) == whole);
+        }
+        // Stored, a file's end is the descriptor that gives its own distance as the size.
+        let zip = streamed(M::STORE);
+        for (cut, whole) in [(zip.len() - 30, true), (at_b + 2000, false)] {
+            let (inputs, warnings) = unpack_named("s.zip", &[&zip[..cut]], &mut |_, _| None, None);
+            assert_eq!((inputs.len(), warnings.len()), (2, 1), "{warnings:?}");
+            let b = inputs[1].2.as_ref().unwrap();
+            assert_eq!(b.damage.is_none(), whole, "{cut}");
+            assert!(many.starts_with(b.bytes()) && (b.bytes().len() == many.len()) == whole);
+        }
+        // Its first descriptor unsigned: where the first file ends cannot be told.
+        let first = memchr::memmem::find(&zip, b"PK\x07\x08").unwrap();
+        let unsigned = [&zip[..first], &zip[first + 4..zip.len() - 30]].concat();
+        let (inputs, warnings) = unpack_named("s.zip", &[&unsigned], &mut |_, _| None, None);
         let [(name, true, Err(e))] = inputs.as_slice() else {
             panic!("one error: {} inputs, {warnings:?}", inputs.len());
         };
@@ -1135,9 +1243,7 @@ mod tests {
         let e = e.to_string();
         assert!(
             e.starts_with("s.zip: cannot read the zip archive: its directory cannot be read (")
-                && e.ends_with(
-                    "a file's size is given only after its data (a zip written as a stream)"
-                ),
+                && e.ends_with("its data's end was not found (a zip written as a stream)"),
             "{e}"
         );
     }
