@@ -6,23 +6,10 @@
 
 mod common;
 
+use common::Rng;
+
 use std::io::Write;
 use std::path::Path;
-
-/// xorshift64*: deterministic, so a failure here fails the same way every time.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// The first `n` lines of the demo log.
 fn text(n: usize) -> Vec<u8> {

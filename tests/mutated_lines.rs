@@ -6,22 +6,9 @@
 
 mod common;
 
+use common::Rng;
+
 use why409::format;
-
-/// xorshift64*: deterministic, so a failure here fails the same way every time.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const PIECES: &[&[u8]] = &[
     b"\"", b"\\", b"{", b"}", b"[", b"]", b" ", b"\t", b"\x00", b"\xff", b"\xc3", b"0", b"9", b"-",

@@ -36,3 +36,19 @@ pub fn report(cmd: &mut Command) -> Value {
 pub fn json(args: &[&str]) -> Value {
     report(why409().args(args))
 }
+
+/// xorshift64*: deterministic, so a test that damages or mutates inputs at random fails the
+/// same way every time.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
