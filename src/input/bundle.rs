@@ -414,6 +414,7 @@ impl Listing {
     /// ends, or, stored, at the descriptor giving its own size. What stopped the walk short
     /// of the end is the error.
     fn of_zip_headers(text: &[u8]) -> Listing {
+        use zip::CompressionMethod as Method;
         const SIGNATURE: &[u8] = b"PK\x03\x04";
         let mut listing = Listing::default();
         let mut at: usize = 0;
@@ -423,7 +424,6 @@ impl Listing {
         {
             let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
             let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-            use zip::CompressionMethod as Method;
             let flags = u16_at(6);
             let method = match u16_at(8) {
                 0 => Ok(Method::STORE),
@@ -578,42 +578,55 @@ fn zip_coding(
     }
 }
 
-/// The data of the extra field `id` in a zip header's extra fields (id, size, data, ...).
-fn extra_field(mut extra: &[u8], id: u16) -> Option<&[u8]> {
-    while extra.len() >= 4 {
-        let (this, size) = (
-            u16::from_le_bytes([extra[0], extra[1]]),
-            usize::from(u16::from_le_bytes([extra[2], extra[3]])),
-        );
+/// The extra fields of a zip header (id, size, data, ...), each as its id and data, up to
+/// the first that runs past the end.
+fn extra_fields(mut extra: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let id = u16::from_le_bytes([*extra.first()?, *extra.get(1)?]);
+        let size = usize::from(u16::from_le_bytes([*extra.get(2)?, *extra.get(3)?]));
         let data = extra.get(4..4 + size)?;
-        if this == id {
-            return Some(data);
-        }
         extra = &extra[4 + size..];
-    }
-    None
+        Some((id, data))
+    })
+}
+
+/// The data of the extra field `id` in a zip header's extra fields.
+fn extra_field(extra: &[u8], id: u16) -> Option<&[u8]> {
+    extra_fields(extra).find_map(|(this, data)| (this == id).then_some(data))
 }
 
 /// A zip file's last modification from its local header, as `zip_modified` reads it from
-/// the directory: the extended timestamp's or NTFS time in UTC, else the DOS time.
+/// the directory: the first extended timestamp or NTFS time (read by the zip crate's own
+/// parsers), in UTC; else the DOS time.
 fn local_modified(extra: &[u8], dos_date: u16, dos_time: u16) -> Option<LastModified> {
-    const NTFS_EPOCH_SECONDS: u64 = 11_644_473_600;
-    // 0x5455: a flags byte, then the modification time when its bit 0 is set.
-    let extended = extra_field(extra, 0x5455)
-        .filter(|t| t.len() >= 5 && t[0] & 1 != 0)
-        .map(|t| u64::from(u32::from_le_bytes([t[1], t[2], t[3], t[4]])));
-    // 0x000a: four reserved bytes, then tags; tag 1 holds the modification time first.
-    let ntfs = || {
-        let t = extra_field(extra, 0x000a)?;
-        let (tag, size) = (t.get(4..6)?, t.get(6..8)?);
-        (tag == [1, 0] && size == [24, 0]).then_some(())?;
-        let mtime = u64::from_le_bytes(t.get(8..16)?.try_into().ok()?);
-        (mtime / 10_000_000).checked_sub(NTFS_EPOCH_SECONDS)
-    };
-    if let Some(seconds) = extended.or_else(ntfs) {
+    use zip::extra_fields::{ExtendedTimestamp, ExtraField, Ntfs};
+    let utc = extra_fields(extra).find_map(|(id, data)| {
+        let (mut r, len) = (data, u16::try_from(data.len()).ok()?);
+        let field = match id {
+            0x5455 => ExtraField::ExtendedTimestamp(
+                ExtendedTimestamp::try_from_reader(&mut r, len, true).ok()?,
+            ),
+            0x000a => ExtraField::Ntfs(Ntfs::try_from_reader(&mut r, len).ok()?),
+            _ => return None,
+        };
+        utc_seconds(&field)
+    });
+    if let Some(seconds) = utc {
         return from_epoch(seconds).map(LastModified::Utc);
     }
     dos_modified(zip::DateTime::try_from_msdos(dos_date, dos_time).ok()?)
+}
+
+/// The modification time in UTC seconds that a zip extra field gives: Info-ZIP's extended
+/// timestamp (Unix) or an NTFS time (7-Zip, Windows tools).
+fn utc_seconds(field: &zip::ExtraField) -> Option<u64> {
+    // NTFS file times count 100 ns from 1601-01-01.
+    const NTFS_EPOCH_SECONDS: u64 = 11_644_473_600;
+    match field {
+        zip::ExtraField::ExtendedTimestamp(t) => t.mod_time().map(u64::from),
+        zip::ExtraField::Ntfs(t) => (t.mtime() / 10_000_000).checked_sub(NTFS_EPOCH_SECONDS),
+        _ => None,
+    }
 }
 
 /// Microseconds since the epoch of `seconds` since it, if they fit.
@@ -624,14 +637,7 @@ fn from_epoch(seconds: u64) -> Option<Micros> {
 /// A zip file's last modification: in UTC, its extended timestamp (Info-ZIP on Unix) or NTFS
 /// times (7-Zip, Windows tools); or else its DOS time, the archiver's local time.
 fn zip_modified<R: Read>(file: &zip::read::ZipFile<'_, R>) -> Option<LastModified> {
-    // NTFS file times count 100 ns from 1601-01-01.
-    const NTFS_EPOCH_SECONDS: u64 = 11_644_473_600;
-    let utc = file.extra_data_fields().find_map(|f| match f {
-        zip::ExtraField::ExtendedTimestamp(t) => t.mod_time().map(u64::from),
-        zip::ExtraField::Ntfs(t) => (t.mtime() / 10_000_000).checked_sub(NTFS_EPOCH_SECONDS),
-        _ => None,
-    });
-    if let Some(seconds) = utc {
+    if let Some(seconds) = file.extra_data_fields().find_map(utc_seconds) {
         return from_epoch(seconds).map(LastModified::Utc);
     }
     dos_modified(file.last_modified()?)
