@@ -674,7 +674,12 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             continue;
         }
         if blank {
-            warnings.push(format!("{}: empty, nothing to analyse", inp.name));
+            // Blank lines are counted as skipped; the file is not called empty for them.
+            let what = match inp.bytes().is_empty() {
+                true => "empty",
+                false => "only blank lines",
+            };
+            warnings.push(format!("{}: {what}, nothing to analyse", inp.name));
             empties.push(inp);
             continue;
         }

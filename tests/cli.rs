@@ -583,9 +583,9 @@ fn a_log_cut_too_short_to_tell_says_where_it_stops() {
 #[test]
 fn empty_file_gives_an_empty_report_and_exit_0() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, text, lines) in [
-        ("empty.log", &b""[..], 0),
-        ("blank.log", b"\n  \n\t\r\n", 3),
+    for (name, text, lines, said) in [
+        ("empty.log", &b""[..], 0, "empty"),
+        ("blank.log", b"\n  \n\t\r\n", 3, "only blank lines"),
     ] {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -606,7 +606,10 @@ fn empty_file_gives_an_empty_report_and_exit_0() {
         );
         assert_eq!(input["format"], "empty");
         assert_eq!(r["totals"]["requests"], 0);
-        assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("why409: {}: {said}, nothing to analyse\n", p.display())
+        );
     }
 }
 
