@@ -563,32 +563,10 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         expanded.retain(|_| read.next().unwrap_or(true));
         unread
     });
-    let forced: Option<Box<dyn Format>> = match &settings.format {
-        _ if settings.log_format.is_some() => Some(
-            format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())
-                .map_err(|e| anyhow::anyhow!(e))?,
-        ),
-        _ if settings.field_map.is_some() => Some(Box::new(
-            format::json_fields::JsonFields::parse(
-                settings.field_map.as_deref().unwrap_or_default(),
-            )
-            .map_err(|e| anyhow::anyhow!(e))?,
-        )),
-        Some(name) => Some(format::by_name(name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "unknown format '{name}' (known: {})",
-                format::names().join(", ")
-            )
-        })?),
-        None => None,
-    };
+    let forced = forced_format(settings)?;
     let registry = format::registry();
 
     // Open inputs and pick their formats.
-    let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
-    // Empty inputs (no byte but spaces and line ends) are reported, their blank lines
-    // counted as skipped, but have no format and no chunks.
-    let mut empties: Vec<Input> = Vec::new();
     // Opened side by side: compressed inputs (rotated `.gz` logs) are decoded while opened,
     // one core each; results are taken in the given order, so errors and warnings are too.
     if let Some(p) = &settings.progress {
@@ -616,119 +594,8 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             .map(|unread| unread.sort_out(periods, |i| names[i].to_string(), archive))
     };
     let inputs = input::unpack(inputs, &mut warnings, &mut members_by_date, progress);
-    // Each input's format, found side by side too (a day of S3-delivered ALB logs is
-    // thousands of small inputs), the format found for one asked first for the next
-    // (`format::Guess`): `None` where the input failed, is blank, or no format reads it
-    // (told below, in order). And whether it is blank, found once (a GiB of blank lines is
-    // walked in 0.16 s).
-    let guess = format::Guess::default();
-    let sampled = |inp: &Input| -> Option<&dyn Format> {
-        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
-        format::detect(&registry, &head, &guess).or_else(|| {
-            // A log may open with lines of something else (a banner, a pasted stack
-            // trace): a sample from its middle decides then, and the lines the format
-            // does not read are counted as skipped.
-            let middle = inp.bytes().len() / 2;
-            let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
-            format::detect(&registry, &sample, &guess)
-        })
-    };
-    let detected: Vec<(bool, Option<&dyn Format>)> = (inputs.par_iter())
-        .map(|(_, _, inp)| match inp {
-            Ok(inp) if input::first_text_line(inp.bytes()).is_none() => (true, None),
-            Ok(inp) if forced.is_none() => (false, sampled(inp)),
-            _ => (false, None),
-        })
-        .collect();
-    // Files found in directories that no format reads, as their warnings (grouped below).
-    let mut not_logs: Vec<(String, String)> = Vec::new();
-    for ((name, explicit, inp), (blank, detected)) in inputs.into_iter().zip(detected) {
-        let inp = match inp {
-            Ok(i) => i,
-            Err(e) if !explicit => {
-                // Most errors start with the input's name already.
-                let e = format!("{e:#}");
-                let named = e
-                    .strip_prefix(name.as_str())
-                    .is_some_and(|e| e.starts_with(':'));
-                warnings.push(match named {
-                    true => format!("skipped {e}"),
-                    false => format!("skipped {name}: {e}"),
-                });
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(damage) = &inp.damage {
-            warnings.push(format!("{}: {damage}", inp.name));
-        }
-        // The error of a named input ends the run, its damage warning unseen: a text cut
-        // short may be too short to tell, so the error says where it stops.
-        let damaged = |msg: String| input::Damage::explaining(inp.damage.as_ref(), msg);
-        if let Some(what) = input::not_a_log(inp.bytes()) {
-            let msg = format!("{}: {what}", inp.name);
-            if inp.explicit {
-                bail!(damaged(msg));
-            }
-            not_logs.push((inp.name.clone(), format!("skipped {msg}")));
-            continue;
-        }
-        if blank {
-            // Blank lines are counted as skipped; the file is not called empty for them.
-            let what = match inp.bytes().is_empty() {
-                true => "empty",
-                false => "only blank lines",
-            };
-            warnings.push(format!("{}: {what}, nothing to analyse", inp.name));
-            empties.push(inp);
-            continue;
-        }
-        let fmt: &dyn Format = match &forced {
-            Some(f) => f.as_ref(),
-            None => match detected {
-                Some(f) => f,
-                None => {
-                    let data = inp.bytes();
-                    let head = input::head_lines(data, format::DETECT_SAMPLE_LINES);
-                    // The first line sampled, or the first with text when every line is
-                    // too long to be sampled, by its number.
-                    let at = match head.first() {
-                        Some(l) => l.as_ptr() as usize - data.as_ptr() as usize,
-                        None => input::first_text_line(data).unwrap_or(0),
-                    };
-                    let line = memchr::memchr_iter(b'\n', &data[..at]).count() + 1;
-                    let first = head.first().copied().unwrap_or(&data[at..]);
-                    let shown = printable(&first[..first.len().min(120)]);
-                    let near = &data[at..data.len().min(at + input::DETECT_SPAN)];
-                    let msg = match head.is_empty() {
-                        true if near.iter().all(|&b| b == 0) => format!(
-                            "{}: nothing but zero bytes from line {line} on, as far as {} MiB in (a sparse or preallocated file, or one cut short under its writer?): no line to read",
-                            inp.name,
-                            input::DETECT_SPAN >> 20,
-                        ),
-                        true => format!(
-                            "{}: no line to tell its format by: every line from line {line} on (as far as {} MiB in) is longer than the {} KiB a line may be (lines that long are skipped as line_too_long); line {line}: \"{shown}\"",
-                            inp.name,
-                            input::DETECT_SPAN >> 20,
-                            input::MAX_LINE / 1024,
-                        ),
-                        false => format!(
-                            "{}: not a log format why409 reads (tried: {}); line {line}: \"{shown}\" (name the format with --format, or an nginx layout with --log-format)",
-                            inp.name,
-                            format::names().join(", "),
-                        ),
-                    };
-                    if inp.explicit {
-                        bail!(damaged(msg));
-                    }
-                    not_logs.push((inp.name.clone(), format!("skipped {msg}")));
-                    continue;
-                }
-            },
-        };
-        opened.push((inp, fmt));
-    }
-    warnings.extend(not_logs_warnings(not_logs));
+    let Picked { opened, empties } =
+        pick_formats(inputs, forced.as_deref(), &registry, &mut warnings)?;
 
     let statuses = StatusSet::new(&settings.statuses);
 
@@ -816,31 +683,14 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     };
     progress(Stage::Scanning, to_read);
     // The conflict scan: which instances had conflicts, and when, and which clients.
-    let (conflicts, mut clients): (Conflicts, ClientIndex) =
-        match StatusDigits::new(&settings.statuses) {
-            None => Default::default(),
-            Some(digits) => per_worker(&jobs, |found: &mut (Conflicts, ClientIndex), _, job| {
-                let (inp, fmt) = &opened[job.input];
-                scan(
-                    *fmt,
-                    &inp.bytes()[job.range.clone()],
-                    job.range.start,
-                    &directives[job.input],
-                    settings,
-                    &statuses,
-                    &digits,
-                    found,
-                );
-                progressed(job);
-            })
-            .into_par_iter()
-            // Pairwise and side by side, as the pass's results (`merge_collected`): on a
-            // million conflicting instances from a million clients each merge took ~0.15 s.
-            .reduce_with(|(a, ac), (b, bc)| {
-                rayon::join(|| Conflicts::merge(a, b), || ac.merged(bc))
-            })
-            .unwrap_or_default(),
-        };
+    let (conflicts, mut clients) = scan_jobs(
+        &jobs,
+        &opened,
+        &directives,
+        settings,
+        &statuses,
+        &progressed,
+    );
     let min = settings
         .thresholds
         .get("client_concentration_min_conflicts");
@@ -914,32 +764,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     let requests = std::mem::take(&mut tally.requests);
     chunk_accounts.sort_by_key(|(k, ..)| *k);
 
-    // The lines a seek left out are counted before and after each input's chunks, so
-    // line numbers are the file's.
-    let unread = |n: u64| Accounting {
-        lines: n,
-        unread: n,
-        ..Default::default()
-    };
-    let mut accounts: Vec<Accounting> = (seeks.iter())
-        .map(|s| unread(s.as_ref().map_or(0, |s| s.lines_before)))
-        .collect();
-    let mut line_numbers = LineNumbers::default();
-    for (job, (_, acct, marks)) in jobs.iter().zip(chunk_accounts) {
-        line_numbers.add_chunk(
-            job.input,
-            job.range.clone(),
-            accounts[job.input].lines,
-            marks,
-        );
-        accounts[job.input].append(acct);
-    }
-    for (acct, seek) in accounts.iter_mut().zip(&seeks) {
-        if let Some(s) = seek {
-            acct.append(unread(s.lines_after));
-            acct.read_lines = Some((s.lines_before + 1, acct.lines - s.lines_after));
-        }
-    }
+    let (accounts, line_numbers) = accounts_by_input(&jobs, chunk_accounts, &seeks);
     tally.seal();
     clock.mark("pass");
     if clock.on {
@@ -963,33 +788,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         ));
     }
 
-    for ((inp, fmt), acct) in opened.iter().zip(&accounts) {
-        if acct.parsed == 0 && acct.lines - acct.unread > acct.skip_reasons.get(Skip::BLANK.0) {
-            let first = acct
-                .skip_examples
-                .iter()
-                .find(|e| e.reason != Skip::BLANK.0)
-                .map(|e| {
-                    format!(
-                        "line {} ({}): \"{}\"",
-                        e.line,
-                        e.reason,
-                        printable(e.text.as_bytes())
-                    )
-                })
-                .unwrap_or_default();
-            let msg = format!(
-                "{}: no line could be read as '{}' ({} lines, all skipped); {first}",
-                inp.name,
-                fmt.name(),
-                acct.lines
-            );
-            if inp.explicit {
-                bail!(msg);
-            }
-            warnings.push(format!("skipped {msg}"));
-        }
-    }
+    check_some_line_read(&opened, &accounts, &mut warnings)?;
     // Nothing to analyse though inputs were given and none was empty or left unread by
     // date: an error, whatever the warnings were (an archive whose one file decodes to
     // garbage past its damage warns of the damage, then skips the file as no log).
@@ -1078,25 +877,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     if let Some(w) = far_from_the_rest(&tally.seconds, ends) {
         warnings.push(w);
     }
-    let span = period.1 - period.0;
-    let window_us = match settings.window {
-        // A fixed window over a period stretched by a line dated far away (a clock reset to
-        // 1970) would be millions of rows: widened, and said.
-        Window::Fixed(w) if span / w >= MAX_WINDOWS => {
-            let wider = round_window(span, MAX_WINDOWS).max(w);
-            warnings.push(format!(
-                "--window {}: the period {} to {} would make {} windows; windows of {} are used instead",
-                timestamp::human_span(w),
-                timestamp::rfc3339(period.0),
-                timestamp::rfc3339(period.1),
-                span / w + 1,
-                timestamp::human_span(wider),
-            ));
-            wider
-        }
-        Window::Fixed(w) => w,
-        Window::Auto => round_window(span, 120),
-    };
+    let window_us = timeline_window(settings.window, period, &mut warnings);
     let cx = detect::Context {
         timelines: &timelines,
         routes: &tally.routes,
@@ -1119,19 +900,7 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             accounting,
         })
         .collect();
-    sources.extend(empties.into_iter().map(|input| {
-        // Blank lines, if any, are lines read and skipped like anywhere else.
-        let mut accounting = Accounting::default();
-        for line in input::lines(input.bytes()) {
-            accounting.lines += 1;
-            accounting.skip(Skip::BLANK, accounting.lines, line);
-        }
-        Source {
-            input,
-            format: "empty",
-            accounting,
-        }
-    }));
+    sources.extend(empties.into_iter().map(empty_source));
     Ok(Analysis {
         sources,
         tally,
@@ -1149,6 +918,315 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         period: requested,
         line_numbers,
     })
+}
+
+/// The conflict scan of every job: which instances had conflicts, and when, and which
+/// clients; nothing when no conflict status can be found by its digits.
+fn scan_jobs(
+    jobs: &[Job],
+    opened: &[(Input, &dyn Format)],
+    directives: &[Vec<(usize, &[u8])>],
+    settings: &Settings,
+    statuses: &StatusSet,
+    progressed: &(dyn Fn(&Job) + Sync),
+) -> (Conflicts, ClientIndex) {
+    match StatusDigits::new(&settings.statuses) {
+        None => Default::default(),
+        Some(digits) => per_worker(jobs, |found: &mut (Conflicts, ClientIndex), _, job| {
+            let (inp, fmt) = &opened[job.input];
+            scan(
+                *fmt,
+                &inp.bytes()[job.range.clone()],
+                job.range.start,
+                &directives[job.input],
+                settings,
+                statuses,
+                &digits,
+                found,
+            );
+            progressed(job);
+        })
+        .into_par_iter()
+        // Pairwise and side by side, as the pass's results (`merge_collected`): on a
+        // million conflicting instances from a million clients each merge took ~0.15 s.
+        .reduce_with(|(a, ac), (b, bc)| rayon::join(|| Conflicts::merge(a, b), || ac.merged(bc)))
+        .unwrap_or_default(),
+    }
+}
+
+/// The format named by the flags (`--log-format`, `--field`, `--format`), if any; `None`
+/// detects each input's.
+fn forced_format(settings: &Settings) -> Result<Option<Box<dyn Format>>> {
+    Ok(match &settings.format {
+        _ if settings.log_format.is_some() => Some(
+            format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        _ if settings.field_map.is_some() => Some(Box::new(
+            format::json_fields::JsonFields::parse(
+                settings.field_map.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?,
+        )),
+        Some(name) => Some(format::by_name(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown format '{name}' (known: {})",
+                format::names().join(", ")
+            )
+        })?),
+        None => None,
+    })
+}
+
+/// The inputs opened, each with its format, and those with nothing but blank lines.
+struct Picked<'f> {
+    opened: Vec<(Input, &'f dyn Format)>,
+    /// Empty inputs (no byte but spaces and line ends) are reported, their blank lines
+    /// counted as skipped, but have no format and no chunks.
+    empties: Vec<Input>,
+}
+
+/// Each input's format (`forced`, else detected among `registry`'s): inputs that failed to
+/// open, or that no format reads, are warnings when found in a directory and errors when
+/// named.
+fn pick_formats<'f>(
+    inputs: Vec<input::Opened>,
+    forced: Option<&'f dyn Format>,
+    registry: &'f [Box<dyn Format>],
+    warnings: &mut Vec<String>,
+) -> Result<Picked<'f>> {
+    let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
+    let mut empties: Vec<Input> = Vec::new();
+    // Each input's format, found side by side too (a day of S3-delivered ALB logs is
+    // thousands of small inputs), the format found for one asked first for the next
+    // (`format::Guess`): `None` where the input failed, is blank, or no format reads it
+    // (told below, in order). And whether it is blank, found once (a GiB of blank lines is
+    // walked in 0.16 s).
+    let guess = format::Guess::default();
+    let sampled = |inp: &Input| -> Option<&dyn Format> {
+        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
+        format::detect(registry, &head, &guess).or_else(|| {
+            // A log may open with lines of something else (a banner, a pasted stack
+            // trace): a sample from its middle decides then, and the lines the format
+            // does not read are counted as skipped.
+            let middle = inp.bytes().len() / 2;
+            let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
+            format::detect(registry, &sample, &guess)
+        })
+    };
+    let detected: Vec<(bool, Option<&dyn Format>)> = (inputs.par_iter())
+        .map(|(_, _, inp)| match inp {
+            Ok(inp) if input::first_text_line(inp.bytes()).is_none() => (true, None),
+            Ok(inp) if forced.is_none() => (false, sampled(inp)),
+            _ => (false, None),
+        })
+        .collect();
+    // Files found in directories that no format reads, as their warnings (grouped below).
+    let mut not_logs: Vec<(String, String)> = Vec::new();
+    for ((name, explicit, inp), (blank, detected)) in inputs.into_iter().zip(detected) {
+        let inp = match inp {
+            Ok(i) => i,
+            Err(e) if !explicit => {
+                // Most errors start with the input's name already.
+                let e = format!("{e:#}");
+                let named = e
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|e| e.starts_with(':'));
+                warnings.push(match named {
+                    true => format!("skipped {e}"),
+                    false => format!("skipped {name}: {e}"),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(damage) = &inp.damage {
+            warnings.push(format!("{}: {damage}", inp.name));
+        }
+        // The error of a named input ends the run, its damage warning unseen: a text cut
+        // short may be too short to tell, so the error says where it stops.
+        let damaged = |msg: String| input::Damage::explaining(inp.damage.as_ref(), msg);
+        if let Some(what) = input::not_a_log(inp.bytes()) {
+            let msg = format!("{}: {what}", inp.name);
+            if inp.explicit {
+                bail!(damaged(msg));
+            }
+            not_logs.push((inp.name.clone(), format!("skipped {msg}")));
+            continue;
+        }
+        if blank {
+            // Blank lines are counted as skipped; the file is not called empty for them.
+            let what = match inp.bytes().is_empty() {
+                true => "empty",
+                false => "only blank lines",
+            };
+            warnings.push(format!("{}: {what}, nothing to analyse", inp.name));
+            empties.push(inp);
+            continue;
+        }
+        let fmt: &dyn Format = match forced {
+            Some(f) => f,
+            None => match detected {
+                Some(f) => f,
+                None => {
+                    let msg = no_format(&inp);
+                    if inp.explicit {
+                        bail!(damaged(msg));
+                    }
+                    not_logs.push((inp.name.clone(), format!("skipped {msg}")));
+                    continue;
+                }
+            },
+        };
+        opened.push((inp, fmt));
+    }
+    warnings.extend(not_logs_warnings(not_logs));
+    Ok(Picked { opened, empties })
+}
+
+/// Why no format reads `inp`: a file of zero bytes, of lines too long to sample, or of text
+/// no format reads, with its first line (by number) shown.
+fn no_format(inp: &Input) -> String {
+    let data = inp.bytes();
+    let head = input::head_lines(data, format::DETECT_SAMPLE_LINES);
+    // The first line sampled, or the first with text when every line is
+    // too long to be sampled, by its number.
+    let at = match head.first() {
+        Some(l) => l.as_ptr() as usize - data.as_ptr() as usize,
+        None => input::first_text_line(data).unwrap_or(0),
+    };
+    let line = memchr::memchr_iter(b'\n', &data[..at]).count() + 1;
+    let first = head.first().copied().unwrap_or(&data[at..]);
+    let shown = printable(&first[..first.len().min(120)]);
+    let near = &data[at..data.len().min(at + input::DETECT_SPAN)];
+    match head.is_empty() {
+        true if near.iter().all(|&b| b == 0) => format!(
+            "{}: nothing but zero bytes from line {line} on, as far as {} MiB in (a sparse or preallocated file, or one cut short under its writer?): no line to read",
+            inp.name,
+            input::DETECT_SPAN >> 20,
+        ),
+        true => format!(
+            "{}: no line to tell its format by: every line from line {line} on (as far as {} MiB in) is longer than the {} KiB a line may be (lines that long are skipped as line_too_long); line {line}: \"{shown}\"",
+            inp.name,
+            input::DETECT_SPAN >> 20,
+            input::MAX_LINE / 1024,
+        ),
+        false => format!(
+            "{}: not a log format why409 reads (tried: {}); line {line}: \"{shown}\" (name the format with --format, or an nginx layout with --log-format)",
+            inp.name,
+            format::names().join(", "),
+        ),
+    }
+}
+
+/// Each input's line accounting from its chunks' (in order, `chunk_accounts` sorted by
+/// job), with the lines a seek left out counted before and after, so that line numbers are
+/// the file's; and where each chunk's lines start, to number any line again.
+fn accounts_by_input(
+    jobs: &[Job],
+    chunk_accounts: Vec<(usize, Accounting, Box<[u32]>)>,
+    seeks: &[Option<Seek>],
+) -> (Vec<Accounting>, LineNumbers) {
+    let unread = |n: u64| Accounting {
+        lines: n,
+        unread: n,
+        ..Default::default()
+    };
+    let mut accounts: Vec<Accounting> = (seeks.iter())
+        .map(|s| unread(s.as_ref().map_or(0, |s| s.lines_before)))
+        .collect();
+    let mut line_numbers = LineNumbers::default();
+    for (job, (_, acct, marks)) in jobs.iter().zip(chunk_accounts) {
+        line_numbers.add_chunk(
+            job.input,
+            job.range.clone(),
+            accounts[job.input].lines,
+            marks,
+        );
+        accounts[job.input].append(acct);
+    }
+    for (acct, seek) in accounts.iter_mut().zip(seeks) {
+        if let Some(s) = seek {
+            acct.append(unread(s.lines_after));
+            acct.read_lines = Some((s.lines_before + 1, acct.lines - s.lines_after));
+        }
+    }
+    (accounts, line_numbers)
+}
+
+/// The inputs of which no line could be read in their format (every line skipped but
+/// blank ones): an error for an input named, a warning for one found in a directory.
+fn check_some_line_read(
+    opened: &[(Input, &dyn Format)],
+    accounts: &[Accounting],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for ((inp, fmt), acct) in opened.iter().zip(accounts) {
+        if acct.parsed == 0 && acct.lines - acct.unread > acct.skip_reasons.get(Skip::BLANK.0) {
+            let first = acct
+                .skip_examples
+                .iter()
+                .find(|e| e.reason != Skip::BLANK.0)
+                .map(|e| {
+                    format!(
+                        "line {} ({}): \"{}\"",
+                        e.line,
+                        e.reason,
+                        printable(e.text.as_bytes())
+                    )
+                })
+                .unwrap_or_default();
+            let msg = format!(
+                "{}: no line could be read as '{}' ({} lines, all skipped); {first}",
+                inp.name,
+                fmt.name(),
+                acct.lines
+            );
+            if inp.explicit {
+                bail!(msg);
+            }
+            warnings.push(format!("skipped {msg}"));
+        }
+    }
+    Ok(())
+}
+
+/// The timeline's window over `period`: fixed, or chosen (`auto`). A fixed window over a
+/// period stretched by a line dated far away (a clock reset to 1970) would be millions of
+/// rows: widened, and said.
+fn timeline_window(window: Window, period: (Micros, Micros), warnings: &mut Vec<String>) -> Micros {
+    let span = period.1 - period.0;
+    match window {
+        Window::Fixed(w) if span / w >= MAX_WINDOWS => {
+            let wider = round_window(span, MAX_WINDOWS).max(w);
+            warnings.push(format!(
+                "--window {}: the period {} to {} would make {} windows; windows of {} are used instead",
+                timestamp::human_span(w),
+                timestamp::rfc3339(period.0),
+                timestamp::rfc3339(period.1),
+                span / w + 1,
+                timestamp::human_span(wider),
+            ));
+            wider
+        }
+        Window::Fixed(w) => w,
+        Window::Auto => round_window(span, 120),
+    }
+}
+
+/// The report's source for an input of blank lines only: no format, its lines read and
+/// skipped like anywhere else.
+fn empty_source(input: Input) -> Source {
+    let mut accounting = Accounting::default();
+    for line in input::lines(input.bytes()) {
+        accounting.lines += 1;
+        accounting.skip(Skip::BLANK, accounting.lines, line);
+    }
+    Source {
+        input,
+        format: "empty",
+        accounting,
+    }
 }
 
 /// Phase timings on stderr when `WHY409_TIMINGS` is set (for profiling; not a user flag),
