@@ -238,141 +238,162 @@ fn severity_color(severity: crate::detect::Severity) -> Color {
     }
 }
 
+/// Writes the report as tables, a section each, in the order a reader needs them; a
+/// section with nothing to show is left out.
 pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    // Root causes.
+    root_causes(r, style, out)?;
+    overview(r, style, out)?;
+    top_resources(r, style, out)?;
+    top_instances(r, style, out)?;
+    top_clients(r, style, out)?;
+    unexplained(r, style, out)?;
+    timeline(r, style, out)?;
+    skipped_lines(r, style, out)
+}
+
+/// The findings, one row each (grouped past the first ones), and how many conflicts they
+/// explain.
+fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     heading(out, style, "Root causes")?;
     if r.findings.is_empty() {
-        para(out, style, "", &r.explained())?;
-    } else {
-        let mut t = table(
-            style,
-            &[
-                "cause",
-                "resource",
-                "scope",
-                "conflicts",
-                "clients",
-                "when (UTC)",
-                "conf.",
-                "what to change",
-            ],
-        );
-        let rows = r.finding_rows(LISTED_FINDINGS);
-        for f in rows.listed {
-            let mut cause = Cell::new(f.cause);
-            if style.color {
-                cause = cause.fg(severity_color(f.severity));
-            }
-            t.add_row(vec![
-                cause,
-                Cell::new(f.instance.as_deref().unwrap_or(&f.template)),
-                Cell::new(f.scope.name()),
-                Cell::new(f.conflicts),
-                Cell::new(f.client_count),
-                Cell::new(when(f)),
-                Cell::new(format!("{:.2}", f.confidence)),
-                Cell::new(short_advice(&f.advice)),
-            ]);
-        }
-        for g in &rows.groups {
-            let mut cause = Cell::new(g.cause);
-            if style.color {
-                cause = cause.fg(severity_color(g.severity));
-            }
-            t.add_row(vec![
-                cause,
-                Cell::new(format!("{} {}", g.template, g.count())),
-                Cell::new("grouped"),
-                Cell::new(g.conflicts),
-                Cell::new(""),
-                Cell::new(between(g.start, g.end)),
-                Cell::new(""),
-                Cell::new(short_advice(g.advice)),
-            ]);
-        }
-        // A narrower terminal first drops the scope (a template's placeholders show it),
-        // then the confidence and the advice (each finding's section below gives it whole).
-        // The times wrap: the date above the times.
-        let columns = [
-            Fit::Fixed,
-            Fit::Name,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Rest(12),
-            Fit::Fixed,
-            Fit::Rest(24),
-        ];
-        fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
-        right(&mut t, &[3, 4, 6]);
-        writeln!(out, "{t}")?;
-        if let Some(note) = rows.note() {
-            para(out, style, "", &note)?;
-        }
-        para(out, style, "", &r.explained())?;
-
-        for (k, f) in r.findings.iter().take(style.evidence_findings).enumerate() {
-            heading(
-                out,
-                style,
-                &format!(
-                    "#{} {} on {}",
-                    k + 1,
-                    f.cause,
-                    f.instance.as_deref().unwrap_or(&f.template)
-                ),
-            )?;
-            para(out, style, "  ", &f.summary)?;
-            for e in &f.evidence {
-                let path = r
-                    .inputs
-                    .get(e.input as usize)
-                    .map_or("?", |i| i.path.as_str());
-                let width = style.width.map(|w| w as usize);
-                // `    PATH:LINE: TEXT`; when the path leaves less than 30 columns, the text
-                // goes on its own line (long input paths must not overflow the terminal).
-                let prefix = 4 + path.chars().count() + 1 + e.line.to_string().len() + 2;
-                let (own_line, max) = match width {
-                    None => (false, 240),
-                    Some(w) if w >= prefix + 30 => (false, w - prefix),
-                    Some(w) => (true, w.saturating_sub(6).max(20)),
-                };
-                let mut text: String = e.text.chars().take(max).collect();
-                if e.text.chars().count() > max {
-                    text.pop();
-                    text.push('…');
-                }
-                let sep = if own_line { "\n      " } else { " " };
-                if style.color {
-                    writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m{sep}{text}", e.line)?;
-                } else {
-                    writeln!(out, "    {path}:{}:{sep}{text}", e.line)?;
-                }
-            }
-            para(out, style, "  → ", &f.advice)?;
-        }
-        if r.findings.len() > style.evidence_findings {
-            writeln!(out)?;
-            para(
-                out,
-                style,
-                "  ",
-                &if r.findings.len() <= LISTED_FINDINGS {
-                    format!(
-                        "({} more findings: --output json or --output markdown shows the evidence of all)",
-                        r.findings.len() - style.evidence_findings
-                    )
-                } else {
-                    format!(
-                        "({} more findings: --output markdown shows the evidence of the first {LISTED_FINDINGS}, --output json of all)",
-                        r.findings.len() - style.evidence_findings
-                    )
-                },
-            )?;
-        }
+        return para(out, style, "", &r.explained());
     }
+    let mut t = table(
+        style,
+        &[
+            "cause",
+            "resource",
+            "scope",
+            "conflicts",
+            "clients",
+            "when (UTC)",
+            "conf.",
+            "what to change",
+        ],
+    );
+    let rows = r.finding_rows(LISTED_FINDINGS);
+    for f in rows.listed {
+        let mut cause = Cell::new(f.cause);
+        if style.color {
+            cause = cause.fg(severity_color(f.severity));
+        }
+        t.add_row(vec![
+            cause,
+            Cell::new(f.instance.as_deref().unwrap_or(&f.template)),
+            Cell::new(f.scope.name()),
+            Cell::new(f.conflicts),
+            Cell::new(f.client_count),
+            Cell::new(when(f)),
+            Cell::new(format!("{:.2}", f.confidence)),
+            Cell::new(short_advice(&f.advice)),
+        ]);
+    }
+    for g in &rows.groups {
+        let mut cause = Cell::new(g.cause);
+        if style.color {
+            cause = cause.fg(severity_color(g.severity));
+        }
+        t.add_row(vec![
+            cause,
+            Cell::new(format!("{} {}", g.template, g.count())),
+            Cell::new("grouped"),
+            Cell::new(g.conflicts),
+            Cell::new(""),
+            Cell::new(between(g.start, g.end)),
+            Cell::new(""),
+            Cell::new(short_advice(g.advice)),
+        ]);
+    }
+    // A narrower terminal first drops the scope (a template's placeholders show it),
+    // then the confidence and the advice (each finding's section below gives it whole).
+    // The times wrap: the date above the times.
+    let columns = [
+        Fit::Fixed,
+        Fit::Name,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Rest(12),
+        Fit::Fixed,
+        Fit::Rest(24),
+    ];
+    fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
+    right(&mut t, &[3, 4, 6]);
+    writeln!(out, "{t}")?;
+    if let Some(note) = rows.note() {
+        para(out, style, "", &note)?;
+    }
+    para(out, style, "", &r.explained())?;
+    evidence(r, style, out)
+}
 
-    // Overview.
+/// The first findings' summaries, the log lines that prove them and their advice.
+fn evidence(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    for (k, f) in r.findings.iter().take(style.evidence_findings).enumerate() {
+        heading(
+            out,
+            style,
+            &format!(
+                "#{} {} on {}",
+                k + 1,
+                f.cause,
+                f.instance.as_deref().unwrap_or(&f.template)
+            ),
+        )?;
+        para(out, style, "  ", &f.summary)?;
+        for e in &f.evidence {
+            let path = r
+                .inputs
+                .get(e.input as usize)
+                .map_or("?", |i| i.path.as_str());
+            let width = style.width.map(|w| w as usize);
+            // `    PATH:LINE: TEXT`; when the path leaves less than 30 columns, the text
+            // goes on its own line (long input paths must not overflow the terminal).
+            let prefix = 4 + path.chars().count() + 1 + e.line.to_string().len() + 2;
+            let (own_line, max) = match width {
+                None => (false, 240),
+                Some(w) if w >= prefix + 30 => (false, w - prefix),
+                Some(w) => (true, w.saturating_sub(6).max(20)),
+            };
+            let mut text: String = e.text.chars().take(max).collect();
+            if e.text.chars().count() > max {
+                text.pop();
+                text.push('…');
+            }
+            let sep = if own_line { "\n      " } else { " " };
+            if style.color {
+                writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m{sep}{text}", e.line)?;
+            } else {
+                writeln!(out, "    {path}:{}:{sep}{text}", e.line)?;
+            }
+        }
+        para(out, style, "  → ", &f.advice)?;
+    }
+    if r.findings.len() > style.evidence_findings {
+        writeln!(out)?;
+        para(
+            out,
+            style,
+            "  ",
+            &if r.findings.len() <= LISTED_FINDINGS {
+                format!(
+                    "({} more findings: --output json or --output markdown shows the evidence of all)",
+                    r.findings.len() - style.evidence_findings
+                )
+            } else {
+                format!(
+                    "({} more findings: --output markdown shows the evidence of the first {LISTED_FINDINGS}, --output json of all)",
+                    r.findings.len() - style.evidence_findings
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The inputs, the period, the name positions learned, the totals and what the context
+/// lines log.
+fn overview(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     heading(out, style, "Overview")?;
     let mut t = table(style, &["", ""]);
     for i in r.listed_inputs() {
@@ -428,254 +449,288 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
         t.add_row(vec![Cell::new("context"), Cell::new(note)]);
     }
     writeln!(out, "{t}")?;
+    Ok(())
+}
 
-    if !r.resources.is_empty() {
-        heading(out, style, "Top resources by conflicts")?;
-        let mut t = table(
-            style,
-            &[
-                "template",
-                "requests",
-                "writes",
-                "conflicts",
-                "rate",
-                "clients",
-                "instances",
-                "top instance",
-            ],
-        );
-        for x in &r.resources {
-            t.add_row(vec![
-                Cell::new(&x.template),
-                Cell::new(x.requests),
-                Cell::new(x.writes),
-                Cell::new(x.conflicts),
-                Cell::new(percent(x.conflict_rate)),
-                Cell::new(x.clients),
-                Cell::new(x.instances),
-                Cell::new(&x.top_instance),
-            ]);
-        }
-        let columns = [
-            Fit::Name,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Rest(20),
-        ];
-        // The top instance goes first, then the writes and the instance count.
-        fit(&mut t, style, &columns, &[&[], &[7], &[7, 2, 6]]);
-        right(&mut t, &[1, 2, 3, 4, 5, 6]);
-        writeln!(out, "{t}")?;
+/// The templates with the most conflicts.
+fn top_resources(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    if r.resources.is_empty() {
+        return Ok(());
     }
-    if !r.instances.is_empty() {
-        heading(out, style, "Top instances by conflicts")?;
-        let mut t = table(
-            style,
-            &[
-                "instance",
-                "requests",
-                "conflicts",
-                "clients",
-                "first → last conflict (UTC)",
-            ],
-        );
-        for x in &r.instances {
-            t.add_row(vec![
-                Cell::new(&x.instance),
-                Cell::new(x.requests),
-                Cell::new(x.conflicts),
-                Cell::new(x.clients),
-                Cell::new(format!(
-                    "{} → {}",
-                    short_time(&x.first_conflict),
-                    short_time(&x.last_conflict)
-                )),
-            ]);
-        }
-        let columns = [
-            Fit::Name,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            // The two times, one above the other when the row is narrow.
-            Fit::Rest(21),
-        ];
-        fit(&mut t, style, &columns, &[&[], &[1]]);
-        right(&mut t, &[1, 2, 3]);
-        writeln!(out, "{t}")?;
+    heading(out, style, "Top resources by conflicts")?;
+    let mut t = table(
+        style,
+        &[
+            "template",
+            "requests",
+            "writes",
+            "conflicts",
+            "rate",
+            "clients",
+            "instances",
+            "top instance",
+        ],
+    );
+    for x in &r.resources {
+        t.add_row(vec![
+            Cell::new(&x.template),
+            Cell::new(x.requests),
+            Cell::new(x.writes),
+            Cell::new(x.conflicts),
+            Cell::new(percent(x.conflict_rate)),
+            Cell::new(x.clients),
+            Cell::new(x.instances),
+            Cell::new(&x.top_instance),
+        ]);
     }
-    if !r.clients.is_empty() {
-        heading(out, style, "Top clients by conflicts")?;
-        let mut t = table(style, &super::CLIENT_COLUMNS);
-        // One line per client: a browser's user agent wrapped would take three, and its
-        // start says enough (the JSON report has it whole).
-        t.set_truncation_indicator("…");
-        for x in &r.clients {
-            let mut row = comfy_table::Row::from(vec![
-                Cell::new(&x.client),
-                Cell::new(x.requests),
-                Cell::new(x.conflicts),
-                Cell::new(percent(x.conflict_rate)),
-                Cell::new(x.templates),
-                Cell::new(x.user_agents_text()),
-            ]);
-            row.max_height(1);
-            t.add_row(row);
-        }
-        let columns = [
-            Fit::Name,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Rest(16),
-        ];
-        fit(&mut t, style, &columns, &[&[], &[5], &[4, 5]]);
-        right(&mut t, &[1, 2, 3, 4]);
-        writeln!(out, "{t}")?;
-    }
-    if !r.unexplained.is_empty() {
-        heading(out, style, &r.unexplained_heading())?;
-        let mut t = table(
-            style,
-            &[
-                "instance",
-                "conflicts",
-                "handled",
-                "statuses",
-                "clients",
-                "when (UTC)",
-                "first line",
-            ],
-        );
-        for u in &r.unexplained {
-            t.add_row(vec![
-                Cell::new(&u.instance),
-                Cell::new(u.conflicts),
-                Cell::new(u.handled),
-                Cell::new(super::statuses(&u.by_status)),
-                Cell::new(u.client_count),
-                Cell::new(between(&u.first_conflict, &u.last_conflict)),
-                Cell::new(u.lines.first().map(|e| r.place(e)).unwrap_or_default()),
-            ]);
-        }
-        let columns = [
-            Fit::Name,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Fixed,
-            Fit::Rest(21),
-            Fit::Rest(12),
-        ];
-        fit(&mut t, style, &columns, &[&[], &[6], &[3, 6], &[2, 3, 6]]);
-        right(&mut t, &[1, 2, 4]);
-        writeln!(out, "{t}")?;
-        let fits = |c: &String| style.width.is_none_or(|w| c.chars().count() <= w as usize);
-        let cmd = (r.unexplained_command(false).filter(fits)).or(r.unexplained_command(true));
-        if let Some(cmd) = cmd {
-            para(out, style, "", &format!("{UNEXPLAINED_HINT} {cmd}"))?;
-        }
-    }
-    if !r.timeline.is_empty() {
-        heading(
-            out,
-            style,
-            &format!(
-                "Timeline ({} windows, UTC)",
-                human_span(r.window_seconds * 1_000_000)
-            ),
-        )?;
-        let max = r
-            .timeline
-            .iter()
-            .map(|x| x.conflicts)
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let bar_width = 30usize;
-        let mut t = table(style, &["window start", "requests", "conflicts", ""]);
-        for shown in super::shown_timeline(&r.timeline) {
-            let x = match shown {
-                ShownWindow::Window(x) => x,
-                ShownWindow::Empty {
-                    first,
-                    last,
-                    windows,
-                } => {
-                    t.add_row(vec![
-                        Cell::new(short_time(first)),
-                        Cell::new(0),
-                        Cell::new(0),
-                        Cell::new(format!(
-                            "({windows} empty windows, the last from {})",
-                            short_time(last)
-                        )),
-                    ]);
-                    continue;
-                }
-            };
-            let n = ((x.conflicts as f64 / max as f64) * bar_width as f64).ceil() as usize;
-            let mut bar = Cell::new("█".repeat(n));
-            if style.color {
-                bar = bar.fg(Color::Red);
-            }
-            t.add_row(vec![
-                Cell::new(short_time(&x.start)),
-                Cell::new(x.requests),
-                Cell::new(x.conflicts),
-                bar,
-            ]);
-        }
-        right(&mut t, &[1, 2]);
-        writeln!(out, "{t}")?;
-    }
+    let columns = [
+        Fit::Name,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Rest(20),
+    ];
+    // The top instance goes first, then the writes and the instance count.
+    fit(&mut t, style, &columns, &[&[], &[7], &[7, 2, 6]]);
+    right(&mut t, &[1, 2, 3, 4, 5, 6]);
+    writeln!(out, "{t}")?;
+    Ok(())
+}
 
-    let skipped: u64 = r.inputs.iter().map(|i| i.skipped).sum();
-    if skipped > 0 {
-        heading(out, style, "Skipped lines")?;
-        let mut t = table(
-            style,
-            &["input", "reason", "lines", "examples (line: text)"],
-        );
-        let text =
-            |e: &crate::report::SkipExampleReport| -> String { e.text.chars().take(100).collect() };
-        for i in r.listed_inputs() {
-            for (reason, n) in &i.skip_reasons {
-                let ex: Vec<String> = i
-                    .skip_examples
-                    .iter()
-                    .filter(|e| &e.reason == reason)
-                    .map(|e| format!("{}: {}", e.line, text(e)))
-                    .collect();
+/// The instances with the most conflicts.
+fn top_instances(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    if r.instances.is_empty() {
+        return Ok(());
+    }
+    heading(out, style, "Top instances by conflicts")?;
+    let mut t = table(
+        style,
+        &[
+            "instance",
+            "requests",
+            "conflicts",
+            "clients",
+            "first → last conflict (UTC)",
+        ],
+    );
+    for x in &r.instances {
+        t.add_row(vec![
+            Cell::new(&x.instance),
+            Cell::new(x.requests),
+            Cell::new(x.conflicts),
+            Cell::new(x.clients),
+            Cell::new(format!(
+                "{} → {}",
+                short_time(&x.first_conflict),
+                short_time(&x.last_conflict)
+            )),
+        ]);
+    }
+    let columns = [
+        Fit::Name,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        // The two times, one above the other when the row is narrow.
+        Fit::Rest(21),
+    ];
+    fit(&mut t, style, &columns, &[&[], &[1]]);
+    right(&mut t, &[1, 2, 3]);
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+/// The clients with the most conflicts.
+fn top_clients(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    if r.clients.is_empty() {
+        return Ok(());
+    }
+    heading(out, style, "Top clients by conflicts")?;
+    let mut t = table(style, &super::CLIENT_COLUMNS);
+    // One line per client: a browser's user agent wrapped would take three, and its
+    // start says enough (the JSON report has it whole).
+    t.set_truncation_indicator("…");
+    for x in &r.clients {
+        let mut row = comfy_table::Row::from(vec![
+            Cell::new(&x.client),
+            Cell::new(x.requests),
+            Cell::new(x.conflicts),
+            Cell::new(percent(x.conflict_rate)),
+            Cell::new(x.templates),
+            Cell::new(x.user_agents_text()),
+        ]);
+        row.max_height(1);
+        t.add_row(row);
+    }
+    let columns = [
+        Fit::Name,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Rest(16),
+    ];
+    fit(&mut t, style, &columns, &[&[], &[5], &[4, 5]]);
+    right(&mut t, &[1, 2, 3, 4]);
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+/// The conflicts no cause explains, by instance, and the command that shows them.
+fn unexplained(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    if r.unexplained.is_empty() {
+        return Ok(());
+    }
+    heading(out, style, &r.unexplained_heading())?;
+    let mut t = table(
+        style,
+        &[
+            "instance",
+            "conflicts",
+            "handled",
+            "statuses",
+            "clients",
+            "when (UTC)",
+            "first line",
+        ],
+    );
+    for u in &r.unexplained {
+        t.add_row(vec![
+            Cell::new(&u.instance),
+            Cell::new(u.conflicts),
+            Cell::new(u.handled),
+            Cell::new(super::statuses(&u.by_status)),
+            Cell::new(u.client_count),
+            Cell::new(between(&u.first_conflict, &u.last_conflict)),
+            Cell::new(u.lines.first().map(|e| r.place(e)).unwrap_or_default()),
+        ]);
+    }
+    let columns = [
+        Fit::Name,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Fixed,
+        Fit::Rest(21),
+        Fit::Rest(12),
+    ];
+    fit(&mut t, style, &columns, &[&[], &[6], &[3, 6], &[2, 3, 6]]);
+    right(&mut t, &[1, 2, 4]);
+    writeln!(out, "{t}")?;
+    let fits = |c: &String| style.width.is_none_or(|w| c.chars().count() <= w as usize);
+    let cmd = (r.unexplained_command(false).filter(fits)).or(r.unexplained_command(true));
+    if let Some(cmd) = cmd {
+        para(out, style, "", &format!("{UNEXPLAINED_HINT} {cmd}"))?;
+    }
+    Ok(())
+}
+
+/// Requests and conflicts per window, with a bar for the conflicts.
+fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    if r.timeline.is_empty() {
+        return Ok(());
+    }
+    heading(
+        out,
+        style,
+        &format!(
+            "Timeline ({} windows, UTC)",
+            human_span(r.window_seconds * 1_000_000)
+        ),
+    )?;
+    let max = r
+        .timeline
+        .iter()
+        .map(|x| x.conflicts)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bar_width = 30usize;
+    let mut t = table(style, &["window start", "requests", "conflicts", ""]);
+    for shown in super::shown_timeline(&r.timeline) {
+        let x = match shown {
+            ShownWindow::Window(x) => x,
+            ShownWindow::Empty {
+                first,
+                last,
+                windows,
+            } => {
                 t.add_row(vec![
-                    Cell::new(&i.path),
-                    Cell::new(reason),
-                    Cell::new(n),
-                    Cell::new(ex.join("\n")),
+                    Cell::new(short_time(first)),
+                    Cell::new(0),
+                    Cell::new(0),
+                    Cell::new(format!(
+                        "({windows} empty windows, the last from {})",
+                        short_time(last)
+                    )),
                 ]);
+                continue;
             }
+        };
+        let n = ((x.conflicts as f64 / max as f64) * bar_width as f64).ceil() as usize;
+        let mut bar = Cell::new("█".repeat(n));
+        if style.color {
+            bar = bar.fg(Color::Red);
         }
-        for u in r.unlisted_skips() {
-            let ex = u.example.map_or(String::new(), |(path, e)| {
-                format!("{path}:{}: {}", e.line, text(e))
-            });
+        t.add_row(vec![
+            Cell::new(short_time(&x.start)),
+            Cell::new(x.requests),
+            Cell::new(x.conflicts),
+            bar,
+        ]);
+    }
+    right(&mut t, &[1, 2]);
+    writeln!(out, "{t}")?;
+    Ok(())
+}
+
+/// The lines skipped, by input and reason, with examples.
+fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let skipped: u64 = r.inputs.iter().map(|i| i.skipped).sum();
+    if skipped == 0 {
+        return Ok(());
+    }
+    heading(out, style, "Skipped lines")?;
+    let mut t = table(
+        style,
+        &["input", "reason", "lines", "examples (line: text)"],
+    );
+    let text =
+        |e: &crate::report::SkipExampleReport| -> String { e.text.chars().take(100).collect() };
+    for i in r.listed_inputs() {
+        for (reason, n) in &i.skip_reasons {
+            let ex: Vec<String> = i
+                .skip_examples
+                .iter()
+                .filter(|e| &e.reason == reason)
+                .map(|e| format!("{}: {}", e.line, text(e)))
+                .collect();
             t.add_row(vec![
-                Cell::new(format!("{} more inputs", u.inputs)),
-                Cell::new(u.reason),
-                Cell::new(u.lines),
-                Cell::new(ex),
+                Cell::new(&i.path),
+                Cell::new(reason),
+                Cell::new(n),
+                Cell::new(ex.join("\n")),
             ]);
         }
-        let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
-        fit(&mut t, style, &columns, &[&[]]);
-        right(&mut t, &[2]);
-        writeln!(out, "{t}")?;
     }
+    for u in r.unlisted_skips() {
+        let ex = u.example.map_or(String::new(), |(path, e)| {
+            format!("{path}:{}: {}", e.line, text(e))
+        });
+        t.add_row(vec![
+            Cell::new(format!("{} more inputs", u.inputs)),
+            Cell::new(u.reason),
+            Cell::new(u.lines),
+            Cell::new(ex),
+        ]);
+    }
+    let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
+    fit(&mut t, style, &columns, &[&[]]);
+    right(&mut t, &[2]);
+    writeln!(out, "{t}")?;
     Ok(())
 }
 
