@@ -47,7 +47,20 @@ fn quoted(r: &Report, lines: &[Evidence], out: &mut dyn Write) -> io::Result<()>
     writeln!(out, "{fence}\n")
 }
 
+/// Writes the report as Markdown, a section each: the summary, the root causes with their
+/// evidence, the top tables, the unexplained conflicts and the timeline.
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    summary(r, out)?;
+    root_causes(r, out)?;
+    top_resources(r, out)?;
+    top_instances(r, out)?;
+    top_clients(r, out)?;
+    unexplained(r, out)?;
+    timeline(r, out)
+}
+
+/// The title, the period, the inputs, the totals and the warnings.
+fn summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# why409 report\n")?;
     let period = match (&r.period.start, &r.period.end) {
         (Some(s), Some(e)) => format!("{s} → {e}"),
@@ -105,62 +118,69 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out)?;
     }
+    Ok(())
+}
 
+/// The findings' table, then each listed finding with its advice and evidence.
+fn root_causes(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## Root causes\n")?;
     if r.findings.is_empty() {
-        writeln!(out, "{}\n", r.explained())?;
-    } else {
+        return writeln!(out, "{}\n", r.explained());
+    }
+    writeln!(
+        out,
+        "| cause | resource | scope | conflicts | clients | when | confidence | advice |"
+    )?;
+    writeln!(out, "|---|---|---|---:|---:|---|---:|---|")?;
+    let rows = r.finding_rows(super::LISTED_FINDINGS);
+    for f in rows.listed {
         writeln!(
             out,
-            "| cause | resource | scope | conflicts | clients | when | confidence | advice |"
+            "| {} | {} | {} | {} | {} | {} → {} | {:.2} | {} |",
+            f.cause,
+            cell(f.instance.as_deref().unwrap_or(&f.template)),
+            f.scope.name(),
+            f.conflicts,
+            f.client_count,
+            f.start,
+            f.end,
+            f.confidence,
+            esc(&f.advice)
         )?;
-        writeln!(out, "|---|---|---|---:|---:|---|---:|---|")?;
-        let rows = r.finding_rows(super::LISTED_FINDINGS);
-        for f in rows.listed {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} → {} | {:.2} | {} |",
-                f.cause,
-                cell(f.instance.as_deref().unwrap_or(&f.template)),
-                f.scope.name(),
-                f.conflicts,
-                f.client_count,
-                f.start,
-                f.end,
-                f.confidence,
-                esc(&f.advice)
-            )?;
-        }
-        for g in &rows.groups {
-            writeln!(
-                out,
-                "| {} | {} {} | grouped | {} |  | {} → {} |  | {} |",
-                g.cause,
-                cell(g.template),
-                g.count(),
-                g.conflicts,
-                g.start,
-                g.end,
-                esc(g.advice)
-            )?;
-        }
-        if let Some(note) = rows.note() {
-            writeln!(out, "\n{note}")?;
-        }
-        writeln!(out, "\n{}\n", r.explained())?;
-        for f in rows.listed {
-            writeln!(
-                out,
-                "### {} on {}\n",
-                f.cause,
-                code(f.instance.as_deref().unwrap_or(&f.template))
-            )?;
-            writeln!(out, "{}\n", f.summary)?;
-            writeln!(out, "**What to change:** {}\n", f.advice)?;
-            quoted(r, &f.evidence, out)?;
-        }
     }
+    for g in &rows.groups {
+        writeln!(
+            out,
+            "| {} | {} {} | grouped | {} |  | {} → {} |  | {} |",
+            g.cause,
+            cell(g.template),
+            g.count(),
+            g.conflicts,
+            g.start,
+            g.end,
+            esc(g.advice)
+        )?;
+    }
+    if let Some(note) = rows.note() {
+        writeln!(out, "\n{note}")?;
+    }
+    writeln!(out, "\n{}\n", r.explained())?;
+    for f in rows.listed {
+        writeln!(
+            out,
+            "### {} on {}\n",
+            f.cause,
+            code(f.instance.as_deref().unwrap_or(&f.template))
+        )?;
+        writeln!(out, "{}\n", f.summary)?;
+        writeln!(out, "**What to change:** {}\n", f.advice)?;
+        quoted(r, &f.evidence, out)?;
+    }
+    Ok(())
+}
 
+/// The templates with the most conflicts.
+fn top_resources(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## Top resources\n")?;
     writeln!(
         out,
@@ -181,6 +201,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&x.top_instance)
         )?;
     }
+    Ok(())
+}
+
+/// The instances with the most conflicts.
+fn top_instances(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\n## Top instances\n")?;
     writeln!(
         out,
@@ -199,6 +224,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             x.last_conflict
         )?;
     }
+    Ok(())
+}
+
+/// The clients with the most conflicts.
+fn top_clients(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\n## Top clients\n")?;
     writeln!(out, "| {} |", super::CLIENT_COLUMNS.join(" | "))?;
     writeln!(out, "|---|---:|---:|---:|---:|---|")?;
@@ -214,36 +244,47 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&x.user_agents_text())
         )?;
     }
-    if !r.unexplained.is_empty() {
-        writeln!(out, "\n## {}\n", r.unexplained_heading())?;
+    Ok(())
+}
+
+/// The conflicts no cause explains, the command that lists them, and their lines.
+fn unexplained(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if r.unexplained.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n## {}\n", r.unexplained_heading())?;
+    writeln!(
+        out,
+        "| instance | conflicts | handled | statuses | clients | first conflict | last conflict |"
+    )?;
+    writeln!(out, "|---|---:|---:|---|---:|---|---|")?;
+    for u in &r.unexplained {
         writeln!(
             out,
-            "| instance | conflicts | handled | statuses | clients | first conflict | last conflict |"
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&u.instance),
+            u.conflicts,
+            u.handled,
+            super::statuses(&u.by_status),
+            u.client_count,
+            u.first_conflict,
+            u.last_conflict
         )?;
-        writeln!(out, "|---|---:|---:|---|---:|---|---|")?;
-        for u in &r.unexplained {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                cell(&u.instance),
-                u.conflicts,
-                u.handled,
-                super::statuses(&u.by_status),
-                u.client_count,
-                u.first_conflict,
-                u.last_conflict
-            )?;
-        }
-        // The section ends with a blank line, whatever follows the table.
-        writeln!(out)?;
-        if let Some(cmd) = r.unexplained_command(false) {
-            writeln!(out, "{UNEXPLAINED_HINT} {}\n", code(&cmd))?;
-        }
-        let lines: Vec<Evidence> = (r.unexplained.iter())
-            .flat_map(|u| u.lines.iter().cloned())
-            .collect();
-        quoted(r, &lines, out)?;
     }
+    // The section ends with a blank line, whatever follows the table.
+    writeln!(out)?;
+    if let Some(cmd) = r.unexplained_command(false) {
+        writeln!(out, "{UNEXPLAINED_HINT} {}\n", code(&cmd))?;
+    }
+    let lines: Vec<Evidence> = (r.unexplained.iter())
+        .flat_map(|u| u.lines.iter().cloned())
+        .collect();
+    quoted(r, &lines, out)?;
+    Ok(())
+}
+
+/// Requests and conflicts per window, runs of empty windows as one row.
+fn timeline(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     // After the unexplained conflicts' section, which ends with a blank line, or a table.
     let lead = if r.unexplained.is_empty() { "\n" } else { "" };
     writeln!(
