@@ -19,7 +19,7 @@
 use super::signals::{self, Draft, LockOp, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
-use crate::timeline::InstanceId;
+use crate::timeline::{InstanceId, Timelines};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct LockContention;
@@ -34,11 +34,103 @@ struct Hold {
     end: i64,
 }
 
+/// The template of a locked resource (its own instance's, else its lock path's parent:
+/// `/docs/{id}` from `/docs/{id}/lock`), and the instances of its lock paths (`ids`, the
+/// group's instances, but the resource's own).
+fn template_and_lock_paths(
+    tl: &Timelines,
+    resource: &str,
+    ids: &[InstanceId],
+) -> (String, Vec<InstanceId>) {
+    let tpl_id = (ids.iter().copied())
+        .find(|i| tl.instance(*i).path == resource)
+        .unwrap_or(ids[0]);
+    let template = if tl.instance(tpl_id).path == resource {
+        tl.instance(tpl_id).template.to_string()
+    } else {
+        crate::resource::parent(tl.instance(tpl_id).template)
+            .unwrap_or(tl.instance(tpl_id).template)
+            .to_string()
+    };
+    let lock_paths = (ids.iter().copied())
+        .filter(|&i| tl.instance(i).path != resource)
+        .collect();
+    (template, lock_paths)
+}
+
+/// Who held the lock on `resource` and for how long, for the summary: the holder of
+/// `hold` if it is known (its acquire seen), else a holder not seen in the log. `r` is the
+/// log's clock resolution; a hold never released lasts to `log_end`.
+fn holder_text(
+    tl: &Timelines,
+    resource: &str,
+    hold: Option<&Hold>,
+    log_end: Micros,
+    r: Micros,
+) -> String {
+    let holder = hold
+        .and_then(|h| h.acquire)
+        .map(|a| signals::event(tl, a).client);
+    match (holder, hold) {
+        (Some(c), Some(h)) => format!(
+            "{} held the lock on {} from {} {}",
+            tl.client(c),
+            resource,
+            clock(h.start),
+            match h.release {
+                Some(_) => format!(
+                    "for {} (released {})",
+                    span_text(h.end - h.start, r),
+                    clock(h.end)
+                ),
+                None => format!(
+                    "and never released it ({} to the end of the log)",
+                    span_text(log_end - h.start, r)
+                ),
+            }
+        ),
+        _ => format!(
+            "{resource} was locked by a holder not seen in the log (acquired before it starts)"
+        ),
+    }
+}
+
+/// The holds of a lock, from its successful acquires and releases (`all` in start order,
+/// `ops` their lock operations): an acquire opens a hold when none is open, a release
+/// closes the open one; a hold still open at the end of the log is last.
+fn holds(tl: &Timelines, all: &[EventRef], ops: &[Option<LockOp>]) -> Vec<Hold> {
+    let mut holds: Vec<Hold> = Vec::new();
+    let mut open: Option<Hold> = None;
+    for (x, op) in all.iter().zip(ops) {
+        let e = signals::event(tl, *x);
+        match (*op, e.is_success()) {
+            (Some(LockOp::Acquire), true) if open.is_none() => {
+                open = Some(Hold {
+                    acquire: Some(*x),
+                    release: None,
+                    start: e.end,
+                    end: i64::MAX,
+                })
+            }
+            (Some(LockOp::Release), true) => {
+                if let Some(mut h) = open.take() {
+                    h.release = Some(*x);
+                    h.end = e.end;
+                    holds.push(h);
+                }
+            }
+            _ => {}
+        }
+    }
+    holds.extend(open);
+    holds
+}
+
 /// The blocked attempts (from `blocked`, in start order) that fall within hold `h` and are not
 /// the holder's own re-acquire. Only the range that can overlap the hold is looked at: none
 /// of the attempts lasted longer than `longest`.
 fn blocked_during(
-    tl: &crate::timeline::Timelines,
+    tl: &Timelines,
     blocked: &[EventRef],
     h: &Hold,
     r: Micros,
@@ -147,31 +239,7 @@ impl Detector for LockContention {
                 .max()
                 .unwrap_or(0)
                 .max(0);
-            // Holds from acquire/release pairs.
-            let mut holds: Vec<Hold> = Vec::new();
-            let mut open: Option<Hold> = None;
-            for (x, op) in all.iter().zip(&ops) {
-                let e = signals::event(tl, *x);
-                match (*op, e.is_success()) {
-                    (Some(LockOp::Acquire), true) if open.is_none() => {
-                        open = Some(Hold {
-                            acquire: Some(*x),
-                            release: None,
-                            start: e.end,
-                            end: i64::MAX,
-                        })
-                    }
-                    (Some(LockOp::Release), true) => {
-                        if let Some(mut h) = open.take() {
-                            h.release = Some(*x);
-                            h.end = e.end;
-                            holds.push(h);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            holds.extend(open);
+            let holds = holds(tl, &all, &ops);
             let completed: Vec<i64> = holds
                 .iter()
                 .filter(|h| h.release.is_some())
@@ -241,28 +309,7 @@ impl Detector for LockContention {
                 if let Some(rel) = released {
                     evidence.push(rel);
                 }
-                let holder_text = match (holder, hold) {
-                    (Some(c), Some(h)) => format!(
-                        "{} held the lock on {} from {} {}",
-                        tl.client(c),
-                        resource,
-                        clock(h.start),
-                        match released {
-                            Some(_) => format!(
-                                "for {} (released {})",
-                                span_text(h.end - h.start, r),
-                                clock(h.end)
-                            ),
-                            None => format!(
-                                "and never released it ({} to the end of the log)",
-                                span_text(cx.period.1 - h.start, r)
-                            ),
-                        }
-                    ),
-                    _ => format!(
-                        "{resource} was locked by a holder not seen in the log (acquired before it starts)"
-                    ),
-                };
+                let holder_text = holder_text(tl, resource, hold, cx.period.1, r);
                 let summary = format!(
                     "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
                     blocked.len(),
@@ -272,23 +319,7 @@ impl Detector for LockContention {
                     clock(first.end),
                     clock(last.end),
                 );
-                let tpl_id = ids
-                    .iter()
-                    .copied()
-                    .find(|i| tl.instance(*i).path == resource)
-                    .unwrap_or(ids[0]);
-                let template = if tl.instance(tpl_id).path == resource {
-                    tl.instance(tpl_id).template.to_string()
-                } else {
-                    crate::resource::parent(tl.instance(tpl_id).template)
-                        .unwrap_or(tl.instance(tpl_id).template)
-                        .to_string()
-                };
-                let lock_paths: Vec<InstanceId> = ids
-                    .iter()
-                    .copied()
-                    .filter(|&i| tl.instance(i).path != resource)
-                    .collect();
+                let (template, lock_paths) = template_and_lock_paths(tl, resource, &ids);
                 out.push(
                     Draft {
                         cause: "lock_contention",
