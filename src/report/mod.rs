@@ -861,152 +861,14 @@ impl Report {
     /// Builds the report, keeping the top `top` rows of each ranked list.
     pub fn build(a: &Analysis, top: usize) -> Report {
         let t = &a.tally;
-        let inputs = a
-            .sources
-            .iter()
-            .map(|s| InputReport {
-                path: s.input.name.clone(),
-                read_as: (s.input.archive.clone()).unwrap_or_else(|| s.input.name.clone()),
-                format: s.format.to_string(),
-                bytes: s.input.size(),
-                lines: s.accounting.lines,
-                parsed: s.accounting.parsed,
-                skipped: s.accounting.skipped,
-                skip_reasons: s
-                    .accounting
-                    .skip_reasons
-                    .iter()
-                    .map(|&(k, v)| (k.to_string(), v))
-                    .collect(),
-                filtered: s.accounting.filtered,
-                unread: s.accounting.unread,
-                read_lines: s.accounting.read_lines.map(|(a, b)| [a, b]),
-                context: s.accounting.context,
-                skip_examples: s
-                    .accounting
-                    .skip_examples
-                    .iter()
-                    .map(|e| SkipExampleReport {
-                        reason: e.reason.to_string(),
-                        line: e.line,
-                        text: e.text.clone(),
-                    })
-                    .collect(),
-            })
-            .collect();
-
-        // Resources: templates with conflicts.
+        let inputs = a.sources.iter().map(input_report).collect();
         // Looked up, never iterated: hash maps (a large log has a hundred thousand
         // conflicting instances to fold).
-        let mut per_template_clients: FxHashMap<&str, u64> = FxHashMap::default();
-        let mut per_client_templates = vec![0u64; a.clients.len()];
-        for (tpl, clients) in &t.route_clients {
-            if clients.conflicting.is_empty() {
-                continue;
-            }
-            per_template_clients.insert(tpl.as_str(), clients.conflicting.len() as u64);
-            for &k in &clients.conflicting {
-                per_client_templates[k as usize] += 1;
-            }
-        }
-        // Per template: instances, and the one with most conflicts (the first by name on a
-        // tie, told by `InstanceName` without reading names where it can).
-        let mut per_template_instances: FxHashMap<&str, (u64, Option<InstanceName>, u64)> =
-            FxHashMap::default();
-        for (inst, c) in a.conflicting_instances() {
-            let e = per_template_instances
-                .entry(&c.template)
-                .or_insert((0, None, 0));
-            e.0 += 1;
-            let first = match e.1 {
-                None => true,
-                Some(top) => {
-                    c.conflicts > e.2
-                        || (c.conflicts == e.2 && a.cmp_instance_names(inst, top).is_lt())
-                }
-            };
-            if first {
-                e.1 = Some(inst);
-                e.2 = c.conflicts;
-            }
-        }
-        let mut resources: Vec<ResourceRow> = t
-            .templates
-            .iter()
-            .filter(|(_, c)| c.conflicts > 0)
-            .map(|(tpl, c)| {
-                let inst = per_template_instances
-                    .get(tpl.as_str())
-                    .map_or((0, "", 0), |&(n, top, c)| {
-                        (n, top.map_or("", |t| a.instance_name(t)), c)
-                    });
-                ResourceRow {
-                    template: tpl.clone(),
-                    requests: c.requests,
-                    writes: c.writes,
-                    conflicts: c.conflicts,
-                    conflict_rate: rate(c.conflicts, c.requests),
-                    write_conflict_rate: rate(c.conflicts, c.writes),
-                    clients: per_template_clients.get(tpl.as_str()).copied().unwrap_or(0),
-                    instances: inst.0,
-                    top_instance: inst.1.to_string(),
-                }
-            })
-            .collect();
-        resources.sort_by(|a, b| {
-            b.conflicts
-                .cmp(&a.conflicts)
-                .then_with(|| a.template.cmp(&b.template))
-        });
-        resources.truncate(top);
-
-        // Ranked first, and only the rows shown are built: a large log has a hundred
-        // thousand conflicting instances.
-        let ranked = top_of(a.conflicting_instances(), top, |x, y| {
-            (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
-        });
-        let instances: Vec<InstanceRow> = ranked
-            .into_iter()
-            .map(|(inst, c)| (a.instance_name(inst), c))
-            .map(|(inst, c)| InstanceRow {
-                instance: inst.to_string(),
-                template: c.template.to_string(),
-                requests: a.requests_on(inst).unwrap_or(c.conflicts),
-                conflicts: c.conflicts,
-                clients: c.clients.len() as u64,
-                first_conflict: rfc3339(c.first),
-                last_conflict: rfc3339(c.last),
-            })
-            .collect();
-
-        // Likewise: a public API's log has tens of thousands of clients with conflicts. Ranked
-        // by number: names, counts, templates and user agents are all kept by it.
-        let names = a.clients.names();
-        let conflicting =
-            (0..t.clients.len().min(names.len())).filter(|&k| t.clients[k].conflicts > 0);
-        let ranked = top_of(conflicting, top, |&x, &y| {
-            (t.clients[y].conflicts.cmp(&t.clients[x].conflicts))
-                .then_with(|| names[x].cmp(&names[y]))
-        });
-        let no_agents = ClientAgents::default();
-        let clients: Vec<ClientRow> = ranked
-            .into_iter()
-            .map(|k| {
-                let c = &t.clients[k];
-                let agents = t.client_agents.get(k).unwrap_or(&no_agents);
-                let (user_agents, user_agents_more) = agents.distinct();
-                ClientRow {
-                    client: names[k].to_string(),
-                    requests: c.requests,
-                    conflicts: c.conflicts,
-                    conflict_rate: rate(c.conflicts, c.requests),
-                    templates: per_client_templates.get(k).copied().unwrap_or(0),
-                    user_agent: agents.first(&t.agent_texts).map(str::to_string),
-                    user_agents: user_agents as u64,
-                    user_agents_more,
-                }
-            })
-            .collect();
+        let (per_template_clients, per_client_templates) =
+            conflicting_clients_by_route(t, a.clients.len());
+        let resources = resource_rows(a, top, &per_template_clients);
+        let instances = instance_rows(a, top);
+        let clients = client_rows(a, top, &per_client_templates);
 
         let timeline = timeline_rows(a);
         let findings = a.findings.iter().map(|f| finding_report(a, f)).collect();
@@ -1087,6 +949,173 @@ pub fn shown_timeline(rows: &[TimelineRow]) -> Vec<ShownWindow<'_>> {
         }
     }
     out
+}
+
+/// An input's row: its names, format, size and line accounting.
+fn input_report(s: &crate::analyze::Source) -> InputReport {
+    InputReport {
+        path: s.input.name.clone(),
+        read_as: (s.input.archive.clone()).unwrap_or_else(|| s.input.name.clone()),
+        format: s.format.to_string(),
+        bytes: s.input.size(),
+        lines: s.accounting.lines,
+        parsed: s.accounting.parsed,
+        skipped: s.accounting.skipped,
+        skip_reasons: s
+            .accounting
+            .skip_reasons
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v))
+            .collect(),
+        filtered: s.accounting.filtered,
+        unread: s.accounting.unread,
+        read_lines: s.accounting.read_lines.map(|(a, b)| [a, b]),
+        context: s.accounting.context,
+        skip_examples: s
+            .accounting
+            .skip_examples
+            .iter()
+            .map(|e| SkipExampleReport {
+                reason: e.reason.to_string(),
+                line: e.line,
+                text: e.text.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// How many clients had conflicts on each template, and on how many templates each client
+/// (by number, `clients` of them) had conflicts.
+fn conflicting_clients_by_route(
+    t: &crate::aggregate::Tally,
+    clients: usize,
+) -> (FxHashMap<&str, u64>, Vec<u64>) {
+    let mut per_template_clients: FxHashMap<&str, u64> = FxHashMap::default();
+    let mut per_client_templates = vec![0u64; clients];
+    for (tpl, clients) in &t.route_clients {
+        if clients.conflicting.is_empty() {
+            continue;
+        }
+        per_template_clients.insert(tpl.as_str(), clients.conflicting.len() as u64);
+        for &k in &clients.conflicting {
+            per_client_templates[k as usize] += 1;
+        }
+    }
+    (per_template_clients, per_client_templates)
+}
+
+/// The templates with conflicts, most first (`top` of them), each with its clients, its
+/// instances and the one with most conflicts.
+fn resource_rows(
+    a: &Analysis,
+    top: usize,
+    per_template_clients: &FxHashMap<&str, u64>,
+) -> Vec<ResourceRow> {
+    let t = &a.tally;
+    // Per template: instances, and the one with most conflicts (the first by name on a
+    // tie, told by `InstanceName` without reading names where it can).
+    let mut per_template_instances: FxHashMap<&str, (u64, Option<InstanceName>, u64)> =
+        FxHashMap::default();
+    for (inst, c) in a.conflicting_instances() {
+        let e = per_template_instances
+            .entry(&c.template)
+            .or_insert((0, None, 0));
+        e.0 += 1;
+        let first = match e.1 {
+            None => true,
+            Some(top) => {
+                c.conflicts > e.2 || (c.conflicts == e.2 && a.cmp_instance_names(inst, top).is_lt())
+            }
+        };
+        if first {
+            e.1 = Some(inst);
+            e.2 = c.conflicts;
+        }
+    }
+    let mut resources: Vec<ResourceRow> = t
+        .templates
+        .iter()
+        .filter(|(_, c)| c.conflicts > 0)
+        .map(|(tpl, c)| {
+            let inst = per_template_instances
+                .get(tpl.as_str())
+                .map_or((0, "", 0), |&(n, top, c)| {
+                    (n, top.map_or("", |t| a.instance_name(t)), c)
+                });
+            ResourceRow {
+                template: tpl.clone(),
+                requests: c.requests,
+                writes: c.writes,
+                conflicts: c.conflicts,
+                conflict_rate: rate(c.conflicts, c.requests),
+                write_conflict_rate: rate(c.conflicts, c.writes),
+                clients: per_template_clients.get(tpl.as_str()).copied().unwrap_or(0),
+                instances: inst.0,
+                top_instance: inst.1.to_string(),
+            }
+        })
+        .collect();
+    resources.sort_by(|a, b| {
+        b.conflicts
+            .cmp(&a.conflicts)
+            .then_with(|| a.template.cmp(&b.template))
+    });
+    resources.truncate(top);
+    resources
+}
+
+/// The instances with the most conflicts (`top` of them).
+fn instance_rows(a: &Analysis, top: usize) -> Vec<InstanceRow> {
+    // Ranked first, and only the rows shown are built: a large log has a hundred
+    // thousand conflicting instances.
+    let ranked = top_of(a.conflicting_instances(), top, |x, y| {
+        (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
+    });
+    ranked
+        .into_iter()
+        .map(|(inst, c)| (a.instance_name(inst), c))
+        .map(|(inst, c)| InstanceRow {
+            instance: inst.to_string(),
+            template: c.template.to_string(),
+            requests: a.requests_on(inst).unwrap_or(c.conflicts),
+            conflicts: c.conflicts,
+            clients: c.clients.len() as u64,
+            first_conflict: rfc3339(c.first),
+            last_conflict: rfc3339(c.last),
+        })
+        .collect()
+}
+
+/// The clients with the most conflicts (`top` of them), each with the templates it had
+/// conflicts on (`per_client_templates`, by number) and its user agents.
+fn client_rows(a: &Analysis, top: usize, per_client_templates: &[u64]) -> Vec<ClientRow> {
+    let t = &a.tally;
+    // Likewise: a public API's log has tens of thousands of clients with conflicts. Ranked
+    // by number: names, counts, templates and user agents are all kept by it.
+    let names = a.clients.names();
+    let conflicting = (0..t.clients.len().min(names.len())).filter(|&k| t.clients[k].conflicts > 0);
+    let ranked = top_of(conflicting, top, |&x, &y| {
+        (t.clients[y].conflicts.cmp(&t.clients[x].conflicts)).then_with(|| names[x].cmp(&names[y]))
+    });
+    let no_agents = ClientAgents::default();
+    ranked
+        .into_iter()
+        .map(|k| {
+            let c = &t.clients[k];
+            let agents = t.client_agents.get(k).unwrap_or(&no_agents);
+            let (user_agents, user_agents_more) = agents.distinct();
+            ClientRow {
+                client: names[k].to_string(),
+                requests: c.requests,
+                conflicts: c.conflicts,
+                conflict_rate: rate(c.conflicts, c.requests),
+                templates: per_client_templates.get(k).copied().unwrap_or(0),
+                user_agent: agents.first(&t.agent_texts).map(str::to_string),
+                user_agents: user_agents as u64,
+                user_agents_more,
+            }
+        })
+        .collect()
 }
 
 fn timeline_rows(a: &Analysis) -> Vec<TimelineRow> {
