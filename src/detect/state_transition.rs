@@ -207,6 +207,132 @@ fn shared_keys<'t>(
     }
 }
 
+/// The rejected actions and DELETEs (409s on writes), each as its instance, its event's
+/// index and its state key.
+fn rejected(tl: &Timelines) -> Vec<(usize, usize, &str)> {
+    let mut rejected = Vec::new();
+    for (id, inst) in tl.instances().enumerate() {
+        if !inst.conflicted {
+            continue;
+        }
+        for (k, x) in tl.events[id].iter().enumerate() {
+            if x.conflict()
+                && x.status == 409
+                && x.is_write()
+                && let Some(key) = state_key(inst.path, x)
+            {
+                rejected.push((id, k, key));
+            }
+        }
+    }
+    rejected
+}
+
+/// The finding of one template's rejected requests, each `(conflict, prior change)` in
+/// start order: the transitions seen, how many clients re-sent a rejected request, and the
+/// evidence of the first two pairs.
+fn finding(
+    cx: &Context<'_>,
+    template: &str,
+    pairs: Vec<(EventRef, EventRef)>,
+    min_conflicts: usize,
+) -> Finding {
+    let tl = cx.timelines;
+    let claims: Vec<EventRef> = pairs.iter().map(|p| p.0).collect();
+    let instances: BTreeSet<InstanceId> = claims.iter().map(|c| c.instance).collect();
+    // Transition matrix: prior action → rejected action (names borrowed: a route of
+    // a million rejected actions allocated two names a conflict).
+    let mut transitions: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    // Each (client, instance) of a rejected request, sorted below to count the
+    // pairs that re-sent it.
+    let mut senders: Vec<(u32, InstanceId)> = Vec::with_capacity(pairs.len());
+    for (x, p) in &pairs {
+        let xe = signals::event(tl, *x);
+        let pe = signals::event(tl, *p);
+        let name = |r: &EventRef, e: &Event| -> &str {
+            let path = tl.instance(r.instance).path;
+            if signals::is_action_path(path) {
+                last_segment(path)
+            } else {
+                e.method().as_str()
+            }
+        };
+        *transitions.entry((name(p, pe), name(x, xe))).or_insert(0) += 1;
+        senders.push((xe.client, x.instance));
+    }
+    senders.sort_unstable();
+    let repeated = senders
+        .chunk_by(|a, b| a == b)
+        .filter(|run| run.len() >= 2)
+        .count();
+    let mut t: Vec<((&str, &str), usize)> = transitions.into_iter().collect();
+    t.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let matrix = t
+        .iter()
+        .take(3)
+        .map(|((a, b), n)| format!("{a} → {b} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let severity = if repeated > 0 || instances.len() >= min_conflicts {
+        Severity::Incident
+    } else {
+        Severity::Info
+    };
+    let mut confidence = 0.6;
+    if pairs
+        .iter()
+        .all(|(x, p)| signals::event(tl, *x).client != signals::event(tl, *p).client)
+    {
+        confidence += 0.1;
+    }
+    if repeated > 0 {
+        confidence += 0.1;
+    }
+    let mut evidence = Vec::new();
+    for (x, p) in pairs.iter().take(2) {
+        evidence.push(*p);
+        evidence.push(*x);
+    }
+    evidence.push(*claims.last().unwrap());
+    let changers: Vec<u32> = pairs
+        .iter()
+        .map(|(_, p)| signals::event(tl, *p).client)
+        .collect();
+    let first = signals::event(tl, claims[0]);
+    let last = signals::event(tl, *claims.last().unwrap());
+    let summary = format!(
+        "{} {} requests on {} instance{} of {} got 409 after the instance had already changed state ({}) between {} and {}{}.",
+        claims.len(),
+        first.method().as_str(),
+        instances.len(),
+        if instances.len() == 1 { "" } else { "s" },
+        template,
+        matrix,
+        clock(first.start),
+        clock(last.end),
+        if repeated > 0 {
+            format!("; {repeated} client/instance pairs re-sent the rejected request")
+        } else {
+            String::new()
+        }
+    );
+    Draft {
+        cause: "state_transition",
+        severity,
+        scope: Scope::Template,
+        template: template.to_string(),
+        instance: None,
+        extra_instances: Vec::new(),
+        claims,
+        evidence,
+        other_clients: changers,
+        confidence,
+        summary,
+        advice: ADVICE.into(),
+    }
+    .build(cx)
+}
+
 impl Detector for StateTransition {
     fn cause(&self) -> &'static str {
         "state_transition"
@@ -215,24 +341,10 @@ impl Detector for StateTransition {
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
         let min_conflicts = cx.thresholds.get("state_transition_min_conflicts").max(1.0) as usize;
-        // The rejected actions and DELETEs with their state keys: only those keys'
-        // instances are grouped below (a large log has hundreds of thousands of instances,
-        // most of them no state key of a rejected action).
-        let mut rejected: Vec<(usize, usize, &str)> = Vec::new();
-        for (id, inst) in tl.instances().enumerate() {
-            if !inst.conflicted {
-                continue;
-            }
-            for (k, x) in tl.events[id].iter().enumerate() {
-                if x.conflict()
-                    && x.status == 409
-                    && x.is_write()
-                    && let Some(key) = state_key(inst.path, x)
-                {
-                    rejected.push((id, k, key));
-                }
-            }
-        }
+        // Only the rejected requests' state keys' instances are grouped below (a large log
+        // has hundreds of thousands of instances, most of them no state key of a rejected
+        // action).
+        let rejected = rejected(tl);
         if rejected.is_empty() {
             return Vec::new();
         }
@@ -287,103 +399,8 @@ impl Detector for StateTransition {
                 continue;
             }
             pairs.sort_by_key(|(start, _, _)| *start);
-            let pairs: Vec<(EventRef, EventRef)> =
-                pairs.into_iter().map(|(_, x, p)| (x, p)).collect();
-            let claims: Vec<EventRef> = pairs.iter().map(|p| p.0).collect();
-            let instances: BTreeSet<InstanceId> = claims.iter().map(|c| c.instance).collect();
-            // Transition matrix: prior action → rejected action (names borrowed: a route of
-            // a million rejected actions allocated two names a conflict).
-            let mut transitions: FxHashMap<(&str, &str), usize> = FxHashMap::default();
-            // Each (client, instance) of a rejected request, sorted below to count the
-            // pairs that re-sent it.
-            let mut senders: Vec<(u32, InstanceId)> = Vec::with_capacity(pairs.len());
-            for (x, p) in &pairs {
-                let xe = signals::event(tl, *x);
-                let pe = signals::event(tl, *p);
-                let name = |r: &EventRef, e: &Event| -> &str {
-                    let path = tl.instance(r.instance).path;
-                    if signals::is_action_path(path) {
-                        last_segment(path)
-                    } else {
-                        e.method().as_str()
-                    }
-                };
-                *transitions.entry((name(p, pe), name(x, xe))).or_insert(0) += 1;
-                senders.push((xe.client, x.instance));
-            }
-            senders.sort_unstable();
-            let repeated = senders
-                .chunk_by(|a, b| a == b)
-                .filter(|run| run.len() >= 2)
-                .count();
-            let mut t: Vec<((&str, &str), usize)> = transitions.into_iter().collect();
-            t.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let matrix = t
-                .iter()
-                .take(3)
-                .map(|((a, b), n)| format!("{a} → {b} ×{n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let severity = if repeated > 0 || instances.len() >= min_conflicts {
-                Severity::Incident
-            } else {
-                Severity::Info
-            };
-            let mut confidence = 0.6;
-            if pairs
-                .iter()
-                .all(|(x, p)| signals::event(tl, *x).client != signals::event(tl, *p).client)
-            {
-                confidence += 0.1;
-            }
-            if repeated > 0 {
-                confidence += 0.1;
-            }
-            let mut evidence = Vec::new();
-            for (x, p) in pairs.iter().take(2) {
-                evidence.push(*p);
-                evidence.push(*x);
-            }
-            evidence.push(*claims.last().unwrap());
-            let changers: Vec<u32> = pairs
-                .iter()
-                .map(|(_, p)| signals::event(tl, *p).client)
-                .collect();
-            let first = signals::event(tl, claims[0]);
-            let last = signals::event(tl, *claims.last().unwrap());
-            let summary = format!(
-                "{} {} requests on {} instance{} of {} got 409 after the instance had already changed state ({}) between {} and {}{}.",
-                claims.len(),
-                first.method().as_str(),
-                instances.len(),
-                if instances.len() == 1 { "" } else { "s" },
-                template,
-                matrix,
-                clock(first.start),
-                clock(last.end),
-                if repeated > 0 {
-                    format!("; {repeated} client/instance pairs re-sent the rejected request")
-                } else {
-                    String::new()
-                }
-            );
-            out.push(
-                Draft {
-                    cause: "state_transition",
-                    severity,
-                    scope: Scope::Template,
-                    template: template.to_string(),
-                    instance: None,
-                    extra_instances: Vec::new(),
-                    claims,
-                    evidence,
-                    other_clients: changers,
-                    confidence,
-                    summary,
-                    advice: ADVICE.into(),
-                }
-                .build(cx),
-            );
+            let pairs = pairs.into_iter().map(|(_, x, p)| (x, p)).collect();
+            out.push(finding(cx, template, pairs, min_conflicts));
         }
         out
     }
