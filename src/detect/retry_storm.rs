@@ -61,6 +61,41 @@ fn self_conflicts(events: &[Event], client: ClientId, claimed: &[usize]) -> usiz
         .count()
 }
 
+/// What the summary adds about the client that loops, and whether it is a Kubernetes
+/// controller: that it conflicts with its own writes (at least `min_self` times), that
+/// its user agent names a controller, or that it writes a status subresource (`path`).
+fn who_loops(
+    events: &[Event],
+    client: ClientId,
+    claimed: &[usize],
+    path: &str,
+    min_self: usize,
+    r: Micros,
+) -> (String, bool) {
+    let own = self_conflicts(events, client, claimed);
+    let agent = (claimed.iter())
+        .map(|&k| events[k].agent)
+        .find(|a| a.kind() == Some(Kind::Controller));
+    let status_path = path.ends_with("/status");
+    let mut tags = String::new();
+    if own >= min_self {
+        tags.push_str(&format!(
+            " It conflicts with itself: {own} times its own successful write was followed within {} by its own conflict (it keeps sending the version that write replaced).",
+            span_text(SELF_CONFLICT_GAP, r)
+        ));
+    }
+    match (agent.and_then(|a| a.name()), status_path) {
+        (Some(name), _) => tags.push_str(&format!(
+            " The client is {name}, a Kubernetes controller: it requeues the conflict at once."
+        )),
+        (None, true) => tags.push_str(
+            " The writes go to a status subresource, which controllers write: a controller requeuing the conflict at once.",
+        ),
+        (None, false) => {}
+    }
+    (tags, agent.is_some() || status_path)
+}
+
 impl Detector for RetryStorm {
     fn cause(&self) -> &'static str {
         "retry_storm"
@@ -143,29 +178,7 @@ impl Detector for RetryStorm {
                     evidence.push(claims[claims.len() / 2]);
                     evidence.push(*claims.last().unwrap());
                     let statuses = signals::status_list(idx.iter().map(|&k| events[k].status));
-                    let own = self_conflicts(events, client, idx);
-                    let agent = idx
-                        .iter()
-                        .map(|&k| events[k].agent)
-                        .find(|a| a.kind() == Some(Kind::Controller));
-                    let status_path = inst.path.ends_with("/status");
-                    let mut tags = String::new();
-                    if own >= min_self {
-                        tags.push_str(&format!(
-                            " It conflicts with itself: {own} times its own successful write was followed within {} by its own conflict (it keeps sending the version that write replaced).",
-                            span_text(SELF_CONFLICT_GAP, r)
-                        ));
-                    }
-                    match (agent.and_then(|a| a.name()), status_path) {
-                        (Some(name), _) => tags.push_str(&format!(
-                            " The client is {name}, a Kubernetes controller: it requeues the conflict at once."
-                        )),
-                        (None, true) => tags.push_str(
-                            " The writes go to a status subresource, which controllers write: a controller requeuing the conflict at once.",
-                        ),
-                        (None, false) => {}
-                    }
-                    let controller = agent.is_some() || status_path;
+                    let (tags, controller) = who_loops(events, client, idx, inst.path, min_self, r);
                     // A controller reads through a watch, not with GETs: the log cannot say
                     // it did not re-read, only that its cache was behind (root-causes §6.5).
                     let reads = if controller {
