@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, json, why409};
+use common::{fixture, gzip, json, tar_of, why409, zip_of};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -425,13 +425,8 @@ fn random_bytes_name_the_formats_tried_and_quote_line_one() {
 fn a_tar_or_zip_is_read_as_the_logs_it_holds() {
     let demo = std::fs::read(fixture("demo/access.log")).unwrap();
     let at = memchr::memchr_iter(b'\n', &demo).nth(1999).unwrap() + 1;
-    let gz = |text: &[u8]| {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(text).unwrap();
-        gz.finish().unwrap()
-    };
     let older = demo[..at].to_vec();
-    let newer = gz(&demo[at..]);
+    let newer = gzip(&demo[at..]);
     let readme = b"Support bundle of 2026-03-02\n".to_vec();
     let files = [
         ("logs/access.log.1", &older),
@@ -441,26 +436,15 @@ fn a_tar_or_zip_is_read_as_the_logs_it_holds() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("plain");
-    let mut b = tar::Builder::new(Vec::new());
+    std::fs::create_dir_all(plain.join("logs")).unwrap();
     for (path, text) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(text.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, path, text.as_slice()).unwrap();
-        std::fs::create_dir_all(plain.join("logs")).unwrap();
         std::fs::write(plain.join(path), text).unwrap();
     }
-    let tar = b.into_inner().unwrap();
+    let files = files.map(|(path, text)| (path, text.as_slice()));
+    let tar = tar_of(&files);
     std::fs::write(dir.path().join("bundle.tar"), &tar).unwrap();
-    std::fs::write(dir.path().join("bundle.tgz"), gz(&tar)).unwrap();
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (path, text) in files {
-        let deflated = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::DEFLATE);
-        zip.start_file(path, deflated).unwrap();
-        zip.write_all(text).unwrap();
-    }
-    let zip = zip.finish().unwrap().into_inner();
+    std::fs::write(dir.path().join("bundle.tgz"), gzip(&tar)).unwrap();
+    let zip = zip_of(&files, zip::CompressionMethod::DEFLATE);
     std::fs::write(dir.path().join("bundle.zip"), zip).unwrap();
 
     let json = |args: &[&std::path::Path], stdin: Option<Vec<u8>>| {
@@ -481,7 +465,7 @@ fn a_tar_or_zip_is_read_as_the_logs_it_holds() {
         ("bundle.tar", None),
         ("bundle.tgz", None),
         ("bundle.zip", None),
-        ("<stdin>", Some(gz(&tar))),
+        ("<stdin>", Some(gzip(&tar))),
     ];
     for (name, stdin) in cases {
         let path = match stdin {
@@ -553,9 +537,7 @@ fn a_broken_file_in_a_directory_is_skipped_and_named_once() {
 #[test]
 fn a_log_cut_too_short_to_tell_says_where_it_stops() {
     let demo = std::fs::read(fixture("demo/access.log")).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&demo).unwrap();
-    let gz = gz.finish().unwrap();
+    let gz = gzip(&demo);
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.log.gz");
     std::fs::write(&cut, &gz[..60]).unwrap();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Rng;
+use common::{Rng, gzip, tar_of, zip_of};
 
 use std::io::Write;
 use std::path::Path;
@@ -16,34 +16,6 @@ fn text(n: usize) -> Vec<u8> {
     let demo = std::fs::read(common::fixture("demo/access.log")).unwrap();
     let lines: Vec<&[u8]> = demo.split_inclusive(|&c| c == b'\n').take(n).collect();
     lines.concat()
-}
-
-fn gzip(text: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(text).unwrap();
-    e.finish().unwrap()
-}
-
-fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, text) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(text.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, path, *text).unwrap();
-    }
-    b.into_inner().unwrap()
-}
-
-fn zip_of(files: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (path, text) in files {
-        let options = zip::write::SimpleFileOptions::default().compression_method(method);
-        w.start_file(*path, options).unwrap();
-        w.write_all(text).unwrap();
-    }
-    w.finish().unwrap().into_inner()
 }
 
 /// `text` in each form, by the file name it is given.

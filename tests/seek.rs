@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{json, why409};
+use common::{gzip, json, why409};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -508,7 +508,6 @@ fn last_leaves_unread_the_files_named_before_it() {
 /// A directory of rotated logs (`access.log`, `access.log.1`, `access.log.2.gz`, a day
 /// each), each last modified at its last line, as logrotate leaves them.
 fn rotated(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    use std::io::Write as _;
     let logs = dir.path().join("nginx");
     std::fs::create_dir(&logs).unwrap();
     let day = |d: &str| -> String {
@@ -520,9 +519,11 @@ fn rotated(dir: &tempfile::TempDir) -> std::path::PathBuf {
     };
     std::fs::write(logs.join("access.log"), day("02/Mar/2026")).unwrap();
     std::fs::write(logs.join("access.log.1"), day("01/Mar/2026")).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(day("28/Feb/2026").as_bytes()).unwrap();
-    std::fs::write(logs.join("access.log.2.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        logs.join("access.log.2.gz"),
+        gzip(day("28/Feb/2026").as_bytes()),
+    )
+    .unwrap();
     for (name, modified) in [
         ("access.log", "2026-03-02T12:00:00Z"),
         ("access.log.1", "2026-03-01T12:00:00Z"),
@@ -613,8 +614,6 @@ fn rotated_logs_in_an_archive_dated_before_the_range_are_not_read() {
         let mut b = tar::Builder::new(Vec::new());
         b.append_dir_all("nginx", &logs).unwrap();
         let tar = b.into_inner().unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&tar).unwrap();
         // A zip made by Info-ZIP keeps them in UTC too.
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for file in ["access.log", "access.log.1", "access.log.2.gz"] {
@@ -631,7 +630,8 @@ fn rotated_logs_in_an_archive_dated_before_the_range_are_not_read() {
             zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
         }
         let zip = zip.finish().unwrap().into_inner();
-        let named = [("tar", tar), ("tgz", gz.finish().unwrap()), ("zip", zip)];
+        let tgz = gzip(&tar);
+        let named = [("tar", tar), ("tgz", tgz), ("zip", zip)];
         named.map(|(ext, bytes)| {
             let path = dir.path().join(format!("{name}.{ext}"));
             std::fs::write(&path, bytes).unwrap();

@@ -52,3 +52,37 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// `text` gzipped at the fastest level (as logrotate's `compress` leaves it, give or take
+/// the level: only the text matters to the reader).
+pub fn gzip(text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(text).unwrap();
+    e.finish().unwrap()
+}
+
+/// A tar of `files` (path, text), regular files with GNU headers.
+pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, *text).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A zip of `files` (path, text), each compressed by `method`.
+pub fn zip_of(files: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, text) in files {
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(*path, options).unwrap();
+        w.write_all(text).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
