@@ -780,48 +780,17 @@ impl TimelineBuilder {
         use rayon::prelude::*;
         // Every instance in one list: the keys seen (read from `keys` where they are, not
         // copied into a box each first), then the others.
-        let mut local = vec![UNSEEN; self.keyed.len()];
-        let mut seen: Vec<u32> = Vec::new();
-        let mut parts: Vec<(u32, bool)> = Vec::new();
-        for (k, &(t, c)) in self.keyed.iter().enumerate() {
-            if t != UNSEEN {
-                local[k] = seen.len() as u32;
-                seen.push(k as u32);
-                parts.push((t, c));
-            }
-        }
-        let others = seen.len();
-        let other_paths = Self::by_number(self.instance_ids);
-        parts.extend(self.instances);
-        let path = |k: usize| -> &str {
-            match seen.get(k) {
-                Some(&key) => &keys[key as usize],
-                None => &other_paths[k - others],
-            }
-        };
-        let paths = parts.len();
+        let (mut local, listed) = Listed::instances(&self.keyed, self.instance_ids, self.instances);
+        let others = listed.seen.len();
         // Every client in one list likewise: the numbered ones seen, then the others.
-        let mut client_local = vec![UNSEEN; self.numbered_clients.len()];
-        let mut names = NameList::default();
-        for (k, _) in (self.numbered_clients.iter().enumerate()).filter(|(_, seen)| **seen) {
-            client_local[k] = names.len() as u32;
-            names.push(&clients[k]);
-        }
-        let other_clients = names.len();
-        names.extend(Self::by_number(self.client_ids).iter().map(|n| &**n));
+        let (mut client_local, names, other_clients) =
+            Self::clients_listed(&self.numbered_clients, self.client_ids, clients);
         // Final ids follow sorted names.
         let (corder, iorder) = rayon::join(
             || sorted_order(names.len(), |k| &names[k]),
-            || sorted_order(paths, path),
+            || sorted_order(listed.parts.len(), |k| listed.path(&keys, k)),
         );
-        let mut cfinal = vec![0u32; names.len()];
-        for (new, old) in corder.iter().enumerate() {
-            cfinal[*old as usize] = new as u32;
-        }
-        let mut ifinal = vec![0u32; paths];
-        for (new, old) in iorder.iter().enumerate() {
-            ifinal[*old as usize] = new as u32;
-        }
+        let (cfinal, ifinal) = (places(&corder), places(&iorder));
         // And a builder-local id's place in the list.
         for k in local.iter_mut().filter(|k| **k != UNSEEN) {
             *k = ifinal[*k as usize];
@@ -835,53 +804,11 @@ impl TimelineBuilder {
         drop((names, corder));
         let templates: Vec<std::sync::Arc<str>> =
             self.templates.into_iter().map(Into::into).collect();
-        // The paths are copied into one list in id order, a piece on each thread, so that
-        // they lie in the order the detectors walk the instances (read in key order, the
-        // first look at each path missed the cache), and with no heap block each (copied
-        // into a `String` each, half a million paths took 0.2-0.3 s, most of it spent
-        // touching their fresh blocks).
-        // Read in id order, the paths are read at random, each in three steps that wait
-        // on one another (the key, where its name lies, the name): each step is asked for
-        // a few paths ahead of the next (a million paths: the copy took a quarter of the
-        // timelines' build, sampled).
-        let ask = |k: usize, step: usize| match (seen.get(k), step) {
-            (Some(_), 0) => crate::prefetch::prefetch(seen.as_ptr().wrapping_add(k)),
-            (Some(&key), 1) => keys.prefetch_bounds(key as usize),
-            (Some(&key), _) => keys.prefetch_text(key as usize),
-            (None, 0) => {}
-            (None, 1) => crate::prefetch::prefetch(other_paths.as_ptr().wrapping_add(k - others)),
-            (None, _) => {
-                if let Some(p) = other_paths.get(k - others) {
-                    crate::prefetch::prefetch(p.as_ptr());
-                }
-            }
-        };
-        let pieces: Vec<NameList> = iorder
-            .par_chunks(1 << 14)
-            .map(|piece| {
-                let mut list = NameList::default();
-                list.reserve(piece.len(), 0);
-                for (j, &o) in piece.iter().enumerate() {
-                    for (step, ahead) in [24, 16, 8].into_iter().enumerate() {
-                        if let Some(&p) = piece.get(j + ahead) {
-                            ask(p as usize, step);
-                        }
-                    }
-                    list.push(path(o as usize));
-                }
-                list
-            })
-            .collect();
-        let mut paths = NameList::default();
-        paths.reserve(parts.len(), pieces.iter().map(NameList::bytes).sum());
-        // Each piece given back once joined.
-        for piece in pieces {
-            paths.append(&piece);
-        }
+        let paths = listed.paths_in_order(&iorder, &keys);
         let mut traits: Vec<InstanceTraits> = iorder
             .par_iter()
             .map(|&o| {
-                let (t, conflicted) = parts[o as usize];
+                let (t, conflicted) = listed.parts[o as usize];
                 InstanceTraits {
                     template: templates[t as usize].clone(),
                     parent: None,
@@ -891,7 +818,7 @@ impl TimelineBuilder {
             .collect();
         // Each list is given back as soon as it is used up: with a million instances and
         // clients they are megabytes each, and the events' grouping below allocates too.
-        drop((keys, seen, other_paths, parts, iorder));
+        drop((keys, listed, iorder));
         let parents = parents_in_order(&paths);
         for (inst, p) in traits.iter_mut().zip(parents) {
             inst.parent = p;
@@ -925,6 +852,130 @@ impl TimelineBuilder {
         };
         (timelines, local)
     }
+
+    /// Every client in one list: the numbered ones seen (named by `clients`), then the
+    /// others; each numbered client's place in it (`UNSEEN` for those not seen), and how
+    /// many were seen.
+    fn clients_listed(
+        numbered: &[bool],
+        ids: FxHashMap<Box<str>, u32>,
+        clients: &NameList,
+    ) -> (Vec<u32>, NameList, usize) {
+        let mut local = vec![UNSEEN; numbered.len()];
+        let mut names = NameList::default();
+        for (k, _) in (numbered.iter().enumerate()).filter(|(_, seen)| **seen) {
+            local[k] = names.len() as u32;
+            names.push(&clients[k]);
+        }
+        let seen = names.len();
+        names.extend(Self::by_number(ids).iter().map(|n| &**n));
+        (local, names, seen)
+    }
+}
+
+/// A builder's instances in one list (`TimelineBuilder::build`): the keys seen, in key
+/// order, then the instances pushed by name.
+struct Listed {
+    /// The keys seen, by place.
+    seen: Vec<u32>,
+    /// The paths of the instances pushed by name, by their number.
+    other_paths: Vec<Box<str>>,
+    /// Each instance's template number and whether it had conflicts, by place.
+    parts: Vec<(u32, bool)>,
+}
+
+impl Listed {
+    /// The list, and each key's place in it (`UNSEEN` for keys no event was pushed with).
+    fn instances(
+        keyed: &[(u32, bool)],
+        ids: FxHashMap<Box<str>, u32>,
+        named: Vec<(u32, bool)>,
+    ) -> (Vec<u32>, Listed) {
+        let mut local = vec![UNSEEN; keyed.len()];
+        let mut seen: Vec<u32> = Vec::new();
+        let mut parts: Vec<(u32, bool)> = Vec::new();
+        for (k, &(t, c)) in keyed.iter().enumerate() {
+            if t != UNSEEN {
+                local[k] = seen.len() as u32;
+                seen.push(k as u32);
+                parts.push((t, c));
+            }
+        }
+        let other_paths = TimelineBuilder::by_number(ids);
+        parts.extend(named);
+        let listed = Listed {
+            seen,
+            other_paths,
+            parts,
+        };
+        (local, listed)
+    }
+
+    /// The path of the instance in place `k`, the keys named by `keys`.
+    fn path<'a>(&'a self, keys: &'a NameList, k: usize) -> &'a str {
+        match self.seen.get(k) {
+            Some(&key) => &keys[key as usize],
+            None => &self.other_paths[k - self.seen.len()],
+        }
+    }
+
+    /// The paths in one list in the order `order` sorts them.
+    ///
+    /// Copied a piece on each thread, so that they lie in the order the detectors walk the
+    /// instances (read in key order, the first look at each path missed the cache), and
+    /// with no heap block each (copied into a `String` each, half a million paths took
+    /// 0.2-0.3 s, most of it spent touching their fresh blocks). Read in this order, the
+    /// paths are read at random, each in three steps that wait on one another (the key,
+    /// where its name lies, the name): each step is asked for a few paths ahead of the next
+    /// (a million paths: the copy took a quarter of the timelines' build, sampled).
+    fn paths_in_order(&self, order: &[u32], keys: &NameList) -> NameList {
+        use rayon::prelude::*;
+        let (seen, other_paths, others) = (&self.seen, &self.other_paths, self.seen.len());
+        let ask = |k: usize, step: usize| match (seen.get(k), step) {
+            (Some(_), 0) => crate::prefetch::prefetch(seen.as_ptr().wrapping_add(k)),
+            (Some(&key), 1) => keys.prefetch_bounds(key as usize),
+            (Some(&key), _) => keys.prefetch_text(key as usize),
+            (None, 0) => {}
+            (None, 1) => crate::prefetch::prefetch(other_paths.as_ptr().wrapping_add(k - others)),
+            (None, _) => {
+                if let Some(p) = other_paths.get(k - others) {
+                    crate::prefetch::prefetch(p.as_ptr());
+                }
+            }
+        };
+        let pieces: Vec<NameList> = order
+            .par_chunks(1 << 14)
+            .map(|piece| {
+                let mut list = NameList::default();
+                list.reserve(piece.len(), 0);
+                for (j, &o) in piece.iter().enumerate() {
+                    for (step, ahead) in [24, 16, 8].into_iter().enumerate() {
+                        if let Some(&p) = piece.get(j + ahead) {
+                            ask(p as usize, step);
+                        }
+                    }
+                    list.push(self.path(keys, o as usize));
+                }
+                list
+            })
+            .collect();
+        let mut paths = NameList::default();
+        paths.reserve(order.len(), pieces.iter().map(NameList::bytes).sum());
+        // Each piece given back once joined.
+        for piece in pieces {
+            paths.append(&piece);
+        }
+        paths
+    }
+}
+
+/// Each item's place in `order` (the inverse of the permutation `order` is).
+fn places(order: &[u32]) -> Vec<u32> {
+    let mut place = vec![0u32; order.len()];
+    for (new, old) in order.iter().enumerate() {
+        place[*old as usize] = new as u32;
+    }
+    place
 }
 
 #[cfg(test)]

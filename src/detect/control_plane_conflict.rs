@@ -32,7 +32,7 @@ use super::signals::{self, Draft, clock, median, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::agent::{Agent, Kind};
 use crate::resource;
-use crate::timeline::ClientId;
+use crate::timeline::{ClientId, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
 use std::collections::BTreeMap;
 
@@ -161,14 +161,44 @@ struct Hit {
     at: EventRef,
 }
 
+/// A burst of an infrastructure-as-code client: its conflicts, whether their overlap is
+/// certain (the requests' logged durations overlap), and the parent they were under.
+type Burst<'a> = (Vec<EventRef>, bool, &'a str);
+
 /// Infrastructure-as-code bursts, one finding per (client, route) with all its bursts.
 fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
-    let tl = cx.timelines;
     let th = cx.thresholds;
     let min = th.get("control_plane_min_iac_instances").max(2.0) as usize;
     let window = (th.get("control_plane_iac_window_secs") * MICROS_PER_SEC as f64) as i64;
-    let r = signals::clock_resolution(tl);
-    // (client, parent) → its conflicts.
+    let (under, agents) = iac_hits(cx.timelines);
+    let r = signals::clock_resolution(cx.timelines);
+    // (client, template of the burst's instances) → its bursts.
+    let mut groups: BTreeMap<(ClientId, String), Vec<Burst<'_>>> = BTreeMap::new();
+    for ((client, parent), hits) in under {
+        for (template, burst) in bursts_under(cx.timelines, parent, hits, window, min) {
+            groups.entry((client, template)).or_default().push(burst);
+        }
+    }
+    (groups.into_iter())
+        .map(|((client, template), bursts)| {
+            let name = agents
+                .get(&client)
+                .and_then(|a| a.name())
+                .unwrap_or("an infrastructure-as-code tool");
+            iac_finding(cx, (client, name), template, &bursts, r)
+        })
+        .collect()
+}
+
+/// The conflicting writes of infrastructure-as-code clients on instances with a parent,
+/// by (client, parent); and the agent each such client was first seen with.
+#[allow(clippy::type_complexity)]
+fn iac_hits(
+    tl: &Timelines,
+) -> (
+    BTreeMap<(ClientId, &str), Vec<Hit>>,
+    BTreeMap<ClientId, Agent>,
+) {
     let mut under: BTreeMap<(ClientId, &str), Vec<Hit>> = BTreeMap::new();
     let mut agents: BTreeMap<ClientId, Agent> = BTreeMap::new();
     for (id, inst) in tl.instances().enumerate() {
@@ -192,120 +222,131 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
             }
         }
     }
-    // (client, template of the burst's instances) → bursts (each: its hits, whether the
-    // overlap is certain) and their parents.
-    type Burst = (Vec<EventRef>, bool);
-    let mut groups: BTreeMap<(ClientId, String), Vec<(Burst, &str)>> = BTreeMap::new();
-    for ((client, parent), mut hits) in under {
-        hits.sort_by_key(|h| (h.start, h.at));
-        let mut from = 0;
-        for k in 1..=hits.len() {
-            if k < hits.len() && hits[k].start - hits[k - 1].start <= window {
-                continue;
-            }
-            let burst = &hits[from..k];
-            from = k;
-            let mut instances: Vec<u32> = burst.iter().map(|h| h.at.instance).collect();
-            instances.sort_unstable();
-            instances.dedup();
-            if instances.len() < min {
-                continue;
-            }
-            let timed = burst
-                .iter()
-                .all(|h| signals::event(tl, h.at).timed() && h.end > h.start);
-            // With durations, the requests must have run side by side.
-            let overlap = timed && {
-                let mut by_start: Vec<&Hit> = burst.iter().collect();
-                by_start.sort_by_key(|h| h.start);
-                let mut reach = i64::MIN;
-                by_start.iter().any(|h| {
-                    let overlaps = h.start < reach;
-                    reach = reach.max(h.end);
-                    overlaps
-                })
-            };
-            if timed && !overlap {
-                continue;
-            }
-            // The siblings' route; when the names did not template alike (a handful of
-            // hand-named resources), the parent with a name placeholder.
-            let first: &str = tl.instance(burst[0].at.instance).template;
-            let template = if (burst.iter()).all(|h| tl.instance(h.at.instance).template == first) {
-                first.to_string()
-            } else {
-                format!("{parent}/{{name}}")
-            };
-            groups
-                .entry((client, template))
-                .or_default()
-                .push(((burst.iter().map(|h| h.at).collect(), overlap), parent));
-        }
-    }
+    (under, agents)
+}
+
+/// One client's conflicts under `parent` cut into bursts (hits at most `window` apart), the
+/// bursts on at least `min` sibling instances, whose requests ran side by side where the
+/// log tells: each with the route of its instances.
+fn bursts_under<'a>(
+    tl: &Timelines,
+    parent: &'a str,
+    mut hits: Vec<Hit>,
+    window: i64,
+    min: usize,
+) -> Vec<(String, Burst<'a>)> {
+    hits.sort_by_key(|h| (h.start, h.at));
     let mut out = Vec::new();
-    for ((client, template), bursts) in groups {
-        let certain = bursts.iter().all(|((_, overlap), _)| *overlap);
-        let claims: Vec<EventRef> = bursts.iter().flat_map(|((c, _), _)| c.clone()).collect();
-        let ((largest, _), parent) = (bursts.iter())
-            .max_by_key(|((c, _), _)| (c.len(), std::cmp::Reverse(c[0])))
-            .expect("a group has a burst");
-        let mut evidence: Vec<EventRef> = largest.iter().take(4).copied().collect();
-        if let Some(last) = claims.last() {
-            evidence.push(*last);
+    let mut from = 0;
+    for k in 1..=hits.len() {
+        if k < hits.len() && hits[k].start - hits[k - 1].start <= window {
+            continue;
         }
-        let at = |r: &EventRef| signals::event(tl, *r).start;
-        let (b0, b1) = (
-            largest.iter().map(at).min().unwrap_or(0),
-            largest.iter().map(at).max().unwrap_or(0),
-        );
-        let mut instances: Vec<u32> = largest.iter().map(|c| c.instance).collect();
+        let burst = &hits[from..k];
+        from = k;
+        let mut instances: Vec<u32> = burst.iter().map(|h| h.at.instance).collect();
         instances.sort_unstable();
         instances.dedup();
-        let name = agents
-            .get(&client)
-            .and_then(|a| a.name())
-            .unwrap_or("an infrastructure-as-code tool");
-        let summary = format!(
-            "{name} ({}) changed sibling resources of one parent side by side and got {} on {} of them within {} under {parent} at {}{}{}.",
-            tl.client(client),
-            signals::status_list(largest.iter().map(|r| signals::event(tl, *r).status)),
-            instances.len(),
-            span_text(b1 - b0, r),
-            clock(b0),
-            if bursts.len() > 1 {
-                format!(
-                    "; {} such bursts in all, {} conflicts",
-                    bursts.len(),
-                    claims.len()
-                )
-            } else {
-                String::new()
-            },
-            if certain {
-                " (the requests' logged durations overlap)"
-            } else {
-                " (the log has no durations: that they ran at the same time is likely, not shown)"
-            },
-        );
-        out.push(
-            Draft {
-                cause: "control_plane_conflict",
-                severity: Severity::Incident,
-                scope: Scope::Template,
-                template,
-                instance: None,
-                extra_instances: Vec::new(),
-                claims,
-                evidence,
-                other_clients: Vec::new(),
-                confidence: if certain { 0.7 } else { 0.6 },
-                summary,
-                advice: IAC_ADVICE.into(),
-            }
-            .build(cx),
-        );
+        if instances.len() < min {
+            continue;
+        }
+        let timed = burst
+            .iter()
+            .all(|h| signals::event(tl, h.at).timed() && h.end > h.start);
+        // With durations, the requests must have run side by side.
+        let overlap = timed && {
+            let mut by_start: Vec<&Hit> = burst.iter().collect();
+            by_start.sort_by_key(|h| h.start);
+            let mut reach = i64::MIN;
+            by_start.iter().any(|h| {
+                let overlaps = h.start < reach;
+                reach = reach.max(h.end);
+                overlaps
+            })
+        };
+        if timed && !overlap {
+            continue;
+        }
+        // The siblings' route; when the names did not template alike (a handful of
+        // hand-named resources), the parent with a name placeholder.
+        let first: &str = tl.instance(burst[0].at.instance).template;
+        let template = if (burst.iter()).all(|h| tl.instance(h.at.instance).template == first) {
+            first.to_string()
+        } else {
+            format!("{parent}/{{name}}")
+        };
+        out.push((
+            template,
+            (burst.iter().map(|h| h.at).collect(), overlap, parent),
+        ));
     }
     out
+}
+
+/// The finding of one client's bursts on `template` (`name`: the tool its agent names),
+/// their spans told at the log's clock resolution `r`.
+fn iac_finding(
+    cx: &Context<'_>,
+    (client, name): (ClientId, &str),
+    template: String,
+    bursts: &[Burst<'_>],
+    r: i64,
+) -> Finding {
+    let tl = cx.timelines;
+    let certain = bursts.iter().all(|(_, overlap, _)| *overlap);
+    let claims: Vec<EventRef> = bursts.iter().flat_map(|(c, ..)| c.clone()).collect();
+    let (largest, _, parent) = (bursts.iter())
+        .max_by_key(|(c, ..)| (c.len(), std::cmp::Reverse(c[0])))
+        .expect("a group has a burst");
+    let mut evidence: Vec<EventRef> = largest.iter().take(4).copied().collect();
+    if let Some(last) = claims.last() {
+        evidence.push(*last);
+    }
+    let at = |r: &EventRef| signals::event(tl, *r).start;
+    let (b0, b1) = (
+        largest.iter().map(at).min().unwrap_or(0),
+        largest.iter().map(at).max().unwrap_or(0),
+    );
+    let mut instances: Vec<u32> = largest.iter().map(|c| c.instance).collect();
+    instances.sort_unstable();
+    instances.dedup();
+    let summary = format!(
+        "{name} ({}) changed sibling resources of one parent side by side and got {} on {} of them within {} under {parent} at {}{}{}.",
+        tl.client(client),
+        signals::status_list(largest.iter().map(|r| signals::event(tl, *r).status)),
+        instances.len(),
+        span_text(b1 - b0, r),
+        clock(b0),
+        if bursts.len() > 1 {
+            format!(
+                "; {} such bursts in all, {} conflicts",
+                bursts.len(),
+                claims.len()
+            )
+        } else {
+            String::new()
+        },
+        if certain {
+            " (the requests' logged durations overlap)"
+        } else {
+            " (the log has no durations: that they ran at the same time is likely, not shown)"
+        },
+    );
+    Draft {
+        cause: "control_plane_conflict",
+        severity: Severity::Incident,
+        scope: Scope::Template,
+        template,
+        instance: None,
+        extra_instances: Vec::new(),
+        claims,
+        evidence,
+        other_clients: Vec::new(),
+        confidence: if certain { 0.7 } else { 0.6 },
+        summary,
+        advice: IAC_ADVICE.into(),
+    }
+    .build(cx)
 }
 
 #[cfg(test)]
