@@ -24,7 +24,7 @@
 use super::signals::{self, Draft, clock, percent, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
-use crate::timeline::Event;
+use crate::timeline::{Event, Instance};
 use signals::Lookup;
 use std::collections::BTreeSet;
 
@@ -76,141 +76,173 @@ impl Detector for HotSpotEdit {
 
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
-        let th = cx.thresholds;
-        let min_conflicts = th.get("min_conflicts").max(1.0) as usize;
-        let min_writers = th.get("hot_spot_min_writers").max(2.0) as usize;
-        let min_ratio = th.get("hot_spot_min_conflict_ratio");
-        let lookback = (th.get("hot_spot_lookback") * cx.bucket_us as f64) as i64;
-        let factor = th.get("episode_gap_factor");
-        let r = signals::clock_resolution(tl);
-        let sub_second = r < crate::timestamp::MICROS_PER_SEC;
+        let limits = Limits::of(cx);
         let mut out = Vec::new();
         for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
             }
-            let id = id as u32;
-            let events = &tl.events[id as usize];
+            let events = &tl.events[id];
             // Fewer conflicts that could be attributed than a finding needs: most conflicting
             // instances of a large log have one or two, and need no index built.
             let candidates = (events.iter())
                 .filter(|x| attributable(x, inst.path))
-                .take(min_conflicts)
+                .take(limits.min_conflicts)
                 .count();
-            if candidates < min_conflicts {
+            if candidates < limits.min_conflicts {
                 continue;
             }
             let lookup = Lookup::new(events);
-            let attributed = attribute(events, &lookup, inst.path, r, lookback);
+            let attributed = attribute(events, &lookup, inst.path, limits.r, limits.lookback);
             let times: Vec<i64> = attributed.iter().map(|a| events[a.0].start).collect();
-            let eps = signals::episodes(&times, factor, r);
+            let eps = signals::episodes(&times, limits.factor, limits.r);
             let write_times: Vec<i64> = events
                 .iter()
                 .filter(|e| e.is_write())
                 .map(|e| e.start)
                 .collect();
-            for ep in signals::join_lulls(&times, eps, factor, r, &write_times) {
-                let group = &attributed[ep];
-                if group.len() < min_conflicts {
-                    continue;
-                }
-                let from = group
-                    .iter()
-                    .map(|a| events[a.1].start.min(events[a.0].start))
-                    .min()
-                    .unwrap();
-                let to = group.iter().map(|a| events[a.0].end).max().unwrap();
-                let in_span = |e: &&Event| e.is_write() && e.end >= from && e.start <= to;
-                let writes: Vec<&Event> = events[lookup.reaching(from, to)]
-                    .iter()
-                    .filter(in_span)
-                    .collect();
-                let writers: BTreeSet<u32> = writes.iter().map(|e| e.client).collect();
-                let conflicts_in_span = writes.iter().filter(|e| e.conflict()).count();
-                if writers.len() < min_writers
-                    || (conflicts_in_span as f64) < min_ratio * writes.len() as f64
-                {
-                    continue;
-                }
-                let successes = writes.iter().filter(|e| e.is_success()).count();
-                let anchored = group.iter().filter(|a| a.2).count();
-                let mut confidence = 0.5;
-                if anchored * 2 >= group.len() {
-                    confidence += 0.2;
-                }
-                if writers.len() >= 3 {
-                    confidence += 0.1;
-                }
-                if sub_second {
-                    confidence += 0.1;
-                } else {
-                    // Whole-second timestamps: the winner and the loser only possibly overlap.
-                    confidence -= 0.2;
-                }
-                if anchored == 0 {
-                    confidence -= 0.1;
-                }
-                let claims: Vec<EventRef> = group
-                    .iter()
-                    .map(|a| EventRef {
-                        instance: id,
-                        index: a.0,
-                    })
-                    .collect();
-                let mut evidence = Vec::new();
-                for a in group.iter().take(2) {
-                    evidence.push(EventRef {
-                        instance: id,
-                        index: a.1,
-                    });
-                    evidence.push(EventRef {
-                        instance: id,
-                        index: a.0,
-                    });
-                }
-                evidence.push(*claims.last().unwrap());
-                let winners: Vec<u32> = group.iter().map(|a| events[a.1].client).collect();
-                let losers: BTreeSet<u32> = group.iter().map(|a| events[a.0].client).collect();
-                let summary = format!(
-                    "{} clients wrote {} between {} and {} ({}): {} of {} writes ({}) got {} right after another client's successful write; {} conflicting clients, {} attempts per success.",
-                    writers.len(),
-                    inst.path,
-                    clock(from),
-                    clock(to),
-                    span_text(to - from, r),
-                    conflicts_in_span,
-                    writes.len(),
-                    percent(conflicts_in_span, writes.len()),
-                    signals::status_list(group.iter().map(|a| events[a.0].status)),
-                    losers.len(),
-                    if successes == 0 {
-                        "no".to_string()
-                    } else {
-                        format!("{:.1}", writes.len() as f64 / successes as f64)
-                    }
-                );
-                let severity = Severity::Incident;
-                out.push(
-                    Draft {
-                        cause: "hot_spot_edit",
-                        severity,
-                        scope: Scope::Instance,
-                        template: inst.template.to_string(),
-                        instance: Some(inst.path.to_string()),
-                        extra_instances: Vec::new(),
-                        claims,
-                        evidence,
-                        other_clients: winners,
-                        confidence,
-                        summary,
-                        advice: ADVICE.into(),
-                    }
-                    .build(cx),
-                );
+            for ep in signals::join_lulls(&times, eps, limits.factor, limits.r, &write_times) {
+                let race = Race {
+                    id: id as u32,
+                    inst,
+                    events,
+                    group: &attributed[ep],
+                };
+                out.extend(race.finding(cx, &limits, &lookup));
             }
         }
         out
     }
+}
+
+/// The thresholds, and the log's clock resolution.
+struct Limits {
+    min_conflicts: usize,
+    min_writers: usize,
+    min_ratio: f64,
+    lookback: Micros,
+    factor: f64,
+    r: Micros,
+}
+
+impl Limits {
+    fn of(cx: &Context<'_>) -> Limits {
+        let th = cx.thresholds;
+        Limits {
+            min_conflicts: th.get("min_conflicts").max(1.0) as usize,
+            min_writers: th.get("hot_spot_min_writers").max(2.0) as usize,
+            min_ratio: th.get("hot_spot_min_conflict_ratio"),
+            lookback: (th.get("hot_spot_lookback") * cx.bucket_us as f64) as i64,
+            factor: th.get("episode_gap_factor"),
+            r: signals::clock_resolution(cx.timelines),
+        }
+    }
+}
+
+/// One episode of attributed conflicts on one instance: (conflict index, winner index, had
+/// a read anchor) each, as `attribute` gives them.
+struct Race<'a> {
+    id: u32,
+    inst: Instance<'a>,
+    events: &'a [Event],
+    group: &'a [(usize, usize, bool)],
+}
+
+impl Race<'_> {
+    /// The finding, when the episode has enough conflicts, writers, and conflicts among the
+    /// writes in its span.
+    fn finding(&self, cx: &Context<'_>, limits: &Limits, lookup: &Lookup<'_>) -> Option<Finding> {
+        let (events, group, r) = (self.events, self.group, limits.r);
+        if group.len() < limits.min_conflicts {
+            return None;
+        }
+        let from = (group.iter())
+            .map(|a| events[a.1].start.min(events[a.0].start))
+            .min()?;
+        let to = group.iter().map(|a| events[a.0].end).max()?;
+        let in_span = |e: &&Event| e.is_write() && e.end >= from && e.start <= to;
+        let writes: Vec<&Event> = events[lookup.reaching(from, to)]
+            .iter()
+            .filter(in_span)
+            .collect();
+        let writers: BTreeSet<u32> = writes.iter().map(|e| e.client).collect();
+        let conflicts_in_span = writes.iter().filter(|e| e.conflict()).count();
+        if writers.len() < limits.min_writers
+            || (conflicts_in_span as f64) < limits.min_ratio * writes.len() as f64
+        {
+            return None;
+        }
+        let successes = writes.iter().filter(|e| e.is_success()).count();
+        let at = |index| EventRef {
+            instance: self.id,
+            index,
+        };
+        let claims: Vec<EventRef> = group.iter().map(|a| at(a.0)).collect();
+        let mut evidence: Vec<EventRef> = (group.iter().take(2))
+            .flat_map(|a| [at(a.1), at(a.0)])
+            .collect();
+        evidence.extend(claims.last());
+        let winners: Vec<u32> = group.iter().map(|a| events[a.1].client).collect();
+        let losers: BTreeSet<u32> = group.iter().map(|a| events[a.0].client).collect();
+        let summary = format!(
+            "{} clients wrote {} between {} and {} ({}): {} of {} writes ({}) got {} right after another client's successful write; {} conflicting clients, {} attempts per success.",
+            writers.len(),
+            self.inst.path,
+            clock(from),
+            clock(to),
+            span_text(to - from, r),
+            conflicts_in_span,
+            writes.len(),
+            percent(conflicts_in_span, writes.len()),
+            signals::status_list(group.iter().map(|a| events[a.0].status)),
+            losers.len(),
+            if successes == 0 {
+                "no".to_string()
+            } else {
+                format!("{:.1}", writes.len() as f64 / successes as f64)
+            }
+        );
+        let anchored = group.iter().filter(|a| a.2).count();
+        Some(
+            Draft {
+                cause: "hot_spot_edit",
+                severity: Severity::Incident,
+                scope: Scope::Instance,
+                template: self.inst.template.to_string(),
+                instance: Some(self.inst.path.to_string()),
+                extra_instances: Vec::new(),
+                claims,
+                evidence,
+                other_clients: winners,
+                confidence: confidence(anchored, group.len(), writers.len(), r),
+                summary,
+                advice: ADVICE.into(),
+            }
+            .build(cx),
+        )
+    }
+}
+
+/// How sure a race is: more when most of its losers had read before (`anchored` of
+/// `conflicts`), when three or more clients wrote, and with sub-second timestamps (at whole
+/// seconds the winner and the loser only possibly overlap: less).
+fn confidence(anchored: usize, conflicts: usize, writers: usize, r: Micros) -> f64 {
+    let mut confidence = 0.5;
+    if anchored * 2 >= conflicts {
+        confidence += 0.2;
+    }
+    if writers >= 3 {
+        confidence += 0.1;
+    }
+    if r < crate::timestamp::MICROS_PER_SEC {
+        confidence += 0.1;
+    } else {
+        confidence -= 0.2;
+    }
+    if anchored == 0 {
+        confidence -= 0.1;
+    }
+    confidence
 }
 
 #[cfg(test)]
