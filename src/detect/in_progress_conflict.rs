@@ -20,7 +20,7 @@
 use super::signals::{self, Draft, Lookup, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
-use crate::timeline::{Event, InstanceId};
+use crate::timeline::{Event, Instance, InstanceId, Timelines};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
@@ -315,33 +315,13 @@ impl Detector for InProgressConflict {
 
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
-        let min_conflicts = cx.thresholds.get("in_progress_min_conflicts").max(1.0) as usize;
-        let min_share = cx.thresholds.get("in_progress_min_share");
-        let r = signals::clock_resolution(tl);
         let rules = Rules {
-            r,
-            min_conflicts,
-            min_share,
+            r: signals::clock_resolution(tl),
+            min_conflicts: cx.thresholds.get("in_progress_min_conflicts").max(1.0) as usize,
+            min_share: cx.thresholds.get("in_progress_min_share"),
         };
         let mut out = Vec::new();
-        // Triggers of every instance, found once, each list sorted by end: (end, event
-        // index). `all` for K itself and its parent (202s and successful DELETEs), `from_child`
-        // for its children (202s only). A busy collection is the parent of many conflicting
-        // items, so scanning its events per item would be quadratic.
-        let mut all = Triggers::with_capacity(tl.instance_count());
-        let mut from_child = Triggers::with_capacity(tl.instance_count());
-        for (rid, inst) in tl.instances().enumerate() {
-            for (k, e) in tl.events[rid].iter().enumerate() {
-                if is_trigger(e, inst.path, true) {
-                    all.push((e.end, k));
-                    if is_trigger(e, inst.path, false) {
-                        from_child.push((e.end, k));
-                    }
-                }
-            }
-            all.close();
-            from_child.close();
-        }
+        let (all, from_child) = Triggers::found(tl);
         for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
                 continue;
@@ -362,94 +342,118 @@ impl Detector for InProgressConflict {
             }
             let lookup = Lookup::new(events);
             for (t, window) in chosen_windows(events, &lookup, &mut sources, &rules) {
-                let z = &tl.events[t.instance as usize][t.index];
-                let BusyWindow {
-                    success: s,
-                    inside,
-                    after,
-                } = window;
-                let until = events[s].end;
-                let mut confidence = 0.5;
-                if after == 0 {
-                    confidence += 0.2;
-                }
-                if z.status == 202 {
-                    confidence += 0.15;
-                }
-                if inside.len() >= 3 {
-                    confidence += 0.1;
-                }
-                if t.related {
-                    confidence -= 0.2;
-                }
-                let claims: Vec<EventRef> = inside
-                    .iter()
-                    .map(|&index| EventRef {
-                        instance: id,
-                        index,
-                    })
-                    .collect();
-                let trigger_ref = EventRef {
-                    instance: t.instance,
-                    index: t.index,
-                };
-                let mut evidence = vec![trigger_ref, claims[0]];
-                if let Some(other) = inside
-                    .iter()
-                    .find(|&&k| events[k].client != events[inside[0]].client)
-                {
-                    evidence.push(EventRef {
-                        instance: id,
-                        index: *other,
-                    });
-                }
-                evidence.push(*claims.last().unwrap());
-                evidence.push(EventRef {
-                    instance: id,
-                    index: s,
-                });
-                let clients: BTreeSet<u32> = inside.iter().map(|&k| events[k].client).collect();
-                let summary = format!(
-                    "{} {} returned {} at {} ({}); then {} writes to {} from {} client{} got {} until the first successful write at {}, {} later.",
-                    z.method().as_str(),
-                    tl.instance(t.instance).path,
-                    z.status,
-                    clock(z.end),
-                    tl.client(z.client),
-                    inside.len(),
-                    inst.path,
-                    clients.len(),
-                    if clients.len() == 1 { "" } else { "s" },
-                    signals::status_list(inside.iter().map(|&k| events[k].status)),
-                    clock(until),
-                    span_text(until - z.end, r),
-                );
-                let extra = if t.related {
-                    vec![t.instance]
-                } else {
-                    Vec::new()
-                };
-                out.push(
-                    Draft {
-                        cause: "in_progress_conflict",
-                        severity: Severity::Incident,
-                        scope: Scope::Instance,
-                        template: inst.template.to_string(),
-                        instance: Some(inst.path.to_string()),
-                        extra_instances: extra,
-                        claims,
-                        evidence,
-                        other_clients: vec![z.client, events[s].client],
-                        confidence,
-                        summary,
-                        advice: ADVICE.into(),
-                    }
-                    .build(cx),
-                );
+                out.push(finding(cx, (id, inst), &t, window, rules.r));
             }
         }
         out
     }
+}
+
+impl Triggers {
+    /// The triggers of every instance, found once, each list sorted by end: (end, event
+    /// index). The first for K itself and its parent (202s and successful DELETEs), the
+    /// second for its children (202s only). A busy collection is the parent of many
+    /// conflicting items, so scanning its events per item would be quadratic.
+    fn found(tl: &Timelines) -> (Triggers, Triggers) {
+        let mut all = Triggers::with_capacity(tl.instance_count());
+        let mut from_child = Triggers::with_capacity(tl.instance_count());
+        for (rid, inst) in tl.instances().enumerate() {
+            for (k, e) in tl.events[rid].iter().enumerate() {
+                if is_trigger(e, inst.path, true) {
+                    all.push((e.end, k));
+                    if is_trigger(e, inst.path, false) {
+                        from_child.push((e.end, k));
+                    }
+                }
+            }
+            all.close();
+            from_child.close();
+        }
+        (all, from_child)
+    }
+}
+
+/// The finding of the writes to instance `id` that a busy `window` after trigger `t` held
+/// back; spans told at the clock resolution `r`.
+fn finding(
+    cx: &Context<'_>,
+    (id, inst): (InstanceId, Instance<'_>),
+    t: &Trigger,
+    window: BusyWindow,
+    r: Micros,
+) -> Finding {
+    let tl = cx.timelines;
+    let events = &tl.events[id as usize];
+    let z = &tl.events[t.instance as usize][t.index];
+    let BusyWindow {
+        success: s,
+        inside,
+        after,
+    } = window;
+    let until = events[s].end;
+    let mut confidence = 0.5;
+    if after == 0 {
+        confidence += 0.2;
+    }
+    if z.status == 202 {
+        confidence += 0.15;
+    }
+    if inside.len() >= 3 {
+        confidence += 0.1;
+    }
+    if t.related {
+        confidence -= 0.2;
+    }
+    let at = |index| EventRef {
+        instance: id,
+        index,
+    };
+    let claims: Vec<EventRef> = inside.iter().map(|&index| at(index)).collect();
+    let trigger_ref = EventRef {
+        instance: t.instance,
+        index: t.index,
+    };
+    let mut evidence = vec![trigger_ref, claims[0]];
+    if let Some(&other) = (inside.iter()).find(|&&k| events[k].client != events[inside[0]].client) {
+        evidence.push(at(other));
+    }
+    evidence.extend(claims.last());
+    evidence.push(at(s));
+    let clients: BTreeSet<u32> = inside.iter().map(|&k| events[k].client).collect();
+    let summary = format!(
+        "{} {} returned {} at {} ({}); then {} writes to {} from {} client{} got {} until the first successful write at {}, {} later.",
+        z.method().as_str(),
+        tl.instance(t.instance).path,
+        z.status,
+        clock(z.end),
+        tl.client(z.client),
+        inside.len(),
+        inst.path,
+        clients.len(),
+        if clients.len() == 1 { "" } else { "s" },
+        signals::status_list(inside.iter().map(|&k| events[k].status)),
+        clock(until),
+        span_text(until - z.end, r),
+    );
+    Draft {
+        cause: "in_progress_conflict",
+        severity: Severity::Incident,
+        scope: Scope::Instance,
+        template: inst.template.to_string(),
+        instance: Some(inst.path.to_string()),
+        extra_instances: if t.related {
+            vec![t.instance]
+        } else {
+            Vec::new()
+        },
+        claims,
+        evidence,
+        other_clients: vec![z.client, events[s].client],
+        confidence,
+        summary,
+        advice: ADVICE.into(),
+    }
+    .build(cx)
 }
 
 #[cfg(test)]
