@@ -263,83 +263,107 @@ impl Detector for LockContention {
                 if blocked.len() < min_blocked {
                     continue;
                 }
-                let first = signals::event(tl, blocked[0]);
-                let last = signals::event(tl, *blocked.last().unwrap());
-                let blocked_clients: BTreeSet<u32> = blocked
-                    .iter()
-                    .map(|x| signals::event(tl, *x).client)
-                    .collect();
-                let holder = hold
-                    .and_then(|h| h.acquire)
-                    .map(|a| signals::event(tl, a).client);
-                let released = hold.and_then(|h| h.release);
-                let held_for = hold.map(|h| {
-                    if h.release.is_some() {
-                        h.end - h.start
-                    } else {
-                        cx.period.1 - h.start
-                    }
-                });
-                let long = match held_for.and_then(|d| median_without(&completed_sorted, d)) {
-                    Some(m) => held_for.unwrap_or(0) as f64 >= long_factor * m as f64,
-                    None => blocked_clients.len() >= 2,
+                let lock = Lock {
+                    resource,
+                    ids: &ids,
+                    completed: &completed_sorted,
+                    r,
                 };
-                let severity = if hold.is_some() && released.is_none() || long {
-                    Severity::Incident
-                } else {
-                    Severity::Info
-                };
-                let confidence = match (holder, released) {
-                    (Some(_), Some(_)) => 0.8,
-                    (Some(_), None) => 0.75,
-                    (None, _) => 0.5,
-                };
-                let mut evidence = Vec::new();
-                if let Some(a) = hold.and_then(|h| h.acquire) {
-                    evidence.push(a);
-                }
-                evidence.push(blocked[0]);
-                if let Some(o) = blocked
-                    .iter()
-                    .find(|x| signals::event(tl, **x).client != first.client)
-                {
-                    evidence.push(*o);
-                }
-                evidence.push(*blocked.last().unwrap());
-                if let Some(rel) = released {
-                    evidence.push(rel);
-                }
-                let holder_text = holder_text(tl, resource, hold, cx.period.1, r);
-                let summary = format!(
-                    "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
-                    blocked.len(),
-                    blocked_clients.len(),
-                    if blocked_clients.len() == 1 { "" } else { "s" },
-                    signals::status_list(blocked.iter().map(|x| signals::event(tl, *x).status)),
-                    clock(first.end),
-                    clock(last.end),
-                );
-                let (template, lock_paths) = template_and_lock_paths(tl, resource, &ids);
-                out.push(
-                    Draft {
-                        cause: "lock_contention",
-                        severity,
-                        scope: Scope::Instance,
-                        template,
-                        instance: Some(resource.to_string()),
-                        extra_instances: lock_paths,
-                        claims: blocked,
-                        evidence,
-                        other_clients: holder.into_iter().collect(),
-                        confidence,
-                        summary,
-                        advice: ADVICE.into(),
-                    }
-                    .build(cx),
-                );
+                out.push(lock.finding(cx, hold, blocked, long_factor));
             }
         }
         out
+    }
+}
+
+/// A locked resource (`/docs/1`, locked through `/docs/1/lock` too: `ids`), the lengths of
+/// its completed holds, sorted, and the log's clock resolution.
+struct Lock<'a> {
+    resource: &'a str,
+    ids: &'a [InstanceId],
+    completed: &'a [i64],
+    r: i64,
+}
+
+impl Lock<'_> {
+    /// The finding of the attempts `blocked` while `hold` held the lock (or before any known
+    /// acquire: `None`); an incident when the hold was never released or was long (at least
+    /// `long_factor` times the other holds' median).
+    fn finding(
+        &self,
+        cx: &Context<'_>,
+        hold: Option<&Hold>,
+        blocked: Vec<EventRef>,
+        long_factor: f64,
+    ) -> Finding {
+        let tl = cx.timelines;
+        let first = signals::event(tl, blocked[0]);
+        let last = signals::event(tl, *blocked.last().unwrap());
+        let blocked_clients: BTreeSet<u32> = blocked
+            .iter()
+            .map(|x| signals::event(tl, *x).client)
+            .collect();
+        let holder = hold
+            .and_then(|h| h.acquire)
+            .map(|a| signals::event(tl, a).client);
+        let released = hold.and_then(|h| h.release);
+        let held_for = hold.map(|h| {
+            if h.release.is_some() {
+                h.end - h.start
+            } else {
+                cx.period.1 - h.start
+            }
+        });
+        let long = match held_for.and_then(|d| median_without(self.completed, d)) {
+            Some(m) => held_for.unwrap_or(0) as f64 >= long_factor * m as f64,
+            None => blocked_clients.len() >= 2,
+        };
+        let severity = if hold.is_some() && released.is_none() || long {
+            Severity::Incident
+        } else {
+            Severity::Info
+        };
+        let confidence = match (holder, released) {
+            (Some(_), Some(_)) => 0.8,
+            (Some(_), None) => 0.75,
+            (None, _) => 0.5,
+        };
+        let mut evidence: Vec<EventRef> = hold.and_then(|h| h.acquire).into_iter().collect();
+        evidence.push(blocked[0]);
+        if let Some(o) = blocked
+            .iter()
+            .find(|x| signals::event(tl, **x).client != first.client)
+        {
+            evidence.push(*o);
+        }
+        evidence.extend(blocked.last());
+        evidence.extend(released);
+        let holder_text = holder_text(tl, self.resource, hold, cx.period.1, self.r);
+        let summary = format!(
+            "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
+            blocked.len(),
+            blocked_clients.len(),
+            if blocked_clients.len() == 1 { "" } else { "s" },
+            signals::status_list(blocked.iter().map(|x| signals::event(tl, *x).status)),
+            clock(first.end),
+            clock(last.end),
+        );
+        let (template, lock_paths) = template_and_lock_paths(tl, self.resource, self.ids);
+        Draft {
+            cause: "lock_contention",
+            severity,
+            scope: Scope::Instance,
+            template,
+            instance: Some(self.resource.to_string()),
+            extra_instances: lock_paths,
+            claims: blocked,
+            evidence,
+            other_clients: holder.into_iter().collect(),
+            confidence,
+            summary,
+            advice: ADVICE.into(),
+        }
+        .build(cx)
     }
 }
 
