@@ -63,7 +63,43 @@ impl Detector for DeployRegression {
     }
 
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
-        let tl = cx.timelines;
+        let grid = Grid::of(cx);
+        let by_template = cx.timelines.by_template();
+        let mut templates: Vec<&String> = cx.routes.keys().collect();
+        templates.sort();
+        let mut out = Vec::new();
+        for template in templates {
+            let buckets = &cx.routes[template];
+            if buckets.values().all(|c| c.conflicts == 0)
+                || grid.n < grid.min_before + grid.min_after
+            {
+                continue;
+            }
+            let Some(change) = self.best_change(cx, &grid, buckets) else {
+                continue;
+            };
+            let ids: &[InstanceId] = by_template
+                .get(template.as_str())
+                .map_or(&[], |v| v.as_slice());
+            out.extend(finding(cx, template, &change, ids, grid.bucket));
+        }
+        out
+    }
+}
+
+/// The buckets a route's counts are laid out in: the pass's, merged `merge` at a time, from
+/// `lo` for `n`; and how many a change point needs before and after it.
+struct Grid {
+    merge: i64,
+    bucket: i64,
+    lo: i64,
+    n: usize,
+    min_before: usize,
+    min_after: usize,
+}
+
+impl Grid {
+    fn of(cx: &Context<'_>) -> Grid {
         let th = cx.thresholds;
         // The pass's buckets are sized from the ends of the input; a line dated far away (a
         // clock reset to 1970 in the middle of a log) stretches the period, so buckets are
@@ -75,126 +111,146 @@ impl Detector for DeployRegression {
             cx.period.1.div_euclid(bucket),
         );
         let n = (hi - lo + 1) as usize;
-        let min_before = ((th.get("deploy_min_baseline_share") * n as f64).ceil() as usize).max(1);
-        let min_after = ((th.get("deploy_min_after_share") * n as f64).ceil() as usize).max(1);
-        let by_template = tl.by_template();
-        let mut templates: Vec<&String> = cx.routes.keys().collect();
-        templates.sort();
-        let mut out = Vec::new();
-        for template in templates {
-            let buckets = &cx.routes[template];
-            if buckets.values().all(|c| c.conflicts == 0) || n < min_before + min_after {
-                continue;
-            }
-            let mut dense = vec![Counts::default(); n];
-            for (b, c) in buckets {
-                if let Some(slot) = dense.get_mut((b.div_euclid(merge) - lo) as usize) {
-                    slot.add(c);
-                }
-            }
-            let total: Counts = dense.iter().fold(Counts::default(), |mut a, c| {
-                a.add(c);
-                a
-            });
-            let mut best: Option<Change> = None;
-            let mut before = Counts::default();
-            for (k, slot) in dense.iter().enumerate() {
-                let after = Counts {
-                    requests: total.requests - before.requests,
-                    writes: total.writes - before.writes,
-                    conflicts: total.conflicts - before.conflicts,
-                };
-                if k >= min_before
-                    && n - k >= min_after
-                    && let Some(c) =
-                        self.evaluate(cx, &before, &after, k, n - k, (lo + k as i64) * bucket)
-                    && best.as_ref().is_none_or(|b| c.g > b.g)
-                {
-                    best = Some(c);
-                }
-                before.add(slot);
-            }
-            let Some(change) = best else { continue };
-            // Spread: many clients and instances, none dominating.
-            let ids: &[InstanceId] = by_template
-                .get(template.as_str())
-                .map_or(&[], |v| v.as_slice());
-            let claims: Vec<EventRef> = ids
-                .iter()
-                .flat_map(|&i| signals::refs_where(tl, i, |e| e.conflict() && e.end >= change.tau))
-                .collect::<Vec<_>>();
-            let clients: BTreeSet<u32> = claims
-                .iter()
-                .map(|r| signals::event(tl, *r).client)
-                .collect();
-            let mut per_instance: BTreeMap<InstanceId, usize> = BTreeMap::new();
-            for r in &claims {
-                *per_instance.entry(r.instance).or_insert(0) += 1;
-            }
-            let top = per_instance.values().copied().max().unwrap_or(0);
-            if clients.len() < th.get("deploy_min_clients") as usize
-                || per_instance.len() < th.get("deploy_min_instances") as usize
-                || top as f64 > th.get("deploy_max_instance_share") * claims.len() as f64
-            {
-                continue;
-            }
-            let mut sorted = claims.clone();
-            sorted.sort_by_key(|r| signals::event(tl, *r).start);
-            let mut evidence = Vec::new();
-            let mut seen = BTreeSet::new();
-            for r in &sorted {
-                if seen.insert(signals::event(tl, *r).client) {
-                    evidence.push(*r);
-                }
-                if evidence.len() == 4 {
-                    break;
-                }
-            }
-            evidence.push(*sorted.last().unwrap());
-            let mut confidence = 0.6;
-            if change.g >= 27.6 {
-                // p < 1e-6
-                confidence += 0.2;
-            }
-            if clients.len() >= 5 {
-                confidence += 0.1;
-            }
-            let per_bucket = |w: u64, b: usize| w as f64 / b as f64;
-            let summary = format!(
-                "The conflict rate on {template} rose from {} to {} of writes from {} on ({} conflicts since, across {} clients and {} instances) while write volume stayed flat ({:.1} vs {:.1} writes per {}).",
-                percent((change.rate_before * 1000.0).round() as usize, 1000),
-                percent((change.rate_after * 1000.0).round() as usize, 1000),
-                clock(signals::event(tl, sorted[0]).start),
-                claims.len(),
-                clients.len(),
-                per_instance.len(),
-                per_bucket(change.writes_before, change.buckets_before),
-                per_bucket(change.writes_after, change.buckets_after),
-                crate::timestamp::human_span(bucket),
-            );
-            out.push(
-                Draft {
-                    cause: "deploy_regression",
-                    severity: Severity::Incident,
-                    scope: Scope::Template,
-                    template: template.clone(),
-                    instance: None,
-                    extra_instances: Vec::new(),
-                    claims,
-                    evidence,
-                    other_clients: Vec::new(),
-                    confidence,
-                    summary,
-                    advice: ADVICE.into(),
-                }
-                .build(cx),
-            );
+        Grid {
+            merge,
+            bucket,
+            lo,
+            n,
+            min_before: ((th.get("deploy_min_baseline_share") * n as f64).ceil() as usize).max(1),
+            min_after: ((th.get("deploy_min_after_share") * n as f64).ceil() as usize).max(1),
         }
-        out
     }
 }
 
+/// The finding of a route's `change`, when its conflicts since are spread over many
+/// clients and instances (`ids`, the route's), none dominating.
+fn finding(
+    cx: &Context<'_>,
+    template: &str,
+    change: &Change,
+    ids: &[InstanceId],
+    bucket: i64,
+) -> Option<Finding> {
+    let (tl, th) = (cx.timelines, cx.thresholds);
+    let claims: Vec<EventRef> = ids
+        .iter()
+        .flat_map(|&i| signals::refs_where(tl, i, |e| e.conflict() && e.end >= change.tau))
+        .collect::<Vec<_>>();
+    let clients: BTreeSet<u32> = claims
+        .iter()
+        .map(|r| signals::event(tl, *r).client)
+        .collect();
+    let mut per_instance: BTreeMap<InstanceId, usize> = BTreeMap::new();
+    for r in &claims {
+        *per_instance.entry(r.instance).or_insert(0) += 1;
+    }
+    let top = per_instance.values().copied().max().unwrap_or(0);
+    if clients.len() < th.get("deploy_min_clients") as usize
+        || per_instance.len() < th.get("deploy_min_instances") as usize
+        || top as f64 > th.get("deploy_max_instance_share") * claims.len() as f64
+    {
+        return None;
+    }
+    let mut sorted = claims.clone();
+    sorted.sort_by_key(|r| signals::event(tl, *r).start);
+    let mut evidence = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in &sorted {
+        if seen.insert(signals::event(tl, *r).client) {
+            evidence.push(*r);
+        }
+        if evidence.len() == 4 {
+            break;
+        }
+    }
+    evidence.extend(sorted.last());
+    let mut confidence = 0.6;
+    if change.g >= 27.6 {
+        // p < 1e-6
+        confidence += 0.2;
+    }
+    if clients.len() >= 5 {
+        confidence += 0.1;
+    }
+    let per_bucket = |w: u64, b: usize| w as f64 / b as f64;
+    let summary = format!(
+        "The conflict rate on {template} rose from {} to {} of writes from {} on ({} conflicts since, across {} clients and {} instances) while write volume stayed flat ({:.1} vs {:.1} writes per {}).",
+        percent((change.rate_before * 1000.0).round() as usize, 1000),
+        percent((change.rate_after * 1000.0).round() as usize, 1000),
+        clock(signals::event(tl, *sorted.first()?).start),
+        claims.len(),
+        clients.len(),
+        per_instance.len(),
+        per_bucket(change.writes_before, change.buckets_before),
+        per_bucket(change.writes_after, change.buckets_after),
+        crate::timestamp::human_span(bucket),
+    );
+    Some(
+        Draft {
+            cause: "deploy_regression",
+            severity: Severity::Incident,
+            scope: Scope::Template,
+            template: template.to_string(),
+            instance: None,
+            extra_instances: Vec::new(),
+            claims,
+            evidence,
+            other_clients: Vec::new(),
+            confidence,
+            summary,
+            advice: ADVICE.into(),
+        }
+        .build(cx),
+    )
+}
+
 impl DeployRegression {
+    /// The change point of a route's counts (`buckets`, by the pass's bucket) that passes
+    /// every criterion with the largest G statistic, if one does.
+    fn best_change(
+        &self,
+        cx: &Context<'_>,
+        grid: &Grid,
+        buckets: &BTreeMap<i64, Counts>,
+    ) -> Option<Change> {
+        let n = grid.n;
+        let mut dense = vec![Counts::default(); n];
+        for (b, c) in buckets {
+            if let Some(slot) = dense.get_mut((b.div_euclid(grid.merge) - grid.lo) as usize) {
+                slot.add(c);
+            }
+        }
+        let total: Counts = dense.iter().fold(Counts::default(), |mut a, c| {
+            a.add(c);
+            a
+        });
+        let mut best: Option<Change> = None;
+        let mut before = Counts::default();
+        for (k, slot) in dense.iter().enumerate() {
+            let after = Counts {
+                requests: total.requests - before.requests,
+                writes: total.writes - before.writes,
+                conflicts: total.conflicts - before.conflicts,
+            };
+            if k >= grid.min_before
+                && n - k >= grid.min_after
+                && let Some(c) = self.evaluate(
+                    cx,
+                    &before,
+                    &after,
+                    k,
+                    n - k,
+                    (grid.lo + k as i64) * grid.bucket,
+                )
+                && best.as_ref().is_none_or(|b| c.g > b.g)
+            {
+                best = Some(c);
+            }
+            before.add(slot);
+        }
+        best
+    }
+
     /// Tests one change point; `None` when it fails a criterion.
     fn evaluate(
         &self,
