@@ -28,7 +28,7 @@ use super::signals::{self, Draft, blind_runs, clock, gap_growth, median, span_te
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::agent::Kind;
 use crate::record::Micros;
-use crate::timeline::{ClientId, Event};
+use crate::timeline::{ClientId, Event, Instance};
 use crate::timestamp::MICROS_PER_SEC;
 
 pub struct RetryStorm;
@@ -103,15 +103,7 @@ impl Detector for RetryStorm {
 
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
-        let th = cx.thresholds;
-        let min_attempts = th.get("retry_storm_min_attempts").max(2.0) as usize;
-        let max_growth = th.get("retry_storm_max_growth");
-        let factor = th.get("episode_gap_factor");
-        let r = signals::clock_resolution(tl);
-        // At least the clock resolution: at 1-s timestamps a loop of a few attempts per second
-        // has a median logged gap of 1 s.
-        let max_gap = ((th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64).max(r);
-        let min_self = th.get("retry_storm_min_self_conflicts").max(1.0) as usize;
+        let limits = Limits::of(cx);
         let mut out = Vec::new();
         for (id, inst) in tl.instances().enumerate() {
             if !inst.conflicted {
@@ -122,115 +114,154 @@ impl Detector for RetryStorm {
             let counts = |e: &crate::timeline::Event| e.conflict() && e.is_write();
             // An episode is part of one client's run: fewer such conflicts in all than an
             // episode needs rule the instance out.
-            if events.iter().filter(|e| counts(e)).count() < min_attempts {
+            if events.iter().filter(|e| counts(e)).count() < limits.min_attempts {
                 continue;
             }
             for (client, run) in blind_runs(tl, id, counts, false) {
                 let times: Vec<i64> = run.iter().map(|&k| events[k].start).collect();
-                for ep in signals::episodes(&times, factor, r) {
+                for ep in signals::episodes(&times, limits.factor, limits.r) {
                     let idx = &run[ep.clone()];
-                    if idx.len() < min_attempts {
+                    if idx.len() < limits.min_attempts {
                         continue;
                     }
                     let gaps = signals::gaps(&times[ep.clone()]);
                     let med = median(&gaps);
-                    let growth = gap_growth(&gaps, r);
-                    if med > max_gap || growth >= max_growth {
+                    let growth = gap_growth(&gaps, limits.r);
+                    if med > limits.max_gap || growth >= limits.max_growth {
                         continue;
                     }
-                    let first = &events[idx[0]];
-                    let last = &events[*idx.last().unwrap()];
-                    // The success that moved the version the client keeps sending, if visible.
-                    let cause = events[..idx[0]]
-                        .iter()
-                        .rposition(|e| e.is_write() && e.is_success() && e.client != client);
-                    let successes_after = events[idx[0]..=*idx.last().unwrap()]
-                        .iter()
-                        .filter(|e| e.client == client && e.is_write() && e.is_success())
-                        .count();
-                    let mut confidence = 0.6;
-                    if idx.len() >= 10 {
-                        confidence += 0.15;
-                    }
-                    if successes_after == 0 {
-                        confidence += 0.1;
-                    }
-                    if r >= crate::timestamp::MICROS_PER_SEC && med == 0 {
-                        // Several attempts per logged second: the gaps are certainly sub-second.
-                        confidence += 0.05;
-                    }
-                    let claims: Vec<EventRef> = idx
-                        .iter()
-                        .map(|&index| EventRef {
-                            instance: id,
-                            index,
-                        })
-                        .collect();
-                    let mut evidence = Vec::new();
-                    if let Some(c) = cause {
-                        evidence.push(EventRef {
-                            instance: id,
-                            index: c,
-                        });
-                    }
-                    evidence.push(claims[0]);
-                    evidence.push(claims[1]);
-                    evidence.push(claims[claims.len() / 2]);
-                    evidence.push(*claims.last().unwrap());
-                    let statuses = signals::status_list(idx.iter().map(|&k| events[k].status));
-                    let (tags, controller) = who_loops(events, client, idx, inst.path, min_self, r);
-                    // A controller reads through a watch, not with GETs: the log cannot say
-                    // it did not re-read, only that its cache was behind (root-causes §6.5).
-                    let reads = if controller {
-                        "no GET of it in between, though a controller reads from its watch cache"
-                    } else {
-                        "no re-read in between"
+                    let storm = Storm {
+                        id,
+                        inst,
+                        client,
+                        idx,
+                        med,
                     };
-                    let summary = format!(
-                        "{} sent {} {} {} times in {} (median gap {}, gaps not growing, {reads}) and got {} every time{}.",
-                        tl.client(client),
-                        first.method().as_str(),
-                        inst.path,
-                        idx.len(),
-                        span_text(last.end - first.start, r),
-                        span_text(med, r),
-                        statuses,
-                        if successes_after > 0 {
-                            format!(" except {successes_after} own successes")
-                        } else {
-                            String::new()
-                        },
-                    );
-                    let others = cause.map(|c| vec![events[c].client]).unwrap_or_default();
-                    out.push(
-                        Draft {
-                            cause: "retry_storm",
-                            severity: Severity::Incident,
-                            scope: Scope::Instance,
-                            template: inst.template.to_string(),
-                            instance: Some(inst.path.to_string()),
-                            extra_instances: Vec::new(),
-                            claims,
-                            evidence,
-                            other_clients: others,
-                            confidence,
-                            summary: format!(
-                                "{summary} First attempt at {}.{tags}",
-                                clock(first.start)
-                            ),
-                            advice: if controller {
-                                CONTROLLER_ADVICE
-                            } else {
-                                ADVICE
-                            }
-                            .into(),
-                        }
-                        .build(cx),
-                    );
+                    out.push(storm.finding(cx, &limits));
                 }
             }
         }
         out
+    }
+}
+
+/// The thresholds, and the log's clock resolution.
+struct Limits {
+    min_attempts: usize,
+    max_growth: f64,
+    factor: f64,
+    r: Micros,
+    max_gap: Micros,
+    min_self: usize,
+}
+
+impl Limits {
+    fn of(cx: &Context<'_>) -> Limits {
+        let th = cx.thresholds;
+        let r = signals::clock_resolution(cx.timelines);
+        Limits {
+            min_attempts: th.get("retry_storm_min_attempts").max(2.0) as usize,
+            max_growth: th.get("retry_storm_max_growth"),
+            factor: th.get("episode_gap_factor"),
+            r,
+            // At least the clock resolution: at 1-s timestamps a loop of a few attempts per
+            // second has a median logged gap of 1 s.
+            max_gap: ((th.get("retry_storm_max_gap") * cx.bucket_us as f64) as i64).max(r),
+            min_self: th.get("retry_storm_min_self_conflicts").max(1.0) as usize,
+        }
+    }
+}
+
+/// One client's blind run of conflicting writes on instance `id`: the events' indexes
+/// (`idx`) and the median gap between them.
+struct Storm<'a> {
+    id: u32,
+    inst: Instance<'a>,
+    client: u32,
+    idx: &'a [usize],
+    med: Micros,
+}
+
+impl Storm<'_> {
+    fn finding(&self, cx: &Context<'_>, limits: &Limits) -> Finding {
+        let tl = cx.timelines;
+        let (idx, client, r) = (self.idx, self.client, limits.r);
+        let events = &tl.events[self.id as usize];
+        let first = &events[idx[0]];
+        let last = &events[*idx.last().unwrap()];
+        // The success that moved the version the client keeps sending, if visible.
+        let cause = events[..idx[0]]
+            .iter()
+            .rposition(|e| e.is_write() && e.is_success() && e.client != client);
+        let successes_after = events[idx[0]..=*idx.last().unwrap()]
+            .iter()
+            .filter(|e| e.client == client && e.is_write() && e.is_success())
+            .count();
+        let mut confidence = 0.6;
+        if idx.len() >= 10 {
+            confidence += 0.15;
+        }
+        if successes_after == 0 {
+            confidence += 0.1;
+        }
+        if r >= MICROS_PER_SEC && self.med == 0 {
+            // Several attempts per logged second: the gaps are certainly sub-second.
+            confidence += 0.05;
+        }
+        let at = |index| EventRef {
+            instance: self.id,
+            index,
+        };
+        let claims: Vec<EventRef> = idx.iter().map(|&index| at(index)).collect();
+        let mut evidence: Vec<EventRef> = cause.map(at).into_iter().collect();
+        evidence.push(claims[0]);
+        evidence.push(claims[1]);
+        evidence.push(claims[claims.len() / 2]);
+        evidence.extend(claims.last());
+        let statuses = signals::status_list(idx.iter().map(|&k| events[k].status));
+        let (tags, controller) = who_loops(events, client, idx, self.inst.path, limits.min_self, r);
+        // A controller reads through a watch, not with GETs: the log cannot say it did not
+        // re-read, only that its cache was behind (root-causes §6.5).
+        let reads = if controller {
+            "no GET of it in between, though a controller reads from its watch cache"
+        } else {
+            "no re-read in between"
+        };
+        let summary = format!(
+            "{} sent {} {} {} times in {} (median gap {}, gaps not growing, {reads}) and got {} every time{}.",
+            tl.client(client),
+            first.method().as_str(),
+            self.inst.path,
+            idx.len(),
+            span_text(last.end - first.start, r),
+            span_text(self.med, r),
+            statuses,
+            if successes_after > 0 {
+                format!(" except {successes_after} own successes")
+            } else {
+                String::new()
+            },
+        );
+        Draft {
+            cause: "retry_storm",
+            severity: Severity::Incident,
+            scope: Scope::Instance,
+            template: self.inst.template.to_string(),
+            instance: Some(self.inst.path.to_string()),
+            extra_instances: Vec::new(),
+            claims,
+            evidence,
+            other_clients: cause.map(|c| vec![events[c].client]).unwrap_or_default(),
+            confidence,
+            summary: format!("{summary} First attempt at {}.{tags}", clock(first.start)),
+            advice: if controller {
+                CONTROLLER_ADVICE
+            } else {
+                ADVICE
+            }
+            .into(),
+        }
+        .build(cx)
     }
 }
 
