@@ -27,7 +27,7 @@
 use super::signals::{Draft, percent};
 use super::{Context, EventRef, Finding, Scope, Severity};
 use crate::aggregate::Counts;
-use crate::timeline::ClientId;
+use crate::timeline::{ClientId, Timelines};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -158,12 +158,52 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
     for (k, f) in findings.iter().enumerate() {
         claimed_by.extend(f.claims.iter().map(|&r| (r, k)));
     }
-    let by_template = tl.by_template();
     let client_ids: FxHashMap<&str, ClientId> = (tl.clients.iter().enumerate())
         .map(|(k, n)| (n, k as ClientId))
         .collect();
-    // The conflicts of each concentrated client on its route, found in one look at the
-    // routes' timelines (a public API may have many such clients on one busy route).
+    let conflicts_of = conflicts_of_each(tl, &found, &client_ids);
+    let mut added = Vec::new();
+    for (c, conflicts) in found.into_iter().zip(conflicts_of) {
+        let share = Share::of(conflicts, &claimed_by, findings);
+        let described = c.describe();
+        for &k in share.explained.keys() {
+            let f = &mut findings[k];
+            f.summary.push_str(&format!(" {described}"));
+            f.summary.push_str(if share.victim {
+                ": it is the one that loses these races."
+            } else {
+                "."
+            });
+        }
+        if share.unclaimed.len() < min_own {
+            continue;
+        }
+        // The winners of the races it lost, for a victim.
+        let own = client_ids.get(c.client.as_str()).copied();
+        let mut winners: Vec<ClientId> = Vec::new();
+        if share.victim {
+            let races = (share.explained.keys()).filter(|&&k| findings[k].cause == "hot_spot_edit");
+            for &k in races {
+                for &id in &findings[k].clients {
+                    if Some(id) != own && !winners.contains(&id) {
+                        winners.push(id);
+                    }
+                }
+            }
+        }
+        added.push(own_finding(cx, &c, described, share, winners));
+    }
+    findings.extend(added);
+}
+
+/// The conflicts of each concentrated client (`found`) on its route, found in one look at
+/// the routes' timelines (a public API may have many such clients on one busy route).
+fn conflicts_of_each(
+    tl: &Timelines,
+    found: &[Concentration],
+    client_ids: &FxHashMap<&str, ClientId>,
+) -> Vec<Vec<EventRef>> {
+    let by_template = tl.by_template();
     let wanted: FxHashMap<(&str, ClientId), usize> = (found.iter().enumerate())
         .filter_map(|(k, c)| {
             Some((
@@ -190,10 +230,28 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
             }
         }
     }
-    let mut added = Vec::new();
-    for (c, conflicts) in found.into_iter().zip(conflicts_of) {
+    conflicts_of
+}
+
+/// A concentrated client's conflicts as the other findings share them out.
+struct Share {
+    /// Those no finding claims.
+    unclaimed: Vec<EventRef>,
+    /// The findings (by place) that claim some, with how many.
+    explained: BTreeMap<usize, usize>,
+    /// How many each cause explains.
+    by_cause: BTreeMap<&'static str, usize>,
+    /// Most of them are races lost (`hot_spot_edit`): the client is their victim.
+    victim: bool,
+}
+
+impl Share {
+    fn of(
+        conflicts: Vec<EventRef>,
+        claimed_by: &FxHashMap<EventRef, usize>,
+        findings: &[Finding],
+    ) -> Share {
         let mut unclaimed = Vec::new();
-        // The findings that explain some of its conflicts, with how many.
         let mut explained: BTreeMap<usize, usize> = BTreeMap::new();
         for r in conflicts {
             match claimed_by.get(&r) {
@@ -201,86 +259,80 @@ pub fn overlay(cx: &Context<'_>, findings: &mut Vec<Finding>) {
                 None => unclaimed.push(r),
             }
         }
-        let mut by_cause: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut by_cause: BTreeMap<&'static str, usize> = BTreeMap::new();
         for (&k, &n) in &explained {
             *by_cause.entry(findings[k].cause).or_insert(0) += n;
         }
         let seen = unclaimed.len() + explained.values().sum::<usize>();
         let lost = by_cause.get("hot_spot_edit").copied().unwrap_or(0);
-        let victim = seen > 0 && lost as f64 >= VICTIM_SHARE * seen as f64;
-        let described = c.describe();
-        for &k in explained.keys() {
-            let f = &mut findings[k];
-            f.summary.push_str(&format!(" {described}"));
-            f.summary.push_str(if victim {
-                ": it is the one that loses these races."
-            } else {
-                "."
-            });
+        Share {
+            victim: seen > 0 && lost as f64 >= VICTIM_SHARE * seen as f64,
+            unclaimed,
+            explained,
+            by_cause,
         }
-        if unclaimed.len() < min_own {
-            continue;
-        }
-        // The winners of the races it lost, for a victim.
-        let own = client_ids.get(c.client.as_str()).copied();
-        let mut winners: Vec<ClientId> = Vec::new();
-        if victim {
-            for &k in (explained.keys()).filter(|&&k| findings[k].cause == "hot_spot_edit") {
-                for &id in &findings[k].clients {
-                    if Some(id) != own && !winners.contains(&id) {
-                        winners.push(id);
-                    }
-                }
-            }
-        }
-        let mut summary = format!("{described}.");
-        if !by_cause.is_empty() {
-            let causes: Vec<String> = by_cause.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            summary.push_str(&format!(
-                " {} of its conflicts there are explained by other findings ({}); the {} counted here have no other cause.",
-                seen - unclaimed.len(),
-                causes.join(", "),
-                unclaimed.len()
-            ));
-        }
-        if victim {
-            summary.push_str(&format!(
-                " Most of its conflicts are races it lost to {}: it is the victim, not the culprit.",
-                (winners.iter().take(3))
-                    .map(|&id| tl.client(id))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let ip_only = c.client.parse::<std::net::IpAddr>().is_ok();
-        let confidence =
-            0.65 + if explained.is_empty() { 0.0 } else { 0.15 } - if ip_only { 0.2 } else { 0.0 };
-        let mut evidence: Vec<EventRef> = unclaimed.iter().take(4).copied().collect();
-        evidence.extend(unclaimed.last().copied());
-        let other_clients = winners;
-        added.push(
-            Draft {
-                cause: CAUSE,
-                severity: if victim {
-                    Severity::Info
-                } else {
-                    Severity::Incident
-                },
-                scope: Scope::Template,
-                template: c.template.clone(),
-                instance: None,
-                extra_instances: Vec::new(),
-                claims: unclaimed,
-                evidence,
-                other_clients,
-                confidence,
-                summary,
-                advice: if victim { VICTIM_ADVICE } else { ADVICE }.into(),
-            }
-            .build(cx),
-        );
     }
-    findings.extend(added);
+}
+
+/// The `client_concentration` finding of client `c`'s conflicts that no other finding
+/// explains; for a victim, naming the `winners` of the races it lost.
+fn own_finding(
+    cx: &Context<'_>,
+    c: &Concentration,
+    described: String,
+    share: Share,
+    winners: Vec<ClientId>,
+) -> Finding {
+    let Share {
+        unclaimed,
+        explained,
+        by_cause,
+        victim,
+    } = share;
+    let seen = unclaimed.len() + explained.values().sum::<usize>();
+    let mut summary = format!("{described}.");
+    if !by_cause.is_empty() {
+        let causes: Vec<String> = by_cause.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        summary.push_str(&format!(
+            " {} of its conflicts there are explained by other findings ({}); the {} counted here have no other cause.",
+            seen - unclaimed.len(),
+            causes.join(", "),
+            unclaimed.len()
+        ));
+    }
+    if victim {
+        summary.push_str(&format!(
+            " Most of its conflicts are races it lost to {}: it is the victim, not the culprit.",
+            (winners.iter().take(3))
+                .map(|&id| cx.timelines.client(id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let ip_only = c.client.parse::<std::net::IpAddr>().is_ok();
+    let confidence =
+        0.65 + if explained.is_empty() { 0.0 } else { 0.15 } - if ip_only { 0.2 } else { 0.0 };
+    let mut evidence: Vec<EventRef> = unclaimed.iter().take(4).copied().collect();
+    evidence.extend(unclaimed.last().copied());
+    Draft {
+        cause: CAUSE,
+        severity: if victim {
+            Severity::Info
+        } else {
+            Severity::Incident
+        },
+        scope: Scope::Template,
+        template: c.template.clone(),
+        instance: None,
+        extra_instances: Vec::new(),
+        claims: unclaimed,
+        evidence,
+        other_clients: winners,
+        confidence,
+        summary,
+        advice: if victim { VICTIM_ADVICE } else { ADVICE }.into(),
+    }
+    .build(cx)
 }
 
 #[cfg(test)]
