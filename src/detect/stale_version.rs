@@ -17,7 +17,7 @@
 use super::signals::{self, Draft, Lookup, blind_runs, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
-use crate::timeline::{ClientId, Event};
+use crate::timeline::{ClientId, Event, Instance};
 
 pub struct StaleVersion;
 
@@ -91,93 +91,93 @@ impl Detector for StaleVersion {
                     if idx.len() < min_repeats {
                         continue;
                     }
-                    let (first, last) = (idx[0], *idx.last().unwrap());
-                    let Around {
-                        last_read,
-                        winner,
-                        recovery,
-                        recovered,
-                    } = around(events, &lookup, client, first, last, r);
-                    let Some(winner) = winner else { continue };
-                    let mut confidence = 0.6;
-                    if last_read.is_some() {
-                        confidence += 0.15;
-                    }
-                    if recovered.is_some() {
-                        confidence += 0.1;
-                    }
-                    let claims: Vec<EventRef> = idx
-                        .iter()
-                        .map(|&index| EventRef {
-                            instance: id,
-                            index,
-                        })
-                        .collect();
-                    let mut evidence = Vec::new();
-                    if let Some(k) = last_read {
-                        evidence.push(EventRef {
-                            instance: id,
-                            index: k,
-                        });
-                    }
-                    evidence.push(EventRef {
-                        instance: id,
-                        index: winner,
-                    });
-                    evidence.push(claims[0]);
-                    evidence.push(*claims.last().unwrap());
-                    if let Some(k) = recovered {
-                        evidence.push(EventRef {
-                            instance: id,
-                            index: k,
-                        });
-                    }
-                    let w = &events[winner];
-                    let read_text = match last_read {
-                        Some(k) => format!("its last read at {}", clock(events[k].end)),
-                        None => "any read of it in the log".to_string(),
-                    };
-                    let summary = format!(
-                        "{} sent {} {} {} times over {} with an outdated version and got {} each time: {} had written it ({} {}) at {}, after {}, and {} did not re-read {}.",
-                        tl.client(client),
-                        events[first].method().as_str(),
-                        inst.path,
-                        idx.len(),
-                        span_text(events[last].end - events[first].start, r),
-                        signals::status_list(idx.iter().map(|&k| events[k].status)),
-                        tl.client(w.client),
-                        w.method().as_str(),
-                        w.status,
-                        clock(w.end),
-                        read_text,
-                        tl.client(client),
-                        match (recovery, recovered) {
-                            (Some(read), Some(_)) => format!("until {}", clock(events[read].end)),
-                            _ => "before the end of the log".to_string(),
-                        }
-                    );
-                    out.push(
-                        Draft {
-                            cause: "stale_version",
-                            severity: Severity::Incident,
-                            scope: Scope::Instance,
-                            template: inst.template.to_string(),
-                            instance: Some(inst.path.to_string()),
-                            extra_instances: Vec::new(),
-                            claims,
-                            evidence,
-                            other_clients: vec![w.client],
-                            confidence,
-                            summary,
-                            advice: ADVICE.into(),
-                        }
-                        .build(cx),
-                    );
+                    let around = around(events, &lookup, client, idx[0], *idx.last().unwrap(), r);
+                    out.extend(finding(cx, (id, inst), client, idx, around, r));
                 }
             }
         }
         out
     }
+}
+
+/// The finding of `client`'s run of stale writes `idx` on instance `id` (spans told at the
+/// clock resolution `r`), when another client's write that outdated its version is seen.
+fn finding(
+    cx: &Context<'_>,
+    (id, inst): (u32, Instance<'_>),
+    client: u32,
+    idx: &[usize],
+    around: Around,
+    r: i64,
+) -> Option<Finding> {
+    let tl = cx.timelines;
+    let events = &tl.events[id as usize];
+    let (first, last) = (idx[0], *idx.last()?);
+    let Around {
+        last_read,
+        winner,
+        recovery,
+        recovered,
+    } = around;
+    let winner = winner?;
+    let mut confidence = 0.6;
+    if last_read.is_some() {
+        confidence += 0.15;
+    }
+    if recovered.is_some() {
+        confidence += 0.1;
+    }
+    let at = |index| EventRef {
+        instance: id,
+        index,
+    };
+    let claims: Vec<EventRef> = idx.iter().map(|&index| at(index)).collect();
+    let mut evidence: Vec<EventRef> = last_read.map(at).into_iter().collect();
+    evidence.push(at(winner));
+    evidence.push(claims[0]);
+    evidence.extend(claims.last());
+    evidence.extend(recovered.map(at));
+    let w = &events[winner];
+    let read_text = match last_read {
+        Some(k) => format!("its last read at {}", clock(events[k].end)),
+        None => "any read of it in the log".to_string(),
+    };
+    let summary = format!(
+        "{} sent {} {} {} times over {} with an outdated version and got {} each time: {} had written it ({} {}) at {}, after {}, and {} did not re-read {}.",
+        tl.client(client),
+        events[first].method().as_str(),
+        inst.path,
+        idx.len(),
+        span_text(events[last].end - events[first].start, r),
+        signals::status_list(idx.iter().map(|&k| events[k].status)),
+        tl.client(w.client),
+        w.method().as_str(),
+        w.status,
+        clock(w.end),
+        read_text,
+        tl.client(client),
+        match (recovery, recovered) {
+            (Some(read), Some(_)) => format!("until {}", clock(events[read].end)),
+            _ => "before the end of the log".to_string(),
+        }
+    );
+    Some(
+        Draft {
+            cause: "stale_version",
+            severity: Severity::Incident,
+            scope: Scope::Instance,
+            template: inst.template.to_string(),
+            instance: Some(inst.path.to_string()),
+            extra_instances: Vec::new(),
+            claims,
+            evidence,
+            other_clients: vec![w.client],
+            confidence,
+            summary,
+            advice: ADVICE.into(),
+        }
+        .build(cx),
+    )
 }
 
 #[cfg(test)]
