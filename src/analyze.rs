@@ -744,8 +744,6 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
             &clients,
             collected,
         );
-        // The pass is the last to read the chunk through.
-        inp.done_with(&inp.bytes()[job.range.clone()]);
         (collected.tally).flush_numbers(&mut numbers.lock().unwrap_or_else(|e| e.into_inner()));
         accts.push((k, acct, marks));
         progressed(job);

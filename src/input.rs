@@ -135,17 +135,6 @@ impl Data {
         Data::Owned(text, budget)
     }
 
-    /// The file map under this text, if it is one (a file's, a temporary file's, or an
-    /// archive's that holds it).
-    fn file_map(&self) -> Option<&Mmap> {
-        match self {
-            Data::Mapped(m) => Some(m),
-            Data::Shared(m, _) => Some(m),
-            Data::Part(d, _) => d.file_map(),
-            Data::Empty | Data::Owned(..) | Data::Spooled { .. } => None,
-        }
-    }
-
     fn bytes(&self) -> &[u8] {
         match self {
             Data::Empty => &[],
@@ -210,41 +199,6 @@ impl Input {
 
     fn all_bytes(&self) -> &[u8] {
         self.data.bytes()
-    }
-
-    /// Says the reading of `part` (a part of `bytes()`) is over: where the text is a file's
-    /// map, the whole pages within `part` are let go of now, on the thread that read them,
-    /// rather than all at once when the process exits (tearing down the map of a GiB read
-    /// took 38 ms there, on one core, after the report was written). The text stays
-    /// readable: a page read again (a line the report quotes) is faulted in again from the
-    /// page cache. A text in memory is left as it is.
-    pub fn done_with(&self, part: &[u8]) {
-        #[cfg(target_os = "linux")]
-        if let Some(m) = self.data.file_map() {
-            let page = page_size();
-            let base = m.as_ptr() as usize;
-            let (start, end) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
-            if start < base || end > base + m.len() {
-                return;
-            }
-            let (from, to) = (start.next_multiple_of(page), end / page * page);
-            if to > from {
-                // SAFETY: the range is whole pages of this map, which is a read-only map of
-                // a file that no one writes through: MADV_DONTNEED drops their page-table
-                // entries, and a later read maps the file's same bytes again (as a first
-                // read would), so every reference into the map stays valid and reads what
-                // it read before. A failure changes nothing but when the pages go.
-                let _ = unsafe {
-                    m.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        from - base,
-                        to - from,
-                    )
-                };
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = part;
     }
 
     /// Builds an input from bytes in memory (tests, benches).
@@ -382,17 +336,6 @@ fn tar_header(text: &[u8]) -> bool {
     let stored = digits.fold(0u32, |n, &b| n * 8 + u32::from(b - b'0'));
     let bytes = |b: &[u8]| b.iter().map(|&b| u32::from(b)).sum::<u32>();
     stored == bytes(header) - bytes(field) + 8 * u32::from(b' ')
-}
-
-/// The size of a memory page, asked once.
-#[cfg(target_os = "linux")]
-fn page_size() -> usize {
-    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    // SAFETY: sysconf reads a system parameter; it touches no memory of ours.
-    *PAGE.get_or_init(|| match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        n if n > 0 => n as usize,
-        _ => 4096,
-    })
 }
 
 fn map_file(f: &File, name: &str) -> Result<Data> {
@@ -1283,60 +1226,6 @@ fn open_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Resident bytes of the map holding `at`, from /proc/self/smaps.
-    #[cfg(target_os = "linux")]
-    fn resident(at: *const u8) -> usize {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let mut inside = false;
-        for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ')
-                && let Some((from, to)) = range.split_once('-')
-                && let (Ok(from), Ok(to)) = (
-                    usize::from_str_radix(from, 16),
-                    usize::from_str_radix(to, 16),
-                )
-            {
-                inside = (from..to).contains(&(at as usize));
-            } else if inside && let Some(kb) = line.strip_prefix("Rss:") {
-                return kb.trim().trim_end_matches(" kB").parse::<usize>().unwrap() * 1024;
-            }
-        }
-        panic!("no map holds {at:p}");
-    }
-
-    /// A file's text that the reading is done with gives its whole pages back (the pages
-    /// that a part shares with text before or after it stay), and still reads the same.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_mapped_text_done_with_gives_its_pages_back() {
-        let text: Vec<u8> = (0..(1 << 20)).map(|i| b'a' + (i % 26) as u8).collect();
-        let input = Input::from_bytes("access.log", &text).unwrap();
-        let bytes = input.bytes();
-        let read: usize = bytes.iter().map(|&b| usize::from(b)).sum();
-        assert_eq!(bytes, &text[..]);
-        assert!(resident(bytes.as_ptr()) >= 1 << 20);
-        input.done_with(&bytes[100..bytes.len() - 100]);
-        assert!(resident(bytes.as_ptr()) <= 2 * page_size());
-        assert_eq!(bytes.iter().map(|&b| usize::from(b)).sum::<usize>(), read);
-        assert_eq!(input.bytes(), &text[..]);
-    }
-
-    /// A text in memory is left as it is (dropping its pages would zero them).
-    #[test]
-    fn a_text_in_memory_done_with_is_kept() {
-        static BUDGET: AtomicUsize = AtomicUsize::new(0);
-        let text: Vec<u8> = (0..(1 << 20)).map(|i| b'a' + (i % 26) as u8).collect();
-        let input = Input {
-            name: "access.log".into(),
-            explicit: true,
-            damage: None,
-            archive: None,
-            data: Data::kept(text.clone(), &BUDGET),
-        };
-        input.done_with(input.bytes());
-        assert_eq!(input.bytes(), &text[..]);
-    }
 
     /// Pipes and devices are streams, their sizes unknown; files, directories and missing
     /// paths are not.
