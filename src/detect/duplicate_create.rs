@@ -19,7 +19,7 @@
 use super::signals::{self, Draft, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
-use crate::timeline::{ClientId, Event};
+use crate::timeline::{ClientId, Event, Instance};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
@@ -101,91 +101,93 @@ impl Detector for DuplicateCreate {
             if pairs.is_empty() || (lost == 0 && pairs.len() < min_pairs) {
                 continue;
             }
-            let mut confidence = 0.5;
-            if lost > 0 {
-                confidence += 0.15;
-            }
-            if pairs.len() >= 3 {
-                confidence += 0.1;
-            }
-            if events[pairs[0].1].timed() {
-                confidence += 0.05;
-            }
-            let claims: Vec<EventRef> = pairs
-                .iter()
-                .map(|p| EventRef {
-                    instance: id,
-                    index: p.1,
-                })
-                .collect();
-            let mut evidence = Vec::new();
-            for p in pairs.iter().take(2) {
-                evidence.push(EventRef {
-                    instance: id,
-                    index: p.0,
-                });
-                evidence.push(EventRef {
-                    instance: id,
-                    index: p.1,
-                });
-            }
-            if pairs.len() > 2 {
-                evidence.push(*claims.last().unwrap());
-            }
-            let clients: BTreeSet<u32> = pairs.iter().map(|p| events[p.1].client).collect();
-            let firsts: BTreeSet<u16> = pairs.iter().map(|p| events[p.0].status).collect();
-            let gaps: Vec<i64> = pairs
-                .iter()
-                .map(|p| (events[p.1].start - events[p.0].end).max(0))
-                .collect();
-            let first = &events[pairs[0].1];
-            let summary = format!(
-                "{} {} {} retried after a first attempt that ended {} and got 409 (already exists) {} later (median gap), {} time{} between {} and {}{}.",
-                if clients.len() == 1 {
-                    tl.client(*clients.first().unwrap()).to_string()
-                } else {
-                    format!("{} clients", clients.len())
-                },
-                first.method().as_str(),
-                inst.path,
-                firsts
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join("/"),
-                span_text(signals::median(&gaps), r),
-                pairs.len(),
-                if pairs.len() == 1 { "" } else { "s" },
-                clock(events[pairs[0].0].start),
-                clock(events[pairs.last().unwrap().1].end),
-                if lost > 0 {
-                    format!(
-                        "; {lost} first attempts ended ambiguously (timeout/5xx/499), so those creates probably succeeded and the client may have reported a failure"
-                    )
-                } else {
-                    String::new()
-                }
-            );
-            out.push(
-                Draft {
-                    cause: "duplicate_create",
-                    severity: Severity::Incident,
-                    scope: Scope::Instance,
-                    template: inst.template.to_string(),
-                    instance: Some(inst.path.to_string()),
-                    extra_instances: Vec::new(),
-                    claims,
-                    evidence,
-                    other_clients: Vec::new(),
-                    confidence,
-                    summary,
-                    advice: ADVICE.into(),
-                }
-                .build(cx),
-            );
+            out.push(finding(cx, (id, inst), &pairs, lost, r));
         }
         out
     }
+}
+
+/// The finding of the retried creates on instance `id`: `pairs` (first attempt, retry that
+/// got 409) each, `lost` of them after an ambiguous first attempt; spans told at the clock
+/// resolution `r`.
+fn finding(
+    cx: &Context<'_>,
+    (id, inst): (u32, Instance<'_>),
+    pairs: &[(usize, usize)],
+    lost: usize,
+    r: i64,
+) -> Finding {
+    let tl = cx.timelines;
+    let events = &tl.events[id as usize];
+    let mut confidence = 0.5;
+    if lost > 0 {
+        confidence += 0.15;
+    }
+    if pairs.len() >= 3 {
+        confidence += 0.1;
+    }
+    if events[pairs[0].1].timed() {
+        confidence += 0.05;
+    }
+    let at = |index| EventRef {
+        instance: id,
+        index,
+    };
+    let claims: Vec<EventRef> = pairs.iter().map(|p| at(p.1)).collect();
+    let mut evidence: Vec<EventRef> = (pairs.iter().take(2))
+        .flat_map(|p| [at(p.0), at(p.1)])
+        .collect();
+    if pairs.len() > 2 {
+        evidence.extend(claims.last());
+    }
+    let clients: BTreeSet<u32> = pairs.iter().map(|p| events[p.1].client).collect();
+    let firsts: BTreeSet<u16> = pairs.iter().map(|p| events[p.0].status).collect();
+    let gaps: Vec<i64> = pairs
+        .iter()
+        .map(|p| (events[p.1].start - events[p.0].end).max(0))
+        .collect();
+    let first = &events[pairs[0].1];
+    let who = match clients.first() {
+        Some(&c) if clients.len() == 1 => tl.client(c).to_string(),
+        _ => format!("{} clients", clients.len()),
+    };
+    let summary = format!(
+        "{who} {} {} retried after a first attempt that ended {} and got 409 (already exists) {} later (median gap), {} time{} between {} and {}{}.",
+        first.method().as_str(),
+        inst.path,
+        firsts
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
+        span_text(signals::median(&gaps), r),
+        pairs.len(),
+        if pairs.len() == 1 { "" } else { "s" },
+        clock(events[pairs[0].0].start),
+        clock(events[pairs[pairs.len() - 1].1].end),
+        if lost > 0 {
+            format!(
+                "; {lost} first attempts ended ambiguously (timeout/5xx/499), so those creates probably succeeded and the client may have reported a failure"
+            )
+        } else {
+            String::new()
+        }
+    );
+    Draft {
+        cause: "duplicate_create",
+        severity: Severity::Incident,
+        scope: Scope::Instance,
+        template: inst.template.to_string(),
+        instance: Some(inst.path.to_string()),
+        extra_instances: Vec::new(),
+        claims,
+        evidence,
+        other_clients: Vec::new(),
+        confidence,
+        summary,
+        advice: ADVICE.into(),
+    }
+    .build(cx)
 }
 
 #[cfg(test)]
