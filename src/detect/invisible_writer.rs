@@ -23,7 +23,7 @@
 use super::signals::{self, Draft, clock, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
-use crate::timeline::{ClientId, InstanceId, Timelines};
+use crate::timeline::{ClientId, Instance, InstanceId, Timelines};
 use crate::timestamp::MICROS_PER_SEC;
 use rustc_hash::FxHashMap;
 
@@ -161,70 +161,80 @@ impl Detector for InvisibleWriter {
             if densest(&times, window) < min {
                 continue;
             }
-            let lagging = found
-                .iter()
-                .filter(|u| events[u.conflict].start - events[u.read].end < MICROS_PER_SEC)
-                .count();
-            let replica_lag = lagging * 2 >= found.len();
-            let at = |index| EventRef {
-                instance: id,
-                index,
-            };
-            let claims: Vec<EventRef> = found.iter().map(|u| at(u.conflict)).collect();
-            let (first, last) = (&found[0], found.last().unwrap_or(&found[0]));
-            let evidence: Vec<EventRef> = [first.read, first.conflict, last.read, last.conflict]
-                .into_iter()
-                .map(at)
-                .collect();
-            let statuses = signals::status_list(found.iter().map(|u| events[u.conflict].status));
-            let mut clients: Vec<ClientId> =
-                found.iter().map(|u| events[u.conflict].client).collect();
-            clients.sort_unstable();
-            clients.dedup();
-            let who = match clients.as_slice() {
-                [one] => tl.client(*one).to_string(),
-                many => format!("{} clients", many.len()),
-            };
-            let lag_text = if replica_lag {
-                format!(
-                    " {lagging} of them came less than a second after the read: the read was most likely served by a lagging replica or cache."
-                )
-            } else {
-                String::new()
-            };
-            let summary = format!(
-                "{who} read {} and wrote it back {} times from {} to {} ({}), and got {} each time, although no request in the log wrote it (or its sub-resources) between the read and the write.{lag_text}",
-                inst.path,
-                found.len(),
-                clock(events[first.conflict].start),
-                clock(events[last.conflict].end),
-                span_text(events[last.conflict].end - events[first.conflict].start, r),
-                statuses,
-            );
-            let mut advice = std::borrow::Cow::Borrowed(ADVICE);
-            if found.iter().any(|u| events[u.conflict].status == 412) {
-                advice.to_mut().push_str(ETAG_ADVICE);
-            }
-            out.push(
-                Draft {
-                    cause: "invisible_writer",
-                    severity: Severity::Incident,
-                    scope: Scope::Instance,
-                    template: inst.template.to_string(),
-                    instance: Some(inst.path.to_string()),
-                    extra_instances: Vec::new(),
-                    claims,
-                    evidence,
-                    other_clients: Vec::new(),
-                    confidence: if replica_lag { 0.7 } else { 0.55 },
-                    summary,
-                    advice,
-                }
-                .build(cx),
-            );
+            out.push(finding(cx, (id, inst), &found, r));
         }
         out
     }
+}
+
+/// The finding of the writes back on instance `id` that conflicted with no writer in sight
+/// (`found`, in time order, at least one); spans told at the clock resolution `r`.
+fn finding(
+    cx: &Context<'_>,
+    (id, inst): (InstanceId, Instance<'_>),
+    found: &[Unseen],
+    r: Micros,
+) -> Finding {
+    let tl = cx.timelines;
+    let events = &tl.events[id as usize];
+    let lagging = found
+        .iter()
+        .filter(|u| events[u.conflict].start - events[u.read].end < MICROS_PER_SEC)
+        .count();
+    let replica_lag = lagging * 2 >= found.len();
+    let at = |index| EventRef {
+        instance: id,
+        index,
+    };
+    let claims: Vec<EventRef> = found.iter().map(|u| at(u.conflict)).collect();
+    let (first, last) = (&found[0], found.last().unwrap_or(&found[0]));
+    let evidence: Vec<EventRef> = [first.read, first.conflict, last.read, last.conflict]
+        .into_iter()
+        .map(at)
+        .collect();
+    let statuses = signals::status_list(found.iter().map(|u| events[u.conflict].status));
+    let mut clients: Vec<ClientId> = found.iter().map(|u| events[u.conflict].client).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    let who = match clients.as_slice() {
+        [one] => tl.client(*one).to_string(),
+        many => format!("{} clients", many.len()),
+    };
+    let lag_text = if replica_lag {
+        format!(
+            " {lagging} of them came less than a second after the read: the read was most likely served by a lagging replica or cache."
+        )
+    } else {
+        String::new()
+    };
+    let summary = format!(
+        "{who} read {} and wrote it back {} times from {} to {} ({}), and got {} each time, although no request in the log wrote it (or its sub-resources) between the read and the write.{lag_text}",
+        inst.path,
+        found.len(),
+        clock(events[first.conflict].start),
+        clock(events[last.conflict].end),
+        span_text(events[last.conflict].end - events[first.conflict].start, r),
+        statuses,
+    );
+    let mut advice = std::borrow::Cow::Borrowed(ADVICE);
+    if found.iter().any(|u| events[u.conflict].status == 412) {
+        advice.to_mut().push_str(ETAG_ADVICE);
+    }
+    Draft {
+        cause: "invisible_writer",
+        severity: Severity::Incident,
+        scope: Scope::Instance,
+        template: inst.template.to_string(),
+        instance: Some(inst.path.to_string()),
+        extra_instances: Vec::new(),
+        claims,
+        evidence,
+        other_clients: Vec::new(),
+        confidence: if replica_lag { 0.7 } else { 0.55 },
+        summary,
+        advice,
+    }
+    .build(cx)
 }
 
 #[cfg(test)]
