@@ -289,13 +289,12 @@ fn own_finding(
         by_cause,
         victim,
     } = share;
-    let seen = unclaimed.len() + explained.values().sum::<usize>();
     let mut summary = format!("{described}.");
     if !by_cause.is_empty() {
         let causes: Vec<String> = by_cause.iter().map(|(k, n)| format!("{k} {n}")).collect();
         summary.push_str(&format!(
             " {} of its conflicts there are explained by other findings ({}); the {} counted here have no other cause.",
-            seen - unclaimed.len(),
+            explained.values().sum::<usize>(),
             causes.join(", "),
             unclaimed.len()
         ));

@@ -161,16 +161,29 @@ struct Hit {
     at: EventRef,
 }
 
-/// A burst of an infrastructure-as-code client: its conflicts, whether their overlap is
-/// certain (the requests' logged durations overlap), and the parent they were under.
-type Burst<'a> = (Vec<EventRef>, bool, &'a str);
+/// A burst of an infrastructure-as-code client.
+struct Burst<'a> {
+    /// Its conflicts, in time order.
+    hits: Vec<EventRef>,
+    /// Whether the requests' logged durations overlap (else it is only likely).
+    certain: bool,
+    /// The parent of the sibling instances.
+    parent: &'a str,
+}
+
+/// The conflicting writes of infrastructure-as-code clients on instances with a parent,
+/// by (client, parent); and the agent each such client was first seen with.
+struct IacHits<'a> {
+    under: BTreeMap<(ClientId, &'a str), Vec<Hit>>,
+    agents: BTreeMap<ClientId, Agent>,
+}
 
 /// Infrastructure-as-code bursts, one finding per (client, route) with all its bursts.
 fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
     let th = cx.thresholds;
     let min = th.get("control_plane_min_iac_instances").max(2.0) as usize;
     let window = (th.get("control_plane_iac_window_secs") * MICROS_PER_SEC as f64) as i64;
-    let (under, agents) = iac_hits(cx.timelines);
+    let IacHits { under, agents } = iac_hits(cx.timelines);
     let r = signals::clock_resolution(cx.timelines);
     // (client, template of the burst's instances) → its bursts.
     let mut groups: BTreeMap<(ClientId, String), Vec<Burst<'_>>> = BTreeMap::new();
@@ -190,15 +203,7 @@ fn iac_bursts(cx: &Context<'_>) -> Vec<Finding> {
         .collect()
 }
 
-/// The conflicting writes of infrastructure-as-code clients on instances with a parent,
-/// by (client, parent); and the agent each such client was first seen with.
-#[allow(clippy::type_complexity)]
-fn iac_hits(
-    tl: &Timelines,
-) -> (
-    BTreeMap<(ClientId, &str), Vec<Hit>>,
-    BTreeMap<ClientId, Agent>,
-) {
+fn iac_hits(tl: &Timelines) -> IacHits<'_> {
     let mut under: BTreeMap<(ClientId, &str), Vec<Hit>> = BTreeMap::new();
     let mut agents: BTreeMap<ClientId, Agent> = BTreeMap::new();
     for (id, inst) in tl.instances().enumerate() {
@@ -222,7 +227,7 @@ fn iac_hits(
             }
         }
     }
-    (under, agents)
+    IacHits { under, agents }
 }
 
 /// One client's conflicts under `parent` cut into bursts (hits at most `window` apart), the
@@ -275,9 +280,14 @@ fn bursts_under<'a>(
         } else {
             format!("{parent}/{{name}}")
         };
+        let hits = burst.iter().map(|h| h.at).collect();
         out.push((
             template,
-            (burst.iter().map(|h| h.at).collect(), overlap, parent),
+            Burst {
+                hits,
+                certain: overlap,
+                parent,
+            },
         ));
     }
     out
@@ -293,10 +303,14 @@ fn iac_finding(
     r: i64,
 ) -> Finding {
     let tl = cx.timelines;
-    let certain = bursts.iter().all(|(_, overlap, _)| *overlap);
-    let claims: Vec<EventRef> = bursts.iter().flat_map(|(c, ..)| c.clone()).collect();
-    let (largest, _, parent) = (bursts.iter())
-        .max_by_key(|(c, ..)| (c.len(), std::cmp::Reverse(c[0])))
+    let certain = bursts.iter().all(|b| b.certain);
+    let claims: Vec<EventRef> = bursts.iter().flat_map(|b| b.hits.clone()).collect();
+    let Burst {
+        hits: largest,
+        parent,
+        ..
+    } = (bursts.iter())
+        .max_by_key(|b| (b.hits.len(), std::cmp::Reverse(b.hits[0])))
         .expect("a group has a burst");
     let mut evidence: Vec<EventRef> = largest.iter().take(4).copied().collect();
     if let Some(last) = claims.last() {
