@@ -73,6 +73,27 @@ pub struct Columns {
     cols: Vec<Col>,
 }
 
+impl Columns {
+    /// Follows the `#Fields:` line in force: the mapping is built again only when another
+    /// directive comes into force; CloudFront's standard fields serve a file without one.
+    fn follow(&mut self, directive: Option<&[u8]>, cloudfront: bool) {
+        if let Some(d) = directive.filter(|d| d.starts_with(b"#Fields:")) {
+            let key = d.as_ptr() as usize;
+            if self.key != key || self.cols.is_empty() {
+                *self = Columns {
+                    key,
+                    cols: build_columns(&d[8..]),
+                };
+            }
+        } else if self.cols.is_empty() && cloudfront {
+            *self = Columns {
+                key: 0,
+                cols: build_columns(CLOUDFRONT_FIELDS.as_bytes()),
+            };
+        }
+    }
+}
+
 fn column(name: &[u8], iis: bool) -> Col {
     match name.to_ascii_lowercase().as_slice() {
         b"date" => Col::Date,
@@ -420,21 +441,7 @@ impl Format for W3c {
         if line.first() == Some(&b'#') {
             return Err(Skip::DIRECTIVE);
         }
-        // Refresh the cached mapping when a new #Fields line is in force.
-        if let Some(d) = cx.directive.filter(|d| d.starts_with(b"#Fields:")) {
-            let key = d.as_ptr() as usize;
-            if cx.w3c.key != key || cx.w3c.cols.is_empty() {
-                cx.w3c = Columns {
-                    key,
-                    cols: build_columns(&d[8..]),
-                };
-            }
-        } else if cx.w3c.cols.is_empty() && self.cloudfront {
-            cx.w3c = Columns {
-                key: 0,
-                cols: build_columns(CLOUDFRONT_FIELDS.as_bytes()),
-            };
-        }
+        cx.w3c.follow(cx.directive, self.cloudfront);
         let mut cols: [&[u8]; MAX_COLS] = [b""; MAX_COLS];
         let n = split(line, &mut cols);
         let cols = &cols[..n];
@@ -520,26 +527,19 @@ impl Format for W3c {
         out.status = status.ok_or(Skip::BAD_STATUS)?;
         let day = day.ok_or(Skip::BAD_TIME)?;
         let tod = tod.ok_or(Skip::BAD_TIME)?;
-        out.time = day * 86_400 * MICROS_PER_SEC + tod
-            - if local {
-                cx.local_offset_secs * MICROS_PER_SEC
-            } else {
-                0
-            };
+        let offset = if local { cx.local_offset_secs } else { 0 };
+        out.time = day * 86_400 * MICROS_PER_SEC + tod - offset * MICROS_PER_SEC;
         out.anchor = TimeAnchor::End;
-        out.host = host.map(text::text);
+        // The host column, else the host of an absolute URI in the stem.
         let (h, path) = super::alb::split_absolute(stem);
-        if out.host.is_none() {
-            out.host = h.map(text::text);
-        }
-        out.target = if !query.is_empty() && query != b"-" {
-            Cow::Owned(format!(
+        out.host = host.or(h).map(text::text);
+        out.target = match query {
+            b"" | b"-" => unquote(path),
+            _ => Cow::Owned(format!(
                 "{}?{}",
                 String::from_utf8_lossy(path),
                 String::from_utf8_lossy(query)
-            ))
-        } else {
-            unquote(path)
+            )),
         };
         Ok(())
     }

@@ -10,15 +10,19 @@
 //! are the same when their cause, template and instance are (two episodes with one key pair
 //! up in the reports' order).
 
-use super::table::{Fit, Style, fit, heading, para, right, table};
 use super::{percent, visible};
 use anyhow::{Context, Result, bail};
-use comfy_table::{Cell, Color};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
+
+mod markdown;
+mod table;
+
+pub use markdown::render as render_markdown;
+pub use table::render as render_table;
 
 pub const SCHEMA: &str = "why409.diff/v1";
 
@@ -379,223 +383,38 @@ fn named(paths: &[String]) -> String {
     }
 }
 
-pub fn render_table(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    heading(out, style, "Compared")?;
-    let mut t = table(style, &["", "before", "after"]);
-    let paths = |c: &Compared| visible(&named(&c.paths));
-    t.add_row(vec![
-        Cell::new("inputs"),
-        Cell::new(paths(&d.before)),
-        Cell::new(paths(&d.after)),
-    ]);
-    t.add_row(vec![
-        Cell::new("period"),
-        Cell::new(period(&d.before.period)),
-        Cell::new(period(&d.after.period)),
-    ]);
-    for (name, c) in [
-        ("requests", &d.totals.requests),
-        ("writes", &d.totals.writes),
-        ("conflicts", &d.totals.conflicts),
-    ] {
-        t.add_row(vec![
-            Cell::new(name),
-            Cell::new(c.before.unwrap_or(0)),
-            Cell::new(format!("{} ({:+})", c.after.unwrap_or(0), c.delta())),
-        ]);
-    }
+/// The totals' rows, as both renderers show them: each total's name, its value before and
+/// after (with the change for counts).
+fn totals(d: &Diff) -> [(&'static str, String, String); 4] {
+    let count = |c: &Change<u64>| {
+        let after = format!("{} ({:+})", c.after.unwrap_or(0), c.delta());
+        (c.before.unwrap_or(0).to_string(), after)
+    };
+    let [requests, writes, conflicts] =
+        [&d.totals.requests, &d.totals.writes, &d.totals.conflicts].map(count);
     let r = &d.totals.conflict_rate;
-    t.add_row(vec![
-        Cell::new("conflict rate"),
-        Cell::new(percent(r.before.unwrap_or(0.0))),
-        Cell::new(percent(r.after.unwrap_or(0.0))),
-    ]);
-    fit(&mut t, style, &[Fit::Fixed, Fit::Name, Fit::Name], &[&[]]);
-    writeln!(out, "{t}")?;
-    for w in &d.warnings {
-        para(out, style, "", &format!("Warning: {w}"))?;
-    }
+    [
+        ("requests", requests.0, requests.1),
+        ("writes", writes.0, writes.1),
+        ("conflicts", conflicts.0, conflicts.1),
+        (
+            "conflict rate",
+            percent(r.before.unwrap_or(0.0)),
+            percent(r.after.unwrap_or(0.0)),
+        ),
+    ]
+}
 
-    heading(out, style, "Findings")?;
-    if d.findings.is_empty() {
-        para(out, style, "", "Neither report has a finding.")?;
-    } else {
-        let mut t = table(style, &["change", "cause", "resource", "conflicts"]);
-        for f in &d.findings {
-            let mut change = Cell::new(f.change.name());
-            if style.color {
-                change = change.fg(match f.change {
-                    Status::New => Color::Red,
-                    Status::Gone => Color::Green,
-                    Status::Still => Color::Yellow,
-                });
-            }
-            t.add_row(vec![
-                change,
-                Cell::new(&f.cause),
-                Cell::new(subject(f)),
-                Cell::new(count_change(&f.conflicts)),
-            ]);
-        }
-        fit(
-            &mut t,
-            style,
-            &[Fit::Fixed, Fit::Fixed, Fit::Name, Fit::Fixed],
-            &[&[]],
-        );
-        writeln!(out, "{t}")?;
-        // What is new is what the reader has not seen: its summary in full.
-        for f in d.findings.iter().filter(|f| f.change == Status::New) {
-            writeln!(out)?;
-            let head = format!("new: {} on {}", f.cause, subject(f));
-            para(out, style, "", &head)?;
-            para(out, style, "  ", &visible(&f.summary))?;
-        }
-    }
-    for (title, list) in [
+/// The ranked lists, each with its title (resources, then clients).
+fn ranked(d: &Diff) -> [(&'static str, &[RowDiff]); 2] {
+    [
         ("Resources by change in conflicts", &d.resources),
         ("Clients by change in conflicts", &d.clients),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        heading(out, style, title)?;
-        let mut t = table(style, &["name", "conflicts", "requests", "rate"]);
-        for x in list {
-            t.add_row(vec![
-                Cell::new(visible(&x.name)),
-                Cell::new(count_change(&x.conflicts)),
-                Cell::new(count_change(&x.requests)),
-                Cell::new(rate_change(&x.conflict_rate)),
-            ]);
-        }
-        fit(
-            &mut t,
-            style,
-            &[Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Fixed],
-            &[&[], &[2], &[2, 3]],
-        );
-        right(&mut t, &[1, 2, 3]);
-        writeln!(out, "{t}")?;
-    }
-    if !d.resources.is_empty() || !d.clients.is_empty() {
-        writeln!(out)?;
-        para(
-            out,
-            style,
-            "",
-            "– : not in that report's ranked list (it lists its top rows only).",
-        )?;
-    }
-    Ok(())
+    ]
 }
 
-/// A Markdown table cell: pipes escaped, on one line.
-fn md(s: &str) -> String {
-    visible(s).replace('|', "\\|")
-}
-
-pub fn render_markdown(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "# why409 diff\n")?;
-    writeln!(out, "| | before | after |\n|---|---|---|")?;
-    let paths = |c: &Compared| md(&named(&c.paths));
-    writeln!(
-        out,
-        "| inputs | {} | {} |",
-        paths(&d.before),
-        paths(&d.after)
-    )?;
-    writeln!(
-        out,
-        "| period | {} | {} |",
-        period(&d.before.period),
-        period(&d.after.period)
-    )?;
-    for (name, c) in [
-        ("requests", &d.totals.requests),
-        ("writes", &d.totals.writes),
-        ("conflicts", &d.totals.conflicts),
-    ] {
-        writeln!(
-            out,
-            "| {name} | {} | {} ({:+}) |",
-            c.before.unwrap_or(0),
-            c.after.unwrap_or(0),
-            c.delta()
-        )?;
-    }
-    let r = &d.totals.conflict_rate;
-    writeln!(
-        out,
-        "| conflict rate | {} | {} |\n",
-        percent(r.before.unwrap_or(0.0)),
-        percent(r.after.unwrap_or(0.0))
-    )?;
-    for w in &d.warnings {
-        writeln!(out, "> **Warning:** {w}\n")?;
-    }
-    writeln!(out, "## Findings\n")?;
-    if d.findings.is_empty() {
-        writeln!(out, "Neither report has a finding.\n")?;
-    } else {
-        writeln!(
-            out,
-            "| change | cause | resource | conflicts |\n|---|---|---|---:|"
-        )?;
-        for f in &d.findings {
-            writeln!(
-                out,
-                "| **{}** | {} | {} | {} |",
-                f.change.name(),
-                f.cause,
-                md(&subject(f)),
-                count_change(&f.conflicts),
-            )?;
-        }
-        writeln!(out)?;
-        for f in d.findings.iter().filter(|f| f.change == Status::New) {
-            writeln!(
-                out,
-                "- **new: {} on {}**: {}",
-                f.cause,
-                md(&subject(f)),
-                md(&f.summary)
-            )?;
-        }
-        writeln!(out)?;
-    }
-    for (title, list) in [
-        ("Resources by change in conflicts", &d.resources),
-        ("Clients by change in conflicts", &d.clients),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        writeln!(out, "## {title}\n")?;
-        writeln!(
-            out,
-            "| name | conflicts | requests | rate |\n|---|---:|---:|---:|"
-        )?;
-        for x in list {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                md(&x.name),
-                count_change(&x.conflicts),
-                count_change(&x.requests),
-                rate_change(&x.conflict_rate)
-            )?;
-        }
-        writeln!(out)?;
-    }
-    if !d.resources.is_empty() || !d.clients.is_empty() {
-        writeln!(
-            out,
-            "– : not in that report's ranked list (it lists its top rows only)."
-        )?;
-    }
-    Ok(())
-}
+/// Said under the ranked lists, for their `–` cells.
+const NOT_LISTED: &str = "– : not in that report's ranked list (it lists its top rows only).";
 
 #[cfg(test)]
 mod tests {
