@@ -98,7 +98,13 @@ pub struct InputArgs {
 
     /// UTC offset of logs that write local time without a zone (HAProxy, IIS time-local):
     /// UTC, +02:00, -0500.
-    #[arg(long, value_name = "OFFSET", default_value = "UTC")]
+    // A west offset starts with a hyphen: `--tz -0500` is the offset, not another flag.
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        default_value = "UTC",
+        allow_hyphen_values = true
+    )]
     pub tz: String,
 
     /// Only requests to this host (as logged: Host header, authority or URL host; the port

@@ -69,6 +69,11 @@ fn haproxy_tz_shifts_local_times() {
     let cet = report("scenario.haproxy.log", &["--tz", "+01:00"]);
     assert_eq!(cet["period"]["start"], "2026-03-02T08:59:59.988Z");
     assert_eq!(utc["period"]["start"], "2026-03-02T09:59:59.988Z");
+    // West of UTC, written as the help shows it: a value, not a flag.
+    for west in [&["--tz", "-0500"][..], &["--tz", "-05:00"], &["--tz=-0500"]] {
+        let r = report("scenario.haproxy.log", west);
+        assert_eq!(r["period"]["start"], "2026-03-02T14:59:59.988Z", "{west:?}");
+    }
     let bad = common::why409()
         .arg(fixture("scenario.haproxy.log"))
         .args(["--tz", "Mars/Olympus"])
