@@ -178,83 +178,162 @@ fn median(mut v: Vec<Micros>) -> Micros {
     signals::median(&v)
 }
 
-fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Finding {
-    let tl = cx.timelines;
-    let res = signals::clock_resolution(tl);
-    let n = hits.len();
-    let ev = |r: EventRef| -> &Event { event(tl, r) };
-    let clients = {
-        let mut c: Vec<ClientId> = hits.iter().map(|h| ev(h.conflict).client).collect();
+/// What a finding says: its summary, what to change, and how sure it is.
+struct Told {
+    summary: String,
+    advice: std::borrow::Cow<'static, str>,
+    confidence: f64,
+}
+
+/// A finding's hits, with what every summary names: the template, how many clients, which
+/// statuses.
+struct Hits<'a> {
+    tl: &'a Timelines,
+    hits: &'a [Hit],
+    template: &'a str,
+    clients: String,
+    statuses: String,
+}
+
+impl<'a> Hits<'a> {
+    fn new(tl: &'a Timelines, hits: &'a [Hit], template: &'a str) -> Hits<'a> {
+        let mut c: Vec<ClientId> = hits.iter().map(|h| event(tl, h.conflict).client).collect();
         c.sort_unstable();
         c.dedup();
-        match c.len() {
+        let clients = match c.len() {
             1 => "1 client".to_string(),
             n => format!("{n} clients"),
+        };
+        let statuses = signals::status_list(hits.iter().map(|h| event(tl, h.conflict).status));
+        Hits {
+            tl,
+            hits,
+            template,
+            clients,
+            statuses,
         }
-    };
-    let statuses = signals::status_list(hits.iter().map(|h| ev(h.conflict).status));
-    let by_gateway = (hits.iter())
-        .filter(|h| matches!(ev(h.conflict).origin(), Origin::Gateway))
-        .count();
-    let mut summary;
-    let advice;
-    let mut confidence;
-    match kind {
-        Kind::InFlight => {
-            // Where the original's duration is logged, its start is known: how long the
-            // client waited before retrying, and how long the server took.
-            let timed: Vec<&Hit> = hits.iter().filter(|h| ev(h.original).timed()).collect();
-            let gap = median(
-                (timed.iter())
-                    .map(|h| (ev(h.conflict).start - ev(h.original).start).max(0))
-                    .collect(),
-            );
-            let took = median(timed.iter().map(|h| ev(h.original).duration()).collect());
-            summary = format!(
-                "{n} requests on {template} ({clients}) reused an Idempotency-Key while the first request with that key was still running, and got {statuses}."
-            );
-            let (gap, took) = (span_text(gap, res), span_text(took, res));
-            if timed.is_empty() {
-                summary.push_str(" The log has no durations: each first request was logged (when it ended) no earlier than its retry.");
-            } else {
-                summary.push_str(&format!(
-                    " The retries came a median {gap} after the original, which took a median {took}: the client's timeout is shorter than the server's time."
-                ));
-            }
-            let estimate = if timed.is_empty() {
-                String::new()
-            } else {
-                format!(" (client timeout ≈ {gap}, server median ≈ {took})")
-            };
-            advice = std::borrow::Cow::Owned(format!(
-                "Retries reuse the key while the original is still running{estimate}. Treat 'request in progress' 409 as retryable after a delay, raise the client timeout above the server's p99, generate one random key per logical operation (never per business id), and keep the key stable across retries of the same operation."
+    }
+
+    fn ev(&self, r: EventRef) -> &'a Event {
+        event(self.tl, r)
+    }
+
+    /// Retries that reused the key while the first request ran. Where the original's
+    /// duration is logged, its start is known: how long the client waited before retrying,
+    /// and how long the server took.
+    fn in_flight(&self) -> Told {
+        let Hits {
+            hits,
+            template,
+            clients,
+            statuses,
+            ..
+        } = self;
+        let n = hits.len();
+        let res = signals::clock_resolution(self.tl);
+        let timed: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| self.ev(h.original).timed())
+            .collect();
+        let gap = median(
+            (timed.iter())
+                .map(|h| (self.ev(h.conflict).start - self.ev(h.original).start).max(0))
+                .collect(),
+        );
+        let took = median(
+            timed
+                .iter()
+                .map(|h| self.ev(h.original).duration())
+                .collect(),
+        );
+        let mut summary = format!(
+            "{n} requests on {template} ({clients}) reused an Idempotency-Key while the first request with that key was still running, and got {statuses}."
+        );
+        let (gap, took) = (span_text(gap, res), span_text(took, res));
+        if timed.is_empty() {
+            summary.push_str(" The log has no durations: each first request was logged (when it ended) no earlier than its retry.");
+        } else {
+            summary.push_str(&format!(
+                " The retries came a median {gap} after the original, which took a median {took}: the client's timeout is shorter than the server's time."
             ));
-            confidence = if hits.iter().all(|h| h.certain) {
+        }
+        let estimate = if timed.is_empty() {
+            String::new()
+        } else {
+            format!(" (client timeout ≈ {gap}, server median ≈ {took})")
+        };
+        Told {
+            summary,
+            advice: std::borrow::Cow::Owned(format!(
+                "Retries reuse the key while the original is still running{estimate}. Treat 'request in progress' 409 as retryable after a delay, raise the client timeout above the server's p99, generate one random key per logical operation (never per business id), and keep the key stable across retries of the same operation."
+            )),
+            confidence: if hits.iter().all(|h| h.certain) {
                 0.85
             } else {
                 0.65
-            };
-        }
-        Kind::KeyReuse => {
-            let h = hits[0];
-            let (a, b) = (ev(h.original), ev(h.conflict));
-            summary = format!(
-                "{n} requests on {template} ({clients}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {template}), and got {statuses}.",
-                a.method().as_str(),
-                tl.instance(h.original.instance).template,
-                b.method().as_str(),
-            );
-            advice = "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".into();
-            confidence = 0.8;
-        }
-        Kind::NoReplay => {
-            summary = format!(
-                "{n} requests on {template} ({clients}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {statuses} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored)."
-            );
-            advice = "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".into();
-            confidence = 0.6;
+            },
         }
     }
+
+    /// One key used for two operations by the same client.
+    fn key_reuse(&self) -> Told {
+        let Hits {
+            hits,
+            template,
+            clients,
+            statuses,
+            ..
+        } = self;
+        let n = hits.len();
+        let h = hits[0];
+        let (a, b) = (self.ev(h.original), self.ev(h.conflict));
+        Told {
+            summary: format!(
+                "{n} requests on {template} ({clients}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {template}), and got {statuses}.",
+                a.method().as_str(),
+                self.tl.instance(h.original.instance).template,
+                b.method().as_str(),
+            ),
+            advice: "One key was used for two operations. Generate one random key (a UUID) per logical operation — never per business id, session or user — and reuse it only for retries of that same request.".into(),
+            confidence: 0.8,
+        }
+    }
+
+    /// A repeat of a request that had succeeded, answered with a conflict, not a replay.
+    fn no_replay(&self) -> Told {
+        let Hits {
+            hits,
+            template,
+            clients,
+            statuses,
+            ..
+        } = self;
+        let n = hits.len();
+        Told {
+            summary: format!(
+                "{n} requests on {template} ({clients}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {statuses} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored)."
+            ),
+            advice: "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".into(),
+            confidence: 0.6,
+        }
+    }
+}
+
+fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Finding {
+    let named = Hits::new(cx.timelines, hits, template);
+    let Told {
+        mut summary,
+        advice,
+        mut confidence,
+    } = match kind {
+        Kind::InFlight => named.in_flight(),
+        Kind::KeyReuse => named.key_reuse(),
+        Kind::NoReplay => named.no_replay(),
+    };
+    let n = hits.len();
+    let by_gateway = (hits.iter())
+        .filter(|h| matches!(named.ev(h.conflict).origin(), Origin::Gateway))
+        .count();
     if by_gateway * 2 >= n && by_gateway > 0 {
         summary.push_str(" The gateway answered them itself (an idempotency plugin or policy).");
         confidence += 0.05;
@@ -264,7 +343,7 @@ fn finding(cx: &Context<'_>, template: &str, kind: Kind, hits: &[Hit]) -> Findin
         evidence.extend([h.original, h.conflict]);
     }
     evidence.extend(hits.iter().skip(2).map(|h| h.conflict));
-    let other_clients = hits.iter().map(|h| ev(h.original).client).collect();
+    let other_clients = hits.iter().map(|h| named.ev(h.original).client).collect();
     Draft {
         cause: "idempotency_conflict",
         severity: Severity::Incident,

@@ -228,6 +228,59 @@ fn rejected(tl: &Timelines) -> Vec<(usize, usize, &str)> {
     rejected
 }
 
+/// What one template's rejected requests show: the transitions seen (the three most
+/// frequent, prior action → rejected action), the instances, and how many (client,
+/// instance) pairs re-sent a rejected request.
+struct Rejections {
+    matrix: String,
+    instances: BTreeSet<InstanceId>,
+    repeated: usize,
+}
+
+impl Rejections {
+    fn of(tl: &Timelines, pairs: &[(EventRef, EventRef)]) -> Rejections {
+        let instances = pairs.iter().map(|p| p.0.instance).collect();
+        // Transition matrix: prior action → rejected action (names borrowed: a route of
+        // a million rejected actions allocated two names a conflict).
+        let mut transitions: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+        // Each (client, instance) of a rejected request, sorted below to count the
+        // pairs that re-sent it.
+        let mut senders: Vec<(u32, InstanceId)> = Vec::with_capacity(pairs.len());
+        for (x, p) in pairs {
+            let xe = signals::event(tl, *x);
+            let pe = signals::event(tl, *p);
+            let name = |r: &EventRef, e: &Event| -> &str {
+                let path = tl.instance(r.instance).path;
+                if signals::is_action_path(path) {
+                    last_segment(path)
+                } else {
+                    e.method().as_str()
+                }
+            };
+            *transitions.entry((name(p, pe), name(x, xe))).or_insert(0) += 1;
+            senders.push((xe.client, x.instance));
+        }
+        senders.sort_unstable();
+        let repeated = senders
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run.len() >= 2)
+            .count();
+        let mut t: Vec<((&str, &str), usize)> = transitions.into_iter().collect();
+        t.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let matrix = t
+            .iter()
+            .take(3)
+            .map(|((a, b), n)| format!("{a} → {b} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Rejections {
+            matrix,
+            instances,
+            repeated,
+        }
+    }
+}
+
 /// The finding of one template's rejected requests, each `(conflict, prior change)` in
 /// start order: the transitions seen, how many clients re-sent a rejected request, and the
 /// evidence of the first two pairs.
@@ -238,41 +291,12 @@ fn finding(
     min_conflicts: usize,
 ) -> Finding {
     let tl = cx.timelines;
+    let Rejections {
+        matrix,
+        instances,
+        repeated,
+    } = Rejections::of(tl, &pairs);
     let claims: Vec<EventRef> = pairs.iter().map(|p| p.0).collect();
-    let instances: BTreeSet<InstanceId> = claims.iter().map(|c| c.instance).collect();
-    // Transition matrix: prior action → rejected action (names borrowed: a route of
-    // a million rejected actions allocated two names a conflict).
-    let mut transitions: FxHashMap<(&str, &str), usize> = FxHashMap::default();
-    // Each (client, instance) of a rejected request, sorted below to count the
-    // pairs that re-sent it.
-    let mut senders: Vec<(u32, InstanceId)> = Vec::with_capacity(pairs.len());
-    for (x, p) in &pairs {
-        let xe = signals::event(tl, *x);
-        let pe = signals::event(tl, *p);
-        let name = |r: &EventRef, e: &Event| -> &str {
-            let path = tl.instance(r.instance).path;
-            if signals::is_action_path(path) {
-                last_segment(path)
-            } else {
-                e.method().as_str()
-            }
-        };
-        *transitions.entry((name(p, pe), name(x, xe))).or_insert(0) += 1;
-        senders.push((xe.client, x.instance));
-    }
-    senders.sort_unstable();
-    let repeated = senders
-        .chunk_by(|a, b| a == b)
-        .filter(|run| run.len() >= 2)
-        .count();
-    let mut t: Vec<((&str, &str), usize)> = transitions.into_iter().collect();
-    t.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let matrix = t
-        .iter()
-        .take(3)
-        .map(|((a, b), n)| format!("{a} → {b} ×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let severity = if repeated > 0 || instances.len() >= min_conflicts {
         Severity::Incident
     } else {
