@@ -43,13 +43,7 @@ pub(super) fn read_every_line(
     clients: &mut ClientIndex,
     clock: &PhaseClock,
 ) -> Read {
-    let Reading {
-        opened,
-        directives,
-        jobs,
-        settings,
-        statuses,
-    } = *reading;
+    let jobs = reading.jobs;
     let mut chunk_accounts: Vec<(usize, Accounting, Box<[u32]>)> = Vec::with_capacity(jobs.len());
     let mut collected: Vec<Collected> = Vec::new();
     // What conflicts note by client and key number: one copy, which each chunk is folded
@@ -67,16 +61,16 @@ pub(super) fn read_every_line(
     for (accts, c, _) in per_worker(jobs, |state: &mut State, k, job| {
         let (accts, collected, arena) = state;
         arena.reset();
-        let (inp, fmt) = &opened[job.input];
+        let (inp, fmt) = &reading.opened[job.input];
         let (acct, marks) = pass(
             *fmt,
             inp.bytes(),
             arena,
             job,
-            directive_at(&directives[job.input], job.range.start),
-            settings,
+            directive_at(&reading.directives[job.input], job.range.start),
+            reading.settings,
             templater,
-            statuses,
+            reading.statuses,
             bucket_us,
             interest,
             shared,

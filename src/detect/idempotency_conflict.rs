@@ -185,13 +185,13 @@ struct Told {
     confidence: f64,
 }
 
-/// A finding's hits, with what every summary names: the template, how many clients, which
-/// statuses.
+/// A finding's hits, with what every summary names: how many requests on the template from
+/// how many clients (`lead`), and which statuses they got.
 struct Hits<'a> {
     tl: &'a Timelines,
     hits: &'a [Hit],
     template: &'a str,
-    clients: String,
+    lead: String,
     statuses: String,
 }
 
@@ -209,7 +209,7 @@ impl<'a> Hits<'a> {
             tl,
             hits,
             template,
-            clients,
+            lead: format!("{} requests on {template} ({clients})", hits.len()),
             statuses,
         }
     }
@@ -224,12 +224,10 @@ impl<'a> Hits<'a> {
     fn in_flight(&self) -> Told {
         let Hits {
             hits,
-            template,
-            clients,
+            lead,
             statuses,
             ..
         } = self;
-        let n = hits.len();
         let res = signals::clock_resolution(self.tl);
         let timed: Vec<&Hit> = hits
             .iter()
@@ -247,7 +245,7 @@ impl<'a> Hits<'a> {
                 .collect(),
         );
         let mut summary = format!(
-            "{n} requests on {template} ({clients}) reused an Idempotency-Key while the first request with that key was still running, and got {statuses}."
+            "{lead} reused an Idempotency-Key while the first request with that key was still running, and got {statuses}."
         );
         let (gap, took) = (span_text(gap, res), span_text(took, res));
         if timed.is_empty() {
@@ -280,16 +278,15 @@ impl<'a> Hits<'a> {
         let Hits {
             hits,
             template,
-            clients,
+            lead,
             statuses,
             ..
         } = self;
-        let n = hits.len();
         let h = hits[0];
         let (a, b) = (self.ev(h.original), self.ev(h.conflict));
         Told {
             summary: format!(
-                "{n} requests on {template} ({clients}) sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {template}), and got {statuses}.",
+                "{lead} sent an Idempotency-Key the same client had already used for another operation ({} {} before {} {template}), and got {statuses}.",
                 a.method().as_str(),
                 self.tl.instance(h.original.instance).template,
                 b.method().as_str(),
@@ -301,17 +298,10 @@ impl<'a> Hits<'a> {
 
     /// A repeat of a request that had succeeded, answered with a conflict, not a replay.
     fn no_replay(&self) -> Told {
-        let Hits {
-            hits,
-            template,
-            clients,
-            statuses,
-            ..
-        } = self;
-        let n = hits.len();
+        let Hits { lead, statuses, .. } = self;
         Told {
             summary: format!(
-                "{n} requests on {template} ({clients}) repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {statuses} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored)."
+                "{lead} repeated an operation with the Idempotency-Key of a request that had already succeeded, and got {statuses} instead of the stored response: the server does not replay stored results (the key store evicts them too early, or this response is not stored)."
             ),
             advice: "Store the first response with its key for at least the clients' retry window (24 h is usual) and replay it to retries with the same key and request; answer 409 only while the first request is still running.".into(),
             confidence: 0.6,
