@@ -178,26 +178,23 @@ impl Detector for LockContention {
 
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
-        let min_blocked = cx.thresholds.get("lock_min_blocked").max(1.0) as usize;
-        let long_factor = cx.thresholds.get("lock_long_hold_factor");
-        // A blocked attempt: a conflict that is a 423, or a 409 on an acquire.
-        let blocked = |e: &crate::timeline::Event, path: &str| {
-            e.conflict()
-                && (e.status == 423
-                    || (e.status == 409 && signals::lock_op(e, path) == Some(LockOp::Acquire)))
+        let mut limits = Limits {
+            min_blocked: cx.thresholds.get("lock_min_blocked").max(1.0) as usize,
+            long_factor: cx.thresholds.get("lock_long_hold_factor"),
+            r: 0,
         };
         // Only resources with a blocked attempt can make a finding: their groups are the
         // only ones built (grouping every instance, a map entry and vectors each, cost most
         // of this detector's time on a log of a million conflicting instances).
         // Asked of every instance below: hashed, not searched in a tree of strings.
         let contended: rustc_hash::FxHashSet<&str> = (tl.instances().enumerate())
-            .filter(|(id, inst)| tl.events[*id].iter().any(|e| blocked(e, inst.path)))
+            .filter(|(id, inst)| tl.events[*id].iter().any(|e| is_blocked(e, inst.path)))
             .map(|(_, inst)| signals::locked_resource(inst.path))
             .collect();
         if contended.is_empty() {
             return Vec::new();
         }
-        let r = signals::clock_resolution(tl);
+        limits.r = signals::clock_resolution(tl);
         // Group instances by the resource they lock: `/docs/1` and `/docs/1/lock`.
         let mut groups: BTreeMap<&str, Vec<InstanceId>> = BTreeMap::new();
         for (id, inst) in tl.instances().enumerate() {
@@ -208,71 +205,96 @@ impl Detector for LockContention {
         }
         let mut out = Vec::new();
         for (resource, ids) in groups {
-            let mut all: Vec<EventRef> = ids
-                .iter()
-                .flat_map(|&i| {
-                    (0..tl.events[i as usize].len())
-                        .map(move |index| EventRef { instance: i, index })
-                })
-                .collect();
-            all.sort_by_key(|r| {
-                let e = signals::event(tl, *r);
-                (e.start, e.end, e.input, e.offset())
-            });
-            let op = |r: &EventRef| {
-                signals::lock_op(signals::event(tl, *r), tl.instance(r.instance).path)
-            };
-            // The blocked attempts, in `all`'s (start) order; most groups have none.
-            let blocked_all: Vec<EventRef> = all
-                .iter()
-                .copied()
-                .filter(|r| blocked(signals::event(tl, *r), tl.instance(r.instance).path))
-                .collect();
-            if blocked_all.is_empty() {
-                continue;
-            }
-            // Each event's lock operation, told once.
-            let ops: Vec<Option<LockOp>> = all.iter().map(op).collect();
-            let longest = all
-                .iter()
-                .map(|r| signals::event(tl, *r).duration())
-                .max()
-                .unwrap_or(0)
-                .max(0);
-            let holds = holds(tl, &all, &ops);
-            let completed: Vec<i64> = holds
-                .iter()
-                .filter(|h| h.release.is_some())
-                .map(|h| h.end - h.start)
-                .collect();
-            // Blocked attempts before the first known acquire: holder unknown.
-            let first_acquire = holds.first().map_or(i64::MAX, |h| h.start);
-            let mut candidates: Vec<(Option<&Hold>, Vec<EventRef>)> = Vec::new();
-            let unknown: Vec<EventRef> = blocked_all
-                .iter()
-                .copied()
-                .filter(|x| signals::event(tl, *x).end < first_acquire - r)
-                .collect();
-            candidates.push((None, unknown));
-            for h in &holds {
-                candidates.push((Some(h), blocked_during(tl, &blocked_all, h, r, longest)));
-            }
-            let mut completed_sorted = completed.clone();
-            completed_sorted.sort_unstable();
-            for (hold, blocked) in candidates {
-                if blocked.len() < min_blocked {
-                    continue;
-                }
-                let lock = Lock {
-                    resource,
-                    ids: &ids,
-                    completed: &completed_sorted,
-                    r,
-                };
-                out.push(lock.finding(cx, hold, blocked, long_factor));
-            }
+            resource_findings(cx, resource, &ids, &limits, &mut out);
         }
         out
+    }
+}
+
+/// The thresholds, read once, and the log's clock resolution (`r`: every event is read to
+/// tell it).
+struct Limits {
+    min_blocked: usize,
+    long_factor: f64,
+    r: i64,
+}
+
+/// A blocked attempt: a conflict that is a 423, or a 409 on an acquire.
+fn is_blocked(e: &crate::timeline::Event, path: &str) -> bool {
+    e.conflict()
+        && (e.status == 423
+            || (e.status == 409 && signals::lock_op(e, path) == Some(LockOp::Acquire)))
+}
+
+/// The findings of one locked resource (its instances `ids`): its events in start order,
+/// its holds, and the blocked attempts each hold (or an unknown holder, before the first
+/// known acquire) kept waiting, where they are enough.
+fn resource_findings(
+    cx: &Context<'_>,
+    resource: &str,
+    ids: &[InstanceId],
+    limits: &Limits,
+    out: &mut Vec<Finding>,
+) {
+    let (tl, r) = (cx.timelines, limits.r);
+    let mut all: Vec<EventRef> = ids
+        .iter()
+        .flat_map(|&i| {
+            (0..tl.events[i as usize].len()).map(move |index| EventRef { instance: i, index })
+        })
+        .collect();
+    all.sort_by_key(|r| {
+        let e = signals::event(tl, *r);
+        (e.start, e.end, e.input, e.offset())
+    });
+    let op = |r: &EventRef| signals::lock_op(signals::event(tl, *r), tl.instance(r.instance).path);
+    // The blocked attempts, in `all`'s (start) order; most groups have none.
+    let blocked_all: Vec<EventRef> = all
+        .iter()
+        .copied()
+        .filter(|r| is_blocked(signals::event(tl, *r), tl.instance(r.instance).path))
+        .collect();
+    if blocked_all.is_empty() {
+        return;
+    }
+    // Each event's lock operation, told once.
+    let ops: Vec<Option<LockOp>> = all.iter().map(op).collect();
+    let longest = all
+        .iter()
+        .map(|r| signals::event(tl, *r).duration())
+        .max()
+        .unwrap_or(0)
+        .max(0);
+    let holds = holds(tl, &all, &ops);
+    let mut completed: Vec<i64> = holds
+        .iter()
+        .filter(|h| h.release.is_some())
+        .map(|h| h.end - h.start)
+        .collect();
+    completed.sort_unstable();
+    // Blocked attempts before the first known acquire: holder unknown.
+    let first_acquire = holds.first().map_or(i64::MAX, |h| h.start);
+    let mut candidates: Vec<(Option<&Hold>, Vec<EventRef>)> = Vec::new();
+    let unknown: Vec<EventRef> = blocked_all
+        .iter()
+        .copied()
+        .filter(|x| signals::event(tl, *x).end < first_acquire - r)
+        .collect();
+    candidates.push((None, unknown));
+    for h in &holds {
+        candidates.push((Some(h), blocked_during(tl, &blocked_all, h, r, longest)));
+    }
+    for (hold, blocked) in candidates {
+        if blocked.len() < limits.min_blocked {
+            continue;
+        }
+        let lock = Lock {
+            resource,
+            ids,
+            completed: &completed,
+            r,
+        };
+        out.push(lock.finding(cx, hold, blocked, limits.long_factor));
     }
 }
 
