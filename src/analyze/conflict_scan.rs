@@ -52,7 +52,7 @@ pub(super) fn scan_jobs(reading: &Reading) -> (Conflicts, ClientIndex) {
 /// clients that had conflicts, whose requests the pass counts.
 #[inline(never)] // a frame of its own in profiles
 #[allow(clippy::too_many_arguments)]
-pub(super) fn scan<'a>(
+fn scan<'a>(
     fmt: &dyn Format,
     chunk: &'a [u8],
     base: usize,
@@ -139,7 +139,7 @@ pub(super) fn scan<'a>(
 /// A conflict the scan read: the instance, when, and who (named by address for want of
 /// the `--client` key, when `by_address`; unknown when the rest of the line could not be
 /// read for it).
-pub(super) struct Found<'a> {
+struct Found<'a> {
     instance: std::borrow::Cow<'a, str>,
     time: Micros,
     client: Option<std::borrow::Cow<'a, str>>,

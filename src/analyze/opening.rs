@@ -134,7 +134,7 @@ impl Listed {
 /// are few; past `NOT_LOGS_IN_FULL`, the first ones in full and the rest named in one line
 /// (`why409 -r` on a tree of logs and notes, manifests, checksums would otherwise say the
 /// formats it tried once a file).
-pub(super) fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
+fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
     const NOT_LOGS_IN_FULL: usize = 5;
     if not_logs.len() <= NOT_LOGS_IN_FULL {
         return not_logs.into_iter().map(|(_, w)| w).collect();
@@ -154,7 +154,7 @@ pub(super) fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> 
 /// range (`file_period`), with a file's period widened by `seek::LEEWAY` either side, as
 /// `seek` allows inside a file: each one's name and period. Files inside archives are sorted
 /// out as they are listed (`input::unpack`), after the files named or found in directories.
-pub(super) struct UnreadByDate {
+struct UnreadByDate {
     unread: Vec<(String, FilePeriod)>,
     since: Option<Micros>,
     until: Option<Micros>,
@@ -270,7 +270,7 @@ pub(super) struct Picked<'f> {
 /// Each input's format (`forced`, else detected among `registry`'s): inputs that failed to
 /// open, or that no format reads, are warnings when found in a directory and errors when
 /// named.
-pub(super) fn pick_formats<'f>(
+fn pick_formats<'f>(
     inputs: Vec<input::Opened>,
     forced: Option<&'f dyn Format>,
     registry: &'f [Box<dyn Format>],
@@ -367,7 +367,7 @@ pub(super) fn pick_formats<'f>(
 
 /// Why no format reads `inp`: a file of zero bytes, of lines too long to sample, or of text
 /// no format reads, with its first line (by number) shown.
-pub(super) fn no_format(inp: &Input) -> String {
+fn no_format(inp: &Input) -> String {
     let data = inp.bytes();
     let head = input::head_lines(data, format::DETECT_SAMPLE_LINES);
     // The first line sampled, or the first with text when every line is too long to be

@@ -134,13 +134,13 @@ impl<'a> Ends<'a> {
 
 /// Round window sizes, smallest first (the last two, 30 and 365 days, only for periods
 /// stretched over years, such as by a line dated 1970).
-pub(super) const ROUND_WINDOWS: &[i64] = &[
+const ROUND_WINDOWS: &[i64] = &[
     1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
     172800, 604800, 2_592_000, 31_536_000,
 ];
 
 /// A fixed `--window` giving more windows than this over the period is widened.
-pub(super) const MAX_WINDOWS: i64 = 100_000;
+const MAX_WINDOWS: i64 = 100_000;
 
 /// The smallest round window that cuts `span` into at most `max` windows.
 pub fn round_window(span: Micros, max: i64) -> Micros {
@@ -194,7 +194,7 @@ pub(super) fn estimate_period(
 }
 
 /// `estimate_period` of one input.
-pub(super) fn input_period(
+fn input_period(
     inp: &Input,
     fmt: &dyn Format,
     directives: &[(usize, &[u8])],
@@ -278,7 +278,7 @@ pub(super) fn seek_ranges(
 }
 
 /// A line's time as the pass would read it, for `seek`: none for lines it skips.
-pub(super) fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micros> {
+fn line_time(fmt: &dyn Format, line: &[u8], settings: &Settings) -> Option<Micros> {
     if LineReader::new(fmt, settings).skip(line).is_some() {
         return None;
     }
