@@ -162,6 +162,11 @@ impl Settings {
         out
     }
 
+    /// Whether a time range is asked for (`--since`, `--until` or `--last`).
+    fn has_range(&self) -> bool {
+        self.since.is_some() || self.until.is_some() || self.last.is_some()
+    }
+
     /// Whether any filter that `LineReader::read` applies is set (`--since`, `--until` and
     /// those of `keeps`: every one `filters` names). Asked once a chunk.
     fn filters_lines(&self) -> bool {

@@ -37,9 +37,7 @@ impl Listed {
         let (mut paths, notes) = input::expand(&settings.paths, settings.recursive)?;
         warnings.extend(notes);
         warnings.extend(input::drop_repeats(&mut paths));
-        let ranged =
-            settings.since.is_some() || settings.until.is_some() || settings.last.is_some();
-        let dated_out = (by_date && ranged).then(|| {
+        let dated_out = (by_date && settings.has_range()).then(|| {
             let periods: Vec<Option<FilePeriod>> = (paths.par_iter())
                 // `-` is stdin, whatever a file of that name says.
                 .map(|(path, _)| (path.as_os_str() != "-").then(|| file_period::of(path))?)
@@ -76,9 +74,7 @@ impl Listed {
         }
         let spools = input::Spools::for_inputs(paths.iter().map(|(path, _)| path.as_path()));
         // With a time range, a log in time order is read only where the range lies (`seek`).
-        let ranged =
-            settings.since.is_some() || settings.until.is_some() || settings.last.is_some();
-        let whole = !(settings.seek && ranged);
+        let whole = !(settings.seek && settings.has_range());
         let progress = settings.progress.as_ref();
         let inputs: Vec<Result<Input>> = paths
             .par_iter()
