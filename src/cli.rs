@@ -125,7 +125,8 @@ pub struct InputArgs {
         long,
         value_name = "LIST",
         default_value = "409,412,423,428",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = status_code
     )]
     pub status: Vec<u16>,
 
@@ -221,6 +222,17 @@ pub struct ReportArgs {
     /// Print the detector thresholds with their defaults and exit.
     #[arg(long)]
     pub list_thresholds: bool,
+}
+
+/// One `--status` code: any three-digit number, as gateways log codes past 599 too.
+fn status_code(s: &str) -> Result<u16, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|c| (100..=999).contains(c))
+        .ok_or_else(|| {
+            format!("'{s}' is not an HTTP status code: give codes such as 409,412,423,428")
+        })
 }
 
 /// A size in bytes: a whole number, optionally followed by a binary unit (`K`/`KiB`,
@@ -366,5 +378,16 @@ mod tests {
                 .unwrap_err()
                 .contains("more bytes")
         );
+    }
+
+    #[test]
+    fn status_codes_are_three_digits() {
+        assert_eq!(status_code("409"), Ok(409));
+        assert_eq!(status_code(" 412"), Ok(412));
+        assert_eq!(status_code("499"), Ok(499));
+        assert_eq!(status_code("999"), Ok(999));
+        for bad in ["", "0", "99", "1000", "4o9", "2xx", "-409", "70000"] {
+            assert!(status_code(bad).is_err(), "{bad}");
+        }
     }
 }

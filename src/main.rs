@@ -121,7 +121,7 @@ fn settings(input: &InputArgs) -> Result<Settings> {
     for t in &input.thresholds {
         thresholds.set(t).map_err(|e| anyhow!(e))?;
     }
-    if input.status.is_empty() || input.status.iter().any(|s| !(100..=999).contains(s)) {
+    if input.status.is_empty() {
         bail!("--status takes HTTP status codes such as 409,412,423,428");
     }
     let (since, until) = (

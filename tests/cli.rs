@@ -1227,7 +1227,16 @@ fn bad_arguments_exit_2() {
         .assert()
         .code(2);
     why409().arg(&p).args(["--threads", "0"]).assert().code(2);
-    why409().arg(&p).args(["--status", "abc"]).assert().code(2);
+    for bad in ["abc", "2xx", "0", "99", "1000", "409,,412"] {
+        why409()
+            .arg(&p)
+            .args(["--status", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "is not an HTTP status code: give codes such as 409,412,423,428",
+            ));
+    }
     why409()
         .arg(&p)
         .args(["--threshold", "nope=1"])
