@@ -1424,6 +1424,71 @@ fn explain_shows_every_request_on_an_instance() {
     assert!(s.contains("  finding: retry_storm: "), "{s}");
 }
 
+/// An instance with no requests: explain names the instances to try instead, a route's own
+/// when the route template was given, else the ones with the most conflicts.
+#[test]
+fn explain_suggests_instances_on_a_miss() {
+    let demo = fixture("demo/access.log");
+    let explain = |instance: &str| {
+        common::report(
+            why409()
+                .args(["explain", "--instance", instance])
+                .arg(&demo),
+        )
+    };
+    let listed = |e: &serde_json::Value| -> Vec<(String, u64)> {
+        (e["suggestions"].as_array().unwrap().iter())
+            .map(|s| {
+                (
+                    s["instance"].as_str().unwrap().to_string(),
+                    s["conflicts"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let route = explain("/api/v1/orders/{id}");
+    assert_eq!(route["is_route"], true);
+    assert_eq!(route["events"].as_array().unwrap().len(), 0);
+    let from_route = listed(&route);
+    assert_eq!(from_route.len(), 5);
+    assert_eq!(from_route[0], ("/api/v1/orders/9310442".into(), 40));
+    assert_eq!(from_route[1], ("/api/v1/orders/9310577".into(), 12));
+    assert!(
+        from_route
+            .iter()
+            .all(|(i, _)| i.starts_with("/api/v1/orders/"))
+    );
+    let miss = explain("/nope");
+    assert_eq!(miss["is_route"], false);
+    let anywhere = listed(&miss);
+    assert_eq!(anywhere[0], ("/api/v1/orders/9310442".into(), 40));
+    assert_eq!(anywhere[1], ("/api/v1/inventory/94017".into(), 34));
+    // Most conflicts first, ties in path order.
+    assert!(
+        anywhere
+            .windows(2)
+            .all(|w| w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0))
+    );
+    // A found instance suggests nothing.
+    assert_eq!(listed(&explain("/api/v1/orders/9310442")), vec![]);
+    let table = why409()
+        .args(["explain", "--instance", "/api/v1/orders/{id}"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.starts_with(
+            "No requests on /api/v1/orders/{id} in these logs.\n\
+             That is a route: explain shows one of its instances. Those with the most conflicts:\n  \
+             /api/v1/orders/9310442 (40 conflicts)\n  \
+             /api/v1/orders/9310577 (12 conflicts)\n  /api/v1/orders/"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 7, "{text}");
+}
+
 /// A log of a few requests over years: the table folds the empty weeks, the JSON keeps them.
 #[test]
 fn sparse_timelines_fold_empty_windows_in_tables_only() {

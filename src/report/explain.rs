@@ -22,7 +22,23 @@ pub struct Explanation {
     pub events: Vec<ExplainedEvent>,
     /// The findings that name this instance.
     pub findings: Vec<String>,
+    /// When the instance has no requests: instances to try instead, most conflicts first
+    /// (those of the route when `instance` is one of the routes, else any).
+    pub suggestions: Vec<Suggestion>,
+    /// Whether `instance` is a route template (`/orders/{id}`) rather than an instance.
+    pub is_route: bool,
 }
+
+/// An instance `explain` could show instead, with its conflicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    pub instance: String,
+    pub template: String,
+    pub conflicts: u64,
+}
+
+/// How many instances a miss suggests.
+const SUGGESTED: usize = 5;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExplainedEvent {
@@ -79,6 +95,7 @@ impl Explanation {
             }
         }
         let Some(id) = tl.find_instance(instance) else {
+            let (suggestions, is_route) = suggestions(a, instance);
             return Explanation {
                 inputs,
                 instance: instance.to_string(),
@@ -87,6 +104,8 @@ impl Explanation {
                 conflicts: 0,
                 events: Vec::new(),
                 findings,
+                suggestions,
+                is_route,
             };
         };
         let events: Vec<ExplainedEvent> = tl.events[id as usize]
@@ -124,8 +143,59 @@ impl Explanation {
             conflicts: events.iter().filter(|e| e.conflict).count() as u64,
             events,
             findings,
+            suggestions: Vec::new(),
+            is_route: false,
         }
     }
+}
+
+/// Instances to explain instead of one with no requests: a route's own instances when
+/// `wanted` is a route template as the report prints them, else the instances with the most
+/// conflicts. Ties go to the path's order, so the list is stable.
+fn suggestions(a: &Analysis, wanted: &str) -> (Vec<Suggestion>, bool) {
+    let tl = &a.timelines;
+    let conflicted = || {
+        (0..tl.instance_count()).filter_map(|i| {
+            let conflicts = tl.events[i].iter().filter(|e| e.conflict()).count() as u64;
+            (conflicts > 0).then(|| (tl.instance(i as u32), conflicts))
+        })
+    };
+    let is_route = conflicted().any(|(inst, _)| inst.template == wanted);
+    let mut picked: Vec<Suggestion> = conflicted()
+        .filter(|(inst, _)| !is_route || inst.template == wanted)
+        .map(|(inst, conflicts)| Suggestion {
+            instance: inst.path.to_string(),
+            template: inst.template.to_string(),
+            conflicts,
+        })
+        .collect();
+    picked
+        .sort_by(|x, y| (y.conflicts.cmp(&x.conflicts)).then_with(|| x.instance.cmp(&y.instance)));
+    picked.truncate(SUGGESTED);
+    (picked, is_route)
+}
+
+/// What a miss prints under "No requests on ...": a heading, then one item per suggestion
+/// (`code` marks up the path), or nothing when no instance had conflicts.
+fn suggestion_lines(
+    e: &Explanation,
+    code: impl Fn(&str) -> String,
+) -> Option<(&'static str, Vec<String>)> {
+    if e.suggestions.is_empty() {
+        return None;
+    }
+    let heading = if e.is_route {
+        "That is a route: explain shows one of its instances. Those with the most conflicts:"
+    } else {
+        "The instances with the most conflicts:"
+    };
+    let items = (e.suggestions.iter())
+        .map(|s| {
+            let n = counted(s.conflicts, "conflict", "conflicts");
+            format!("{} ({n})", code(&visible(&s.instance)))
+        })
+        .collect();
+    Some((heading, items))
 }
 
 pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
@@ -159,7 +229,14 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     use super::markdown::{cell, code, esc};
     writeln!(out, "# why409 explain: {}\n", code(&visible(&e.instance)))?;
     if e.events.is_empty() {
-        return writeln!(out, "No requests on this instance in these logs.");
+        writeln!(out, "No requests on this instance in these logs.")?;
+        if let Some((heading, items)) = suggestion_lines(e, code) {
+            writeln!(out, "\n{heading}\n")?;
+            for item in items {
+                writeln!(out, "- {item}")?;
+            }
+        }
+        return Ok(());
     }
     writeln!(
         out,
@@ -246,6 +323,12 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     let instance = visible(&e.instance);
     if e.events.is_empty() {
         writeln!(out, "No requests on {instance} in these logs.")?;
+        if let Some((heading, items)) = suggestion_lines(e, str::to_string) {
+            para(out, style, "", heading)?;
+            for item in items {
+                writeln!(out, "  {item}")?;
+            }
+        }
         return Ok(());
     }
     writeln!(
