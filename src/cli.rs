@@ -1,7 +1,10 @@
-//! Command-line flags: every flag is defined here once, with its documentation.
+//! Command-line flags: every flag is defined here once, with its documentation; `settings`
+//! turns them into what the analysis is asked.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+mod settings;
 
 /// Explains HTTP 409/412/423/428 conflicts in API-gateway access logs: which resources,
 /// which clients, since when, and why.

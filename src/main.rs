@@ -6,16 +6,16 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
-use why409::analyze::{self, Settings, Window};
+use why409::analyze::{self, Settings};
 use why409::cli::{
     Cli, ColorChoice, Command, DiffFailOn, DiffOutput, ExplainOutput, InputArgs, Output,
 };
-use why409::detect::{self, Severity, Thresholds};
+use why409::detect::Thresholds;
+use why409::format;
 use why409::input;
 use why409::progress::{Progress, Stage};
+use why409::report::fail_on::FailRule;
 use why409::report::{self, Report, table};
-use why409::resource::Route;
-use why409::{format, timestamp};
 
 fn main() {
     fix_mmap_threshold();
@@ -102,112 +102,13 @@ fn formats() -> Result<i32> {
     Ok(0)
 }
 
-/// Builds the analysis settings shared by the report and `explain`.
+/// The analysis settings shared by the report and `explain`: the flags' (`cli::settings`),
+/// stdin read when no path is given unless it is a terminal.
 fn settings(input: &InputArgs) -> Result<Settings> {
-    let mut paths = input.paths.clone();
-    if paths.is_empty() {
-        if io::stdin().is_terminal() {
-            bail!("no input: give log files or directories, or pipe a log into stdin (see --help)");
-        }
-        paths.push(PathBuf::from("-"));
+    if input.paths.is_empty() && io::stdin().is_terminal() {
+        bail!("no input: give log files or directories, or pipe a log into stdin (see --help)");
     }
-    let now = jiff::Timestamp::now().as_microsecond();
-    let time = |s: &Option<String>, flag: &str| -> Result<Option<i64>> {
-        s.as_deref()
-            .map(|v| timestamp::parse_user_time(v, now).ok_or_else(|| anyhow!("{flag} '{v}': use RFC 3339 (2026-03-02T09:00:00Z), a date, or a span such as 2h")))
-            .transpose()
-    };
-    let mut thresholds = Thresholds::default();
-    for t in &input.thresholds {
-        thresholds.set(t).map_err(|e| anyhow!(e))?;
-    }
-    if input.status.is_empty() {
-        bail!("--status takes HTTP status codes such as 409,412,423,428");
-    }
-    let (since, until) = (
-        time(&input.since, "--since")?,
-        time(&input.until, "--until")?,
-    );
-    if let (Some(s), Some(u)) = (since, until)
-        && s >= u
-    {
-        bail!(
-            "--since {} is not before --until {} (which is exclusive): no request could be counted",
-            timestamp::rfc3339(s),
-            timestamp::rfc3339(u)
-        );
-    }
-    if input.threads == Some(0) {
-        bail!("--threads must be at least 1");
-    }
-    if input.chunk_size == 0 {
-        bail!("--chunk-size must be at least 1");
-    }
-    Ok(Settings {
-        paths,
-        recursive: input.recursive,
-        format: (input.format != "auto").then(|| input.format.clone()),
-        statuses: input.status.clone(),
-        client: input
-            .client
-            .parse()
-            .map_err(|e: String| anyhow!("--client: {e}"))?,
-        window: Window::Auto,
-        routes: input
-            .routes
-            .iter()
-            .map(|r| Route::parse(r).map_err(|e| anyhow!("--route: {e}")))
-            .collect::<Result<_>>()?,
-        since,
-        until,
-        last: match &input.last {
-            None => None,
-            Some(l) => Some(
-                timestamp::parse_span(l)
-                    .filter(|v| *v > 0)
-                    .ok_or_else(|| anyhow!("--last '{l}': give a span such as 30m, 2h or 1d"))?,
-            ),
-        },
-        seek: !input.no_seek,
-        chunk_bytes: input.chunk_size,
-        progress: None,
-        thresholds,
-        extra_instances: Vec::new(),
-        log_format: input.log_format.clone(),
-        field_map: (!input.fields.is_empty()).then(|| input.fields.join(",")),
-        tz_offset_secs: parse_tz(&input.tz)?,
-        host: match input.host.as_deref().map(str::trim) {
-            Some("") => bail!("--host: give a host name such as api.example.com"),
-            h => h.map(str::to_string),
-        },
-        // Paths as logged start at the root: `api/v1` means `/api/v1`.
-        path_prefix: input.path_prefix.as_deref().map(|p| match p.starts_with('/') {
-            true => p.to_string(),
-            false => format!("/{p}"),
-        }),
-        methods: input
-            .methods
-            .iter()
-            .map(|m| {
-                let parsed = why409::record::Method::parse(m.trim().to_ascii_uppercase().as_bytes());
-                if parsed == why409::record::Method::Other && !m.eq_ignore_ascii_case("other") {
-                    bail!("--method '{m}': use GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, LOCK, UNLOCK or OTHER")
-                }
-                Ok(parsed)
-            })
-            .collect::<Result<_>>()?,
-    })
-}
-
-/// `--tz`: UTC, Z, or a fixed offset such as +02:00, -0500, +05.
-fn parse_tz(s: &str) -> Result<i64> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt")
-    {
-        return Ok(0);
-    }
-    timestamp::parse_offset(t.as_bytes())
-        .ok_or_else(|| anyhow!("--tz '{s}': use UTC or a fixed offset such as +02:00 or -0500"))
+    input.settings(jiff::Timestamp::now().as_microsecond())
 }
 
 fn thread_pool(input: &InputArgs) -> Result<rayon::ThreadPool> {
@@ -277,85 +178,15 @@ fn analyse_with_progress(
     settings: &mut Settings,
     pool: &rayon::ThreadPool,
 ) -> Result<analyze::Analysis> {
-    // Large: 64 MiB of text or more, a compressed file counted as the six or so times its
-    // size it decodes to, a directory by its files (listed again by the analysis, which
-    // reports errors), or a stream, whose size is not known until it ends (`kubectl logs |
-    // why409`); looked at only for a terminal, and only until 64 MiB are found.
-    let large = || {
-        let Ok((files, _)) = input::expand(&settings.paths, settings.recursive) else {
-            return false;
-        };
-        let mut text = 0u64;
-        files.iter().any(|(p, _)| {
-            let compressed = p
-                .extension()
-                .is_some_and(|e| ["gz", "zst", "bz2", "xz", "lz4"].iter().any(|c| e == *c));
-            let len = input::file_size(p).unwrap_or(0);
-            text += if compressed { 6 * len } else { len };
-            text >= 64 << 20 || input::is_stream(p)
-        })
-    };
-    if input.no_progress || !io::stderr().is_terminal() || !large() {
+    if input.no_progress || !io::stderr().is_terminal() || !is_large(settings) {
         return pool.install(|| analyze::analyze(settings));
     }
     let progress = std::sync::Arc::new(Progress::default());
     settings.progress = Some(progress.clone());
-    let bar = indicatif::ProgressStyle::with_template(
-        "{spinner} {msg} [{wide_bar}] {percent:>3}% of {binary_total_bytes}, {binary_bytes_per_sec}, {eta} left",
-    )
-    .expect("a valid template")
-    .progress_chars("=> ");
-    let spinner =
-        indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("a valid template");
-    let stream = indicatif::ProgressStyle::with_template(
-        "{spinner} {msg} {binary_bytes} read, {binary_bytes_per_sec}",
-    )
-    .expect("a valid template");
-    // A bar per stage: each stage's speed and time left are its own. Until a stage knows its
-    // total (the inputs are being listed), a spinner: a bar of 0 bytes reads "100%". Opening
-    // a stream (stdin, a pipe), whose size is not known, is a spinner with the bytes read.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Look {
-        Bar,
-        Stream,
-        Spinner,
-    }
-    let look = |stage: Stage, at: u64, total: u64| match stage {
-        _ if total > 0 && stage != Stage::Finishing => Look::Bar,
-        Stage::Opening if at > 0 => Look::Stream,
-        _ => Look::Spinner,
-    };
-    let show = |stage: Stage, look: Look, at: u64, total: u64| {
-        let (style, msg) = match look {
-            Look::Bar => (&bar, stage.name().to_string()),
-            Look::Stream => (&stream, format!("{}…", stage.name())),
-            Look::Spinner => (&spinner, format!("{}…", stage.name())),
-        };
-        let pb = indicatif::ProgressBar::new(total)
-            .with_style(style.clone())
-            .with_message(msg)
-            .with_position(at);
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        pb
-    };
+    let bars = Bars::new();
     let done = std::sync::atomic::AtomicBool::new(false);
     let (analysis, pb) = std::thread::scope(|s| {
-        let watcher = s.spawn(|| {
-            let mut shown = (Stage::Opening, Look::Spinner);
-            let mut pb = show(Stage::Opening, Look::Spinner, 0, 0);
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let (stage, at, total) = progress.get();
-                let now = (stage, look(stage, at, total));
-                if now != shown {
-                    pb.finish_and_clear();
-                    (shown, pb) = (now, show(stage, now.1, at, total));
-                }
-                pb.set_length(total);
-                pb.set_position(at);
-                std::thread::park_timeout(std::time::Duration::from_millis(100));
-            }
-            pb
-        });
+        let watcher = s.spawn(|| bars.follow(&progress, &done));
         let analysis = pool.install(|| analyze::analyze(settings));
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         watcher.thread().unpark();
@@ -366,6 +197,110 @@ fn analyse_with_progress(
     }
     settings.progress = None;
     analysis
+}
+
+/// Whether the inputs are worth a progress bar: 64 MiB of text or more, a compressed file
+/// counted as the six or so times its size it decodes to, a directory by its files (listed
+/// again by the analysis, which reports errors), or a stream, whose size is not known until
+/// it ends (`kubectl logs | why409`); looked at only until 64 MiB are found.
+fn is_large(settings: &Settings) -> bool {
+    let Ok((files, _)) = input::expand(&settings.paths, settings.recursive) else {
+        return false;
+    };
+    let mut text = 0u64;
+    files.iter().any(|(p, _)| {
+        let compressed = p
+            .extension()
+            .is_some_and(|e| ["gz", "zst", "bz2", "xz", "lz4"].iter().any(|c| e == *c));
+        let len = input::file_size(p).unwrap_or(0);
+        text += if compressed { 6 * len } else { len };
+        text >= 64 << 20 || input::is_stream(p)
+    })
+}
+
+/// How a stage shows. A bar per stage: each stage's speed and time left are its own. Until
+/// a stage knows its total (the inputs are being listed), a spinner: a bar of 0 bytes reads
+/// "100%". Opening a stream (stdin, a pipe), whose size is not known, is a spinner with the
+/// bytes read.
+#[derive(Clone, Copy, PartialEq)]
+enum Look {
+    Bar,
+    Stream,
+    Spinner,
+}
+
+impl Look {
+    fn of(stage: Stage, at: u64, total: u64) -> Look {
+        match stage {
+            _ if total > 0 && stage != Stage::Finishing => Look::Bar,
+            Stage::Opening if at > 0 => Look::Stream,
+            _ => Look::Spinner,
+        }
+    }
+}
+
+/// The progress bar's three styles, one per `Look`.
+struct Bars {
+    bar: indicatif::ProgressStyle,
+    stream: indicatif::ProgressStyle,
+    spinner: indicatif::ProgressStyle,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        let style = |t| indicatif::ProgressStyle::with_template(t).expect("a valid template");
+        Bars {
+            bar: style(
+                "{spinner} {msg} [{wide_bar}] {percent:>3}% of {binary_total_bytes}, {binary_bytes_per_sec}, {eta} left",
+            )
+            .progress_chars("=> "),
+            stream: style("{spinner} {msg} {binary_bytes} read, {binary_bytes_per_sec}"),
+            spinner: style("{spinner} {msg}"),
+        }
+    }
+
+    fn show(&self, stage: Stage, look: Look, at: u64, total: u64) -> indicatif::ProgressBar {
+        let (style, msg) = match look {
+            Look::Bar => (&self.bar, stage.name().to_string()),
+            Look::Stream => (&self.stream, format!("{}…", stage.name())),
+            Look::Spinner => (&self.spinner, format!("{}…", stage.name())),
+        };
+        let hidden = indicatif::ProgressDrawTarget::hidden();
+        let pb = indicatif::ProgressBar::with_draw_target(Some(total), hidden)
+            .with_style(style.clone())
+            .with_message(msg)
+            .with_position(at);
+        // A stage shown late starts part done: its speed counts from there, not from 0 (the
+        // bytes done before the bar would read as done in its first tick, at TiB/s).
+        pb.tick();
+        pb.reset_eta();
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb
+    }
+
+    /// Shows `progress` until `done`, a new bar whenever the stage or its look changes;
+    /// returns the last bar, for the caller to clear.
+    fn follow(
+        &self,
+        progress: &Progress,
+        done: &std::sync::atomic::AtomicBool,
+    ) -> indicatif::ProgressBar {
+        let mut shown = (Stage::Opening, Look::Spinner);
+        let mut pb = self.show(Stage::Opening, Look::Spinner, 0, 0);
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let (stage, at, total) = progress.get();
+            let now = (stage, Look::of(stage, at, total));
+            if now != shown {
+                pb.finish_and_clear();
+                (shown, pb) = (now, self.show(stage, now.1, at, total));
+            }
+            pb.set_length(total);
+            pb.set_position(at);
+            std::thread::park_timeout(std::time::Duration::from_millis(100));
+        }
+        pb
+    }
 }
 
 fn analyse(cli: Cli) -> Result<i32> {
@@ -379,21 +314,12 @@ fn analyse(cli: Cli) -> Result<i32> {
         return Ok(0);
     }
     let mut settings = settings(&cli.input)?;
-    settings.window = match cli.report.window.as_str() {
-        "auto" => Window::Auto,
-        w => Window::Fixed(
-            timestamp::parse_span(w)
-                .filter(|v| *v >= timestamp::MICROS_PER_SEC)
-                .ok_or_else(|| {
-                    anyhow!("--window '{w}': use auto or a span of at least 1s such as 30s, 5m, 1h")
-                })?,
-        ),
-    };
+    settings.window = cli.report.timeline_window()?;
     let rules = cli
         .report
         .fail_on
         .iter()
-        .map(|r| FailRule::parse(r))
+        .map(|r| FailRule::parse(r).map_err(|e| anyhow!(e)))
         .collect::<Result<Vec<_>>>()?;
     let output =
         why409::cli::output_format(cli.report.output, cli.report.out.as_deref(), Output::Table)
@@ -434,56 +360,6 @@ fn analyse(cli: Cli) -> Result<i32> {
     std::mem::forget(report);
     std::mem::forget(analysis);
     Ok(code)
-}
-
-/// A `--fail-on` rule.
-enum FailRule {
-    Incident,
-    Finding,
-    Conflicts(u64),
-    Rate(f64),
-    Cause(&'static str),
-    Unexplained(u64),
-}
-
-impl FailRule {
-    fn parse(s: &str) -> Result<FailRule> {
-        let bad = || {
-            anyhow!(
-                "--fail-on '{s}': use incident, finding, conflicts=N, rate=R, unexplained=N or cause=NAME"
-            )
-        };
-        Ok(match s.split_once('=') {
-            None if s == "incident" => FailRule::Incident,
-            None if s == "finding" => FailRule::Finding,
-            Some(("conflicts", n)) => FailRule::Conflicts(n.trim().parse().map_err(|_| bad())?),
-            Some(("rate", r)) => FailRule::Rate(r.trim().parse().map_err(|_| bad())?),
-            Some(("unexplained", n)) => FailRule::Unexplained(n.trim().parse().map_err(|_| bad())?),
-            Some(("cause", name)) => {
-                let causes = detect::causes();
-                match causes.iter().find(|c| **c == name.trim()) {
-                    Some(c) => FailRule::Cause(c),
-                    None => bail!(
-                        "--fail-on '{s}': no cause is named '{}'; the causes: {}",
-                        name.trim(),
-                        causes.join(", ")
-                    ),
-                }
-            }
-            _ => return Err(bad()),
-        })
-    }
-
-    fn fires(&self, r: &Report) -> bool {
-        match self {
-            FailRule::Incident => r.findings.iter().any(|f| f.severity == Severity::Incident),
-            FailRule::Finding => !r.findings.is_empty(),
-            FailRule::Conflicts(n) => r.totals.conflicts > *n,
-            FailRule::Rate(x) => r.totals.conflict_rate > *x,
-            FailRule::Cause(c) => r.findings.iter().any(|f| f.cause == *c),
-            FailRule::Unexplained(n) => r.totals.conflicts - r.totals.explained > *n,
-        }
-    }
 }
 
 fn diff(

@@ -6,6 +6,7 @@
 pub mod csv;
 pub mod diff;
 pub mod explain;
+pub mod fail_on;
 pub mod html;
 pub mod json;
 pub mod markdown;
