@@ -19,7 +19,10 @@
 //! a spreadsheet would run as a formula (`=`, `+`, `@`, or `-` and more) gets a leading `'`:
 //! names, and summaries, which can start with a client's name.
 
-use super::Report;
+use super::{
+    ClientRow, FindingReport, InputReport, InstanceRow, Report, ResourceRow, TimelineRow,
+    UnexplainedRow,
+};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -76,9 +79,35 @@ pub(super) fn cell(s: &str) -> Cow<'_, str> {
 
 pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let mut put = |row: Row<'_>| w.serialize(row).map_err(io::Error::other);
-    for i in &r.inputs {
-        put(Row {
+    for row in rows(r) {
+        w.serialize(row).map_err(io::Error::other)?;
+    }
+    w.flush()
+}
+
+/// Every row, section after section in the order of the table above; the ranked sections'
+/// rows numbered from 1.
+fn rows(r: &Report) -> impl Iterator<Item = Row<'_>> {
+    fn ranked<'a>(rows: impl Iterator<Item = Row<'a>>) -> impl Iterator<Item = Row<'a>> {
+        (rows.enumerate()).map(|(k, row)| Row {
+            rank: Some(k + 1),
+            ..row
+        })
+    }
+    (r.inputs.iter().map(Row::input))
+        .chain(std::iter::once(Row::total(r)))
+        .chain(ranked(r.findings.iter().map(Row::finding)))
+        .chain(ranked(r.resources.iter().map(Row::resource)))
+        .chain(ranked(r.instances.iter().map(Row::instance)))
+        .chain(ranked(r.clients.iter().map(Row::client)))
+        .chain(ranked(r.unexplained.iter().map(Row::unexplained)))
+        .chain(ranked(r.timeline.iter().map(Row::window)))
+}
+
+/// Each section's row: the columns its table has.
+impl<'a> Row<'a> {
+    fn input(i: &'a InputReport) -> Row<'a> {
+        Row {
             section: "input",
             name: cell(&i.path),
             lines: Some(i.lines),
@@ -86,24 +115,27 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             skipped: Some(i.skipped),
             unread: Some(i.unread),
             ..Row::default()
-        })?;
+        }
     }
-    put(Row {
-        section: "total",
-        start: r.period.start.as_deref(),
-        end: r.period.end.as_deref(),
-        requests: Some(r.totals.requests),
-        writes: Some(r.totals.writes),
-        conflicts: Some(r.totals.conflicts),
-        conflict_rate: Some(r.totals.conflict_rate),
-        explained: Some(r.totals.explained),
-        handled: Some(r.totals.unexplained_handled),
-        ..Row::default()
-    })?;
-    for (k, f) in r.findings.iter().enumerate() {
-        put(Row {
+
+    fn total(r: &'a Report) -> Row<'a> {
+        Row {
+            section: "total",
+            start: r.period.start.as_deref(),
+            end: r.period.end.as_deref(),
+            requests: Some(r.totals.requests),
+            writes: Some(r.totals.writes),
+            conflicts: Some(r.totals.conflicts),
+            conflict_rate: Some(r.totals.conflict_rate),
+            explained: Some(r.totals.explained),
+            handled: Some(r.totals.unexplained_handled),
+            ..Row::default()
+        }
+    }
+
+    fn finding(f: &'a FindingReport) -> Row<'a> {
+        Row {
             section: "finding",
-            rank: Some(k + 1),
             name: cell(f.instance.as_deref().unwrap_or(&f.template)),
             template: Some(cell(&f.template)),
             start: Some(&f.start),
@@ -118,12 +150,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             summary: Some(cell(&f.summary)),
             advice: Some(cell(&f.advice)),
             ..Row::default()
-        })?;
+        }
     }
-    for (k, x) in r.resources.iter().enumerate() {
-        put(Row {
+
+    fn resource(x: &'a ResourceRow) -> Row<'a> {
+        Row {
             section: "resource",
-            rank: Some(k + 1),
             name: cell(&x.template),
             template: Some(cell(&x.template)),
             requests: Some(x.requests),
@@ -133,12 +165,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             clients: Some(x.clients),
             instances: Some(x.instances),
             ..Row::default()
-        })?;
+        }
     }
-    for (k, x) in r.instances.iter().enumerate() {
-        put(Row {
+
+    fn instance(x: &'a InstanceRow) -> Row<'a> {
+        Row {
             section: "instance",
-            rank: Some(k + 1),
             name: cell(&x.instance),
             template: Some(cell(&x.template)),
             start: Some(&x.first_conflict),
@@ -147,12 +179,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             conflicts: Some(x.conflicts),
             clients: Some(x.clients),
             ..Row::default()
-        })?;
+        }
     }
-    for (k, x) in r.clients.iter().enumerate() {
-        put(Row {
+
+    fn client(x: &'a ClientRow) -> Row<'a> {
+        Row {
             section: "client",
-            rank: Some(k + 1),
             name: cell(&x.client),
             requests: Some(x.requests),
             conflicts: Some(x.conflicts),
@@ -161,12 +193,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             user_agent: x.user_agent.as_deref().map(cell),
             user_agents: Some(x.user_agents),
             ..Row::default()
-        })?;
+        }
     }
-    for (k, x) in r.unexplained.iter().enumerate() {
-        put(Row {
+
+    fn unexplained(x: &'a UnexplainedRow) -> Row<'a> {
+        Row {
             section: "unexplained",
-            rank: Some(k + 1),
             name: cell(&x.instance),
             template: Some(cell(&x.template)),
             start: Some(&x.first_conflict),
@@ -176,19 +208,18 @@ pub fn render(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             statuses: Some(super::statuses(&x.by_status)),
             handled: Some(x.handled),
             ..Row::default()
-        })?;
+        }
     }
-    for (k, x) in r.timeline.iter().enumerate() {
-        put(Row {
+
+    fn window(x: &'a TimelineRow) -> Row<'a> {
+        Row {
             section: "window",
-            rank: Some(k + 1),
             start: Some(&x.start),
             requests: Some(x.requests),
             conflicts: Some(x.conflicts),
             ..Row::default()
-        })?;
+        }
     }
-    w.flush()
 }
 
 #[cfg(test)]
