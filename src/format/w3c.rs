@@ -364,6 +364,125 @@ fn parse_by_shape<'a>(cols: &[&'a [u8]], out: &mut Request<'a>, time: i64) -> Re
     Ok(())
 }
 
+/// Reads a line through its `#Fields:` mapping: each column into the request, or into the
+/// `Parts` put together once every column is read.
+fn parse_by_header<'a>(
+    line: &'a [u8],
+    cols: &[&'a [u8]],
+    mapping: &[Col],
+    cx: &LineContext<'a>,
+    out: &mut Request<'a>,
+) -> Result<(), Skip> {
+    let mut p = Parts::default();
+    let lite = cx.lite;
+    // Only a line with a quote can hold a doubled one.
+    let quoted = memchr::memchr(b'"', line).is_some();
+    let unquote = |v: &'a [u8]| if quoted { unquote(v) } else { text::text(v) };
+    for (c, v) in mapping.iter().zip(cols.iter()) {
+        let v: &'a [u8] = v;
+        match c {
+            // What only events and other client keys read (`LineContext::lite`): the
+            // agent is URL-decoded, twice for CloudFront.
+            Col::User
+            | Col::UserAgent
+            | Col::Xff
+            | Col::RequestId
+            | Col::Bytes
+            | Col::TimeTakenS
+            | Col::TimeTakenMs
+                if lite => {}
+            Col::Date => p.day = date_days(v),
+            Col::Time => p.tod = time_of_day(v),
+            Col::DateLocal => {
+                p.day = date_days(v);
+                p.local = true;
+            }
+            Col::TimeLocal => {
+                p.tod = time_of_day(v);
+                p.local = true;
+            }
+            Col::ClientIp => out.remote = unquote(v),
+            Col::User => out.user = logged(v).map(unquote),
+            Col::Method => out.method = Method::parse(v),
+            Col::UriStem => p.stem = v,
+            Col::UriQuery => p.query = v,
+            Col::Uri => {
+                let (m, t) = if memchr::memchr(b' ', v).is_some() {
+                    text::request_line(v)
+                } else {
+                    (out.method, v)
+                };
+                if out.method == Method::Other {
+                    out.method = m;
+                }
+                p.stem = t;
+            }
+            Col::Status => {
+                p.status = if v == b"000" || v == b"0" {
+                    Some(0)
+                } else {
+                    text::status(v)
+                };
+            }
+            Col::TimeTakenS => out.duration_us = text::seconds_to_micros(v),
+            Col::TimeTakenMs => out.duration_us = text::millis_to_micros(v),
+            Col::UserAgent => out.user_agent = logged(v).map(decode_header),
+            Col::Host => {
+                if p.host.is_none() {
+                    p.host = logged(v);
+                }
+            }
+            Col::XHost => p.host = logged(v).or(p.host),
+            Col::Xff => out.xff = logged(v).map(unquote),
+            Col::RequestId => out.request_id = logged(v).map(unquote),
+            Col::Bytes => out.bytes_sent = text::uint(v),
+            Col::Other => {}
+        }
+    }
+    p.finish(cx.local_offset_secs, unquote, out)
+}
+
+/// What several columns make together: the time (a date and a time of day, UTC or local),
+/// the target (stem and query), the status, the host (the `cs(Host)` column, else
+/// `x-host-header`, else an absolute URI's).
+#[derive(Default)]
+struct Parts<'a> {
+    day: Option<i64>,
+    tod: Option<i64>,
+    local: bool,
+    stem: &'a [u8],
+    query: &'a [u8],
+    status: Option<u16>,
+    host: Option<&'a [u8]>,
+}
+
+impl<'a> Parts<'a> {
+    fn finish(
+        self,
+        local_offset_secs: i64,
+        unquote: impl Fn(&'a [u8]) -> Text<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        out.status = self.status.ok_or(Skip::BAD_STATUS)?;
+        let day = self.day.ok_or(Skip::BAD_TIME)?;
+        let tod = self.tod.ok_or(Skip::BAD_TIME)?;
+        let offset = if self.local { local_offset_secs } else { 0 };
+        out.time = day * 86_400 * MICROS_PER_SEC + tod - offset * MICROS_PER_SEC;
+        out.anchor = TimeAnchor::End;
+        let (h, path) = super::alb::split_absolute(self.stem);
+        out.host = self.host.or(h).map(text::text);
+        out.target = match self.query {
+            b"" | b"-" => unquote(path),
+            query => Cow::Owned(format!(
+                "{}?{}",
+                String::from_utf8_lossy(path),
+                String::from_utf8_lossy(query)
+            )),
+        };
+        Ok(())
+    }
+}
+
 impl Format for W3c {
     fn name(&self) -> &'static str {
         if self.cloudfront { "cloudfront" } else { "w3c" }
@@ -455,93 +574,7 @@ impl Format for W3c {
             out.anchor = TimeAnchor::End;
             return parse_by_shape(cols, out, d * 86_400 * MICROS_PER_SEC + t);
         }
-        let (mut day, mut tod, mut local) = (None, None, false);
-        let (mut stem, mut query): (&[u8], &[u8]) = (b"", b"");
-        let mut status = None;
-        let mut host: Option<&[u8]> = None;
-        let lite = cx.lite;
-        // Only a line with a quote can hold a doubled one.
-        let quoted = memchr::memchr(b'"', line).is_some();
-        let unquote = |v: &'a [u8]| if quoted { unquote(v) } else { text::text(v) };
-        for (c, v) in mapping.iter().zip(cols.iter()) {
-            let v: &'a [u8] = v;
-            match c {
-                // What only events and other client keys read (`LineContext::lite`): the
-                // agent is URL-decoded, twice for CloudFront.
-                Col::User
-                | Col::UserAgent
-                | Col::Xff
-                | Col::RequestId
-                | Col::Bytes
-                | Col::TimeTakenS
-                | Col::TimeTakenMs
-                    if lite => {}
-                Col::Date => day = date_days(v),
-                Col::Time => tod = time_of_day(v),
-                Col::DateLocal => {
-                    day = date_days(v);
-                    local = true;
-                }
-                Col::TimeLocal => {
-                    tod = time_of_day(v);
-                    local = true;
-                }
-                Col::ClientIp => out.remote = unquote(v),
-                Col::User => out.user = logged(v).map(unquote),
-                Col::Method => out.method = Method::parse(v),
-                Col::UriStem => stem = v,
-                Col::UriQuery => query = v,
-                Col::Uri => {
-                    let (m, t) = if memchr::memchr(b' ', v).is_some() {
-                        text::request_line(v)
-                    } else {
-                        (out.method, v)
-                    };
-                    if out.method == Method::Other {
-                        out.method = m;
-                    }
-                    stem = t;
-                }
-                Col::Status => {
-                    status = if v == b"000" || v == b"0" {
-                        Some(0)
-                    } else {
-                        text::status(v)
-                    };
-                }
-                Col::TimeTakenS => out.duration_us = text::seconds_to_micros(v),
-                Col::TimeTakenMs => out.duration_us = text::millis_to_micros(v),
-                Col::UserAgent => out.user_agent = logged(v).map(decode_header),
-                Col::Host => {
-                    if host.is_none() {
-                        host = logged(v);
-                    }
-                }
-                Col::XHost => host = logged(v).or(host),
-                Col::Xff => out.xff = logged(v).map(unquote),
-                Col::RequestId => out.request_id = logged(v).map(unquote),
-                Col::Bytes => out.bytes_sent = text::uint(v),
-                Col::Other => {}
-            }
-        }
-        out.status = status.ok_or(Skip::BAD_STATUS)?;
-        let day = day.ok_or(Skip::BAD_TIME)?;
-        let tod = tod.ok_or(Skip::BAD_TIME)?;
-        let offset = if local { cx.local_offset_secs } else { 0 };
-        out.time = day * 86_400 * MICROS_PER_SEC + tod - offset * MICROS_PER_SEC;
-        out.anchor = TimeAnchor::End;
-        // The host column, else the host of an absolute URI in the stem.
-        let (h, path) = super::alb::split_absolute(stem);
-        out.host = host.or(h).map(text::text);
-        out.target = match query {
-            b"" | b"-" => unquote(path),
-            _ => Cow::Owned(format!(
-                "{}?{}",
-                String::from_utf8_lossy(path),
-                String::from_utf8_lossy(query)
-            )),
-        };
-        Ok(())
+        parse_by_header(line, cols, mapping, cx, out)
     }
 
     fn field<'a>(&self, _line: &'a [u8], _name: &str) -> Option<Text<'a>> {
