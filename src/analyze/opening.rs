@@ -272,47 +272,16 @@ fn pick_formats<'f>(
     registry: &'f [Box<dyn Format>],
     warnings: &mut Vec<String>,
 ) -> Result<Picked<'f>> {
+    let detected = detect_formats(&inputs, forced, registry);
     let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
     let mut empties: Vec<Input> = Vec::new();
-    // Each input's format, found side by side as the inputs were opened (a day of
-    // S3-delivered ALB logs is thousands of small inputs), the format found for one asked
-    // first for the next (`format::Guess`): `None` where the input failed, is blank, or no
-    // format reads it (told below, in order). And whether it is blank, found once (a GiB of
-    // blank lines is walked in 0.16 s).
-    let guess = format::Guess::default();
-    let sampled = |inp: &Input| -> Option<&dyn Format> {
-        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
-        format::detect(registry, &head, &guess).or_else(|| {
-            // A log may open with lines of something else (a banner, a pasted stack
-            // trace): a sample from its middle decides then, and the lines the format
-            // does not read are counted as skipped.
-            let middle = inp.bytes().len() / 2;
-            let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
-            format::detect(registry, &sample, &guess)
-        })
-    };
-    let detected: Vec<(bool, Option<&dyn Format>)> = (inputs.par_iter())
-        .map(|(_, _, inp)| match inp {
-            Ok(inp) if input::first_text_line(inp.bytes()).is_none() => (true, None),
-            Ok(inp) if forced.is_none() => (false, sampled(inp)),
-            _ => (false, None),
-        })
-        .collect();
     // Files found in directories that no format reads, as their warnings (grouped below).
     let mut not_logs: Vec<(String, String)> = Vec::new();
     for ((name, explicit, inp), (blank, detected)) in inputs.into_iter().zip(detected) {
         let inp = match inp {
             Ok(i) => i,
             Err(e) if !explicit => {
-                // Most errors start with the input's name already.
-                let e = format!("{e:#}");
-                let named = e
-                    .strip_prefix(name.as_str())
-                    .is_some_and(|e| e.starts_with(':'));
-                warnings.push(match named {
-                    true => format!("skipped {e}"),
-                    false => format!("skipped {name}: {e}"),
-                });
+                warnings.push(skipped(&name, &e));
                 continue;
             }
             Err(e) => return Err(e),
@@ -359,6 +328,48 @@ fn pick_formats<'f>(
     }
     warnings.extend(not_logs_warnings(not_logs));
     Ok(Picked { opened, empties })
+}
+
+/// Each input's format, found side by side as the inputs were opened (a day of
+/// S3-delivered ALB logs is thousands of small inputs), the format found for one asked first
+/// for the next (`format::Guess`): `None` where the input failed, is blank, or no format
+/// reads it (`pick_formats` tells which, in order). And whether it is blank, found once (a
+/// GiB of blank lines is walked in 0.16 s).
+fn detect_formats<'f>(
+    inputs: &[input::Opened],
+    forced: Option<&'f dyn Format>,
+    registry: &'f [Box<dyn Format>],
+) -> Vec<(bool, Option<&'f dyn Format>)> {
+    let guess = format::Guess::default();
+    let sampled = |inp: &Input| -> Option<&dyn Format> {
+        let head = input::head_lines(inp.bytes(), format::DETECT_SAMPLE_LINES);
+        format::detect(registry, &head, &guess).or_else(|| {
+            // A log may open with lines of something else (a banner, a pasted stack
+            // trace): a sample from its middle decides then, and the lines the format
+            // does not read are counted as skipped.
+            let middle = inp.bytes().len() / 2;
+            let sample = input::lines_after(inp.bytes(), middle, format::DETECT_SAMPLE_LINES);
+            format::detect(registry, &sample, &guess)
+        })
+    };
+    (inputs.par_iter())
+        .map(|(_, _, inp)| match inp {
+            Ok(inp) if input::first_text_line(inp.bytes()).is_none() => (true, None),
+            Ok(inp) if forced.is_none() => (false, sampled(inp)),
+            _ => (false, None),
+        })
+        .collect()
+}
+
+/// The warning for an input found in a directory that failed to open: `skipped NAME: why`
+/// (most errors start with the input's name already).
+fn skipped(name: &str, e: &anyhow::Error) -> String {
+    let e = format!("{e:#}");
+    let named = (e.strip_prefix(name)).is_some_and(|e| e.starts_with(':'));
+    match named {
+        true => format!("skipped {e}"),
+        false => format!("skipped {name}: {e}"),
+    }
 }
 
 /// Why no format reads `inp`: a file of zero bytes, of lines too long to sample, or of text
