@@ -80,105 +80,129 @@ impl Detector for PermanentRetry {
                     });
             }
         }
-        groups
-            .into_iter()
+        (groups.into_iter())
             .map(|((template, client, method), found)| {
-                finding(cx, template, client, method, &found, r)
+                let group = Group {
+                    template,
+                    client,
+                    method,
+                    found,
+                };
+                group.finding(cx, r)
             })
             .collect()
     }
 }
 
-fn finding(
-    cx: &Context<'_>,
-    template: &str,
+/// One client's repeats of one method on one route's instances: one finding.
+struct Group<'a> {
+    template: &'a str,
     client: ClientId,
     method: Method,
-    found: &[Found],
-    resolution: i64,
-) -> Finding {
-    let tl = cx.timelines;
-    let refs = |f: &Found| -> Vec<EventRef> {
-        (f.attempts.iter())
-            .map(|&index| EventRef {
-                instance: f.instance,
-                index,
-            })
-            .collect()
-    };
-    let claims: Vec<EventRef> = found.iter().flat_map(refs).collect();
-    // The longest repeat proves it: its first two attempts, its middle and its last.
-    let longest = (found.iter())
-        .max_by_key(|f| (f.attempts.len(), std::cmp::Reverse(f.instance)))
-        .expect("a group has a repeat");
-    let shown = refs(longest);
-    let evidence = vec![
-        shown[0],
-        shown[1],
-        shown[shown.len() / 2],
-        shown[shown.len() - 1],
-    ];
-    let periodic = found.iter().all(|f| f.periodic);
-    let attempts = claims.len();
-    let first = claims.iter().map(|r| signals::event(tl, *r).start).min();
-    let last = claims.iter().map(|r| signals::event(tl, *r).start).max();
-    let (first, last) = (first.unwrap_or(0), last.unwrap_or(0));
-    let statuses = signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status));
-    let cadence = format!(
-        "{} {}",
-        if periodic { "every" } else { "about every" },
-        span_text(median_gap(found), resolution)
-    );
-    let summary = if found.len() == 1 {
-        format!(
-            "{} sent {} {} {attempts} times in {}, {cadence}{}, and got {statuses} every time; it never succeeded there in the log. First attempt at {}, last at {}.",
-            tl.client(client),
-            method.as_str(),
-            tl.instance(longest.instance).path,
-            span_text(last - first, resolution),
-            if periodic { " (a fixed cadence)" } else { "" },
-            clock(first),
-            clock(last),
-        )
-    } else {
-        format!(
-            "{} kept re-sending {} to {} {template} instances ({attempts} attempts from {} to {}, {cadence}{}) and got {statuses} every time; none succeeded in the log (most on {}: {}).",
-            tl.client(client),
-            method.as_str(),
-            found.len(),
-            clock(first),
-            clock(last),
-            if periodic { ", a fixed cadence" } else { "" },
-            tl.instance(longest.instance).path,
-            longest.attempts.len(),
-        )
-    };
-    let mut confidence: f64 = 0.7;
-    if periodic {
-        confidence += 0.1;
+    found: Vec<Found>,
+}
+
+/// What the summary tells: the attempts, their first and last times, statuses and cadence.
+struct Told {
+    attempts: usize,
+    first: i64,
+    last: i64,
+    statuses: String,
+    periodic: bool,
+}
+
+impl Group<'_> {
+    fn finding(&self, cx: &Context<'_>, resolution: i64) -> Finding {
+        let tl = cx.timelines;
+        let found = &self.found;
+        let refs = |f: &Found| -> Vec<EventRef> {
+            (f.attempts.iter())
+                .map(|&index| EventRef {
+                    instance: f.instance,
+                    index,
+                })
+                .collect()
+        };
+        let claims: Vec<EventRef> = found.iter().flat_map(refs).collect();
+        // The longest repeat proves it: its first two attempts, its middle and its last.
+        let longest = (found.iter())
+            .max_by_key(|f| (f.attempts.len(), std::cmp::Reverse(f.instance)))
+            .expect("a group has a repeat");
+        let shown = refs(longest);
+        let evidence = vec![
+            shown[0],
+            shown[1],
+            shown[shown.len() / 2],
+            shown[shown.len() - 1],
+        ];
+        let starts = || claims.iter().map(|r| signals::event(tl, *r).start);
+        let told = Told {
+            attempts: claims.len(),
+            first: starts().min().unwrap_or(0),
+            last: starts().max().unwrap_or(0),
+            statuses: signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status)),
+            periodic: found.iter().all(|f| f.periodic),
+        };
+        let mut confidence: f64 = 0.7;
+        if told.periodic {
+            confidence += 0.1;
+        }
+        if told.attempts >= 10 {
+            confidence += 0.1;
+        }
+        let one = found.len() == 1;
+        Draft {
+            cause: "permanent_retry",
+            severity: Severity::Incident,
+            scope: if one {
+                Scope::Instance
+            } else {
+                Scope::Template
+            },
+            template: self.template.to_string(),
+            instance: one.then(|| tl.instance(longest.instance).path.to_string()),
+            extra_instances: Vec::new(),
+            claims,
+            evidence,
+            other_clients: Vec::new(),
+            confidence,
+            summary: self.summary(cx, longest, &told, resolution),
+            advice: ADVICE.into(),
+        }
+        .build(cx)
     }
-    if attempts >= 10 {
-        confidence += 0.1;
-    }
-    Draft {
-        cause: "permanent_retry",
-        severity: Severity::Incident,
-        scope: if found.len() == 1 {
-            Scope::Instance
+
+    /// The finding's sentence: one instance's repeat, or the route's when there are several.
+    fn summary(&self, cx: &Context<'_>, longest: &Found, t: &Told, resolution: i64) -> String {
+        let tl = cx.timelines;
+        let (client, method) = (tl.client(self.client), self.method.as_str());
+        let (attempts, statuses) = (t.attempts, &t.statuses);
+        let cadence = format!(
+            "{} {}",
+            if t.periodic { "every" } else { "about every" },
+            span_text(median_gap(&self.found), resolution)
+        );
+        let most = tl.instance(longest.instance).path;
+        if self.found.len() == 1 {
+            format!(
+                "{client} sent {method} {most} {attempts} times in {}, {cadence}{}, and got {statuses} every time; it never succeeded there in the log. First attempt at {}, last at {}.",
+                span_text(t.last - t.first, resolution),
+                if t.periodic { " (a fixed cadence)" } else { "" },
+                clock(t.first),
+                clock(t.last),
+            )
         } else {
-            Scope::Template
-        },
-        template: template.to_string(),
-        instance: (found.len() == 1).then(|| tl.instance(longest.instance).path.to_string()),
-        extra_instances: Vec::new(),
-        claims,
-        evidence,
-        other_clients: Vec::new(),
-        confidence,
-        summary,
-        advice: ADVICE.into(),
+            format!(
+                "{client} kept re-sending {method} to {} {} instances ({attempts} attempts from {} to {}, {cadence}{}) and got {statuses} every time; none succeeded in the log (most on {most}: {}).",
+                self.found.len(),
+                self.template,
+                clock(t.first),
+                clock(t.last),
+                if t.periodic { ", a fixed cadence" } else { "" },
+                longest.attempts.len(),
+            )
+        }
     }
-    .build(cx)
 }
 
 /// The median of the repeats' median gaps: the group's cadence.
