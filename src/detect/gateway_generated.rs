@@ -31,87 +31,99 @@ impl Detector for GatewayGenerated {
     fn detect(&self, cx: &Context<'_>) -> Vec<Finding> {
         let tl = cx.timelines;
         let min = cx.thresholds.get("gateway_min_conflicts").max(1.0) as usize;
-        let mut per_template: BTreeMap<&str, Vec<EventRef>> = BTreeMap::new();
-        // Of all conflicts on each route's instances: how many, and on how many the log
-        // says who answered.
-        let mut totals: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let mut routes: BTreeMap<&str, Route> = BTreeMap::new();
         for (id, inst) in tl.instances().enumerate() {
-            let (all, known) = totals.entry(inst.template).or_default();
+            let route = routes.entry(inst.template).or_default();
             for (index, e) in tl.events[id].iter().enumerate() {
                 if !e.conflict() {
                     continue;
                 }
-                *all += 1;
-                *known += usize::from(e.origin() != Origin::Unknown);
+                route.all += 1;
+                route.known += usize::from(e.origin() != Origin::Unknown);
                 if matches!(e.origin(), Origin::Gateway | Origin::Rewritten) {
-                    (per_template.entry(inst.template).or_default()).push(EventRef {
+                    route.claims.push(EventRef {
                         instance: id as u32,
                         index,
                     });
                 }
             }
         }
-        let mut out = Vec::new();
-        for (template, mut claims) in per_template {
-            if claims.len() < min {
-                continue;
-            }
-            let (all, known) = totals[template];
-            claims.sort_by_key(|r| {
-                let e = signals::event(tl, *r);
-                (e.start, e.input, e.offset())
-            });
-            let statuses =
-                signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status));
-            let first = signals::event(tl, claims[0]);
-            let last = signals::event(tl, *claims.last().unwrap_or(&claims[0]));
-            let mut evidence: Vec<EventRef> = claims.iter().take(3).copied().collect();
-            evidence.extend(claims.last().copied());
-            let rewritten = claims
-                .iter()
-                .filter(|r| signals::event(tl, **r).origin() == Origin::Rewritten)
-                .count();
-            let how = match (claims.len() - rewritten, rewritten) {
-                (_, 0) => "no upstream answered them".to_string(),
-                (0, _) => {
-                    "the upstream answered another status, which the gateway replaced".to_string()
-                }
-                (none, r) => format!(
-                    "no upstream answered {none} of them, and for {r} the gateway replaced the upstream's status"
-                ),
-            };
-            let summary = format!(
-                "{} conflict responses ({statuses}) on {template} between {} and {} came from the gateway, not from the service: {how} ({} of the route's {} conflicts{}).",
-                claims.len(),
-                clock(first.start),
-                clock(last.end),
-                percent(claims.len(), all),
-                all,
-                if known < all {
-                    format!("; for {} the log does not say who answered", all - known)
-                } else {
-                    String::new()
-                },
-            );
-            out.push(
-                Draft {
-                    cause: "gateway_generated",
-                    severity: Severity::Incident,
-                    scope: Scope::Template,
-                    template: template.to_string(),
-                    instance: None,
-                    extra_instances: Vec::new(),
-                    claims,
-                    evidence,
-                    other_clients: Vec::new(),
-                    confidence: 0.85,
-                    summary,
-                    advice: ADVICE.into(),
-                }
-                .build(cx),
-            );
+        (routes.into_iter())
+            .filter(|(_, route)| route.claims.len() >= min)
+            .map(|(template, route)| route.finding(cx, template))
+            .collect()
+    }
+}
+
+/// Of all conflicts on a route's instances: how many, on how many the log says who
+/// answered, and those the gateway answered.
+#[derive(Default)]
+struct Route {
+    all: usize,
+    known: usize,
+    claims: Vec<EventRef>,
+}
+
+impl Route {
+    fn finding(mut self, cx: &Context<'_>, template: &str) -> Finding {
+        let tl = cx.timelines;
+        let claims = &mut self.claims;
+        claims.sort_by_key(|r| {
+            let e = signals::event(tl, *r);
+            (e.start, e.input, e.offset())
+        });
+        let mut evidence: Vec<EventRef> = claims.iter().take(3).copied().collect();
+        evidence.extend(claims.last().copied());
+        let summary = self.summary(cx, template);
+        Draft {
+            cause: "gateway_generated",
+            severity: Severity::Incident,
+            scope: Scope::Template,
+            template: template.to_string(),
+            instance: None,
+            extra_instances: Vec::new(),
+            claims: self.claims,
+            evidence,
+            other_clients: Vec::new(),
+            confidence: 0.85,
+            summary,
+            advice: ADVICE.into(),
         }
-        out
+        .build(cx)
+    }
+
+    /// How many, when, which statuses, and whether no upstream answered or the gateway
+    /// replaced the upstream's status (`claims` in time order, at least one).
+    fn summary(&self, cx: &Context<'_>, template: &str) -> String {
+        let tl = cx.timelines;
+        let claims = &self.claims;
+        let statuses = signals::status_list(claims.iter().map(|r| signals::event(tl, *r).status));
+        let first = signals::event(tl, claims[0]);
+        let last = signals::event(tl, *claims.last().unwrap_or(&claims[0]));
+        let rewritten = (claims.iter())
+            .filter(|r| signals::event(tl, **r).origin() == Origin::Rewritten)
+            .count();
+        let how = match (claims.len() - rewritten, rewritten) {
+            (_, 0) => "no upstream answered them".to_string(),
+            (0, _) => {
+                "the upstream answered another status, which the gateway replaced".to_string()
+            }
+            (none, r) => format!(
+                "no upstream answered {none} of them, and for {r} the gateway replaced the upstream's status"
+            ),
+        };
+        let unknown = match self.all - self.known {
+            0 => String::new(),
+            n => format!("; for {n} the log does not say who answered"),
+        };
+        format!(
+            "{} conflict responses ({statuses}) on {template} between {} and {} came from the gateway, not from the service: {how} ({} of the route's {} conflicts{unknown}).",
+            claims.len(),
+            clock(first.start),
+            clock(last.end),
+            percent(claims.len(), self.all),
+            self.all,
+        )
     }
 }
 
