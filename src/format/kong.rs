@@ -17,7 +17,8 @@
 //! - `balancer_start_ns` uses exponent notation: never read.
 
 use super::fields::{self, Unit};
-use super::{Format, LineContext, json};
+use super::json::{self, Obj};
+use super::{Format, LineContext};
 use crate::record::{Method, Request, Skip, Text, TimeAnchor};
 
 pub struct Kong;
@@ -66,38 +67,13 @@ impl Format for Kong {
                     out.upstream_status = Some(0);
                 }
                 b"request" => {
-                    let Some(r) = v.obj() else { continue };
-                    for (rk, rv) in r.members() {
-                        match rk {
-                            b"method" => out.method = Method::parse(rv.raw()),
-                            b"uri" => out.target = rv.text().unwrap_or_default(),
-                            b"id" => out.request_id = rv.text(),
-                            b"headers" => {
-                                let Some(h) = rv.obj() else { continue };
-                                for (hk, hv) in h.members() {
-                                    match hk {
-                                        b"host" => out.host = hv.first().text(),
-                                        b"user-agent" => out.user_agent = hv.first().text(),
-                                        b"x-forwarded-for" => out.xff = hv.first().text(),
-                                        b"x-request-id" if out.request_id.is_none() => {
-                                            out.request_id = hv.first().text()
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                            }
-                            _ => {}
-                        }
+                    if let Some(r) = v.obj() {
+                        request(r, out);
                     }
                 }
                 b"response" => {
-                    let Some(r) = v.obj() else { continue };
-                    for (rk, rv) in r.members() {
-                        match rk {
-                            b"status" => status = rv.status(),
-                            b"size" => out.bytes_sent = rv.uint(),
-                            _ => {}
-                        }
+                    if let Some(r) = v.obj() {
+                        status = response(r, out);
                     }
                 }
                 b"latencies" => {
@@ -133,6 +109,50 @@ impl Format for Kong {
         let h = json::object(line)?.path("request.headers")?.obj()?;
         h.get_ignore_case(name)?.first().text()
     }
+}
+
+/// `request`: the method, the target, the request id and the headers.
+fn request<'a>(r: Obj<'a>, out: &mut Request<'a>) {
+    for (k, v) in r.members() {
+        match k {
+            b"method" => out.method = Method::parse(v.raw()),
+            b"uri" => out.target = v.text().unwrap_or_default(),
+            b"id" => out.request_id = v.text(),
+            b"headers" => {
+                if let Some(h) = v.obj() {
+                    headers(h, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `request.headers`: lower-case names, an array where a header was repeated (the first
+/// is taken).
+fn headers<'a>(h: Obj<'a>, out: &mut Request<'a>) {
+    for (k, v) in h.members() {
+        match k {
+            b"host" => out.host = v.first().text(),
+            b"user-agent" => out.user_agent = v.first().text(),
+            b"x-forwarded-for" => out.xff = v.first().text(),
+            b"x-request-id" if out.request_id.is_none() => out.request_id = v.first().text(),
+            _ => {}
+        }
+    }
+}
+
+/// `response`: the size, and the client-facing status it returns.
+fn response<'a>(r: Obj<'a>, out: &mut Request<'a>) -> Option<u16> {
+    let mut status = None;
+    for (k, v) in r.members() {
+        match k {
+            b"status" => status = v.status(),
+            b"size" => out.bytes_sent = v.uint(),
+            _ => {}
+        }
+    }
+    status
 }
 
 #[cfg(test)]
