@@ -414,88 +414,32 @@ impl Listing {
     /// ends, or, stored, at the descriptor giving its own size. What stopped the walk short
     /// of the end is the error.
     fn of_zip_headers(text: &[u8]) -> Listing {
-        use zip::CompressionMethod as Method;
-        const SIGNATURE: &[u8] = b"PK\x03\x04";
         let mut listing = Listing::default();
         let mut at: usize = 0;
-        while let Some(h) = (at.checked_add(30))
-            .and_then(|end| text.get(at..end))
-            .filter(|h| h.starts_with(SIGNATURE))
-        {
-            let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
-            let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-            let flags = u16_at(6);
-            let method = match u16_at(8) {
-                0 => Ok(Method::STORE),
-                8 => Ok(Method::DEFLATE),
-                12 => Ok(Method::BZIP2),
-                93 => Ok(Method::ZSTD),
-                95 => Ok(Method::XZ),
-                other => Err(other),
+        loop {
+            let mut h = match LocalHeader::read(text, at) {
+                Ok(Some(h)) => h,
+                Ok(None) => break,
+                Err(e) => return listing.stopped(e),
             };
-            let (mut crc, mut packed, mut len) =
-                (u32_at(14), u64::from(u32_at(18)), u64::from(u32_at(22)));
-            let name_at = at + 30;
-            let extra_at = name_at + usize::from(u16_at(26));
-            let start = extra_at + usize::from(u16_at(28));
-            let (Some(name), Some(extra)) =
-                (text.get(name_at..extra_at), text.get(extra_at..start))
-            else {
-                return listing.stopped("the archive ends inside a file's header");
-            };
-            // Zip64: the sizes are in an extra field, the text's first.
-            if packed == u64::from(u32::MAX) || len == u64::from(u32::MAX) {
-                match extra_field(extra, 0x0001).filter(|z| z.len() >= 16) {
-                    Some(z) => {
-                        len = u64::from_le_bytes(z[..8].try_into().unwrap_or_default());
-                        packed = u64::from_le_bytes(z[8..16].try_into().unwrap_or_default());
-                    }
-                    None => return listing.stopped("a file's zip64 sizes are missing"),
-                }
+            if let Err(e) = h.find_streamed_size(text) {
+                return listing.stopped(e);
             }
-            let path = String::from_utf8_lossy(name).into_owned();
-            // Written as a stream (as Java's `ZipOutputStream` writes deflated files): the
-            // sizes and CRC-32 follow the data, whose end only decoding finds. A stored
-            // directory's size is its own: none.
-            let directory = path.ends_with('/') && method == Ok(Method::STORE);
-            if flags & 0x8 != 0 && packed == 0 && !directory {
-                let data = text.get(start..).unwrap_or_default();
-                let zip64 = extra_field(extra, 0x0001).is_some();
-                packed = match method {
-                    Ok(Method::DEFLATE) => deflated_length(data),
-                    // Stored: up to the descriptor that gives its own distance as the size.
-                    _ => stored_length(data, zip64),
-                }
-                .map_or(u64::MAX, |n| n as u64);
-                let descriptor = data.get(packed as usize..).unwrap_or_default();
-                match data_descriptor(descriptor, zip64) {
-                    Some((c, l)) => (crc, len) = (c, l),
-                    // Another file after it, where no end was found: its text cannot be
-                    // told from theirs.
-                    None if memchr::memmem::find(data, SIGNATURE).is_some() => {
-                        return listing.stopped(
-                            "a file's size is given only after its data, and its data's end was not found (a zip written as a stream)",
-                        );
-                    }
-                    // The archive ends inside it.
-                    None => {}
-                }
-            }
-            let want = usize::try_from(packed).unwrap_or(usize::MAX);
-            let modified = local_modified(extra, u16_at(12), u16_at(10));
-            let encrypted = flags & 0x1 != 0;
-            listing.add_at(text, path, (start, want), modified, |cut| match method {
+            let want = usize::try_from(h.packed).unwrap_or(usize::MAX);
+            let (method, crc, len) = (h.method, h.crc, h.len);
+            let encrypted = h.flags & 0x1 != 0;
+            listing.add_at(text, h.path, (h.start, want), h.modified, |cut| match method {
                 Ok(method) => zip_coding(method, encrypted, cut, crc, len),
                 Err(id) => Coding::Unread(format!(
                     "compressed by method {id}, which why409 does not read inside a zip: extract it (`unzip`)"
                 )),
             });
-            at = start.saturating_add(want);
+            at = h.start.saturating_add(want);
             if at >= text.len() {
                 break;
             }
             // A data descriptor after the data, its signature optional.
-            if flags & 0x8 != 0 {
+            if h.flags & 0x8 != 0 {
                 let next = [16, 12, 24, 20]
                     .into_iter()
                     .find(|&n| (text.get(at + n..at + n + 4)).is_none_or(|s| s.starts_with(b"PK")));
@@ -503,6 +447,109 @@ impl Listing {
             }
         }
         listing
+    }
+}
+
+/// A zip's local file header (`PK\3\4`, 30 bytes, then the name and extra fields): what a
+/// walk without the central directory knows of a file.
+struct LocalHeader<'t> {
+    flags: u16,
+    /// The compression method, or its id when why409 does not decode it.
+    method: Result<zip::CompressionMethod, u16>,
+    crc: u32,
+    /// Compressed size (zip64's where the header defers to it).
+    packed: u64,
+    /// Uncompressed size.
+    len: u64,
+    path: String,
+    extra: &'t [u8],
+    /// Where the file's data starts in the text.
+    start: usize,
+    modified: Option<LastModified>,
+}
+
+impl<'t> LocalHeader<'t> {
+    const SIGNATURE: &'static [u8] = b"PK\x03\x04";
+
+    /// The header at `at`: none where no header starts there (the end of the files), an
+    /// error where one is cut short or its zip64 sizes are missing.
+    fn read(text: &'t [u8], at: usize) -> Result<Option<LocalHeader<'t>>, &'static str> {
+        use zip::CompressionMethod as Method;
+        let Some(h) = (at.checked_add(30))
+            .and_then(|end| text.get(at..end))
+            .filter(|h| h.starts_with(Self::SIGNATURE))
+        else {
+            return Ok(None);
+        };
+        let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let method = match u16_at(8) {
+            0 => Ok(Method::STORE),
+            8 => Ok(Method::DEFLATE),
+            12 => Ok(Method::BZIP2),
+            93 => Ok(Method::ZSTD),
+            95 => Ok(Method::XZ),
+            other => Err(other),
+        };
+        let (mut packed, mut len) = (u64::from(u32_at(18)), u64::from(u32_at(22)));
+        let name_at = at + 30;
+        let extra_at = name_at + usize::from(u16_at(26));
+        let start = extra_at + usize::from(u16_at(28));
+        let (Some(name), Some(extra)) = (text.get(name_at..extra_at), text.get(extra_at..start))
+        else {
+            return Err("the archive ends inside a file's header");
+        };
+        // Zip64: the sizes are in an extra field, the text's first.
+        if packed == u64::from(u32::MAX) || len == u64::from(u32::MAX) {
+            let z = (extra_field(extra, 0x0001).filter(|z| z.len() >= 16))
+                .ok_or("a file's zip64 sizes are missing")?;
+            len = u64::from_le_bytes(z[..8].try_into().unwrap_or_default());
+            packed = u64::from_le_bytes(z[8..16].try_into().unwrap_or_default());
+        }
+        Ok(Some(LocalHeader {
+            flags: u16_at(6),
+            method,
+            crc: u32_at(14),
+            packed,
+            len,
+            path: String::from_utf8_lossy(name).into_owned(),
+            extra,
+            start,
+            modified: local_modified(extra, u16_at(12), u16_at(10)),
+        }))
+    }
+
+    /// For a file written as a stream (as Java's `ZipOutputStream` writes deflated files),
+    /// the sizes and CRC-32 that follow its data, whose end only decoding finds; stored, the
+    /// descriptor that gives its own distance as the size. A stored directory's size is its
+    /// own: none. An error where another file follows and no end was found.
+    fn find_streamed_size(&mut self, text: &[u8]) -> Result<(), &'static str> {
+        let directory =
+            self.path.ends_with('/') && self.method == Ok(zip::CompressionMethod::STORE);
+        if self.flags & 0x8 == 0 || self.packed != 0 || directory {
+            return Ok(());
+        }
+        let data = text.get(self.start..).unwrap_or_default();
+        let zip64 = extra_field(self.extra, 0x0001).is_some();
+        self.packed = match self.method {
+            Ok(zip::CompressionMethod::DEFLATE) => deflated_length(data),
+            _ => stored_length(data, zip64),
+        }
+        .map_or(u64::MAX, |n| n as u64);
+        let descriptor = data.get(self.packed as usize..).unwrap_or_default();
+        match data_descriptor(descriptor, zip64) {
+            Some((c, l)) => (self.crc, self.len) = (c, l),
+            // Another file after it, where no end was found: its text cannot be told from
+            // theirs.
+            None if memchr::memmem::find(data, Self::SIGNATURE).is_some() => {
+                return Err(
+                    "a file's size is given only after its data, and its data's end was not found (a zip written as a stream)",
+                );
+            }
+            // The archive ends inside it.
+            None => {}
+        }
+        Ok(())
     }
 }
 
