@@ -129,7 +129,6 @@ fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     }
 }
 
-/// Terminal width for tables: the real terminal, else `COLUMNS`, else natural width.
 /// How tables are laid out for this sink: its width and whether to colour.
 fn table_style(color: ColorChoice, to_terminal: bool) -> table::Style {
     table::Style {
@@ -139,6 +138,8 @@ fn table_style(color: ColorChoice, to_terminal: bool) -> table::Style {
     }
 }
 
+/// Width for tables: `COLUMNS` (at least 40), else the terminal's (100 where it cannot be
+/// read), else none: natural width in a file or a pipe.
 fn table_width(to_terminal: bool) -> Option<u16> {
     if let Some(c) = std::env::var("COLUMNS")
         .ok()
