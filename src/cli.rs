@@ -146,8 +146,9 @@ pub struct InputArgs {
     #[arg(long = "route", value_name = "TEMPLATE")]
     pub routes: Vec<String>,
 
-    /// Only requests at or after TIME: RFC 3339 ('2026-03-02T09:00:00Z'), a date, or a span
-    /// back from now ('2h', '30m').
+    /// Only requests at or after TIME: RFC 3339 ('2026-03-02T09:00:00Z'; '2026-03-02 09:00'
+    /// works too, UTC without a zone), a date, epoch seconds, or a span back from now ('2h',
+    /// '30m').
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 

@@ -442,26 +442,85 @@ pub fn human_span(us: i64) -> String {
     }
 }
 
-/// Parses `--since`/`--until`: RFC 3339 (`2026-03-02T09:00:00Z`), a date-time without zone
-/// (UTC), or a span back from `now` (`2h`, `30m`).
+/// Parses `--since`/`--until`: RFC 3339 (`2026-03-02T09:00:00Z`), with a space for the `T`,
+/// the seconds or the zone left out (no zone is UTC); a date alone (its midnight, UTC); epoch
+/// seconds or milliseconds (10 or 13 digits, as scripts write them); or a span back from
+/// `now` (`2h`, `30m`, `2h ago`).
 pub fn parse_user_time(s: &str, now: Micros) -> Option<Micros> {
-    if let Some(span) = parse_span(s) {
-        return Some(now - span);
+    let s = s.trim();
+    if let Some(span) = parse_span(s.strip_suffix("ago").unwrap_or(s)) {
+        return now.checked_sub(span);
     }
-    if let Some(t) = parse_iso8601(s.as_bytes()) {
-        return Some(t);
+    let b = s.as_bytes();
+    if b.len() == 10 && b[4] == b'-' {
+        return instant(&format!("{s}T00:00:00Z"));
     }
-    if s.len() == 10 {
-        return parse_iso8601(format!("{s}T00:00:00Z").as_bytes());
+    if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
+        let n: i64 = s.parse().ok()?;
+        return match b.len() {
+            9 | 10 => n.checked_mul(MICROS_PER_SEC),
+            12 | 13 => n.checked_mul(1_000),
+            _ => None,
+        };
     }
-    s.parse::<jiff::Timestamp>()
-        .ok()
-        .map(|t| t.as_microsecond())
+    // Minutes without seconds: `2026-03-02 09:30`, `2026-03-02T09:30+01:00`.
+    if b.len() >= 16 && b[13] == b':' && b.get(16) != Some(&b':') && s.is_char_boundary(16) {
+        return instant(&format!("{}:00{}", &s[..16], &s[16..]));
+    }
+    instant(s)
+}
+
+/// An RFC 3339 or ISO 8601 instant, UTC where it gives no zone.
+fn instant(s: &str) -> Option<Micros> {
+    parse_iso8601(s.as_bytes())
+        .or_else(|| (s.parse::<jiff::Timestamp>().ok()).map(|t| t.as_microsecond()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_times_take_the_forms_people_type() {
+        // 2026-03-02T12:00:00Z.
+        let now = 1_772_452_800 * MICROS_PER_SEC;
+        let at = |s: &str| parse_user_time(s, now);
+        let half_past_nine = Some(now - (2 * 3600 + 1800) * MICROS_PER_SEC);
+        for s in [
+            "2026-03-02T09:30:00Z",
+            "2026-03-02 09:30:00",
+            "2026-03-02T09:30",
+            "2026-03-02 09:30",
+            " 2026-03-02 09:30Z ",
+            "2026-03-02T10:30+01:00",
+            "2026-03-02T10:30:00+01:00",
+            "1772443800",
+            "1772443800000",
+            "150m",
+            "150m ago",
+        ] {
+            assert_eq!(at(s), half_past_nine, "{s}");
+        }
+        assert_eq!(at("2026-03-02"), Some(now - 12 * 3600 * MICROS_PER_SEC));
+        assert_eq!(
+            at("2026-03-02T09:30:00.5Z"),
+            half_past_nine.map(|t| t + 500_000)
+        );
+        for bad in [
+            "",
+            "2h30m ago",
+            "yesterday",
+            "09:30",
+            "2026-03-02T9:30",
+            "12345",
+            "2026-13-02",
+            "ago",
+            "now-1h",
+            "2026-03-02T09:30é",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
     proptest::proptest! {
         /// The cache answers what parsing answers, line after line, whether the seconds
         /// change alone (most steps) or with the day, month, year, time, fraction or offset,

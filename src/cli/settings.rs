@@ -108,7 +108,7 @@ fn user_time(given: &Option<String>, flag: &str, now: Micros) -> Result<Option<M
         return Ok(None);
     };
     timestamp::parse_user_time(v, now).map(Some).ok_or_else(|| {
-        anyhow!("{flag} '{v}': use RFC 3339 (2026-03-02T09:00:00Z), a date, or a span such as 2h")
+        anyhow!("{flag} '{v}': use RFC 3339 (2026-03-02T09:00:00Z, or 2026-03-02 09:00 in UTC), a date, epoch seconds, or a span such as 2h")
     })
 }
 
