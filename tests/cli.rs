@@ -1057,6 +1057,16 @@ fn since_until_filter_and_count_filtered_lines() {
     assert_eq!(r["inputs"][0]["filtered"], 16);
     assert_eq!(r["totals"]["requests"], 4);
     assert_eq!(r["totals"]["conflicts"], 3);
+    // The same range as people type it: a space, an offset, epoch seconds.
+    let typed = json(&[
+        p.to_str().unwrap(),
+        "--since",
+        "2026-03-02 10:00:10+01:00",
+        "--until",
+        "1772442014",
+    ]);
+    assert_eq!(typed["inputs"], r["inputs"]);
+    assert_eq!(typed["totals"], r["totals"]);
 }
 
 #[test]
