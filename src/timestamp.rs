@@ -444,7 +444,7 @@ pub fn human_span(us: i64) -> String {
 
 /// Parses `--since`/`--until`: RFC 3339 (`2026-03-02T09:00:00Z`), with a space for the `T`,
 /// the seconds or the zone left out (no zone is UTC); a date alone (its midnight, UTC); epoch
-/// seconds or milliseconds (10 or 13 digits, as scripts write them); or a span back from
+/// seconds or milliseconds (9–10 or 12–13 digits, as scripts write them); or a span back from
 /// `now` (`2h`, `30m`, `2h ago`).
 pub fn parse_user_time(s: &str, now: Micros) -> Option<Micros> {
     let s = s.trim();

@@ -2,7 +2,7 @@
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
 use super::table::{Fit, Style, fit, para, right, table};
-use super::{counted, short_time, visible};
+use super::{counted, short_time, top_of, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -151,27 +151,23 @@ impl Explanation {
 
 /// Instances to explain instead of one with no requests: a route's own instances when
 /// `wanted` is a route template as the report prints them, else the instances with the most
-/// conflicts. Ties go to the path's order, so the list is stable.
+/// conflicts, ranked and counted as the report's instances table ranks and counts them.
 fn suggestions(a: &Analysis, wanted: &str) -> (Vec<Suggestion>, bool) {
-    let tl = &a.timelines;
-    let conflicted = || {
-        (0..tl.instance_count()).filter_map(|i| {
-            let conflicts = tl.events[i].iter().filter(|e| e.conflict()).count() as u64;
-            (conflicts > 0).then(|| (tl.instance(i as u32), conflicts))
-        })
-    };
-    let is_route = conflicted().any(|(inst, _)| inst.template == wanted);
-    let mut picked: Vec<Suggestion> = conflicted()
-        .filter(|(inst, _)| !is_route || inst.template == wanted)
-        .map(|(inst, conflicts)| Suggestion {
-            instance: inst.path.to_string(),
-            template: inst.template.to_string(),
-            conflicts,
+    let is_route = a
+        .conflicting_instances()
+        .any(|(_, c)| c.template.as_str() == wanted);
+    let candidates =
+        (a.conflicting_instances()).filter(|(_, c)| !is_route || c.template.as_str() == wanted);
+    let ranked = top_of(candidates, SUGGESTED, |x, y| {
+        (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
+    });
+    let picked = (ranked.into_iter())
+        .map(|(inst, c)| Suggestion {
+            instance: a.instance_name(inst).to_string(),
+            template: c.template.to_string(),
+            conflicts: c.conflicts,
         })
         .collect();
-    picked
-        .sort_by(|x, y| (y.conflicts.cmp(&x.conflicts)).then_with(|| x.instance.cmp(&y.instance)));
-    picked.truncate(SUGGESTED);
     (picked, is_route)
 }
 
