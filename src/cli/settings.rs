@@ -20,9 +20,6 @@ impl InputArgs {
         for t in &self.thresholds {
             thresholds.set(t).map_err(|e| anyhow!(e))?;
         }
-        if self.status.is_empty() {
-            bail!("--status takes HTTP status codes such as 409,412,423,428");
-        }
         let (since, until) = (
             user_time(&self.since, "--since", now)?,
             user_time(&self.until, "--until", now)?,
