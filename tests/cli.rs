@@ -1459,6 +1459,11 @@ fn explain_suggests_instances_on_a_miss() {
     let route = explain("/api/v1/orders/{id}");
     assert_eq!(route["is_route"], true);
     assert_eq!(route["events"].as_array().unwrap().len(), 0);
+    // The route's totals, as the resources table gives them (grep -c '/api/v1/orders/[0-9]').
+    assert_eq!(
+        (route["requests"].as_u64(), route["conflicts"].as_u64()),
+        (Some(655), Some(56))
+    );
     let from_route = listed(&route);
     assert_eq!(from_route.len(), 5);
     assert_eq!(from_route[0], ("/api/v1/orders/9310442".into(), 40));
@@ -1468,8 +1473,20 @@ fn explain_suggests_instances_on_a_miss() {
             .iter()
             .all(|(i, _)| i.starts_with("/api/v1/orders/"))
     );
+    // A route without conflicts has no instance to suggest, but it is told apart from a miss.
+    let quiet = explain("/api/v1/products/{id}");
+    assert_eq!(quiet["is_route"], true);
+    assert_eq!(
+        (quiet["requests"].as_u64(), quiet["conflicts"].as_u64()),
+        (Some(239), Some(0))
+    );
+    assert_eq!(listed(&quiet), vec![]);
     let miss = explain("/nope");
     assert_eq!(miss["is_route"], false);
+    assert_eq!(
+        (miss["requests"].as_u64(), miss["conflicts"].as_u64()),
+        (Some(0), Some(0))
+    );
     let anywhere = listed(&miss);
     assert_eq!(anywhere[0], ("/api/v1/orders/9310442".into(), 40));
     assert_eq!(anywhere[1], ("/api/v1/inventory/94017".into(), 34));
@@ -1489,14 +1506,24 @@ fn explain_suggests_instances_on_a_miss() {
     let text = String::from_utf8(table.stdout).unwrap();
     assert!(
         text.starts_with(
-            "No requests on /api/v1/orders/{id} in these logs.\n\
-             That is a route: explain shows one of its instances. Those with the most conflicts:\n  \
+            "/api/v1/orders/{id} is a route: 655 requests and 56 conflicts on its instances in \
+             these logs. explain shows one instance; those with the most conflicts:\n  \
              /api/v1/orders/9310442 (40 conflicts)\n  \
              /api/v1/orders/9310577 (12 conflicts)\n  /api/v1/orders/"
         ),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 7, "{text}");
+    assert_eq!(text.lines().count(), 6, "{text}");
+    let quiet = why409()
+        .args(["explain", "--instance", "/api/v1/products/{id}"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(quiet.stdout).unwrap(),
+        "/api/v1/products/{id} is a route: 239 requests and 0 conflicts on its instances in \
+         these logs. explain shows one instance: give one of its paths.\n"
+    );
 }
 
 /// A log of a few requests over years: the table folds the empty weeks, the JSON keeps them.

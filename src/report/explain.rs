@@ -17,6 +17,7 @@ pub struct Explanation {
     pub inputs: Vec<String>,
     pub instance: String,
     pub template: Option<String>,
+    /// The instance's requests and conflicts; a route's on all its instances.
     pub requests: u64,
     pub conflicts: u64,
     pub events: Vec<ExplainedEvent>,
@@ -25,7 +26,8 @@ pub struct Explanation {
     /// When the instance has no requests: instances to try instead, most conflicts first
     /// (those of the route when `instance` is one of the routes, else any).
     pub suggestions: Vec<Suggestion>,
-    /// Whether `instance` is a route template (`/orders/{id}`) rather than an instance.
+    /// Whether `instance` is a route template as the report prints them (`/orders/{id}`)
+    /// rather than an instance.
     pub is_route: bool,
 }
 
@@ -95,17 +97,19 @@ impl Explanation {
             }
         }
         let Some(id) = tl.find_instance(instance) else {
-            let (suggestions, is_route) = suggestions(a, instance);
+            // A route is no instance, but its totals are known (a route with no conflicts
+            // has no instance in the timelines to suggest).
+            let route = a.tally.templates.get(instance);
             return Explanation {
                 inputs,
                 instance: instance.to_string(),
                 template: None,
-                requests: 0,
-                conflicts: 0,
+                requests: route.map_or(0, |c| c.requests),
+                conflicts: route.map_or(0, |c| c.conflicts),
                 events: Vec::new(),
                 findings,
-                suggestions,
-                is_route,
+                suggestions: suggestions(a, route.is_some().then_some(instance)),
+                is_route: route.is_some(),
             };
         };
         let events: Vec<ExplainedEvent> = tl.events[id as usize]
@@ -149,49 +153,52 @@ impl Explanation {
     }
 }
 
-/// Instances to explain instead of one with no requests: a route's own instances when
-/// `wanted` is a route template as the report prints them, else the instances with the most
-/// conflicts, ranked and counted as the report's instances table ranks and counts them.
-fn suggestions(a: &Analysis, wanted: &str) -> (Vec<Suggestion>, bool) {
-    let is_route = a
-        .conflicting_instances()
-        .any(|(_, c)| c.template.as_str() == wanted);
+/// Instances to explain instead of one with no requests: the instances with the most
+/// conflicts, of `route` when one was asked for, ranked and counted as the report's instances
+/// table ranks and counts them.
+fn suggestions(a: &Analysis, route: Option<&str>) -> Vec<Suggestion> {
     let candidates =
-        (a.conflicting_instances()).filter(|(_, c)| !is_route || c.template.as_str() == wanted);
+        (a.conflicting_instances()).filter(|(_, c)| route.is_none_or(|r| c.template.as_str() == r));
     let ranked = top_of(candidates, SUGGESTED, |x, y| {
         (y.1.conflicts.cmp(&x.1.conflicts)).then_with(|| a.cmp_instance_names(x.0, y.0))
     });
-    let picked = (ranked.into_iter())
+    (ranked.into_iter())
         .map(|(inst, c)| Suggestion {
             instance: a.instance_name(inst).to_string(),
             template: c.template.to_string(),
             conflicts: c.conflicts,
         })
-        .collect();
-    (picked, is_route)
+        .collect()
 }
 
-/// What a miss prints under "No requests on ...": a heading, then one item per suggestion
-/// (`code` marks up the path), or nothing when no instance had conflicts.
-fn suggestion_lines(
-    e: &Explanation,
-    code: impl Fn(&str) -> String,
-) -> Option<(&'static str, Vec<String>)> {
-    if e.suggestions.is_empty() {
-        return None;
-    }
-    let heading = if e.is_route {
-        "That is a route: explain shows one of its instances. Those with the most conflicts:"
+/// What a miss prints: its paragraphs (`code` marks up the paths), then one item per
+/// suggestion.
+fn miss_lines(e: &Explanation, code: impl Fn(&str) -> String) -> (Vec<String>, Vec<String>) {
+    let path = code(&visible(&e.instance));
+    let first = if e.is_route {
+        format!(
+            "{path} is a route: {} and {} on its instances in these logs. explain shows one \
+             instance{}",
+            counted(e.requests, "request", "requests"),
+            counted(e.conflicts, "conflict", "conflicts"),
+            if e.suggestions.is_empty() {
+                ": give one of its paths."
+            } else {
+                "; those with the most conflicts:"
+            }
+        )
     } else {
-        "The instances with the most conflicts:"
+        format!("No requests on {path} in these logs.")
     };
-    let items = (e.suggestions.iter())
-        .map(|s| {
-            let n = counted(s.conflicts, "conflict", "conflicts");
-            format!("{} ({n})", code(&visible(&s.instance)))
-        })
-        .collect();
-    Some((heading, items))
+    let mut paragraphs = vec![first];
+    if !e.is_route && !e.suggestions.is_empty() {
+        paragraphs.push("The instances with the most conflicts:".into());
+    }
+    let items = (e.suggestions.iter()).map(|s| {
+        let n = counted(s.conflicts, "conflict", "conflicts");
+        format!("{} ({n})", code(&visible(&s.instance)))
+    });
+    (paragraphs, items.collect())
 }
 
 pub fn render_json(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
@@ -225,12 +232,13 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     use super::markdown::{cell, code, esc};
     writeln!(out, "# why409 explain: {}\n", code(&visible(&e.instance)))?;
     if e.events.is_empty() {
-        writeln!(out, "No requests on this instance in these logs.")?;
-        if let Some((heading, items)) = suggestion_lines(e, code) {
-            writeln!(out, "\n{heading}\n")?;
-            for item in items {
-                writeln!(out, "- {item}")?;
-            }
+        let (paragraphs, items) = miss_lines(e, code);
+        writeln!(out, "{}", paragraphs.join("\n\n"))?;
+        if !items.is_empty() {
+            writeln!(out)?;
+        }
+        for item in items {
+            writeln!(out, "- {item}")?;
         }
         return Ok(());
     }
@@ -318,12 +326,12 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     // Texts from the logs are shown `visible` (a logged ESC would reach the terminal).
     let instance = visible(&e.instance);
     if e.events.is_empty() {
-        writeln!(out, "No requests on {instance} in these logs.")?;
-        if let Some((heading, items)) = suggestion_lines(e, str::to_string) {
-            para(out, style, "", heading)?;
-            for item in items {
-                writeln!(out, "  {item}")?;
-            }
+        let (paragraphs, items) = miss_lines(e, str::to_string);
+        for p in paragraphs {
+            para(out, style, "", &p)?;
+        }
+        for item in items {
+            writeln!(out, "  {item}")?;
         }
         return Ok(());
     }
