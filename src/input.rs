@@ -1148,71 +1148,20 @@ fn open_file(
     let meta = f
         .metadata()
         .with_context(|| format!("{label}: cannot stat"))?;
-    if !meta.is_file() {
+    let (data, damage) = if meta.is_file() {
+        let mut head = [0u8; SNIFF];
+        let n = read_head(&mut f, &mut head).with_context(|| format!("{label}: cannot read"))?;
+        match sniff_compression(&head[..n]) {
+            Compression::None => {
+                let data = read_plain(&mut f, meta.len(), label, progress, spools, whole)?;
+                (data, None)
+            }
+            packed => read_packed(f, packed, meta.len(), label, progress, spools)?,
+        }
+    } else {
         // A pipe (`why409 <(zcat old.gz)`), a FIFO or a device: read as a stream like
         // stdin. It cannot be mapped, and bytes read to sniff it could not be read again.
-        let (data, damage) = spool_stream(f, label, progress, spools)?;
-        return Ok(Input {
-            name,
-            explicit,
-            damage,
-            archive: None,
-            data,
-        });
-    }
-    let mut head = [0u8; SNIFF];
-    let n = read_head(&mut f, &mut head).with_context(|| format!("{label}: cannot read"))?;
-    let (data, damage) = match sniff_compression(&head[..n]) {
-        Compression::None => {
-            let len = meta.len();
-            // Bytes shown as done: a read-in of a large uncached log (seconds on a slow disk)
-            // shows its progress as it goes.
-            let mut shown = 0;
-            let mut show = |n: u64| {
-                if let Some(p) = progress {
-                    p.add(n);
-                }
-                shown += n;
-            };
-            let data = match read_small(&mut f, len, &IN_MEMORY) {
-                Some(data) => data,
-                // The map of a small file costs more than its copy (and is one of the
-                // process's maps).
-                None if len > IN_MEMORY_MAX as u64 && spools.take_map() => {
-                    let data = map_file(&f, label)?;
-                    if whole && let Data::Mapped(m) = &data {
-                        crate::page_cache::read_in(&f, m, &mut show);
-                    }
-                    data
-                }
-                None => copy_plain(&mut f, len, label, spools)?,
-            };
-            if let Some(p) = progress {
-                p.add(len.saturating_sub(shown));
-            }
-            (data, None)
-        }
-        compression => {
-            let whole = match compression {
-                Compression::Gzip => gunzip_file(&f, meta.len(), label, spools),
-                _ => None,
-            };
-            if let Some(data) = whole.transpose()? {
-                if let Some(p) = progress {
-                    p.add(meta.len());
-                }
-                return Ok(Input {
-                    name,
-                    explicit,
-                    damage: None,
-                    archive: None,
-                    data,
-                });
-            }
-            let buffer = (meta.len() as usize).clamp(8 << 10, STREAM_BUFFER);
-            let progress = progress.cloned();
-            spool(Counted { inner: f, progress }, label, buffer, spools)?
-        }
+        spool_stream(f, label, progress, spools)?
     };
     Ok(Input {
         name,
@@ -1221,6 +1170,71 @@ fn open_file(
         archive: None,
         data,
     })
+}
+
+/// A plain file of `len` bytes: read into memory when small, else mapped (and read in when
+/// `whole`, its progress shown as it goes), or copied to a temporary file once the maps are
+/// spent.
+fn read_plain(
+    f: &mut File,
+    len: u64,
+    label: &str,
+    progress: Option<&Arc<Progress>>,
+    spools: &Spools,
+    whole: bool,
+) -> Result<Data> {
+    // Bytes shown as done: a read-in of a large uncached log (seconds on a slow disk)
+    // shows its progress as it goes.
+    let mut shown = 0;
+    let mut show = |n: u64| {
+        if let Some(p) = progress {
+            p.add(n);
+        }
+        shown += n;
+    };
+    let data = match read_small(f, len, &IN_MEMORY) {
+        Some(data) => data,
+        // The map of a small file costs more than its copy (and is one of the
+        // process's maps).
+        None if len > IN_MEMORY_MAX as u64 && spools.take_map() => {
+            let data = map_file(f, label)?;
+            if whole && let Data::Mapped(m) = &data {
+                crate::page_cache::read_in(f, m, &mut show);
+            }
+            data
+        }
+        None => copy_plain(f, len, label, spools)?,
+    };
+    if let Some(p) = progress {
+        p.add(len.saturating_sub(shown));
+    }
+    Ok(data)
+}
+
+/// A compressed file of `len` bytes: a gzip file decoded whole where it can be
+/// (`gunzip_file`), else any decoded as a stream into a spool, keeping the text before any
+/// damage.
+fn read_packed(
+    f: File,
+    compression: Compression,
+    len: u64,
+    label: &str,
+    progress: Option<&Arc<Progress>>,
+    spools: &Spools,
+) -> Result<(Data, Option<Damage>)> {
+    let whole = match compression {
+        Compression::Gzip => gunzip_file(&f, len, label, spools),
+        _ => None,
+    };
+    if let Some(data) = whole.transpose()? {
+        if let Some(p) = progress {
+            p.add(len);
+        }
+        return Ok((data, None));
+    }
+    let buffer = (len as usize).clamp(8 << 10, STREAM_BUFFER);
+    let progress = progress.cloned();
+    spool(Counted { inner: f, progress }, label, buffer, spools)
 }
 
 #[cfg(test)]
