@@ -62,60 +62,11 @@ fn scan<'a>(
     digits: &StatusDigits,
     (conflicts, clients): &mut (Conflicts, ClientIndex),
 ) {
-    // Time, target, status and the filtered fields are all a lite parse leaves; the
-    // address is the client too (and the user, in some formats), else a conflict line's
-    // read is completed for its client (as the pass reads every line in full then).
-    let lite = settings.client.lite_serves(fmt);
     let directive = directive_at(directives, base);
     let mut cx = settings.line_context(directive, true);
     let mut cx_full = settings.line_context(directive, false);
-    let reader = LineReader::new(fmt, settings);
-    let read = |line: &'a [u8], cx: &mut LineContext<'a>, cx_full: &mut LineContext<'a>| {
-        let mut req = Request::default();
-        if reader.read(line, cx, &mut req) != Ok(true) || !statuses.contains(req.status) {
-            return None;
-        }
-        let instance = instance_of(&req);
-        if settings.client == ClientKey::Ip {
-            let client = ClientKey::Ip.of(&req, line, fmt);
-            return Some(Found::new(instance, req.time, Some(client), false));
-        }
-        if !lite {
-            cx_full.directive = cx.directive;
-            if fmt.complete(line, cx_full, &mut req).is_err() {
-                // The conflict stands; its client is not read.
-                return Some(Found::new(instance, req.time, None, false));
-            }
-        }
-        Some(match settings.client.chosen(&req, line, fmt) {
-            Some(name) => Found::new(instance, req.time, Some(name), false),
-            None => Found::new(
-                instance,
-                req.time,
-                Some(ClientKey::Ip.of(&req, line, fmt)),
-                true,
-            ),
-        })
-    };
-    // Each conflict is noted a few conflicts after it was read, its places in the two tables
-    // asked for when it was read: a log of a million conflicting instances (a line in five)
-    // met a cache miss in each table for each conflict, one after another (two fifths of
-    // the scan, sampled).
-    let mut ahead: std::collections::VecDeque<Found<'a>> =
-        std::collections::VecDeque::with_capacity(Found::AHEAD);
-    let mut found = |f: Option<Found<'a>>| {
-        let Some(f) = f else { return };
-        conflicts.prefetch(&f.instance);
-        if let Some(c) = &f.client {
-            clients.prefetch(c);
-        }
-        if ahead.len() == Found::AHEAD
-            && let Some(due) = ahead.pop_front()
-        {
-            due.note(conflicts, clients);
-        }
-        ahead.push_back(f);
-    };
+    let reader = ConflictReader::new(fmt, settings, statuses);
+    let mut ahead = Ahead::default();
     if fmt.status_in_raw_line(chunk) {
         for line in digits.lines(chunk) {
             // The search skips lines, so a layout directive (W3C `#Fields:`) is not met in
@@ -124,15 +75,109 @@ fn scan<'a>(
                 let at = base + (line.as_ptr() as usize - chunk.as_ptr() as usize);
                 cx.directive = directive_at(directives, at);
             }
-            found(read(line, &mut cx, &mut cx_full));
+            if let Some(f) = reader.read(line, &mut cx, &mut cx_full) {
+                ahead.push(f, conflicts, clients);
+            }
         }
     } else {
         for line in input::lines(chunk) {
-            found(read(line, &mut cx, &mut cx_full));
+            if let Some(f) = reader.read(line, &mut cx, &mut cx_full) {
+                ahead.push(f, conflicts, clients);
+            }
         }
     }
-    for due in ahead {
-        due.note(conflicts, clients);
+    ahead.finish(conflicts, clients);
+}
+
+/// Reads a line down to the conflict it holds, if any: its instance, time and client.
+struct ConflictReader<'r> {
+    fmt: &'r dyn Format,
+    reader: LineReader<'r>,
+    settings: &'r Settings,
+    statuses: &'r StatusSet,
+    /// Time, target, status and the filtered fields are all a lite parse leaves; the
+    /// address is the client too (and the user, in some formats), else a conflict line's
+    /// read is completed for its client (as the pass reads every line in full then).
+    lite: bool,
+}
+
+impl<'r> ConflictReader<'r> {
+    fn new(fmt: &'r dyn Format, settings: &'r Settings, statuses: &'r StatusSet) -> Self {
+        ConflictReader {
+            fmt,
+            reader: LineReader::new(fmt, settings),
+            settings,
+            statuses,
+            lite: settings.client.lite_serves(fmt),
+        }
+    }
+
+    /// The conflict on `line`, read lite in `cx` and completed in `cx_full` when the
+    /// client needs it.
+    fn read<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        cx_full: &mut LineContext<'a>,
+    ) -> Option<Found<'a>> {
+        let fmt = self.fmt;
+        let mut req = Request::default();
+        if self.reader.read(line, cx, &mut req) != Ok(true) || !self.statuses.contains(req.status) {
+            return None;
+        }
+        let instance = instance_of(&req);
+        let key = &self.settings.client;
+        if *key == ClientKey::Ip {
+            let client = ClientKey::Ip.of(&req, line, fmt);
+            return Some(Found::new(instance, req.time, Some(client), false));
+        }
+        if !self.lite {
+            cx_full.directive = cx.directive;
+            if fmt.complete(line, cx_full, &mut req).is_err() {
+                // The conflict stands; its client is not read.
+                return Some(Found::new(instance, req.time, None, false));
+            }
+        }
+        Some(match key.chosen(&req, line, fmt) {
+            Some(name) => Found::new(instance, req.time, Some(name), false),
+            None => Found::new(
+                instance,
+                req.time,
+                Some(ClientKey::Ip.of(&req, line, fmt)),
+                true,
+            ),
+        })
+    }
+}
+
+/// Conflicts read and not yet noted: each is noted `Found::AHEAD` conflicts after it was
+/// read, its places in the two tables asked for when it was read (a log of a million
+/// conflicting instances, a line in five, met a cache miss in each table for each conflict,
+/// one after another: two fifths of the scan, sampled).
+#[derive(Default)]
+struct Ahead<'a> {
+    queue: std::collections::VecDeque<Found<'a>>,
+}
+
+impl<'a> Ahead<'a> {
+    fn push(&mut self, f: Found<'a>, conflicts: &mut Conflicts, clients: &mut ClientIndex) {
+        conflicts.prefetch(&f.instance);
+        if let Some(c) = &f.client {
+            clients.prefetch(c);
+        }
+        if self.queue.len() == Found::AHEAD
+            && let Some(due) = self.queue.pop_front()
+        {
+            due.note(conflicts, clients);
+        }
+        self.queue.push_back(f);
+    }
+
+    /// Notes the conflicts still queued.
+    fn finish(self, conflicts: &mut Conflicts, clients: &mut ClientIndex) {
+        for due in self.queue {
+            due.note(conflicts, clients);
+        }
     }
 }
 
