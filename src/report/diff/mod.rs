@@ -250,62 +250,72 @@ fn rows(
     v
 }
 
+/// The findings of both reports paired by cause, template and instance: still there, new or
+/// gone, in that order, most conflicts first.
+fn paired_findings(before: &Side, after: &Side) -> Vec<FindingDiff> {
+    fn key(f: &SideFinding) -> (&str, &str, Option<&str>) {
+        (&f.cause, &f.template, f.instance.as_deref())
+    }
+    // A report can hold two findings with one key (two episodes on one instance): the
+    // first of each side pair up, then the second, in the reports' order.
+    type Sides<'a> = (Vec<&'a SideFinding>, Vec<&'a SideFinding>);
+    let mut by: BTreeMap<(&str, &str, Option<&str>), Sides<'_>> = BTreeMap::new();
+    for f in &before.findings {
+        by.entry(key(f)).or_default().0.push(f);
+    }
+    for f in &after.findings {
+        by.entry(key(f)).or_default().1.push(f);
+    }
+    let mut findings: Vec<FindingDiff> = Vec::new();
+    for (bs, as_) in by.into_values() {
+        for k in 0..bs.len().max(as_.len()) {
+            let (b, a) = (bs.get(k).copied(), as_.get(k).copied());
+            let (change, f) = match (b, a) {
+                (Some(_), Some(a)) => (Status::Still, a),
+                (None, Some(a)) => (Status::New, a),
+                (Some(b), None) => (Status::Gone, b),
+                (None, None) => unreachable!("k is below one side's length"),
+            };
+            findings.push(FindingDiff {
+                change,
+                cause: f.cause.clone(),
+                severity: f.severity.clone(),
+                template: f.template.clone(),
+                instance: f.instance.clone(),
+                conflicts: Change {
+                    before: b.map(|x| x.conflicts),
+                    after: a.map(|x| x.conflicts),
+                },
+                summary: f.summary.clone(),
+            });
+        }
+    }
+    // Stable over the map's order (cause, template, instance).
+    findings.sort_by_key(|f| {
+        let n = f.conflicts.after.or(f.conflicts.before).unwrap_or(0);
+        (f.change, Reverse(n))
+    });
+    findings
+}
+
+/// A warning when the reports count different statuses as conflicts.
+fn statuses_warning(before: &Side, after: &Side) -> Option<String> {
+    if before.conflict_statuses == after.conflict_statuses {
+        return None;
+    }
+    let list = |s: &Side| {
+        let v: Vec<String> = s.conflict_statuses.iter().map(u16::to_string).collect();
+        v.join(",")
+    };
+    Some(format!(
+        "the reports count different statuses as conflicts (before: {}; after: {}): their conflicts do not compare like for like",
+        list(before),
+        list(after)
+    ))
+}
+
 impl Diff {
     pub fn build(before: &Side, after: &Side, top: usize) -> Diff {
-        fn key(f: &SideFinding) -> (&str, &str, Option<&str>) {
-            (&f.cause, &f.template, f.instance.as_deref())
-        }
-        // A report can hold two findings with one key (two episodes on one instance): the
-        // first of each side pair up, then the second, in the reports' order.
-        type Sides<'a> = (Vec<&'a SideFinding>, Vec<&'a SideFinding>);
-        let mut by: BTreeMap<(&str, &str, Option<&str>), Sides<'_>> = BTreeMap::new();
-        for f in &before.findings {
-            by.entry(key(f)).or_default().0.push(f);
-        }
-        for f in &after.findings {
-            by.entry(key(f)).or_default().1.push(f);
-        }
-        let mut findings: Vec<FindingDiff> = Vec::new();
-        for (bs, as_) in by.into_values() {
-            for k in 0..bs.len().max(as_.len()) {
-                let (b, a) = (bs.get(k).copied(), as_.get(k).copied());
-                let (change, f) = match (b, a) {
-                    (Some(_), Some(a)) => (Status::Still, a),
-                    (None, Some(a)) => (Status::New, a),
-                    (Some(b), None) => (Status::Gone, b),
-                    (None, None) => unreachable!("k is below one side's length"),
-                };
-                findings.push(FindingDiff {
-                    change,
-                    cause: f.cause.clone(),
-                    severity: f.severity.clone(),
-                    template: f.template.clone(),
-                    instance: f.instance.clone(),
-                    conflicts: Change {
-                        before: b.map(|x| x.conflicts),
-                        after: a.map(|x| x.conflicts),
-                    },
-                    summary: f.summary.clone(),
-                });
-            }
-        }
-        // Stable over the map's order (cause, template, instance).
-        findings.sort_by_key(|f| {
-            let n = f.conflicts.after.or(f.conflicts.before).unwrap_or(0);
-            (f.change, Reverse(n))
-        });
-        let mut warnings = Vec::new();
-        if before.conflict_statuses != after.conflict_statuses {
-            let list = |s: &Side| {
-                let v: Vec<String> = s.conflict_statuses.iter().map(u16::to_string).collect();
-                v.join(",")
-            };
-            warnings.push(format!(
-                "the reports count different statuses as conflicts (before: {}; after: {}): their conflicts do not compare like for like",
-                list(before),
-                list(after)
-            ));
-        }
         let (b, a) = (&before.totals, &after.totals);
         Diff {
             schema: SCHEMA,
@@ -317,7 +327,7 @@ impl Diff {
                 conflicts: both(b.conflicts, a.conflicts),
                 conflict_rate: both(b.conflict_rate, a.conflict_rate),
             },
-            findings,
+            findings: paired_findings(before, after),
             resources: rows(
                 (&before.resources, before.complete(&before.resources)),
                 (&after.resources, after.complete(&after.resources)),
@@ -328,7 +338,7 @@ impl Diff {
                 (&after.clients, after.complete(&after.clients)),
                 top,
             ),
-            warnings,
+            warnings: statuses_warning(before, after).into_iter().collect(),
         }
     }
 
