@@ -138,19 +138,25 @@ fn table_style(color: ColorChoice, to_terminal: bool) -> table::Style {
     }
 }
 
-/// Width for tables: `COLUMNS` (at least 40), else the terminal's (100 where it cannot be
-/// read), else none: natural width in a file or a pipe.
+/// Width for tables: `COLUMNS`, else the terminal's (read only when writing to one), else
+/// none: natural width in a file or a pipe.
 fn table_width(to_terminal: bool) -> Option<u16> {
-    if let Some(c) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<u16>().ok())
-    {
-        return Some(c.max(40));
-    }
-    if to_terminal {
-        return terminal_width().or(Some(100));
-    }
-    None
+    let columns = std::env::var("COLUMNS").ok();
+    let given = (columns.as_deref()).is_some_and(|c| c.parse::<u16>().is_ok());
+    let terminal = (to_terminal && !given).then(terminal_width).flatten();
+    width_of(columns.as_deref(), to_terminal, terminal)
+}
+
+/// `table_width` of `COLUMNS`, whether the report goes to a terminal, and that terminal's
+/// width: 100 where it cannot be read or reads as 0 (a pseudo-terminal given no size), and
+/// at least 40 (an unreadable `COLUMNS` is not there).
+fn width_of(columns: Option<&str>, to_terminal: bool, terminal: Option<u16>) -> Option<u16> {
+    let width = match columns.and_then(|c| c.parse::<u16>().ok()) {
+        Some(c) => c,
+        None if to_terminal => terminal.filter(|&w| w > 0).unwrap_or(100),
+        None => return None,
+    };
+    Some(width.max(40))
 }
 
 fn terminal_width() -> Option<u16> {
@@ -435,4 +441,25 @@ fn explain(
     }
     w.flush()?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::width_of;
+
+    /// `COLUMNS` wins, a terminal's width comes next, a terminal that reads as 0 columns
+    /// gets 100, and nothing is narrower than 40; a file or pipe keeps natural width.
+    #[test]
+    fn tables_take_the_width_they_are_given() {
+        assert_eq!(width_of(Some("120"), false, None), Some(120));
+        assert_eq!(width_of(Some("120"), true, Some(80)), Some(120));
+        assert_eq!(width_of(Some("10"), true, None), Some(40));
+        assert_eq!(width_of(Some("wide"), true, Some(80)), Some(80));
+        assert_eq!(width_of(Some("wide"), false, None), None);
+        assert_eq!(width_of(None, true, Some(80)), Some(80));
+        assert_eq!(width_of(None, true, Some(0)), Some(100));
+        assert_eq!(width_of(None, true, None), Some(100));
+        assert_eq!(width_of(None, true, Some(20)), Some(40));
+        assert_eq!(width_of(None, false, Some(80)), None);
+    }
 }
