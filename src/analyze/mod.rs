@@ -459,41 +459,17 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
     };
     clock.mark("open, names");
 
-    let to_read = reading.bytes();
-    reading.stage(Stage::Scanning, to_read);
-    // The conflict scan: which instances had conflicts, and when, and which clients.
-    let (conflicts, mut clients) = scan_jobs(&reading);
-    let min = settings
-        .thresholds
-        .get("client_concentration_min_conflicts");
-    clients.choose_candidates(min.clamp(1.0, u32::MAX as f64) as u32);
-    clock.mark("scan");
-    reading.stage(Stage::Reading, to_read);
-    let mut interest = Interest::new(conflicts, &settings.extra_instances);
-    // Templating the keys costs about what looking up a line does; with a key for every
-    // few lines (a key per 2 KiB read: a line in ten or more), most lines are on keys'
-    // templates anyway, and it would cost more than the lookups it saves (a log of 100,000
-    // conflicting instances in 150,000 lines: 1.7 % more instructions).
-    if (interest.len() as u64).saturating_mul(KEY_TEMPLATES_BYTES) <= to_read {
-        interest.learn_templates(&templater);
-    }
-    clock.mark("interest");
-
-    let Read {
-        tally,
-        events,
-        requests,
-        accounts,
-        line_numbers,
-    } = read_every_line(
-        &reading,
-        &seeks,
-        &templater,
-        bucket_us,
-        &interest,
-        &mut clients,
-        &clock,
-    );
+    let (
+        Read {
+            tally,
+            events,
+            requests,
+            accounts,
+            line_numbers,
+        },
+        interest,
+        clients,
+    ) = read_inputs(&reading, &seeks, &templater, bucket_us, &clock);
     if clock.on {
         eprintln!(
             "why409: kept {} events on {} keys",
@@ -550,6 +526,46 @@ fn analyze_inputs(settings: &Settings, by_date: bool) -> Result<Analysis> {
         period: requested,
         line_numbers,
     })
+}
+
+/// Which lines matter, then every line: the conflict scan (which instances had conflicts,
+/// when, and which clients), the keys of interest it gives, and the pass.
+fn read_inputs(
+    reading: &Reading,
+    seeks: &[Option<Seek>],
+    templater: &Templater,
+    bucket_us: Micros,
+    clock: &PhaseClock,
+) -> (Read, Interest, ClientIndex) {
+    let settings = reading.settings;
+    let to_read = reading.bytes();
+    reading.stage(Stage::Scanning, to_read);
+    let (conflicts, mut clients) = scan_jobs(reading);
+    let min = settings
+        .thresholds
+        .get("client_concentration_min_conflicts");
+    clients.choose_candidates(min.clamp(1.0, u32::MAX as f64) as u32);
+    clock.mark("scan");
+    reading.stage(Stage::Reading, to_read);
+    let mut interest = Interest::new(conflicts, &settings.extra_instances);
+    // Templating the keys costs about what looking up a line does; with a key for every
+    // few lines (a key per 2 KiB read: a line in ten or more), most lines are on keys'
+    // templates anyway, and it would cost more than the lookups it saves (a log of 100,000
+    // conflicting instances in 150,000 lines: 1.7 % more instructions).
+    if (interest.len() as u64).saturating_mul(KEY_TEMPLATES_BYTES) <= to_read {
+        interest.learn_templates(templater);
+    }
+    clock.mark("interest");
+    let read = read_every_line(
+        reading,
+        seeks,
+        templater,
+        bucket_us,
+        &interest,
+        &mut clients,
+        clock,
+    );
+    (read, interest, clients)
 }
 
 /// The jobs: each input (the part of it a seek kept) cut into chunks at line boundaries.
