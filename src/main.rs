@@ -433,7 +433,10 @@ fn explain(
     match output {
         ExplainOutput::Json => report::explain::render_json(&ex, &mut w)?,
         ExplainOutput::Markdown => report::explain::render_markdown(&ex, &mut w)?,
-        ExplainOutput::Csv => report::explain::render_csv(&ex, &mut w)?,
+        ExplainOutput::Csv => {
+            report::explain::render_csv(&ex, &mut w)?;
+            report::explain::csv_note(&ex).inspect(|n| say(n));
+        }
         ExplainOutput::Table => {
             let style = table_style(color, to_terminal);
             report::explain::render_table(&ex, &style, &mut w)?

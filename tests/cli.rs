@@ -1524,6 +1524,25 @@ fn explain_suggests_instances_on_a_miss() {
         "/api/v1/products/{id} is a route: 239 requests and 0 conflicts on its instances in \
          these logs. explain shows one instance: give one of its paths.\n"
     );
+    // A CSV of no rows says why on stderr.
+    let csv = why409()
+        .args([
+            "explain",
+            "--output",
+            "csv",
+            "--instance",
+            "/api/v1/orders/{id}",
+        ])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(csv.status.success());
+    assert_eq!(String::from_utf8(csv.stdout).unwrap().lines().count(), 1);
+    assert_eq!(
+        String::from_utf8(csv.stderr).unwrap(),
+        "why409: /api/v1/orders/{id} is a route (655 requests and 56 conflicts on its \
+         instances): the CSV has its header only; try /api/v1/orders/9310442\n"
+    );
 }
 
 /// A log of a few requests over years: the table folds the empty weeks, the JSON keeps them.

@@ -283,6 +283,29 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
 
 /// The timeline as CSV, one row per request (the JSON's fields, the input by its path); a
 /// name a spreadsheet would run as a formula gets a leading `'`.
+/// What a CSV of no rows leaves unsaid, for stderr: that nothing was found, or that the
+/// path is a route, with its totals.
+pub fn csv_note(e: &Explanation) -> Option<String> {
+    if !e.events.is_empty() {
+        return None;
+    }
+    let path = visible(&e.instance);
+    let what = if e.is_route {
+        format!(
+            "{path} is a route ({} and {} on its instances)",
+            counted(e.requests, "request", "requests"),
+            counted(e.conflicts, "conflict", "conflicts")
+        )
+    } else {
+        format!("no requests on {path} in these logs")
+    };
+    let instead = match e.suggestions.first() {
+        Some(s) => format!("; try {}", visible(&s.instance)),
+        None => String::new(),
+    };
+    Some(format!("{what}: the CSV has its header only{instead}"))
+}
+
 pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let header = [
