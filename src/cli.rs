@@ -43,9 +43,10 @@ pub enum Command {
     /// release and the hour after): the findings that are new, still there or gone, the
     /// totals, and the resources and clients whose conflicts changed most.
     Diff {
-        /// The earlier report (made with --output json).
+        /// The earlier report (made with --output json; gzip, zstd, bzip2, xz or lz4
+        /// compressed too; '-' reads stdin).
         before: PathBuf,
-        /// The later report.
+        /// The later report (the same forms).
         after: PathBuf,
         /// Output format [default: the -o file's extension's, else table].
         #[arg(long, value_enum)]

@@ -381,6 +381,9 @@ fn diff(
     use report::diff::{Diff, Side};
     let output = why409::cli::output_format(output, out.as_deref(), DiffOutput::Table)
         .map_err(|e| anyhow!(e))?;
+    if before.as_os_str() == "-" && after.as_os_str() == "-" {
+        bail!("diff: only one of the two reports can come from stdin ('-')");
+    }
     let d = Diff::build(&Side::load(before)?, &Side::load(after)?, top);
     for w in &d.warnings {
         say(w);

@@ -632,3 +632,74 @@ fn many_findings_are_grouped_for_people() {
     assert!(html.contains("<code>/api/v1/orders/{id} (12 findings)</code></td><td>grouped</td><td class=\"n\">72</td>"), "{html}");
     balanced(&html, "tr");
 }
+
+/// Scheduled reports are kept compressed, or come through a pipe: `diff` reads a `.gz` or
+/// `.zst` report and stdin as it reads the file, refuses stdin twice, and names a report cut
+/// short instead of comparing what was left of it.
+#[test]
+fn diff_reads_compressed_reports_and_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = fixture("demo/access.log");
+    let (before, after) = (
+        dir.path().join("before.json"),
+        dir.path().join("after.json"),
+    );
+    for (flag, out) in [("--until", &before), ("--since", &after)] {
+        why409()
+            .arg(&demo)
+            .args([flag, "2026-03-02T09:30:00Z", "--output", "json", "-o"])
+            .arg(out)
+            .assert()
+            .success();
+    }
+    let text = std::fs::read(&before).unwrap();
+    let gz = dir.path().join("before.json.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&text).unwrap();
+    let packed = enc.finish().unwrap();
+    std::fs::write(&gz, &packed).unwrap();
+    let zst = dir.path().join("before.json.zst");
+    std::fs::write(&zst, zstd::encode_all(&text[..], 3).unwrap()).unwrap();
+    let diff = |first: &std::path::Path, stdin: Option<&std::path::Path>| {
+        let mut cmd = why409();
+        cmd.arg("diff")
+            .arg(first)
+            .arg(&after)
+            .args(["--output", "json"]);
+        if let Some(p) = stdin {
+            cmd.write_stdin(std::fs::read(p).unwrap());
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        out.stdout
+    };
+    let plain = diff(&before, None);
+    let d: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(d["findings"].as_array().unwrap().len(), 8);
+    // The diff names the logs each report read, not the report's file: all the same.
+    assert_eq!(diff(&gz, None), plain);
+    assert_eq!(diff(&zst, None), plain);
+    assert_eq!(diff(std::path::Path::new("-"), Some(&gz)), plain);
+
+    let twice = why409()
+        .args(["diff", "-", "-"])
+        .write_stdin(text.clone())
+        .output()
+        .unwrap();
+    assert_eq!(twice.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(twice.stderr).unwrap(),
+        "why409: diff: only one of the two reports can come from stdin ('-')\n"
+    );
+    let cut = dir.path().join("cut.json.gz");
+    std::fs::write(&cut, &packed[..packed.len() / 2]).unwrap();
+    let out = why409().arg("diff").arg(&cut).arg(&after).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cut.json.gz: the compressed data ends early"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

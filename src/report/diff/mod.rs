@@ -11,6 +11,7 @@
 //! up in the reports' order).
 
 use super::{percent, visible};
+use crate::input::Spools;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -81,17 +82,23 @@ struct SideFinding {
 }
 
 impl Side {
-    /// Reads the report at `path`; the error names the file and what is wrong with it.
+    /// Reads the report at `path` (`-` for stdin), compressed as logs can be (a scheduled
+    /// run's `report.json.gz`); the error names the file and what is wrong with it.
     pub fn load(path: &Path) -> Result<Side> {
         let name = path.display();
-        let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
+        let input = crate::input::open(path, true, None, &Spools::default(), false)?;
+        if let Some(d) = &input.damage {
+            // A report cut short is no report: its counts would compare as changes.
+            bail!("{name}: {}", d.error);
+        }
+        let bytes = input.bytes();
         #[derive(Deserialize)]
         struct Head {
             schema: Option<String>,
         }
         let not_a_report =
             || format!("{name}: not a why409 JSON report (make one with --output json)");
-        let head: Head = serde_json::from_slice(&bytes).with_context(not_a_report)?;
+        let head: Head = serde_json::from_slice(bytes).with_context(not_a_report)?;
         match head.schema.as_deref() {
             Some(super::SCHEMA) => {}
             Some(other) => bail!(
@@ -100,7 +107,7 @@ impl Side {
             ),
             None => bail!(not_a_report()),
         }
-        let side: Side = serde_json::from_slice(&bytes).with_context(not_a_report)?;
+        let side: Side = serde_json::from_slice(bytes).with_context(not_a_report)?;
         Ok(side)
     }
 
