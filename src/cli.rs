@@ -32,7 +32,8 @@ pub enum Command {
         /// Output format [default: the -o file's extension's, else table].
         #[arg(long, value_enum)]
         output: Option<ExplainOutput>,
-        /// Write the output to FILE instead of stdout.
+        /// Write the output to FILE instead of stdout (compressed when its name ends in .gz,
+        /// .zst, .xz or .lz4).
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: Option<PathBuf>,
         /// When to use colour: auto (a terminal without NO_COLOR), always, never.
@@ -51,7 +52,8 @@ pub enum Command {
         /// Output format [default: the -o file's extension's, else table].
         #[arg(long, value_enum)]
         output: Option<DiffOutput>,
-        /// Write the output to FILE instead of stdout.
+        /// Write the output to FILE instead of stdout (compressed when its name ends in .gz,
+        /// .zst, .xz or .lz4).
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: Option<PathBuf>,
         /// Rows in the resources and clients tables.
@@ -199,7 +201,8 @@ pub struct ReportArgs {
     #[arg(long, value_enum)]
     pub output: Option<Output>,
 
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout; a name ending in .gz, .zst, .xz or .lz4
+    /// compresses it (-o report.json.gz: JSON, gzipped).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -269,8 +272,9 @@ pub fn byte_size(s: &str) -> Result<usize, String> {
 }
 
 /// The output format: the one `--output` gives, else the one `-o FILE`'s extension names
-/// (`.json`, `.md` or `.markdown`, `.html` or `.htm`, `.csv`), else `default`. A bare format
-/// name as the file (`-o json`) is taken for the mistake it usually is.
+/// (`.json`, `.md` or `.markdown`, `.html` or `.htm`, `.csv`; before a compression's:
+/// `.json.gz`), else `default`. A bare format name as the file (`-o json`) is taken for the
+/// mistake it usually is, and a compression why409 does not write (`.bz2`) is refused.
 pub fn output_format<T: ValueEnum + Copy>(
     given: Option<T>,
     out: Option<&std::path::Path>,
@@ -282,6 +286,9 @@ pub fn output_format<T: ValueEnum + Copy>(
     let Some(out) = out else {
         return Ok(default);
     };
+    // `report.json.gz` is JSON, compressed.
+    crate::sink::Packing::of(out)?;
+    let out = crate::sink::unpacked_name(out);
     let named = |name: &str| {
         let name = match name.to_ascii_lowercase().as_str() {
             "md" => "markdown".to_string(),

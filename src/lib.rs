@@ -34,6 +34,7 @@ pub mod resource;
 pub mod scan;
 pub mod seek;
 pub mod short_names;
+pub mod sink;
 pub mod timeline;
 pub mod timestamp;
 pub mod unexplained;

@@ -16,6 +16,7 @@ use why409::input;
 use why409::progress::{Progress, Stage};
 use why409::report::fail_on::FailRule;
 use why409::report::{self, Report, table};
+use why409::sink::Sink;
 
 fn main() {
     fix_mmap_threshold();
@@ -161,21 +162,6 @@ fn width_of(columns: Option<&str>, to_terminal: bool, terminal: Option<u16>) -> 
 
 fn terminal_width() -> Option<u16> {
     comfy_table::Table::new().width()
-}
-
-/// Where the report goes: a file or stdout.
-fn sink(out: &Option<PathBuf>) -> Result<(Box<dyn Write>, bool)> {
-    match out {
-        Some(p) => {
-            let f = std::fs::File::create(p)
-                .with_context(|| format!("{}: cannot create", p.display()))?;
-            Ok((Box::new(io::BufWriter::new(f)), false))
-        }
-        None => Ok((
-            Box::new(io::BufWriter::new(io::stdout().lock())),
-            io::stdout().is_terminal(),
-        )),
-    }
 }
 
 /// Runs the analysis on `pool`, with a progress bar on stderr when it is a terminal and the
@@ -343,7 +329,8 @@ fn analyse(cli: Cli) -> Result<i32> {
     } else {
         0
     };
-    let (mut out, to_terminal) = sink(&cli.report.out)?;
+    let mut out = Sink::open(cli.report.out.as_deref())?;
+    let to_terminal = out.to_terminal();
     match output {
         Output::Json => report::json::render(&report, &mut out)?,
         Output::Csv => report::csv::render(&report, &mut out)?,
@@ -361,7 +348,7 @@ fn analyse(cli: Cli) -> Result<i32> {
             table::render(&report, &style, &mut out)?
         }
     }
-    out.flush()?;
+    out.finish()?;
     // The process is about to exit: freeing millions of timeline events and map entries one
     // by one would only delay it (inputs are unlinked temp files or read-only maps).
     std::mem::forget(report);
@@ -388,7 +375,8 @@ fn diff(
     for w in &d.warnings {
         say(w);
     }
-    let (mut w, to_terminal) = sink(&out)?;
+    let mut w = Sink::open(out.as_deref())?;
+    let to_terminal = w.to_terminal();
     match output {
         DiffOutput::Json => report::diff::render_json(&d, &mut w)?,
         DiffOutput::Markdown => report::diff::render_markdown(&d, &mut w)?,
@@ -397,7 +385,7 @@ fn diff(
             report::diff::render_table(&d, &style, &mut w)?
         }
     }
-    w.flush()?;
+    w.finish()?;
     let fired = match fail_on {
         Some(DiffFailOn::NewIncident) => d.new_findings(true) > 0,
         Some(DiffFailOn::NewFinding) => d.new_findings(false) > 0,
@@ -432,7 +420,8 @@ fn explain(
         say(w);
     }
     let ex = report::explain::Explanation::build(&analysis, &wanted);
-    let (mut w, to_terminal) = sink(&out)?;
+    let mut w = Sink::open(out.as_deref())?;
+    let to_terminal = w.to_terminal();
     match output {
         ExplainOutput::Json => report::explain::render_json(&ex, &mut w)?,
         ExplainOutput::Markdown => report::explain::render_markdown(&ex, &mut w)?,
@@ -445,7 +434,7 @@ fn explain(
             report::explain::render_table(&ex, &style, &mut w)?
         }
     }
-    w.flush()?;
+    w.finish()?;
     Ok(0)
 }
 

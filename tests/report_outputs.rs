@@ -703,3 +703,55 @@ fn diff_reads_compressed_reports_and_stdin() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// `-o report.json.gz` (or `.zst`, `.xz`, `.lz4`) writes the report its inner extension names,
+/// compressed; `why409 diff` reads it back; a `.bz2` name is refused before any reading.
+#[test]
+fn reports_are_written_compressed_as_their_names_say() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = fixture("demo/access.log");
+    let plain = output(&[demo.to_str().unwrap(), "--output", "json"]);
+    let gz = dir.path().join("r.json.gz");
+    why409().arg(&demo).arg("-o").arg(&gz).assert().success();
+    let mut back = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap())
+        .read_to_string(&mut back)
+        .unwrap();
+    assert_eq!(back, plain);
+    let zst = dir.path().join("r.md.zst");
+    why409().arg(&demo).arg("-o").arg(&zst).assert().success();
+    let md = zstd::decode_all(std::fs::File::open(&zst).unwrap()).unwrap();
+    assert!(
+        String::from_utf8(md)
+            .unwrap()
+            .starts_with("# why409 report")
+    );
+    let out = why409()
+        .arg("diff")
+        .arg(&gz)
+        .arg(&gz)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        (d["findings"].as_array().unwrap().iter()).all(|f| f["change"] == "still"),
+        "{d}"
+    );
+    let bz2 = dir.path().join("r.json.bz2");
+    let out = why409()
+        .arg("/no/such/log")
+        .arg("-o")
+        .arg(&bz2)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("r.json.bz2: why409 writes .gz, .zst, .xz and .lz4, not bzip2"),
+        "{err}"
+    );
+    assert!(!bz2.exists());
+}
