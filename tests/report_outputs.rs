@@ -201,24 +201,30 @@ fn csv_report_quotes_fields() {
     }
 }
 
+/// The demo's reports before 09:30 and from 09:30 on, written in `dir`.
+fn half_hour_reports(
+    demo: &std::path::Path,
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (before, after) = (dir.join("before.json"), dir.join("after.json"));
+    for (flag, out) in [("--until", &before), ("--since", &after)] {
+        why409()
+            .arg(demo)
+            .args([flag, "2026-03-02T09:30:00Z", "--output", "json", "-o"])
+            .arg(out)
+            .assert()
+            .success();
+    }
+    (before, after)
+}
+
 /// The demo's two half hours: four incidents before 09:30, four after; each side's totals as
 /// its own report has them.
 #[test]
 fn diff_tells_new_findings_from_gone_ones() {
     let dir = tempfile::tempdir().unwrap();
     let demo = fixture("demo/access.log");
-    let (before, after) = (
-        dir.path().join("before.json"),
-        dir.path().join("after.json"),
-    );
-    for (flag, out) in [("--until", &before), ("--since", &after)] {
-        why409()
-            .arg(&demo)
-            .args([flag, "2026-03-02T09:30:00Z", "--output", "json", "-o"])
-            .arg(out)
-            .assert()
-            .success();
-    }
+    let (before, after) = half_hour_reports(&demo, dir.path());
     let out = why409()
         .arg("diff")
         .args([&before, &after])
@@ -641,18 +647,7 @@ fn diff_reads_compressed_reports_and_stdin() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let demo = fixture("demo/access.log");
-    let (before, after) = (
-        dir.path().join("before.json"),
-        dir.path().join("after.json"),
-    );
-    for (flag, out) in [("--until", &before), ("--since", &after)] {
-        why409()
-            .arg(&demo)
-            .args([flag, "2026-03-02T09:30:00Z", "--output", "json", "-o"])
-            .arg(out)
-            .assert()
-            .success();
-    }
+    let (before, after) = half_hour_reports(&demo, dir.path());
     let text = std::fs::read(&before).unwrap();
     let gz = dir.path().join("before.json.gz");
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
