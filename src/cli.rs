@@ -273,7 +273,7 @@ pub fn byte_size(s: &str) -> Result<usize, String> {
 
 /// The output format: the one `--output` gives, else the one `-o FILE`'s extension names
 /// (`.json`, `.md` or `.markdown`, `.html` or `.htm`, `.csv`; before a compression's:
-/// `.json.gz`), else `default`. A bare format name as the file (`-o json`) is taken for the
+/// `report.json.gz`, or the name itself, `json.gz`), else `default`. A bare format name as the file (`-o json`) is taken for the
 /// mistake it usually is, and a compression why409 does not write (`.bz2`) is refused.
 pub fn output_format<T: ValueEnum + Copy>(
     given: Option<T>,
@@ -286,9 +286,7 @@ pub fn output_format<T: ValueEnum + Copy>(
     let Some(out) = out else {
         return Ok(default);
     };
-    // `report.json.gz` is JSON, compressed.
-    crate::sink::Packing::of(out)?;
-    let out = crate::sink::unpacked_name(out);
+    let packed = crate::sink::Packing::of(out)?.is_some();
     let named = |name: &str| {
         let name = match name.to_ascii_lowercase().as_str() {
             "md" => "markdown".to_string(),
@@ -306,9 +304,18 @@ pub fn output_format<T: ValueEnum + Copy>(
             "-o {bare} names the file to write, not the format: use --output {bare} (or -o report.{bare}); to write a file named {bare}, give ./{bare}"
         ));
     }
-    Ok((out.extension().and_then(|e| e.to_str()))
-        .and_then(named)
-        .unwrap_or(default))
+    // `report.json.gz` is JSON, compressed; so is `json.gz`, whose name is the format.
+    let inner = if packed {
+        out.with_extension("")
+    } else {
+        out.to_path_buf()
+    };
+    let by_extension = inner.extension().and_then(|e| e.to_str()).and_then(named);
+    let by_name = || {
+        let name = inner.file_name().and_then(|n| n.to_str());
+        name.filter(|_| packed).and_then(named)
+    };
+    Ok(by_extension.or_else(by_name).unwrap_or(default))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -364,6 +371,33 @@ pub enum ColorChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `-o`'s name gives the format: its extension, or the one before a compression's (the
+    /// name itself when nothing is left, `json.gz`); the directory never counts, a bare
+    /// format name is refused as a mistyped `--output`, and bzip2 is not written.
+    #[test]
+    fn out_names_give_the_format() {
+        let of = |p: &str| output_format(None, Some(std::path::Path::new(p)), Output::Table);
+        assert_eq!(of("r.json"), Ok(Output::Json));
+        assert_eq!(of("r.json.gz"), Ok(Output::Json));
+        assert_eq!(of("reports/r.MD.zst"), Ok(Output::Markdown));
+        assert_eq!(of("json.gz"), Ok(Output::Json));
+        assert_eq!(of("out/json.gz"), Ok(Output::Json));
+        assert_eq!(of("out.json/r.gz"), Ok(Output::Table));
+        assert_eq!(of("report.gz"), Ok(Output::Table));
+        assert_eq!(of("report"), Ok(Output::Table));
+        assert_eq!(of("./json"), Ok(Output::Table));
+        assert!(of("json").unwrap_err().contains("use --output json"));
+        assert!(of("r.json.bz2").unwrap_err().contains("not bzip2"));
+        assert_eq!(
+            output_format(
+                Some(Output::Csv),
+                Some(std::path::Path::new("r.json.gz")),
+                Output::Table
+            ),
+            Ok(Output::Csv)
+        );
+    }
 
     #[test]
     fn sizes_are_read_with_and_without_units() {

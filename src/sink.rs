@@ -39,15 +39,6 @@ impl Packing {
     }
 }
 
-/// The name that says what is inside a file: `report.json` of `report.json.gz`, the path
-/// itself when it is not compressed.
-pub fn unpacked_name(path: &Path) -> &Path {
-    match Packing::of(path) {
-        Ok(Some(_)) => path.file_stem().map_or(path, Path::new),
-        _ => path,
-    }
-}
-
 /// A report's destination; `finish` must end it (a compressed file's last block and
 /// trailer are written then, and their errors told).
 pub struct Sink {
@@ -143,8 +134,7 @@ mod tests {
     use super::*;
     use std::io::Read;
 
-    /// The last extension says the compression, the one before it the format; bzip2 is
-    /// refused, other names are plain.
+    /// The last extension says the compression; bzip2 is refused, other names are plain.
     #[test]
     fn names_say_the_compression() {
         let of = |p: &str| Packing::of(Path::new(p));
@@ -155,14 +145,6 @@ mod tests {
         assert_eq!(of("r.json"), Ok(None));
         assert_eq!(of("report"), Ok(None));
         assert!(of("r.json.bz2").unwrap_err().contains("not bzip2"));
-        assert_eq!(
-            unpacked_name(Path::new("out/r.json.gz")),
-            Path::new("r.json")
-        );
-        assert_eq!(
-            unpacked_name(Path::new("out/r.json")),
-            Path::new("out/r.json")
-        );
     }
 
     /// Each compression's file decodes to what was written.
