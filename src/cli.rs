@@ -273,8 +273,9 @@ pub fn byte_size(s: &str) -> Result<usize, String> {
 
 /// The output format: the one `--output` gives, else the one `-o FILE`'s extension names
 /// (`.json`, `.md` or `.markdown`, `.html` or `.htm`, `.csv`; before a compression's:
-/// `report.json.gz`, or the name itself, `json.gz`), else `default`. A bare format name as the file (`-o json`) is taken for the
-/// mistake it usually is, and a compression why409 does not write (`.bz2`) is refused.
+/// `report.json.gz`, or the name itself, `json.gz`), else `default`. A bare format name as
+/// the file (`-o json`) is taken for the mistake it usually is, and a compression why409
+/// does not write (`.bz2`) is refused.
 pub fn output_format<T: ValueEnum + Copy>(
     given: Option<T>,
     out: Option<&std::path::Path>,
@@ -286,7 +287,7 @@ pub fn output_format<T: ValueEnum + Copy>(
     let Some(out) = out else {
         return Ok(default);
     };
-    let packed = crate::sink::Packing::of(out)?.is_some();
+    let packed = crate::sink::compression_of(out)? != crate::input::Compression::None;
     let named = |name: &str| {
         let name = match name.to_ascii_lowercase().as_str() {
             "md" => "markdown".to_string(),

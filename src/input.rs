@@ -226,6 +226,23 @@ pub enum Compression {
     Lz4,
 }
 
+impl Compression {
+    /// The compression a file's name says (`.gz`, `.zst`, `.bz2`, `.xz`, `.lz4`, in any
+    /// case): for what only a name is known of, a file to write or a size to guess before
+    /// opening. Reading goes by the magic bytes (`sniff_compression`).
+    pub fn by_name(path: &Path) -> Compression {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext.to_ascii_lowercase().as_str() {
+            "gz" => Compression::Gzip,
+            "zst" => Compression::Zstd,
+            "bz2" => Compression::Bzip2,
+            "xz" => Compression::Xz,
+            "lz4" => Compression::Lz4,
+            _ => Compression::None,
+        }
+    }
+}
+
 /// The bytes of a stream's start that `sniff_compression` is given: room for the skippable
 /// frames `pzstd` writes before each zstd frame (12 bytes) and the magic after one.
 const SNIFF: usize = 32;

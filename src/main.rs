@@ -142,17 +142,18 @@ fn table_style(color: ColorChoice, to_terminal: bool) -> table::Style {
 /// Width for tables: `COLUMNS`, else the terminal's (read only when writing to one), else
 /// none: natural width in a file or a pipe.
 fn table_width(to_terminal: bool) -> Option<u16> {
-    let columns = std::env::var("COLUMNS").ok();
-    let given = (columns.as_deref()).is_some_and(|c| c.parse::<u16>().is_ok());
-    let terminal = (to_terminal && !given).then(terminal_width).flatten();
-    width_of(columns.as_deref(), to_terminal, terminal)
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    let terminal = (to_terminal && columns.is_none())
+        .then(terminal_width)
+        .flatten();
+    width_of(columns, to_terminal, terminal)
 }
 
-/// `table_width` of `COLUMNS`, whether the report goes to a terminal, and that terminal's
-/// width: 100 where it cannot be read or reads as 0 (a pseudo-terminal given no size), and
-/// at least 40 (an unreadable `COLUMNS` is not there).
-fn width_of(columns: Option<&str>, to_terminal: bool, terminal: Option<u16>) -> Option<u16> {
-    let width = match columns.and_then(|c| c.parse::<u16>().ok()) {
+/// `table_width` of `COLUMNS` (read as a number), whether the report goes to a terminal, and
+/// that terminal's width: 100 where it cannot be read or reads as 0 (a pseudo-terminal given
+/// no size), and at least 40.
+fn width_of(columns: Option<u16>, to_terminal: bool, terminal: Option<u16>) -> Option<u16> {
+    let width = match columns {
         Some(c) => c,
         None if to_terminal => terminal.filter(|&w| w > 0).unwrap_or(100),
         None => return None,
@@ -202,9 +203,7 @@ fn is_large(settings: &Settings) -> bool {
     };
     let mut text = 0u64;
     files.iter().any(|(p, _)| {
-        let compressed = p
-            .extension()
-            .is_some_and(|e| ["gz", "zst", "bz2", "xz", "lz4"].iter().any(|c| e == *c));
+        let compressed = input::Compression::by_name(p) != input::Compression::None;
         let len = input::file_size(p).unwrap_or(0);
         text += if compressed { 6 * len } else { len };
         text >= 64 << 20 || input::is_stream(p)
@@ -427,7 +426,9 @@ fn explain(
         ExplainOutput::Markdown => report::explain::render_markdown(&ex, &mut w)?,
         ExplainOutput::Csv => {
             report::explain::render_csv(&ex, &mut w)?;
-            report::explain::csv_note(&ex).inspect(|n| say(n));
+            if let Some(note) = report::explain::csv_note(&ex) {
+                say(&note);
+            }
         }
         ExplainOutput::Table => {
             let style = table_style(color, to_terminal);
@@ -446,11 +447,12 @@ mod tests {
     /// gets 100, and nothing is narrower than 40; a file or pipe keeps natural width.
     #[test]
     fn tables_take_the_width_they_are_given() {
-        assert_eq!(width_of(Some("120"), false, None), Some(120));
-        assert_eq!(width_of(Some("120"), true, Some(80)), Some(120));
-        assert_eq!(width_of(Some("10"), true, None), Some(40));
-        assert_eq!(width_of(Some("wide"), true, Some(80)), Some(80));
-        assert_eq!(width_of(Some("wide"), false, None), None);
+        let columns = |c: &str| c.parse::<u16>().ok();
+        assert_eq!(width_of(columns("120"), false, None), Some(120));
+        assert_eq!(width_of(columns("120"), true, Some(80)), Some(120));
+        assert_eq!(width_of(columns("10"), true, None), Some(40));
+        assert_eq!(width_of(columns("wide"), true, Some(80)), Some(80));
+        assert_eq!(width_of(columns("wide"), false, None), None);
         assert_eq!(width_of(None, true, Some(80)), Some(80));
         assert_eq!(width_of(None, true, Some(0)), Some(100));
         assert_eq!(width_of(None, true, None), Some(100));

@@ -5,38 +5,26 @@
 //! gzip, zstd, xz and LZ4 are written; a `.bz2` name is refused (why409 only decodes bzip2)
 //! rather than given plain text under a compressed name.
 
-use anyhow::{Context, Result};
+use crate::input::Compression;
+use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 use std::path::Path;
 
-/// A compression a report file can be written in, by its name's last extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Packing {
-    Gzip,
-    Zstd,
-    Xz,
-    Lz4,
+/// The compression `path`'s name asks a report to be written in (`Compression::None` for
+/// plain text); an error for bzip2, which is not written.
+pub fn compression_of(path: &Path) -> Result<Compression, String> {
+    match Compression::by_name(path) {
+        Compression::Bzip2 => Err(bzip2_refused(path)),
+        c => Ok(c),
+    }
 }
 
-impl Packing {
-    /// The compression `path`'s name asks for; an error for one that is not written.
-    pub fn of(path: &Path) -> Result<Option<Packing>, String> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        Ok(match ext.to_ascii_lowercase().as_str() {
-            "gz" => Some(Packing::Gzip),
-            "zst" => Some(Packing::Zstd),
-            "xz" => Some(Packing::Xz),
-            "lz4" => Some(Packing::Lz4),
-            "bz2" => {
-                return Err(format!(
-                    "-o {}: why409 writes .gz, .zst, .xz and .lz4, not bzip2 (pipe the report to bzip2 instead)",
-                    path.display()
-                ));
-            }
-            _ => None,
-        })
-    }
+fn bzip2_refused(path: &Path) -> String {
+    format!(
+        "-o {}: why409 writes .gz, .zst, .xz and .lz4, not bzip2 (pipe the report to bzip2 instead)",
+        path.display()
+    )
 }
 
 /// A report's destination; `finish` must end it (a compressed file's last block and
@@ -64,22 +52,25 @@ impl Sink {
                 to_terminal: io::stdout().is_terminal(),
             });
         };
-        let packing = Packing::of(path).map_err(anyhow::Error::msg)?;
-        let file =
-            File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-        let file = BufWriter::new(file);
-        let to = match packing {
-            None => To::File(file),
-            Some(Packing::Gzip) => To::Gzip(flate2::write::GzEncoder::new(
-                file,
+        let file = || -> Result<BufWriter<File>> {
+            let f =
+                File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+            Ok(BufWriter::new(f))
+        };
+        let to = match Compression::by_name(path) {
+            Compression::None => To::File(file()?),
+            Compression::Gzip => To::Gzip(flate2::write::GzEncoder::new(
+                file()?,
                 flate2::Compression::default(),
             )),
-            Some(Packing::Zstd) => To::Zstd(
-                zstd::stream::write::Encoder::new(file, 3)
+            Compression::Zstd => To::Zstd(
+                zstd::stream::write::Encoder::new(file()?, 3)
                     .with_context(|| format!("{}: cannot start zstd", path.display()))?,
             ),
-            Some(Packing::Xz) => To::Xz(liblzma::write::XzEncoder::new(file, 6)),
-            Some(Packing::Lz4) => To::Lz4(lz4_flex::frame::FrameEncoder::new(file)),
+            Compression::Xz => To::Xz(liblzma::write::XzEncoder::new(file()?, 6)),
+            Compression::Lz4 => To::Lz4(lz4_flex::frame::FrameEncoder::new(file()?)),
+            // Refused before the file is created.
+            Compression::Bzip2 => bail!(bzip2_refused(path)),
         };
         Ok(Sink {
             to,
@@ -137,13 +128,13 @@ mod tests {
     /// The last extension says the compression; bzip2 is refused, other names are plain.
     #[test]
     fn names_say_the_compression() {
-        let of = |p: &str| Packing::of(Path::new(p));
-        assert_eq!(of("r.json.gz"), Ok(Some(Packing::Gzip)));
-        assert_eq!(of("r.md.ZST"), Ok(Some(Packing::Zstd)));
-        assert_eq!(of("r.xz"), Ok(Some(Packing::Xz)));
-        assert_eq!(of("dir.gz/r.lz4"), Ok(Some(Packing::Lz4)));
-        assert_eq!(of("r.json"), Ok(None));
-        assert_eq!(of("report"), Ok(None));
+        let of = |p: &str| compression_of(Path::new(p));
+        assert_eq!(of("r.json.gz"), Ok(Compression::Gzip));
+        assert_eq!(of("r.md.ZST"), Ok(Compression::Zstd));
+        assert_eq!(of("r.xz"), Ok(Compression::Xz));
+        assert_eq!(of("dir.gz/r.lz4"), Ok(Compression::Lz4));
+        assert_eq!(of("r.json"), Ok(Compression::None));
+        assert_eq!(of("report"), Ok(Compression::None));
         assert!(of("r.json.bz2").unwrap_err().contains("not bzip2"));
     }
 
@@ -166,16 +157,16 @@ mod tests {
             sink.finish().unwrap();
             let raw = std::fs::File::open(&path).unwrap();
             let mut back = String::new();
-            match Packing::of(&path).unwrap() {
-                None => io::BufReader::new(raw).read_to_string(&mut back),
-                Some(Packing::Gzip) => flate2::read::GzDecoder::new(raw).read_to_string(&mut back),
-                Some(Packing::Zstd) => zstd::stream::read::Decoder::new(raw)
+            match Compression::by_name(&path) {
+                Compression::Gzip => flate2::read::GzDecoder::new(raw).read_to_string(&mut back),
+                Compression::Zstd => zstd::stream::read::Decoder::new(raw)
                     .unwrap()
                     .read_to_string(&mut back),
-                Some(Packing::Xz) => liblzma::read::XzDecoder::new(raw).read_to_string(&mut back),
-                Some(Packing::Lz4) => {
+                Compression::Xz => liblzma::read::XzDecoder::new(raw).read_to_string(&mut back),
+                Compression::Lz4 => {
                     lz4_flex::frame::FrameDecoder::new(raw).read_to_string(&mut back)
                 }
+                _ => io::BufReader::new(raw).read_to_string(&mut back),
             }
             .unwrap();
             assert_eq!(back, text, "{name}");
