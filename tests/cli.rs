@@ -844,6 +844,12 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
                 assert!(table.contains(&format!("│ {c} ")), "{c} cut at {width}");
             }
             assert!(s.contains("│ /api/v1/orders/{id}/cancel "), "{width}");
+            // Every finding on the log's one day: the heading names it, the rows give
+            // times, and the names keep the room (at 80 the clients column goes first).
+            assert!(table.contains("Root causes (2026-03-02)\n"), "{width}");
+            assert!(table.contains("┆ /api/v1/inventory/94017 "), "{width}");
+            assert!(table.contains("┆ 09:35:00 →"), "{width}");
+            assert!(!table.contains("┆ 2026-03-02"), "{width}");
         }
         assert_eq!(table.contains("what to change"), width >= 120, "{width}");
     }
@@ -868,6 +874,32 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
     let widest = s.lines().filter(|l| !l.starts_with(&location));
     let widest = widest.map(|l| l.chars().count()).max().unwrap();
     assert!(widest <= 50, "a line is {widest} wide at 50");
+}
+
+/// Tables whose rows lie on more than one day keep each row's date, and their headings name
+/// none: the demo's hour, and the same hour a day later in a second file.
+#[test]
+fn rows_on_several_days_keep_their_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let next = dir.path().join("access.log");
+    std::fs::write(&next, demo.replace("[02/Mar/2026:", "[03/Mar/2026:")).unwrap();
+    let out = why409()
+        .arg(fixture("demo/access.log"))
+        .arg(&next)
+        .env("COLUMNS", "160")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.starts_with("\nRoot causes\n"), "{s}");
+    assert!(s.contains("\nTop instances by conflicts\n"), "{s}");
+    let row = (s.lines())
+        .find(|l| l.starts_with("│ /api/v1/orders/9310442 "))
+        .unwrap();
+    assert!(
+        row.contains("┆ 2026-03-02 09:24:11 → 2026-03-03 09:24:18 "),
+        "{row}"
+    );
 }
 
 #[test]

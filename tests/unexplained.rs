@@ -150,9 +150,15 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
     assert!(table.contains(
         "The causes above explain 10 of the 15 conflicts (66.67%); the other 5, on 4 instances, are under \"Conflicts no cause explains\" (each followed by the same client's successful write: handled)."
     ));
-    assert!(table.contains("Conflicts no cause explains: 5 on 4 instances\n"));
+    // All on one day: the heading names it, the rows give times only.
+    assert!(table.contains("Conflicts no cause explains: 5 on 4 instances (2026-03-02)\n"));
     let at = table.find("Conflicts no cause explains: 5").unwrap();
     let section = &table[at..];
+    let row = section
+        .lines()
+        .find(|l| l.contains("│ /api/docs/7 "))
+        .unwrap();
+    assert!(row.contains(" 09:08:20 → 09:10:00 "), "{row}");
     let order: Vec<usize> = (instances.iter())
         .map(|i| section.find(&format!("│ {i} ")).unwrap())
         .collect();
@@ -206,7 +212,9 @@ fn the_top_option_cuts_the_list_and_the_heading_says_how_many() {
     assert_eq!(r["unexplained"].as_array().unwrap().len(), 2);
     assert_eq!(r["totals"]["unexplained_instances"], 4);
     let table = output(&[log, "--top", "2"]);
-    assert!(table.contains("Conflicts no cause explains: 5 on 4 instances (the first 2)\n"));
+    assert!(
+        table.contains("Conflicts no cause explains: 5 on 4 instances (the first 2; 2026-03-02)\n")
+    );
     assert!(!table.contains("│ /api/orders/3 "));
 }
 

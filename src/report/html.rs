@@ -362,9 +362,8 @@ fn instances(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let rows = (r.instances.iter())
         .map(|x| {
             let span = format!(
-                "<td>{} → {}</td>",
-                short_time(&x.first_conflict),
-                short_time(&x.last_conflict)
+                "<td>{}</td>",
+                text(&between(&x.first_conflict, &x.last_conflict))
             );
             [
                 name(&x.instance),

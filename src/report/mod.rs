@@ -850,6 +850,30 @@ pub fn between(start: &str, end: &str) -> String {
     }
 }
 
+/// The day (`2026-03-02`) on which every one of `spans` (RFC 3339 starts and ends) lies, if
+/// they share one: a table then names the day once, in its header, and shows its times
+/// without it (`times`), which keeps its rows one or two lines high on a narrow terminal.
+pub fn one_day<'a>(mut spans: impl Iterator<Item = (&'a str, &'a str)>) -> Option<&'a str> {
+    // A time out of the calendar's range is written as a number: no day.
+    let day = |t: &'a str| t.get(..10).filter(|_| t.as_bytes().get(10) == Some(&b'T'));
+    let (start, end) = spans.next()?;
+    let d = day(start)?;
+    let same = |(s, e): (&'a str, &'a str)| day(s) == Some(d) && day(e) == Some(d);
+    (same((start, end)) && spans.all(same)).then_some(d)
+}
+
+/// `between` without the day, for the rows of a table whose header names it (`one_day`):
+/// `09:35:00 → 09:59:58`.
+pub fn times(start: &str, end: &str) -> String {
+    let (s, e) = short_times(start, end);
+    let clock = |t: &str| t.get(11..).unwrap_or(t).to_string();
+    if s == e {
+        clock(&s)
+    } else {
+        format!("{} → {}", clock(&s), clock(&e))
+    }
+}
+
 fn rate(n: u64, d: u64) -> f64 {
     if d == 0 {
         0.0
@@ -1267,6 +1291,25 @@ mod tests {
         assert_eq!(
             between("2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z"),
             "2026-03-02 09:00:00"
+        );
+    }
+
+    /// A table's rows all on one day: the day, named once, and times without it; one row
+    /// on another day, or a time out of the calendar's range, and every row keeps its date.
+    #[test]
+    fn rows_on_one_day_show_times_only() {
+        let a = ("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z");
+        let b = ("2026-03-02T23:59:59.5Z", "2026-03-02T23:59:59.5Z");
+        assert_eq!(one_day([a, b].into_iter()), Some("2026-03-02"));
+        let next = ("2026-03-02T23:00:00Z", "2026-03-03T00:00:01Z");
+        assert_eq!(one_day([a, next].into_iter()), None);
+        assert_eq!(one_day([("-62135596800000001", a.1)].into_iter()), None);
+        assert_eq!(one_day(std::iter::empty()), None);
+        assert_eq!(times(a.0, a.1), "09:00:00 → 10:00:00");
+        assert_eq!(times(b.0, b.1), "23:59:59.5");
+        assert_eq!(
+            times("2026-03-02T09:00:00.1Z", "2026-03-02T09:00:00.125Z"),
+            "09:00:00.100 → 09:00:00.125"
         );
     }
 

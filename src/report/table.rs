@@ -5,7 +5,8 @@
 //! never looks at the terminal itself.
 
 use super::{
-    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, percent, short_time, when,
+    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, one_day, percent, short_time,
+    times,
 };
 use crate::timestamp::human_span;
 use comfy_table::{
@@ -230,6 +231,25 @@ fn short_advice(a: &str) -> String {
     out.trim_end_matches(',').to_string() + "…"
 }
 
+/// A table's heading, with the day all its rows' times lie on (`one_day`), which its
+/// rows then leave out: `Root causes (2026-03-02)`, `... instances (the first 10;
+/// 2026-03-02)`.
+fn on_day(heading: &str, day: Option<&str>) -> String {
+    match (day, heading.strip_suffix(')')) {
+        (Some(d), Some(open)) => format!("{open}; {d})"),
+        (Some(d), None) => format!("{heading} ({d})"),
+        (None, _) => heading.to_string(),
+    }
+}
+
+/// A row's start and end: times only under a heading that names their day (`on_day`).
+fn span(day: Option<&str>, start: &str, end: &str) -> String {
+    match day {
+        Some(_) => times(start, end),
+        None => between(start, end),
+    }
+}
+
 fn severity_color(severity: crate::detect::Severity) -> Color {
     if severity == crate::detect::Severity::Incident {
         Color::Red
@@ -254,10 +274,15 @@ pub fn render(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> 
 /// The findings, one row each (grouped past the first ones), and how many conflicts they
 /// explain.
 fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    heading(out, style, "Root causes")?;
     if r.findings.is_empty() {
+        heading(out, style, "Root causes")?;
         return para(out, style, "", &r.explained());
     }
+    let rows = r.finding_rows(LISTED_FINDINGS);
+    let spans = (rows.listed.iter().map(|f| (&*f.start, &*f.end)))
+        .chain(rows.groups.iter().map(|g| (g.start, g.end)));
+    let day = one_day(spans);
+    heading(out, style, &on_day("Root causes", day))?;
     let mut t = table(
         style,
         &[
@@ -271,7 +296,6 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
             "what to change",
         ],
     );
-    let rows = r.finding_rows(LISTED_FINDINGS);
     for f in rows.listed {
         let mut cause = Cell::new(f.cause);
         if style.color {
@@ -283,7 +307,7 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
             Cell::new(f.scope.name()),
             Cell::new(f.conflicts),
             Cell::new(f.client_count),
-            Cell::new(when(f)),
+            Cell::new(span(day, &f.start, &f.end)),
             Cell::new(format!("{:.2}", f.confidence)),
             Cell::new(short_advice(&f.advice)),
         ]);
@@ -299,14 +323,15 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
             Cell::new("grouped"),
             Cell::new(g.conflicts),
             Cell::new(""),
-            Cell::new(between(g.start, g.end)),
+            Cell::new(span(day, g.start, g.end)),
             Cell::new(""),
             Cell::new(short_advice(g.advice)),
         ]);
     }
     // A narrower terminal first drops the scope (a template's placeholders show it),
-    // then the confidence and the advice (each finding's section below gives it whole).
-    // The times wrap: the date above the times.
+    // then the confidence and the advice (each finding's section below gives it whole),
+    // then the clients (the summary below counts them), for the names' sake.
+    // The times wrap, the start above the end.
     let columns = [
         Fit::Fixed,
         Fit::Name,
@@ -317,7 +342,12 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         Fit::Fixed,
         Fit::Rest(24),
     ];
-    fit(&mut t, style, &columns, &[&[], &[2], &[2, 6, 7]]);
+    fit(
+        &mut t,
+        style,
+        &columns,
+        &[&[], &[2], &[2, 6, 7], &[2, 4, 6, 7]],
+    );
     right(&mut t, &[3, 4, 6]);
     writeln!(out, "{t}")?;
     if let Some(note) = rows.note() {
@@ -505,7 +535,8 @@ fn top_instances(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
     if r.instances.is_empty() {
         return Ok(());
     }
-    heading(out, style, "Top instances by conflicts")?;
+    let day = one_day((r.instances.iter()).map(|x| (&*x.first_conflict, &*x.last_conflict)));
+    heading(out, style, &on_day("Top instances by conflicts", day))?;
     let mut t = table(
         style,
         &[
@@ -522,11 +553,7 @@ fn top_instances(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
             Cell::new(x.requests),
             Cell::new(x.conflicts),
             Cell::new(x.clients),
-            Cell::new(format!(
-                "{} → {}",
-                short_time(&x.first_conflict),
-                short_time(&x.last_conflict)
-            )),
+            Cell::new(span(day, &x.first_conflict, &x.last_conflict)),
         ]);
     }
     let columns = [
@@ -584,7 +611,8 @@ fn unexplained(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
     if r.unexplained.is_empty() {
         return Ok(());
     }
-    heading(out, style, &r.unexplained_heading())?;
+    let day = one_day((r.unexplained.iter()).map(|u| (&*u.first_conflict, &*u.last_conflict)));
+    heading(out, style, &on_day(&r.unexplained_heading(), day))?;
     let mut t = table(
         style,
         &[
@@ -604,7 +632,7 @@ fn unexplained(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
             Cell::new(u.handled),
             Cell::new(super::statuses(&u.by_status)),
             Cell::new(u.client_count),
-            Cell::new(between(&u.first_conflict, &u.last_conflict)),
+            Cell::new(span(day, &u.first_conflict, &u.last_conflict)),
             Cell::new(u.lines.first().map(|e| r.place(e)).unwrap_or_default()),
         ]);
     }
