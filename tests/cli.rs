@@ -828,7 +828,7 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
     // The log is named relative to the checkout: an evidence location (`PATH:LINE:`) is
     // never cut, so it can be copied or clicked, and a long checkout path would be wider
     // than 50 columns by itself (checked below).
-    for width in [50, 80, 100, 120, 160] {
+    for width in [50, 80, 100, 120, 140, 160] {
         let out = why409()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("fixtures/demo/access.log")
@@ -852,6 +852,19 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
             assert!(!table.contains("┆ 2026-03-02"), "{width}");
         }
         assert_eq!(table.contains("what to change"), width >= 120, "{width}");
+        // The unexplained conflicts' first lines, where there is room for them: whole.
+        let cells = (s.lines()).filter(|l| l.contains("┆ fixtures/demo/access.log:"));
+        let lines: Vec<&str> = cells
+            .map(|l| l.split("access.log:").nth(1).unwrap())
+            .map(|rest| rest.split(' ').next().unwrap())
+            .collect();
+        let shown = s.contains("┆ first line");
+        assert_eq!(lines.len(), if shown { 6 } else { 0 }, "{width}: {lines:?}");
+        assert_eq!(shown, width >= 120, "{width}");
+        for line in lines {
+            let known = ["1807", "2661", "1121", "3383", "202", "1442"];
+            assert!(known.contains(&line), "{width}: {line}");
+        }
     }
     // A path wider than the terminal: its locations stay whole on lines of their own, and
     // everything else, the logged line below each location included, still fits.

@@ -78,7 +78,8 @@ pub(super) enum Fit {
     /// Names (templates, instances, addresses): whole when there is room, cut only past
     /// `NAME_MIN`.
     Name,
-    /// Prose and secondary texts: whatever is left, at least this wide (padding included).
+    /// Prose and secondary texts: whatever is left, at least this wide (padding included)
+    /// or as wide as its widest cell and header if that is less.
     Rest(usize),
 }
 
@@ -117,7 +118,8 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
                     count += 1;
                     wanted += w.min(NAME_MIN);
                 }
-                Fit::Rest(w) => rest += w,
+                // A column narrower than its minimum needs no more than its width.
+                Fit::Rest(least) => rest += least.min(w),
             }
         }
         let left = width.saturating_sub(fixed);
@@ -643,7 +645,8 @@ fn unexplained(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         Fit::Fixed,
         Fit::Fixed,
         Fit::Rest(21),
-        Fit::Rest(12),
+        // A location (`PATH:LINE`) is whole or not shown: cut, it could not be copied.
+        Fit::Fixed,
     ];
     fit(&mut t, style, &columns, &[&[], &[6], &[3, 6], &[2, 3, 6]]);
     right(&mut t, &[1, 2, 4]);
