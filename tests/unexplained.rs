@@ -223,7 +223,10 @@ fn the_top_option_cuts_the_list_and_the_heading_says_how_many() {
 fn nothing_is_listed_when_nothing_is_left() {
     let dir = tempfile::tempdir().unwrap();
     for (storm, said) in [
-        (false, "No conflict responses in these logs."),
+        (
+            false,
+            "No conflict responses (409, 412, 423, 428) among the 100 requests.",
+        ),
         (true, "The causes above explain all 10 conflicts."),
     ] {
         let log = write_log(dir.path(), storm, false);
@@ -236,6 +239,51 @@ fn nothing_is_listed_when_nothing_is_left() {
         assert!(!table.contains("Conflicts no cause explains"), "{table}");
         let md = output(&[log, "--output", "markdown"]);
         assert!(!md.contains("Conflicts no cause explains"));
+    }
+}
+
+/// No conflict at all: the sentence says among how many requests, or why there was no
+/// request to look at (the filters, the time range, an empty log).
+#[test]
+fn no_conflicts_says_among_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), false, false);
+    let log = log.to_str().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--status", "418"],
+            "No conflict responses (418) among the 100 requests.",
+        ),
+        (
+            &["--path-prefix", "/api/docs"],
+            "No requests to look at: the filters left out all 100 parsed.",
+        ),
+        // The log was written now: dated before 2030 by its last modification, it is
+        // not read, unless asked.
+        (
+            &["--since", "2030-01-01"],
+            "No requests read: every input is dated outside the time range (the Overview lists them).",
+        ),
+        (
+            &["--since", "2030-01-01", "--no-seek"],
+            "No requests to look at: the filters left out all 100 parsed.",
+        ),
+        (&[empty.to_str().unwrap()], "No requests in these logs."),
+    ];
+    for (args, said) in cases {
+        let mut all = vec![log];
+        if args[0].starts_with('-') {
+            all.extend(args);
+        } else {
+            all = args.to_vec();
+        }
+        let table = output(&all);
+        assert!(
+            table.starts_with(&format!("\nRoot causes\n{said}\n")),
+            "{args:?}: {table}"
+        );
     }
 }
 

@@ -548,7 +548,7 @@ impl Report {
         };
         let h = self.totals.unexplained_handled;
         if n == 0 {
-            "No conflict responses in these logs.".to_string()
+            self.no_conflicts()
         } else if self.findings.is_empty() && h == n {
             format!(
                 "No root cause found: the {n} conflicts, on {on}, look like normal, handled behaviour: each was followed by the same client's successful write there (\"{UNEXPLAINED}\" lists them)."
@@ -577,6 +577,29 @@ impl Report {
                         format!("{h} of them handled: the same client's successful write followed"),
                 }
             )
+        }
+    }
+
+    /// Why there is no conflict to explain: none among the requests, or no request to look
+    /// at (all left out by the filters, every input dated outside the time range, or none
+    /// in the logs).
+    fn no_conflicts(&self) -> String {
+        let statuses: Vec<String> = self.conflict_statuses.iter().map(u16::to_string).collect();
+        let filtered: u64 = self.inputs.iter().map(|i| i.filtered).sum();
+        let parsed: u64 = self.inputs.iter().map(|i| i.parsed).sum();
+        match self.totals.requests {
+            1 => format!("No conflict responses ({}) in the 1 request.", statuses.join(", ")),
+            n if n > 0 => format!(
+                "No conflict responses ({}) among the {n} requests.",
+                statuses.join(", ")
+            ),
+            _ if filtered > 0 => format!(
+                "No requests to look at: the filters left out all {filtered} parsed."
+            ),
+            _ if parsed == 0 && !self.inputs_not_read.is_empty() => {
+                "No requests read: every input is dated outside the time range (the Overview lists them).".to_string()
+            }
+            _ => "No requests in these logs.".to_string(),
         }
     }
 
