@@ -206,6 +206,49 @@ fn wrap(text: &str, width: Option<u16>, first: &str, hang: &str) -> Vec<String> 
     lines
 }
 
+/// The columns a logged line's continuation rows are indented by under its location.
+const EVIDENCE_HANG: usize = 6;
+
+/// The most rows a logged line takes in the evidence: enough for a combined line's request,
+/// status and user agent at 80 columns.
+const EVIDENCE_ROWS: usize = 3;
+
+/// `text` in at most `rows` pieces, the first at most `first` characters long, the others
+/// `rest`; each ends at a space in its last quarter where there is one, and the last ends
+/// with `…` when text is left over.
+fn fold(text: &str, first: usize, rest: usize, rows: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while at < chars.len() && pieces.len() < rows {
+        let room = if pieces.is_empty() { first } else { rest }.max(2);
+        let left = &chars[at..];
+        if left.len() <= room {
+            pieces.push(left.iter().collect());
+            return pieces;
+        }
+        if pieces.len() + 1 == rows {
+            let mut cut: String = left[..room - 1].iter().collect();
+            cut.push('…');
+            pieces.push(cut);
+            return pieces;
+        }
+        // After the space, so the piece ends with it and the next starts with a word.
+        let end = (left[..room].iter().rposition(|&c| c == ' '))
+            .filter(|&k| k + 1 >= room - room / 4)
+            .map_or(room, |k| k + 1);
+        pieces.push(
+            left[..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        at += end;
+    }
+    pieces
+}
+
 /// The advice's first clause (up to `.`, `;` or `:`), at most `SHORT_ADVICE` characters cut
 /// at a word, for the table; the evidence section prints it in full.
 fn short_advice(a: &str) -> String {
@@ -379,20 +422,25 @@ fn evidence(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 .get(e.input as usize)
                 .map_or("?", |i| i.path.as_str());
             let width = style.width.map(|w| w as usize);
-            // `    PATH:LINE: TEXT`; when the path leaves less than 30 columns, the text
-            // goes on its own line (long input paths must not overflow the terminal).
+            // `    PATH:LINE: TEXT`, the text folded under it on a terminal so that the
+            // request and status show at 80 columns too; when the path leaves less than
+            // 30 columns, the text starts on a line of its own (long input paths must not
+            // overflow the terminal).
             let prefix = 4 + path.chars().count() + 1 + e.line.to_string().len() + 2;
-            let (own_line, max) = match width {
-                None => (false, 240),
-                Some(w) if w >= prefix + 30 => (false, w - prefix),
-                Some(w) => (true, w.saturating_sub(6).max(20)),
+            let (own_line, rows) = match width {
+                None => (false, fold(&e.text, 240, 0, 1)),
+                Some(w) if w >= prefix + 30 => (
+                    false,
+                    fold(&e.text, w - prefix, w - EVIDENCE_HANG, EVIDENCE_ROWS),
+                ),
+                Some(w) => {
+                    let w = w.saturating_sub(EVIDENCE_HANG).max(20);
+                    (true, fold(&e.text, w, w, EVIDENCE_ROWS))
+                }
             };
-            let mut text: String = e.text.chars().take(max).collect();
-            if e.text.chars().count() > max {
-                text.pop();
-                text.push('…');
-            }
-            let sep = if own_line { "\n      " } else { " " };
+            let hang = format!("\n{:EVIDENCE_HANG$}", "");
+            let sep = if own_line { &hang } else { " " };
+            let text = rows.join(&hang);
             if style.color {
                 writeln!(out, "    \x1b[2m{path}:{}:\x1b[0m{sep}{text}", e.line)?;
             } else {
@@ -787,6 +835,43 @@ mod tests {
             &[&[], &[2]],
         );
         t.to_string().lines().map(str::to_string).collect()
+    }
+
+    /// A logged line folds at a space near a row's end, else where the row ends, and is
+    /// cut with `…` past its last row; a short one is one row.
+    #[test]
+    fn logged_lines_fold_into_rows_and_are_cut_past_the_last() {
+        let line = r#"203.0.113.20 - - [02/Mar/2026:09:06:05 +0000] "PUT /api/v1/inventory/94017 HTTP/1.1" 409 196 "-" "StorePOS/5.1.4""#;
+        assert_eq!(
+            fold(line, 45, 74, 3),
+            [
+                "203.0.113.20 - - [02/Mar/2026:09:06:05",
+                "+0000] \"PUT /api/v1/inventory/94017 HTTP/1.1\" 409 196 \"-\" \"StorePOS/5.1.4\""
+            ]
+        );
+        assert_eq!(
+            fold(line, 45, 50, 3),
+            [
+                "203.0.113.20 - - [02/Mar/2026:09:06:05",
+                "+0000] \"PUT /api/v1/inventory/94017 HTTP/1.1\" 409",
+                "196 \"-\" \"StorePOS/5.1.4\""
+            ]
+        );
+        // Only the spaces at the breaks are left out.
+        assert_eq!(fold(line, 45, 50, 3).join(" "), line);
+        assert_eq!(
+            fold(line, 30, 30, 2),
+            [
+                "203.0.113.20 - - [02/Mar/2026:",
+                "09:06:05 +0000] \"PUT /api/v1/…"
+            ]
+        );
+        // No space in a row's last quarter: cut where the row ends.
+        assert_eq!(fold("abcdefghij", 4, 4, 3), ["abcd", "efgh", "ij"]);
+        assert_eq!(fold("abcdefghijk", 4, 4, 2), ["abcd", "efg…"]);
+        assert_eq!(fold("short", 40, 40, 3), ["short"]);
+        assert_eq!(fold("", 40, 40, 3), Vec::<String>::new());
+        assert_eq!(fold(line, 240, 0, 1), [line]);
     }
 
     #[test]
