@@ -233,8 +233,9 @@ fn fold(text: &str, first: usize, rest: usize, rows: usize) -> Vec<String> {
             pieces.push(cut);
             return pieces;
         }
-        // After the space, so the piece ends with it and the next starts with a word.
-        let end = (left[..room].iter().rposition(|&c| c == ' '))
+        // After the space (the one just past the row too), so the next piece starts
+        // with a word.
+        let end = (left[..=room].iter().rposition(|&c| c == ' '))
             .filter(|&k| k + 1 >= room - room / 4)
             .map_or(room, |k| k + 1);
         pieces.push(
@@ -843,14 +844,14 @@ mod tests {
     fn logged_lines_fold_into_rows_and_are_cut_past_the_last() {
         let line = r#"203.0.113.20 - - [02/Mar/2026:09:06:05 +0000] "PUT /api/v1/inventory/94017 HTTP/1.1" 409 196 "-" "StorePOS/5.1.4""#;
         assert_eq!(
-            fold(line, 45, 74, 3),
+            fold(line, 44, 74, 3),
             [
                 "203.0.113.20 - - [02/Mar/2026:09:06:05",
                 "+0000] \"PUT /api/v1/inventory/94017 HTTP/1.1\" 409 196 \"-\" \"StorePOS/5.1.4\""
             ]
         );
         assert_eq!(
-            fold(line, 45, 50, 3),
+            fold(line, 44, 50, 3),
             [
                 "203.0.113.20 - - [02/Mar/2026:09:06:05",
                 "+0000] \"PUT /api/v1/inventory/94017 HTTP/1.1\" 409",
@@ -858,7 +859,12 @@ mod tests {
             ]
         );
         // Only the spaces at the breaks are left out.
-        assert_eq!(fold(line, 45, 50, 3).join(" "), line);
+        assert_eq!(fold(line, 44, 50, 3).join(" "), line);
+        // A space just past the row ends it as well.
+        assert_eq!(
+            fold(line, 45, 74, 2)[0],
+            "203.0.113.20 - - [02/Mar/2026:09:06:05 +0000]"
+        );
         assert_eq!(
             fold(line, 30, 30, 2),
             [
@@ -868,6 +874,7 @@ mod tests {
         );
         // No space in a row's last quarter: cut where the row ends.
         assert_eq!(fold("abcdefghij", 4, 4, 3), ["abcd", "efgh", "ij"]);
+        assert_eq!(fold("abcd efgh", 4, 4, 3), ["abcd", "efgh"]);
         assert_eq!(fold("abcdefghijk", 4, 4, 2), ["abcd", "efg…"]);
         assert_eq!(fold("short", 40, 40, 3), ["short"]);
         assert_eq!(fold("", 40, 40, 3), Vec::<String>::new());
