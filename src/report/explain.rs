@@ -281,8 +281,6 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The timeline as CSV, one row per request (the JSON's fields, the input by its path); a
-/// name a spreadsheet would run as a formula gets a leading `'`.
 /// What a CSV of no rows leaves unsaid, for stderr: that nothing was found, or that the
 /// path is a route, with its totals.
 pub fn csv_note(e: &Explanation) -> Option<String> {
@@ -306,6 +304,8 @@ pub fn csv_note(e: &Explanation) -> Option<String> {
     Some(format!("{what}: the CSV has its header only{instead}"))
 }
 
+/// The timeline as CSV, one row per request (the JSON's fields, the input by its path); a
+/// name a spreadsheet would run as a formula gets a leading `'`.
 pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let header = [

@@ -585,14 +585,12 @@ impl Report {
     /// in the logs).
     fn no_conflicts(&self) -> String {
         let statuses: Vec<String> = self.conflict_statuses.iter().map(u16::to_string).collect();
+        let statuses = statuses.join(", ");
         let filtered: u64 = self.inputs.iter().map(|i| i.filtered).sum();
         let parsed: u64 = self.inputs.iter().map(|i| i.parsed).sum();
         match self.totals.requests {
-            1 => format!("No conflict responses ({}) in the 1 request.", statuses.join(", ")),
-            n if n > 0 => format!(
-                "No conflict responses ({}) among the {n} requests.",
-                statuses.join(", ")
-            ),
+            1 => format!("No conflict responses ({statuses}) in the 1 request."),
+            n if n > 0 => format!("No conflict responses ({statuses}) among the {n} requests."),
             _ if filtered > 0 => format!(
                 "No requests to look at: the filters left out all {filtered} parsed."
             ),
@@ -874,7 +872,7 @@ pub fn between(start: &str, end: &str) -> String {
 }
 
 /// The day (`2026-03-02`) on which every one of `spans` (RFC 3339 starts and ends) lies, if
-/// they share one: a table then names the day once, in its header, and shows its times
+/// they share one: a table then names the day once, in its heading, and shows its times
 /// without it (`times`), which keeps its rows one or two lines high on a narrow terminal.
 pub fn one_day<'a>(mut spans: impl Iterator<Item = (&'a str, &'a str)>) -> Option<&'a str> {
     // A time out of the calendar's range is written as a number: no day.
@@ -885,7 +883,7 @@ pub fn one_day<'a>(mut spans: impl Iterator<Item = (&'a str, &'a str)>) -> Optio
     (same((start, end)) && spans.all(same)).then_some(d)
 }
 
-/// `between` without the day, for the rows of a table whose header names it (`one_day`):
+/// `between` without the day, for the rows of a table whose heading names it (`one_day`):
 /// `09:35:00 → 09:59:58`.
 pub fn times(start: &str, end: &str) -> String {
     let (s, e) = short_times(start, end);
