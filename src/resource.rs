@@ -95,7 +95,8 @@ pub enum Placeholder {
     Id,
     Email,
     Date,
-    /// A free word in a learned name position (`crate::names`); `classify` never says it.
+    /// A free word: in a learned name position (`crate::names`), or text in a script other
+    /// than ASCII (`classify`).
     Name,
 }
 
@@ -121,6 +122,8 @@ const TOKEN: u64 = 1 << 24;
 const AT: u64 = 1 << 32;
 /// `_` or `-`: not counted, but read by `is_prefixed_id` from the same table.
 const SEPARATOR: u64 = 1 << 40;
+/// Bytes past ASCII: text in another script (`Ελλάδα`, an unescaped `\xD8\xB3`).
+const HIGH: u64 = 1 << 48;
 
 static SEGMENT_COUNTS: [u64; 256] = {
     let mut t = [0u64; 256];
@@ -143,6 +146,7 @@ static SEGMENT_COUNTS: [u64; 256] = {
         match b {
             b'@' | b'%' => v |= AT,
             b'_' | b'-' => v |= SEPARATOR,
+            0x80.. => v |= HIGH,
             _ => {}
         }
         t[c] = v;
@@ -159,6 +163,7 @@ struct Counts {
     hex: usize,
     token: usize,
     at: usize,
+    high: usize,
 }
 
 impl Counts {
@@ -176,12 +181,14 @@ impl Counts {
             n.hex += lane(HEX);
             n.token += lane(TOKEN);
             n.at += lane(AT);
+            n.high += lane(HIGH);
         }
         n
     }
 }
 
-/// Classifies one path segment: `Some(placeholder)` for identifiers, `None` for words.
+/// Classifies one path segment: `Some(placeholder)` for identifiers and free text, `None`
+/// for words.
 ///
 /// A short lower-case word and a number are told by one look; UUIDs, ULIDs and prefixed ids
 /// by a look at their shape; every other rule is a comparison of counts from one pass
@@ -217,18 +224,20 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
         hex,
         token,
         at,
+        high,
     } = Counts::of(b);
     let len = b.len();
-    if digits == 0 && at == 0 && len < 16 {
+    if digits == 0 && at == 0 && high == 0 && len < 16 {
         return None;
     }
     // Numbers: 42, 00017, -1
     if digits == len || (b[0] == b'-' && digits == len - 1 && digits > 0) {
         return Some(Placeholder::Id);
     }
-    // Nothing below matches fewer than 5 bytes (`v1`, `s3`, `md5` stay words).
+    // Nothing below but other scripts' text matches fewer than 5 bytes (`v1`, `s3`, `md5`
+    // stay words; `ü` is a name).
     if len < 5 {
-        return None;
+        return (high != 0).then_some(Placeholder::Name);
     }
     // Dates: 2026-03-02, 2026-03-02T09:00:00Z
     if len >= 10
@@ -242,6 +251,11 @@ fn classify_counted(seg: &str) -> Option<Placeholder> {
     // Emails (possibly percent-encoded @)
     if at != 0 && (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
         return Some(Placeholder::Email);
+    }
+    // Text in another script, raw or percent-encoded (`%D8%B3%D8%B4…`, a product's title in
+    // Persian): a person's words, a title, a search, never a route's (routes are ASCII).
+    if high != 0 || (at != 0 && encodes_non_ascii(b)) {
+        return Some(Placeholder::Name);
     }
     // Hex hashes and object ids: deadbeef01, 5f2b8c0e9a1d4e7f...
     if hex == len && ((len >= 8 && digits > 0) || len >= 16) {
@@ -309,6 +323,15 @@ fn is_prefixed_id(b: &[u8]) -> bool {
         kinds |= k;
     }
     kinds & DIGIT != 0
+}
+
+/// Does `b` hold a percent-encoded byte past ASCII (`%C3`, `%d8`): encoded UTF-8?
+#[inline]
+fn encodes_non_ascii(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', b).any(|p| {
+        matches!(b.get(p + 1), Some(b'8'..=b'9' | b'A'..=b'F' | b'a'..=b'f'))
+            && b.get(p + 2).is_some_and(u8::is_ascii_hexdigit)
+    })
 }
 
 /// `classify`, or `{name}` for a word in a name position (`crate::names`).
@@ -831,16 +854,17 @@ mod tests {
             kinds |= k;
         }
         let at = kinds & AT != 0;
-        if digits == 0 && !at && b.len() < 16 {
+        let high = !b.is_ascii();
+        if digits == 0 && !at && !high && b.len() < 16 {
             return None;
         }
         // Numbers: 42, 00017, -1
         if digits == b.len() || (b[0] == b'-' && digits == b.len() - 1 && digits > 0) {
             return Some(Placeholder::Id);
         }
-        // Nothing below matches fewer than 5 bytes (`v1`, `s3`, `md5` stay words).
+        // Nothing below but other scripts' text matches fewer than 5 bytes.
         if b.len() < 5 {
-            return None;
+            return high.then_some(Placeholder::Name);
         }
         // Dates: 2026-03-02, 2026-03-02T09:00:00Z
         if b.len() >= 10
@@ -854,6 +878,15 @@ mod tests {
         // Emails (possibly percent-encoded @)
         if (seg.contains('@') || seg.contains("%40")) && seg.contains('.') {
             return Some(Placeholder::Email);
+        }
+        // Text in another script, raw or percent-encoded.
+        let encoded = b.windows(3).any(|w| {
+            w[0] == b'%'
+                && matches!(w[1], b'8'..=b'9' | b'A'..=b'F' | b'a'..=b'f')
+                && w[2].is_ascii_hexdigit()
+        });
+        if high || encoded {
+            return Some(Placeholder::Name);
         }
         // UUIDs
         if b.len() == 36
@@ -926,6 +959,8 @@ mod tests {
         #[test]
         fn classify_is_the_reference(seg in prop_oneof![
             "[0-9a-fA-FxyzXYZ_@%.~=+-]{0,40}",
+            "([a-z0-9-]{0,3}%[0-9a-fA-FG][0-9a-fA-F]){1,6}[%a-z-]{0,2}",
+            "[a-zé_@%.-]{0,8}[αβü日本]{0,2}[0-9a-z%.-]{0,8}",
             "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-gA-F-]{4}-[0-9a-f]{4}-[0-9a-f-]{12}",
             "[0-9A-Z]{25,27}",
             "[a-z]{1,13}[_-][0-9a-zA-Z_-]{0,12}",
@@ -972,6 +1007,19 @@ mod tests {
             "usr_",
             "--12",
             "",
+            "%D8%B3%D8%B4%D9%88%D8%A7%D8%B1-%D8%AE%D8%A7%D9%86%DA%AF%DB%8C-PR257AT",
+            "%d8%b3",
+            "%C3%BC",
+            "%7B%7BbasketItem.id%7D%7D",
+            "Galaxy-A9-%282018%29",
+            "j%C3%BCrgen%40example.com",
+            "jürgen@example.com",
+            "ü",
+            "日本",
+            "Ελλάδα",
+            "café",
+            "%8",
+            "a%8g",
         ] {
             assert_eq!(classify(seg), classify_reference(seg), "{seg}");
         }
@@ -1153,6 +1201,23 @@ mod tests {
         assert_eq!(t("/api/v1/export"), "/api/v1/export");
         assert_eq!(t("/api/v1/items/lock"), "/api/v1/items/lock");
         assert_eq!(t("/read-me/cafe"), "/read-me/cafe");
+        // Text in another script is a name, raw or percent-encoded (an ASCII escape is not).
+        assert_eq!(
+            t("/product/31893/62100/%D8%B3%D8%B4%D9%88%D8%A7%D8%B1-PR257AT"),
+            "/product/{id}/{id}/{name}"
+        );
+        assert_eq!(
+            t("/m/browse/gas-heater/%d8%a8%d8%ae"),
+            "/m/browse/gas-heater/{name}"
+        );
+        assert_eq!(t("/wiki/Ελλάδα/history"), "/wiki/{name}/history");
+        assert_eq!(t("/tags/ü"), "/tags/{name}");
+        assert_eq!(t("/users/j%C3%BCrgen%40example.com"), "/users/{email}");
+        assert_eq!(
+            t("/image/%7B%7BbasketItem.id%7D%7D"),
+            "/image/%7B%7BbasketItem.id%7D%7D"
+        );
+        assert_eq!(t("/search/caf%C3%A9"), "/search/{name}");
         assert_eq!(t(""), NO_PATH);
     }
 

@@ -1711,6 +1711,55 @@ fn slugs_share_one_template() {
     assert_eq!(r["resources"][0]["requests"], comments);
 }
 
+/// Titles in another script (a shop's product slugs in Persian), percent-encoded in either
+/// case, escaped by nginx (`\xD8\xB3`) or raw: one template `{name}` for them all, though far
+/// fewer than the hundred distinct words that make a learned name position.
+#[test]
+fn titles_in_another_script_are_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.log");
+    let titles = [
+        "%D8%B3%D8%B4%D9%88%D8%A7%D8%B1-%D8%AE%D8%A7%D9%86%DA%AF%DB%8C-PR257AT",
+        "%d8%a8%d8%ae%d8%a7%d8%b1%db%8c",
+        "\\xD8\\xB3\\xD8\\xB4\\xD9\\x88",
+        "ماشین-اصلاح",
+    ];
+    let mut log = String::new();
+    for n in 0..40usize {
+        let status = if n % 5 == 4 { 409 } else { 200 };
+        log.push_str(&format!(
+            "10.0.0.{} - - [02/Mar/2026:09:00:{:02} +0000] \"PUT /products/{}/{} HTTP/1.1\" {status} 12 \"-\" \"t\"\n",
+            n % 3,
+            n,
+            100 + n % 5,
+            titles[n % 4]
+        ));
+    }
+    std::fs::write(&path, &log).unwrap();
+    let r = json(&[path.to_str().unwrap()]);
+    assert_eq!(r["inputs"][0]["parsed"], 40);
+    assert_eq!(r["name_positions"], serde_json::json!([]));
+    let resources = r["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 1, "{resources:?}");
+    assert_eq!(resources[0]["template"], "/products/{id}/{name}");
+    assert_eq!(resources[0]["requests"], 40);
+    assert_eq!(resources[0]["conflicts"], 8);
+    // The conflicts fall on n = 4, 9, 14, …: product 104, each of the four titles.
+    assert_eq!(resources[0]["instances"], 4);
+    let instances: Vec<&str> = r["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["instance"].as_str().unwrap())
+        .collect();
+    assert!(
+        instances.contains(&"/products/104/ماشین-اصلاح")
+            && instances.contains(&"/products/104/سشو")
+            && instances.contains(&"/products/104/%d8%a8%d8%ae%d8%a7%d8%b1%db%8c"),
+        "{instances:?}"
+    );
+}
+
 /// Paths of a hundred thousand segments (a 200 KB request line, within the line limit): no
 /// stack overflow, no quadratic templating, with and without learned name positions.
 #[test]
