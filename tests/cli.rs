@@ -803,7 +803,7 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
         "Top resources by conflicts",
         "Top instances by conflicts",
         "Top clients by conflicts",
-        "Timeline (1s windows, UTC)",
+        "Timeline (1s windows, UTC; 2026-03-02)",
         "Skipped lines",
     ] {
         assert!(s.contains(section), "missing section {section}");
@@ -854,6 +854,16 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
         assert_eq!(table.contains("what to change"), width >= 120, "{width}");
         // A logged line folds under its location: its request and status show at any width.
         assert!(s.contains("HTTP/1.1\" 409 219"), "{width}: {s}");
+        // The timeline's windows, all on that day, as times.
+        assert!(
+            s.contains("\nTimeline (30s windows, UTC; 2026-03-02)\n"),
+            "{width}"
+        );
+        let window = s.lines().find(|l| l.starts_with("│ 09:03:00 ")).unwrap();
+        assert!(
+            window.contains(" ┆       35 ┆         1 ┆ █"),
+            "{width}: {window}"
+        );
         // The unexplained conflicts' first lines, where there is room for them: whole.
         let cells = (s.lines()).filter(|l| l.contains("┆ fixtures/demo/access.log:"));
         let lines: Vec<&str> = cells
@@ -914,6 +924,16 @@ fn rows_on_several_days_keep_their_dates() {
     assert!(
         row.contains("┆ 2026-03-02 09:24:11 → 2026-03-03 09:24:18 "),
         "{row}"
+    );
+    // The timeline's windows too, and its run of empty windows between the days.
+    assert!(s.contains("\nTimeline (15m windows, UTC)\n"), "{s}");
+    assert!(
+        s.contains("\n│ 2026-03-03 09:15:00 ┆      899 ┆        51 ┆ ███"),
+        "{s}"
+    );
+    assert!(
+        s.contains("┆ (92 empty windows, the last from 2026-03-03 08:45:00) │"),
+        "{s}"
     );
 }
 

@@ -5,8 +5,7 @@
 //! never looks at the terminal itself.
 
 use super::{
-    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, one_day, percent, short_time,
-    times,
+    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, one_day, percent, times,
 };
 use crate::timestamp::human_span;
 use comfy_table::{
@@ -708,19 +707,19 @@ fn unexplained(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-/// Requests and conflicts per window, with a bar for the conflicts.
+/// Requests and conflicts per window, with a bar for the conflicts; the windows' times only
+/// when they all start on one day, which the heading names.
 fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     if r.timeline.is_empty() {
         return Ok(());
     }
-    heading(
-        out,
-        style,
-        &format!(
-            "Timeline ({} windows, UTC)",
-            human_span(r.window_seconds * 1_000_000)
-        ),
-    )?;
+    let day = one_day(r.timeline.iter().map(|x| (&*x.start, &*x.start)));
+    let title = format!(
+        "Timeline ({} windows, UTC)",
+        human_span(r.window_seconds * 1_000_000)
+    );
+    heading(out, style, &on_day(&title, day))?;
+    let start = |t: &str| span(day, t, t);
     let max = r
         .timeline
         .iter()
@@ -739,12 +738,12 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 windows,
             } => {
                 t.add_row(vec![
-                    Cell::new(short_time(first)),
+                    Cell::new(start(first)),
                     Cell::new(0),
                     Cell::new(0),
                     Cell::new(format!(
                         "({windows} empty windows, the last from {})",
-                        short_time(last)
+                        start(last)
                     )),
                 ]);
                 continue;
@@ -756,7 +755,7 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
             bar = bar.fg(Color::Red);
         }
         t.add_row(vec![
-            Cell::new(short_time(&x.start)),
+            Cell::new(start(&x.start)),
             Cell::new(x.requests),
             Cell::new(x.conflicts),
             bar,
