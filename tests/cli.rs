@@ -937,6 +937,45 @@ fn rows_on_several_days_keep_their_dates() {
     );
 }
 
+/// The skipped lines' examples are what that table is read for: a long input path wraps to
+/// a third of the room, and the example keeps the rest, whole where it fits.
+#[test]
+fn skipped_line_examples_keep_the_room() {
+    let dir = tempfile::Builder::new()
+        .prefix("logs-from-the-production-gateway-cluster-eu-west-1-node-07-")
+        .tempdir()
+        .unwrap();
+    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let (head, tail) = demo.split_at(demo.find("\n").unwrap() + 1);
+    let message = "upstream timed out (110: Connection timed out) while reading response";
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, format!("{head}{message}\n{tail}")).unwrap();
+    for width in [80usize, 100, 140, 200] {
+        let out = why409()
+            .arg(&path)
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let table = &s[s.find("\nSkipped lines\n").unwrap()..];
+        let header = (table.lines()).find(|l| l.starts_with("│ input ")).unwrap();
+        let cells: Vec<usize> = header.split('┆').map(|c| c.chars().count()).collect();
+        // Where both cannot be whole, the example has the wider column.
+        assert!(cells[3] > cells[0] || width >= 200, "{width}: {header}");
+        // The example's words, read back across its rows, are the line's.
+        let rows: Vec<&str> = (table.lines())
+            .skip_while(|l| !l.contains("┆ malformed_line "))
+            .take_while(|l| !l.starts_with('└'))
+            .map(|l| l.split('┆').nth(3).unwrap().trim_end_matches('│').trim())
+            .collect();
+        let rows: Vec<&str> = rows.into_iter().filter(|r| !r.is_empty()).collect();
+        assert_eq!(rows.join(" "), format!("2: {message}"), "{width}: {table}");
+        if width >= 140 {
+            assert_eq!(rows.len(), 1, "{width}: {table}");
+        }
+    }
+}
+
 #[test]
 fn markdown_output() {
     let out = why409()

@@ -572,7 +572,10 @@ fn skipped(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     let unlisted = r.unlisted_skips();
     for u in &unlisted {
-        let more = format!("<td>{} more inputs</td>", u.inputs);
+        let more = format!(
+            "<td>{}</td>",
+            super::counted(u.inputs as u64, "more input", "more inputs")
+        );
         let cells = [more, format!("<td>{}</td>", text(u.reason)), num(u.lines)];
         writeln!(out, "<tr>{}</tr>", cells.concat())?;
     }

@@ -5,7 +5,8 @@
 //! never looks at the terminal itself.
 
 use super::{
-    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, one_day, percent, times,
+    LISTED_FINDINGS, Report, ShownWindow, UNEXPLAINED_HINT, between, counted, one_day, percent,
+    times,
 };
 use crate::timestamp::human_span;
 use comfy_table::{
@@ -800,14 +801,30 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
             format!("{path}:{}: {}", e.line, text(e))
         });
         t.add_row(vec![
-            Cell::new(format!("{} more inputs", u.inputs)),
+            Cell::new(counted(u.inputs as u64, "more input", "more inputs")),
             Cell::new(u.reason),
             Cell::new(u.lines),
             Cell::new(ex),
         ]);
     }
-    let columns = [Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
+    let columns = [Fit::Rest(24), Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
     fit(&mut t, style, &columns, &[&[]]);
+    // The examples are what is read here: a path wraps to a third of the room rather
+    // than leave them a few words a row.
+    if let Some(width) = style.width.map(usize::from) {
+        let content: Vec<usize> = (t.column_max_content_widths().iter())
+            .map(|&w| w as usize + 2)
+            .collect();
+        let left = width.saturating_sub(content[1] + content[2] + 5);
+        let input = content[0].min((left.saturating_sub(content[3])).max(left / 3));
+        if input >= 12 {
+            set(
+                &mut t,
+                0,
+                ColumnConstraint::Absolute(Width::Fixed(input as u16)),
+            );
+        }
+    }
     right(&mut t, &[2]);
     writeln!(out, "{t}")?;
     Ok(())
