@@ -850,6 +850,12 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
             assert!(table.contains("┆ /api/v1/inventory/94017 "), "{width}");
             assert!(table.contains("┆ 09:35:00 →"), "{width}");
             assert!(!table.contains("┆ 2026-03-02"), "{width}");
+            // The two times on one line wherever that hides no column and leaves the names
+            // their room (at 100 the advice is gone, at 140 everything shows).
+            if width == 100 || width >= 140 {
+                assert!(table.contains("┆ 09:35:00 → 09:59:58 "), "{width}: {table}");
+                assert!(table.contains("│ deploy_regression    ┆ /api/v1/carts/{id} "));
+            }
         }
         assert_eq!(table.contains("what to change"), width >= 120, "{width}");
         // A logged line folds under its location: its request and status show at any width.

@@ -98,59 +98,130 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
     let Some(width) = style.width.map(usize::from) else {
         return;
     };
-    // Each column's widest cell, padding (a space either side) included.
-    let content: Vec<usize> = (t.column_max_content_widths().iter())
-        .map(|&w| w as usize + 2)
+    let content = content_widths(t);
+    let Layout {
+        hidden,
+        roomy,
+        left,
+    } = layout(&content, width, columns, drops);
+    let Some(hidden) = drops.get(hidden) else {
+        return;
+    };
+    for &c in hidden.iter() {
+        set(t, c, ColumnConstraint::Hidden);
+    }
+    let shown = (columns.iter().copied().enumerate()).filter(|(c, _)| !hidden.contains(c));
+    let shown: Vec<(usize, Fit, usize)> = shown
+        .map(|(c, f)| (c, f, content.get(c).copied().unwrap_or(0)))
         .collect();
+    let (mut rest, mut names, mut count) = (0, 0, 0);
+    for &(_, f, w) in &shown {
+        match f {
+            Fit::Fixed => {}
+            Fit::Name => {
+                names += w;
+                count += 1;
+            }
+            Fit::Rest(least) => rest += least.min(w),
+        }
+    }
+    // Names share the room left after the prose's minimum, in proportion to their
+    // width; in the narrowest layout they take what there is, if anything.
+    let room = left.saturating_sub(rest);
+    if room < NAME_SQUEEZED * count {
+        return;
+    }
+    for (c, f, w) in shown {
+        let w = match f {
+            Fit::Fixed => w,
+            Fit::Name if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
+            Fit::Name => w.min(room * w / names.max(1)),
+            Fit::Rest(_) => continue,
+        };
+        set(
+            t,
+            c,
+            ColumnConstraint::LowerBoundary(Width::Fixed(w.min(999) as u16)),
+        );
+    }
+}
+
+/// `fit`, with column `keep` (a `Fit::Rest`, such as two times that would wrap one above
+/// the other) kept whole when that hides no more columns than letting it wrap would and
+/// leaves the names their room.
+pub(super) fn fit_keeping(
+    t: &mut Table,
+    style: &Style,
+    columns: &[Fit],
+    keep: usize,
+    drops: &[&[usize]],
+) {
+    let mut whole = columns.to_vec();
+    whole[keep] = Fit::Fixed;
+    let chosen = match style.width.map(usize::from) {
+        Some(width) => {
+            let content = content_widths(t);
+            let wrapped = layout(&content, width, columns, drops);
+            let kept = layout(&content, width, &whole, drops);
+            if kept.roomy && kept.hidden == wrapped.hidden {
+                &whole[..]
+            } else {
+                columns
+            }
+        }
+        None => columns,
+    };
+    fit(t, style, chosen, drops);
+}
+
+/// Each column's widest cell, padding (a space either side) included.
+fn content_widths(t: &Table) -> Vec<usize> {
+    (t.column_max_content_widths().iter())
+        .map(|&w| w as usize + 2)
+        .collect()
+}
+
+/// The columns `fit` hides (an index into its `drops`), whether the names then have their
+/// room, and the width left for names and prose.
+struct Layout {
+    hidden: usize,
+    roomy: bool,
+    left: usize,
+}
+
+fn layout(content: &[usize], width: usize, columns: &[Fit], drops: &[&[usize]]) -> Layout {
+    let mut last = Layout {
+        hidden: 0,
+        roomy: false,
+        left: 0,
+    };
     for (k, hidden) in drops.iter().enumerate() {
-        let shown: Vec<(usize, Fit, usize)> = (columns.iter().copied().enumerate())
-            .filter(|(c, _)| !hidden.contains(c))
-            .map(|(c, f)| (c, f, content.get(c).copied().unwrap_or(0)))
-            .collect();
-        // Borders and padding-included widths; names' total width, count and wish.
-        let (mut fixed, mut rest) = (shown.len() + 1, 0);
-        let (mut names, mut count, mut wanted) = (0, 0, 0);
-        for &(_, f, w) in &shown {
+        // Borders and padding-included widths; the names' wish and the prose's minimum.
+        let (mut fixed, mut rest, mut wanted, mut shown) = (0, 0, 0, 0);
+        for (c, &f) in columns.iter().enumerate() {
+            if hidden.contains(&c) {
+                continue;
+            }
+            shown += 1;
+            let w = content.get(c).copied().unwrap_or(0);
             match f {
                 Fit::Fixed => fixed += w,
-                Fit::Name => {
-                    names += w;
-                    count += 1;
-                    wanted += w.min(NAME_MIN);
-                }
+                Fit::Name => wanted += w.min(NAME_MIN),
                 // A column narrower than its minimum needs no more than its width.
                 Fit::Rest(least) => rest += least.min(w),
             }
         }
-        let left = width.saturating_sub(fixed);
-        let roomy = left >= wanted + rest;
-        if !roomy && k + 1 < drops.len() {
-            continue;
+        let left = width.saturating_sub(fixed + shown + 1);
+        last = Layout {
+            hidden: k,
+            roomy: left >= wanted + rest,
+            left,
+        };
+        if last.roomy {
+            break;
         }
-        for &c in hidden.iter() {
-            set(t, c, ColumnConstraint::Hidden);
-        }
-        // Names share the room left after the prose's minimum, in proportion to their
-        // width; in the narrowest layout they take what there is, if anything.
-        let room = left.saturating_sub(rest);
-        if room < NAME_SQUEEZED * count {
-            return;
-        }
-        for (c, f, w) in shown {
-            let w = match f {
-                Fit::Fixed => w,
-                Fit::Name if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
-                Fit::Name => w.min(room * w / names.max(1)),
-                Fit::Rest(_) => continue,
-            };
-            set(
-                t,
-                c,
-                ColumnConstraint::LowerBoundary(Width::Fixed(w.min(999) as u16)),
-            );
-        }
-        return;
     }
+    last
 }
 
 fn set(t: &mut Table, col: usize, c: ColumnConstraint) {
@@ -377,7 +448,8 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
     // A narrower terminal first drops the scope (a template's placeholders show it),
     // then the confidence and the advice (each finding's section below gives it whole),
     // then the clients (the summary below counts them), for the names' sake.
-    // The times wrap, the start above the end.
+    // The times wrap, the start above the end, only where keeping them on one line would
+    // hide more or squeeze the names.
     let columns = [
         Fit::Fixed,
         Fit::Name,
@@ -388,10 +460,11 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         Fit::Fixed,
         Fit::Rest(24),
     ];
-    fit(
+    fit_keeping(
         &mut t,
         style,
         &columns,
+        5,
         &[&[], &[2], &[2, 6, 7], &[2, 4, 6, 7]],
     );
     right(&mut t, &[3, 4, 6]);
