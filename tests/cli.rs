@@ -1544,6 +1544,32 @@ fn explain_shows_every_request_on_an_instance() {
     assert!(widest <= 80, "a line is {widest} wide");
     assert!(s.contains("┆ 198.51.100.42 ┆"), "{s}");
     assert!(s.contains("  finding: retry_storm: "), "{s}");
+    // All on one day: named once, the rows one line each with their times; the log has no
+    // durations, so no column of `-`.
+    assert!(s.starts_with("/api/v1/orders/9310442 (/api/v1/orders/{id}): 42 requests, 40"));
+    assert!(
+        s.replace('\n', " ").contains("; all on 2026-03-02 (UTC) "),
+        "{s}"
+    );
+    assert!(
+        s.contains("\n│ 09:23:30    ┆ 198.51.100.42 ┆ GET    ┆    200 ┆ "),
+        "{s}"
+    );
+    assert!(!s.contains("duration"), "{s}");
+    // With durations logged, the column is there; times keep as many digits each.
+    let out = why409()
+        .args(["explain", "--instance", "/api/v1/orders/1042"])
+        .arg(fixture("formats/scenario.haproxy.log"))
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("┆ duration ┆"), "{s}");
+    assert!(s.contains("\n│ 09:59:59.988 ┆ 198.51.100.4 ┆"), "{s}");
+    assert!(
+        s.contains("\n│ 10:00:00.990 ┆ 203.0.113.7  ┆ GET    ┆    200 ┆     10ms ┆"),
+        "{s}"
+    );
 }
 
 /// An instance with no requests: explain names the instances to try instead, a route's own

@@ -1,8 +1,8 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit, para, right, table};
-use super::{counted, short_time, top_of, visible};
+use super::table::{Fit, Style, fit_keeping, para, right, table};
+use super::{counted, one_day, short_time, time_column, top_of, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -358,13 +358,16 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         }
         return Ok(());
     }
-    writeln!(
-        out,
-        "{instance} ({}): {}, {}",
+    // Requests all on one day: the first line names it and the rows give times only.
+    let day = one_day(e.events.iter().map(|ev| (&*ev.start, &*ev.start)));
+    let first = format!(
+        "{instance} ({}): {}, {}{}",
         visible(e.template.as_deref().unwrap_or("?")),
         counted(e.requests, "request", "requests"),
-        counted(e.conflicts, "conflict", "conflicts")
-    )?;
+        counted(e.conflicts, "conflict", "conflicts"),
+        day.map_or(String::new(), |d| format!("; all on {d} (UTC)"))
+    );
+    para(out, style, "", &first)?;
     for f in &e.findings {
         para(out, style, "  ", &format!("finding: {}", visible(f)))?;
     }
@@ -380,7 +383,8 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             "line",
         ],
     );
-    for ev in &e.events {
+    let starts = time_column(e.events.iter().map(|ev| &*ev.start), day);
+    for (ev, start) in e.events.iter().zip(starts) {
         let mut status = Cell::new(status_text(ev));
         if style.color && ev.conflict {
             status = status.fg(Color::Red);
@@ -388,7 +392,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             status = status.fg(Color::Green);
         }
         t.add_row(vec![
-            Cell::new(short_time(&ev.start)),
+            Cell::new(start),
             Cell::new(visible(&ev.client)),
             Cell::new(ev.method),
             status,
@@ -409,7 +413,13 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         Fit::Fixed,
         if many { Fit::Name } else { Fit::Fixed },
     ];
-    fit(&mut t, style, &columns, &[&[], &[4]]);
+    // A log without durations would fill their column with `-`.
+    let timed = e.events.iter().any(|ev| ev.duration_ms.is_some());
+    let drops: &[&[usize]] = if timed { &[&[], &[4]] } else { &[&[4]] };
+    if !timed && let Some(c) = t.column_mut(4) {
+        c.set_constraint(comfy_table::ColumnConstraint::Hidden);
+    }
+    fit_keeping(&mut t, style, &columns, 0, drops);
     right(&mut t, if many { &[3, 4] } else { &[3, 4, 6] });
     writeln!(out, "{t}")
 }

@@ -820,9 +820,32 @@ pub fn short_time(s: &str) -> String {
 /// report trims a time's trailing zeros, and `09:52:24.955 → 13:20:22.46` reads as if the
 /// two were logged differently (`13:20:22.460`).
 fn short_times(start: &str, end: &str) -> (String, String) {
-    let (mut s, mut e) = (short_time(start), short_time(end));
-    let digits = fraction_digits(&s).max(fraction_digits(&e));
-    for t in [&mut s, &mut e] {
+    let mut both = [short_time(start), short_time(end)];
+    same_fraction_digits(&mut both);
+    let [s, e] = both;
+    (s, e)
+}
+
+/// A column of times (RFC 3339) as a table shows them: each with as many digits of a second
+/// as the most precise (`short_times`), without the day under a heading that names it
+/// (`one_day`).
+pub fn time_column<'a>(times: impl Iterator<Item = &'a str>, day: Option<&str>) -> Vec<String> {
+    let mut column: Vec<String> = times.map(short_time).collect();
+    same_fraction_digits(&mut column);
+    if day.is_some() {
+        for t in &mut column {
+            if let Some(clock) = t.get(11..) {
+                *t = clock.to_string();
+            }
+        }
+    }
+    column
+}
+
+/// Pads the fractions of `times` (short) to the longest one's digits.
+fn same_fraction_digits(times: &mut [String]) {
+    let digits = times.iter().map(|t| fraction_digits(t)).max().unwrap_or(0);
+    for t in times {
         let have = fraction_digits(t);
         // A time without a fraction gets a point; a text that is no time (a number of
         // microseconds where a date is out of range) is left as it is.
@@ -833,7 +856,6 @@ fn short_times(start: &str, end: &str) -> (String, String) {
             t.extend(std::iter::repeat_n('0', digits - have));
         }
     }
-    (s, e)
 }
 
 /// How many digits of a second a short time shows: 3 in `2026-03-02 09:14:05.123`.
@@ -1331,6 +1353,27 @@ mod tests {
         assert_eq!(
             times("2026-03-02T09:00:00.1Z", "2026-03-02T09:00:00.125Z"),
             "09:00:00.100 → 09:00:00.125"
+        );
+        // A column's times keep as many digits each, a time out of range as it is.
+        let column = [
+            "2026-03-02T09:59:59.988Z",
+            "2026-03-02T10:00:00.99Z",
+            "2026-03-02T10:00:01Z",
+        ];
+        assert_eq!(
+            time_column(column.into_iter(), Some("2026-03-02")),
+            ["09:59:59.988", "10:00:00.990", "10:00:01.000"]
+        );
+        assert_eq!(
+            time_column(
+                column[1..].iter().copied().chain(["-62135596800000001"]),
+                None
+            ),
+            [
+                "2026-03-02 10:00:00.99",
+                "2026-03-02 10:00:01.00",
+                "-62135596800000001"
+            ]
         );
     }
 
