@@ -885,9 +885,7 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
     // The examples are what is read here: a path wraps to a third of the room rather
     // than leave them a few words a row.
     if let Some(width) = style.width.map(usize::from) {
-        let content: Vec<usize> = (t.column_max_content_widths().iter())
-            .map(|&w| w as usize + 2)
-            .collect();
+        let content = content_widths(&t);
         let left = width.saturating_sub(content[1] + content[2] + 5);
         let input = content[0].min((left.saturating_sub(content[3])).max(left / 3));
         if input >= 12 {
