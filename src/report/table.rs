@@ -99,39 +99,25 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         return;
     };
     let content = content_widths(t);
-    let Layout {
-        hidden,
-        roomy,
-        left,
-    } = layout(&content, width, columns, drops);
-    let Some(hidden) = drops.get(hidden) else {
+    let l = layout(&content, width, columns, drops);
+    let Some(hidden) = drops.get(l.hidden) else {
         return;
     };
     for &c in hidden.iter() {
         set(t, c, ColumnConstraint::Hidden);
     }
-    let shown = (columns.iter().copied().enumerate()).filter(|(c, _)| !hidden.contains(c));
-    let shown: Vec<(usize, Fit, usize)> = shown
-        .map(|(c, f)| (c, f, content.get(c).copied().unwrap_or(0)))
-        .collect();
-    let (mut rest, mut names, mut count) = (0, 0, 0);
-    for &(_, f, w) in &shown {
-        match f {
-            Fit::Fixed => {}
-            Fit::Name => {
-                names += w;
-                count += 1;
-            }
-            Fit::Rest(least) => rest += least.min(w),
-        }
-    }
     // Names share the room left after the prose's minimum, in proportion to their
     // width; in the narrowest layout they take what there is, if anything.
-    let room = left.saturating_sub(rest);
-    if room < NAME_SQUEEZED * count {
+    let (roomy, names) = (l.roomy, l.names);
+    let room = l.left.saturating_sub(l.rest);
+    if room < NAME_SQUEEZED * l.count {
         return;
     }
-    for (c, f, w) in shown {
+    for (c, &f) in columns.iter().enumerate() {
+        if hidden.contains(&c) {
+            continue;
+        }
+        let w = content.get(c).copied().unwrap_or(0);
         let w = match f {
             Fit::Fixed => w,
             Fit::Name if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
@@ -182,22 +168,27 @@ fn content_widths(t: &Table) -> Vec<usize> {
 }
 
 /// The columns `fit` hides (an index into its `drops`), whether the names then have their
-/// room, and the width left for names and prose.
+/// room, the width left for names and prose, the prose's minimum, and the names' total
+/// width and count.
+#[derive(Default)]
 struct Layout {
     hidden: usize,
     roomy: bool,
     left: usize,
+    rest: usize,
+    names: usize,
+    count: usize,
 }
 
 fn layout(content: &[usize], width: usize, columns: &[Fit], drops: &[&[usize]]) -> Layout {
-    let mut last = Layout {
-        hidden: 0,
-        roomy: false,
-        left: 0,
-    };
+    let mut last = Layout::default();
     for (k, hidden) in drops.iter().enumerate() {
         // Borders and padding-included widths; the names' wish and the prose's minimum.
-        let (mut fixed, mut rest, mut wanted, mut shown) = (0, 0, 0, 0);
+        let (mut fixed, mut wanted, mut shown) = (0, 0, 0);
+        last = Layout {
+            hidden: k,
+            ..Layout::default()
+        };
         for (c, &f) in columns.iter().enumerate() {
             if hidden.contains(&c) {
                 continue;
@@ -206,17 +197,17 @@ fn layout(content: &[usize], width: usize, columns: &[Fit], drops: &[&[usize]]) 
             let w = content.get(c).copied().unwrap_or(0);
             match f {
                 Fit::Fixed => fixed += w,
-                Fit::Name => wanted += w.min(NAME_MIN),
+                Fit::Name => {
+                    wanted += w.min(NAME_MIN);
+                    last.names += w;
+                    last.count += 1;
+                }
                 // A column narrower than its minimum needs no more than its width.
-                Fit::Rest(least) => rest += least.min(w),
+                Fit::Rest(least) => last.rest += least.min(w),
             }
         }
-        let left = width.saturating_sub(fixed + shown + 1);
-        last = Layout {
-            hidden: k,
-            roomy: left >= wanted + rest,
-            left,
-        };
+        last.left = width.saturating_sub(fixed + shown + 1);
+        last.roomy = last.left >= wanted + last.rest;
         if last.roomy {
             break;
         }
@@ -886,7 +877,8 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
     // than leave them a few words a row.
     if let Some(width) = style.width.map(usize::from) {
         let content = content_widths(&t);
-        let left = width.saturating_sub(content[1] + content[2] + 5);
+        // Less the reason, the count and the borders.
+        let left = width.saturating_sub(content[1] + content[2] + content.len() + 1);
         let input = content[0].min((left.saturating_sub(content[3])).max(left / 3));
         if input >= 12 {
             set(
