@@ -148,7 +148,7 @@ fn conflicts_no_cause_explains_are_listed_by_instance_with_their_lines() {
     // closer, which works as printed.
     let table = output(&[log]);
     assert!(table.contains(
-        "The causes above explain 10 of the 15 conflicts (66.67%); the other 5, on 4 instances, are under \"Conflicts no cause explains\" (each followed by the same client's successful write: handled)."
+        "The cause above explains 10 of the 15 conflicts (66.67%); the other 5, on 4 instances, are under \"Conflicts no cause explains\" (each followed by the same client's successful write: handled)."
     ));
     // All on one day: the heading names it, the rows give times only.
     assert!(table.contains("Conflicts no cause explains: 5 on 4 instances (2026-03-02)\n"));
@@ -227,7 +227,7 @@ fn nothing_is_listed_when_nothing_is_left() {
             false,
             "No conflict responses (409, 412, 423, 428) among the 100 requests.",
         ),
-        (true, "The causes above explain all 10 conflicts."),
+        (true, "The cause above explains all 10 conflicts."),
     ] {
         let log = write_log(dir.path(), storm, false);
         let log = log.to_str().unwrap();
@@ -285,6 +285,14 @@ fn no_conflicts_says_among_what() {
             "{args:?}: {table}"
         );
     }
+    // The timeline of a log without conflicts has no bar column to leave blank.
+    let table = output(&[log, "--window", "5m"]);
+    let timeline = &table[table.find("Timeline").unwrap()..];
+    assert!(
+        timeline.contains("\n│ window start ┆ requests ┆ conflicts │\n"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("\n│ 09:00:00     ┆       43 ┆         0 │\n"), "{timeline}");
 }
 
 /// Without any finding, the sentence says the conflicts look handled and where they are.
@@ -344,4 +352,46 @@ fn unhandled_conflicts_are_not_called_handled() {
     assert!(table.contains(
         "No root cause found for the 2 conflicts, on 1 instance: none was followed by the same client's successful write there, and they match no cause's signature (\"Conflicts no cause explains\" lists them)."
     ), "{table}");
+}
+
+/// One of a thing is told in the singular: one conflict (handled or not), the one cause
+/// that explains some, the one conflict left, one line, one write.
+#[test]
+fn one_conflict_is_told_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.log");
+    let write = |lines: &[(u32, String)]| {
+        let text: String = lines.iter().map(|l| l.1.clone() + "\n").collect();
+        std::fs::write(&path, text).unwrap();
+        output(&[path.to_str().unwrap()])
+    };
+    let conflict = line(650, "10.0.0.9", "PUT", "/api/orders/8", 409);
+    let table = write(std::slice::from_ref(&conflict));
+    for said in [
+        "No root cause found for the 1 conflict, on 1 instance: it was not followed by the same client's successful write there, and it matches no cause's signature (\"Conflicts no cause explains\" lists it).",
+        ": 1 line, 1 parsed, 0 skipped",
+        "│ requests  ┆ 1 (1 write) ",
+    ] {
+        assert!(table.contains(said), "{said}: {table}");
+    }
+    let table = write(&[
+        conflict.clone(),
+        line(651, "10.0.0.9", "GET", "/api/orders/8", 200),
+        line(652, "10.0.0.9", "PUT", "/api/orders/8", 200),
+    ]);
+    for said in [
+        "No root cause found: the 1 conflict, on 1 instance, looks like normal, handled behaviour: the same client's successful write there followed it (\"Conflicts no cause explains\" lists it).",
+        ": 3 lines, 3 parsed, 0 skipped",
+        "│ requests  ┆ 3 (2 writes) ",
+    ] {
+        assert!(table.contains(said), "{said}: {table}");
+    }
+    // The storm's one cause explains ten; the eleventh conflict is left, not handled.
+    let log = write_log(dir.path(), true, false);
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(&(conflict.1.clone() + "\n"));
+    std::fs::write(&log, text).unwrap();
+    let table = output(&[log.to_str().unwrap()]);
+    let said = "The cause above explains 10 of the 11 conflicts (90.91%); the other 1, on 1 instance, is under \"Conflicts no cause explains\" (not followed by the same client's successful write).";
+    assert!(table.contains(said), "{table}");
 }

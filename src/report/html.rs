@@ -102,8 +102,8 @@ fn overview(r: &Report, period: &str, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "<tr><th>requests</th><td>{} ({} writes)</td></tr>",
-        r.totals.requests, r.totals.writes
+        "<tr><th>requests</th><td>{}</td></tr>",
+        r.request_counts()
     )?;
     let by: Vec<String> = (r.totals.by_status.iter())
         .map(|(s, n)| format!("{s}: {n}"))

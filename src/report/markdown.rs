@@ -99,9 +99,8 @@ fn summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         .collect();
     writeln!(
         out,
-        "- **Requests:** {} ({} writes), **conflicts:** {} ({}; {})",
-        r.totals.requests,
-        r.totals.writes,
+        "- **Requests:** {}, **conflicts:** {} ({}; {})",
+        r.request_counts(),
         r.totals.conflicts,
         percent(r.totals.conflict_rate),
         by_status.join(", ")

@@ -90,12 +90,14 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    /// How its lines were read: `3806 lines, 3806 parsed, 0 skipped`, then the lines the
+    /// How its lines were read: `3806 lines, 3806 parsed, 0 skipped` (`1 line, ...`), then the lines the
     /// filters left out and those a seek did not read, when there are any.
     pub fn line_counts(&self) -> String {
         let mut s = format!(
-            "{} lines, {} parsed, {} skipped",
-            self.lines, self.parsed, self.skipped
+            "{}, {} parsed, {} skipped",
+            counted(self.lines, "line", "lines"),
+            self.parsed,
+            self.skipped
         );
         if self.filtered > 0 {
             s += &format!(", {} left out by the filters", self.filtered);
@@ -536,43 +538,70 @@ fn finding_rows(findings: &[FindingReport], listed: usize) -> FindingRows<'_> {
 }
 
 impl Report {
+    /// The requests and how many were writes: `3806 (1340 writes)`, `1 (1 write)`.
+    pub fn request_counts(&self) -> String {
+        let t = &self.totals;
+        format!("{} ({})", t.requests, counted(t.writes, "write", "writes"))
+    }
+
     /// What the root causes explain, in a sentence: how many of the conflicts they account
     /// for, or why there is none.
     pub fn explained(&self) -> String {
         let (n, x) = (self.totals.conflicts, self.totals.explained);
-        let k = self.totals.unexplained_instances;
-        let on = if k == 1 {
-            "1 instance".to_string()
-        } else {
-            format!("{k} instances")
-        };
+        let on = counted(self.totals.unexplained_instances, "instance", "instances");
         let h = self.totals.unexplained_handled;
+        let listed = format!("(\"{UNEXPLAINED}\" lists them)");
+        let causes = match self.findings.len() {
+            1 => "The cause above explains",
+            _ => "The causes above explain",
+        };
         if n == 0 {
             self.no_conflicts()
+        } else if self.findings.is_empty() && n == 1 && h == 1 {
+            format!(
+                "No root cause found: the 1 conflict, on 1 instance, looks like normal, handled behaviour: the same client's successful write there followed it (\"{UNEXPLAINED}\" lists it)."
+            )
+        } else if self.findings.is_empty() && n == 1 {
+            format!(
+                "No root cause found for the 1 conflict, on 1 instance: it was not followed by the same client's successful write there, and it matches no cause's signature (\"{UNEXPLAINED}\" lists it)."
+            )
         } else if self.findings.is_empty() && h == n {
             format!(
-                "No root cause found: the {n} conflicts, on {on}, look like normal, handled behaviour: each was followed by the same client's successful write there (\"{UNEXPLAINED}\" lists them)."
+                "No root cause found: the {n} conflicts, on {on}, look like normal, handled behaviour: each was followed by the same client's successful write there {listed}."
             )
         } else if self.findings.is_empty() && h == 0 {
             format!(
-                "No root cause found for the {n} conflicts, on {on}: none was followed by the same client's successful write there, and they match no cause's signature (\"{UNEXPLAINED}\" lists them)."
+                "No root cause found for the {n} conflicts, on {on}: none was followed by the same client's successful write there, and they match no cause's signature {listed}."
             )
         } else if self.findings.is_empty() {
+            let (were, matches) = match (h, n - h) {
+                (1, _) => ("was", "match"),
+                (_, 1) => ("were", "matches"),
+                _ => ("were", "match"),
+            };
             format!(
-                "No root cause found for the {n} conflicts, on {on}: {h} were followed by the same client's successful write there (handled), the other {} match no cause's signature (\"{UNEXPLAINED}\" lists them).",
+                "No root cause found for the {n} conflicts, on {on}: {h} {were} followed by the same client's successful write there (handled), the other {} {matches} no cause's signature {listed}.",
                 n - h
             )
+        } else if x == n && n == 1 {
+            format!("{causes} the 1 conflict.")
         } else if x == n {
-            format!("The causes above explain all {n} conflicts.")
+            format!("{causes} all {n} conflicts.")
         } else {
+            let (are, each) = match n - x {
+                1 => ("is", ""),
+                _ => ("are", "each "),
+            };
             format!(
-                "The causes above explain {x} of the {n} conflicts ({}); the other {}, on {on}, are under \"{UNEXPLAINED}\" ({}).",
+                "{causes} {x} of the {n} conflicts ({}); the other {}, on {on}, {are} under \"{UNEXPLAINED}\" ({}).",
                 percent(rate(x, n)),
                 n - x,
                 match h {
+                    0 if n - x == 1 =>
+                        "not followed by the same client's successful write".to_string(),
                     0 => "none followed by the same client's successful write".to_string(),
                     h if h == n - x =>
-                        "each followed by the same client's successful write: handled".to_string(),
+                        format!("{each}followed by the same client's successful write: handled"),
                     h =>
                         format!("{h} of them handled: the same client's successful write followed"),
                 }

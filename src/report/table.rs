@@ -574,13 +574,7 @@ fn overview(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
             )),
         ]);
     }
-    t.add_row(vec![
-        Cell::new("requests"),
-        Cell::new(format!(
-            "{} ({} writes)",
-            r.totals.requests, r.totals.writes
-        )),
-    ]);
+    t.add_row(vec![Cell::new("requests"), Cell::new(r.request_counts())]);
     t.add_row(vec![
         Cell::new("conflicts"),
         Cell::new(format!(
@@ -793,7 +787,7 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         .unwrap_or(0)
         .max(1);
     let bar_width = 30usize;
-    let mut t = table(style, &["window start", "requests", "conflicts", ""]);
+    let mut rows = Vec::new();
     for shown in super::shown_timeline(&r.timeline) {
         let x = match shown {
             ShownWindow::Window(x) => x,
@@ -802,7 +796,7 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 last,
                 windows,
             } => {
-                t.add_row(vec![
+                rows.push(vec![
                     Cell::new(start(first)),
                     Cell::new(0),
                     Cell::new(0),
@@ -819,12 +813,22 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         if style.color {
             bar = bar.fg(Color::Red);
         }
-        t.add_row(vec![
+        rows.push(vec![
             Cell::new(start(&x.start)),
             Cell::new(x.requests),
             Cell::new(x.conflicts),
             bar,
         ]);
+    }
+    // Without a conflict or a run of empty windows the last column would be blank.
+    let blank = rows.iter().all(|row| row[3].content().is_empty());
+    let columns = ["window start", "requests", "conflicts", ""];
+    let mut t = table(style, &columns[..if blank { 3 } else { 4 }]);
+    for mut row in rows {
+        if blank {
+            row.pop();
+        }
+        t.add_row(row);
     }
     right(&mut t, &[1, 2]);
     writeln!(out, "{t}")?;
