@@ -292,7 +292,10 @@ fn no_conflicts_says_among_what() {
         timeline.contains("\n│ window start ┆ requests ┆ conflicts │\n"),
         "{timeline}"
     );
-    assert!(timeline.contains("\n│ 09:00:00     ┆       43 ┆         0 │\n"), "{timeline}");
+    assert!(
+        timeline.contains("\n│ 09:00:00     ┆       43 ┆         0 │\n"),
+        "{timeline}"
+    );
 }
 
 /// Without any finding, the sentence says the conflicts look handled and where they are.

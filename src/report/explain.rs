@@ -1,7 +1,7 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit_keeping, para, right, table};
+use super::table::{Fit, Style, fit_keeping, para, para_ending, right, table};
 use super::{counted, one_day, short_time, time_column, top_of, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
@@ -365,9 +365,10 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         visible(e.template.as_deref().unwrap_or("?")),
         counted(e.requests, "request", "requests"),
         counted(e.conflicts, "conflict", "conflicts"),
-        day.map_or(String::new(), |d| format!("; all on {d} (UTC)"))
+        if day.is_some() { ";" } else { "" }
     );
-    para(out, style, "", &first)?;
+    let all_on = day.map_or(String::new(), |d| format!("all on {d} (UTC)"));
+    para_ending(out, style, "", &first, &all_on)?;
     for f in &e.findings {
         para(out, style, "  ", &format!("finding: {}", visible(f)))?;
     }

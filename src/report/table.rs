@@ -224,7 +224,20 @@ fn set(t: &mut Table, col: usize, c: ColumnConstraint) {
 /// Writes `text` wrapped at the style's width (if any), each line after the first indented
 /// like the first.
 pub(super) fn para(out: &mut dyn Write, style: &Style, indent: &str, text: &str) -> io::Result<()> {
-    for line in wrap(text, style.width, indent, indent) {
+    para_ending(out, style, indent, text, "")
+}
+
+/// A paragraph whose last phrase, `end`, is not broken: it goes on the next line whole
+/// when the line it would end has no room for it (`...; all on 2026-03-02 (UTC)`).
+pub(super) fn para_ending(
+    out: &mut dyn Write,
+    style: &Style,
+    indent: &str,
+    text: &str,
+    end: &str,
+) -> io::Result<()> {
+    let words = text.split(' ').chain((!end.is_empty()).then_some(end));
+    for line in wrap_words(words, style.width, indent, indent) {
         writeln!(out, "{line}")?;
     }
     Ok(())
@@ -248,11 +261,22 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
 /// `first`; a longer word stands alone), the first line led by `first`, the others by
 /// `hang`. Without a width, one line.
 fn wrap(text: &str, width: Option<u16>, first: &str, hang: &str) -> Vec<String> {
+    wrap_words(text.split(' '), width, first, hang)
+}
+
+/// `words` joined by spaces into lines as `wrap` makes them; a word may hold spaces, which
+/// are not broken.
+fn wrap_words<'a>(
+    words: impl Iterator<Item = &'a str>,
+    width: Option<u16>,
+    first: &str,
+    hang: &str,
+) -> Vec<String> {
     let room = width.map_or(usize::MAX, |w| (w as usize).max(first.chars().count() + 20));
     let mut lines = Vec::new();
     let mut lead = first;
     let mut line = String::new();
-    for word in text.split(' ') {
+    for word in words {
         let len = lead.chars().count() + line.chars().count();
         if !line.is_empty() && len + 1 + word.chars().count() > room {
             lines.push(format!("{lead}{line}"));
@@ -988,6 +1012,33 @@ mod tests {
                 .iter()
                 .all(|l| l.chars().count() <= 24 || !l.trim().contains(' '))
         );
+    }
+
+    /// A paragraph's last phrase is never broken: whole on the line when it fits, on the
+    /// next line otherwise, alone (and wider) when nothing holds it.
+    #[test]
+    fn a_last_phrase_stays_whole() {
+        let para = |width: u16| {
+            let style = Style {
+                width: Some(width),
+                ..Style::default()
+            };
+            let mut out = Vec::new();
+            para_ending(
+                &mut out,
+                &style,
+                "",
+                "/a (/a): 2 requests;",
+                "all on 2026-03-02 (UTC)",
+            )
+            .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let one = "/a (/a): 2 requests; all on 2026-03-02 (UTC)\n";
+        assert_eq!(para(80), one);
+        assert_eq!(para(44), one);
+        assert_eq!(para(43), "/a (/a): 2 requests;\nall on 2026-03-02 (UTC)\n");
+        assert_eq!(para(20), "/a (/a): 2 requests;\nall on 2026-03-02 (UTC)\n");
     }
 
     #[test]
