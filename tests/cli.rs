@@ -956,9 +956,12 @@ fn skipped_line_examples_keep_the_room() {
     let message = "upstream timed out (110: Connection timed out) while reading response";
     let path = dir.path().join("access.log");
     std::fs::write(&path, format!("{head}{message}\n{tail}")).unwrap();
+    // A second log with a skipped line: the table names each input on its first row.
+    let other = dir.path().join("other.log");
+    std::fs::write(&other, format!("{head}not a log line\n{tail}")).unwrap();
     for width in [80usize, 100, 140, 200] {
         let out = why409()
-            .arg(&path)
+            .args([&path, &other])
             .env("COLUMNS", width.to_string())
             .output()
             .unwrap();
@@ -971,7 +974,7 @@ fn skipped_line_examples_keep_the_room() {
         // The example's words, read back across its rows, are the line's.
         let rows: Vec<&str> = (table.lines())
             .skip_while(|l| !l.contains("┆ malformed_line "))
-            .take_while(|l| !l.starts_with('└'))
+            .take_while(|l| !l.contains("┆ malformed_line ┆     1 ┆ 2: not a log line"))
             .map(|l| l.split('┆').nth(3).unwrap().trim_end_matches('│').trim())
             .collect();
         let rows: Vec<&str> = rows.into_iter().filter(|r| !r.is_empty()).collect();
@@ -979,6 +982,33 @@ fn skipped_line_examples_keep_the_room() {
         if width >= 140 {
             assert_eq!(rows.len(), 1, "{width}: {table}");
         }
+    }
+    // One input with skipped lines: the heading names it; its rows are reason, count and
+    // examples.
+    for width in [50usize, 80, 200] {
+        let out = why409()
+            .arg(&path)
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let table = &s[s.find("\nSkipped lines in").unwrap()..];
+        let heading: Vec<&str> = (table.lines().skip(1))
+            .take_while(|l| !l.starts_with('┌'))
+            .map(str::trim)
+            .collect();
+        let heading = heading.join(" ");
+        assert_eq!(
+            heading,
+            format!("Skipped lines in {}", path.display()),
+            "{width}: {table}"
+        );
+        let rows: Vec<&str> = (table.lines())
+            .skip_while(|l| !l.starts_with("│ malformed_line "))
+            .take_while(|l| !l.starts_with('└'))
+            .map(|l| l.split('┆').nth(2).unwrap().trim_end_matches('│').trim())
+            .collect();
+        assert_eq!(rows.join(" "), format!("2: {message}"), "{width}: {table}");
     }
 }
 

@@ -865,30 +865,42 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
     if skipped == 0 {
         return Ok(());
     }
-    heading(out, style, "Skipped lines")?;
-    let mut t = table(
-        style,
-        &["input", "reason", "lines", "examples (line: text)"],
-    );
+    let unlisted = r.unlisted_skips();
+    let mut with_skips = r.listed_inputs().iter().filter(|i| i.skipped > 0);
+    // Lines skipped in one input: the heading names it, and its rows leave the room to the
+    // examples; several: each input's name on its first row.
+    let one = match (with_skips.next(), with_skips.next()) {
+        (Some(i), None) if unlisted.is_empty() => Some(&i.path),
+        _ => None,
+    };
+    match one {
+        Some(path) => heading(out, style, &format!("Skipped lines in {path}"))?,
+        None => heading(out, style, "Skipped lines")?,
+    }
+    let columns = ["input", "reason", "lines", "examples (line: text)"];
+    let named = usize::from(one.is_some());
+    let mut t = table(style, &columns[named..]);
     let text =
         |e: &crate::report::SkipExampleReport| -> String { e.text.chars().take(100).collect() };
     for i in r.listed_inputs() {
-        for (reason, n) in &i.skip_reasons {
+        for (k, (reason, n)) in i.skip_reasons.iter().enumerate() {
             let ex: Vec<String> = i
                 .skip_examples
                 .iter()
                 .filter(|e| &e.reason == reason)
                 .map(|e| format!("{}: {}", e.line, text(e)))
                 .collect();
-            t.add_row(vec![
-                Cell::new(&i.path),
+            let input = if k == 0 { &*i.path } else { "" };
+            let row = [
+                Cell::new(input),
                 Cell::new(reason),
                 Cell::new(n),
                 Cell::new(ex.join("\n")),
-            ]);
+            ];
+            t.add_row(row.into_iter().skip(named));
         }
     }
-    for u in r.unlisted_skips() {
+    for u in unlisted {
         let ex = u.example.map_or(String::new(), |(path, e)| {
             format!("{path}:{}: {}", e.line, text(e))
         });
@@ -899,11 +911,11 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
             Cell::new(ex),
         ]);
     }
-    let columns = [Fit::Rest(24), Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
-    fit(&mut t, style, &columns, &[&[]]);
+    let fits = [Fit::Rest(24), Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
+    fit(&mut t, style, &fits[named..], &[&[]]);
     // The examples are what is read here: a path wraps to a third of the room rather
     // than leave them a few words a row.
-    if let Some(width) = style.width.map(usize::from) {
+    if let (Some(width), None) = (style.width.map(usize::from), one) {
         let content = content_widths(&t);
         // Less the reason, the count and the borders.
         let left = width.saturating_sub(content[1] + content[2] + content.len() + 1);
@@ -916,7 +928,7 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
             );
         }
     }
-    right(&mut t, &[2]);
+    right(&mut t, &[2 - named]);
     writeln!(out, "{t}")?;
     Ok(())
 }
