@@ -941,6 +941,113 @@ fn rows_on_several_days_keep_their_dates() {
         s.contains("┆ (92 empty windows, the last from 2026-03-03 08:45:00) │"),
         "{s}"
     );
+    // The findings' sentences date a span of days: a day does not read as seconds.
+    let r = json(&[
+        fixture("demo/access.log").to_str().unwrap(),
+        next.to_str().unwrap(),
+    ]);
+    let summary = |cause: &str| {
+        let findings = r["findings"].as_array().unwrap();
+        let f = findings.iter().find(|f| f["cause"] == cause).unwrap();
+        f["summary"].as_str().unwrap().to_string()
+    };
+    assert!(
+        summary("retry_storm").ends_with(
+            " It happened 2 times in all, from 2026-03-02 09:24:11 to 2026-03-03 09:24:18 (80 conflicts); the first is described."
+        ),
+        "{}",
+        summary("retry_storm")
+    );
+    assert!(
+        summary("state_transition")
+            .contains(" between 2026-03-02 09:42:32 and 2026-03-03 09:55:03;"),
+        "{}",
+        summary("state_transition")
+    );
+}
+
+/// Times are never cut: in the root causes and in `explain`, at any width, a line of a
+/// time cell holds whole dates, times and arrows (a span of two days is whole, the start
+/// above the end, or each date and time a line), and the cell's lines read back as its
+/// time.
+#[test]
+fn times_are_never_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let next = dir.path().join("access.log");
+    std::fs::write(&next, demo.replace("[02/Mar/2026:", "[03/Mar/2026:")).unwrap();
+    let whole = |word: &str| {
+        let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+        let date = word.len() == 10 && word.split('-').count() == 3;
+        let time = word.split(':').count() == 3 && word.split(':').take(2).all(digits);
+        word == "→" || date || time
+    };
+    // The cells of the column headed `name`, each its lines trimmed; a row starts where
+    // the column headed `key` (a number, one line) has text.
+    let column = |table: &str, name: &str, key: &str| -> Vec<Vec<String>> {
+        let lines: Vec<&str> = table.lines().filter(|l| l.starts_with('│')).collect();
+        let header = lines.iter().position(|l| l.contains(name)).unwrap();
+        let at = |name: &str| {
+            (lines[header].split(['│', '┆']))
+                .position(|c| c.trim().starts_with(name))
+                .unwrap()
+        };
+        let (at, key) = (at(name), at(key));
+        let body = table.split_once('╞').unwrap().1;
+        let mut cells: Vec<Vec<String>> = Vec::new();
+        for row in body.lines().filter(|l| l.starts_with('│')) {
+            let parts: Vec<&str> = row.split(['│', '┆']).collect();
+            if !parts[key].trim().is_empty() {
+                cells.push(Vec::new());
+            }
+            let text = parts[at].trim().to_string();
+            if !text.is_empty() {
+                cells.last_mut().unwrap().push(text);
+            }
+        }
+        cells
+    };
+    let span = "2026-03-02 09:24:11 → 2026-03-03 09:24:18";
+    for width in (50..=200).step_by(10) {
+        let out = why409()
+            .arg(fixture("demo/access.log"))
+            .arg(&next)
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let table = &s[..s.find("\n#1 ").unwrap()];
+        let cells = column(table, "when", "conflicts");
+        assert_eq!(cells.len(), 7, "{width}: {table}");
+        for cell in &cells {
+            assert!(
+                cell.iter().flat_map(|l| l.split(' ')).all(whole),
+                "{width}: {cell:?}\n{table}"
+            );
+        }
+        assert!(
+            cells.iter().any(|c| c.join(" ") == span),
+            "{width}: {table}"
+        );
+        let out = why409()
+            .args(["explain", "--instance", "/api/v1/orders/9310442"])
+            .arg(fixture("demo/access.log"))
+            .arg(&next)
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let cells = column(&s, "start", "stat");
+        assert_eq!(cells.len(), 84, "{width}: {s}");
+        for cell in &cells {
+            assert!(cell.len() <= 2, "{width}: {cell:?}");
+            assert!(
+                cell.iter().flat_map(|l| l.split(' ')).all(whole),
+                "{width}: {cell:?}"
+            );
+        }
+        assert_eq!(cells[0].join(" "), "2026-03-02 09:23:30", "{width}: {s}");
+    }
 }
 
 /// The skipped lines' examples are what that table is read for: a long input path wraps to

@@ -28,7 +28,7 @@
 //! Advice: remove the duplicate name or id from the declarative configuration (sync loop);
 //! lower the tool's parallelism or retry 409 with backoff (burst).
 
-use super::signals::{self, Draft, clock, median, span_text};
+use super::signals::{self, Draft, clock, clocks, median, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::agent::{Agent, Kind};
 use crate::resource;
@@ -118,13 +118,14 @@ fn sync_loops(cx: &Context<'_>) -> Vec<Finding> {
                 None => tl.client(rep.client).to_string(),
             };
             let admin = is_admin_path(inst.path);
+            let (first_at, last_at) = clocks(first.start, last.start);
             let summary = format!(
                 "{who} sent {} {} {n} times, every {}, from {} to {} and got {} every time: a configuration sync{} that fails on the same conflict each cycle and never succeeds in the log.",
                 rep.method.as_str(),
                 inst.path,
                 span_text(median(&gaps), r),
-                clock(first.start),
-                clock(last.start),
+                first_at,
+                last_at,
                 signals::status_list(rep.attempts.iter().map(|&k| events[k].status)),
                 if admin {
                     " against the gateway's admin API"

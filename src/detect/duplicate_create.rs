@@ -16,7 +16,7 @@
 //! success after a GET, client timeouts above the server's p99, gateway retries only on
 //! connection failure, and debounced submit buttons.
 
-use super::signals::{self, Draft, clock, span_text};
+use super::signals::{self, Draft, clocks, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
 use crate::timeline::{ClientId, Event, Instance};
@@ -151,6 +151,10 @@ fn finding(
         Some(&c) if clients.len() == 1 => tl.client(c).to_string(),
         _ => format!("{} clients", clients.len()),
     };
+    let (first_at, last_at) = clocks(
+        events[pairs[0].0].start,
+        events[pairs[pairs.len() - 1].1].end,
+    );
     let summary = format!(
         "{who} {} {} retried after a first attempt that ended {} and got 409 (already exists) {} later (median gap), {} time{} between {} and {}{}.",
         first.method().as_str(),
@@ -163,8 +167,8 @@ fn finding(
         span_text(signals::median(&gaps), r),
         pairs.len(),
         if pairs.len() == 1 { "" } else { "s" },
-        clock(events[pairs[0].0].start),
-        clock(events[pairs[pairs.len() - 1].1].end),
+        first_at,
+        last_at,
         if lost > 0 {
             format!(
                 "; {lost} first attempts ended ambiguously (timeout/5xx/499), so those creates probably succeeded and the client may have reported a failure"

@@ -14,7 +14,7 @@
 //! Advice: find the gateway rule or plugin that answers this status on the route; review
 //! its settings; do not count these as service errors.
 
-use super::signals::{self, Draft, clock, percent};
+use super::signals::{self, Draft, clocks, percent};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Origin;
 use std::collections::BTreeMap;
@@ -116,11 +116,12 @@ impl Route {
             0 => String::new(),
             n => format!("; for {n} the log does not say who answered"),
         };
+        let (first_at, last_at) = clocks(first.start, last.end);
         format!(
             "{} conflict responses ({statuses}) on {template} between {} and {} came from the gateway, not from the service: {how} ({} of the route's {} conflicts{unknown}).",
             claims.len(),
-            clock(first.start),
-            clock(last.end),
+            first_at,
+            last_at,
             percent(claims.len(), self.all),
             self.all,
         )

@@ -21,7 +21,7 @@
 //! jittered exponential backoff; for hot keys serialise writes (queue/single owner), shard the
 //! record or use atomic server-side operations.
 
-use super::signals::{self, Draft, clock, percent, span_text};
+use super::signals::{self, Draft, clocks, percent, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
 use crate::timeline::{Event, Instance};
@@ -184,12 +184,13 @@ impl Race<'_> {
         evidence.extend(claims.last());
         let winners: Vec<u32> = group.iter().map(|a| events[a.1].client).collect();
         let losers: BTreeSet<u32> = group.iter().map(|a| events[a.0].client).collect();
+        let (first_at, last_at) = clocks(from, to);
         let summary = format!(
             "{} clients wrote {} between {} and {} ({}): {} of {} writes ({}) got {} right after another client's successful write; {} conflicting clients, {} attempts per success.",
             writers.len(),
             self.inst.path,
-            clock(from),
-            clock(to),
+            first_at,
+            last_at,
             span_text(to - from, r),
             conflicts_in_span,
             writes.len(),

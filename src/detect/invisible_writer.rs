@@ -20,7 +20,7 @@
 //! Advice: log every write path, read from the primary for read-modify-write, and use
 //! version-carrying responses.
 
-use super::signals::{self, Draft, clock, span_text};
+use super::signals::{self, Draft, clocks, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
 use crate::timeline::{ClientId, Instance, InstanceId, Timelines};
@@ -207,12 +207,13 @@ fn finding(
     } else {
         String::new()
     };
+    let (first_at, last_at) = clocks(events[first.conflict].start, events[last.conflict].end);
     let summary = format!(
         "{who} read {} and wrote it back {} times from {} to {} ({}), and got {} each time, although no request in the log wrote it (or its sub-resources) between the read and the write.{lag_text}",
         inst.path,
         found.len(),
-        clock(events[first.conflict].start),
-        clock(events[last.conflict].end),
+        first_at,
+        last_at,
         span_text(events[last.conflict].end - events[first.conflict].start, r),
         statuses,
     );

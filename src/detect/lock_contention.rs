@@ -16,7 +16,7 @@
 //! Advice: shorter lock leases with expiry, release locks in `finally`/on cancellation, queue
 //! instead of polling the lock, and send the lock token on the holder's own writes.
 
-use super::signals::{self, Draft, LockOp, clock, span_text};
+use super::signals::{self, Draft, LockOp, clocks, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
 use crate::timeline::{InstanceId, Timelines};
@@ -76,12 +76,12 @@ fn holder_text(
             "{} held the lock on {} from {} {}",
             tl.client(c),
             resource,
-            clock(h.start),
+            clocks(h.start, h.end).0,
             match h.release {
                 Some(_) => format!(
                     "for {} (released {})",
                     span_text(h.end - h.start, r),
-                    clock(h.end)
+                    clocks(h.start, h.end).1
                 ),
                 None => format!(
                     "and never released it ({} to the end of the log)",
@@ -361,14 +361,15 @@ impl Lock<'_> {
         evidence.extend(blocked.last());
         evidence.extend(released);
         let holder_text = holder_text(tl, self.resource, hold, cx.period.1, self.r);
+        let (first_at, last_at) = clocks(first.end, last.end);
         let summary = format!(
             "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
             blocked.len(),
             blocked_clients.len(),
             if blocked_clients.len() == 1 { "" } else { "s" },
             signals::status_list(blocked.iter().map(|x| signals::event(tl, *x).status)),
-            clock(first.end),
-            clock(last.end),
+            first_at,
+            last_at,
         );
         let (template, lock_paths) = template_and_lock_paths(tl, self.resource, self.ids);
         Draft {

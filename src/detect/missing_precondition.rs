@@ -14,7 +14,7 @@
 //! Advice: send If-Match with the ETag from the last GET on every write to the route; announce
 //! the requirement and find the client versions that omit it.
 
-use super::signals::{self, Draft, clock, percent};
+use super::signals::{self, Draft, clocks, percent};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
 use crate::timeline::{ClientId, Event};
@@ -77,13 +77,17 @@ impl Detector for MissingPrecondition {
                 }
             }
             evidence.push(*claims.last().unwrap());
+            let (first_at, last_at) = clocks(
+                signals::event(tl, claims[0]).start,
+                signals::event(tl, *claims.last().unwrap()).end,
+            );
             let summary = format!(
                 "{} writes to {template} from {} client{} got 428 Precondition Required between {} and {} ({} of the route's logged writes on these instances): they were sent without If-Match.",
                 claims.len(),
                 clients.len(),
                 if clients.len() == 1 { "" } else { "s" },
-                clock(signals::event(tl, claims[0]).start),
-                clock(signals::event(tl, *claims.last().unwrap()).end),
+                first_at,
+                last_at,
                 percent(claims.len(), writes),
             );
             out.push(

@@ -640,10 +640,11 @@ fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
             f.evidence.insert(at, r);
         }
         if n > 1 {
+            let (first_at, last_at) = signals::clocks(f.start, f.end);
             f.summary.push_str(&format!(
                 " It happened {n} times in all, from {} to {} ({} conflicts); the first is described.",
-                signals::clock(f.start),
-                signals::clock(f.end),
+                first_at,
+                last_at,
                 f.claims.len()
             ));
         }

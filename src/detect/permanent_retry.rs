@@ -22,7 +22,7 @@
 //! name, change field ownership) instead of re-sending; stop after a few attempts and surface
 //! the error; servers should return a machine-readable reason.
 
-use super::signals::{self, Draft, clock, median, span_text};
+use super::signals::{self, Draft, clocks, median, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Method;
 use crate::timeline::ClientId;
@@ -183,21 +183,22 @@ impl Group<'_> {
             span_text(median_gap(&self.found), resolution)
         );
         let most = tl.instance(longest.instance).path;
+        let (first_at, last_at) = clocks(t.first, t.last);
         if self.found.len() == 1 {
             format!(
                 "{client} sent {method} {most} {attempts} times in {}, {cadence}{}, and got {statuses} every time; it never succeeded there in the log. First attempt at {}, last at {}.",
                 span_text(t.last - t.first, resolution),
                 if t.periodic { " (a fixed cadence)" } else { "" },
-                clock(t.first),
-                clock(t.last),
+                first_at,
+                last_at,
             )
         } else {
             format!(
                 "{client} kept re-sending {method} to {} {} instances ({attempts} attempts from {} to {}, {cadence}{}) and got {statuses} every time; none succeeded in the log (most on {most}: {}).",
                 self.found.len(),
                 self.template,
-                clock(t.first),
-                clock(t.last),
+                first_at,
+                last_at,
                 if t.periodic { ", a fixed cadence" } else { "" },
                 longest.attempts.len(),
             )

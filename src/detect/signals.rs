@@ -581,6 +581,21 @@ pub fn clock(t: Micros) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
+/// The two ends of a summary's span (`from 09:24:11 to 09:24:18`): times of day when both
+/// fall on one UTC day, else each with its date (`2026-03-02 09:24:11`), lest a span of
+/// days read as seconds.
+pub fn clocks(start: Micros, end: Micros) -> (String, String) {
+    let day = |t: Micros| t.div_euclid(MICROS_PER_SEC * 86_400);
+    if day(start) == day(end) {
+        return (clock(start), clock(end));
+    }
+    let dated = |t: Micros| {
+        let date: String = crate::timestamp::rfc3339(t).chars().take(10).collect();
+        format!("{date} {}", clock(t))
+    };
+    (dated(start), dated(end))
+}
+
 /// A span for summaries; sub-second spans at 1-s resolution read "<1s".
 pub fn span_text(us: Micros, resolution: Micros) -> String {
     if us < resolution {
@@ -616,6 +631,22 @@ mod tests {
     use super::*;
 
     const S: Micros = MICROS_PER_SEC;
+
+    /// A span's ends are times of day on one day, dated across days (midnight included).
+    #[test]
+    fn clocks_date_a_span_of_days() {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_microsecond();
+        let c = |a: &str, b: &str| clocks(at(a), at(b));
+        let day = ("09:24:11".to_string(), "09:24:18".to_string());
+        assert_eq!(c("2026-03-02T09:24:11Z", "2026-03-02T09:24:18.5Z"), day);
+        assert_eq!(
+            c("2026-03-02T23:59:59Z", "2026-03-03T00:00:01Z"),
+            (
+                "2026-03-02 23:59:59".to_string(),
+                "2026-03-03 00:00:01".to_string()
+            )
+        );
+    }
 
     /// Most frequent first, ties by value, each once.
     #[test]

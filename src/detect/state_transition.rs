@@ -15,7 +15,7 @@
 //! Advice: check the current state (GET) before the action, handle the 409 as final and tell
 //! the user, and have the server return a machine-readable reason.
 
-use super::signals::{self, Draft, clock, last_segment};
+use super::signals::{self, Draft, clocks, last_segment};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
 use crate::timeline::{ClientId, Event, InstanceId, Timelines};
@@ -324,6 +324,7 @@ fn finding(
         .collect();
     let first = signals::event(tl, claims[0]);
     let last = signals::event(tl, *claims.last().unwrap());
+    let (first_at, last_at) = clocks(first.start, last.end);
     let summary = format!(
         "{} {} requests on {} instance{} of {} got 409 after the instance had already changed state ({}) between {} and {}{}.",
         claims.len(),
@@ -332,8 +333,8 @@ fn finding(
         if instances.len() == 1 { "" } else { "s" },
         template,
         matrix,
-        clock(first.start),
-        clock(last.end),
+        first_at,
+        last_at,
         if repeated > 0 {
             format!("; {repeated} client/instance pairs re-sent the rejected request")
         } else {

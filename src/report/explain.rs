@@ -1,7 +1,7 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit_keeping, para, para_ending, right, table};
+use super::table::{Fit, Style, fit, para, para_ending, right, table};
 use super::{counted, one_day, short_time, time_column, top_of, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
@@ -405,8 +405,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     // With several inputs a line is `path:line`, a name to keep whole where it fits.
     let many = e.inputs.len() > 1;
     let columns = [
-        // The date above the time when the row is narrow.
-        Fit::Rest(12),
+        Fit::Times,
         Fit::Name,
         Fit::Fixed,
         Fit::Fixed,
@@ -420,7 +419,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     if !timed && let Some(c) = t.column_mut(4) {
         c.set_constraint(comfy_table::ColumnConstraint::Hidden);
     }
-    fit_keeping(&mut t, style, &columns, 0, drops);
+    fit(&mut t, style, &columns, drops);
     right(&mut t, if many { &[3, 4] } else { &[3, 4, 6] });
     writeln!(out, "{t}")
 }

@@ -81,6 +81,11 @@ pub(super) enum Fit {
     /// Prose and secondary texts: whatever is left, at least this wide (padding included)
     /// or as wide as its widest cell and header if that is less.
     Rest(usize),
+    /// Times (`09:35:00 → 09:59:58`, `2026-03-02 09:23:30`): on one line when that hides no
+    /// more columns than parting them would and leaves the names their room; otherwise
+    /// parted only where they part (after the arrow, or between a date and its time), the
+    /// start above the end, never a time cut.
+    Times,
 }
 
 /// Names keep at least this many columns before the table gives up keeping things whole.
@@ -98,13 +103,18 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
     let Some(width) = style.width.map(usize::from) else {
         return;
     };
-    let content = content_widths(t);
+    let (content, parted) = times_widths(t, width, columns, drops);
     let l = layout(&content, width, columns, drops);
     let Some(hidden) = drops.get(l.hidden) else {
         return;
     };
     for &c in hidden.iter() {
         set(t, c, ColumnConstraint::Hidden);
+    }
+    // Parted times are as wide as their widest part, so that each part is a line.
+    for &c in parted.iter().filter(|c| !hidden.contains(c)) {
+        let w = Width::Fixed(content[c].min(999) as u16);
+        set(t, c, ColumnConstraint::Absolute(w));
     }
     // Names share the room left after the prose's minimum, in proportion to their
     // width; in the narrowest layout they take what there is, if anything.
@@ -114,12 +124,12 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         return;
     }
     for (c, &f) in columns.iter().enumerate() {
-        if hidden.contains(&c) {
+        if hidden.contains(&c) || parted.contains(&c) {
             continue;
         }
         let w = content.get(c).copied().unwrap_or(0);
         let w = match f {
-            Fit::Fixed => w,
+            Fit::Fixed | Fit::Times => w,
             Fit::Name if roomy => w.min((room * w / names.max(1)).max(w.min(NAME_MIN))),
             Fit::Name => w.min(room * w / names.max(1)),
             Fit::Rest(_) => continue,
@@ -132,32 +142,73 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
     }
 }
 
-/// `fit`, with column `keep` (a `Fit::Rest`, such as two times that would wrap one above
-/// the other) kept whole when that hides no more columns than letting it wrap would and
-/// leaves the names their room.
-pub(super) fn fit_keeping(
-    t: &mut Table,
-    style: &Style,
+/// The columns' widths for `layout`, with the `Fit::Times` columns as wide as the least
+/// parted of their layouts that hides no more columns than the most parted one and leaves
+/// the names their room (whole; the start above the end; every date and time a line), and
+/// which of them are parted.
+fn times_widths(
+    t: &Table,
+    width: usize,
     columns: &[Fit],
-    keep: usize,
     drops: &[&[usize]],
-) {
-    let mut whole = columns.to_vec();
-    whole[keep] = Fit::Fixed;
-    let chosen = match style.width.map(usize::from) {
-        Some(width) => {
-            let content = content_widths(t);
-            let wrapped = layout(&content, width, columns, drops);
-            let kept = layout(&content, width, &whole, drops);
-            if kept.roomy && kept.hidden == wrapped.hidden {
-                &whole[..]
-            } else {
-                columns
-            }
+) -> (Vec<usize>, Vec<usize>) {
+    let content = content_widths(t);
+    let times: Vec<usize> = (columns.iter().enumerate())
+        .filter(|(_, f)| matches!(f, Fit::Times))
+        .map(|(c, _)| c)
+        .collect();
+    if times.is_empty() {
+        return (content, times);
+    }
+    let parted = |at: Part| {
+        let mut widths = content.clone();
+        for &c in &times {
+            widths[c] = widths[c].min(part_width(t, c, at) + 2);
         }
-        None => columns,
+        widths
     };
-    fit(t, style, chosen, drops);
+    let finest = parted(Part::Words);
+    let last = layout(&finest, width, columns, drops);
+    for (widths, split) in [(parted(Part::Whole), false), (parted(Part::Arrow), true)] {
+        let l = layout(&widths, width, columns, drops);
+        if l.roomy && l.hidden == last.hidden {
+            return (widths, if split { times } else { Vec::new() });
+        }
+    }
+    (finest, times)
+}
+
+/// Where times part: nowhere, after the arrow between a start and an end, or at every
+/// space (the arrow kept with the time before it). Headers part at every space.
+#[derive(Clone, Copy)]
+enum Part {
+    Whole,
+    Arrow,
+    Words,
+}
+
+/// The widest part of column `c`'s cells, parted `at`, or of its header's words.
+fn part_width(t: &Table, c: usize, at: Part) -> usize {
+    let width = |s: &str| s.chars().count();
+    let words = |s: &str| {
+        let mut widest = 0;
+        let mut last = 0;
+        for word in s.split(' ') {
+            last = if word == "→" { last + 2 } else { width(word) };
+            widest = usize::max(widest, last);
+        }
+        widest
+    };
+    let cell = |row: &comfy_table::Row| row.cell_iter().nth(c).map(Cell::content);
+    let parts = |text: String| match (at, text.split_once(" → ")) {
+        (Part::Arrow, Some((start, end))) => (width(start) + 2).max(width(end)),
+        (Part::Whole | Part::Arrow, _) => width(&text),
+        (Part::Words, _) => words(&text),
+    };
+    let header = (t.header().and_then(cell)).map_or(0, |h| words(&h));
+    (t.row_iter().filter_map(cell))
+        .map(parts)
+        .fold(header, usize::max)
 }
 
 /// Each column's widest cell, padding (a space either side) included.
@@ -196,7 +247,7 @@ fn layout(content: &[usize], width: usize, columns: &[Fit], drops: &[&[usize]]) 
             shown += 1;
             let w = content.get(c).copied().unwrap_or(0);
             match f {
-                Fit::Fixed => fixed += w,
+                Fit::Fixed | Fit::Times => fixed += w,
                 Fit::Name => {
                     wanted += w.min(NAME_MIN);
                     last.names += w;
@@ -463,23 +514,20 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
     // A narrower terminal first drops the scope (a template's placeholders show it),
     // then the confidence and the advice (each finding's section below gives it whole),
     // then the clients (the summary below counts them), for the names' sake.
-    // The times wrap, the start above the end, only where keeping them on one line would
-    // hide more or squeeze the names.
     let columns = [
         Fit::Fixed,
         Fit::Name,
         Fit::Fixed,
         Fit::Fixed,
         Fit::Fixed,
-        Fit::Rest(12),
+        Fit::Times,
         Fit::Fixed,
         Fit::Rest(24),
     ];
-    fit_keeping(
+    fit(
         &mut t,
         style,
         &columns,
-        5,
         &[&[], &[2], &[2, 6, 7], &[2, 4, 6, 7]],
     );
     right(&mut t, &[3, 4, 6]);
