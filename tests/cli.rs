@@ -966,6 +966,29 @@ fn rows_on_several_days_keep_their_dates() {
     );
 }
 
+/// Each finding's advice starts with one arrow; its other lines hang under its first word.
+#[test]
+fn advice_has_one_arrow() {
+    let out = why409()
+        .arg(fixture("demo/access.log"))
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let advice: Vec<&str> = s.split("\n  → ").skip(1).collect();
+    assert_eq!(advice.len(), 3, "{s}");
+    for a in advice {
+        let lines: Vec<&str> = a.split("\n\n").next().unwrap().lines().collect();
+        assert!(lines.len() > 1, "{a}");
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l.starts_with("    ") && !l.contains('→')),
+            "{a}"
+        );
+    }
+}
+
 /// Times are never cut: in the root causes and in `explain`, at any width, a line of a
 /// time cell holds whole dates, times and arrows (a span of two days is whole, the start
 /// above the end, or each date and time a line), and the cell's lines read back as its

@@ -584,7 +584,10 @@ fn evidence(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "    {path}:{}:{sep}{text}", e.line)?;
             }
         }
-        para(out, style, "  → ", &f.advice)?;
+        // One arrow for the advice; its other lines hang under its first word.
+        for line in wrap(&f.advice, style.width, "  → ", "    ") {
+            writeln!(out, "{line}")?;
+        }
     }
     if r.findings.len() > style.evidence_findings {
         writeln!(out)?;
