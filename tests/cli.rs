@@ -952,6 +952,11 @@ fn rows_on_several_days_keep_their_dates() {
         f["summary"].as_str().unwrap().to_string()
     };
     assert!(
+        summary("retry_storm").contains(" First attempt at 2026-03-02 09:24:11. "),
+        "{}",
+        summary("retry_storm")
+    );
+    assert!(
         summary("retry_storm").ends_with(
             " It happened 2 times in all, from 2026-03-02 09:24:11 to 2026-03-03 09:24:18 (80 conflicts); the first is described."
         ),

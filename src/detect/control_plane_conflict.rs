@@ -28,7 +28,7 @@
 //! Advice: remove the duplicate name or id from the declarative configuration (sync loop);
 //! lower the tool's parallelism or retry 409 with backoff (burst).
 
-use super::signals::{self, Draft, clock, clocks, median, span_text};
+use super::signals::{self, Draft, clocks, median, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::agent::{Agent, Kind};
 use crate::resource;
@@ -331,7 +331,7 @@ fn iac_finding(
         signals::status_list(largest.iter().map(|r| signals::event(tl, *r).status)),
         instances.len(),
         span_text(b1 - b0, r),
-        clock(b0),
+        signals::moment(b0, cx.period),
         if bursts.len() > 1 {
             format!(
                 "; {} such bursts in all, {} conflicts",

@@ -19,7 +19,7 @@
 //!
 //! Advice: check deploys and config changes at τ and roll back or fix the release.
 
-use super::signals::{self, Draft, clock, percent};
+use super::signals::{self, Draft, percent};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::aggregate::Counts;
 use crate::timeline::InstanceId;
@@ -177,7 +177,7 @@ fn finding(
         "The conflict rate on {template} rose from {} to {} of writes from {} on ({} conflicts since, across {} clients and {} instances) while write volume stayed flat ({:.1} vs {:.1} writes per {}).",
         percent((change.rate_before * 1000.0).round() as usize, 1000),
         percent((change.rate_after * 1000.0).round() as usize, 1000),
-        clock(signals::event(tl, *sorted.first()?).start),
+        signals::moment(signals::event(tl, *sorted.first()?).start, cx.period),
         claims.len(),
         clients.len(),
         per_instance.len(),

@@ -24,7 +24,7 @@
 //! retrying, and update the cached version from a successful write's response; controllers:
 //! requeue through a rate-limited work queue and skip status updates that change nothing.
 
-use super::signals::{self, Draft, blind_runs, clock, gap_growth, median, span_text};
+use super::signals::{self, Draft, blind_runs, gap_growth, median, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::agent::Kind;
 use crate::record::Micros;
@@ -253,7 +253,10 @@ impl Storm<'_> {
             evidence,
             other_clients: cause.map(|c| vec![events[c].client]).unwrap_or_default(),
             confidence,
-            summary: format!("{summary} First attempt at {}.{tags}", clock(first.start)),
+            summary: format!(
+                "{summary} First attempt at {}.{tags}",
+                signals::moment(first.start, cx.period)
+            ),
             advice: if controller {
                 CONTROLLER_ADVICE
             } else {

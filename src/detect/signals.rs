@@ -581,19 +581,36 @@ pub fn clock(t: Micros) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
+/// A moment in a summary (`from 09:35:00 on`): its time of day, dated when the log's
+/// `period` spans more than one UTC day, where a time alone would not say which.
+pub fn moment(t: Micros, period: (Micros, Micros)) -> String {
+    if day(period.0) == day(period.1) {
+        clock(t)
+    } else {
+        dated(t)
+    }
+}
+
 /// The two ends of a summary's span (`from 09:24:11 to 09:24:18`): times of day when both
 /// fall on one UTC day, else each with its date (`2026-03-02 09:24:11`), lest a span of
 /// days read as seconds.
 pub fn clocks(start: Micros, end: Micros) -> (String, String) {
-    let day = |t: Micros| t.div_euclid(MICROS_PER_SEC * 86_400);
     if day(start) == day(end) {
-        return (clock(start), clock(end));
+        (clock(start), clock(end))
+    } else {
+        (dated(start), dated(end))
     }
-    let dated = |t: Micros| {
-        let date: String = crate::timestamp::rfc3339(t).chars().take(10).collect();
-        format!("{date} {}", clock(t))
-    };
-    (dated(start), dated(end))
+}
+
+/// The UTC day a time falls on, counted from the epoch.
+fn day(t: Micros) -> i64 {
+    t.div_euclid(MICROS_PER_SEC * 86_400)
+}
+
+/// `2026-03-02 09:24:11`.
+fn dated(t: Micros) -> String {
+    let date: String = crate::timestamp::rfc3339(t).chars().take(10).collect();
+    format!("{date} {}", clock(t))
 }
 
 /// A span for summaries; sub-second spans at 1-s resolution read "<1s".
@@ -645,6 +662,14 @@ mod tests {
                 "2026-03-02 23:59:59".to_string(),
                 "2026-03-03 00:00:01".to_string()
             )
+        );
+        // A moment is dated in a log of more than one day.
+        let one = (at("2026-03-02T00:00:00Z"), at("2026-03-02T23:59:59Z"));
+        let two = (one.0, at("2026-03-03T00:00:00Z"));
+        assert_eq!(moment(at("2026-03-02T09:35:00Z"), one), "09:35:00");
+        assert_eq!(
+            moment(at("2026-03-02T09:35:00Z"), two),
+            "2026-03-02 09:35:00"
         );
     }
 
