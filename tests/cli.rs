@@ -907,14 +907,20 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
     assert!(widest <= 50, "a line is {widest} wide at 50");
 }
 
+/// The demo log dated a day later, written in `dir`.
+fn demo_a_day_later(dir: &std::path::Path) -> std::path::PathBuf {
+    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let next = dir.join("access.log");
+    std::fs::write(&next, demo.replace("[02/Mar/2026:", "[03/Mar/2026:")).unwrap();
+    next
+}
+
 /// Tables whose rows lie on more than one day keep each row's date, and their headings name
 /// none: the demo's hour, and the same hour a day later in a second file.
 #[test]
 fn rows_on_several_days_keep_their_dates() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
-    let next = dir.path().join("access.log");
-    std::fs::write(&next, demo.replace("[02/Mar/2026:", "[03/Mar/2026:")).unwrap();
+    let next = demo_a_day_later(dir.path());
     let out = why409()
         .arg(fixture("demo/access.log"))
         .arg(&next)
@@ -1001,9 +1007,7 @@ fn advice_has_one_arrow() {
 #[test]
 fn times_are_never_cut() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
-    let next = dir.path().join("access.log");
-    std::fs::write(&next, demo.replace("[02/Mar/2026:", "[03/Mar/2026:")).unwrap();
+    let next = demo_a_day_later(dir.path());
     let whole = |word: &str| {
         let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
         let date = word.len() == 10 && word.split('-').count() == 3;
@@ -1037,13 +1041,18 @@ fn times_are_never_cut() {
     };
     let span = "2026-03-02 09:24:11 → 2026-03-03 09:24:18";
     for width in (50..=200).step_by(10) {
-        let out = why409()
-            .arg(fixture("demo/access.log"))
-            .arg(&next)
-            .env("COLUMNS", width.to_string())
-            .output()
-            .unwrap();
-        let s = String::from_utf8(out.stdout).unwrap();
+        // The two days' report, or `explain` on one order of theirs, at `width`.
+        let run = |explain: &[&str]| {
+            let out = why409()
+                .args(explain)
+                .arg(fixture("demo/access.log"))
+                .arg(&next)
+                .env("COLUMNS", width.to_string())
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let s = run(&[]);
         let table = &s[..s.find("\n#1 ").unwrap()];
         let cells = column(table, "when", "conflicts");
         assert_eq!(cells.len(), 7, "{width}: {table}");
@@ -1057,14 +1066,7 @@ fn times_are_never_cut() {
             cells.iter().any(|c| c.join(" ") == span),
             "{width}: {table}"
         );
-        let out = why409()
-            .args(["explain", "--instance", "/api/v1/orders/9310442"])
-            .arg(fixture("demo/access.log"))
-            .arg(&next)
-            .env("COLUMNS", width.to_string())
-            .output()
-            .unwrap();
-        let s = String::from_utf8(out.stdout).unwrap();
+        let s = run(&["explain", "--instance", "/api/v1/orders/9310442"]);
         let cells = column(&s, "start", "stat");
         assert_eq!(cells.len(), 84, "{width}: {s}");
         for cell in &cells {
