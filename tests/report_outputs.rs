@@ -284,6 +284,32 @@ fn diff_tells_new_findings_from_gone_ones() {
         .unwrap();
     assert_eq!(carts["conflicts"]["before"], 0);
 
+    // The table: each period's start above its end, a date parted from its time only when
+    // the column is narrower than the two.
+    for (width, lines) in [("60", 4), ("100", 2), ("200", 2)] {
+        let out = why409()
+            .arg("diff")
+            .args([&before, &after])
+            .env("COLUMNS", width)
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let rows: Vec<&str> = (s.lines())
+            .skip_while(|l| !l.starts_with("│ period "))
+            .take_while(|l| !l.starts_with("│ requests "))
+            .collect();
+        let side = |k: usize| -> Vec<&str> {
+            (rows.iter())
+                .map(|row| row.split(['│', '┆']).nth(k).unwrap().trim())
+                .collect()
+        };
+        let (b, a) = (side(2), side(3));
+        assert_eq!(b.len(), lines, "{width}: {s}");
+        assert_eq!(b.join(" "), "2026-03-02 09:00:00 → 2026-03-02 09:29:58 UTC");
+        assert_eq!(a.join(" "), "2026-03-02 09:30:00 → 2026-03-02 09:59:58 UTC");
+        assert!(b.iter().any(|l| l.ends_with(" →")), "{b:?}");
+    }
+
     // New incidents fail the run when asked; a report against itself has nothing new.
     why409()
         .arg("diff")

@@ -52,6 +52,8 @@ fn compared(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         Cell::new(visible(&named(&d.before.paths))),
         Cell::new(visible(&named(&d.after.paths))),
     ]);
+    // Each period's start above its end: a date is not parted from its time.
+    let period = |p| period(p).replacen(" → ", " →\n", 1);
     t.add_row(vec![
         Cell::new("period"),
         Cell::new(period(&d.before.period)),
