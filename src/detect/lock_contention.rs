@@ -72,23 +72,23 @@ fn holder_text(
         .and_then(|h| h.acquire)
         .map(|a| signals::event(tl, a).client);
     match (holder, hold) {
-        (Some(c), Some(h)) => format!(
-            "{} held the lock on {} from {} {}",
-            tl.client(c),
-            resource,
-            clocks(h.start, h.end).0,
-            match h.release {
+        (Some(c), Some(h)) => {
+            let (from, released) = clocks(h.start, h.end);
+            let how_long = match h.release {
                 Some(_) => format!(
-                    "for {} (released {})",
-                    span_text(h.end - h.start, r),
-                    clocks(h.start, h.end).1
+                    "for {} (released {released})",
+                    span_text(h.end - h.start, r)
                 ),
                 None => format!(
                     "and never released it ({} to the end of the log)",
                     span_text(log_end - h.start, r)
                 ),
-            }
-        ),
+            };
+            format!(
+                "{} held the lock on {resource} from {from} {how_long}",
+                tl.client(c)
+            )
+        }
         _ => format!(
             "{resource} was locked by a holder not seen in the log (acquired before it starts)"
         ),
