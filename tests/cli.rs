@@ -1699,14 +1699,18 @@ fn explain_shows_every_request_on_an_instance() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 request, 0 conflicts"));
+    // `explain` on an instance of a fixture at 80 columns.
+    let at_80 = |instance: &str, log: &str| {
+        let out = why409()
+            .args(["explain", "--instance", instance])
+            .arg(fixture(log))
+            .env("COLUMNS", "80")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
     // The table and the finding's sentence fit the width; addresses stay whole.
-    let out = why409()
-        .args(["explain", "--instance", "/api/v1/orders/9310442"])
-        .arg(fixture("demo/access.log"))
-        .env("COLUMNS", "80")
-        .output()
-        .unwrap();
-    let s = String::from_utf8(out.stdout).unwrap();
+    let s = at_80("/api/v1/orders/9310442", "demo/access.log");
     let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(widest <= 80, "a line is {widest} wide");
     assert!(s.contains("┆ 198.51.100.42 ┆"), "{s}");
@@ -1723,13 +1727,7 @@ fn explain_shows_every_request_on_an_instance() {
     );
     assert!(!s.contains("duration"), "{s}");
     // With durations logged, the column is there; times keep as many digits each.
-    let out = why409()
-        .args(["explain", "--instance", "/api/v1/orders/1042"])
-        .arg(fixture("formats/scenario.haproxy.log"))
-        .env("COLUMNS", "80")
-        .output()
-        .unwrap();
-    let s = String::from_utf8(out.stdout).unwrap();
+    let s = at_80("/api/v1/orders/1042", "formats/scenario.haproxy.log");
     assert!(s.contains("┆ duration ┆"), "{s}");
     assert!(s.contains("\n│ 09:59:59.988 ┆ 198.51.100.4 ┆"), "{s}");
     assert!(

@@ -90,8 +90,8 @@ pub struct InputReport {
 }
 
 impl InputReport {
-    /// How its lines were read: `3806 lines, 3806 parsed, 0 skipped` (`1 line, ...`), then the lines the
-    /// filters left out and those a seek did not read, when there are any.
+    /// How its lines were read: `3806 lines, 3806 parsed, 0 skipped` (`1 line, ...`), then
+    /// the lines the filters left out and those a seek did not read, when there are any.
     pub fn line_counts(&self) -> String {
         let mut s = format!(
             "{}, {} parsed, {} skipped",
