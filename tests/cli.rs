@@ -1080,6 +1080,46 @@ fn times_are_never_cut() {
     }
 }
 
+/// `explain` over two days dates a row's start only where the day changes: the rows go in
+/// time order, so the others' times say enough, and the column stays narrow.
+#[test]
+fn explain_dates_a_start_where_the_day_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let next = demo_a_day_later(dir.path());
+    for width in [80, 120, 200] {
+        let out = why409()
+            .args(["explain", "--instance", "/api/v1/orders/9310442"])
+            .arg(fixture("demo/access.log"))
+            .arg(&next)
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let body = s.split_once('╞').unwrap().1;
+        let starts: Vec<&str> = (body.lines().filter(|l| l.starts_with('│')))
+            .map(|l| l.split(['│', '┆']).nth(1).unwrap().trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let dated: Vec<&str> = (starts.iter().copied())
+            .filter(|t| t.starts_with("2026-"))
+            .collect();
+        if width >= 120 {
+            // One line a request, the first of each day dated.
+            assert_eq!(starts.len(), 84, "{width}: {s}");
+            assert_eq!(
+                dated,
+                ["2026-03-02 09:23:30", "2026-03-03 09:23:30"],
+                "{width}: {s}"
+            );
+            assert_eq!(starts[1], "09:23:31", "{width}: {s}");
+        } else {
+            // The date a line above its time.
+            assert_eq!(dated, ["2026-03-02", "2026-03-03"], "{width}: {s}");
+            assert_eq!(starts.len(), 86, "{width}: {s}");
+        }
+    }
+}
+
 /// The skipped lines' examples are what that table is read for: a long input path wraps to
 /// a third of the room, and the example keeps the rest, whole where it fits.
 #[test]

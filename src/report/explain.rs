@@ -345,6 +345,21 @@ pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     w.flush()
 }
 
+/// Leaves a start's date only where it differs from the row above's: the rows go in time
+/// order, and a date on every row would take a column's width, or a line of each row.
+fn dates_where_they_change(starts: &mut [String]) {
+    let mut last = String::new();
+    for t in starts {
+        if let Some((date, clock)) = t.split_once(' ') {
+            if date == last {
+                *t = clock.to_string();
+            } else {
+                last = date.to_string();
+            }
+        }
+    }
+}
+
 pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     // Texts from the logs are shown `visible` (a logged ESC would reach the terminal).
     let instance = visible(&e.instance);
@@ -384,7 +399,10 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             "line",
         ],
     );
-    let starts = time_column(e.events.iter().map(|ev| &*ev.start), day);
+    let mut starts = time_column(e.events.iter().map(|ev| &*ev.start), day);
+    if day.is_none() {
+        dates_where_they_change(&mut starts);
+    }
     for (ev, start) in e.events.iter().zip(starts) {
         let mut status = Cell::new(status_text(ev));
         if style.color && ev.conflict {
@@ -421,5 +439,9 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     }
     fit(&mut t, style, &columns, drops);
     right(&mut t, if many { &[3, 4] } else { &[3, 4, 6] });
+    // Times under a date line up with it.
+    if day.is_none() {
+        right(&mut t, &[0]);
+    }
     writeln!(out, "{t}")
 }

@@ -99,29 +99,93 @@ const NAME_SQUEEZED: usize = 12;
 /// the first that leaves the names `NAME_MIN` columns and prose its minimum is taken, and
 /// the names share what is left before the prose gets the rest. When none does, the last
 /// set is hidden and the table shares out what there is.
+///
+/// Times (`Fit::Times`) are laid out whole, else the start above the end, else each date
+/// and time a line: the first that hides no more columns than the last and leaves nine
+/// names in ten whole (up to `NAME_MIN` columns).
 pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
     let Some(width) = style.width.map(usize::from) else {
         return;
     };
-    let (content, parted) = times_widths(t, width, columns, drops);
-    let l = layout(&content, width, columns, drops);
+    let content = content_widths(t);
+    let times: Vec<usize> = (columns.iter().enumerate())
+        .filter(|(_, f)| matches!(f, Fit::Times))
+        .map(|(c, _)| c)
+        .collect();
+    let parted = |at: Part| {
+        let mut widths = content.clone();
+        for &c in &times {
+            widths[c] = widths[c].min(part_width(t, c, at) + 2);
+        }
+        widths
+    };
+    let finest = arrange(&parted(Part::Words), &times, width, columns, drops);
+    // Times are parted no more than it takes to give most names (nine in ten) their room.
+    let most = mostly_whole(t, columns);
+    let mut best = finest;
+    if !times.is_empty() {
+        for (at, split) in [(Part::Whole, false), (Part::Arrow, true)] {
+            let split: &[usize] = if split { &times } else { &[] };
+            let a = arrange(&parted(at), split, width, columns, drops);
+            let shown = drops.get(a.hidden).copied().unwrap_or_default();
+            let need: usize = (most.iter().enumerate())
+                .filter(|(c, _)| !shown.contains(c))
+                .map(|(_, &w)| w)
+                .sum();
+            // Whole times are kept from being cut only by the constraints a squeezed
+            // layout does not set.
+            if a.hidden == best.hidden && a.room >= need && (a.set_all || !split.is_empty()) {
+                best = a;
+                break;
+            }
+        }
+    }
+    for (c, k) in best.constraints {
+        set(t, c, k);
+    }
+}
+
+/// The constraints `fit` sets on a table for one way of laying out its times, which of
+/// `drops` they hide, the room left to the names, and whether every shown column got its
+/// width (a squeezed table leaves its names and numbers to comfy-table).
+struct Arrangement {
+    constraints: Vec<(usize, ColumnConstraint)>,
+    hidden: usize,
+    room: usize,
+    set_all: bool,
+}
+
+/// The arrangement of a table whose columns are `content` wide, with the times of columns
+/// `parted` as wide as their widest part, so that each part is a line.
+fn arrange(
+    content: &[usize],
+    parted: &[usize],
+    width: usize,
+    columns: &[Fit],
+    drops: &[&[usize]],
+) -> Arrangement {
+    let l = layout(content, width, columns, drops);
+    let mut a = Arrangement {
+        constraints: Vec::new(),
+        hidden: l.hidden,
+        room: l.left.saturating_sub(l.rest),
+        set_all: false,
+    };
     let Some(hidden) = drops.get(l.hidden) else {
-        return;
+        return a;
     };
     for &c in hidden.iter() {
-        set(t, c, ColumnConstraint::Hidden);
+        a.constraints.push((c, ColumnConstraint::Hidden));
     }
-    // Parted times are as wide as their widest part, so that each part is a line.
     for &c in parted.iter().filter(|c| !hidden.contains(c)) {
         let w = Width::Fixed(content[c].min(999) as u16);
-        set(t, c, ColumnConstraint::Absolute(w));
+        a.constraints.push((c, ColumnConstraint::Absolute(w)));
     }
     // Names share the room left after the prose's minimum, in proportion to their
     // width; in the narrowest layout they take what there is, if anything.
-    let (roomy, names) = (l.roomy, l.names);
-    let room = l.left.saturating_sub(l.rest);
+    let (roomy, names, room) = (l.roomy, l.names, a.room);
     if room < NAME_SQUEEZED * l.count {
-        return;
+        return a;
     }
     for (c, &f) in columns.iter().enumerate() {
         if hidden.contains(&c) || parted.contains(&c) {
@@ -134,48 +198,28 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
             Fit::Name => w.min(room * w / names.max(1)),
             Fit::Rest(_) => continue,
         };
-        set(
-            t,
-            c,
-            ColumnConstraint::LowerBoundary(Width::Fixed(w.min(999) as u16)),
-        );
+        let w = Width::Fixed(w.min(999) as u16);
+        a.constraints.push((c, ColumnConstraint::LowerBoundary(w)));
     }
+    a.set_all = true;
+    a
 }
 
-/// The columns' widths for `layout`, with the `Fit::Times` columns as wide as the least
-/// parted of their layouts that hides no more columns than the most parted one and leaves
-/// the names their room (whole; the start above the end; every date and time a line), and
-/// which of them are parted.
-fn times_widths(
-    t: &Table,
-    width: usize,
-    columns: &[Fit],
-    drops: &[&[usize]],
-) -> (Vec<usize>, Vec<usize>) {
-    let content = content_widths(t);
-    let times: Vec<usize> = (columns.iter().enumerate())
-        .filter(|(_, f)| matches!(f, Fit::Times))
-        .map(|(c, _)| c)
-        .collect();
-    if times.is_empty() {
-        return (content, times);
-    }
-    let parted = |at: Part| {
-        let mut widths = content.clone();
-        for &c in &times {
-            widths[c] = widths[c].min(part_width(t, c, at) + 2);
-        }
-        widths
-    };
-    let finest = parted(Part::Words);
-    let last = layout(&finest, width, columns, drops);
-    for (widths, split) in [(parted(Part::Whole), false), (parted(Part::Arrow), true)] {
-        let l = layout(&widths, width, columns, drops);
-        if l.roomy && l.hidden == last.hidden {
-            return (widths, if split { times } else { Vec::new() });
-        }
-    }
-    (finest, times)
+/// For each `Fit::Name` column, the width (padding included) that holds nine of its cells
+/// in ten, at most `NAME_MIN`; 0 for the others.
+fn mostly_whole(t: &Table, columns: &[Fit]) -> Vec<usize> {
+    let width = |cell: &Cell| cell.content().chars().count() + 2;
+    (columns.iter().enumerate())
+        .map(|(c, f)| {
+            if !matches!(f, Fit::Name) {
+                return 0;
+            }
+            let mut widths: Vec<usize> = t.column_cells_iter(c).flatten().map(width).collect();
+            widths.sort_unstable();
+            let nine_in_ten = widths.len().saturating_sub(1) * 9 / 10;
+            widths.get(nine_in_ten).map_or(0, |&w| w.min(NAME_MIN))
+        })
+        .collect()
 }
 
 /// Where times part: nowhere, after the arrow between a start and an end, or at every
@@ -1006,6 +1050,49 @@ mod tests {
             &[&[], &[2]],
         );
         t.to_string().lines().map(str::to_string).collect()
+    }
+
+    /// A column of times and one of clients, nine of them addresses of 13 characters and
+    /// `long` of 36, fitted to `width`; its lines.
+    fn times_and_clients(width: u16, long: usize) -> Vec<String> {
+        let style = Style {
+            width: Some(width),
+            ..Style::default()
+        };
+        let mut t = table(&style, &["start (UTC)", "client", "status"]);
+        for k in 0..10 {
+            let client = if k < long {
+                format!("2001:db8:85a3:8d3:1319:8a2e:370:73{k:02}")
+            } else {
+                format!("203.0.113.{}", 100 + k)
+            };
+            t.add_row(vec![
+                format!("2026-03-02 09:00:0{k}.864"),
+                client,
+                "409".into(),
+            ]);
+        }
+        fit(&mut t, &style, &[Fit::Times, Fit::Name, Fit::Fixed], &[&[]]);
+        t.to_string().lines().map(str::to_string).collect()
+    }
+
+    /// Times stay whole when that leaves nine names in ten whole: one long address is cut
+    /// rather than every row's time parted; with more, the times part.
+    #[test]
+    fn times_part_only_for_most_names() {
+        let lines = times_and_clients(52, 1);
+        let text = lines.join("\n");
+        assert!(lines.iter().all(|l| l.chars().count() <= 52), "{text}");
+        assert!(
+            text.contains("│ 2026-03-02 09:00:09.864 ┆ 203.0.113.109 "),
+            "{text}"
+        );
+        assert_eq!(lines.len(), 3 + 9 + 3 + 1, "{text}");
+        let lines = times_and_clients(52, 2);
+        let text = lines.join("\n");
+        assert!(!text.contains("2026-03-02 09:00"), "{text}");
+        assert!(text.contains("│ 2026-03-02   ┆ 203.0.113.109 "), "{text}");
+        assert_eq!(lines.len(), 3 + 20 + 1, "{text}");
     }
 
     /// A logged line folds at a space near a row's end, else where the row ends, and is
