@@ -937,10 +937,15 @@ fn rows_on_several_days_keep_their_dates() {
         row.contains("┆ 2026-03-02 09:24:11 → 2026-03-03 09:24:18 "),
         "{row}"
     );
-    // The timeline's windows too, and its run of empty windows between the days.
+    // The timeline's windows too, dated where the day changes, and its run of empty
+    // windows between the days.
     assert!(s.contains("\nTimeline (15m windows, UTC)\n"), "{s}");
     assert!(
-        s.contains("\n│ 2026-03-03 09:15:00 ┆      899 ┆        51 ┆ ███"),
+        s.contains("\n│ 2026-03-03 09:00:00 ┆     1084 ┆        39 ┆ ███"),
+        "{s}"
+    );
+    assert!(
+        s.contains("\n│            09:15:00 ┆      899 ┆        51 ┆ ███"),
         "{s}"
     );
     assert!(
@@ -1920,6 +1925,55 @@ fn sparse_timelines_fold_empty_windows_in_tables_only() {
     assert!(
         md.contains(&format!("({} empty windows) | 0 | 0 |", weeks - 2)),
         "{md}"
+    );
+}
+
+/// A timeline over days dates a window's start where the day changes, and a run of empty
+/// windows its last only when the run goes on into another day.
+#[test]
+fn timeline_dates_windows_where_the_day_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("days.log");
+    let line = |time: &str| {
+        format!("10.0.0.1 - - [{time} +0000] \"PUT /orders/7 HTTP/1.1\" 409 5 \"-\" \"t\"\n")
+    };
+    let log = [
+        "02/Mar/2026:10:00:00",
+        "02/Mar/2026:16:00:00",
+        "03/Mar/2026:10:00:00",
+    ]
+    .map(line)
+    .concat();
+    std::fs::write(&path, log).unwrap();
+    let out = why409()
+        .args([path.to_str().unwrap(), "--window", "1h"])
+        .env("COLUMNS", "120")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let timeline = &s[s.find("\nTimeline (1h windows, UTC)\n").unwrap()..];
+    let starts: Vec<&str> = (timeline.lines().filter(|l| l.starts_with("│ ")))
+        .map(|l| l.split('┆').next().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "│        window start ",
+            "│ 2026-03-02 10:00:00 ",
+            "│            11:00:00 ",
+            "│            16:00:00 ",
+            "│            17:00:00 ",
+            "│ 2026-03-03 10:00:00 ",
+        ],
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("┆ (5 empty windows, the last from 15:00:00) "),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("┆ (17 empty windows, the last from 2026-03-03 09:00:00) "),
+        "{timeline}"
     );
 }
 

@@ -2,7 +2,7 @@
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
 use super::table::{Fit, Style, fit, para, para_ending, right, table};
-use super::{counted, one_day, short_time, time_column, top_of, visible};
+use super::{counted, dates_where_they_change, one_day, short_time, time_column, top_of, visible};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -343,21 +343,6 @@ pub fn render_csv(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
         .map_err(io::Error::other)?;
     }
     w.flush()
-}
-
-/// Leaves a start's date only where it differs from the row above's: the rows go in time
-/// order, and a date on every row would take a column's width, or a line of each row.
-fn dates_where_they_change(starts: &mut [String]) {
-    let mut last = String::new();
-    for t in starts {
-        if let Some((date, clock)) = t.split_once(' ') {
-            if date == last {
-                *t = clock.to_string();
-            } else {
-                last = date.to_string();
-            }
-        }
-    }
 }
 
 pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::Result<()> {

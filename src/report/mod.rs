@@ -871,6 +871,22 @@ pub fn time_column<'a>(times: impl Iterator<Item = &'a str>, day: Option<&str>) 
     column
 }
 
+/// Leaves a time's date (`2026-03-02 09:00:12.819`) only where it differs from the one
+/// above's: for the rows of a table in time order across days, where a date on every row
+/// would take a column's width, or a line of each row.
+pub fn dates_where_they_change(times: &mut [String]) {
+    let mut last = String::new();
+    for t in times {
+        if let Some((date, clock)) = t.split_once(' ') {
+            if date == last {
+                *t = clock.to_string();
+            } else {
+                last = date.to_string();
+            }
+        }
+    }
+}
+
 /// Pads the fractions of `times` (short) to the longest one's digits.
 fn same_fraction_digits(times: &mut [String]) {
     let digits = times.iter().map(|t| fraction_digits(t)).max().unwrap_or(0);

@@ -906,7 +906,8 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         .unwrap_or(0)
         .max(1);
     let bar_width = 30usize;
-    let mut rows = Vec::new();
+    // Each window's start, and the rest of its row.
+    let mut rows: Vec<(String, Vec<Cell>)> = Vec::new();
     for shown in super::shown_timeline(&r.timeline) {
         let x = match shown {
             ShownWindow::Window(x) => x,
@@ -915,15 +916,14 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 last,
                 windows,
             } => {
-                rows.push(vec![
-                    Cell::new(start(first)),
-                    Cell::new(0),
-                    Cell::new(0),
-                    Cell::new(format!(
-                        "({windows} empty windows, the last from {})",
-                        start(last)
-                    )),
-                ]);
+                let (first, last) = (start(first), start(last));
+                // The last's date only when the run goes on past its first's day.
+                let last = match (first.split_once(' '), last.split_once(' ')) {
+                    (Some((day, _)), Some((last_day, clock))) if day == last_day => clock,
+                    _ => &last,
+                };
+                let run = format!("({windows} empty windows, the last from {last})");
+                rows.push((first, vec![Cell::new(0), Cell::new(0), Cell::new(run)]));
                 continue;
             }
         };
@@ -932,22 +932,28 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         if style.color {
             bar = bar.fg(Color::Red);
         }
-        rows.push(vec![
-            Cell::new(start(&x.start)),
-            Cell::new(x.requests),
-            Cell::new(x.conflicts),
-            bar,
-        ]);
+        rows.push((
+            start(&x.start),
+            vec![Cell::new(x.requests), Cell::new(x.conflicts), bar],
+        ));
+    }
+    // Windows on several days: a start's date where the day changes, the times lined up.
+    let (mut starts, mut rows): (Vec<String>, Vec<Vec<Cell>>) = rows.into_iter().unzip();
+    if day.is_none() {
+        super::dates_where_they_change(&mut starts);
     }
     // Without a conflict or a run of empty windows the last column would be blank.
-    let blank = rows.iter().all(|row| row[3].content().is_empty());
+    let blank = rows.iter().all(|row| row[2].content().is_empty());
     let columns = ["window start", "requests", "conflicts", ""];
     let mut t = table(style, &columns[..if blank { 3 } else { 4 }]);
-    for mut row in rows {
+    for (start, row) in starts.into_iter().zip(&mut rows) {
         if blank {
             row.pop();
         }
-        t.add_row(row);
+        t.add_row(std::iter::once(Cell::new(start)).chain(row.drain(..)));
+    }
+    if day.is_none() {
+        right(&mut t, &[0]);
     }
     right(&mut t, &[1, 2]);
     writeln!(out, "{t}")?;
