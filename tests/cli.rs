@@ -1085,6 +1085,38 @@ fn times_are_never_cut() {
     }
 }
 
+/// The overview's values break where they read well: a count stays with its word, and a
+/// path wider than the room breaks after a `/`, not inside a name.
+#[test]
+fn overview_breaks_between_phrases_and_after_slashes() {
+    let out = why409()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("fixtures/demo/access.log")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.contains("(combined, 709836 bytes): 3806 lines, 3806 parsed, ")
+            && s.contains("\n│           ┆ 0 skipped "),
+        "{s}"
+    );
+    let dir = tempfile::Builder::new().prefix("gw-").tempdir().unwrap();
+    let name = "access-log-of-the-eu-west-1-gateway.log";
+    let path = dir.path().join(name);
+    std::fs::copy(fixture("demo/access.log"), &path).unwrap();
+    let out = why409().arg(&path).env("COLUMNS", "60").output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let overview = &s[s.find("\nOverview\n").unwrap()..s.find("\nTop resources").unwrap()];
+    let values: Vec<&str> = (overview.lines().filter(|l| l.starts_with('│')))
+        .map(|l| l.split('┆').nth(1).unwrap().trim_end_matches('│').trim())
+        .collect();
+    // The path's lines end at a slash, and the file's name starts a line whole.
+    let at = values.iter().position(|v| v.starts_with(name)).unwrap();
+    assert!(at > 0, "{overview}");
+    assert!(values[..at].iter().all(|v| v.ends_with('/')), "{overview}");
+}
+
 /// `explain` over two days dates a row's start only where the day changes: the rows go in
 /// time order, so the others' times say enough, and the column stays narrow.
 #[test]

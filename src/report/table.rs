@@ -352,6 +352,69 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
     Ok(())
 }
 
+/// `text` in lines of at most `width` columns for a table's cell, broken where a reader
+/// expects: at spaces, a phrase of a list (`3806 parsed`, `gcp-lb 1`: what lies between
+/// commas) moved whole to the next line when it fits there, and a word wider than the line
+/// (a path) after a `/` where it has one.
+fn phrase_lines(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let len = |s: &str| s.chars().count();
+    let words: Vec<&str> = text.split(' ').collect();
+    // Where the phrase of each word starts: after a word that ends a list's item.
+    let mut starts = Vec::with_capacity(words.len());
+    for i in 0..words.len() {
+        let start = match i {
+            0 => 0,
+            _ if words[i - 1].ends_with(',') => i,
+            _ => starts[i - 1],
+        };
+        starts.push(start);
+    }
+    let phrase_len = |p: usize| {
+        let end = (p + 1..words.len())
+            .find(|&k| starts[k] != p)
+            .unwrap_or(words.len());
+        words[p..end].iter().map(|w| len(w) + 1).sum::<usize>() - 1
+    };
+    let (mut lines, mut line): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i];
+        let used: usize = line.iter().map(|w| len(w) + 1).sum();
+        if used + len(word) <= width {
+            line.push(word.to_string());
+            i += 1;
+            continue;
+        }
+        if line.is_empty() {
+            // Wider than a line alone: cut after the last `/` that fits, else at the width.
+            let mut rest = word;
+            while len(rest) > width {
+                let head: String = rest.chars().take(width).collect();
+                let cut = head.rfind('/').map_or(head.len(), |k| k + 1);
+                lines.push(rest[..cut].to_string());
+                rest = &rest[cut..];
+            }
+            line.push(rest.to_string());
+            i += 1;
+            continue;
+        }
+        // The phrase this word is in moves whole if it began on this line and fits on one.
+        let p = starts[i];
+        let on_line = i - p;
+        if on_line > 0 && on_line < line.len() && phrase_len(p) <= width {
+            line.truncate(line.len() - on_line);
+            i = p;
+        }
+        lines.push(line.join(" "));
+        line.clear();
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line.join(" "));
+    }
+    lines
+}
+
 /// `text` broken at spaces into lines of at most `width` columns (at least 20 beyond
 /// `first`; a longer word stands alone), the first line led by `first`, the others by
 /// `hang`. Without a width, one line.
@@ -659,52 +722,63 @@ fn evidence(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
 /// lines log.
 fn overview(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     heading(out, style, "Overview")?;
-    let mut t = table(style, &["", ""]);
+    let mut rows: Vec<(&str, String)> = Vec::new();
     for i in r.listed_inputs() {
-        t.add_row(vec![
-            Cell::new("input"),
-            Cell::new(format!(
-                "{} ({}, {} bytes): {}",
-                i.path,
-                i.format,
-                i.bytes,
-                i.line_counts()
-            )),
-        ]);
+        let counts = i.line_counts();
+        rows.push((
+            "input",
+            format!("{} ({}, {} bytes): {counts}", i.path, i.format, i.bytes),
+        ));
     }
     if let Some(rest) = r.unlisted_inputs() {
-        t.add_row(vec![Cell::new("inputs"), Cell::new(rest)]);
+        rows.push(("inputs", rest));
     }
     if let Some(line) = r.not_read_inputs(str::to_string) {
-        t.add_row(vec![Cell::new("not read"), Cell::new(line)]);
+        rows.push(("not read", line));
     }
     let period = match (&r.period.start, &r.period.end) {
         (Some(s), Some(e)) => format!("{} (UTC)", super::period(s, e)),
         _ => "no requests".into(),
     };
-    t.add_row(vec![Cell::new("period"), Cell::new(period)]);
+    rows.push(("period", period));
     if !r.name_positions.is_empty() {
-        t.add_row(vec![
-            Cell::new("names"),
-            Cell::new(format!(
+        rows.push((
+            "names",
+            format!(
                 "{} (more than {} distinct words there; --route to name it otherwise)",
                 r.name_positions.join(", "),
                 crate::names::MAX_LITERAL_CHILDREN
-            )),
-        ]);
+            ),
+        ));
     }
-    t.add_row(vec![Cell::new("requests"), Cell::new(r.request_counts())]);
-    t.add_row(vec![
-        Cell::new("conflicts"),
-        Cell::new(format!(
+    rows.push(("requests", r.request_counts()));
+    rows.push((
+        "conflicts",
+        format!(
             "{} = {} of requests ({})",
             r.totals.conflicts,
             percent(r.totals.conflict_rate),
             super::statuses(&r.totals.by_status)
-        )),
-    ]);
+        ),
+    ));
     if let Some(note) = r.context_note() {
-        t.add_row(vec![Cell::new("context"), Cell::new(note)]);
+        rows.push(("context", note));
+    }
+    // The values are broken here, where paths and lists part well, to the room the
+    // labels and the borders leave.
+    let labels = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let room = style.width.map(|w| (w as usize).saturating_sub(labels + 7));
+    let mut t = table(style, &["", ""]);
+    for (label, value) in rows {
+        let value = match room {
+            Some(room) if room >= 20 => phrase_lines(&value, room).join("\n"),
+            _ => value,
+        };
+        t.add_row(vec![Cell::new(label), Cell::new(value)]);
     }
     writeln!(out, "{t}")?;
     Ok(())
@@ -1142,6 +1216,58 @@ mod tests {
         assert_eq!(fold("short", 40, 40, 3), ["short"]);
         assert_eq!(fold("", 40, 40, 3), Vec::<String>::new());
         assert_eq!(fold(line, 240, 0, 1), [line]);
+    }
+
+    /// A cell's value breaks between a list's phrases where one fits on the next line,
+    /// and a path wider than the line after a `/`.
+    #[test]
+    fn cell_values_break_between_phrases_and_after_slashes() {
+        let input = "fixtures/demo/access.log (combined, 709836 bytes): 3806 lines, 3806 \
+                     parsed, 0 skipped";
+        assert_eq!(
+            phrase_lines(input, 80),
+            [
+                "fixtures/demo/access.log (combined, 709836 bytes): 3806 lines, 3806 parsed,",
+                "0 skipped"
+            ]
+        );
+        let path = "../shared/realdata/apache/elastic-examples-apache_logs.subset.log \
+                    (combined, 88838 bytes)";
+        assert_eq!(
+            phrase_lines(path, 40),
+            [
+                "../shared/realdata/apache/",
+                "elastic-examples-apache_logs.subset.log",
+                "(combined, 88838 bytes)"
+            ]
+        );
+        // A word without a slash is cut at the width; a phrase wider than a line breaks
+        // at its spaces.
+        assert_eq!(
+            phrase_lines("abcdefghij klm", 4),
+            ["abcd", "efgh", "ij", "klm"]
+        );
+        assert_eq!(
+            phrase_lines("one two three four five six, seven", 12),
+            ["one two", "three four", "five six,", "seven"]
+        );
+        assert_eq!(phrase_lines("", 10), [""]);
+    }
+
+    proptest::proptest! {
+        /// Every line fits, and the lines hold the text's every character but the spaces
+        /// they were broken at.
+        #[test]
+        fn cell_values_fit_and_keep_their_text(
+            text in "[a-z0-9/,é ]{0,200}",
+            width in 1usize..60,
+        ) {
+            let lines = phrase_lines(&text, width);
+            for line in &lines {
+                proptest::prop_assert!(line.chars().count() <= width, "{lines:?}");
+            }
+            proptest::prop_assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+        }
     }
 
     #[test]
