@@ -981,7 +981,7 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         .max(1);
     let bar_width = 30usize;
     // Each window's start, and the rest of its row.
-    let mut rows: Vec<(String, Vec<Cell>)> = Vec::new();
+    let (mut starts, mut rows): (Vec<String>, Vec<Vec<Cell>>) = (Vec::new(), Vec::new());
     for shown in super::shown_timeline(&r.timeline) {
         let x = match shown {
             ShownWindow::Window(x) => x,
@@ -997,7 +997,8 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                     _ => &last,
                 };
                 let run = format!("({windows} empty windows, the last from {last})");
-                rows.push((first, vec![Cell::new(0), Cell::new(0), Cell::new(run)]));
+                starts.push(first);
+                rows.push(vec![Cell::new(0), Cell::new(0), Cell::new(run)]);
                 continue;
             }
         };
@@ -1006,13 +1007,10 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
         if style.color {
             bar = bar.fg(Color::Red);
         }
-        rows.push((
-            start(&x.start),
-            vec![Cell::new(x.requests), Cell::new(x.conflicts), bar],
-        ));
+        starts.push(start(&x.start));
+        rows.push(vec![Cell::new(x.requests), Cell::new(x.conflicts), bar]);
     }
     // Windows on several days: a start's date where the day changes, the times lined up.
-    let (mut starts, mut rows): (Vec<String>, Vec<Vec<Cell>>) = rows.into_iter().unzip();
     if day.is_none() {
         super::dates_where_they_change(&mut starts);
     }
