@@ -1117,8 +1117,9 @@ fn overview_breaks_between_phrases_and_after_slashes() {
     assert!(values[..at].iter().all(|v| v.ends_with('/')), "{overview}");
 }
 
-/// `explain` over two days dates a row's start only where the day changes: the rows go in
-/// time order, so the others' times say enough, and the column stays narrow.
+/// `explain` over two days names them in its first line and dates a row's start only where
+/// the day changes: the rows go in time order, so the others' times say enough, and the
+/// column stays narrow.
 #[test]
 fn explain_dates_a_start_where_the_day_changes() {
     let dir = tempfile::tempdir().unwrap();
@@ -1132,6 +1133,14 @@ fn explain_dates_a_start_where_the_day_changes() {
             .output()
             .unwrap();
         let s = String::from_utf8(out.stdout).unwrap();
+        // The first line names the first day and the last.
+        let head = s.split("\n  finding").next().unwrap().replace('\n', " ");
+        assert_eq!(
+            head,
+            "/api/v1/orders/9310442 (/api/v1/orders/{id}): 84 requests, 80 conflicts; from \
+             2026-03-02 to 2026-03-03 (UTC)",
+            "{width}: {s}"
+        );
         let body = s.split_once('╞').unwrap().1;
         let starts: Vec<&str> = (body.lines().filter(|l| l.starts_with('│')))
             .map(|l| l.split(['│', '┆']).nth(1).unwrap().trim())

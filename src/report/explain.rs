@@ -358,17 +358,30 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         }
         return Ok(());
     }
-    // Requests all on one day: the first line names it and the rows give times only.
+    // Requests all on one day: the first line names it and the rows give times only;
+    // over several, it names the first and the last.
     let day = one_day(e.events.iter().map(|ev| (&*ev.start, &*ev.start)));
+    // A time out of the calendar's range is written as a number: no date.
+    let dates = (e.events.iter()).filter_map(|ev| {
+        ev.start
+            .get(..10)
+            .filter(|_| ev.start.as_bytes().get(10) == Some(&b'T'))
+    });
+    let days = match day {
+        Some(d) => format!("all on {d} (UTC)"),
+        None => match (dates.clone().min(), dates.max()) {
+            (Some(first), Some(last)) => format!("from {first} to {last} (UTC)"),
+            _ => String::new(),
+        },
+    };
     let first = format!(
         "{instance} ({}): {}, {}{}",
         visible(e.template.as_deref().unwrap_or("?")),
         counted(e.requests, "request", "requests"),
         counted(e.conflicts, "conflict", "conflicts"),
-        if day.is_some() { ";" } else { "" }
+        if days.is_empty() { "" } else { ";" }
     );
-    let all_on = day.map_or(String::new(), |d| format!("all on {d} (UTC)"));
-    para_ending(out, style, "", &first, &all_on)?;
+    para_ending(out, style, "", &first, &days)?;
     for f in &e.findings {
         para(out, style, "  ", &format!("finding: {}", visible(f)))?;
     }
