@@ -370,7 +370,9 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     let days = match day {
         Some(d) => format!("all on {d} (UTC)"),
         None => match (dates.clone().min(), dates.max()) {
-            (Some(first), Some(last)) => format!("from {first} to {last} (UTC)"),
+            (Some(first), Some(last)) if first != last => {
+                format!("from {first} to {last} (UTC)")
+            }
             _ => String::new(),
         },
     };
