@@ -2,7 +2,9 @@
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
 use super::table::{Fit, Style, fit, para, para_ending, right, table};
-use super::{counted, dates_where_they_change, one_day, short_time, time_column, top_of, visible};
+use super::{
+    counted, date_of, dates_where_they_change, one_day, short_time, time_column, top_of, visible,
+};
 use crate::analyze::Analysis;
 use crate::detect::EventRef;
 use crate::timestamp::rfc3339;
@@ -361,12 +363,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     // Requests all on one day: the first line names it and the rows give times only;
     // over several, it names the first and the last.
     let day = one_day(e.events.iter().map(|ev| (&*ev.start, &*ev.start)));
-    // A time out of the calendar's range is written as a number: no date.
-    let dates = (e.events.iter()).filter_map(|ev| {
-        ev.start
-            .get(..10)
-            .filter(|_| ev.start.as_bytes().get(10) == Some(&b'T'))
-    });
+    let dates = (e.events.iter()).filter_map(|ev| date_of(&ev.start));
     let days = match day {
         Some(d) => format!("all on {d} (UTC)"),
         None => match (dates.clone().min(), dates.max()) {

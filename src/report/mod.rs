@@ -942,12 +942,16 @@ pub fn between(start: &str, end: &str) -> String {
 /// they share one: a table then names the day once, in its heading, and shows its times
 /// without it (`times`), which keeps its rows one or two lines high on a narrow terminal.
 pub fn one_day<'a>(mut spans: impl Iterator<Item = (&'a str, &'a str)>) -> Option<&'a str> {
-    // A time out of the calendar's range is written as a number: no day.
-    let day = |t: &'a str| t.get(..10).filter(|_| t.as_bytes().get(10) == Some(&b'T'));
     let (start, end) = spans.next()?;
-    let d = day(start)?;
-    let same = |(s, e): (&'a str, &'a str)| day(s) == Some(d) && day(e) == Some(d);
+    let d = date_of(start)?;
+    let same = |(s, e): (&'a str, &'a str)| date_of(s) == Some(d) && date_of(e) == Some(d);
     (same((start, end)) && spans.all(same)).then_some(d)
+}
+
+/// The date of an RFC 3339 time (`2026-03-02` of `2026-03-02T09:24:11Z`); none for a time
+/// out of the calendar's range, which is written as a number.
+pub fn date_of(t: &str) -> Option<&str> {
+    t.get(..10).filter(|_| t.as_bytes().get(10) == Some(&b'T'))
 }
 
 /// `between` without the day, for the rows of a table whose heading names it (`one_day`):

@@ -82,9 +82,9 @@ pub(super) enum Fit {
     /// or as wide as its widest cell and header if that is less.
     Rest(usize),
     /// Times (`09:35:00 → 09:59:58`, `2026-03-02 09:23:30`): on one line when that hides no
-    /// more columns than parting them would and leaves the names their room; otherwise
-    /// parted only where they part (after the arrow, or between a date and its time), the
-    /// start above the end, never a time cut.
+    /// more columns than parting them would and leaves most names (nine in ten) whole;
+    /// otherwise parted only where they part (after the arrow, or between a date and its
+    /// time), the start above the end, never a time cut.
     Times,
 }
 
@@ -119,11 +119,10 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         }
         widths
     };
-    let finest = arrange(&parted(Part::Words), &times, width, columns, drops);
-    // Times are parted no more than it takes to give most names (nine in ten) their room.
-    let most = mostly_whole(t, columns);
-    let mut best = finest;
+    let mut best = arrange(&parted(Part::Words), &times, width, columns, drops);
     if !times.is_empty() {
+        // Times are parted no more than it takes to give most names (nine in ten) their room.
+        let most = mostly_whole(t, columns);
         for (at, split) in [(Part::Whole, false), (Part::Arrow, true)] {
             let split: &[usize] = if split { &times } else { &[] };
             let a = arrange(&parted(at), split, width, columns, drops);
