@@ -1166,6 +1166,89 @@ fn explain_dates_a_start_where_the_day_changes() {
     }
 }
 
+/// `explain` over several inputs numbers the files its rows are in and lists their paths
+/// whole above the table (to copy), so a row's place fits 80 columns and its client stays
+/// whole; rows all of one file name it once, with no file column.
+#[test]
+fn explain_numbers_the_files_of_several_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let next = demo_a_day_later(dir.path());
+    let demo = fixture("demo/access.log");
+    let run = |instance: &str, width: usize| {
+        let out = why409()
+            .args(["explain", "--instance", instance])
+            .arg(&demo)
+            .arg(&next)
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let rows = |s: &str| -> Vec<Vec<String>> {
+        let body = s.split_once('╞').unwrap().1;
+        (body.lines().filter(|l| l.starts_with('│')))
+            .map(|l| {
+                let cells = l.trim_matches('│').split('┆');
+                cells.map(|c| c.trim().to_string()).collect()
+            })
+            .filter(|r: &Vec<String>| !r[1].is_empty())
+            .collect()
+    };
+    for width in [80, 120, 200] {
+        let s = run("/api/v1/orders/9310442", width);
+        let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= width, "{width}: a line is {widest} wide\n{s}");
+        let legend = format!(
+            "\n  file 1: {}\n  file 2: {}\n┌",
+            demo.display(),
+            next.display()
+        );
+        assert!(s.contains(&legend), "{width}: {s}");
+        assert!(s.contains("┆ file ┆ line │"), "{width}: {s}");
+        let rows = rows(&s);
+        assert_eq!(rows.len(), 84, "{width}: {s}");
+        // The demo's 42 requests, then the same a day later: file, then line number.
+        let places: Vec<(&str, &str)> = (rows.iter())
+            .map(|r| (r[r.len() - 2].as_str(), r[r.len() - 1].as_str()))
+            .collect();
+        assert_eq!(places[0], ("1", "1572"), "{width}: {s}");
+        assert_eq!(places[42], ("2", "1572"), "{width}: {s}");
+        assert!(places[..42].iter().all(|p| p.0 == "1"), "{width}: {s}");
+        assert!(places[42..].iter().all(|p| p.0 == "2"), "{width}: {s}");
+        assert!(rows.iter().all(|r| r[1].starts_with("198.51.100.4")), "{s}");
+    }
+    // Narrower than a path, it breaks after a `/` and nothing is lost.
+    let s = run("/api/v1/orders/9310442", 40);
+    let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 40, "a line is {widest} wide\n{s}");
+    let legend = s
+        .split_once("\n  file 1:")
+        .unwrap()
+        .1
+        .split('┌')
+        .next()
+        .unwrap();
+    let joined: String = legend.split_whitespace().collect();
+    assert_eq!(
+        joined,
+        format!("{}file2:{}", demo.display(), next.display()),
+        "{s}"
+    );
+    // An instance only the first file has: its path once, no file column.
+    let once = std::fs::read_to_string(&next)
+        .unwrap()
+        .replace("9310442", "9310443");
+    std::fs::write(&next, once).unwrap();
+    let s = run("/api/v1/orders/9310442", 100);
+    assert!(
+        s.contains(&format!("\n  lines of {}\n┌", demo.display())),
+        "{s}"
+    );
+    assert!(!s.contains("file"), "{s}");
+    assert_eq!(rows(&s).len(), 42, "{s}");
+}
+
 /// The skipped lines' examples are what that table is read for: a long input path wraps to
 /// a third of the room, and the example keeps the rest, whole where it fits.
 #[test]

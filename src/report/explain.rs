@@ -1,7 +1,7 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit, para, para_ending, right, table};
+use super::table::{Fit, Style, fit, para, para_ending, path_para, right, table};
 use super::{
     counted, date_of, dates_where_they_change, one_day, short_time, time_column, top_of, visible,
 };
@@ -81,6 +81,17 @@ impl Explanation {
         } else {
             ev.line.to_string()
         }
+    }
+
+    /// The inputs the requests are in, in the order of their first request.
+    pub fn files(&self) -> Vec<u32> {
+        let mut files: Vec<u32> = Vec::new();
+        for ev in &self.events {
+            if !files.contains(&ev.input) {
+                files.push(ev.input);
+            }
+        }
+        files
     }
 
     pub fn build(a: &Analysis, instance: &str) -> Explanation {
@@ -384,6 +395,26 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     for f in &e.findings {
         para(out, style, "  ", &format!("finding: {}", visible(f)))?;
     }
+    // With several inputs the rows' files are numbered, their paths listed whole above
+    // (to copy): a row's `path:line` would not fit the width.
+    let files = if e.inputs.len() > 1 {
+        e.files()
+    } else {
+        vec![]
+    };
+    if let [only] = files[..] {
+        para(
+            out,
+            style,
+            "  ",
+            &format!("lines of {}", visible(&e.inputs[only as usize])),
+        )?;
+    } else {
+        for (n, &input) in files.iter().enumerate() {
+            let path = visible(&e.inputs[input as usize]);
+            path_para(out, style, "  ", &format!("file {}: {path}", n + 1))?;
+        }
+    }
     let mut t = table(
         style,
         &[
@@ -393,6 +424,7 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             "status",
             "duration",
             "finding",
+            "file",
             "line",
         ],
     );
@@ -414,11 +446,13 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             status,
             Cell::new(duration(ev)),
             Cell::new(finding(ev)),
-            Cell::new(visible(&e.line_of(ev))),
+            Cell::new(match files.iter().position(|&f| f == ev.input) {
+                Some(n) => (n + 1).to_string(),
+                None => String::new(),
+            }),
+            Cell::new(ev.line),
         ]);
     }
-    // With several inputs a line is `path:line`, a name to keep whole where it fits.
-    let many = e.inputs.len() > 1;
     let columns = [
         Fit::Times,
         Fit::Name,
@@ -426,16 +460,31 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         Fit::Fixed,
         Fit::Fixed,
         Fit::Fixed,
-        if many { Fit::Name } else { Fit::Fixed },
+        Fit::Fixed,
+        Fit::Fixed,
     ];
     // A log without durations would fill their column with `-`.
     let timed = e.events.iter().any(|ev| ev.duration_ms.is_some());
-    let drops: &[&[usize]] = if timed { &[&[], &[4]] } else { &[&[4]] };
-    if !timed && let Some(c) = t.column_mut(4) {
-        c.set_constraint(comfy_table::ColumnConstraint::Hidden);
+    // Nor would rows of one file need its number.
+    let one_file = files.len() < 2;
+    let drops: Vec<Vec<usize>> = match timed {
+        true => vec![vec![], vec![4]],
+        false => vec![vec![4]],
+    };
+    let drops: Vec<Vec<usize>> = (drops.into_iter())
+        .map(|mut d| {
+            d.extend(one_file.then_some(6));
+            d
+        })
+        .collect();
+    for &c in &drops[0] {
+        if let Some(c) = t.column_mut(c) {
+            c.set_constraint(comfy_table::ColumnConstraint::Hidden);
+        }
     }
-    fit(&mut t, style, &columns, drops);
-    right(&mut t, if many { &[3, 4] } else { &[3, 4, 6] });
+    let drops: Vec<&[usize]> = drops.iter().map(Vec::as_slice).collect();
+    fit(&mut t, style, &columns, &drops);
+    right(&mut t, &[3, 4, 6, 7]);
     // Times under a date line up with it.
     if day.is_none() {
         right(&mut t, &[0]);

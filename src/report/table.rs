@@ -337,6 +337,23 @@ pub(super) fn para_ending(
     Ok(())
 }
 
+/// A paragraph that names a path to copy: one wider than the line breaks after a `/`
+/// (prose keeps its words whole past the width; a path would be cut anywhere).
+pub(super) fn path_para(
+    out: &mut dyn Write,
+    style: &Style,
+    indent: &str,
+    text: &str,
+) -> io::Result<()> {
+    let room = style
+        .width
+        .map_or(usize::MAX, |w| usize::from(w).saturating_sub(indent.len()));
+    for line in phrase_lines(text, room) {
+        writeln!(out, "{indent}{line}")?;
+    }
+    Ok(())
+}
+
 /// A heading after a blank line; one wider than the terminal goes on at word breaks,
 /// indented (a finding's heading names an instance, which can be long).
 pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Result<()> {
