@@ -1020,13 +1020,14 @@ fn times_are_never_cut() {
         word == "→" || date || time
     };
     // The cells of the column headed `name`, each its lines trimmed; a row starts where
-    // the column headed `key` (a number, one line) has text.
+    // the column headed `key` (a short word or number, one line) has text. Headers are
+    // found by their first three letters (a narrow table parts them).
     let column = |table: &str, name: &str, key: &str| -> Vec<Vec<String>> {
         let lines: Vec<&str> = table.lines().filter(|l| l.starts_with('│')).collect();
         let header = lines.iter().position(|l| l.contains(name)).unwrap();
         let at = |name: &str| {
             (lines[header].split(['│', '┆']))
-                .position(|c| c.trim().starts_with(name))
+                .position(|c| c.trim().starts_with(&name[..3]))
                 .unwrap()
         };
         let (at, key) = (at(name), at(key));
@@ -1072,7 +1073,7 @@ fn times_are_never_cut() {
             "{width}: {table}"
         );
         let s = run(&["explain", "--instance", "/api/v1/orders/9310442"]);
-        let cells = column(&s, "start", "stat");
+        let cells = column(&s, "start", "method");
         assert_eq!(cells.len(), 84, "{width}: {s}");
         for cell in &cells {
             assert!(cell.len() <= 2, "{width}: {cell:?}");
@@ -2099,6 +2100,45 @@ fn timeline_dates_windows_where_the_day_changes() {
         timeline.contains("┆ (17 empty windows, the last from 2026-03-03 09:00:00) "),
         "{timeline}"
     );
+    // Narrower, the run's text breaks between its phrases and words, never between the
+    // last window's date and time.
+    for width in (70..=110).step_by(5) {
+        let out = why409()
+            .args([path.to_str().unwrap(), "--window", "1h"])
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        let timeline = &s[s.find("\nTimeline (1h windows, UTC)\n").unwrap()..];
+        let widest = timeline.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= width, "{width}: {timeline}");
+        // The run's row: its first line, and those after with no start of their own.
+        fn last_cell(l: &str) -> &str {
+            l.rsplit('┆').next().unwrap().trim_end_matches('│').trim()
+        }
+        let lines: Vec<&str> = timeline.lines().filter(|l| l.contains('┆')).collect();
+        let at = lines.iter().position(|l| l.contains("(17 empty")).unwrap();
+        let go_on = |l: &&str| {
+            l.split('┆')
+                .next()
+                .unwrap()
+                .trim_matches(['│', ' '])
+                .is_empty()
+        };
+        let run: Vec<&str> = std::iter::once(lines[at])
+            .chain(lines[at + 1..].iter().copied().take_while(go_on))
+            .map(last_cell)
+            .collect();
+        assert!(
+            run.iter().any(|l| l.ends_with("2026-03-03 09:00:00)")),
+            "{width}: {timeline}"
+        );
+        assert_eq!(
+            run.join(" "),
+            "(17 empty windows, the last from 2026-03-03 09:00:00)",
+            "{width}: {timeline}"
+        );
+    }
 }
 
 /// A blog whose post slugs are words: more than a hundred of them after `/blog` make that a

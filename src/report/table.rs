@@ -988,48 +988,74 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     );
     heading(out, style, &on_day(&title, day))?;
     let start = |t: &str| span(day, t, t);
-    let max = r
-        .timeline
-        .iter()
-        .map(|x| x.conflicts)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let bar_width = 30usize;
-    // Each window's start, and the rest of its row.
-    let (mut starts, mut rows): (Vec<String>, Vec<Vec<Cell>>) = (Vec::new(), Vec::new());
+    // Each window's start, its counts, and what its last column shows.
+    enum Last {
+        Bar(u64),
+        Run(String),
+    }
+    let mut rows: Vec<(String, u64, u64, Last)> = Vec::new();
     for shown in super::shown_timeline(&r.timeline) {
-        let x = match shown {
-            ShownWindow::Window(x) => x,
+        match shown {
+            ShownWindow::Window(x) => {
+                let bar = Last::Bar(x.conflicts);
+                rows.push((start(&x.start), x.requests, x.conflicts, bar));
+            }
             ShownWindow::Empty {
                 first,
                 last,
                 windows,
             } => {
                 let (first, last) = (start(first), start(last));
-                // The last's date only when the run goes on past its first's day.
+                // The last's date only when the run goes on past its first's day; kept with
+                // its time (a no-break space until the text is wrapped).
                 let last = match (first.split_once(' '), last.split_once(' ')) {
                     (Some((day, _)), Some((last_day, clock))) if day == last_day => clock,
-                    _ => &last,
+                    _ => &last.replacen(' ', "\u{a0}", 1),
                 };
                 let run = format!("({windows} empty windows, the last from {last})");
-                starts.push(first);
-                rows.push(vec![Cell::new(0), Cell::new(0), Cell::new(run)]);
-                continue;
+                rows.push((first, 0, 0, Last::Run(run)));
             }
-        };
-        let n = ((x.conflicts as f64 / max as f64) * bar_width as f64).ceil() as usize;
-        let mut bar = Cell::new("█".repeat(n));
-        if style.color {
-            bar = bar.fg(Color::Red);
         }
-        starts.push(start(&x.start));
-        rows.push(vec![Cell::new(x.requests), Cell::new(x.conflicts), bar]);
     }
+    let mut starts: Vec<String> = rows.iter_mut().map(|r| std::mem::take(&mut r.0)).collect();
     // Windows on several days: a start's date where the day changes, the times lined up.
     if day.is_none() {
         super::dates_where_they_change(&mut starts);
     }
+    // The room the other columns leave the last (four columns, each padded a space either
+    // side, between five borders): bars are scaled to it and a run's text is broken there
+    // between its phrases, not where comfy-table would (at the last space that fits).
+    let room = style.width.map(|w| {
+        let widest = |texts: &mut dyn Iterator<Item = usize>| texts.max().unwrap_or(0);
+        let start = widest(&mut starts.iter().map(|s| s.chars().count()));
+        let requests = widest(&mut rows.iter().map(|r| r.1.to_string().len()));
+        let conflicts = widest(&mut rows.iter().map(|r| r.2.to_string().len()));
+        let others = start.max("window start".len())
+            + requests.max("requests".len())
+            + conflicts.max("conflicts".len());
+        usize::from(w).saturating_sub(others + 4 * 2 + 5)
+    });
+    let max = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
+    let bar_width = room.map_or(30, |room| room.clamp(10, 30));
+    let mut rows: Vec<Vec<Cell>> = (rows.into_iter())
+        .map(|(_, requests, conflicts, last)| {
+            let last = match last {
+                Last::Bar(n) => {
+                    let n = ((n as f64 / max as f64) * bar_width as f64).ceil() as usize;
+                    let bar = Cell::new("█".repeat(n));
+                    if style.color { bar.fg(Color::Red) } else { bar }
+                }
+                Last::Run(run) => {
+                    let run = match room {
+                        Some(room) if room >= 20 => phrase_lines(&run, room).join("\n"),
+                        _ => run,
+                    };
+                    Cell::new(run.replace('\u{a0}', " "))
+                }
+            };
+            vec![Cell::new(requests), Cell::new(conflicts), last]
+        })
+        .collect();
     // Without a conflict or a run of empty windows the last column would be blank.
     let blank = rows.iter().all(|row| row[2].content().is_empty());
     let columns = ["window start", "requests", "conflicts", ""];
