@@ -915,6 +915,64 @@ fn demo_a_day_later(dir: &std::path::Path) -> std::path::PathBuf {
     next
 }
 
+/// A summary's times say their day in a log of several days: the first dated, a later one
+/// only where the day changes; in a log of one day, times of day (the heading names it).
+#[test]
+fn summaries_date_their_first_time_in_a_log_of_several_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let next = demo_a_day_later(dir.path());
+    let summaries = |two_days: bool| -> Vec<String> {
+        let mut cmd = why409();
+        cmd.arg(fixture("demo/access.log"));
+        if two_days {
+            cmd.arg(&next);
+        }
+        let r = common::report(&mut cmd);
+        (r["findings"].as_array().unwrap().iter())
+            .map(|f| f["summary"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let said = |all: &[String], text: &str| all.iter().any(|s| s.contains(text));
+    let (one, two) = (summaries(false), summaries(true));
+    for (one_day, two_days) in [
+        (
+            "between 09:06:04 and 09:07:03 (59s)",
+            "between 2026-03-02 09:06:04 and 09:07:03 (59s)",
+        ),
+        (
+            "from 09:37:30 for 7m (released 09:44:30); 11 attempts by 3 clients got 423 \
+             between 09:38:22 and 09:44:11.",
+            "from 2026-03-02 09:37:30 for 7m (released 09:44:30); 11 attempts by 3 clients got \
+             423 between 09:38:22 and 09:44:11.",
+        ),
+        (
+            "at 09:12:09, after its last read at 09:05:56, and 198.51.100.22 did not re-read \
+             until 09:17:38.",
+            "at 2026-03-02 09:12:09, after its last read at 09:05:56, and 198.51.100.22 did \
+             not re-read until 09:17:38.",
+        ),
+        (
+            "returned 202 at 09:30:07 (198.51.100.51); then 12 writes",
+            "returned 202 at 2026-03-02 09:30:07 (198.51.100.51); then 12 writes",
+        ),
+        (
+            "successful write at 09:30:40, 33s later.",
+            "successful write at 09:30:40, 33s later.",
+        ),
+    ] {
+        assert!(said(&one, one_day), "{one_day}: {one:#?}");
+        assert!(said(&two, two_days), "{two_days}: {two:#?}");
+    }
+    // A span of two days dates both ends.
+    assert!(
+        said(
+            &two,
+            "from 2026-03-02 09:24:11 to 2026-03-03 09:24:18 (80 conflicts)"
+        ),
+        "{two:#?}"
+    );
+}
+
 /// Tables whose rows lie on more than one day keep each row's date, and their headings name
 /// none: the demo's hour, and the same hour a day later in a second file.
 #[test]

@@ -118,7 +118,7 @@ fn sync_loops(cx: &Context<'_>) -> Vec<Finding> {
                 None => tl.client(rep.client).to_string(),
             };
             let admin = is_admin_path(inst.path);
-            let (first_at, last_at) = clocks(first.start, last.start);
+            let (first_at, last_at) = clocks(first.start, last.start, cx.period);
             let summary = format!(
                 "{who} sent {} {} {n} times, every {}, from {} to {} and got {} every time: a configuration sync{} that fails on the same conflict each cycle and never succeeds in the log.",
                 rep.method.as_str(),

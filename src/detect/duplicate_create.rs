@@ -154,6 +154,7 @@ fn finding(
     let (first_at, last_at) = clocks(
         events[pairs[0].0].start,
         events[pairs[pairs.len() - 1].1].end,
+        cx.period,
     );
     let summary = format!(
         "{who} {} {} retried after a first attempt that ended {} and got 409 (already exists) {} later (median gap), {} time{} between {} and {}{}.",

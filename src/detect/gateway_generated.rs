@@ -116,7 +116,7 @@ impl Route {
             0 => String::new(),
             n => format!("; for {n} the log does not say who answered"),
         };
-        let (first_at, last_at) = clocks(first.start, last.end);
+        let (first_at, last_at) = clocks(first.start, last.end, cx.period);
         format!(
             "{} conflict responses ({statuses}) on {template} between {} and {} came from the gateway, not from the service: {how} ({} of the route's {} conflicts{unknown}).",
             claims.len(),

@@ -184,7 +184,7 @@ impl Race<'_> {
         evidence.extend(claims.last());
         let winners: Vec<u32> = group.iter().map(|a| events[a.1].client).collect();
         let losers: BTreeSet<u32> = group.iter().map(|a| events[a.0].client).collect();
-        let (first_at, last_at) = clocks(from, to);
+        let (first_at, last_at) = clocks(from, to, cx.period);
         let summary = format!(
             "{} clients wrote {} between {} and {} ({}): {} of {} writes ({}) got {} right after another client's successful write; {} conflicting clients, {} attempts per success.",
             writers.len(),

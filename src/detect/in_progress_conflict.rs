@@ -17,7 +17,7 @@
 //! the next mutation; retry "in progress" conflicts with backoff honouring Retry-After; do not
 //! delete and immediately recreate the same name.
 
-use super::signals::{self, Draft, Lookup, clock, span_text};
+use super::signals::{self, Draft, Lookup, Moments, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::{Method, Micros};
 use crate::timeline::{Event, Instance, InstanceId, Timelines};
@@ -420,19 +420,21 @@ fn finding(
     evidence.extend(claims.last());
     evidence.push(at(s));
     let clients: BTreeSet<u32> = inside.iter().map(|&k| events[k].client).collect();
+    let mut moments = Moments::new(cx.period);
+    let (accepted, succeeded) = (moments.at(z.end), moments.at(until));
     let summary = format!(
         "{} {} returned {} at {} ({}); then {} writes to {} from {} client{} got {} until the first successful write at {}, {} later.",
         z.method().as_str(),
         tl.instance(t.instance).path,
         z.status,
-        clock(z.end),
+        accepted,
         tl.client(z.client),
         inside.len(),
         inst.path,
         clients.len(),
         if clients.len() == 1 { "" } else { "s" },
         signals::status_list(inside.iter().map(|&k| events[k].status)),
-        clock(until),
+        succeeded,
         span_text(until - z.end, r),
     );
     Draft {

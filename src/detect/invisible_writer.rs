@@ -207,7 +207,11 @@ fn finding(
     } else {
         String::new()
     };
-    let (first_at, last_at) = clocks(events[first.conflict].start, events[last.conflict].end);
+    let (first_at, last_at) = clocks(
+        events[first.conflict].start,
+        events[last.conflict].end,
+        cx.period,
+    );
     let summary = format!(
         "{who} read {} and wrote it back {} times from {} to {} ({}), and got {} each time, although no request in the log wrote it (or its sub-resources) between the read and the write.{lag_text}",
         inst.path,

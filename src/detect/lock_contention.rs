@@ -16,7 +16,7 @@
 //! Advice: shorter lock leases with expiry, release locks in `finally`/on cancellation, queue
 //! instead of polling the lock, and send the lock token on the holder's own writes.
 
-use super::signals::{self, Draft, LockOp, clocks, span_text};
+use super::signals::{self, Draft, LockOp, Moments, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
 use crate::timeline::{InstanceId, Timelines};
@@ -65,15 +65,15 @@ fn holder_text(
     tl: &Timelines,
     resource: &str,
     hold: Option<&Hold>,
-    log_end: Micros,
-    r: Micros,
+    (log_end, r): (Micros, Micros),
+    moments: &mut Moments,
 ) -> String {
     let holder = hold
         .and_then(|h| h.acquire)
         .map(|a| signals::event(tl, a).client);
     match (holder, hold) {
         (Some(c), Some(h)) => {
-            let (from, released) = clocks(h.start, h.end);
+            let (from, released) = moments.span(h.start, h.end);
             let how_long = match h.release {
                 Some(_) => format!(
                     "for {} (released {released})",
@@ -360,8 +360,10 @@ impl Lock<'_> {
         }
         evidence.extend(blocked.last());
         evidence.extend(released);
-        let holder_text = holder_text(tl, self.resource, hold, cx.period.1, self.r);
-        let (first_at, last_at) = clocks(first.end, last.end);
+        let mut moments = Moments::new(cx.period);
+        let end_and_resolution = (cx.period.1, self.r);
+        let holder_text = holder_text(tl, self.resource, hold, end_and_resolution, &mut moments);
+        let (first_at, last_at) = moments.span(first.end, last.end);
         let summary = format!(
             "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
             blocked.len(),

@@ -80,6 +80,7 @@ impl Detector for MissingPrecondition {
             let (first_at, last_at) = clocks(
                 signals::event(tl, claims[0]).start,
                 signals::event(tl, *claims.last().unwrap()).end,
+                cx.period,
             );
             let summary = format!(
                 "{} writes to {template} from {} client{} got 428 Precondition Required between {} and {} ({} of the route's logged writes on these instances): they were sent without If-Match.",

@@ -564,7 +564,7 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
             out.push(f);
         }
     }
-    let mut out = merge_recurring(out);
+    let mut out = merge_recurring(out, cx.period);
     client_concentration::overlay(cx, &mut out);
     schedule::annotate(
         &mut out,
@@ -580,7 +580,7 @@ pub fn run(cx: &Context<'_>) -> Vec<Finding> {
 /// Instance findings of one cause on one instance are episodes of one problem (a job that
 /// fires every minute makes one per run): they are merged into the first, which then spans
 /// them all and says how often it happened, instead of filling the table with copies.
-fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
+fn merge_recurring(findings: Vec<Finding>, period: (Micros, Micros)) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
     let mut first: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
     let mut episodes: Vec<usize> = Vec::with_capacity(findings.len());
@@ -640,7 +640,7 @@ fn merge_recurring(findings: Vec<Finding>) -> Vec<Finding> {
             f.evidence.insert(at, r);
         }
         if n > 1 {
-            let (first_at, last_at) = signals::clocks(f.start, f.end);
+            let (first_at, last_at) = signals::clocks(f.start, f.end, period);
             f.summary.push_str(&format!(
                 " It happened {n} times in all, from {} to {} ({} conflicts); the first is described.",
                 first_at,
@@ -711,7 +711,7 @@ mod tests {
         // An episode that repeats a claim, and a finding on another instance, kept apart.
         findings.push(episode("/orders/1", 30_000, &[(0, 7), (0, 4_000)], &[9]));
         findings.push(episode("/orders/2", 5, &[(1, 0)], &[4]));
-        let out = merge_recurring(findings);
+        let out = merge_recurring(findings, (0, 30_005 * 1_000_000));
         assert_eq!(out.len(), 2);
         let merged = &out[0];
         let want: Vec<EventRef> = (0..=4_000)

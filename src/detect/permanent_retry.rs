@@ -183,7 +183,7 @@ impl Group<'_> {
             span_text(median_gap(&self.found), resolution)
         );
         let most = tl.instance(longest.instance).path;
-        let (first_at, last_at) = clocks(t.first, t.last);
+        let (first_at, last_at) = clocks(t.first, t.last, cx.period);
         if self.found.len() == 1 {
             format!(
                 "{client} sent {method} {most} {attempts} times in {}, {cadence}{}, and got {statuses} every time; it never succeeded there in the log. First attempt at {}, last at {}.",

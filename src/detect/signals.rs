@@ -581,25 +581,48 @@ pub fn clock(t: Micros) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
-/// A moment in a summary (`from 09:35:00 on`): its time of day, dated when the log's
-/// `period` spans more than one UTC day, where a time alone would not say which.
-pub fn moment(t: Micros, period: (Micros, Micros)) -> String {
-    if day(period.0) == day(period.1) {
-        clock(t)
-    } else {
-        dated(t)
+/// The times one summary names, in the order a reader meets them: times of day where the
+/// log lies within one UTC day; over several days the first dated, and each later one only
+/// where its day is not that of the time before it (`between 2026-03-02 23:35:07 and
+/// 23:50:57`, `from 2026-03-02 09:24:11 to 2026-03-03 09:24:18`), lest a time alone not
+/// say which day, or a span of days read as seconds.
+pub struct Moments {
+    several_days: bool,
+    day: Option<i64>,
+}
+
+impl Moments {
+    /// For a summary of a log whose requests span `period`.
+    pub fn new(period: (Micros, Micros)) -> Moments {
+        Moments {
+            several_days: day(period.0) != day(period.1),
+            day: None,
+        }
+    }
+
+    /// The next time the summary names.
+    pub fn at(&mut self, t: Micros) -> String {
+        let d = day(t);
+        let with_date = self.day.map_or(self.several_days, |last| last != d);
+        self.day = Some(d);
+        if with_date { dated(t) } else { clock(t) }
+    }
+
+    /// The two ends of a span, in turn.
+    pub fn span(&mut self, start: Micros, end: Micros) -> (String, String) {
+        let start = self.at(start);
+        (start, self.at(end))
     }
 }
 
-/// The two ends of a summary's span (`from 09:24:11 to 09:24:18`): times of day when both
-/// fall on one UTC day, else each with its date (`2026-03-02 09:24:11`), lest a span of
-/// days read as seconds.
-pub fn clocks(start: Micros, end: Micros) -> (String, String) {
-    if day(start) == day(end) {
-        (clock(start), clock(end))
-    } else {
-        (dated(start), dated(end))
-    }
+/// The one time a summary names (`from 09:35:00 on`); see `Moments`.
+pub fn moment(t: Micros, period: (Micros, Micros)) -> String {
+    Moments::new(period).at(t)
+}
+
+/// The ends of the one span a summary names (`from 09:24:11 to 09:24:18`); see `Moments`.
+pub fn clocks(start: Micros, end: Micros, period: (Micros, Micros)) -> (String, String) {
+    Moments::new(period).span(start, end)
 }
 
 /// The UTC day a time falls on, counted from the epoch.
@@ -649,28 +672,34 @@ mod tests {
 
     const S: Micros = MICROS_PER_SEC;
 
-    /// A span's ends are times of day on one day, dated across days (midnight included).
+    /// In a log of one day, times of day; in a log of several, a summary's first time dated
+    /// and a later one where the day changes from the time before it (midnight included).
     #[test]
-    fn clocks_date_a_span_of_days() {
+    fn moments_are_dated_where_a_time_alone_would_not_say_the_day() {
         let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_microsecond();
-        let c = |a: &str, b: &str| clocks(at(a), at(b));
-        let day = ("09:24:11".to_string(), "09:24:18".to_string());
-        assert_eq!(c("2026-03-02T09:24:11Z", "2026-03-02T09:24:18.5Z"), day);
-        assert_eq!(
-            c("2026-03-02T23:59:59Z", "2026-03-03T00:00:01Z"),
-            (
-                "2026-03-02 23:59:59".to_string(),
-                "2026-03-03 00:00:01".to_string()
-            )
-        );
-        // A moment is dated in a log of more than one day.
         let one = (at("2026-03-02T00:00:00Z"), at("2026-03-02T23:59:59Z"));
-        let two = (one.0, at("2026-03-03T00:00:00Z"));
+        let two = (one.0, at("2026-03-03T23:00:00Z"));
+        let c = |a: &str, b: &str, period| clocks(at(a), at(b), period);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let (start, end) = ("2026-03-02T09:24:11Z", "2026-03-02T09:24:18.5Z");
+        assert_eq!(c(start, end, one), pair("09:24:11", "09:24:18"));
+        assert_eq!(c(start, end, two), pair("2026-03-02 09:24:11", "09:24:18"));
+        let (start, end) = ("2026-03-02T23:59:59Z", "2026-03-03T00:00:01Z");
+        let dated = pair("2026-03-02 23:59:59", "2026-03-03 00:00:01");
+        assert_eq!(c(start, end, two), dated);
         assert_eq!(moment(at("2026-03-02T09:35:00Z"), one), "09:35:00");
-        assert_eq!(
-            moment(at("2026-03-02T09:35:00Z"), two),
-            "2026-03-02 09:35:00"
-        );
+        let moment_in_two = moment(at("2026-03-02T09:35:00Z"), two);
+        assert_eq!(moment_in_two, "2026-03-02 09:35:00");
+        // A summary's times in turn: dated only where the day changes.
+        let mut m = Moments::new(two);
+        let times = [
+            "2026-03-02T23:50:00Z",
+            "2026-03-02T23:55:00Z",
+            "2026-03-03T00:05:00Z",
+        ];
+        let said: Vec<String> = times.iter().map(|&t| m.at(at(t))).collect();
+        let want = ["2026-03-02 23:50:00", "23:55:00", "2026-03-03 00:05:00"];
+        assert_eq!(said, want);
     }
 
     /// Most frequent first, ties by value, each once.

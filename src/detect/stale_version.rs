@@ -14,7 +14,7 @@
 //! Advice: send If-Match with the ETag from a fresh GET, and after a 409/412 re-read and
 //! re-apply the change instead of resending the same version.
 
-use super::signals::{self, Draft, Lookup, blind_runs, clock, span_text};
+use super::signals::{self, Draft, Lookup, Moments, blind_runs, span_text};
 use super::{Context, Detector, EventRef, Finding, Scope, Severity};
 use crate::record::Micros;
 use crate::timeline::{ClientId, Event, Instance};
@@ -138,9 +138,16 @@ fn finding(
     evidence.extend(claims.last());
     evidence.extend(recovered.map(at));
     let w = &events[winner];
+    // The times in the order the sentence names them.
+    let mut moments = Moments::new(cx.period);
+    let written = moments.at(w.end);
     let read_text = match last_read {
-        Some(k) => format!("its last read at {}", clock(events[k].end)),
+        Some(k) => format!("its last read at {}", moments.at(events[k].end)),
         None => "any read of it in the log".to_string(),
+    };
+    let recovery_text = match (recovery, recovered) {
+        (Some(read), Some(_)) => format!("until {}", moments.at(events[read].end)),
+        _ => "before the end of the log".to_string(),
     };
     let summary = format!(
         "{} sent {} {} {} times over {} with an outdated version and got {} each time: {} had written it ({} {}) at {}, after {}, and {} did not re-read {}.",
@@ -153,13 +160,10 @@ fn finding(
         tl.client(w.client),
         w.method().as_str(),
         w.status,
-        clock(w.end),
+        written,
         read_text,
         tl.client(client),
-        match (recovery, recovered) {
-            (Some(read), Some(_)) => format!("until {}", clock(events[read].end)),
-            _ => "before the end of the log".to_string(),
-        }
+        recovery_text,
     );
     Some(
         Draft {

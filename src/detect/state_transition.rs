@@ -324,7 +324,7 @@ fn finding(
         .collect();
     let first = signals::event(tl, claims[0]);
     let last = signals::event(tl, *claims.last().unwrap());
-    let (first_at, last_at) = clocks(first.start, last.end);
+    let (first_at, last_at) = clocks(first.start, last.end, cx.period);
     let summary = format!(
         "{} {} requests on {} instance{} of {} got 409 after the instance had already changed state ({}) between {} and {}{}.",
         claims.len(),
