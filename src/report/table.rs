@@ -439,7 +439,7 @@ fn wrap(text: &str, width: Option<u16>, first: &str, hang: &str) -> Vec<String> 
 }
 
 /// `words` joined by spaces into lines as `wrap` makes them; a word may hold spaces, which
-/// are not broken.
+/// are not broken, and a date is kept with the time after it (`2026-03-02 09:24:11`).
 fn wrap_words<'a>(
     words: impl Iterator<Item = &'a str>,
     width: Option<u16>,
@@ -450,7 +450,16 @@ fn wrap_words<'a>(
     let mut lines = Vec::new();
     let mut lead = first;
     let mut line = String::new();
-    for word in words {
+    let mut words = words.peekable();
+    while let Some(word) = words.next() {
+        let dated;
+        let word = match words.peek() {
+            Some(next) if is_date(word) && is_time(next) => {
+                dated = format!("{word} {}", words.next().unwrap_or_default());
+                dated.as_str()
+            }
+            _ => word,
+        };
         let len = lead.chars().count() + line.chars().count();
         if !line.is_empty() && len + 1 + word.chars().count() > room {
             lines.push(format!("{lead}{line}"));
@@ -464,6 +473,26 @@ fn wrap_words<'a>(
     }
     lines.push(format!("{lead}{line}"));
     lines
+}
+
+/// `2026-03-02` (a word that is a date, as the report writes them).
+fn is_date(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(k, &c)| match k {
+            4 | 7 => c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// `09:24:11`, `09:24:11.5`, `09:24:11;` (a word that starts with a time).
+fn is_time(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() >= 8
+        && b[..8].iter().enumerate().all(|(k, &c)| match k {
+            2 | 5 => c == b':',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 /// The columns a logged line's continuation rows are indented by under its location.
@@ -1333,6 +1362,16 @@ mod tests {
             wrap(text, Some(5), "    ", "    ")
                 .iter()
                 .all(|l| l.chars().count() <= 24 || !l.trim().contains(' '))
+        );
+        // A date stays with its time.
+        let text = "First attempt at 2026-03-02 09:24:11. It happened 2 times";
+        assert_eq!(
+            wrap(text, Some(34), "  ", "  "),
+            [
+                "  First attempt at",
+                "  2026-03-02 09:24:11. It happened",
+                "  2 times"
+            ]
         );
     }
 
