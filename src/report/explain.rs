@@ -186,7 +186,11 @@ fn suggestions(a: &Analysis, route: Option<&str>) -> Vec<Suggestion> {
 
 /// What a miss prints: its paragraphs (`code` marks up the paths), then one item per
 /// suggestion.
-fn miss_lines(e: &Explanation, code: impl Fn(&str) -> String) -> (Vec<String>, Vec<String>) {
+fn miss_lines(
+    e: &Explanation,
+    code: impl Fn(&str) -> String,
+    space: &str,
+) -> (Vec<String>, Vec<String>) {
     let path = code(&visible(&e.instance));
     let first = if e.is_route {
         format!(
@@ -208,7 +212,7 @@ fn miss_lines(e: &Explanation, code: impl Fn(&str) -> String) -> (Vec<String>, V
         paragraphs.push("The instances with the most conflicts:".into());
     }
     let items = (e.suggestions.iter()).map(|s| {
-        let n = counted(s.conflicts, "conflict", "conflicts");
+        let n = counted(s.conflicts, "conflict", "conflicts").replace(' ', space);
         format!("{} ({n})", code(&visible(&s.instance)))
     });
     (paragraphs, items.collect())
@@ -245,7 +249,7 @@ pub fn render_markdown(e: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     use super::markdown::{cell, code, esc};
     writeln!(out, "# why409 explain: {}\n", code(&visible(&e.instance)))?;
     if e.events.is_empty() {
-        let (paragraphs, items) = miss_lines(e, code);
+        let (paragraphs, items) = miss_lines(e, code, " ");
         writeln!(out, "{}", paragraphs.join("\n\n"))?;
         if !items.is_empty() {
             writeln!(out)?;
@@ -362,12 +366,13 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     // Texts from the logs are shown `visible` (a logged ESC would reach the terminal).
     let instance = visible(&e.instance);
     if e.events.is_empty() {
-        let (paragraphs, items) = miss_lines(e, str::to_string);
+        // An item's count (`(20 conflicts)`) is kept whole.
+        let (paragraphs, items) = miss_lines(e, str::to_string, "\u{a0}");
         for p in paragraphs {
             para(out, style, "", &p)?;
         }
         for item in items {
-            writeln!(out, "  {item}")?;
+            path_para(out, style, "  ", &item)?;
         }
         return Ok(());
     }
@@ -403,12 +408,8 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         vec![]
     };
     if let [only] = files[..] {
-        para(
-            out,
-            style,
-            "  ",
-            &format!("lines of {}", visible(&e.inputs[only as usize])),
-        )?;
+        let path = visible(&e.inputs[only as usize]);
+        path_para(out, style, "  ", &format!("lines of {path}"))?;
     } else {
         for (n, &input) in files.iter().enumerate() {
             let path = visible(&e.inputs[input as usize]);

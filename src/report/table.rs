@@ -338,7 +338,8 @@ pub(super) fn para_ending(
 }
 
 /// A paragraph that names a path to copy: one wider than the line breaks after a `/`
-/// (prose keeps its words whole past the width; a path would be cut anywhere).
+/// (prose keeps its words whole past the width; a path would be cut anywhere). Words
+/// joined by a no-break space stay on one line, written with a space.
 pub(super) fn path_para(
     out: &mut dyn Write,
     style: &Style,
@@ -349,7 +350,7 @@ pub(super) fn path_para(
         .width
         .map_or(usize::MAX, |w| usize::from(w).saturating_sub(indent.len()));
     for line in phrase_lines(text, room) {
-        writeln!(out, "{indent}{line}")?;
+        writeln!(out, "{indent}{}", line.replace('\u{a0}', " "))?;
     }
     Ok(())
 }
