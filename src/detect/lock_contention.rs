@@ -60,12 +60,14 @@ fn template_and_lock_paths(
 
 /// Who held the lock on `resource` and for how long, for the summary: the holder of
 /// `hold` if it is known (its acquire seen), else a holder not seen in the log. `r` is the
-/// log's clock resolution; a hold never released lasts to `log_end`.
+/// log's clock resolution; a hold never released lasts to `log_end`. Its times are the
+/// sentence's first (`moments`).
 fn holder_text(
     tl: &Timelines,
     resource: &str,
     hold: Option<&Hold>,
-    (log_end, r): (Micros, Micros),
+    log_end: Micros,
+    r: Micros,
     moments: &mut Moments,
 ) -> String {
     let holder = hold
@@ -360,9 +362,9 @@ impl Lock<'_> {
         }
         evidence.extend(blocked.last());
         evidence.extend(released);
+        // The sentence's times in turn: the hold's, then the attempts'.
         let mut moments = Moments::new(cx.period);
-        let end_and_resolution = (cx.period.1, self.r);
-        let holder_text = holder_text(tl, self.resource, hold, end_and_resolution, &mut moments);
+        let holder_text = holder_text(tl, self.resource, hold, cx.period.1, self.r, &mut moments);
         let (first_at, last_at) = moments.span(first.end, last.end);
         let summary = format!(
             "{holder_text}; {} attempts by {} client{} got {} between {} and {}.",
