@@ -2185,6 +2185,16 @@ fn timeline_dates_windows_where_the_day_changes() {
         let timeline = &s[s.find("\nTimeline (1h windows, UTC)\n").unwrap()..];
         let widest = timeline.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= width, "{width}: {timeline}");
+        // Bars are scaled to the room: each on its window's line, none wrapped onto the next.
+        let bars = timeline.lines().filter(|l| l.contains('█'));
+        let wrapped = bars.filter(|l| {
+            l.split('┆')
+                .next()
+                .unwrap()
+                .trim_matches(['│', ' '])
+                .is_empty()
+        });
+        assert_eq!(wrapped.count(), 0, "{width}: {timeline}");
         // The run's row: its first line, and those after with no start of their own.
         fn last_cell(l: &str) -> &str {
             l.rsplit('┆').next().unwrap().trim_end_matches('│').trim()

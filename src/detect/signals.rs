@@ -575,8 +575,8 @@ impl Draft {
     }
 }
 
-/// `HH:MM:SS` of a time, for summaries (dates are in the finding's start/end).
-pub fn clock(t: Micros) -> String {
+/// `HH:MM:SS` of a time, for summaries (`Moments` says when its date goes with it).
+fn clock(t: Micros) -> String {
     let s = t.div_euclid(MICROS_PER_SEC).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }

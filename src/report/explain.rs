@@ -464,26 +464,21 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         Fit::Fixed,
         Fit::Fixed,
     ];
-    // A log without durations would fill their column with `-`.
+    // A log without durations would fill their column with `-`, and rows of one file its
+    // number's.
     let timed = e.events.iter().any(|ev| ev.duration_ms.is_some());
-    // Nor would rows of one file need its number.
-    let one_file = files.len() < 2;
-    let drops: Vec<Vec<usize>> = match timed {
-        true => vec![vec![], vec![4]],
-        false => vec![vec![4]],
+    let file: &[usize] = if files.len() < 2 { &[6] } else { &[] };
+    let untimed = [&[4], file].concat();
+    let drops: Vec<&[usize]> = if timed {
+        vec![file, &untimed]
+    } else {
+        vec![&untimed]
     };
-    let drops: Vec<Vec<usize>> = (drops.into_iter())
-        .map(|mut d| {
-            d.extend(one_file.then_some(6));
-            d
-        })
-        .collect();
-    for &c in &drops[0] {
+    for &c in drops[0] {
         if let Some(c) = t.column_mut(c) {
             c.set_constraint(comfy_table::ColumnConstraint::Hidden);
         }
     }
-    let drops: Vec<&[usize]> = drops.iter().map(Vec::as_slice).collect();
     fit(&mut t, style, &columns, &drops);
     right(&mut t, &[3, 4, 6, 7]);
     // Times under a date line up with it.

@@ -338,8 +338,8 @@ pub(super) fn para_ending(
 }
 
 /// A paragraph that names a path to copy: one wider than the line breaks after a `/`
-/// (prose keeps its words whole past the width; a path would be cut anywhere). Words
-/// joined by a no-break space stay on one line, written with a space.
+/// (prose keeps its words whole past the width; a path would be cut anywhere), as
+/// `phrase_lines` breaks a cell's value.
 pub(super) fn path_para(
     out: &mut dyn Write,
     style: &Style,
@@ -350,7 +350,7 @@ pub(super) fn path_para(
         .width
         .map_or(usize::MAX, |w| usize::from(w).saturating_sub(indent.len()));
     for line in phrase_lines(text, room) {
-        writeln!(out, "{indent}{}", line.replace('\u{a0}', " "))?;
+        writeln!(out, "{indent}{line}")?;
     }
     Ok(())
 }
@@ -372,7 +372,8 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
 /// `text` in lines of at most `width` columns for a table's cell, broken where a reader
 /// expects: at spaces, a phrase of a list (`3806 parsed`, `gcp-lb 1`: what lies between
 /// commas) moved whole to the next line when it fits there, and a word wider than the line
-/// (a path) after a `/` where it has one.
+/// (a path) after a `/` where it has one. Words joined by a no-break space are never
+/// parted, and are written with a space.
 fn phrase_lines(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let len = |s: &str| s.chars().count();
@@ -429,7 +430,9 @@ fn phrase_lines(text: &str, width: usize) -> Vec<String> {
     if !line.is_empty() || lines.is_empty() {
         lines.push(line.join(" "));
     }
-    lines
+    (lines.into_iter())
+        .map(|l| l.replace('\u{a0}', " "))
+        .collect()
 }
 
 /// `text` broken at spaces into lines of at most `width` columns (at least 20 beyond
@@ -1076,11 +1079,9 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                     if style.color { bar.fg(Color::Red) } else { bar }
                 }
                 Last::Run(run) => {
-                    let run = match room {
-                        Some(room) if room >= 20 => phrase_lines(&run, room).join("\n"),
-                        _ => run,
-                    };
-                    Cell::new(run.replace('\u{a0}', " "))
+                    // Too little room to break well: comfy-table wraps it.
+                    let room = room.filter(|&r| r >= 20).unwrap_or(usize::MAX);
+                    Cell::new(phrase_lines(&run, room).join("\n"))
                 }
             };
             vec![Cell::new(requests), Cell::new(conflicts), last]
@@ -1322,6 +1323,11 @@ mod tests {
             ["one two", "three four", "five six,", "seven"]
         );
         assert_eq!(phrase_lines("", 10), [""]);
+        // Words joined by a no-break space stay together, written with a space.
+        assert_eq!(
+            phrase_lines("the last from 2026-03-03\u{a0}09:00:00)", 20),
+            ["the last from", "2026-03-03 09:00:00)"]
+        );
     }
 
     proptest::proptest! {
