@@ -851,10 +851,22 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
             assert!(table.contains("┆ 09:35:00 →"), "{width}");
             assert!(!table.contains("┆ 2026-03-02"), "{width}");
             // The two times on one line wherever that hides no column and leaves the names
-            // their room (at 100 the advice is gone, at 140 everything shows).
-            if width == 100 || width >= 140 {
+            // their room (at 100 the advice is gone); at 140 and 160, where the advice makes
+            // rows tall, they part rather than cut names that parting keeps whole.
+            if width == 100 {
                 assert!(table.contains("┆ 09:35:00 → 09:59:58 "), "{width}: {table}");
                 assert!(table.contains("│ deploy_regression    ┆ /api/v1/carts/{id} "));
+            }
+            if width >= 140 {
+                assert!(table.contains("┆ 09:35:00 → ┆"), "{width}: {table}");
+                assert!(
+                    table.contains("┆ /api/v1/orders/{id}/cancel "),
+                    "{width}: {table}"
+                );
+            }
+            if width >= 160 {
+                let uuid = "┆ /api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b ┆";
+                assert!(table.contains(uuid), "{width}: {table}");
             }
         }
         assert_eq!(table.contains("what to change"), width >= 120, "{width}");
@@ -913,6 +925,24 @@ fn demo_a_day_later(dir: &std::path::Path) -> std::path::PathBuf {
     let next = dir.join("access.log");
     std::fs::write(&next, demo.replace("[02/Mar/2026:", "[03/Mar/2026:")).unwrap();
     next
+}
+
+/// A span's cell tells seconds when its times are a second or more apart (the start of a
+/// request worked out from its logged duration, `09:00:02.958`, would be noise), and keeps
+/// the digits of a shorter one; JSON keeps every digit.
+#[test]
+fn table_spans_are_told_to_the_second() {
+    let p = fixture("formats/scenario.combined.log");
+    let out = why409().arg(&p).env("COLUMNS", "200").output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("┆ 09:00:02 → 09:00:05 "), "{s}");
+    assert!(s.contains("┆ 09:00:20.993 → 09:00:21.000 ┆"), "{s}");
+    assert!(!s.contains("09:00:02.958"), "{s}");
+    let r = json(&[p.to_str().unwrap()]);
+    let first = (r["unexplained"].as_array().unwrap().iter())
+        .map(|u| u["first_conflict"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    assert!(first.contains(&"2026-03-02T09:00:02.958Z"), "{first:?}");
 }
 
 /// A summary's times say their day in a log of several days: the first dated, a later one

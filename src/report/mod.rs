@@ -16,7 +16,7 @@ use crate::aggregate::ClientAgents;
 use crate::analyze::{Analysis, InstanceName, first_and_more};
 use crate::detect::schedule::Alignment;
 use crate::detect::{EventRef, Finding, Scope, Severity};
-use crate::timestamp::{MICROS_PER_SEC, rfc3339};
+use crate::timestamp::{MICROS_PER_SEC, parse_iso8601, rfc3339};
 use crate::unexplained::{self, Unexplained};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -924,10 +924,28 @@ pub fn when(f: &FindingReport) -> String {
     between(&f.start, &f.end)
 }
 
+/// Two times (RFC 3339) as a span's cell shows them (`short_times`), to the second when
+/// they are a second or more apart: a start worked out from a logged duration
+/// (`01:59:40.94`) is noise in a span of minutes, and the finding's sentence names the
+/// second alone; a shorter span keeps its digits (`09:00:20.993 → 09:00:21.000`).
+fn span_times(start: &str, end: &str) -> (String, String) {
+    let (s, e) = short_times(start, end);
+    let at = |t: &str| parse_iso8601(t.as_bytes());
+    let long = matches!((at(start), at(end)), (Some(a), Some(b)) if b - a >= MICROS_PER_SEC);
+    if !long {
+        return (s, e);
+    }
+    let second = |t: String| match fraction_digits(&t) {
+        0 => t,
+        n => t[..t.len() - n - 1].to_string(),
+    };
+    (second(s), second(e))
+}
+
 /// The period from `start` to `end` (RFC 3339) short: one time when they are equal, the end
 /// as a time only on the same day.
 pub fn between(start: &str, end: &str) -> String {
-    let (s, e) = short_times(start, end);
+    let (s, e) = span_times(start, end);
     if s == e {
         return s;
     }
@@ -957,7 +975,7 @@ pub fn date_of(t: &str) -> Option<&str> {
 /// `between` without the day, for the rows of a table whose heading names it (`one_day`):
 /// `09:35:00 → 09:59:58`.
 pub fn times(start: &str, end: &str) -> String {
-    let (s, e) = short_times(start, end);
+    let (s, e) = span_times(start, end);
     let clock = |t: &str| t.get(11..).unwrap_or(t).to_string();
     if s == e {
         clock(&s)
@@ -1384,6 +1402,24 @@ mod tests {
             between("2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z"),
             "2026-03-02 09:00:00"
         );
+        // Seconds apart, a span is told to the second; across days as well.
+        assert_eq!(
+            between("2026-03-03T01:59:40.94Z", "2026-03-03T08:14:25Z"),
+            "2026-03-03 01:59:40 → 08:14:25"
+        );
+        assert_eq!(
+            between("2026-03-02T09:45:56.957Z", "2026-03-03T06:39:35Z"),
+            "2026-03-02 09:45:56 → 2026-03-03 06:39:35"
+        );
+        assert_eq!(
+            between("2026-03-02T09:00:00.9Z", "2026-03-02T09:00:01.9Z"),
+            "2026-03-02 09:00:00 → 09:00:01"
+        );
+        // Less than a second apart, they keep their digits, across a second as well.
+        assert_eq!(
+            between("2026-03-02T09:00:20.993Z", "2026-03-02T09:00:21Z"),
+            "2026-03-02 09:00:20.993 → 09:00:21.000"
+        );
     }
 
     /// A table's rows all on one day: the day, named once, and times without it; one row
@@ -1399,6 +1435,10 @@ mod tests {
         assert_eq!(one_day(std::iter::empty()), None);
         assert_eq!(times(a.0, a.1), "09:00:00 → 10:00:00");
         assert_eq!(times(b.0, b.1), "23:59:59.5");
+        assert_eq!(
+            times("2026-03-02T17:33:58.99Z", "2026-03-02T17:34:07Z"),
+            "17:33:58 → 17:34:07"
+        );
         assert_eq!(
             times("2026-03-02T09:00:00.1Z", "2026-03-02T09:00:00.125Z"),
             "09:00:00.100 → 09:00:00.125"

@@ -123,8 +123,7 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
     if !times.is_empty() {
         // Times are parted no more than it takes to give most names (nine in ten) their room.
         let most = mostly_whole(t, columns);
-        for (at, split) in [(Part::Whole, false), (Part::Arrow, true)] {
-            let split: &[usize] = if split { &times } else { &[] };
+        let fitting = |at: Part, split: &[usize]| {
             let a = arrange(&parted(at), split, width, columns, drops);
             let shown = drops.get(a.hidden).copied().unwrap_or_default();
             let need: usize = (most.iter().enumerate())
@@ -133,11 +132,20 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
                 .sum();
             // Whole times are kept from being cut only by the constraints a squeezed
             // layout does not set.
-            if a.hidden == best.hidden && a.room >= need && (a.set_all || !split.is_empty()) {
-                best = a;
-                break;
-            }
-        }
+            (a.hidden == best.hidden && a.room >= need && (a.set_all || !split.is_empty()))
+                .then_some(a)
+        };
+        let whole = fitting(Part::Whole, &[]);
+        let arrow = fitting(Part::Arrow, &times);
+        // Nor do whole times cut more names than one row in ten beyond those parted
+        // times would.
+        let tenth = t.row_count() / 10;
+        best = match (whole, arrow) {
+            (Some(w), Some(a)) if cut_names(t, &w) > cut_names(t, &a) + tenth => a,
+            (Some(w), _) => w,
+            (None, Some(a)) => a,
+            (None, None) => best,
+        };
     }
     for (c, k) in best.constraints {
         set(t, c, k);
@@ -149,6 +157,8 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
 /// width (a squeezed table leaves its names and numbers to comfy-table).
 struct Arrangement {
     constraints: Vec<(usize, ColumnConstraint)>,
+    /// The names' columns and the widths given them (padding included).
+    names: Vec<(usize, usize)>,
     hidden: usize,
     room: usize,
     set_all: bool,
@@ -166,6 +176,7 @@ fn arrange(
     let l = layout(content, width, columns, drops);
     let mut a = Arrangement {
         constraints: Vec::new(),
+        names: Vec::new(),
         hidden: l.hidden,
         room: l.left.saturating_sub(l.rest),
         set_all: false,
@@ -197,11 +208,25 @@ fn arrange(
             Fit::Name => w.min(room * w / names.max(1)),
             Fit::Rest(_) => continue,
         };
+        if matches!(f, Fit::Name) {
+            a.names.push((c, w));
+        }
         let w = Width::Fixed(w.min(999) as u16);
         a.constraints.push((c, ColumnConstraint::LowerBoundary(w)));
     }
     a.set_all = true;
     a
+}
+
+/// How many cells of the names' columns an arrangement gives fewer columns than they take.
+fn cut_names(t: &Table, a: &Arrangement) -> usize {
+    (a.names.iter())
+        .map(|&(c, w)| {
+            (t.column_cells_iter(c).flatten())
+                .filter(|cell| cell.content().chars().count() + 2 > w)
+                .count()
+        })
+        .sum()
 }
 
 /// For each `Fit::Name` column, the width (padding included) that holds nine of its cells
@@ -1244,6 +1269,39 @@ mod tests {
         assert!(!text.contains("2026-03-02 09:00"), "{text}");
         assert!(text.contains("│ 2026-03-02   ┆ 203.0.113.109 "), "{text}");
         assert_eq!(lines.len(), 3 + 20 + 1, "{text}");
+    }
+
+    /// Whole times cutting every name that parted times keep whole part, though the names
+    /// keep `NAME_MIN`; with room for both, they stay whole.
+    #[test]
+    fn times_part_rather_than_cut_every_name() {
+        let lines = |width: u16| {
+            let style = Style {
+                width: Some(width),
+                ..Style::default()
+            };
+            let mut t = table(&style, &["when", "instance", "n"]);
+            for k in 0..10 {
+                t.add_row(vec![
+                    format!("09:00:0{k} → 09:10:0{k}"),
+                    format!("/api/v1/orders/{{id}}/cancel/{k}"),
+                    "409".into(),
+                ]);
+            }
+            fit(&mut t, &style, &[Fit::Times, Fit::Name, Fit::Fixed], &[&[]]);
+            t.to_string()
+        };
+        let text = lines(56);
+        assert!(
+            text.contains("│ 09:00:03 → ┆ /api/v1/orders/{id}/cancel/3 ┆"),
+            "{text}"
+        );
+        assert!(text.contains("│ 09:10:03   ┆"), "{text}");
+        let text = lines(60);
+        assert!(
+            text.contains("│ 09:00:03 → 09:10:03 ┆ /api/v1/orders/{id}/cancel/3 ┆"),
+            "{text}"
+        );
     }
 
     /// A logged line folds at a space near a row's end, else where the row ends, and is
