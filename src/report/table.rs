@@ -138,10 +138,14 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         let whole = fitting(Part::Whole, &[]);
         let arrow = fitting(Part::Arrow, &times);
         // Nor do whole times cut more names than one row in ten beyond those parted
-        // times would.
+        // times would, or make the table taller (prose squeezed to many lines a row).
         let tenth = t.row_count() / 10;
+        let taller = |w: &Arrangement, a: &Arrangement| {
+            a.set_all && height(t, w, columns, width) > height(t, a, columns, width)
+        };
         best = match (whole, arrow) {
             (Some(w), Some(a)) if cut_names(t, &w) > cut_names(t, &a) + tenth => a,
+            (Some(w), Some(a)) if taller(&w, &a) => a,
             (Some(w), _) => w,
             (None, Some(a)) => a,
             (None, None) => best,
@@ -227,6 +231,64 @@ fn cut_names(t: &Table, a: &Arrangement) -> usize {
                 .count()
         })
         .sum()
+}
+
+/// How many lines tall an arrangement's rows come out, each as tall as its tallest cell
+/// wrapped at its column's width: the columns it sets, the prose sharing what they leave.
+fn height(t: &Table, a: &Arrangement, columns: &[Fit], width: usize) -> usize {
+    let mut widths: Vec<Option<usize>> = vec![None; columns.len()];
+    let mut hidden = vec![false; columns.len()];
+    for (c, k) in &a.constraints {
+        match k {
+            ColumnConstraint::Hidden => hidden[*c] = true,
+            ColumnConstraint::Absolute(Width::Fixed(w))
+            | ColumnConstraint::LowerBoundary(Width::Fixed(w)) => widths[*c] = Some(*w as usize),
+            _ => {}
+        }
+    }
+    let shown = hidden.iter().filter(|&&h| !h).count();
+    let set: usize = (widths.iter().zip(&hidden))
+        .filter(|(_, h)| !**h)
+        .filter_map(|(w, _)| *w)
+        .sum();
+    let prose = (columns.iter().enumerate())
+        .filter(|&(c, f)| !hidden[c] && widths[c].is_none() && matches!(f, Fit::Rest(_)))
+        .count();
+    let left = width.saturating_sub(set + shown + 1) / prose.max(1);
+    (t.row_iter())
+        .map(|row| {
+            (row.cell_iter().enumerate())
+                .filter(|(c, _)| !hidden.get(*c).copied().unwrap_or(true))
+                .map(|(c, cell)| {
+                    let w = widths[c].unwrap_or(left).saturating_sub(2);
+                    cell.content().lines().map(|l| wrapped_lines(l, w)).sum()
+                })
+                .max()
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+/// How many lines `text` takes wrapped between words at `width`, a longer word cut.
+fn wrapped_lines(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let (mut lines, mut at) = (1, 0);
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        at = match at {
+            0 => n,
+            _ if at + 1 + n <= width => at + 1 + n,
+            _ => {
+                lines += 1;
+                n
+            }
+        };
+        while at > width {
+            lines += 1;
+            at -= width;
+        }
+    }
+    lines
 }
 
 /// For each `Fit::Name` column, the width (padding included) that holds nine of its cells
@@ -1302,6 +1364,62 @@ mod tests {
             text.contains("│ 09:00:03 → 09:10:03 ┆ /api/v1/orders/{id}/cancel/3 ┆"),
             "{text}"
         );
+    }
+
+    /// Whole times that squeeze the prose beside them into more lines than parted times
+    /// take part; with room for the prose on one line, they stay whole.
+    #[test]
+    fn times_part_rather_than_make_the_table_taller() {
+        let lines = |width: u16| {
+            let style = Style {
+                width: Some(width),
+                ..Style::default()
+            };
+            let mut t = table(&style, &["when", "instance", "advice"]);
+            let advice = "Re-read the resource before each new attempt and back off with \
+                          jitter, bounded, and take the new version from the response of the \
+                          write that won";
+            for k in 0..4 {
+                t.add_row(vec![
+                    format!("2026-03-02 09:00:0{k} → 2026-03-03 10:00:0{k}"),
+                    format!("/a/{k}"),
+                    advice.into(),
+                ]);
+            }
+            fit(
+                &mut t,
+                &style,
+                &[Fit::Times, Fit::Name, Fit::Rest(24)],
+                &[&[]],
+            );
+            t.to_string()
+        };
+        let text = lines(100);
+        assert!(text.contains("│ 2026-03-02 09:00:01 → ┆ /a/1 "), "{text}");
+        assert!(text.contains("│ 2026-03-03 10:00:01   ┆ "), "{text}");
+        assert_eq!(text.lines().count(), 3 + 4 * 3 + 1, "{text}");
+        let text = lines(160);
+        assert!(
+            text.contains("│ 2026-03-02 09:00:01 → 2026-03-03 10:00:01 ┆ /a/1 "),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 3 + 4 * 2 + 1, "{text}");
+    }
+
+    #[test]
+    fn wrapped_lines_count_as_words_wrap() {
+        for (text, width, lines) in [
+            ("", 10, 1),
+            ("one two three", 13, 1),
+            ("one two three", 12, 2),
+            ("one two three", 3, 4),
+            ("one two six", 3, 3),
+            ("abcdefghij", 4, 3),
+            ("ab abcdefghij", 4, 4),
+            ("a", 0, 1),
+        ] {
+            assert_eq!(wrapped_lines(text, width), lines, "{text:?} at {width}");
+        }
     }
 
     /// A logged line folds at a space near a row's end, else where the row ends, and is
