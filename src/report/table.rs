@@ -102,7 +102,8 @@ const NAME_SQUEEZED: usize = 12;
 ///
 /// Times (`Fit::Times`) are laid out whole, else the start above the end, else each date
 /// and time a line: the first that hides no more columns than the last and leaves nine
-/// names in ten whole (up to `NAME_MIN` columns).
+/// names in ten whole (up to `NAME_MIN` columns); whole times also give way where they
+/// would cut more names than one row in ten beyond parted ones, or make the table taller.
 pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
     let Some(width) = style.width.map(usize::from) else {
         return;
@@ -239,10 +240,13 @@ fn height(t: &Table, a: &Arrangement, columns: &[Fit], width: usize) -> usize {
     let mut widths: Vec<Option<usize>> = vec![None; columns.len()];
     let mut hidden = vec![false; columns.len()];
     for (c, k) in &a.constraints {
+        let (Some(h), Some(width)) = (hidden.get_mut(*c), widths.get_mut(*c)) else {
+            continue;
+        };
         match k {
-            ColumnConstraint::Hidden => hidden[*c] = true,
+            ColumnConstraint::Hidden => *h = true,
             ColumnConstraint::Absolute(Width::Fixed(w))
-            | ColumnConstraint::LowerBoundary(Width::Fixed(w)) => widths[*c] = Some(*w as usize),
+            | ColumnConstraint::LowerBoundary(Width::Fixed(w)) => *width = Some(*w as usize),
             _ => {}
         }
     }
@@ -1333,25 +1337,39 @@ mod tests {
         assert_eq!(lines.len(), 3 + 20 + 1, "{text}");
     }
 
+    /// A table of three columns with `rows`, fitted to `width` as `columns` say.
+    fn three_columns(
+        width: u16,
+        header: [&str; 3],
+        rows: impl Iterator<Item = [String; 3]>,
+        columns: [Fit; 3],
+    ) -> String {
+        let style = Style {
+            width: Some(width),
+            ..Style::default()
+        };
+        let mut t = table(&style, &header);
+        for row in rows {
+            t.add_row(row.to_vec());
+        }
+        fit(&mut t, &style, &columns, &[&[]]);
+        t.to_string()
+    }
+
     /// Whole times cutting every name that parted times keep whole part, though the names
     /// keep `NAME_MIN`; with room for both, they stay whole.
     #[test]
     fn times_part_rather_than_cut_every_name() {
         let lines = |width: u16| {
-            let style = Style {
-                width: Some(width),
-                ..Style::default()
-            };
-            let mut t = table(&style, &["when", "instance", "n"]);
-            for k in 0..10 {
-                t.add_row(vec![
+            let rows = (0..10).map(|k| {
+                [
                     format!("09:00:0{k} → 09:10:0{k}"),
                     format!("/api/v1/orders/{{id}}/cancel/{k}"),
                     "409".into(),
-                ]);
-            }
-            fit(&mut t, &style, &[Fit::Times, Fit::Name, Fit::Fixed], &[&[]]);
-            t.to_string()
+                ]
+            });
+            let header = ["when", "instance", "n"];
+            three_columns(width, header, rows, [Fit::Times, Fit::Name, Fit::Fixed])
         };
         let text = lines(56);
         assert!(
@@ -1371,28 +1389,18 @@ mod tests {
     #[test]
     fn times_part_rather_than_make_the_table_taller() {
         let lines = |width: u16| {
-            let style = Style {
-                width: Some(width),
-                ..Style::default()
-            };
-            let mut t = table(&style, &["when", "instance", "advice"]);
             let advice = "Re-read the resource before each new attempt and back off with \
                           jitter, bounded, and take the new version from the response of the \
                           write that won";
-            for k in 0..4 {
-                t.add_row(vec![
+            let rows = (0..4).map(|k| {
+                [
                     format!("2026-03-02 09:00:0{k} → 2026-03-03 10:00:0{k}"),
                     format!("/a/{k}"),
                     advice.into(),
-                ]);
-            }
-            fit(
-                &mut t,
-                &style,
-                &[Fit::Times, Fit::Name, Fit::Rest(24)],
-                &[&[]],
-            );
-            t.to_string()
+                ]
+            });
+            let header = ["when", "instance", "advice"];
+            three_columns(width, header, rows, [Fit::Times, Fit::Name, Fit::Rest(24)])
         };
         let text = lines(100);
         assert!(text.contains("│ 2026-03-02 09:00:01 → ┆ /a/1 "), "{text}");
