@@ -932,12 +932,18 @@ fn demo_a_day_later(dir: &std::path::Path) -> std::path::PathBuf {
 /// the digits of a shorter one; JSON keeps every digit.
 #[test]
 fn table_spans_are_told_to_the_second() {
-    let p = fixture("formats/scenario.combined.log");
-    let out = why409().arg(&p).env("COLUMNS", "200").output().unwrap();
+    // Named relative to the checkout, so that a long checkout path leaves the width alone.
+    let out = why409()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("fixtures/formats/scenario.combined.log")
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(s.contains("┆ 09:00:02 → 09:00:05 "), "{s}");
     assert!(s.contains("┆ 09:00:20.993 → 09:00:21.000 ┆"), "{s}");
     assert!(!s.contains("09:00:02.958"), "{s}");
+    let p = fixture("formats/scenario.combined.log");
     let r = json(&[p.to_str().unwrap()]);
     let first = (r["unexplained"].as_array().unwrap().iter())
         .map(|u| u["first_conflict"].as_str().unwrap())
