@@ -829,13 +829,7 @@ fn table_output_has_every_section_and_no_colour_when_piped() {
     // never cut, so it can be copied or clicked, and a long checkout path would be wider
     // than 50 columns by itself (checked below).
     for width in [50, 80, 100, 120, 140, 160] {
-        let out = why409()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("fixtures/demo/access.log")
-            .env("COLUMNS", width.to_string())
-            .output()
-            .unwrap();
-        let s = String::from_utf8(out.stdout).unwrap();
+        let s = table_in_checkout("fixtures/demo/access.log", width);
         let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= width, "a line is {widest} wide at {width}");
         let table = &s[..s.find("\n#1 ").unwrap()];
@@ -927,19 +921,25 @@ fn demo_a_day_later(dir: &std::path::Path) -> std::path::PathBuf {
     next
 }
 
+/// The table report of `path`, named relative to the checkout (a long checkout path would
+/// take the width the test is about), at `width` columns.
+fn table_in_checkout(path: &str, width: usize) -> String {
+    let out = why409()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg(path)
+        .env("COLUMNS", width.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{path} at {width}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A span's cell tells seconds when its times are a second or more apart (the start of a
 /// request worked out from its logged duration, `09:00:02.958`, would be noise), and keeps
 /// the digits of a shorter one; JSON keeps every digit.
 #[test]
 fn table_spans_are_told_to_the_second() {
-    // Named relative to the checkout, so that a long checkout path leaves the width alone.
-    let out = why409()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("fixtures/formats/scenario.combined.log")
-        .env("COLUMNS", "200")
-        .output()
-        .unwrap();
-    let s = String::from_utf8(out.stdout).unwrap();
+    let s = table_in_checkout("fixtures/formats/scenario.combined.log", 200);
     assert!(s.contains("┆ 09:00:02 → 09:00:05 "), "{s}");
     assert!(s.contains("┆ 09:00:20.993 → 09:00:21.000 ┆"), "{s}");
     assert!(!s.contains("09:00:02.958"), "{s}");
@@ -1184,13 +1184,7 @@ fn times_are_never_cut() {
 /// path wider than the room breaks after a `/`, not inside a name.
 #[test]
 fn overview_breaks_between_phrases_and_after_slashes() {
-    let out = why409()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("fixtures/demo/access.log")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
-    let s = String::from_utf8(out.stdout).unwrap();
+    let s = table_in_checkout("fixtures/demo/access.log", 100);
     assert!(
         s.contains("(combined, 709836 bytes): 3806 lines, 3806 parsed, ")
             && s.contains("\n│           ┆ 0 skipped "),

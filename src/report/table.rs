@@ -141,12 +141,14 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         // Nor do whole times cut more names than one row in ten beyond those parted
         // times would, or make the table taller (prose squeezed to many lines a row).
         let tenth = t.row_count() / 10;
+        let cuts_more = |w: &Arrangement, a: &Arrangement| {
+            cut_names(t, w, columns) > cut_names(t, a, columns) + tenth
+        };
         let taller = |w: &Arrangement, a: &Arrangement| {
             a.set_all && height(t, w, columns, width) > height(t, a, columns, width)
         };
         best = match (whole, arrow) {
-            (Some(w), Some(a)) if cut_names(t, &w) > cut_names(t, &a) + tenth => a,
-            (Some(w), Some(a)) if taller(&w, &a) => a,
+            (Some(w), Some(a)) if cuts_more(&w, &a) || taller(&w, &a) => a,
             (Some(w), _) => w,
             (None, Some(a)) => a,
             (None, None) => best,
@@ -162,8 +164,6 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
 /// width (a squeezed table leaves its names and numbers to comfy-table).
 struct Arrangement {
     constraints: Vec<(usize, ColumnConstraint)>,
-    /// The names' columns and the widths given them (padding included).
-    names: Vec<(usize, usize)>,
     hidden: usize,
     room: usize,
     set_all: bool,
@@ -181,7 +181,6 @@ fn arrange(
     let l = layout(content, width, columns, drops);
     let mut a = Arrangement {
         constraints: Vec::new(),
-        names: Vec::new(),
         hidden: l.hidden,
         room: l.left.saturating_sub(l.rest),
         set_all: false,
@@ -213,9 +212,6 @@ fn arrange(
             Fit::Name => w.min(room * w / names.max(1)),
             Fit::Rest(_) => continue,
         };
-        if matches!(f, Fit::Name) {
-            a.names.push((c, w));
-        }
         let w = Width::Fixed(w.min(999) as u16);
         a.constraints.push((c, ColumnConstraint::LowerBoundary(w)));
     }
@@ -223,22 +219,10 @@ fn arrange(
     a
 }
 
-/// How many cells of the names' columns an arrangement gives fewer columns than they take.
-fn cut_names(t: &Table, a: &Arrangement) -> usize {
-    (a.names.iter())
-        .map(|&(c, w)| {
-            (t.column_cells_iter(c).flatten())
-                .filter(|cell| cell.content().chars().count() + 2 > w)
-                .count()
-        })
-        .sum()
-}
-
-/// How many lines tall an arrangement's rows come out, each as tall as its tallest cell
-/// wrapped at its column's width: the columns it sets, the prose sharing what they leave.
-fn height(t: &Table, a: &Arrangement, columns: &[Fit], width: usize) -> usize {
-    let mut widths: Vec<Option<usize>> = vec![None; columns.len()];
-    let mut hidden = vec![false; columns.len()];
+/// Which of `n` columns an arrangement hides, and the widths (padding included) it gives
+/// those it sets.
+fn set_widths(a: &Arrangement, n: usize) -> (Vec<bool>, Vec<Option<usize>>) {
+    let (mut hidden, mut widths) = (vec![false; n], vec![None; n]);
     for (c, k) in &a.constraints {
         let (Some(h), Some(width)) = (hidden.get_mut(*c), widths.get_mut(*c)) else {
             continue;
@@ -250,6 +234,26 @@ fn height(t: &Table, a: &Arrangement, columns: &[Fit], width: usize) -> usize {
             _ => {}
         }
     }
+    (hidden, widths)
+}
+
+/// How many cells of the names' columns an arrangement gives fewer columns than they take.
+fn cut_names(t: &Table, a: &Arrangement, columns: &[Fit]) -> usize {
+    let (_, widths) = set_widths(a, columns.len());
+    (columns.iter().zip(widths).enumerate())
+        .filter_map(|(c, (f, w))| Some((c, w.filter(|_| matches!(f, Fit::Name))?)))
+        .map(|(c, w)| {
+            (t.column_cells_iter(c).flatten())
+                .filter(|cell| cell.content().chars().count() + 2 > w)
+                .count()
+        })
+        .sum()
+}
+
+/// How many lines tall an arrangement's rows come out, each as tall as its tallest cell
+/// wrapped at its column's width: the columns it sets, the prose sharing what they leave.
+fn height(t: &Table, a: &Arrangement, columns: &[Fit], width: usize) -> usize {
+    let (hidden, widths) = set_widths(a, columns.len());
     let shown = hidden.iter().filter(|&&h| !h).count();
     let set: usize = (widths.iter().zip(&hidden))
         .filter(|(_, h)| !**h)
@@ -1414,6 +1418,8 @@ mod tests {
         assert_eq!(text.lines().count(), 3 + 4 * 2 + 1, "{text}");
     }
 
+    /// A cell's lines as comfy-table wraps it: between words, a word wider than the column
+    /// cut.
     #[test]
     fn wrapped_lines_count_as_words_wrap() {
         for (text, width, lines) in [
