@@ -1099,10 +1099,43 @@ fn advice_has_one_arrow() {
     }
 }
 
+/// The values labelled `label` (or a label starting with it) in the records of `text` (a
+/// table too narrow for its columns is written a record a row), each its lines trimmed, one
+/// a record: a value's lines after its first start where it does.
+fn record_values(text: &str, label: &str) -> Vec<Vec<String>> {
+    let mut values: Vec<Vec<String>> = Vec::new();
+    // Inside a record; the column where the value being read starts.
+    let (mut inside, mut at) = (false, None);
+    for line in text.lines() {
+        if line.starts_with("── ") {
+            (inside, at) = (true, None);
+            values.push(Vec::new());
+            continue;
+        }
+        if line.starts_with('─') || !inside {
+            inside = false;
+            continue;
+        }
+        let cells = values.last_mut().unwrap();
+        let indent = line.chars().take_while(|&c| c == ' ').count();
+        match line.trim_start().split_once("  ") {
+            Some((name, value)) if indent == 2 && name.starts_with(label) => {
+                let value = value.trim_start();
+                at = Some(line.chars().count() - value.chars().count());
+                cells.push(value.to_string());
+            }
+            _ if at == Some(indent) => cells.push(line.trim().to_string()),
+            _ => at = None,
+        }
+    }
+    values
+}
+
 /// Times are never cut: in the root causes and in `explain`, at any width, a line of a
 /// time cell holds whole dates, times and arrows (a span of two days is whole, the start
 /// above the end, or each date and time a line), and the cell's lines read back as its
-/// time.
+/// time. A table too narrow for its columns is written as records, whose times part only
+/// after their arrow.
 #[test]
 fn times_are_never_cut() {
     let dir = tempfile::tempdir().unwrap();
@@ -1117,6 +1150,9 @@ fn times_are_never_cut() {
     // the column headed `key` (a short word or number, one line) has text. Headers are
     // found by their first three letters (a narrow table parts them).
     let column = |table: &str, name: &str, key: &str| -> Vec<Vec<String>> {
+        if !table.contains('╞') {
+            return record_values(table, name);
+        }
         let lines: Vec<&str> = table.lines().filter(|l| l.starts_with('│')).collect();
         let header = lines.iter().position(|l| l.contains(name)).unwrap();
         let at = |name: &str| {
@@ -1177,7 +1213,65 @@ fn times_are_never_cut() {
             );
         }
         assert_eq!(cells[0].join(" "), "2026-03-02 09:23:30", "{width}: {s}");
+        // Records at the narrowest: the root causes' spans, and explain's rows.
+        if width == 50 {
+            assert!(table.contains("\n── 1 of 7 ─"), "{table}");
+            assert!(s.contains("\n── 84 of 84 ─"), "{s}");
+        }
     }
+}
+
+/// A table whose names and numbers cannot all have their width is written as records, a
+/// row a block of labelled values: at 50 columns the demo's causes, paths and clients are
+/// whole (the table cut them mid-word, `deploy_re` / `gression`, and headers `cli` / `ent`),
+/// and no line is wider than the terminal; at 80 the tables stay tables.
+#[test]
+fn narrow_tables_are_written_as_records() {
+    let s = table_in_checkout("fixtures/demo/access.log", 50);
+    let causes = &s[..s.find("\n#1 ").unwrap()];
+    let names: Vec<String> = record_values(causes, "cause").concat();
+    assert_eq!(
+        names,
+        [
+            "deploy_regression",
+            "retry_storm",
+            "hot_spot_edit",
+            "state_transition",
+            "in_progress_conflict",
+            "lock_contention",
+            "stale_version",
+            "duplicate_create"
+        ],
+        "{causes}"
+    );
+    let resources: Vec<String> = (record_values(causes, "resource").iter())
+        .map(|lines| lines.concat())
+        .collect();
+    assert!(
+        resources.contains(&"/api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b".to_string()),
+        "{causes}"
+    );
+    assert!(s.lines().all(|l| l.chars().count() <= 50), "{s}");
+    let out = why409()
+        .args(["explain", "--instance", "/api/v1/orders/9310442"])
+        .arg(fixture("demo/access.log"))
+        .env("COLUMNS", "50")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let clients = record_values(&s, "client");
+    assert_eq!(clients.len(), 42, "{s}");
+    assert!(
+        clients
+            .iter()
+            .all(|c| c.len() == 1 && c[0].starts_with("198.51.100.4")),
+        "{s}"
+    );
+    // A conflict's record names its finding; an empty cell is left out.
+    assert_eq!(record_values(&s, "finding").concat().len(), 40, "{s}");
+    assert_eq!(record_values(&s, "line")[0], ["1572"], "{s}");
+    let s = table_in_checkout("fixtures/demo/access.log", 80);
+    assert!(!s.contains("\n── 1 of "), "{s}");
 }
 
 /// The overview's values break where they read well: a count stays with its word, and a
@@ -1288,8 +1382,9 @@ fn explain_numbers_the_files_of_several_inputs() {
     // where one is wider than the line), read without the breaks.
     let legend = |s: &str| -> String {
         let after = s.split_once("\n  file 1:").unwrap().1;
+        // Before the table, or its records (at 40 columns).
         after
-            .split('┌')
+            .split(['┌', '─'])
             .next()
             .unwrap()
             .split_whitespace()

@@ -1,7 +1,7 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit, para, para_ending, path_para, right, table};
+use super::table::{Fit, Style, fit, para, para_ending, path_para, right, table, write_fitted};
 use super::{
     counted, date_of, dates_where_they_change, one_day, short_time, time_column, top_of, visible,
 };
@@ -479,11 +479,11 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
             c.set_constraint(comfy_table::ColumnConstraint::Hidden);
         }
     }
-    fit(&mut t, style, &columns, &drops);
+    let shape = fit(&mut t, style, &columns, &drops);
     right(&mut t, &[3, 4, 6, 7]);
     // Times under a date line up with it.
     if day.is_none() {
         right(&mut t, &[0]);
     }
-    writeln!(out, "{t}")
+    write_fitted(out, &t, shape, style)
 }

@@ -10,6 +10,7 @@ pub mod fail_on;
 pub mod html;
 pub mod json;
 pub mod markdown;
+mod records;
 pub mod table;
 
 use crate::aggregate::ClientAgents;

@@ -104,9 +104,9 @@ const NAME_SQUEEZED: usize = 12;
 /// and time a line: the first that hides no more columns than the last and leaves nine
 /// names in ten whole (up to `NAME_MIN` columns); whole times also give way where they
 /// would cut more names than one row in ten beyond parted ones, or make the table taller.
-pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) {
+pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usize]]) -> Shape {
     let Some(width) = style.width.map(usize::from) else {
-        return;
+        return Shape::Table;
     };
     let content = content_widths(t);
     let times: Vec<usize> = (columns.iter().enumerate())
@@ -154,9 +154,52 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
             (None, None) => best,
         };
     }
+    let shape = if best.set_all && t.header().is_some() && needed(&best, columns.len()) <= width {
+        Shape::Table
+    } else if t.header().is_some() {
+        Shape::Records
+    } else {
+        Shape::Table
+    };
     for (c, k) in best.constraints {
         set(t, c, k);
     }
+    shape
+}
+
+/// How a fitted table is written.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// Rows and columns.
+    Table,
+    /// One record a row (`records`): the table's numbers, headers and names cannot all
+    /// have their width, and comfy-table would cut them mid-word.
+    Records,
+}
+
+/// Writes `t` in the shape `fit` gave it.
+pub(super) fn write_fitted(
+    out: &mut dyn Write,
+    t: &Table,
+    shape: Shape,
+    style: &Style,
+) -> io::Result<()> {
+    match shape {
+        Shape::Table => writeln!(out, "{t}"),
+        Shape::Records => super::records::write_records(out, t, style),
+    }
+}
+
+/// The width the columns an arrangement sets take, with the borders of those it shows.
+fn needed(a: &Arrangement, n: usize) -> usize {
+    let (hidden, widths) = set_widths(a, n);
+    let shown = hidden.iter().filter(|&&h| !h).count();
+    let set: usize = (widths.iter().zip(&hidden))
+        .filter(|(_, h)| !**h)
+        .filter_map(|(w, _)| *w)
+        .sum();
+    set + shown + 1
 }
 
 /// The constraints `fit` sets on a table for one way of laying out its times, which of
@@ -469,7 +512,7 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
 /// commas) moved whole to the next line when it fits there, and a word wider than the line
 /// (a path) after a `/` where it has one. Words joined by a no-break space are never
 /// parted, and are written with a space.
-fn phrase_lines(text: &str, width: usize) -> Vec<String> {
+pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let len = |s: &str| s.chars().count();
     let words: Vec<&str> = text.split(' ').collect();
@@ -575,7 +618,7 @@ fn wrap_words<'a>(
 }
 
 /// `2026-03-02` (a word that is a date, as the report writes them).
-fn is_date(word: &str) -> bool {
+pub(super) fn is_date(word: &str) -> bool {
     let b = word.as_bytes();
     b.len() == 10
         && b.iter().enumerate().all(|(k, &c)| match k {
@@ -585,7 +628,7 @@ fn is_date(word: &str) -> bool {
 }
 
 /// `09:24:11`, `09:24:11.5`, `09:24:11;` (a word that starts with a time).
-fn is_time(word: &str) -> bool {
+pub(super) fn is_time(word: &str) -> bool {
     let b = word.as_bytes();
     b.len() >= 8
         && b[..8].iter().enumerate().all(|(k, &c)| match k {
@@ -775,14 +818,14 @@ fn root_causes(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         Fit::Fixed,
         Fit::Rest(24),
     ];
-    fit(
+    let shape = fit(
         &mut t,
         style,
         &columns,
         &[&[], &[2], &[2, 6, 7], &[2, 4, 6, 7]],
     );
     right(&mut t, &[3, 4, 6]);
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     if let Some(note) = rows.note() {
         para(out, style, "", &note)?;
     }
@@ -970,9 +1013,9 @@ fn top_resources(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
         Fit::Rest(20),
     ];
     // The top instance goes first, then the writes and the instance count.
-    fit(&mut t, style, &columns, &[&[], &[7], &[7, 2, 6]]);
+    let shape = fit(&mut t, style, &columns, &[&[], &[7], &[7, 2, 6]]);
     right(&mut t, &[1, 2, 3, 4, 5, 6]);
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     Ok(())
 }
 
@@ -1010,9 +1053,9 @@ fn top_instances(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
         // The two times, one above the other when the row is narrow.
         Fit::Rest(21),
     ];
-    fit(&mut t, style, &columns, &[&[], &[1]]);
+    let shape = fit(&mut t, style, &columns, &[&[], &[1]]);
     right(&mut t, &[1, 2, 3]);
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     Ok(())
 }
 
@@ -1046,9 +1089,9 @@ fn top_clients(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         Fit::Fixed,
         Fit::Rest(16),
     ];
-    fit(&mut t, style, &columns, &[&[], &[5], &[4, 5]]);
+    let shape = fit(&mut t, style, &columns, &[&[], &[5], &[4, 5]]);
     right(&mut t, &[1, 2, 3, 4]);
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     Ok(())
 }
 
@@ -1092,9 +1135,9 @@ fn unexplained(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         // A location (`PATH:LINE`) is whole or not shown: cut, it could not be copied.
         Fit::Fixed,
     ];
-    fit(&mut t, style, &columns, &[&[], &[6], &[3, 6], &[2, 3, 6]]);
+    let shape = fit(&mut t, style, &columns, &[&[], &[6], &[3, 6], &[2, 3, 6]]);
     right(&mut t, &[1, 2, 4]);
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     let fits = |c: &String| style.width.is_none_or(|w| c.chars().count() <= w as usize);
     let cmd = (r.unexplained_command(false).filter(fits)).or(r.unexplained_command(true));
     if let Some(cmd) = cmd {
@@ -1253,7 +1296,7 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
         ]);
     }
     let fits = [Fit::Rest(24), Fit::Fixed, Fit::Fixed, Fit::Rest(24)];
-    fit(&mut t, style, &fits[named..], &[&[]]);
+    let shape = fit(&mut t, style, &fits[named..], &[&[]]);
     // The examples are what is read here: a path wraps to a third of the room rather
     // than leave them a few words a row.
     if let (Some(width), None) = (style.width.map(usize::from), one) {
@@ -1270,7 +1313,7 @@ fn skipped_lines(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<(
         }
     }
     right(&mut t, &[2 - named]);
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     Ok(())
 }
 
@@ -1289,7 +1332,7 @@ mod tests {
         let prose = "re-read the resource before each new attempt, with jittered backoff";
         t.add_row(vec!["/api/v1/docs/b7e2d9c4-1f3a-4e6b", "1234567", prose]);
         t.add_row(vec!["/api/v1/orders/9310442", "40", prose]);
-        fit(
+        let _ = fit(
             &mut t,
             &style,
             &[Fit::Name, Fit::Fixed, Fit::Rest(24)],
@@ -1318,7 +1361,7 @@ mod tests {
                 "409".into(),
             ]);
         }
-        fit(&mut t, &style, &[Fit::Times, Fit::Name, Fit::Fixed], &[&[]]);
+        let _ = fit(&mut t, &style, &[Fit::Times, Fit::Name, Fit::Fixed], &[&[]]);
         t.to_string().lines().map(str::to_string).collect()
     }
 
@@ -1356,7 +1399,7 @@ mod tests {
         for row in rows {
             t.add_row(row.to_vec());
         }
-        fit(&mut t, &style, &columns, &[&[]]);
+        let _ = fit(&mut t, &style, &columns, &[&[]]);
         t.to_string()
     }
 

@@ -5,7 +5,7 @@
 use super::{
     Diff, NOT_LISTED, Status, count_change, named, period, ranked, rate_change, subject, totals,
 };
-use crate::report::table::{Fit, Style, fit, heading, para, right, table};
+use crate::report::table::{Fit, Style, fit, heading, para, right, table, write_fitted};
 use crate::report::visible;
 use comfy_table::{Cell, Color};
 use std::io::{self, Write};
@@ -27,14 +27,14 @@ pub fn render(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 Cell::new(rate_change(&x.conflict_rate)),
             ]);
         }
-        fit(
+        let shape = fit(
             &mut t,
             style,
             &[Fit::Name, Fit::Fixed, Fit::Fixed, Fit::Fixed],
             &[&[], &[2], &[2, 3]],
         );
         right(&mut t, &[1, 2, 3]);
-        writeln!(out, "{t}")?;
+        write_fitted(out, &t, shape, style)?;
     }
     if !d.resources.is_empty() || !d.clients.is_empty() {
         writeln!(out)?;
@@ -62,8 +62,8 @@ fn compared(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     for (name, before, after) in totals(d) {
         t.add_row(vec![Cell::new(name), Cell::new(before), Cell::new(after)]);
     }
-    fit(&mut t, style, &[Fit::Fixed, Fit::Name, Fit::Name], &[&[]]);
-    writeln!(out, "{t}")?;
+    let shape = fit(&mut t, style, &[Fit::Fixed, Fit::Name, Fit::Name], &[&[]]);
+    write_fitted(out, &t, shape, style)?;
     for w in &d.warnings {
         para(out, style, "", &format!("Warning: {w}"))?;
     }
@@ -93,13 +93,13 @@ fn findings(d: &Diff, style: &Style, out: &mut dyn Write) -> io::Result<()> {
             Cell::new(count_change(&f.conflicts)),
         ]);
     }
-    fit(
+    let shape = fit(
         &mut t,
         style,
         &[Fit::Fixed, Fit::Fixed, Fit::Name, Fit::Fixed],
         &[&[]],
     );
-    writeln!(out, "{t}")?;
+    write_fitted(out, &t, shape, style)?;
     // What is new is what the reader has not seen: its summary in full.
     for f in d.findings.iter().filter(|f| f.change == Status::New) {
         writeln!(out)?;
