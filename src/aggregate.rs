@@ -566,6 +566,9 @@ pub struct Tally {
     pub requests: Vec<u64>,
     /// Conflicts on instances observed without a key number, by name.
     pub unkeyed: FxHashMap<String, InstanceConflicts>,
+    /// Requests on each instance of the route `explain` was given (`Look::counted`), by
+    /// name; empty otherwise.
+    pub route_instances: FxHashMap<Box<str>, u64>,
     /// What this chunk's conflicts noted by client or key number (user agents, instances'
     /// conflicts; see `ChunkNumbers`), until `flush_numbers` or `seal` folds it in.
     chunk: ChunkNumbers,
@@ -1025,6 +1028,16 @@ impl Tally {
         (self.chunk.agents.entry(client).or_default()).note(at, user_agent, &mut self.agent_texts);
     }
 
+    /// Counts a request on `instance`, of the route whose instances are counted.
+    pub fn count_route_instance(&mut self, instance: &str) {
+        match self.route_instances.get_mut(instance) {
+            Some(n) => *n += 1,
+            None => {
+                self.route_instances.insert(instance.into(), 1);
+            }
+        }
+    }
+
     /// Counts a request on interest key number `key`.
     pub fn count_request(&mut self, key: u32) {
         *self.chunk.requests.get(key) += 1;
@@ -1183,6 +1196,9 @@ impl Tally {
                     self.unkeyed.insert(k, v);
                 }
             }
+        }
+        for (i, n) in o.route_instances {
+            *self.route_instances.entry(i).or_insert(0) += n;
         }
         self.seconds.merge(o.seconds);
         for (t, buckets) in o.routes {

@@ -249,6 +249,8 @@ pub struct Interest {
     /// The keys' templates (`learn_templates`), which tell the pass the lines it need not
     /// look up: every line is looked up until they are learned.
     templates: KeyTemplates,
+    /// The route whose instances' requests the pass counts (`count_instances_of`).
+    counted_route: Option<Box<str>>,
 }
 
 /// What a line's template says of the lookups it needs: whether the line may be on a key,
@@ -265,6 +267,8 @@ impl Look {
     const FAMILY: u8 = 2;
     /// Set in every look worked out, so that zero is "not yet" in `Looks`.
     const KNOWN: u8 = 4;
+    /// The line is on an instance of the route whose instances are counted.
+    const COUNTED: u8 = 8;
     /// Both lookups.
     pub const ALL: Look = Look(Look::OWN | Look::FAMILY | Look::KNOWN);
 
@@ -278,6 +282,12 @@ impl Look {
     #[inline]
     pub fn family(self) -> bool {
         self.0 & Look::FAMILY != 0
+    }
+
+    /// Whether the line's instance is counted (`Interest::count_instances_of`).
+    #[inline]
+    pub fn counted(self) -> bool {
+        self.0 & Look::COUNTED != 0
     }
 }
 
@@ -359,8 +369,13 @@ impl Looks {
         if k >= self.0.len() {
             self.0.resize(k + 1, Look(0));
         }
-        self.0[k] = interest.templates.look(templates.name(id));
-        self.0[k]
+        let name = templates.name(id);
+        let mut look = interest.templates.look(name);
+        if interest.counted_route.as_deref() == Some(name) {
+            look.0 |= Look::COUNTED;
+        }
+        self.0[k] = look;
+        look
     }
 }
 
@@ -458,6 +473,7 @@ impl Interest {
             scanned: Vec::with_capacity(noted.len()),
             family_lens,
             templates: KeyTemplates::default(),
+            counted_route: None,
         };
         for n in noted {
             interest.ranges.push(Span::around(n.first, n.last));
@@ -496,6 +512,13 @@ impl Interest {
             }
         }
         interest
+    }
+
+    /// Has the pass count the requests on each instance of `route` (a template as the
+    /// report prints it: `explain` given a route lists its busiest instances when none had
+    /// conflicts).
+    pub fn count_instances_of(&mut self, route: &str) {
+        self.counted_route = Some(route.into());
     }
 
     /// Whether some key as long as `path` has its children as context.
@@ -840,6 +863,28 @@ mod tests {
         let routes = Templater::new(vec![resource::Route::parse("/api/{x}/{y}").unwrap()]);
         interest.learn_templates(&routes);
         assert_eq!(look_of(&interest, &routes, "/api/products/3"), Look::ALL);
+    }
+
+    /// The lines of the route `explain` was given are counted by instance, whether or not
+    /// the keys' templates are learned, and no other line is.
+    #[test]
+    fn the_lines_of_a_counted_route_are_told() {
+        let mut conflicts = Conflicts::default();
+        conflicts.note("/api/orders/17", 0, 0);
+        let mut interest = Interest::new(conflicts, &[]);
+        let templater = Templater::new(Vec::new());
+        let counted = |interest: &Interest, path| look_of(interest, &templater, path).counted();
+        assert!(!counted(&interest, "/api/products/3"));
+        interest.count_instances_of("/api/products/{id}");
+        for learned in [false, true] {
+            if learned {
+                interest.learn_templates(&templater);
+            }
+            assert!(counted(&interest, "/api/products/3"), "{learned}");
+            assert!(!counted(&interest, "/api/products"), "{learned}");
+            assert!(!counted(&interest, "/api/orders/17"), "{learned}");
+            assert!(!counted(&interest, "/api/products/3/reviews"), "{learned}");
+        }
     }
 
     proptest::proptest! {

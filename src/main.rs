@@ -413,6 +413,11 @@ fn explain(
         bail!("--instance '{instance}': give a path such as /api/v1/docs/42");
     }
     settings.extra_instances.push(wanted.clone());
+    // A route (`/orders/{id}`) is no instance; its busiest instances are counted to be
+    // suggested should none of them have had conflicts.
+    if wanted.contains('{') {
+        settings.counted_route = Some(wanted.clone());
+    }
     let pool = thread_pool(input)?;
     let analysis = analyse_with_progress(input, &mut settings, &pool)?;
     for w in &analysis.warnings {

@@ -2090,7 +2090,8 @@ fn explain_shows_every_request_on_an_instance() {
 }
 
 /// An instance with no requests: explain names the instances to try instead, a route's own
-/// when the route template was given, else the ones with the most conflicts.
+/// when the route template was given (its busiest when none had conflicts), else the ones
+/// with the most conflicts.
 #[test]
 fn explain_suggests_instances_on_a_miss() {
     let demo = fixture("demo/access.log");
@@ -2128,14 +2129,41 @@ fn explain_suggests_instances_on_a_miss() {
             .iter()
             .all(|(i, _)| i.starts_with("/api/v1/orders/"))
     );
-    // A route without conflicts has no instance to suggest, but it is told apart from a miss.
+    // A route without conflicts suggests its instances with the most requests (counted
+    // for it alone); those ranked by conflicts carry no request count.
     let quiet = explain("/api/v1/products/{id}");
     assert_eq!(quiet["is_route"], true);
     assert_eq!(
         (quiet["requests"].as_u64(), quiet["conflicts"].as_u64()),
         (Some(239), Some(0))
     );
-    assert_eq!(listed(&quiet), vec![]);
+    let busiest: Vec<(&str, u64)> = (quiet["suggestions"].as_array().unwrap().iter())
+        .map(|s| {
+            (
+                s["instance"].as_str().unwrap(),
+                s["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        busiest,
+        [
+            ("/api/v1/products/93334", 2),
+            ("/api/v1/products/10004", 1),
+            ("/api/v1/products/10747", 1),
+            ("/api/v1/products/10834", 1),
+            ("/api/v1/products/11010", 1)
+        ]
+    );
+    assert!(route["suggestions"][0].get("requests").is_none(), "{route}");
+    // Counted in many chunks on two threads, the same.
+    let chunked = common::report(
+        why409()
+            .args(["explain", "--instance", "/api/v1/products/{id}"])
+            .args(["--chunk-size", "8KiB", "--threads", "2"])
+            .arg(&demo),
+    );
+    assert_eq!(chunked["suggestions"], quiet["suggestions"]);
     let miss = explain("/nope");
     assert_eq!(miss["is_route"], false);
     assert_eq!(
@@ -2189,10 +2217,15 @@ fn explain_suggests_instances_on_a_miss() {
         .arg(&demo)
         .output()
         .unwrap();
+    // A route none of whose instances had conflicts: its busiest instances (as `grep -o
+    // '/api/v1/products/[0-9]*' | sort | uniq -c` counts them), then by name.
     assert_eq!(
         String::from_utf8(quiet.stdout).unwrap(),
         "/api/v1/products/{id} is a route: 239 requests and 0 conflicts on its instances in \
-         these logs. explain shows one instance: give one of its paths.\n"
+         these logs. explain shows one instance; those with the most requests:\n  \
+         /api/v1/products/93334 (2 requests)\n  /api/v1/products/10004 (1 request)\n  \
+         /api/v1/products/10747 (1 request)\n  /api/v1/products/10834 (1 request)\n  \
+         /api/v1/products/11010 (1 request)\n"
     );
     // A CSV of no rows says why on stderr.
     let csv = why409()

@@ -88,6 +88,8 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// Instances whose every line the pass keeps, conflicts or not (`explain`).
     pub extra_instances: Vec<String>,
+    /// A route whose instances' requests the pass counts (`explain` given a route).
+    pub counted_route: Option<String>,
     /// `--log-format`: an nginx log_format to compile instead of a named format.
     pub log_format: Option<String>,
     /// `--field`: a JSON field map (ROLE=PATH,...) instead of a named format.
@@ -118,6 +120,7 @@ impl Default for Settings {
             progress: None,
             thresholds: Thresholds::default(),
             extra_instances: Vec::new(),
+            counted_route: None,
             log_format: None,
             field_map: None,
             tz_offset_secs: 0,
@@ -548,6 +551,9 @@ fn read_inputs(
     clock.mark("scan");
     reading.stage(Stage::Reading, to_read);
     let mut interest = Interest::new(conflicts, &settings.extra_instances);
+    if let Some(route) = &settings.counted_route {
+        interest.count_instances_of(route);
+    }
     // Templating the keys costs about what looking up a line does; with a key for every
     // few lines (a key per 2 KiB read: a line in ten or more), most lines are on keys'
     // templates anyway, and it would cost more than the lookups it saves (a log of 100,000

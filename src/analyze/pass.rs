@@ -235,6 +235,9 @@ fn pass<'a>(
         // others' table load is asked for here, unless it was asked for above
         // (`Interest::prefetch_early`).
         let look = out.looks.of(template_id, &out.templates, interest);
+        if look.counted() {
+            out.tally.count_route_instance(instance);
+        }
         let sought = if early {
             asked.filter(|_| look.own())
         } else {

@@ -60,6 +60,7 @@ impl InputArgs {
             progress: None,
             thresholds,
             extra_instances: Vec::new(),
+            counted_route: None,
             log_format: self.log_format.clone(),
             field_map: (!self.fields.is_empty()).then(|| self.fields.join(",")),
             tz_offset_secs: tz_offset(&self.tz)?,

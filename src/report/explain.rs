@@ -26,7 +26,8 @@ pub struct Explanation {
     /// The findings that name this instance.
     pub findings: Vec<String>,
     /// When the instance has no requests: instances to try instead, most conflicts first
-    /// (those of the route when `instance` is one of the routes, else any).
+    /// (those of the route when `instance` is one of the routes, else any); of a route none
+    /// of whose instances had conflicts, its instances with the most requests.
     pub suggestions: Vec<Suggestion>,
     /// Whether `instance` is a route template as the report prints them (`/orders/{id}`)
     /// rather than an instance.
@@ -39,6 +40,10 @@ pub struct Suggestion {
     pub instance: String,
     pub template: String,
     pub conflicts: u64,
+    /// The requests on it, where suggestions are ranked by them (a route without
+    /// conflicts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
 }
 
 /// How many instances a miss suggests.
@@ -121,7 +126,10 @@ impl Explanation {
                 conflicts: route.map_or(0, |c| c.conflicts),
                 events: Vec::new(),
                 findings,
-                suggestions: suggestions(a, route.is_some().then_some(instance)),
+                suggestions: match suggestions(a, route.is_some().then_some(instance)) {
+                    s if s.is_empty() && route.is_some() => busiest(a, instance),
+                    s => s,
+                },
                 is_route: route.is_some(),
             };
         };
@@ -180,6 +188,23 @@ fn suggestions(a: &Analysis, route: Option<&str>) -> Vec<Suggestion> {
             instance: a.instance_name(inst).to_string(),
             template: c.template.to_string(),
             conflicts: c.conflicts,
+            requests: None,
+        })
+        .collect()
+}
+
+/// The instances of `route` with the most requests (counted by the pass when `explain` is
+/// given a route: `Settings::counted_route`), most first, then by name.
+fn busiest(a: &Analysis, route: &str) -> Vec<Suggestion> {
+    let ranked = top_of(a.tally.route_instances.iter(), SUGGESTED, |x, y| {
+        (y.1.cmp(x.1)).then_with(|| x.0.cmp(y.0))
+    });
+    (ranked.into_iter())
+        .map(|(instance, &requests)| Suggestion {
+            instance: instance.to_string(),
+            template: route.to_string(),
+            conflicts: 0,
+            requests: Some(requests),
         })
         .collect()
 }
@@ -198,10 +223,10 @@ fn miss_lines(
              instance{}",
             counted(e.requests, "request", "requests"),
             counted(e.conflicts, "conflict", "conflicts"),
-            if e.suggestions.is_empty() {
-                ": give one of its paths."
-            } else {
-                "; those with the most conflicts:"
+            match e.suggestions.first() {
+                None => ": give one of its paths.",
+                Some(s) if s.requests.is_some() => "; those with the most requests:",
+                Some(_) => "; those with the most conflicts:",
             }
         )
     } else {
@@ -212,7 +237,11 @@ fn miss_lines(
         paragraphs.push("The instances with the most conflicts:".into());
     }
     let items = (e.suggestions.iter()).map(|s| {
-        let n = counted(s.conflicts, "conflict", "conflicts").replace(' ', space);
+        let n = match s.requests {
+            Some(r) => counted(r, "request", "requests"),
+            None => counted(s.conflicts, "conflict", "conflicts"),
+        };
+        let n = n.replace(' ', space);
         format!("{} ({n})", code(&visible(&s.instance)))
     });
     (paragraphs, items.collect())
