@@ -515,10 +515,21 @@ impl Interest {
     }
 
     /// Has the pass count the requests on each instance of `route` (a template as the
-    /// report prints it: `explain` given a route lists its busiest instances when none had
-    /// conflicts).
-    pub fn count_instances_of(&mut self, route: &str) {
-        self.counted_route = Some(route.into());
+    /// report prints it), unless the scan found conflicts on one: `explain` given a route
+    /// suggests its instances with the most conflicts, else those with the most requests.
+    /// (Counting every instance of a busy route by name took 0.6 s more on a 1 GiB log.)
+    pub fn count_instances_of(&mut self, route: &str, templater: &Templater) {
+        let mut cache = TemplateCache::default();
+        let conflicting = self.scanned.len();
+        let conflicted = (self.keys.iter())
+            .filter(|&(_, k)| (k as usize) < conflicting)
+            .any(|(name, _)| {
+                let id = templater.template_id(name, &mut cache);
+                cache.name(id) == route
+            });
+        if !conflicted {
+            self.counted_route = Some(route.into());
+        }
     }
 
     /// Whether some key as long as `path` has its children as context.
@@ -866,7 +877,8 @@ mod tests {
     }
 
     /// The lines of the route `explain` was given are counted by instance, whether or not
-    /// the keys' templates are learned, and no other line is.
+    /// the keys' templates are learned, and no other line is; nor those of a route with
+    /// conflicts.
     #[test]
     fn the_lines_of_a_counted_route_are_told() {
         let mut conflicts = Conflicts::default();
@@ -875,7 +887,10 @@ mod tests {
         let templater = Templater::new(Vec::new());
         let counted = |interest: &Interest, path| look_of(interest, &templater, path).counted();
         assert!(!counted(&interest, "/api/products/3"));
-        interest.count_instances_of("/api/products/{id}");
+        // A route with conflicts suggests its instances with the most.
+        interest.count_instances_of("/api/orders/{id}", &templater);
+        assert!(!counted(&interest, "/api/orders/17"));
+        interest.count_instances_of("/api/products/{id}", &templater);
         for learned in [false, true] {
             if learned {
                 interest.learn_templates(&templater);

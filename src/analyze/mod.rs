@@ -552,7 +552,7 @@ fn read_inputs(
     reading.stage(Stage::Reading, to_read);
     let mut interest = Interest::new(conflicts, &settings.extra_instances);
     if let Some(route) = &settings.counted_route {
-        interest.count_instances_of(route);
+        interest.count_instances_of(route, templater);
     }
     // Templating the keys costs about what looking up a line does; with a key for every
     // few lines (a key per 2 KiB read: a line in ten or more), most lines are on keys'
