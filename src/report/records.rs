@@ -14,7 +14,8 @@ const LABEL_SHARE: usize = 3;
 /// Writes the rows of `t` as records at the style's width: its shown columns (a hidden one
 /// stays hidden), a row's empty cells left out, each cell with its colour.
 pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io::Result<()> {
-    let width = style.width.map_or(80, usize::from);
+    let columns = style.width.unwrap_or(80);
+    let width = usize::from(columns);
     let shown: Vec<usize> = (t.column_iter().enumerate())
         .filter(|(_, c)| !c.is_hidden())
         .map(|(c, _)| c)
@@ -38,7 +39,7 @@ pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io
             record.enforce_styling();
         }
         record.set_content_arrangement(ContentArrangement::Dynamic);
-        record.set_width(width.min(u16::MAX as usize) as u16);
+        record.set_width(columns);
         for &c in &shown {
             let Some(value) = row.cell_iter().nth(c) else {
                 continue;
@@ -51,7 +52,8 @@ pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io
         }
         if let Some(labels) = record.column_mut(0) {
             labels.set_padding((2, 2));
-            let w = Width::Fixed(label_width.min(u16::MAX as usize) as u16);
+            // At most a third of a u16 width, and four.
+            let w = Width::Fixed(label_width as u16);
             labels.set_constraint(ColumnConstraint::Absolute(w));
         }
         if let Some(values) = record.column_mut(1) {

@@ -98,7 +98,8 @@ const NAME_SQUEEZED: usize = 12;
 /// `drops` are the sets of columns to hide, least first (the first set is usually none);
 /// the first that leaves the names `NAME_MIN` columns and prose its minimum is taken, and
 /// the names share what is left before the prose gets the rest. When none does, the last
-/// set is hidden and the table shares out what there is.
+/// set is hidden, and where even then the names cannot keep `NAME_SQUEEZED` columns or the
+/// numbers theirs, the table is to be written as records (`Shape::Records`).
 ///
 /// Times (`Fit::Times`) are laid out whole, else the start above the end, else each date
 /// and time a line: the first that hides no more columns than the last and leaves nine
@@ -154,12 +155,11 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
             (None, None) => best,
         };
     }
-    let shape = if best.set_all && t.header().is_some() && needed(&best, columns.len()) <= width {
-        Shape::Table
-    } else if t.header().is_some() {
-        Shape::Records
-    } else {
-        Shape::Table
+    // A table without headers has no labels for records.
+    let fits = best.set_all && needed(&best, columns.len()) <= width;
+    let shape = match fits || t.header().is_none() {
+        true => Shape::Table,
+        false => Shape::Records,
     };
     for (c, k) in best.constraints {
         set(t, c, k);
@@ -297,15 +297,10 @@ fn cut_names(t: &Table, a: &Arrangement, columns: &[Fit]) -> usize {
 /// wrapped at its column's width: the columns it sets, the prose sharing what they leave.
 fn height(t: &Table, a: &Arrangement, columns: &[Fit], width: usize) -> usize {
     let (hidden, widths) = set_widths(a, columns.len());
-    let shown = hidden.iter().filter(|&&h| !h).count();
-    let set: usize = (widths.iter().zip(&hidden))
-        .filter(|(_, h)| !**h)
-        .filter_map(|(w, _)| *w)
-        .sum();
     let prose = (columns.iter().enumerate())
         .filter(|&(c, f)| !hidden[c] && widths[c].is_none() && matches!(f, Fit::Rest(_)))
         .count();
-    let left = width.saturating_sub(set + shown + 1) / prose.max(1);
+    let left = width.saturating_sub(needed(a, columns.len())) / prose.max(1);
     (t.row_iter())
         .map(|row| {
             (row.cell_iter().enumerate())
