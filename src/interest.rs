@@ -850,15 +850,20 @@ mod tests {
         Looks::default().of(id, &cache, interest)
     }
 
+    /// The interest of a log with one conflicting instance, `/api/orders/17`, and the
+    /// templater without routes.
+    fn one_conflict() -> (Interest, Templater) {
+        let mut conflicts = Conflicts::default();
+        conflicts.note("/api/orders/17", 0, 0);
+        (Interest::new(conflicts, &[]), Templater::new(Vec::new()))
+    }
+
     /// Lines whose template is no key's are not looked up, and children are looked up as
     /// family only where their parent's template is an item key's; under user routes, or
     /// before the templates are learned, every line is looked up.
     #[test]
     fn lines_of_templates_without_keys_are_not_looked_up() {
-        let mut conflicts = Conflicts::default();
-        conflicts.note("/api/orders/17", 0, 0);
-        let mut interest = Interest::new(conflicts, &[]);
-        let templater = Templater::new(Vec::new());
+        let (mut interest, templater) = one_conflict();
         assert_eq!(look_of(&interest, &templater, "/api/products/3"), Look::ALL);
         interest.learn_templates(&templater);
         let look = |path| {
@@ -881,10 +886,7 @@ mod tests {
     /// conflicts.
     #[test]
     fn the_lines_of_a_counted_route_are_told() {
-        let mut conflicts = Conflicts::default();
-        conflicts.note("/api/orders/17", 0, 0);
-        let mut interest = Interest::new(conflicts, &[]);
-        let templater = Templater::new(Vec::new());
+        let (mut interest, templater) = one_conflict();
         let counted = |interest: &Interest, path| look_of(interest, &templater, path).counted();
         assert!(!counted(&interest, "/api/products/3"));
         // A route with conflicts suggests its instances with the most.
