@@ -1252,6 +1252,11 @@ fn narrow_tables_are_written_as_records() {
         "{causes}"
     );
     assert!(s.lines().all(|l| l.chars().count() <= 50), "{s}");
+    // The overview's period parts after its arrow, never between a date and its time.
+    assert!(
+        s.contains("│ period    ┆ 2026-03-02 09:00:00 →              │\n│           ┆ 2026-03-02 09:59:58 (UTC)          │"),
+        "{s}"
+    );
     let out = why409()
         .args(["explain", "--instance", "/api/v1/orders/9310442"])
         .arg(fixture("demo/access.log"))

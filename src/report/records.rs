@@ -4,7 +4,7 @@
 //! would otherwise cut them mid-word (`deploy_re` / `gression`, `cli` / `ent`); a record
 //! gives each value the width of the line.
 
-use super::table::{Style, is_date, is_time, phrase_lines};
+use super::table::{Style, phrase_lines};
 use comfy_table::{Attribute, Cell, ColumnConstraint, ContentArrangement, Table, Width, presets};
 use std::io::{self, Write};
 
@@ -67,9 +67,8 @@ pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io
     writeln!(out, "{}", "─".repeat(width))
 }
 
-/// `value` wrapped to `width` as a table's cell is (between phrases, a path after a `/`:
-/// comfy-table would cut it anywhere), a date kept with its time and an arrow with the
-/// time before it. A value that fits is kept as it is, with its colour (those coloured are
+/// `value` wrapped to `width` as a table's cell is (`phrase_lines`: comfy-table would cut a
+/// path anywhere, and part a date from its time). A value that fits is kept as it is, with its colour (those coloured are
 /// words and numbers, which always fit).
 fn fitted(value: &Cell, width: usize) -> Cell {
     let content = value.content();
@@ -77,25 +76,9 @@ fn fitted(value: &Cell, width: usize) -> Cell {
         return value.clone();
     }
     let lines: Vec<String> = (content.lines())
-        .flat_map(|l| phrase_lines(&bound(l), width))
+        .flat_map(|l| phrase_lines(l, width))
         .collect();
     Cell::new(lines.join("\n"))
-}
-
-/// `text` with a no-break space (which `phrase_lines` never breaks at) between a date and
-/// its time and before an arrow.
-fn bound(text: &str) -> String {
-    let mut bound = String::with_capacity(text.len());
-    let mut last = None;
-    for word in text.split(' ') {
-        if let Some(last) = last {
-            let kept = (is_date(last) && is_time(word)) || word == "→";
-            bound.push(if kept { '\u{a0}' } else { ' ' });
-        }
-        bound.push_str(word);
-        last = Some(word);
-    }
-    bound
 }
 
 /// The rule above record `n` of `count`: `── 2 of 8 ───…` across the width.

@@ -505,11 +505,13 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
 /// `text` in lines of at most `width` columns for a table's cell, broken where a reader
 /// expects: at spaces, a phrase of a list (`3806 parsed`, `gcp-lb 1`: what lies between
 /// commas) moved whole to the next line when it fits there, and a word wider than the line
-/// (a path) after a `/` where it has one. Words joined by a no-break space are never
-/// parted, and are written with a space.
+/// (a path) after a `/` where it has one. A date is never parted from its time, nor an
+/// arrow from the time before it, nor words joined by a no-break space (written with a
+/// space).
 pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let len = |s: &str| s.chars().count();
+    let text = bound(text);
     let words: Vec<&str> = text.split(' ').collect();
     // Where the phrase of each word starts: after a word that ends a list's item.
     let mut starts = Vec::with_capacity(words.len());
@@ -568,6 +570,22 @@ pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
         .collect()
 }
 
+/// `text` with a no-break space between a date and its time and before an arrow, where
+/// `phrase_lines` does not break.
+fn bound(text: &str) -> String {
+    let mut bound = String::with_capacity(text.len());
+    let mut last = None;
+    for word in text.split(' ') {
+        if let Some(last) = last {
+            let kept = (is_date(last) && is_time(word)) || word == "→";
+            bound.push(if kept { '\u{a0}' } else { ' ' });
+        }
+        bound.push_str(word);
+        last = Some(word);
+    }
+    bound
+}
+
 /// `text` broken at spaces into lines of at most `width` columns (at least 20 beyond
 /// `first`; a longer word stands alone), the first line led by `first`, the others by
 /// `hang`. Without a width, one line.
@@ -613,7 +631,7 @@ fn wrap_words<'a>(
 }
 
 /// `2026-03-02` (a word that is a date, as the report writes them).
-pub(super) fn is_date(word: &str) -> bool {
+fn is_date(word: &str) -> bool {
     let b = word.as_bytes();
     b.len() == 10
         && b.iter().enumerate().all(|(k, &c)| match k {
@@ -623,7 +641,7 @@ pub(super) fn is_date(word: &str) -> bool {
 }
 
 /// `09:24:11`, `09:24:11.5`, `09:24:11;` (a word that starts with a time).
-pub(super) fn is_time(word: &str) -> bool {
+fn is_time(word: &str) -> bool {
     let b = word.as_bytes();
     b.len() >= 8
         && b[..8].iter().enumerate().all(|(k, &c)| match k {
@@ -1172,11 +1190,11 @@ fn timeline(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
                 windows,
             } => {
                 let (first, last) = (start(first), start(last));
-                // The last's date only when the run goes on past its first's day; kept with
-                // its time (a no-break space until the text is wrapped).
+                // The last's date only when the run goes on past its first's day (kept with
+                // its time where the text is wrapped: `phrase_lines`).
                 let last = match (first.split_once(' '), last.split_once(' ')) {
                     (Some((day, _)), Some((last_day, clock))) if day == last_day => clock,
-                    _ => &last.replacen(' ', "\u{a0}", 1),
+                    _ => &last,
                 };
                 let run = format!("({windows} empty windows, the last from {last})");
                 rows.push((first, 0, 0, Last::Run(run)));
@@ -1551,6 +1569,15 @@ mod tests {
             ["one two", "three four", "five six,", "seven"]
         );
         assert_eq!(phrase_lines("", 10), [""]);
+        // A date stays with its time, an arrow with the time before it.
+        assert_eq!(
+            phrase_lines("2026-03-02 09:00:00 → 2026-03-02 09:59:58 (UTC)", 34),
+            ["2026-03-02 09:00:00 →", "2026-03-02 09:59:58 (UTC)"]
+        );
+        assert_eq!(
+            phrase_lines("the last from 2026-03-03 09:00:00)", 20),
+            ["the last from", "2026-03-03 09:00:00)"]
+        );
         // Words joined by a no-break space stay together, written with a space.
         assert_eq!(
             phrase_lines("the last from 2026-03-03\u{a0}09:00:00)", 20),
