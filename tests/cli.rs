@@ -1272,11 +1272,124 @@ fn narrow_tables_are_written_as_records() {
             .all(|c| c.len() == 1 && c[0].starts_with("198.51.100.4")),
         "{s}"
     );
-    // A conflict's record names its finding; an empty cell is left out.
-    assert_eq!(record_values(&s, "finding").concat().len(), 40, "{s}");
+    // Every conflict has the finding the heading tells: the records leave it out, as
+    // they leave out an empty cell.
+    assert!(s.contains("  finding: retry_storm: "), "{s}");
+    assert!(record_values(&s, "finding").concat().is_empty(), "{s}");
     assert_eq!(record_values(&s, "line")[0], ["1572"], "{s}");
     let s = table_in_checkout("fixtures/demo/access.log", 80);
     assert!(!s.contains("\n── 1 of "), "{s}");
+}
+
+/// The names of a table's section (its first column), each the lines it was broken into:
+/// a row starts where its second column has a value.
+fn table_names(text: &str, heading: &str) -> Vec<Vec<String>> {
+    let at = text.find(&format!("\n{heading}")).unwrap();
+    let section = &text[at..];
+    let body = section.split_once('╞').unwrap().1;
+    let end = body.find('└').unwrap();
+    let mut names: Vec<Vec<String>> = Vec::new();
+    for line in body[..end].lines().filter(|l| l.starts_with('│')) {
+        let cells: Vec<&str> = line.split(['│', '┆']).map(str::trim).collect();
+        if !cells[2].is_empty() {
+            names.push(Vec::new());
+        }
+        if !cells[1].is_empty() {
+            names.last_mut().unwrap().push(cells[1].to_string());
+        }
+    }
+    names
+}
+
+/// A name wider than its column is broken where a path parts, after a `/` (or a UUID's
+/// `-`), never inside a word (`/api/v1/orders/{id}/canc` / `el` at 70 columns), at every
+/// width from 60 to 160; joined, the lines give the names the widest table has.
+#[test]
+fn names_in_tables_break_between_their_parts() {
+    let wide = table_in_checkout("fixtures/demo/access.log", 250);
+    for heading in ["Top resources by conflicts", "Top instances by conflicts"] {
+        let whole: Vec<String> = table_names(&wide, heading).concat();
+        let mut broken = 0;
+        for width in (60..=160).step_by(10) {
+            let s = table_in_checkout("fixtures/demo/access.log", width);
+            if !s[s.find(heading).unwrap()..].starts_with(&format!("{heading}\n┌"))
+                && !s.contains(&format!("{heading} (2026-03-02)\n┌"))
+            {
+                continue;
+            }
+            let names = table_names(&s, heading);
+            let joined: Vec<String> = names.iter().map(|n| n.concat()).collect();
+            assert_eq!(joined, whole, "{width}: {s}");
+            for name in names.iter().filter(|n| n.len() > 1) {
+                broken += 1;
+                let rest = &name[..name.len() - 1];
+                assert!(
+                    rest.iter().all(|l| l.ends_with(['/', '-'])),
+                    "{width}: {name:?}"
+                );
+            }
+        }
+        assert!(broken > 0, "{heading}: no name was broken");
+    }
+    let s = table_in_checkout("fixtures/demo/access.log", 70);
+    let names = table_names(&s, "Top resources by conflicts");
+    assert!(
+        names.contains(&vec!["/api/v1/orders/{id}/".into(), "cancel".into()]),
+        "{s}"
+    );
+}
+
+/// A client is whole or its table is records: cut to its row's one line it would name
+/// another (`108.154.13.2…`); the rate goes first, at 50 columns, and at 60 columns the
+/// table is no wider than the terminal with every number whole.
+#[test]
+fn clients_are_never_cut() {
+    for (width, rate) in [(50, false), (60, true), (80, true)] {
+        let s = table_in_checkout("fixtures/demo/access.log", width);
+        let clients = &s[s.find("\nTop clients by conflicts\n┌").unwrap()..];
+        let clients = &clients[..clients.find('└').unwrap()];
+        assert!(clients.contains("│ 108.154.13.241 ┆"), "{width}: {clients}");
+        assert!(clients.contains("│ 178.24.211.193 ┆"), "{width}: {clients}");
+        let names = (clients.lines().filter(|l| l.starts_with('│')))
+            .map(|l| l.split(['│', '┆']).nth(1).unwrap());
+        assert!(
+            names.clone().all(|c| !c.contains('…')),
+            "{width}: {clients}"
+        );
+        assert_eq!(names.count(), 11, "{width}: {clients}");
+        assert_eq!(clients.contains("┆    rate "), rate, "{width}: {clients}");
+        assert!(clients.lines().all(|l| l.chars().count() <= width));
+    }
+}
+
+/// `explain` at 60 columns keeps its table by hiding the finding column where every
+/// conflict has the one finding its first lines tell; with a conflict no finding explains,
+/// the column stays and the rows are records.
+#[test]
+fn explain_hides_a_finding_its_heading_tells() {
+    let explain = |instance: &str| {
+        let out = why409()
+            .args(["explain", "--instance", instance])
+            .arg(fixture("demo/access.log"))
+            .env("COLUMNS", "60")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let s = explain("/api/v1/inventory/94017");
+    assert!(s.contains("  finding: hot_spot_edit: "), "{s}");
+    assert!(
+        s.contains("│ start (UTC) ┆ client       ┆ method ┆ status ┆ line │"),
+        "{s}"
+    );
+    assert!(
+        s.contains("│ 09:06:05    ┆ 203.0.113.20 ┆ PUT    ┆    409 ┆  378 │"),
+        "{s}"
+    );
+    assert!(s.lines().all(|l| l.chars().count() <= 60), "{s}");
+    // A conflict no finding explains: the records say so.
+    let s = explain("/api/v1/orders/1570980");
+    assert_eq!(record_values(&s, "finding").concat(), ["(none)"], "{s}");
 }
 
 /// The overview's values break where they read well: a count stays with its word, and a

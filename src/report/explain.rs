@@ -498,11 +498,20 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     let timed = e.events.iter().any(|ev| ev.duration_ms.is_some());
     let file: &[usize] = if files.len() < 2 { &[6] } else { &[] };
     let untimed = [&[4], file].concat();
-    let drops: Vec<&[usize]> = if timed {
+    let mut drops: Vec<&[usize]> = if timed {
         vec![file, &untimed]
     } else {
         vec![&untimed]
     };
+    // Where every conflict has the one finding told above the table, its column says no
+    // more than that line and the statuses: the last to go before rows become records.
+    let conflicts = || e.events.iter().filter(|ev| ev.conflict);
+    let one_finding = conflicts().all(|ev| ev.finding.is_some())
+        && conflicts().all(|ev| ev.finding == conflicts().next().and_then(|f| f.finding));
+    let unfound = [&untimed[..], &[5]].concat();
+    if one_finding {
+        drops.push(&unfound);
+    }
     for &c in drops[0] {
         if let Some(c) = t.column_mut(c) {
             c.set_constraint(comfy_table::ColumnConstraint::Hidden);

@@ -4,7 +4,7 @@
 //! would otherwise cut them mid-word (`deploy_re` / `gression`, `cli` / `ent`); a record
 //! gives each value the width of the line.
 
-use super::table::{Style, phrase_lines};
+use super::table::{Style, wrapped_cell};
 use comfy_table::{Attribute, Cell, ColumnConstraint, ContentArrangement, Table, Width, presets};
 use std::io::{self, Write};
 
@@ -48,7 +48,7 @@ pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io
                 continue;
             }
             let name = Cell::new(label(c)).add_attribute(Attribute::Bold);
-            record.add_row(vec![name, fitted(value, values_width)]);
+            record.add_row(vec![name, wrapped_cell(value, values_width)]);
         }
         if let Some(labels) = record.column_mut(0) {
             labels.set_padding((2, 2));
@@ -65,20 +65,6 @@ pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io
     }
     // The last record closed as a table is, before the text that follows.
     writeln!(out, "{}", "─".repeat(width))
-}
-
-/// `value` wrapped to `width` as a table's cell is (`phrase_lines`: comfy-table would cut a
-/// path anywhere, and part a date from its time). A value that fits is kept as it is, with its colour (those coloured are
-/// words and numbers, which always fit).
-fn fitted(value: &Cell, width: usize) -> Cell {
-    let content = value.content();
-    if content.lines().all(|l| l.chars().count() <= width) {
-        return value.clone();
-    }
-    let lines: Vec<String> = (content.lines())
-        .flat_map(|l| phrase_lines(l, width))
-        .collect();
-    Cell::new(lines.join("\n"))
 }
 
 /// The rule above record `n` of `count`: `── 2 of 8 ───…` across the width.
@@ -115,8 +101,9 @@ mod tests {
         t
     }
 
-    /// Each row a block under its rule, an empty cell left out, a long path broken after a
-    /// `/`, the last block closed by a rule.
+    /// Each row a block under its rule, an empty cell left out, a long path broken where
+    /// it takes fewest lines (after a UUID's `-` rather than its `/`), the last block closed
+    /// by a rule.
     #[test]
     fn each_row_is_a_numbered_block_of_labelled_values() {
         let s = records(&causes(), 40);
@@ -128,9 +115,8 @@ mod tests {
              \x20 conflicts  47\n\
              ── 2 of 2 ──────────────────────────────\n\
              \x20 cause      lock_contention\n\
-             \x20 resource   /api/v1/docs/\n\
-             \x20            b7e2d9c4-1f3a-4e6b-8c5d-9a0\n\
-             \x20            f1e2d3c4b\n\
+             \x20 resource   /api/v1/docs/b7e2d9c4-1f3a-\n\
+             \x20            4e6b-8c5d-9a0f1e2d3c4b\n\
              \x20 conflicts  11\n\
              \x20 finding    retry_storm\n\
              ────────────────────────────────────────\n"

@@ -91,15 +91,17 @@ pub(super) enum Fit {
 /// Names keep at least this many columns before the table gives up keeping things whole.
 const NAME_MIN: usize = 26;
 
-/// In the narrowest layout, names keep at least this many columns, or nothing is kept whole.
-const NAME_SQUEEZED: usize = 12;
+/// In the narrowest layout, names keep at least this many columns (padding included: a
+/// path's `/api/v1/` and `orders/{id}` each a line), or the table is written as records.
+const NAME_SQUEEZED: usize = 16;
 
 /// Fits `t` to `width`: numbers stay under their headers and names whole where they fit.
 /// `drops` are the sets of columns to hide, least first (the first set is usually none);
 /// the first that leaves the names `NAME_MIN` columns and prose its minimum is taken, and
 /// the names share what is left before the prose gets the rest. When none does, the last
 /// set is hidden, and where even then the names cannot keep `NAME_SQUEEZED` columns or the
-/// numbers theirs, the table is to be written as records (`Shape::Records`).
+/// numbers theirs, the table is to be written as records (`Shape::Records`). Names wider
+/// than their column are broken where a path parts (`wrap_names`).
 ///
 /// Times (`Fit::Times`) are laid out whole, else the start above the end, else each date
 /// and time a line: the first that hides no more columns than the last and leaves nine
@@ -161,10 +163,47 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
         true => Shape::Table,
         false => Shape::Records,
     };
+    if shape == Shape::Table {
+        wrap_names(t, style, &best, columns);
+    }
     for (c, k) in best.constraints {
         set(t, c, k);
     }
     shape
+}
+
+/// Breaks the names wider than the columns an arrangement gives them where a reader breaks
+/// a path (`phrase_lines`: after a `/`), not where comfy-table would, at the column's last
+/// character (`/api/v1/orders/{id}/canc` / `el`). comfy-table cannot change a cell, so the
+/// table is built again: names are never styled, and no table with names sets a row's
+/// height.
+fn wrap_names(t: &mut Table, style: &Style, a: &Arrangement, columns: &[Fit]) {
+    let (hidden, widths) = set_widths(a, columns.len());
+    let inner: Vec<Option<usize>> = (columns.iter().enumerate())
+        .map(|(c, f)| match (f, widths[c]) {
+            (Fit::Name, Some(w)) if !hidden[c] => Some(w.saturating_sub(2)),
+            _ => None,
+        })
+        .collect();
+    let too_wide = |c: usize, cell: &Cell| {
+        inner[c].is_some_and(|w| cell.content().lines().any(|l| l.chars().count() > w))
+    };
+    let wraps = (t.row_iter()).any(|r| r.cell_iter().enumerate().any(|(c, x)| too_wide(c, x)));
+    if !wraps {
+        return;
+    }
+    let mut wrapped = table(style, &[]);
+    if let Some(header) = t.header() {
+        wrapped.set_header(header.clone());
+    }
+    for row in t.row_iter() {
+        let cells = (row.cell_iter().enumerate()).map(|(c, cell)| match inner[c] {
+            Some(w) => wrapped_cell(cell, w),
+            None => cell.clone(),
+        });
+        wrapped.add_row(cells.collect::<Vec<_>>());
+    }
+    *t = wrapped;
 }
 
 /// How a fitted table is written.
@@ -433,8 +472,10 @@ fn layout(content: &[usize], width: usize, columns: &[Fit], drops: &[&[usize]]) 
                 Fit::Rest(least) => last.rest += least.min(w),
             }
         }
-        last.left = width.saturating_sub(fixed + shown + 1);
-        last.roomy = last.left >= wanted + last.rest;
+        // Fixed columns wider than the terminal leave no room, however little is wanted.
+        let borders = shown + 1;
+        last.left = width.saturating_sub(fixed + borders);
+        last.roomy = fixed + borders <= width && last.left >= wanted + last.rest;
         if last.roomy {
             break;
         }
@@ -505,13 +546,18 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
 /// `text` in lines of at most `width` columns for a table's cell, broken where a reader
 /// expects: at spaces, a phrase of a list (`3806 parsed`, `gcp-lb 1`: what lies between
 /// commas) moved whole to the next line when it fits there, and a word wider than the line
-/// (a path) after a `/` where it has one. A date is never parted from its time, nor an
-/// arrow from the time before it, nor words joined by a no-break space (written with a
-/// space).
+/// (a path) after a `/` or a `-`, `_`, `.` or `:` (`cut_word`). A date is never
+/// parted from its time, nor an arrow from the time before it, nor words joined by a
+/// no-break space (written with a space).
 pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
+    (lines_at(&bound(text), width.max(1)).into_iter())
+        .map(|l| l.replace('\u{a0}', " "))
+        .collect()
+}
+
+/// `phrase_lines` of a text whose no-break spaces are already set.
+fn lines_at(text: &str, width: usize) -> Vec<String> {
     let len = |s: &str| s.chars().count();
-    let text = bound(text);
     let words: Vec<&str> = text.split(' ').collect();
     // Where the phrase of each word starts: after a word that ends a list's item.
     let mut starts = Vec::with_capacity(words.len());
@@ -540,15 +586,14 @@ pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
             continue;
         }
         if line.is_empty() {
-            // Wider than a line alone: cut after the last `/` that fits, else at the width.
-            let mut rest = word;
-            while len(rest) > width {
-                let head: String = rest.chars().take(width).collect();
-                let cut = head.rfind('/').map_or(head.len(), |k| k + 1);
-                lines.push(rest[..cut].to_string());
-                rest = &rest[cut..];
-            }
-            line.push(rest.to_string());
+            // Wider than a line alone: words bound together part at their spaces first.
+            let mut pieces = match word.contains('\u{a0}') {
+                true => lines_at(&word.replace('\u{a0}', " "), width),
+                false => cut_word(word, width),
+            };
+            let last = pieces.pop().unwrap_or_default();
+            lines.extend(pieces);
+            line.push(last);
             i += 1;
             continue;
         }
@@ -565,9 +610,43 @@ pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
     if !line.is_empty() || lines.is_empty() {
         lines.push(line.join(" "));
     }
-    (lines.into_iter())
-        .map(|l| l.replace('\u{a0}', " "))
-        .collect()
+    lines
+}
+
+/// A word wider than `width` in pieces that fit, cut after the last `/` that fits or the
+/// last `-`, `_`, `.` or `:` (a UUID's groups, an address's parts), whichever leaves fewer
+/// lines (the `/` when even), and at the width only where it has none of those.
+fn cut_word(word: &str, width: usize) -> Vec<String> {
+    let len = |s: &str| s.chars().count();
+    let (mut pieces, mut rest) = (Vec::new(), word);
+    while len(rest) > width {
+        let head: String = rest.chars().take(width).collect();
+        let after = |marks: &[char]| head.rfind(marks).filter(|&k| k > 0).map(|k| k + 1);
+        let cuts = [after(&['/']), after(&['-', '_', '.', ':'])];
+        let left = |k: usize| len(&rest[k..]).div_ceil(width);
+        let fewest = cuts.iter().flatten().map(|&k| left(k)).min();
+        let cut = (cuts.iter().flatten().copied())
+            .find(|&k| Some(left(k)) == fewest)
+            .unwrap_or(head.len());
+        pieces.push(rest[..cut].to_string());
+        rest = &rest[cut..];
+    }
+    pieces.push(rest.to_string());
+    pieces
+}
+
+/// `value` wrapped to `width` as a table's cell is (`phrase_lines`: comfy-table would cut a
+/// path anywhere, and part a date from its time). A value that fits is kept as it is, with
+/// its colour (those coloured are words and numbers, which always fit).
+pub(super) fn wrapped_cell(value: &Cell, width: usize) -> Cell {
+    let content = value.content();
+    if content.lines().all(|l| l.chars().count() <= width) {
+        return value.clone();
+    }
+    let lines: Vec<String> = (content.lines())
+        .flat_map(|l| phrase_lines(l, width))
+        .collect();
+    Cell::new(lines.join("\n"))
 }
 
 /// `text` with a no-break space between a date and its time and before an arrow, where
@@ -1094,15 +1173,17 @@ fn top_clients(r: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()>
         row.max_height(1);
         t.add_row(row);
     }
+    // A client is whole or the table is not: cut to its row's one line, an address or an
+    // API key names another client (`108.154.13.2…`). Its rate goes before that.
     let columns = [
-        Fit::Name,
+        Fit::Fixed,
         Fit::Fixed,
         Fit::Fixed,
         Fit::Fixed,
         Fit::Fixed,
         Fit::Rest(16),
     ];
-    let shape = fit(&mut t, style, &columns, &[&[], &[5], &[4, 5]]);
+    let shape = fit(&mut t, style, &columns, &[&[], &[5], &[4, 5], &[3, 4, 5]]);
     right(&mut t, &[1, 2, 3, 4]);
     write_fitted(out, &t, shape, style)?;
     Ok(())
@@ -1578,11 +1659,44 @@ mod tests {
             phrase_lines("the last from 2026-03-03 09:00:00)", 20),
             ["the last from", "2026-03-03 09:00:00)"]
         );
-        // Words joined by a no-break space stay together, written with a space.
+        // Words joined by a no-break space stay together, written with a space; wider
+        // than a line together, they part at their spaces.
         assert_eq!(
             phrase_lines("the last from 2026-03-03\u{a0}09:00:00)", 20),
             ["the last from", "2026-03-03 09:00:00)"]
         );
+        assert_eq!(
+            phrase_lines("2026-03-02 09:00:00 →", 12),
+            ["2026-03-02", "09:00:00 →"]
+        );
+    }
+
+    /// A name wider than its line is cut after a `/`, or after a `-`, `_`, `.` or `:` where
+    /// that takes fewer lines; mid-word only where it has none of them.
+    #[test]
+    fn names_are_cut_between_their_parts() {
+        let uuid = "/api/v1/docs/b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b";
+        assert_eq!(
+            phrase_lines(uuid, 43),
+            ["/api/v1/docs/", "b7e2d9c4-1f3a-4e6b-8c5d-9a0f1e2d3c4b"]
+        );
+        assert_eq!(
+            phrase_lines(uuid, 27),
+            ["/api/v1/docs/b7e2d9c4-1f3a-", "4e6b-8c5d-9a0f1e2d3c4b"]
+        );
+        assert_eq!(
+            phrase_lines("/work/main/fixtures/demo/access.log", 18),
+            ["/work/main/", "fixtures/demo/", "access.log"]
+        );
+        assert_eq!(
+            phrase_lines("/api/v1/orders/{id}/cancel", 24),
+            ["/api/v1/orders/{id}/", "cancel"]
+        );
+        assert_eq!(
+            phrase_lines("2001:4860:1db9:a080:4f95:ec2:b172:dac3", 20),
+            ["2001:4860:1db9:a080:", "4f95:ec2:b172:dac3"]
+        );
+        assert_eq!(phrase_lines("/verylongname", 5), ["/very", "longn", "ame"]);
     }
 
     proptest::proptest! {
@@ -1590,7 +1704,7 @@ mod tests {
         /// they were broken at.
         #[test]
         fn cell_values_fit_and_keep_their_text(
-            text in "[a-z0-9/,é ]{0,200}",
+            text in "[a-z0-9/,é:._-]{0,200}|[a-z0-9/,é ]{0,200}",
             width in 1usize..60,
         ) {
             let lines = phrase_lines(&text, width);
