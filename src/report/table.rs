@@ -175,8 +175,9 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
 /// Breaks the names wider than the columns an arrangement gives them where a reader breaks
 /// a path (`phrase_lines`: after a `/`), not where comfy-table would, at the column's last
 /// character (`/api/v1/orders/{id}/canc` / `el`). comfy-table cannot change a cell, so the
-/// table is built again: names are never styled, and no table with names sets a row's
-/// height.
+/// table is built again with its header and rows: names are never styled, no table with
+/// names sets a row's height, and callers set alignments after `fit` (the hidden columns
+/// are the arrangement's).
 fn wrap_names(t: &mut Table, style: &Style, a: &Arrangement, columns: &[Fit]) {
     let (hidden, widths) = set_widths(a, columns.len());
     let inner: Vec<Option<usize>> = (columns.iter().enumerate())
