@@ -1312,9 +1312,9 @@ fn names_in_tables_break_between_their_parts() {
         let mut broken = 0;
         for width in (60..=160).step_by(10) {
             let s = table_in_checkout("fixtures/demo/access.log", width);
-            if !s[s.find(heading).unwrap()..].starts_with(&format!("{heading}\n┌"))
-                && !s.contains(&format!("{heading} (2026-03-02)\n┌"))
-            {
+            // Where the section is records, there is no column to break a name in.
+            let below = s[s.find(heading).unwrap()..].lines().nth(1).unwrap();
+            if !below.starts_with('┌') {
                 continue;
             }
             let names = table_names(&s, heading);
