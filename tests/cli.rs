@@ -921,6 +921,18 @@ fn demo_a_day_later(dir: &std::path::Path) -> std::path::PathBuf {
     next
 }
 
+/// `explain` of `instance` in the demo log at `width` columns: what it prints.
+fn explain_demo(instance: &str, width: usize) -> String {
+    let out = why409()
+        .args(["explain", "--instance", instance])
+        .arg(fixture("demo/access.log"))
+        .env("COLUMNS", width.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{instance} at {width}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The table report of `path`, named relative to the checkout (a long checkout path would
 /// take the width the test is about), at `width` columns.
 fn table_in_checkout(path: &str, width: usize) -> String {
@@ -1257,13 +1269,7 @@ fn narrow_tables_are_written_as_records() {
         s.contains("│ period    ┆ 2026-03-02 09:00:00 →              │\n│           ┆ 2026-03-02 09:59:58 (UTC)          │"),
         "{s}"
     );
-    let out = why409()
-        .args(["explain", "--instance", "/api/v1/orders/9310442"])
-        .arg(fixture("demo/access.log"))
-        .env("COLUMNS", "50")
-        .output()
-        .unwrap();
-    let s = String::from_utf8(out.stdout).unwrap();
+    let s = explain_demo("/api/v1/orders/9310442", 50);
     let clients = record_values(&s, "client");
     assert_eq!(clients.len(), 42, "{s}");
     assert!(
@@ -1367,16 +1373,7 @@ fn clients_are_never_cut() {
 /// the column stays and the rows are records.
 #[test]
 fn explain_hides_a_finding_its_heading_tells() {
-    let explain = |instance: &str| {
-        let out = why409()
-            .args(["explain", "--instance", instance])
-            .arg(fixture("demo/access.log"))
-            .env("COLUMNS", "60")
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let s = explain("/api/v1/inventory/94017");
+    let s = explain_demo("/api/v1/inventory/94017", 60);
     assert!(s.contains("  finding: hot_spot_edit: "), "{s}");
     assert!(
         s.contains("│ start (UTC) ┆ client       ┆ method ┆ status ┆ line │"),
@@ -1388,7 +1385,7 @@ fn explain_hides_a_finding_its_heading_tells() {
     );
     assert!(s.lines().all(|l| l.chars().count() <= 60), "{s}");
     // A conflict no finding explains: the records say so.
-    let s = explain("/api/v1/orders/1570980");
+    let s = explain_demo("/api/v1/orders/1570980", 60);
     assert_eq!(record_values(&s, "finding").concat(), ["(none)"], "{s}");
 }
 

@@ -505,9 +505,15 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
     };
     // Where every conflict has the one finding told above the table, its column says no
     // more than that line and the statuses: the last to go before rows become records.
-    let conflicts = || e.events.iter().filter(|ev| ev.conflict);
-    let one_finding = conflicts().all(|ev| ev.finding.is_some())
-        && conflicts().all(|ev| ev.finding == conflicts().next().and_then(|f| f.finding));
+    let mut found = e
+        .events
+        .iter()
+        .filter(|ev| ev.conflict)
+        .map(|ev| ev.finding);
+    let one_finding = match found.next() {
+        Some(first) => first.is_some() && found.all(|f| f == first),
+        None => true,
+    };
     let unfound = [&untimed[..], &[5]].concat();
     if one_finding {
         drops.push(&unfound);

@@ -179,20 +179,10 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
 /// names sets a row's height, and callers set alignments after `fit` (the hidden columns
 /// are the arrangement's).
 fn wrap_names(t: &mut Table, style: &Style, a: &Arrangement, columns: &[Fit]) {
-    let (hidden, widths) = set_widths(a, columns.len());
-    let inner: Vec<Option<usize>> = (columns.iter().enumerate())
-        .map(|(c, f)| match (f, widths[c]) {
-            (Fit::Name, Some(w)) if !hidden[c] => Some(w.saturating_sub(2)),
-            _ => None,
-        })
-        .collect();
-    let too_wide = |c: usize, cell: &Cell| {
-        inner[c].is_some_and(|w| cell.content().lines().any(|l| l.chars().count() > w))
-    };
-    let wraps = (t.row_iter()).any(|r| r.cell_iter().enumerate().any(|(c, x)| too_wide(c, x)));
-    if !wraps {
+    if cut_names(t, a, columns) == 0 {
         return;
     }
+    let inner = name_widths(a, columns);
     let mut wrapped = table(style, &[]);
     if let Some(header) = t.header() {
         wrapped.set_header(header.clone());
@@ -320,14 +310,25 @@ fn set_widths(a: &Arrangement, n: usize) -> (Vec<bool>, Vec<Option<usize>>) {
     (hidden, widths)
 }
 
-/// How many cells of the names' columns an arrangement gives fewer columns than they take.
-fn cut_names(t: &Table, a: &Arrangement, columns: &[Fit]) -> usize {
+/// The inner width (padding off) an arrangement gives each column of names it sets.
+fn name_widths(a: &Arrangement, columns: &[Fit]) -> Vec<Option<usize>> {
     let (_, widths) = set_widths(a, columns.len());
-    (columns.iter().zip(widths).enumerate())
-        .filter_map(|(c, (f, w))| Some((c, w.filter(|_| matches!(f, Fit::Name))?)))
+    (columns.iter().zip(widths))
+        .map(|(f, w)| {
+            w.filter(|_| matches!(f, Fit::Name))
+                .map(|w| w.saturating_sub(2))
+        })
+        .collect()
+}
+
+/// How many cells of the names' columns an arrangement gives fewer columns than a line of
+/// theirs takes.
+fn cut_names(t: &Table, a: &Arrangement, columns: &[Fit]) -> usize {
+    (name_widths(a, columns).into_iter().enumerate())
+        .filter_map(|(c, w)| Some((c, w?)))
         .map(|(c, w)| {
             (t.column_cells_iter(c).flatten())
-                .filter(|cell| cell.content().chars().count() + 2 > w)
+                .filter(|cell| cell.content().lines().any(|l| l.chars().count() > w))
                 .count()
         })
         .sum()
