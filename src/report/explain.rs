@@ -1,7 +1,9 @@
 //! `why409 explain`: every request on one instance as a timeline, each conflict labelled with
 //! the finding it was attributed to, so a postmortem can show the sequence of events.
 
-use super::table::{Fit, Style, fit, para, para_ending, path_para, right, table, write_fitted};
+use super::table::{
+    Fit, Shape, Style, fit, para, para_ending, path_para, right, table, write_fitted,
+};
 use super::{
     counted, date_of, dates_where_they_change, one_day, short_time, time_column, top_of, visible,
 };
@@ -524,6 +526,13 @@ pub fn render_table(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::
         }
     }
     let shape = fit(&mut t, style, &columns, &drops);
+    // Records show what the widest table would, but the one finding the heading tells.
+    if shape == Shape::Records
+        && one_finding
+        && let Some(c) = t.column_mut(5)
+    {
+        c.set_constraint(comfy_table::ColumnConstraint::Hidden);
+    }
     right(&mut t, &[3, 4, 6, 7]);
     // Times under a date line up with it.
     if day.is_none() {

@@ -12,7 +12,8 @@ use std::io::{self, Write};
 const LABEL_SHARE: usize = 3;
 
 /// Writes the rows of `t` as records at the style's width: its shown columns (a hidden one
-/// stays hidden), a row's empty cells left out, each cell with its colour.
+/// stays hidden; `fit` shows those it hid only for a table's width), a row's empty cells
+/// left out, each cell with its colour.
 pub(super) fn write_records(out: &mut dyn Write, t: &Table, style: &Style) -> io::Result<()> {
     let columns = style.width.unwrap_or(80);
     let width = usize::from(columns);

@@ -100,8 +100,9 @@ const NAME_SQUEEZED: usize = 16;
 /// the first that leaves the names `NAME_MIN` columns and prose its minimum is taken, and
 /// the names share what is left before the prose gets the rest. When none does, the last
 /// set is hidden, and where even then the names cannot keep `NAME_SQUEEZED` columns or the
-/// numbers theirs, the table is to be written as records (`Shape::Records`). Names wider
-/// than their column are broken where a path parts (`wrap_names`).
+/// numbers theirs, the table is to be written as records (`Shape::Records`), which show the
+/// columns the first set leaves. Names wider than their column are broken where a path
+/// parts (`wrap_names`).
 ///
 /// Times (`Fit::Times`) are laid out whole, else the start above the end, else each date
 /// and time a line: the first that hides no more columns than the last and leaves nine
@@ -166,8 +167,14 @@ pub(super) fn fit(t: &mut Table, style: &Style, columns: &[Fit], drops: &[&[usiz
     if shape == Shape::Table {
         wrap_names(t, style, &best, columns);
     }
+    // A record gives each value a line of its own: it shows what the roomiest table would,
+    // not only what the narrowest could.
+    let first = drops.first().copied().unwrap_or_default();
+    let records = shape == Shape::Records;
     for (c, k) in best.constraints {
-        set(t, c, k);
+        if !(records && k == ColumnConstraint::Hidden && !first.contains(&c)) {
+            set(t, c, k);
+        }
     }
     shape
 }
