@@ -417,6 +417,39 @@ fn random_bytes_name_the_formats_tried_and_quote_line_one() {
     );
 }
 
+/// A JSON document where a log of one object a line belongs, pretty-printed or an array,
+/// is told as such with the `jq` command that reads it; its objects a line are read.
+#[test]
+fn a_json_document_is_told_with_the_jq_command_that_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let object = r#"{"remote_addr":"203.0.113.7","time_local":"02/Mar/2026:09:14:05 +0000","request":"PUT /api/v1/orders/1042 HTTP/1.1","status":"409","body_bytes_sent":"157","http_referer":"","http_user_agent":"curl/8.5.0"}"#;
+    let value: serde_json::Value = serde_json::from_str(object).unwrap();
+    let pretty = dir.path().join("sample.json");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    why409().arg(&pretty).assert().code(2).stderr(
+        predicate::str::contains(
+            "sample.json: a JSON object written over several lines (line 1: \"{\")",
+        )
+        .and(predicate::str::contains("`jq -c . FILE | why409 -`")),
+    );
+    let array = dir.path().join("export.json");
+    std::fs::write(&array, format!("[{object},{object}]\n")).unwrap();
+    why409().arg(&array).assert().code(2).stderr(
+        predicate::str::contains("export.json: a JSON array (line 1: ")
+            .and(predicate::str::contains("`jq -c '.[]' FILE | why409 -`")),
+    );
+    // The same object on a line of its own is a log line.
+    let log = dir.path().join("access.json");
+    std::fs::write(&log, format!("{object}\n")).unwrap();
+    let out = why409()
+        .args(["--output", "json"])
+        .arg(&log)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["inputs"][0]["parsed"], 1, "{report}");
+}
+
 /// A tar of logs (a support bundle, a rotated set kept as one file), gzipped or not, named
 /// or piped, or a zip of them, is read as the files it holds: the same findings and totals as those files in a
 /// directory, each file an input named `ARCHIVE:MEMBER` as archived, what is not a log skipped
