@@ -450,6 +450,36 @@ fn a_json_document_is_told_with_the_jq_command_that_reads_it() {
     assert_eq!(report["inputs"][0]["parsed"], 1, "{report}");
 }
 
+/// `why409 /var/log/nginx/` meets the error log beside the access logs: it is skipped as
+/// what it is, in a line, and the access logs are read.
+#[test]
+fn an_error_log_beside_the_access_log_is_skipped_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
+    let head: String = demo.lines().take(100).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("access.log"), head).unwrap();
+    std::fs::write(
+        dir.path().join("error.log"),
+        "2026/03/02 09:14:05 [error] 1234#1234: *5678 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.7, server: api.example.com, request: \"PUT /api/v1/orders/1042 HTTP/1.1\"\n",
+    )
+    .unwrap();
+    let out = why409()
+        .args(["--output", "json"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let warning = format!(
+        "why409: skipped {}: an nginx error log, not an access log (line 1: \"2026/03/02 09:14:05 [error] 1234#1234: ",
+        dir.path().join("error.log").display()
+    );
+    assert!(stderr.contains(&warning), "{stderr}");
+    assert!(!stderr.contains("tried:"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["inputs"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["inputs"][0]["parsed"], 100, "{report}");
+}
+
 /// A tar of logs (a support bundle, a rotated set kept as one file), gzipped or not, named
 /// or piped, or a zip of them, is read as the files it holds: the same findings and totals as those files in a
 /// directory, each file an input named `ARCHIVE:MEMBER` as archived, what is not a log skipped

@@ -39,6 +39,7 @@ mod checks;
 mod conflict_scan;
 mod line_reader;
 mod opening;
+mod other_text;
 mod pass;
 mod period;
 

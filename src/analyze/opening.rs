@@ -2,6 +2,7 @@
 //! modification time left unread, each input's format named by the flags or detected from
 //! its first lines, and why an input no format reads is skipped.
 
+use super::other_text::{self, Told};
 use super::{Settings, Source, printable};
 use crate::aggregate::Accounting;
 use crate::file_period::{self, FilePeriod};
@@ -399,47 +400,17 @@ fn no_format(inp: &Input) -> String {
             input::DETECT_SPAN >> 20,
             input::MAX_LINE / 1024,
         ),
-        false => match json_document(first) {
-            Some(Document { what, jq }) => format!(
-                "{}: {what} (line {line}: \"{shown}\"), where a log has one JSON object a line: `jq -c {jq} FILE | why409 -` reads it so",
-                inp.name,
-            ),
+        false => match other_text::kind_of(first) {
+            Some(Told { what, then }) => {
+                let then = then.map(|t| format!(", {t}")).unwrap_or_default();
+                format!("{}: {what} (line {line}: \"{shown}\"){then}", inp.name)
+            }
             None => format!(
                 "{}: not a log format why409 reads (tried: {}); line {line}: \"{shown}\" (name the format with --format, or an nginx layout with --log-format)",
                 inp.name,
                 format::names().join(", "),
             ),
         },
-    }
-}
-
-/// A JSON document where a log of one JSON object a line was looked for: an object or an
-/// array written over several lines (a documentation sample, a log UI's export), or an
-/// array on one line.
-struct Document {
-    what: &'static str,
-    /// The `jq` filter that writes its objects one a line.
-    jq: &'static str,
-}
-
-/// The document whose first line is `first`, if it opens one.
-fn json_document(first: &[u8]) -> Option<Document> {
-    let line = first.trim_ascii();
-    let (open, rest) = line.split_first()?;
-    let rest = rest.trim_ascii_start();
-    match (open, rest.first()) {
-        (b'{', None) => Some(Document {
-            what: "a JSON object written over several lines",
-            jq: ".",
-        }),
-        (b'[', None | Some(b'{')) => Some(Document {
-            what: match rest.is_empty() {
-                true => "a JSON array written over several lines",
-                false => "a JSON array",
-            },
-            jq: "'.[]'",
-        }),
-        _ => None,
     }
 }
 
@@ -485,33 +456,6 @@ mod tests {
         assert_eq!(first_and_more(&names(2), 2), "p0.log, p1.log");
         assert_eq!(first_and_more(&names(3), 2), "p0.log, p1.log and 1 more");
         assert_eq!(first_and_more(&names(38), 2), "p0.log, p1.log and 36 more");
-    }
-
-    /// A JSON document (pretty-printed, or an array) is told apart from text no format reads,
-    /// with the `jq` filter that writes its objects one a line; a log's JSON lines are not.
-    #[test]
-    fn json_documents_are_told_with_their_jq_filter() {
-        let of = |l: &str| json_document(l.as_bytes()).map(|d| (d.what, d.jq));
-        assert_eq!(
-            of("{"),
-            Some(("a JSON object written over several lines", "."))
-        );
-        assert_eq!(of("  { \r"), of("{"));
-        assert_eq!(
-            of("["),
-            Some(("a JSON array written over several lines", "'.[]'"))
-        );
-        assert_eq!(of("[{\"a\":1},{\"a\":2}]"), Some(("a JSON array", "'.[]'")));
-        assert_eq!(of("[ {"), of("[{}]"));
-        for not in [
-            "{\"status\":409}",
-            "[02/Mar/2026:09:00:00 +0000] x",
-            "",
-            "[]x",
-            "-",
-        ] {
-            assert_eq!(of(not), None, "{not}");
-        }
     }
 
     /// Up to five files that are not logs are warned of in full; past five, three in full

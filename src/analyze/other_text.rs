@@ -1,0 +1,177 @@
+//! What a text that no access-log format reads is, where its first line tells: an nginx or
+//! Apache error log (which sits beside the access log in `/var/log/nginx/`, so a run on the
+//! directory meets it), or a JSON document where a log of one object a line belongs (a
+//! pretty-printed documentation sample, a log UI's export as one array). The message then
+//! says what the file is and what to do, instead of listing every format tried.
+//!
+//! ```text
+//! 2026/03/02 09:14:05 [error] 1234#1234: *5678 upstream timed out (110: Connection timed out) …
+//! [Mon Mar 02 09:14:05.123456 2026] [proxy:error] [pid 1234:tid 140] (111)Connection refused: …
+//! [Mon Mar 02 09:14:05 2026] [error] [client 203.0.113.7] File does not exist: /var/www/favicon.ico
+//! ```
+
+/// What a file is, told by its first line, and what to do with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Told {
+    /// What the file is: `an nginx error log, not an access log`.
+    pub what: &'static str,
+    /// What to do, after the quoted line, if there is something to.
+    pub then: Option<&'static str>,
+}
+
+/// The kind of text that `first`, a file's first line with text, opens, if it is one of
+/// those told apart.
+pub(super) fn kind_of(first: &[u8]) -> Option<Told> {
+    let line = first.trim_ascii();
+    if nginx_error(line) {
+        return Some(Told {
+            what: "an nginx error log, not an access log",
+            then: None,
+        });
+    }
+    if apache_error(line) {
+        return Some(Told {
+            what: "an Apache error log, not an access log",
+            then: None,
+        });
+    }
+    json_document(line)
+}
+
+/// The error levels nginx and Apache write.
+const LEVELS: [&str; 8] = [
+    "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg",
+];
+
+/// `2026/03/02 09:14:05 [error] ` (nginx's `ngx_log_error`: local time, then the level).
+fn nginx_error(line: &[u8]) -> bool {
+    let Some((stamp, rest)) = line.split_at_checked(20) else {
+        return false;
+    };
+    let shape = b"dddd/dd/dd dd:dd:dd ";
+    let stamped = (stamp.iter().zip(shape)).all(|(&c, &s)| match s {
+        b'd' => c.is_ascii_digit(),
+        _ => c == s,
+    });
+    stamped && level_in_brackets(rest).is_some()
+}
+
+/// `[Mon Mar 02 09:14:05.123456 2026] [proxy:error] ` (Apache 2.4: the module before the
+/// level) or `[Mon Mar 02 09:14:05 2026] [error] ` (2.2).
+fn apache_error(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"[") else {
+        return false;
+    };
+    let Some(end) = rest.iter().position(|&c| c == b']') else {
+        return false;
+    };
+    let stamp = &rest[..end];
+    let words: Vec<&[u8]> = stamp
+        .split(|&c| c == b' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let dated = words.len() == 5
+        && words[0].len() == 3
+        && words[0].iter().all(u8::is_ascii_alphabetic)
+        && words[1].len() == 3
+        && words[3].contains(&b':')
+        && words[4].len() == 4
+        && words[4].iter().all(u8::is_ascii_digit);
+    dated && level_in_brackets(rest[end + 1..].trim_ascii_start()).is_some()
+}
+
+/// The level of `[error]` or `[module:error]` at the start of `text`.
+fn level_in_brackets(text: &[u8]) -> Option<&'static str> {
+    let inner = text.strip_prefix(b"[")?;
+    let end = inner.iter().position(|&c| c == b']')?;
+    let tag = &inner[..end];
+    let level = match tag.iter().rposition(|&c| c == b':') {
+        Some(colon) => &tag[colon + 1..],
+        None => tag,
+    };
+    LEVELS.into_iter().find(|l| l.as_bytes() == level)
+}
+
+/// An object or an array written over several lines, or an array on one line.
+fn json_document(line: &[u8]) -> Option<Told> {
+    const OBJECTS: &str = "where a log has one JSON object a line: `jq -c . FILE | why409 -`";
+    const ELEMENTS: &str = "where a log has one JSON object a line: `jq -c '.[]' FILE | why409 -`";
+    let (open, rest) = line.split_first()?;
+    let what = match (open, rest.trim_ascii_start().first()) {
+        (b'{', None) => "a JSON object written over several lines",
+        (b'[', None) => "a JSON array written over several lines",
+        (b'[', Some(b'{')) => "a JSON array",
+        _ => return None,
+    };
+    let then = if *open == b'{' { OBJECTS } else { ELEMENTS };
+    Some(Told {
+        what,
+        then: Some(then),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn what(line: &str) -> Option<&'static str> {
+        kind_of(line.as_bytes()).map(|t| t.what)
+    }
+
+    #[test]
+    fn error_logs_are_told_by_their_stamp_and_level() {
+        let nginx = "2026/03/02 09:14:05 [error] 1234#1234: *5678 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.7";
+        assert_eq!(what(nginx), Some("an nginx error log, not an access log"));
+        assert_eq!(what("2026/03/02 09:14:06 [warn] 1#1: a"), what(nginx));
+        assert_eq!(what("2026/03/02 09:14:06 [emerg] 1#1: a"), what(nginx));
+        let apache = "[Mon Mar 02 09:14:05.123456 2026] [proxy:error] [pid 1234:tid 140] (111)Connection refused: AH00957";
+        assert_eq!(what(apache), Some("an Apache error log, not an access log"));
+        let apache22 = "[Mon Mar 02 09:14:05 2026] [error] [client 203.0.113.7] File does not exist: /var/www/favicon.ico";
+        assert_eq!(what(apache22), what(apache));
+        assert_eq!(
+            what("[Mon Mar  2 09:14:05 2026] [notice] Apache configured"),
+            what(apache)
+        );
+        // Access logs, and look-alikes with another level or shape, are not.
+        for not in [
+            "203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] \"PUT /api/v1/orders/1042 HTTP/1.1\" 409 157 \"-\" \"curl/8.5.0\"",
+            "[02/Mar/2026:09:14:05 +0000] 203.0.113.7 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 \"GET / HTTP/1.1\" 200",
+            "2026/03/02 09:14:05 [fatal] 1#1: a",
+            "2026/03/02 09:14:05 error 1#1: a",
+            "2026-03-02 09:14:05 [error] 1#1: a",
+            "[Mon Mar 02 09:14:05 2026] [oops] x",
+            "[Mon Mar 02 09:14:05 2026]",
+            "",
+        ] {
+            assert_eq!(what(not), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn json_documents_are_told_with_their_jq_filter() {
+        let of = |l: &str| kind_of(l.as_bytes());
+        let object = of("{").unwrap();
+        assert_eq!(object.what, "a JSON object written over several lines");
+        assert!(object.then.unwrap().contains("`jq -c . FILE | why409 -`"));
+        assert_eq!(of("  { \r"), of("{"));
+        let array = of("[").unwrap();
+        assert_eq!(array.what, "a JSON array written over several lines");
+        assert!(
+            array
+                .then
+                .unwrap()
+                .contains("`jq -c '.[]' FILE | why409 -`")
+        );
+        assert_eq!(of("[{\"a\":1},{\"a\":2}]").unwrap().what, "a JSON array");
+        assert_eq!(of("[ {"), of("[{}]"));
+        for not in [
+            "{\"status\":409}",
+            "[02/Mar/2026:09:00:00 +0000] x",
+            "",
+            "[]x",
+            "-",
+        ] {
+            assert_eq!(of(not), None, "{not}");
+        }
+    }
+}
