@@ -450,34 +450,43 @@ fn a_json_document_is_told_with_the_jq_command_that_reads_it() {
     assert_eq!(report["inputs"][0]["parsed"], 1, "{report}");
 }
 
-/// `why409 /var/log/nginx/` meets the error log beside the access logs: it is skipped as
-/// what it is, in a line, and the access logs are read.
+/// `why409 /var/log/nginx/` meets the error log and its rotations beside the access logs:
+/// they are skipped as what they are, in one line, and the access logs are read; an error
+/// log named is an error that says what it is.
 #[test]
-fn an_error_log_beside_the_access_log_is_skipped_as_one() {
+fn error_logs_beside_the_access_log_are_skipped_as_such() {
     let dir = tempfile::tempdir().unwrap();
     let demo = std::fs::read_to_string(fixture("demo/access.log")).unwrap();
     let head: String = demo.lines().take(100).map(|l| format!("{l}\n")).collect();
     std::fs::write(dir.path().join("access.log"), head).unwrap();
-    std::fs::write(
-        dir.path().join("error.log"),
-        "2026/03/02 09:14:05 [error] 1234#1234: *5678 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.7, server: api.example.com, request: \"PUT /api/v1/orders/1042 HTTP/1.1\"\n",
-    )
-    .unwrap();
+    let error = "2026/03/02 09:14:05 [error] 1234#1234: *5678 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.7, server: api.example.com, request: \"PUT /api/v1/orders/1042 HTTP/1.1\"\n";
+    std::fs::write(dir.path().join("error.log"), error).unwrap();
+    std::fs::write(dir.path().join("error.log.1"), error).unwrap();
     let out = why409()
         .args(["--output", "json"])
         .arg(dir.path())
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let at = |f: &str| dir.path().join(f).display().to_string();
     let warning = format!(
-        "why409: skipped {}: an nginx error log, not an access log (line 1: \"2026/03/02 09:14:05 [error] 1234#1234: ",
-        dir.path().join("error.log").display()
+        "why409: skipped 2 nginx error logs, not access logs: {}, {}\n",
+        at("error.log"),
+        at("error.log.1")
     );
-    assert!(stderr.contains(&warning), "{stderr}");
-    assert!(!stderr.contains("tried:"), "{stderr}");
+    assert_eq!(stderr, warning);
     let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(report["inputs"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["inputs"][0]["parsed"], 100, "{report}");
+    why409()
+        .arg(dir.path().join("error.log"))
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "why409: {}: an nginx error log, not an access log (line 1: \"{}\")\n",
+            at("error.log"),
+            &error[..120]
+        ));
 }
 
 /// A tar of logs (a support bundle, a rotated set kept as one file), gzipped or not, named

@@ -127,18 +127,50 @@ impl Listed {
     }
 }
 
-/// The warnings of files found in directories that no format reads: each in full when they
-/// are few; past `NOT_LOGS_IN_FULL`, the first ones in full and the rest named in one line
-/// (`why409 -r` on a tree of logs and notes, manifests, checksums would otherwise say the
-/// formats it tried once a file).
-fn not_logs_warnings(not_logs: Vec<(String, String)>) -> Vec<String> {
+/// A file found in a directory that no format reads.
+struct NotALog {
+    name: String,
+    warning: String,
+    /// What files of its kind are, where several are named in one warning (`Told::many`).
+    many: Option<&'static str>,
+}
+
+/// The warnings of files found in directories that no format reads: those of a kind told
+/// apart (`other_text`) named in one line a kind when there are several (the error log
+/// and its rotations beside the access logs); the others each in full when they are few,
+/// past `NOT_LOGS_IN_FULL` the first ones in full and the rest named in one line (`why409
+/// -r` on a tree of logs and notes, manifests, checksums would otherwise say the formats
+/// it tried once a file).
+fn not_logs_warnings(all: Vec<NotALog>) -> Vec<String> {
     const NOT_LOGS_IN_FULL: usize = 5;
+    let mut kinds: Vec<(&str, Vec<NotALog>)> = Vec::new();
+    let mut not_logs: Vec<(String, String)> = Vec::new();
+    for n in all {
+        match n.many {
+            Some(k) => match kinds.iter_mut().find(|(kind, _)| *kind == k) {
+                Some((_, files)) => files.push(n),
+                None => kinds.push((k, vec![n])),
+            },
+            None => not_logs.push((n.name, n.warning)),
+        }
+    }
+    let mut out = Vec::new();
+    for (kind, files) in kinds {
+        match files.len() {
+            1 => out.extend(files.into_iter().map(|n| n.warning)),
+            n => {
+                let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+                out.push(format!("skipped {n} {kind}: {}", names.join(", ")));
+            }
+        }
+    }
     if not_logs.len() <= NOT_LOGS_IN_FULL {
-        return not_logs.into_iter().map(|(_, w)| w).collect();
+        out.extend(not_logs.into_iter().map(|(_, w)| w));
+        return out;
     }
     let shown = NOT_LOGS_IN_FULL - 2;
     let names: Vec<&str> = not_logs[shown..].iter().map(|(n, _)| n.as_str()).collect();
-    let mut out: Vec<String> = not_logs[..shown].iter().map(|(_, w)| w.clone()).collect();
+    out.extend(not_logs[..shown].iter().map(|(_, w)| w.clone()));
     out.push(format!(
         "skipped {} more files that are not a log format why409 reads: {}",
         names.len(),
@@ -277,7 +309,7 @@ fn pick_formats<'f>(
     let mut opened: Vec<(Input, &dyn Format)> = Vec::new();
     let mut empties: Vec<Input> = Vec::new();
     // Files found in directories that no format reads, as their warnings (grouped below).
-    let mut not_logs: Vec<(String, String)> = Vec::new();
+    let mut not_logs: Vec<NotALog> = Vec::new();
     for ((name, explicit, inp), (blank, detected)) in inputs.into_iter().zip(detected) {
         let inp = match inp {
             Ok(i) => i,
@@ -298,7 +330,11 @@ fn pick_formats<'f>(
             if inp.explicit {
                 bail!(damaged(msg));
             }
-            not_logs.push((inp.name.clone(), format!("skipped {msg}")));
+            not_logs.push(NotALog {
+                name: inp.name.clone(),
+                warning: format!("skipped {msg}"),
+                many: None,
+            });
             continue;
         }
         if blank {
@@ -316,11 +352,15 @@ fn pick_formats<'f>(
             None => match detected {
                 Some(f) => f,
                 None => {
-                    let msg = no_format(&inp);
+                    let (msg, many) = no_format(&inp);
                     if inp.explicit {
                         bail!(damaged(msg));
                     }
-                    not_logs.push((inp.name.clone(), format!("skipped {msg}")));
+                    not_logs.push(NotALog {
+                        name: inp.name.clone(),
+                        warning: format!("skipped {msg}"),
+                        many,
+                    });
                     continue;
                 }
             },
@@ -374,8 +414,9 @@ fn skipped(name: &str, e: &anyhow::Error) -> String {
 }
 
 /// Why no format reads `inp`: a file of zero bytes, of lines too long to sample, or of text
-/// no format reads, with its first line (by number) shown.
-fn no_format(inp: &Input) -> String {
+/// no format reads, with its first line (by number) shown; and what files of its kind are,
+/// where several are named in one warning.
+fn no_format(inp: &Input) -> (String, Option<&'static str>) {
     let data = inp.bytes();
     let head = input::head_lines(data, format::DETECT_SAMPLE_LINES);
     // The first line sampled, or the first with text when every line is too long to be
@@ -388,7 +429,7 @@ fn no_format(inp: &Input) -> String {
     let first = head.first().copied().unwrap_or(&data[at..]);
     let shown = printable(&first[..first.len().min(120)]);
     let near = &data[at..data.len().min(at + input::DETECT_SPAN)];
-    match head.is_empty() {
+    let why = match head.is_empty() {
         true if near.iter().all(|&b| b == 0) => format!(
             "{}: nothing but zero bytes from line {line} on, as far as {} MiB in (a sparse or preallocated file, or one cut short under its writer?): no line to read",
             inp.name,
@@ -401,9 +442,10 @@ fn no_format(inp: &Input) -> String {
             input::MAX_LINE / 1024,
         ),
         false => match other_text::kind_of(first) {
-            Some(Told { what, then }) => {
+            Some(Told { what, then, many }) => {
                 let then = then.map(|t| format!(", {t}")).unwrap_or_default();
-                format!("{}: {what} (line {line}: \"{shown}\"){then}", inp.name)
+                let why = format!("{}: {what} (line {line}: \"{shown}\"){then}", inp.name);
+                return (why, many);
             }
             None => format!(
                 "{}: not a log format why409 reads (tried: {}); line {line}: \"{shown}\" (name the format with --format, or an nginx layout with --log-format)",
@@ -411,7 +453,8 @@ fn no_format(inp: &Input) -> String {
                 format::names().join(", "),
             ),
         },
-    }
+    };
+    (why, None)
 }
 
 /// The report's sources: each input read, with its format and line accounting, then the
@@ -462,14 +505,18 @@ mod tests {
     /// and the rest named in one line, in order.
     #[test]
     fn many_files_that_are_not_logs_are_named_in_one_warning() {
-        let files = |n: usize| -> Vec<(String, String)> {
+        let files = |n: usize| -> Vec<NotALog> {
             (0..n)
-                .map(|k| (format!("d/n{k}.txt"), format!("skipped d/n{k}.txt: why")))
+                .map(|k| NotALog {
+                    name: format!("d/n{k}.txt"),
+                    warning: format!("skipped d/n{k}.txt: why"),
+                    many: None,
+                })
                 .collect()
         };
         assert_eq!(
             not_logs_warnings(files(5)),
-            files(5).into_iter().map(|(_, w)| w).collect::<Vec<_>>()
+            files(5).into_iter().map(|n| n.warning).collect::<Vec<_>>()
         );
         assert_eq!(
             not_logs_warnings(files(7)),
@@ -481,5 +528,37 @@ mod tests {
             ]
         );
         assert!(not_logs_warnings(Vec::new()).is_empty());
+    }
+
+    /// Files of a kind told apart (an error log and its rotations) are named in one line a
+    /// kind, before the others; one of a kind keeps its warning in full.
+    #[test]
+    fn error_logs_are_named_in_one_warning_a_kind() {
+        let error_log = |name: &str, kind: &'static str| NotALog {
+            name: name.into(),
+            warning: format!("skipped {name}: {kind} (line 1: ...)"),
+            many: Some(kind),
+        };
+        let nginx = "nginx error logs, not access logs";
+        let apache = "Apache error logs, not access logs";
+        let mut all = vec![
+            NotALog {
+                name: "d/notes.txt".into(),
+                warning: "skipped d/notes.txt: why".into(),
+                many: None,
+            },
+            error_log("d/error.log", nginx),
+            error_log("d/apache/error_log", apache),
+            error_log("d/error.log.1", nginx),
+        ];
+        all.push(error_log("d/error.log.2.gz", nginx));
+        assert_eq!(
+            not_logs_warnings(all),
+            [
+                "skipped 3 nginx error logs, not access logs: d/error.log, d/error.log.1, d/error.log.2.gz",
+                "skipped d/apache/error_log: Apache error logs, not access logs (line 1: ...)",
+                "skipped d/notes.txt: why",
+            ]
+        );
     }
 }

@@ -17,6 +17,9 @@ pub(super) struct Told {
     pub what: &'static str,
     /// What to do, after the quoted line, if there is something to.
     pub then: Option<&'static str>,
+    /// What files of the kind are, where several found in a directory are named in one
+    /// warning (a rotated set of error logs).
+    pub many: Option<&'static str>,
 }
 
 /// The kind of text that `first`, a file's first line with text, opens, if it is one of
@@ -27,12 +30,14 @@ pub(super) fn kind_of(first: &[u8]) -> Option<Told> {
         return Some(Told {
             what: "an nginx error log, not an access log",
             then: None,
+            many: Some("nginx error logs, not access logs"),
         });
     }
     if apache_error(line) {
         return Some(Told {
             what: "an Apache error log, not an access log",
             then: None,
+            many: Some("Apache error logs, not access logs"),
         });
     }
     json_document(line)
@@ -107,6 +112,7 @@ fn json_document(line: &[u8]) -> Option<Told> {
     Some(Told {
         what,
         then: Some(then),
+        many: None,
     })
 }
 
