@@ -144,14 +144,14 @@ struct NotALog {
 fn not_logs_warnings(all: Vec<NotALog>) -> Vec<String> {
     const NOT_LOGS_IN_FULL: usize = 5;
     let mut kinds: Vec<(&str, Vec<NotALog>)> = Vec::new();
-    let mut not_logs: Vec<(String, String)> = Vec::new();
+    let mut not_logs: Vec<NotALog> = Vec::new();
     for n in all {
         match n.many {
             Some(k) => match kinds.iter_mut().find(|(kind, _)| *kind == k) {
                 Some((_, files)) => files.push(n),
                 None => kinds.push((k, vec![n])),
             },
-            None => not_logs.push((n.name, n.warning)),
+            None => not_logs.push(n),
         }
     }
     let mut out = Vec::new();
@@ -165,12 +165,12 @@ fn not_logs_warnings(all: Vec<NotALog>) -> Vec<String> {
         }
     }
     if not_logs.len() <= NOT_LOGS_IN_FULL {
-        out.extend(not_logs.into_iter().map(|(_, w)| w));
+        out.extend(not_logs.into_iter().map(|n| n.warning));
         return out;
     }
     let shown = NOT_LOGS_IN_FULL - 2;
-    let names: Vec<&str> = not_logs[shown..].iter().map(|(n, _)| n.as_str()).collect();
-    out.extend(not_logs[..shown].iter().map(|(_, w)| w.clone()));
+    let names: Vec<&str> = not_logs[shown..].iter().map(|n| n.name.as_str()).collect();
+    out.extend(not_logs[..shown].iter().map(|n| n.warning.clone()));
     out.push(format!(
         "skipped {} more files that are not a log format why409 reads: {}",
         names.len(),
