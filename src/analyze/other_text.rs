@@ -58,7 +58,7 @@ fn nginx_error(line: &[u8]) -> bool {
         b'd' => c.is_ascii_digit(),
         _ => c == s,
     });
-    stamped && level_in_brackets(rest).is_some()
+    stamped && leveled(rest)
 }
 
 /// `[Mon Mar 02 09:14:05.123456 2026] [proxy:error] ` (Apache 2.4: the module before the
@@ -82,19 +82,23 @@ fn apache_error(line: &[u8]) -> bool {
         && words[3].contains(&b':')
         && words[4].len() == 4
         && words[4].iter().all(u8::is_ascii_digit);
-    dated && level_in_brackets(rest[end + 1..].trim_ascii_start()).is_some()
+    dated && leveled(rest[end + 1..].trim_ascii_start())
 }
 
-/// The level of `[error]` or `[module:error]` at the start of `text`.
-fn level_in_brackets(text: &[u8]) -> Option<&'static str> {
-    let inner = text.strip_prefix(b"[")?;
-    let end = inner.iter().position(|&c| c == b']')?;
+/// Whether `text` starts with a level in brackets: `[error]`, or `[module:error]`.
+fn leveled(text: &[u8]) -> bool {
+    let Some(inner) = text.strip_prefix(b"[") else {
+        return false;
+    };
+    let Some(end) = inner.iter().position(|&c| c == b']') else {
+        return false;
+    };
     let tag = &inner[..end];
     let level = match tag.iter().rposition(|&c| c == b':') {
         Some(colon) => &tag[colon + 1..],
         None => tag,
     };
-    LEVELS.into_iter().find(|l| l.as_bytes() == level)
+    LEVELS.iter().any(|l| l.as_bytes() == level)
 }
 
 /// An object or an array written over several lines, or an array on one line.
