@@ -64,13 +64,9 @@ fn nginx_error(line: &[u8]) -> bool {
 /// `[Mon Mar 02 09:14:05.123456 2026] [proxy:error] ` (Apache 2.4: the module before the
 /// level) or `[Mon Mar 02 09:14:05 2026] [error] ` (2.2).
 fn apache_error(line: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(b"[") else {
+    let Some((stamp, rest)) = bracketed(line) else {
         return false;
     };
-    let Some(end) = rest.iter().position(|&c| c == b']') else {
-        return false;
-    };
-    let stamp = &rest[..end];
     let words: Vec<&[u8]> = stamp
         .split(|&c| c == b' ')
         .filter(|w| !w.is_empty())
@@ -82,23 +78,26 @@ fn apache_error(line: &[u8]) -> bool {
         && words[3].contains(&b':')
         && words[4].len() == 4
         && words[4].iter().all(u8::is_ascii_digit);
-    dated && leveled(rest[end + 1..].trim_ascii_start())
+    dated && leveled(rest.trim_ascii_start())
 }
 
 /// Whether `text` starts with a level in brackets: `[error]`, or `[module:error]`.
 fn leveled(text: &[u8]) -> bool {
-    let Some(inner) = text.strip_prefix(b"[") else {
+    let Some((tag, _)) = bracketed(text) else {
         return false;
     };
-    let Some(end) = inner.iter().position(|&c| c == b']') else {
-        return false;
-    };
-    let tag = &inner[..end];
     let level = match tag.iter().rposition(|&c| c == b':') {
         Some(colon) => &tag[colon + 1..],
         None => tag,
     };
     LEVELS.iter().any(|l| l.as_bytes() == level)
+}
+
+/// What `[` … `]` at the start of `text` holds, and what follows.
+fn bracketed(text: &[u8]) -> Option<(&[u8], &[u8])> {
+    let inner = text.strip_prefix(b"[")?;
+    let end = inner.iter().position(|&c| c == b']')?;
+    Some((&inner[..end], &inner[end + 1..]))
 }
 
 /// An object or an array written over several lines, or an array on one line.
