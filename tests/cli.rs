@@ -462,6 +462,13 @@ fn error_logs_beside_the_access_log_are_skipped_as_such() {
     let error = "2026/03/02 09:14:05 [error] 1234#1234: *5678 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 203.0.113.7, server: api.example.com, request: \"PUT /api/v1/orders/1042 HTTP/1.1\"\n";
     std::fs::write(dir.path().join("error.log"), error).unwrap();
     std::fs::write(dir.path().join("error.log.1"), error).unwrap();
+    // Apache's mod_ssl request log, beside its access log, has no status.
+    let ssl = "[02/Mar/2026:09:14:05 +0000] 203.0.113.7 TLSv1.3 TLS_AES_256_GCM_SHA384 \"PUT /api/v1/orders/1042 HTTP/1.1\" 157\n";
+    std::fs::write(dir.path().join("ssl_request_log"), ssl).unwrap();
+    // Documentation samples, pretty-printed.
+    for doc in ["doc1.json", "doc2.json"] {
+        std::fs::write(dir.path().join(doc), "{\n  \"status\": 409\n}\n").unwrap();
+    }
     let out = why409()
         .args(["--output", "json"])
         .arg(dir.path())
@@ -470,9 +477,15 @@ fn error_logs_beside_the_access_log_are_skipped_as_such() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     let at = |f: &str| dir.path().join(f).display().to_string();
     let warning = format!(
-        "why409: skipped 2 nginx error logs, not access logs: {}, {}\n",
+        "why409: skipped 2 JSON objects written over several lines, where a log has one object a line (`jq -c . FILE | why409 -` reads one): {}, {}\n\
+         why409: skipped 2 nginx error logs, not access logs: {}, {}\n\
+         why409: skipped {}: an Apache mod_ssl request log (ssl_request_log), which logs no status (line 1: \"{}\"), the access log beside it has the statuses\n",
+        at("doc1.json"),
+        at("doc2.json"),
         at("error.log"),
-        at("error.log.1")
+        at("error.log.1"),
+        at("ssl_request_log"),
+        ssl.trim_end(),
     );
     assert_eq!(stderr, warning);
     let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -486,6 +499,35 @@ fn error_logs_beside_the_access_log_are_skipped_as_such() {
             "why409: {}: an nginx error log, not an access log (line 1: \"{}\")\n",
             at("error.log"),
             &error[..120]
+        ));
+}
+
+/// A W3C log whose lines no format reads (an FTP service's, its methods `[2]USER`) is told
+/// by its first line under the header, not by the header; named as W3C, by its first line
+/// skipped for what it holds, with the lines skipped for each reason.
+#[test]
+fn a_w3c_log_not_read_is_told_by_its_lines_not_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let ftp = dir.path().join("ftp.log");
+    let text = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2026-03-02 09:00:00\n#Fields: time c-ip cs-method cs-uri-stem sc-status\n09:00:01 203.0.113.7 [1]USER anonymous 331\n09:00:02 203.0.113.7 [1]PASS - 230\n\n09:00:05 203.0.113.7 [1]QUIT - 226\n";
+    let sent: String = (0..6)
+        .map(|k| format!("09:01:0{k} 203.0.113.8 [2]sent /pub/f{k}.txt 226\n"))
+        .collect();
+    std::fs::write(&ftp, format!("{text}{sent}")).unwrap();
+    let shown = "; line 5: \"09:00:01 203.0.113.7 [1]USER anonymous 331\" (name the format with --format, or an nginx layout with --log-format)\n";
+    why409()
+        .arg(&ftp)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::ends_with(shown));
+    why409()
+        .args(["--format", "w3c"])
+        .arg(&ftp)
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "why409: {}: no line could be read as 'w3c' (14 lines, all skipped: 4 header_or_comment, 9 bad_timestamp, 1 blank_line); line 5 (bad_timestamp): \"09:00:01 203.0.113.7 [1]USER anonymous 331\"\n",
+            ftp.display()
         ));
 }
 
@@ -859,7 +901,7 @@ fn logs_opening_with_lines_too_long_to_read() {
     );
     refused(&[], &zeros, &says);
     // The format named, the lines are counted as skipped: still nothing read.
-    let says = "no line could be read as 'combined' (4 lines, all skipped); line 2 (line_too_long)";
+    let says = "no line could be read as 'combined' (4 lines, all skipped: 1 blank_line, 3 line_too_long); line 2 (line_too_long)";
     refused(&["--format", "combined"], &only, says);
 }
 

@@ -2,7 +2,7 @@
 //! which no line could be read, and the checks that the scan and the pass agree.
 
 use super::{Settings, printable};
-use crate::aggregate::{Accounting, ClientIndex, Tally};
+use crate::aggregate::{Accounting, ClientIndex, SkipExample, Tally};
 use crate::format::Format;
 use crate::input::Input;
 use crate::interest::Interest;
@@ -18,10 +18,13 @@ pub(super) fn check_some_line_read(
 ) -> Result<()> {
     for ((inp, fmt), acct) in opened.iter().zip(accounts) {
         if acct.parsed == 0 && acct.lines - acct.unread > acct.skip_reasons.get(Skip::BLANK.0) {
-            let first = acct
-                .skip_examples
-                .iter()
-                .find(|e| e.reason != Skip::BLANK.0)
+            // The first line skipped for what it holds: a header says little of why the
+            // lines under it are not read.
+            let told =
+                |e: &&SkipExample| e.reason != Skip::BLANK.0 && e.reason != Skip::DIRECTIVE.0;
+            let examples = &acct.skip_examples;
+            let first = (examples.iter().find(told))
+                .or_else(|| examples.iter().find(|e| e.reason != Skip::BLANK.0))
                 .map(|e| {
                     format!(
                         "line {} ({}): \"{}\"",
@@ -31,11 +34,16 @@ pub(super) fn check_some_line_read(
                     )
                 })
                 .unwrap_or_default();
+            let reasons: Vec<String> = (acct.skip_reasons.iter())
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
             let msg = format!(
-                "{}: no line could be read as '{}' ({} lines, all skipped); {first}",
+                "{}: no line could be read as '{}' ({} {}, all skipped: {}); {first}",
                 inp.name,
                 fmt.name(),
-                acct.lines
+                acct.lines,
+                if acct.lines == 1 { "line" } else { "lines" },
+                reasons.join(", "),
             );
             if inp.explicit {
                 bail!(msg);

@@ -402,6 +402,19 @@ fn detect_formats<'f>(
         .collect()
 }
 
+/// `#Software: …`, `#Fields: …`: a W3C extended log's directive (a name, a colon), not a
+/// comment of another text (`# Notes`).
+fn w3c_directive(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"#") else {
+        return false;
+    };
+    let name = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-');
+    let n = name.count();
+    n > 0 && rest.get(n) == Some(&b':')
+}
+
 /// The warning for an input found in a directory that failed to open: `skipped NAME: why`
 /// (most errors start with the input's name already).
 fn skipped(name: &str, e: &anyhow::Error) -> String {
@@ -419,14 +432,19 @@ fn skipped(name: &str, e: &anyhow::Error) -> String {
 fn no_format(inp: &Input) -> (String, Option<&'static str>) {
     let data = inp.bytes();
     let head = input::head_lines(data, format::DETECT_SAMPLE_LINES);
-    // The first line sampled, or the first with text when every line is too long to be
-    // sampled, by its number.
-    let at = match head.first() {
+    // The first line sampled (past a W3C header, which says little of why its lines are
+    // not read), or the first with text when every line is too long to be sampled, by its
+    // number.
+    let shown_line = match head.first().is_some_and(|l| w3c_directive(l)) {
+        true => head.iter().find(|l| !l.starts_with(b"#")).or(head.first()),
+        false => head.first(),
+    };
+    let at = match shown_line {
         Some(l) => l.as_ptr() as usize - data.as_ptr() as usize,
         None => input::first_text_line(data).unwrap_or(0),
     };
     let line = memchr::memchr_iter(b'\n', &data[..at]).count() + 1;
-    let first = head.first().copied().unwrap_or(&data[at..]);
+    let first = shown_line.copied().unwrap_or(&data[at..]);
     let shown = printable(&first[..first.len().min(120)]);
     let near = &data[at..data.len().min(at + input::DETECT_SPAN)];
     let why = match head.is_empty() {
