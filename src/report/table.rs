@@ -554,10 +554,11 @@ pub(super) fn heading(out: &mut dyn Write, style: &Style, text: &str) -> io::Res
 
 /// `text` in lines of at most `width` columns for a table's cell, broken where a reader
 /// expects: at spaces, a phrase of a list (`3806 parsed`, `gcp-lb 1`: what lies between
-/// commas) moved whole to the next line when it fits there, and a word wider than the line
-/// (a path) after a `/` or a `-`, `_`, `.` or `:` (`cut_word`). A date is never
-/// parted from its time, nor an arrow from the time before it, nor words joined by a
-/// no-break space (written with a space).
+/// commas) moved whole to the next line when it fits there (unless that leaves alone the
+/// last word of a phrase broken before it, `expire,`, where filling the line leaves no
+/// word alone), and a word wider than the line (a path) after a `/` or a `-`, `_`, `.` or
+/// `:` (`cut_word`). A date is never parted from its time, nor an arrow from the time
+/// before it, nor words joined by a no-break space (written with a space).
 pub(super) fn phrase_lines(text: &str, width: usize) -> Vec<String> {
     (lines_at(&bound(text), width.max(1)).into_iter())
         .map(|l| l.replace('\u{a0}', " "))
@@ -578,16 +579,27 @@ fn lines_at(text: &str, width: usize) -> Vec<String> {
         };
         starts.push(start);
     }
-    let phrase_len = |p: usize| {
-        let end = (p + 1..words.len())
+    let phrase_end = |p: usize| {
+        (p + 1..words.len())
             .find(|&k| starts[k] != p)
-            .unwrap_or(words.len());
-        words[p..end].iter().map(|w| len(w) + 1).sum::<usize>() - 1
+            .unwrap_or(words.len())
+    };
+    let phrase_len = |p: usize| {
+        words[p..phrase_end(p)]
+            .iter()
+            .map(|w| len(w) + 1)
+            .sum::<usize>()
+            - 1
     };
     let (mut lines, mut line): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    // The word the line starts with.
+    let mut first = 0;
     let mut i = 0;
     while i < words.len() {
         let word = words[i];
+        if line.is_empty() {
+            first = i;
+        }
         let used: usize = line.iter().map(|w| len(w) + 1).sum();
         if used + len(word) <= width {
             line.push(word.to_string());
@@ -606,10 +618,14 @@ fn lines_at(text: &str, width: usize) -> Vec<String> {
             i += 1;
             continue;
         }
-        // The phrase this word is in moves whole if it began on this line and fits on one.
+        // The phrase this word is in moves whole if it began on this line and fits on one,
+        // unless that leaves the last word of a phrase broken before it alone where the
+        // line filled would leave no word alone.
         let p = starts[i];
         let on_line = i - p;
-        if on_line > 0 && on_line < line.len() && phrase_len(p) <= width {
+        let left = line.len() - on_line;
+        let lone_end = left == 1 && starts[first] != first && phrase_end(p) - i > 1;
+        if on_line > 0 && left > 0 && !lone_end && phrase_len(p) <= width {
             line.truncate(line.len() - on_line);
             i = p;
         }
@@ -1657,6 +1673,24 @@ mod tests {
         assert_eq!(
             phrase_lines("one two three four five six, seven", 12),
             ["one two", "three four", "five six,", "seven"]
+        );
+        // The end of a phrase broken over lines is not left alone: the next phrase fills
+        // its line.
+        assert_eq!(
+            phrase_lines(
+                "Give locks short leases that expire, release them in a finally block…",
+                32
+            ),
+            [
+                "Give locks short leases that",
+                "expire, release them in a",
+                "finally block…"
+            ]
+        );
+        // A list's phrase still moves whole after one that fits.
+        assert_eq!(
+            phrase_lines("nginx 1, combined 2, apigw-json 3", 24),
+            ["nginx 1, combined 2,", "apigw-json 3"]
         );
         assert_eq!(phrase_lines("", 10), [""]);
         // A date stays with its time, an arrow with the time before it.
