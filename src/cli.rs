@@ -217,9 +217,9 @@ pub struct ReportArgs {
 
     /// Exit with status 1 when the report crosses a threshold: 'incident' (any
     /// incident-severity finding), 'finding' (any finding), 'conflicts=N' (more than N
-    /// conflicts), 'rate=R' (conflict rate above R, e.g. 0.01), 'unexplained=N' (more than N
-    /// conflicts no cause explains), 'cause=NAME' (any finding of that cause, e.g.
-    /// cause=retry_storm). Repeatable: any rule that fires makes it 1.
+    /// conflicts; 'conflicts>N' alike), 'rate=R' (conflict rate above R, e.g. 0.01 or 1%),
+    /// 'unexplained=N' (more than N conflicts no cause explains), 'cause=NAME' (any finding
+    /// of that cause, e.g. cause=retry_storm). Repeatable: any rule that fires makes it 1.
     #[arg(long = "fail-on", value_name = "RULE")]
     pub fail_on: Vec<String>,
 

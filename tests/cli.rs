@@ -1965,11 +1965,30 @@ fn fail_on_thresholds_set_exit_1() {
         .args(["--output", "json", "--fail-on", "rate=0.5"])
         .assert()
         .code(0);
+    // 8 conflicts in 20 requests: a rate of 0.4, written as a threshold is read.
+    for (rule, code) in [
+        ("conflicts>7", 1),
+        ("conflicts>8", 0),
+        ("rate>39%", 1),
+        ("rate=40%", 0),
+    ] {
+        why409()
+            .arg(&p)
+            .args(["--output", "json", "--fail-on", rule])
+            .assert()
+            .code(code);
+    }
     why409()
         .arg(&p)
         .args(["--fail-on", "bogus"])
         .assert()
         .code(2);
+    why409()
+        .arg(&p)
+        .args(["--fail-on", "rate=5"])
+        .assert()
+        .code(2)
+        .stderr("why409: --fail-on 'rate=5': a rate is a fraction from 0 to 1 (0.01) or a percentage (1%)\n");
 }
 
 /// Scheduled reports can fail on one cause, or on conflicts nothing explains: the demo has a

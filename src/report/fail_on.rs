@@ -23,19 +23,41 @@ pub enum FailRule {
 
 impl FailRule {
     /// A rule as written on the command line: `incident`, `finding`, `conflicts=N`,
-    /// `rate=R`, `unexplained=N` or `cause=NAME` (one of `detect::causes`).
+    /// `rate=R`, `unexplained=N` or `cause=NAME` (one of `detect::causes`). A threshold
+    /// is "more than", so `conflicts>N` reads as `conflicts=N`; a rate is a fraction
+    /// (`0.01`) or a percentage (`1%`).
     pub fn parse(s: &str) -> Result<FailRule, String> {
         let bad = || {
             format!(
                 "--fail-on '{s}': use incident, finding, conflicts=N, rate=R, unexplained=N or cause=NAME"
             )
         };
+        let threshold = s.split_once(['=', '>']).map(|(k, v)| (k.trim(), v.trim()));
         Ok(match s.split_once('=') {
             None if s == "incident" => FailRule::Incident,
             None if s == "finding" => FailRule::Finding,
-            Some(("conflicts", n)) => FailRule::Conflicts(n.trim().parse().map_err(|_| bad())?),
-            Some(("rate", r)) => FailRule::Rate(r.trim().parse().map_err(|_| bad())?),
-            Some(("unexplained", n)) => FailRule::Unexplained(n.trim().parse().map_err(|_| bad())?),
+            _ if threshold.is_some_and(|(k, _)| k == "conflicts") => {
+                FailRule::Conflicts(count(threshold).ok_or_else(bad)?)
+            }
+            _ if threshold.is_some_and(|(k, _)| k == "unexplained") => {
+                FailRule::Unexplained(count(threshold).ok_or_else(bad)?)
+            }
+            _ if threshold.is_some_and(|(k, _)| k == "rate") => {
+                let r = threshold.map_or("", |(_, r)| r);
+                let rate = match r.strip_suffix('%') {
+                    Some(pct) => pct.trim().parse::<f64>().map(|p| p / 100.0),
+                    None => r.parse::<f64>(),
+                };
+                match rate {
+                    Ok(rate) if (0.0..=1.0).contains(&rate) => FailRule::Rate(rate),
+                    Ok(_) => {
+                        return Err(format!(
+                            "--fail-on '{s}': a rate is a fraction from 0 to 1 (0.01) or a percentage (1%)"
+                        ));
+                    }
+                    Err(_) => return Err(bad()),
+                }
+            }
             Some(("cause", name)) => {
                 let causes = detect::causes();
                 match causes.iter().find(|c| **c == name.trim()) {
@@ -66,6 +88,11 @@ impl FailRule {
     }
 }
 
+/// The count of `conflicts=N`, `unexplained>N`.
+fn count(threshold: Option<(&str, &str)>) -> Option<u64> {
+    threshold?.1.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +114,17 @@ mod tests {
             FailRule::parse("cause=retry_storm"),
             Ok(FailRule::Cause("retry_storm"))
         );
+        // "More than", as the rules mean it, written as such; a rate as a percentage.
+        assert_eq!(
+            FailRule::parse("conflicts>100"),
+            Ok(FailRule::Conflicts(100))
+        );
+        assert_eq!(
+            FailRule::parse("unexplained > 5"),
+            Ok(FailRule::Unexplained(5))
+        );
+        assert_eq!(FailRule::parse("rate>2.5%"), Ok(FailRule::Rate(0.025)));
+        assert_eq!(FailRule::parse("rate=1"), Ok(FailRule::Rate(1.0)));
     }
 
     #[test]
@@ -98,6 +136,9 @@ mod tests {
             "conflicts=-1",
             "rate=high",
             "x=1",
+            "conflicts>=100",
+            "rate>",
+            "cause>retry_storm",
         ] {
             let e = FailRule::parse(bad).unwrap_err();
             assert!(
@@ -105,6 +146,15 @@ mod tests {
                     "use incident, finding, conflicts=N, rate=R, unexplained=N or cause=NAME"
                 ),
                 "{e}"
+            );
+        }
+        for over in ["rate=5", "rate=150%", "rate=-0.1"] {
+            let e = FailRule::parse(over).unwrap_err();
+            assert_eq!(
+                e,
+                format!(
+                    "--fail-on '{over}': a rate is a fraction from 0 to 1 (0.01) or a percentage (1%)"
+                )
             );
         }
         let e = FailRule::parse("cause=retry").unwrap_err();
