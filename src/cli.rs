@@ -92,7 +92,8 @@ pub struct InputArgs {
     pub format: String,
 
     /// Parse lines with this nginx log_format (the format string, or the whole
-    /// `log_format name '...';` directive; an escape=json template works too).
+    /// `log_format name '...';` directive; an escape=json template works too) or Apache
+    /// LogFormat ('%h %l %u %t "%r" %>s %b %D', or the whole `LogFormat "..." name` line).
     #[arg(long, value_name = "FORMAT", conflicts_with = "fields")]
     pub log_format: Option<String>,
 

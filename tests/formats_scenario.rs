@@ -113,6 +113,16 @@ fn log_format_and_field_map_flags() {
     );
     assert_eq!(r["inputs"][0]["format"], "nginx-custom");
     assert_eq!(counts(&r), counts(&report("scenario.combined.log", &[])));
+    // The same lines by their Apache LogFormat, pasted from httpd.conf.
+    let r = report(
+        "scenario.combined.log",
+        &[
+            "--log-format",
+            r#"LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %T" combined_t"#,
+        ],
+    );
+    assert_eq!(r["inputs"][0]["format"], "apache-custom");
+    assert_eq!(counts(&r), counts(&report("scenario.combined.log", &[])));
     let r = report(
         "scenario.caddy.json",
         &[

@@ -268,10 +268,14 @@ pub fn first_and_more(names: &[String], shown: usize) -> String {
 /// detects each input's.
 pub(super) fn forced_format(settings: &Settings) -> Result<Option<Box<dyn Format>>> {
     Ok(match &settings.format {
-        _ if settings.log_format.is_some() => Some(
-            format::nginx_custom::compile(settings.log_format.as_deref().unwrap_or_default())
-                .map_err(|e| anyhow::anyhow!(e))?,
-        ),
+        _ if settings.log_format.is_some() => {
+            let spec = settings.log_format.as_deref().unwrap_or_default();
+            let compiled = match format::apache_custom::is_apache(spec) {
+                true => format::apache_custom::compile(spec),
+                false => format::nginx_custom::compile(spec),
+            };
+            Some(compiled.map_err(|e| anyhow::anyhow!(e))?)
+        }
         _ if settings.field_map.is_some() => Some(Box::new(
             format::json_fields::JsonFields::parse(
                 settings.field_map.as_deref().unwrap_or_default(),

@@ -6,6 +6,7 @@
 //! format that accepts the most of them; `--format NAME` skips detection.
 
 pub mod alb;
+pub mod apache_custom;
 pub mod apigw;
 pub mod azure;
 pub mod caddy;
@@ -20,6 +21,7 @@ pub mod haproxy;
 pub mod json;
 pub mod json_fields;
 pub mod kong;
+pub mod layout;
 pub mod nginx_custom;
 pub mod nginx_json;
 pub mod text;

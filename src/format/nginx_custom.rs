@@ -24,25 +24,12 @@
 //!   `$http_<name>` answers `--client header:<name>`;
 //! - the format must log a time and `$status`.
 
-use super::fields::{self, Role, Seen, Unit};
+use super::fields::{Role, Unit};
 use super::json_fields::JsonFields;
-use super::text;
-use super::{Format, LineContext, json};
-use crate::record::{Request, Skip, Text};
+use super::layout::{Elem, Field, Layout};
+use super::{Format, json};
 
-#[derive(Debug)]
-enum Elem {
-    Lit(Vec<u8>),
-    Var(String),
-}
-
-pub struct NginxCustom {
-    elems: Vec<Elem>,
-    roles: Vec<Option<Role>>,
-    sample: &'static str,
-}
-
-fn role(var: &str) -> Option<Role> {
+pub(super) fn role(var: &str) -> Option<Role> {
     Some(match var {
         "time_local" | "time_iso8601" | "msec" => Role::TimeEnd,
         "remote_addr" | "realip_remote_addr" => Role::Remote,
@@ -129,7 +116,12 @@ fn compile_elems(fmt: &str) -> Result<Vec<Elem>, String> {
             if !lit.is_empty() {
                 elems.push(Elem::Lit(std::mem::take(&mut lit)));
             }
-            elems.push(Elem::Var(name.to_string()));
+            elems.push(Elem::Var(Field {
+                key: name.to_string(),
+                written: format!("${name}"),
+                role: role(name),
+                inner: 0,
+            }));
             i = next;
         } else {
             lit.push(b[i]);
@@ -183,143 +175,23 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
         return Ok(Box::new(JsonFields::parse(&map.join(","))?));
     }
     let elems = compile_elems(&fmt)?;
-    let roles: Vec<Option<Role>> = elems
-        .iter()
-        .map(|e| if let Elem::Var(v) = e { role(v) } else { None })
-        .collect();
-    if !roles.contains(&Some(Role::Status)) {
-        return Err("--log-format: the format has no $status".into());
-    }
-    if !roles.contains(&Some(Role::TimeEnd)) {
-        return Err(
-            "--log-format: the format has no time ($time_local, $time_iso8601 or $msec)".into(),
-        );
-    }
-    for w in elems.windows(2) {
-        if let (Elem::Var(a), Elem::Var(b)) = (&w[0], &w[1])
-            && role(a).is_some()
-            && role(b).is_some()
-        {
-            return Err(format!(
-                "--log-format: ${a} and ${b} are not separated by any text, so they cannot be told apart"
-            ));
-        }
-    }
-    let sample: &'static str = Box::leak(fmt.into_boxed_str());
-    Ok(Box::new(NginxCustom {
+    let about = "a user-supplied nginx log_format (--log-format)";
+    let needs = ("$status", "$time_local, $time_iso8601 or $msec");
+    Ok(Box::new(Layout::new(
         elems,
-        roles,
-        sample,
-    }))
-}
-
-impl NginxCustom {
-    /// Calls `f(index, value)` for each variable of the line; `Err` when a literal does not
-    /// match.
-    fn walk<'a>(
-        &self,
-        line: &'a [u8],
-        mut f: impl FnMut(usize, &'a [u8]) -> Result<(), Skip>,
-    ) -> Result<(), Skip> {
-        let mut pos = 0;
-        for (i, e) in self.elems.iter().enumerate() {
-            match e {
-                Elem::Lit(l) => {
-                    if !line[pos..].starts_with(l) {
-                        return Err(Skip::MALFORMED);
-                    }
-                    pos += l.len();
-                }
-                Elem::Var(var) => {
-                    let end = match self.elems.get(i + 1) {
-                        Some(Elem::Lit(next)) => {
-                            let mut end = pos
-                                + memchr::memmem::find(&line[pos..], next)
-                                    .ok_or(Skip::MALFORMED)?;
-                            // `$upstream_*` values are lists (`502, 200`, `504 : 200`): a
-                            // space inside the list is not the separator.
-                            if var.starts_with("upstream_") && next.first() == Some(&b' ') {
-                                while end > pos
-                                    && (line[end - 1] == b','
-                                        || line[end - 1] == b':'
-                                        || line[end + 1..].starts_with(b": "))
-                                {
-                                    match memchr::memmem::find(&line[end + 1..], next) {
-                                        Some(p) => end = end + 1 + p,
-                                        None => break,
-                                    }
-                                }
-                            }
-                            end
-                        }
-                        Some(Elem::Var(_)) => pos,
-                        None => line.len(),
-                    };
-                    f(i, &line[pos..end])?;
-                    pos = end;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Format for NginxCustom {
-    fn reads_lite(&self) -> bool {
-        true
-    }
-
-    fn name(&self) -> &'static str {
-        "nginx-custom"
-    }
-
-    fn about(&self) -> &'static str {
-        "a user-supplied nginx log_format (--log-format)"
-    }
-
-    fn sample(&self) -> &'static str {
-        self.sample
-    }
-
-    fn detect(&self, line: &[u8]) -> bool {
-        self.walk(line, |_, _| Ok(())).is_ok()
-    }
-
-    fn parse<'a>(
-        &self,
-        line: &'a [u8],
-        cx: &mut LineContext<'a>,
-        out: &mut Request<'a>,
-    ) -> Result<(), Skip> {
-        let mut seen = Seen::default();
-        self.walk(line, |i, v| {
-            let Some(r) = self.roles[i] else {
-                return Ok(());
-            };
-            let value = text::logged(v).map(text::unescape);
-            fields::apply(r, v, value, &mut cx.time_cache, out, &mut seen)
-        })?;
-        seen.check()
-    }
-
-    fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
-        let mut found = None;
-        let _ = self.walk(line, |i, v| {
-            if let Elem::Var(var) = &self.elems[i]
-                && super::nginx_json::is_header_key(var.as_bytes(), name)
-            {
-                found = text::logged(v).map(text::unescape);
-            }
-            Ok(())
-        });
-        found
-    }
+        "nginx-custom",
+        about,
+        fmt,
+        needs,
+    )?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::LineContext;
     use crate::record::Method;
+    use crate::record::{Request, Skip};
     use crate::timestamp::rfc3339;
 
     const FMT: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time uid="$http_x_api_key" $request_id"#;

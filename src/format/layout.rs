@@ -1,0 +1,221 @@
+//! A line laid out by a user-supplied format string: fields between literal text, in any
+//! order. `--log-format` compiles an nginx `log_format` (`nginx_custom.rs`) or an Apache
+//! `LogFormat` (`apache_custom.rs`) into one; this file reads lines by it.
+//!
+//! ```text
+//! $remote_addr - $remote_user [$time_local] "$request" $status rt=$request_time
+//! %h %l %u %t "%r" %>s %b %D
+//! ```
+//!
+//! Quirks handled:
+//! - a field's value runs up to the next literal text of the format (so a quoted field runs
+//!   to its closing quote), the last field to the end of the line; a field whose value
+//!   holds that text itself a known number of times (an Apache time written
+//!   `%{%Y-%m-%d %H:%M:%S}t`, then a space) runs past them;
+//! - `$upstream_*` lists (`502, 200`, `504 : 200`) keep their inner spaces;
+//! - a quote escaped inside a quoted value (Apache writes `\"`) does not end it;
+//! - values are unescaped (`\xHH`, `\"`); `-` is missing.
+
+use super::fields::{self, Role, Seen};
+use super::text;
+use super::{Format, LineContext};
+use crate::record::{Request, Skip, Text};
+
+/// A piece of a format string.
+#[derive(Debug)]
+pub(super) enum Elem {
+    /// Text written as it stands.
+    Lit(Vec<u8>),
+    /// A field.
+    Var(Field),
+}
+
+/// A field of a format string.
+#[derive(Debug)]
+pub(super) struct Field {
+    /// Its name as `--client header:NAME` looks it up (`http_x_api_key`).
+    pub key: String,
+    /// As the format wrote it (`$request_time`, `%D`), for messages.
+    pub written: String,
+    /// What it means, if anything to why409.
+    pub role: Option<Role>,
+    /// How many times the literal text after it occurs inside its value.
+    pub inner: usize,
+}
+
+/// A compiled format string.
+pub struct Layout {
+    elems: Vec<Elem>,
+    name: &'static str,
+    about: &'static str,
+    sample: &'static str,
+}
+
+impl Layout {
+    /// The layout of `elems`; `Err` when two fields with a meaning touch (nothing tells
+    /// where one ends), or the status or a time is not among them (`needs`: how to write
+    /// them in the format's own syntax, for the message).
+    pub(super) fn new(
+        elems: Vec<Elem>,
+        name: &'static str,
+        about: &'static str,
+        sample: String,
+        needs: (&str, &str),
+    ) -> Result<Layout, String> {
+        let roles = || elems.iter().filter_map(|e| field(e)?.role);
+        if !roles().any(|r| r == Role::Status) {
+            return Err(format!("--log-format: the format has no {}", needs.0));
+        }
+        if !roles().any(|r| matches!(r, Role::TimeEnd | Role::TimeStart)) {
+            return Err(format!(
+                "--log-format: the format has no time ({})",
+                needs.1
+            ));
+        }
+        for w in elems.windows(2) {
+            if let (Elem::Var(a), Elem::Var(b)) = (&w[0], &w[1])
+                && a.role.is_some()
+                && b.role.is_some()
+            {
+                return Err(format!(
+                    "--log-format: {} and {} are not separated by any text, so they cannot be told apart",
+                    a.written, b.written
+                ));
+            }
+        }
+        Ok(Layout {
+            elems,
+            name,
+            about,
+            sample: Box::leak(sample.into_boxed_str()),
+        })
+    }
+
+    /// Calls `f(field, value)` for each field of the line; `Err` when a literal does not
+    /// match.
+    fn walk<'a>(
+        &self,
+        line: &'a [u8],
+        mut f: impl FnMut(&Field, &'a [u8]) -> Result<(), Skip>,
+    ) -> Result<(), Skip> {
+        let mut pos = 0;
+        for (i, e) in self.elems.iter().enumerate() {
+            match e {
+                Elem::Lit(l) => {
+                    if !line[pos..].starts_with(l) {
+                        return Err(Skip::MALFORMED);
+                    }
+                    pos += l.len();
+                }
+                Elem::Var(var) => {
+                    let end = match self.elems.get(i + 1) {
+                        Some(Elem::Lit(next)) => value_end(line, pos, next, var)?,
+                        Some(Elem::Var(_)) => pos,
+                        None => line.len(),
+                    };
+                    f(var, &line[pos..end])?;
+                    pos = end;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the value of `var` starting at `pos` ends: at the literal `next` after it.
+fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field) -> Result<usize, Skip> {
+    // A quote escaped inside a quoted value (Apache's `\"`) does not close it.
+    let escaped = |at: usize| {
+        next.first() == Some(&b'"')
+            && line[pos..at]
+                .iter()
+                .rev()
+                .take_while(|&&c| c == b'\\')
+                .count()
+                % 2
+                == 1
+    };
+    let find = |mut from: usize| loop {
+        let at = from + memchr::memmem::find(&line[from..], next)?;
+        if !escaped(at) {
+            return Some(at);
+        }
+        from = at + 1;
+    };
+    let mut end = find(pos).ok_or(Skip::MALFORMED)?;
+    for _ in 0..var.inner {
+        end = find(end + 1).ok_or(Skip::MALFORMED)?;
+    }
+    // `$upstream_*` values are lists (`502, 200`, `504 : 200`): a space inside the list is
+    // not the separator.
+    if var.key.starts_with("upstream_") && next.first() == Some(&b' ') {
+        while end > pos
+            && (line[end - 1] == b','
+                || line[end - 1] == b':'
+                || line[end + 1..].starts_with(b": "))
+        {
+            match find(end + 1) {
+                Some(p) => end = p,
+                None => break,
+            }
+        }
+    }
+    Ok(end)
+}
+
+fn field(e: &Elem) -> Option<&Field> {
+    match e {
+        Elem::Var(f) => Some(f),
+        Elem::Lit(_) => None,
+    }
+}
+
+impl Format for Layout {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn about(&self) -> &'static str {
+        self.about
+    }
+
+    fn sample(&self) -> &'static str {
+        self.sample
+    }
+
+    fn detect(&self, line: &[u8]) -> bool {
+        self.walk(line, |_, _| Ok(())).is_ok()
+    }
+
+    fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        cx: &mut LineContext<'a>,
+        out: &mut Request<'a>,
+    ) -> Result<(), Skip> {
+        let mut seen = Seen::default();
+        self.walk(line, |var, v| {
+            let Some(r) = var.role else {
+                return Ok(());
+            };
+            let value = text::logged(v).map(text::unescape);
+            fields::apply(r, v, value, &mut cx.time_cache, out, &mut seen)
+        })?;
+        seen.check()
+    }
+
+    fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        let mut found = None;
+        let _ = self.walk(line, |var, v| {
+            if super::nginx_json::is_header_key(var.key.as_bytes(), name) {
+                found = text::logged(v).map(text::unescape);
+            }
+            Ok(())
+        });
+        found
+    }
+}
