@@ -97,8 +97,29 @@ fn run() -> Result<i32> {
 fn formats() -> Result<i32> {
     let mut out = io::stdout().lock();
     for f in format::registry() {
-        writeln!(out, "{:<12} {}", f.name(), f.about())?;
-        writeln!(out, "{:<12} e.g. {}\n", "", f.sample())?;
+        writeln!(out, "{:<13} {}", f.name(), f.about())?;
+        writeln!(out, "{:<13} e.g. {}\n", "", f.sample())?;
+    }
+    // Formats not detected but named, and the wrappers detected around the ones above.
+    for (name, about) in [
+        (
+            "nginx-custom",
+            "your nginx log_format: --log-format '$remote_addr [$time_local] \"$request\" $status ...'",
+        ),
+        (
+            "apache-custom",
+            "your Apache LogFormat: --log-format '%h %l %u %t \"%r\" %>s %b %D' (or the LogFormat line)",
+        ),
+        (
+            "json-fields",
+            "any JSON lines through a map: --field 'time=ts,status=response.code,path=req.uri'",
+        ),
+        (
+            "docker+ cri+",
+            "any format above inside a Docker json-file or CRI (kubectl logs) line; syslog+ and compose+ alike",
+        ),
+    ] {
+        writeln!(out, "{name:<13} {about}")?;
     }
     Ok(0)
 }

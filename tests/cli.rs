@@ -2276,7 +2276,10 @@ fn formats_command_lists_samples() {
         .arg("formats")
         .assert()
         .success()
-        .stdout(predicate::str::contains("combined").and(predicate::str::contains("e.g.")));
+        .stdout(predicate::str::contains("combined").and(predicate::str::contains("e.g.")))
+        .stdout(predicate::str::contains(
+            "apache-custom your Apache LogFormat: --log-format '%h %l %u %t \"%r\" %>s %b %D'",
+        ));
 }
 
 #[test]
