@@ -403,6 +403,12 @@ mod tests {
             parse(f.as_ref(), "garbage").unwrap_err(),
             crate::record::Skip::MALFORMED
         );
+        // A lite read (the fields every line needs) agrees with the full one, line after
+        // line.
+        let other = LINE
+            .replace("okhttp/4.12.0", "curl/8 \\\"q\\\"")
+            .replace(" 409 ", " 200 ");
+        crate::format::testing::assert_same_in_turn(f.as_ref(), &[LINE.to_string(), other]);
     }
 
     /// Apache's escapes in a quoted value (`\"`) do not end it; IPv6 and `-` read as such.

@@ -378,6 +378,31 @@ pub fn apply_json<'a>(
     }
 }
 
+/// `apply` for a field of a text line as logged (`-` or nothing is missing): text is made
+/// (unescaped, validated) only for the roles that keep text; times, statuses and numbers
+/// are read from the bytes.
+#[inline]
+pub fn apply_logged<'a>(
+    role: Role,
+    v: &'a [u8],
+    cx: &mut TimeCache,
+    out: &mut Request<'a>,
+    seen: &mut Seen,
+) -> Result<(), Skip> {
+    match (role, text::logged(v)) {
+        (
+            Role::TimeEnd
+            | Role::TimeStart
+            | Role::Status
+            | Role::UpstreamStatus
+            | Role::Duration(_)
+            | Role::Bytes,
+            Some(raw),
+        ) => apply_raw(role, raw, cx, out, seen),
+        (_, logged) => apply(role, v, logged.map(text::unescape), cx, out, seen),
+    }
+}
+
 /// Reads the members of the JSON object `line` whose meaning `wanted` accepts, in order,
 /// through the layout of the lines before it (`json::read_members` with `cx`'s shape: the
 /// lines one template writes share it), handing each to `each` with the chunk's time cache.
