@@ -74,7 +74,7 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
         if !lit.is_empty() {
             elems.push(Elem::Lit(std::mem::take(&mut lit)));
         }
-        samples.push(meant.sample.clone());
+        samples.push(meant.sample);
         elems.push(Elem::Var(Field {
             key: meant.key,
             written: d.written.to_string(),

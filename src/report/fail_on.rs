@@ -32,21 +32,21 @@ impl FailRule {
                 "--fail-on '{s}': use incident, finding, conflicts=N, rate=R, unexplained=N or cause=NAME"
             )
         };
-        let threshold = s.split_once(['=', '>']).map(|(k, v)| (k.trim(), v.trim()));
-        Ok(match s.split_once('=') {
-            None if s == "incident" => FailRule::Incident,
-            None if s == "finding" => FailRule::Finding,
-            _ if threshold.is_some_and(|(k, _)| k == "conflicts") => {
-                FailRule::Conflicts(count(threshold).ok_or_else(bad)?)
-            }
-            _ if threshold.is_some_and(|(k, _)| k == "unexplained") => {
-                FailRule::Unexplained(count(threshold).ok_or_else(bad)?)
-            }
-            _ if threshold.is_some_and(|(k, _)| k == "rate") => {
-                let r = threshold.map_or("", |(_, r)| r);
-                let rate = match r.strip_suffix('%') {
+        // `key=value`, or `key>value` for a threshold.
+        let (key, sep, value) = match s.find(['=', '>']) {
+            Some(at) => (s[..at].trim(), &s[at..=at], s[at + 1..].trim()),
+            None => (s, "", ""),
+        };
+        let count = || value.parse::<u64>().map_err(|_| bad());
+        Ok(match (key, sep) {
+            ("incident", "") => FailRule::Incident,
+            ("finding", "") => FailRule::Finding,
+            ("conflicts", _) if !sep.is_empty() => FailRule::Conflicts(count()?),
+            ("unexplained", _) if !sep.is_empty() => FailRule::Unexplained(count()?),
+            ("rate", _) if !sep.is_empty() => {
+                let rate = match value.strip_suffix('%') {
                     Some(pct) => pct.trim().parse::<f64>().map(|p| p / 100.0),
-                    None => r.parse::<f64>(),
+                    None => value.parse::<f64>(),
                 };
                 match rate {
                     Ok(rate) if (0.0..=1.0).contains(&rate) => FailRule::Rate(rate),
@@ -58,14 +58,13 @@ impl FailRule {
                     Err(_) => return Err(bad()),
                 }
             }
-            Some(("cause", name)) => {
+            ("cause", "=") => {
                 let causes = detect::causes();
-                match causes.iter().find(|c| **c == name.trim()) {
+                match causes.iter().find(|c| **c == value) {
                     Some(c) => FailRule::Cause(c),
                     None => {
                         return Err(format!(
-                            "--fail-on '{s}': no cause is named '{}'; the causes: {}",
-                            name.trim(),
+                            "--fail-on '{s}': no cause is named '{value}'; the causes: {}",
                             causes.join(", ")
                         ));
                     }
@@ -86,11 +85,6 @@ impl FailRule {
             FailRule::Unexplained(n) => r.totals.conflicts - r.totals.explained > *n,
         }
     }
-}
-
-/// The count of `conflicts=N`, `unexplained>N`.
-fn count(threshold: Option<(&str, &str)>) -> Option<u64> {
-    threshold?.1.parse().ok()
 }
 
 #[cfg(test)]

@@ -623,9 +623,12 @@ fn lines_at(text: &str, width: usize) -> Vec<String> {
         // line filled would leave no word alone.
         let p = starts[i];
         let on_line = i - p;
-        let left = line.len() - on_line;
-        let lone_end = left == 1 && starts[first] != first && phrase_end(p) - i > 1;
-        if on_line > 0 && left > 0 && !lone_end && phrase_len(p) <= width {
+        // The phrase may have begun on a line before (then it does not move).
+        let began_here = on_line > 0 && on_line < line.len();
+        let lone_end = line.len() - on_line.min(line.len()) == 1
+            && starts[first] != first
+            && phrase_end(p) - i > 1;
+        if began_here && !lone_end && phrase_len(p) <= width {
             line.truncate(line.len() - on_line);
             i = p;
         }
