@@ -14,7 +14,11 @@
 //!   `%{%Y-%m-%d %H:%M:%S}t`, then a space) runs past them;
 //! - `$upstream_*` lists (`502, 200`, `504 : 200`) keep their inner spaces;
 //! - a quote escaped inside a quoted value (Apache writes `\"`) does not end it;
-//! - values are unescaped (`\xHH`, `\"`); `-` is missing.
+//! - values are unescaped (`\xHH`, `\"`); `-` is missing;
+//! - a line cut off (or otherwise unlike the format) after the last field a lite read needs
+//!   (time, request, status, remote address, host) still counts as the request it logged,
+//!   with the fields read up to there, as the combined reader counts a line cut inside its
+//!   user agent: so a lite read can stop there and still agree with a full one.
 
 use super::fields::{self, Role, Seen};
 use super::text;
@@ -49,6 +53,8 @@ pub struct Layout {
     name: &'static str,
     about: &'static str,
     sample: &'static str,
+    /// How many elements a lite read walks: up to the last field it needs.
+    lite_len: usize,
 }
 
 impl Layout {
@@ -83,33 +89,52 @@ impl Layout {
                 ));
             }
         }
+        let lite_len = elems
+            .iter()
+            .rposition(|e| {
+                field(e)
+                    .and_then(|f| f.role)
+                    .is_some_and(fields::needed_in_lite)
+            })
+            .map_or(0, |i| i + 1);
         Ok(Layout {
             elems,
             name,
             about,
             sample: Box::leak(sample.into_boxed_str()),
+            lite_len,
         })
     }
 
-    /// Calls `f(field, value)` for each field of the line; `Err` when a literal does not
-    /// match.
+    /// Calls `f(field, value)` for each field of the line among the first `upto` elements;
+    /// `Err` when a literal does not match before element `strict` (after it, the walk
+    /// stops there and the line counts as read).
     fn walk<'a>(
         &self,
         line: &'a [u8],
+        upto: usize,
+        strict: usize,
         mut f: impl FnMut(&Field, &'a [u8]) -> Result<(), Skip>,
     ) -> Result<(), Skip> {
         let mut pos = 0;
-        for (i, e) in self.elems.iter().enumerate() {
+        let unlike = |i: usize| match i < strict {
+            true => Err(Skip::MALFORMED),
+            false => Ok(()),
+        };
+        for (i, e) in self.elems[..upto].iter().enumerate() {
             match e {
                 Elem::Lit(l) => {
-                    if !line[pos..].starts_with(l) {
-                        return Err(Skip::MALFORMED);
+                    if !begins(&line[pos..], l) {
+                        return unlike(i);
                     }
                     pos += l.len();
                 }
                 Elem::Var(var) => {
                     let end = match self.elems.get(i + 1) {
-                        Some(Elem::Lit(next)) => value_end(line, pos, next, var)?,
+                        Some(Elem::Lit(next)) => match value_end(line, pos, next, var) {
+                            Some(end) => end,
+                            None => return unlike(i),
+                        },
                         Some(Elem::Var(_)) => pos,
                         None => line.len(),
                     };
@@ -122,32 +147,21 @@ impl Layout {
     }
 }
 
+/// Does `hay` begin with `lit`? Literals are a few bytes: a loop costs less than the call
+/// to `memcmp` that `starts_with` makes.
+#[inline(always)]
+fn begins(hay: &[u8], lit: &[u8]) -> bool {
+    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
+}
+
 /// Where the value of `var` starting at `pos` ends: at the literal `next` after it.
-fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field) -> Result<usize, Skip> {
-    // A quote escaped inside a quoted value (Apache's `\"`) does not close it.
-    let escaped = |at: usize| {
-        next.first() == Some(&b'"')
-            && line[pos..at]
-                .iter()
-                .rev()
-                .take_while(|&&c| c == b'\\')
-                .count()
-                % 2
-                == 1
-    };
-    // The literal's first byte, then the rest compared: a substring searcher set up for
-    // each value was a third of a line's time (values are short; a byte-by-byte look over
-    // them costs more than memchr).
-    let find = |mut from: usize| loop {
-        let at = from + memchr::memchr(next[0], &line[from..])?;
-        if line[at..].starts_with(next) && !escaped(at) {
-            return Some(at);
-        }
-        from = at + 1;
-    };
-    let mut end = find(pos).ok_or(Skip::MALFORMED)?;
+// Inlined into the walk, as is the search: calls per value cost more than the short values.
+#[inline(always)]
+fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field) -> Option<usize> {
+    let find = |from: usize| literal_at(line, pos, from, next);
+    let mut end = find(pos)?;
     for _ in 0..var.inner {
-        end = find(end + 1).ok_or(Skip::MALFORMED)?;
+        end = find(end + 1)?;
     }
     // `$upstream_*` values are lists (`502, 200`, `504 : 200`): a space inside the list is
     // not the separator.
@@ -163,7 +177,37 @@ fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field) -> Result<usize,
             }
         }
     }
-    Ok(end)
+    Some(end)
+}
+
+/// The first place from `from` on where the literal `next` stands, in the value that began
+/// at `pos`. The literal's first byte is searched, then the rest compared: a substring
+/// searcher set up for each value was a third of a line's time, and a memchr call per value
+/// costs more than the short values it looks over (`bytes::find` is inlined, 16 bytes a
+/// step).
+#[inline(always)]
+fn literal_at(line: &[u8], pos: usize, mut from: usize, next: &[u8]) -> Option<usize> {
+    loop {
+        let at = from + crate::bytes::find(&line[from..], next[0])?;
+        if begins(&line[at + 1..], &next[1..]) && !escaped_quote(line, pos, at, next) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+}
+
+/// A quote escaped inside a quoted value (Apache's `\"`) does not close it: is the quote
+/// at `at` preceded, within the value, by an odd run of backslashes?
+#[inline(always)]
+fn escaped_quote(line: &[u8], pos: usize, at: usize, next: &[u8]) -> bool {
+    next[0] == b'"'
+        && line[pos..at]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'\\')
+            .count()
+            % 2
+            == 1
 }
 
 fn field(e: &Elem) -> Option<&Field> {
@@ -191,7 +235,8 @@ impl Format for Layout {
     }
 
     fn detect(&self, line: &[u8]) -> bool {
-        self.walk(line, |_, _| Ok(())).is_ok()
+        let all = self.elems.len();
+        self.walk(line, all, all, |_, _| Ok(())).is_ok()
     }
 
     fn parse<'a>(
@@ -202,7 +247,11 @@ impl Format for Layout {
     ) -> Result<(), Skip> {
         let mut seen = Seen::default();
         let lite = cx.lite;
-        self.walk(line, |var, v| {
+        let upto = match lite {
+            true => self.lite_len,
+            false => self.elems.len(),
+        };
+        self.walk(line, upto, self.lite_len, |var, v| {
             let Some(r) = var.role.filter(|&r| !lite || fields::needed_in_lite(r)) else {
                 return Ok(());
             };
@@ -213,7 +262,8 @@ impl Format for Layout {
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
         let mut found = None;
-        let _ = self.walk(line, |var, v| {
+        let all = self.elems.len();
+        let _ = self.walk(line, all, all, |var, v| {
             if super::nginx_json::is_header_key(var.key.as_bytes(), name) {
                 found = text::logged(v).map(text::unescape);
             }

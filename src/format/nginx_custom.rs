@@ -228,6 +228,38 @@ mod tests {
         assert_eq!(parse(f.as_ref(), "garbage").unwrap_err(), Skip::MALFORMED);
     }
 
+    /// A line cut off after its status (a torn last write) counts as the request it logged,
+    /// with the fields read up to the cut, as the combined reader counts one cut in its
+    /// user agent; cut before the status, or unlike the format there, it is malformed.
+    /// Lite and full reads agree at every cut, so a lite read may stop at the status.
+    #[test]
+    fn a_line_cut_after_its_status_still_counts() {
+        let f = compile(FMT).unwrap();
+        let cut = &LINE[..LINE.find("okhttp").unwrap() + 3];
+        let r = parse(f.as_ref(), cut).unwrap();
+        assert_eq!((r.target.as_ref(), r.status), ("/api/v1/orders/1042", 409));
+        assert_eq!((r.user_agent, r.duration_us, r.api_key), (None, None, None));
+        // Unlike the format after the status: read up to where it differs (a value ends
+        // at the text after it, so the time before the missing ` uid="` is not read).
+        let other_tail = LINE.replace("uid=", "key=");
+        let r = parse(f.as_ref(), &other_tail).unwrap();
+        assert_eq!(
+            (r.user_agent.as_deref(), r.duration_us, r.api_key),
+            (Some("okhttp/4.9.3"), None, None)
+        );
+        let before_status = &LINE[..LINE.find(" 409").unwrap() + 2];
+        assert_eq!(
+            parse(f.as_ref(), before_status).unwrap_err(),
+            Skip::MALFORMED
+        );
+        for end in 1..=LINE.len() {
+            crate::format::testing::assert_lite_agrees(f.as_ref(), &LINE.as_bytes()[..end]);
+        }
+        // Detection (does a sample line follow the format?) still wants the whole line.
+        assert!(f.detect(LINE.as_bytes()));
+        assert!(!f.detect(cut.as_bytes()));
+    }
+
     /// Quoted pieces as pasted from nginx.conf are joined; a format that merely starts
     /// with a quote of its own is taken as it stands (it was cut to `$request`).
     #[test]

@@ -320,6 +320,11 @@ fn hex_val(c: u8) -> Option<u8> {
 /// Undoes the escapes nginx (`\xHH`) and Apache (`\"`, `\\`, `\n`, `\t`, `\xhh`) write inside
 /// quoted fields; bytes that were escaped are restored and the result decoded lossily.
 pub fn unescape(b: &[u8]) -> Text<'_> {
+    // Most values are ASCII without a backslash: one inlined pass tells both, where a
+    // memchr call and then the ASCII check cost more than the short value.
+    if let Some(s) = plain_ascii_str(b) {
+        return Cow::Borrowed(s);
+    }
     if memchr::memchr(b'\\', b).is_none() {
         return text(b);
     }
