@@ -133,4 +133,14 @@ fn log_format_and_field_map_flags() {
     assert_eq!(r["inputs"][0]["format"], "json-fields");
     assert_eq!(r["totals"]["requests"], 13);
     assert_eq!(r["inputs"][0]["skip_reasons"]["bad_status"], 1);
+    // nginx JSON lines by a map of their keys: what the built-in reader finds.
+    let r = report(
+        "scenario.nginx.json",
+        &[
+            "--field",
+            "time=time_local,remote=remote_addr,request=request,status=status,duration_s=request_time,user_agent=http_user_agent,xff=http_x_forwarded_for",
+        ],
+    );
+    assert_eq!(r["inputs"][0]["format"], "json-fields");
+    assert_eq!(counts(&r), counts(&report("scenario.nginx.json", &[])));
 }

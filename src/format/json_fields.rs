@@ -13,17 +13,81 @@
 //!   duration's unit is part of the role name;
 //! - values may be numbers or strings; `""`, `"-"` and `null` are missing;
 //! - a `headers=PATH` entry names the object holding request headers, for
-//!   `--client header:NAME` (arrays of values are read as their first element);
-//! - a line needs a time and a status, else it is skipped (`bad_timestamp`/`bad_status`).
+//!   `--client header:NAME` and the idempotency key (arrays of values are read as their
+//!   first element); without it, headers are looked for among the top-level members,
+//!   spelt as sent (`Idempotency-Key`), with `_` (`idempotency_key`) or nginx's way
+//!   (`http_idempotency_key`);
+//! - a line needs a time and a status, else it is skipped (`bad_timestamp`/`bad_status`);
+//! - a line's members are read once, in their order (so where two mapped fields both give
+//!   the method, or both a time, the line's order decides, as in the built-in JSON formats),
+//!   through the layout learnt from the lines before.
 
-use super::fields::{self, Role, Seen};
+use super::fields::{self, KeyMeaning, Role, Seen};
 use super::{Format, LineContext, json};
 use crate::record::{Request, Skip, Text};
 
 pub struct JsonFields {
     map: Vec<(String, Role)>,
+    /// The map by the top-level member each path starts at.
+    members: Vec<Member>,
     headers: Option<String>,
     sample: &'static str,
+}
+
+/// A top-level member the map reads, and what is read from it: a line is read member by
+/// member (`fields::read_members`, which learns the lines' layout), not searched from its
+/// start for each path (three times the instructions a line).
+struct Member {
+    key: String,
+    /// The rest of each path below the member (`None`: the member itself) and its role.
+    reads: Vec<(Option<String>, Role)>,
+    /// Does a lite read (`LineContext::lite`) need any of them?
+    lite: bool,
+}
+
+/// Does the key `key` name the request header `name` (lower case, `-` between words) as
+/// a JSON log may spell it: as sent (`Idempotency-Key`), with `_` for `-`
+/// (`idempotency_key`, `IDEMPOTENCY_KEY`), or as nginx names it (`http_idempotency_key`)?
+fn names_header(key: &[u8], name: &str) -> bool {
+    let k = match key.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case(b"http_") => &key[5..],
+        _ => key,
+    };
+    k.len() == name.len()
+        && k.iter()
+            .zip(name.bytes())
+            .all(|(&a, b)| a.eq_ignore_ascii_case(&b) || (a == b'_' && b == b'-'))
+}
+
+/// Groups the map's paths by their first part (`req.verb`, `req.uri` → `req`).
+fn members_of(map: &[(String, Role)]) -> Result<Vec<Member>, String> {
+    let mut members: Vec<Member> = Vec::new();
+    for (path, role) in map {
+        let (key, rest) = match path.split_once('.') {
+            Some((k, r)) => (k, Some(r.to_string())),
+            None => (path.as_str(), None),
+        };
+        let at = match members.iter().position(|m| m.key == key) {
+            Some(at) => at,
+            None => {
+                members.push(Member {
+                    key: key.to_string(),
+                    reads: Vec::new(),
+                    lite: false,
+                });
+                members.len() - 1
+            }
+        };
+        members[at].reads.push((rest, *role));
+        members[at].lite |= fields::needed_in_lite(*role);
+    }
+    if members.len() > usize::from(u8::MAX) + 1 {
+        return Err(format!(
+            "--field: the map reads {} top-level members; at most 256",
+            members.len()
+        ));
+    }
+    Ok(members)
 }
 
 impl JsonFields {
@@ -62,6 +126,7 @@ impl JsonFields {
         }
         let sample: &'static str = Box::leak(format!("--field {spec}").into_boxed_str());
         Ok(JsonFields {
+            members: members_of(&map)?,
             map,
             headers,
             sample,
@@ -70,6 +135,10 @@ impl JsonFields {
 }
 
 impl Format for JsonFields {
+    fn reads_lite(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "json-fields"
     }
@@ -96,13 +165,37 @@ impl Format for JsonFields {
         cx: &mut LineContext<'a>,
         out: &mut Request<'a>,
     ) -> Result<(), Skip> {
-        let obj = json::object(line).ok_or(Skip::MALFORMED)?;
         let mut seen = Seen::default();
-        for (path, role) in &self.map {
-            if let Some(v) = obj.path(path) {
-                fields::apply(*role, v.raw(), v.text(), &mut cx.time_cache, out, &mut seen)?;
-            }
-        }
+        let lite = cx.lite;
+        let members = &self.members;
+        fields::read_members(
+            line,
+            cx,
+            |k| {
+                let at = members.iter().position(|m| m.key.as_bytes() == k)?;
+                // `members_of` keeps them to 256.
+                Some(KeyMeaning::Own(u8::try_from(at).ok()?))
+            },
+            |m| !lite || matches!(m, KeyMeaning::Own(at) if members[usize::from(at)].lite),
+            |m, v, times| {
+                let KeyMeaning::Own(at) = m else {
+                    return Ok(());
+                };
+                for (rest, role) in &members[usize::from(at)].reads {
+                    if lite && !fields::needed_in_lite(*role) {
+                        continue;
+                    }
+                    let v = match rest {
+                        None => Some(v),
+                        Some(rest) => v.obj().and_then(|o| o.path(rest)),
+                    };
+                    if let Some(v) = v {
+                        fields::apply_json(*role, v, times, out, &mut seen)?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
         seen.check()
     }
 
@@ -115,7 +208,12 @@ impl Format for JsonFields {
             Some(p) => obj.path(p)?.obj()?,
             None => obj,
         };
-        holder.get_ignore_case(name)?.first().text()
+        holder
+            .members()
+            .find(|(k, _)| names_header(k, name))?
+            .1
+            .first()
+            .text()
     }
 }
 
@@ -159,6 +257,55 @@ mod tests {
             .unwrap_err(),
             Skip::BAD_STATUS
         );
+    }
+
+    /// Lines read one after another through the layout learnt from those before (members
+    /// reordered, added, missing, nested ones changed) give what each gives alone, in full
+    /// and lite reads, and a lite read agrees with a full one.
+    #[test]
+    fn lines_read_in_turn_are_read_as_alone() {
+        let f = JsonFields::parse(SPEC).unwrap();
+        let lines = crate::format::testing::layout_runs(
+            LINE,
+            &[
+                (r#""latency":{"total":42},"#, ""),
+                (
+                    r#"{"ts":"2026-03-02T09:14:05.123Z","#,
+                    r#"{"x":1,"ts":"2026-03-02T09:14:05.123Z","#,
+                ),
+                (r#""verb":"PUT","uri""#, r#""uri":"/a","verb":"PUT","uri""#),
+                (r#""response":{"code":409}"#, r#""response":{"code":"-"}"#),
+                (r#""response":{"code":409}"#, r#""response":409"#),
+                (r#""caller":{"ip""#, r#""caller":{"app":"web","ip""#),
+            ],
+        );
+        crate::format::testing::assert_same_in_turn(&f, &lines);
+        for end in 1..=LINE.len() {
+            crate::format::testing::assert_lite_agrees(&f, &LINE.as_bytes()[..end]);
+        }
+    }
+
+    /// Without `headers=`, a header is found among the top-level members however the log
+    /// spells it; with it, in that object.
+    #[test]
+    fn headers_are_found_as_logs_spell_them() {
+        let f = JsonFields::parse("time=ts,status=code").unwrap();
+        for key in [
+            "Idempotency-Key",
+            "idempotency_key",
+            "IDEMPOTENCY_KEY",
+            "http_idempotency_key",
+        ] {
+            let line = format!(r#"{{"ts":"2026-03-02T09:14:05Z","code":409,"{key}":"k-7"}}"#);
+            assert_eq!(
+                f.field(line.as_bytes(), "idempotency-key").as_deref(),
+                Some("k-7"),
+                "{key}"
+            );
+            assert_eq!(f.field(line.as_bytes(), "x-idempotency-key"), None, "{key}");
+        }
+        let line = r#"{"ts":"2026-03-02T09:14:05Z","code":409,"idempotency":"k-7"}"#;
+        assert_eq!(f.field(line.as_bytes(), "idempotency-key"), None);
     }
 
     #[test]
