@@ -18,9 +18,10 @@
 //!   spelt as sent (`Idempotency-Key`), with `_` (`idempotency_key`) or nginx's way
 //!   (`http_idempotency_key`);
 //! - a line needs a time and a status, else it is skipped (`bad_timestamp`/`bad_status`);
-//! - a line's members are read once, in their order (so where two mapped fields both give
-//!   the method, or both a time, the line's order decides, as in the built-in JSON formats),
-//!   through the layout learnt from the lines before.
+//! - a line's members are read once, in their order, through the layout learnt from the
+//!   lines before: where two mapped members give one field (the method from `request` and
+//!   from `method`; a key written twice), their order in the line decides which stands, as
+//!   in the built-in JSON formats.
 
 use super::fields::{self, KeyMeaning, Role, Seen};
 use super::{Format, LineContext, json};
