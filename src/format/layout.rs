@@ -12,6 +12,8 @@
 //!   to its closing quote), the last field to the end of the line; a field whose value
 //!   holds that text itself a known number of times (an Apache time written
 //!   `%{%Y-%m-%d %H:%M:%S}t`, then a space) runs past them;
+//! - fields with no text between them are read as one value, under the one with a meaning
+//!   (`$uri$is_args$args` is the target with its query);
 //! - `$upstream_*` lists (`502, 200`, `504 : 200`) keep their inner spaces;
 //! - a quote escaped inside a quoted value (Apache writes `\"`) does not end it;
 //! - values are unescaped (`\xHH`, `\"`); `-` is missing;
@@ -59,8 +61,8 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of `elems`; `Err` when two fields with a meaning touch (nothing tells
-    /// where one ends), or the status or a time is not among them (`needs`: how to write
-    /// them in the format's own syntax, for the message).
+    /// where one ends; see `merge_touching`), or the status or a time is not among them
+    /// (`needs`: how to write them in the format's own syntax, for the message).
     pub(super) fn new(
         elems: Vec<Elem>,
         name: &'static str,
@@ -78,17 +80,7 @@ impl Layout {
                 needs.1
             ));
         }
-        for w in elems.windows(2) {
-            if let (Elem::Var(a), Elem::Var(b)) = (&w[0], &w[1])
-                && a.role.is_some()
-                && b.role.is_some()
-            {
-                return Err(format!(
-                    "--log-format: {} and {} are not separated by any text, so they cannot be told apart",
-                    a.written, b.written
-                ));
-            }
-        }
+        let elems = merge_touching(elems)?;
         let lite_len = elems
             .iter()
             .rposition(|e| {
@@ -145,6 +137,33 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// Fields with no text between them (nginx's `$uri$is_args$args`) cannot be told apart: a
+/// run of them is read as one value, under the one with a meaning (`$uri`: the target, its
+/// query included), or the first. `Err` when two of them have a meaning.
+fn merge_touching(elems: Vec<Elem>) -> Result<Vec<Elem>, String> {
+    let mut out: Vec<Elem> = Vec::with_capacity(elems.len());
+    for e in elems {
+        let (Elem::Var(b), Some(Elem::Var(a))) = (&e, out.last_mut()) else {
+            out.push(e);
+            continue;
+        };
+        if a.role.is_some() && b.role.is_some() {
+            return Err(format!(
+                "--log-format: {} and {} are not separated by any text, so they cannot be told apart",
+                a.written, b.written
+            ));
+        }
+        let written = format!("{}{}", a.written, b.written);
+        if b.role.is_some() {
+            a.key.clone_from(&b.key);
+            a.role = b.role;
+            a.inner = b.inner;
+        }
+        a.written = written;
+    }
+    Ok(out)
 }
 
 /// Does `hay` begin with `lit`? Literals are a few bytes: a loop costs less than the call

@@ -228,6 +228,41 @@ mod tests {
         assert_eq!(parse(f.as_ref(), "garbage").unwrap_err(), Skip::MALFORMED);
     }
 
+    /// nginx's idiom for the path and its query, `$uri$is_args$args`: the three touch, so
+    /// they are one value, the target; two touching fields with meanings are refused, and a
+    /// field with a meaning touching one without takes its text too.
+    #[test]
+    fn touching_fields_are_one_value() {
+        let f =
+            compile(r#"$remote_addr [$time_local] "$request_method $uri$is_args$args" $status"#)
+                .unwrap();
+        for (line, target) in [
+            (
+                r#"203.0.113.7 [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042?x=1" 409"#,
+                "/api/v1/orders/1042?x=1",
+            ),
+            (
+                r#"203.0.113.7 [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042" 409"#,
+                "/api/v1/orders/1042",
+            ),
+        ] {
+            let r = parse(f.as_ref(), line).unwrap();
+            assert_eq!(
+                (r.method, r.target.as_ref(), r.status),
+                (Method::Put, target, 409)
+            );
+        }
+        assert!(
+            compile("$remote_addr [$time_local] $status$request_time")
+                .err()
+                .unwrap()
+                .contains("$status and $request_time are not separated by any text")
+        );
+        let f = compile("$remote_addr [$time_local] $status$connection").unwrap();
+        let line = "203.0.113.7 [02/Mar/2026:09:14:05 +0000] 40912";
+        assert_eq!(parse(f.as_ref(), line).unwrap_err(), Skip::BAD_STATUS);
+    }
+
     /// A line cut off after its status (a torn last write) counts as the request it logged,
     /// with the fields read up to the cut, as the combined reader counts one cut in its
     /// user agent; cut before the status, or unlike the format there, it is malformed.
