@@ -15,7 +15,8 @@
 //! - modifiers: `%>s` `%<s` (final or original), `%400,501{User-Agent}i` and `%!200i`
 //!   (the value only for some statuses, `-` otherwise);
 //! - `%D` is µs, `%T` whole seconds, `%{ms}T` `%{us}T` `%{s}T` as named;
-//! - `%U%q` (path, then `?query` or nothing) make the target together;
+//! - `%U%q` (path, then `?query` or nothing) make the target together (fields that touch
+//!   are one value, see `layout.rs`);
 //! - `%{Name}i` request headers: User-Agent, Host, X-Forwarded-For, X-Request-ID, X-API-Key
 //!   have a meaning, and any answers `--client header:name`; `%{UNIQUE_ID}e` and `%L` are
 //!   request ids;
@@ -59,15 +60,7 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
             lit.push(b'%');
             continue;
         };
-        // `%U%q`: the query (`?a=1` or nothing) belongs to the path.
-        let (d, with_query) = match (d.letter, rest.strip_prefix("%q")) {
-            ('U', Some(after)) => {
-                rest = after;
-                (d, true)
-            }
-            _ => (d, false),
-        };
-        let meant = meaning(&d, with_query)?;
+        let meant = meaning(&d)?;
         if meant.bracketed {
             lit.push(b'[');
         }
@@ -89,21 +82,28 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
     if !lit.is_empty() {
         elems.push(Elem::Lit(lit));
     }
-    // A value holding the text that ends it (a space in a strftime time) runs past it.
+    // A value holding the text that ends it (a space in a strftime time) runs past it. Fields
+    // that touch (`%U%q`) are one value (`layout.rs`): counted over the run, on its last.
     let mut sample = String::new();
+    let mut run = String::new();
     let mut k = 0;
     for i in 0..elems.len() {
         let next = match elems.get(i + 1) {
             Some(Elem::Lit(l)) => Some(String::from_utf8_lossy(l).into_owned()),
             _ => None,
         };
+        let touching = matches!(elems.get(i + 1), Some(Elem::Var(_)));
         match &mut elems[i] {
             Elem::Lit(l) => sample.push_str(&String::from_utf8_lossy(l)),
             Elem::Var(f) => {
                 let value = &samples[k];
                 k += 1;
+                run.push_str(value);
                 if let Some(next) = next.filter(|n| !n.is_empty()) {
-                    f.inner = value.matches(next.as_str()).count();
+                    f.inner = run.matches(next.as_str()).count();
+                }
+                if !touching {
+                    run.clear();
                 }
                 sample.push_str(value);
             }
@@ -220,7 +220,7 @@ struct Meaning {
     bracketed: bool,
 }
 
-fn meaning(d: &Directive, with_query: bool) -> Result<Meaning, String> {
+fn meaning(d: &Directive) -> Result<Meaning, String> {
     let plain = |key: &str, role: Option<Role>, sample: &str| Meaning {
         key: key.to_string(),
         role,
@@ -244,12 +244,9 @@ fn meaning(d: &Directive, with_query: bool) -> Result<Meaning, String> {
         ('T', Some("ms")) => plain("request_time_ms", Some(Role::Duration(Unit::Ms)), "42"),
         ('T', Some("us")) => plain("request_time_us", Some(Role::Duration(Unit::Us)), "42000"),
         ('m', _) => plain("request_method", Some(Role::Method), "PUT"),
-        ('U', _) if with_query => plain(
-            "request_uri",
-            Some(Role::Target),
-            "/api/v1/orders/1042?expand=items",
-        ),
         ('U', _) => plain("uri", Some(Role::Target), "/api/v1/orders/1042"),
+        // `?` and the query, or nothing: after `%U` (`%U%q`), one value with it, the target.
+        ('q', _) => plain("query_string", None, "?expand=items"),
         ('v' | 'V', _) => plain("host", Some(Role::Host), "api.example.com"),
         ('L', _) => plain("request_id", Some(Role::RequestId), "-"),
         ('e', Some(var)) if var.eq_ignore_ascii_case("UNIQUE_ID") => {
@@ -274,10 +271,9 @@ fn meaning(d: &Directive, with_query: bool) -> Result<Meaning, String> {
             None,
             "-",
         ),
-        (
-            'q' | 'H' | 'p' | 'P' | 'k' | 'X' | 'I' | 'S' | 'f' | 'A' | 'R' | 'e' | 'n' | 'C' | 'c',
-            _,
-        ) => plain(d.written, None, "-"),
+        ('H' | 'p' | 'P' | 'k' | 'X' | 'I' | 'S' | 'f' | 'A' | 'R' | 'e' | 'n' | 'C' | 'c', _) => {
+            plain(d.written, None, "-")
+        }
         _ => {
             return Err(format!(
                 "--log-format: {} is not an Apache LogFormat directive why409 knows",

@@ -162,6 +162,21 @@ pub fn may_name(line: &[u8], name: &str) -> bool {
     crate::bytes::contains_ignore_ascii_case(line, part)
 }
 
+/// Does the raw key `key` name the request header `name` (lower case, `-` between words) as
+/// a JSON log may spell it: as sent (`Idempotency-Key`), with `_` for `-` (`idempotency_key`,
+/// `IDEMPOTENCY_KEY`), or as nginx names it (`http_idempotency_key`)? (`may_name` is the
+/// cheap test of the whole line before.)
+pub fn names_header(key: &[u8], name: &str) -> bool {
+    let k = match key.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case(b"http_") => &key[5..],
+        _ => key,
+    };
+    k.len() == name.len()
+        && k.iter()
+            .zip(name.bytes())
+            .all(|(&a, b)| a.eq_ignore_ascii_case(&b) || (a == b'_' && b == b'-'))
+}
+
 /// Cheap check used by detection: the line is an object containing `"key"`. (Looked for
 /// at each quote: a substring search built its searcher, and the pattern, on every call.
 /// The closing quote is looked at first: one byte, where the key's compare is a call.)

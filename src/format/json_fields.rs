@@ -46,20 +46,6 @@ struct Member {
     lite: bool,
 }
 
-/// Does the key `key` name the request header `name` (lower case, `-` between words) as
-/// a JSON log may spell it: as sent (`Idempotency-Key`), with `_` for `-`
-/// (`idempotency_key`, `IDEMPOTENCY_KEY`), or as nginx names it (`http_idempotency_key`)?
-fn names_header(key: &[u8], name: &str) -> bool {
-    let k = match key.get(..5) {
-        Some(p) if p.eq_ignore_ascii_case(b"http_") => &key[5..],
-        _ => key,
-    };
-    k.len() == name.len()
-        && k.iter()
-            .zip(name.bytes())
-            .all(|(&a, b)| a.eq_ignore_ascii_case(&b) || (a == b'_' && b == b'-'))
-}
-
 /// Groups the map's paths by their first part (`req.verb`, `req.uri` → `req`).
 fn members_of(map: &[(String, Role)]) -> Result<Vec<Member>, String> {
     let mut members: Vec<Member> = Vec::new();
@@ -211,7 +197,7 @@ impl Format for JsonFields {
         };
         holder
             .members()
-            .find(|(k, _)| names_header(k, name))?
+            .find(|(k, _)| json::names_header(k, name))?
             .1
             .first()
             .text()

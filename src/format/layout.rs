@@ -127,8 +127,8 @@ impl Layout {
                             Some(end) => end,
                             None => return unlike(i),
                         },
-                        Some(Elem::Var(_)) => pos,
-                        None => line.len(),
+                        // `merge_touching` leaves no field right after another.
+                        _ => line.len(),
                     };
                     f(var, &line[pos..end])?;
                     pos = end;
@@ -141,7 +141,8 @@ impl Layout {
 
 /// Fields with no text between them (nginx's `$uri$is_args$args`) cannot be told apart: a
 /// run of them is read as one value, under the one with a meaning (`$uri`: the target, its
-/// query included), or the first. `Err` when two of them have a meaning.
+/// query included), or the first; the literal after the run is counted inside it over the
+/// whole run (`inner`, set on the run's last field). `Err` when two of them have a meaning.
 fn merge_touching(elems: Vec<Elem>) -> Result<Vec<Elem>, String> {
     let mut out: Vec<Elem> = Vec::with_capacity(elems.len());
     for e in elems {
@@ -159,8 +160,8 @@ fn merge_touching(elems: Vec<Elem>) -> Result<Vec<Elem>, String> {
         if b.role.is_some() {
             a.key.clone_from(&b.key);
             a.role = b.role;
-            a.inner = b.inner;
         }
+        a.inner += b.inner;
         a.written = written;
     }
     Ok(out)
