@@ -24,7 +24,7 @@
 
 use super::Format;
 use super::fields::{Role, Unit};
-use super::layout::{Elem, Field, Layout};
+use super::layout::{Dialect, Elem, Field, Layout, Quotes};
 use super::nginx_custom;
 use crate::timestamp::rfc3339;
 
@@ -109,9 +109,13 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
             }
         }
     }
-    let about = "a user-supplied Apache LogFormat (--log-format)";
-    let needs = ("%>s", "%t, %{sec}t, %{msec}t or %{%Y-%m-%dT%H:%M:%S%z}t");
-    let layout = Layout::new(elems, "apache-custom", about, sample.clone(), needs)?;
+    let dialect = Dialect {
+        name: "apache-custom",
+        about: "a user-supplied Apache LogFormat (--log-format)",
+        quotes: Quotes::Backslashed,
+        needs: ("%>s", "%t, %{sec}t, %{msec}t or %{%Y-%m-%dT%H:%M:%S%z}t"),
+    };
+    let layout = Layout::new(elems, dialect, sample.clone())?;
     check_sample(&layout, &sample)?;
     Ok(Box::new(layout))
 }

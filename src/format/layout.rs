@@ -13,9 +13,13 @@
 //!   holds that text itself a known number of times (an Apache time written
 //!   `%{%Y-%m-%d %H:%M:%S}t`, then a space) runs past them;
 //! - fields with no text between them are read as one value, under the one with a meaning
-//!   (`$uri$is_args$args` is the target with its query);
+//!   (`$uri$is_args$args` is the target with its query), when that meaning is text that
+//!   may take a suffix (a path, a name); a host right before a path (`$host$request_uri`)
+//!   ends at the path's `/`; other touching fields are refused, naming them;
 //! - `$upstream_*` lists (`502, 200`, `504 : 200`) keep their inner spaces;
-//! - a quote escaped inside a quoted value (Apache writes `\"`) does not end it;
+//! - a quote escaped inside a quoted value (Apache writes `\"`) does not end it; nginx
+//!   never writes one (`\x22`, or the value as it stands with `escape=none`, where a
+//!   value may end in a backslash);
 //! - values are unescaped (`\xHH`, `\"`); `-` is missing;
 //! - a line cut off (or otherwise unlike the format) after the last field a lite read needs
 //!   (time, request, status, remote address, host) still counts as the request it logged,
@@ -49,9 +53,30 @@ pub(super) struct Field {
     pub inner: usize,
 }
 
+/// How a format's writer escapes a quote inside a quoted value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Quotes {
+    /// Apache: `\"` (a backslash as `\\`), so a quote after an odd run of backslashes is
+    /// inside the value.
+    Backslashed,
+    /// nginx: as `\x22` (a backslash as `\x5C`), or not at all (`escape=none`): a quote
+    /// followed by the format's next text always ends the value.
+    Hex,
+}
+
+/// What a format string is and how its writer writes it, for `Layout::new`.
+pub(super) struct Dialect {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub quotes: Quotes,
+    /// How to write the status and a time in the format's own syntax, for messages.
+    pub needs: (&'static str, &'static str),
+}
+
 /// A compiled format string.
 pub struct Layout {
     elems: Vec<Elem>,
+    quotes: Quotes,
     name: &'static str,
     about: &'static str,
     sample: &'static str,
@@ -60,16 +85,19 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout of `elems`; `Err` when two fields with a meaning touch (nothing tells
-    /// where one ends; see `merge_touching`), or the status or a time is not among them
-    /// (`needs`: how to write them in the format's own syntax, for the message).
+    /// The layout of `elems`; `Err` when fields that touch cannot be told apart (see
+    /// `merge_touching`), or the status or a time is not among them.
     pub(super) fn new(
         elems: Vec<Elem>,
-        name: &'static str,
-        about: &'static str,
+        dialect: Dialect,
         sample: String,
-        needs: (&str, &str),
     ) -> Result<Layout, String> {
+        let Dialect {
+            name,
+            about,
+            quotes,
+            needs,
+        } = dialect;
         let roles = || elems.iter().filter_map(|e| field(e)?.role);
         if !roles().any(|r| r == Role::Status) {
             return Err(format!("--log-format: the format has no {}", needs.0));
@@ -91,6 +119,7 @@ impl Layout {
             .map_or(0, |i| i + 1);
         Ok(Layout {
             elems,
+            quotes,
             name,
             about,
             sample: Box::leak(sample.into_boxed_str()),
@@ -123,12 +152,18 @@ impl Layout {
                 }
                 Elem::Var(var) => {
                     let end = match self.elems.get(i + 1) {
-                        Some(Elem::Lit(next)) => match value_end(line, pos, next, var) {
-                            Some(end) => end,
+                        Some(Elem::Lit(next)) => {
+                            match value_end(line, pos, next, var, self.quotes) {
+                                Some(end) => end,
+                                None => return unlike(i),
+                            }
+                        }
+                        // A host before a path (`merge_touching` leaves no other pair).
+                        Some(Elem::Var(_)) => match crate::bytes::find(&line[pos..], b'/') {
+                            Some(at) => pos + at,
                             None => return unlike(i),
                         },
-                        // `merge_touching` leaves no field right after another.
-                        _ => line.len(),
+                        None => line.len(),
                     };
                     f(var, &line[pos..end])?;
                     pos = end;
@@ -142,7 +177,10 @@ impl Layout {
 /// Fields with no text between them (nginx's `$uri$is_args$args`) cannot be told apart: a
 /// run of them is read as one value, under the one with a meaning (`$uri`: the target, its
 /// query included), or the first; the literal after the run is counted inside it over the
-/// whole run (`inner`, set on the run's last field). `Err` when two of them have a meaning.
+/// whole run (`inner`, set on the run's last field). Only a meaning that is text, where
+/// more text after it still names the same thing, takes the others' text: a status or a
+/// time with digits after it would be misread on every line. A host right before a path
+/// stays apart (`$host$request_uri`: the host ends at the path's `/`). `Err` for the rest.
 fn merge_touching(elems: Vec<Elem>) -> Result<Vec<Elem>, String> {
     let mut out: Vec<Elem> = Vec::with_capacity(elems.len());
     for e in elems {
@@ -150,7 +188,12 @@ fn merge_touching(elems: Vec<Elem>) -> Result<Vec<Elem>, String> {
             out.push(e);
             continue;
         };
-        if a.role.is_some() && b.role.is_some() {
+        if a.role == Some(Role::Host) && b.role == Some(Role::Target) {
+            out.push(e);
+            continue;
+        }
+        let takes_text = |r: Option<Role>| r.is_none_or(takes_suffix);
+        if (a.role.is_some() && b.role.is_some()) || !takes_text(a.role) || !takes_text(b.role) {
             return Err(format!(
                 "--log-format: {} and {} are not separated by any text, so they cannot be told apart",
                 a.written, b.written
@@ -167,6 +210,23 @@ fn merge_touching(elems: Vec<Elem>) -> Result<Vec<Elem>, String> {
     Ok(out)
 }
 
+/// Whether a field with `role` still means the same with more text after it: a path (a
+/// query after it), a name or an id; not a status, a time, a number, an address or a
+/// request line, which are parsed.
+fn takes_suffix(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Target
+            | Role::Route
+            | Role::Host
+            | Role::UserAgent
+            | Role::User
+            | Role::RequestId
+            | Role::ApiKey
+            | Role::Consumer
+    )
+}
+
 /// Does `hay` begin with `lit`? Literals are a few bytes: a loop costs less than the call
 /// to `memcmp` that `starts_with` makes.
 #[inline(always)]
@@ -177,8 +237,8 @@ fn begins(hay: &[u8], lit: &[u8]) -> bool {
 /// Where the value of `var` starting at `pos` ends: at the literal `next` after it.
 // Inlined into the walk, as is the search: calls per value cost more than the short values.
 #[inline(always)]
-fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field) -> Option<usize> {
-    let find = |from: usize| literal_at(line, pos, from, next);
+fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field, quotes: Quotes) -> Option<usize> {
+    let find = |from: usize| literal_at(line, pos, from, next, quotes);
     let mut end = find(pos)?;
     for _ in 0..var.inner {
         end = find(end + 1)?;
@@ -206,10 +266,18 @@ fn value_end(line: &[u8], pos: usize, next: &[u8], var: &Field) -> Option<usize>
 /// costs more than the short values it looks over (`bytes::find` is inlined, 16 bytes a
 /// step).
 #[inline(always)]
-fn literal_at(line: &[u8], pos: usize, mut from: usize, next: &[u8]) -> Option<usize> {
+fn literal_at(
+    line: &[u8],
+    pos: usize,
+    mut from: usize,
+    next: &[u8],
+    quotes: Quotes,
+) -> Option<usize> {
     loop {
         let at = from + crate::bytes::find(&line[from..], next[0])?;
-        if begins(&line[at + 1..], &next[1..]) && !escaped_quote(line, pos, at, next) {
+        if begins(&line[at + 1..], &next[1..])
+            && !(quotes == Quotes::Backslashed && escaped_quote(line, pos, at, next))
+        {
             return Some(at);
         }
         from = at + 1;

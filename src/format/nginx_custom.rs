@@ -26,7 +26,7 @@
 
 use super::fields::{Role, Unit};
 use super::json_fields::JsonFields;
-use super::layout::{Elem, Field, Layout};
+use super::layout::{Dialect, Elem, Field, Layout, Quotes};
 use super::{Format, json};
 
 pub(super) fn role(var: &str) -> Option<Role> {
@@ -175,15 +175,13 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
         return Ok(Box::new(JsonFields::parse(&map.join(","))?));
     }
     let elems = compile_elems(&fmt)?;
-    let about = "a user-supplied nginx log_format (--log-format)";
-    let needs = ("$status", "$time_local, $time_iso8601 or $msec");
-    Ok(Box::new(Layout::new(
-        elems,
-        "nginx-custom",
-        about,
-        fmt,
-        needs,
-    )?))
+    let dialect = Dialect {
+        name: "nginx-custom",
+        about: "a user-supplied nginx log_format (--log-format)",
+        quotes: Quotes::Hex,
+        needs: ("$status", "$time_local, $time_iso8601 or $msec"),
+    };
+    Ok(Box::new(Layout::new(elems, dialect, fmt)?))
 }
 
 #[cfg(test)]
@@ -229,8 +227,9 @@ mod tests {
     }
 
     /// nginx's idiom for the path and its query, `$uri$is_args$args`: the three touch, so
-    /// they are one value, the target; two touching fields with meanings are refused, and a
-    /// field with a meaning touching one without takes its text too.
+    /// they are one value, the target; a host before the path (`$host$request_uri`) ends
+    /// at its `/`. Other touching fields with meanings are refused, and so is a status or
+    /// a time touching a field without one (its digits would run on into the other's).
     #[test]
     fn touching_fields_are_one_value() {
         let f =
@@ -258,9 +257,64 @@ mod tests {
                 .unwrap()
                 .contains("$status and $request_time are not separated by any text")
         );
-        let f = compile("$remote_addr [$time_local] $status$connection").unwrap();
-        let line = "203.0.113.7 [02/Mar/2026:09:14:05 +0000] 40912";
-        assert_eq!(parse(f.as_ref(), line).unwrap_err(), Skip::BAD_STATUS);
+        for (fmt, refused) in [
+            ("$status$connection", "$status and $connection"),
+            ("$connection$status", "$connection and $status"),
+            ("$msec$pid $status", "$msec and $pid"),
+            (
+                "$remote_addr$remote_port $status",
+                "$remote_addr and $remote_port",
+            ),
+            ("$http_host$host $status", "$http_host and $host"),
+            ("$request_uri$host $status", "$request_uri and $host"),
+        ] {
+            let err = compile(&format!("[$time_local] {fmt}")).err().unwrap();
+            assert!(
+                err.contains(&format!("{refused} are not separated by any text")),
+                "{fmt}: {err}"
+            );
+        }
+        let f = compile(
+            r#"[$time_local] "$request_method $scheme://$host$uri$is_args$args" $status $http_user_agent$pid"#,
+        )
+        .unwrap();
+        for (line, host, target) in [
+            (
+                r#"[02/Mar/2026:09:14:05 +0000] "PUT https://api.example.com/api/v1/orders/1042?x=1" 409 curl/8.5.0"#,
+                "api.example.com",
+                "/api/v1/orders/1042?x=1",
+            ),
+            (
+                r#"[02/Mar/2026:09:14:05 +0000] "PUT http://[2001:db8::1]:8080/" 409 curl/8.5.0"#,
+                "[2001:db8::1]:8080",
+                "/",
+            ),
+        ] {
+            let r = parse(f.as_ref(), line).unwrap();
+            assert_eq!(
+                (r.host.as_deref(), r.target.as_ref(), r.status),
+                (Some(host), target, 409)
+            );
+        }
+        let no_path = r#"[02/Mar/2026:09:14:05 +0000] "PUT http://api.example.com" 409 curl"#;
+        assert_eq!(parse(f.as_ref(), no_path).unwrap_err(), Skip::MALFORMED);
+    }
+
+    /// nginx writes a quote inside a value as `\x22` (or, with `escape=none`, as it stands),
+    /// never as `\"`: a value ending in a backslash ends at its closing quote, which for
+    /// Apache's `\"` it would not.
+    #[test]
+    fn a_backslash_before_a_closing_quote_is_the_values_own() {
+        let f = compile(
+            r#"escape=none '[$time_local] "$request" $status "$http_user_agent" $request_time'"#,
+        )
+        .unwrap();
+        let line = r#"[02/Mar/2026:09:14:05 +0000] "PUT /orders/1042 HTTP/1.1" 409 "tool\" 0.042"#;
+        let r = parse(f.as_ref(), line).unwrap();
+        assert_eq!(
+            (r.user_agent.as_deref(), r.duration_us),
+            (Some("tool\\"), Some(42_000))
+        );
     }
 
     /// A line cut off after its status (a torn last write) counts as the request it logged,
