@@ -98,7 +98,8 @@ pub struct InputArgs {
     pub log_format: Option<String>,
 
     /// Read JSON lines through a field map: ROLE=PATH pairs with dotted paths, e.g.
-    /// 'time=ts,status=response.code,method=req.verb,path=req.uri,duration_ms=latency'.
+    /// 'time=ts,status=response.code,method=req.verb,path=req.uri,duration_ms=latency';
+    /// idempotency_key=PATH, header:NAME=PATH and headers=PATH say where headers are.
     /// Repeatable; see docs/formats.md for the roles.
     #[arg(long = "field", value_name = "ROLE=PATH,...")]
     pub fields: Vec<String>,

@@ -1044,6 +1044,61 @@ fn caddy_logs_the_key_with_the_headers() {
     assert_eq!(causes, want);
 }
 
+/// The same in a JSON log whose keys no built-in format knows, read by a `--field` map: the
+/// key is found where the map says (`idempotency_key=call.idem`); without that entry it is
+/// not, and the retries read as duplicate creates.
+#[test]
+fn a_field_map_says_where_the_key_is_logged() {
+    let rec = |end: f64, ip: &str, status: u16, took: f64, key: &str| {
+        let at = jiff::Timestamp::from_second(T0 + end.floor() as i64).unwrap();
+        serde_json::json!({
+            "at": at.to_string(), "caller": {"ip": ip},
+            "call": {"verb": "POST", "path": "/api/v1/payments", "idem": key},
+            "code": status, "took_ms": took * 1000.0
+        })
+        .to_string()
+    };
+    let mut lines: Vec<(f64, String)> = Vec::new();
+    for k in 0..20 {
+        let ip = format!("100.74.0.{}", k % 9 + 1);
+        let end = 20.0 * k as f64 + 1.0;
+        lines.push((end, rec(end, &ip, 201, 0.3, &format!("ok-{k}"))));
+    }
+    for k in 0..3 {
+        let (t, key) = (100.0 + 200.0 * k as f64, format!("retry-{k}"));
+        lines.push((t + 12.0, rec(t + 12.0, "203.0.113.50", 201, 12.004, &key)));
+        lines.push((t + 5.0, rec(t + 5.0, "203.0.113.50", 409, 0.002, &key)));
+    }
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let text: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    const MAP: &str =
+        "time=at,client=caller.ip,method=call.verb,path=call.path,status=code,duration_ms=took_ms";
+    let causes = |map: String| -> Vec<(&'static str, String, u64)> {
+        let a = analyze(&Settings {
+            paths: vec![file.path().to_path_buf()],
+            field_map: Some(map),
+            ..Default::default()
+        })
+        .unwrap();
+        (a.findings.iter())
+            .map(|f| (f.cause, f.template.clone(), f.conflicts()))
+            .collect()
+    };
+    let payments = "/api/v1/payments".to_string();
+    assert_eq!(
+        causes(format!("{MAP},idempotency_key=call.idem")),
+        [("idempotency_conflict", payments.clone(), 3)],
+        "{text}"
+    );
+    assert_eq!(
+        causes(format!("{MAP},header:Idempotency_Key=call.idem")),
+        [("idempotency_conflict", payments.clone(), 3)]
+    );
+    assert_eq!(causes(MAP.to_string()), [("duplicate_create", payments, 3)]);
+}
+
 // --- Normal behaviour is not a finding ----------------------------------------------------
 
 #[test]

@@ -17,6 +17,9 @@
 //!   first element); without it, headers are looked for among the top-level members,
 //!   spelt as sent (`Idempotency-Key`), with `_` (`idempotency_key`) or nginx's way
 //!   (`http_idempotency_key`);
+//! - `header:NAME=PATH` names where one header is logged under a key of the log's own
+//!   (`header:x-api-key=auth.key`); `idempotency_key=PATH` is
+//!   `header:idempotency-key=PATH`, for `idempotency_conflict`;
 //! - a line needs a time and a status, else it is skipped (`bad_timestamp`/`bad_status`);
 //! - a line's members are read once, in their order, through the layout learnt from the
 //!   lines before: where two mapped members give one field (the method from `request` and
@@ -32,6 +35,8 @@ pub struct JsonFields {
     /// The map by the top-level member each path starts at.
     members: Vec<Member>,
     headers: Option<String>,
+    /// Headers logged at paths of their own (`header:NAME=PATH`): the name in lower case.
+    header_paths: Vec<(String, String)>,
     sample: &'static str,
 }
 
@@ -82,6 +87,7 @@ impl JsonFields {
     pub fn parse(spec: &str) -> Result<JsonFields, String> {
         let mut map = Vec::new();
         let mut headers = None;
+        let mut header_paths = Vec::new();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (role, path) = part.split_once('=').ok_or_else(|| {
                 format!("--field '{part}': use ROLE=PATH, e.g. status=response.code")
@@ -94,9 +100,23 @@ impl JsonFields {
                 headers = Some(path.to_string());
                 continue;
             }
+            let header = match role.strip_prefix("header:") {
+                _ if role == "idempotency_key" => Some("idempotency-key"),
+                Some(name) if !name.trim().is_empty() => Some(name.trim()),
+                Some(_) => {
+                    return Err(format!(
+                        "--field '{part}': name the header (header:NAME=PATH)"
+                    ));
+                }
+                None => None,
+            };
+            if let Some(name) = header {
+                header_paths.push((name.to_ascii_lowercase(), path.to_string()));
+                continue;
+            }
             let r = Role::from_name(role).ok_or_else(|| {
                 format!(
-                    "--field '{part}': unknown role '{role}' (known: {}, headers)",
+                    "--field '{part}': unknown role '{role}' (known: {}, idempotency_key, headers, header:NAME)",
                     Role::NAMES
                 )
             })?;
@@ -116,6 +136,7 @@ impl JsonFields {
             members: members_of(&map)?,
             map,
             headers,
+            header_paths,
             sample,
         })
     }
@@ -187,6 +208,9 @@ impl Format for JsonFields {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
+        if let Some((_, path)) = (self.header_paths.iter()).find(|(h, _)| same_header(h, name)) {
+            return json::object(line)?.path(path)?.first().text();
+        }
         if !json::may_name(line, name) {
             return None;
         }
@@ -202,6 +226,12 @@ impl Format for JsonFields {
             .first()
             .text()
     }
+}
+
+/// Do two lower-case header names name the same header (`x_api_key` is `x-api-key`)?
+fn same_header(a: &str, b: &str) -> bool {
+    let dash = |c: u8| if c == b'_' { b'-' } else { c };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| dash(x) == dash(y))
 }
 
 #[cfg(test)]
@@ -446,5 +476,30 @@ mod tests {
                 .contains("unknown role 'colour'")
         );
         assert!(JsonFields::parse("time=t,status").is_err());
+        assert_eq!(
+            JsonFields::parse("time=t,status=s,header: =h")
+                .err()
+                .unwrap(),
+            "--field 'header: =h': name the header (header:NAME=PATH)"
+        );
+    }
+
+    /// `header:NAME=PATH` and `idempotency_key=PATH` say where a header is logged; the
+    /// name's case and `-`/`_` do not matter; other headers are still looked for as spelt.
+    #[test]
+    fn headers_at_paths_of_their_own() {
+        let f = JsonFields::parse("time=t,status=s,idempotency_key=op.key,header:X_Tenant=who")
+            .unwrap();
+        let line = br#"{"t":"2026-03-02T09:14:05Z","s":409,"op":{"key":"k-1"},"who":"acme","X-Api-Key":"key_7"}"#;
+        let field = |name: &str| f.field(line, name).map(|t| t.to_string());
+        assert_eq!(field("idempotency-key").as_deref(), Some("k-1"));
+        assert_eq!(field("x-tenant").as_deref(), Some("acme"));
+        assert_eq!(field("x_tenant").as_deref(), Some("acme"));
+        assert_eq!(field("x-api-key").as_deref(), Some("key_7"));
+        assert_eq!(field("x-idempotency-key"), None);
+        assert_eq!(
+            f.field(br#"{"t":"x","s":1,"op":{}}"#, "idempotency-key"),
+            None
+        );
     }
 }
