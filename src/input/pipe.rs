@@ -221,7 +221,7 @@ mod tests {
             let writing = std::thread::spawn(move || {
                 for piece in 0..4u8 {
                     std::thread::sleep(std::time::Duration::from_millis(30));
-                    writer.write_all(&[b'a' + piece; 100_000])?;
+                    writer.write_all(&vec![b'a' + piece; 100_000])?;
                 }
                 Ok::<_, std::io::Error>(())
             });
@@ -237,7 +237,10 @@ mod tests {
                 Stream(stream).read_to_end(&mut got).unwrap();
             }
             writing.join().unwrap().unwrap();
-            let want: Vec<u8> = (0..4u8).flat_map(|p| [b'a' + p; 100_000]).collect();
+            // Pieces built on the heap: arrays of them by value overflowed a debug build's stack.
+            let want: Vec<u8> = (0..4u8)
+                .flat_map(|p| std::iter::repeat_n(b'a' + p, 100_000))
+                .collect();
             assert!(got == want, "moved: {moved}, {} bytes", got.len());
         }
     }
