@@ -47,6 +47,11 @@ const SAMPLE_TIME: i64 = 1_772_442_845;
 
 /// Compiles an Apache `LogFormat` string.
 pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
+    Ok(Box::new(layout(spec)?))
+}
+
+/// The layout of an Apache `LogFormat` string.
+pub(super) fn layout(spec: &str) -> Result<Layout, String> {
     let fmt = strip_directive(spec);
     let mut elems = Vec::new();
     let mut samples: Vec<String> = Vec::new();
@@ -117,7 +122,7 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
     };
     let layout = Layout::new(elems, dialect, sample.clone())?;
     check_sample(&layout, &sample)?;
-    Ok(Box::new(layout))
+    Ok(layout)
 }
 
 /// The format read back from its own sample line: a strftime time why409 does not read

@@ -543,15 +543,15 @@ fn after_bytes<'a>(rest: &'a [u8], out: &mut Request<'a>) {
 }
 
 /// The start of a line in its usual shape, up to the bytes sent.
-struct Head<'a> {
-    remote: &'a str,
-    user: Option<&'a [u8]>,
-    time: &'a [u8],
-    method: Method,
-    target: Text<'a>,
-    status: u16,
+pub(super) struct Head<'a> {
+    pub remote: &'a str,
+    pub user: Option<&'a [u8]>,
+    pub time: &'a [u8],
+    pub method: Method,
+    pub target: Text<'a>,
+    pub status: u16,
     /// From the bytes sent (not empty) to the end of the line.
-    sent: &'a [u8],
+    pub sent: &'a [u8],
 }
 
 /// Bytes that may appear in a logged IPv4 or IPv6 address: 1 for hex digits and `.`,
@@ -667,9 +667,10 @@ const HTTP_3_SHORT: u64 = u64::from_le_bytes(*b" HTTP/3\"");
 /// `IP - USER [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD TARGET HTTP/x.y" STATUS BYTES`.
 /// Anything else (host names, ports, address lists, escapes, junk request lines, a bad
 /// status) gives `None` and the general parser takes the line, so both agree on every line
-/// this one accepts (the tests compare them).
+/// this one accepts (the tests compare them). A `--log-format` layout that starts the same
+/// way reads its lines' start with it too (`layout.rs`).
 #[inline]
-fn usual(line: &[u8]) -> Option<Head<'_>> {
+pub(super) fn usual(line: &[u8]) -> Option<Head<'_>> {
     // An IPv4 or IPv6 address without a port (one colon would be `ip:port`).
     let (i, one_colon) = address(&line[..line.len().min(48)]);
     if i == 0 || one_colon {
@@ -817,31 +818,7 @@ mod tests {
         }
     }
 
-    const SHAPES: &[&str] = &[
-        r#"203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" 0.042 "5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7" "key_live_7Hq2""#,
-        r#"2001:db8::1 - alice [02/Mar/2026:09:14:05 -0700] "GET /a?x=1 HTTP/2.0" 200 - "-" "a "q" b""#,
-        r#"10.0.0.1:5000 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.0" 200 1"#,
-        r#"::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
-        r#"10.0.0.2, 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
-        r#"example.com:80 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a"b HTTP/1.1" 200 1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "get /a HTTP/1.1" 200 1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a b HTTP/1.1" 200 1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "-" 408 0 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 2000 1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" - 1 "-" "-""#,
-        r#"1.2.3.4 - - [32/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200  1 "-" "-""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200"#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 409 12 "-" "x" rt=0.5 key=abc"#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "DELETE http://h/a/1 HTTP/1.1" 409 12"#,
-        r#"1.2.3.4 - "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
-        r#"1.2.3.4 ] "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a\x22b HTTP/1.1" 409 1 "-" "a \"q\" b""#,
-        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "PUT /a\\b HTTP/1.1" 409 1 "-" "x""#,
-        "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}/r\u{e9}sum\u{e9}s/a-longer-path HTTP/1.1\" 200 1",
-        "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}\"x HTTP/1.1\" 200 1",
-    ];
+    use crate::format::testing::COMBINED_SHAPES as SHAPES;
 
     /// A forward proxy's `CONNECT` names its target in authority form: that is its
     /// resource, not "(no request line)".

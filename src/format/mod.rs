@@ -149,6 +149,35 @@ pub(crate) mod testing {
         .collect()
     }
 
+    /// Combined lines of every shape the combined reader meets: the usual one, IPv6, ports,
+    /// address lists, vhosts, escapes, junk requests, bad statuses and times, extras, text
+    /// that is not ASCII. (Indexes are used by the tests: add at the end.)
+    pub const COMBINED_SHAPES: &[&str] = &[
+        r#"203.0.113.7 - - [02/Mar/2026:09:14:05 +0000] "PUT /api/v1/orders/1042 HTTP/1.1" 409 87 "-" "okhttp/4.9.3" 0.042 "5f2b8c0e9a1d4e7fb3c6a2d1e0f9b8a7" "key_live_7Hq2""#,
+        r#"2001:db8::1 - alice [02/Mar/2026:09:14:05 -0700] "GET /a?x=1 HTTP/2.0" 200 - "-" "a "q" b""#,
+        r#"10.0.0.1:5000 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.0" 200 1"#,
+        r#"::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+        r#"10.0.0.2, 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+        r#"example.com:80 10.0.0.1 - - [02/Mar/2026:09:14:05 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a"b HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "get /a HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a b HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "-" 408 0 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 2000 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" - 1 "-" "-""#,
+        r#"1.2.3.4 - - [32/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200  1 "-" "-""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200"#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 409 12 "-" "x" rt=0.5 key=abc"#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "DELETE http://h/a/1 HTTP/1.1" 409 12"#,
+        r#"1.2.3.4 - "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
+        r#"1.2.3.4 ] "" [02/Mar/2026:09:14:05 +0000] "GET /a HTTP/1.1" 200 1"#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "GET /a\x22b HTTP/1.1" 409 1 "-" "a \"q\" b""#,
+        r#"1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] "PUT /a\\b HTTP/1.1" 409 1 "-" "x""#,
+        "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}/r\u{e9}sum\u{e9}s/a-longer-path HTTP/1.1\" 200 1",
+        "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}\"x HTTP/1.1\" 200 1",
+    ];
+
     /// A run of lines shaped like `sample` (numbers changed), then its variants, each
     /// between copies of the sample: what a parser that remembers layouts must get right.
     pub fn layout_runs(sample: &str, variants: &[(&str, &str)]) -> Vec<String> {

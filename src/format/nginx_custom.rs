@@ -174,6 +174,11 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
         }
         return Ok(Box::new(JsonFields::parse(&map.join(","))?));
     }
+    Ok(Box::new(text_layout(fmt)?))
+}
+
+/// The layout of a text (not JSON) `log_format` string.
+pub(super) fn text_layout(fmt: String) -> Result<Layout, String> {
     let elems = compile_elems(&fmt)?;
     let dialect = Dialect {
         name: "nginx-custom",
@@ -181,7 +186,7 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
         quotes: Quotes::Hex,
         needs: ("$status", "$time_local, $time_iso8601 or $msec"),
     };
-    Ok(Box::new(Layout::new(elems, dialect, fmt)?))
+    Layout::new(elems, dialect, fmt)
 }
 
 #[cfg(test)]
