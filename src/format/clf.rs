@@ -876,19 +876,10 @@ mod tests {
         fn usual_shape_agrees_on_mutations(
             k in 0usize..SHAPES.len(),
             at in 0usize..200,
-            byte in proptest::prop_oneof![
-                proptest::sample::select(b" \"-[]:.,\\/0123456789aAzZ\t\x80".to_vec()),
-                proptest::num::u8::ANY,
-            ],
+            byte in crate::format::testing::mutation_byte(),
             op in 0u8..3,
         ) {
-            let mut line = SHAPES[k].as_bytes().to_vec();
-            let at = at.min(line.len());
-            match op {
-                0 if at < line.len() => line[at] = byte,
-                1 => line.insert(at, byte),
-                _ => line.truncate(at),
-            }
+            let line = crate::format::testing::mutated(SHAPES[k], at, byte, op);
             assert_same_as_general(&line);
             // And a lite read completed is the full read.
             crate::format::testing::assert_lite_agrees(&Clf::combined(), &line);

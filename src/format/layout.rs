@@ -582,19 +582,10 @@ mod tests {
             spec in proptest::sample::select(vec![NGINX, APACHE, WITH_HOST, NO_BYTES]),
             k in 0usize..COMBINED_SHAPES.len(),
             at in 0usize..200,
-            byte in proptest::prop_oneof![
-                proptest::sample::select(b" \"-[]:.,\\/0123456789aAzZ\t\x80".to_vec()),
-                proptest::num::u8::ANY,
-            ],
+            byte in crate::format::testing::mutation_byte(),
             op in 0u8..3,
         ) {
-            let mut line = COMBINED_SHAPES[k].as_bytes().to_vec();
-            let at = at.min(line.len());
-            match op {
-                0 if at < line.len() => line[at] = byte,
-                1 => line.insert(at, byte),
-                _ => line.truncate(at),
-            }
+            let line = crate::format::testing::mutated(COMBINED_SHAPES[k], at, byte, op);
             let (fast, walked) = fast_and_walked(spec);
             assert_read_alike(&fast, &walked, &line);
         }

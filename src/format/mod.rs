@@ -178,6 +178,27 @@ pub(crate) mod testing {
         "1.2.3.4 - - [02/Mar/2026:09:14:05 +0000] \"GET /caf\u{e9}\"x HTTP/1.1\" 200 1",
     ];
 
+    /// The bytes a mutation test puts into lines: the ones their fields turn on, or any.
+    pub fn mutation_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        proptest::prop_oneof![
+            proptest::sample::select(b" \"-[]:.,\\/0123456789aAzZ\t\x80".to_vec()),
+            proptest::num::u8::ANY,
+        ]
+    }
+
+    /// `line` with `byte` written over the byte at `at` (`op` 0), put in before it (1), or
+    /// the line cut there (2); `at` past the end is the end.
+    pub fn mutated(line: &str, at: usize, byte: u8, op: u8) -> Vec<u8> {
+        let mut line = line.as_bytes().to_vec();
+        let at = at.min(line.len());
+        match op {
+            0 if at < line.len() => line[at] = byte,
+            1 => line.insert(at, byte),
+            _ => line.truncate(at),
+        }
+        line
+    }
+
     /// A run of lines shaped like `sample` (numbers changed), then its variants, each
     /// between copies of the sample: what a parser that remembers layouts must get right.
     pub fn layout_runs(sample: &str, variants: &[(&str, &str)]) -> Vec<String> {
