@@ -214,10 +214,11 @@ impl Layout {
                                 None => return unlike(i),
                             }
                         }
-                        // A host before a path (`merge_touching` leaves no other pair).
-                        Some(Elem::Var(_)) => match crate::bytes::find(&line[pos..], b'/') {
-                            Some(at) => pos + at,
-                            None => return unlike(i),
+                        // A host before a path (`merge_touching` leaves no other pair): a
+                        // host has no space, a path starts with `/`.
+                        Some(Elem::Var(_)) => match crate::bytes::find2(&line[pos..], b'/', b' ') {
+                            Some(at) if line[pos + at] == b'/' => pos + at,
+                            _ => return unlike(i),
                         },
                         None => line.len(),
                     };

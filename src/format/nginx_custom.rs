@@ -301,8 +301,12 @@ mod tests {
                 (Some(host), target, 409)
             );
         }
-        let no_path = r#"[02/Mar/2026:09:14:05 +0000] "PUT http://api.example.com" 409 curl"#;
-        assert_eq!(parse(f.as_ref(), no_path).unwrap_err(), Skip::MALFORMED);
+        for no_path in [
+            r#"[02/Mar/2026:09:14:05 +0000] "PUT http://api.example.com" 409 curl"#,
+            r#"[02/Mar/2026:09:14:05 +0000] "OPTIONS http://api.example.com*" 409 curl/8.5.0"#,
+        ] {
+            assert_eq!(parse(f.as_ref(), no_path).unwrap_err(), Skip::MALFORMED);
+        }
     }
 
     /// nginx writes a quote inside a value as `\x22` (or, with `escape=none`, as it stands),
