@@ -171,6 +171,12 @@ pub fn compile(spec: &str) -> Result<Box<dyn Format>, String> {
                 };
                 map.push(format!("{name}={}", String::from_utf8_lossy(k)));
             }
+            // A request header under a key of the template's own (`"idem":
+            // "$http_idempotency_key"`): found there by its name, not by the key's spelling.
+            if let Some(header) = var.strip_prefix("http_") {
+                let header = header.replace('_', "-");
+                map.push(format!("header:{header}={}", String::from_utf8_lossy(k)));
+            }
         }
         return Ok(Box::new(JsonFields::parse(&map.join(","))?));
     }
@@ -399,11 +405,22 @@ mod tests {
 
     #[test]
     fn json_template_and_errors() {
-        let f = compile(r#"log_format j escape=json '{"t":"$time_iso8601","ip":"$remote_addr",' '"req":"$request","st":$status,"rt":$request_time}';"#).unwrap();
-        let r = parse(f.as_ref(), r#"{"t":"2026-03-02T09:14:05+00:00","ip":"10.0.0.1","req":"DELETE /a/1 HTTP/1.1","st":409,"rt":0.010}"#).unwrap();
+        let f = compile(r#"log_format j escape=json '{"t":"$time_iso8601","ip":"$remote_addr",' '"req":"$request","st":$status,"rt":$request_time,"idem":"$http_idempotency_key","ua":"$http_user_agent"}';"#).unwrap();
+        let line = r#"{"t":"2026-03-02T09:14:05+00:00","ip":"10.0.0.1","req":"DELETE /a/1 HTTP/1.1","st":409,"rt":0.010,"idem":"k-7","ua":"curl/8.5.0"}"#;
+        let r = parse(f.as_ref(), line).unwrap();
         assert_eq!(
             (r.method, r.status, r.duration_us),
             (Method::Delete, 409, Some(10_000))
+        );
+        // Request headers are found under the template's keys, by their names.
+        assert_eq!(
+            f.field(line.as_bytes(), "idempotency-key").as_deref(),
+            Some("k-7")
+        );
+        assert_eq!(r.user_agent.as_deref(), Some("curl/8.5.0"));
+        assert_eq!(
+            f.field(line.as_bytes(), "user-agent").as_deref(),
+            Some("curl/8.5.0")
         );
         assert!(
             compile("$remote_addr [$time_local]")
