@@ -35,7 +35,8 @@ pub struct JsonFields {
     /// The map by the top-level member each path starts at.
     members: Vec<Member>,
     headers: Option<String>,
-    /// Headers logged at paths of their own (`header:NAME=PATH`): the name in lower case.
+    /// Headers logged at paths of their own (`header:NAME=PATH`): the name in lower case,
+    /// `-` between words, as headers are asked for.
     header_paths: Vec<(String, String)>,
     sample: &'static str,
 }
@@ -111,7 +112,8 @@ impl JsonFields {
                 None => None,
             };
             if let Some(name) = header {
-                header_paths.push((name.to_ascii_lowercase(), path.to_string()));
+                let name = name.to_ascii_lowercase().replace('_', "-");
+                header_paths.push((name, path.to_string()));
                 continue;
             }
             let r = Role::from_name(role).ok_or_else(|| {
@@ -208,7 +210,9 @@ impl Format for JsonFields {
     }
 
     fn field<'a>(&self, line: &'a [u8], name: &str) -> Option<Text<'a>> {
-        if let Some((_, path)) = (self.header_paths.iter()).find(|(h, _)| same_header(h, name)) {
+        // The name asked for may be spelt with `_` (`--client header:x_api_key`).
+        let mut mapped = self.header_paths.iter();
+        if let Some((_, path)) = mapped.find(|(h, _)| json::names_header(name.as_bytes(), h)) {
             return json::object(line)?.path(path)?.first().text();
         }
         if !json::may_name(line, name) {
@@ -226,12 +230,6 @@ impl Format for JsonFields {
             .first()
             .text()
     }
-}
-
-/// Do two lower-case header names name the same header (`x_api_key` is `x-api-key`)?
-fn same_header(a: &str, b: &str) -> bool {
-    let dash = |c: u8| if c == b'_' { b'-' } else { c };
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| dash(x) == dash(y))
 }
 
 #[cfg(test)]
